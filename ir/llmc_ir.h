@@ -1,0 +1,162 @@
+/* llmc_ir.h: the typed SSA tensor graph.
+ *
+ * A graph is a list of values in definition order. A value is a graph input
+ * (tokens, positions), a weight (a named tensor in the model's weight files),
+ * or the result of a node. Nodes only use values defined before them, so the
+ * list order is a topological order and cycles cannot be expressed.
+ *
+ * Semantics are per step of one sequence: `tokens[T]` are new tokens at
+ * `positions[T]`. Every op except kv_write and attention is row-wise in the
+ * token dimension T, so a ragged batch of sequences is just concatenated rows;
+ * kv_write and attention are the only ops that look at per-sequence metadata
+ * (block tables), and they do so through the KV cache of their layer.
+ *
+ * Shapes hold constant dims or the symbolic dim T (the step's token count).
+ * Everything is allocated from the graph's arena. */
+#ifndef LLMC_IR_H
+#define LLMC_IR_H
+
+#include "llmc_support.h"
+
+typedef enum {
+  LLMC_DT_F32,
+  LLMC_DT_F16,
+  LLMC_DT_BF16,
+  LLMC_DT_I32,
+  LLMC_DT_KV, /* the state of one layer's KV cache after a kv_write */
+  LLMC_DT_COUNT
+} llmc_dtype_t;
+
+const char *llmc_dtype_name(llmc_dtype_t dt);
+/* Returns false for unknown names. */
+bool llmc_dtype_parse(const char *name, llmc_dtype_t *out);
+size_t llmc_dtype_size(llmc_dtype_t dt);
+
+#define LLMC_MAX_RANK 4
+#define LLMC_DIM_T (-1) /* the symbolic token dim */
+
+typedef struct {
+  int rank;
+  int64_t dims[LLMC_MAX_RANK]; /* >= 0 constant, LLMC_DIM_T symbolic */
+} llmc_shape_t;
+
+/* Op table: see ir/ops.def. */
+typedef enum {
+#define LLMC_OP(id, name, n_in) LLMC_OP_##id,
+#include "ops.def"
+#undef LLMC_OP
+  LLMC_OP_COUNT
+} llmc_op_t;
+
+const char *llmc_op_name(llmc_op_t op);
+bool llmc_op_parse(const char *name, llmc_op_t *out);
+int llmc_op_arity(llmc_op_t op);
+
+typedef enum { LLMC_ATTR_INT, LLMC_ATTR_FLOAT, LLMC_ATTR_BOOL, LLMC_ATTR_STRING } llmc_attr_kind_t;
+
+typedef struct {
+  const char *name;
+  llmc_attr_kind_t kind;
+  int64_t i; /* INT and BOOL */
+  double f;  /* FLOAT */
+  const char *s;
+} llmc_attr_t;
+
+typedef enum { LLMC_VALUE_INPUT, LLMC_VALUE_WEIGHT, LLMC_VALUE_NODE } llmc_value_kind_t;
+
+typedef struct llmc_value llmc_value_t;
+struct llmc_value {
+  int id; /* index in graph->values; printed as %id */
+  llmc_value_kind_t kind;
+  llmc_dtype_t dtype;
+  llmc_shape_t shape;
+  const char *name; /* INPUT: input name; WEIGHT: tensor name; NODE: NULL */
+  /* NODE only */
+  llmc_op_t op;
+  int n_inputs;
+  llmc_value_t **inputs;
+  int n_attrs;
+  llmc_attr_t *attrs;
+  bool dead; /* set by passes; compacted by llmc_ir_graph_compact */
+};
+
+typedef struct {
+  const char *name;
+  llmc_value_t *value;
+} llmc_output_t;
+
+typedef struct {
+  llmc_arena_t *arena;
+  const char *name;
+  int n_values, cap_values;
+  llmc_value_t **values;
+  int n_outputs, cap_outputs;
+  llmc_output_t *outputs;
+} llmc_ir_graph_t;
+
+LLMC_MUST_USE llmc_status_t *llmc_ir_graph_create(const char *name, llmc_ir_graph_t **out_graph);
+void llmc_ir_graph_destroy(llmc_ir_graph_t *g);
+
+LLMC_MUST_USE llmc_status_t *llmc_ir_graph_add_input(llmc_ir_graph_t *g, const char *name,
+                                                     llmc_dtype_t dt, llmc_shape_t shape,
+                                                     llmc_value_t **out_value);
+/* Returns the existing value when the weight was already added. */
+LLMC_MUST_USE llmc_status_t *llmc_ir_graph_add_weight(llmc_ir_graph_t *g, const char *name,
+                                                      llmc_dtype_t dt, llmc_shape_t shape,
+                                                      llmc_value_t **out_value);
+/* Adds a node; infers the result type with the op's shape function. `where`
+ * locates errors (e.g. "model.json: graph[3]"). Attrs are copied. */
+LLMC_MUST_USE llmc_status_t *llmc_ir_graph_add_node(llmc_ir_graph_t *g, llmc_op_t op,
+                                                    llmc_value_t *const *inputs, int n_inputs,
+                                                    const llmc_attr_t *attrs, int n_attrs,
+                                                    const char *where, llmc_value_t **out_value);
+LLMC_MUST_USE llmc_status_t *llmc_ir_graph_add_output(llmc_ir_graph_t *g, const char *name,
+                                                      llmc_value_t *v);
+/* Removes values marked dead and renumbers ids. */
+void llmc_ir_graph_compact(llmc_ir_graph_t *g);
+/* Replaces every use of `from` (in nodes and outputs) with `to`. */
+void llmc_ir_graph_replace_uses(llmc_ir_graph_t *g, llmc_value_t *from, llmc_value_t *to);
+
+const llmc_attr_t *llmc_ir_attr_get(const llmc_value_t *node, const char *name);
+int64_t llmc_ir_attr_int(const llmc_value_t *node, const char *name, int64_t dflt);
+double llmc_ir_attr_float(const llmc_value_t *node, const char *name, double dflt);
+llmc_value_t *llmc_ir_graph_find_input(const llmc_ir_graph_t *g, const char *name);
+llmc_value_t *llmc_ir_graph_find_output(const llmc_ir_graph_t *g, const char *name);
+
+/* Product of the constant dims, with T taken as `t`. Returns false on overflow. */
+bool llmc_shape_numel(const llmc_shape_t *s, int64_t t, uint64_t *out);
+/* Elements per row: product of all dims after the first. */
+int64_t llmc_shape_row_size(const llmc_shape_t *s);
+
+/* Text form. Printing then parsing gives an identical graph. */
+void llmc_ir_print(const llmc_ir_graph_t *g, llmc_buf_t *out);
+LLMC_MUST_USE llmc_status_t *llmc_ir_parse(const char *text, const char *filename,
+                                           llmc_ir_graph_t **out_graph);
+
+/* Checks types, shapes, arities, attrs and the row-wise/T rules. */
+LLMC_MUST_USE llmc_status_t *llmc_ir_verify(const llmc_ir_graph_t *g);
+
+/* The reference interpreter: f32, obvious loops, the oracle for every test.
+ * It keeps a contiguous per-layer KV cache for one sequence. */
+typedef struct llmc_interp llmc_interp_t;
+typedef struct {
+  const char *name;
+  llmc_dtype_t dtype;
+  llmc_shape_t shape;
+  const void *data; /* in the file's dtype; F32/F16/BF16 converted on use */
+} llmc_weight_view_t;
+/* Looks up a weight by name; returns false when absent. */
+typedef bool (*llmc_weight_lookup_fn)(void *ctx, const char *name, llmc_weight_view_t *out);
+
+LLMC_MUST_USE llmc_status_t *llmc_interp_create(const llmc_ir_graph_t *g,
+                                                llmc_weight_lookup_fn lookup, void *lookup_ctx,
+                                                int64_t max_context, llmc_interp_t **out);
+void llmc_interp_destroy(llmc_interp_t *it);
+/* Runs one step for one sequence: n tokens at positions pos..pos+n-1.
+ * Writes the output named "logits" ([n, vocab]) to a buffer owned by the
+ * interpreter, valid until the next call. */
+LLMC_MUST_USE llmc_status_t *llmc_interp_step(llmc_interp_t *it, const int32_t *tokens,
+                                              const int32_t *positions, int64_t n,
+                                              const float **out_logits, int64_t *out_vocab);
+
+#endif

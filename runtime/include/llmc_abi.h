@@ -1,0 +1,93 @@
+/* llmc_abi.h: the contract between a compiled artifact (model.so, written by
+ * codegen/) and the runtime (libllmc_rt). Both sides include this header and
+ * nothing else of each other.
+ *
+ * model.so exports one symbol, `llmc_model_v1`, of type llmc_model_v1_t. It
+ * holds a kernel table and an execution plan: a flat int64 array, a header
+ * followed by launches. The runtime resolves each launch's arguments for the
+ * step's token count T, splits the launch's parallel extent over its threads
+ * and calls the kernel once per slice.
+ *
+ * Buffers every kernel receives, as MLIR memref<?xT> descriptors:
+ *   act     f32  activation arena, PLAN_ACT_FLOATS elements, offsets planned statically
+ *   weights f32  the data section of out/weights.safetensors (64-byte aligned)
+ *   kv      f32  the paged KV pool, n_blocks * PLAN_BLOCK_FLOATS elements
+ *   meta    i32  per-step metadata (layout below)
+ *   args    i64  this launch's resolved arguments
+ * and the slice [begin, end) of the launch's parallel extent.
+ *
+ * Meta layout (i32, offsets in the plan header, sized for PLAN_MAX_STEP_TOKENS
+ * tokens and PLAN_MAX_SEQS sequences):
+ *   tokens[T], positions[T], seq_of_token[T] (index of the token's sequence
+ *   in this step), block_tables[MAX_SEQS][MAX_BLOCKS_PER_SEQ].
+ * A step is a ragged batch: tokens of all scheduled sequences concatenated.
+ *
+ * KV pool layout: block-major, so one block table serves every layer:
+ *   offset(block, layer, kind, slot, j) = block * BLOCK_FLOATS
+ *       + ((layer * 2 + kind) * BLOCK_SIZE + slot) * (N_KV_HEADS * HEAD_DIM) + j
+ *   kind 0 = K, 1 = V; a token at position p of a sequence lives in
+ *   block_tables[seq][p / BLOCK_SIZE], slot p % BLOCK_SIZE. */
+#ifndef LLMC_ABI_H
+#define LLMC_ABI_H
+
+#include <stdint.h>
+
+#define LLMC_ABI_MAGIC 0x434d4c4cu /* "LLMC" little-endian */
+#define LLMC_ABI_VERSION 1u
+
+/* MLIR's C-interface layout of memref<?xT>. */
+typedef struct {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t size;
+  int64_t stride;
+} llmc_memref1d_t;
+
+typedef void (*llmc_kernel_fn)(llmc_memref1d_t *act, llmc_memref1d_t *weights,
+                               llmc_memref1d_t *kv, llmc_memref1d_t *meta,
+                               llmc_memref1d_t *args, int64_t begin, int64_t end);
+
+/* Plan header fields, in order, at plan[0..LLMC_PLAN_HEADER_LEN). */
+enum {
+  LLMC_PLAN_VOCAB,
+  LLMC_PLAN_MAX_STEP_TOKENS, /* T_max: tokens per step (activations are planned for it) */
+  LLMC_PLAN_MAX_CONTEXT,     /* longest sequence, in tokens */
+  LLMC_PLAN_MAX_SEQS,        /* sequences per step */
+  LLMC_PLAN_ACT_FLOATS,      /* activation arena size */
+  LLMC_PLAN_LOGITS_OFFSET,   /* f32 offset of logits[T, vocab] in act */
+  LLMC_PLAN_N_LAYERS,
+  LLMC_PLAN_N_KV_HEADS,
+  LLMC_PLAN_HEAD_DIM,
+  LLMC_PLAN_BLOCK_SIZE,
+  LLMC_PLAN_BLOCK_FLOATS,
+  LLMC_PLAN_MAX_BLOCKS_PER_SEQ,
+  LLMC_PLAN_META_TOKENS,
+  LLMC_PLAN_META_POSITIONS,
+  LLMC_PLAN_META_SEQ,
+  LLMC_PLAN_META_BLOCK_TABLES,
+  LLMC_PLAN_META_INTS, /* meta buffer size in i32 */
+  LLMC_PLAN_WEIGHT_FLOATS,
+  LLMC_PLAN_N_LAUNCHES,
+  LLMC_PLAN_HEADER_LEN
+};
+
+/* After the header, each launch is:
+ *   kernel index, extent_a, extent_b, n_args, then n_args pairs (a, b).
+ * Every value is a + b * T for the step's token count T. */
+#define LLMC_PLAN_LAUNCH_FIXED 4
+
+typedef struct {
+  uint32_t magic;       /* LLMC_ABI_MAGIC */
+  uint32_t abi_version; /* LLMC_ABI_VERSION */
+  const char *name;     /* model name */
+  const int64_t *plan;
+  int64_t plan_len;
+  const llmc_kernel_fn *kernels;
+  int64_t n_kernels;
+  const char *const *kernel_names; /* for profiling and error messages */
+} llmc_model_v1_t;
+
+#define LLMC_MODEL_SYMBOL "llmc_model_v1"
+
+#endif

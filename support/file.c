@@ -1,0 +1,103 @@
+/* file.c: read-only mmaps of inputs and atomic writes of outputs. Outputs go
+ * to "<path>.tmp.<pid>" and are renamed into place, so a failed compile never
+ * leaves a half-written artifact. */
+#include "llmc_support.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static llmc_code_t open_error_code(int err) {
+  return (err == ENOENT || err == ENOTDIR) ? LLMC_NOT_FOUND : LLMC_IO_ERROR;
+}
+
+llmc_status_t *llmc_file_map_open(const char *path, llmc_file_map_t *out_map) {
+  *out_map = (llmc_file_map_t){0};
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LLMC_ERROR(open_error_code(errno), path, "cannot open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot stat: %s", strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return LLMC_ERROR(LLMC_NOT_FOUND, path, "not a regular file");
+  }
+  if (st.st_size > 0) {
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      close(fd);
+      return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot mmap: %s", strerror(e));
+    }
+    out_map->data = p;
+    out_map->size = (uint64_t)st.st_size;
+  }
+  close(fd);
+  return NULL;
+}
+
+void llmc_file_map_close(llmc_file_map_t *map) {
+  if (map->data) munmap((void *)map->data, (size_t)map->size);
+  *map = (llmc_file_map_t){0};
+}
+
+llmc_status_t *llmc_file_read_text(const char *path, uint64_t limit, char **out_text,
+                                   size_t *out_len) {
+  *out_text = NULL;
+  if (out_len) *out_len = 0;
+  llmc_file_map_t m;
+  LLMC_RETURN_IF_ERROR(llmc_file_map_open(path, &m));
+  if (m.size > limit) {
+    uint64_t size = m.size;
+    llmc_file_map_close(&m);
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "file is %llu bytes, more than the %llu allowed",
+                      (unsigned long long)size, (unsigned long long)limit);
+  }
+  char *t = malloc((size_t)m.size + 1);
+  if (!t) {
+    llmc_file_map_close(&m);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory");
+  }
+  if (m.size) memcpy(t, m.data, (size_t)m.size);
+  t[m.size] = '\0';
+  if (out_len) *out_len = (size_t)m.size;
+  llmc_file_map_close(&m);
+  *out_text = t;
+  return NULL;
+}
+
+llmc_status_t *llmc_file_write_atomic(const char *path, const void *data, size_t size) {
+  char tmp[4096];
+  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof tmp) return LLMC_ERROR(LLMC_CANT_CREATE, path, "path too long");
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return LLMC_ERROR(LLMC_CANT_CREATE, path, "cannot create: %s", strerror(errno));
+  const uint8_t *p = data;
+  size_t left = size;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp);
+      return LLMC_ERROR(LLMC_IO_ERROR, path, "write failed: %s", strerror(e));
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  if (close(fd) != 0 || rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot finish writing: %s", strerror(e));
+  }
+  return NULL;
+}
