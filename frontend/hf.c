@@ -1,0 +1,215 @@
+/* hf.c: the Hugging Face importer. config.json plus an architecture
+ * description from frontend/arch/ (one JSON file per family) become model.json text, which then
+ * goes through the same reader as a hand-written model.json. Supporting a new
+ * family means adding a description (its config → params mapping, its graph,
+ * the config features it cannot honour), not code. */
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "llmc_frontend.h"
+
+typedef struct {
+  const char *name;
+  const unsigned char *data;
+  size_t len;
+} llmc_embedded_file_t;
+extern const llmc_embedded_file_t llmc_arch_files[];
+extern const int llmc_arch_files_count;
+
+static bool file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds the description whose "architectures" lists arch. */
+static llmc_status_t *find_arch(const char *arch, const char *where, json_t **out) {
+  *out = NULL;
+  llmc_buf_t known = {0};
+  for (int i = 0; i < llmc_arch_files_count; i++) {
+    json_error_t err;
+    json_t *d = json_loadb((const char *)llmc_arch_files[i].data, llmc_arch_files[i].len,
+                           JSON_REJECT_DUPLICATES, &err);
+    if (!d) {
+      llmc_buf_free(&known);
+      return LLMC_ERROR(LLMC_INTERNAL, llmc_arch_files[i].name, "%d: %s", err.line, err.text);
+    }
+    size_t k;
+    json_t *a;
+    json_array_foreach(json_object_get(d, "architectures"), k, a) {
+      if (strcmp(json_string_value(a), arch) == 0) {
+        *out = d;
+        llmc_buf_free(&known);
+        return NULL;
+      }
+      llmc_buf_printf(&known, "%s%s", known.len ? ", " : "", json_string_value(a));
+    }
+    json_decref(d);
+  }
+  llmc_status_t *s = LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
+                                "architecture '%s' is not supported (supported: %s)", arch,
+                                known.data ? known.data : "none");
+  llmc_buf_free(&known);
+  return s;
+}
+
+/* One alternative of a param mapping: a config key, "a/b" (integer quotient
+ * of two keys), or a literal default. Returns NULL (no error) when the key is
+ * absent so the next alternative is tried. */
+static json_t *eval_alternative(json_t *config, json_t *alt) {
+  if (!json_is_string(alt)) return json_incref(alt);
+  const char *key = json_string_value(alt);
+  const char *slash = strchr(key, '/');
+  if (!slash) {
+    json_t *v = json_object_get(config, key);
+    return (v && !json_is_null(v)) ? json_incref(v) : NULL;
+  }
+  char left[128];
+  snprintf(left, sizeof left, "%.*s", (int)(slash - key), key);
+  json_t *a = json_object_get(config, left), *b = json_object_get(config, slash + 1);
+  if (!json_is_integer(a) || !json_is_integer(b) || json_integer_value(b) <= 0) return NULL;
+  return json_integer(json_integer_value(a) / json_integer_value(b));
+}
+
+static llmc_status_t *map_params(json_t *desc, json_t *config, const char *where, json_t *params) {
+  const char *param;
+  json_t *alts;
+  json_object_foreach(json_object_get(desc, "params"), param, alts) {
+    json_t *value = NULL;
+    size_t i;
+    json_t *alt;
+    json_array_foreach(alts, i, alt) {
+      if ((value = eval_alternative(config, alt))) break;
+    }
+    if (!value)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "config has no \"%s\" (needed for %s)",
+                        json_string_value(json_array_get(alts, 0)), param);
+    if (!json_is_number(value)) {
+      json_decref(value);
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" must be a number",
+                        json_string_value(json_array_get(alts, 0)));
+    }
+    if (json_is_integer(value) && json_integer_value(value) <= 0) {
+      json_decref(value);
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" must be positive",
+                        json_string_value(json_array_get(alts, 0)));
+    }
+    json_object_set_new(params, param, value);
+  }
+  return NULL;
+}
+
+static llmc_status_t *check_unsupported(json_t *desc, json_t *config, json_t *params,
+                                        const char *where) {
+  const char *key;
+  json_t *what;
+  json_object_foreach(json_object_get(desc, "unsupported"), key, what) {
+    json_t *v = json_object_get(config, key);
+    if (!v || json_is_null(v) || json_is_false(v)) continue;
+    /* A window at least as long as the context changes nothing. */
+    if (strcmp(key, "sliding_window") == 0 && json_is_integer(v) &&
+        json_integer_value(v) >= json_integer_value(json_object_get(params, "max_context")))
+      continue;
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "\"%s\" is set: %s is not supported yet", key,
+                      json_string_value(what));
+  }
+  return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The weight files of an HF directory: the shard index if present, else
+ * model.safetensors, else every *.safetensors (sorted, for determinism). */
+static llmc_status_t *list_weights(const char *dir, json_t *out_list) {
+  llmc_arena_t *a = llmc_arena_create();
+  if (!a) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  llmc_status_t *s = NULL;
+  if (file_exists(llmc_path_join(a, dir, "model.safetensors.index.json"))) {
+    json_array_append_new(out_list, json_string("model.safetensors.index.json"));
+  } else if (file_exists(llmc_path_join(a, dir, "model.safetensors"))) {
+    json_array_append_new(out_list, json_string("model.safetensors"));
+  } else {
+    DIR *d = opendir(dir);
+    char *names[4096];
+    int n = 0;
+    bool pickle = false;
+    for (struct dirent *e; d && (e = readdir(d)) && n < 4096;) {
+      size_t len = strlen(e->d_name);
+      if (len > 12 && strcmp(e->d_name + len - 12, ".safetensors") == 0)
+        names[n++] = llmc_arena_strdup(a, e->d_name);
+      if (len > 4 && strcmp(e->d_name + len - 4, ".bin") == 0) pickle = true;
+    }
+    if (d) closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+    for (int i = 0; i < n; i++) json_array_append_new(out_list, json_string(names[i]));
+    if (n == 0)
+      s = pickle ? LLMC_ERROR(LLMC_UNIMPLEMENTED, dir,
+                              "only pickle (.bin) weights found; they are never loaded (unpickling "
+                              "runs arbitrary code): convert them to safetensors first")
+                 : LLMC_ERROR(LLMC_NOT_FOUND, dir, "no *.safetensors weights in the directory");
+  }
+  llmc_arena_destroy(a);
+  return s;
+}
+
+llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
+  *out_json = NULL;
+  char where[4096];
+  snprintf(where, sizeof where, "%s/config.json", dir);
+  char *text;
+  size_t len;
+  LLMC_RETURN_IF_ERROR(llmc_file_read_text(where, 16u << 20, &text, &len));
+  json_error_t err;
+  json_t *config = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+  free(text);
+  if (!config || !json_is_object(config)) {
+    char loc[4200];
+    snprintf(loc, sizeof loc, "%s:%d", where, config ? 1 : err.line);
+    json_decref(config);
+    return LLMC_ERROR(LLMC_DATA_LOSS, loc, "%s", config ? "config must be a JSON object" : err.text);
+  }
+  json_t *desc = NULL, *model = json_object(), *params = json_object(), *weights = json_array();
+  llmc_status_t *s = NULL;
+  json_t *archs = json_object_get(config, "architectures");
+  const char *arch = json_string_value(json_array_get(archs, 0));
+  if (!arch) {
+    s = LLMC_ERROR(LLMC_DATA_LOSS, where, "no \"architectures\" list naming the model class");
+    goto done;
+  }
+  if ((s = find_arch(arch, where, &desc)) || (s = map_params(desc, config, where, params)) ||
+      (s = check_unsupported(desc, config, params, where)) || (s = list_weights(dir, weights)))
+    goto done;
+
+  json_t *name = json_object_get(config, "_name_or_path");
+  const char *base = strrchr(dir, '/');
+  json_object_set_new(model, "format", json_string("llmc.model/1"));
+  json_object_set_new(model, "name", json_string(json_is_string(name) && json_string_length(name)
+                                                      ? json_string_value(name)
+                                                      : (base && base[1] ? base + 1 : dir)));
+  json_object_set_new(model, "weights", weights);
+  weights = NULL;
+  char tok[4200];
+  snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
+  if (file_exists(tok)) json_object_set_new(model, "tokenizer", json_string("tokenizer.json"));
+  json_object_set(model, "params", params);
+  if (json_is_true(json_object_get(config, "tie_word_embeddings")))
+    json_object_set(model, "weight_aliases", json_object_get(desc, "tied_embeddings"));
+  json_t *eos = json_object_get(config, "eos_token_id");
+  if (json_is_array(eos)) eos = json_array_get(eos, 0);
+  if (json_is_integer(eos)) json_object_set(model, "eos_token_id", eos);
+  json_object_set(model, "graph", json_object_get(desc, "graph"));
+  if (!(*out_json = json_dumps(model, JSON_PRESERVE_ORDER | JSON_INDENT(1))))
+    s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+done:
+  json_decref(weights);
+  json_decref(params);
+  json_decref(model);
+  json_decref(desc);
+  json_decref(config);
+  return s;
+}

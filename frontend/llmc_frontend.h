@@ -1,0 +1,52 @@
+/* llmc_frontend.h: importing models into the IR.
+ *
+ * llmc_model_load accepts:
+ *   - a model.json file (llmc's own format, docs/model-json.md);
+ *   - a Hugging Face directory (config.json + *.safetensors, with
+ *     model.safetensors.index.json for shards) of a supported architecture,
+ *     which becomes the same graph through an architecture description in
+ *     frontend/arch/ (so the two paths cannot drift apart).
+ * Weights are mmap'd and never copied; the graph's weight values refer to
+ * them by name through the weight set. */
+#ifndef LLMC_FRONTEND_H
+#define LLMC_FRONTEND_H
+
+#include "llmc_ir.h"
+#include "llmc_safetensors.h"
+
+/* A set of safetensors files searched by tensor name. */
+typedef struct llmc_weight_set llmc_weight_set_t;
+
+/* Opens `files` (relative to dir). A file ending in ".index.json" is a
+ * Hugging Face shard index; its shards are opened instead. Shard paths that
+ * leave dir, pickle files and missing files are errors. */
+LLMC_MUST_USE llmc_status_t *llmc_weight_set_open(const char *dir, const char *const *files,
+                                                  int n_files, llmc_weight_set_t **out);
+void llmc_weight_set_close(llmc_weight_set_t *ws);
+const llmc_st_tensor_t *llmc_weight_set_find(const llmc_weight_set_t *ws, const char *name);
+/* An llmc_weight_lookup_fn over a weight set (ctx is the set). */
+bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out);
+
+typedef struct {
+  llmc_ir_graph_t *graph;
+  llmc_weight_set_t *weights;
+  char *tokenizer_path; /* NULL when the model has none */
+  int64_t max_context;  /* longest sequence the model supports */
+  int32_t eos_token;    /* -1 when unknown */
+  char *source;         /* path the model was loaded from */
+} llmc_model_t;
+
+LLMC_MUST_USE llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model);
+void llmc_model_destroy(llmc_model_t *m);
+
+/* Builds a model from model.json text (exposed for the HF importer and tests).
+ * dir is where weight and tokenizer paths are resolved; where names the text
+ * in errors. */
+LLMC_MUST_USE llmc_status_t *llmc_model_from_json_text(const char *text, size_t len,
+                                                       const char *dir, const char *where,
+                                                       llmc_model_t **out_model);
+
+/* Hugging Face importer: config.json in dir → model.json text (malloc'd). */
+LLMC_MUST_USE llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json);
+
+#endif

@@ -1,0 +1,214 @@
+/* graph.c: building and editing the SSA graph. Values live in one array in
+ * definition order; node inputs always point at earlier values, so the array
+ * order is a valid execution order and no cycle can be built. */
+#include <string.h>
+
+#include "llmc_ir.h"
+#include "ops_impl.h"
+
+static const char *const dtype_names[LLMC_DT_COUNT] = {"f32", "f16", "bf16", "i32", "kv"};
+static const size_t dtype_sizes[LLMC_DT_COUNT] = {4, 2, 2, 4, 0};
+
+const char *llmc_dtype_name(llmc_dtype_t dt) {
+  return (unsigned)dt < LLMC_DT_COUNT ? dtype_names[dt] : "?";
+}
+
+bool llmc_dtype_parse(const char *name, llmc_dtype_t *out) {
+  for (int i = 0; i < LLMC_DT_COUNT; i++) {
+    if (strcmp(name, dtype_names[i]) == 0) {
+      *out = (llmc_dtype_t)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t llmc_dtype_size(llmc_dtype_t dt) { return (unsigned)dt < LLMC_DT_COUNT ? dtype_sizes[dt] : 0; }
+
+bool llmc_shape_numel(const llmc_shape_t *s, int64_t t, uint64_t *out) {
+  uint64_t n = 1;
+  for (int i = 0; i < s->rank; i++) {
+    int64_t d = s->dims[i] == LLMC_DIM_T ? t : s->dims[i];
+    if (d < 0 || !llmc_checked_mul(n, (uint64_t)d, &n)) return false;
+  }
+  *out = n;
+  return true;
+}
+
+int64_t llmc_shape_row_size(const llmc_shape_t *s) {
+  int64_t n = 1;
+  for (int i = 1; i < s->rank; i++) n *= s->dims[i];
+  return n;
+}
+
+llmc_status_t *llmc_ir_graph_create(const char *name, llmc_ir_graph_t **out_graph) {
+  *out_graph = NULL;
+  llmc_arena_t *a = llmc_arena_create();
+  llmc_ir_graph_t *g = a ? llmc_arena_alloc(a, sizeof *g) : NULL;
+  if (!g || !(g->name = llmc_arena_strdup(a, name))) {
+    llmc_arena_destroy(a);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  g->arena = a;
+  *out_graph = g;
+  return NULL;
+}
+
+void llmc_ir_graph_destroy(llmc_ir_graph_t *g) {
+  if (g) llmc_arena_destroy(g->arena);
+}
+
+/* Arrays grow by copying into the arena; the old copy is garbage until the
+ * arena dies, which keeps ownership trivial for graphs of a few thousand nodes. */
+static bool grow(llmc_arena_t *a, void **arr, int *cap, int need, size_t elem) {
+  if (need <= *cap) return true;
+  int ncap = *cap ? *cap * 2 : 64;
+  while (ncap < need) ncap *= 2;
+  void *n = llmc_arena_alloc(a, (size_t)ncap * elem);
+  if (!n) return false;
+  if (*arr) memcpy(n, *arr, (size_t)*cap * elem);
+  *arr = n;
+  *cap = ncap;
+  return true;
+}
+
+static llmc_status_t *new_value(llmc_ir_graph_t *g, llmc_value_kind_t kind, llmc_value_t **out) {
+  llmc_value_t *v = llmc_arena_alloc(g->arena, sizeof *v);
+  if (!v || !grow(g->arena, (void **)&g->values, &g->cap_values, g->n_values + 1, sizeof(void *)))
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  v->id = g->n_values;
+  v->kind = kind;
+  g->values[g->n_values++] = v;
+  *out = v;
+  return NULL;
+}
+
+llmc_value_t *llmc_ir_graph_find_input(const llmc_ir_graph_t *g, const char *name) {
+  for (int i = 0; i < g->n_values; i++) {
+    llmc_value_t *v = g->values[i];
+    if (v->kind == LLMC_VALUE_INPUT && strcmp(v->name, name) == 0) return v;
+  }
+  return NULL;
+}
+
+llmc_value_t *llmc_ir_graph_find_output(const llmc_ir_graph_t *g, const char *name) {
+  for (int i = 0; i < g->n_outputs; i++)
+    if (strcmp(g->outputs[i].name, name) == 0) return g->outputs[i].value;
+  return NULL;
+}
+
+llmc_status_t *llmc_ir_graph_add_input(llmc_ir_graph_t *g, const char *name, llmc_dtype_t dt,
+                                       llmc_shape_t shape, llmc_value_t **out_value) {
+  if (llmc_ir_graph_find_input(g, name))
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "input '%s' defined twice", name);
+  llmc_value_t *v;
+  LLMC_RETURN_IF_ERROR(new_value(g, LLMC_VALUE_INPUT, &v));
+  v->dtype = dt;
+  v->shape = shape;
+  if (!(v->name = llmc_arena_strdup(g->arena, name)))
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  *out_value = v;
+  return NULL;
+}
+
+llmc_status_t *llmc_ir_graph_add_weight(llmc_ir_graph_t *g, const char *name, llmc_dtype_t dt,
+                                        llmc_shape_t shape, llmc_value_t **out_value) {
+  for (int i = 0; i < g->n_values; i++) {
+    llmc_value_t *v = g->values[i];
+    if (v->kind == LLMC_VALUE_WEIGHT && strcmp(v->name, name) == 0) {
+      *out_value = v;
+      return NULL;
+    }
+  }
+  llmc_value_t *v;
+  LLMC_RETURN_IF_ERROR(new_value(g, LLMC_VALUE_WEIGHT, &v));
+  v->dtype = dt;
+  v->shape = shape;
+  if (!(v->name = llmc_arena_strdup(g->arena, name)))
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  *out_value = v;
+  return NULL;
+}
+
+llmc_status_t *llmc_ir_graph_add_node(llmc_ir_graph_t *g, llmc_op_t op,
+                                      llmc_value_t *const *inputs, int n_inputs,
+                                      const llmc_attr_t *attrs, int n_attrs, const char *where,
+                                      llmc_value_t **out_value) {
+  *out_value = NULL;
+  if ((unsigned)op >= LLMC_OP_COUNT)
+    return LLMC_ERROR(LLMC_INTERNAL, where, "bad op enum %d", (int)op);
+  llmc_value_t tmp = {.kind = LLMC_VALUE_NODE, .op = op, .n_inputs = n_inputs,
+                      .inputs = (llmc_value_t **)inputs, .n_attrs = n_attrs,
+                      .attrs = (llmc_attr_t *)attrs};
+  LLMC_RETURN_IF_ERROR(llmc_ir_node_infer(&tmp, where, &tmp.dtype, &tmp.shape));
+  llmc_value_t *v;
+  LLMC_RETURN_IF_ERROR(new_value(g, LLMC_VALUE_NODE, &v));
+  v->op = op;
+  v->dtype = tmp.dtype;
+  v->shape = tmp.shape;
+  v->n_inputs = n_inputs;
+  v->inputs = llmc_arena_alloc(g->arena, sizeof(void *) * (size_t)(n_inputs ? n_inputs : 1));
+  v->n_attrs = n_attrs;
+  v->attrs = llmc_arena_alloc(g->arena, sizeof(llmc_attr_t) * (size_t)(n_attrs ? n_attrs : 1));
+  if (!v->inputs || !v->attrs) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  memcpy(v->inputs, inputs, sizeof(void *) * (size_t)n_inputs);
+  for (int i = 0; i < n_attrs; i++) {
+    v->attrs[i] = attrs[i];
+    v->attrs[i].name = llmc_arena_strdup(g->arena, attrs[i].name);
+    if (attrs[i].kind == LLMC_ATTR_STRING) v->attrs[i].s = llmc_arena_strdup(g->arena, attrs[i].s);
+    if (!v->attrs[i].name || (attrs[i].kind == LLMC_ATTR_STRING && !v->attrs[i].s))
+      return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  *out_value = v;
+  return NULL;
+}
+
+llmc_status_t *llmc_ir_graph_add_output(llmc_ir_graph_t *g, const char *name, llmc_value_t *v) {
+  if (llmc_ir_graph_find_output(g, name))
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "output '%s' defined twice", name);
+  if (!grow(g->arena, (void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1,
+            sizeof(llmc_output_t)))
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  g->outputs[g->n_outputs].name = llmc_arena_strdup(g->arena, name);
+  g->outputs[g->n_outputs].value = v;
+  g->n_outputs++;
+  return NULL;
+}
+
+void llmc_ir_graph_compact(llmc_ir_graph_t *g) {
+  int n = 0;
+  for (int i = 0; i < g->n_values; i++) {
+    if (g->values[i]->dead) continue;
+    g->values[i]->id = n;
+    g->values[n++] = g->values[i];
+  }
+  g->n_values = n;
+}
+
+void llmc_ir_graph_replace_uses(llmc_ir_graph_t *g, llmc_value_t *from, llmc_value_t *to) {
+  for (int i = 0; i < g->n_values; i++) {
+    llmc_value_t *v = g->values[i];
+    for (int j = 0; j < v->n_inputs; j++)
+      if (v->inputs[j] == from) v->inputs[j] = to;
+  }
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i].value == from) g->outputs[i].value = to;
+}
+
+const llmc_attr_t *llmc_ir_attr_get(const llmc_value_t *node, const char *name) {
+  for (int i = 0; i < node->n_attrs; i++)
+    if (strcmp(node->attrs[i].name, name) == 0) return &node->attrs[i];
+  return NULL;
+}
+
+int64_t llmc_ir_attr_int(const llmc_value_t *node, const char *name, int64_t dflt) {
+  const llmc_attr_t *a = llmc_ir_attr_get(node, name);
+  if (!a) return dflt;
+  return a->kind == LLMC_ATTR_FLOAT ? (int64_t)a->f : a->i;
+}
+
+double llmc_ir_attr_float(const llmc_value_t *node, const char *name, double dflt) {
+  const llmc_attr_t *a = llmc_ir_attr_get(node, name);
+  if (!a) return dflt;
+  return a->kind == LLMC_ATTR_FLOAT ? a->f : (double)a->i;
+}

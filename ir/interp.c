@@ -1,0 +1,268 @@
+/* interp.c: the reference interpreter. Slow, obvious f32 loops over the graph,
+ * one buffer per value, so every other implementation (compiled host code,
+ * GPU kernels, fused passes) can be checked against it. It runs one sequence
+ * and keeps a contiguous KV cache per layer indexed by position. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmc_ir.h"
+
+typedef struct {
+  float *k, *v; /* [max_context, kv_dim] */
+  int64_t kv_dim;
+} layer_cache_t;
+
+struct llmc_interp {
+  const llmc_ir_graph_t *g;
+  int64_t max_context;
+  float **weights;    /* per value id: converted f32 weight data, or NULL */
+  float **buffers;    /* per value id: this step's data */
+  layer_cache_t *caches; /* per kv_write value id */
+  float *logits;
+};
+
+static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
+  float *out = malloc(sizeof(float) * (n ? n : 1));
+  if (!out) return NULL;
+  const uint16_t *h = w->data;
+  for (uint64_t i = 0; i < n; i++) {
+    switch (w->dtype) {
+      case LLMC_DT_F32: memcpy(&out[i], (const char *)w->data + 4 * i, 4); break;
+      case LLMC_DT_F16: out[i] = llmc_f16_to_f32(h[i]); break;
+      case LLMC_DT_BF16: out[i] = llmc_bf16_to_f32(h[i]); break;
+      default: out[i] = 0; break;
+    }
+  }
+  return out;
+}
+
+llmc_status_t *llmc_interp_create(const llmc_ir_graph_t *g, llmc_weight_lookup_fn lookup,
+                                  void *lookup_ctx, int64_t max_context, llmc_interp_t **out) {
+  *out = NULL;
+  if (!llmc_ir_graph_find_output(g, "logits"))
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, g->name, "graph has no output named 'logits'");
+  llmc_interp_t *it = calloc(1, sizeof *it);
+  if (!it) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  it->g = g;
+  it->max_context = max_context;
+  it->weights = calloc((size_t)g->n_values, sizeof(float *));
+  it->buffers = calloc((size_t)g->n_values, sizeof(float *));
+  it->caches = calloc((size_t)g->n_values, sizeof(layer_cache_t));
+  llmc_status_t *s = NULL;
+  if (!it->weights || !it->buffers || !it->caches) {
+    s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    goto fail;
+  }
+  for (int i = 0; i < g->n_values && !s; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind == LLMC_VALUE_WEIGHT) {
+      llmc_weight_view_t w;
+      uint64_t n = 0;
+      llmc_shape_numel(&v->shape, 0, &n);
+      if (!lookup(lookup_ctx, v->name, &w)) {
+        s = LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
+      } else if (!(it->weights[i] = weight_to_f32(&w, n))) {
+        s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+      }
+    } else if (v->kind == LLMC_VALUE_NODE && v->op == LLMC_OP_KV_WRITE) {
+      int64_t kvd = v->inputs[0]->shape.dims[1];
+      layer_cache_t *c = &it->caches[i];
+      c->kv_dim = kvd;
+      c->k = calloc((size_t)(max_context * kvd), sizeof(float));
+      c->v = calloc((size_t)(max_context * kvd), sizeof(float));
+      if (!c->k || !c->v) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    }
+  }
+  if (!s) {
+    *out = it;
+    return NULL;
+  }
+fail:
+  llmc_interp_destroy(it);
+  return s;
+}
+
+void llmc_interp_destroy(llmc_interp_t *it) {
+  if (!it) return;
+  for (int i = 0; i < it->g->n_values; i++) {
+    if (it->weights) free(it->weights[i]);
+    if (it->buffers) free(it->buffers[i]);
+    if (it->caches) {
+      free(it->caches[i].k);
+      free(it->caches[i].v);
+    }
+  }
+  free(it->weights);
+  free(it->buffers);
+  free(it->caches);
+  free(it);
+}
+
+static float silu(float x) { return x / (1.0f + expf(-x)); }
+static float gelu_tanh(float x) {
+  return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
+/* Runs one node over n rows. Inputs and outputs are f32 row-major. */
+static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const int32_t *tokens,
+                     const int32_t *positions, float *out) {
+  const llmc_value_t *const *in = (const llmc_value_t *const *)v->inputs;
+  float *a = in[0]->kind == LLMC_VALUE_NODE ? it->buffers[in[0]->id] : NULL;
+  int64_t cols = v->dtype == LLMC_DT_KV ? 0 : v->shape.dims[1];
+  switch (v->op) {
+    case LLMC_OP_EMBEDDING: {
+      const float *table = it->weights[in[1]->id];
+      for (int64_t t = 0; t < n; t++)
+        memcpy(out + t * cols, table + (int64_t)tokens[t] * cols, sizeof(float) * (size_t)cols);
+      break;
+    }
+    case LLMC_OP_MATMUL: {
+      const float *b = it->weights[in[1]->id];
+      int64_t k = in[0]->shape.dims[1];
+      bool tb = llmc_ir_attr_int(v, "transpose_b", 0) != 0;
+      for (int64_t t = 0; t < n; t++)
+        for (int64_t j = 0; j < cols; j++) {
+          double acc = 0;
+          for (int64_t i = 0; i < k; i++)
+            acc += (double)a[t * k + i] * (tb ? b[j * k + i] : b[i * cols + j]);
+          out[t * cols + j] = (float)acc;
+        }
+      break;
+    }
+    case LLMC_OP_ADD:
+    case LLMC_OP_MUL: {
+      const float *b = it->buffers[in[1]->id];
+      for (int64_t i = 0; i < n * cols; i++) out[i] = v->op == LLMC_OP_ADD ? a[i] + b[i] : a[i] * b[i];
+      break;
+    }
+    case LLMC_OP_SILU:
+      for (int64_t i = 0; i < n * cols; i++) out[i] = silu(a[i]);
+      break;
+    case LLMC_OP_GELU:
+      for (int64_t i = 0; i < n * cols; i++) out[i] = gelu_tanh(a[i]);
+      break;
+    case LLMC_OP_SOFTMAX:
+      for (int64_t t = 0; t < n; t++) {
+        const float *x = a + t * cols;
+        float m = -INFINITY;
+        double sum = 0;
+        for (int64_t j = 0; j < cols; j++) m = fmaxf(m, x[j]);
+        for (int64_t j = 0; j < cols; j++) sum += exp((double)x[j] - m);
+        for (int64_t j = 0; j < cols; j++) out[t * cols + j] = (float)(exp((double)x[j] - m) / sum);
+      }
+      break;
+    case LLMC_OP_RMS_NORM:
+    case LLMC_OP_LAYER_NORM: {
+      const float *w = it->weights[in[1]->id];
+      const float *bias = v->op == LLMC_OP_LAYER_NORM ? it->weights[in[2]->id] : NULL;
+      double eps = llmc_ir_attr_float(v, "eps", 1e-5);
+      for (int64_t t = 0; t < n; t++) {
+        const float *x = a + t * cols;
+        double mean = 0, ss = 0;
+        if (bias) {
+          for (int64_t j = 0; j < cols; j++) mean += x[j];
+          mean /= (double)cols;
+        }
+        for (int64_t j = 0; j < cols; j++) ss += ((double)x[j] - mean) * ((double)x[j] - mean);
+        double r = 1.0 / sqrt(ss / (double)cols + eps);
+        for (int64_t j = 0; j < cols; j++)
+          out[t * cols + j] = (float)(((double)x[j] - mean) * r) * w[j] + (bias ? bias[j] : 0.0f);
+      }
+      break;
+    }
+    case LLMC_OP_ROPE: {
+      int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+      float theta = (float)llmc_ir_attr_float(v, "theta", 10000);
+      const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
+      bool interleaved = style && strcmp(style->s, "interleaved") == 0;
+      memcpy(out, a, sizeof(float) * (size_t)(n * cols));
+      for (int64_t t = 0; t < n; t++)
+        for (int64_t h = 0; h < cols / hd; h++)
+          for (int64_t i = 0; i < hd / 2; i++) {
+            float inv = powf(theta, -2.0f * (float)i / (float)hd);
+            float ang = (float)positions[t] * inv, c = cosf(ang), s = sinf(ang);
+            int64_t i0 = t * cols + h * hd + (interleaved ? 2 * i : i);
+            int64_t i1 = i0 + (interleaved ? 1 : hd / 2);
+            float x0 = a[i0], x1 = a[i1];
+            out[i0] = x0 * c - x1 * s;
+            out[i1] = x0 * s + x1 * c;
+          }
+      break;
+    }
+    case LLMC_OP_KV_WRITE: {
+      layer_cache_t *c = &it->caches[v->id];
+      const float *k = it->buffers[in[0]->id], *val = it->buffers[in[1]->id];
+      for (int64_t t = 0; t < n; t++) {
+        memcpy(c->k + positions[t] * c->kv_dim, k + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
+        memcpy(c->v + positions[t] * c->kv_dim, val + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
+      }
+      break;
+    }
+    case LLMC_OP_ATTENTION: {
+      const layer_cache_t *c = &it->caches[in[1]->id];
+      int64_t h_n = llmc_ir_attr_int(v, "n_heads", 0), kvh = llmc_ir_attr_int(v, "n_kv_heads", 0);
+      int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+      float scale = (float)llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)hd));
+      double *scores = malloc(sizeof(double) * (size_t)(positions[n - 1] + 1 > 0 ? it->max_context : 1));
+      if (!scores) break; /* llmc_interp_step checked sizes; OOM leaves zeros */
+      for (int64_t t = 0; t < n; t++)
+        for (int64_t h = 0; h < h_n; h++) {
+          int64_t g = h / (h_n / kvh), p = positions[t];
+          const float *q = a + t * cols + h * hd;
+          double m = -INFINITY, sum = 0;
+          for (int64_t j = 0; j <= p; j++) {
+            const float *kr = c->k + j * c->kv_dim + g * hd;
+            double d = 0;
+            for (int64_t i = 0; i < hd; i++) d += (double)q[i] * kr[i];
+            scores[j] = d * scale;
+            if (scores[j] > m) m = scores[j];
+          }
+          for (int64_t j = 0; j <= p; j++) sum += (scores[j] = exp(scores[j] - m));
+          for (int64_t i = 0; i < hd; i++) {
+            double acc = 0;
+            for (int64_t j = 0; j <= p; j++) acc += scores[j] * c->v[j * c->kv_dim + g * hd + i];
+            out[t * cols + h * hd + i] = (float)(acc / sum);
+          }
+        }
+      free(scores);
+      break;
+    }
+    case LLMC_OP_COUNT: break;
+  }
+}
+
+llmc_status_t *llmc_interp_step(llmc_interp_t *it, const int32_t *tokens, const int32_t *positions,
+                                int64_t n, const float **out_logits, int64_t *out_vocab) {
+  const llmc_ir_graph_t *g = it->g;
+  *out_logits = NULL;
+  if (n <= 0) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "a step needs at least one token");
+  for (int64_t t = 0; t < n; t++)
+    if (positions[t] < 0 || positions[t] >= it->max_context)
+      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "position %d is outside the context of %lld",
+                        positions[t], (long long)it->max_context);
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind == LLMC_VALUE_NODE && v->op == LLMC_OP_EMBEDDING) {
+      int64_t vocab = v->inputs[1]->shape.dims[0];
+      for (int64_t t = 0; t < n; t++)
+        if (tokens[t] < 0 || tokens[t] >= vocab)
+          return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "token id %d is outside the vocabulary of %lld",
+                            tokens[t], (long long)vocab);
+    }
+  }
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind != LLMC_VALUE_NODE) continue;
+    free(it->buffers[i]);
+    it->buffers[i] = NULL;
+    int64_t cols = v->dtype == LLMC_DT_KV ? 1 : llmc_shape_row_size(&v->shape);
+    if (!(it->buffers[i] = calloc((size_t)(n * cols), sizeof(float))))
+      return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    run_node(it, v, n, tokens, positions, it->buffers[i]);
+  }
+  const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
+  *out_logits = it->buffers[logits->id];
+  *out_vocab = logits->shape.dims[1];
+  return NULL;
+}

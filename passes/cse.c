@@ -1,0 +1,61 @@
+/* cse.c: common-subexpression elimination. Two nodes with the same op,
+ * operands and attributes compute the same value (every op is a pure
+ * function of its operands; the KV cache is threaded through kv_write's
+ * result), so later duplicates are replaced by the first. kv_write is kept
+ * even when duplicated: its result names a distinct cache state. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmc_passes.h"
+
+static bool attrs_equal(const llmc_attr_t *a, const llmc_attr_t *b) {
+  if (strcmp(a->name, b->name) || a->kind != b->kind) return false;
+  switch (a->kind) {
+    case LLMC_ATTR_INT:
+    case LLMC_ATTR_BOOL: return a->i == b->i;
+    case LLMC_ATTR_FLOAT: return memcmp(&a->f, &b->f, sizeof a->f) == 0;
+    case LLMC_ATTR_STRING: return strcmp(a->s, b->s) == 0;
+  }
+  return false;
+}
+
+static bool same_node(const llmc_value_t *a, const llmc_value_t *b) {
+  if (a->op != b->op || a->n_inputs != b->n_inputs || a->n_attrs != b->n_attrs) return false;
+  for (int i = 0; i < a->n_inputs; i++)
+    if (a->inputs[i] != b->inputs[i]) return false;
+  for (int i = 0; i < a->n_attrs; i++)
+    if (!attrs_equal(&a->attrs[i], &b->attrs[i])) return false;
+  return true;
+}
+
+static uint64_t node_hash(const llmc_value_t *v) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)v->op;
+  for (int i = 0; i < v->n_inputs; i++) h = (h ^ (uint64_t)v->inputs[i]->id) * 1099511628211ull;
+  return h;
+}
+
+llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, int *out_changed) {
+  /* Open-addressing table of earlier nodes keyed by (op, operands); attrs are
+   * compared on collision. */
+  size_t cap = 16;
+  while (cap < (size_t)g->n_values * 2) cap *= 2;
+  llmc_value_t **table = calloc(cap, sizeof *table);
+  if (!table) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  int changed = 0;
+  for (int i = 0; i < g->n_values; i++) {
+    llmc_value_t *v = g->values[i];
+    if (v->kind != LLMC_VALUE_NODE || v->op == LLMC_OP_KV_WRITE) continue;
+    size_t slot = node_hash(v) & (cap - 1);
+    while (table[slot] && !same_node(table[slot], v)) slot = (slot + 1) & (cap - 1);
+    if (table[slot]) {
+      llmc_ir_graph_replace_uses(g, v, table[slot]);
+      v->dead = true;
+      changed++;
+    } else {
+      table[slot] = v;
+    }
+  }
+  free(table);
+  *out_changed = changed;
+  return NULL;
+}

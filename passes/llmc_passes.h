@@ -1,0 +1,63 @@
+/* llmc_passes.h: the pass manager and graph passes.
+ *
+ * A pipeline is a comma-separated list of pass names run in order; -O levels
+ * pick a default list. After each pass the verifier runs (always: it is
+ * cheap next to code generation), --print-after dumps the IR, and
+ * --time-passes records wall time. Rewrites keep the reference interpreter's
+ * answer unchanged; tests check that on every example. */
+#ifndef LLMC_PASSES_H
+#define LLMC_PASSES_H
+
+#include "llmc_ir.h"
+
+/* Static activation layout chosen by plan-memory for steps of up to
+ * max_tokens tokens. Offsets are in f32 elements, 64-byte aligned. */
+typedef struct {
+  int64_t max_tokens;
+  int64_t n_values;
+  int64_t *offsets;     /* per value id; -1 for values without a buffer */
+  int64_t arena_floats; /* peak: the arena size */
+  int64_t naive_floats; /* one buffer per value, no reuse: for the report */
+} llmc_memory_plan_t;
+
+typedef struct {
+  const char *name;
+  double seconds;
+  int nodes_before, nodes_after;
+} llmc_pass_stat_t;
+
+#define LLMC_MAX_PASSES 32
+
+typedef struct {
+  int opt_level;           /* 0..3: default pipeline when pipeline is NULL */
+  const char *pipeline;    /* explicit list, overrides opt_level */
+  const char *print_after; /* a pass name, "all", or NULL */
+  int64_t max_tokens;      /* tokens per step to plan memory for */
+  llmc_buf_t *log;         /* receives --print-after dumps; may be NULL */
+} llmc_pass_options_t;
+
+typedef struct {
+  int n_passes;
+  llmc_pass_stat_t stats[LLMC_MAX_PASSES];
+  llmc_memory_plan_t plan; /* filled by plan-memory; free with llmc_memory_plan_free */
+  bool planned;
+} llmc_pass_result_t;
+
+/* The default pipeline for an -O level (always ends with plan-memory). */
+const char *llmc_passes_default_pipeline(int opt_level);
+/* True when name is a known pass (for --print-after validation). */
+bool llmc_pass_exists(const char *name);
+
+LLMC_MUST_USE llmc_status_t *llmc_passes_run(llmc_ir_graph_t *g, const llmc_pass_options_t *opts,
+                                             llmc_pass_result_t *out_result);
+void llmc_pass_result_free(llmc_pass_result_t *r);
+
+/* Individual passes; each returns how many nodes it changed or removed. */
+LLMC_MUST_USE llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_pass_dce(llmc_ir_graph_t *g, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
+                                              llmc_memory_plan_t *out_plan);
+void llmc_memory_plan_free(llmc_memory_plan_t *p);
+
+#endif
