@@ -288,8 +288,8 @@ static llmc_status_t *parse_line(parser_t *ps) {
     LLMC_RETURN_IF_ERROR(parse_value_name(ps, ref, sizeof ref));
     llmc_value_t *v = lookup(ps, ref);
     if (!v) return perr(ps, "use of undefined value %%%s", ref);
-    llmc_status_t *s = llmc_ir_graph_add_output(g, name, v);
-    return s ? llmc_status_wrap(s, NULL, "%s:%d: bad output", ps->filename, ps->line) : NULL;
+    if (llmc_ir_graph_find_output(g, name)) return perr(ps, "output \"%s\" is defined twice", name);
+    return llmc_ir_graph_add_output(g, name, v);
   }
   char def[64], word[64];
   LLMC_RETURN_IF_ERROR(parse_value_name(ps, def, sizeof def));
@@ -306,6 +306,8 @@ static llmc_status_t *parse_line(parser_t *ps) {
     LLMC_RETURN_IF_ERROR(parse_string(ps, &name));
     LLMC_RETURN_IF_ERROR(expect(ps, ":"));
     LLMC_RETURN_IF_ERROR(parse_type(ps, &dt, &shape));
+    if (word[0] == 'i' && llmc_ir_graph_find_input(g, name))
+      return perr(ps, "input \"%s\" is defined twice", name);
     llmc_status_t *s = word[0] == 'i' ? llmc_ir_graph_add_input(g, name, dt, shape, &v)
                                       : llmc_ir_graph_add_weight(g, name, dt, shape, &v);
     if (s) return llmc_status_wrap(s, where, "bad definition");

@@ -1,0 +1,218 @@
+/* Unit tests for ir/: builder, parser rejections (each malformed graph gets a
+ * clear, located error), verifier, and the reference interpreter's kernels
+ * on cases small enough to check by hand. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "llmc_ir.h"
+
+#define HEAD                                  \
+  "graph \"g\" {\n"                           \
+  "  %0 = input \"tokens\" : i32[T]\n"        \
+  "  %1 = input \"positions\" : i32[T]\n"     \
+  "  %2 = weight \"emb\" : f32[16,8]\n"       \
+  "  %3 = embedding %0, %2 : f32[T,8]\n"
+
+typedef struct {
+  const char *text;
+  const char *message; /* substring of the formatted error */
+} bad_case_t;
+
+static const bad_case_t bad_cases[] = {
+    {HEAD "  %4 = frobnicate %3 : f32[T,8]\n  output \"logits\" = %4\n}\n", "unknown op 'frobnicate'"},
+    {HEAD "  %4 = silu %9 : f32[T,8]\n  output \"logits\" = %4\n}\n", "use of undefined value %9"},
+    {HEAD "  %4 = silu %4 : f32[T,8]\n  output \"logits\" = %4\n}\n", "use of undefined value %4"},
+    {HEAD "  %3 = silu %3 : f32[T,8]\n  output \"logits\" = %3\n}\n", "defined twice"},
+    {HEAD "  %4 = silu %3 : f32[T,9]\n  output \"logits\" = %4\n}\n", "written type differs"},
+    {HEAD "  %4 = rms_norm %3, %2 {eps = 1e-5} : f32[T,8]\n  output \"logits\" = %4\n}\n", "operand 1"},
+    {HEAD "  %4 = weight \"n\" : f32[8]\n  %5 = rms_norm %3, %4 : f32[T,8]\n  output \"logits\" = %5\n}\n",
+     "missing attribute 'eps'"},
+    {HEAD "  %4 = weight \"n\" : f32[8]\n  %5 = rms_norm %3, %4 {eps = 1e-5, bogus = 1} : f32[T,8]\n"
+          "  output \"logits\" = %5\n}\n",
+     "unknown attribute 'bogus'"},
+    {HEAD "  %4 = weight \"w\" : f32[4,9]\n  %5 = matmul %3, %4 {transpose_b = true} : f32[T,4]\n"
+          "  output \"logits\" = %5\n}\n",
+     "inner dimensions differ"},
+    {HEAD "  %4 = attention %3, %3, %1 {n_heads = 2, n_kv_heads = 1, head_dim = 4} : f32[T,8]\n"
+          "  output \"logits\" = %4\n}\n",
+     "the result of a kv_write"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 3, theta = 1.0} : f32[T,8]\n  output \"logits\" = %4\n}\n",
+     "head_dim 3 must be even"},
+    {HEAD "  %4 = silu %3 : f32[T,8]\n}\n", "graph has no outputs"},
+    {HEAD "  %4 = silu %3 : f32[T,8]\n  output \"logits\" = %4\n", "unexpected end of input"},
+    {HEAD "  %4 = silu %3 : q7[T,8]\n  output \"logits\" = %4\n}\n", "unknown dtype 'q7'"},
+    {HEAD "  %4 = add %3, %0 : f32[T,8]\n  output \"logits\" = %4\n}\n", "operand 1 has type i32[T]"},
+    {"graph \"g\" {\n  %0 = input \"tokens\" : i32[4]\n  output \"logits\" = %0\n}\n", "token dim T first"},
+    {HEAD "  %4 = silu %3 : f32[T,8]\n  output \"logits\" = %4\n  output \"logits\" = %3\n}\n", "defined twice"},
+    {"graph \"g\" {\n  %0 = input \"tokens\" : i32[T]\n  %1 = weight \"w\" : f32[T,4]\n"
+     "  output \"logits\" = %0\n}\n",
+     "positive constant dims"},
+};
+
+static void test_parser_rejects(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+    llmc_ir_graph_t *g = NULL;
+    llmc_status_t *s = llmc_ir_parse(bad_cases[i].text, "bad.ir", &g);
+    if (!s) fail_msg("case %zu parsed but should not", i);
+    char msg[2048];
+    llmc_status_format(s, msg, sizeof msg);
+    if (!strstr(msg, bad_cases[i].message)) fail_msg("case %zu: '%s' lacks '%s'", i, msg, bad_cases[i].message);
+    assert_int_equal(llmc_status_code(s), LLMC_DATA_LOSS);
+    assert_null(g);
+    llmc_status_free(s);
+  }
+}
+
+static void test_error_has_line(void **state) {
+  (void)state;
+  llmc_ir_graph_t *g;
+  llmc_status_t *s = llmc_ir_parse(HEAD "  %4 = frob %3 : f32[T,8]\n}\n", "m.ir", &g);
+  char msg[512];
+  llmc_status_format(s, msg, sizeof msg);
+  assert_non_null(strstr(msg, "m.ir:6: error:"));
+  llmc_status_free(s);
+}
+
+static void test_builder_and_verifier(void **state) {
+  (void)state;
+  llmc_ir_graph_t *g;
+  assert_null(llmc_ir_graph_create("b", &g));
+  llmc_value_t *tok, *pos, *emb, *x, *y;
+  llmc_shape_t t = {.rank = 1, .dims = {LLMC_DIM_T}};
+  assert_null(llmc_ir_graph_add_input(g, "tokens", LLMC_DT_I32, t, &tok));
+  assert_null(llmc_ir_graph_add_input(g, "positions", LLMC_DT_I32, t, &pos));
+  assert_null(llmc_ir_graph_add_weight(g, "emb", LLMC_DT_F16, (llmc_shape_t){2, {10, 4}}, &emb));
+  llmc_value_t *ins[] = {tok, emb};
+  assert_null(llmc_ir_graph_add_node(g, LLMC_OP_EMBEDDING, ins, 2, NULL, 0, "here", &x));
+  assert_int_equal(x->shape.dims[1], 4);
+  assert_int_equal(x->shape.dims[0], LLMC_DIM_T);
+  /* Wrong arity is refused at construction with the caller's location. */
+  llmc_status_t *s = llmc_ir_graph_add_node(g, LLMC_OP_SILU, ins, 2, NULL, 0, "model.json: graph[1]", &y);
+  char msg[512];
+  llmc_status_format(s, msg, sizeof msg);
+  assert_string_equal(msg, "model.json: graph[1]: error: silu takes 1 operands, got 2");
+  llmc_status_free(s);
+  assert_null(llmc_ir_graph_add_node(g, LLMC_OP_SILU, &x, 1, NULL, 0, NULL, &y));
+  assert_null(llmc_ir_graph_add_output(g, "logits", y));
+  assert_null(llmc_ir_verify(g));
+  /* Corrupting a stored type is caught by the verifier. */
+  y->shape.dims[1] = 5;
+  s = llmc_ir_verify(g);
+  assert_non_null(s);
+  llmc_status_free(s);
+  llmc_ir_graph_destroy(g);
+}
+
+/* ---- interpreter ---- */
+
+typedef struct {
+  const char *name;
+  float *data;
+  llmc_shape_t shape;
+} fixture_weight_t;
+
+static fixture_weight_t weights[8];
+
+static bool lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
+  (void)ctx;
+  for (int i = 0; i < 8 && weights[i].name; i++)
+    if (strcmp(weights[i].name, name) == 0) {
+      *out = (llmc_weight_view_t){name, LLMC_DT_F32, weights[i].shape, weights[i].data};
+      return true;
+    }
+  return false;
+}
+
+static void test_interp_attention(void **state) {
+  (void)state;
+  /* One head, head_dim 2, identity projections: with a single token,
+   * attention returns v; with two, the second token mixes both values by
+   * softmax(q.k * scale). */
+  static float emb[3 * 2] = {1, 0, 0, 1, 2, 2};
+  static float eye[2 * 2] = {1, 0, 0, 1};
+  weights[0] = (fixture_weight_t){"emb", emb, {2, {3, 2}}};
+  weights[1] = (fixture_weight_t){"eye", eye, {2, {2, 2}}};
+  const char *text =
+      "graph \"a\" {\n"
+      "  %0 = input \"tokens\" : i32[T]\n  %1 = input \"positions\" : i32[T]\n"
+      "  %2 = weight \"emb\" : f32[3,2]\n  %3 = weight \"eye\" : f32[2,2]\n"
+      "  %4 = embedding %0, %2 : f32[T,2]\n"
+      "  %5 = matmul %4, %3 {transpose_b = true} : f32[T,2]\n"
+      "  %6 = kv_write %5, %4, %1 {layer = 0, n_kv_heads = 1, head_dim = 2} : kv\n"
+      "  %7 = attention %5, %6, %1 {n_heads = 1, n_kv_heads = 1, head_dim = 2, scale = 1.0} : f32[T,2]\n"
+      "  output \"logits\" = %7\n}\n";
+  llmc_ir_graph_t *g;
+  assert_null(llmc_ir_parse(text, "a.ir", &g));
+  llmc_interp_t *it;
+  assert_null(llmc_interp_create(g, lookup, NULL, 8, &it));
+  int32_t tok[2] = {0, 1}, pos[2] = {0, 1};
+  const float *out;
+  int64_t vocab;
+  assert_null(llmc_interp_step(it, tok, pos, 1, &out, &vocab));
+  assert_int_equal(vocab, 2);
+  assert_float_equal(out[0], 1.0f, 1e-6);
+  assert_float_equal(out[1], 0.0f, 1e-6);
+  /* Token 1 at position 1: q = (0,1); scores k0=(1,0) → 0, k1=(0,1) → 1. */
+  assert_null(llmc_interp_step(it, &tok[1], &pos[1], 1, &out, &vocab));
+  float w1 = expf(1) / (1 + expf(1)), w0 = 1 - w1;
+  assert_float_equal(out[0], w0, 1e-6);
+  assert_float_equal(out[1], w1, 1e-6);
+  /* Out-of-range inputs are errors, not crashes. */
+  int32_t bad_tok = 7, bad_pos = 8;
+  llmc_status_t *s = llmc_interp_step(it, &bad_tok, &pos[0], 1, &out, &vocab);
+  assert_int_equal(llmc_status_code(s), LLMC_OUT_OF_RANGE);
+  llmc_status_free(s);
+  s = llmc_interp_step(it, &tok[0], &bad_pos, 1, &out, &vocab);
+  assert_int_equal(llmc_status_code(s), LLMC_OUT_OF_RANGE);
+  llmc_status_free(s);
+  llmc_interp_destroy(it);
+  llmc_ir_graph_destroy(g);
+}
+
+static void test_interp_rowwise(void **state) {
+  (void)state;
+  static float emb[2 * 4] = {1, 2, 3, 4, -1, 0, 1, 2};
+  static float ones[4] = {1, 1, 1, 1};
+  weights[0] = (fixture_weight_t){"emb", emb, {2, {2, 4}}};
+  weights[1] = (fixture_weight_t){"g", ones, {1, {4}}};
+  weights[2] = (fixture_weight_t){NULL, NULL, {0}};
+  const char *text =
+      "graph \"r\" {\n"
+      "  %0 = input \"tokens\" : i32[T]\n  %1 = input \"positions\" : i32[T]\n"
+      "  %2 = weight \"emb\" : f32[2,4]\n  %3 = weight \"g\" : f32[4]\n"
+      "  %4 = embedding %0, %2 : f32[T,4]\n"
+      "  %5 = rms_norm %4, %3 {eps = 1e-30} : f32[T,4]\n"
+      "  %6 = softmax %5 : f32[T,4]\n"
+      "  %7 = rope %4, %1 {head_dim = 4, theta = 10000.0} : f32[T,4]\n"
+      "  output \"logits\" = %6\n  output \"rope\" = %7\n  output \"norm\" = %5\n}\n";
+  llmc_ir_graph_t *g;
+  assert_null(llmc_ir_parse(text, "r.ir", &g));
+  llmc_interp_t *it;
+  assert_null(llmc_interp_create(g, lookup, NULL, 8, &it));
+  int32_t tok[2] = {0, 1}, pos[2] = {0, 0};
+  const float *out;
+  int64_t vocab;
+  assert_null(llmc_interp_step(it, tok, pos, 2, &out, &vocab));
+  float sum = 0;
+  for (int i = 0; i < 4; i++) sum += out[i];
+  assert_float_equal(sum, 1.0f, 1e-6);
+  assert_true(out[3] > out[2] && out[2] > out[1]);
+  llmc_interp_destroy(it);
+  llmc_ir_graph_destroy(g);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parser_rejects),   cmocka_unit_test(test_error_has_line),
+      cmocka_unit_test(test_builder_and_verifier), cmocka_unit_test(test_interp_attention),
+      cmocka_unit_test(test_interp_rowwise),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
