@@ -1,0 +1,983 @@
+/* tokenizer.c: byte-level BPE from a Hugging Face tokenizer.json (see
+ * llmc_tokenizer.h for what is supported and how Unicode is approximated).
+ *
+ * Load undoes GPT-2's byte-to-unicode alphabet on every vocabulary string, so
+ * encoding works on raw bytes throughout: split out added tokens, run the
+ * pre-tokenizer stages, then per pre-token start from one symbol per byte and
+ * merge the adjacent pair of lowest rank (leftmost on ties, as Hugging Face
+ * does) until none applies. Merges are keyed by the ids of the pair, so each
+ * candidate is one hash probe, and a heap keeps a pre-token at O(n log n): a
+ * 100 KB run of letters is one pre-token.
+ *
+ * Left out: added tokens' lstrip/rstrip/single_word flags, BPE dropout (a
+ * training feature), and NFC normalization (accepted, applied as identity:
+ * most text already is NFC).
+ *
+ * Invariants: ids are in [0, n_ids) with n_ids <= MAX_TOKENS; every merge's
+ * left, right and merged ids name vocabulary tokens (checked at load), so a
+ * symbol always has an id; the tokenizer is never written after load. */
+#include "llmc_tokenizer.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Ids size per-id tables, so a hostile file must not pick them freely. The
+ * largest real vocabularies are near 2^18. */
+#define MAX_TOKENS (1 << 24)
+#define MAX_FILE_BYTES (1ull << 30)
+#define MAX_STAGES 8
+
+/* ---- GPT-2 byte alphabet ------------------------------------------------ */
+
+/* bytes_to_unicode in GPT-2's encoder.py: printable Latin-1 bytes stand for
+ * themselves and the other 68 take U+0100.. in byte order, so every byte has
+ * a visible character in vocab files. */
+enum { N_SHIFTED = 68 };
+
+static bool byte_is_printable(unsigned b) {
+  return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+}
+
+typedef struct {
+  uint8_t shifted[N_SHIFTED]; /* the byte that U+0100 + i stands for */
+} alphabet_t;
+
+static void alphabet_init(alphabet_t *a) {
+  int n = 0;
+  for (unsigned b = 0; b < 256; b++)
+    if (!byte_is_printable(b)) a->shifted[n++] = (uint8_t)b;
+}
+
+#define CP_INVALID UINT32_MAX
+
+/* One UTF-8 sequence at s (n >= 1 bytes left). Overlong, surrogate, truncated
+ * and stray bytes decode as a single byte with cp CP_INVALID. */
+static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *out_cp) {
+  uint8_t b = s[0];
+  if (b < 0x80) {
+    *out_cp = b;
+    return 1;
+  }
+  size_t len;
+  uint32_t cp;
+  uint8_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+  if (b >= 0xC2 && b <= 0xDF) {
+    len = 2, cp = b & 0x1Fu;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    len = 3, cp = b & 0x0Fu;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    len = 4, cp = b & 0x07u;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;
+  } else {
+    goto invalid;
+  }
+  if (n < len) goto invalid;
+  for (size_t k = 1; k < len; k++) {
+    uint8_t c = s[k];
+    if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) goto invalid;
+    cp = (cp << 6) | (c & 0x3Fu);
+  }
+  *out_cp = cp;
+  return len;
+invalid:
+  *out_cp = CP_INVALID;
+  return 1;
+}
+
+/* Maps a vocabulary string to the bytes it stands for; out has room for n.
+ * False when a character is outside the alphabet (e.g. "<|im_start|>" is
+ * fine, "▁" is not). */
+static bool alphabet_decode(const alphabet_t *a, const char *s, size_t n, uint8_t *out,
+                            size_t *out_len) {
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    uint32_t cp;
+    i += utf8_decode((const uint8_t *)s + i, n - i, &cp);
+    if (cp < 256 && byte_is_printable(cp))
+      out[o++] = (uint8_t)cp;
+    else if (cp >= 256 && cp < 256 + N_SHIFTED)
+      out[o++] = a->shifted[cp - 256];
+    else
+      return false;
+  }
+  *out_len = o;
+  return true;
+}
+
+/* ---- Character classes for pre-tokenization ------------------------------ */
+
+enum { CL_LETTER, CL_NUMBER, CL_SPACE, CL_OTHER };
+
+/* Non-ASCII code points that are not letters (\p{L}): Unicode White_Space,
+ * common digits (\p{N}), and the punctuation, symbol, mark, format and emoji
+ * blocks that occur in prompts. Everything else non-ASCII counts as a letter;
+ * that misclassifies e.g. Indic vowel signs, which only moves split points. */
+static const struct {
+  uint32_t lo, hi;
+  uint8_t cls;
+} k_ranges[] = {
+    {0x80, 0x84, CL_OTHER},       {0x85, 0x85, CL_SPACE},        {0x86, 0x9F, CL_OTHER},
+    {0xA0, 0xA0, CL_SPACE},       {0xA1, 0xA9, CL_OTHER},        {0xAB, 0xB1, CL_OTHER},
+    {0xB2, 0xB3, CL_NUMBER},      {0xB4, 0xB4, CL_OTHER},        {0xB6, 0xB8, CL_OTHER},
+    {0xB9, 0xB9, CL_NUMBER},      {0xBB, 0xBB, CL_OTHER},        {0xBC, 0xBE, CL_NUMBER},
+    {0xBF, 0xBF, CL_OTHER},       {0xD7, 0xD7, CL_OTHER},        {0xF7, 0xF7, CL_OTHER},
+    {0x300, 0x36F, CL_OTHER},     {0x660, 0x669, CL_NUMBER},     {0x6F0, 0x6F9, CL_NUMBER},
+    {0x966, 0x96F, CL_NUMBER},    {0x1680, 0x1680, CL_SPACE},    {0x2000, 0x200A, CL_SPACE},
+    {0x200B, 0x2027, CL_OTHER},   {0x2028, 0x2029, CL_SPACE},    {0x202A, 0x202E, CL_OTHER},
+    {0x202F, 0x202F, CL_SPACE},   {0x2030, 0x205E, CL_OTHER},    {0x205F, 0x205F, CL_SPACE},
+    {0x2060, 0x206F, CL_OTHER},   {0x2070, 0x2070, CL_NUMBER},   {0x2074, 0x2079, CL_NUMBER},
+    {0x207A, 0x207E, CL_OTHER},   {0x2080, 0x2089, CL_NUMBER},   {0x208A, 0x208E, CL_OTHER},
+    {0x20A0, 0x20FF, CL_OTHER},   {0x2150, 0x2189, CL_NUMBER},   {0x2190, 0x245F, CL_OTHER},
+    {0x2460, 0x249B, CL_NUMBER},  {0x249C, 0x24FF, CL_OTHER},    {0x2500, 0x2BFF, CL_OTHER},
+    {0x2E00, 0x2E7F, CL_OTHER},   {0x3000, 0x3000, CL_SPACE},    {0x3001, 0x3004, CL_OTHER},
+    {0x3008, 0x3020, CL_OTHER},   {0x3030, 0x3030, CL_OTHER},    {0xE000, 0xF8FF, CL_OTHER},
+    {0xFE00, 0xFE19, CL_OTHER},   {0xFE30, 0xFE6B, CL_OTHER},    {0xFEFF, 0xFEFF, CL_OTHER},
+    {0xFF01, 0xFF0F, CL_OTHER},   {0xFF10, 0xFF19, CL_NUMBER},   {0xFF1A, 0xFF20, CL_OTHER},
+    {0xFF3B, 0xFF40, CL_OTHER},   {0xFF5B, 0xFF65, CL_OTHER},    {0xFFE0, 0xFFEE, CL_OTHER},
+    {0xFFF9, 0xFFFD, CL_OTHER},   {0x1F000, 0x1FAFF, CL_OTHER},  {0xE0000, 0xE007F, CL_OTHER},
+    {0xE0100, 0xE01EF, CL_OTHER}, {0xF0000, 0x10FFFF, CL_OTHER},
+};
+
+static int cp_class(uint32_t cp) {
+  if (cp < 0x80) {
+    if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return CL_LETTER;
+    if (cp >= '0' && cp <= '9') return CL_NUMBER;
+    if (cp == ' ' || (cp >= '\t' && cp <= '\r')) return CL_SPACE;
+    return CL_OTHER;
+  }
+  if (cp == CP_INVALID) return CL_LETTER; /* stray bytes group like letters */
+  size_t lo = 0, hi = sizeof k_ranges / sizeof k_ranges[0];
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (cp < k_ranges[mid].lo)
+      hi = mid;
+    else if (cp > k_ranges[mid].hi)
+      lo = mid + 1;
+    else
+      return k_ranges[mid].cls;
+  }
+  return CL_LETTER;
+}
+
+static int class_at(const uint8_t *s, size_t n, size_t i, size_t *out_w) {
+  uint32_t cp;
+  *out_w = utf8_decode(s + i, n - i, &cp);
+  return cp_class(cp);
+}
+
+/* End of the run of at most max code points of class cls starting at i. */
+static size_t run_of(const uint8_t *s, size_t n, size_t i, int cls, size_t max) {
+  size_t w;
+  for (size_t k = 0; k < max && i < n && class_at(s, n, i, &w) == cls; k++) i += w;
+  return i;
+}
+
+static bool is_crlf(uint8_t c) { return c == '\r' || c == '\n'; }
+
+/* ---- Pre-tokenizer patterns ---------------------------------------------- */
+
+typedef enum { SPLIT_GPT2, SPLIT_LLAMA3, SPLIT_QWEN2 } split_kind_t;
+
+static const char k_llama3_regex[] =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+static const char k_qwen2_regex[] =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/* 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive: the match length or 0. */
+static size_t match_contraction(const uint8_t *s, size_t n, size_t i, bool fold) {
+  if (s[i] != '\'' || i + 1 >= n) return 0;
+  uint8_t c1 = fold ? (uint8_t)(s[i + 1] | 0x20) : s[i + 1];
+  if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') return 2;
+  if (i + 2 >= n) return 0;
+  uint8_t c2 = fold ? (uint8_t)(s[i + 2] | 0x20) : s[i + 2];
+  if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) return 3;
+  return 0;
+}
+
+/* \s+(?!\S)|\s+ at a whitespace character, preceded for Llama-3 by
+ * \s*[\r\n]+. Backtracking \s+(?!\S) leaves the run's last character for the
+ * next pre-token, so " word" keeps its space. */
+static size_t match_space(const uint8_t *s, size_t n, size_t i, bool newline_rule) {
+  size_t j = i, last = i, last_nl = SIZE_MAX, w;
+  while (j < n && class_at(s, n, j, &w) == CL_SPACE) {
+    if (is_crlf(s[j])) last_nl = j;
+    last = j;
+    j += w;
+  }
+  if (newline_rule && last_nl != SIZE_MAX) return last_nl + 1;
+  if (j == n || last == i) return j;
+  return last;
+}
+
+/* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
+static size_t next_gpt2(const uint8_t *s, size_t n, size_t i) {
+  size_t k = match_contraction(s, n, i, false);
+  if (k) return i + k;
+  size_t w;
+  if (s[i] == ' ' && i + 1 < n) {
+    int c1 = class_at(s, n, i + 1, &w);
+    if (c1 != CL_SPACE) return run_of(s, n, i + 1, c1, SIZE_MAX);
+  }
+  int c0 = class_at(s, n, i, &w);
+  if (c0 != CL_SPACE) return run_of(s, n, i, c0, SIZE_MAX);
+  return match_space(s, n, i, false);
+}
+
+/* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
+ *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+static size_t next_llama3(const uint8_t *s, size_t n, size_t i, size_t max_digits) {
+  size_t k = match_contraction(s, n, i, true);
+  if (k) return i + k;
+  size_t w0, w1;
+  int c0 = class_at(s, n, i, &w0);
+  if (c0 == CL_LETTER) return run_of(s, n, i, CL_LETTER, SIZE_MAX);
+  if (c0 != CL_NUMBER && !is_crlf(s[i]) && i + w0 < n && class_at(s, n, i + w0, &w1) == CL_LETTER)
+    return run_of(s, n, i + w0, CL_LETTER, SIZE_MAX);
+  if (c0 == CL_NUMBER) return run_of(s, n, i, CL_NUMBER, max_digits);
+  size_t p = i;
+  if (s[i] == ' ' && i + 1 < n && class_at(s, n, i + 1, &w1) == CL_OTHER) p = i + 1;
+  if (class_at(s, n, p, &w1) == CL_OTHER) {
+    size_t j = run_of(s, n, p, CL_OTHER, SIZE_MAX);
+    while (j < n && is_crlf(s[j])) j++;
+    return j;
+  }
+  return match_space(s, n, i, true);
+}
+
+/* The end of the pre-token starting at i (< n); always > i. */
+static size_t split_next(split_kind_t kind, const uint8_t *s, size_t n, size_t i) {
+  size_t j = kind == SPLIT_GPT2     ? next_gpt2(s, n, i)
+             : kind == SPLIT_LLAMA3 ? next_llama3(s, n, i, 3)
+                                    : next_llama3(s, n, i, 1);
+  assert(j > i && j <= n);
+  return j;
+}
+
+/* ---- Hash maps ------------------------------------------------------------ */
+
+/* Open addressing with linear probing, at most half full, never deleted. */
+typedef struct {
+  const uint8_t *key; /* NULL: empty slot */
+  uint32_t len;
+  int32_t value;
+} str_slot_t;
+typedef struct {
+  str_slot_t *slots;
+  size_t mask;
+} str_map_t;
+
+typedef struct {
+  uint64_t key; /* (left << 32 | right) + 1; 0: empty slot */
+  int32_t rank, merged;
+} pair_slot_t;
+typedef struct {
+  pair_slot_t *slots;
+  size_t mask;
+} pair_map_t;
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
+static uint64_t hash_u64(uint64_t k) { /* murmur3 fmix64 */
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ull;
+  return k ^ (k >> 33);
+}
+
+static size_t table_cap(size_t n) {
+  size_t c = 16;
+  while (c < 2 * n) c *= 2;
+  return c;
+}
+
+static int32_t str_map_get(const str_map_t *m, const uint8_t *k, size_t n) {
+  for (size_t i = hash_bytes(k, n) & m->mask;; i = (i + 1) & m->mask) {
+    const str_slot_t *s = &m->slots[i];
+    if (!s->key) return -1;
+    if (s->len == n && memcmp(s->key, k, n) == 0) return s->value;
+  }
+}
+
+static void str_map_put(str_map_t *m, const uint8_t *k, uint32_t n, int32_t v) {
+  for (size_t i = hash_bytes(k, n) & m->mask;; i = (i + 1) & m->mask) {
+    str_slot_t *s = &m->slots[i];
+    if (!s->key) {
+      *s = (str_slot_t){k, n, v};
+      return;
+    }
+    if (s->len == n && memcmp(s->key, k, n) == 0) return;
+  }
+}
+
+static const pair_slot_t *pair_map_get(const pair_map_t *m, int32_t a, int32_t b) {
+  uint64_t key = ((uint64_t)a << 32 | (uint32_t)b) + 1;
+  for (size_t i = hash_u64(key) & m->mask;; i = (i + 1) & m->mask) {
+    const pair_slot_t *s = &m->slots[i];
+    if (s->key == key) return s;
+    if (!s->key) return NULL;
+  }
+}
+
+/* A repeated pair takes the later rank, as Hugging Face's map insert does. */
+static void pair_map_put(pair_map_t *m, int32_t a, int32_t b, int32_t rank, int32_t merged) {
+  uint64_t key = ((uint64_t)a << 32 | (uint32_t)b) + 1;
+  for (size_t i = hash_u64(key) & m->mask;; i = (i + 1) & m->mask) {
+    pair_slot_t *s = &m->slots[i];
+    if (!s->key || s->key == key) {
+      *s = (pair_slot_t){key, rank, merged};
+      return;
+    }
+  }
+}
+
+/* ---- The tokenizer -------------------------------------------------------- */
+
+typedef struct {
+  bool byte_level;       /* a ByteLevel stage, else a Split stage */
+  bool add_prefix_space; /* ByteLevel: prepend ' ' to a piece not starting with one */
+  bool use_regex;        /* ByteLevel: split with the GPT-2 pattern */
+  split_kind_t kind;     /* Split: the pattern */
+} stage_t;
+
+typedef struct {
+  const uint8_t *text; /* content, matched literally */
+  uint32_t len;        /* > 0 */
+  int32_t id;
+} added_t;
+
+struct llmc_tokenizer {
+  llmc_arena_t *arena;
+  int32_t n_ids;        /* vocab size: 1 + the largest id */
+  const uint8_t **tok;  /* [n_ids] the bytes each id decodes to; NULL: unassigned */
+  uint32_t *tok_len;    /* [n_ids] */
+  str_map_t vocab;      /* decoded bytes -> id, for strings in the byte alphabet */
+  pair_map_t merges;    /* (left id, right id) -> rank, merged id */
+  int32_t byte_id[256]; /* the token of each single byte; -1 if none */
+  added_t *added;       /* [n_added] by first byte, longest first */
+  size_t n_added;
+  uint32_t added_start[257];  /* added[added_start[b] .. added_start[b + 1]) start with b */
+  stage_t stages[MAX_STAGES]; /* pre-tokenizer stages, applied in order */
+  int n_stages;
+  bool ignore_merges; /* a pre-token that is itself a token skips merging */
+  int32_t bos, eos;
+};
+
+#define DATA_LOSS(...) LLMC_ERROR(LLMC_DATA_LOSS, path, __VA_ARGS__)
+#define UNSUPPORTED(...) LLMC_ERROR(LLMC_UNIMPLEMENTED, path, __VA_ARGS__)
+#define OOM() LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory")
+
+static const char *type_of(const json_t *o) {
+  const json_t *t = json_object_get(o, "type");
+  return json_is_string(t) ? json_string_value(t) : NULL;
+}
+
+/* Only no normalizer or NFC: byte-level models see raw text otherwise. */
+static llmc_status_t *check_normalizer(const json_t *n, const char *path) {
+  if (!n || json_is_null(n)) return NULL;
+  const char *type = type_of(n);
+  if (!type) return DATA_LOSS("normalizer has no \"type\"");
+  if (!strcmp(type, "NFC")) return NULL;
+  if (!strcmp(type, "Sequence")) {
+    const json_t *list = json_object_get(n, "normalizers");
+    if (!json_is_array(list)) return DATA_LOSS("normalizer Sequence has no \"normalizers\" array");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(list, i, m) LLMC_RETURN_IF_ERROR(check_normalizer(m, path));
+    return NULL;
+  }
+  return UNSUPPORTED("normalizer \"%s\" is not supported (llmc reads byte-level BPE only)", type);
+}
+
+static llmc_status_t *parse_split(llmc_tokenizer_t *t, const json_t *p, const char *path) {
+  const json_t *pattern = json_object_get(p, "pattern");
+  const json_t *regex = json_object_get(pattern, "Regex");
+  if (!json_is_string(regex)) {
+    if (json_object_get(pattern, "String"))
+      return UNSUPPORTED("Split pre_tokenizer on a literal string is not supported");
+    return DATA_LOSS("Split pre_tokenizer has no \"pattern\": {\"Regex\": ...}");
+  }
+  const json_t *behavior = json_object_get(p, "behavior");
+  if (!json_is_string(behavior) || strcmp(json_string_value(behavior), "Isolated"))
+    return UNSUPPORTED("Split pre_tokenizer behavior other than \"Isolated\" is not supported");
+  if (json_is_true(json_object_get(p, "invert")))
+    return UNSUPPORTED("Split pre_tokenizer with invert is not supported");
+  const char *re = json_string_value(regex);
+  /* Any other regex, GPT-2's own included, runs as GPT-2's: most patterns
+   * refine it. */
+  split_kind_t kind = !strcmp(re, k_llama3_regex)  ? SPLIT_LLAMA3
+                      : !strcmp(re, k_qwen2_regex) ? SPLIT_QWEN2
+                                                   : SPLIT_GPT2;
+  t->stages[t->n_stages++] = (stage_t){.kind = kind};
+  return NULL;
+}
+
+static llmc_status_t *parse_pre_tokenizer(llmc_tokenizer_t *t, const json_t *p, const char *path) {
+  if (!json_is_object(p)) return DATA_LOSS("pre_tokenizer is not an object");
+  const char *type = type_of(p);
+  if (!type) return DATA_LOSS("pre_tokenizer has no \"type\"");
+  if (!strcmp(type, "Sequence")) {
+    const json_t *list = json_object_get(p, "pretokenizers");
+    if (!json_is_array(list))
+      return DATA_LOSS("pre_tokenizer Sequence has no \"pretokenizers\" array");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(list, i, m) LLMC_RETURN_IF_ERROR(parse_pre_tokenizer(t, m, path));
+    return NULL;
+  }
+  if (t->n_stages == MAX_STAGES)
+    return UNSUPPORTED("more than %d pre_tokenizer stages are not supported", MAX_STAGES);
+  if (!strcmp(type, "Split")) return parse_split(t, p, path);
+  if (!strcmp(type, "ByteLevel")) {
+    /* Absent flags take Hugging Face's defaults (both true). */
+    const json_t *prefix = json_object_get(p, "add_prefix_space");
+    const json_t *regex = json_object_get(p, "use_regex");
+    t->stages[t->n_stages++] = (stage_t){
+        .byte_level = true,
+        .add_prefix_space = prefix ? json_is_true(prefix) : true,
+        .use_regex = regex ? json_is_true(regex) : true,
+    };
+    return NULL;
+  }
+  return UNSUPPORTED("pre_tokenizer \"%s\" is not supported (llmc reads byte-level BPE only)",
+                     type);
+}
+
+static llmc_status_t *check_decoder(const json_t *d, const char *path) {
+  if (!d || json_is_null(d)) return NULL;
+  const char *type = type_of(d);
+  if (!type) return DATA_LOSS("decoder has no \"type\"");
+  if (!strcmp(type, "ByteLevel")) return NULL;
+  if (!strcmp(type, "Sequence")) {
+    const json_t *list = json_object_get(d, "decoders");
+    if (!json_is_array(list)) return DATA_LOSS("decoder Sequence has no \"decoders\" array");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(list, i, m) LLMC_RETURN_IF_ERROR(check_decoder(m, path));
+    return NULL;
+  }
+  return UNSUPPORTED("decoder \"%s\" is not supported (llmc reads byte-level BPE only)", type);
+}
+
+static llmc_status_t *check_model(const json_t *model, const char *path) {
+  if (!json_is_object(model)) return DATA_LOSS("missing \"model\" object");
+  const char *type = type_of(model);
+  /* Files from older tokenizers versions omit the type of a BPE model. */
+  if (!type && json_object_get(model, "type")) return DATA_LOSS("model.type is not a string");
+  if (!type && !json_object_get(model, "merges")) return DATA_LOSS("model has no \"type\"");
+  if (type && strcmp(type, "BPE"))
+    return UNSUPPORTED("tokenizer model \"%s\" is not supported (llmc reads byte-level BPE only)",
+                       type);
+  if (json_is_true(json_object_get(model, "byte_fallback")))
+    return UNSUPPORTED(
+        "BPE with byte_fallback (sentencepiece-style) is not supported (llmc reads "
+        "byte-level BPE only)");
+  static const char *const affixes[] = {"continuing_subword_prefix", "end_of_word_suffix"};
+  for (size_t i = 0; i < 2; i++) {
+    const json_t *a = json_object_get(model, affixes[i]);
+    if (json_is_string(a) && json_string_length(a) > 0)
+      return UNSUPPORTED("BPE with a %s is not supported", affixes[i]);
+  }
+  return NULL;
+}
+
+static llmc_status_t *check_id(const json_t *v, const char *what, const char *name,
+                               const char *path, int32_t *out_id) {
+  if (!json_is_integer(v)) return DATA_LOSS("%s \"%s\": id is not an integer", what, name);
+  json_int_t id = json_integer_value(v);
+  if (id < 0 || id >= MAX_TOKENS)
+    return DATA_LOSS("%s \"%s\": id %lld is outside [0, %d)", what, name, (long long)id,
+                     MAX_TOKENS);
+  *out_id = (int32_t)id;
+  return NULL;
+}
+
+/* Fills tok/tok_len/vocab/byte_id from model.vocab and added_tokens. */
+static llmc_status_t *load_vocab(llmc_tokenizer_t *t, const alphabet_t *al, const json_t *vocab,
+                                 const json_t *added, const char *path) {
+  if (!json_is_object(vocab)) return DATA_LOSS("model.vocab is missing or not an object");
+  if (added && !json_is_null(added) && !json_is_array(added))
+    return DATA_LOSS("added_tokens is not an array");
+  int32_t max_id = -1, id;
+  const char *key;
+  const json_t *v;
+  size_t i;
+  json_object_foreach((json_t *)vocab, key, v) {
+    LLMC_RETURN_IF_ERROR(check_id(v, "model.vocab", key, path, &id));
+    if (id > max_id) max_id = id;
+  }
+  size_t n_added = json_is_array(added) ? json_array_size(added) : 0;
+  for (i = 0; i < n_added; i++) {
+    const json_t *a = json_array_get(added, i);
+    const json_t *content = json_object_get(a, "content");
+    if (!json_is_string(content))
+      return DATA_LOSS("added_tokens[%zu] has no \"content\" string", i);
+    LLMC_RETURN_IF_ERROR(
+        check_id(json_object_get(a, "id"), "added token", json_string_value(content), path, &id));
+    if (id > max_id) max_id = id;
+  }
+  if (max_id < 0) return DATA_LOSS("the vocabulary is empty");
+
+  t->n_ids = max_id + 1;
+  t->tok = llmc_arena_alloc(t->arena, (size_t)t->n_ids * sizeof *t->tok);
+  t->tok_len = llmc_arena_alloc(t->arena, (size_t)t->n_ids * sizeof *t->tok_len);
+  size_t cap = table_cap(json_object_size(vocab));
+  t->vocab = (str_map_t){llmc_arena_alloc(t->arena, cap * sizeof(str_slot_t)), cap - 1};
+  t->added = llmc_arena_alloc(t->arena, (n_added + 1) * sizeof *t->added);
+  if (!t->tok || !t->tok_len || !t->vocab.slots || !t->added) return OOM();
+
+  json_object_foreach((json_t *)vocab, key, v) {
+    id = (int32_t)json_integer_value(v);
+    size_t len = strlen(key), blen;
+    uint8_t *bytes = llmc_arena_alloc(t->arena, len + 1);
+    if (!bytes) return OOM();
+    if (t->tok[id]) return DATA_LOSS("model.vocab \"%s\": id %d is already taken", key, id);
+    if (alphabet_decode(al, key, len, bytes, &blen)) {
+      str_map_put(&t->vocab, bytes, (uint32_t)blen, id);
+    } else {
+      /* Not byte-level text (a special token in a foreign alphabet): decodes
+       * as its own UTF-8, as Hugging Face's ByteLevel decoder does. */
+      memcpy(bytes, key, len);
+      blen = len;
+    }
+    t->tok[id] = bytes;
+    t->tok_len[id] = (uint32_t)blen;
+  }
+  for (i = 0; i < n_added; i++) {
+    const json_t *a = json_array_get(added, i);
+    const json_t *content = json_object_get(a, "content");
+    id = (int32_t)json_integer_value(json_object_get(a, "id"));
+    size_t len = json_string_length(content);
+    const uint8_t *text =
+        (const uint8_t *)llmc_arena_strndup(t->arena, json_string_value(content), len);
+    if (!text) return OOM();
+    t->tok[id] = text;
+    t->tok_len[id] = (uint32_t)len;
+    if (len > 0) t->added[t->n_added++] = (added_t){text, (uint32_t)len, id};
+  }
+  for (unsigned b = 0; b < 256; b++) {
+    uint8_t byte = (uint8_t)b;
+    t->byte_id[b] = str_map_get(&t->vocab, &byte, 1);
+  }
+  return NULL;
+}
+
+static int added_cmp(const void *pa, const void *pb) {
+  const added_t *a = pa, *b = pb;
+  if (a->text[0] != b->text[0]) return a->text[0] < b->text[0] ? -1 : 1;
+  if (a->len != b->len) return a->len > b->len ? -1 : 1; /* longest first */
+  return memcmp(a->text, b->text, a->len);
+}
+
+static void index_added(llmc_tokenizer_t *t) {
+  if (t->n_added) qsort(t->added, t->n_added, sizeof *t->added, added_cmp);
+  size_t k = 0;
+  for (unsigned b = 0; b <= 256; b++) {
+    while (k < t->n_added && t->added[k].text[0] < b) k++;
+    t->added_start[b] = (uint32_t)k;
+  }
+}
+
+/* One merge as a byte-alphabet string pair; false when not in the alphabet. */
+static bool merge_side(const alphabet_t *al, const json_t *s, size_t off, size_t n, uint8_t *buf,
+                       size_t *out_len) {
+  return alphabet_decode(al, json_string_value(s) + off, n, buf, out_len);
+}
+
+static llmc_status_t *load_merges(llmc_tokenizer_t *t, const alphabet_t *al, const json_t *merges,
+                                  const char *path) {
+  if (!json_is_array(merges)) return DATA_LOSS("model.merges is missing or not an array");
+  size_t n = json_array_size(merges);
+  if (n >= INT32_MAX) return DATA_LOSS("model.merges has %zu entries", n);
+  size_t cap = table_cap(n);
+  t->merges = (pair_map_t){llmc_arena_alloc(t->arena, cap * sizeof(pair_slot_t)), cap - 1};
+  if (!t->merges.slots) return OOM();
+  uint8_t *buf = NULL;
+  size_t buf_cap = 0;
+  llmc_status_t *st = NULL;
+  for (size_t i = 0; i < n && !st; i++) {
+    const json_t *m = json_array_get(merges, i);
+    const json_t *ls, *rs;
+    size_t loff = 0, llen, roff, rlen;
+    if (json_is_string(m)) { /* "left right" */
+      const char *s = json_string_value(m), *sp = strchr(s, ' ');
+      if (!sp || strchr(sp + 1, ' ')) {
+        st = DATA_LOSS("model.merges[%zu] \"%s\" is not two tokens separated by a space", i, s);
+        break;
+      }
+      ls = rs = m;
+      llen = (size_t)(sp - s);
+      roff = llen + 1;
+      rlen = json_string_length(m) - roff;
+    } else if (json_is_array(m) && json_array_size(m) == 2 &&
+               json_is_string(json_array_get(m, 0)) && json_is_string(json_array_get(m, 1))) {
+      ls = json_array_get(m, 0);
+      rs = json_array_get(m, 1);
+      llen = json_string_length(ls);
+      roff = 0;
+      rlen = json_string_length(rs);
+    } else {
+      st = DATA_LOSS("model.merges[%zu] is neither \"a b\" nor [\"a\", \"b\"]", i);
+      break;
+    }
+    if (llen + rlen > buf_cap) {
+      buf_cap = 2 * (llen + rlen);
+      free(buf);
+      if (!(buf = malloc(buf_cap))) {
+        st = OOM();
+        break;
+      }
+    }
+    size_t lb, rb;
+    /* A side outside the byte alphabet can never be formed from bytes, so
+     * the merge can never apply. */
+    if (!merge_side(al, ls, loff, llen, buf, &lb) || !merge_side(al, rs, roff, rlen, buf + lb, &rb))
+      continue;
+    int32_t left = str_map_get(&t->vocab, buf, lb), right = str_map_get(&t->vocab, buf + lb, rb);
+    int32_t merged = str_map_get(&t->vocab, buf, lb + rb);
+    if (left < 0 || right < 0 || merged < 0) {
+      const char *l = json_string_value(ls) + loff, *r = json_string_value(rs) + roff;
+      if (left < 0 || right < 0)
+        st = DATA_LOSS("model.merges[%zu]: \"%.*s\" is not in the vocabulary", i,
+                       (int)(left < 0 ? llen : rlen), left < 0 ? l : r);
+      else
+        st = DATA_LOSS("model.merges[%zu]: \"%.*s\" + \"%.*s\" is not in the vocabulary", i,
+                       (int)llen, l, (int)rlen, r);
+      break;
+    }
+    pair_map_put(&t->merges, left, right, (int32_t)i, merged);
+  }
+  free(buf);
+  return st;
+}
+
+int32_t llmc_tokenizer_find(const llmc_tokenizer_t *t, const char *s, size_t len) {
+  const uint8_t *p = (const uint8_t *)s;
+  if (len > 0)
+    for (uint32_t k = t->added_start[p[0]]; k < t->added_start[p[0] + 1]; k++)
+      if (t->added[k].len == len && !memcmp(t->added[k].text, p, len)) return t->added[k].id;
+  return str_map_get(&t->vocab, p, len);
+}
+
+static int32_t find_first(const llmc_tokenizer_t *t, const char *const *names, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    int32_t id = llmc_tokenizer_find(t, names[i], strlen(names[i]));
+    if (id >= 0) return id;
+  }
+  return -1;
+}
+
+/* BOS from the post_processor when it has a template: Llama-3's
+ * TemplateProcessing starts "single" with {"SpecialToken": {"id": "<|begin_of_text|>"}};
+ * RobertaProcessing names it in "cls". Sets *out_found when a template decided. */
+static int32_t template_bos(const llmc_tokenizer_t *t, const json_t *post, bool *out_found) {
+  const char *type = json_is_object(post) ? type_of(post) : NULL;
+  if (!type) return -1;
+  if (!strcmp(type, "Sequence")) {
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(post, "processors"), i, p) {
+      int32_t id = template_bos(t, p, out_found);
+      if (*out_found) return id;
+    }
+    return -1;
+  }
+  if (!strcmp(type, "RobertaProcessing") || !strcmp(type, "BertProcessing")) {
+    const json_t *id = json_array_get(json_object_get(post, "cls"), 1);
+    if (!json_is_integer(id)) return -1;
+    *out_found = true;
+    json_int_t v = json_integer_value(id);
+    return v >= 0 && v < t->n_ids ? (int32_t)v : -1;
+  }
+  if (strcmp(type, "TemplateProcessing")) return -1;
+  *out_found = true;
+  const json_t *first = json_array_get(json_object_get(post, "single"), 0);
+  const json_t *name = json_object_get(json_object_get(first, "SpecialToken"), "id");
+  if (!json_is_string(name)) return -1;
+  const json_t *special =
+      json_object_get(json_object_get(post, "special_tokens"), json_string_value(name));
+  const json_t *id = json_array_get(json_object_get(special, "ids"), 0);
+  if (json_is_integer(id)) {
+    json_int_t v = json_integer_value(id);
+    return v >= 0 && v < t->n_ids ? (int32_t)v : -1;
+  }
+  return llmc_tokenizer_find(t, json_string_value(name), json_string_length(name));
+}
+
+static llmc_status_t *load_json(llmc_tokenizer_t *t, const json_t *root, const char *path) {
+  if (!json_is_object(root)) return DATA_LOSS("the top level is not a JSON object");
+  const json_t *model = json_object_get(root, "model");
+  LLMC_RETURN_IF_ERROR(check_model(model, path));
+  LLMC_RETURN_IF_ERROR(check_normalizer(json_object_get(root, "normalizer"), path));
+  const json_t *pre = json_object_get(root, "pre_tokenizer");
+  if (!pre || json_is_null(pre))
+    return UNSUPPORTED(
+        "BPE without a ByteLevel pre_tokenizer (sentencepiece-style) is not "
+        "supported (llmc reads byte-level BPE only)");
+  LLMC_RETURN_IF_ERROR(parse_pre_tokenizer(t, pre, path));
+  bool byte_level = false;
+  for (int i = 0; i < t->n_stages; i++) byte_level |= t->stages[i].byte_level;
+  if (!byte_level)
+    return UNSUPPORTED(
+        "BPE without a ByteLevel pre_tokenizer is not supported (llmc reads "
+        "byte-level BPE only)");
+  LLMC_RETURN_IF_ERROR(check_decoder(json_object_get(root, "decoder"), path));
+
+  alphabet_t al;
+  alphabet_init(&al);
+  LLMC_RETURN_IF_ERROR(load_vocab(t, &al, json_object_get(model, "vocab"),
+                                  json_object_get(root, "added_tokens"), path));
+  index_added(t);
+  LLMC_RETURN_IF_ERROR(load_merges(t, &al, json_object_get(model, "merges"), path));
+  t->ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
+
+  static const char *const bos_names[] = {"<|begin_of_text|>", "<s>", "<bos>"};
+  static const char *const eos_names[] = {"<|end_of_text|>", "</s>", "<eos>", "<|endoftext|>"};
+  bool from_template = false;
+  t->bos = template_bos(t, json_object_get(root, "post_processor"), &from_template);
+  if (!from_template) t->bos = find_first(t, bos_names, 3);
+  t->eos = find_first(t, eos_names, 4);
+  return NULL;
+}
+
+llmc_status_t *llmc_tokenizer_load(const char *path, llmc_tokenizer_t **out_tokenizer) {
+  *out_tokenizer = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  LLMC_RETURN_IF_ERROR(llmc_file_read_text(path, MAX_FILE_BYTES, &text, &len));
+  json_error_t jerr;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  free(text);
+  if (!root) return DATA_LOSS("line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+  llmc_status_t *st = NULL;
+  llmc_tokenizer_t *t = calloc(1, sizeof *t);
+  if (!t || !(t->arena = llmc_arena_create()))
+    st = OOM();
+  else
+    st = load_json(t, root, path);
+  json_decref(root);
+  if (st) {
+    llmc_tokenizer_destroy(t);
+    return st;
+  }
+  *out_tokenizer = t;
+  return NULL;
+}
+
+void llmc_tokenizer_destroy(llmc_tokenizer_t *t) {
+  if (!t) return;
+  llmc_arena_destroy(t->arena);
+  free(t);
+}
+
+int32_t llmc_tokenizer_vocab_size(const llmc_tokenizer_t *t) { return t->n_ids; }
+int32_t llmc_tokenizer_bos(const llmc_tokenizer_t *t) { return t->bos; }
+int32_t llmc_tokenizer_eos(const llmc_tokenizer_t *t) { return t->eos; }
+
+llmc_status_t *llmc_tokenizer_decode_token(const llmc_tokenizer_t *t, int32_t id, llmc_buf_t *buf) {
+  if (id < 0 || id >= t->n_ids || !t->tok[id])
+    return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "token id %d is not in the vocabulary (size %d)", id,
+                      t->n_ids);
+  llmc_buf_append(buf, t->tok[id], t->tok_len[id]);
+  if (buf->failed) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  return NULL;
+}
+
+/* ---- Encoding -------------------------------------------------------------- */
+
+typedef struct {
+  int32_t id;         /* -1 once merged into the symbol on its left */
+  int32_t prev, next; /* neighbours in the piece; -1 at the ends */
+} sym_t;
+
+typedef struct {
+  int32_t rank, pos;           /* heap order: lowest rank, then leftmost */
+  int32_t left, right, merged; /* the pair when queued; stale if the symbols changed */
+} cand_t;
+
+/* Per-call state; scratch grows to the longest pre-token. */
+typedef struct {
+  int32_t *ids;
+  size_t n, cap;
+  sym_t *syms;  /* [sym_cap] */
+  cand_t *heap; /* [3 * sym_cap]: n - 1 initial pairs plus 2 per merge */
+  size_t sym_cap, heap_n;
+} enc_t;
+
+#define ENC_OOM() LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory")
+
+static llmc_status_t *enc_push(enc_t *e, int32_t id) {
+  if (e->n == e->cap) {
+    int32_t *ids = realloc(e->ids, 2 * e->cap * sizeof *ids);
+    if (!ids) return ENC_OOM();
+    e->ids = ids;
+    e->cap *= 2;
+  }
+  e->ids[e->n++] = id;
+  return NULL;
+}
+
+static bool cand_less(const cand_t *a, const cand_t *b) {
+  return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
+}
+
+static void heap_push(enc_t *e, cand_t c) {
+  assert(e->heap_n < 3 * e->sym_cap);
+  size_t i = e->heap_n++;
+  while (i > 0 && cand_less(&c, &e->heap[(i - 1) / 2])) {
+    e->heap[i] = e->heap[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  e->heap[i] = c;
+}
+
+static cand_t heap_pop(enc_t *e) {
+  cand_t top = e->heap[0], last = e->heap[--e->heap_n];
+  size_t i = 0, n = e->heap_n;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && cand_less(&e->heap[c + 1], &e->heap[c])) c++;
+    if (!cand_less(&e->heap[c], &last)) break;
+    e->heap[i] = e->heap[c];
+    i = c;
+  }
+  if (n) e->heap[i] = last;
+  return top;
+}
+
+static void queue_pair(const llmc_tokenizer_t *t, enc_t *e, int32_t pos) {
+  if (pos < 0) return;
+  int32_t next = e->syms[pos].next;
+  if (next < 0) return;
+  int32_t l = e->syms[pos].id, r = e->syms[next].id;
+  const pair_slot_t *m = pair_map_get(&t->merges, l, r);
+  if (m) heap_push(e, (cand_t){m->rank, pos, l, r, m->merged});
+}
+
+/* Byte-pair encodes one pre-token. */
+static llmc_status_t *encode_bpe(const llmc_tokenizer_t *t, enc_t *e, const uint8_t *s, size_t n) {
+  if (t->ignore_merges || n == 1) {
+    int32_t id = str_map_get(&t->vocab, s, n);
+    if (id >= 0) return enc_push(e, id);
+  }
+  if (n > INT32_MAX / 4)
+    return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "a pre-token of %zu bytes is too long", n);
+  if (n > e->sym_cap) {
+    free(e->syms);
+    free(e->heap);
+    e->sym_cap = n;
+    e->syms = malloc(n * sizeof *e->syms);
+    e->heap = malloc(3 * n * sizeof *e->heap);
+    if (!e->syms || !e->heap) return ENC_OOM();
+  }
+  for (size_t i = 0; i < n; i++) {
+    int32_t id = t->byte_id[s[i]];
+    if (id < 0)
+      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "the vocabulary has no token for byte 0x%02x",
+                        s[i]);
+    e->syms[i] = (sym_t){id, (int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1};
+  }
+  e->heap_n = 0;
+  for (size_t i = 0; i + 1 < n; i++) queue_pair(t, e, (int32_t)i);
+  while (e->heap_n) {
+    cand_t c = heap_pop(e);
+    sym_t *a = &e->syms[c.pos];
+    if (a->id != c.left || a->next < 0 || e->syms[a->next].id != c.right) continue;
+    sym_t *b = &e->syms[a->next];
+    a->id = c.merged;
+    a->next = b->next;
+    if (b->next >= 0) e->syms[b->next].prev = c.pos;
+    b->id = -1;
+    queue_pair(t, e, a->prev);
+    queue_pair(t, e, c.pos);
+  }
+  for (int32_t i = 0; i >= 0; i = e->syms[i].next) LLMC_RETURN_IF_ERROR(enc_push(e, e->syms[i].id));
+  return NULL;
+}
+
+static llmc_status_t *encode_stage(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s,
+                                   size_t n);
+
+/* Runs pre-tokenizer stage `stage` over s after any prefix space. */
+static llmc_status_t *split_stage(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s,
+                                  size_t n) {
+  const stage_t *st = &t->stages[stage];
+  if (st->byte_level && !st->use_regex) return encode_stage(t, e, stage + 1, s, n);
+  split_kind_t kind = st->byte_level ? SPLIT_GPT2 : st->kind;
+  for (size_t i = 0; i < n;) {
+    size_t j = split_next(kind, s, n, i);
+    LLMC_RETURN_IF_ERROR(encode_stage(t, e, stage + 1, s + i, j - i));
+    i = j;
+  }
+  return NULL;
+}
+
+static llmc_status_t *encode_stage(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s,
+                                   size_t n) {
+  if (n == 0) return NULL;
+  if (stage == t->n_stages) return encode_bpe(t, e, s, n);
+  const stage_t *st = &t->stages[stage];
+  if (!(st->byte_level && st->add_prefix_space && s[0] != ' '))
+    return split_stage(t, e, stage, s, n);
+  uint8_t *p = malloc(n + 1);
+  if (!p) return ENC_OOM();
+  p[0] = ' ';
+  memcpy(p + 1, s, n);
+  llmc_status_t *r = split_stage(t, e, stage, p, n + 1);
+  free(p);
+  return r;
+}
+
+/* The longest added token at the start of s, or NULL. */
+static const added_t *match_added(const llmc_tokenizer_t *t, const uint8_t *s, size_t n) {
+  for (uint32_t k = t->added_start[s[0]]; k < t->added_start[s[0] + 1]; k++) {
+    const added_t *a = &t->added[k];
+    if (a->len <= n && !memcmp(a->text, s, a->len)) return a;
+  }
+  return NULL;
+}
+
+llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, const char *text, size_t len,
+                                     bool add_bos, int32_t **out_ids, int64_t *out_n) {
+  *out_ids = NULL;
+  *out_n = 0;
+  enc_t e = {.cap = 64};
+  if (!(e.ids = malloc(e.cap * sizeof *e.ids))) return ENC_OOM();
+  llmc_status_t *st = NULL;
+  if (add_bos && t->bos >= 0) st = enc_push(&e, t->bos);
+  const uint8_t *s = (const uint8_t *)text;
+  size_t seg = 0; /* start of the text not yet encoded */
+  for (size_t i = 0; i < len && !st;) {
+    const added_t *a = match_added(t, s + i, len - i);
+    if (!a) {
+      i++;
+      continue;
+    }
+    st = encode_stage(t, &e, 0, s + seg, i - seg);
+    if (!st) st = enc_push(&e, a->id);
+    i += a->len;
+    seg = i;
+  }
+  if (!st) st = encode_stage(t, &e, 0, s + seg, len - seg);
+  free(e.syms);
+  free(e.heap);
+  if (st) {
+    free(e.ids);
+    return st;
+  }
+  *out_ids = e.ids;
+  *out_n = (int64_t)e.n;
+  return NULL;
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# End-to-end cases, one per ctest test: tests/e2e/cases.sh CASE
+# Environment (set by CMake): LLMC, GEN_MODEL, E2E_CHECK, READELF, SRC (source
+# root), WORK (a scratch directory per case).
+set -euo pipefail
+case_name=$1
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cd "$WORK"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_error CODE SUBSTRING -- command...: the command must exit with CODE,
+# print an "error:" line containing SUBSTRING on stderr, print nothing on
+# stdout, and not crash.
+expect_error() {
+  local code=$1 text=$2
+  shift 3
+  local rc=0
+  "$@" >stdout.txt 2>stderr.txt || rc=$?
+  [ "$rc" -eq "$code" ] || { cat stderr.txt >&2; fail "'$*' exited $rc, expected $code"; }
+  grep -q "error:" stderr.txt || fail "'$*' printed no error line"
+  grep -qF -- "$text" stderr.txt || { cat stderr.txt >&2; fail "'$*' error lacks '$text'"; }
+  [ ! -s stdout.txt ] || fail "'$*' wrote to stdout on error"
+}
+
+greedy_ids() { # artifact prompt-ids n
+  "$LLMC" run "$1" --prompt-ids "$2" --max-tokens "$3" --temperature 0 --print-ids
+}
+
+case $case_name in
+random-gqa)
+  "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
+  "$LLMC" compile m/model.json -o out
+  "$E2E_CHECK" m/model.json out --steps 32 --prompt-lens 1,5,17,40
+  ;;
+random-tied-f16)
+  "$GEN_MODEL" m --dim 96 --layers 3 --heads 6 --kv-heads 2 --hidden 128 --vocab 131 --tied --dtype f16 --seed 2
+  "$LLMC" compile m/model.json -o out --max-step-tokens 16 --block-size 8
+  "$E2E_CHECK" m/model.json out --steps 32 --prompt-lens 1,3,33
+  ;;
+random-mha-bf16)
+  "$GEN_MODEL" m --dim 64 --layers 2 --heads 2 --kv-heads 2 --hidden 96 --vocab 64 --dtype bf16 --seed 3
+  "$LLMC" compile m/model.json -o out -O0
+  "$E2E_CHECK" m/model.json out --steps 32 --prompt-lens 2,9
+  ;;
+hf-import)
+  # The same random checkpoint as one file and as two shards with an index,
+  # through the HF importer and through the hand-written model.json.
+  "$GEN_MODEL" one --dim 64 --layers 2 --heads 4 --kv-heads 1 --hidden 128 --vocab 80 --seed 7
+  "$GEN_MODEL" two --dim 64 --layers 2 --heads 4 --kv-heads 1 --hidden 128 --vocab 80 --seed 7 --shards 2
+  "$GEN_MODEL" tied --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 128 --vocab 80 --seed 8 --tied
+  "$LLMC" compile one/model.json -o out-json
+  "$LLMC" compile one -o out-hf
+  "$LLMC" compile two -o out-shards
+  "$LLMC" compile tied -o out-tied
+  "$LLMC" compile tied/model.json -o out-tied-json
+  ref=$(greedy_ids out-json 1,15,42 32)
+  [ "$(echo "$ref" | wc -w)" -eq 32 ] || fail "expected 32 ids, got '$ref'"
+  [ "$(greedy_ids out-hf 1,15,42 32)" = "$ref" ] || fail "HF import differs from model.json"
+  [ "$(greedy_ids out-shards 1,15,42 32)" = "$ref" ] || fail "sharded HF import differs from model.json"
+  [ "$(greedy_ids out-tied 3,1,4,1,5 32)" = "$(greedy_ids out-tied-json 3,1,4,1,5 32)" ] || fail "tied HF import differs"
+  "$E2E_CHECK" two out-shards --steps 32 --prompt-lens 3
+  ;;
+example)
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o out
+  "$E2E_CHECK" "$SRC/examples/tiny-llama/model.json" out --steps 32 --prompt-lens 1,12
+  text=$("$LLMC" run out --prompt "Once upon a time" --max-tokens 24 --temperature 0)
+  echo "$text"
+  [ "${#text}" -gt 30 ] || fail "generated text too short"
+  # Sampling with a seed is reproducible; different seeds differ.
+  a=$("$LLMC" run out --prompt-ids 5,6,7 --max-tokens 24 --temperature 1 --top-k 40 --top-p 0.9 --seed 3 --print-ids)
+  b=$("$LLMC" run out --prompt-ids 5,6,7 --max-tokens 24 --temperature 1 --top-k 40 --top-p 0.9 --seed 3 --print-ids)
+  c=$("$LLMC" run out --prompt-ids 5,6,7 --max-tokens 24 --temperature 1 --top-k 40 --top-p 0.9 --seed 4 --print-ids)
+  [ "$a" = "$b" ] || fail "same seed gave different tokens"
+  [ "$a" != "$c" ] || fail "different seeds gave the same 24 tokens"
+  ;;
+determinism)
+  "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
+  "$LLMC" compile m/model.json -o a --target=x86-64-v3
+  "$LLMC" compile m/model.json -o b --target=x86-64-v3
+  for f in model.so model.h weights.safetensors report.json; do
+    cmp "a/$f" "b/$f" || fail "$f differs between two identical compiles"
+  done
+  ;;
+emit)
+  "$GEN_MODEL" m --dim 64 --layers 1 --heads 4 --kv-heads 2 --hidden 64 --vocab 32 --seed 1
+  for kind in ir mlir llvm obj report; do
+    "$LLMC" compile m/model.json -o "e-$kind" --emit=$kind
+  done
+  grep -q 'attention' e-ir/model.ir
+  grep -q 'func.func @llmc_k' e-mlir/model.mlir
+  grep -q 'define .*_mlir_ciface_llmc_k' e-llvm/model.ll
+  "$READELF" -h e-obj/model.o | grep -q 'X86-64'
+  grep -q '"activation_arena_bytes"' e-report/report.json
+  "$LLMC" compile m/model.json -o arm --target=aarch64 --emit=obj
+  "$READELF" -h arm/model.o | grep -q 'AArch64' || fail "aarch64 object is not AArch64"
+  "$LLMC" compile m/model.json -o p --print-after=cse --time-passes 2>log.txt
+  grep -q 'IR after cse' log.txt && grep -q 'mlir lowering' log.txt
+  ;;
+cli)
+  "$LLMC" --version | grep -q '^llmc '
+  "$LLMC" --help | grep -q compile
+  for c in compile run bench import; do "$LLMC" $c --help | grep -q Usage; done
+  expect_error 64 "unknown command" -- "$LLMC" frobnicate
+  expect_error 64 "unknown option" -- "$LLMC" compile --bogus x
+  expect_error 64 "did you mean 'sm_90'" -- "$LLMC" compile x --target=sm_09
+  expect_error 64 "did you mean" -- "$LLMC" compile x --target=hots
+  expect_error 65 "not built yet" -- "$LLMC" compile x --target=sm90
+  expect_error 64 "unknown --emit" -- "$LLMC" compile x --emit=png
+  expect_error 64 "-O takes" -- "$LLMC" compile x -O7
+  expect_error 66 "cannot open" -- "$LLMC" compile does-not-exist.json
+  expect_error 64 "exactly one of" -- "$LLMC" run .
+  expect_error 66 "model.so" -- "$LLMC" run no-such-dir --prompt-ids 1
+  ;;
+bad-model)
+  "$GEN_MODEL" m --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab 16 --seed 1
+  cp m/model.safetensors .
+  mj() { printf '%s' "$1" > model.json; }
+  ok_head='"format": "llmc.model/1", "name": "t", "weights": ["model.safetensors"]'
+  : > empty.json
+  expect_error 65 "error:" -- "$LLMC" compile empty.json -o out
+  printf '{"format": "llmc.model/1", "name": ' > trunc.json
+  expect_error 65 "trunc.json:1" -- "$LLMC" compile trunc.json -o out
+  mj "{$ok_head, \"name\": \"dup\", \"graph\": []}"
+  expect_error 65 "duplicate" -- "$LLMC" compile model.json -o out
+  mj "{\"format\": \"llmc.model/2\", \"name\": \"t\", \"weights\": [\"model.safetensors\"], \"graph\": [{}]}"
+  expect_error 65 "llmc.model/1" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [{\"op\": \"warp_drive\", \"in\": [\"tokens\"], \"out\": \"logits\"}]}"
+  expect_error 65 "unknown op 'warp_drive'" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [{\"op\": \"silu\", \"in\": [\"nothing\"], \"out\": \"logits\"}]}"
+  expect_error 65 "'nothing' is neither" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [{\"op\": \"embedding\", \"in\": [\"tokens\", \"model.embed_tokens.weight\"], \"out\": \"x\"}, {\"op\": \"matmul\", \"in\": [\"x\", \"model.layers.0.mlp.down_proj.weight\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"logits\"}]}"
+  expect_error 65 "inner dimensions differ" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [{\"op\": \"embedding\", \"in\": [\"tokens\", \"model.embed_tokens.weight\"], \"out\": \"x\"}, {\"op\": \"add\", \"in\": [\"x\", \"logits\"], \"out\": \"logits\"}]}"
+  expect_error 65 "'logits' is neither" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [{\"repeat\": 1000000000, \"as\": \"i\", \"body\": []}]}"
+  expect_error 65 "repeat count out of range" -- "$LLMC" compile model.json -o out
+  python_deep=$(printf '%.0s[' $(seq 1 3000))
+  printf '{"format": "llmc.model/1", "graph": %s' "$python_deep" > deep.json
+  expect_error 65 "deep.json" -- "$LLMC" compile deep.json -o out
+  mj "{\"format\": \"llmc.model/1\", \"name\": \"t\", \"weights\": [\"pytorch_model.bin\"], \"graph\": [{}]}"
+  touch pytorch_model.bin
+  expect_error 65 "pickle" -- "$LLMC" compile model.json -o out
+  mj "{\"format\": \"llmc.model/1\", \"name\": \"t\", \"weights\": [\"../../etc/passwd\"], \"graph\": [{}]}"
+  expect_error 65 "leaves the model directory" -- "$LLMC" compile model.json -o out
+  # Weights: truncated, zero-byte and corrupt safetensors.
+  mkdir -p w && cp m/model.json w/
+  head -c 1000 m/model.safetensors > w/model.safetensors
+  expect_error 65 "model.safetensors" -- "$LLMC" compile w/model.json -o out
+  : > w/model.safetensors
+  expect_error 65 "model.safetensors" -- "$LLMC" compile w/model.json -o out
+  printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > w/model.safetensors
+  expect_error 65 "header" -- "$LLMC" compile w/model.json -o out
+  # HF directories: shard index escaping the directory, unknown architecture.
+  "$GEN_MODEL" hf --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab 16 --seed 1 --shards 2
+  sed -i 's|"model-00001-of-00002.safetensors"|"../../../etc/passwd"|' hf/model.safetensors.index.json
+  expect_error 65 "leaves the model directory" -- "$LLMC" compile hf -o out
+  "$GEN_MODEL" hf2 --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab 16 --seed 1
+  sed -i 's/LlamaForCausalLM/FalconForCausalLM/' hf2/config.json
+  expect_error 65 "architecture 'FalconForCausalLM' is not supported" -- "$LLMC" compile hf2 -o out
+  "$GEN_MODEL" hf3 --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab 16 --seed 1
+  rm hf3/model.safetensors && touch hf3/pytorch_model.bin
+  expect_error 65 "pickle" -- "$LLMC" compile hf3 -o out
+  # No partial artifact is ever left behind.
+  [ ! -e out ] || fail "a failed compile left out/ behind"
+  ls | grep -q '\.tmp\.' && fail "a failed compile left a temp directory"
+  # An output directory that cannot be written.
+  touch blocker
+  expect_error 73 "cannot create" -- "$LLMC" compile m/model.json -o blocker/out
+  ls | grep -q '\.tmp\.' && fail "temp directory left behind"
+  true
+  ;;
+bad-run)
+  "$GEN_MODEL" m --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab 16 --max-context 64 --seed 1
+  "$LLMC" compile m/model.json -o out --max-context 32
+  expect_error 64 "outside the vocabulary" -- "$LLMC" run out --prompt-ids 1,99 --max-tokens 4
+  expect_error 64 "not a comma-separated" -- "$LLMC" run out --prompt-ids 1,x --max-tokens 4
+  expect_error 65 "context" -- "$LLMC" run out --prompt-ids "$(seq -s, 1 15 | sed 's/[0-9]*/3/g')" --max-tokens 30
+  expect_error 66 "tokenizer" -- "$LLMC" run out --prompt "hello" --max-tokens 4
+  expect_error 64 "exceeds the model's context" -- "$LLMC" compile m/model.json -o out2 --max-context 100
+  cp -r out corrupt
+  printf 'garbage' > corrupt/model.so
+  expect_error 65 "model.so" -- "$LLMC" run corrupt --prompt-ids 1 --max-tokens 2
+  cp -r out trunc
+  head -c 100 out/weights.safetensors > trunc/weights.safetensors
+  expect_error 65 "weights" -- "$LLMC" run trunc --prompt-ids 1 --max-tokens 2
+  ;;
+*)
+  fail "unknown case $case_name"
+  ;;
+esac
+echo "PASS: $case_name"
