@@ -104,7 +104,7 @@ cli)
   for c in compile run bench import; do "$LLMC" $c --help | grep -q Usage; done
   expect_error 64 "unknown command" -- "$LLMC" frobnicate
   expect_error 64 "unknown option" -- "$LLMC" compile --bogus x
-  expect_error 64 "did you mean 'sm_90'" -- "$LLMC" compile x --target=sm_09
+  expect_error 64 "did you mean 'gfx942'" -- "$LLMC" compile x --target=gfx9422
   expect_error 64 "did you mean" -- "$LLMC" compile x --target=hots
   expect_error 65 "not built yet" -- "$LLMC" compile x --target=sm90
   expect_error 64 "unknown --emit" -- "$LLMC" compile x --emit=png
@@ -114,7 +114,7 @@ cli)
   expect_error 66 "model.so" -- "$LLMC" run no-such-dir --prompt-ids 1
   ;;
 bad-model)
-  "$GEN_MODEL" m --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab 16 --seed 1
+  "$GEN_MODEL" m --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 48 --vocab 16 --seed 1
   cp m/model.safetensors .
   mj() { printf '%s' "$1" > model.json; }
   ok_head='"format": "llmc.model/1", "name": "t", "weights": ["model.safetensors"]'

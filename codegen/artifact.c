@@ -1,0 +1,672 @@
+/* artifact.c: turns a planned graph into the artifact the runtime loads.
+ *
+ * One kernel launch per node: each node picks a template family and its
+ * compile-time parameters (dims, eps, tiles); identical instances are shared.
+ * Runtime arguments (buffer offsets, T) go into the plan as a + b*T pairs, so
+ * one plan serves every step size up to max_step_tokens (see llmc_abi.h).
+ * The plan, the kernel table and the model struct are added to the lowered
+ * LLVM module as constants, so model.so carries everything but the weights.
+ *
+ * Weights are written converted to f32 in plan order (the host kernels'
+ * layout); f32 weights are streamed straight from the input mmap. */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "llmc_abi.h"
+#include "llmc_codegen.h"
+#include "llmc_safetensors.h"
+
+#define MAX_PARAMS 12
+#define MAX_ARGS 12
+
+typedef struct {
+  const char *family;
+  int n_params;
+  llmc_template_param_t params[MAX_PARAMS];
+  int kernel; /* index into the deduplicated kernel list */
+  int64_t extent_a, extent_b;
+  int n_args;
+  int64_t args[MAX_ARGS][2];
+} launch_t;
+
+typedef struct {
+  const char *family;
+  char *key;  /* family + params, for deduplication */
+  char *name; /* MLIR function name */
+  int first_launch;
+  int n_launches;
+} kernel_t;
+
+typedef struct {
+  llmc_arena_t *a;
+  const llmc_ir_graph_t *g;
+  const llmc_memory_plan_t *plan;
+  const llmc_artifact_options_t *opts;
+  int64_t *weight_offsets; /* per value id: f32 offset in the weights data section */
+  int64_t header[LLMC_PLAN_HEADER_LEN];
+  int n_launches;
+  launch_t *launches;
+  int n_kernels;
+  kernel_t *kernels;
+  int64_t kv_dim, head_dim, n_kv_heads, n_layers;
+  uint64_t decode_bytes; /* weight bytes read per decoded token (matmuls, norms, one embedding row) */
+} builder_t;
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static llmc_status_t *oom(void) { return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory"); }
+
+/* ---- kernel selection ---- */
+
+static void param_int(builder_t *b, launch_t *l, const char *key, int64_t v) {
+  l->params[l->n_params++] = (llmc_template_param_t){key, llmc_arena_printf(b->a, "%lld", (long long)v)};
+}
+
+static void param_f32(builder_t *b, launch_t *l, const char *key, double v) {
+  char buf[11];
+  llmc_template_f32_literal((float)v, buf);
+  l->params[l->n_params++] = (llmc_template_param_t){key, llmc_arena_strdup(b->a, buf)};
+}
+
+static void arg(launch_t *l, int64_t a, int64_t per_token) {
+  l->args[l->n_args][0] = a;
+  l->args[l->n_args][1] = per_token;
+  l->n_args++;
+}
+
+static int64_t act(builder_t *b, const llmc_value_t *v) { return b->plan->offsets[v->id]; }
+
+static llmc_status_t *meta_offset(builder_t *b, const llmc_value_t *v, int64_t *out) {
+  if (v->kind == LLMC_VALUE_INPUT && strcmp(v->name, "tokens") == 0) {
+    *out = b->header[LLMC_PLAN_META_TOKENS];
+  } else if (v->kind == LLMC_VALUE_INPUT && strcmp(v->name, "positions") == 0) {
+    *out = b->header[LLMC_PLAN_META_POSITIONS];
+  } else {
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, b->g->name, "i32 operand %%%d is not the tokens or positions input", v->id);
+  }
+  return NULL;
+}
+
+/* Largest vector width (in f32 lanes) that divides k, for the matmul's inner loop. */
+static int64_t vector_lanes(int64_t k) {
+  for (int64_t v = 16; v > 1; v /= 2)
+    if (k % v == 0) return v;
+  return 1;
+}
+
+static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_t *l) {
+  const llmc_ir_graph_t *g = b->g;
+  llmc_value_t *const *in = v->inputs;
+  int64_t cols = v->dtype == LLMC_DT_KV ? 0 : v->shape.dims[1];
+  l->extent_a = 0;
+  l->extent_b = 1; /* row-wise: one item per token */
+  int64_t seq = b->header[LLMC_PLAN_META_SEQ];
+  int64_t tables = b->header[LLMC_PLAN_META_BLOCK_TABLES];
+  switch (v->op) {
+    case LLMC_OP_EMBEDDING: {
+      int64_t tok;
+      LLMC_RETURN_IF_ERROR(meta_offset(b, in[0], &tok));
+      l->family = "embedding";
+      param_int(b, l, "D", cols);
+      arg(l, act(b, v), 0);
+      arg(l, b->weight_offsets[in[1]->id], 0);
+      arg(l, tok, 0);
+      arg(l, in[1]->shape.dims[0], 0);
+      b->decode_bytes += (uint64_t)cols * 4;
+      return NULL;
+    }
+    case LLMC_OP_MATMUL: {
+      if (!llmc_ir_attr_int(v, "transpose_b", 0))
+        return LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
+                          "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by "
+                          "the host code generator yet; store the weight as [N,K]", v->id);
+      int64_t k = in[0]->shape.dims[1];
+      l->family = "matmul";
+      param_int(b, l, "K", k);
+      param_int(b, l, "N", cols);
+      param_int(b, l, "VEC", vector_lanes(k));
+      arg(l, act(b, in[0]), 0);
+      arg(l, b->weight_offsets[in[1]->id], 0);
+      arg(l, act(b, v), 0);
+      arg(l, 0, 1);
+      l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
+      l->extent_b = 0;
+      b->decode_bytes += (uint64_t)(k * cols) * 4;
+      return NULL;
+    }
+    case LLMC_OP_ADD:
+    case LLMC_OP_MUL:
+      l->family = v->op == LLMC_OP_ADD ? "add" : "mul";
+      param_int(b, l, "N", cols);
+      arg(l, act(b, in[0]), 0);
+      arg(l, act(b, in[1]), 0);
+      arg(l, act(b, v), 0);
+      return NULL;
+    case LLMC_OP_SILU:
+    case LLMC_OP_GELU:
+    case LLMC_OP_SOFTMAX:
+      l->family = v->op == LLMC_OP_SILU ? "silu" : v->op == LLMC_OP_GELU ? "gelu" : "softmax";
+      param_int(b, l, "N", cols);
+      arg(l, act(b, in[0]), 0);
+      arg(l, act(b, v), 0);
+      return NULL;
+    case LLMC_OP_RMS_NORM:
+    case LLMC_OP_LAYER_NORM:
+      l->family = v->op == LLMC_OP_RMS_NORM ? "rms_norm" : "layer_norm";
+      param_int(b, l, "D", cols);
+      param_f32(b, l, "EPS", llmc_ir_attr_float(v, "eps", 1e-5));
+      arg(l, act(b, in[0]), 0);
+      for (int i = 1; i < v->n_inputs; i++) {
+        arg(l, b->weight_offsets[in[i]->id], 0);
+        b->decode_bytes += (uint64_t)cols * 4;
+      }
+      arg(l, act(b, v), 0);
+      return NULL;
+    case LLMC_OP_ROPE: {
+      const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
+      bool interleaved = style && strcmp(style->s, "interleaved") == 0;
+      int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+      l->family = "rope";
+      param_int(b, l, "N_HEADS", cols / hd);
+      param_int(b, l, "HEAD_DIM", hd);
+      param_f32(b, l, "THETA", llmc_ir_attr_float(v, "theta", 10000));
+      param_int(b, l, "STYLE", interleaved);
+      int64_t p;
+      LLMC_RETURN_IF_ERROR(meta_offset(b, in[1], &p));
+      arg(l, act(b, in[0]), 0);
+      arg(l, act(b, v), 0);
+      arg(l, p, 0);
+      return NULL;
+    }
+    case LLMC_OP_KV_WRITE:
+    case LLMC_OP_ATTENTION: {
+      bool write = v->op == LLMC_OP_KV_WRITE;
+      const llmc_value_t *kv = write ? v : in[1];
+      int64_t p;
+      LLMC_RETURN_IF_ERROR(meta_offset(b, in[2], &p));
+      l->family = write ? "kv_write" : "attention";
+      if (write) {
+        param_int(b, l, "KVD", b->kv_dim);
+      } else {
+        int64_t h = llmc_ir_attr_int(v, "n_heads", 0);
+        param_int(b, l, "N_HEADS", h);
+        param_int(b, l, "N_KV_HEADS", b->n_kv_heads);
+        param_int(b, l, "HEAD_DIM", b->head_dim);
+        param_f32(b, l, "SCALE", llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)b->head_dim)));
+        l->extent_b = h; /* one item per (token, head) */
+      }
+      param_int(b, l, "BLOCK_SIZE", b->opts->block_size);
+      param_int(b, l, "BLOCK_FLOATS", b->header[LLMC_PLAN_BLOCK_FLOATS]);
+      param_int(b, l, "MAX_BLOCKS", b->header[LLMC_PLAN_MAX_BLOCKS_PER_SEQ]);
+      arg(l, act(b, in[0]), 0);
+      arg(l, write ? act(b, in[1]) : act(b, v), 0);
+      arg(l, p, 0);
+      arg(l, seq, 0);
+      arg(l, tables, 0);
+      arg(l, llmc_ir_attr_int(kv, "layer", 0), 0);
+      return NULL;
+    }
+    case LLMC_OP_COUNT: break;
+  }
+  return LLMC_ERROR(LLMC_INTERNAL, g->name, "no kernel for op %s", llmc_op_name(v->op));
+}
+
+/* ---- plan ---- */
+
+static llmc_status_t *check_kv_layers(builder_t *b) {
+  const llmc_ir_graph_t *g = b->g;
+  bool seen[4096] = {0};
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_KV_WRITE) continue;
+    int64_t layer = llmc_ir_attr_int(v, "layer", 0), kvh = llmc_ir_attr_int(v, "n_kv_heads", 0);
+    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+    if (b->n_layers == 0) {
+      b->n_kv_heads = kvh;
+      b->head_dim = hd;
+      b->kv_dim = kvh * hd;
+    } else if (kvh != b->n_kv_heads || hd != b->head_dim) {
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name, "layers with different KV shapes are not supported");
+    }
+    if (layer < 0 || layer >= 4096 || seen[layer])
+      return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layer %lld is out of range or written twice",
+                        (long long)layer);
+    seen[layer] = true;
+    b->n_layers++;
+  }
+  for (int64_t l = 0; l < b->n_layers; l++)
+    if (!seen[l])
+      return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layers must be numbered 0..%lld; %lld is missing",
+                        (long long)(b->n_layers - 1), (long long)l);
+  return NULL;
+}
+
+static llmc_status_t *build_plan(builder_t *b) {
+  const llmc_ir_graph_t *g = b->g;
+  const llmc_artifact_options_t *o = b->opts;
+  const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
+  if (!logits || b->plan->offsets[logits->id] < 0)
+    return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "the graph has no computed 'logits' output");
+  LLMC_RETURN_IF_ERROR(check_kv_layers(b));
+  int64_t t_max = b->plan->max_tokens;
+  if (o->block_size <= 0 || o->block_size > 4096 || o->max_context <= 0 || o->max_seqs <= 0 ||
+      o->max_seqs > 4096)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "bad block size, context or sequence count");
+  int64_t max_blocks = (o->max_context + o->block_size - 1) / o->block_size;
+  int64_t *h = b->header;
+  h[LLMC_PLAN_VOCAB] = logits->shape.dims[1];
+  h[LLMC_PLAN_MAX_STEP_TOKENS] = t_max;
+  h[LLMC_PLAN_MAX_CONTEXT] = o->max_context;
+  h[LLMC_PLAN_MAX_SEQS] = o->max_seqs;
+  h[LLMC_PLAN_ACT_FLOATS] = b->plan->arena_floats;
+  h[LLMC_PLAN_LOGITS_OFFSET] = b->plan->offsets[logits->id];
+  h[LLMC_PLAN_N_LAYERS] = b->n_layers;
+  h[LLMC_PLAN_N_KV_HEADS] = b->n_kv_heads;
+  h[LLMC_PLAN_HEAD_DIM] = b->head_dim;
+  h[LLMC_PLAN_BLOCK_SIZE] = o->block_size;
+  h[LLMC_PLAN_BLOCK_FLOATS] = b->n_layers * 2 * o->block_size * b->kv_dim;
+  h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] = max_blocks;
+  h[LLMC_PLAN_META_TOKENS] = 0;
+  h[LLMC_PLAN_META_POSITIONS] = t_max;
+  h[LLMC_PLAN_META_SEQ] = 2 * t_max;
+  h[LLMC_PLAN_META_BLOCK_TABLES] = 3 * t_max;
+  h[LLMC_PLAN_META_INTS] = 3 * t_max + o->max_seqs * max_blocks;
+
+  b->launches = llmc_arena_alloc(b->a, sizeof(launch_t) * (size_t)(g->n_values + 1));
+  b->kernels = llmc_arena_alloc(b->a, sizeof(kernel_t) * (size_t)(g->n_values + 1));
+  if (!b->launches || !b->kernels) return oom();
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind != LLMC_VALUE_NODE) continue;
+    launch_t *l = &b->launches[b->n_launches++];
+    LLMC_RETURN_IF_ERROR(select_kernel(b, v, l));
+    llmc_buf_t key = {0};
+    llmc_buf_printf(&key, "%s", l->family);
+    for (int p = 0; p < l->n_params; p++) llmc_buf_printf(&key, " %s=%s", l->params[p].key, l->params[p].value);
+    if (key.failed) return oom();
+    int k = 0;
+    while (k < b->n_kernels && strcmp(b->kernels[k].key, key.data)) k++;
+    if (k == b->n_kernels) {
+      kernel_t *kn = &b->kernels[b->n_kernels++];
+      kn->family = l->family;
+      kn->key = llmc_arena_strdup(b->a, key.data);
+      kn->name = llmc_arena_printf(b->a, "llmc_k%d_%s", k, l->family);
+      kn->first_launch = b->n_launches - 1;
+    }
+    llmc_buf_free(&key);
+    b->kernels[k].n_launches++;
+    l->kernel = k;
+  }
+  h[LLMC_PLAN_N_LAUNCHES] = b->n_launches;
+  return NULL;
+}
+
+static llmc_status_t *plan_array(builder_t *b, int64_t **out, int64_t *out_len) {
+  int64_t n = LLMC_PLAN_HEADER_LEN;
+  for (int i = 0; i < b->n_launches; i++) n += LLMC_PLAN_LAUNCH_FIXED + 2 * b->launches[i].n_args;
+  int64_t *p = llmc_arena_alloc(b->a, sizeof(int64_t) * (size_t)n);
+  if (!p) return oom();
+  memcpy(p, b->header, sizeof b->header);
+  int64_t at = LLMC_PLAN_HEADER_LEN;
+  for (int i = 0; i < b->n_launches; i++) {
+    const launch_t *l = &b->launches[i];
+    p[at++] = l->kernel;
+    p[at++] = l->extent_a;
+    p[at++] = l->extent_b;
+    p[at++] = l->n_args;
+    for (int j = 0; j < l->n_args; j++) {
+      p[at++] = l->args[j][0];
+      p[at++] = l->args[j][1];
+    }
+  }
+  *out = p;
+  *out_len = n;
+  return NULL;
+}
+
+/* ---- kernels ---- */
+
+static llmc_status_t *kernel_module(builder_t *b, llmc_buf_t *out) {
+  llmc_buf_printf(out, "// Kernels of model \"%s\", instantiated by llmc %s.\nmodule {\n", b->g->name,
+                  LLMC_VERSION_STRING);
+  for (int k = 0; k < b->n_kernels; k++) {
+    const kernel_t *kn = &b->kernels[k];
+    const launch_t *l = &b->launches[kn->first_launch];
+    llmc_template_param_t params[MAX_PARAMS + 1];
+    params[0] = (llmc_template_param_t){"NAME", kn->name};
+    memcpy(params + 1, l->params, sizeof(llmc_template_param_t) * (size_t)l->n_params);
+    llmc_status_t *s = llmc_template_instantiate(kn->family, "host", params, l->n_params + 1, out);
+    if (s) return llmc_status_wrap(s, NULL, "instantiating kernel %s", kn->name);
+  }
+  llmc_buf_printf(out, "}\n");
+  return out->failed ? oom() : NULL;
+}
+
+static LLVMValueRef global_const(LLVMModuleRef m, LLVMValueRef init, const char *name) {
+  LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, 1);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+  return gv;
+}
+
+static LLVMValueRef string_const(LLVMContextRef ctx, LLVMModuleRef m, const char *s, const char *name) {
+  return global_const(m, LLVMConstStringInContext2(ctx, s, strlen(s), 0), name);
+}
+
+/* Adds llmc_model_v1 (see llmc_abi.h) and the tables it points to. */
+static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMModuleRef m) {
+  int64_t *plan = NULL, plan_len = 0;
+  LLMC_RETURN_IF_ERROR(plan_array(b, &plan, &plan_len));
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+  LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)(plan_len > b->n_kernels ? plan_len : b->n_kernels + 1));
+  LLVMValueRef *names = malloc(sizeof(LLVMValueRef) * (size_t)(b->n_kernels + 1));
+  if (!vals || !names) {
+    free(vals);
+    free(names);
+    return oom();
+  }
+  for (int64_t i = 0; i < plan_len; i++) vals[i] = LLVMConstInt(i64, (unsigned long long)plan[i], 1);
+  LLVMValueRef plan_g = global_const(m, LLVMConstArray2(i64, vals, (uint64_t)plan_len), "llmc_plan");
+  llmc_status_t *s = NULL;
+  for (int k = 0; k < b->n_kernels && !s; k++) {
+    char sym[256];
+    snprintf(sym, sizeof sym, "_mlir_ciface_%s", b->kernels[k].name);
+    vals[k] = LLVMGetNamedFunction(m, sym);
+    if (!vals[k]) s = LLMC_ERROR(LLMC_INTERNAL, NULL, "kernel entry %s missing after lowering", sym);
+    char gname[256];
+    snprintf(gname, sizeof gname, "llmc_kname_%d", k);
+    names[k] = string_const(ctx, m, b->kernels[k].name, gname);
+  }
+  if (!s) {
+    LLVMValueRef kernels_g = global_const(m, LLVMConstArray2(ptr, vals, (uint64_t)b->n_kernels), "llmc_kernels");
+    LLVMValueRef names_g = global_const(m, LLVMConstArray2(ptr, names, (uint64_t)b->n_kernels), "llmc_kernel_names");
+    LLVMValueRef fields[] = {
+        LLVMConstInt(i32, LLMC_ABI_MAGIC, 0),
+        LLVMConstInt(i32, LLMC_ABI_VERSION, 0),
+        string_const(ctx, m, b->g->name, "llmc_model_name"),
+        plan_g,
+        LLVMConstInt(i64, (unsigned long long)plan_len, 0),
+        kernels_g,
+        LLVMConstInt(i64, (unsigned long long)b->n_kernels, 0),
+        names_g,
+    };
+    LLVMValueRef model = LLVMConstStructInContext(ctx, fields, sizeof fields / sizeof fields[0], 0);
+    LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(model), LLMC_MODEL_SYMBOL);
+    LLVMSetInitializer(gv, model);
+    LLVMSetGlobalConstant(gv, 1);
+  }
+  free(vals);
+  free(names);
+  return s;
+}
+
+/* ---- weights ---- */
+
+static llmc_status_t *write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
+                                    const char *path, uint64_t *out_bytes) {
+  const llmc_ir_graph_t *g = b->g;
+  llmc_st_writer_t *w;
+  LLMC_RETURN_IF_ERROR(llmc_st_writer_create(&w));
+  float **converted = calloc((size_t)g->n_values + 1, sizeof(float *));
+  llmc_status_t *s = converted ? llmc_st_writer_set_metadata(w, "format", "llmc.weights/1") : oom();
+  *out_bytes = 0;
+  for (int i = 0; i < g->n_values && !s; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind != LLMC_VALUE_WEIGHT) continue;
+    llmc_weight_view_t view;
+    if (!lookup(ctx, v->name, &view)) {
+      s = LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
+      break;
+    }
+    uint64_t n;
+    llmc_shape_numel(&v->shape, 0, &n);
+    const void *data = view.data;
+    if (view.dtype != LLMC_DT_F32) {
+      if (!(converted[i] = malloc(sizeof(float) * (size_t)(n ? n : 1)))) {
+        s = oom();
+        break;
+      }
+      const uint16_t *h = view.data;
+      for (uint64_t j = 0; j < n; j++)
+        converted[i][j] = view.dtype == LLMC_DT_F16 ? llmc_f16_to_f32(h[j]) : llmc_bf16_to_f32(h[j]);
+      data = converted[i];
+    }
+    if ((s = llmc_st_writer_add(w, v->name, LLMC_ST_F32, v->shape.rank, v->shape.dims, data))) break;
+    b->weight_offsets[i] = (int64_t)(llmc_st_writer_data_offset(w, v->name) / 4);
+    *out_bytes += n * 4;
+  }
+  b->header[LLMC_PLAN_WEIGHT_FLOATS] = (int64_t)(*out_bytes / 4);
+  if (!s && path) s = llmc_st_writer_finish(w, path);
+  llmc_st_writer_destroy(w);
+  for (int i = 0; converted && i < g->n_values; i++) free(converted[i]);
+  free(converted);
+  return s;
+}
+
+/* ---- side files ---- */
+
+static void write_model_h(builder_t *b, const llmc_target_t *t, llmc_buf_t *out) {
+  const int64_t *h = b->header;
+  llmc_buf_printf(out,
+                  "/* model.h: generated by llmc %s for model \"%s\", target %s (%s). Do not edit.\n"
+                  " * model.so exports llmc_model_v1; load it with libllmc_rt (llmc_rt_open). */\n"
+                  "#ifndef LLMC_MODEL_H\n#define LLMC_MODEL_H\n\n#include \"llmc_abi.h\"\n\n",
+                  LLMC_VERSION_STRING, b->g->name, t->name, t->triple);
+  static const char *const names[LLMC_PLAN_HEADER_LEN] = {
+      "VOCAB", "MAX_STEP_TOKENS", "MAX_CONTEXT", "MAX_SEQS", "ACT_FLOATS", "LOGITS_OFFSET",
+      "N_LAYERS", "N_KV_HEADS", "HEAD_DIM", "BLOCK_SIZE", "BLOCK_FLOATS", "MAX_BLOCKS_PER_SEQ",
+      "META_TOKENS", "META_POSITIONS", "META_SEQ", "META_BLOCK_TABLES", "META_INTS",
+      "WEIGHT_FLOATS", "N_LAUNCHES"};
+  for (int i = 0; i < LLMC_PLAN_HEADER_LEN; i++)
+    llmc_buf_printf(out, "#define LLMC_MODEL_%s %lldLL\n", names[i], (long long)h[i]);
+  llmc_buf_printf(out, "\nextern const llmc_model_v1_t llmc_model_v1;\n\n#endif\n");
+}
+
+static char *report_json(builder_t *b, const llmc_target_t *t, uint64_t weight_bytes) {
+  const int64_t *h = b->header;
+  json_t *r = json_object();
+  json_object_set_new(r, "llmc_version", json_string(LLMC_VERSION_STRING));
+  json_object_set_new(r, "model", json_string(b->g->name));
+  json_object_set_new(r, "target", json_pack("{s:s, s:s, s:s}", "name", t->name, "triple", t->triple,
+                                             "cpu", t->cpu));
+  json_t *passes = json_array();
+  const llmc_pass_result_t *pr = b->opts->passes;
+  for (int i = 0; pr && i < pr->n_passes; i++)
+    json_array_append_new(passes, json_pack("{s:s, s:i, s:i}", "name", pr->stats[i].name, "nodes_before",
+                                            pr->stats[i].nodes_before, "nodes_after", pr->stats[i].nodes_after));
+  json_object_set_new(r, "passes", passes);
+  int64_t kv_token = 2 * h[LLMC_PLAN_N_LAYERS] * b->kv_dim * 4;
+  json_object_set_new(
+      r, "memory",
+      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_step_tokens", (json_int_t)h[LLMC_PLAN_MAX_STEP_TOKENS],
+                "activation_arena_bytes", (json_int_t)(h[LLMC_PLAN_ACT_FLOATS] * 4),
+                "activation_bytes_without_reuse", (json_int_t)(b->plan->naive_floats * 4),
+                "weight_bytes", (json_int_t)weight_bytes, "decode_weight_bytes_per_token",
+                (json_int_t)b->decode_bytes, "kv_bytes_per_token", (json_int_t)kv_token,
+                "kv_block_bytes", (json_int_t)(h[LLMC_PLAN_BLOCK_FLOATS] * 4)));
+  json_object_set_new(r, "kv_cache",
+                      json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "layers", (json_int_t)h[LLMC_PLAN_N_LAYERS],
+                                "kv_heads", (json_int_t)b->n_kv_heads, "head_dim", (json_int_t)b->head_dim,
+                                "block_size", (json_int_t)h[LLMC_PLAN_BLOCK_SIZE], "max_context",
+                                (json_int_t)h[LLMC_PLAN_MAX_CONTEXT], "dtype", "f32"));
+  json_t *kernels = json_array();
+  for (int k = 0; k < b->n_kernels; k++) {
+    const kernel_t *kn = &b->kernels[k];
+    const launch_t *l = &b->launches[kn->first_launch];
+    json_t *params = json_object();
+    for (int p = 0; p < l->n_params; p++) json_object_set_new(params, l->params[p].key, json_string(l->params[p].value));
+    json_array_append_new(kernels, json_pack("{s:s, s:s, s:i, s:o}", "name", kn->name, "family", kn->family,
+                                             "launches", kn->n_launches, "params", params));
+  }
+  json_object_set_new(r, "kernels", kernels);
+  json_object_set_new(r, "launches", json_integer(b->n_launches));
+  char *text = json_dumps(r, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+  json_decref(r);
+  return text;
+}
+
+/* ---- output directory ---- */
+
+static void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  char path[4400];
+  for (struct dirent *e; (e = readdir(d));) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    snprintf(path, sizeof path, "%.4000s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+/* Moves every file of tmp into out (created if missing), then removes tmp.
+ * Each rename is atomic, so readers see whole files only. */
+static llmc_status_t *publish(const char *tmp, const char *out) {
+  if (mkdir(out, 0755) != 0 && errno != EEXIST)
+    return LLMC_ERROR(LLMC_CANT_CREATE, out, "cannot create the output directory: %s", strerror(errno));
+  DIR *d = opendir(tmp);
+  if (!d) return LLMC_ERROR(LLMC_IO_ERROR, tmp, "cannot read: %s", strerror(errno));
+  llmc_status_t *s = NULL;
+  char from[4400], to[4400];
+  for (struct dirent *e; !s && (e = readdir(d));) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    snprintf(from, sizeof from, "%.4000s/%s", tmp, e->d_name);
+    snprintf(to, sizeof to, "%.4000s/%s", out, e->d_name);
+    if (rename(from, to) != 0) s = LLMC_ERROR(LLMC_CANT_CREATE, to, "cannot write: %s", strerror(errno));
+  }
+  closedir(d);
+  return s;
+}
+
+static llmc_status_t *write_file(llmc_arena_t *a, const char *dir, const char *name, const void *data, size_t n) {
+  return llmc_file_write_atomic(llmc_path_join(a, dir, name), data, n);
+}
+
+static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, void *lookup_ctx,
+                                    const char *tmp, llmc_artifact_summary_t *sum) {
+  const llmc_artifact_options_t *o = b->opts;
+  const char *emit = o->emit ? o->emit : "so";
+  llmc_target_t target;
+  LLMC_RETURN_IF_ERROR(llmc_target_lookup(o->target, &target));
+  if (target.is_gpu)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, o->target, "GPU artifacts are not built yet");
+  bool full = strcmp(emit, "so") == 0;
+  if (strcmp(emit, "ir") == 0) {
+    llmc_buf_t ir = {0};
+    llmc_ir_print(b->g, &ir);
+    llmc_status_t *s = ir.failed ? oom() : write_file(b->a, tmp, "model.ir", ir.data, ir.len);
+    llmc_buf_free(&ir);
+    return s;
+  }
+  LLMC_RETURN_IF_ERROR(write_weights(b, lookup, lookup_ctx,
+                                     full ? llmc_path_join(b->a, tmp, "weights.safetensors") : NULL,
+                                     &sum->weight_bytes));
+  LLMC_RETURN_IF_ERROR(build_plan(b));
+  sum->n_kernels = b->n_kernels;
+  sum->n_launches = b->n_launches;
+  sum->arena_bytes = (uint64_t)b->header[LLMC_PLAN_ACT_FLOATS] * 4;
+  sum->kv_bytes_per_token = (uint64_t)(2 * b->n_layers * b->kv_dim * 4);
+
+  if (full || strcmp(emit, "report") == 0) {
+    char *report = report_json(b, &target, sum->weight_bytes);
+    if (!report) return oom();
+    llmc_status_t *s = write_file(b->a, tmp, "report.json", report, strlen(report));
+    free(report);
+    LLMC_RETURN_IF_ERROR(s);
+    if (!full) return NULL;
+  }
+  llmc_buf_t mlir = {0};
+  llmc_status_t *s = kernel_module(b, &mlir);
+  if (!s && strcmp(emit, "mlir") == 0) {
+    s = write_file(b->a, tmp, "model.mlir", mlir.data, mlir.len);
+    llmc_buf_free(&mlir);
+    return s;
+  }
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef m = NULL;
+  llmc_buf_t obj = {0}, ir = {0};
+  double t0 = now_seconds();
+  if (!s) s = llmc_host_lower(mlir.data, ctx, &m, NULL);
+  llmc_buf_free(&mlir);
+  double t1 = now_seconds();
+  if (!s) s = add_model_globals(b, ctx, m);
+  if (!s) s = llmc_llvm_emit_object(m, &target, o->opt_level, &obj, strcmp(emit, "llvm") == 0 ? &ir : NULL);
+  double t2 = now_seconds();
+  if (m) LLVMDisposeModule(m);
+  LLVMContextDispose(ctx);
+  if (!s && strcmp(emit, "llvm") == 0) s = write_file(b->a, tmp, "model.ll", ir.data, ir.len);
+  const char *obj_path = llmc_path_join(b->a, tmp, "model.o");
+  if (!s && strcmp(emit, "llvm") != 0) s = write_file(b->a, tmp, "model.o", obj.data, obj.len);
+  llmc_buf_free(&obj);
+  llmc_buf_free(&ir);
+  if (!s && full) {
+    s = llmc_link_shared(obj_path, llmc_path_join(b->a, tmp, "model.so"));
+    unlink(obj_path);
+  }
+  sum->seconds_lower = t1 - t0;
+  sum->seconds_llvm = t2 - t1;
+  sum->seconds_link = now_seconds() - t2;
+  if (s || !full) return s;
+
+  llmc_buf_t header = {0};
+  write_model_h(b, &target, &header);
+  s = header.failed ? oom() : write_file(b->a, tmp, "model.h", header.data, header.len);
+  llmc_buf_free(&header);
+  if (!s && o->tokenizer_path) {
+    char *tok;
+    size_t len;
+    s = llmc_file_read_text(o->tokenizer_path, 256u << 20, &tok, &len);
+    if (!s) {
+      s = write_file(b->a, tmp, "tokenizer.json", tok, len);
+      free(tok);
+    }
+  }
+  if (!s && o->eos_token >= 0) {
+    char cfg[64];
+    int n = snprintf(cfg, sizeof cfg, "{\"eos_token_id\": %d}\n", o->eos_token);
+    s = write_file(b->a, tmp, "generation.json", cfg, (size_t)n);
+  }
+  return s;
+}
+
+llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_plan_t *plan,
+                                   llmc_weight_lookup_fn lookup, void *lookup_ctx,
+                                   const llmc_artifact_options_t *opts,
+                                   llmc_artifact_summary_t *out_summary) {
+  memset(out_summary, 0, sizeof *out_summary);
+  if (!plan || plan->n_values != g->n_values)
+    return LLMC_ERROR(LLMC_INTERNAL, g->name, "the memory plan does not match the graph (run plan-memory last)");
+  builder_t b = {.g = g, .plan = plan, .opts = opts, .a = llmc_arena_create()};
+  if (!b.a) return oom();
+  b.weight_offsets = llmc_arena_alloc(b.a, sizeof(int64_t) * (size_t)(g->n_values + 1));
+  if (!b.weight_offsets) {
+    llmc_arena_destroy(b.a);
+    return oom();
+  }
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", opts->out_dir, (long)getpid());
+  llmc_status_t *s = NULL;
+  if (mkdir(tmp, 0755) != 0)
+    s = LLMC_ERROR(LLMC_CANT_CREATE, opts->out_dir, "cannot create the output directory: %s", strerror(errno));
+  if (!s) s = write_outputs(&b, lookup, lookup_ctx, tmp, out_summary);
+  if (!s) s = publish(tmp, opts->out_dir);
+  remove_tree(tmp);
+  llmc_arena_destroy(b.a);
+  return s;
+}
