@@ -25,7 +25,7 @@
 typedef struct llmc_rt llmc_rt_t;
 
 typedef struct {
-  const char *backend; /* "host" (default) */
+  const char *backend; /* "host" (default; NULL too); "cuda", "hip", "level-zero" later */
   int n_threads;       /* 0: all cores */
   int64_t kv_blocks;   /* 0: enough for max_seqs sequences of max_context tokens */
 } llmc_rt_options_t;
@@ -33,9 +33,9 @@ typedef struct {
 typedef struct {
   float temperature; /* 0: greedy (argmax) */
   int top_k;         /* 0: off */
-  float top_p;       /* 1: off */
+  float top_p;       /* 1: off (0 is off too) */
   uint64_t seed;
-  int max_new_tokens;
+  int max_new_tokens; /* 0: up to the model's context */
   int32_t eos_token; /* -1: none */
 } llmc_sampling_t;
 
@@ -46,11 +46,24 @@ void llmc_rt_close(llmc_rt_t *rt);
 /* Model facts from the plan header (LLMC_PLAN_* index). */
 int64_t llmc_rt_plan_value(const llmc_rt_t *rt, int field);
 
-/* Adds a sequence with its prompt (at least one token). The prompt plus
- * max_new_tokens must fit in the model's context. */
+/* Adds a sequence with its prompt (at least one token) for llmc_rt_step to
+ * schedule. The prompt plus max_new_tokens must fit in the model's context
+ * and in the whole KV cache (LLMC_OUT_OF_RANGE otherwise, naming the
+ * numbers). Sequence ids are small non-negative integers; a freed id may be
+ * reused. */
 LLMC_MUST_USE llmc_status_t *llmc_rt_seq_add(llmc_rt_t *rt, const int32_t *prompt, int64_t n,
                                              const llmc_sampling_t *sampling, int *out_seq);
+/* Adds a sequence that llmc_rt_step never schedules: its caller drives it
+ * with llmc_rt_forward. */
+LLMC_MUST_USE llmc_status_t *llmc_rt_seq_create_empty(llmc_rt_t *rt, int *out_seq);
+/* Ends a sequence (finished or not) and releases its KV blocks; full blocks
+ * stay cached for prefix reuse until the pool needs them. */
 void llmc_rt_seq_free(llmc_rt_t *rt, int seq);
+/* The sequence's prompt followed by the tokens generated so far (borrowed,
+ * valid until the next call that changes the runtime). */
+LLMC_MUST_USE llmc_status_t *llmc_rt_seq_get_tokens(const llmc_rt_t *rt, int seq,
+                                                    const int32_t **out_tokens, int64_t *out_n,
+                                                    int64_t *out_n_prompt);
 
 typedef struct {
   int seq;
@@ -63,15 +76,37 @@ typedef struct {
   llmc_rt_event_t *events; /* owned by rt, valid until the next step */
 } llmc_rt_events_t;
 
-/* Runs one iteration over all active sequences. events.n == 0 when nothing is
- * left to do. */
+/* Runs one iteration over all active sequences; when an iteration only
+ * advanced prefill chunks (no token sampled), it runs further iterations, so
+ * every call that returns events.n == 0 means nothing is left to do. */
 LLMC_MUST_USE llmc_status_t *llmc_rt_step(llmc_rt_t *rt, llmc_rt_events_t *out_events);
 
 /* Low-level entry used by tests and `llmc compile --verify`: runs the plan on
  * an explicit ragged batch for sequence `seq` (tokens at given positions) and
- * returns a pointer to logits[n, vocab] inside the activation arena. */
+ * returns a pointer to logits[n, vocab] inside the activation arena
+ * (valid until the next forward or step). 1 <= n <= MAX_STEP_TOKENS; each
+ * position below MAX_CONTEXT. The sequence gets KV blocks for every position
+ * up to the largest one given. `seq` comes from llmc_rt_seq_create_empty, or
+ * from llmc_rt_seq_add before any step ran it (it then leaves the
+ * scheduler's care for good). */
 LLMC_MUST_USE llmc_status_t *llmc_rt_forward(llmc_rt_t *rt, int seq, const int32_t *tokens,
                                              const int32_t *positions, int64_t n,
                                              const float **out_logits);
+
+/* Counters since open. */
+typedef struct {
+  int64_t iterations;        /* plan executions */
+  int64_t tokens_computed;   /* tokens run through the plan */
+  int64_t tokens_sampled;
+  int64_t prefix_hit_tokens; /* prompt tokens skipped thanks to cached KV blocks */
+  int64_t preemptions;       /* sequences evicted to free KV blocks, recomputed later */
+  int64_t kv_blocks_total;
+  int64_t kv_blocks_available; /* free now, including cached unreferenced blocks */
+} llmc_rt_stats_t;
+void llmc_rt_stats_get(const llmc_rt_t *rt, llmc_rt_stats_t *out_stats);
+
+/* Debug check of the KV cache bookkeeping (refcounts match block tables, no
+ * block leaked or owned twice). NULL when it holds; LLMC_INTERNAL otherwise. */
+LLMC_MUST_USE llmc_status_t *llmc_rt_check_invariants(const llmc_rt_t *rt);
 
 #endif

@@ -1,0 +1,77 @@
+// kv_write.host.mlir: appends this step's keys and values to the paged KV
+// cache (Kwon et al. 2023, "Efficient Memory Management for Large Language
+// Model Serving with PagedAttention").
+//
+//   params: NAME, KVD (= n_kv_heads * head_dim), BLOCK_SIZE, BLOCK_FLOATS,
+//           MAX_BLOCKS (block-table row length)
+//   args:   [k_off (act), v_off (act), positions_off, seq_off,
+//            block_tables_off (all three in meta), layer]
+//   extent: T tokens
+// Token t at position p of sequence s lives in block
+// blk = block_tables[s * MAX_BLOCKS + p / BLOCK_SIZE], slot p % BLOCK_SIZE;
+// the pool layout (llmc_abi.h) is
+//   kv[blk * BLOCK_FLOATS + ((layer * 2 + kind) * BLOCK_SIZE + slot) * KVD + j]
+// with kind 0 = K, 1 = V. Each token copies two contiguous rows of KVD floats.
+func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %kvd = arith.constant {{KVD}} : index
+  %bs = arith.constant {{BLOCK_SIZE}} : index
+  %bf = arith.constant {{BLOCK_FLOATS}} : index
+  %max_blocks = arith.constant {{MAX_BLOCKS}} : index
+  %k_off_i = memref.load %args[%c0] : memref<?xi64>
+  %v_off_i = memref.load %args[%c1] : memref<?xi64>
+  %p_off_i = memref.load %args[%c2] : memref<?xi64>
+  %s_off_i = memref.load %args[%c3] : memref<?xi64>
+  %bt_off_i = memref.load %args[%c4] : memref<?xi64>
+  %layer_i = memref.load %args[%c5] : memref<?xi64>
+  %k_off = arith.index_cast %k_off_i : i64 to index
+  %v_off = arith.index_cast %v_off_i : i64 to index
+  %p_off = arith.index_cast %p_off_i : i64 to index
+  %s_off = arith.index_cast %s_off_i : i64 to index
+  %bt_off = arith.index_cast %bt_off_i : i64 to index
+  %layer = arith.index_cast %layer_i : i64 to index
+  // Row of K for slot 0 of this layer inside a block; V follows BLOCK_SIZE rows later.
+  %l2 = arith.muli %layer, %c2 : index
+  %k_rows = arith.muli %l2, %bs : index
+  %k_layer = arith.muli %k_rows, %kvd : index
+  %kind_stride = arith.muli %bs, %kvd : index
+  scf.for %t = %begin to %end step %c1 {
+    %ip = arith.addi %p_off, %t : index
+    %is = arith.addi %s_off, %t : index
+    %pos_i = memref.load %meta[%ip] : memref<?xi32>
+    %seq_i = memref.load %meta[%is] : memref<?xi32>
+    %pos = arith.index_cast %pos_i : i32 to index
+    %seq = arith.index_cast %seq_i : i32 to index
+    %lb = arith.divui %pos, %bs : index
+    %slot = arith.remui %pos, %bs : index
+    %bt_row = arith.muli %seq, %max_blocks : index
+    %ibt0 = arith.addi %bt_off, %bt_row : index
+    %ibt = arith.addi %ibt0, %lb : index
+    %blk_i = memref.load %meta[%ibt] : memref<?xi32>
+    %blk = arith.index_cast %blk_i : i32 to index
+    %blk_base = arith.muli %blk, %bf : index
+    %slot_row = arith.muli %slot, %kvd : index
+    %kb0 = arith.addi %blk_base, %k_layer : index
+    %kb = arith.addi %kb0, %slot_row : index
+    %vb = arith.addi %kb, %kind_stride : index
+    %tr = arith.muli %t, %kvd : index
+    %ks = arith.addi %k_off, %tr : index
+    %vs = arith.addi %v_off, %tr : index
+    scf.for %j = %c0 to %kvd step %c1 {
+      %iks = arith.addi %ks, %j : index
+      %ivs = arith.addi %vs, %j : index
+      %ikd = arith.addi %kb, %j : index
+      %ivd = arith.addi %vb, %j : index
+      %kx = memref.load %act[%iks] : memref<?xf32>
+      %vx = memref.load %act[%ivs] : memref<?xf32>
+      memref.store %kx, %kv[%ikd] : memref<?xf32>
+      memref.store %vx, %kv[%ivd] : memref<?xf32>
+    }
+  }
+  return
+}

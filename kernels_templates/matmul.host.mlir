@@ -1,0 +1,132 @@
+// matmul.host.mlir: out[T,N] = a[T,K] x b[N,K]^T, the projection of every
+// linear layer (b is stored [N,K], "transpose_b", as HF's nn.Linear keeps it).
+//
+//   params: NAME, K, N, VEC (a divisor of K: 16, 8, 4 or 1)
+//   args:   [a_off (act), b_off (weights), out_off (act), T]
+//   extent: N output columns; a thread's slice [begin, end) owns whole
+//           columns for every token, so one token's GEMV splits across
+//           threads and each weight row is read by exactly one thread.
+//
+//   out[t*N + n] = sum_k a[t*K + k] * b[n*K + k]
+//
+// Decode (T = 1) is memory-bound: the kernel must stream b once at full
+// bandwidth. Each iteration of the K loop reads one vector<VEC> of a and the
+// same k-range of 4 consecutive rows of b, feeding 4 independent
+// accumulators (4 FMA chains in flight, 4 sequential streams for the
+// prefetcher). The token loop sits inside the column-block loop, so for
+// T > 1 the 4 rows of b (16*K bytes) are reused from cache across tokens.
+// Columns left over after the blocks of 4 (slices need not be multiples of
+// 4) take a one-column loop.
+//
+// Determinism: a column's value never depends on which loop or slice computed
+// it. Both loops accumulate the same VEC lanes in k order (mul + add marked
+// `contract`, fused into FMA where the target has it, in both loops alike) and
+// then reduce the lanes with the same vector.reduction, whose `reassoc` flag
+// lets LLVM use a fixed shuffle tree rather than a serial chain.
+func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %k_dim = arith.constant {{K}} : index
+  %n_dim = arith.constant {{N}} : index
+  %vec = arith.constant {{VEC}} : index
+  %pf = arith.constant 1024 : index
+  %zero = arith.constant dense<0.0> : vector<{{VEC}}xf32>
+  %a_off_i = memref.load %args[%c0] : memref<?xi64>
+  %b_off_i = memref.load %args[%c1] : memref<?xi64>
+  %o_off_i = memref.load %args[%c2] : memref<?xi64>
+  %t_i = memref.load %args[%c3] : memref<?xi64>
+  %a_off = arith.index_cast %a_off_i : i64 to index
+  %b_off = arith.index_cast %b_off_i : i64 to index
+  %o_off = arith.index_cast %o_off_i : i64 to index
+  %tokens = arith.index_cast %t_i : i64 to index
+  %count = arith.subi %end, %begin : index
+  %blocks = arith.divui %count, %c4 : index
+  %blocked = arith.muli %blocks, %c4 : index
+  %block_end = arith.addi %begin, %blocked : index
+
+  // Blocks of 4 columns.
+  scf.for %n = %begin to %block_end step %c4 {
+    %n_k = arith.muli %n, %k_dim : index
+    %b0 = arith.addi %b_off, %n_k : index
+    %b1 = arith.addi %b0, %k_dim : index
+    %b2 = arith.addi %b1, %k_dim : index
+    %b3 = arith.addi %b2, %k_dim : index
+    scf.for %t = %c0 to %tokens step %c1 {
+      %t_k = arith.muli %t, %k_dim : index
+      %a_row = arith.addi %a_off, %t_k : index
+      %acc:4 = scf.for %k = %c0 to %k_dim step %vec
+          iter_args(%s0 = %zero, %s1 = %zero, %s2 = %zero, %s3 = %zero)
+          -> (vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>) {
+        %ia = arith.addi %a_row, %k : index
+        %i0 = arith.addi %b0, %k : index
+        %i1 = arith.addi %b1, %k : index
+        %i2 = arith.addi %b2, %k : index
+        %i3 = arith.addi %b3, %k : index
+        %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
+        %f0 = arith.addi %i0, %pf : index
+        %f1 = arith.addi %i1, %pf : index
+        %f2 = arith.addi %i2, %pf : index
+        %f3 = arith.addi %i3, %pf : index
+        memref.prefetch %w[%f0], read, locality<0>, data : memref<?xf32>
+        memref.prefetch %w[%f1], read, locality<0>, data : memref<?xf32>
+        memref.prefetch %w[%f2], read, locality<0>, data : memref<?xf32>
+        memref.prefetch %w[%f3], read, locality<0>, data : memref<?xf32>
+        %w0 = vector.load %w[%i0] : memref<?xf32>, vector<{{VEC}}xf32>
+        %w1 = vector.load %w[%i1] : memref<?xf32>, vector<{{VEC}}xf32>
+        %w2 = vector.load %w[%i2] : memref<?xf32>, vector<{{VEC}}xf32>
+        %w3 = vector.load %w[%i3] : memref<?xf32>, vector<{{VEC}}xf32>
+        %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
+        %p1 = arith.mulf %av, %w1 fastmath<contract> : vector<{{VEC}}xf32>
+        %p2 = arith.mulf %av, %w2 fastmath<contract> : vector<{{VEC}}xf32>
+        %p3 = arith.mulf %av, %w3 fastmath<contract> : vector<{{VEC}}xf32>
+        %n0 = arith.addf %s0, %p0 fastmath<contract> : vector<{{VEC}}xf32>
+        %n1 = arith.addf %s1, %p1 fastmath<contract> : vector<{{VEC}}xf32>
+        %n2 = arith.addf %s2, %p2 fastmath<contract> : vector<{{VEC}}xf32>
+        %n3 = arith.addf %s3, %p3 fastmath<contract> : vector<{{VEC}}xf32>
+        scf.yield %n0, %n1, %n2, %n3 : vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>
+      }
+      %d0 = vector.reduction <add>, %acc#0 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d1 = vector.reduction <add>, %acc#1 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d2 = vector.reduction <add>, %acc#2 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d3 = vector.reduction <add>, %acc#3 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %t_n = arith.muli %t, %n_dim : index
+      %o_row = arith.addi %o_off, %t_n : index
+      %o0 = arith.addi %o_row, %n : index
+      %o1 = arith.addi %o0, %c1 : index
+      %o2 = arith.addi %o0, %c2 : index
+      %o3 = arith.addi %o0, %c3 : index
+      memref.store %d0, %act[%o0] : memref<?xf32>
+      memref.store %d1, %act[%o1] : memref<?xf32>
+      memref.store %d2, %act[%o2] : memref<?xf32>
+      memref.store %d3, %act[%o3] : memref<?xf32>
+    }
+  }
+
+  // Remaining columns, one at a time, with the same arithmetic.
+  scf.for %n = %block_end to %end step %c1 {
+    %n_k = arith.muli %n, %k_dim : index
+    %b0 = arith.addi %b_off, %n_k : index
+    scf.for %t = %c0 to %tokens step %c1 {
+      %t_k = arith.muli %t, %k_dim : index
+      %a_row = arith.addi %a_off, %t_k : index
+      %acc = scf.for %k = %c0 to %k_dim step %vec iter_args(%s0 = %zero) -> (vector<{{VEC}}xf32>) {
+        %ia = arith.addi %a_row, %k : index
+        %i0 = arith.addi %b0, %k : index
+        %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
+        %w0 = vector.load %w[%i0] : memref<?xf32>, vector<{{VEC}}xf32>
+        %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
+        %n0 = arith.addf %s0, %p0 fastmath<contract> : vector<{{VEC}}xf32>
+        scf.yield %n0 : vector<{{VEC}}xf32>
+      }
+      %d0 = vector.reduction <add>, %acc fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %t_n = arith.muli %t, %n_dim : index
+      %o_row = arith.addi %o_off, %t_n : index
+      %o0 = arith.addi %o_row, %n : index
+      memref.store %d0, %act[%o0] : memref<?xf32>
+    }
+  }
+  return
+}

@@ -1,0 +1,478 @@
+/* rt.c: opening an artifact and executing its plan.
+ *
+ * Open: dlopen out/model.so, take its llmc_model_v1, and validate the plan
+ * completely before anything runs it: the header's sizes must be consistent
+ * with one another, every launch must lie inside plan_len and name a kernel
+ * that exists, and every extent and argument a + b*T must be non-negative
+ * for every token count T in [1, T_max] (a + b*T is linear in T, so its
+ * endpoints suffice). A corrupt artifact gets a status, never a crash: only
+ * the kernels themselves are trusted. Then mmap weights.safetensors (the
+ * data section, 64-byte aligned by the compiler, is the weights buffer as
+ * is) and allocate every buffer once: activation arena, meta, args of all
+ * launches, KV pool. Nothing is allocated per step.
+ *
+ * Execute: the caller fills meta (tokens, positions, seq_of_token, block
+ * table rows); run_plan resolves every launch's arguments for T, and
+ * launches each kernel over its extent. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rt_impl.h"
+
+/* Generous bounds on header values, so sizes derived from them cannot
+ * overflow int64 (each product below is of at most three bounded values). */
+#define MAX_DIM (INT64_C(1) << 24)
+#define MAX_FLOATS (INT64_C(1) << 46)
+
+/* ---- plan validation ---- */
+
+static const char *const field_names[LLMC_PLAN_HEADER_LEN] = {
+    "VOCAB",          "MAX_STEP_TOKENS", "MAX_CONTEXT",      "MAX_SEQS",        "ACT_FLOATS",
+    "LOGITS_OFFSET",  "N_LAYERS",        "N_KV_HEADS",       "HEAD_DIM",        "BLOCK_SIZE",
+    "BLOCK_FLOATS",   "MAX_BLOCKS_PER_SEQ", "META_TOKENS",   "META_POSITIONS",  "META_SEQ",
+    "META_BLOCK_TABLES", "META_INTS",    "WEIGHT_FLOATS",    "N_LAUNCHES",
+};
+
+/* a + b*T at T = 1 and T = t_max, both in [0, INT64_MAX] without overflow. */
+static bool affine_ok(int64_t a, int64_t b, int64_t t_max) {
+  int64_t bt, v1, v2;
+  if (__builtin_add_overflow(a, b, &v1) || v1 < 0) return false;
+  if (__builtin_mul_overflow(b, t_max, &bt) || __builtin_add_overflow(a, bt, &v2) || v2 < 0)
+    return false;
+  return true;
+}
+
+static llmc_status_t *validate_header(const char *where, const int64_t *h) {
+  static const struct {
+    int field;
+    int64_t lo, hi;
+  } ranges[] = {
+      {LLMC_PLAN_VOCAB, 1, INT32_MAX},          {LLMC_PLAN_MAX_STEP_TOKENS, 1, MAX_DIM},
+      {LLMC_PLAN_MAX_CONTEXT, 1, INT32_MAX},    {LLMC_PLAN_MAX_SEQS, 1, MAX_DIM},
+      {LLMC_PLAN_ACT_FLOATS, 1, MAX_FLOATS},    {LLMC_PLAN_LOGITS_OFFSET, 0, MAX_FLOATS},
+      {LLMC_PLAN_N_LAYERS, 1, MAX_DIM},         {LLMC_PLAN_N_KV_HEADS, 1, MAX_DIM},
+      {LLMC_PLAN_HEAD_DIM, 1, MAX_DIM},         {LLMC_PLAN_BLOCK_SIZE, 1, MAX_DIM},
+      {LLMC_PLAN_BLOCK_FLOATS, 1, MAX_FLOATS},  {LLMC_PLAN_MAX_BLOCKS_PER_SEQ, 1, MAX_DIM},
+      {LLMC_PLAN_META_TOKENS, 0, INT32_MAX},    {LLMC_PLAN_META_POSITIONS, 0, INT32_MAX},
+      {LLMC_PLAN_META_SEQ, 0, INT32_MAX},       {LLMC_PLAN_META_BLOCK_TABLES, 0, INT32_MAX},
+      {LLMC_PLAN_META_INTS, 1, INT32_MAX},      {LLMC_PLAN_WEIGHT_FLOATS, 0, MAX_FLOATS},
+      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},
+  };
+  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+    int64_t v = h[ranges[i].field];
+    if (v < ranges[i].lo || v > ranges[i].hi)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan header %s = %lld is outside [%lld, %lld]",
+                        field_names[ranges[i].field], (long long)v, (long long)ranges[i].lo,
+                        (long long)ranges[i].hi);
+  }
+  const int64_t T = h[LLMC_PLAN_MAX_STEP_TOKENS], V = h[LLMC_PLAN_VOCAB];
+  if (h[LLMC_PLAN_LOGITS_OFFSET] + T * V > h[LLMC_PLAN_ACT_FLOATS])
+    return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                      "plan logits [%lld + %lld x %lld] lie outside the %lld-float activation arena",
+                      (long long)h[LLMC_PLAN_LOGITS_OFFSET], (long long)T, (long long)V,
+                      (long long)h[LLMC_PLAN_ACT_FLOATS]);
+  uint64_t kv_floats = 2;
+  const int kv_dims[] = {LLMC_PLAN_N_LAYERS, LLMC_PLAN_BLOCK_SIZE, LLMC_PLAN_N_KV_HEADS,
+                         LLMC_PLAN_HEAD_DIM};
+  for (size_t i = 0; i < 4; i++)
+    if (!llmc_checked_mul(kv_floats, (uint64_t)h[kv_dims[i]], &kv_floats)) kv_floats = UINT64_MAX;
+  if (kv_floats > (uint64_t)h[LLMC_PLAN_BLOCK_FLOATS])
+    return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                      "plan BLOCK_FLOATS = %lld is less than layers x 2 x block x heads x head_dim",
+                      (long long)h[LLMC_PLAN_BLOCK_FLOATS]);
+  const int64_t bs = h[LLMC_PLAN_BLOCK_SIZE];
+  if (h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] < (h[LLMC_PLAN_MAX_CONTEXT] + bs - 1) / bs)
+    return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                      "plan MAX_BLOCKS_PER_SEQ = %lld cannot hold MAX_CONTEXT = %lld tokens",
+                      (long long)h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ],
+                      (long long)h[LLMC_PLAN_MAX_CONTEXT]);
+  const struct {
+    int field;
+    int64_t len;
+  } meta[] = {
+      {LLMC_PLAN_META_TOKENS, T},
+      {LLMC_PLAN_META_POSITIONS, T},
+      {LLMC_PLAN_META_SEQ, T},
+      {LLMC_PLAN_META_BLOCK_TABLES, h[LLMC_PLAN_MAX_SEQS] * h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ]},
+  };
+  for (size_t i = 0; i < 4; i++)
+    if (h[meta[i].field] + meta[i].len > h[LLMC_PLAN_META_INTS])
+      return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                        "plan meta %s [%lld, +%lld) lies outside the %lld-int meta buffer",
+                        field_names[meta[i].field], (long long)h[meta[i].field],
+                        (long long)meta[i].len, (long long)h[LLMC_PLAN_META_INTS]);
+  return NULL;
+}
+
+/* Walks the launches, records where each starts and where its arguments
+ * go. Every read of plan[] is bounds-checked against plan_len first. */
+static llmc_status_t *validate_launches(llmc_rt_t *rt, const char *where) {
+  const llmc_model_v1_t *m = rt->model;
+  const int64_t n = rt->hdr[LLMC_PLAN_N_LAUNCHES], t_max = rt->hdr[LLMC_PLAN_MAX_STEP_TOKENS];
+  if (n > (m->plan_len - LLMC_PLAN_HEADER_LEN) / LLMC_PLAN_LAUNCH_FIXED)
+    return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan claims %lld launches in %lld values",
+                      (long long)n, (long long)m->plan_len);
+  rt->n_launches = n;
+  rt->launch_pos = calloc((size_t)n + 1, sizeof *rt->launch_pos);
+  rt->arg_base = calloc((size_t)n + 1, sizeof *rt->arg_base);
+  if (!rt->launch_pos || !rt->arg_base)
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, where, "out of memory");
+  int64_t pos = LLMC_PLAN_HEADER_LEN, args = 0;
+  for (int64_t l = 0; l < n; l++) {
+    if (m->plan_len - pos < LLMC_PLAN_LAUNCH_FIXED)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan launch %lld runs past its end (%lld values)",
+                        (long long)l, (long long)m->plan_len);
+    const int64_t *L = m->plan + pos;
+    if (L[0] < 0 || L[0] >= m->n_kernels)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan launch %lld names kernel %lld of %lld",
+                        (long long)l, (long long)L[0], (long long)m->n_kernels);
+    if (L[3] < 0 || L[3] > (m->plan_len - pos - LLMC_PLAN_LAUNCH_FIXED) / 2)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                        "plan launch %lld (%s) has %lld arguments, past the plan's end",
+                        (long long)l, m->kernel_names ? m->kernel_names[L[0]] : "?",
+                        (long long)L[3]);
+    if (!affine_ok(L[1], L[2], t_max))
+      return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                        "plan launch %lld extent %lld + %lld*T is negative or overflows for T "
+                        "in [1, %lld]",
+                        (long long)l, (long long)L[1], (long long)L[2], (long long)t_max);
+    for (int64_t j = 0; j < L[3]; j++)
+      if (!affine_ok(L[4 + 2 * j], L[5 + 2 * j], t_max))
+        return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                          "plan launch %lld argument %lld = %lld + %lld*T is negative or "
+                          "overflows for T in [1, %lld]",
+                          (long long)l, (long long)j, (long long)L[4 + 2 * j],
+                          (long long)L[5 + 2 * j], (long long)t_max);
+    rt->launch_pos[l] = pos;
+    rt->arg_base[l] = args;
+    args += L[3];
+    pos += LLMC_PLAN_LAUNCH_FIXED + 2 * L[3];
+  }
+  if (pos != m->plan_len)
+    return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                      "plan has %lld values but its %lld launches end at %lld", (long long)m->plan_len,
+                      (long long)n, (long long)pos);
+  rt->total_args = args;
+  return NULL;
+}
+
+static llmc_status_t *load_model(llmc_rt_t *rt, const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return LLMC_ERROR(LLMC_NOT_FOUND, path, "model.so not found: is this an llmc output directory?");
+  dlerror();
+  rt->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!rt->dl) {
+    const char *e = dlerror();
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "cannot load: %s", e ? e : "dlopen failed");
+  }
+  const llmc_model_v1_t *m = dlsym(rt->dl, LLMC_MODEL_SYMBOL);
+  if (!m)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "not an llmc artifact: no symbol %s",
+                      LLMC_MODEL_SYMBOL);
+  if (m->magic != LLMC_ABI_MAGIC)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "not an llmc artifact (magic 0x%08x, expected 0x%08x)",
+                      m->magic, LLMC_ABI_MAGIC);
+  if (m->abi_version != LLMC_ABI_VERSION)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, path,
+                      "artifact ABI version %u; this runtime reads version %u: recompile it",
+                      m->abi_version, LLMC_ABI_VERSION);
+  if (!m->plan || m->plan_len < LLMC_PLAN_HEADER_LEN)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "plan of %lld values is shorter than its header",
+                      (long long)m->plan_len);
+  if (m->n_kernels < 0 || (m->n_kernels > 0 && !m->kernels))
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel table of %lld entries is missing",
+                      (long long)m->n_kernels);
+  for (int64_t k = 0; k < m->n_kernels; k++)
+    if (!m->kernels[k]) return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel %lld is null", (long long)k);
+  rt->model = m;
+  memcpy(rt->hdr, m->plan, sizeof rt->hdr);
+  LLMC_RETURN_IF_ERROR(validate_header(path, rt->hdr));
+  return validate_launches(rt, path);
+}
+
+/* weights.safetensors: u64 header length n, n bytes of JSON, then data. */
+static llmc_status_t *load_weights(llmc_rt_t *rt, const char *path) {
+  LLMC_RETURN_IF_ERROR(llmc_file_map_open(path, &rt->weights_map));
+  const uint8_t *d = rt->weights_map.data;
+  const uint64_t size = rt->weights_map.size;
+  if (size < 8)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "truncated: %llu bytes, less than the 8-byte header length",
+                      (unsigned long long)size);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; i--) n = (n << 8) | d[i];
+  if (n > size - 8 || n == 0 || d[8] != '{')
+    return LLMC_ERROR(LLMC_DATA_LOSS, path,
+                      "not a safetensors file: header of %llu bytes in a %llu-byte file",
+                      (unsigned long long)n, (unsigned long long)size);
+  const uint64_t off = 8 + n;
+  if (off % 64 != 0)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path,
+                      "data section at byte %llu is not 64-byte aligned (not written by llmc?)",
+                      (unsigned long long)off);
+  const uint64_t have = (size - off) / sizeof(float);
+  const uint64_t need = (uint64_t)rt->hdr[LLMC_PLAN_WEIGHT_FLOATS];
+  if (have < need)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path,
+                      "truncated: the data section holds %llu floats, the plan needs %llu",
+                      (unsigned long long)have, (unsigned long long)need);
+  rt->weights_bytes = (size_t)need * sizeof(float);
+  if (rt->be->host_visible) {
+    rt->weights_dev = (void *)(d + off);
+    return NULL;
+  }
+  LLMC_RETURN_IF_ERROR(rt->be->alloc(rt->be_state, rt->weights_bytes, &rt->weights_dev));
+  rt->weights_owned = true;
+  return rt->be->upload(rt->be_state, rt->weights_dev, d + off, rt->weights_bytes);
+}
+
+/* ---- backends ---- */
+
+static llmc_status_t *find_backend(const char *name, const llmc_rt_backend_vtable_t **out) {
+  *out = NULL;
+  if (!name || !strcmp(name, "") || !strcmp(name, "host")) {
+    *out = &llmc_rt_backend_host;
+    return NULL;
+  }
+  static const char *const planned[] = {"cuda", "hip", "level-zero"};
+  for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
+    if (!strcmp(name, planned[i]))
+      return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "backend %s is not built yet", name);
+  return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL,
+                    "unknown backend '%s' (known: host, cuda, hip, level-zero)", name);
+}
+
+static llmc_memref1d_t memref(void *p, int64_t n) {
+  return (llmc_memref1d_t){.allocated = p, .aligned = p, .offset = 0, .size = n, .stride = 1};
+}
+
+/* KV copy-on-write: the pool asks for one block's contents to be copied. */
+static void copy_kv_block(void *ctx, int32_t dst, int32_t src) {
+  llmc_rt_t *rt = ctx;
+  const size_t bytes = (size_t)rt->hdr[LLMC_PLAN_BLOCK_FLOATS] * sizeof(float);
+  char *base = rt->kv;
+  llmc_status_t *s = rt->be->copy(rt->be_state, base + (size_t)dst * bytes,
+                                  base + (size_t)src * bytes, bytes);
+  llmc_status_free(s); /* host copies cannot fail; device errors resurface at synchronize */
+}
+
+static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts) {
+  const int64_t *h = rt->hdr;
+  const llmc_rt_backend_vtable_t *be = rt->be;
+  int64_t kv_blocks = opts && opts->kv_blocks ? opts->kv_blocks
+                                              : h[LLMC_PLAN_MAX_SEQS] * h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ];
+  if (kv_blocks < 1 || kv_blocks > (1 << 30))
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "KV cache of %lld blocks: expected 1 to 2^30",
+                      (long long)kv_blocks);
+  uint64_t kv_bytes;
+  if (!llmc_checked_mul((uint64_t)kv_blocks, (uint64_t)h[LLMC_PLAN_BLOCK_FLOATS] * 4, &kv_bytes) ||
+      kv_bytes > SIZE_MAX / 2)
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "KV cache of %lld blocks is too large",
+                      (long long)kv_blocks);
+  rt->kv_blocks = kv_blocks;
+  rt->act_bytes = (size_t)h[LLMC_PLAN_ACT_FLOATS] * sizeof(float);
+  rt->kv_bytes = (size_t)kv_bytes;
+  rt->meta_bytes = (size_t)h[LLMC_PLAN_META_INTS] * sizeof(int32_t);
+  rt->args_bytes = (size_t)(rt->total_args ? rt->total_args : 1) * sizeof(int64_t);
+  LLMC_RETURN_IF_ERROR(be->alloc(rt->be_state, rt->act_bytes, &rt->act));
+  LLMC_RETURN_IF_ERROR(be->alloc(rt->be_state, rt->kv_bytes, &rt->kv));
+  LLMC_RETURN_IF_ERROR(be->alloc(rt->be_state, rt->meta_bytes, &rt->meta_dev));
+  LLMC_RETURN_IF_ERROR(be->alloc(rt->be_state, rt->args_bytes, &rt->args_dev));
+  if (be->host_visible) {
+    rt->meta = rt->meta_dev;
+    rt->args = rt->args_dev;
+  } else {
+    rt->meta = calloc(1, rt->meta_bytes);
+    rt->args = calloc(1, rt->args_bytes);
+    rt->logits_host = malloc((size_t)(h[LLMC_PLAN_MAX_STEP_TOKENS] * h[LLMC_PLAN_VOCAB]) * 4);
+    if (!rt->meta || !rt->args || !rt->logits_host)
+      return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  rt->bufs.act = memref(rt->act, h[LLMC_PLAN_ACT_FLOATS]);
+  rt->bufs.weights = memref(rt->weights_dev, h[LLMC_PLAN_WEIGHT_FLOATS]);
+  rt->bufs.kv = memref(rt->kv, kv_blocks * h[LLMC_PLAN_BLOCK_FLOATS]);
+  rt->bufs.meta = memref(rt->meta_dev, h[LLMC_PLAN_META_INTS]);
+  rt->bufs.args = memref(rt->args_dev, 0);
+  LLMC_RETURN_IF_ERROR(llmc_kv_pool_create((int32_t)kv_blocks, (int32_t)h[LLMC_PLAN_BLOCK_SIZE],
+                                           (int32_t)h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ], copy_kv_block,
+                                           rt, &rt->kv_pool));
+  const int64_t max_seqs = h[LLMC_PLAN_MAX_SEQS];
+  rt->batch = calloc((size_t)max_seqs, sizeof *rt->batch);
+  rt->events = calloc((size_t)max_seqs, sizeof *rt->events);
+  if (!rt->batch || !rt->events) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  LLMC_RETURN_IF_ERROR(llmc_sampler_create(h[LLMC_PLAN_VOCAB], &rt->sampler));
+  rt->stats.kv_blocks_total = kv_blocks;
+  return NULL;
+}
+
+/* ---- open / close ---- */
+
+llmc_status_t *llmc_rt_open(const char *dir, const llmc_rt_options_t *opts, llmc_rt_t **out_rt) {
+  *out_rt = NULL;
+  if (!dir) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no artifact directory given");
+  if (opts && opts->n_threads < 0)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "thread count %d is negative", opts->n_threads);
+  const llmc_rt_backend_vtable_t *be;
+  LLMC_RETURN_IF_ERROR(find_backend(opts ? opts->backend : NULL, &be));
+  llmc_rt_t *rt = calloc(1, sizeof *rt);
+  if (!rt) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  rt->be = be;
+  llmc_status_t *s = NULL;
+  size_t len = strlen(dir);
+  char *path = malloc(len + 32);
+  if (!path) {
+    s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    goto fail;
+  }
+  const char *sep = (len && dir[len - 1] == '/') ? "" : "/";
+  snprintf(path, len + 32, "%s%smodel.so", dir, sep);
+  if ((s = load_model(rt, path))) goto fail;
+  if ((s = be->create(opts, &rt->be_state))) goto fail;
+  snprintf(path, len + 32, "%s%sweights.safetensors", dir, sep);
+  if ((s = load_weights(rt, path))) goto fail;
+  if ((s = alloc_buffers(rt, opts))) goto fail;
+  free(path);
+  *out_rt = rt;
+  return NULL;
+fail:
+  free(path);
+  llmc_rt_close(rt);
+  return s;
+}
+
+void llmc_rt_close(llmc_rt_t *rt) {
+  if (!rt) return;
+  llmc_rt_seqs_destroy(rt);
+  llmc_kv_pool_destroy(rt->kv_pool);
+  llmc_sampler_destroy(rt->sampler);
+  if (rt->be_state) {
+    rt->be->free(rt->be_state, rt->act, rt->act_bytes);
+    rt->be->free(rt->be_state, rt->kv, rt->kv_bytes);
+    rt->be->free(rt->be_state, rt->meta_dev, rt->meta_bytes);
+    rt->be->free(rt->be_state, rt->args_dev, rt->args_bytes);
+    if (rt->weights_owned) rt->be->free(rt->be_state, rt->weights_dev, rt->weights_bytes);
+    rt->be->destroy(rt->be_state);
+  }
+  if (!rt->be->host_visible) {
+    free(rt->meta);
+    free(rt->args);
+    free(rt->logits_host);
+  }
+  llmc_file_map_close(&rt->weights_map);
+  if (rt->dl) dlclose(rt->dl);
+  free(rt->launch_pos);
+  free(rt->arg_base);
+  free(rt->batch);
+  free(rt->events);
+  free(rt);
+}
+
+int64_t llmc_rt_plan_value(const llmc_rt_t *rt, int field) {
+  if (!rt || field < 0 || field >= LLMC_PLAN_HEADER_LEN) return -1;
+  return rt->hdr[field];
+}
+
+/* ---- execution ---- */
+
+void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *t) {
+  const int64_t width = rt->hdr[LLMC_PLAN_MAX_BLOCKS_PER_SEQ];
+  int32_t *row = rt->meta + rt->hdr[LLMC_PLAN_META_BLOCK_TABLES] + slot * width;
+  memcpy(row, t->blocks, (size_t)t->n_blocks * sizeof *row);
+  memset(row + t->n_blocks, 0, (size_t)(width - t->n_blocks) * sizeof *row);
+}
+
+llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const float **out_logits) {
+  const int64_t *plan = rt->model->plan;
+  const llmc_rt_backend_vtable_t *be = rt->be;
+  for (int64_t l = 0; l < rt->n_launches; l++) {
+    const int64_t *L = plan + rt->launch_pos[l];
+    int64_t *a = rt->args + rt->arg_base[l];
+    for (int64_t j = 0; j < L[3]; j++) a[j] = L[4 + 2 * j] + L[5 + 2 * j] * T;
+  }
+  if (!be->host_visible) {
+    LLMC_RETURN_IF_ERROR(be->upload(rt->be_state, rt->meta_dev, rt->meta, rt->meta_bytes));
+    LLMC_RETURN_IF_ERROR(be->upload(rt->be_state, rt->args_dev, rt->args,
+                                    (size_t)rt->total_args * sizeof(int64_t)));
+  }
+  llmc_rt_buffers_t bufs = rt->bufs;
+  for (int64_t l = 0; l < rt->n_launches; l++) {
+    const int64_t *L = plan + rt->launch_pos[l];
+    const int64_t extent = L[1] + L[2] * T;
+    if (extent == 0) continue;
+    int64_t *a = (int64_t *)rt->args_dev + rt->arg_base[l];
+    bufs.args = memref(a, L[3]);
+    LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, rt->model->kernels[L[0]], extent, &bufs));
+  }
+  LLMC_RETURN_IF_ERROR(be->synchronize(rt->be_state));
+  const int64_t V = rt->hdr[LLMC_PLAN_VOCAB];
+  const float *logits = (const float *)rt->act + rt->hdr[LLMC_PLAN_LOGITS_OFFSET];
+  if (!be->host_visible) {
+    LLMC_RETURN_IF_ERROR(be->download(rt->be_state, rt->logits_host, logits,
+                                      (size_t)(T * V) * sizeof(float)));
+    logits = rt->logits_host;
+  }
+  rt->stats.iterations++;
+  rt->stats.tokens_computed += T;
+  *out_logits = logits;
+  return NULL;
+}
+
+llmc_status_t *llmc_rt_forward(llmc_rt_t *rt, int seq, const int32_t *tokens,
+                               const int32_t *positions, int64_t n, const float **out_logits) {
+  *out_logits = NULL;
+  llmc_rt_seq_t *s = llmc_rt_seq_get(rt, seq);
+  if (!s) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no sequence %d", seq);
+  if (s->state == LLMC_SEQ_WAITING && s->n_computed == 0 && s->n_tokens == s->n_prompt &&
+      s->table.n_blocks == 0)
+    s->state = LLMC_SEQ_MANUAL; /* added but never scheduled: the caller drives it now */
+  if (s->state != LLMC_SEQ_MANUAL)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL,
+                      "sequence %d is being run by llmc_rt_step; forward needs a sequence from "
+                      "llmc_rt_seq_create_empty",
+                      seq);
+  const int64_t *h = rt->hdr;
+  if (n < 1 || n > h[LLMC_PLAN_MAX_STEP_TOKENS])
+    return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "forward of %lld tokens: the plan takes 1 to %lld",
+                      (long long)n, (long long)h[LLMC_PLAN_MAX_STEP_TOKENS]);
+  int64_t max_pos = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (tokens[i] < 0 || tokens[i] >= h[LLMC_PLAN_VOCAB])
+      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "token %d at index %lld is outside the vocabulary of %lld",
+                        tokens[i], (long long)i, (long long)h[LLMC_PLAN_VOCAB]);
+    if (positions[i] < 0 || positions[i] >= h[LLMC_PLAN_MAX_CONTEXT])
+      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "position %d at index %lld is outside the context of %lld",
+                        positions[i], (long long)i, (long long)h[LLMC_PLAN_MAX_CONTEXT]);
+    if (positions[i] > max_pos) max_pos = positions[i];
+  }
+  LLMC_RETURN_IF_ERROR(llmc_kv_table_reserve(rt->kv_pool, &s->table, max_pos + 1));
+  for (int64_t i = 0; i < n; i++)
+    LLMC_RETURN_IF_ERROR(
+        llmc_kv_table_prepare_write(rt->kv_pool, &s->table, positions[i], positions[i] + 1));
+  int32_t *m = rt->meta;
+  for (int64_t i = 0; i < n; i++) {
+    m[h[LLMC_PLAN_META_TOKENS] + i] = tokens[i];
+    m[h[LLMC_PLAN_META_POSITIONS] + i] = positions[i];
+    m[h[LLMC_PLAN_META_SEQ] + i] = 0;
+  }
+  llmc_rt_meta_set_row(rt, 0, &s->table);
+  return llmc_rt_run_plan(rt, n, out_logits);
+}
+
+void llmc_rt_stats_get(const llmc_rt_t *rt, llmc_rt_stats_t *out) {
+  *out = rt->stats;
+  out->kv_blocks_available = llmc_kv_pool_n_available(rt->kv_pool);
+}
+
+llmc_status_t *llmc_rt_check_invariants(const llmc_rt_t *rt) {
+  const llmc_kv_table_t **tables = calloc((size_t)rt->n_seq_slots + 1, sizeof *tables);
+  if (!tables) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  int n = 0;
+  for (int i = 0; i < rt->n_seq_slots; i++)
+    if (rt->seqs[i] && rt->seqs[i]->state != LLMC_SEQ_UNUSED) tables[n++] = &rt->seqs[i]->table;
+  llmc_status_t *s = llmc_kv_check_invariants(rt->kv_pool, tables, n);
+  free(tables);
+  return s;
+}

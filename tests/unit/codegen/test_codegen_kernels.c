@@ -1,0 +1,717 @@
+/* test_codegen_kernels.c: every host kernel family, end to end.
+ *
+ * Each test instantiates templates, wraps them in one module, lowers it
+ * (llmc_host_lower), emits an object for `host`, links it with
+ * llmc_link_shared into a temporary directory, dlopens the result and calls
+ * `_mlir_ciface_<NAME>` through llmc_kernel_fn over random data (fixed seed).
+ * The extent is always run as two slices, [0, mid) and [mid, extent), the
+ * way the runtime's thread pool splits it, and compared with a naive C
+ * reference within 1e-5 (absolute + relative). */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "llmc_abi.h"
+#include "llmc_codegen.h"
+
+#define TOL 1e-5f
+
+/* ---- harness ---- */
+
+typedef struct {
+  llmc_buf_t text; /* the module being built */
+} module_builder_t;
+
+static void mb_init(module_builder_t *mb) {
+  memset(mb, 0, sizeof *mb);
+  llmc_buf_printf(&mb->text, "module {\n");
+}
+
+static void check_ok(llmc_status_t *st) {
+  if (st) {
+    char msg[16384];
+    llmc_status_format(st, msg, sizeof msg);
+    print_error("%s\n", msg);
+    llmc_status_free(st);
+    fail();
+  }
+}
+
+/* Instantiates family with "KEY", "VALUE", ..., NULL. */
+static void mb_add(module_builder_t *mb, const char *family, ...) {
+  llmc_template_param_t params[16];
+  int n = 0;
+  va_list ap;
+  va_start(ap, family);
+  for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
+    params[n].key = k;
+    params[n].value = va_arg(ap, const char *);
+    n++;
+  }
+  va_end(ap);
+  check_ok(llmc_template_instantiate(family, "host", params, n, &mb->text));
+  llmc_buf_printf(&mb->text, "\n");
+}
+
+typedef struct {
+  void *dl;
+  char dir[64];
+} kernel_lib_t;
+
+static void write_file(const char *path, const void *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, n, f), n);
+  assert_int_equal(fclose(f), 0);
+}
+
+/* Compiles the module for target `host`, links and loads it. Takes mb. */
+static void mb_build(module_builder_t *mb, kernel_lib_t *lib) {
+  llmc_buf_printf(&mb->text, "}\n");
+  assert_false(mb->text.failed);
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef m = NULL;
+  check_ok(llmc_host_lower(mb->text.data, ctx, &m, NULL));
+  llmc_target_t t;
+  check_ok(llmc_target_lookup("host", &t));
+  llmc_buf_t obj = {0};
+  check_ok(llmc_llvm_emit_object(m, &t, 3, &obj, NULL));
+  LLVMDisposeModule(m);
+  LLVMContextDispose(ctx);
+  llmc_buf_free(&mb->text);
+
+  snprintf(lib->dir, sizeof lib->dir, "/tmp/llmc_cg_XXXXXX");
+  assert_non_null(mkdtemp(lib->dir));
+  char obj_path[128], so_path[128];
+  snprintf(obj_path, sizeof obj_path, "%s/k.o", lib->dir);
+  snprintf(so_path, sizeof so_path, "%s/k.so", lib->dir);
+  write_file(obj_path, obj.data, obj.len);
+  llmc_buf_free(&obj);
+  check_ok(llmc_link_shared(obj_path, so_path));
+  lib->dl = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib->dl) print_error("dlopen: %s\n", dlerror());
+  assert_non_null(lib->dl);
+  unlink(obj_path);
+  unlink(so_path);
+  rmdir(lib->dir);
+}
+
+static llmc_kernel_fn lib_fn(kernel_lib_t *lib, const char *name) {
+  char sym[128];
+  snprintf(sym, sizeof sym, "_mlir_ciface_%s", name);
+  void *p = dlsym(lib->dl, sym);
+  if (!p) print_error("missing %s\n", sym);
+  assert_non_null(p);
+  llmc_kernel_fn fn;
+  memcpy(&fn, &p, sizeof fn);
+  return fn;
+}
+
+static void lib_close(kernel_lib_t *lib) { dlclose(lib->dl); }
+
+/* The five buffers of a launch. */
+typedef struct {
+  float *act, *w, *kv;
+  int32_t *meta;
+  int64_t args[16];
+  int64_t n_act, n_w, n_kv, n_meta;
+} bufs_t;
+
+static void bufs_alloc(bufs_t *b, int64_t n_act, int64_t n_w, int64_t n_kv, int64_t n_meta) {
+  memset(b, 0, sizeof *b);
+  b->n_act = n_act, b->n_w = n_w, b->n_kv = n_kv, b->n_meta = n_meta;
+  b->act = calloc((size_t)n_act + 1, sizeof(float));
+  b->w = calloc((size_t)n_w + 1, sizeof(float));
+  b->kv = calloc((size_t)n_kv + 1, sizeof(float));
+  b->meta = calloc((size_t)n_meta + 1, sizeof(int32_t));
+  assert_true(b->act && b->w && b->kv && b->meta);
+}
+
+static void bufs_free(bufs_t *b) {
+  free(b->act);
+  free(b->w);
+  free(b->kv);
+  free(b->meta);
+}
+
+static void fill(float *p, int64_t n, uint64_t *rng, float lo, float hi) {
+  for (int64_t i = 0; i < n; i++) p[i] = lo + (hi - lo) * llmc_rng_uniform(rng);
+}
+
+static llmc_memref1d_t mr(void *p, int64_t n) { return (llmc_memref1d_t){p, p, 0, n, 1}; }
+
+/* Calls fn over [0, extent) in two slices. */
+static void launch(llmc_kernel_fn fn, bufs_t *b, int64_t n_args, int64_t extent) {
+  llmc_memref1d_t act = mr(b->act, b->n_act), w = mr(b->w, b->n_w), kv = mr(b->kv, b->n_kv),
+                  meta = mr(b->meta, b->n_meta), args = mr(b->args, n_args);
+  int64_t mid = extent / 2;
+  fn(&act, &w, &kv, &meta, &args, 0, mid);
+  fn(&act, &w, &kv, &meta, &args, mid, extent);
+}
+
+static void expect_close(const float *got, const float *want, int64_t n, const char *what) {
+  for (int64_t i = 0; i < n; i++) {
+    float d = fabsf(got[i] - want[i]);
+    if (!(d <= TOL + TOL * fabsf(want[i]))) {
+      print_error("%s[%lld]: got %.9g want %.9g\n", what, (long long)i, got[i], want[i]);
+      fail();
+    }
+  }
+}
+
+/* ---- elementwise ---- */
+
+static void test_add_mul(void **state) {
+  (void)state;
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "add", "NAME", "k_add", "N", "37", NULL);
+  mb_add(&mb, "mul", "NAME", "k_mul", "N", "37", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 5, N = 37;
+  uint64_t rng = 1;
+  for (int op = 0; op < 2; op++) {
+    bufs_t b;
+    bufs_alloc(&b, 4 * T * N, 1, 1, 1);
+    fill(b.act, 3 * T * N, &rng, -2, 2);
+    float want[5 * 37];
+    int64_t a_off = 3, b_off = T * N + 5, o_off = 2 * T * N + 9;
+    for (int i = 0; i < T * N; i++)
+      want[i] = op ? b.act[a_off + i] * b.act[b_off + i] : b.act[a_off + i] + b.act[b_off + i];
+    b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off;
+    launch(lib_fn(&lib, op ? "k_mul" : "k_add"), &b, 3, T);
+    expect_close(b.act + o_off, want, T * N, op ? "mul" : "add");
+    /* In place: out == a. */
+    b.args[2] = a_off;
+    launch(lib_fn(&lib, op ? "k_mul" : "k_add"), &b, 3, T);
+    expect_close(b.act + a_off, want, T * N, "in place");
+    bufs_free(&b);
+  }
+  lib_close(&lib);
+}
+
+/* ---- matmul ---- */
+
+static void ref_matmul(const float *a, const float *b, float *out, int T, int K, int N) {
+  for (int t = 0; t < T; t++)
+    for (int n = 0; n < N; n++) {
+      double acc = 0;
+      for (int k = 0; k < K; k++) acc += (double)a[t * K + k] * b[n * K + k];
+      out[t * N + n] = (float)acc;
+    }
+}
+
+static void test_matmul(void **state) {
+  (void)state;
+  static const struct {
+    int K, N, VEC, T;
+  } cases[] = {{64, 37, 16, 1}, {64, 37, 16, 5}, {48, 8, 16, 5}, {24, 10, 8, 5},
+               {12, 9, 4, 1},   {12, 9, 4, 5},   {7, 6, 1, 1},    {7, 6, 1, 5}};
+  const int n_cases = (int)(sizeof cases / sizeof cases[0]);
+  module_builder_t mb;
+  mb_init(&mb);
+  char names[8][32], ks[8][16], ns[8][16], vs[8][16];
+  for (int c = 0; c < n_cases; c++) {
+    snprintf(names[c], sizeof names[c], "mm_%d", c);
+    snprintf(ks[c], sizeof ks[c], "%d", cases[c].K);
+    snprintf(ns[c], sizeof ns[c], "%d", cases[c].N);
+    snprintf(vs[c], sizeof vs[c], "%d", cases[c].VEC);
+    mb_add(&mb, "matmul", "NAME", names[c], "K", ks[c], "N", ns[c], "VEC", vs[c], NULL);
+  }
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  uint64_t rng = 7;
+  for (int c = 0; c < n_cases; c++) {
+    const int K = cases[c].K, N = cases[c].N, T = cases[c].T;
+    bufs_t b;
+    const int64_t a_off = 5, o_off = a_off + T * K + 3, b_off = 11;
+    bufs_alloc(&b, o_off + T * N, b_off + N * K, 1, 1);
+    fill(b.act + a_off, T * K, &rng, -1, 1);
+    fill(b.w + b_off, N * K, &rng, -1, 1);
+    float *want = malloc(sizeof(float) * (size_t)(T * N));
+    ref_matmul(b.act + a_off, b.w + b_off, want, T, K, N);
+    b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, b.args[3] = T;
+    llmc_kernel_fn fn = lib_fn(&lib, names[c]);
+    launch(fn, &b, 4, N);
+    expect_close(b.act + o_off, want, T * N, names[c]);
+    /* A column's bits do not depend on how the extent is split. */
+    float *first = malloc(sizeof(float) * (size_t)(T * N));
+    memcpy(first, b.act + o_off, sizeof(float) * (size_t)(T * N));
+    llmc_memref1d_t act = mr(b.act, b.n_act), w = mr(b.w, b.n_w), kv = mr(b.kv, 1),
+                    meta = mr(b.meta, 1), args = mr(b.args, 4);
+    fn(&act, &w, &kv, &meta, &args, 0, 1);
+    fn(&act, &w, &kv, &meta, &args, 1, N - 2);
+    fn(&act, &w, &kv, &meta, &args, N - 2, N);
+    assert_memory_equal(first, b.act + o_off, sizeof(float) * (size_t)(T * N));
+    free(first);
+    free(want);
+    bufs_free(&b);
+  }
+  lib_close(&lib);
+}
+
+/* ---- embedding ---- */
+
+static void test_embedding(void **state) {
+  (void)state;
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "embedding", "NAME", "emb", "D", "13", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 5, D = 13, V = 11;
+  uint64_t rng = 3;
+  bufs_t b;
+  const int64_t tab_off = 7, out_off = 2, tok_off = 4;
+  bufs_alloc(&b, out_off + T * D, tab_off + V * D, 1, tok_off + T);
+  fill(b.w + tab_off, V * D, &rng, -1, 1);
+  const int32_t ids[5] = {3, 0, 10, 3, 7};
+  memcpy(b.meta + tok_off, ids, sizeof ids);
+  float want[5 * 13];
+  for (int t = 0; t < T; t++)
+    for (int j = 0; j < D; j++) want[t * D + j] = b.w[tab_off + ids[t] * D + j];
+  b.args[0] = out_off, b.args[1] = tab_off, b.args[2] = tok_off, b.args[3] = V;
+  launch(lib_fn(&lib, "emb"), &b, 4, T);
+  assert_memory_equal(b.act + out_off, want, sizeof want);
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
+/* ---- activations ---- */
+
+static float ref_silu(float x) { return x / (1.0f + expf(-x)); }
+static float ref_gelu(float x) {
+  return 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
+}
+
+static void test_activations(void **state) {
+  (void)state;
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "silu", "NAME", "k_silu", "N", "29", NULL);
+  mb_add(&mb, "gelu", "NAME", "k_gelu", "N", "29", NULL);
+  mb_add(&mb, "silu_mul", "NAME", "k_silu_mul", "N", "29", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 5, N = 29;
+  uint64_t rng = 5;
+  bufs_t b;
+  const int64_t a_off = 1, b_off = a_off + T * N, o_off = b_off + T * N + 2;
+  bufs_alloc(&b, o_off + T * N, 1, 1, 1);
+  fill(b.act + a_off, 2 * T * N, &rng, -6, 6);
+  float want[5 * 29];
+  for (int k = 0; k < 3; k++) {
+    for (int i = 0; i < T * N; i++) {
+      float x = b.act[a_off + i], y = b.act[b_off + i];
+      want[i] = k == 0 ? ref_silu(x) : k == 1 ? ref_gelu(x) : ref_silu(x) * y;
+    }
+    const char *name = k == 0 ? "k_silu" : k == 1 ? "k_gelu" : "k_silu_mul";
+    int n_args;
+    if (k == 2)
+      b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, n_args = 3;
+    else
+      b.args[0] = a_off, b.args[1] = o_off, n_args = 2;
+    launch(lib_fn(&lib, name), &b, n_args, T);
+    expect_close(b.act + o_off, want, T * N, name);
+  }
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
+/* ---- norms and softmax ---- */
+
+static void test_norms(void **state) {
+  (void)state;
+  char eps[11];
+  llmc_template_f32_literal(1e-5f, eps);
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "rms_norm", "NAME", "k_rms", "D", "45", "EPS", eps, NULL);
+  mb_add(&mb, "layer_norm", "NAME", "k_ln", "D", "45", "EPS", eps, NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 5, D = 45;
+  uint64_t rng = 9;
+  bufs_t b;
+  const int64_t x_off = 3, o_off = x_off + T * D + 1, w_off = 2, bias_off = w_off + D + 3;
+  bufs_alloc(&b, o_off + T * D, bias_off + D, 1, 1);
+  fill(b.act + x_off, T * D, &rng, -3, 3);
+  fill(b.w + w_off, D, &rng, 0.5f, 1.5f);
+  fill(b.w + bias_off, D, &rng, -1, 1);
+  float want[5 * 45];
+  for (int t = 0; t < T; t++) {
+    const float *x = b.act + x_off + t * D;
+    double ss = 0;
+    for (int j = 0; j < D; j++) ss += (double)x[j] * x[j];
+    float r = 1.0f / sqrtf((float)(ss / D) + 1e-5f);
+    for (int j = 0; j < D; j++) want[t * D + j] = x[j] * r * b.w[w_off + j];
+  }
+  b.args[0] = x_off, b.args[1] = w_off, b.args[2] = o_off;
+  launch(lib_fn(&lib, "k_rms"), &b, 3, T);
+  expect_close(b.act + o_off, want, T * D, "rms_norm");
+  for (int t = 0; t < T; t++) {
+    const float *x = b.act + x_off + t * D;
+    double mean = 0, var = 0;
+    for (int j = 0; j < D; j++) mean += x[j];
+    mean /= D;
+    for (int j = 0; j < D; j++) var += (x[j] - mean) * (x[j] - mean);
+    var /= D;
+    float r = 1.0f / sqrtf((float)var + 1e-5f);
+    for (int j = 0; j < D; j++)
+      want[t * D + j] = (x[j] - (float)mean) * r * b.w[w_off + j] + b.w[bias_off + j];
+  }
+  b.args[0] = x_off, b.args[1] = w_off, b.args[2] = bias_off, b.args[3] = o_off;
+  launch(lib_fn(&lib, "k_ln"), &b, 4, T);
+  expect_close(b.act + o_off, want, T * D, "layer_norm");
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
+static void test_softmax(void **state) {
+  (void)state;
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "softmax", "NAME", "k_sm", "N", "19", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 5, N = 19;
+  uint64_t rng = 11;
+  bufs_t b;
+  const int64_t i_off = 2, o_off = i_off + T * N;
+  bufs_alloc(&b, o_off + T * N, 1, 1, 1);
+  fill(b.act + i_off, T * N, &rng, -8, 8);
+  b.act[i_off + 3] = 80.0f; /* exp(80) overflows f32 without the max shift */
+  float want[5 * 19];
+  for (int t = 0; t < T; t++) {
+    const float *x = b.act + i_off + t * N;
+    double m = x[0], sum = 0;
+    for (int j = 1; j < N; j++) m = x[j] > m ? x[j] : m;
+    for (int j = 0; j < N; j++) sum += exp(x[j] - m);
+    for (int j = 0; j < N; j++) want[t * N + j] = (float)(exp(x[j] - m) / sum);
+  }
+  b.args[0] = i_off, b.args[1] = o_off;
+  launch(lib_fn(&lib, "k_sm"), &b, 2, T);
+  expect_close(b.act + o_off, want, T * N, "softmax");
+  b.args[1] = i_off; /* in place */
+  launch(lib_fn(&lib, "k_sm"), &b, 2, T);
+  expect_close(b.act + i_off, want, T * N, "softmax in place");
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
+/* ---- rope ---- */
+
+static void ref_rope(const float *in, float *out, const int32_t *pos, int T, int H, int hd,
+                     float theta, int interleaved) {
+  for (int t = 0; t < T; t++)
+    for (int i = 0; i < hd / 2; i++) {
+      float inv = powf(theta, -2.0f * i / hd);
+      float a = (float)pos[t] * inv;
+      float c = cosf(a), s = sinf(a);
+      for (int h = 0; h < H; h++) {
+        int base = t * H * hd + h * hd;
+        int i0 = interleaved ? base + 2 * i : base + i;
+        int i1 = interleaved ? i0 + 1 : i0 + hd / 2;
+        float x0 = in[i0], x1 = in[i1];
+        out[i0] = x0 * c - x1 * s;
+        out[i1] = x0 * s + x1 * c;
+      }
+    }
+}
+
+static void test_rope(void **state) {
+  (void)state;
+  char theta[11];
+  llmc_template_f32_literal(10000.0f, theta);
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "rope", "NAME", "rope_half", "N_HEADS", "3", "HEAD_DIM", "8", "THETA", theta, "STYLE",
+         "0", NULL);
+  mb_add(&mb, "rope", "NAME", "rope_il", "N_HEADS", "3", "HEAD_DIM", "8", "THETA", theta, "STYLE",
+         "1", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 5, H = 3, HD = 8, R = H * HD;
+  uint64_t rng = 13;
+  for (int style = 0; style < 2; style++) {
+    bufs_t b;
+    const int64_t i_off = 4, o_off = i_off + T * R + 2, p_off = 3;
+    bufs_alloc(&b, o_off + T * R, 1, 1, p_off + T);
+    fill(b.act + i_off, T * R, &rng, -2, 2);
+    const int32_t pos[5] = {0, 1, 17, 511, 4095};
+    memcpy(b.meta + p_off, pos, sizeof pos);
+    float want[5 * 24];
+    ref_rope(b.act + i_off, want, pos, T, H, HD, 10000.0f, style);
+    const char *name = style ? "rope_il" : "rope_half";
+    b.args[0] = i_off, b.args[1] = o_off, b.args[2] = p_off;
+    launch(lib_fn(&lib, name), &b, 3, T);
+    expect_close(b.act + o_off, want, T * R, name);
+    b.args[1] = i_off; /* in place */
+    launch(lib_fn(&lib, name), &b, 3, T);
+    expect_close(b.act + i_off, want, T * R, "rope in place");
+    bufs_free(&b);
+  }
+  lib_close(&lib);
+}
+
+/* ---- paged KV: kv_write and attention ---- */
+
+enum { P_LAYERS = 2, P_KVH = 2, P_H = 4, P_HD = 16, P_BS = 4, P_MAXB = 4, P_POOL = 8 };
+#define P_KVD (P_KVH * P_HD)
+#define P_BF (P_LAYERS * 2 * P_BS * P_KVD)
+
+static int64_t kv_at(int blk, int layer, int kind, int slot, int j) {
+  return (int64_t)blk * P_BF + ((layer * 2 + kind) * P_BS + slot) * P_KVD + j;
+}
+
+/* Two sequences with shuffled blocks; a step of 4 tokens: positions 7, 8, 9
+ * of sequence 0 (a prefill chunk) and position 12 of sequence 1 (decode). */
+static const int32_t p_tables[2][P_MAXB] = {{5, 2, 7, 0}, {1, 6, 4, 3}};
+static const int32_t p_pos[4] = {7, 8, 9, 12};
+static const int32_t p_seq[4] = {0, 0, 0, 1};
+enum { P_T = 4, M_POS = 0, M_SEQ = 8, M_BT = 16, M_INTS = 16 + 2 * P_MAXB };
+
+static void set_meta(int32_t *meta) {
+  memcpy(meta + M_POS, p_pos, sizeof p_pos);
+  memcpy(meta + M_SEQ, p_seq, sizeof p_seq);
+  memcpy(meta + M_BT, p_tables, sizeof p_tables);
+}
+
+static void test_kv_write(void **state) {
+  (void)state;
+  char kvd[16], bf[16];
+  snprintf(kvd, sizeof kvd, "%d", P_KVD);
+  snprintf(bf, sizeof bf, "%d", P_BF);
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
+         "MAX_BLOCKS", "4", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  uint64_t rng = 17;
+  bufs_t b;
+  const int64_t k_off = 3, v_off = k_off + P_T * P_KVD;
+  bufs_alloc(&b, v_off + P_T * P_KVD, 1, P_POOL * P_BF, M_INTS);
+  fill(b.act + k_off, 2 * P_T * P_KVD, &rng, -1, 1);
+  fill(b.kv, P_POOL * P_BF, &rng, 5, 6);
+  set_meta(b.meta);
+  float *want = malloc(sizeof(float) * P_POOL * P_BF);
+  memcpy(want, b.kv, sizeof(float) * P_POOL * P_BF);
+  const int layer = 1;
+  for (int t = 0; t < P_T; t++) {
+    int blk = p_tables[p_seq[t]][p_pos[t] / P_BS], slot = p_pos[t] % P_BS;
+    for (int j = 0; j < P_KVD; j++) {
+      want[kv_at(blk, layer, 0, slot, j)] = b.act[k_off + t * P_KVD + j];
+      want[kv_at(blk, layer, 1, slot, j)] = b.act[v_off + t * P_KVD + j];
+    }
+  }
+  int64_t args[6] = {k_off, v_off, M_POS, M_SEQ, M_BT, layer};
+  memcpy(b.args, args, sizeof args);
+  launch(lib_fn(&lib, "kvw"), &b, 6, P_T);
+  assert_memory_equal(b.kv, want, sizeof(float) * P_POOL * P_BF);
+  free(want);
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
+static void test_attention(void **state) {
+  (void)state;
+  char kvd[16], bf[16], scale[11], hd[16];
+  snprintf(kvd, sizeof kvd, "%d", P_KVD);
+  snprintf(bf, sizeof bf, "%d", P_BF);
+  snprintf(hd, sizeof hd, "%d", P_HD);
+  const float sc = 1.0f / sqrtf((float)P_HD);
+  llmc_template_f32_literal(sc, scale);
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
+         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  uint64_t rng = 19;
+  bufs_t b;
+  const int R = P_H * P_HD;
+  const int64_t q_off = 5, o_off = q_off + P_T * R + 3;
+  bufs_alloc(&b, o_off + P_T * R, 1, P_POOL * P_BF, M_INTS);
+  fill(b.act + q_off, P_T * R, &rng, -2, 2);
+  fill(b.kv, P_POOL * P_BF, &rng, -2, 2);
+  set_meta(b.meta);
+  const int layer = 1;
+  float want[P_T * P_H * P_HD];
+  for (int t = 0; t < P_T; t++)
+    for (int h = 0; h < P_H; h++) {
+      int g = h / (P_H / P_KVH), p = p_pos[t];
+      const int32_t *bt = p_tables[p_seq[t]];
+      const float *q = b.act + q_off + t * R + h * P_HD;
+      double s[16], m = -INFINITY, sum = 0;
+      for (int j = 0; j <= p; j++) {
+        const float *k = b.kv + kv_at(bt[j / P_BS], layer, 0, j % P_BS, g * P_HD);
+        double dot = 0;
+        for (int d = 0; d < P_HD; d++) dot += (double)q[d] * k[d];
+        s[j] = dot * sc;
+        m = s[j] > m ? s[j] : m;
+      }
+      for (int j = 0; j <= p; j++) sum += exp(s[j] - m);
+      for (int d = 0; d < P_HD; d++) {
+        double acc = 0;
+        for (int j = 0; j <= p; j++)
+          acc += exp(s[j] - m) / sum * b.kv[kv_at(bt[j / P_BS], layer, 1, j % P_BS, g * P_HD + d)];
+        want[t * R + h * P_HD + d] = (float)acc;
+      }
+    }
+  int64_t args[6] = {q_off, o_off, M_POS, M_SEQ, M_BT, layer};
+  memcpy(b.args, args, sizeof args);
+  launch(lib_fn(&lib, "attn"), &b, 6, P_T * P_H);
+  expect_close(b.act + o_off, want, P_T * R, "attention");
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
+/* ---- targets other than host, determinism ---- */
+
+/* A module using every template, for object-level checks. */
+static char *all_families_module(void) {
+  char eps[11], theta[11], scale[11];
+  llmc_template_f32_literal(1e-5f, eps);
+  llmc_template_f32_literal(10000.0f, theta);
+  llmc_template_f32_literal(0.25f, scale);
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "embedding", "NAME", "emb", "D", "64", NULL);
+  mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", NULL);
+  mb_add(&mb, "add", "NAME", "add", "N", "64", NULL);
+  mb_add(&mb, "mul", "NAME", "mul", "N", "64", NULL);
+  mb_add(&mb, "silu", "NAME", "silu", "N", "64", NULL);
+  mb_add(&mb, "gelu", "NAME", "gelu", "N", "64", NULL);
+  mb_add(&mb, "silu_mul", "NAME", "silu_mul", "N", "64", NULL);
+  mb_add(&mb, "rms_norm", "NAME", "rms", "D", "64", "EPS", eps, NULL);
+  mb_add(&mb, "layer_norm", "NAME", "ln", "D", "64", "EPS", eps, NULL);
+  mb_add(&mb, "softmax", "NAME", "sm", "N", "64", NULL);
+  mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", "THETA", theta, "STYLE", "0",
+         NULL);
+  mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", "32", "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048",
+         "MAX_BLOCKS", "8", NULL);
+  mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
+         "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, NULL);
+  llmc_buf_printf(&mb.text, "}\n");
+  return mb.text.data;
+}
+
+static void emit_for(const char *module_text, const char *target, llmc_buf_t *obj,
+                     llmc_buf_t *lowered, llmc_buf_t *ir) {
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef m = NULL;
+  check_ok(llmc_host_lower(module_text, ctx, &m, lowered));
+  llmc_target_t t;
+  check_ok(llmc_target_lookup(target, &t));
+  check_ok(llmc_llvm_emit_object(m, &t, 3, obj, ir));
+  LLVMDisposeModule(m);
+  LLVMContextDispose(ctx);
+}
+
+static void test_aarch64_object(void **state) {
+  (void)state;
+  char *text = all_families_module();
+  llmc_buf_t obj = {0};
+  emit_for(text, "aarch64", &obj, NULL, NULL);
+  assert_true(obj.len > 64);
+  assert_memory_equal(obj.data, "\177ELF", 4);
+  uint16_t machine;
+  memcpy(&machine, obj.data + 18, 2);
+  assert_int_equal(machine, 183); /* EM_AARCH64 */
+  llmc_buf_free(&obj);
+  free(text);
+}
+
+static void test_determinism(void **state) {
+  (void)state;
+  char *text = all_families_module();
+  llmc_buf_t obj1 = {0}, obj2 = {0}, low = {0}, ir = {0};
+  emit_for(text, "x86-64-v3", &obj1, &low, &ir);
+  emit_for(text, "x86-64-v3", &obj2, NULL, NULL);
+  assert_int_equal(obj1.len, obj2.len);
+  assert_memory_equal(obj1.data, obj2.data, obj1.len);
+  uint16_t machine;
+  memcpy(&machine, obj1.data + 18, 2);
+  assert_int_equal(machine, 62); /* EM_X86_64 */
+  /* --emit=mlir and --emit=llvm outputs are filled. */
+  assert_non_null(strstr(low.data, "llvm.func @_mlir_ciface_mm"));
+  assert_non_null(strstr(ir.data, "define void @_mlir_ciface_attn"));
+  /* x86-64-v3 has FMA: the matmul's contract pairs become fma. */
+  assert_non_null(strstr(ir.data, "fmuladd") ? ir.data : strstr(ir.data, "contract"));
+
+  /* Linking is deterministic too. */
+  char dir[] = "/tmp/llmc_cg_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char o1[64], o2[64], s1[64], s2[64];
+  snprintf(o1, sizeof o1, "%s/a.o", dir);
+  snprintf(o2, sizeof o2, "%s/b.o", dir);
+  snprintf(s1, sizeof s1, "%s/a.so", dir);
+  snprintf(s2, sizeof s2, "%s/b.so", dir);
+  write_file(o1, obj1.data, obj1.len);
+  write_file(o2, obj2.data, obj2.len);
+  check_ok(llmc_link_shared(o1, s1));
+  check_ok(llmc_link_shared(o2, s2));
+  llmc_file_map_t m1, m2;
+  check_ok(llmc_file_map_open(s1, &m1));
+  check_ok(llmc_file_map_open(s2, &m2));
+  assert_int_equal(m1.size, m2.size);
+  assert_memory_equal(m1.data, m2.data, m1.size);
+  llmc_file_map_close(&m1);
+  llmc_file_map_close(&m2);
+  unlink(o1), unlink(o2), unlink(s1), unlink(s2);
+  rmdir(dir);
+  llmc_buf_free(&obj1);
+  llmc_buf_free(&obj2);
+  llmc_buf_free(&low);
+  llmc_buf_free(&ir);
+  free(text);
+}
+
+/* Bad module text: MLIR's diagnostics, with a location, reach the status. */
+static void test_parse_error(void **state) {
+  (void)state;
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef m = NULL;
+  llmc_status_t *st = llmc_host_lower("module {\n  func.func @f() {\n    %x = arith.constant 1.0 : f32\n"
+                                      "    return %x : f32\n  }\n}\n",
+                                      ctx, &m, NULL);
+  assert_non_null(st);
+  assert_null(m);
+  assert_int_equal(llmc_status_code(st), LLMC_INTERNAL);
+  const char *msg = llmc_status_message(st);
+  assert_non_null(strstr(msg, "error"));
+  assert_non_null(strstr(msg, "<kernels>:4:"));
+  llmc_status_free(st);
+  LLVMContextDispose(ctx);
+}
+
+static void test_link_error(void **state) {
+  (void)state;
+  llmc_status_t *st = llmc_link_shared("/nonexistent/x.o", "/tmp/llmc_never.so");
+  assert_non_null(st);
+  assert_non_null(strstr(llmc_status_message(st), "x.o"));
+  llmc_status_free(st);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_add_mul),     cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_embedding),   cmocka_unit_test(test_activations),
+      cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),
+      cmocka_unit_test(test_rope),        cmocka_unit_test(test_kv_write),
+      cmocka_unit_test(test_attention),   cmocka_unit_test(test_aarch64_object),
+      cmocka_unit_test(test_determinism), cmocka_unit_test(test_parse_error),
+      cmocka_unit_test(test_link_error),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

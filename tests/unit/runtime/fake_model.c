@@ -1,0 +1,127 @@
+/* fake_model.c: a stand-in for a compiled model.so, for the runtime's tests.
+ * Plain C kernels implement fake_model_math.h over the real ABI: a static
+ * plan, memref descriptors, ragged batches, KV written and read only through
+ * block tables. FAKE_VARIANT selects a deliberately broken artifact for the
+ * corrupt-artifact tests (0 is the good one). */
+#include <stdint.h>
+
+#include "fake_model_math.h"
+#include "llmc_abi.h"
+
+#ifndef FAKE_VARIANT
+#define FAKE_VARIANT 0
+#endif
+
+#define F(m) ((float *)(m)->aligned + (m)->offset)
+#define I32(m) ((int32_t *)(m)->aligned + (m)->offset)
+#define I64(m) ((int64_t *)(m)->aligned + (m)->offset)
+
+static float *kv_slot(llmc_memref1d_t *kv, const int32_t *meta, int seq, int pos, int kind) {
+  int32_t block = meta[FAKE_M_BT + seq * FAKE_MAXB + pos / FAKE_BS];
+  return F(kv) + (int64_t)block * FAKE_BLOCK_FLOATS + (kind * FAKE_BS + pos % FAKE_BS) * FAKE_D;
+}
+
+/* args: x offset, embedding offset. */
+static void k_embed(llmc_memref1d_t *act, llmc_memref1d_t *w, llmc_memref1d_t *kv,
+                    llmc_memref1d_t *meta, llmc_memref1d_t *args, int64_t b, int64_t e) {
+  (void)kv;
+  const int64_t *a = I64(args);
+  for (int64_t t = b; t < e; t++)
+    fake_embed(F(w) + a[1], I32(meta)[FAKE_M_TOK + t], F(act) + a[0] + t * FAKE_D);
+}
+
+/* args: x offset. */
+static void k_kv_write(llmc_memref1d_t *act, llmc_memref1d_t *w, llmc_memref1d_t *kv,
+                       llmc_memref1d_t *meta, llmc_memref1d_t *args, int64_t b, int64_t e) {
+  (void)w;
+  const int32_t *m = I32(meta);
+  for (int64_t t = b; t < e; t++) {
+    const float *x = F(act) + I64(args)[0] + t * FAKE_D;
+    int seq = m[FAKE_M_SEQ + t], pos = m[FAKE_M_POS + t];
+    fake_rotate(x, pos, kv_slot(kv, m, seq, pos, 0));
+    fake_value(x, kv_slot(kv, m, seq, pos, 1));
+  }
+}
+
+/* args: x offset, h offset. */
+static void k_attend(llmc_memref1d_t *act, llmc_memref1d_t *w, llmc_memref1d_t *kv,
+                     llmc_memref1d_t *meta, llmc_memref1d_t *args, int64_t b, int64_t e) {
+  (void)w;
+  const int32_t *m = I32(meta);
+  const int64_t *a = I64(args);
+  for (int64_t t = b; t < e; t++) {
+    int seq = m[FAKE_M_SEQ + t], pos = m[FAKE_M_POS + t];
+    const float *ks[FAKE_CTX], *vs[FAKE_CTX];
+    for (int i = 0; i <= pos; i++) {
+      ks[i] = kv_slot(kv, m, seq, i, 0);
+      vs[i] = kv_slot(kv, m, seq, i, 1);
+    }
+    fake_attend(F(act) + a[0] + t * FAKE_D, pos, ks, vs, F(act) + a[1] + t * FAKE_D);
+  }
+}
+
+/* Extent V*T. args: h offset, logits offset, T. */
+static void k_lm_head(llmc_memref1d_t *act, llmc_memref1d_t *w, llmc_memref1d_t *kv,
+                      llmc_memref1d_t *meta, llmc_memref1d_t *args, int64_t b, int64_t e) {
+  (void)kv;
+  (void)meta;
+  const int64_t *a = I64(args);
+  for (int64_t i = b; i < e; i++) {
+    int64_t t = i / FAKE_V, v = i % FAKE_V;
+    if (t >= a[2]) continue;
+    F(act)[a[1] + i] = fake_logit(F(w), F(act) + a[0] + t * FAKE_D, (int)v);
+  }
+}
+
+#if FAKE_VARIANT == 7
+#define LOGITS_OFFSET FAKE_ACT_FLOATS /* logits past the arena */
+#else
+#define LOGITS_OFFSET FAKE_LOGITS
+#endif
+#if FAKE_VARIANT == 4
+#define N_LAUNCHES 5 /* more launches than the plan holds */
+#else
+#define N_LAUNCHES 4
+#endif
+#if FAKE_VARIANT == 2
+#define LM_HEAD 7 /* no such kernel */
+#else
+#define LM_HEAD 3
+#endif
+#if FAKE_VARIANT == 3
+#define ATTEND_EXTENT_A (-2) /* -2 + T < 0 at T = 1 */
+#else
+#define ATTEND_EXTENT_A 0
+#endif
+
+static const int64_t plan[] = {
+    /* header */
+    FAKE_V, FAKE_TMAX, FAKE_CTX, FAKE_SEQS, FAKE_ACT_FLOATS, LOGITS_OFFSET, 1, 1, FAKE_D, FAKE_BS,
+    FAKE_BLOCK_FLOATS, FAKE_MAXB, FAKE_M_TOK, FAKE_M_POS, FAKE_M_SEQ, FAKE_M_BT, FAKE_META_INTS,
+    FAKE_WEIGHT_FLOATS, N_LAUNCHES,
+    /* kernel, extent a, b, n_args, (a, b)... */
+    0, 0, 1, 2, FAKE_X, 0, FAKE_EMB, 0,
+    1, 0, 1, 1, FAKE_X, 0,
+    2, ATTEND_EXTENT_A, 1, 2, FAKE_X, 0, FAKE_H, 0,
+    LM_HEAD, 0, FAKE_V, 3, FAKE_H, 0, FAKE_LOGITS, 0, 0, 1,
+};
+
+static const llmc_kernel_fn kernels[] = {k_embed, k_kv_write, k_attend, k_lm_head};
+static const char *const kernel_names[] = {"embed", "kv_write", "attend", "lm_head"};
+
+#if FAKE_VARIANT == 6
+#define SYMBOL not_the_model_symbol /* model.so without llmc_model_v1 */
+#else
+#define SYMBOL llmc_model_v1
+#endif
+
+__attribute__((visibility("default"))) const llmc_model_v1_t SYMBOL = {
+    .magic = FAKE_VARIANT == 1 ? 0x12345678u : LLMC_ABI_MAGIC,
+    .abi_version = FAKE_VARIANT == 5 ? 2u : LLMC_ABI_VERSION,
+    .name = "fake",
+    .plan = plan,
+    .plan_len = sizeof plan / sizeof plan[0],
+    .kernels = kernels,
+    .n_kernels = 4,
+    .kernel_names = kernel_names,
+};
