@@ -385,7 +385,8 @@ llmc_status_t *llmc_kv_check_invariants(const llmc_kv_pool_t *p,
   }
   for (int32_t i = 0; i < p->n_free; i++) {
     int32_t b = p->free_stack[i];
-    if (b < 0 || b >= p->n_blocks || where[b]) FAIL("free list entry %d is block %d", (int)i, (int)b);
+    if (b < 0 || b >= p->n_blocks || where[b])
+      FAIL("free list entry %d is block %d", (int)i, (int)b);
     if (p->refcount[b] != 0 || p->hashed[b])
       FAIL("free block %d has refcount %d, hashed %d", (int)b, (int)p->refcount[b], p->hashed[b]);
     where[b] = 1;
@@ -401,7 +402,8 @@ llmc_status_t *llmc_kv_check_invariants(const llmc_kv_pool_t *p,
   }
   if (n_lru != p->n_lru) FAIL("LRU list has %d blocks, count says %d", (int)n_lru, (int)p->n_lru);
   for (int32_t b = 0; b < p->n_blocks; b++)
-    if (p->refcount[b] == 0 && !where[b]) FAIL("block %d leaked: unreferenced and not free", (int)b);
+    if (p->refcount[b] == 0 && !where[b])
+      FAIL("block %d leaked: unreferenced and not free", (int)b);
   if (p->n_free + p->n_lru + used != p->n_blocks)
     FAIL("%d free + %d cached + %d used != %d blocks", (int)p->n_free, (int)p->n_lru, (int)used,
          (int)p->n_blocks);
@@ -413,7 +415,8 @@ llmc_status_t *llmc_kv_check_invariants(const llmc_kv_pool_t *p,
       FAIL("prefix map slot %llu names block %d wrongly", (unsigned long long)i, (int)b);
     in_map++;
   }
-  if (in_map != n_hashed) FAIL("prefix map has %d entries for %d hashed blocks", (int)in_map, (int)n_hashed);
+  if (in_map != n_hashed)
+    FAIL("prefix map has %d entries for %d hashed blocks", (int)in_map, (int)n_hashed);
 #undef FAIL
 cleanup:
   free(count);

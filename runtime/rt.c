@@ -70,10 +70,11 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
   }
   const int64_t T = h[LLMC_PLAN_MAX_STEP_TOKENS], V = h[LLMC_PLAN_VOCAB];
   if (h[LLMC_PLAN_LOGITS_OFFSET] + T * V > h[LLMC_PLAN_ACT_FLOATS])
-    return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "plan logits [%lld + %lld x %lld] lie outside the %lld-float activation arena",
-                      (long long)h[LLMC_PLAN_LOGITS_OFFSET], (long long)T, (long long)V,
-                      (long long)h[LLMC_PLAN_ACT_FLOATS]);
+    return LLMC_ERROR(
+        LLMC_DATA_LOSS, where,
+        "plan logits [%lld + %lld x %lld] lie outside the %lld-float activation arena",
+        (long long)h[LLMC_PLAN_LOGITS_OFFSET], (long long)T, (long long)V,
+        (long long)h[LLMC_PLAN_ACT_FLOATS]);
   uint64_t kv_floats = 2;
   const int kv_dims[] = {LLMC_PLAN_N_LAYERS, LLMC_PLAN_BLOCK_SIZE, LLMC_PLAN_N_KV_HEADS,
                          LLMC_PLAN_HEAD_DIM};
@@ -153,8 +154,8 @@ static llmc_status_t *validate_launches(llmc_rt_t *rt, const char *where) {
   }
   if (pos != m->plan_len)
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "plan has %lld values but its %lld launches end at %lld", (long long)m->plan_len,
-                      (long long)n, (long long)pos);
+                      "plan has %lld values but its %lld launches end at %lld",
+                      (long long)m->plan_len, (long long)n, (long long)pos);
   rt->total_args = args;
   return NULL;
 }
@@ -162,7 +163,8 @@ static llmc_status_t *validate_launches(llmc_rt_t *rt, const char *where) {
 static llmc_status_t *load_model(llmc_rt_t *rt, const char *path) {
   struct stat st;
   if (stat(path, &st) != 0)
-    return LLMC_ERROR(LLMC_NOT_FOUND, path, "model.so not found: is this an llmc output directory?");
+    return LLMC_ERROR(LLMC_NOT_FOUND, path,
+                      "model.so not found: is this an llmc output directory?");
   dlerror();
   rt->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!rt->dl) {
@@ -187,7 +189,8 @@ static llmc_status_t *load_model(llmc_rt_t *rt, const char *path) {
     return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel table of %lld entries is missing",
                       (long long)m->n_kernels);
   for (int64_t k = 0; k < m->n_kernels; k++)
-    if (!m->kernels[k]) return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel %lld is null", (long long)k);
+    if (!m->kernels[k])
+      return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel %lld is null", (long long)k);
   rt->model = m;
   memcpy(rt->hdr, m->plan, sizeof rt->hdr);
   LLMC_RETURN_IF_ERROR(validate_header(path, rt->hdr));
@@ -200,7 +203,8 @@ static llmc_status_t *load_weights(llmc_rt_t *rt, const char *path) {
   const uint8_t *d = rt->weights_map.data;
   const uint64_t size = rt->weights_map.size;
   if (size < 8)
-    return LLMC_ERROR(LLMC_DATA_LOSS, path, "truncated: %llu bytes, less than the 8-byte header length",
+    return LLMC_ERROR(LLMC_DATA_LOSS, path,
+                      "truncated: %llu bytes, less than the 8-byte header length",
                       (unsigned long long)size);
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = (n << 8) | d[i];
@@ -262,8 +266,9 @@ static void copy_kv_block(void *ctx, int32_t dst, int32_t src) {
 static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts) {
   const int64_t *h = rt->hdr;
   const llmc_rt_backend_vtable_t *be = rt->be;
-  int64_t kv_blocks = opts && opts->kv_blocks ? opts->kv_blocks
-                                              : h[LLMC_PLAN_MAX_SEQS] * h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ];
+  int64_t kv_blocks = opts && opts->kv_blocks
+                          ? opts->kv_blocks
+                          : h[LLMC_PLAN_MAX_SEQS] * h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ];
   if (kv_blocks < 1 || kv_blocks > (1 << 30))
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "KV cache of %lld blocks: expected 1 to 2^30",
                       (long long)kv_blocks);
@@ -423,6 +428,8 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const float **out_logi
 llmc_status_t *llmc_rt_forward(llmc_rt_t *rt, int seq, const int32_t *tokens,
                                const int32_t *positions, int64_t n, const float **out_logits) {
   *out_logits = NULL;
+  if (!rt || !tokens || !positions)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "forward needs tokens and positions");
   llmc_rt_seq_t *s = llmc_rt_seq_get(rt, seq);
   if (!s) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no sequence %d", seq);
   if (s->state == LLMC_SEQ_WAITING && s->n_computed == 0 && s->n_tokens == s->n_prompt &&
@@ -440,11 +447,13 @@ llmc_status_t *llmc_rt_forward(llmc_rt_t *rt, int seq, const int32_t *tokens,
   int64_t max_pos = 0;
   for (int64_t i = 0; i < n; i++) {
     if (tokens[i] < 0 || tokens[i] >= h[LLMC_PLAN_VOCAB])
-      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "token %d at index %lld is outside the vocabulary of %lld",
-                        tokens[i], (long long)i, (long long)h[LLMC_PLAN_VOCAB]);
+      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL,
+                        "token %d at index %lld is outside the vocabulary of %lld", tokens[i],
+                        (long long)i, (long long)h[LLMC_PLAN_VOCAB]);
     if (positions[i] < 0 || positions[i] >= h[LLMC_PLAN_MAX_CONTEXT])
-      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "position %d at index %lld is outside the context of %lld",
-                        positions[i], (long long)i, (long long)h[LLMC_PLAN_MAX_CONTEXT]);
+      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL,
+                        "position %d at index %lld is outside the context of %lld", positions[i],
+                        (long long)i, (long long)h[LLMC_PLAN_MAX_CONTEXT]);
     if (positions[i] > max_pos) max_pos = positions[i];
   }
   LLMC_RETURN_IF_ERROR(llmc_kv_table_reserve(rt->kv_pool, &s->table, max_pos + 1));

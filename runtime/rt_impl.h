@@ -75,8 +75,6 @@ struct llmc_rt {
   llmc_rt_stats_t stats;
 };
 
-static inline int64_t llmc_rt_hdr(const llmc_rt_t *rt, int field) { return rt->hdr[field]; }
-
 /* Writes block table row `slot` of meta from a table (entries past its
  * blocks are 0, a valid block, so an over-reading kernel stays in bounds). */
 void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *table);

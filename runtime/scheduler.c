@@ -79,7 +79,8 @@ llmc_status_t *llmc_rt_seq_add(llmc_rt_t *rt, const int32_t *prompt, int64_t n,
                                const llmc_sampling_t *sampling, int *out_seq) {
   *out_seq = -1;
   if (!rt || !prompt || n < 1)
-    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "a sequence needs a prompt of at least one token");
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL,
+                      "a sequence needs a prompt of at least one token");
   const int64_t *h = rt->hdr;
   const llmc_sampling_t greedy = {.temperature = 0, .top_p = 1, .eos_token = -1};
   if (!sampling) sampling = &greedy;

@@ -248,7 +248,8 @@ static void assert_same_tokens(const job_t *a, const job_t *b, int n) {
 }
 
 static llmc_sampling_t greedy(int max_new) {
-  return (llmc_sampling_t){.temperature = 0, .top_p = 1, .max_new_tokens = max_new, .eos_token = -1};
+  return (llmc_sampling_t){
+      .temperature = 0, .top_p = 1, .max_new_tokens = max_new, .eos_token = -1};
 }
 
 static llmc_sampling_t sampled(int max_new, uint64_t seed) {
@@ -290,7 +291,8 @@ static void test_forward_matches_reference(void **state) {
   assert_null(llmc_rt_seq_create_empty(rt, &seq[0]));
   assert_null(llmc_rt_seq_create_empty(rt, &seq[1]));
   const int32_t dummy[] = {1};
-  assert_null(llmc_rt_seq_add(rt, dummy, 1, NULL, &seq[2])); /* never stepped: forward may drive it */
+  /* Added but never stepped: forward may drive it. */
+  assert_null(llmc_rt_seq_add(rt, dummy, 1, NULL, &seq[2]));
   int32_t toks[3][40];
   uint64_t rng = 99;
   for (int s = 0; s < 3; s++)
@@ -483,6 +485,34 @@ static void test_prefix_sharing(void **state) {
   llmc_rt_close(rt);
 }
 
+/* Everything at once: twelve sequences on three shared stems, greedy and
+ * sampled, in an 8-block pool, so prefix hits, LRU eviction and preemption
+ * interleave; each still gets exactly its tokens from running alone. */
+static void test_stress_same_as_alone(void **state) {
+  (void)state;
+  enum { N = 12 };
+  job_t jobs[N], alone[N];
+  uint64_t rng = 2024;
+  for (int i = 0; i < N; i++) {
+    memset(&jobs[i], 0, sizeof jobs[i]);
+    prompt_of(&jobs[i], 6 + (int)(llmc_rng_next(&rng) % 9), 300 + (uint64_t)(i % 3));
+    for (int t = 9; t < jobs[i].n_prompt; t++)
+      jobs[i].prompt[t] = (int32_t)(llmc_rng_next(&rng) % FAKE_V);
+    int max_new = 4 + (int)(llmc_rng_next(&rng) % 14);
+    jobs[i].sampling = i % 3 == 1 ? sampled(max_new, (uint64_t)i) : greedy(max_new);
+  }
+  run_alone(jobs, N, alone);
+  llmc_rt_t *rt = open_rt(8);
+  run_jobs(rt, jobs, N);
+  assert_same_tokens(jobs, alone, N);
+  llmc_rt_stats_t st;
+  llmc_rt_stats_get(rt, &st);
+  assert_true(st.preemptions > 0);
+  assert_true(st.prefix_hit_tokens > 0);
+  free_jobs(rt, jobs, N);
+  llmc_rt_close(rt);
+}
+
 static void test_seq_add_errors(void **state) {
   (void)state;
   llmc_rt_t *rt = open_rt(5);
@@ -524,10 +554,8 @@ static void test_seq_add_errors(void **state) {
   llmc_rt_events_t ev;
   expect_code(llmc_rt_step(rt, &ev), LLMC_RESOURCE_EXHAUSTED);
   llmc_rt_seq_free(rt, m);
-  job_t j = {.sampling = greedy(3)};
   assert_null(llmc_rt_step(rt, &ev)); /* now it runs */
   assert_int_equal(ev.n, 1);
-  (void)j;
   llmc_rt_close(rt);
 }
 
@@ -648,6 +676,7 @@ int main(void) {
       cmocka_unit_test(test_batching_same_as_alone),
       cmocka_unit_test(test_preemption_same_tokens),
       cmocka_unit_test(test_prefix_sharing),
+      cmocka_unit_test(test_stress_same_as_alone),
       cmocka_unit_test(test_seq_add_errors),
       cmocka_unit_test(test_eos_and_free),
       cmocka_unit_test(test_corrupt_artifacts),
