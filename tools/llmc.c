@@ -150,10 +150,10 @@ static int cmd_compile(int argc, char **argv) {
   double t_import = now_seconds() - t0;
   if (max_context == 0) max_context = model->max_context < 4096 ? model->max_context : 4096;
   if (max_context > model->max_context) {
+    s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--max-context", "%lld exceeds the model's context of %lld",
+                   (long long)max_context, (long long)model->max_context);
     llmc_model_destroy(model);
-    return report(LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--max-context",
-                             "%lld exceeds the model's context of %lld", (long long)max_context,
-                             (long long)model->max_context));
+    return report(s);
   }
   llmc_buf_t log = {0};
   llmc_pass_options_t popts = {.opt_level = opt_level, .pipeline = pipeline, .print_after = print_after,

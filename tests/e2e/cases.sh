@@ -91,17 +91,17 @@ emit)
   grep -q 'attention' e-ir/model.ir
   grep -q 'func.func @llmc_k' e-mlir/model.mlir
   grep -q 'define .*_mlir_ciface_llmc_k' e-llvm/model.ll
-  "$READELF" -h e-obj/model.o | grep -q 'X86-64'
+  "$READELF" -h e-obj/model.o | grep 'X86-64' >/dev/null
   grep -q '"activation_arena_bytes"' e-report/report.json
   "$LLMC" compile m/model.json -o arm --target=aarch64 --emit=obj
-  "$READELF" -h arm/model.o | grep -q 'AArch64' || fail "aarch64 object is not AArch64"
+  "$READELF" -h arm/model.o | grep 'AArch64' >/dev/null || fail "aarch64 object is not AArch64"
   "$LLMC" compile m/model.json -o p --print-after=cse --time-passes 2>log.txt
   grep -q 'IR after cse' log.txt && grep -q 'mlir lowering' log.txt
   ;;
 cli)
-  "$LLMC" --version | grep -q '^llmc '
-  "$LLMC" --help | grep -q compile
-  for c in compile run bench import; do "$LLMC" $c --help | grep -q Usage; done
+  "$LLMC" --version | grep '^llmc ' >/dev/null
+  "$LLMC" --help | grep compile >/dev/null
+  for c in compile run bench import; do "$LLMC" $c --help | grep Usage; done >/dev/null
   expect_error 64 "unknown command" -- "$LLMC" frobnicate
   expect_error 64 "unknown option" -- "$LLMC" compile --bogus x
   expect_error 64 "did you mean 'gfx942'" -- "$LLMC" compile x --target=gfx9422
@@ -164,11 +164,11 @@ bad-model)
   expect_error 65 "pickle" -- "$LLMC" compile hf3 -o out
   # No partial artifact is ever left behind.
   [ ! -e out ] || fail "a failed compile left out/ behind"
-  ls | grep -q '\.tmp\.' && fail "a failed compile left a temp directory"
+  ! ls | grep '\.tmp\.' || fail "a failed compile left a temp directory"
   # An output directory that cannot be written.
   touch blocker
   expect_error 73 "cannot create" -- "$LLMC" compile m/model.json -o blocker/out
-  ls | grep -q '\.tmp\.' && fail "temp directory left behind"
+  ! ls | grep '\.tmp\.' || fail "temp directory left behind"
   true
   ;;
 bad-run)
