@@ -109,4 +109,9 @@ void llmc_rt_stats_get(const llmc_rt_t *rt, llmc_rt_stats_t *out_stats);
  * block leaked or owned twice). NULL when it holds; LLMC_INTERNAL otherwise. */
 LLMC_MUST_USE llmc_status_t *llmc_rt_check_invariants(const llmc_rt_t *rt);
 
+/* Measures the machine's memory read bandwidth (a STREAM-like sum over a
+ * `bytes`-sized buffer on n_threads threads, best of `repeats`), in GB/s. */
+LLMC_MUST_USE llmc_status_t *llmc_rt_measure_read_bandwidth(int n_threads, uint64_t bytes,
+                                                            int repeats, double *out_gb_per_s);
+
 #endif
