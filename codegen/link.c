@@ -28,6 +28,11 @@ llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path) {
                   "noexecstack",      "--hash-style=gnu", "-o",     (char *)so_path,
                   (char *)obj_path,   NULL};
 
+  /* Checked up front: a failed exec is not always reported by posix_spawn
+   * (e.g. under valgrind it becomes the child's exit status 127). */
+  if (strchr(lld, '/') && access(lld, X_OK) != 0)
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run the linker %s: %s (set LLMC_LLD)", lld,
+                      strerror(errno));
   int fds[2];
   if (pipe(fds) != 0)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "cannot run %s: pipe: %s", lld, strerror(errno));

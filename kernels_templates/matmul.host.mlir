@@ -32,7 +32,6 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %k_dim = arith.constant {{K}} : index
   %n_dim = arith.constant {{N}} : index
   %vec = arith.constant {{VEC}} : index
-  %pf = arith.constant 1024 : index
   %zero = arith.constant dense<0.0> : vector<{{VEC}}xf32>
   %a_off_i = memref.load %args[%c0] : memref<?xi64>
   %b_off_i = memref.load %args[%c1] : memref<?xi64>
@@ -66,14 +65,6 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %i2 = arith.addi %b2, %k : index
         %i3 = arith.addi %b3, %k : index
         %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
-        %f0 = arith.addi %i0, %pf : index
-        %f1 = arith.addi %i1, %pf : index
-        %f2 = arith.addi %i2, %pf : index
-        %f3 = arith.addi %i3, %pf : index
-        memref.prefetch %w[%f0], read, locality<0>, data : memref<?xf32>
-        memref.prefetch %w[%f1], read, locality<0>, data : memref<?xf32>
-        memref.prefetch %w[%f2], read, locality<0>, data : memref<?xf32>
-        memref.prefetch %w[%f3], read, locality<0>, data : memref<?xf32>
         %w0 = vector.load %w[%i0] : memref<?xf32>, vector<{{VEC}}xf32>
         %w1 = vector.load %w[%i1] : memref<?xf32>, vector<{{VEC}}xf32>
         %w2 = vector.load %w[%i2] : memref<?xf32>, vector<{{VEC}}xf32>

@@ -701,6 +701,14 @@ static void test_link_error(void **state) {
   assert_non_null(st);
   assert_non_null(strstr(llmc_status_message(st), "x.o"));
   llmc_status_free(st);
+  /* LLMC_LLD overrides the configured linker. */
+  assert_int_equal(setenv("LLMC_LLD", "/nonexistent/ld.lld", 1), 0);
+  st = llmc_link_shared("/nonexistent/x.o", "/tmp/llmc_never.so");
+  unsetenv("LLMC_LLD");
+  assert_non_null(st);
+  assert_int_equal(llmc_status_code(st), LLMC_UNAVAILABLE);
+  assert_non_null(strstr(llmc_status_message(st), "/nonexistent/ld.lld"));
+  llmc_status_free(st);
 }
 
 int main(void) {
