@@ -1,7 +1,7 @@
 /* template.c: kernel template lookup and {{KEY}} substitution.
  *
  * Templates are kernels_templates/<family>.<class>.mlir, embedded into the
- * library at build time (embed_templates.cmake). A placeholder is `{{KEY}}`
+ * library at build time (cmake/embed_files.cmake). A placeholder is `{{KEY}}`
  * with KEY made of A-Z, 0-9 and `_`; every other byte is copied verbatim.
  * Substitution is strict both ways: a placeholder without a parameter and a
  * parameter without a placeholder are both llmc bugs (LLMC_INTERNAL), so a
@@ -11,21 +11,16 @@
 
 #include "llmc_codegen.h"
 
-typedef struct {
-  const char *name;
-  const unsigned char *data;
-  size_t len;
-} llmc_embedded_template_t;
 /* Defined in the generated templates_embedded.c. */
-extern const llmc_embedded_template_t llmc_embedded_templates[];
-extern const int llmc_embedded_template_count;
+extern const llmc_embedded_file_t llmc_embedded_templates[];
+extern const int llmc_embedded_templates_count;
 
 #define MAX_PARAMS 64
 
 const char *llmc_template_get(const char *family, const char *target_class) {
   if (!family || !target_class) return NULL;
   size_t lf = strlen(family), lc = strlen(target_class);
-  for (int i = 0; i < llmc_embedded_template_count; i++) {
+  for (int i = 0; i < llmc_embedded_templates_count; i++) {
     const char *n = llmc_embedded_templates[i].name;
     if (strncmp(n, family, lf) == 0 && n[lf] == '.' && strncmp(n + lf + 1, target_class, lc) == 0 &&
         strcmp(n + lf + 1 + lc, ".mlir") == 0)

@@ -12,11 +12,7 @@
 
 #include "llmc_frontend.h"
 
-typedef struct {
-  const char *name;
-  const unsigned char *data;
-  size_t len;
-} llmc_embedded_file_t;
+/* Defined in the generated arch_embedded.c. */
 extern const llmc_embedded_file_t llmc_arch_files[];
 extern const int llmc_arch_files_count;
 

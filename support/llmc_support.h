@@ -100,6 +100,14 @@ void llmc_buf_append(llmc_buf_t *b, const void *data, size_t n);
 void llmc_buf_printf(llmc_buf_t *b, const char *fmt, ...) LLMC_PRINTF(2, 3);
 void llmc_buf_free(llmc_buf_t *b);
 
+/* A file embedded into a library at build time by cmake/embed_files.cmake,
+ * which emits a NULL-terminated table of these and its count. */
+typedef struct {
+  const char *name; /* file name without directories */
+  const unsigned char *data; /* NUL-terminated */
+  size_t len;
+} llmc_embedded_file_t;
+
 /* Joins dir and name into an arena-owned path. */
 char *llmc_path_join(llmc_arena_t *a, const char *dir, const char *name);
 
