@@ -208,7 +208,7 @@ static int cmd_import(int argc, char **argv) {
 
 typedef struct {
   const char *dir, *prompt, *prompt_ids, *device;
-  int64_t max_tokens, top_k, threads, seed, prompt_len;
+  int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks;
   float temperature, top_p;
   bool print_ids, ignore_eos;
 } run_args_t;
@@ -226,6 +226,8 @@ static const char run_help[] =
     "      --print-ids          print the generated ids only, space-separated, on one line\n"
     "      --ignore-eos         keep generating past the end-of-text token\n"
     "      --threads=N          host threads (default: all cores)\n"
+    "      --kv-blocks=N        KV cache size in blocks (default: enough for every\n"
+    "                           sequence slot at full context)\n"
     "      --device=NAME        host (default); cuda, hip, level-zero later\n"
     "  -h, --help               this text\n";
 
@@ -246,6 +248,7 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       {"seed", required_argument, 0, 's'},        {"print-ids", no_argument, 0, 'I'},
       {"threads", required_argument, 0, 'j'},     {"device", required_argument, 0, 'd'},
       {"prompt-len", required_argument, 0, 'l'},  {"ignore-eos", no_argument, 0, 'E'},
+      {"kv-blocks", required_argument, 0, 'B'},
       {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
   int c;
   optind = 1;
@@ -259,6 +262,9 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       case 'E': a->ignore_eos = true; break;
       case 'n':
         if (!parse_i64(optarg, 0, 1 << 24, &a->max_tokens)) return usage_error(cmd, "bad --max-tokens '%s'", optarg);
+        break;
+      case 'B':
+        if (!parse_i64(optarg, 1, INT32_MAX, &a->kv_blocks)) return usage_error(cmd, "bad --kv-blocks '%s'", optarg);
         break;
       case 'l':
         if (!parse_i64(optarg, 1, 1 << 24, &a->prompt_len)) return usage_error(cmd, "bad --prompt-len '%s'", optarg);
@@ -347,7 +353,7 @@ static int cmd_run(int argc, char **argv) {
   } else if (!s) {
     s = parse_ids(a.prompt_ids, &ids, &n_ids);
   }
-  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads};
+  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads, .kv_blocks = a.kv_blocks};
   if (!s) s = llmc_rt_open(a.dir, &ro, &rt);
   if (!s) {
     int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);

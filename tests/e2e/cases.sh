@@ -33,6 +33,13 @@ random-gqa)
   "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
   "$LLMC" compile m/model.json -o out
   "$E2E_CHECK" m/model.json out --steps 32 --prompt-lens 1,5,17,40
+  # The IR of a real graph round-trips through the text form.
+  "$LLMC" compile m/model.json -o ir --emit=ir
+  "$IR_OPT" ir/model.ir > reparsed.ir
+  cmp ir/model.ir reparsed.ir || fail "IR text does not round-trip"
+  # A KV cache of 3 blocks (48 tokens) serves a 40-token sequence but refuses a longer one.
+  [ "$("$LLMC" run out --prompt-ids 1,2,3 --max-tokens 37 --temperature 0 --print-ids --kv-blocks 3 | wc -w)" -eq 37 ]
+  expect_error 65 "error:" -- "$LLMC" run out --prompt-ids 1,2,3 --max-tokens 60 --kv-blocks 3
   ;;
 random-tied-f16)
   "$GEN_MODEL" m --dim 96 --layers 3 --heads 6 --kv-heads 2 --hidden 128 --vocab 131 --tied --dtype f16 --seed 2
@@ -65,6 +72,9 @@ hf-import)
 example)
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o out
   "$E2E_CHECK" "$SRC/examples/tiny-llama/model.json" out --steps 32 --prompt-lens 1,12
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o ir --emit=ir
+  "$IR_OPT" ir/model.ir > reparsed.ir
+  cmp ir/model.ir reparsed.ir || fail "IR text does not round-trip"
   text=$("$LLMC" run out --prompt "Once upon a time" --max-tokens 24 --temperature 0)
   echo "$text"
   [ "${#text}" -gt 30 ] || fail "generated text too short"
@@ -152,6 +162,12 @@ bad-model)
   expect_error 65 "model.safetensors" -- "$LLMC" compile w/model.json -o out
   printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > w/model.safetensors
   expect_error 65 "header" -- "$LLMC" compile w/model.json -o out
+  # A weight of a dtype llmc cannot compute with.
+  mkdir -p i8
+  hdr='{"w":{"dtype":"I8","shape":[2,2],"data_offsets":[0,4]}}'
+  { printf "\\x$(printf %02x ${#hdr})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$hdr"; printf 'abcd'; } > i8/model.safetensors
+  printf '%s' "{$ok_head, \"graph\": [{\"op\": \"embedding\", \"in\": [\"tokens\", \"w\"], \"out\": \"logits\"}]}" > i8/model.json
+  expect_error 65 "dtype llmc cannot compute with" -- "$LLMC" compile i8/model.json -o out
   # HF directories: shard index escaping the directory, unknown architecture.
   "$GEN_MODEL" hf --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab 16 --seed 1 --shards 2
   sed -i 's|"model-00001-of-00002.safetensors"|"../../../etc/passwd"|' hf/model.safetensors.index.json
