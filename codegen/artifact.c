@@ -404,6 +404,8 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
         kernels_g,
         LLVMConstInt(i64, (unsigned long long)b->n_kernels, 0),
         names_g,
+        LLVMConstInt(i64, 0, 0), /* no GPU images yet */
+        LLVMConstNull(ptr),
     };
     LLVMValueRef model = LLVMConstStructInContext(ctx, fields, sizeof fields / sizeof fields[0], 0);
     LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(model), LLMC_MODEL_SYMBOL);

@@ -77,15 +77,54 @@ enum {
  * Every value is a + b * T for the step's token count T. */
 #define LLMC_PLAN_LAUNCH_FIXED 4
 
+/* GPU images. An artifact compiled for several targets carries one image
+ * per GPU target next to the host kernel table; the runtime picks the image
+ * matching the device it finds (exact chip first, then PTX the driver can
+ * JIT for a newer chip). Each image holds the same kernels, in the same
+ * order, as the plan's kernel indexes.
+ *
+ * GPU kernel parameters are what MLIR's default lowering of
+ *   gpu.func @k(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>,
+ *               %meta: memref<?xi32>, %args: memref<?xi64>, %extent: index)
+ * produces: each memref expands to its descriptor fields (allocated ptr,
+ * aligned ptr, i64 offset, i64 size, i64 stride), then the i64 extent:
+ * 26 parameters. A launch covers its extent with
+ * ceil(extent / items_per_block) blocks of block_threads threads. */
+typedef enum {
+  LLMC_IMAGE_PTX = 1,   /* NVIDIA PTX text, NUL-terminated (cuModuleLoadData JITs it) */
+  LLMC_IMAGE_CUBIN = 2, /* NVIDIA ELF from ptxas, for exactly one sm_XX */
+  LLMC_IMAGE_HSACO = 3, /* AMD HSA code object (hipModuleLoadData) */
+  LLMC_IMAGE_SPIRV = 4, /* SPIR-V binary (zeModuleCreate) */
+} llmc_image_format_t;
+
+typedef struct {
+  const char *symbol;      /* kernel name in the image */
+  int32_t block_threads;   /* threads per block (1-D) */
+  int32_t items_per_block; /* extent items one block covers */
+  int32_t shared_bytes;    /* dynamic shared memory per block */
+  int32_t reserved;
+} llmc_gpu_kernel_v1_t;
+
+typedef struct {
+  const char *target; /* target-table name: "sm_90a", "gfx942", "spirv", ... */
+  uint32_t format;    /* llmc_image_format_t */
+  uint32_t n_kernels; /* equals llmc_model_v1_t.n_kernels */
+  const uint8_t *data;
+  uint64_t size;
+  const llmc_gpu_kernel_v1_t *kernels;
+} llmc_image_v1_t;
+
 typedef struct {
   uint32_t magic;       /* LLMC_ABI_MAGIC */
   uint32_t abi_version; /* LLMC_ABI_VERSION */
   const char *name;     /* model name */
   const int64_t *plan;
   int64_t plan_len;
-  const llmc_kernel_fn *kernels;
+  const llmc_kernel_fn *kernels; /* host entry points; NULL when no host target was compiled */
   int64_t n_kernels;
   const char *const *kernel_names; /* for profiling and error messages */
+  int64_t n_images;                /* GPU images; 0 for a host-only artifact */
+  const llmc_image_v1_t *images;
 } llmc_model_v1_t;
 
 #define LLMC_MODEL_SYMBOL "llmc_model_v1"
