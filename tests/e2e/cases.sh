@@ -71,7 +71,8 @@ hf-import)
   ;;
 example)
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o out
-  "$E2E_CHECK" "$SRC/examples/tiny-llama/model.json" out --steps 32 --prompt-lens 1,12
+  "$E2E_CHECK" "$SRC/examples/tiny-llama/model.json" out --steps 32 --prompt-lens 1,12 \
+    --reference "$SRC/examples/tiny-llama/reference.json"
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o ir --emit=ir
   "$IR_OPT" ir/model.ir > reparsed.ir
   cmp ir/model.ir reparsed.ir || fail "IR text does not round-trip"

@@ -8,7 +8,14 @@
  * compared, then both decode greedily for N steps, comparing logits at every
  * step and requiring identical token ids. Finally the scheduler path
  * (llmc_rt_step, chunked prefill) must produce the same greedy ids. Prints
- * the max abs error and exits 0 when everything is within tolerance. */
+ * the max abs error and exits 0 when everything is within tolerance.
+ *
+ * --reference FILE checks against an independent implementation: a JSON file
+ * {"cases": [{"prompt_ids": [...], "generated_ids": [...]}]} of greedy
+ * continuations computed elsewhere (examples/tiny-llama/reference.json comes
+ * from the PyTorch model that was trained); the artifact must generate the
+ * same ids. */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +48,47 @@ static double max_diff(const float *a, const float *b, int64_t n) {
   return m;
 }
 
+/* Greedy ids from the scheduler path must equal each case's generated_ids. */
+static int check_reference(llmc_rt_t *rt, const char *path) {
+  json_error_t err;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+  if (!root) {
+    fprintf(stderr, "e2e_check: %s:%d: %s\n", path, err.line, err.text);
+    return 1;
+  }
+  int bad = 0;
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(root, "cases"), i, c) {
+    json_t *p = json_object_get(c, "prompt_ids"), *g = json_object_get(c, "generated_ids");
+    int64_t n = (int64_t)json_array_size(p), n_gen = (int64_t)json_array_size(g);
+    int32_t *prompt = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    for (int64_t k = 0; k < n; k++) prompt[k] = (int32_t)json_integer_value(json_array_get(p, (size_t)k));
+    llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = (int)n_gen, .eos_token = -1, .top_p = 1};
+    int seq, got = 0, first_diff = -1;
+    llmc_status_t *s = llmc_rt_seq_add(rt, prompt, n, &sp, &seq);
+    while (!s) {
+      llmc_rt_events_t ev;
+      if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
+      for (int e = 0; e < ev.n; e++, got++)
+        if (got < n_gen && ev.events[e].token != json_integer_value(json_array_get(g, (size_t)got)) && first_diff < 0)
+          first_diff = got;
+    }
+    free(prompt);
+    if (s) {
+      bad++;
+      fail(s);
+      continue;
+    }
+    llmc_rt_seq_free(rt, seq);
+    printf("reference case %zu: %lld prompt tokens, %d of %lld ids generated, first difference at %d\n", i,
+           (long long)n, got, (long long)n_gen, first_diff);
+    if (first_diff >= 0 || got != n_gen) bad++;
+  }
+  json_decref(root);
+  return bad;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: e2e_check MODEL ARTIFACT_DIR [--steps N] [--tol F] [--prompt-lens LIST]\n");
@@ -48,11 +96,12 @@ int main(int argc, char **argv) {
   }
   int steps = 32;
   double tol = 1e-4;
-  const char *lens_arg = "1,7,23";
+  const char *lens_arg = "1,7,23", *reference = NULL;
   for (int i = 3; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--steps") == 0) steps = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--tol") == 0) tol = atof(argv[i + 1]);
     else if (strcmp(argv[i], "--prompt-lens") == 0) lens_arg = argv[i + 1];
+    else if (strcmp(argv[i], "--reference") == 0) reference = argv[i + 1];
   }
   llmc_model_t *model;
   llmc_status_t *s = llmc_model_load(argv[1], &model);
@@ -127,6 +176,7 @@ int main(int argc, char **argv) {
     free(tokens);
     free(positions);
   }
+  if (reference) bad += check_reference(rt, reference);
   printf("max abs logit error %.3g (tolerance %.1g)\n", worst, tol);
   if (!(worst <= tol)) bad++;
   llmc_rt_close(rt);
