@@ -99,6 +99,69 @@ LLMC_MUST_USE llmc_status_t *llmc_llvm_emit_object(LLVMModuleRef m, const llmc_t
  * process that dlopens the library. ld.lld's stderr ends up in the status. */
 LLMC_MUST_USE llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path);
 
+/* --- GPU pipeline (codegen/gpu_pipeline.c) --- */
+
+/* Flow for GPUs: instantiate one kernels_templates/<family>.gpu.mlir per
+ * kernel (target class "gpu"; each instance is a gpu.func plus the
+ * memref.globals it uses), concatenate the instances and hand the text to
+ * llmc_gpu_compile, which wraps it in `gpu.module @llmc_kernels`, lowers it
+ * for the target's vendor and returns one device image. GPU targets stay
+ * codegen_ready = false until the artifact and runtime embed and launch
+ * these images; the GPU rows of llmc_target_table() are used directly. */
+
+typedef enum {
+  LLMC_GPU_VENDOR_NONE,
+  LLMC_GPU_VENDOR_NVIDIA, /* nvptx64-nvidia-cuda */
+  LLMC_GPU_VENDOR_AMD,    /* amdgcn-amd-amdhsa */
+  LLMC_GPU_VENDOR_INTEL,  /* spirv64-unknown-unknown, for Level Zero */
+} llmc_gpu_vendor_t;
+
+typedef enum {
+  LLMC_GPU_IMAGE_PTX,   /* PTX text with a trailing NUL (no ptxas found) */
+  LLMC_GPU_IMAGE_CUBIN, /* ptxas output for t->cpu */
+  LLMC_GPU_IMAGE_HSACO, /* AMDGPU ELF shared object (HSA code object) */
+  LLMC_GPU_IMAGE_SPIRV, /* SPIR-V binary module */
+} llmc_gpu_image_kind_t;
+
+typedef struct {
+  llmc_gpu_image_kind_t kind;
+  double seconds_mlir;  /* parse, MLIR pipeline, translation to LLVM IR */
+  double seconds_llvm;  /* libdevice link, default<O{n}>, code generation */
+  double seconds_tools; /* ptxas or ld.lld */
+} llmc_gpu_image_info_t;
+
+/* The vendor of a GPU target (from its triple); NONE for host targets. */
+llmc_gpu_vendor_t llmc_gpu_vendor(const llmc_target_t *t);
+
+/* Appends the MLIR pass pipeline that lowers the gpu.module for t (the AMD
+ * one names t->cpu as the chipset). LLMC_INVALID_ARGUMENT for host targets. */
+LLMC_MUST_USE llmc_status_t *llmc_gpu_pipeline(const llmc_target_t *t, llmc_buf_t *out);
+
+/* Compiles concatenated *.gpu.mlir instances for GPU target t at LLVM
+ * -O{opt_level} and appends the device image to *out_image: a cubin (or PTX
+ * when no ptxas is found) for NVIDIA, an HSA code object for AMD, a SPIR-V
+ * module for Intel. out_asm (nullable) receives PTX text, AMDGPU assembly or
+ * SPIR-V assembly. out_info (nullable) says which image it is and where the
+ * time went. Needs CUDA's libdevice for NVIDIA kernels that use math
+ * functions (LLMC_LIBDEVICE, else /usr/local/cuda/nvvm/libdevice/
+ * libdevice.10.bc): LLMC_UNAVAILABLE without it. ld.lld is LLMC_LLD or the
+ * configure-time one. MLIR, LLVM, ptxas and ld.lld errors: LLMC_INTERNAL with
+ * their messages. Deterministic for the same inputs and tools. */
+LLMC_MUST_USE llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t,
+                                              int opt_level, llmc_buf_t *out_image,
+                                              llmc_buf_t *out_asm,
+                                              llmc_gpu_image_info_t *out_info);
+
+/* Finds ptxas: LLMC_PTXAS if set ("" or "none": no ptxas, PTX only), else
+ * `ptxas` on PATH, else /usr/local/cuda/bin/ptxas. Writes the path into
+ * path[cap] and returns true when one is executable. */
+bool llmc_gpu_find_ptxas(char *path, size_t cap);
+
+/* Appends the INV_FREQ parameter of rope.gpu.mlir: head_dim/2 f32 literals
+ * powf(theta, -2.0f * i / head_dim), computed as the reference interpreter
+ * computes them, comma-separated. */
+void llmc_gpu_rope_inv_freq(float theta, int head_dim, llmc_buf_t *out);
+
 /* --- artifact (codegen/artifact.c) --- */
 
 #include "llmc_ir.h"

@@ -94,7 +94,7 @@ static void test_every_family_embedded(void **state) {
                                  "%begin: index, %end: index) attributes {llvm.emit_c_interface}"));
     assert_null(strstr(text, "module {"));
   }
-  assert_null(llmc_template_get("add", "gpu"));
+  assert_null(llmc_template_get("add", "tpu"));
   assert_null(llmc_template_get("ad", "host"));
 }
 
@@ -128,8 +128,8 @@ static void test_instantiate_errors(void **state) {
                "given twice");
   expect_error(llmc_template_instantiate("conv3d", "host", missing, 1, &out), LLMC_NOT_FOUND,
                "conv3d.host.mlir");
-  expect_error(llmc_template_instantiate("add", "gpu", missing, 1, &out), LLMC_NOT_FOUND,
-               "add.gpu.mlir");
+  expect_error(llmc_template_instantiate("add", "tpu", missing, 1, &out), LLMC_NOT_FOUND,
+               "add.tpu.mlir");
   /* A failed call leaves what was there. */
   assert_int_equal(out.len, 4);
   assert_string_equal(out.data, "keep");

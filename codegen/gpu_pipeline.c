@@ -1,0 +1,578 @@
+/* gpu_pipeline.c: GPU kernel instances -> gpu.module -> one device image.
+ *
+ * llmc_gpu_compile wraps the concatenated *.gpu.mlir instances in
+ *   module attributes {gpu.container_module} { gpu.module @llmc_kernels { ... } }
+ * parses it in a fresh single-threaded MLIR context, lowers the gpu.module
+ * with the vendor's pipeline (llmc_gpu_pipeline), translates the gpu.module op
+ * itself into an LLVM module and finishes per vendor:
+ *   NVIDIA  nvptx64-nvidia-cuda, CPU sm_XX, +ptxNN: libdevice linked when the
+ *           module calls __nv_* (math ops), default<O3>, PTX text; then the CUDA
+ *           toolkit's ptxas makes a cubin when it is installed (LLMC_PTXAS, else
+ *           `ptxas` on PATH, else /usr/local/cuda/bin/ptxas), else the image
+ *           is the PTX (the driver JIT-compiles it).
+ *   AMD     amdgcn-amd-amdhsa, CPU gfxNNNN: default<O3>, an ELF object, then
+ *           ld.lld -shared --no-undefined into an HSA code object. No ROCm
+ *           device library is linked: math.tanh and math.rsqrt are expanded
+ *           by MLIR (math-expand-ops) into exp/sqrt/div, and exp, sqrt and
+ *           fma become LLVM intrinsics the AMDGPU backend lowers itself, so
+ *           the code object has no undefined __ocml_ or __ockl_ symbols (any
+ *           other math op fails the link instead of making an image that
+ *           would not load). Kernels declare known_block_size, so no
+ *           __ockl_get_local_size either.
+ *   Intel   spirv64-unknown-unknown: convert-gpu-to-llvm-spv (before scf is
+ *           flattened: it retypes block arguments but not the branches that
+ *           feed them), default<O3> (which also folds the memref-descriptor
+ *           struct traffic spirv-val rejects), and LLVM's SPIR-V backend
+ *           emits the binary for zeModuleCreate. Math becomes OpenCL.std
+ *           instructions. MLIR's XeVM route (gpu-lower-to-xevm-pipeline)
+ *           shares this device lowering and adds Intel-only ops and an
+ *           IGC/ocloc step for native binaries; portable SPIR-V needs neither.
+ *
+ * Workgroup memory in the templates is a module-level memref.global in
+ * integer address space 3, which every backend here maps to its on-chip
+ * memory (NVVM shared, AMDGPU LDS, SPIR-V Workgroup); `#gpu.address_space`
+ * is avoided because convert-gpu-to-llvm-spv has no mapping for it in 22.1.
+ *
+ * Kernel parameters after lowering, identical on all three vendors: each
+ * memref<?xT> buffer (act, w, kv, meta, args) expands to five values
+ * (allocated ptr, aligned ptr, offset, size, stride: MLIR's descriptor), then
+ * the i64 extent. Launch geometry is documented per template.
+ *
+ * Leaves out: embedding the images in the artifact, the runtime's
+ * CUDA/HIP/Level Zero backends, tensor-core paths, a ROCm device library. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/Linker.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <mlir-c/Diagnostics.h>
+#include <mlir-c/IR.h>
+#include <mlir-c/Pass.h>
+#include <mlir-c/RegisterEverything.h>
+#include <mlir-c/Target/LLVMIR.h>
+
+#include "llmc_codegen.h"
+
+#ifndef LLMC_LLD_PATH
+#define LLMC_LLD_PATH "ld.lld"
+#endif
+#define DEFAULT_PTXAS "/usr/local/cuda/bin/ptxas"
+#define DEFAULT_LIBDEVICE "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"
+#define MAX_DIAG_BYTES 8192
+#define MAX_TOOL_LOG 16384
+
+extern char **environ;
+
+static const char MODULE_PREFIX[] =
+    "module attributes {gpu.container_module} { gpu.module @llmc_kernels { ";
+static const char MODULE_SUFFIX[] = "\n} }\n";
+
+llmc_gpu_vendor_t llmc_gpu_vendor(const llmc_target_t *t) {
+  if (!t || !t->is_gpu || !t->triple) return LLMC_GPU_VENDOR_NONE;
+  if (strncmp(t->triple, "nvptx", 5) == 0) return LLMC_GPU_VENDOR_NVIDIA;
+  if (strncmp(t->triple, "amdgcn", 6) == 0) return LLMC_GPU_VENDOR_AMD;
+  if (strncmp(t->triple, "spirv", 5) == 0) return LLMC_GPU_VENDOR_INTEL;
+  return LLMC_GPU_VENDOR_NONE;
+}
+
+llmc_status_t *llmc_gpu_pipeline(const llmc_target_t *t, llmc_buf_t *out) {
+  switch (llmc_gpu_vendor(t)) {
+  case LLMC_GPU_VENDOR_NVIDIA:
+    llmc_buf_printf(out, "builtin.module(gpu.module(canonicalize,convert-scf-to-cf,"
+                         "convert-gpu-to-nvvm{index-bitwidth=64},convert-to-llvm,"
+                         "reconcile-unrealized-casts))");
+    break;
+  case LLMC_GPU_VENDOR_AMD:
+    llmc_buf_printf(out, "builtin.module(gpu.module(canonicalize,math-expand-ops{ops=tanh,rsqrt},"
+                         "convert-scf-to-cf,convert-gpu-to-rocdl{chipset=%s index-bitwidth=64 "
+                         "runtime=HIP},convert-to-llvm,reconcile-unrealized-casts))",
+                    t->cpu);
+    break;
+  case LLMC_GPU_VENDOR_INTEL:
+    /* convert-gpu-to-llvm-spv runs before scf is flattened: it rewrites
+     * block signatures from index to i64 but not the branches feeding them. */
+    llmc_buf_printf(out, "builtin.module(gpu.module(canonicalize,"
+                         "convert-gpu-to-llvm-spv{use-64bit-index=true},convert-scf-to-cf,"
+                         "convert-to-llvm,reconcile-unrealized-casts))");
+    break;
+  default:
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "target '%s' is not a GPU target",
+                      t && t->name ? t->name : "?");
+  }
+  if (out->failed) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  return NULL;
+}
+
+void llmc_gpu_rope_inv_freq(float theta, int head_dim, llmc_buf_t *out) {
+  char lit[11];
+  for (int i = 0; i < head_dim / 2; i++) {
+    /* Exactly the reference interpreter's expression (ir/interp.c). */
+    float inv = powf(theta, -2.0f * (float)i / (float)head_dim);
+    llmc_buf_printf(out, "%s%s", i ? ", " : "", llmc_template_f32_literal(inv, lit));
+  }
+}
+
+/* --- MLIR diagnostics (as host_pipeline.c collects them) --- */
+
+static void append_cb(MlirStringRef s, void *user) { llmc_buf_append(user, s.data, s.length); }
+
+static void print_diag(MlirDiagnostic d, llmc_buf_t *b, int depth) {
+  if (b->len > MAX_DIAG_BYTES) return;
+  const char *sev = mlirDiagnosticGetSeverity(d) == MlirDiagnosticError     ? "error"
+                    : mlirDiagnosticGetSeverity(d) == MlirDiagnosticWarning ? "warning"
+                                                                            : "note";
+  if (b->len) llmc_buf_append(b, "\n", 1);
+  for (int i = 0; i < depth; i++) llmc_buf_append(b, "  ", 2);
+  MlirLocation loc = mlirDiagnosticGetLocation(d);
+  if (mlirLocationIsAFileLineColRange(loc))
+    llmc_buf_printf(b, "<gpu kernels>:%d:%d", mlirLocationFileLineColRangeGetStartLine(loc),
+                    mlirLocationFileLineColRangeGetStartColumn(loc));
+  else
+    mlirLocationPrint(loc, append_cb, b);
+  llmc_buf_printf(b, ": %s: ", sev);
+  mlirDiagnosticPrint(d, append_cb, b);
+  for (intptr_t i = 0; i < mlirDiagnosticGetNumNotes(d); i++)
+    print_diag(mlirDiagnosticGetNote(d, i), b, depth + 1);
+}
+
+static MlirLogicalResult on_diag(MlirDiagnostic d, void *user) {
+  if (mlirDiagnosticGetSeverity(d) != MlirDiagnosticRemark) print_diag(d, user, 0);
+  return mlirLogicalResultSuccess();
+}
+
+static llmc_status_t *mlir_failure(const char *what, const char *target, llmc_buf_t *diags) {
+  return LLMC_ERROR(LLMC_INTERNAL, NULL, "target '%s': %s%s%s", target, what,
+                    diags->len ? ":\n" : "", diags->len ? diags->data : "");
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static void init_all(void) {
+  mlirRegisterAllPasses();
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTarget();
+  LLVMInitializeNVPTXTargetMC();
+  LLVMInitializeNVPTXAsmPrinter();
+  LLVMInitializeAMDGPUTargetInfo();
+  LLVMInitializeAMDGPUTarget();
+  LLVMInitializeAMDGPUTargetMC();
+  LLVMInitializeAMDGPUAsmPrinter();
+  LLVMInitializeSPIRVTargetInfo();
+  LLVMInitializeSPIRVTarget();
+  LLVMInitializeSPIRVTargetMC();
+  LLVMInitializeSPIRVAsmPrinter();
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Parses, lowers and translates; *out_module lives in ctx. */
+static llmc_status_t *lower_to_llvm(const char *kernels_text, const llmc_target_t *t,
+                                    LLVMContextRef ctx, LLVMModuleRef *out_module) {
+  *out_module = NULL;
+  llmc_status_t *st = NULL;
+  llmc_buf_t text = {0}, diags = {0}, pipeline = {0}, perr = {0};
+  llmc_buf_append(&text, MODULE_PREFIX, sizeof MODULE_PREFIX - 1);
+  llmc_buf_append(&text, kernels_text, strlen(kernels_text));
+  llmc_buf_append(&text, MODULE_SUFFIX, sizeof MODULE_SUFFIX - 1);
+  if ((st = llmc_gpu_pipeline(t, &pipeline))) goto out_bufs;
+  if (text.failed) {
+    st = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    goto out_bufs;
+  }
+
+  MlirDialectRegistry registry = mlirDialectRegistryCreate();
+  mlirRegisterAllDialects(registry);
+  MlirContext mctx = mlirContextCreateWithRegistry(registry, /*threadingEnabled=*/false);
+  mlirDialectRegistryDestroy(registry);
+  mlirRegisterAllLLVMTranslations(mctx);
+  mlirContextAttachDiagnosticHandler(mctx, on_diag, &diags, NULL);
+  MlirPassManager pm = {NULL};
+  MlirModule module = mlirModuleCreateParse(mctx, mlirStringRefCreateFromCString(text.data));
+  if (mlirModuleIsNull(module)) {
+    st = mlir_failure("GPU kernel module does not parse", t->name, &diags);
+    goto out_mlir;
+  }
+  MlirOperation op = mlirModuleGetOperation(module);
+  if (!mlirOperationVerify(op)) {
+    st = mlir_failure("GPU kernel module does not verify", t->name, &diags);
+    goto out_mlir;
+  }
+  pm = mlirPassManagerCreate(mctx);
+  if (mlirLogicalResultIsFailure(mlirParsePassPipeline(
+          mlirPassManagerGetAsOpPassManager(pm), mlirStringRefCreate(pipeline.data, pipeline.len),
+          append_cb, &perr))) {
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "bad GPU pipeline '%s': %s", pipeline.data,
+                    perr.data ? perr.data : "");
+    goto out_mlir;
+  }
+  if (mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, op))) {
+    st = mlir_failure("lowering GPU kernels failed", t->name, &diags);
+    goto out_mlir;
+  }
+  /* The gpu.module is the only op in the outer module's body. */
+  MlirOperation gpu_mod = mlirBlockGetFirstOperation(mlirModuleGetBody(module));
+  if (mlirOperationIsNull(gpu_mod)) {
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "target '%s': no gpu.module after lowering", t->name);
+    goto out_mlir;
+  }
+  LLVMModuleRef m = mlirTranslateModuleToLLVMIR(gpu_mod, ctx);
+  if (!m) {
+    st = mlir_failure("translating GPU kernels to LLVM IR failed", t->name, &diags);
+    goto out_mlir;
+  }
+  *out_module = m;
+
+out_mlir:
+  if (pm.ptr) mlirPassManagerDestroy(pm);
+  if (!mlirModuleIsNull(module)) mlirModuleDestroy(module);
+  mlirContextDestroy(mctx);
+out_bufs:
+  llmc_buf_free(&text);
+  llmc_buf_free(&diags);
+  llmc_buf_free(&pipeline);
+  llmc_buf_free(&perr);
+  return st;
+}
+
+/* Links libdevice when the module calls __nv_* and makes its definitions
+ * internal, so default<O3> keeps only what is used. */
+static llmc_status_t *link_libdevice(LLVMModuleRef m, LLVMContextRef ctx) {
+  bool needed = false;
+  for (LLVMValueRef f = LLVMGetFirstFunction(m); f && !needed; f = LLVMGetNextFunction(f)) {
+    size_t n;
+    const char *name = LLVMGetValueName2(f, &n);
+    needed = LLVMIsDeclaration(f) && n > 5 && strncmp(name, "__nv_", 5) == 0;
+  }
+  if (!needed) return NULL;
+  const char *path = getenv("LLMC_LIBDEVICE");
+  if (!path || !*path) path = DEFAULT_LIBDEVICE;
+  LLVMMemoryBufferRef mem = NULL;
+  char *err = NULL;
+  if (LLVMCreateMemoryBufferWithContentsOfFile(path, &mem, &err)) {
+    llmc_status_t *st = LLMC_ERROR(LLMC_UNAVAILABLE, path,
+                                   "the kernels need CUDA's libdevice for math functions and it "
+                                   "cannot be read: %s (install the CUDA toolkit or set "
+                                   "LLMC_LIBDEVICE)",
+                                   err ? err : "?");
+    LLVMDisposeMessage(err);
+    return st;
+  }
+  LLVMModuleRef lib = NULL;
+  bool bad = LLVMParseBitcodeInContext2(ctx, mem, &lib);
+  LLVMDisposeMemoryBuffer(mem);
+  if (bad) return LLMC_ERROR(LLMC_DATA_LOSS, path, "libdevice is not valid LLVM bitcode");
+  LLVMSetTarget(lib, LLVMGetTarget(m));
+  LLVMSetDataLayout(lib, LLVMGetDataLayoutStr(m));
+  if (LLVMLinkModules2(m, lib)) return LLMC_ERROR(LLMC_INTERNAL, path, "linking libdevice failed");
+  for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+    size_t n;
+    const char *name = LLVMGetValueName2(f, &n);
+    if (!LLVMIsDeclaration(f) && n > 5 && strncmp(name, "__nv_", 5) == 0)
+      LLVMSetLinkage(f, LLVMInternalLinkage);
+  }
+  return NULL;
+}
+
+/* --- external tools --- */
+
+/* Runs argv[0] (a path or a name on PATH) with stdout and stderr captured;
+ * a nonzero exit is an error naming what, with the tool's output. */
+static llmc_status_t *run_tool(const char *what, char *const argv[]) {
+  const char *tool = argv[0];
+  if (strchr(tool, '/') && access(tool, X_OK) != 0)
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run %s (%s): %s", tool, what,
+                      strerror(errno));
+  int fds[2];
+  if (pipe(fds) != 0) return LLMC_ERROR(LLMC_INTERNAL, NULL, "pipe: %s", strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[1]);
+  pid_t pid;
+  int rc = strchr(tool, '/') ? posix_spawn(&pid, tool, &fa, NULL, argv, environ)
+                             : posix_spawnp(&pid, tool, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run %s (%s): %s", tool, what, strerror(rc));
+  }
+  llmc_buf_t log = {0};
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = read(fds[0], chunk, sizeof chunk);
+    if (n > 0) {
+      if (log.len < MAX_TOOL_LOG) llmc_buf_append(&log, chunk, (size_t)n);
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fds[0]);
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  llmc_status_t *st = NULL;
+  if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "%s with %s failed (%s %d)%s%s", what, tool,
+                    WIFEXITED(ws) ? "exit status" : "signal",
+                    WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), log.len ? ":\n" : "",
+                    log.len ? log.data : "");
+  llmc_buf_free(&log);
+  return st;
+}
+
+bool llmc_gpu_find_ptxas(char *path, size_t cap) {
+  const char *env = getenv("LLMC_PTXAS");
+  if (env) { /* set: authoritative; "" or "none" means PTX only */
+    if (!*env || strcmp(env, "none") == 0 || access(env, X_OK) != 0) return false;
+    snprintf(path, cap, "%s", env);
+    return true;
+  }
+  const char *p = getenv("PATH");
+  while (p && *p) {
+    const char *colon = strchr(p, ':');
+    size_t n = colon ? (size_t)(colon - p) : strlen(p);
+    if (n > 0 && n + 7 < cap) {
+      snprintf(path, cap, "%.*s/ptxas", (int)n, p);
+      if (access(path, X_OK) == 0) return true;
+    }
+    p = colon ? colon + 1 : NULL;
+  }
+  if (access(DEFAULT_PTXAS, X_OK) != 0) return false;
+  snprintf(path, cap, "%s", DEFAULT_PTXAS);
+  return true;
+}
+
+static llmc_status_t *write_file(const char *path, const void *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return LLMC_ERROR(LLMC_CANT_CREATE, path, "cannot create: %s", strerror(errno));
+  bool ok = fwrite(data, 1, n, f) == n;
+  ok = (fclose(f) == 0) && ok;
+  return ok ? NULL : LLMC_ERROR(LLMC_IO_ERROR, path, "write failed");
+}
+
+static llmc_status_t *read_file(const char *path, llmc_buf_t *out) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot read: %s", strerror(errno));
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) llmc_buf_append(out, chunk, n);
+  bool err = ferror(f);
+  fclose(f);
+  if (err) return LLMC_ERROR(LLMC_IO_ERROR, path, "read failed");
+  if (out->failed) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory");
+  return NULL;
+}
+
+/* in -> tool -> out inside a private temporary directory. */
+typedef struct {
+  char dir[64], in[96], out[96];
+} scratch_t;
+
+static llmc_status_t *scratch_open(scratch_t *s, const char *in_name, const char *out_name) {
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp || strlen(tmp) > 40) tmp = "/tmp";
+  snprintf(s->dir, sizeof s->dir, "%s/llmc-gpu-XXXXXX", tmp);
+  if (!mkdtemp(s->dir))
+    return LLMC_ERROR(LLMC_CANT_CREATE, s->dir, "cannot create a temporary directory: %s",
+                      strerror(errno));
+  snprintf(s->in, sizeof s->in, "%s/%s", s->dir, in_name);
+  snprintf(s->out, sizeof s->out, "%s/%s", s->dir, out_name);
+  return NULL;
+}
+
+static void scratch_close(scratch_t *s) {
+  unlink(s->in);
+  unlink(s->out);
+  rmdir(s->dir);
+}
+
+static llmc_status_t *run_ptxas(const char *ptxas, const llmc_target_t *t, const llmc_buf_t *ptx,
+                                llmc_buf_t *out_cubin) {
+  scratch_t s;
+  LLMC_RETURN_IF_ERROR(scratch_open(&s, "kernels.ptx", "kernels.cubin"));
+  char arch[32];
+  snprintf(arch, sizeof arch, "-arch=%s", t->cpu);
+  char *argv[] = {(char *)ptxas, arch, "-O3", "-o", s.out, s.in, NULL};
+  llmc_status_t *st = write_file(s.in, ptx->data, ptx->len);
+  if (!st) st = run_tool("assembling PTX", argv);
+  if (!st) st = read_file(s.out, out_cubin);
+  scratch_close(&s);
+  return st;
+}
+
+static llmc_status_t *run_lld(LLVMMemoryBufferRef obj, llmc_buf_t *out_hsaco) {
+  const char *lld = getenv("LLMC_LLD");
+  if (!lld || !*lld) lld = LLMC_LLD_PATH;
+  scratch_t s;
+  LLMC_RETURN_IF_ERROR(scratch_open(&s, "kernels.o", "kernels.hsaco"));
+  /* --no-undefined: a code object with an unresolved __ocml_* call links
+   * fine by default but never loads. */
+  char *argv[] = {(char *)lld, "-shared", "--no-undefined", "--build-id=none", "-o", s.out, s.in,
+                  NULL};
+  llmc_status_t *st = write_file(s.in, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+  if (!st) st = run_tool("linking the HSA code object", argv);
+  if (!st) st = read_file(s.out, out_hsaco);
+  scratch_close(&s);
+  return st;
+}
+
+/* --- the whole path --- */
+
+static llmc_status_t *emit(LLVMTargetMachineRef tm, LLVMModuleRef m, LLVMCodeGenFileType type,
+                           const char *target, LLVMMemoryBufferRef *out) {
+  char *err = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, type, &err, out)) {
+    llmc_status_t *st = LLMC_ERROR(LLMC_INTERNAL, NULL, "target '%s': code generation failed: %s",
+                                   target, err ? err : "");
+    LLVMDisposeMessage(err);
+    return st;
+  }
+  return NULL;
+}
+
+llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t, int opt_level,
+                                llmc_buf_t *out_image, llmc_buf_t *out_asm,
+                                llmc_gpu_image_info_t *out_info) {
+  llmc_gpu_image_info_t info = {0};
+  if (out_info) *out_info = info;
+  if (!kernels_text || !t || !out_image)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no kernels, target or output");
+  llmc_gpu_vendor_t vendor = llmc_gpu_vendor(t);
+  if (vendor == LLMC_GPU_VENDOR_NONE)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "target '%s' is not a GPU target",
+                      t->name ? t->name : "?");
+  if (opt_level < 0 || opt_level > 3)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "optimisation level %d not in 0..3", opt_level);
+  pthread_once(&init_once, init_all);
+
+  double t0 = now();
+  llmc_status_t *st = NULL;
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef m = NULL;
+  LLVMTargetMachineRef tm = NULL;
+  LLVMPassBuilderOptionsRef opts = NULL;
+  LLVMMemoryBufferRef img = NULL, text = NULL;
+  char *err = NULL;
+  if ((st = lower_to_llvm(kernels_text, t, ctx, &m))) goto cleanup;
+  double t1 = now();
+  info.seconds_mlir = t1 - t0;
+
+  LLVMTargetRef target;
+  if (LLVMGetTargetFromTriple(t->triple, &target, &err)) {
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "target '%s' (%s): %s", t->name, t->triple,
+                    err ? err : "no backend");
+    goto cleanup;
+  }
+  static const LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess,
+                                               LLVMCodeGenLevelDefault, LLVMCodeGenLevelAggressive};
+  tm = LLVMCreateTargetMachine(target, t->triple, t->cpu ? t->cpu : "",
+                               t->features ? t->features : "", levels[opt_level], LLVMRelocPIC,
+                               LLVMCodeModelDefault);
+  if (!tm) {
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "cannot create a target machine for '%s'", t->name);
+    goto cleanup;
+  }
+  LLVMSetTarget(m, t->triple);
+  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+  LLVMSetModuleDataLayout(m, dl);
+  LLVMDisposeTargetData(dl);
+  if (vendor == LLMC_GPU_VENDOR_NVIDIA && (st = link_libdevice(m, ctx))) goto cleanup;
+  if (LLVMVerifyModule(m, LLVMReturnStatusAction, &err)) {
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "target '%s': LLVM module does not verify: %s", t->name,
+                    err ? err : "");
+    goto cleanup;
+  }
+  LLVMDisposeMessage(err);
+  err = NULL;
+  opts = LLVMCreatePassBuilderOptions();
+  char passes[32];
+  snprintf(passes, sizeof passes, "default<O%d>", opt_level);
+  LLVMErrorRef perr = LLVMRunPasses(m, passes, tm, opts);
+  if (perr) {
+    char *msg = LLVMGetErrorMessage(perr);
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "target '%s': LLVM %s failed: %s", t->name, passes, msg);
+    LLVMDisposeErrorMessage(msg);
+    goto cleanup;
+  }
+
+  if (vendor == LLMC_GPU_VENDOR_NVIDIA) {
+    if ((st = emit(tm, m, LLVMAssemblyFile, t->name, &text))) goto cleanup;
+    llmc_buf_t ptx = {0};
+    llmc_buf_append(&ptx, LLVMGetBufferStart(text), LLVMGetBufferSize(text));
+    if (out_asm) llmc_buf_append(out_asm, ptx.data, ptx.len);
+    info.seconds_llvm = now() - t1;
+    double t2 = now();
+    char ptxas[4096];
+    if (ptx.failed) {
+      st = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory holding the PTX");
+    } else if (llmc_gpu_find_ptxas(ptxas, sizeof ptxas)) {
+      info.kind = LLMC_GPU_IMAGE_CUBIN;
+      st = run_ptxas(ptxas, t, &ptx, out_image);
+    } else {
+      info.kind = LLMC_GPU_IMAGE_PTX;
+      llmc_buf_append(out_image, ptx.data, ptx.len);
+      llmc_buf_append(out_image, "", 1); /* cuModuleLoadData wants the NUL */
+    }
+    info.seconds_tools = now() - t2;
+    llmc_buf_free(&ptx);
+  } else {
+    if (out_asm) {
+      /* Code generation may change the module, and the SPIR-V backend keeps
+       * per-machine state (a second emission with the same machine crashes
+       * in 22.1): assembly comes from a clone and a machine of its own. */
+      LLVMModuleRef copy = LLVMCloneModule(m);
+      LLVMTargetMachineRef tm2 = LLVMCreateTargetMachine(
+          target, t->triple, t->cpu ? t->cpu : "", t->features ? t->features : "",
+          levels[opt_level], LLVMRelocPIC, LLVMCodeModelDefault);
+      st = tm2 ? emit(tm2, copy, LLVMAssemblyFile, t->name, &text)
+               : LLMC_ERROR(LLMC_INTERNAL, NULL, "cannot create a target machine for '%s'",
+                            t->name);
+      if (tm2) LLVMDisposeTargetMachine(tm2);
+      LLVMDisposeModule(copy);
+      if (st) goto cleanup;
+      llmc_buf_append(out_asm, LLVMGetBufferStart(text), LLVMGetBufferSize(text));
+    }
+    if ((st = emit(tm, m, LLVMObjectFile, t->name, &img))) goto cleanup;
+    info.seconds_llvm = now() - t1;
+    double t2 = now();
+    if (vendor == LLMC_GPU_VENDOR_AMD) {
+      info.kind = LLMC_GPU_IMAGE_HSACO;
+      st = run_lld(img, out_image);
+    } else {
+      info.kind = LLMC_GPU_IMAGE_SPIRV;
+      llmc_buf_append(out_image, LLVMGetBufferStart(img), LLVMGetBufferSize(img));
+    }
+    info.seconds_tools = now() - t2;
+  }
+  if (!st && (out_image->failed || (out_asm && out_asm->failed)))
+    st = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory holding the GPU image");
+  if (!st && out_info) *out_info = info;
+
+cleanup:
+  LLVMDisposeMessage(err);
+  if (img) LLVMDisposeMemoryBuffer(img);
+  if (text) LLVMDisposeMemoryBuffer(text);
+  if (opts) LLVMDisposePassBuilderOptions(opts);
+  if (tm) LLVMDisposeTargetMachine(tm);
+  if (m) LLVMDisposeModule(m);
+  LLVMContextDispose(ctx);
+  return st;
+}
