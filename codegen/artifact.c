@@ -22,43 +22,8 @@
 
 #include "llmc_abi.h"
 #include "llmc_codegen.h"
+#include "artifact_impl.h"
 #include "llmc_safetensors.h"
-
-#define MAX_PARAMS 12
-#define MAX_ARGS 12
-
-typedef struct {
-  const char *family;
-  int n_params;
-  llmc_template_param_t params[MAX_PARAMS];
-  int kernel; /* index into the deduplicated kernel list */
-  int64_t extent_a, extent_b;
-  int n_args;
-  int64_t args[MAX_ARGS][2];
-} launch_t;
-
-typedef struct {
-  const char *family;
-  char *key;  /* family + params, for deduplication */
-  char *name; /* MLIR function name */
-  int first_launch;
-  int n_launches;
-} kernel_t;
-
-typedef struct {
-  llmc_arena_t *a;
-  const llmc_ir_graph_t *g;
-  const llmc_memory_plan_t *plan;
-  const llmc_artifact_options_t *opts;
-  int64_t *weight_offsets; /* per value id: f32 offset in the weights data section */
-  int64_t header[LLMC_PLAN_HEADER_LEN];
-  int n_launches;
-  launch_t *launches;
-  int n_kernels;
-  kernel_t *kernels;
-  int64_t kv_dim, head_dim, n_kv_heads, n_layers;
-  uint64_t decode_bytes; /* weight bytes read per decoded token (matmuls, norms, one embedding row) */
-} builder_t;
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -66,7 +31,7 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static llmc_status_t *oom(void) { return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory"); }
+llmc_status_t *llmc_artifact_oom(void) { return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory"); }
 
 /* ---- kernel selection ---- */
 
@@ -223,6 +188,39 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
   return LLMC_ERROR(LLMC_INTERNAL, g->name, "no kernel for op %s", llmc_op_name(v->op));
 }
 
+/* The GPU form of a kernel (kernels_templates/<family>.gpu.mlir): the host
+ * params without the host-only ones (VEC, THETA), plus workgroup shape
+ * params, and the launch geometry the runtime needs (llmc_gpu_kernel_v1_t).
+ * Workgroups of 128 threads stride over a token's row for row-wise ops;
+ * matmul gives a workgroup of 256 threads 4 output columns of one token (a
+ * coalesced GEMV for decode); attention gives one workgroup per (token,
+ * head) with a thread per head dimension. */
+static void select_gpu_kernel(builder_t *b, const llmc_value_t *v, launch_t *l) {
+  for (int i = 0; i < l->n_params; i++)
+    if (strcmp(l->params[i].key, "VEC") && strcmp(l->params[i].key, "THETA"))
+      l->gparams[l->n_gparams++] = l->params[i];
+  int32_t threads = 128, items = 1;
+  bool per_token = false;
+  if (v->op == LLMC_OP_MATMUL) {
+    threads = 256;
+    items = 4;
+    per_token = true;
+    l->gparams[l->n_gparams++] = (llmc_template_param_t){"COLS", "4"};
+  } else if (v->op == LLMC_OP_ATTENTION) {
+    threads = (int32_t)b->head_dim;
+  } else if (v->op == LLMC_OP_ROPE) {
+    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+    llmc_buf_t inv = {0};
+    llmc_gpu_rope_inv_freq((float)llmc_ir_attr_float(v, "theta", 10000), (int)hd, &inv);
+    l->gparams[l->n_gparams++] = (llmc_template_param_t){"HALF_DIM", llmc_arena_printf(b->a, "%lld", (long long)(hd / 2))};
+    l->gparams[l->n_gparams++] = (llmc_template_param_t){"INV_FREQ", llmc_arena_strdup(b->a, inv.data ? inv.data : "")};
+    llmc_buf_free(&inv);
+  }
+  if (v->op != LLMC_OP_ATTENTION)
+    l->gparams[l->n_gparams++] = (llmc_template_param_t){"WG", llmc_arena_printf(b->a, "%d", threads)};
+  l->gpu = (llmc_gpu_kernel_v1_t){.block_threads = threads, .items_per_block = items, .grid_y_tokens = per_token};
+}
+
 /* ---- plan ---- */
 
 static llmc_status_t *check_kv_layers(builder_t *b) {
@@ -286,16 +284,17 @@ static llmc_status_t *build_plan(builder_t *b) {
 
   b->launches = llmc_arena_alloc(b->a, sizeof(launch_t) * (size_t)(g->n_values + 1));
   b->kernels = llmc_arena_alloc(b->a, sizeof(kernel_t) * (size_t)(g->n_values + 1));
-  if (!b->launches || !b->kernels) return oom();
+  if (!b->launches || !b->kernels) return llmc_artifact_oom();
   for (int i = 0; i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
     if (v->kind != LLMC_VALUE_NODE) continue;
     launch_t *l = &b->launches[b->n_launches++];
     LLMC_RETURN_IF_ERROR(select_kernel(b, v, l));
+    select_gpu_kernel(b, v, l);
     llmc_buf_t key = {0};
     llmc_buf_printf(&key, "%s", l->family);
     for (int p = 0; p < l->n_params; p++) llmc_buf_printf(&key, " %s=%s", l->params[p].key, l->params[p].value);
-    if (key.failed) return oom();
+    if (key.failed) return llmc_artifact_oom();
     int k = 0;
     while (k < b->n_kernels && strcmp(b->kernels[k].key, key.data)) k++;
     if (k == b->n_kernels) {
@@ -317,7 +316,7 @@ static llmc_status_t *plan_array(builder_t *b, int64_t **out, int64_t *out_len) 
   int64_t n = LLMC_PLAN_HEADER_LEN;
   for (int i = 0; i < b->n_launches; i++) n += LLMC_PLAN_LAUNCH_FIXED + 2 * b->launches[i].n_args;
   int64_t *p = llmc_arena_alloc(b->a, sizeof(int64_t) * (size_t)n);
-  if (!p) return oom();
+  if (!p) return llmc_artifact_oom();
   memcpy(p, b->header, sizeof b->header);
   int64_t at = LLMC_PLAN_HEADER_LEN;
   for (int i = 0; i < b->n_launches; i++) {
@@ -351,10 +350,10 @@ static llmc_status_t *kernel_module(builder_t *b, llmc_buf_t *out) {
     if (s) return llmc_status_wrap(s, NULL, "instantiating kernel %s", kn->name);
   }
   llmc_buf_printf(out, "}\n");
-  return out->failed ? oom() : NULL;
+  return out->failed ? llmc_artifact_oom() : NULL;
 }
 
-static LLVMValueRef global_const(LLVMModuleRef m, LLVMValueRef init, const char *name) {
+LLVMValueRef llmc_artifact_global_const(LLVMModuleRef m, LLVMValueRef init, const char *name) {
   LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(init), name);
   LLVMSetInitializer(gv, init);
   LLVMSetGlobalConstant(gv, 1);
@@ -363,8 +362,8 @@ static LLVMValueRef global_const(LLVMModuleRef m, LLVMValueRef init, const char 
   return gv;
 }
 
-static LLVMValueRef string_const(LLVMContextRef ctx, LLVMModuleRef m, const char *s, const char *name) {
-  return global_const(m, LLVMConstStringInContext2(ctx, s, strlen(s), 0), name);
+LLVMValueRef llmc_artifact_string_const(LLVMContextRef ctx, LLVMModuleRef m, const char *s, const char *name) {
+  return llmc_artifact_global_const(m, LLVMConstStringInContext2(ctx, s, strlen(s), 0), name);
 }
 
 /* Adds llmc_model_v1 (see llmc_abi.h) and the tables it points to. */
@@ -378,34 +377,40 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
   if (!vals || !names) {
     free(vals);
     free(names);
-    return oom();
+    return llmc_artifact_oom();
   }
   for (int64_t i = 0; i < plan_len; i++) vals[i] = LLVMConstInt(i64, (unsigned long long)plan[i], 1);
-  LLVMValueRef plan_g = global_const(m, LLVMConstArray2(i64, vals, (uint64_t)plan_len), "llmc_plan");
+  LLVMValueRef plan_g = llmc_artifact_global_const(m, LLVMConstArray2(i64, vals, (uint64_t)plan_len), "llmc_plan");
   llmc_status_t *s = NULL;
   for (int k = 0; k < b->n_kernels && !s; k++) {
     char sym[256];
     snprintf(sym, sizeof sym, "_mlir_ciface_%s", b->kernels[k].name);
-    vals[k] = LLVMGetNamedFunction(m, sym);
-    if (!vals[k]) s = LLMC_ERROR(LLMC_INTERNAL, NULL, "kernel entry %s missing after lowering", sym);
+    vals[k] = b->host_target < 0 ? NULL : LLVMGetNamedFunction(m, sym);
+    if (b->host_target >= 0 && !vals[k])
+      s = LLMC_ERROR(LLMC_INTERNAL, NULL, "kernel entry %s missing after lowering", sym);
     char gname[256];
     snprintf(gname, sizeof gname, "llmc_kname_%d", k);
-    names[k] = string_const(ctx, m, b->kernels[k].name, gname);
+    names[k] = llmc_artifact_string_const(ctx, m, b->kernels[k].name, gname);
   }
+  LLVMValueRef images_g = NULL;
+  int64_t n_images = 0;
+  if (!s) s = llmc_artifact_gpu_globals(b, ctx, m, &images_g, &n_images);
   if (!s) {
-    LLVMValueRef kernels_g = global_const(m, LLVMConstArray2(ptr, vals, (uint64_t)b->n_kernels), "llmc_kernels");
-    LLVMValueRef names_g = global_const(m, LLVMConstArray2(ptr, names, (uint64_t)b->n_kernels), "llmc_kernel_names");
+    LLVMValueRef kernels_g = b->host_target < 0
+                                 ? LLVMConstNull(ptr)
+                                 : llmc_artifact_global_const(m, LLVMConstArray2(ptr, vals, (uint64_t)b->n_kernels), "llmc_kernels");
+    LLVMValueRef names_g = llmc_artifact_global_const(m, LLVMConstArray2(ptr, names, (uint64_t)b->n_kernels), "llmc_kernel_names");
     LLVMValueRef fields[] = {
         LLVMConstInt(i32, LLMC_ABI_MAGIC, 0),
         LLVMConstInt(i32, LLMC_ABI_VERSION, 0),
-        string_const(ctx, m, b->g->name, "llmc_model_name"),
+        llmc_artifact_string_const(ctx, m, b->g->name, "llmc_model_name"),
         plan_g,
         LLVMConstInt(i64, (unsigned long long)plan_len, 0),
         kernels_g,
         LLVMConstInt(i64, (unsigned long long)b->n_kernels, 0),
         names_g,
-        LLVMConstInt(i64, 0, 0), /* no GPU images yet */
-        LLVMConstNull(ptr),
+        LLVMConstInt(i64, (unsigned long long)n_images, 0),
+        images_g,
     };
     LLVMValueRef model = LLVMConstStructInContext(ctx, fields, sizeof fields / sizeof fields[0], 0);
     LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(model), LLMC_MODEL_SYMBOL);
@@ -425,7 +430,7 @@ static llmc_status_t *write_weights(builder_t *b, llmc_weight_lookup_fn lookup, 
   llmc_st_writer_t *w;
   LLMC_RETURN_IF_ERROR(llmc_st_writer_create(&w));
   float **converted = calloc((size_t)g->n_values + 1, sizeof(float *));
-  llmc_status_t *s = converted ? llmc_st_writer_set_metadata(w, "format", "llmc.weights/1") : oom();
+  llmc_status_t *s = converted ? llmc_st_writer_set_metadata(w, "format", "llmc.weights/1") : llmc_artifact_oom();
   *out_bytes = 0;
   for (int i = 0; i < g->n_values && !s; i++) {
     const llmc_value_t *v = g->values[i];
@@ -440,7 +445,7 @@ static llmc_status_t *write_weights(builder_t *b, llmc_weight_lookup_fn lookup, 
     const void *data = view.data;
     if (view.dtype != LLMC_DT_F32) {
       if (!(converted[i] = malloc(sizeof(float) * (size_t)(n ? n : 1)))) {
-        s = oom();
+        s = llmc_artifact_oom();
         break;
       }
       const uint16_t *h = view.data;
@@ -560,22 +565,71 @@ static llmc_status_t *write_file(llmc_arena_t *a, const char *dir, const char *n
   return llmc_file_write_atomic(llmc_path_join(a, dir, name), data, n);
 }
 
+static const char *gpu_emit_ext(const char *emit, llmc_gpu_vendor_t *out_vendor) {
+  static const struct {
+    const char *emit, *ext;
+    llmc_gpu_vendor_t vendor;
+  } kinds[] = {{"ptx", "ptx", LLMC_GPU_VENDOR_NVIDIA},
+               {"hsaco", "hsaco", LLMC_GPU_VENDOR_AMD},
+               {"spirv", "spv", LLMC_GPU_VENDOR_INTEL}};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strcmp(emit, kinds[i].emit) == 0) {
+      *out_vendor = kinds[i].vendor;
+      return kinds[i].ext;
+    }
+  return NULL;
+}
+
+/* --emit=ptx|hsaco|spirv: the device code of every GPU target of that
+ * vendor, as model.<target>.<ext> (PTX as text, the others as binaries). */
+static llmc_status_t *write_gpu_code(builder_t *b, const char *tmp, const char *emit) {
+  llmc_gpu_vendor_t vendor = LLMC_GPU_VENDOR_NONE;
+  const char *ext = gpu_emit_ext(emit, &vendor);
+  int written = 0;
+  for (int t = 0; t < b->n_targets; t++) {
+    if (llmc_gpu_vendor(&b->targets[t]) != vendor) continue;
+    const llmc_buf_t *code = vendor == LLMC_GPU_VENDOR_NVIDIA ? &b->image_asm[t] : &b->images[t];
+    char name[96];
+    snprintf(name, sizeof name, "model.%s.%s", b->targets[t].name, ext);
+    LLMC_RETURN_IF_ERROR(write_file(b->a, tmp, name, code->data, code->len));
+    written++;
+  }
+  if (!written)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--emit", "--emit=%s needs a %s target in --target", emit,
+                      vendor == LLMC_GPU_VENDOR_NVIDIA ? "sm_*" : vendor == LLMC_GPU_VENDOR_AMD ? "gfx*" : "spirv");
+  return NULL;
+}
+
+/* The target whose object file carries the plan: the host target, or for a
+ * GPU-only artifact a generic CPU target of the machine's architecture (the
+ * object then holds data only: plan, tables and images). */
+static llmc_status_t *object_target(builder_t *b, llmc_target_t *out) {
+  if (b->host_target >= 0) {
+    *out = b->targets[b->host_target];
+    return NULL;
+  }
+#if defined(__aarch64__)
+  return llmc_target_lookup("aarch64", out);
+#else
+  return llmc_target_lookup("x86-64", out);
+#endif
+}
+
 static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, void *lookup_ctx,
                                     const char *tmp, llmc_artifact_summary_t *sum) {
   const llmc_artifact_options_t *o = b->opts;
   const char *emit = o->emit ? o->emit : "so";
-  llmc_target_t target;
-  LLMC_RETURN_IF_ERROR(llmc_target_lookup(o->target, &target));
-  if (target.is_gpu)
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, o->target, "GPU artifacts are not built yet");
-  bool full = strcmp(emit, "so") == 0;
+  llmc_gpu_vendor_t vendor;
+  bool full = strcmp(emit, "so") == 0, gpu_emit = gpu_emit_ext(emit, &vendor) != NULL;
   if (strcmp(emit, "ir") == 0) {
     llmc_buf_t ir = {0};
     llmc_ir_print(b->g, &ir);
-    llmc_status_t *s = ir.failed ? oom() : write_file(b->a, tmp, "model.ir", ir.data, ir.len);
+    llmc_status_t *s = ir.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.ir", ir.data, ir.len);
     llmc_buf_free(&ir);
     return s;
   }
+  llmc_target_t target;
+  LLMC_RETURN_IF_ERROR(object_target(b, &target));
   LLMC_RETURN_IF_ERROR(write_weights(b, lookup, lookup_ctx,
                                      full ? llmc_path_join(b->a, tmp, "weights.safetensors") : NULL,
                                      &sum->weight_bytes));
@@ -584,17 +638,24 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   sum->n_launches = b->n_launches;
   sum->arena_bytes = (uint64_t)b->header[LLMC_PLAN_ACT_FLOATS] * 4;
   sum->kv_bytes_per_token = (uint64_t)(2 * b->n_layers * b->kv_dim * 4);
-
+  if (full || gpu_emit) {
+    double t0 = now_seconds();
+    LLMC_RETURN_IF_ERROR(llmc_artifact_gpu_compile(b));
+    sum->seconds_gpu = now_seconds() - t0;
+    if (gpu_emit) return write_gpu_code(b, tmp, emit);
+  }
   if (full || strcmp(emit, "report") == 0) {
     char *report = report_json(b, &target, sum->weight_bytes);
-    if (!report) return oom();
+    if (!report) return llmc_artifact_oom();
     llmc_status_t *s = write_file(b->a, tmp, "report.json", report, strlen(report));
     free(report);
     LLMC_RETURN_IF_ERROR(s);
     if (!full) return NULL;
   }
+  if (b->host_target < 0 && strcmp(emit, "so") && strcmp(emit, "obj"))
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--emit", "--emit=%s needs a host target in --target", emit);
   llmc_buf_t mlir = {0};
-  llmc_status_t *s = kernel_module(b, &mlir);
+  llmc_status_t *s = b->host_target >= 0 ? kernel_module(b, &mlir) : NULL;
   if (!s && strcmp(emit, "mlir") == 0) {
     s = write_file(b->a, tmp, "model.mlir", mlir.data, mlir.len);
     llmc_buf_free(&mlir);
@@ -604,7 +665,8 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   LLVMModuleRef m = NULL;
   llmc_buf_t obj = {0}, ir = {0};
   double t0 = now_seconds();
-  if (!s) s = llmc_host_lower(mlir.data, ctx, &m, NULL);
+  if (!s && b->host_target >= 0) s = llmc_host_lower(mlir.data, ctx, &m, NULL);
+  if (!s && b->host_target < 0) m = LLVMModuleCreateWithNameInContext("llmc_model", ctx);
   llmc_buf_free(&mlir);
   double t1 = now_seconds();
   if (!s) s = add_model_globals(b, ctx, m);
@@ -628,7 +690,7 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
 
   llmc_buf_t header = {0};
   write_model_h(b, &target, &header);
-  s = header.failed ? oom() : write_file(b->a, tmp, "model.h", header.data, header.len);
+  s = header.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.h", header.data, header.len);
   llmc_buf_free(&header);
   if (!s && o->tokenizer_path) {
     char *tok;
@@ -647,6 +709,38 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   return s;
 }
 
+/* --target=a,b,c: each name looked up in the target table; at most one host
+ * target; duplicates (sm90 and sm_90 included) rejected. */
+static llmc_status_t *parse_targets(builder_t *b, const char *list) {
+  b->host_target = -1;
+  const char *p = list ? list : "host";
+  if (!*p) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "no target given");
+  while (*p) {
+    size_t len = strcspn(p, ",");
+    char name[64];
+    if (len == 0 || len >= sizeof name)
+      return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "bad target list '%s'", list);
+    memcpy(name, p, len);
+    name[len] = '\0';
+    p += len + (p[len] == ',');
+    if (b->n_targets == LLMC_MAX_TARGETS)
+      return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "more than %d targets", LLMC_MAX_TARGETS);
+    llmc_target_t *t = &b->targets[b->n_targets];
+    LLMC_RETURN_IF_ERROR(llmc_target_lookup(name, t));
+    for (int i = 0; i < b->n_targets; i++)
+      if (strcmp(b->targets[i].name, t->name) == 0)
+        return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "target '%s' is given twice", t->name);
+    if (!t->is_gpu) {
+      if (b->host_target >= 0)
+        return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "at most one CPU target ('%s' and '%s' given)",
+                          b->targets[b->host_target].name, t->name);
+      b->host_target = b->n_targets;
+    }
+    b->n_targets++;
+  }
+  return NULL;
+}
+
 llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_plan_t *plan,
                                    llmc_weight_lookup_fn lookup, void *lookup_ctx,
                                    const llmc_artifact_options_t *opts,
@@ -655,20 +749,24 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   if (!plan || plan->n_values != g->n_values)
     return LLMC_ERROR(LLMC_INTERNAL, g->name, "the memory plan does not match the graph (run plan-memory last)");
   builder_t b = {.g = g, .plan = plan, .opts = opts, .a = llmc_arena_create()};
-  if (!b.a) return oom();
+  if (!b.a) return llmc_artifact_oom();
   b.weight_offsets = llmc_arena_alloc(b.a, sizeof(int64_t) * (size_t)(g->n_values + 1));
   if (!b.weight_offsets) {
     llmc_arena_destroy(b.a);
-    return oom();
+    return llmc_artifact_oom();
   }
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", opts->out_dir, (long)getpid());
-  llmc_status_t *s = NULL;
-  if (mkdir(tmp, 0755) != 0)
+  llmc_status_t *s = parse_targets(&b, opts->target);
+  if (!s && mkdir(tmp, 0755) != 0)
     s = LLMC_ERROR(LLMC_CANT_CREATE, opts->out_dir, "cannot create the output directory: %s", strerror(errno));
   if (!s) s = write_outputs(&b, lookup, lookup_ctx, tmp, out_summary);
   if (!s) s = publish(tmp, opts->out_dir);
   remove_tree(tmp);
+  for (int t = 0; t < LLMC_MAX_TARGETS; t++) {
+    llmc_buf_free(&b.images[t]);
+    llmc_buf_free(&b.image_asm[t]);
+  }
   llmc_arena_destroy(b.a);
   return s;
 }

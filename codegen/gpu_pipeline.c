@@ -534,23 +534,26 @@ llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t
     info.seconds_tools = now() - t2;
     llmc_buf_free(&ptx);
   } else {
-    if (out_asm) {
-      /* Code generation may change the module, and the SPIR-V backend keeps
-       * per-machine state (a second emission with the same machine crashes
-       * in 22.1): assembly comes from a clone and a machine of its own. */
-      LLVMModuleRef copy = LLVMCloneModule(m);
+    /* Code generation may change the module, so assembly comes from a clone
+     * taken first, emitted after the image with a machine of its own. The
+     * image is always emitted first: in 22.1 a second SPIR-V emission in the
+     * process perturbs the first machine's output (observed: nondeterministic
+     * and sometimes invalid SPIR-V), so for SPIR-V no LLVM assembly is made
+     * at all — disassemble the image with spirv-dis instead. */
+    LLVMModuleRef asm_copy = out_asm && vendor != LLMC_GPU_VENDOR_INTEL ? LLVMCloneModule(m) : NULL;
+    st = emit(tm, m, LLVMObjectFile, t->name, &img);
+    if (!st && asm_copy) {
       LLVMTargetMachineRef tm2 = LLVMCreateTargetMachine(
           target, t->triple, t->cpu ? t->cpu : "", t->features ? t->features : "",
           levels[opt_level], LLVMRelocPIC, LLVMCodeModelDefault);
-      st = tm2 ? emit(tm2, copy, LLVMAssemblyFile, t->name, &text)
+      st = tm2 ? emit(tm2, asm_copy, LLVMAssemblyFile, t->name, &text)
                : LLMC_ERROR(LLMC_INTERNAL, NULL, "cannot create a target machine for '%s'",
                             t->name);
       if (tm2) LLVMDisposeTargetMachine(tm2);
-      LLVMDisposeModule(copy);
-      if (st) goto cleanup;
-      llmc_buf_append(out_asm, LLVMGetBufferStart(text), LLVMGetBufferSize(text));
+      if (!st) llmc_buf_append(out_asm, LLVMGetBufferStart(text), LLVMGetBufferSize(text));
     }
-    if ((st = emit(tm, m, LLVMObjectFile, t->name, &img))) goto cleanup;
+    if (asm_copy) LLVMDisposeModule(asm_copy);
+    if (st) goto cleanup;
     info.seconds_llvm = now() - t1;
     double t2 = now();
     if (vendor == LLMC_GPU_VENDOR_AMD) {

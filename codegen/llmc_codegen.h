@@ -140,8 +140,8 @@ LLMC_MUST_USE llmc_status_t *llmc_gpu_pipeline(const llmc_target_t *t, llmc_buf_
 /* Compiles concatenated *.gpu.mlir instances for GPU target t at LLVM
  * -O{opt_level} and appends the device image to *out_image: a cubin (or PTX
  * when no ptxas is found) for NVIDIA, an HSA code object for AMD, a SPIR-V
- * module for Intel. out_asm (nullable) receives PTX text, AMDGPU assembly or
- * SPIR-V assembly. out_info (nullable) says which image it is and where the
+ * module for Intel. out_asm (nullable) receives PTX text or AMDGPU assembly (nothing
+ * for SPIR-V: run spirv-dis on the image; see gpu_pipeline.c). out_info (nullable) says which image it is and where the
  * time went. Needs CUDA's libdevice for NVIDIA kernels that use math
  * functions (LLMC_LIBDEVICE, else /usr/local/cuda/nvvm/libdevice/
  * libdevice.10.bc): LLMC_UNAVAILABLE without it. ld.lld is LLMC_LLD or the
@@ -172,12 +172,13 @@ void llmc_gpu_rope_inv_freq(float theta, int head_dim, llmc_buf_t *out);
  * the memory plan the passes made. Everything is written into a temporary
  * directory first and moved into place at the end, so a failure never leaves
  * a half-written artifact. emit selects a single inspection output instead:
- * "ir" (the graph after the passes, model.ir), "mlir" (the instantiated kernel module), "llvm" (optimised LLVM IR), "obj"
+ * "ir" (the graph after the passes, model.ir), "mlir" (the instantiated host kernel module),
+ * "ptx"/"hsaco"/"spirv" (model.<target>.<ext> for each GPU target of that vendor), "llvm" (optimised LLVM IR), "obj"
  * (model.o) or "report" (report.json only); NULL or "so" is the artifact. */
 typedef struct {
-  const char *target;    /* a host target name */
+  const char *target;    /* comma-separated target names: at most one CPU target, any GPUs */
   const char *out_dir;
-  const char *emit;      /* NULL, "so", "ir", "mlir", "llvm", "obj", "report" */
+  const char *emit;      /* NULL, "so", "ir", "mlir", "llvm", "obj", "report", "ptx", "hsaco", "spirv" */
   int opt_level;         /* LLVM -O level, 0..3 */
   int64_t max_context;   /* longest sequence the artifact serves */
   int64_t max_seqs;      /* sequences per step */
@@ -190,7 +191,7 @@ typedef struct {
 typedef struct {
   int n_kernels, n_launches;
   uint64_t weight_bytes, arena_bytes, kv_bytes_per_token;
-  double seconds_lower, seconds_llvm, seconds_link; /* for --time-passes */
+  double seconds_lower, seconds_llvm, seconds_link, seconds_gpu; /* for --time-passes */
 } llmc_artifact_summary_t;
 
 LLMC_MUST_USE llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g,

@@ -22,7 +22,7 @@
                                .codegen_ready = true}
 #define GPU(n, tr, c, f, warp, smem, tc, fp8)                                                     \
   {.name = n, .triple = tr, .cpu = c, .features = f, .is_gpu = true, .warp_size = warp,          \
-   .shared_mem_per_block = smem, .has_tensor_cores = tc, .has_fp8 = fp8}
+   .shared_mem_per_block = smem, .has_tensor_cores = tc, .has_fp8 = fp8, .codegen_ready = true}
 
 static llmc_target_t targets[] = {
     HOST("host", NULL, NULL, NULL, 0), /* filled by host_init */

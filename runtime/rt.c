@@ -6,20 +6,28 @@
  * that exists, and every extent and argument a + b*T must be non-negative
  * for every token count T in [1, T_max] (a + b*T is linear in T, so its
  * endpoints suffice). A corrupt artifact gets a status, never a crash: only
- * the kernels themselves are trusted. Then mmap weights.safetensors (the
- * data section, 64-byte aligned by the compiler, is the weights buffer as
- * is) and allocate every buffer once: activation arena, meta, args of all
- * launches, KV pool. Nothing is allocated per step.
+ * the kernels themselves are trusted; GPU image tables are checked too
+ * (gpu.c). Then choose the backend (select_backend: "auto" takes the first
+ * GPU backend with a driver, a device and an image for it, else the host),
+ * mmap weights.safetensors (the data section, 64-byte aligned by the
+ * compiler, is the weights buffer as is on the host, and is uploaded once to
+ * a device) and allocate every buffer once: activation arena, meta, args of
+ * all launches, KV pool, and on a device pinned host staging for meta, args
+ * and logits. Nothing is allocated per step.
  *
  * Execute: the caller fills meta (tokens, positions, seq_of_token, block
- * table rows); run_plan resolves every launch's arguments for T, and
- * launches each kernel over its extent. */
+ * table rows); run_plan resolves every launch's arguments for T and
+ * launches each kernel over its extent. On a device that is: two uploads
+ * (meta, args), every launch on one queue, downloads of only the logits
+ * rows the caller will sample from, and one synchronize; no host round trip
+ * between launches. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rt_gpu.h"
 #include "rt_impl.h"
 
 /* Generous bounds on header values, so sizes derived from them cannot
@@ -185,12 +193,20 @@ static llmc_status_t *load_model(llmc_rt_t *rt, const char *path) {
   if (!m->plan || m->plan_len < LLMC_PLAN_HEADER_LEN)
     return LLMC_ERROR(LLMC_DATA_LOSS, path, "plan of %lld values is shorter than its header",
                       (long long)m->plan_len);
-  if (m->n_kernels < 0 || (m->n_kernels > 0 && !m->kernels))
-    return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel table of %lld entries is missing",
+  if (m->n_kernels < 0 || m->n_kernels > INT32_MAX)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel count %lld is out of range",
                       (long long)m->n_kernels);
-  for (int64_t k = 0; k < m->n_kernels; k++)
-    if (!m->kernels[k])
-      return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel %lld is null", (long long)k);
+  /* The host kernel table is NULL in an artifact compiled only for GPU
+   * targets; the host backend then refuses it (backends/host.c). */
+  if (m->kernels)
+    for (int64_t k = 0; k < m->n_kernels; k++)
+      if (!m->kernels[k])
+        return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel %lld is null", (long long)k);
+  LLMC_RETURN_IF_ERROR(llmc_rt_images_validate(path, m));
+  if (!m->kernels && m->n_images == 0 && m->n_kernels > 0)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path,
+                      "the artifact has neither host kernels nor GPU images for its %lld kernels",
+                      (long long)m->n_kernels);
   rt->model = m;
   memcpy(rt->hdr, m->plan, sizeof rt->hdr);
   LLMC_RETURN_IF_ERROR(validate_header(path, rt->hdr));
@@ -235,18 +251,72 @@ static llmc_status_t *load_weights(llmc_rt_t *rt, const char *path) {
 
 /* ---- backends ---- */
 
+/* GPU backends in the order "auto" tries them. */
+static const llmc_rt_backend_vtable_t *const gpu_backends[] = {
+    &llmc_rt_backend_cuda, &llmc_rt_backend_hip, &llmc_rt_backend_level_zero};
+enum { N_GPU_BACKENDS = sizeof gpu_backends / sizeof gpu_backends[0] };
+
+static bool is_auto(const char *name) { return !name || !*name || !strcmp(name, "auto"); }
+
 static llmc_status_t *find_backend(const char *name, const llmc_rt_backend_vtable_t **out) {
   *out = NULL;
-  if (!name || !strcmp(name, "") || !strcmp(name, "host")) {
+  if (!strcmp(name, "host")) {
     *out = &llmc_rt_backend_host;
     return NULL;
   }
-  static const char *const planned[] = {"cuda", "hip", "level-zero"};
-  for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
-    if (!strcmp(name, planned[i]))
-      return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "backend %s is not built yet", name);
+  for (size_t i = 0; i < N_GPU_BACKENDS; i++)
+    if (!strcmp(name, gpu_backends[i]->name)) {
+      *out = gpu_backends[i];
+      return NULL;
+    }
   return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL,
-                    "unknown backend '%s' (known: host, cuda, hip, level-zero)", name);
+                    "unknown backend '%s' (known: auto, host, cuda, hip, level-zero)", name);
+}
+
+/* Creates the backend opts asks for. "auto" tries each GPU backend for
+ * which the artifact has an image of its formats (so a host-only artifact
+ * never loads a GPU driver), then the host; when none can run the artifact,
+ * the error gives every backend's reason. */
+static llmc_status_t *select_backend(llmc_rt_t *rt, const llmc_rt_options_t *opts) {
+  const char *name = opts ? opts->backend : NULL;
+  const llmc_model_v1_t *m = rt->model;
+  if (!is_auto(name)) {
+    const llmc_rt_backend_vtable_t *be;
+    LLMC_RETURN_IF_ERROR(find_backend(name, &be));
+    LLMC_RETURN_IF_ERROR(be->create(opts, m, &rt->be_state));
+    rt->be = be;
+    return NULL;
+  }
+  uint32_t formats = 0;
+  for (int64_t i = 0; i < m->n_images; i++) formats |= 1u << m->images[i].format;
+  char why[1536];
+  size_t used = 0;
+  why[0] = 0;
+  for (size_t i = 0; i < N_GPU_BACKENDS; i++) {
+    const llmc_rt_backend_vtable_t *be = gpu_backends[i];
+    if (!(formats & be->image_formats)) continue;
+    llmc_status_t *s = be->create(opts, m, &rt->be_state);
+    if (!s) {
+      rt->be = be;
+      return NULL;
+    }
+    if (used < sizeof why) {
+      int w = snprintf(why + used, sizeof why - used, "; %s", llmc_status_message(s));
+      if (w > 0) used += (size_t)w;
+    }
+    llmc_status_free(s);
+  }
+  llmc_status_t *s = llmc_rt_backend_host.create(opts, m, &rt->be_state);
+  if (!s) {
+    rt->be = &llmc_rt_backend_host;
+    return NULL;
+  }
+  if (!why[0]) return s;
+  llmc_status_t *all = LLMC_ERROR(llmc_status_code(s), NULL,
+                                  "no backend can run the artifact: %s%s", llmc_status_message(s),
+                                  why);
+  llmc_status_free(s);
+  return all;
 }
 
 static llmc_memref1d_t memref(void *p, int64_t n) {
@@ -290,11 +360,18 @@ static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts
     rt->meta = rt->meta_dev;
     rt->args = rt->args_dev;
   } else {
-    rt->meta = calloc(1, rt->meta_bytes);
-    rt->args = calloc(1, rt->args_bytes);
-    rt->logits_host = malloc((size_t)(h[LLMC_PLAN_MAX_STEP_TOKENS] * h[LLMC_PLAN_VOCAB]) * 4);
-    if (!rt->meta || !rt->args || !rt->logits_host)
-      return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    /* Staging in the backend's pinned host memory, so the per-step uploads
+     * and the logits download are truly asynchronous. */
+    void *p;
+    rt->logits_host_bytes = (size_t)(h[LLMC_PLAN_MAX_STEP_TOKENS] * h[LLMC_PLAN_VOCAB]) * 4;
+    LLMC_RETURN_IF_ERROR(be->alloc_host(rt->be_state, rt->meta_bytes, &p));
+    memset(p, 0, rt->meta_bytes);
+    rt->meta = p;
+    LLMC_RETURN_IF_ERROR(be->alloc_host(rt->be_state, rt->args_bytes, &p));
+    memset(p, 0, rt->args_bytes);
+    rt->args = p;
+    LLMC_RETURN_IF_ERROR(be->alloc_host(rt->be_state, rt->logits_host_bytes, &p));
+    rt->logits_host = p;
   }
   rt->bufs.act = memref(rt->act, h[LLMC_PLAN_ACT_FLOATS]);
   rt->bufs.weights = memref(rt->weights_dev, h[LLMC_PLAN_WEIGHT_FLOATS]);
@@ -307,7 +384,9 @@ static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts
   const int64_t max_seqs = h[LLMC_PLAN_MAX_SEQS];
   rt->batch = calloc((size_t)max_seqs, sizeof *rt->batch);
   rt->events = calloc((size_t)max_seqs, sizeof *rt->events);
-  if (!rt->batch || !rt->events) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  rt->rows = calloc((size_t)max_seqs, sizeof *rt->rows);
+  if (!rt->batch || !rt->events || !rt->rows)
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   LLMC_RETURN_IF_ERROR(llmc_sampler_create(h[LLMC_PLAN_VOCAB], &rt->sampler));
   rt->stats.kv_blocks_total = kv_blocks;
   return NULL;
@@ -320,11 +399,12 @@ llmc_status_t *llmc_rt_open(const char *dir, const llmc_rt_options_t *opts, llmc
   if (!dir) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no artifact directory given");
   if (opts && opts->n_threads < 0)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "thread count %d is negative", opts->n_threads);
-  const llmc_rt_backend_vtable_t *be;
-  LLMC_RETURN_IF_ERROR(find_backend(opts ? opts->backend : NULL, &be));
+  if (opts && !is_auto(opts->backend)) {
+    const llmc_rt_backend_vtable_t *be; /* an unknown name fails before any file is read */
+    LLMC_RETURN_IF_ERROR(find_backend(opts->backend, &be));
+  }
   llmc_rt_t *rt = calloc(1, sizeof *rt);
   if (!rt) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  rt->be = be;
   llmc_status_t *s = NULL;
   size_t len = strlen(dir);
   char *path = malloc(len + 32);
@@ -335,10 +415,13 @@ llmc_status_t *llmc_rt_open(const char *dir, const llmc_rt_options_t *opts, llmc
   const char *sep = (len && dir[len - 1] == '/') ? "" : "/";
   snprintf(path, len + 32, "%s%smodel.so", dir, sep);
   if ((s = load_model(rt, path))) goto fail;
-  if ((s = be->create(opts, &rt->be_state))) goto fail;
+  if ((s = select_backend(rt, opts))) goto fail;
   snprintf(path, len + 32, "%s%sweights.safetensors", dir, sep);
   if ((s = load_weights(rt, path))) goto fail;
   if ((s = alloc_buffers(rt, opts))) goto fail;
+  /* A device backend has the weights upload and the buffers' zeroing in
+   * flight: wait here, so a device fault surfaces at open. */
+  if ((s = rt->be->synchronize(rt->be_state))) goto fail;
   free(path);
   *out_rt = rt;
   return NULL;
@@ -353,18 +436,21 @@ void llmc_rt_close(llmc_rt_t *rt) {
   llmc_rt_seqs_destroy(rt);
   llmc_kv_pool_destroy(rt->kv_pool);
   llmc_sampler_destroy(rt->sampler);
-  if (rt->be_state) {
+  if (rt->be && rt->be_state) {
+    /* Nothing may still read what is freed below; a failure was reported
+     * (or is moot) by now. */
+    llmc_status_free(rt->be->synchronize(rt->be_state));
     rt->be->free(rt->be_state, rt->act, rt->act_bytes);
     rt->be->free(rt->be_state, rt->kv, rt->kv_bytes);
     rt->be->free(rt->be_state, rt->meta_dev, rt->meta_bytes);
     rt->be->free(rt->be_state, rt->args_dev, rt->args_bytes);
     if (rt->weights_owned) rt->be->free(rt->be_state, rt->weights_dev, rt->weights_bytes);
+    if (!rt->be->host_visible) {
+      rt->be->free_host(rt->be_state, rt->meta);
+      rt->be->free_host(rt->be_state, rt->args);
+      rt->be->free_host(rt->be_state, rt->logits_host);
+    }
     rt->be->destroy(rt->be_state);
-  }
-  if (!rt->be->host_visible) {
-    free(rt->meta);
-    free(rt->args);
-    free(rt->logits_host);
   }
   llmc_file_map_close(&rt->weights_map);
   if (rt->dl) dlclose(rt->dl);
@@ -372,7 +458,29 @@ void llmc_rt_close(llmc_rt_t *rt) {
   free(rt->arg_base);
   free(rt->batch);
   free(rt->events);
+  free(rt->rows);
   free(rt);
+}
+
+const char *llmc_rt_backend_name(const llmc_rt_t *rt) { return rt && rt->be ? rt->be->name : ""; }
+
+const char *llmc_rt_device_describe(const llmc_rt_t *rt) {
+  return rt && rt->be ? rt->be->describe(rt->be_state) : "";
+}
+
+llmc_status_t *llmc_rt_probe_device(const char *backend, llmc_rt_device_info_t *out) {
+  memset(out, 0, sizeof *out);
+  if (is_auto(backend)) {
+    for (size_t i = 0; i < N_GPU_BACKENDS; i++) {
+      llmc_status_t *s = gpu_backends[i]->probe(out);
+      if (!s) return NULL;
+      llmc_status_free(s);
+    }
+    return llmc_rt_backend_host.probe(out);
+  }
+  const llmc_rt_backend_vtable_t *be;
+  LLMC_RETURN_IF_ERROR(find_backend(backend, &be));
+  return be->probe(out);
 }
 
 int64_t llmc_rt_plan_value(const llmc_rt_t *rt, int field) {
@@ -389,7 +497,8 @@ void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *t) {
   memset(row + t->n_blocks, 0, (size_t)(width - t->n_blocks) * sizeof *row);
 }
 
-llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const float **out_logits) {
+llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, int64_t n_rows,
+                                const float **out_logits) {
   const int64_t *plan = rt->model->plan;
   const llmc_rt_backend_vtable_t *be = rt->be;
   for (int64_t l = 0; l < rt->n_launches; l++) {
@@ -409,16 +518,24 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const float **out_logi
     if (extent == 0) continue;
     int64_t *a = (int64_t *)rt->args_dev + rt->arg_base[l];
     bufs.args = memref(a, L[3]);
-    LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, rt->model->kernels[L[0]], extent, &bufs));
+    LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, L[0], extent, T, &bufs));
   }
-  LLMC_RETURN_IF_ERROR(be->synchronize(rt->be_state));
   const int64_t V = rt->hdr[LLMC_PLAN_VOCAB];
   const float *logits = (const float *)rt->act + rt->hdr[LLMC_PLAN_LOGITS_OFFSET];
   if (!be->host_visible) {
-    LLMC_RETURN_IF_ERROR(be->download(rt->be_state, rt->logits_host, logits,
-                                      (size_t)(T * V) * sizeof(float)));
+    /* Only the rows asked for cross back, each run of consecutive rows in
+     * one copy, into the same rows of logits_host; one wait for all. */
+    const size_t row_bytes = (size_t)V * sizeof(float);
+    for (int64_t i = 0; i < (rows ? n_rows : 1);) {
+      int64_t first = rows ? rows[i] : 0, n = rows ? 1 : T;
+      while (rows && i + n < n_rows && rows[i + n] == first + n) n++;
+      LLMC_RETURN_IF_ERROR(be->download(rt->be_state, rt->logits_host + first * V,
+                                        logits + first * V, (size_t)n * row_bytes));
+      i += rows ? n : 1;
+    }
     logits = rt->logits_host;
   }
+  LLMC_RETURN_IF_ERROR(be->synchronize(rt->be_state));
   rt->stats.iterations++;
   rt->stats.tokens_computed += T;
   *out_logits = logits;
@@ -467,7 +584,7 @@ llmc_status_t *llmc_rt_forward(llmc_rt_t *rt, int seq, const int32_t *tokens,
     m[h[LLMC_PLAN_META_SEQ] + i] = 0;
   }
   llmc_rt_meta_set_row(rt, 0, &s->table);
-  return llmc_rt_run_plan(rt, n, out_logits);
+  return llmc_rt_run_plan(rt, n, NULL, 0, out_logits);
 }
 
 void llmc_rt_stats_get(const llmc_rt_t *rt, llmc_rt_stats_t *out) {

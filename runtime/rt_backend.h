@@ -1,14 +1,24 @@
 /* rt_backend.h: the runtime's backend table (internal).
  *
  * A backend is a table of function pointers, in the style of ggml's backend
- * interface: adding CUDA, HIP or Level Zero is adding one more table, not
- * editing the scheduler. The host backend runs kernels on a thread pool over
- * plain memory; GPU backends will reach their drivers through dlopen.
+ * interface: the host backend runs the artifact's host kernels on a thread
+ * pool over plain memory; the GPU backends (cuda.c, hip.c, level_zero.c)
+ * reach their drivers through dlopen, so one libllmc_rt builds and runs on
+ * machines with none of them. Adding a backend is adding a table and one
+ * line in rt.c's list, not editing the scheduler.
+ *
+ * Each backend resolves the model's kernels itself when it is created (the
+ * host backend takes the host kernel table; a GPU backend picks an image
+ * with llmc_rt_pick_image, loads it and looks every kernel up), so a launch
+ * names a kernel by its plan index.
  *
  * Buffers are opaque device pointers. Where host_visible is true they are
- * plain host memory the runtime may read and write directly (and weights may
- * stay in the file mapping); otherwise the runtime stages through upload and
- * download. Calls may be asynchronous; synchronize waits for all of them. */
+ * plain host memory the runtime reads and writes directly (and weights stay
+ * in the file mapping); otherwise the runtime stages through upload and
+ * download, from host memory it got from alloc_host. Calls are enqueued in
+ * order on one queue and may be asynchronous: every memory argument of an
+ * enqueued call must stay valid and unchanged until synchronize returns,
+ * which waits for all of them and reports the first failure. */
 #ifndef LLMC_RT_BACKEND_H
 #define LLMC_RT_BACKEND_H
 
@@ -18,7 +28,7 @@
 #include "llmc_abi.h"
 #include "llmc_rt.h"
 
-#define LLMC_RT_BACKEND_VTABLE_VERSION 1u
+#define LLMC_RT_BACKEND_VTABLE_VERSION 2u
 
 /* The five buffers a kernel receives, already sized for the launch. */
 typedef struct {
@@ -26,23 +36,45 @@ typedef struct {
 } llmc_rt_buffers_t;
 
 typedef struct {
-  uint32_t version; /* LLMC_RT_BACKEND_VTABLE_VERSION */
-  const char *name;
-  bool host_visible;
-  llmc_status_t *(*create)(const llmc_rt_options_t *opts, void **out_state);
+  uint32_t version;      /* LLMC_RT_BACKEND_VTABLE_VERSION */
+  const char *name;      /* as llmc_rt_options_t.backend spells it */
+  bool host_visible;     /* device buffers are host memory */
+  uint32_t image_formats; /* bit (1 << llmc_image_format_t) per image format it loads; 0: host */
+  /* Finds the driver and its first device without loading a model. Errors:
+   * LLMC_UNAVAILABLE (no driver, or no device). */
+  llmc_status_t *(*probe)(llmc_rt_device_info_t *out_info);
+  /* Loads the driver, picks the first device and prepares the model's
+   * kernels for it. LLMC_UNAVAILABLE when the driver, a device or a usable
+   * image is missing, in one sentence naming what is missing. */
+  llmc_status_t *(*create)(const llmc_rt_options_t *opts, const llmc_model_v1_t *model,
+                           void **out_state);
   void (*destroy)(void *state);
-  /* Zeroed, at least 64-byte aligned. */
+  /* "NVIDIA H100 (sm_90), image sm_90a cubin": the device and what runs on it. */
+  const char *(*describe)(void *state);
+  /* Device memory: zeroed (before any later enqueued call runs), at least
+   * 64-byte aligned. */
   llmc_status_t *(*alloc)(void *state, size_t bytes, void **out_ptr);
   void (*free)(void *state, void *ptr, size_t bytes);
+  /* Host memory for staging (pinned where the driver can, so copies from and
+   * to it are truly asynchronous); NULL for host-visible backends. */
+  llmc_status_t *(*alloc_host)(void *state, size_t bytes, void **out_ptr);
+  void (*free_host)(void *state, void *ptr);
   llmc_status_t *(*upload)(void *state, void *dst, const void *src, size_t bytes);
   llmc_status_t *(*download)(void *state, void *dst, const void *src, size_t bytes);
   llmc_status_t *(*copy)(void *state, void *dst, const void *src, size_t bytes);
-  /* Runs fn over [0, extent) in slices; bufs are copied before return. */
-  llmc_status_t *(*launch)(void *state, llmc_kernel_fn fn, int64_t extent,
-                                         const llmc_rt_buffers_t *bufs);
+  /* Runs kernel `kernel` (a plan kernel index) over [0, extent), extent > 0,
+   * in a step of `tokens` tokens (T; GPU kernels with grid_y_tokens take it
+   * as grid.y). bufs is read before return: the host backend runs the
+   * kernel to completion in slices; GPU backends copy the descriptor fields
+   * into the launch's 26 parameters (llmc_abi.h). */
+  llmc_status_t *(*launch)(void *state, int64_t kernel, int64_t extent, int64_t tokens,
+                           const llmc_rt_buffers_t *bufs);
   llmc_status_t *(*synchronize)(void *state);
 } llmc_rt_backend_vtable_t;
 
 extern const llmc_rt_backend_vtable_t llmc_rt_backend_host;
+extern const llmc_rt_backend_vtable_t llmc_rt_backend_cuda;
+extern const llmc_rt_backend_vtable_t llmc_rt_backend_hip;
+extern const llmc_rt_backend_vtable_t llmc_rt_backend_level_zero;
 
 #endif

@@ -55,6 +55,7 @@ struct llmc_rt {
   int32_t *meta;                         /* host view of meta [META_INTS] */
   int64_t *args;                         /* host view of args [total_args] */
   float *logits_host;                    /* [T_max * vocab] when not host-visible */
+  size_t logits_host_bytes;
 
   /* KV cache. */
   llmc_kv_pool_t *kv_pool;
@@ -70,6 +71,7 @@ struct llmc_rt {
   /* Scheduler scratch, sized at open. */
   int *batch;               /* [MAX_SEQS] ids in step order */
   llmc_rt_event_t *events;  /* [MAX_SEQS] */
+  int64_t *rows;            /* [MAX_SEQS] logits rows the step samples from */
   llmc_sampler_t *sampler;
 
   llmc_rt_stats_t stats;
@@ -79,8 +81,11 @@ struct llmc_rt {
  * blocks are 0, a valid block, so an over-reading kernel stays in bounds). */
 void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *table);
 /* Runs every launch of the plan for a step of T tokens whose meta is filled
- * in; returns the host address of logits[T, vocab]. */
-LLMC_MUST_USE llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const float **out_logits);
+ * in; returns the host address of logits[T, vocab]. Only the n_rows rows
+ * listed (ascending) are valid there on a device backend (all T when rows
+ * is NULL): the others never leave the device. */
+LLMC_MUST_USE llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows,
+                                              int64_t n_rows, const float **out_logits);
 
 /* The sequence with id `seq`, or NULL when there is none. */
 llmc_rt_seq_t *llmc_rt_seq_get(const llmc_rt_t *rt, int seq);

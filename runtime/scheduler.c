@@ -297,8 +297,16 @@ static llmc_status_t *run_batch(llmc_rt_t *rt, const batch_t *b, llmc_rt_events_
     }
     llmc_rt_meta_set_row(rt, i, &s->table);
   }
+  /* The rows sampled below: each sequence whose chunk reaches its last
+   * token samples from that token's row. */
+  int64_t n_rows = 0, end = 0;
+  for (int i = 0; i < b->n; i++) {
+    const llmc_rt_seq_t *s = rt->seqs[rt->batch[i]];
+    end += s->chunk;
+    if (s->n_computed + s->chunk >= s->n_tokens) rt->rows[n_rows++] = end - 1;
+  }
   const float *logits;
-  LLMC_RETURN_IF_ERROR(llmc_rt_run_plan(rt, b->tokens, &logits));
+  LLMC_RETURN_IF_ERROR(llmc_rt_run_plan(rt, b->tokens, rt->rows, n_rows, &logits));
   const int64_t V = h[LLMC_PLAN_VOCAB];
   int64_t row = 0;
   for (int i = 0; i < b->n; i++) {

@@ -71,8 +71,12 @@ static const char compile_help[] =
     "Usage: llmc compile MODEL [options]\n"
     "Compiles MODEL (a model.json file or a Hugging Face directory) ahead of time.\n\n"
     "  -o, --output=DIR         output directory (default: out)\n"
-    "      --target=NAME        host, x86-64, x86-64-v3, aarch64 (default: host)\n"
-    "      --emit=KIND          so (default: the full artifact), ir, mlir, llvm, obj, report\n"
+    "      --target=LIST        comma-separated: at most one CPU target (host, x86-64,\n"
+    "                           x86-64-v3, aarch64) and any GPU targets (sm_80, sm_86,\n"
+    "                           sm_89, sm_90, sm_90a, gfx90a, gfx942, gfx1100, spirv);\n"
+    "                           default: host\n"
+    "      --emit=KIND          so (default: the full artifact), ir, mlir, llvm, obj,\n"
+    "                           report, ptx, hsaco, spirv\n"
     "  -O0 .. -O3               optimisation level (default: -O2)\n"
     "      --passes=LIST        run exactly these graph passes (comma-separated)\n"
     "      --print-after=PASS   print the IR after PASS (or 'all') on stderr\n"
@@ -132,16 +136,23 @@ static int cmd_compile(int argc, char **argv) {
     }
   }
   if (optind != argc - 1) return usage_error("compile", "%s", "expected exactly one MODEL argument");
-  static const char *const emits[] = {"so", "ir", "mlir", "llvm", "obj", "report"};
+  static const char *const emits[] = {"so", "ir", "mlir", "llvm", "obj", "report", "ptx", "hsaco", "spirv"};
   bool emit_ok = false;
   for (size_t i = 0; i < sizeof emits / sizeof emits[0]; i++) emit_ok |= strcmp(emit, emits[i]) == 0;
-  if (!emit_ok) return usage_error("compile", "unknown --emit kind '%s' (so, ir, mlir, llvm, obj, report)", emit);
+  if (!emit_ok) return usage_error("compile", "unknown --emit kind '%s' (so, ir, mlir, llvm, obj, report, ptx, hsaco, spirv)", emit);
   if (print_after && !llmc_pass_exists(print_after))
     return usage_error("compile", "unknown pass '%s' for --print-after", print_after);
 
-  /* Check the target before the (slow) import so a typo fails fast. */
-  llmc_target_t t;
-  llmc_status_t *s = llmc_target_lookup(target, &t);
+  /* Check the targets before the (slow) import so a typo fails fast. */
+  llmc_status_t *s = NULL;
+  for (const char *p = target; *p && !s;) {
+    char name[64];
+    size_t len = strcspn(p, ",");
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+    llmc_target_t t;
+    s = llmc_target_lookup(name, &t);
+    p += len + (p[len] == ',');
+  }
   if (s) return report(s);
 
   double t0 = now_seconds();
@@ -179,10 +190,10 @@ static int cmd_compile(int argc, char **argv) {
     for (int i = 0; i < pres.n_passes; i++)
       fprintf(stderr, "  %8.4f s  %s (%d -> %d nodes)\n", pres.stats[i].seconds, pres.stats[i].name,
               pres.stats[i].nodes_before, pres.stats[i].nodes_after);
-    fprintf(stderr, "  %8.4f s  mlir lowering\n  %8.4f s  llvm optimisation and emission\n"
+    fprintf(stderr, "  %8.4f s  gpu images\n  %8.4f s  mlir lowering\n  %8.4f s  llvm optimisation and emission\n"
                     "  %8.4f s  link\n  %8.4f s  total (%d kernels, %d launches)\n",
-            sum.seconds_lower, sum.seconds_llvm, sum.seconds_link, now_seconds() - t0, sum.n_kernels,
-            sum.n_launches);
+            sum.seconds_gpu, sum.seconds_lower, sum.seconds_llvm, sum.seconds_link, now_seconds() - t0,
+            sum.n_kernels, sum.n_launches);
   }
   llmc_pass_result_free(&pres);
   llmc_model_destroy(model);
@@ -228,7 +239,9 @@ static const char run_help[] =
     "      --threads=N          host threads (default: all cores)\n"
     "      --kv-blocks=N        KV cache size in blocks (default: enough for every\n"
     "                           sequence slot at full context)\n"
-    "      --device=NAME        host (default); cuda, hip, level-zero later\n"
+    "      --device=NAME        auto (default: the first GPU backend with a device the\n"
+    "                           artifact has an image for, else host), host, cuda,\n"
+    "                           hip, level-zero\n"
     "  -h, --help               this text\n";
 
 static const char bench_help[] =

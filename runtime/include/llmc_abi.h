@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAGIC 0x434d4c4cu /* "LLMC" little-endian */
-#define LLMC_ABI_VERSION 1u
+#define LLMC_ABI_VERSION 2u /* 2: GPU image table */
 
 /* MLIR's C-interface layout of memref<?xT>. */
 typedef struct {
@@ -88,8 +88,9 @@ enum {
  *               %meta: memref<?xi32>, %args: memref<?xi64>, %extent: index)
  * produces: each memref expands to its descriptor fields (allocated ptr,
  * aligned ptr, i64 offset, i64 size, i64 stride), then the i64 extent:
- * 26 parameters. A launch covers its extent with
- * ceil(extent / items_per_block) blocks of block_threads threads. */
+ * 26 parameters. A launch covers its extent with a grid of
+ * (ceil(extent / items_per_block), grid_y_tokens ? T : 1, 1) blocks of
+ * (block_threads, 1, 1) threads. */
 typedef enum {
   LLMC_IMAGE_PTX = 1,   /* NVIDIA PTX text, NUL-terminated (cuModuleLoadData JITs it) */
   LLMC_IMAGE_CUBIN = 2, /* NVIDIA ELF from ptxas, for exactly one sm_XX */
@@ -102,7 +103,7 @@ typedef struct {
   int32_t block_threads;   /* threads per block (1-D) */
   int32_t items_per_block; /* extent items one block covers */
   int32_t shared_bytes;    /* dynamic shared memory per block */
-  int32_t reserved;
+  int32_t grid_y_tokens;   /* 1: grid.y is the step's token count T (matmul) */
 } llmc_gpu_kernel_v1_t;
 
 typedef struct {

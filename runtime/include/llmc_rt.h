@@ -25,7 +25,12 @@
 typedef struct llmc_rt llmc_rt_t;
 
 typedef struct {
-  const char *backend; /* "host" (default; NULL too); "cuda", "hip", "level-zero" later */
+  /* "auto" (NULL too): the first GPU backend (cuda, hip, level-zero, in that
+   * order) whose driver loads, has a device, and for which the artifact has
+   * a usable image; else "host". Naming a backend uses it or fails with
+   * LLMC_UNAVAILABLE in one sentence (no driver, no device, no image for the
+   * device: naming the device and the artifact's targets). */
+  const char *backend;
   int n_threads;       /* 0: all cores */
   int64_t kv_blocks;   /* 0: enough for max_seqs sequences of max_context tokens */
 } llmc_rt_options_t;
@@ -42,6 +47,25 @@ typedef struct {
 LLMC_MUST_USE llmc_status_t *llmc_rt_open(const char *artifact_dir, const llmc_rt_options_t *opts,
                                           llmc_rt_t **out_rt);
 void llmc_rt_close(llmc_rt_t *rt);
+
+/* The backend the runtime chose ("host", "cuda", "hip", "level-zero") and a
+ * line describing its device and the image it runs (borrowed, valid until
+ * close). */
+const char *llmc_rt_backend_name(const llmc_rt_t *rt);
+const char *llmc_rt_device_describe(const llmc_rt_t *rt);
+
+/* What a GPU backend finds without an artifact: its driver's first device. */
+typedef struct {
+  char name[256];  /* "NVIDIA H100 80GB HBM3" */
+  char target[64]; /* the target name to compile for: "sm_90", "gfx942", "spirv" */
+  int n_devices;
+} llmc_rt_device_info_t;
+
+/* Loads `backend`'s driver and describes its first device. LLMC_UNAVAILABLE
+ * (one sentence) when the driver or a device is missing; "host" describes
+ * the CPU. Nothing stays loaded. */
+LLMC_MUST_USE llmc_status_t *llmc_rt_probe_device(const char *backend,
+                                                  llmc_rt_device_info_t *out_info);
 
 /* Model facts from the plan header (LLMC_PLAN_* index). */
 int64_t llmc_rt_plan_value(const llmc_rt_t *rt, int field);

@@ -88,8 +88,8 @@ example)
   ;;
 determinism)
   "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
-  "$LLMC" compile m/model.json -o a --target=x86-64-v3
-  "$LLMC" compile m/model.json -o b --target=x86-64-v3
+  "$LLMC" compile m/model.json -o a --target=x86-64-v3,sm_90a,gfx942,spirv
+  "$LLMC" compile m/model.json -o b --target=x86-64-v3,sm_90a,gfx942,spirv
   for f in model.so model.h weights.safetensors report.json; do
     cmp "a/$f" "b/$f" || fail "$f differs between two identical compiles"
   done
@@ -117,7 +117,8 @@ cli)
   expect_error 64 "unknown option" -- "$LLMC" compile --bogus x
   expect_error 64 "did you mean 'gfx942'" -- "$LLMC" compile x --target=gfx9422
   expect_error 64 "did you mean" -- "$LLMC" compile x --target=hots
-  expect_error 65 "not built yet" -- "$LLMC" compile x --target=sm90
+  expect_error 64 "given twice" -- "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=sm90,sm_90 -o out
+  expect_error 64 "at most one CPU target" -- "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=host,aarch64 -o out
   expect_error 64 "unknown --emit" -- "$LLMC" compile x --emit=png
   expect_error 64 "-O takes" -- "$LLMC" compile x -O7
   expect_error 66 "cannot open" -- "$LLMC" compile does-not-exist.json
@@ -202,6 +203,45 @@ bad-run)
   cp -r out trunc
   head -c 100 out/weights.safetensors > trunc/weights.safetensors
   expect_error 65 "weights" -- "$LLMC" run trunc --prompt-ids 1 --max-tokens 2
+  ;;
+gpu-artifact)
+  # GPU code is compiled and validated without a GPU: ptxas accepts the PTX,
+  # the AMD code objects are AMDGPU ELF for the right chip with nothing
+  # undefined, spirv-val accepts the SPIR-V, and one fat artifact holds an
+  # image per requested target while still running on the host.
+  "$GEN_MODEL" m --dim 128 --layers 2 --heads 4 --kv-heads 2 --hidden 256 --vocab 300 --seed 11
+  for model in m/model.json "$SRC/examples/tiny-llama/model.json"; do
+    rm -rf ptx hsaco spv fat host
+    "$LLMC" compile "$model" -o ptx --target=sm_80,sm_86,sm_89,sm_90,sm_90a --emit=ptx
+    if command -v "$PTXAS" >/dev/null 2>&1; then
+      for sm in sm_80 sm_86 sm_89 sm_90 sm_90a; do
+        "$PTXAS" -arch=$sm "ptx/model.$sm.ptx" -o /dev/null || fail "ptxas rejects the $sm PTX"
+      done
+    else
+      echo "SKIP ptxas checks: no ptxas (install the CUDA toolkit to run them)"
+    fi
+    "$LLMC" compile "$model" -o hsaco --target=gfx90a,gfx942,gfx1100 --emit=hsaco
+    for gfx in gfx90a gfx942 gfx1100; do
+      "$READELF" -h "hsaco/model.$gfx.hsaco" > elf.txt
+      grep 'EM_AMDGPU' elf.txt >/dev/null || fail "$gfx image is not an AMDGPU ELF"
+      grep -i "$gfx" elf.txt >/dev/null || fail "$gfx image is not for $gfx"
+      [ -z "$("$NM" -u "hsaco/model.$gfx.hsaco")" ] || fail "$gfx code object has undefined symbols"
+    done
+    "$LLMC" compile "$model" -o spv --target=spirv --emit=spirv
+    "$SPIRV_VAL" spv/model.spirv.spv || fail "spirv-val rejects the SPIR-V"
+    "$LLMC" compile "$model" -o fat --target=host,sm_80,sm_90a,gfx942,spirv
+    "$NM" fat/model.so > syms.txt
+    for t in sm_80 sm_90a gfx942 spirv; do
+      grep " llmc_image_$t\$" syms.txt >/dev/null || fail "fat artifact lacks the $t image"
+    done
+    "$LLMC" compile "$model" -o host
+    [ "$(greedy_ids fat 1,2,3 16)" = "$(greedy_ids host 1,2,3 16)" ] || fail "fat artifact runs differently on the host"
+  done
+  # A GPU-only artifact on a machine without a GPU: one clear error, exit 69.
+  "$LLMC" compile m/model.json -o gpuonly --target=sm_90a
+  expect_error 69 "no backend can run the artifact" -- "$LLMC" run gpuonly --prompt-ids 1,2 --max-tokens 2
+  expect_error 69 "backend 'cuda'" -- "$LLMC" run fat --prompt-ids 1,2 --max-tokens 2 --device=cuda
+  expect_error 64 "needs a sm_" -- "$LLMC" compile m/model.json -o x --target=host --emit=ptx
   ;;
 *)
   fail "unknown case $case_name"

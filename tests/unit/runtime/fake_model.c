@@ -2,9 +2,14 @@
  * Plain C kernels implement fake_model_math.h over the real ABI: a static
  * plan, memref descriptors, ragged batches, KV written and read only through
  * block tables. FAKE_VARIANT selects a deliberately broken artifact for the
- * corrupt-artifact tests (0 is the good one). */
+ * corrupt-artifact tests (0 is the good one; 8 is good too but GPU-only: no
+ * host kernel table). Good variants also carry fake GPU images
+ * (fake_gpu.h): the same kernels behind the 26-parameter GPU signature, run
+ * block by block by the fake CUDA driver. */
+#include <stddef.h>
 #include <stdint.h>
 
+#include "fake_gpu.h"
 #include "fake_model_math.h"
 #include "llmc_abi.h"
 
@@ -107,6 +112,64 @@ static const int64_t plan[] = {
 };
 
 static const llmc_kernel_fn kernels[] = {k_embed, k_kv_write, k_attend, k_lm_head};
+
+/* ---- the GPU side: one block covers items [block * IPB, + IPB) ---- */
+
+static llmc_memref1d_t param_memref(void **p) {
+  return (llmc_memref1d_t){.allocated = (void *)(uintptr_t) * (uint64_t *)p[0],
+                           .aligned = (void *)(uintptr_t) * (uint64_t *)p[1],
+                           .offset = *(int64_t *)p[2],
+                           .size = *(int64_t *)p[3],
+                           .stride = *(int64_t *)p[4]};
+}
+
+static void run_block(llmc_kernel_fn fn, int64_t ipb, void **p, uint32_t block) {
+  llmc_memref1d_t m[5];
+  for (int i = 0; i < 5; i++) m[i] = param_memref(p + 5 * i);
+  int64_t extent = *(int64_t *)p[25], b = (int64_t)block * ipb, e = b + ipb;
+  if (e > extent) e = extent;
+  if (b < e) fn(&m[0], &m[1], &m[2], &m[3], &m[4], b, e);
+}
+
+enum { IPB_SMALL = 3, IPB_HEAD = 5 }; /* uneven: the last block is partial */
+static void g_embed(void **p, uint32_t b, uint32_t y) {
+  (void)y;
+  run_block(k_embed, IPB_SMALL, p, b);
+}
+static void g_kv_write(void **p, uint32_t b, uint32_t y) {
+  (void)y;
+  run_block(k_kv_write, IPB_SMALL, p, b);
+}
+static void g_attend(void **p, uint32_t b, uint32_t y) {
+  (void)y;
+  run_block(k_attend, IPB_SMALL, p, b);
+}
+/* Launched with grid_y_tokens (grid.y = T) to exercise that path; row y of
+ * the grid repeats the work of row 0, so only row 0 does it. */
+static void g_lm_head(void **p, uint32_t b, uint32_t y) {
+  if (y == 0) run_block(k_lm_head, IPB_HEAD, p, b);
+}
+
+static const fake_gpu_entry_t gpu_entries[] = {
+    {"llmc_embed", g_embed}, {"llmc_kv_write", g_kv_write}, {"llmc_attend", g_attend},
+    {"llmc_lm_head", g_lm_head}};
+static const fake_gpu_image_t gpu_image = {FAKE_GPU_MAGIC, 4, gpu_entries};
+
+static const llmc_gpu_kernel_v1_t gpu_kernels[] = {
+    {"llmc_embed", 32, IPB_SMALL, 0, 0},
+    {"llmc_kv_write", 32, IPB_SMALL, 0, 0},
+    {"llmc_attend", 64, IPB_SMALL, 0, 0},
+    {"llmc_lm_head", 128, IPB_HEAD, 0, 1},
+};
+
+/* A cubin for sm_90 and PTX for sm_80 (so an 8.6 device JITs the PTX), an
+ * hsaco that no test device matches, all the same fake image. */
+#define IMAGE(t, f) {t, f, 4, (const uint8_t *)&gpu_image, sizeof gpu_image, gpu_kernels}
+static const llmc_image_v1_t images[] = {
+    IMAGE("sm_80", LLMC_IMAGE_PTX),
+    IMAGE("sm_90", LLMC_IMAGE_CUBIN),
+    IMAGE("gfx942", LLMC_IMAGE_HSACO),
+};
 static const char *const kernel_names[] = {"embed", "kv_write", "attend", "lm_head"};
 
 #if FAKE_VARIANT == 6
@@ -117,11 +180,13 @@ static const char *const kernel_names[] = {"embed", "kv_write", "attend", "lm_he
 
 __attribute__((visibility("default"))) const llmc_model_v1_t SYMBOL = {
     .magic = FAKE_VARIANT == 1 ? 0x12345678u : LLMC_ABI_MAGIC,
-    .abi_version = FAKE_VARIANT == 5 ? 2u : LLMC_ABI_VERSION,
+    .abi_version = FAKE_VARIANT == 5 ? LLMC_ABI_VERSION + 1u : LLMC_ABI_VERSION,
     .name = "fake",
     .plan = plan,
     .plan_len = sizeof plan / sizeof plan[0],
-    .kernels = kernels,
+    .kernels = FAKE_VARIANT == 8 ? NULL : kernels,
     .n_kernels = 4,
     .kernel_names = kernel_names,
+    .n_images = sizeof images / sizeof images[0],
+    .images = images,
 };

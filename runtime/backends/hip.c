@@ -1,0 +1,431 @@
+/* hip.c: the AMD backend, over the HIP runtime (libamdhip64) loaded with
+ * dlopen.
+ *
+ * No ROCm header is needed to build it: the handful of HIP entry points used
+ * are declared below as hip_runtime_api.h (ROCm 5 to 7) declares them;
+ * handles are opaque pointers and hipDeviceptr_t is void *.
+ *
+ * The device's chip comes from hipDeviceProp_t.gcnArchName
+ * ("gfx942:sramecc+:xnack-"). That struct's layout changed in ROCm 6, which
+ * therefore exports a versioned entry point, hipGetDevicePropertiesR0600
+ * (layout hipDeviceProp_tR0600: 1472 bytes, gcnArchName at byte 1160), next
+ * to hipGetDeviceProperties with the ROCm 5 layout (hipDeviceProp_tR0000,
+ * hip_deprecated.h: gcnArchName at byte 396). Both offsets were taken from
+ * the HIP headers with offsetof; the call writes into a larger zeroed
+ * buffer, so a later struct growing at its end cannot overrun it.
+ *
+ * Image: an HSACO for the device's processor with compatible features
+ * (llmc_rt_pick_image). Execution mirrors cuda.c: device 0
+ * (HIP_VISIBLE_DEVICES chooses) made current on every entry (hipSetDevice is
+ * per thread), one non-blocking stream, pinned staging (hipHostMalloc), and
+ * hipModuleLaunchKernel with the 26 parameter values, which it copies at the
+ * call like cuLaunchKernel. HIP limits a launch to 2^32 - 1 work-items in
+ * all (gridDimX * blockDimX; HIP Programming Guide, "Kernel launch"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dlfcn.h>
+
+#include "../rt_gpu.h"
+
+typedef int hipError_t;
+typedef struct ihipModule_t *hipModule_t;
+typedef struct ihipModuleSymbol_t *hipFunction_t;
+typedef struct ihipStream_t *hipStream_t;
+typedef void *hipDeviceptr_t;
+
+enum {
+  hipSuccess = 0,
+  hipErrorOutOfMemory = 2,
+  hipErrorNoDevice = 100,
+  hipStreamNonBlocking = 1,
+  hipHostMallocDefault = 0,
+};
+
+enum {
+  PROP_BUFFER_BYTES = 8192,
+  PROP_R0600_GCN_ARCH_NAME = 1160,
+  PROP_R0000_GCN_ARCH_NAME = 396,
+  GCN_ARCH_NAME_BYTES = 256,
+  MAX_GRID_Y = 65535, /* hipDeviceProp_t.maxGridSize[1] on every AMD GPU HIP supports */
+};
+
+typedef struct {
+  hipError_t (*hipInit)(unsigned flags);
+  hipError_t (*hipGetDeviceCount)(int *count);
+  hipError_t (*hipSetDevice)(int device);
+  hipError_t (*hipDeviceGetName)(char *name, int len, int device);
+  hipError_t (*hipGetDeviceProperties)(void *prop, int device); /* R0600 or R0000 */
+  hipError_t (*hipModuleLoadData)(hipModule_t *mod, const void *image);
+  hipError_t (*hipModuleUnload)(hipModule_t mod);
+  hipError_t (*hipModuleGetFunction)(hipFunction_t *fn, hipModule_t mod, const char *name);
+  hipError_t (*hipMalloc)(void **ptr, size_t bytes);
+  hipError_t (*hipFree)(void *ptr);
+  hipError_t (*hipHostMalloc)(void **ptr, size_t bytes, unsigned flags);
+  hipError_t (*hipHostFree)(void *ptr);
+  hipError_t (*hipMemcpyHtoDAsync)(hipDeviceptr_t dst, void *src, size_t bytes, hipStream_t s);
+  hipError_t (*hipMemcpyDtoHAsync)(void *dst, hipDeviceptr_t src, size_t bytes, hipStream_t s);
+  hipError_t (*hipMemcpyDtoDAsync)(hipDeviceptr_t dst, hipDeviceptr_t src, size_t bytes,
+                                   hipStream_t s);
+  hipError_t (*hipMemsetD8Async)(hipDeviceptr_t dst, unsigned char value, size_t n,
+                                 hipStream_t s);
+  hipError_t (*hipStreamCreateWithFlags)(hipStream_t *s, unsigned flags);
+  hipError_t (*hipStreamDestroy)(hipStream_t s);
+  hipError_t (*hipStreamSynchronize)(hipStream_t s);
+  hipError_t (*hipModuleLaunchKernel)(hipFunction_t fn, unsigned gx, unsigned gy, unsigned gz,
+                                      unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                                      hipStream_t s, void **params, void **extra);
+  const char *(*hipGetErrorName)(hipError_t e);
+  const char *(*hipGetErrorString)(hipError_t e);
+  size_t arch_offset; /* of gcnArchName in what hipGetDeviceProperties writes */
+} hip_api_t;
+
+typedef struct {
+  hip_api_t api;
+  int dev;
+  hipStream_t stream;
+  hipModule_t module;
+  llmc_rt_gpu_kernel_t *kernels; /* [n_kernels] */
+  int64_t n_kernels;
+  const char *const *kernel_names;
+  char arch[GCN_ARCH_NAME_BYTES]; /* "gfx942:sramecc+:xnack-" */
+  char name[256];
+  char desc[768];
+} hip_state_t;
+
+static void hip_error_text(const hip_api_t *api, hipError_t r, char *buf, size_t size) {
+  const char *name = api->hipGetErrorName ? api->hipGetErrorName(r) : NULL;
+  const char *text = api->hipGetErrorString ? api->hipGetErrorString(r) : NULL;
+  if (name) snprintf(buf, size, "%s (%s)", name, text ? text : "no description");
+  else snprintf(buf, size, "HIP error %d", r);
+}
+
+static llmc_status_t *hip_fail(const hip_api_t *api, hipError_t r, const char *what) {
+  char e[256];
+  hip_error_text(api, r, e, sizeof e);
+  return LLMC_ERROR(r == hipErrorOutOfMemory ? LLMC_RESOURCE_EXHAUSTED : LLMC_INTERNAL, NULL,
+                    "backend 'hip': %s failed: %s", what, e);
+}
+
+#define HIP_CHECK(st, call, what)                                        \
+  do {                                                                   \
+    hipError_t hip__r = (call);                                          \
+    if (hip__r != hipSuccess) return hip_fail(&(st)->api, hip__r, what); \
+  } while (0)
+
+static llmc_status_t *hip_open_driver(hip_api_t *api, int *out_count) {
+  memset(api, 0, sizeof *api);
+  /* The unversioned name is a development symlink; runtime packages ship
+   * only the versioned sonames. */
+  static const char *const names[] = {"libamdhip64.so", "libamdhip64.so.7", "libamdhip64.so.6",
+                                      "libamdhip64.so.5"};
+  char err[256];
+  void *lib = llmc_rt_dlopen_first(names, sizeof names / sizeof names[0], err, sizeof err);
+  if (!lib)
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                      "backend 'hip': no AMD ROCm runtime found (libamdhip64.so could not be "
+                      "loaded)");
+  api->arch_offset = PROP_R0600_GCN_ARCH_NAME;
+  void *props = dlsym(lib, "hipGetDevicePropertiesR0600");
+  if (!props) {
+    props = dlsym(lib, "hipGetDeviceProperties"); /* ROCm 5: the R0000 layout */
+    api->arch_offset = PROP_R0000_GCN_ARCH_NAME;
+  }
+  memcpy(&api->hipGetDeviceProperties, &props, sizeof props);
+#define SYM(n) {#n, (void **)&api->n}
+  const llmc_rt_sym_t syms[] = {
+      SYM(hipInit),           SYM(hipGetDeviceCount),    SYM(hipSetDevice),
+      SYM(hipDeviceGetName),  SYM(hipModuleLoadData),    SYM(hipModuleUnload),
+      SYM(hipModuleGetFunction), SYM(hipMalloc),         SYM(hipFree),
+      SYM(hipHostMalloc),     SYM(hipHostFree),          SYM(hipMemcpyHtoDAsync),
+      SYM(hipMemcpyDtoHAsync), SYM(hipMemcpyDtoDAsync),  SYM(hipMemsetD8Async),
+      SYM(hipStreamCreateWithFlags), SYM(hipStreamDestroy), SYM(hipStreamSynchronize),
+      SYM(hipModuleLaunchKernel), SYM(hipGetErrorName),  SYM(hipGetErrorString),
+  };
+#undef SYM
+  const char *missing = llmc_rt_dlsym_all(lib, syms, sizeof syms / sizeof syms[0]);
+  if (!missing && !props) missing = "hipGetDeviceProperties";
+  if (missing) {
+    dlclose(lib);
+    memset(api, 0, sizeof *api);
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                      "backend 'hip': the ROCm runtime is too old (libamdhip64 lacks %s)",
+                      missing);
+  }
+  /* Stays loaded from here on, like the CUDA driver (cuda.c). */
+  int count = 0;
+  hipError_t r = api->hipInit(0);
+  if (r == hipSuccess) r = api->hipGetDeviceCount(&count);
+  if (r == hipErrorNoDevice || (r == hipSuccess && count < 1))
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                      "backend 'hip': no AMD GPU found (the ROCm runtime loads but reports no "
+                      "device)");
+  if (r != hipSuccess) {
+    char e[256];
+    hip_error_text(api, r, e, sizeof e);
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                      "backend 'hip': the ROCm runtime failed to initialize: %s", e);
+  }
+  *out_count = count;
+  return NULL;
+}
+
+static llmc_status_t *hip_identify(const hip_api_t *api, int dev, char *name, size_t name_size,
+                                   char *arch, size_t arch_size) {
+  if (api->hipDeviceGetName(name, (int)name_size, dev) != hipSuccess)
+    snprintf(name, name_size, "AMD device 0");
+  name[name_size - 1] = 0;
+  unsigned char *props = calloc(1, PROP_BUFFER_BYTES);
+  if (!props) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  hipError_t r = api->hipGetDeviceProperties(props, dev);
+  if (r != hipSuccess) {
+    free(props);
+    return hip_fail(api, r, "reading the device properties");
+  }
+  char gcn[GCN_ARCH_NAME_BYTES];
+  memcpy(gcn, props + api->arch_offset, sizeof gcn);
+  gcn[sizeof gcn - 1] = 0;
+  free(props);
+  if (strncmp(gcn, "gfx", 3) != 0)
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                      "backend 'hip': cannot tell the chip of %s (gcnArchName '%.32s' is not a "
+                      "gfx name; is this ROCm release's hipDeviceProp_t layout known?)",
+                      name, gcn);
+  snprintf(arch, arch_size, "%s", gcn);
+  return NULL;
+}
+
+static llmc_status_t *hip_probe(llmc_rt_device_info_t *out) {
+  memset(out, 0, sizeof *out);
+  hip_api_t api;
+  LLMC_RETURN_IF_ERROR(hip_open_driver(&api, &out->n_devices));
+  char arch[GCN_ARCH_NAME_BYTES];
+  LLMC_RETURN_IF_ERROR(hip_identify(&api, 0, out->name, sizeof out->name, arch, sizeof arch));
+  /* The compiler's target is the processor; features stay the device's. */
+  size_t n = strcspn(arch, ":");
+  if (n >= sizeof out->target) n = sizeof out->target - 1;
+  memcpy(out->target, arch, n);
+  out->target[n] = 0;
+  return NULL;
+}
+
+static void hip_destroy(void *state) {
+  hip_state_t *s = state;
+  if (!s) return;
+  if (s->api.hipSetDevice) {
+    s->api.hipSetDevice(s->dev);
+    if (s->stream) s->api.hipStreamSynchronize(s->stream);
+    if (s->module) s->api.hipModuleUnload(s->module);
+    if (s->stream) s->api.hipStreamDestroy(s->stream);
+  }
+  free(s->kernels);
+  free(s);
+}
+
+static llmc_status_t *hip_load_image(hip_state_t *s, const llmc_image_v1_t *im) {
+  hipError_t r = s->api.hipModuleLoadData(&s->module, im->data);
+  if (r != hipSuccess) {
+    s->module = NULL;
+    char e[256];
+    hip_error_text(&s->api, r, e, sizeof e);
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "backend 'hip': loading image %s on %s (%s) failed: %s",
+                      im->target, s->name, s->arch, e);
+  }
+  for (int64_t k = 0; k < s->n_kernels; k++) {
+    const llmc_gpu_kernel_v1_t *g = &im->kernels[k];
+    hipFunction_t fn;
+    r = s->api.hipModuleGetFunction(&fn, s->module, g->symbol);
+    if (r != hipSuccess) {
+      char e[256];
+      hip_error_text(&s->api, r, e, sizeof e);
+      return LLMC_ERROR(LLMC_DATA_LOSS, NULL, "backend 'hip': image %s has no kernel '%s': %s",
+                        im->target, g->symbol, e);
+    }
+    s->kernels[k] = (llmc_rt_gpu_kernel_t){.fn = fn,
+                                           .block_threads = (uint32_t)g->block_threads,
+                                           .items_per_block = (uint32_t)g->items_per_block,
+                                           .shared_bytes = (uint32_t)g->shared_bytes,
+                                           .grid_y_tokens = g->grid_y_tokens != 0};
+  }
+  return NULL;
+}
+
+static llmc_status_t *hip_create(const llmc_rt_options_t *opts, const llmc_model_v1_t *model,
+                                 void **out_state) {
+  (void)opts;
+  *out_state = NULL;
+  hip_state_t *s = calloc(1, sizeof *s);
+  if (!s) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  int count;
+  llmc_status_t *st = hip_open_driver(&s->api, &count);
+  if (!st) st = hip_identify(&s->api, 0, s->name, sizeof s->name, s->arch, sizeof s->arch);
+  int64_t pick = -1;
+  if (!st) {
+    pick = llmc_rt_pick_image(model->images, model->n_images, LLMC_RT_VENDOR_AMD, s->arch);
+    if (pick < 0) {
+      char have[512];
+      llmc_rt_images_describe(model->images, model->n_images, have, sizeof have);
+      st = LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                      "backend 'hip': the artifact has no image for %s (%s); it has: %s", s->name,
+                      s->arch, have);
+    }
+  }
+  if (st) {
+    free(s);
+    return st;
+  }
+  const llmc_image_v1_t *im = &model->images[pick];
+  s->n_kernels = model->n_kernels;
+  s->kernel_names = model->kernel_names;
+  snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s)", s->name, s->arch, im->target,
+           llmc_rt_image_format_name(im->format));
+  hipError_t r = s->api.hipSetDevice(s->dev);
+  if (r != hipSuccess) st = hip_fail(&s->api, r, "selecting device 0");
+  if (!st && (r = s->api.hipStreamCreateWithFlags(&s->stream, hipStreamNonBlocking)) !=
+                 hipSuccess) {
+    s->stream = NULL;
+    st = hip_fail(&s->api, r, "creating a stream");
+  }
+  if (!st) {
+    s->kernels = calloc((size_t)(s->n_kernels ? s->n_kernels : 1), sizeof *s->kernels);
+    st = s->kernels ? hip_load_image(s, im)
+                    : LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  if (st) {
+    hip_destroy(s);
+    return st;
+  }
+  *out_state = s;
+  return NULL;
+}
+
+static const char *hip_describe(void *state) { return ((hip_state_t *)state)->desc; }
+
+static llmc_status_t *hip_alloc(void *state, size_t bytes, void **out_ptr) {
+  hip_state_t *s = state;
+  *out_ptr = NULL;
+  if (bytes == 0) bytes = 64;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  void *p = NULL;
+  hipError_t r = s->api.hipMalloc(&p, bytes);
+  if (r != hipSuccess) {
+    char e[256];
+    hip_error_text(&s->api, r, e, sizeof e);
+    return LLMC_ERROR(r == hipErrorOutOfMemory ? LLMC_RESOURCE_EXHAUSTED : LLMC_INTERNAL, NULL,
+                      "backend 'hip': allocating %zu bytes on %s failed: %s", bytes, s->name, e);
+  }
+  r = s->api.hipMemsetD8Async(p, 0, bytes, s->stream);
+  if (r != hipSuccess) {
+    s->api.hipFree(p);
+    return hip_fail(&s->api, r, "zeroing device memory");
+  }
+  *out_ptr = p;
+  return NULL;
+}
+
+static void hip_free(void *state, void *ptr, size_t bytes) {
+  (void)bytes;
+  hip_state_t *s = state;
+  if (!ptr) return;
+  s->api.hipSetDevice(s->dev);
+  s->api.hipFree(ptr);
+}
+
+static llmc_status_t *hip_alloc_host(void *state, size_t bytes, void **out_ptr) {
+  hip_state_t *s = state;
+  *out_ptr = NULL;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  HIP_CHECK(s, s->api.hipHostMalloc(out_ptr, bytes ? bytes : 64, hipHostMallocDefault),
+            "allocating pinned host memory");
+  return NULL;
+}
+
+static void hip_free_host(void *state, void *ptr) {
+  hip_state_t *s = state;
+  if (!ptr) return;
+  s->api.hipHostFree(ptr);
+}
+
+static llmc_status_t *hip_upload(void *state, void *dst, const void *src, size_t bytes) {
+  hip_state_t *s = state;
+  if (!bytes) return NULL;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  HIP_CHECK(s, s->api.hipMemcpyHtoDAsync(dst, (void *)(uintptr_t)src, bytes, s->stream),
+            "a host-to-device copy");
+  return NULL;
+}
+
+static llmc_status_t *hip_download(void *state, void *dst, const void *src, size_t bytes) {
+  hip_state_t *s = state;
+  if (!bytes) return NULL;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  HIP_CHECK(s, s->api.hipMemcpyDtoHAsync(dst, (void *)(uintptr_t)src, bytes, s->stream),
+            "a device-to-host copy");
+  return NULL;
+}
+
+static llmc_status_t *hip_copy(void *state, void *dst, const void *src, size_t bytes) {
+  hip_state_t *s = state;
+  if (!bytes) return NULL;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  HIP_CHECK(s, s->api.hipMemcpyDtoDAsync(dst, (void *)(uintptr_t)src, bytes, s->stream),
+            "a device-to-device copy");
+  return NULL;
+}
+
+static llmc_status_t *hip_launch(void *state, int64_t kernel, int64_t extent, int64_t tokens,
+                                 const llmc_rt_buffers_t *bufs) {
+  hip_state_t *s = state;
+  const llmc_rt_gpu_kernel_t *k = &s->kernels[kernel];
+  uint32_t grid, grid_y;
+  const uint64_t max_blocks = UINT32_MAX / k->block_threads;
+  if (!llmc_rt_gpu_grid_xy(k, extent, tokens, max_blocks, MAX_GRID_Y, &grid, &grid_y))
+    return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL,
+                      "backend 'hip': kernel %s over %lld items x %lld tokens needs more than "
+                      "the %llu x %d blocks of %u threads HIP allows",
+                      s->kernel_names ? s->kernel_names[kernel] : "?", (long long)extent,
+                      (long long)tokens, (unsigned long long)max_blocks, MAX_GRID_Y,
+                      k->block_threads);
+  uint64_t values[LLMC_RT_GPU_N_PARAMS];
+  void *params[LLMC_RT_GPU_N_PARAMS];
+  llmc_rt_gpu_params(bufs, extent, values);
+  for (int i = 0; i < LLMC_RT_GPU_N_PARAMS; i++) params[i] = &values[i];
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  hipError_t r = s->api.hipModuleLaunchKernel(k->fn, grid, grid_y, 1, k->block_threads, 1, 1,
+                                              k->shared_bytes, s->stream, params, NULL);
+  if (r != hipSuccess) {
+    char e[256];
+    hip_error_text(&s->api, r, e, sizeof e);
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "backend 'hip': launching kernel %s failed: %s",
+                      s->kernel_names ? s->kernel_names[kernel] : "?", e);
+  }
+  return NULL;
+}
+
+static llmc_status_t *hip_synchronize(void *state) {
+  hip_state_t *s = state;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  HIP_CHECK(s, s->api.hipStreamSynchronize(s->stream), "running the step on the device");
+  return NULL;
+}
+
+const llmc_rt_backend_vtable_t llmc_rt_backend_hip = {
+    .version = LLMC_RT_BACKEND_VTABLE_VERSION,
+    .name = "hip",
+    .host_visible = false,
+    .image_formats = 1u << LLMC_IMAGE_HSACO,
+    .probe = hip_probe,
+    .create = hip_create,
+    .destroy = hip_destroy,
+    .describe = hip_describe,
+    .alloc = hip_alloc,
+    .free = hip_free,
+    .alloc_host = hip_alloc_host,
+    .free_host = hip_free_host,
+    .upload = hip_upload,
+    .download = hip_download,
+    .copy = hip_copy,
+    .launch = hip_launch,
+    .synchronize = hip_synchronize,
+};

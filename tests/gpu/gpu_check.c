@@ -1,0 +1,161 @@
+/* gpu_check: device logits against host logits on the same artifact.
+ *
+ *   gpu_check --probe [--backend=NAME]
+ *       prints "BACKEND TARGET DEVICE-NAME" for the first device NAME
+ *       (default auto: cuda, hip, level-zero) finds, or "SKIP: reason" and
+ *       exits 77 when there is none.
+ *   gpu_check [--backend=NAME] [--tol=X] ARTIFACT_DIR
+ *       opens the artifact on NAME and on the host, runs the same ragged
+ *       forward batches (prompts of several lengths, fed in chunks, so
+ *       prefill, decode and paged KV reads all run) on both, and fails when
+ *       any logit differs by more than tol * (1 + |host logit|). Exits 77
+ *       when NAME finds no device.
+ *
+ * It links libllmc_rt only: no compiler, no LLVM, no MLIR. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmc_rt.h"
+
+enum { SKIP = 77 };
+
+static int fail_status(const char *what, llmc_status_t *s) {
+  char buf[2048];
+  llmc_status_format(s, buf, sizeof buf);
+  fprintf(stderr, "gpu_check: %s: %s\n", what, buf);
+  llmc_status_free(s);
+  return 1;
+}
+
+/* The GPU backend to use and its device, or SKIP with the reason printed. */
+static int probe(const char *backend, const char **out_name, llmc_rt_device_info_t *info) {
+  static const char *const gpus[] = {"cuda", "hip", "level-zero"};
+  char why[2048] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < 3; i++) {
+    if (strcmp(backend, "auto") && strcmp(backend, gpus[i])) continue;
+    llmc_status_t *s = llmc_rt_probe_device(gpus[i], info);
+    if (!s) {
+      *out_name = gpus[i];
+      return 0;
+    }
+    int w = snprintf(why + used, sizeof why - used, "%s%s", used ? "; " : "",
+                     llmc_status_message(s));
+    if (w > 0 && (size_t)w < sizeof why - used) used += (size_t)w;
+    llmc_status_free(s);
+  }
+  printf("SKIP: no GPU device for backend '%s': %s\n", backend, used ? why : "unknown backend");
+  return SKIP;
+}
+
+static int compare(const char *backend, const char *dir, double tol) {
+  llmc_rt_options_t ho = {.backend = "host"}, go = {.backend = backend};
+  llmc_rt_t *h = NULL, *g = NULL;
+  llmc_status_t *s = llmc_rt_open(dir, &go, &g);
+  if (s) return fail_status("opening on the device", s);
+  printf("device: %s: %s\n", llmc_rt_backend_name(g), llmc_rt_device_describe(g));
+  if ((s = llmc_rt_open(dir, &ho, &h))) {
+    llmc_rt_close(g);
+    return fail_status("opening on the host (the artifact needs a host target too)", s);
+  }
+  const int64_t vocab = llmc_rt_plan_value(h, LLMC_PLAN_VOCAB);
+  const int64_t t_max = llmc_rt_plan_value(h, LLMC_PLAN_MAX_STEP_TOKENS);
+  const int64_t ctx = llmc_rt_plan_value(h, LLMC_PLAN_MAX_CONTEXT);
+  const int64_t lens[] = {1, 7, 33, 70};
+  double worst = 0;
+  int64_t rows = 0, worst_row = 0, worst_col = 0, argmax_same = 0;
+  int rc = 0;
+  for (size_t p = 0; p < sizeof lens / sizeof lens[0] && !rc; p++) {
+    int64_t n = lens[p] < ctx ? lens[p] : ctx;
+    int sh, sg;
+    if ((s = llmc_rt_seq_create_empty(h, &sh)) || (s = llmc_rt_seq_create_empty(g, &sg))) {
+      rc = fail_status("creating a sequence", s);
+      break;
+    }
+    uint64_t rng = 1000 + p;
+    for (int64_t at = 0, c = 0; at < n && !rc; c++) {
+      /* Chunks of 1, 2, 5, t_max, ... tokens: decode- and prefill-sized. */
+      static const int64_t chunk_sizes[] = {1, 2, 5, 1 << 30};
+      int64_t len = chunk_sizes[c % 4] < t_max ? chunk_sizes[c % 4] : t_max;
+      if (len > n - at) len = n - at;
+      int32_t tok[4096], pos[4096];
+      if (len > 4096) len = 4096;
+      for (int64_t i = 0; i < len; i++) {
+        tok[i] = (int32_t)(llmc_rng_uniform(&rng) * (float)vocab) % (int32_t)vocab;
+        pos[i] = (int32_t)(at + i);
+      }
+      const float *lh, *lg;
+      if ((s = llmc_rt_forward(h, sh, tok, pos, len, &lh))) {
+        rc = fail_status("host forward", s);
+        break;
+      }
+      if ((s = llmc_rt_forward(g, sg, tok, pos, len, &lg))) {
+        rc = fail_status("device forward", s);
+        break;
+      }
+      for (int64_t r = 0; r < len; r++, rows++) {
+        int64_t ah = 0, ag = 0;
+        for (int64_t v = 0; v < vocab; v++) {
+          double x = lh[r * vocab + v], y = lg[r * vocab + v];
+          double d = fabs(x - y) / (1 + fabs(x));
+          if (!(d <= worst)) { /* NaN counts as worst */
+            worst = isnan(d) ? INFINITY : d;
+            worst_row = rows;
+            worst_col = v;
+          }
+          if (lh[r * vocab + v] > lh[r * vocab + ah]) ah = v;
+          if (lg[r * vocab + v] > lg[r * vocab + ag]) ag = v;
+        }
+        argmax_same += ah == ag;
+      }
+      at += len;
+    }
+    llmc_rt_seq_free(h, sh);
+    llmc_rt_seq_free(g, sg);
+  }
+  if (!rc) {
+    printf("%lld rows of %lld logits: max relative difference %.3g (row %lld, token %lld); "
+           "argmax agrees on %lld rows\n",
+           (long long)rows, (long long)vocab, worst, (long long)worst_row, (long long)worst_col,
+           (long long)argmax_same);
+    if (!(worst <= tol)) {
+      fprintf(stderr, "gpu_check: FAIL: difference %.3g exceeds tolerance %.3g\n", worst, tol);
+      rc = 1;
+    }
+  }
+  llmc_rt_close(h);
+  llmc_rt_close(g);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *backend = "auto", *dir = NULL;
+  double tol = 2e-3; /* f32 with reassociated reductions on the device */
+  int probe_only = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--probe")) probe_only = 1;
+    else if (!strncmp(argv[i], "--backend=", 10)) backend = argv[i] + 10;
+    else if (!strncmp(argv[i], "--tol=", 6)) tol = atof(argv[i] + 6);
+    else if (argv[i][0] != '-' && !dir) dir = argv[i];
+    else {
+      fprintf(stderr, "usage: gpu_check --probe [--backend=NAME] | gpu_check [--backend=NAME] "
+                      "[--tol=X] ARTIFACT_DIR\n");
+      return 64;
+    }
+  }
+  const char *name;
+  llmc_rt_device_info_t info;
+  int rc = probe(backend, &name, &info);
+  if (rc) return rc;
+  if (probe_only) {
+    printf("%s %s %s\n", name, info.target, info.name);
+    return 0;
+  }
+  if (!dir) {
+    fprintf(stderr, "gpu_check: no artifact directory given\n");
+    return 64;
+  }
+  return compare(name, dir, tol);
+}
