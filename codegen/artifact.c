@@ -755,13 +755,16 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
     llmc_arena_destroy(b.a);
     return llmc_artifact_oom();
   }
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", opts->out_dir, (long)getpid());
+  /* "out/" and "out" name the same directory; the temporary one is its sibling. */
+  char out_dir[4096], tmp[4200];
+  snprintf(out_dir, sizeof out_dir, "%s", opts->out_dir);
+  for (size_t n = strlen(out_dir); n > 1 && out_dir[n - 1] == '/'; n--) out_dir[n - 1] = '\0';
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out_dir, (long)getpid());
   llmc_status_t *s = parse_targets(&b, opts->target);
   if (!s && mkdir(tmp, 0755) != 0)
     s = LLMC_ERROR(LLMC_CANT_CREATE, opts->out_dir, "cannot create the output directory: %s", strerror(errno));
   if (!s) s = write_outputs(&b, lookup, lookup_ctx, tmp, out_summary);
-  if (!s) s = publish(tmp, opts->out_dir);
+  if (!s) s = publish(tmp, out_dir);
   remove_tree(tmp);
   for (int t = 0; t < LLMC_MAX_TARGETS; t++) {
     llmc_buf_free(&b.images[t]);

@@ -31,7 +31,7 @@ greedy_ids() { # artifact prompt-ids n
 case $case_name in
 random-gqa)
   "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
-  "$LLMC" compile m/model.json -o out
+  "$LLMC" compile m/model.json -o out/
   "$E2E_CHECK" m/model.json out --steps 32 --prompt-lens 1,5,17,40
   # The IR of a real graph round-trips through the text form.
   "$LLMC" compile m/model.json -o ir --emit=ir
