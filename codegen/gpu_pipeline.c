@@ -43,11 +43,9 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,17 +61,14 @@
 #include <mlir-c/RegisterEverything.h>
 #include <mlir-c/Target/LLVMIR.h>
 
-#include "llmc_codegen.h"
+#include "codegen_impl.h"
 
 #ifndef LLMC_LLD_PATH
 #define LLMC_LLD_PATH "ld.lld"
 #endif
 #define DEFAULT_PTXAS "/usr/local/cuda/bin/ptxas"
 #define DEFAULT_LIBDEVICE "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"
-#define MAX_DIAG_BYTES 8192
-#define MAX_TOOL_LOG 16384
 
-extern char **environ;
 
 static const char MODULE_PREFIX[] =
     "module attributes {gpu.container_module} { gpu.module @llmc_kernels { ";
@@ -124,37 +119,11 @@ void llmc_gpu_rope_inv_freq(float theta, int head_dim, llmc_buf_t *out) {
   }
 }
 
-/* --- MLIR diagnostics (as host_pipeline.c collects them) --- */
-
 static void append_cb(MlirStringRef s, void *user) { llmc_buf_append(user, s.data, s.length); }
 
-static void print_diag(MlirDiagnostic d, llmc_buf_t *b, int depth) {
-  if (b->len > MAX_DIAG_BYTES) return;
-  const char *sev = mlirDiagnosticGetSeverity(d) == MlirDiagnosticError     ? "error"
-                    : mlirDiagnosticGetSeverity(d) == MlirDiagnosticWarning ? "warning"
-                                                                            : "note";
-  if (b->len) llmc_buf_append(b, "\n", 1);
-  for (int i = 0; i < depth; i++) llmc_buf_append(b, "  ", 2);
-  MlirLocation loc = mlirDiagnosticGetLocation(d);
-  if (mlirLocationIsAFileLineColRange(loc))
-    llmc_buf_printf(b, "<gpu kernels>:%d:%d", mlirLocationFileLineColRangeGetStartLine(loc),
-                    mlirLocationFileLineColRangeGetStartColumn(loc));
-  else
-    mlirLocationPrint(loc, append_cb, b);
-  llmc_buf_printf(b, ": %s: ", sev);
-  mlirDiagnosticPrint(d, append_cb, b);
-  for (intptr_t i = 0; i < mlirDiagnosticGetNumNotes(d); i++)
-    print_diag(mlirDiagnosticGetNote(d, i), b, depth + 1);
-}
-
-static MlirLogicalResult on_diag(MlirDiagnostic d, void *user) {
-  if (mlirDiagnosticGetSeverity(d) != MlirDiagnosticRemark) print_diag(d, user, 0);
-  return mlirLogicalResultSuccess();
-}
-
+/* A failure in the MLIR part of a GPU compile names the target. */
 static llmc_status_t *mlir_failure(const char *what, const char *target, llmc_buf_t *diags) {
-  return LLMC_ERROR(LLMC_INTERNAL, NULL, "target '%s': %s%s%s", target, what,
-                    diags->len ? ":\n" : "", diags->len ? diags->data : "");
+  return llmc_status_wrap(llmc_codegen_mlir_failure(what, diags), NULL, "target '%s'", target);
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -200,7 +169,7 @@ static llmc_status_t *lower_to_llvm(const char *kernels_text, const llmc_target_
   MlirContext mctx = mlirContextCreateWithRegistry(registry, /*threadingEnabled=*/false);
   mlirDialectRegistryDestroy(registry);
   mlirRegisterAllLLVMTranslations(mctx);
-  mlirContextAttachDiagnosticHandler(mctx, on_diag, &diags, NULL);
+  mlirContextAttachDiagnosticHandler(mctx, llmc_codegen_collect_diag, &diags, NULL);
   MlirPassManager pm = {NULL};
   MlirModule module = mlirModuleCreateParse(mctx, mlirStringRefCreateFromCString(text.data));
   if (mlirModuleIsNull(module)) {
@@ -290,54 +259,6 @@ static llmc_status_t *link_libdevice(LLVMModuleRef m, LLVMContextRef ctx) {
 
 /* --- external tools --- */
 
-/* Runs argv[0] (a path or a name on PATH) with stdout and stderr captured;
- * a nonzero exit is an error naming what, with the tool's output. */
-static llmc_status_t *run_tool(const char *what, char *const argv[]) {
-  const char *tool = argv[0];
-  if (strchr(tool, '/') && access(tool, X_OK) != 0)
-    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run %s (%s): %s", tool, what,
-                      strerror(errno));
-  int fds[2];
-  if (pipe(fds) != 0) return LLMC_ERROR(LLMC_INTERNAL, NULL, "pipe: %s", strerror(errno));
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  pid_t pid;
-  int rc = strchr(tool, '/') ? posix_spawn(&pid, tool, &fa, NULL, argv, environ)
-                             : posix_spawnp(&pid, tool, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run %s (%s): %s", tool, what, strerror(rc));
-  }
-  llmc_buf_t log = {0};
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = read(fds[0], chunk, sizeof chunk);
-    if (n > 0) {
-      if (log.len < MAX_TOOL_LOG) llmc_buf_append(&log, chunk, (size_t)n);
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fds[0]);
-  int ws = 0;
-  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  llmc_status_t *st = NULL;
-  if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "%s with %s failed (%s %d)%s%s", what, tool,
-                    WIFEXITED(ws) ? "exit status" : "signal",
-                    WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), log.len ? ":\n" : "",
-                    log.len ? log.data : "");
-  llmc_buf_free(&log);
-  return st;
-}
-
 bool llmc_gpu_find_ptxas(char *path, size_t cap) {
   const char *env = getenv("LLMC_PTXAS");
   if (env) { /* set: authoritative; "" or "none" means PTX only */
@@ -412,7 +333,7 @@ static llmc_status_t *run_ptxas(const char *ptxas, const llmc_target_t *t, const
   snprintf(arch, sizeof arch, "-arch=%s", t->cpu);
   char *argv[] = {(char *)ptxas, arch, "-O3", "-o", s.out, s.in, NULL};
   llmc_status_t *st = write_file(s.in, ptx->data, ptx->len);
-  if (!st) st = run_tool("assembling PTX", argv);
+  if (!st) st = llmc_codegen_run_tool("assembling PTX", argv);
   if (!st) st = read_file(s.out, out_cubin);
   scratch_close(&s);
   return st;
@@ -428,7 +349,7 @@ static llmc_status_t *run_lld(LLVMMemoryBufferRef obj, llmc_buf_t *out_hsaco) {
   char *argv[] = {(char *)lld, "-shared", "--no-undefined", "--build-id=none", "-o", s.out, s.in,
                   NULL};
   llmc_status_t *st = write_file(s.in, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
-  if (!st) st = run_tool("linking the HSA code object", argv);
+  if (!st) st = llmc_codegen_run_tool("linking the HSA code object", argv);
   if (!st) st = read_file(s.out, out_hsaco);
   scratch_close(&s);
   return st;

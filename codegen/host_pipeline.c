@@ -31,7 +31,7 @@
 #include <mlir-c/RegisterEverything.h>
 #include <mlir-c/Target/LLVMIR.h>
 
-#include "llmc_codegen.h"
+#include "codegen_impl.h"
 
 const char *const LLMC_HOST_PIPELINE =
     "builtin.module(convert-vector-to-scf,convert-scf-to-cf,convert-vector-to-llvm,"
@@ -81,12 +81,12 @@ static void print_diag(MlirDiagnostic d, llmc_buf_t *b, int depth) {
     print_diag(mlirDiagnosticGetNote(d, i), b, depth + 1);
 }
 
-static MlirLogicalResult on_diag(MlirDiagnostic d, void *user) {
+MlirLogicalResult llmc_codegen_collect_diag(MlirDiagnostic d, void *user) {
   if (mlirDiagnosticGetSeverity(d) != MlirDiagnosticRemark) print_diag(d, user, 0);
   return mlirLogicalResultSuccess();
 }
 
-static llmc_status_t *mlir_failure(const char *what, llmc_buf_t *diags) {
+llmc_status_t *llmc_codegen_mlir_failure(const char *what, llmc_buf_t *diags) {
   return LLMC_ERROR(LLMC_INTERNAL, NULL, "%s%s%s", what, diags->len ? ":\n" : "",
                     diags->len ? diags->data : "");
 }
@@ -104,17 +104,17 @@ llmc_status_t *llmc_host_lower(const char *module_text, LLVMContextRef ctx,
   MlirContext mctx = mlirContextCreateWithRegistry(registry, /*threadingEnabled=*/false);
   mlirDialectRegistryDestroy(registry);
   mlirRegisterAllLLVMTranslations(mctx);
-  mlirContextAttachDiagnosticHandler(mctx, on_diag, &diags, NULL);
+  mlirContextAttachDiagnosticHandler(mctx, llmc_codegen_collect_diag, &diags, NULL);
   MlirPassManager pm = {NULL};
 
   MlirModule module = mlirModuleCreateParse(mctx, mlirStringRefCreateFromCString(module_text));
   if (mlirModuleIsNull(module)) {
-    st = mlir_failure("kernel module does not parse", &diags);
+    st = llmc_codegen_mlir_failure("kernel module does not parse", &diags);
     goto cleanup;
   }
   MlirOperation op = mlirModuleGetOperation(module);
   if (!mlirOperationVerify(op)) {
-    st = mlir_failure("kernel module does not verify", &diags);
+    st = llmc_codegen_mlir_failure("kernel module does not verify", &diags);
     goto cleanup;
   }
   pm = mlirPassManagerCreate(mctx);
@@ -128,7 +128,7 @@ llmc_status_t *llmc_host_lower(const char *module_text, LLVMContextRef ctx,
   }
   llmc_buf_free(&perr);
   if (mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, op))) {
-    st = mlir_failure("lowering host kernels to the LLVM dialect failed", &diags);
+    st = llmc_codegen_mlir_failure("lowering host kernels to the LLVM dialect failed", &diags);
     goto cleanup;
   }
   if (out_lowered) {
@@ -137,7 +137,7 @@ llmc_status_t *llmc_host_lower(const char *module_text, LLVMContextRef ctx,
   }
   LLVMModuleRef m = mlirTranslateModuleToLLVMIR(op, ctx);
   if (!m) {
-    st = mlir_failure("translating host kernels to LLVM IR failed", &diags);
+    st = llmc_codegen_mlir_failure("translating host kernels to LLVM IR failed", &diags);
     goto cleanup;
   }
   *out_module = m;

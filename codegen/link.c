@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "llmc_codegen.h"
+#include "codegen_impl.h"
 
 #ifndef LLMC_LLD_PATH
 #define LLMC_LLD_PATH "ld.lld"
@@ -20,22 +20,15 @@
 
 extern char **environ;
 
-llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path) {
-  if (!obj_path || !so_path) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no object or output");
-  const char *lld = getenv("LLMC_LLD");
-  if (!lld || !*lld) lld = LLMC_LLD_PATH;
-  char *argv[] = {(char *)lld,        "-shared",     "--build-id=none", "-z",
-                  "noexecstack",      "--hash-style=gnu", "-o",     (char *)so_path,
-                  (char *)obj_path,   NULL};
-
-  /* Checked up front: a failed exec is not always reported by posix_spawn
-   * (e.g. under valgrind it becomes the child's exit status 127). */
-  if (strchr(lld, '/') && access(lld, X_OK) != 0)
-    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run the linker %s: %s (set LLMC_LLD)", lld,
+/* Runs argv[0] (a path or a name on PATH) with stdout and stderr captured;
+ * a nonzero exit is an error naming what, with the tool's output. */
+llmc_status_t *llmc_codegen_run_tool(const char *what, char *const argv[]) {
+  const char *tool = argv[0];
+  if (strchr(tool, '/') && access(tool, X_OK) != 0)
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run %s (%s): %s", tool, what,
                       strerror(errno));
   int fds[2];
-  if (pipe(fds) != 0)
-    return LLMC_ERROR(LLMC_INTERNAL, NULL, "cannot run %s: pipe: %s", lld, strerror(errno));
+  if (pipe(fds) != 0) return LLMC_ERROR(LLMC_INTERNAL, NULL, "pipe: %s", strerror(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addclose(&fa, fds[0]);
@@ -43,14 +36,13 @@ llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path) {
   posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&fa, fds[1]);
   pid_t pid;
-  int rc = strchr(lld, '/') ? posix_spawn(&pid, lld, &fa, NULL, argv, environ)
-                            : posix_spawnp(&pid, lld, &fa, NULL, argv, environ);
+  int rc = strchr(tool, '/') ? posix_spawn(&pid, tool, &fa, NULL, argv, environ)
+                             : posix_spawnp(&pid, tool, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
   if (rc != 0) {
     close(fds[0]);
-    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run the linker %s: %s (set LLMC_LLD)", lld,
-                      strerror(rc));
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "cannot run %s (%s): %s", tool, what, strerror(rc));
   }
   llmc_buf_t log = {0};
   char chunk[4096];
@@ -63,15 +55,27 @@ llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path) {
     }
   }
   close(fds[0]);
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
   }
   llmc_status_t *st = NULL;
-  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
-    st = LLMC_ERROR(LLMC_INTERNAL, so_path, "linking with %s failed (%s %d)%s%s", lld,
-                    WIFEXITED(wstatus) ? "exit status" : "signal",
-                    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus),
-                    log.len ? ":\n" : "", log.len ? log.data : "");
+  if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+    st = LLMC_ERROR(LLMC_INTERNAL, NULL, "%s with %s failed (%s %d)%s%s", what, tool,
+                    WIFEXITED(ws) ? "exit status" : "signal",
+                    WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), log.len ? ":\n" : "",
+                    log.len ? log.data : "");
   llmc_buf_free(&log);
   return st;
+}
+
+llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path) {
+  if (!obj_path || !so_path) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no object or output");
+  const char *lld = getenv("LLMC_LLD");
+  if (!lld || !*lld) lld = LLMC_LLD_PATH;
+  char *argv[] = {(char *)lld,        "-shared",     "--build-id=none", "-z",
+                  "noexecstack",      "--hash-style=gnu", "-o",     (char *)so_path,
+                  (char *)obj_path,   NULL};
+
+  llmc_status_t *st = llmc_codegen_run_tool("linking the model", argv);
+  return st ? llmc_status_wrap(st, so_path, "cannot link the artifact (LLMC_LLD selects the linker)") : NULL;
 }
