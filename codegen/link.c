@@ -77,5 +77,5 @@ llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path) {
                   (char *)obj_path,   NULL};
 
   llmc_status_t *st = llmc_codegen_run_tool("linking the model", argv);
-  return st ? llmc_status_wrap(st, so_path, "cannot link the artifact (LLMC_LLD selects the linker)") : NULL;
+  return st ? llmc_status_wrap(st, NULL, "cannot link model.so (LLMC_LLD selects the linker)") : NULL;
 }
