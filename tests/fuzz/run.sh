@@ -17,10 +17,26 @@ support=(support/status.c support/arena.c support/file.c support/half.c)
 "$cc" "${flags[@]}" -Itests/unit/tokenizer tests/fuzz/fuzz_tokenizer.c frontend/tokenizer.c \
   "${support[@]}" -ljansson -lm -o "$out/fuzz_tokenizer"
 
-for t in fuzz_safetensors fuzz_tokenizer; do
+graph=(ir/graph.c ir/ops.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c frontend/model_json.c
+       frontend/hf.c frontend/safetensors.c frontend/safetensors_writer.c)
+cmake -DDIR=frontend/arch -DPATTERN='*.json' -DSYMBOL=llmc_arch_files -DOUT="$out/arch_embedded.c" \
+  -P cmake/embed_files.cmake
+"$cc" "${flags[@]}" -Iir tests/fuzz/fuzz_model_json.c "${graph[@]}" "$out/arch_embedded.c" \
+  "${support[@]}" -ljansson -lm -o "$out/fuzz_model_json"
+# model.json inputs resolve weight names against a small random checkpoint
+# laid out like the example's (HF tensor names, model.safetensors).
+if [ -x build/gen_model ]; then
+  build/gen_model "$out/fuzz-model" --dim 16 --layers 2 --heads 2 --kv-heads 1 --hidden 24 --vocab 512 --seed 1 >/dev/null
+fi
+export LLMC_FUZZ_MODEL_DIR="$PWD/$out/fuzz-model"
+
+corpus() { [ -d "tests/fuzz/corpus_${1#fuzz_}" ] && echo "$PWD/tests/fuzz/corpus_${1#fuzz_}"; }
+for t in fuzz_safetensors fuzz_tokenizer fuzz_model_json; do
   echo "fuzz: $t for ${secs}s"
-  (cd "$out" && "./$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 2>"$t.log") ||
+  mkdir -p "$out/$t.corpus"
+  (cd "$out" && "./$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 \
+     "$t.corpus" $(corpus $t) 2>"$t.log") ||
     { tail -40 "$out/$t.log"; echo "fuzz: $t FAILED" >&2; exit 1; }
   grep -E "^Done [0-9]+ runs" "$out/$t.log" || true
 done
-echo "fuzz: 2 passed, 0 failed"
+echo "fuzz: 3 passed, 0 failed"
