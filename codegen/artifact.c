@@ -113,7 +113,8 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
     }
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
-      l->family = v->op == LLMC_OP_ADD ? "add" : "mul";
+    case LLMC_OP_SILU_MUL:
+      l->family = v->op == LLMC_OP_ADD ? "add" : v->op == LLMC_OP_MUL ? "mul" : "silu_mul";
       param_int(b, l, "N", cols);
       arg(l, act(b, in[0]), 0);
       arg(l, act(b, in[1]), 0);

@@ -139,6 +139,11 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
     case LLMC_OP_SILU:
       for (int64_t i = 0; i < n * cols; i++) out[i] = silu(a[i]);
       break;
+    case LLMC_OP_SILU_MUL: {
+      const float *b = it->buffers[in[1]->id];
+      for (int64_t i = 0; i < n * cols; i++) out[i] = silu(a[i]) * b[i];
+      break;
+    }
     case LLMC_OP_GELU:
       for (int64_t i = 0; i < n * cols; i++) out[i] = gelu_tanh(a[i]);
       break;

@@ -56,6 +56,7 @@ void llmc_pass_result_free(llmc_pass_result_t *r);
 LLMC_MUST_USE llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, int *out_changed);
 LLMC_MUST_USE llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, int *out_changed);
 LLMC_MUST_USE llmc_status_t *llmc_pass_dce(llmc_ir_graph_t *g, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_silu_mul(llmc_ir_graph_t *g, int *out_changed);
 LLMC_MUST_USE llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
                                               llmc_memory_plan_t *out_plan);
 void llmc_memory_plan_free(llmc_memory_plan_t *p);

@@ -14,11 +14,12 @@ static const struct {
     {"canonicalize", llmc_pass_canonicalize},
     {"cse", llmc_pass_cse},
     {"dce", llmc_pass_dce},
+    {"fuse-silu-mul", llmc_pass_fuse_silu_mul},
     {"plan-memory", NULL},
 };
 
 const char *llmc_passes_default_pipeline(int opt_level) {
-  return opt_level <= 0 ? "dce,plan-memory" : "canonicalize,cse,dce,plan-memory";
+  return opt_level <= 0 ? "dce,plan-memory" : "canonicalize,cse,dce,fuse-silu-mul,plan-memory";
 }
 
 bool llmc_pass_exists(const char *name) {
