@@ -219,7 +219,7 @@ static int cmd_import(int argc, char **argv) {
 
 typedef struct {
   const char *dir, *prompt, *prompt_ids, *device;
-  int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks;
+  int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks, batch;
   float temperature, top_p;
   bool print_ids, ignore_eos;
 } run_args_t;
@@ -249,7 +249,9 @@ static const char bench_help[] =
     "Measures prefill and decode speed and the weight-read bandwidth against the\n"
     "machine's own memory bandwidth, measured in the same run.\n\n"
     "      --prompt-len=N       prompt tokens (default: 32)\n"
-    "      --max-tokens=N       decode tokens (default: 64)\n"
+    "      --max-tokens=N       decode tokens per sequence (default: 64)\n"
+    "      --batch=N            sequences decoded together (default: 1; at most the\n"
+    "                           artifact's --max-seqs per step)\n"
     "      --threads=N          host threads (default: all cores)\n"
     "  -h, --help               this text\n";
 
@@ -261,7 +263,7 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       {"seed", required_argument, 0, 's'},        {"print-ids", no_argument, 0, 'I'},
       {"threads", required_argument, 0, 'j'},     {"device", required_argument, 0, 'd'},
       {"prompt-len", required_argument, 0, 'l'},  {"ignore-eos", no_argument, 0, 'E'},
-      {"kv-blocks", required_argument, 0, 'B'},
+      {"kv-blocks", required_argument, 0, 'B'},   {"batch", required_argument, 0, 'b'},
       {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
   int c;
   optind = 1;
@@ -275,6 +277,9 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       case 'E': a->ignore_eos = true; break;
       case 'n':
         if (!parse_i64(optarg, 0, 1 << 24, &a->max_tokens)) return usage_error(cmd, "bad --max-tokens '%s'", optarg);
+        break;
+      case 'b':
+        if (!parse_i64(optarg, 1, 4096, &a->batch)) return usage_error(cmd, "bad --batch '%s'", optarg);
         break;
       case 'B':
         if (!parse_i64(optarg, 1, INT32_MAX, &a->kv_blocks)) return usage_error(cmd, "bad --kv-blocks '%s'", optarg);
@@ -422,47 +427,75 @@ static int64_t decode_weight_bytes(const char *dir) {
   return bytes;
 }
 
+/* Runs `batch` sequences of random prompts together (continuous batching:
+ * one step decodes a token of every sequence, reading the weights once), and
+ * reports time to first token, per-token latency and throughput, with the
+ * weight-read bandwidth next to the machine's measured one. */
 static int cmd_bench(int argc, char **argv) {
-  run_args_t a = {.max_tokens = 64, .prompt_len = 32};
+  run_args_t a = {.max_tokens = 64, .prompt_len = 32, .batch = 1};
   int rc = parse_run_args("bench", argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
-  int64_t prompt_len = a.prompt_len;
+  int64_t prompt_len = a.prompt_len, batch = a.batch;
   llmc_rt_t *rt = NULL;
   llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads};
   llmc_status_t *s = llmc_rt_open(a.dir, &ro, &rt);
   if (s) return report(s);
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
   int32_t *prompt = malloc(sizeof(int32_t) * (size_t)prompt_len);
-  if (!prompt) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  bool *started = calloc((size_t)batch, sizeof *started);
+  if (!prompt || !started) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   uint64_t rng = 42;
-  for (int64_t i = 0; prompt && i < prompt_len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
   llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = (int)a.max_tokens, .eos_token = -1};
-  int seq;
-  if (!s) s = llmc_rt_seq_add(rt, prompt, prompt_len, &sp, &seq);
-  double t0 = now_seconds(), t_first = 0;
-  int64_t generated = 0;
+  int *seqs = calloc((size_t)batch, sizeof *seqs);
+  if (!seqs && !s) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  for (int64_t b = 0; b < batch && !s; b++) {
+    for (int64_t i = 0; i < prompt_len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
+    s = llmc_rt_seq_add(rt, prompt, prompt_len, &sp, &seqs[b]);
+  }
+  double t0 = now_seconds(), t_first = 0, t_all = 0;
+  int64_t generated = 0, n_started = 0, steps_after_all = 0;
   while (!s) {
     llmc_rt_events_t ev;
     if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
-    if (generated == 0) t_first = now_seconds();
+    double now = now_seconds();
+    if (generated == 0) t_first = now;
+    if (n_started == batch) steps_after_all++;
+    for (int i = 0; i < ev.n; i++) {
+      int k = 0;
+      while (k < batch && seqs[k] != ev.events[i].seq) k++;
+      if (k < batch && !started[k]) {
+        started[k] = true;
+        if (++n_started == batch) t_all = now;
+      }
+    }
     generated += ev.n;
   }
   double t_end = now_seconds();
+  llmc_rt_stats_t stats;
+  llmc_rt_stats_get(rt, &stats);
   llmc_rt_close(rt);
   free(prompt);
+  free(started);
+  free(seqs);
   if (s) return report(s);
-  double ttft = t_first - t0, tpot = generated > 1 ? (t_end - t_first) / (double)(generated - 1) : 0;
+  /* Decode phase: after every sequence has its first token. */
+  int64_t decoded = generated - batch;
+  double decode_s = t_end - t_all, ttft = t_first - t0;
+  double step_s = steps_after_all > 0 ? decode_s / (double)steps_after_all : 0;
   int64_t bytes = decode_weight_bytes(a.dir);
   double machine = 0;
   if ((s = llmc_rt_measure_read_bandwidth((int)a.threads, 1ull << 30, 3, &machine))) return report(s);
-  double achieved = tpot > 0 ? (double)bytes / tpot / 1e9 : 0;
+  double achieved = step_s > 0 ? (double)bytes / step_s / 1e9 : 0;
   printf("artifact            %s\n", a.dir);
-  printf("prompt tokens       %lld\n", (long long)prompt_len);
-  printf("generated tokens    %lld\n", (long long)generated);
-  printf("TTFT                %.2f ms (%.1f prompt tokens/s)\n", ttft * 1e3, (double)prompt_len / ttft);
-  printf("TPOT                %.2f ms\n", tpot * 1e3);
-  printf("decode              %.2f tokens/s\n", tpot > 0 ? 1.0 / tpot : 0);
-  printf("weights per token   %.1f MB\n", (double)bytes / 1e6);
+  printf("sequences           %lld (prompts of %lld tokens, %lld new tokens each)\n", (long long)batch,
+         (long long)prompt_len, (long long)a.max_tokens);
+  printf("TTFT                %.2f ms (%.1f prompt tokens/s)\n", ttft * 1e3,
+         (double)(prompt_len * batch) / (t_all - t0));
+  printf("TPOT                %.2f ms (one decode step of all sequences)\n", step_s * 1e3);
+  printf("decode              %.2f tokens/s (%lld tokens in %.3f s)\n", decode_s > 0 ? (double)decoded / decode_s : 0,
+         (long long)decoded, decode_s);
+  printf("preemptions         %lld\n", (long long)stats.preemptions);
+  printf("weights per step    %.1f MB\n", (double)bytes / 1e6);
   printf("achieved read BW    %.2f GB/s\n", achieved);
   printf("machine read BW     %.2f GB/s (STREAM-like sum over 1 GiB, same threads, measured now)\n", machine);
   printf("ratio               %.2f\n", machine > 0 ? achieved / machine : 0);

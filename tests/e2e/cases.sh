@@ -85,6 +85,10 @@ example)
   c=$("$LLMC" run out --prompt-ids 5,6,7 --max-tokens 24 --temperature 1 --top-k 40 --top-p 0.9 --seed 4 --print-ids)
   [ "$a" = "$b" ] || fail "same seed gave different tokens"
   [ "$a" != "$c" ] || fail "different seeds gave the same 24 tokens"
+  # Continuous batching in the benchmark: 3 sequences decoded together.
+  "$LLMC" bench out --batch 3 --prompt-len 8 --max-tokens 8 > bench.txt
+  grep '^sequences  *3 ' bench.txt >/dev/null || fail "bench --batch 3 did not run 3 sequences"
+  grep '^decode .*(21 tokens' bench.txt >/dev/null || fail "bench decoded the wrong number of tokens"
   ;;
 determinism)
   "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
