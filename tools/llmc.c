@@ -18,6 +18,7 @@
 #include "llmc_passes.h"
 #include "llmc_rt.h"
 #include "llmc_tokenizer.h"
+#include "llmc_verify.h"
 
 static int report(llmc_status_t *s) {
   if (!s) return 0;
@@ -67,6 +68,41 @@ static bool parse_f32(const char *s, double lo, double hi, float *out) {
 
 /* ---- compile ---- */
 
+/* --verify: the artifact on the host backend against the interpreter running
+ * the graph as imported (a fresh load, before any pass). */
+static llmc_status_t *verify_artifact(const char *model_path, const char *out_dir, const char *emit) {
+  if (strcmp(emit, "so") != 0)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--verify", "needs the full artifact (--emit=so)");
+  llmc_model_t *model = NULL;
+  llmc_rt_t *rt = NULL;
+  llmc_rt_options_t ro = {.backend = "host"};
+  llmc_status_t *s = llmc_model_load(model_path, &model);
+  if (!s) s = llmc_rt_open(out_dir, &ro, &rt);
+  if (s) {
+    llmc_model_destroy(model);
+    return llmc_status_wrap(s, "--verify", "cannot run the artifact on the host");
+  }
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), ctx = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_CONTEXT);
+  int len = ctx >= 32 ? 16 : (int)(ctx / 2), steps = len;
+  int32_t prompt[16];
+  uint64_t rng = 7;
+  for (int i = 0; i < len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
+  llmc_verify_result_t r;
+  s = llmc_verify_greedy(model, rt, prompt, len, steps, NULL, &r);
+  const double tolerance = 1e-4; /* f32 everywhere: only summation order differs */
+  if (!s) {
+    fprintf(stderr, "verify: max |compiled - interpreter| = %.3g over %lld positions of %lld logits (tolerance %.0e); "
+                    "greedy tokens %s\n",
+            r.max_abs_err, (long long)r.positions, (long long)vocab, tolerance,
+            r.first_mismatch < 0 ? "identical" : "differ");
+    if (!(r.max_abs_err <= tolerance) || r.first_mismatch >= 0)
+      s = LLMC_ERROR(LLMC_INTERNAL, "--verify", "the compiled model disagrees with the reference interpreter");
+  }
+  llmc_rt_close(rt);
+  llmc_model_destroy(model);
+  return s;
+}
+
 static const char compile_help[] =
     "Usage: llmc compile MODEL [options]\n"
     "Compiles MODEL (a model.json file or a Hugging Face directory) ahead of time.\n\n"
@@ -85,6 +121,9 @@ static const char compile_help[] =
     "      --max-step-tokens=N  tokens per step, the prefill chunk (default: 128)\n"
     "      --max-seqs=N         sequences per step (default: 8)\n"
     "      --block-size=N       KV cache block size in tokens (default: 16)\n"
+    "      --verify             run the artifact on the host against the reference\n"
+    "                           interpreter (16-token prompt, 16 greedy steps) and\n"
+    "                           report the largest logit difference\n"
     "  -h, --help               this text\n";
 
 static int cmd_compile(int argc, char **argv) {
@@ -94,9 +133,10 @@ static int cmd_compile(int argc, char **argv) {
       {"print-after", required_argument, 0, 'P'}, {"time-passes", no_argument, 0, 'T'},
       {"max-context", required_argument, 0, 'c'}, {"max-step-tokens", required_argument, 0, 's'},
       {"max-seqs", required_argument, 0, 'q'},    {"block-size", required_argument, 0, 'b'},
+      {"verify", no_argument, 0, 'V'},
       {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
   const char *out_dir = "out", *target = "host", *emit = "so", *pipeline = NULL, *print_after = NULL;
-  bool time_passes = false;
+  bool time_passes = false, verify = false;
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
   int c;
@@ -110,6 +150,7 @@ static int cmd_compile(int argc, char **argv) {
       case 'p': pipeline = optarg; break;
       case 'P': print_after = optarg; break;
       case 'T': time_passes = true; break;
+      case 'V': verify = true; break;
       case 'O':
         if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '3')
           return usage_error("compile", "-O takes 0, 1, 2 or 3, not '%s'", optarg);
@@ -197,6 +238,7 @@ static int cmd_compile(int argc, char **argv) {
   }
   llmc_pass_result_free(&pres);
   llmc_model_destroy(model);
+  if (!s && verify) s = verify_artifact(argv[optind], out_dir, emit);
   return report(s);
 }
 

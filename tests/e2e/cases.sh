@@ -112,6 +112,8 @@ emit)
   "$READELF" -h arm/model.o | grep 'AArch64' >/dev/null || fail "aarch64 object is not AArch64"
   "$LLMC" compile m/model.json -o p --print-after=cse --time-passes 2>log.txt
   grep -q 'IR after cse' log.txt && grep -q 'mlir lowering' log.txt
+  "$LLMC" compile m/model.json -o v --verify 2>verify.txt
+  grep 'greedy tokens identical' verify.txt >/dev/null || fail "--verify did not pass: $(cat verify.txt)"
   ;;
 cli)
   "$LLMC" --version | grep '^llmc ' >/dev/null

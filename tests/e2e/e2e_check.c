@@ -21,15 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llmc_frontend.h"
-#include "llmc_rt.h"
-
-static int argmax(const float *x, int64_t n) {
-  int best = 0;
-  for (int64_t i = 1; i < n; i++)
-    if (x[i] > x[best]) best = (int)i;
-  return best;
-}
+#include "llmc_verify.h"
 
 static int fail(llmc_status_t *s) {
   char msg[4096];
@@ -37,15 +29,6 @@ static int fail(llmc_status_t *s) {
   fprintf(stderr, "e2e_check: %s\n", msg);
   llmc_status_free(s);
   return 1;
-}
-
-static double max_diff(const float *a, const float *b, int64_t n) {
-  double m = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - (double)b[i]);
-    if (!(d <= m)) m = d; /* NaN propagates as a failure */
-  }
-  return m;
 }
 
 /* Greedy ids from the scheduler path must equal each case's generated_ids. */
@@ -120,43 +103,14 @@ int main(int argc, char **argv) {
     p += *p == ',';
     if (len <= 0 || len + steps > ctx) continue;
     int32_t *tokens = malloc(sizeof(int32_t) * (size_t)(len + steps));
-    int32_t *positions = malloc(sizeof(int32_t) * (size_t)(len + steps));
-    for (int i = 0; i < len + steps; i++) positions[i] = i;
     for (int i = 0; i < len; i++) tokens[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
 
-    llmc_interp_t *it;
-    if ((s = llmc_interp_create(model->graph, llmc_weight_set_lookup, model->weights, ctx, &it))) return fail(s);
+    llmc_verify_result_t vr;
+    if ((s = llmc_verify_greedy(model, rt, tokens, len, steps, tokens, &vr))) return fail(s);
+    if (isnan(vr.max_abs_err)) bad++;
+    else if (vr.max_abs_err > worst) worst = vr.max_abs_err;
+    int mismatch_at = vr.first_mismatch;
     int seq;
-    if ((s = llmc_rt_seq_create_empty(rt, &seq))) return fail(s);
-    const float *ref, *got;
-    int64_t v;
-    if ((s = llmc_interp_step(it, tokens, positions, len, &ref, &v))) return fail(s);
-    /* The artifact takes at most T_max tokens per step: feed the prompt in
-     * chunks (chunked prefill) and compare each chunk's rows. */
-    int64_t t_max = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_STEP_TOKENS);
-    double d = 0;
-    for (int64_t at = 0; at < len; at += t_max) {
-      int64_t n = len - at < t_max ? len - at : t_max;
-      if ((s = llmc_rt_forward(rt, seq, tokens + at, positions + at, n, &got))) return fail(s);
-      double dc = max_diff(ref + at * vocab, got, n * vocab);
-      d = dc > d ? dc : d;
-    }
-    int64_t last_row = (len - 1) % t_max; /* the last token's row in the last chunk */
-    worst = d > worst ? d : worst;
-    int ref_tok = argmax(ref + (len - 1) * vocab, vocab), got_tok = argmax(got + last_row * vocab, vocab);
-    int mismatch_at = -1;
-    for (int step = 0; step < steps; step++) {
-      if (ref_tok != got_tok && mismatch_at < 0) mismatch_at = step;
-      tokens[len + step] = ref_tok;
-      if ((s = llmc_interp_step(it, &tokens[len + step], &positions[len + step], 1, &ref, &v))) return fail(s);
-      if ((s = llmc_rt_forward(rt, seq, &tokens[len + step], &positions[len + step], 1, &got))) return fail(s);
-      d = max_diff(ref, got, vocab);
-      worst = d > worst ? d : worst;
-      ref_tok = argmax(ref, vocab);
-      got_tok = argmax(got, vocab);
-    }
-    llmc_rt_seq_free(rt, seq);
-    llmc_interp_destroy(it);
 
     /* The scheduler path must generate the interpreter's greedy tokens. */
     llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = steps, .eos_token = -1, .top_p = 1};
@@ -174,7 +128,6 @@ int main(int argc, char **argv) {
            len, steps, mismatch_at, sched_mismatch, n_gen);
     if (mismatch_at >= 0 || sched_mismatch >= 0 || n_gen != steps) bad++;
     free(tokens);
-    free(positions);
   }
   if (reference) bad += check_reference(rt, reference);
   printf("max abs logit error %.3g (tolerance %.1g)\n", worst, tol);

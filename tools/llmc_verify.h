@@ -1,0 +1,25 @@
+/* llmc_verify.h: compiled artifact vs the reference interpreter, the check
+ * behind `llmc compile --verify` and the end-to-end tests. */
+#ifndef LLMC_VERIFY_H
+#define LLMC_VERIFY_H
+
+#include "llmc_frontend.h"
+#include "llmc_rt.h"
+
+typedef struct {
+  double max_abs_err;   /* over every logit of every compared position */
+  int64_t positions;    /* positions compared */
+  int first_mismatch;   /* first greedy step whose argmax differs, -1 if none */
+} llmc_verify_result_t;
+
+/* Runs `prompt` (len tokens) through the interpreter and through the
+ * artifact (llmc_rt_forward on a fresh sequence, in chunks of the plan's
+ * step size, so attention reads through the block table), then `steps`
+ * greedy steps on both, feeding the interpreter's choice to both. Compares
+ * the logits of every position. out_tokens (len + steps, nullable) receives
+ * the prompt and the interpreter's greedy tokens. */
+LLMC_MUST_USE llmc_status_t *llmc_verify_greedy(const llmc_model_t *model, llmc_rt_t *rt,
+                                                const int32_t *prompt, int len, int steps,
+                                                int32_t *out_tokens, llmc_verify_result_t *out);
+
+#endif

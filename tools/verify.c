@@ -1,0 +1,83 @@
+/* verify.c: the compiled artifact against the reference interpreter on the
+ * same tokens. The interpreter runs the graph as imported (before any
+ * pass), so this checks the passes, the kernels, the plan and the runtime
+ * together. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmc_verify.h"
+
+static int argmax(const float *x, int64_t n) {
+  int best = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (x[i] > x[best]) best = (int)i;
+  return best;
+}
+
+static double max_diff(const float *a, const float *b, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - (double)b[i]);
+    if (!(d <= m)) m = d; /* NaN propagates as a failure */
+  }
+  return m;
+}
+
+llmc_status_t *llmc_verify_greedy(const llmc_model_t *model, llmc_rt_t *rt, const int32_t *prompt,
+                                  int len, int steps, int32_t *out_tokens,
+                                  llmc_verify_result_t *out) {
+  *out = (llmc_verify_result_t){.first_mismatch = -1};
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
+  int64_t ctx = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_CONTEXT);
+  int64_t t_max = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_STEP_TOKENS);
+  if (len <= 0 || steps < 0 || len + steps > ctx)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "verify: %d + %d tokens do not fit the context of %lld",
+                      len, steps, (long long)ctx);
+  int32_t *tokens = malloc(sizeof(int32_t) * (size_t)(len + steps));
+  int32_t *positions = malloc(sizeof(int32_t) * (size_t)(len + steps));
+  llmc_interp_t *it = NULL;
+  int seq = -1;
+  llmc_status_t *s = tokens && positions ? NULL : LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  if (!s) {
+    memcpy(tokens, prompt, sizeof(int32_t) * (size_t)len);
+    for (int i = 0; i < len + steps; i++) positions[i] = i;
+    s = llmc_interp_create(model->graph, llmc_weight_set_lookup, model->weights, ctx, &it);
+  }
+  if (!s) s = llmc_rt_seq_create_empty(rt, &seq);
+  const float *ref = NULL, *got = NULL;
+  int64_t v;
+  if (!s) s = llmc_interp_step(it, tokens, positions, len, &ref, &v);
+  /* The prompt in chunks of the plan's step size (chunked prefill). */
+  for (int64_t at = 0; !s && at < len; at += t_max) {
+    int64_t n = len - at < t_max ? len - at : t_max;
+    if (!(s = llmc_rt_forward(rt, seq, tokens + at, positions + at, n, &got))) {
+      double d = max_diff(ref + at * vocab, got, n * vocab);
+      if (!(d <= out->max_abs_err)) out->max_abs_err = d;
+    }
+  }
+  if (!s) {
+    out->positions = len;
+    int ref_tok = argmax(ref + (int64_t)(len - 1) * vocab, vocab);
+    int got_tok = argmax(got + (int64_t)((len - 1) % t_max) * vocab, vocab);
+    for (int step = 0; step < steps && !s; step++) {
+      if (ref_tok != got_tok && out->first_mismatch < 0) out->first_mismatch = step;
+      tokens[len + step] = ref_tok;
+      s = llmc_interp_step(it, &tokens[len + step], &positions[len + step], 1, &ref, &v);
+      if (!s) s = llmc_rt_forward(rt, seq, &tokens[len + step], &positions[len + step], 1, &got);
+      if (!s) {
+        double d = max_diff(ref, got, vocab);
+        if (!(d <= out->max_abs_err)) out->max_abs_err = d;
+        out->positions++;
+        ref_tok = argmax(ref, vocab);
+        got_tok = argmax(got, vocab);
+      }
+    }
+  }
+  if (!s && out_tokens) memcpy(out_tokens, tokens, sizeof(int32_t) * (size_t)(len + steps));
+  if (seq >= 0) llmc_rt_seq_free(rt, seq);
+  llmc_interp_destroy(it);
+  free(tokens);
+  free(positions);
+  return s;
+}
