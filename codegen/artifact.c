@@ -98,17 +98,22 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
                           "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by "
                           "the host code generator yet; store the weight as [N,K]", v->id);
       int64_t k = in[0]->shape.dims[1];
-      l->family = "matmul";
+      llmc_dtype_t wdt = b->weight_dtypes[in[1]->id];
+      l->family = wdt == LLMC_DT_F32 ? "matmul" : "matmul_half";
       param_int(b, l, "K", k);
       param_int(b, l, "N", cols);
       param_int(b, l, "VEC", vector_lanes(k));
+      if (wdt != LLMC_DT_F32) {
+        param_int(b, l, "HALF", vector_lanes(k) / 2);
+        l->params[l->n_params++] = (llmc_template_param_t){"WTYPE", llmc_dtype_name(wdt)};
+      }
       arg(l, act(b, in[0]), 0);
       arg(l, b->weight_offsets[in[1]->id], 0);
       arg(l, act(b, v), 0);
       arg(l, 0, 1);
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
-      b->decode_bytes += (uint64_t)(k * cols) * 4;
+      b->decode_bytes += (uint64_t)(k * cols) * llmc_dtype_size(wdt);
       return NULL;
     }
     case LLMC_OP_ADD:
@@ -425,13 +430,46 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
 
 /* ---- weights ---- */
 
+/* The dtype a weight is stored in: the requested 16-bit format for weights
+ * read only as a matmul's b operand with an even inner dimension (the
+ * matmul_half kernel's layout), f32 for everything else (norm weights,
+ * embedding tables, and so tied embeddings, stay exact). */
+static llmc_dtype_t stored_dtype(const builder_t *b, const llmc_value_t *w) {
+  llmc_dtype_t want = b->opts->weight_dtype;
+  if (want != LLMC_DT_F16 && want != LLMC_DT_BF16) return LLMC_DT_F32;
+  bool used = false;
+  for (int i = 0; i < b->g->n_values; i++) {
+    const llmc_value_t *v = b->g->values[i];
+    for (int j = 0; j < v->n_inputs; j++) {
+      if (v->inputs[j] != w) continue;
+      if (v->op != LLMC_OP_MATMUL || j != 1 || w->shape.rank != 2 || w->shape.dims[1] % 2) return LLMC_DT_F32;
+      used = true;
+    }
+  }
+  return used ? want : LLMC_DT_F32;
+}
+
+static float weight_at(const llmc_weight_view_t *view, uint64_t j) {
+  const uint16_t *h = view->data;
+  switch (view->dtype) {
+    case LLMC_DT_F16: return llmc_f16_to_f32(h[j]);
+    case LLMC_DT_BF16: return llmc_bf16_to_f32(h[j]);
+    default: {
+      float f;
+      memcpy(&f, (const char *)view->data + 4 * j, 4);
+      return f;
+    }
+  }
+}
+
 static llmc_status_t *write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
                                     const char *path, uint64_t *out_bytes) {
   const llmc_ir_graph_t *g = b->g;
   llmc_st_writer_t *w;
   LLMC_RETURN_IF_ERROR(llmc_st_writer_create(&w));
-  float **converted = calloc((size_t)g->n_values + 1, sizeof(float *));
+  void **converted = calloc((size_t)g->n_values + 1, sizeof(void *));
   llmc_status_t *s = converted ? llmc_st_writer_set_metadata(w, "format", "llmc.weights/1") : llmc_artifact_oom();
+  uint64_t end = 0;
   *out_bytes = 0;
   for (int i = 0; i < g->n_values && !s; i++) {
     const llmc_value_t *v = g->values[i];
@@ -443,22 +481,30 @@ static llmc_status_t *write_weights(builder_t *b, llmc_weight_lookup_fn lookup, 
     }
     uint64_t n;
     llmc_shape_numel(&v->shape, 0, &n);
+    llmc_dtype_t dt = b->weight_dtypes[i] = stored_dtype(b, v);
+    size_t esize = llmc_dtype_size(dt);
+    /* Weights already in the stored format stream straight from the input mmap. */
     const void *data = view.data;
-    if (view.dtype != LLMC_DT_F32) {
-      if (!(converted[i] = malloc(sizeof(float) * (size_t)(n ? n : 1)))) {
+    if (view.dtype != dt) {
+      if (!(converted[i] = malloc(esize * (size_t)(n ? n : 1)))) {
         s = llmc_artifact_oom();
         break;
       }
-      const uint16_t *h = view.data;
-      for (uint64_t j = 0; j < n; j++)
-        converted[i][j] = view.dtype == LLMC_DT_F16 ? llmc_f16_to_f32(h[j]) : llmc_bf16_to_f32(h[j]);
+      for (uint64_t j = 0; j < n; j++) {
+        float f = weight_at(&view, j);
+        if (dt == LLMC_DT_F32) ((float *)converted[i])[j] = f;
+        else ((uint16_t *)converted[i])[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(f) : llmc_f32_to_bf16(f);
+      }
       data = converted[i];
     }
-    if ((s = llmc_st_writer_add(w, v->name, LLMC_ST_F32, v->shape.rank, v->shape.dims, data))) break;
-    b->weight_offsets[i] = (int64_t)(llmc_st_writer_data_offset(w, v->name) / 4);
-    *out_bytes += n * 4;
+    llmc_st_dtype_t st = dt == LLMC_DT_F16 ? LLMC_ST_F16 : dt == LLMC_DT_BF16 ? LLMC_ST_BF16 : LLMC_ST_F32;
+    if ((s = llmc_st_writer_add(w, v->name, st, v->shape.rank, v->shape.dims, data))) break;
+    uint64_t off = llmc_st_writer_data_offset(w, v->name); /* 64-byte aligned */
+    b->weight_offsets[i] = (int64_t)(off / 4);
+    if (off + n * esize > end) end = off + n * esize;
+    *out_bytes += n * esize;
   }
-  b->header[LLMC_PLAN_WEIGHT_FLOATS] = (int64_t)(*out_bytes / 4);
+  b->header[LLMC_PLAN_WEIGHT_FLOATS] = (int64_t)((end + 3) / 4);
   if (!s && path) s = llmc_st_writer_finish(w, path);
   llmc_st_writer_destroy(w);
   for (int i = 0; converted && i < g->n_values; i++) free(converted[i]);
@@ -752,7 +798,8 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   builder_t b = {.g = g, .plan = plan, .opts = opts, .a = llmc_arena_create()};
   if (!b.a) return llmc_artifact_oom();
   b.weight_offsets = llmc_arena_alloc(b.a, sizeof(int64_t) * (size_t)(g->n_values + 1));
-  if (!b.weight_offsets) {
+  b.weight_dtypes = llmc_arena_alloc(b.a, sizeof(llmc_dtype_t) * (size_t)(g->n_values + 1));
+  if (!b.weight_offsets || !b.weight_dtypes) {
     llmc_arena_destroy(b.a);
     return llmc_artifact_oom();
   }
@@ -762,6 +809,19 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   for (size_t n = strlen(out_dir); n > 1 && out_dir[n - 1] == '/'; n--) out_dir[n - 1] = '\0';
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out_dir, (long)getpid());
   llmc_status_t *s = parse_targets(&b, opts->target);
+  for (int t = 0; !s && t < b.n_targets; t++) {
+    const llmc_target_t *tg = &b.targets[t];
+    if (tg->is_gpu && opts->weight_dtype != LLMC_DT_F32)
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--weight-dtype",
+                     "16-bit weights are supported on CPU targets only so far (target '%s')", tg->name);
+    /* Without F16C, LLVM widens f16 through __extendhfsf2, a compiler-rt
+     * routine model.so cannot count on at load time; bf16 is a shift. */
+    bool x86 = strncmp(tg->triple, "x86_64", 6) == 0;
+    if (!s && x86 && opts->weight_dtype == LLMC_DT_F16 && strcmp(tg->cpu, "x86-64-v3") != 0 &&
+        strcmp(tg->cpu, "x86-64-v4") != 0 && !strstr(tg->features, "+f16c"))
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--weight-dtype",
+                     "f16 weights need a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'", tg->name);
+  }
   if (!s && mkdir(tmp, 0755) != 0)
     s = LLMC_ERROR(LLMC_CANT_CREATE, opts->out_dir, "cannot create the output directory: %s", strerror(errno));
   if (!s) s = write_outputs(&b, lookup, lookup_ctx, tmp, out_summary);

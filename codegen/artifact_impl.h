@@ -40,6 +40,7 @@ typedef struct {
   const llmc_memory_plan_t *plan;
   const llmc_artifact_options_t *opts;
   int64_t *weight_offsets; /* per value id: f32 offset in the weights data section */
+  llmc_dtype_t *weight_dtypes; /* per value id: the dtype the weight is stored in */
   int64_t header[LLMC_PLAN_HEADER_LEN];
   int n_launches;
   launch_t *launches;

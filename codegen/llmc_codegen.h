@@ -185,6 +185,7 @@ typedef struct {
   int64_t block_size;    /* KV block size in tokens */
   const char *tokenizer_path; /* copied into out_dir when non-NULL */
   int32_t eos_token;     /* -1: none */
+  llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
   const llmc_pass_result_t *passes; /* stats for the report */
 } llmc_artifact_options_t;
 

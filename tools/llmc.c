@@ -68,8 +68,20 @@ static bool parse_f32(const char *s, double lo, double hi, float *out) {
 
 /* ---- compile ---- */
 
+/* Weights for the verifying interpreter: the artifact's stored ones (16-bit
+ * weights as rounded), else the model's own (weights DCE dropped). */
+typedef struct {
+  llmc_weight_set_t *artifact, *model;
+} verify_weights_t;
+
+static bool verify_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
+  verify_weights_t *w = ctx;
+  return llmc_weight_set_lookup(w->artifact, name, out) || llmc_weight_set_lookup(w->model, name, out);
+}
+
 /* --verify: the artifact on the host backend against the interpreter running
- * the graph as imported (a fresh load, before any pass). */
+ * the graph as imported (a fresh load, before any pass) on the weights the
+ * artifact stores. */
 static llmc_status_t *verify_artifact(const char *model_path, const char *out_dir, const char *emit) {
   if (strcmp(emit, "so") != 0)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--verify", "needs the full artifact (--emit=so)");
@@ -88,7 +100,11 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
   uint64_t rng = 7;
   for (int i = 0; i < len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
   llmc_verify_result_t r;
-  s = llmc_verify_greedy(model, rt, prompt, len, steps, NULL, &r);
+  static const char *const files[] = {"weights.safetensors"};
+  verify_weights_t vw = {.model = model->weights};
+  s = llmc_weight_set_open(out_dir, files, 1, &vw.artifact);
+  if (!s) s = llmc_verify_greedy_with(model, verify_lookup, &vw, rt, prompt, len, steps, NULL, &r);
+  llmc_weight_set_close(vw.artifact);
   const double tolerance = 1e-4; /* f32 everywhere: only summation order differs */
   if (!s) {
     fprintf(stderr, "verify: max |compiled - interpreter| = %.3g over %lld positions of %lld logits (tolerance %.0e); "
@@ -121,6 +137,8 @@ static const char compile_help[] =
     "      --max-step-tokens=N  tokens per step, the prefill chunk (default: 128)\n"
     "      --max-seqs=N         sequences per step (default: 8)\n"
     "      --block-size=N       KV cache block size in tokens (default: 16)\n"
+    "      --weight-dtype=T     f32 (default), f16 or bf16: how matmul weights are\n"
+    "                           stored and read (CPU targets; halves decode traffic)\n"
     "      --verify             run the artifact on the host against the reference\n"
     "                           interpreter (16-token prompt, 16 greedy steps) and\n"
     "                           report the largest logit difference\n"
@@ -133,10 +151,11 @@ static int cmd_compile(int argc, char **argv) {
       {"print-after", required_argument, 0, 'P'}, {"time-passes", no_argument, 0, 'T'},
       {"max-context", required_argument, 0, 'c'}, {"max-step-tokens", required_argument, 0, 's'},
       {"max-seqs", required_argument, 0, 'q'},    {"block-size", required_argument, 0, 'b'},
-      {"verify", no_argument, 0, 'V'},
+      {"verify", no_argument, 0, 'V'},            {"weight-dtype", required_argument, 0, 'W'},
       {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
   const char *out_dir = "out", *target = "host", *emit = "so", *pipeline = NULL, *print_after = NULL;
   bool time_passes = false, verify = false;
+  llmc_dtype_t weight_dtype = LLMC_DT_F32;
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
   int c;
@@ -151,6 +170,11 @@ static int cmd_compile(int argc, char **argv) {
       case 'P': print_after = optarg; break;
       case 'T': time_passes = true; break;
       case 'V': verify = true; break;
+      case 'W':
+        if (!llmc_dtype_parse(optarg, &weight_dtype) ||
+            (weight_dtype != LLMC_DT_F32 && weight_dtype != LLMC_DT_F16 && weight_dtype != LLMC_DT_BF16))
+          return usage_error("compile", "--weight-dtype takes f32, f16 or bf16, not '%s'", optarg);
+        break;
       case 'O':
         if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '3')
           return usage_error("compile", "-O takes 0, 1, 2 or 3, not '%s'", optarg);
@@ -223,7 +247,8 @@ static int cmd_compile(int argc, char **argv) {
                                      .opt_level = opt_level, .max_context = max_context,
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
-                                     .eos_token = model->eos_token, .passes = &pres};
+                                     .eos_token = model->eos_token, .passes = &pres,
+                                     .weight_dtype = weight_dtype};
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);
   }
   if (!s && time_passes) {

@@ -22,4 +22,13 @@ LLMC_MUST_USE llmc_status_t *llmc_verify_greedy(const llmc_model_t *model, llmc_
                                                 const int32_t *prompt, int len, int steps,
                                                 int32_t *out_tokens, llmc_verify_result_t *out);
 
+/* The same, with the interpreter reading weights through `lookup` (e.g. the
+ * artifact's own weights.safetensors, so 16-bit weights are compared as
+ * stored and the check isolates compilation from rounding). */
+LLMC_MUST_USE llmc_status_t *llmc_verify_greedy_with(const llmc_model_t *model,
+                                                     llmc_weight_lookup_fn lookup, void *lookup_ctx,
+                                                     llmc_rt_t *rt, const int32_t *prompt, int len,
+                                                     int steps, int32_t *out_tokens,
+                                                     llmc_verify_result_t *out);
+
 #endif

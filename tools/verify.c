@@ -27,6 +27,14 @@ static double max_diff(const float *a, const float *b, int64_t n) {
 llmc_status_t *llmc_verify_greedy(const llmc_model_t *model, llmc_rt_t *rt, const int32_t *prompt,
                                   int len, int steps, int32_t *out_tokens,
                                   llmc_verify_result_t *out) {
+  return llmc_verify_greedy_with(model, llmc_weight_set_lookup, model->weights, rt, prompt, len, steps,
+                                 out_tokens, out);
+}
+
+llmc_status_t *llmc_verify_greedy_with(const llmc_model_t *model, llmc_weight_lookup_fn lookup,
+                                       void *lookup_ctx, llmc_rt_t *rt, const int32_t *prompt,
+                                       int len, int steps, int32_t *out_tokens,
+                                       llmc_verify_result_t *out) {
   *out = (llmc_verify_result_t){.first_mismatch = -1};
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
   int64_t ctx = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_CONTEXT);
@@ -42,7 +50,7 @@ llmc_status_t *llmc_verify_greedy(const llmc_model_t *model, llmc_rt_t *rt, cons
   if (!s) {
     memcpy(tokens, prompt, sizeof(int32_t) * (size_t)len);
     for (int i = 0; i < len + steps; i++) positions[i] = i;
-    s = llmc_interp_create(model->graph, llmc_weight_set_lookup, model->weights, ctx, &it);
+    s = llmc_interp_create(model->graph, lookup, lookup_ctx, ctx, &it);
   }
   if (!s) s = llmc_rt_seq_create_empty(rt, &seq);
   const float *ref = NULL, *got = NULL;

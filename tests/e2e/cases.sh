@@ -90,6 +90,25 @@ example)
   grep '^sequences  *3 ' bench.txt >/dev/null || fail "bench --batch 3 did not run 3 sequences"
   grep '^decode .*(21 tokens' bench.txt >/dev/null || fail "bench decoded the wrong number of tokens"
   ;;
+half-weights)
+  # 16-bit matmul weights: exact when the checkpoint is already 16-bit, so the
+  # artifact must match the interpreter as tightly as in f32.
+  "$GEN_MODEL" b --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 3 --dtype bf16
+  "$LLMC" compile b/model.json -o b-out --weight-dtype=bf16
+  grep '"family": "matmul_half"' b-out/report.json >/dev/null || fail "bf16 weights did not select matmul_half"
+  "$E2E_CHECK" b/model.json b-out --steps 32 --prompt-lens 1,9,33
+  "$GEN_MODEL" h --dim 96 --layers 2 --heads 6 --kv-heads 2 --hidden 128 --vocab 131 --seed 4 --dtype f16 --tied
+  "$LLMC" compile h/model.json -o h-out --weight-dtype=f16 --target=x86-64-v3
+  "$E2E_CHECK" h/model.json h-out --steps 32 --prompt-lens 2,17
+  # An f32 model stored as bf16: --verify compares against the stored weights.
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o ex-bf16 --weight-dtype=bf16 --verify 2>verify.txt
+  grep 'greedy tokens identical' verify.txt >/dev/null || fail "bf16 --verify: $(cat verify.txt)"
+  f32=$(stat -c %s "$SRC/examples/tiny-llama/model.safetensors")
+  [ "$(stat -c %s ex-bf16/weights.safetensors)" -lt $((f32 * 6 / 10)) ] || fail "bf16 weights are not smaller"
+  expect_error 65 "need a target with F16C" -- "$LLMC" compile h/model.json -o x --weight-dtype=f16 --target=x86-64
+  expect_error 65 "CPU targets only" -- "$LLMC" compile h/model.json -o x --weight-dtype=bf16 --target=host,sm_90
+  expect_error 64 "--weight-dtype takes" -- "$LLMC" compile h/model.json -o x --weight-dtype=i8
+  ;;
 determinism)
   "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
   "$LLMC" compile m/model.json -o a --target=x86-64-v3,sm_90a,gfx942,spirv

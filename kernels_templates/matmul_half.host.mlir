@@ -1,0 +1,129 @@
+// matmul_half.host.mlir: out[T,N] = a[T,K] x b[N,K]^T with b stored in
+// 16-bit floats (WTYPE f16 or bf16) and everything else in f32: the same
+// kernel as matmul.host.mlir (same loops, same accumulation order, same
+// extent and args) except for how a weight vector is loaded.
+//
+//   params: NAME, K, N, VEC (even, divides K), HALF (= VEC / 2), WTYPE (f16 | bf16)
+//   args:   [a_off (act), b_off (weights, in f32 units: the tensor starts
+//            4-byte aligned), out_off (act), T]
+//   extent: N output columns
+//
+// Decode reads every weight once per token, so 16-bit weights halve the
+// bytes the memory-bound GEMV streams. The weights memref is f32-typed (one
+// ABI for every kernel); a weight vector is loaded as HALF f32 words,
+// reinterpreted with vector.bitcast as VEC 16-bit floats, and widened with
+// arith.extf, which is exact for both formats; products and sums stay f32.
+func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %k_dim = arith.constant {{K}} : index
+  %n_dim = arith.constant {{N}} : index
+  %vec = arith.constant {{VEC}} : index
+  %zero = arith.constant dense<0.0> : vector<{{VEC}}xf32>
+  %a_off_i = memref.load %args[%c0] : memref<?xi64>
+  %b_off_i = memref.load %args[%c1] : memref<?xi64>
+  %o_off_i = memref.load %args[%c2] : memref<?xi64>
+  %t_i = memref.load %args[%c3] : memref<?xi64>
+  %a_off = arith.index_cast %a_off_i : i64 to index
+  %b_off_f = arith.index_cast %b_off_i : i64 to index
+  %b_off = arith.muli %b_off_f, %c2 : index
+  %o_off = arith.index_cast %o_off_i : i64 to index
+  %tokens = arith.index_cast %t_i : i64 to index
+  %count = arith.subi %end, %begin : index
+  %blocks = arith.divui %count, %c4 : index
+  %blocked = arith.muli %blocks, %c4 : index
+  %block_end = arith.addi %begin, %blocked : index
+
+  // Blocks of 4 columns.
+  scf.for %n = %begin to %block_end step %c4 {
+    %n_k = arith.muli %n, %k_dim : index
+    %b0 = arith.addi %b_off, %n_k : index
+    %b1 = arith.addi %b0, %k_dim : index
+    %b2 = arith.addi %b1, %k_dim : index
+    %b3 = arith.addi %b2, %k_dim : index
+    scf.for %t = %c0 to %tokens step %c1 {
+      %t_k = arith.muli %t, %k_dim : index
+      %a_row = arith.addi %a_off, %t_k : index
+      %acc:4 = scf.for %k = %c0 to %k_dim step %vec
+          iter_args(%s0 = %zero, %s1 = %zero, %s2 = %zero, %s3 = %zero)
+          -> (vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>) {
+        %ia = arith.addi %a_row, %k : index
+        %i0 = arith.addi %b0, %k : index
+        %i1 = arith.addi %b1, %k : index
+        %i2 = arith.addi %b2, %k : index
+        %i3 = arith.addi %b3, %k : index
+        %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
+        %f0 = arith.divui %i0, %c2 : index
+        %w0_words = vector.load %w[%f0] : memref<?xf32>, vector<{{HALF}}xf32>
+        %w0_h = vector.bitcast %w0_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
+        %w0 = arith.extf %w0_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
+        %f1 = arith.divui %i1, %c2 : index
+        %w1_words = vector.load %w[%f1] : memref<?xf32>, vector<{{HALF}}xf32>
+        %w1_h = vector.bitcast %w1_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
+        %w1 = arith.extf %w1_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
+        %f2 = arith.divui %i2, %c2 : index
+        %w2_words = vector.load %w[%f2] : memref<?xf32>, vector<{{HALF}}xf32>
+        %w2_h = vector.bitcast %w2_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
+        %w2 = arith.extf %w2_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
+        %f3 = arith.divui %i3, %c2 : index
+        %w3_words = vector.load %w[%f3] : memref<?xf32>, vector<{{HALF}}xf32>
+        %w3_h = vector.bitcast %w3_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
+        %w3 = arith.extf %w3_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
+        %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
+        %p1 = arith.mulf %av, %w1 fastmath<contract> : vector<{{VEC}}xf32>
+        %p2 = arith.mulf %av, %w2 fastmath<contract> : vector<{{VEC}}xf32>
+        %p3 = arith.mulf %av, %w3 fastmath<contract> : vector<{{VEC}}xf32>
+        %n0 = arith.addf %s0, %p0 fastmath<contract> : vector<{{VEC}}xf32>
+        %n1 = arith.addf %s1, %p1 fastmath<contract> : vector<{{VEC}}xf32>
+        %n2 = arith.addf %s2, %p2 fastmath<contract> : vector<{{VEC}}xf32>
+        %n3 = arith.addf %s3, %p3 fastmath<contract> : vector<{{VEC}}xf32>
+        scf.yield %n0, %n1, %n2, %n3 : vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>
+      }
+      %d0 = vector.reduction <add>, %acc#0 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d1 = vector.reduction <add>, %acc#1 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d2 = vector.reduction <add>, %acc#2 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d3 = vector.reduction <add>, %acc#3 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %t_n = arith.muli %t, %n_dim : index
+      %o_row = arith.addi %o_off, %t_n : index
+      %o0 = arith.addi %o_row, %n : index
+      %o1 = arith.addi %o0, %c1 : index
+      %o2 = arith.addi %o0, %c2 : index
+      %o3 = arith.addi %o0, %c3 : index
+      memref.store %d0, %act[%o0] : memref<?xf32>
+      memref.store %d1, %act[%o1] : memref<?xf32>
+      memref.store %d2, %act[%o2] : memref<?xf32>
+      memref.store %d3, %act[%o3] : memref<?xf32>
+    }
+  }
+
+  // Remaining columns, one at a time, with the same arithmetic.
+  scf.for %n = %block_end to %end step %c1 {
+    %n_k = arith.muli %n, %k_dim : index
+    %b0 = arith.addi %b_off, %n_k : index
+    scf.for %t = %c0 to %tokens step %c1 {
+      %t_k = arith.muli %t, %k_dim : index
+      %a_row = arith.addi %a_off, %t_k : index
+      %acc = scf.for %k = %c0 to %k_dim step %vec iter_args(%s0 = %zero) -> (vector<{{VEC}}xf32>) {
+        %ia = arith.addi %a_row, %k : index
+        %i0 = arith.addi %b0, %k : index
+        %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
+        %f0 = arith.divui %i0, %c2 : index
+        %w0_words = vector.load %w[%f0] : memref<?xf32>, vector<{{HALF}}xf32>
+        %w0_h = vector.bitcast %w0_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
+        %w0 = arith.extf %w0_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
+        %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
+        %n0 = arith.addf %s0, %p0 fastmath<contract> : vector<{{VEC}}xf32>
+        scf.yield %n0 : vector<{{VEC}}xf32>
+      }
+      %d0 = vector.reduction <add>, %acc fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %t_n = arith.muli %t, %n_dim : index
+      %o_row = arith.addi %o_off, %t_n : index
+      %o0 = arith.addi %o_row, %n : index
+      memref.store %d0, %act[%o0] : memref<?xf32>
+    }
+  }
+  return
+}
