@@ -85,6 +85,11 @@ example)
   c=$("$LLMC" run out --prompt-ids 5,6,7 --max-tokens 24 --temperature 1 --top-k 40 --top-p 0.9 --seed 4 --print-ids)
   [ "$a" = "$b" ] || fail "same seed gave different tokens"
   [ "$a" != "$c" ] || fail "different seeds gave the same 24 tokens"
+  # llmc-run, the runtime-only program, runs the same artifact the same way
+  # and links neither LLVM nor MLIR.
+  [ "$("$LLMC_RUN" run out --prompt-ids 5,6,7 --max-tokens 24 --temperature 1 --top-k 40 --top-p 0.9 --seed 3 --print-ids)" = "$a" ] ||
+    fail "llmc-run and llmc run differ"
+  ! ldd "$LLMC_RUN" | grep -iE 'llvm|mlir' || fail "llmc-run links LLVM or MLIR"
   # Continuous batching in the benchmark: 3 sequences decoded together.
   "$LLMC" bench out --batch 3 --prompt-len 8 --max-tokens 8 > bench.txt
   grep '^sequences  *3 ' bench.txt >/dev/null || fail "bench --batch 3 did not run 3 sequences"

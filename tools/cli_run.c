@@ -1,0 +1,349 @@
+/* cli_run.c: `run` and `bench`, shared by llmc and llmc-run, plus the
+ * small helpers both programs use. Links only the runtime and the tokenizer. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "llmc_cli.h"
+#include "llmc_rt.h"
+#include "llmc_tokenizer.h"
+
+int llmc_cli_report(llmc_status_t *s) {
+  if (!s) return 0;
+  char msg[8192];
+  llmc_status_format(s, msg, sizeof msg);
+  /* Every line of a status chain gets the program prefix. */
+  for (char *line = msg, *next; line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    fprintf(stderr, "llmc: %s\n", line);
+  }
+  int code = llmc_status_exit_code(s);
+  llmc_status_free(s);
+  return code;
+}
+
+int llmc_cli_usage_error(const char *cmd, const char *fmt, const char *detail) {
+  fprintf(stderr, "llmc%s%s: error: ", cmd ? " " : "", cmd ? cmd : "");
+  fprintf(stderr, fmt, detail);
+  fprintf(stderr, "\nTry 'llmc %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+  return EX_USAGE;
+}
+
+double llmc_cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+bool llmc_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+bool llmc_cli_parse_f32(const char *s, double lo, double hi, float *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
+  *out = (float)v;
+  return true;
+}
+
+/* ---- run and bench ---- */
+
+typedef struct {
+  const char *dir, *prompt, *prompt_ids, *device;
+  int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks, batch;
+  float temperature, top_p;
+  bool print_ids, ignore_eos;
+} run_args_t;
+
+static const char run_help[] =
+    "Usage: llmc run ARTIFACT_DIR [options]\n"
+    "Generates tokens with a compiled artifact.\n\n"
+    "      --prompt=TEXT        prompt text (needs the artifact's tokenizer.json)\n"
+    "      --prompt-ids=LIST    prompt as comma-separated token ids\n"
+    "      --max-tokens=N       tokens to generate (default: 64)\n"
+    "      --temperature=F      0 is greedy (default: 0.8)\n"
+    "      --top-k=K            sample from the K most likely tokens (default: off)\n"
+    "      --top-p=P            nucleus sampling (default: 1, off)\n"
+    "      --seed=N             sampling seed (default: 0)\n"
+    "      --print-ids          print the generated ids only, space-separated, on one line\n"
+    "      --ignore-eos         keep generating past the end-of-text token\n"
+    "      --threads=N          host threads (default: all cores)\n"
+    "      --kv-blocks=N        KV cache size in blocks (default: enough for every\n"
+    "                           sequence slot at full context)\n"
+    "      --device=NAME        auto (default: the first GPU backend with a device the\n"
+    "                           artifact has an image for, else host), host, cuda,\n"
+    "                           hip, level-zero\n"
+    "  -h, --help               this text\n";
+
+static const char bench_help[] =
+    "Usage: llmc bench ARTIFACT_DIR [options]\n"
+    "Measures prefill and decode speed and the weight-read bandwidth against the\n"
+    "machine's own memory bandwidth, measured in the same run.\n\n"
+    "      --prompt-len=N       prompt tokens (default: 32)\n"
+    "      --max-tokens=N       decode tokens per sequence (default: 64)\n"
+    "      --batch=N            sequences decoded together (default: 1; at most the\n"
+    "                           artifact's --max-seqs per step)\n"
+    "      --threads=N          host threads (default: all cores)\n"
+    "  -h, --help               this text\n";
+
+static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a) {
+  static const struct option opts[] = {
+      {"prompt", required_argument, 0, 'p'},      {"prompt-ids", required_argument, 0, 'i'},
+      {"max-tokens", required_argument, 0, 'n'},  {"temperature", required_argument, 0, 't'},
+      {"top-k", required_argument, 0, 'k'},       {"top-p", required_argument, 0, 'P'},
+      {"seed", required_argument, 0, 's'},        {"print-ids", no_argument, 0, 'I'},
+      {"threads", required_argument, 0, 'j'},     {"device", required_argument, 0, 'd'},
+      {"prompt-len", required_argument, 0, 'l'},  {"ignore-eos", no_argument, 0, 'E'},
+      {"kv-blocks", required_argument, 0, 'B'},   {"batch", required_argument, 0, 'b'},
+      {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'p': a->prompt = optarg; break;
+      case 'i': a->prompt_ids = optarg; break;
+      case 'd': a->device = optarg; break;
+      case 'I': a->print_ids = true; break;
+      case 'E': a->ignore_eos = true; break;
+      case 'n':
+        if (!llmc_cli_parse_i64(optarg, 0, 1 << 24, &a->max_tokens)) return llmc_cli_usage_error(cmd, "bad --max-tokens '%s'", optarg);
+        break;
+      case 'b':
+        if (!llmc_cli_parse_i64(optarg, 1, 4096, &a->batch)) return llmc_cli_usage_error(cmd, "bad --batch '%s'", optarg);
+        break;
+      case 'B':
+        if (!llmc_cli_parse_i64(optarg, 1, INT32_MAX, &a->kv_blocks)) return llmc_cli_usage_error(cmd, "bad --kv-blocks '%s'", optarg);
+        break;
+      case 'l':
+        if (!llmc_cli_parse_i64(optarg, 1, 1 << 24, &a->prompt_len)) return llmc_cli_usage_error(cmd, "bad --prompt-len '%s'", optarg);
+        break;
+      case 't':
+        if (!llmc_cli_parse_f32(optarg, 0, 100, &a->temperature)) return llmc_cli_usage_error(cmd, "bad --temperature '%s'", optarg);
+        break;
+      case 'k':
+        if (!llmc_cli_parse_i64(optarg, 0, 1 << 24, &a->top_k)) return llmc_cli_usage_error(cmd, "bad --top-k '%s'", optarg);
+        break;
+      case 'P':
+        if (!llmc_cli_parse_f32(optarg, 0, 1, &a->top_p)) return llmc_cli_usage_error(cmd, "bad --top-p '%s' (0..1)", optarg);
+        break;
+      case 's':
+        if (!llmc_cli_parse_i64(optarg, 0, INT64_MAX, &a->seed)) return llmc_cli_usage_error(cmd, "bad --seed '%s'", optarg);
+        break;
+      case 'j':
+        if (!llmc_cli_parse_i64(optarg, 1, 1024, &a->threads)) return llmc_cli_usage_error(cmd, "bad --threads '%s'", optarg);
+        break;
+      case 'h': fputs(strcmp(cmd, "run") == 0 ? run_help : bench_help, stdout); return -1;
+      case ':': return llmc_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+      default: return llmc_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1) return llmc_cli_usage_error(cmd, "%s", "expected exactly one ARTIFACT_DIR argument");
+  a->dir = argv[optind];
+  return 0;
+}
+
+static llmc_status_t *parse_ids(const char *list, int32_t **out, int64_t *out_n) {
+  int64_t cap = 1;
+  for (const char *p = list; *p; p++) cap += *p == ',';
+  int32_t *ids = malloc(sizeof(int32_t) * (size_t)cap);
+  if (!ids) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  int64_t n = 0;
+  for (const char *p = list; *p;) {
+    char *end;
+    errno = 0;
+    long v = strtol(p, &end, 10);
+    if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
+      free(ids);
+      return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt-ids", "'%s' is not a comma-separated list of token ids", list);
+    }
+    ids[n++] = (int32_t)v;
+    p = *end ? end + 1 : end;
+  }
+  if (n == 0) {
+    free(ids);
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt-ids", "the prompt is empty");
+  }
+  *out = ids;
+  *out_n = n;
+  return NULL;
+}
+
+static int32_t read_eos(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/generation.json", dir);
+  json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+  json_t *e = json_object_get(j, "eos_token_id");
+  int32_t eos = json_is_integer(e) ? (int32_t)json_integer_value(e) : -1;
+  json_decref(j);
+  return eos;
+}
+
+int llmc_cli_run(int argc, char **argv) {
+  run_args_t a = {.max_tokens = 64, .temperature = 0.8f, .top_p = 1.0f};
+  int rc = parse_run_args("run", argc, argv, &a);
+  if (rc) return rc < 0 ? 0 : rc;
+  if (!a.prompt == !a.prompt_ids) return llmc_cli_usage_error("run", "%s", "give exactly one of --prompt and --prompt-ids");
+  llmc_tokenizer_t *tok = NULL;
+  int32_t *ids = NULL;
+  int64_t n_ids = 0;
+  llmc_rt_t *rt = NULL;
+  llmc_status_t *s = NULL;
+  char tok_path[4096];
+  snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", a.dir);
+  bool have_tok = access(tok_path, R_OK) == 0;
+  if (have_tok) s = llmc_tokenizer_load(tok_path, &tok);
+  if (!s && a.prompt) {
+    if (!tok)
+      s = LLMC_ERROR(LLMC_NOT_FOUND, tok_path, "the artifact has no tokenizer; use --prompt-ids");
+    else
+      s = llmc_tokenizer_encode(tok, a.prompt, strlen(a.prompt), true, &ids, &n_ids);
+    if (!s && n_ids == 0) s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt", "the prompt is empty");
+  } else if (!s) {
+    s = parse_ids(a.prompt_ids, &ids, &n_ids);
+  }
+  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads, .kv_blocks = a.kv_blocks};
+  if (!s) s = llmc_rt_open(a.dir, &ro, &rt);
+  if (!s) {
+    int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
+    for (int64_t i = 0; i < n_ids && !s; i++)
+      if (ids[i] >= vocab)
+        s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt-ids", "token id %d is outside the vocabulary of %lld",
+                       ids[i], (long long)vocab);
+  }
+  int seq = -1;
+  if (!s && a.max_tokens > 0) {
+    llmc_sampling_t sp = {.temperature = a.temperature, .top_k = (int)a.top_k, .top_p = a.top_p,
+                          .seed = (uint64_t)a.seed, .max_new_tokens = (int)a.max_tokens,
+                          .eos_token = a.ignore_eos ? -1 : read_eos(a.dir)};
+    s = llmc_rt_seq_add(rt, ids, n_ids, &sp, &seq);
+  }
+  if (!s && !a.print_ids && tok) {
+    /* Echo the prompt so the continuation reads naturally. */
+    fwrite(a.prompt ? a.prompt : "", 1, a.prompt ? strlen(a.prompt) : 0, stdout);
+    fflush(stdout);
+  }
+  bool first = true;
+  llmc_buf_t text = {0};
+  while (!s && seq >= 0) {
+    llmc_rt_events_t ev;
+    if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
+    for (int i = 0; i < ev.n && !s; i++) {
+      if (a.print_ids || !tok) {
+        printf("%s%d", first ? "" : " ", ev.events[i].token);
+      } else {
+        text.len = 0;
+        s = llmc_tokenizer_decode_token(tok, ev.events[i].token, &text);
+        if (!s && text.len) fwrite(text.data, 1, text.len, stdout);
+      }
+      fflush(stdout);
+      first = false;
+    }
+  }
+  if (!first || a.print_ids) putchar('\n');
+  llmc_buf_free(&text);
+  llmc_rt_close(rt);
+  llmc_tokenizer_destroy(tok);
+  free(ids);
+  return llmc_cli_report(s);
+}
+
+static int64_t decode_weight_bytes(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/report.json", dir);
+  json_t *j = json_load_file(path, 0, NULL);
+  json_t *v = json_object_get(json_object_get(j, "memory"), "decode_weight_bytes_per_token");
+  int64_t bytes = json_is_integer(v) ? json_integer_value(v) : 0;
+  json_decref(j);
+  return bytes;
+}
+
+/* Runs `batch` sequences of random prompts together (continuous batching:
+ * one step decodes a token of every sequence, reading the weights once), and
+ * reports time to first token, per-token latency and throughput, with the
+ * weight-read bandwidth next to the machine's measured one. */
+int llmc_cli_bench(int argc, char **argv) {
+  run_args_t a = {.max_tokens = 64, .prompt_len = 32, .batch = 1};
+  int rc = parse_run_args("bench", argc, argv, &a);
+  if (rc) return rc < 0 ? 0 : rc;
+  int64_t prompt_len = a.prompt_len, batch = a.batch;
+  llmc_rt_t *rt = NULL;
+  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads};
+  llmc_status_t *s = llmc_rt_open(a.dir, &ro, &rt);
+  if (s) return llmc_cli_report(s);
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
+  int32_t *prompt = malloc(sizeof(int32_t) * (size_t)prompt_len);
+  bool *started = calloc((size_t)batch, sizeof *started);
+  if (!prompt || !started) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  uint64_t rng = 42;
+  llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = (int)a.max_tokens, .eos_token = -1};
+  int *seqs = calloc((size_t)batch, sizeof *seqs);
+  if (!seqs && !s) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  for (int64_t b = 0; b < batch && !s; b++) {
+    for (int64_t i = 0; i < prompt_len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
+    s = llmc_rt_seq_add(rt, prompt, prompt_len, &sp, &seqs[b]);
+  }
+  double t0 = llmc_cli_now(), t_first = 0, t_all = 0;
+  int64_t generated = 0, n_started = 0, steps_after_all = 0;
+  while (!s) {
+    llmc_rt_events_t ev;
+    if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
+    double now = llmc_cli_now();
+    if (generated == 0) t_first = now;
+    if (n_started == batch) steps_after_all++;
+    for (int i = 0; i < ev.n; i++) {
+      int k = 0;
+      while (k < batch && seqs[k] != ev.events[i].seq) k++;
+      if (k < batch && !started[k]) {
+        started[k] = true;
+        if (++n_started == batch) t_all = now;
+      }
+    }
+    generated += ev.n;
+  }
+  double t_end = llmc_cli_now();
+  llmc_rt_stats_t stats;
+  llmc_rt_stats_get(rt, &stats);
+  llmc_rt_close(rt);
+  free(prompt);
+  free(started);
+  free(seqs);
+  if (s) return llmc_cli_report(s);
+  /* Decode phase: after every sequence has its first token. */
+  int64_t decoded = generated - batch;
+  double decode_s = t_end - t_all, ttft = t_first - t0;
+  double step_s = steps_after_all > 0 ? decode_s / (double)steps_after_all : 0;
+  int64_t bytes = decode_weight_bytes(a.dir);
+  double machine = 0;
+  if ((s = llmc_rt_measure_read_bandwidth((int)a.threads, 1ull << 30, 3, &machine))) return llmc_cli_report(s);
+  double achieved = step_s > 0 ? (double)bytes / step_s / 1e9 : 0;
+  printf("artifact            %s\n", a.dir);
+  printf("sequences           %lld (prompts of %lld tokens, %lld new tokens each)\n", (long long)batch,
+         (long long)prompt_len, (long long)a.max_tokens);
+  printf("TTFT                %.2f ms (%.1f prompt tokens/s)\n", ttft * 1e3,
+         (double)(prompt_len * batch) / (t_all - t0));
+  printf("TPOT                %.2f ms (one decode step of all sequences)\n", step_s * 1e3);
+  printf("decode              %.2f tokens/s (%lld tokens in %.3f s)\n", decode_s > 0 ? (double)decoded / decode_s : 0,
+         (long long)decoded, decode_s);
+  printf("preemptions         %lld\n", (long long)stats.preemptions);
+  printf("weights per step    %.1f MB\n", (double)bytes / 1e6);
+  printf("achieved read BW    %.2f GB/s\n", achieved);
+  printf("machine read BW     %.2f GB/s (STREAM-like sum over 1 GiB, same threads, measured now)\n", machine);
+  printf("ratio               %.2f\n", machine > 0 ? achieved / machine : 0);
+  return 0;
+}
+

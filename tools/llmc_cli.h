@@ -1,0 +1,26 @@
+/* llmc_cli.h: pieces shared by the two command-line programs: `llmc` (the
+ * compiler driver, which links LLVM and MLIR) and `llmc-run` (run and bench
+ * only, linking just the runtime, for machines that serve compiled artifacts
+ * and have no LLVM). Errors are printed here and only here. */
+#ifndef LLMC_CLI_H
+#define LLMC_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "llmc_support.h"
+
+/* Prints a status chain as "llmc: where: error: message" lines on stderr and
+ * returns its sysexits code (0 for NULL), freeing it. */
+int llmc_cli_report(llmc_status_t *s);
+/* Prints "llmc CMD: error: ..." and a --help hint; returns EX_USAGE. */
+int llmc_cli_usage_error(const char *cmd, const char *fmt, const char *detail);
+double llmc_cli_now(void);
+bool llmc_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+bool llmc_cli_parse_f32(const char *s, double lo, double hi, float *out);
+
+/* `run` and `bench` with argv[0] the command name. */
+int llmc_cli_run(int argc, char **argv);
+int llmc_cli_bench(int argc, char **argv);
+
+#endif

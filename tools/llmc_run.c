@@ -1,0 +1,35 @@
+/* llmc_run.c: `llmc-run`, the serving half of llmc: `run` and `bench` on a
+ * compiled artifact, linking only libllmc_rt and the tokenizer (no LLVM, no
+ * MLIR), so it can be shipped with artifacts to machines that only run
+ * models, GPU servers included. Same options and output as `llmc run` and
+ * `llmc bench`. */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "llmc_cli.h"
+
+static const char help[] =
+    "Usage: llmc-run COMMAND ARTIFACT_DIR [options]\n"
+    "Runs artifacts compiled by `llmc compile`, without the compiler.\n\n"
+    "Commands:\n"
+    "  run DIR      generate tokens (see llmc-run run --help)\n"
+    "  bench DIR    measure prefill/decode speed and memory bandwidth\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(help, stderr);
+    return EX_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    fputs(help, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("llmc-run %s\n", LLMC_VERSION_STRING);
+    return 0;
+  }
+  if (strcmp(argv[1], "run") == 0) return llmc_cli_run(argc - 1, argv + 1);
+  if (strcmp(argv[1], "bench") == 0) return llmc_cli_bench(argc - 1, argv + 1);
+  return llmc_cli_usage_error(NULL, "unknown command '%s' (run, bench)", argv[1]);
+}
