@@ -66,7 +66,7 @@ typedef struct {
   const char *dir, *prompt, *prompt_ids, *device;
   int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks, batch;
   float temperature, top_p;
-  bool print_ids, ignore_eos;
+  bool print_ids, ignore_eos, synthetic_weights;
 } run_args_t;
 
 static const char run_help[] =
@@ -97,6 +97,8 @@ static const char bench_help[] =
     "      --max-tokens=N       decode tokens per sequence (default: 64)\n"
     "      --batch=N            sequences decoded together (default: 1; at most the\n"
     "                           artifact's --max-seqs per step)\n"
+    "      --synthetic-weights  run without weights.safetensors, on generated small\n"
+    "                           values (speed only: the tokens are meaningless)\n"
     "      --threads=N          host threads (default: all cores)\n"
     "  -h, --help               this text\n";
 
@@ -109,6 +111,7 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       {"threads", required_argument, 0, 'j'},     {"device", required_argument, 0, 'd'},
       {"prompt-len", required_argument, 0, 'l'},  {"ignore-eos", no_argument, 0, 'E'},
       {"kv-blocks", required_argument, 0, 'B'},   {"batch", required_argument, 0, 'b'},
+      {"synthetic-weights", no_argument, 0, 'S'},
       {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
   int c;
   optind = 1;
@@ -120,6 +123,7 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       case 'd': a->device = optarg; break;
       case 'I': a->print_ids = true; break;
       case 'E': a->ignore_eos = true; break;
+      case 'S': a->synthetic_weights = true; break;
       case 'n':
         if (!llmc_cli_parse_i64(optarg, 0, 1 << 24, &a->max_tokens)) return llmc_cli_usage_error(cmd, "bad --max-tokens '%s'", optarg);
         break;
@@ -282,7 +286,8 @@ int llmc_cli_bench(int argc, char **argv) {
   if (rc) return rc < 0 ? 0 : rc;
   int64_t prompt_len = a.prompt_len, batch = a.batch;
   llmc_rt_t *rt = NULL;
-  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads};
+  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads,
+                          .synthetic_weights = a.synthetic_weights};
   llmc_status_t *s = llmc_rt_open(a.dir, &ro, &rt);
   if (s) return llmc_cli_report(s);
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);

@@ -33,6 +33,8 @@ typedef struct {
   const char *backend;
   int n_threads;       /* 0: all cores */
   int64_t kv_blocks;   /* 0: enough for max_seqs sequences of max_context tokens */
+  bool synthetic_weights; /* benchmarks: fill the weights with small values instead of
+                             reading weights.safetensors (which may then be absent) */
 } llmc_rt_options_t;
 
 typedef struct {

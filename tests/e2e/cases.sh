@@ -90,6 +90,10 @@ example)
   [ "$("$LLMC_RUN" run out --prompt-ids 5,6,7 --max-tokens 24 --temperature 1 --top-k 40 --top-p 0.9 --seed 3 --print-ids)" = "$a" ] ||
     fail "llmc-run and llmc run differ"
   ! ldd "$LLMC_RUN" | grep -iE 'llvm|mlir' || fail "llmc-run links LLVM or MLIR"
+  # Benchmarks can run without the weights file (synthetic weights).
+  cp -r out noweights && rm noweights/weights.safetensors
+  "$LLMC_RUN" bench noweights --synthetic-weights --prompt-len 4 --max-tokens 4 | grep '^decode' >/dev/null ||
+    fail "bench --synthetic-weights failed"
   # Continuous batching in the benchmark: 3 sequences decoded together.
   "$LLMC" bench out --batch 3 --prompt-len 8 --max-tokens 8 > bench.txt
   grep '^sequences  *3 ' bench.txt >/dev/null || fail "bench --batch 3 did not run 3 sequences"
