@@ -202,8 +202,12 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
  * coalesced GEMV for decode); attention gives one workgroup per (token,
  * head) with a thread per head dimension. */
 static void select_gpu_kernel(builder_t *b, const llmc_value_t *v, launch_t *l) {
+  l->gfamily = l->family;
+  bool bf16_weights = v->op == LLMC_OP_MATMUL && b->weight_dtypes[v->inputs[1]->id] == LLMC_DT_BF16;
+  if (bf16_weights) l->gfamily = "matmul_bf16"; /* widened with integer ops on GPUs */
   for (int i = 0; i < l->n_params; i++)
-    if (strcmp(l->params[i].key, "VEC") && strcmp(l->params[i].key, "THETA"))
+    if (strcmp(l->params[i].key, "VEC") && strcmp(l->params[i].key, "THETA") && strcmp(l->params[i].key, "HALF") &&
+        !(bf16_weights && strcmp(l->params[i].key, "WTYPE") == 0))
       l->gparams[l->n_gparams++] = l->params[i];
   int32_t threads = 128, items = 1;
   bool per_token = false;
@@ -212,6 +216,9 @@ static void select_gpu_kernel(builder_t *b, const llmc_value_t *v, launch_t *l) 
     items = 4;
     per_token = true;
     l->gparams[l->n_gparams++] = (llmc_template_param_t){"COLS", "4"};
+    if (strcmp(l->family, "matmul_half") == 0)
+      l->gparams[l->n_gparams++] = (llmc_template_param_t){
+          "K_WORDS", llmc_arena_printf(b->a, "%lld", (long long)(v->inputs[0]->shape.dims[1] / 2))};
   } else if (v->op == LLMC_OP_ATTENTION) {
     threads = (int32_t)b->head_dim;
   } else if (v->op == LLMC_OP_ROPE) {
@@ -811,13 +818,10 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   llmc_status_t *s = parse_targets(&b, opts->target);
   for (int t = 0; !s && t < b.n_targets; t++) {
     const llmc_target_t *tg = &b.targets[t];
-    if (tg->is_gpu && opts->weight_dtype != LLMC_DT_F32)
-      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--weight-dtype",
-                     "16-bit weights are supported on CPU targets only so far (target '%s')", tg->name);
     /* Without F16C, LLVM widens f16 through __extendhfsf2, a compiler-rt
      * routine model.so cannot count on at load time; bf16 is a shift. */
     bool x86 = strncmp(tg->triple, "x86_64", 6) == 0;
-    if (!s && x86 && opts->weight_dtype == LLMC_DT_F16 && strcmp(tg->cpu, "x86-64-v3") != 0 &&
+    if (x86 && opts->weight_dtype == LLMC_DT_F16 && strcmp(tg->cpu, "x86-64-v3") != 0 &&
         strcmp(tg->cpu, "x86-64-v4") != 0 && !strstr(tg->features, "+f16c"))
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--weight-dtype",
                      "f16 weights need a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'", tg->name);

@@ -17,7 +17,7 @@ static llmc_status_t *gpu_kernel_text(builder_t *b, llmc_buf_t *out) {
     llmc_template_param_t params[MAX_PARAMS + 1];
     params[0] = (llmc_template_param_t){"NAME", kn->name};
     memcpy(params + 1, l->gparams, sizeof(llmc_template_param_t) * (size_t)l->n_gparams);
-    llmc_status_t *s = llmc_template_instantiate(kn->family, "gpu", params, l->n_gparams + 1, out);
+    llmc_status_t *s = llmc_template_instantiate(l->gfamily, "gpu", params, l->n_gparams + 1, out);
     if (s) return llmc_status_wrap(s, NULL, "instantiating GPU kernel %s", kn->name);
   }
   return out->failed ? llmc_artifact_oom() : NULL;

@@ -20,7 +20,8 @@ typedef struct {
   int64_t extent_a, extent_b;
   int n_args;
   int64_t args[MAX_ARGS][2];
-  /* The GPU form of the same kernel: template params and launch shape. */
+  /* The GPU form of the same kernel: template family, params and launch shape. */
+  const char *gfamily;
   int n_gparams;
   llmc_template_param_t gparams[MAX_PARAMS];
   llmc_gpu_kernel_v1_t gpu; /* symbol filled per kernel */

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <llvm-c/ErrorHandling.h>
+
 #include "llmc_codegen.h"
 #include "llmc_frontend.h"
 #include "llmc_passes.h"
@@ -87,7 +89,7 @@ static const char compile_help[] =
     "      --max-seqs=N         sequences per step (default: 8)\n"
     "      --block-size=N       KV cache block size in tokens (default: 16)\n"
     "      --weight-dtype=T     f32 (default), f16 or bf16: how matmul weights are\n"
-    "                           stored and read (CPU targets; halves decode traffic)\n"
+    "                           stored and read (halves the bytes decode streams)\n"
     "      --verify             run the artifact on the host against the reference\n"
     "                           interpreter (16-token prompt, 16 greedy steps) and\n"
     "                           report the largest logit difference\n"
@@ -243,7 +245,17 @@ static const char main_help[] =
     "  import HF_DIR    print the model.json a Hugging Face directory becomes\n\n"
     "Run 'llmc COMMAND --help' for a command's options. 'llmc --version' prints the version.\n";
 
+/* LLVM reports some errors (an unsupported construct in a backend) through
+ * its fatal error handler, which must not return. Say what happened in the
+ * usual format instead of aborting with a core dump. */
+static void llvm_fatal_error(const char *reason) {
+  fprintf(stderr, "llmc: error: internal compiler error in LLVM: %s\n", reason);
+  fflush(stderr);
+  _Exit(EX_SOFTWARE);
+}
+
 int main(int argc, char **argv) {
+  LLVMInstallFatalErrorHandler(llvm_fatal_error);
   if (argc < 2) {
     fputs(main_help, stderr);
     return EX_USAGE;

@@ -5,9 +5,10 @@
 # which link only the runtime (plus libjansson).
 #   - tiny/  : the example for host + every NVIDIA target, with weights, for
 #              numerics (device logits vs host logits, greedy tokens)
-#   - r1b/   : a random-weight Llama-shaped model of ~1.1B parameters
-#              (TinyLlama's shape) for host + NVIDIA, WITHOUT weights
-#              (4.4 GB in f32): benchmarked with --synthetic-weights
+#   - r1b/, r1b-bf16/: a random-weight Llama-shaped model of ~1.1B
+#              parameters (TinyLlama's shape) for host + NVIDIA, matmul weights
+#              in f32 and in bf16, WITHOUT weights (4.4 / 2.3 GB): benchmarked
+#              with --synthetic-weights
 # Usage: bench/gpu/prepare.sh [BUILD_DIR]   then carry gpu-carry/ and run
 #        gpu-carry/run.sh on the device (writes results under $OUT).
 set -euo pipefail
@@ -30,7 +31,11 @@ trap 'rm -rf "$work"' EXIT
   "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-out" --target=$targets --max-context 2048
 /usr/bin/time -f "compile r1b (sm_90a only): %e s wall" \
   "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-sm90a" --target=sm_90a --max-context 2048
-mkdir -p "$carry/r1b"
-cp "$work/r1b-out/model.so" "$work/r1b-out/model.h" "$work/r1b-out/report.json" "$carry/r1b/"
+"$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-bf16" --target=$targets --max-context 2048 \
+  --weight-dtype=bf16
+for a in r1b-out:r1b r1b-bf16:r1b-bf16; do
+  mkdir -p "$carry/${a#*:}"
+  cp "$work/${a%:*}/model.so" "$work/${a%:*}/model.h" "$work/${a%:*}/report.json" "$carry/${a#*:}/"
+done
 cp bench/gpu/run.sh "$carry/run.sh"
 du -sh "$carry"

@@ -18,8 +18,10 @@ export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
       --max-tokens 32 --temperature 0 --print-ids
   done
   echo "== decode, example (cuda)"; "$here/bin/llmc-run" bench "$here/tiny" --device=cuda --max-tokens 128
-  for b in 1 8; do
-    echo "== decode, ~1.1B random f32, synthetic weights, batch $b (cuda)"
-    "$here/bin/llmc-run" bench "$here/r1b" --device=cuda --synthetic-weights --batch $b --max-tokens 64
+  for model in r1b r1b-bf16; do
+    for b in 1 8; do
+      echo "== decode, ~1.1B random ($model), synthetic weights, batch $b (cuda)"
+      "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch $b --max-tokens 64
+    done
   done
 } 2>&1 | tee "$out/gpu-run.log"

@@ -115,7 +115,6 @@ half-weights)
   f32=$(stat -c %s "$SRC/examples/tiny-llama/model.safetensors")
   [ "$(stat -c %s ex-bf16/weights.safetensors)" -lt $((f32 * 6 / 10)) ] || fail "bf16 weights are not smaller"
   expect_error 65 "need a target with F16C" -- "$LLMC" compile h/model.json -o x --weight-dtype=f16 --target=x86-64
-  expect_error 65 "CPU targets only" -- "$LLMC" compile h/model.json -o x --weight-dtype=bf16 --target=host,sm_90
   expect_error 64 "--weight-dtype takes" -- "$LLMC" compile h/model.json -o x --weight-dtype=i8
   ;;
 determinism)
@@ -270,6 +269,21 @@ gpu-artifact)
     done
     "$LLMC" compile "$model" -o host
     [ "$(greedy_ids fat 1,2,3 16)" = "$(greedy_ids host 1,2,3 16)" ] || fail "fat artifact runs differently on the host"
+  done
+  # 16-bit matmul weights on every GPU vendor (bf16 widened with integer ops,
+  # f16 with extf).
+  for wd in bf16 f16; do
+    rm -rf w-ptx w-hsaco w-spv
+    "$LLMC" compile m/model.json -o w-ptx --target=sm_80,sm_90a --emit=ptx --weight-dtype=$wd
+    if command -v "$PTXAS" >/dev/null 2>&1; then
+      for sm in sm_80 sm_90a; do
+        "$PTXAS" -arch=$sm "w-ptx/model.$sm.ptx" -o /dev/null || fail "ptxas rejects $wd PTX for $sm"
+      done
+    fi
+    "$LLMC" compile m/model.json -o w-hsaco --target=gfx942 --emit=hsaco --weight-dtype=$wd
+    [ -z "$("$NM" -u w-hsaco/model.gfx942.hsaco)" ] || fail "$wd gfx942 code object has undefined symbols"
+    "$LLMC" compile m/model.json -o w-spv --target=spirv --emit=spirv --weight-dtype=$wd
+    "$SPIRV_VAL" w-spv/model.spirv.spv || fail "spirv-val rejects the $wd SPIR-V"
   done
   # A GPU-only artifact on a machine without a GPU: one clear error, exit 69.
   "$LLMC" compile m/model.json -o gpuonly --target=sm_90a
