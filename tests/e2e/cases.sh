@@ -68,6 +68,12 @@ hf-import)
   [ "$(greedy_ids out-shards 1,15,42 32)" = "$ref" ] || fail "sharded HF import differs from model.json"
   [ "$(greedy_ids out-tied 3,1,4,1,5 32)" = "$(greedy_ids out-tied-json 3,1,4,1,5 32)" ] || fail "tied HF import differs"
   "$E2E_CHECK" two out-shards --steps 32 --prompt-lens 3
+  # llmc import prints the model.json the importer builds; saved next to the
+  # weights it compiles to the same artifact.
+  "$LLMC" import two > two/imported.json
+  "$LLMC" compile two/imported.json -o out-imported
+  [ "$(greedy_ids out-imported 1,15,42 32)" = "$ref" ] || fail "imported model.json differs"
+  expect_error 66 "config.json" -- "$LLMC" import no-such-dir
   ;;
 example)
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o out
