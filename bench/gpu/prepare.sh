@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 carry=gpu-carry
-targets=host,sm_80,sm_90,sm_90a
+targets=x86-64-v3,sm_80,sm_90,sm_90a  # a portable CPU target: the GPU box has another CPU
 rm -rf "$carry"
 mkdir -p "$carry/bin" "$carry/lib"
 cp "$build/llmc-run" "$build/gpu_check" "$carry/bin/"
