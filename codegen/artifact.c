@@ -379,6 +379,28 @@ LLVMValueRef llmc_artifact_string_const(LLVMContextRef ctx, LLVMModuleRef m, con
   return llmc_artifact_global_const(m, LLVMConstStringInContext2(ctx, s, strlen(s), 0), name);
 }
 
+/* The CPU features the host code may use, for the runtime's check: the
+ * "+feature" entries of the target's feature string, plus what an x86-64
+ * microarchitecture level implies. Empty for baseline and non-x86 targets. */
+static char *cpu_features(builder_t *b) {
+  if (b->host_target < 0) return llmc_arena_strdup(b->a, "");
+  const llmc_target_t *t = &b->targets[b->host_target];
+  llmc_buf_t out = {0};
+  if (strncmp(t->triple, "x86_64", 6) == 0) {
+    if (strcmp(t->cpu, "x86-64-v3") == 0 || strcmp(t->cpu, "x86-64-v4") == 0)
+      llmc_buf_printf(&out, "sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,f16c");
+    if (strcmp(t->cpu, "x86-64-v4") == 0) llmc_buf_printf(&out, ",avx512f,avx512bw,avx512dq,avx512vl,avx512cd");
+    for (const char *p = t->features ? t->features : ""; *p;) {
+      size_t n = strcspn(p, ",");
+      if (n > 1 && p[0] == '+') llmc_buf_printf(&out, "%s%.*s", out.len ? "," : "", (int)(n - 1), p + 1);
+      p += n + (p[n] == ',');
+    }
+  }
+  char *s = llmc_arena_strdup(b->a, out.data ? out.data : "");
+  llmc_buf_free(&out);
+  return s;
+}
+
 /* Adds llmc_model_v1 (see llmc_abi.h) and the tables it points to. */
 static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMModuleRef m) {
   int64_t *plan = NULL, plan_len = 0;
@@ -424,6 +446,7 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
         names_g,
         LLVMConstInt(i64, (unsigned long long)n_images, 0),
         images_g,
+        llmc_artifact_string_const(ctx, m, cpu_features(b), "llmc_cpu_features"),
     };
     LLVMValueRef model = LLVMConstStructInContext(ctx, fields, sizeof fields / sizeof fields[0], 0);
     LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(model), LLMC_MODEL_SYMBOL);

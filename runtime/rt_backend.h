@@ -77,4 +77,9 @@ extern const llmc_rt_backend_vtable_t llmc_rt_backend_cuda;
 extern const llmc_rt_backend_vtable_t llmc_rt_backend_hip;
 extern const llmc_rt_backend_vtable_t llmc_rt_backend_level_zero;
 
+/* True when this CPU has every feature in the comma-separated list (x86
+ * names as LLVM spells them; unknown ones are not checked); otherwise the
+ * missing ones go into missing[cap]. */
+bool llmc_rt_cpu_supports(const char *features, char *missing, size_t cap);
+
 #endif

@@ -44,6 +44,13 @@ static llmc_status_t *host_create(const llmc_rt_options_t *opts, const llmc_mode
                       "for %s); recompile it with a host target, e.g. --target=host,...",
                       targets);
   }
+  char missing[256];
+  if (!llmc_rt_cpu_supports(model->cpu_features, missing, sizeof missing))
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                      "backend 'host': the artifact's host code needs CPU features this machine "
+                      "lacks (%s); recompile it for this machine (--target=host) or a portable "
+                      "target (--target=x86-64-v3 or x86-64)",
+                      missing);
   host_state_t *s = calloc(1, sizeof *s);
   if (!s) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   llmc_status_t *st = llmc_threadpool_create(opts ? opts->n_threads : 0, &s->pool);

@@ -126,6 +126,11 @@ typedef struct {
   const char *const *kernel_names; /* for profiling and error messages */
   int64_t n_images;                /* GPU images; 0 for a host-only artifact */
   const llmc_image_v1_t *images;
+  /* CPU features the host kernels were compiled to use ("avx2,fma,f16c"),
+   * checked by the runtime before running them: code for another machine's
+   * CPU must fail with a message, not SIGILL. "" when only the
+   * architecture's baseline is assumed. */
+  const char *cpu_features;
 } llmc_model_v1_t;
 
 #define LLMC_MODEL_SYMBOL "llmc_model_v1"
