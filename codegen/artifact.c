@@ -125,6 +125,14 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
       arg(l, act(b, in[1]), 0);
       arg(l, act(b, v), 0);
       return NULL;
+    case LLMC_OP_BIAS_ADD:
+      l->family = "bias_add";
+      param_int(b, l, "N", cols);
+      arg(l, act(b, in[0]), 0);
+      arg(l, b->weight_offsets[in[1]->id], 0);
+      arg(l, act(b, v), 0);
+      b->decode_bytes += (uint64_t)cols * 4;
+      return NULL;
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
     case LLMC_OP_SOFTMAX:

@@ -139,6 +139,12 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
     case LLMC_OP_SILU:
       for (int64_t i = 0; i < n * cols; i++) out[i] = silu(a[i]);
       break;
+    case LLMC_OP_BIAS_ADD: {
+      const float *bias = it->weights[in[1]->id];
+      for (int64_t t = 0; t < n; t++)
+        for (int64_t j = 0; j < cols; j++) out[t * cols + j] = a[t * cols + j] + bias[j];
+      break;
+    }
     case LLMC_OP_SILU_MUL: {
       const float *b = it->buffers[in[1]->id];
       for (int64_t i = 0; i < n * cols; i++) out[i] = silu(a[i]) * b[i];

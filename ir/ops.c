@@ -176,6 +176,15 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
       }
       *out_shape = in[0]->shape;
       return NULL;
+    case LLMC_OP_BIAS_ADD:
+      if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
+      if (!is_weight_vec(in[1], in[0]->shape.dims[1])) {
+        char want[64];
+        snprintf(want, sizeof want, "a float weight [%lld]", (long long)in[0]->shape.dims[1]);
+        return describe_mismatch(where, op, 1, in[1], want);
+      }
+      *out_shape = in[0]->shape;
+      return NULL;
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
     case LLMC_OP_SOFTMAX:

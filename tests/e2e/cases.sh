@@ -68,6 +68,15 @@ hf-import)
   [ "$(greedy_ids out-shards 1,15,42 32)" = "$ref" ] || fail "sharded HF import differs from model.json"
   [ "$(greedy_ids out-tied 3,1,4,1,5 32)" = "$(greedy_ids out-tied-json 3,1,4,1,5 32)" ] || fail "tied HF import differs"
   "$E2E_CHECK" two out-shards --steps 32 --prompt-lens 3
+  # Qwen2 (q/k/v biases) is the same mechanism with another description
+  # (frontend/arch/qwen2.json).
+  "$GEN_MODEL" qwen --arch qwen2 --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 96 --vocab 90 --seed 9
+  "$LLMC" compile qwen -o out-qwen-hf
+  "$LLMC" compile qwen/model.json -o out-qwen-json
+  qref=$(greedy_ids out-qwen-json 1,15,42 32)
+  [ "$(greedy_ids out-qwen-hf 1,15,42 32)" = "$qref" ] || fail "Qwen2 HF import differs from model.json"
+  "$E2E_CHECK" qwen out-qwen-hf --steps 32 --prompt-lens 1,11
+  "$LLMC" compile qwen -o out-qwen-gpu --target=sm_90a,gfx942,spirv
   # llmc import prints the model.json the importer builds; saved next to the
   # weights it compiles to the same artifact.
   "$LLMC" import two > two/imported.json

@@ -5,7 +5,8 @@
  *
  * Usage: gen_model OUT_DIR [--dim N] [--layers N] [--heads N] [--kv-heads N]
  *          [--hidden N] [--vocab N] [--max-context N] [--seed N] [--tied]
- *          [--shards N] [--dtype f32|f16|bf16] */
+ *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2]
+ * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 typedef struct {
   int dim, layers, heads, kv_heads, hidden, vocab, max_context, shards;
   unsigned long long seed;
-  bool tied;
+  bool tied, qwen2;
   llmc_st_dtype_t dtype;
 } config_t;
 
@@ -92,6 +93,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--max-context") == 0) c.max_context = atoi(v);
     else if (strcmp(a, "--shards") == 0) c.shards = atoi(v);
     else if (strcmp(a, "--seed") == 0) c.seed = strtoull(v, NULL, 10);
+    else if (strcmp(a, "--arch") == 0) c.qwen2 = strcmp(v, "qwen2") == 0;
     else if (strcmp(a, "--dtype") == 0) {
       if (!llmc_st_dtype_from_name(strcmp(v, "f32") == 0 ? "F32" : strcmp(v, "f16") == 0 ? "F16" : "BF16", &c.dtype)) return 64;
     } else {
@@ -113,6 +115,11 @@ int main(int argc, char **argv) {
     W("self_attn.q_proj.weight", c.dim, c.dim, 0, sd * 1.7f);
     W("self_attn.k_proj.weight", kvd, c.dim, 0, sd * 1.7f);
     W("self_attn.v_proj.weight", kvd, c.dim, 0, sd * 1.7f);
+    if (c.qwen2) {
+      W("self_attn.q_proj.bias", c.dim, 0, 0, 0.1f);
+      W("self_attn.k_proj.bias", kvd, 0, 0, 0.1f);
+      W("self_attn.v_proj.bias", kvd, 0, 0, 0.1f);
+    }
     W("self_attn.o_proj.weight", c.dim, c.dim, 0, sd);
     W("post_attention_layernorm.weight", c.dim, 0, 1.0f, 0.1f);
     W("mlp.gate_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
@@ -151,11 +158,12 @@ int main(int argc, char **argv) {
 
   char config[4096];
   snprintf(config, sizeof config,
-           "{\n  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"
+           "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n"
            "  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n  \"num_hidden_layers\": %d,\n"
            "  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"rms_norm_eps\": 1e-05,\n"
            "  \"rope_theta\": 10000.0,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n"
            "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\"\n}\n",
+           c.qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM", c.qwen2 ? "qwen2" : "llama",
            c.dim, c.hidden, c.layers, c.heads, c.kv_heads, c.vocab, c.max_context, c.tied ? "true" : "false",
            c.dtype == LLMC_ST_F32 ? "float32" : c.dtype == LLMC_ST_F16 ? "float16" : "bfloat16");
   if (write_text(dir, "config.json", config)) return 1;
@@ -173,6 +181,7 @@ int main(int argc, char **argv) {
            "      {\"op\": \"matmul\", \"in\": [\"n\", \"model.layers.{layer}.self_attn.q_proj.weight\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"q\"},\n"
            "      {\"op\": \"matmul\", \"in\": [\"n\", \"model.layers.{layer}.self_attn.k_proj.weight\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"k\"},\n"
            "      {\"op\": \"matmul\", \"in\": [\"n\", \"model.layers.{layer}.self_attn.v_proj.weight\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"v\"},\n"
+           "%s"
            "      {\"op\": \"rope\", \"in\": [\"q\", \"positions\"], \"attrs\": {\"head_dim\": \"$head_dim\", \"theta\": 10000.0}, \"out\": \"qr\"},\n"
            "      {\"op\": \"rope\", \"in\": [\"k\", \"positions\"], \"attrs\": {\"head_dim\": \"$head_dim\", \"theta\": 10000.0}, \"out\": \"kr\"},\n"
            "      {\"op\": \"kv_write\", \"in\": [\"kr\", \"v\", \"positions\"], \"attrs\": {\"layer\": \"$layer\", \"n_kv_heads\": \"$n_kv_heads\", \"head_dim\": \"$head_dim\"}, \"out\": \"cache\"},\n"
@@ -191,7 +200,12 @@ int main(int argc, char **argv) {
            "    {\"op\": \"matmul\", \"in\": [\"final\", \"%s\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"logits\"}\n"
            "  ]\n}\n",
            c.shards > 1 ? "model.safetensors.index.json" : "model.safetensors", c.max_context, "",
-           c.layers, c.heads, c.kv_heads, hd, c.tied ? "model.embed_tokens.weight" : "lm_head.weight");
+           c.layers, c.heads, c.kv_heads, hd,
+           c.qwen2 ? "      {\"op\": \"bias_add\", \"in\": [\"q\", \"model.layers.{layer}.self_attn.q_proj.bias\"], \"out\": \"q\"},\n"
+                     "      {\"op\": \"bias_add\", \"in\": [\"k\", \"model.layers.{layer}.self_attn.k_proj.bias\"], \"out\": \"k\"},\n"
+                     "      {\"op\": \"bias_add\", \"in\": [\"v\", \"model.layers.{layer}.self_attn.v_proj.bias\"], \"out\": \"v\"},\n"
+                   : "",
+           c.tied ? "model.embed_tokens.weight" : "lm_head.weight");
   if (write_text(dir, "model.json", mj)) return 1;
   for (int i = 0; i < n_tensors; i++) free(tensors[i].data);
   return 0;
