@@ -51,13 +51,44 @@ static uint32_t abi_format(llmc_gpu_image_kind_t kind) {
   return 0;
 }
 
+/* One llmc_image_v1_t: the bytes as an internal, 64-byte aligned global
+ * called `symbol`. */
+static LLVMValueRef image_entry(LLVMContextRef ctx, LLVMModuleRef m, const char *symbol,
+                                LLVMValueRef target_name, uint32_t format, int n_kernels,
+                                const llmc_buf_t *bytes, LLVMValueRef kernels) {
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
+  LLVMValueRef data = LLVMAddGlobal(m, LLVMArrayType2(LLVMInt8TypeInContext(ctx), bytes->len), symbol);
+  LLVMSetInitializer(data, LLVMConstStringInContext2(ctx, bytes->data, bytes->len, 1));
+  LLVMSetGlobalConstant(data, 1);
+  LLVMSetLinkage(data, LLVMInternalLinkage);
+  LLVMSetAlignment(data, 64);
+  LLVMValueRef f[] = {target_name, LLVMConstInt(i32, format, 0), LLVMConstInt(i32, (unsigned)n_kernels, 0),
+                      data, LLVMConstInt(i64, bytes->len, 0), kernels};
+  return LLVMConstStructInContext(ctx, f, 6, 0);
+}
+
+/* The NVIDIA target with the highest compute capability that is not
+ * arch-specific (sm_90a code runs only on sm_90), or -1. */
+static int newest_portable_nvidia(const builder_t *b) {
+  int best = -1, best_cc = -1;
+  for (int t = 0; t < b->n_targets; t++) {
+    const char *cpu = b->targets[t].cpu;
+    if (llmc_gpu_vendor(&b->targets[t]) != LLMC_GPU_VENDOR_NVIDIA || strncmp(cpu, "sm_", 3) != 0) continue;
+    size_t len = strlen(cpu);
+    if (len && cpu[len - 1] == 'a') continue;
+    int cc = atoi(cpu + 3);
+    if (cc > best_cc) best_cc = cc, best = t;
+  }
+  return best;
+}
+
 llmc_status_t *llmc_artifact_gpu_globals(builder_t *b, LLVMContextRef ctx, LLVMModuleRef m,
                                          LLVMValueRef *out_table, int64_t *out_count) {
   LLVMTypeRef i32 = LLVMInt32TypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
-  LLVMTypeRef i8 = LLVMInt8TypeInContext(ctx), ptr = LLVMPointerTypeInContext(ctx, 0);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
   *out_table = LLVMConstNull(ptr);
   *out_count = 0;
-  LLVMValueRef images[LLMC_MAX_TARGETS];
+  LLVMValueRef images[2 * LLMC_MAX_TARGETS];
   int n = 0;
   /* One symbol name per kernel, shared by every image (all images are
    * compiled from the same instances, so the names agree). */
@@ -87,18 +118,28 @@ llmc_status_t *llmc_artifact_gpu_globals(builder_t *b, LLVMContextRef ctx, LLVMM
     snprintf(name, sizeof name, "llmc_gpu_kernels_%s", b->targets[t].name);
     LLVMValueRef kernels = llmc_artifact_global_const(m, LLVMConstArray2(row_type, rows, (uint64_t)b->n_kernels), name);
     /* The image bytes, named per target so `llvm-nm model.so` shows them. */
-    snprintf(name, sizeof name, "llmc_image_%s", b->targets[t].name);
-    LLVMValueRef data = LLVMAddGlobal(m, LLVMArrayType2(i8, b->images[t].len), name);
-    LLVMSetInitializer(data, LLVMConstStringInContext2(ctx, b->images[t].data, b->images[t].len, 1));
-    LLVMSetGlobalConstant(data, 1);
-    LLVMSetLinkage(data, LLVMInternalLinkage);
-    LLVMSetAlignment(data, 64);
     snprintf(name, sizeof name, "llmc_target_%s", b->targets[t].name);
-    LLVMValueRef f[] = {llmc_artifact_string_const(ctx, m, b->targets[t].name, name),
-                        LLVMConstInt(i32, abi_format(b->image_info[t].kind), 0),
-                        LLVMConstInt(i32, (unsigned)b->n_kernels, 0), data,
-                        LLVMConstInt(i64, b->images[t].len, 0), kernels};
-    images[n++] = LLVMConstStructInContext(ctx, f, 6, 0);
+    LLVMValueRef target_name = llmc_artifact_string_const(ctx, m, b->targets[t].name, name);
+    snprintf(name, sizeof name, "llmc_image_%s", b->targets[t].name);
+    images[n++] = image_entry(ctx, m, name, target_name, abi_format(b->image_info[t].kind),
+                              b->n_kernels, &b->images[t], kernels);
+    /* Next to the cubin of the newest portable NVIDIA target, its PTX too:
+     * a newer GPU than any compiled for can JIT it (as nvcc's
+     * -gencode=...,code=compute_XX does). sm_XXa PTX only runs on XX. */
+    if (t == newest_portable_nvidia(b) && b->image_info[t].kind == LLMC_GPU_IMAGE_CUBIN && n < 2 * LLMC_MAX_TARGETS) {
+      llmc_buf_t ptx = {0};
+      llmc_buf_append(&ptx, b->image_asm[t].data, b->image_asm[t].len);
+      llmc_buf_append(&ptx, "", 1); /* cuModuleLoadData takes NUL-terminated PTX */
+      snprintf(name, sizeof name, "llmc_image_%s_ptx", b->targets[t].name);
+      images[n++] = ptx.failed ? NULL
+                               : image_entry(ctx, m, name, target_name, LLMC_IMAGE_PTX, b->n_kernels, &ptx, kernels);
+      llmc_buf_free(&ptx);
+      if (!images[n - 1]) {
+        free(symbols);
+        free(rows);
+        return llmc_artifact_oom();
+      }
+    }
   }
   free(symbols);
   free(rows);

@@ -282,6 +282,9 @@ gpu-artifact)
     for t in sm_80 sm_90a gfx942 spirv; do
       grep " llmc_image_$t\$" syms.txt >/dev/null || fail "fat artifact lacks the $t image"
     done
+    # The newest portable NVIDIA target also ships as PTX for newer GPUs to JIT
+    # (sm_90a is arch-specific, so sm_80's PTX it is).
+    grep " llmc_image_sm_80_ptx\$" syms.txt >/dev/null || fail "fat artifact lacks the forward-compatible PTX"
     "$LLMC" compile "$model" -o host
     [ "$(greedy_ids fat 1,2,3 16)" = "$(greedy_ids host 1,2,3 16)" ] || fail "fat artifact runs differently on the host"
   done
