@@ -68,6 +68,7 @@
 #endif
 #define DEFAULT_PTXAS "/usr/local/cuda/bin/ptxas"
 #define DEFAULT_LIBDEVICE "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"
+#define DEBIAN_LIBDEVICE "/usr/lib/nvidia-cuda-toolkit/libdevice/libdevice.10.bc"
 
 
 static const char MODULE_PREFIX[] =
@@ -228,8 +229,12 @@ static llmc_status_t *link_libdevice(LLVMModuleRef m, LLVMContextRef ctx) {
     needed = LLVMIsDeclaration(f) && n > 5 && strncmp(name, "__nv_", 5) == 0;
   }
   if (!needed) return NULL;
+  /* LLMC_LIBDEVICE, else NVIDIA's toolkit, else Debian's nvidia-cuda-toolkit. */
   const char *path = getenv("LLMC_LIBDEVICE");
-  if (!path || !*path) path = DEFAULT_LIBDEVICE;
+  if (!path || !*path) {
+    path = DEFAULT_LIBDEVICE;
+    if (access(path, R_OK) != 0 && access(DEBIAN_LIBDEVICE, R_OK) == 0) path = DEBIAN_LIBDEVICE;
+  }
   LLVMMemoryBufferRef mem = NULL;
   char *err = NULL;
   if (LLVMCreateMemoryBufferWithContentsOfFile(path, &mem, &err)) {

@@ -284,7 +284,16 @@ static void test_target(void **state) {
   build_kernels(&text);
   llmc_gpu_image_info_t info;
   double t0 = now();
-  check_ok(llmc_gpu_compile(text.data, t, 3, &image, &as, &info));
+  llmc_status_t *st = llmc_gpu_compile(text.data, t, 3, &image, &as, &info);
+  if (llmc_status_code(st) == LLMC_UNAVAILABLE) {
+    /* NVIDIA kernels need CUDA's libdevice, which Debian's packages do not
+     * install by default: say so and skip rather than fail. */
+    printf("SKIP %s: %s\n", t->name, llmc_status_message(st));
+    llmc_status_free(st);
+    llmc_buf_free(&text);
+    skip();
+  }
+  check_ok(st);
   printf("%s: %d kernels, image %zu bytes, asm %zu bytes; mlir %.2fs llvm %.2fs tools %.2fs "
          "(total %.2fs)\n",
          t->name, N_KERNELS, image.len, as.len, info.seconds_mlir, info.seconds_llvm,
@@ -402,9 +411,9 @@ static void test_bad_kernel_text(void **state) {
 static void test_deterministic_and_ptx_fallback(void **state) {
   (void)state;
   llmc_buf_t text = {0};
-  const llmc_template_param_t ps[] = {{"NAME", "k"}, {"D", "256"}, {"EPS", "0x3727C5AC"},
-                                      {"WG", "256"}};
-  check_ok(llmc_template_instantiate("rms_norm", "gpu", ps, 4, &text));
+  /* add needs no math library, so this runs without CUDA's libdevice too. */
+  const llmc_template_param_t ps[] = {{"NAME", "k"}, {"N", "256"}, {"WG", "256"}};
+  check_ok(llmc_template_instantiate("add", "gpu", ps, 3, &text));
   static const char *names[] = {"sm_90", "gfx942", "spirv"};
   for (int i = 0; i < 3; i++) {
     llmc_buf_t a = {0}, b = {0};
