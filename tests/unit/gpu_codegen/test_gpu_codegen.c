@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "llmc_codegen.h"
+#include "../expect_status.h"
 
 #ifndef LLMC_TEST_PTXAS
 #define LLMC_TEST_PTXAS ""
@@ -327,15 +328,6 @@ static void test_target(void **state) {
 
 /* --- units --- */
 
-static void expect_error(llmc_status_t *st, llmc_code_t code, const char *text) {
-  assert_non_null(st);
-  if (llmc_status_code(st) != code || !strstr(llmc_status_message(st), text)) {
-    print_error("status %d '%s', wanted %d with '%s'\n", (int)llmc_status_code(st),
-                llmc_status_message(st), (int)code, text);
-    fail();
-  }
-  llmc_status_free(st);
-}
 
 static void test_vendors_and_pipelines(void **state) {
   (void)state;

@@ -18,6 +18,7 @@
 
 #include "fake_gpu.h"
 #include "fake_model_math.h"
+#include "fake_artifact.h"
 #include "llmc_rt.h"
 #include "rt_gpu.h"
 
@@ -168,66 +169,14 @@ static void test_validate_images(void **state) {
 
 static float g_weights[FAKE_WEIGHT_FLOATS];
 
-typedef struct {
-  char dir[256];
-} artifact_t;
-
-static void write_file(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, n, f), n);
-  fclose(f);
-}
-
-static void make_artifact(artifact_t *a, int variant) {
-  snprintf(a->dir, sizeof a->dir, "/tmp/llmc_gpu_test_XXXXXX");
-  assert_non_null(mkdtemp(a->dir));
-  char from[512], to[512];
-  snprintf(from, sizeof from, "%s/fake_model_v%d.so", FAKE_DIR, variant);
-  snprintf(to, sizeof to, "%s/model.so", a->dir);
-  FILE *f = fopen(from, "rb");
-  if (!f) fail_msg("cannot open %s", from);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  write_file(to, buf, (size_t)n);
-  free(buf);
-  /* weights.safetensors with its data 64-byte aligned */
-  char json[256];
-  int len = snprintf(json, sizeof json,
-                     "{\"w\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[0,%d]}}",
-                     FAKE_WEIGHT_FLOATS, FAKE_WEIGHT_FLOATS * 4);
-  while ((8 + len) % 64 != 0) json[len++] = ' ';
-  size_t total = 8 + (size_t)len + sizeof g_weights;
-  uint8_t *w = calloc(1, total);
-  for (int i = 0; i < 8; i++) w[i] = (uint8_t)((uint64_t)len >> (8 * i));
-  memcpy(w + 8, json, (size_t)len);
-  memcpy(w + 8 + len, g_weights, sizeof g_weights);
-  snprintf(to, sizeof to, "%s/weights.safetensors", a->dir);
-  write_file(to, w, total);
-  free(w);
-}
-
-static void remove_artifact(artifact_t *a) {
-  char p[512];
-  snprintf(p, sizeof p, "%s/model.so", a->dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/weights.safetensors", a->dir);
-  unlink(p);
-  rmdir(a->dir);
-}
-
 static artifact_t g_good, g_gpu_only;
 
 static int setup(void **state) {
   (void)state;
   uint64_t rng = 99;
   for (int i = 0; i < FAKE_WEIGHT_FLOATS; i++) g_weights[i] = llmc_rng_uniform(&rng) * 2 - 1;
-  make_artifact(&g_good, 0);
-  make_artifact(&g_gpu_only, 8);
+  make_artifact(&g_good, FAKE_DIR, 0, g_weights, FAKE_WEIGHT_FLOATS, 0);
+  make_artifact(&g_gpu_only, FAKE_DIR, 8, g_weights, FAKE_WEIGHT_FLOATS, 0);
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fake_model_math.h"
+#include "fake_artifact.h"
 #include "llmc_rt.h"
 
 #define N_THREADS 3 /* more than the slices of a decode step: uneven splits */
@@ -27,80 +28,12 @@ static void init_weights(void) {
   for (int i = 0; i < FAKE_WEIGHT_FLOATS; i++) g_weights[i] = llmc_rng_uniform(&rng) * 2.0f - 1.0f;
 }
 
-static void write_file(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, n, f), n);
-  fclose(f);
-}
-
-static void copy_file(const char *from, const char *to) {
-  FILE *f = fopen(from, "rb");
-  if (!f) fail_msg("cannot open %s", from);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  write_file(to, buf, (size_t)n);
-  free(buf);
-}
-
-/* weights.safetensors: u64 header length, JSON padded with spaces so the
- * data starts at a multiple of 64 (plus `misalign`), then n_floats floats. */
-static void write_weights(const char *dir, int64_t n_floats, int misalign) {
-  char json[256];
-  int len = snprintf(json, sizeof json,
-                     "{\"w\":{\"dtype\":\"F32\",\"shape\":[%lld],\"data_offsets\":[0,%lld]}}",
-                     (long long)n_floats, (long long)n_floats * 4);
-  while ((8 + len) % 64 != 0) json[len++] = ' ';
-  len += misalign;
-  for (int i = len - misalign; i < len; i++) json[i] = ' ';
-  size_t total = 8 + (size_t)len + (size_t)n_floats * 4;
-  uint8_t *buf = calloc(1, total);
-  for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)len >> (8 * i));
-  memcpy(buf + 8, json, (size_t)len);
-  memcpy(buf + 8 + len, g_weights, (size_t)n_floats * 4);
-  char path[512];
-  snprintf(path, sizeof path, "%s/weights.safetensors", dir);
-  write_file(path, buf, total);
-  free(buf);
-}
-
-typedef struct {
-  char dir[256];
-} artifact_t;
-
-/* A temporary artifact directory with fake_model_v<variant> as model.so
- * (variant < 0: no model.so) and weights of n_floats (< 0: none). */
-static void make_artifact(artifact_t *a, int variant, int64_t n_floats, int misalign) {
-  snprintf(a->dir, sizeof a->dir, "/tmp/llmc_rt_test_XXXXXX");
-  assert_non_null(mkdtemp(a->dir));
-  if (variant >= 0) {
-    char from[512], to[512];
-    snprintf(from, sizeof from, "%s/fake_model_v%d.so", FAKE_DIR, variant);
-    snprintf(to, sizeof to, "%s/model.so", a->dir);
-    copy_file(from, to);
-  }
-  if (n_floats >= 0) write_weights(a->dir, n_floats, misalign);
-}
-
-static void remove_artifact(artifact_t *a) {
-  char p[512];
-  snprintf(p, sizeof p, "%s/model.so", a->dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/weights.safetensors", a->dir);
-  unlink(p);
-  rmdir(a->dir);
-}
-
 static artifact_t g_good;
 
 static int setup(void **state) {
   (void)state;
   init_weights();
-  make_artifact(&g_good, 0, FAKE_WEIGHT_FLOATS, 0);
+  make_artifact(&g_good, FAKE_DIR, 0, g_weights, FAKE_WEIGHT_FLOATS, 0);
   return 0;
 }
 
@@ -632,24 +565,24 @@ static void test_corrupt_artifacts(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     artifact_t a;
-    make_artifact(&a, cases[i].variant, FAKE_WEIGHT_FLOATS, 0);
+    make_artifact(&a, FAKE_DIR, cases[i].variant, g_weights, FAKE_WEIGHT_FLOATS, 0);
     expect_open_error(a.dir, NULL, cases[i].code, cases[i].needle);
     remove_artifact(&a);
   }
   artifact_t a;
-  make_artifact(&a, -1, FAKE_WEIGHT_FLOATS, 0); /* no model.so */
+  make_artifact(&a, FAKE_DIR, -1, g_weights, FAKE_WEIGHT_FLOATS, 0); /* no model.so */
   expect_open_error(a.dir, NULL, LLMC_NOT_FOUND, "model.so");
   remove_artifact(&a);
-  make_artifact(&a, 0, -1, 0); /* no weights */
+  make_artifact(&a, FAKE_DIR, 0, g_weights, -1, 0); /* no weights */
   expect_open_error(a.dir, NULL, LLMC_NOT_FOUND, "weights.safetensors");
   remove_artifact(&a);
-  make_artifact(&a, 0, FAKE_WEIGHT_FLOATS - 1, 0); /* truncated */
+  make_artifact(&a, FAKE_DIR, 0, g_weights, FAKE_WEIGHT_FLOATS - 1, 0); /* truncated */
   expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "truncated");
   remove_artifact(&a);
-  make_artifact(&a, 0, FAKE_WEIGHT_FLOATS, 4); /* data not 64-byte aligned */
+  make_artifact(&a, FAKE_DIR, 0, g_weights, FAKE_WEIGHT_FLOATS, 4); /* data not 64-byte aligned */
   expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "aligned");
   remove_artifact(&a);
-  make_artifact(&a, 0, -1, 0);
+  make_artifact(&a, FAKE_DIR, 0, g_weights, -1, 0);
   char p[512];
   snprintf(p, sizeof p, "%s/weights.safetensors", a.dir);
   write_file(p, "\x05\0\0", 3); /* shorter than the length field */
@@ -657,10 +590,10 @@ static void test_corrupt_artifacts(void **state) {
   write_file(p, "\xff\0\0\0\0\0\0\0{}", 10); /* header longer than the file */
   expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "safetensors");
   remove_artifact(&a);
-  make_artifact(&a, -1, -1, 0); /* model.so that is not a shared object */
+  make_artifact(&a, FAKE_DIR, -1, g_weights, -1, 0); /* model.so that is not a shared object */
   snprintf(p, sizeof p, "%s/model.so", a.dir);
   write_file(p, "not elf", 7);
-  write_weights(a.dir, FAKE_WEIGHT_FLOATS, 0);
+  write_weights(a.dir, g_weights, FAKE_WEIGHT_FLOATS, 0);
   expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "cannot load");
   remove_artifact(&a);
   expect_open_error("/nonexistent/llmc", NULL, LLMC_NOT_FOUND, "/nonexistent/llmc/model.so");
