@@ -607,6 +607,15 @@ static char *report_json(builder_t *b, const llmc_target_t *t, uint64_t weight_b
   }
   json_object_set_new(r, "kernels", kernels);
   json_object_set_new(r, "launches", json_integer(b->n_launches));
+  json_t *images = json_array();
+  for (int t = 0; t < b->n_targets; t++) {
+    if (!b->targets[t].is_gpu) continue;
+    static const char *const kinds[] = {"ptx", "cubin", "hsaco", "spirv", "host-emulation"};
+    json_array_append_new(images, json_pack("{s:s, s:s, s:I}", "target", b->targets[t].name, "kind",
+                                            kinds[b->image_info[t].kind], "bytes",
+                                            (json_int_t)b->images[t].len));
+  }
+  json_object_set_new(r, "gpu_images", images);
   char *text = json_dumps(r, JSON_PRESERVE_ORDER | JSON_INDENT(2));
   json_decref(r);
   return text;
@@ -706,6 +715,9 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   const char *emit = o->emit ? o->emit : "so";
   llmc_gpu_vendor_t vendor;
   bool full = strcmp(emit, "so") == 0, gpu_emit = gpu_emit_ext(emit, &vendor) != NULL;
+  if (o->gpu_emulation && gpu_emit)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--emit",
+                      "--emit=%s writes device code, which --gpu-emulation does not make", emit);
   if (strcmp(emit, "ir") == 0) {
     llmc_buf_t ir = {0};
     llmc_ir_print(b->g, &ir);

@@ -33,8 +33,12 @@ llmc_status_t *llmc_artifact_gpu_compile(builder_t *b) {
     if (!b->targets[t].is_gpu) continue;
     /* Assembly is only ever written out for NVIDIA (--emit=ptx). */
     bool nvidia = llmc_gpu_vendor(&b->targets[t]) == LLMC_GPU_VENDOR_NVIDIA;
-    s = llmc_gpu_compile(text.data, &b->targets[t], b->opts->opt_level, &b->images[t],
-                         nvidia ? &b->image_asm[t] : NULL, &b->image_info[t]);
+    if (b->opts->gpu_emulation)
+      s = llmc_gpu_compile_emulation(text.data, &b->targets[t], b->opts->opt_level, &b->images[t],
+                                     &b->image_info[t]);
+    else
+      s = llmc_gpu_compile(text.data, &b->targets[t], b->opts->opt_level, &b->images[t],
+                           nvidia ? &b->image_asm[t] : NULL, &b->image_info[t]);
     if (s) s = llmc_status_wrap(s, NULL, "compiling the kernels for %s", b->targets[t].name);
   }
   llmc_buf_free(&text);
@@ -45,6 +49,9 @@ static uint32_t abi_format(llmc_gpu_image_kind_t kind) {
   switch (kind) {
     case LLMC_GPU_IMAGE_PTX: return LLMC_IMAGE_PTX;
     case LLMC_GPU_IMAGE_CUBIN: return LLMC_IMAGE_CUBIN;
+    /* Stands where the target's cubin would, so the runtime chooses it as
+     * it would choose the real one; only an emulating driver loads it. */
+    case LLMC_GPU_IMAGE_HOST_EMULATION: return LLMC_IMAGE_CUBIN;
     case LLMC_GPU_IMAGE_HSACO: return LLMC_IMAGE_HSACO;
     case LLMC_GPU_IMAGE_SPIRV: return LLMC_IMAGE_SPIRV;
   }

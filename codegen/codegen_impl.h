@@ -18,4 +18,21 @@ llmc_status_t *llmc_codegen_mlir_failure(const char *what, llmc_buf_t *diags);
  * a tool that cannot be started is LLMC_UNAVAILABLE. */
 LLMC_MUST_USE llmc_status_t *llmc_codegen_run_tool(const char *what, char *const argv[]);
 
+/* A private temporary directory holding a tool's input and output file
+ * (in -> tool -> out); scratch_close removes all three. */
+typedef struct {
+  char dir[64], in[96], out[96];
+} llmc_codegen_scratch_t;
+LLMC_MUST_USE llmc_status_t *llmc_codegen_scratch_open(llmc_codegen_scratch_t *s,
+                                                       const char *in_name, const char *out_name);
+void llmc_codegen_scratch_close(llmc_codegen_scratch_t *s);
+LLMC_MUST_USE llmc_status_t *llmc_codegen_write_file(const char *path, const void *data, size_t n);
+/* Appends the whole file to *out. */
+LLMC_MUST_USE llmc_status_t *llmc_codegen_read_file(const char *path, llmc_buf_t *out);
+
+/* gpu_emulation.c: rewrites m, the LLVM module of NVVM-lowered kernels, into
+ * host code and appends the linked ELF shared object to *out_so. */
+LLMC_MUST_USE llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx,
+                                                      int opt_level, llmc_buf_t *out_so);
+
 #endif

@@ -286,77 +286,33 @@ bool llmc_gpu_find_ptxas(char *path, size_t cap) {
   return true;
 }
 
-static llmc_status_t *write_file(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return LLMC_ERROR(LLMC_CANT_CREATE, path, "cannot create: %s", strerror(errno));
-  bool ok = fwrite(data, 1, n, f) == n;
-  ok = (fclose(f) == 0) && ok;
-  return ok ? NULL : LLMC_ERROR(LLMC_IO_ERROR, path, "write failed");
-}
-
-static llmc_status_t *read_file(const char *path, llmc_buf_t *out) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot read: %s", strerror(errno));
-  char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) llmc_buf_append(out, chunk, n);
-  bool err = ferror(f);
-  fclose(f);
-  if (err) return LLMC_ERROR(LLMC_IO_ERROR, path, "read failed");
-  if (out->failed) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory");
-  return NULL;
-}
-
-/* in -> tool -> out inside a private temporary directory. */
-typedef struct {
-  char dir[64], in[96], out[96];
-} scratch_t;
-
-static llmc_status_t *scratch_open(scratch_t *s, const char *in_name, const char *out_name) {
-  const char *tmp = getenv("TMPDIR");
-  if (!tmp || !*tmp || strlen(tmp) > 40) tmp = "/tmp";
-  snprintf(s->dir, sizeof s->dir, "%s/llmc-gpu-XXXXXX", tmp);
-  if (!mkdtemp(s->dir))
-    return LLMC_ERROR(LLMC_CANT_CREATE, s->dir, "cannot create a temporary directory: %s",
-                      strerror(errno));
-  snprintf(s->in, sizeof s->in, "%s/%s", s->dir, in_name);
-  snprintf(s->out, sizeof s->out, "%s/%s", s->dir, out_name);
-  return NULL;
-}
-
-static void scratch_close(scratch_t *s) {
-  unlink(s->in);
-  unlink(s->out);
-  rmdir(s->dir);
-}
-
 static llmc_status_t *run_ptxas(const char *ptxas, const llmc_target_t *t, const llmc_buf_t *ptx,
                                 llmc_buf_t *out_cubin) {
-  scratch_t s;
-  LLMC_RETURN_IF_ERROR(scratch_open(&s, "kernels.ptx", "kernels.cubin"));
+  llmc_codegen_scratch_t s;
+  LLMC_RETURN_IF_ERROR(llmc_codegen_scratch_open(&s, "kernels.ptx", "kernels.cubin"));
   char arch[32];
   snprintf(arch, sizeof arch, "-arch=%s", t->cpu);
   char *argv[] = {(char *)ptxas, arch, "-O3", "-o", s.out, s.in, NULL};
-  llmc_status_t *st = write_file(s.in, ptx->data, ptx->len);
+  llmc_status_t *st = llmc_codegen_write_file(s.in, ptx->data, ptx->len);
   if (!st) st = llmc_codegen_run_tool("assembling PTX", argv);
-  if (!st) st = read_file(s.out, out_cubin);
-  scratch_close(&s);
+  if (!st) st = llmc_codegen_read_file(s.out, out_cubin);
+  llmc_codegen_scratch_close(&s);
   return st;
 }
 
 static llmc_status_t *run_lld(LLVMMemoryBufferRef obj, llmc_buf_t *out_hsaco) {
   const char *lld = getenv("LLMC_LLD");
   if (!lld || !*lld) lld = LLMC_LLD_PATH;
-  scratch_t s;
-  LLMC_RETURN_IF_ERROR(scratch_open(&s, "kernels.o", "kernels.hsaco"));
+  llmc_codegen_scratch_t s;
+  LLMC_RETURN_IF_ERROR(llmc_codegen_scratch_open(&s, "kernels.o", "kernels.hsaco"));
   /* --no-undefined: a code object with an unresolved __ocml_* call links
    * fine by default but never loads. */
   char *argv[] = {(char *)lld, "-shared", "--no-undefined", "--build-id=none", "-o", s.out, s.in,
                   NULL};
-  llmc_status_t *st = write_file(s.in, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+  llmc_status_t *st = llmc_codegen_write_file(s.in, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
   if (!st) st = llmc_codegen_run_tool("linking the HSA code object", argv);
-  if (!st) st = read_file(s.out, out_hsaco);
-  scratch_close(&s);
+  if (!st) st = llmc_codegen_read_file(s.out, out_hsaco);
+  llmc_codegen_scratch_close(&s);
   return st;
 }
 
@@ -374,9 +330,9 @@ static llmc_status_t *emit(LLVMTargetMachineRef tm, LLVMModuleRef m, LLVMCodeGen
   return NULL;
 }
 
-llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t, int opt_level,
-                                llmc_buf_t *out_image, llmc_buf_t *out_asm,
-                                llmc_gpu_image_info_t *out_info) {
+static llmc_status_t *gpu_compile(const char *kernels_text, const llmc_target_t *t, int opt_level,
+                                  bool emulate, llmc_buf_t *out_image, llmc_buf_t *out_asm,
+                                  llmc_gpu_image_info_t *out_info) {
   llmc_gpu_image_info_t info = {0};
   if (out_info) *out_info = info;
   if (!kernels_text || !t || !out_image)
@@ -400,6 +356,15 @@ llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t
   if ((st = lower_to_llvm(kernels_text, t, ctx, &m))) goto cleanup;
   double t1 = now();
   info.seconds_mlir = t1 - t0;
+  if (emulate) {
+    info.kind = LLMC_GPU_IMAGE_HOST_EMULATION;
+    st = llmc_gpu_emulation_image(m, ctx, opt_level, out_image);
+    info.seconds_llvm = now() - t1;
+    if (!st && out_image->failed)
+      st = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory holding the GPU image");
+    if (!st && out_info) *out_info = info;
+    goto cleanup;
+  }
 
   LLVMTargetRef target;
   if (LLVMGetTargetFromTriple(t->triple, &target, &err)) {
@@ -504,4 +469,20 @@ cleanup:
   if (m) LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   return st;
+}
+
+llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t, int opt_level,
+                                llmc_buf_t *out_image, llmc_buf_t *out_asm,
+                                llmc_gpu_image_info_t *out_info) {
+  return gpu_compile(kernels_text, t, opt_level, false, out_image, out_asm, out_info);
+}
+
+llmc_status_t *llmc_gpu_compile_emulation(const char *kernels_text, const llmc_target_t *t,
+                                          int opt_level, llmc_buf_t *out_image,
+                                          llmc_gpu_image_info_t *out_info) {
+  if (t && llmc_gpu_vendor(t) != LLMC_GPU_VENDOR_NVIDIA)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL,
+                      "GPU emulation is built for NVIDIA targets only, not '%s'",
+                      t->name ? t->name : "?");
+  return gpu_compile(kernels_text, t, opt_level, true, out_image, NULL, out_info);
 }

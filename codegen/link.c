@@ -7,6 +7,7 @@
  * dlopen time. The child's stderr is captured into the status. */
 #include <errno.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -78,4 +79,46 @@ llmc_status_t *llmc_link_shared(const char *obj_path, const char *so_path) {
 
   llmc_status_t *st = llmc_codegen_run_tool("linking the model", argv);
   return st ? llmc_status_wrap(st, NULL, "cannot link model.so (LLMC_LLD selects the linker)") : NULL;
+}
+
+/* --- scratch files for the external tools --- */
+
+llmc_status_t *llmc_codegen_write_file(const char *path, const void *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return LLMC_ERROR(LLMC_CANT_CREATE, path, "cannot create: %s", strerror(errno));
+  bool ok = fwrite(data, 1, n, f) == n;
+  ok = (fclose(f) == 0) && ok;
+  return ok ? NULL : LLMC_ERROR(LLMC_IO_ERROR, path, "write failed");
+}
+
+llmc_status_t *llmc_codegen_read_file(const char *path, llmc_buf_t *out) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot read: %s", strerror(errno));
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) llmc_buf_append(out, chunk, n);
+  bool err = ferror(f);
+  fclose(f);
+  if (err) return LLMC_ERROR(LLMC_IO_ERROR, path, "read failed");
+  if (out->failed) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory");
+  return NULL;
+}
+
+llmc_status_t *llmc_codegen_scratch_open(llmc_codegen_scratch_t *s, const char *in_name,
+                                         const char *out_name) {
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp || strlen(tmp) > 40) tmp = "/tmp";
+  snprintf(s->dir, sizeof s->dir, "%s/llmc-gpu-XXXXXX", tmp);
+  if (!mkdtemp(s->dir))
+    return LLMC_ERROR(LLMC_CANT_CREATE, s->dir, "cannot create a temporary directory: %s",
+                      strerror(errno));
+  snprintf(s->in, sizeof s->in, "%s/%s", s->dir, in_name);
+  snprintf(s->out, sizeof s->out, "%s/%s", s->dir, out_name);
+  return NULL;
+}
+
+void llmc_codegen_scratch_close(llmc_codegen_scratch_t *s) {
+  unlink(s->in);
+  unlink(s->out);
+  rmdir(s->dir);
 }

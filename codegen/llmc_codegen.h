@@ -121,6 +121,7 @@ typedef enum {
   LLMC_GPU_IMAGE_CUBIN, /* ptxas output for t->cpu */
   LLMC_GPU_IMAGE_HSACO, /* AMDGPU ELF shared object (HSA code object) */
   LLMC_GPU_IMAGE_SPIRV, /* SPIR-V binary module */
+  LLMC_GPU_IMAGE_HOST_EMULATION, /* host ELF shared object: see llmc_gpu_compile_emulation */
 } llmc_gpu_image_kind_t;
 
 typedef struct {
@@ -152,6 +153,19 @@ LLMC_MUST_USE llmc_status_t *llmc_gpu_compile(const char *kernels_text, const ll
                                               llmc_buf_t *out_asm,
                                               llmc_gpu_image_info_t *out_info);
 
+/* Testing GPU kernels without a GPU: compiles the kernels as
+ * llmc_gpu_compile would for NVIDIA target t, through the same NVVM
+ * lowering, but finishes the LLVM module as host code (codegen/
+ * gpu_emulation.c): an ELF shared object for this CPU exporting
+ * `void KERNEL(void **kernelParams)` per kernel, whose NVVM intrinsics are
+ * calls to llmc_emu_nvvm_* and whose math calls __nv_* functions, both
+ * supplied by an emulating driver (tests/unit/runtime/fake_cuda.c). No CUDA
+ * toolkit is needed. A real driver rejects the image. Non-NVIDIA targets:
+ * LLMC_INVALID_ARGUMENT. */
+LLMC_MUST_USE llmc_status_t *llmc_gpu_compile_emulation(const char *kernels_text,
+                                                        const llmc_target_t *t, int opt_level,
+                                                        llmc_buf_t *out_image,
+                                                        llmc_gpu_image_info_t *out_info);
 /* Finds ptxas: LLMC_PTXAS if set ("" or "none": no ptxas, PTX only), else
  * `ptxas` on PATH, else /usr/local/cuda/bin/ptxas. Writes the path into
  * path[cap] and returns true when one is executable. */
@@ -186,6 +200,7 @@ typedef struct {
   const char *tokenizer_path; /* copied into out_dir when non-NULL */
   int32_t eos_token;     /* -1: none */
   llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
+  bool gpu_emulation;    /* NVIDIA images built by llmc_gpu_compile_emulation (testing only) */
   const llmc_pass_result_t *passes; /* stats for the report */
 } llmc_artifact_options_t;
 

@@ -93,6 +93,9 @@ static const char compile_help[] =
     "      --verify             run the artifact on the host against the reference\n"
     "                           interpreter (16-token prompt, 16 greedy steps) and\n"
     "                           report the largest logit difference\n"
+    "      --gpu-emulation      testing GPU kernels without a GPU: NVIDIA images hold\n"
+    "                           the kernels compiled for this CPU, which only llmc's\n"
+    "                           test driver runs (a real driver rejects them)\n"
     "  -h, --help               this text\n";
 
 static int cmd_compile(int argc, char **argv) {
@@ -103,9 +106,10 @@ static int cmd_compile(int argc, char **argv) {
       {"max-context", required_argument, 0, 'c'}, {"max-step-tokens", required_argument, 0, 's'},
       {"max-seqs", required_argument, 0, 'q'},    {"block-size", required_argument, 0, 'b'},
       {"verify", no_argument, 0, 'V'},            {"weight-dtype", required_argument, 0, 'W'},
-      {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+      {"gpu-emulation", no_argument, 0, 'G'},     {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   const char *out_dir = "out", *target = "host", *emit = "so", *pipeline = NULL, *print_after = NULL;
-  bool time_passes = false, verify = false;
+  bool time_passes = false, verify = false, gpu_emulation = false;
   llmc_dtype_t weight_dtype = LLMC_DT_F32;
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
@@ -121,6 +125,7 @@ static int cmd_compile(int argc, char **argv) {
       case 'P': print_after = optarg; break;
       case 'T': time_passes = true; break;
       case 'V': verify = true; break;
+      case 'G': gpu_emulation = true; break;
       case 'W':
         if (!llmc_dtype_parse(optarg, &weight_dtype) ||
             (weight_dtype != LLMC_DT_F32 && weight_dtype != LLMC_DT_F16 && weight_dtype != LLMC_DT_BF16))
@@ -199,7 +204,7 @@ static int cmd_compile(int argc, char **argv) {
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
                                      .eos_token = model->eos_token, .passes = &pres,
-                                     .weight_dtype = weight_dtype};
+                                     .weight_dtype = weight_dtype, .gpu_emulation = gpu_emulation};
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);
   }
   if (!s && time_passes) {

@@ -8,8 +8,10 @@
  *       opens the artifact on NAME and on the host, runs the same ragged
  *       forward batches (prompts of several lengths, fed in chunks, so
  *       prefill, decode and paged KV reads all run) on both, and fails when
- *       any logit differs by more than tol * (1 + |host logit|). Exits 77
- *       when NAME finds no device.
+ *       any logit differs by more than tol * (1 + |host logit|). Then both
+ *       decode greedily for 32 steps from the same 8-token prompt, each
+ *       feeding back its own argmax, and the token ids must be identical.
+ *       Exits 77 when NAME finds no device.
  *
  * It links libllmc_rt only: no compiler, no LLVM, no MLIR. */
 #include <math.h>
@@ -48,6 +50,59 @@ static int probe(const char *backend, const char **out_name, llmc_rt_device_info
   }
   printf("SKIP: no GPU device for backend '%s': %s\n", backend, used ? why : "unknown backend");
   return SKIP;
+}
+
+static int64_t argmax(const float *row, int64_t n) {
+  int64_t best = 0;
+  for (int64_t v = 1; v < n; v++)
+    if (row[v] > row[best]) best = v;
+  return best;
+}
+
+/* Greedy decode of `steps` tokens after `prompt` on rt; ids[steps]. */
+static llmc_status_t *greedy(llmc_rt_t *rt, const int32_t *prompt, int64_t n_prompt, int steps,
+                             int32_t *ids) {
+  const int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
+  int seq;
+  llmc_status_t *s = llmc_rt_seq_create_empty(rt, &seq);
+  if (s) return s;
+  int32_t pos[64];
+  for (int64_t i = 0; i < n_prompt; i++) pos[i] = (int32_t)i;
+  const float *logits;
+  s = llmc_rt_forward(rt, seq, prompt, pos, n_prompt, &logits);
+  for (int i = 0; i < steps && !s; i++) {
+    ids[i] = (int32_t)argmax(logits + (i == 0 ? n_prompt - 1 : 0) * vocab, vocab);
+    int32_t p = (int32_t)(n_prompt + i);
+    if (i + 1 < steps) s = llmc_rt_forward(rt, seq, &ids[i], &p, 1, &logits);
+  }
+  llmc_rt_seq_free(rt, seq);
+  return s;
+}
+
+static int compare_greedy(llmc_rt_t *h, llmc_rt_t *g) {
+  enum { PROMPT = 8, STEPS = 32 };
+  const int64_t vocab = llmc_rt_plan_value(h, LLMC_PLAN_VOCAB);
+  const int64_t ctx = llmc_rt_plan_value(h, LLMC_PLAN_MAX_CONTEXT);
+  if (ctx < PROMPT + STEPS) {
+    printf("greedy: skipped, the context (%lld) is shorter than %d tokens\n", (long long)ctx,
+           PROMPT + STEPS);
+    return 0;
+  }
+  int32_t prompt[PROMPT], ih[STEPS], ig[STEPS];
+  uint64_t rng = 77;
+  for (int i = 0; i < PROMPT; i++)
+    prompt[i] = (int32_t)(llmc_rng_uniform(&rng) * (float)vocab) % (int32_t)vocab;
+  llmc_status_t *s = greedy(h, prompt, PROMPT, STEPS, ih);
+  if (s) return fail_status("host greedy decode", s);
+  if ((s = greedy(g, prompt, PROMPT, STEPS, ig))) return fail_status("device greedy decode", s);
+  for (int i = 0; i < STEPS; i++)
+    if (ih[i] != ig[i]) {
+      fprintf(stderr, "gpu_check: FAIL: greedy step %d: host token %d, device token %d\n", i,
+              ih[i], ig[i]);
+      return 1;
+    }
+  printf("greedy: %d steps, the same token ids on host and device\n", STEPS);
+  return 0;
 }
 
 static int compare(const char *backend, const char *dir, double tol) {
@@ -125,6 +180,7 @@ static int compare(const char *backend, const char *dir, double tol) {
       rc = 1;
     }
   }
+  if (!rc) rc = compare_greedy(h, g);
   llmc_rt_close(h);
   llmc_rt_close(g);
   return rc;

@@ -2,12 +2,13 @@
 # gpu_test.sh BACKEND: compares a GPU backend's logits with the host's on
 # one artifact (gpu_check). Exits 77 (skipped) when BACKEND finds no device.
 # The artifact: $LLMC_GPU_ARTIFACT when set (compiled elsewhere with a host
-# target and one for this device), else a small random model compiled here
-# with --target=host,<the device's target>.
+# target and one for this device), else $LLMC_GPU_MODEL (a model.json, by
+# default a small random model made here) compiled here with
+# --target=host,<the device's target> and $LLMC_COMPILE_FLAGS.
 set -euo pipefail
 backend=$1
 probe=$("$GPU_CHECK" --probe --backend="$backend") || exit $?
-read -r found target <<<"$probe"
+read -r found target _ <<<"$probe"
 echo "device: $probe"
 if [ -n "${LLMC_GPU_ARTIFACT:-}" ]; then
   artifact=$LLMC_GPU_ARTIFACT
@@ -15,8 +16,13 @@ else
   rm -rf "$WORK"
   mkdir -p "$WORK"
   cd "$WORK"
-  "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 3
-  "$LLMC" compile m/model.json -o out --target="host,$target"
+  model=${LLMC_GPU_MODEL:-}
+  if [ -z "$model" ]; then
+    "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 3
+    model=m/model.json
+  fi
+  # shellcheck disable=SC2086 # the flags are words
+  "$LLMC" compile "$model" -o out --target="host,$target" ${LLMC_COMPILE_FLAGS:-}
   artifact=$WORK/out
 fi
 exec "$GPU_CHECK" --backend="$found" "$artifact"

@@ -7,7 +7,8 @@
  * result before synchronizing, or changed a staging buffer while a copy
  * from it was pending, would see wrong numbers. Fresh device and pinned
  * memory is filled with garbage, as the real driver does not zero it.
- * Launches run fake_gpu.h images block by block.
+ * Launches run fake_gpu.h images block by block, or the kernels of an
+ * `llmc compile --gpu-emulation` image thread by thread (fake_cuda_emu.c).
  *
  * Environment: FAKE_CUDA_CC (compute capability, "90" = 9.0; default 90),
  * FAKE_CUDA_DEVICES (device count; default 1). */
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_cuda_emu.h"
 #include "fake_gpu.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -31,6 +33,7 @@ enum {
   ERR_INVALID_IMAGE = 200,
   ERR_INVALID_CONTEXT = 201,
   ERR_NOT_FOUND = 500,
+  ERR_LAUNCH_FAILED = 719,
 };
 
 typedef enum { OP_COPY, OP_SET, OP_LAUNCH } op_kind_t;
@@ -41,7 +44,8 @@ typedef struct {
   size_t bytes;
   int dtoh;
   fake_gpu_fn fn;
-  uint32_t grid, grid_y;
+  emu_kernel_fn emu;
+  uint32_t grid, grid_y, threads;
   uint64_t params[26];
 } op_t;
 
@@ -131,9 +135,18 @@ EXPORT CUresult cuCtxSetCurrent(void *ctx) {
   return OK;
 }
 
+/* What cuModuleGetFunction hands out: one of the two kinds of kernel. */
 typedef struct {
+  char name[128];
+  fake_gpu_fn fn;
+  emu_kernel_fn emu;
+} kernel_t;
+
+enum { MAX_KERNELS = 256 };
+typedef struct {
+  void *emu; /* dlopen handle of an emulation image, else NULL */
   int32_t n;
-  const fake_gpu_entry_t *entries;
+  kernel_t kernels[MAX_KERNELS];
 } module_t;
 
 EXPORT CUresult cuModuleLoadDataEx(void **mod, const void *image, unsigned n_options,
@@ -142,31 +155,53 @@ EXPORT CUresult cuModuleLoadDataEx(void **mod, const void *image, unsigned n_opt
   (void)options;
   (void)values;
   if (!g.current) return ERR_INVALID_CONTEXT;
-  const fake_gpu_image_t *im = image;
-  if (memcmp(im->magic, FAKE_GPU_MAGIC, sizeof FAKE_GPU_MAGIC) != 0) return ERR_INVALID_IMAGE;
-  module_t *m = malloc(sizeof *m);
+  module_t *m = calloc(1, sizeof *m);
   if (!m) return ERR_OUT_OF_MEMORY;
-  m->n = im->n;
-  m->entries = im->entries;
+  const fake_gpu_image_t *im = image;
+  if (emu_is_image(image)) {
+    char err[512];
+    if (!(m->emu = emu_module_load(image, err, sizeof err))) {
+      fprintf(stderr, "fake cuda: emulation image: %s\n", err);
+      free(m);
+      return ERR_INVALID_IMAGE;
+    }
+  } else if (memcmp(im->magic, FAKE_GPU_MAGIC, sizeof FAKE_GPU_MAGIC) != 0 || im->n > MAX_KERNELS) {
+    free(m);
+    return ERR_INVALID_IMAGE;
+  } else {
+    m->n = im->n;
+    for (int i = 0; i < im->n; i++) {
+      snprintf(m->kernels[i].name, sizeof m->kernels[i].name, "%s", im->entries[i].name);
+      m->kernels[i].fn = im->entries[i].fn;
+    }
+  }
   g.c.modules_loaded++;
   *mod = m;
   return OK;
 }
 
 EXPORT CUresult cuModuleUnload(void *mod) {
+  module_t *m = mod;
+  if (m->emu) emu_module_unload(m->emu);
   free(mod);
   g.c.modules_loaded--;
   return OK;
 }
 
 EXPORT CUresult cuModuleGetFunction(void **fn, void *mod, const char *name) {
-  const module_t *m = mod;
+  module_t *m = mod;
   for (int i = 0; i < m->n; i++)
-    if (!strcmp(m->entries[i].name, name)) {
-      *fn = (void *)&m->entries[i];
+    if (!strcmp(m->kernels[i].name, name)) {
+      *fn = &m->kernels[i];
       return OK;
     }
-  return ERR_NOT_FOUND;
+  emu_kernel_fn k = m->emu && m->n < MAX_KERNELS ? emu_module_function(m->emu, name) : NULL;
+  if (!k) return ERR_NOT_FOUND;
+  kernel_t *e = &m->kernels[m->n++];
+  snprintf(e->name, sizeof e->name, "%s", name);
+  e->emu = k;
+  *fn = e;
+  return OK;
 }
 
 EXPORT CUresult cuFuncSetAttribute(void *fn, int attrib, int value) {
@@ -259,7 +294,8 @@ EXPORT CUresult cuStreamSynchronize(void *s) {
   if (s != &g_stream) return ERR_INVALID_VALUE;
   if (!g.current) return ERR_INVALID_CONTEXT;
   g.c.syncs++;
-  for (size_t i = 0; i < g.n_ops; i++) {
+  CUresult r = OK;
+  for (size_t i = 0; i < g.n_ops && r == OK; i++) {
     op_t *op = &g.ops[i];
     switch (op->kind) {
     case OP_COPY: memmove(op->dst, op->src, op->bytes); break;
@@ -267,14 +303,20 @@ EXPORT CUresult cuStreamSynchronize(void *s) {
     case OP_LAUNCH: {
       void *params[26];
       for (int j = 0; j < 26; j++) params[j] = &op->params[j];
-      for (uint32_t y = 0; y < op->grid_y; y++)
+      char err[256];
+      if (op->emu && emu_run_grid(op->emu, params, op->grid, op->grid_y, op->threads, err,
+                                  sizeof err)) {
+        fprintf(stderr, "fake cuda: launch failed: %s\n", err);
+        r = ERR_LAUNCH_FAILED;
+      }
+      for (uint32_t y = 0; y < op->grid_y && !op->emu; y++)
         for (uint32_t b = 0; b < op->grid; b++) op->fn(params, b, y);
       break;
     }
     }
   }
   g.n_ops = 0;
-  return OK;
+  return r;
 }
 
 EXPORT CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
@@ -287,7 +329,8 @@ EXPORT CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, u
     return ERR_INVALID_VALUE;
   g.c.launches++;
   g.c.grid_y_total += gy;
-  op_t op = {.kind = OP_LAUNCH, .fn = ((const fake_gpu_entry_t *)f)->fn, .grid = gx, .grid_y = gy};
+  const kernel_t *k = f;
+  op_t op = {.kind = OP_LAUNCH, .fn = k->fn, .emu = k->emu, .grid = gx, .grid_y = gy, .threads = bx};
   for (int j = 0; j < 26; j++) memcpy(&op.params[j], params[j], 8); /* copied at the call */
   return enqueue(op);
 }

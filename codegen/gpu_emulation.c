@@ -1,0 +1,161 @@
+/* gpu_emulation.c: the NVIDIA kernels compiled for the host CPU, so the GPU
+ * templates and the runtime's CUDA path can be tested where no GPU is.
+ *
+ * The input is the LLVM module llmc_gpu_compile gets for an NVIDIA target
+ * after MLIR's NVVM lowering, the very IR NVPTX would compile. Three edits
+ * make it host code, and nothing else changes:
+ *   - every call of an NVVM intrinsic (llvm.nvvm.X.Y) becomes a call of an
+ *     external function llmc_emu_nvvm_X_Y with the same type: thread and
+ *     block ids, barriers and whatever else the kernels use are supplied by
+ *     the emulating driver (tests/unit/runtime/fake_cuda.c runs each block's
+ *     threads as fibers);
+ *   - calls of libdevice's __nv_* math stay external too (the driver maps
+ *     them to libm), so emulation needs no CUDA toolkit;
+ *   - each kernel K (calling convention ptx_kernel) is renamed K.body and
+ *     gets a host wrapper `void K(void **params)` that loads every argument
+ *     from cuLaunchKernel's kernelParams array and calls it.
+ * Shared memory (address space 3 globals) becomes ordinary globals of the
+ * shared object, which is right as long as the driver runs one block at a
+ * time. The result is linked with ld.lld into an ELF shared object. A real
+ * driver rejects it (it is not a cubin); it exists for tests only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+
+#include "codegen_impl.h"
+
+/* LLVM's CallingConv::PTX_Kernel. */
+#define PTX_KERNEL_CC 71
+
+/* "llvm.nvvm.read.ptx.sreg.tid.x" -> "llmc_emu_nvvm_read_ptx_sreg_tid_x". */
+static void emulated_name(const char *intrinsic, size_t n, char *out, size_t cap) {
+  size_t prefix = strlen("llvm.");
+  int w = snprintf(out, cap, "llmc_emu_%.*s", (int)(n - prefix), intrinsic + prefix);
+  for (char *p = out; w > 0 && *p; p++)
+    if (*p == '.') *p = '_';
+}
+
+static llmc_status_t *replace_intrinsics(LLVMModuleRef m) {
+  LLVMValueRef next;
+  for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = next) {
+    next = LLVMGetNextFunction(f);
+    size_t n;
+    const char *name = LLVMGetValueName2(f, &n);
+    if (!LLVMIsDeclaration(f) || n <= 10 || strncmp(name, "llvm.nvvm.", 10) != 0) continue;
+    char repl[256];
+    emulated_name(name, n, repl, sizeof repl);
+    LLVMValueRef g = LLVMGetNamedFunction(m, repl);
+    if (!g) g = LLVMAddFunction(m, repl, LLVMGlobalGetValueType(f));
+    LLVMReplaceAllUsesWith(f, g);
+    LLVMDeleteFunction(f);
+  }
+  return NULL;
+}
+
+/* Adds `void name(ptr params)` calling body with *params[i] as argument i. */
+static void add_wrapper(LLVMModuleRef m, LLVMContextRef ctx, LLVMValueRef body, const char *name) {
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+  LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx);
+  LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(ctx), &ptr, 1, 0);
+  LLVMValueRef w = LLVMAddFunction(m, name, fty);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, w, "entry"));
+  LLVMTypeRef body_ty = LLVMGlobalGetValueType(body);
+  unsigned n = LLVMCountParamTypes(body_ty);
+  LLVMTypeRef *types = malloc(sizeof *types * (n ? n : 1));
+  LLVMValueRef *args = malloc(sizeof *args * (n ? n : 1));
+  LLVMGetParamTypes(body_ty, types);
+  LLVMValueRef params = LLVMGetParam(w, 0);
+  for (unsigned i = 0; i < n; i++) {
+    LLVMValueRef idx = LLVMConstInt(i64, i, 0);
+    LLVMValueRef slot = LLVMBuildGEP2(b, ptr, params, &idx, 1, "");
+    LLVMValueRef p = LLVMBuildLoad2(b, ptr, slot, "");
+    args[i] = LLVMBuildLoad2(b, types[i], p, "");
+  }
+  LLVMBuildCall2(b, body_ty, body, args, n, "");
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  free(types);
+  free(args);
+}
+
+static llmc_status_t *wrap_kernels(LLVMModuleRef m, LLVMContextRef ctx) {
+  /* Collected first: wrappers are added to the function list being walked. */
+  int n = 0, cap = 0;
+  LLVMValueRef *kernels = NULL;
+  for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+    if (LLVMIsDeclaration(f) || LLVMGetFunctionCallConv(f) != PTX_KERNEL_CC) continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 32;
+      LLVMValueRef *k = realloc(kernels, sizeof *k * (size_t)cap);
+      if (!k) {
+        free(kernels);
+        return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+      }
+      kernels = k;
+    }
+    kernels[n++] = f;
+  }
+  if (n == 0) {
+    free(kernels);
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "GPU emulation: the module has no kernels");
+  }
+  for (int i = 0; i < n; i++) {
+    size_t len;
+    const char *name = LLVMGetValueName2(kernels[i], &len);
+    char *kernel = strndup(name, len), body[512];
+    if (!kernel) {
+      free(kernels);
+      return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    }
+    snprintf(body, sizeof body, "%s.body", kernel);
+    LLVMSetValueName2(kernels[i], body, strlen(body));
+    LLVMSetFunctionCallConv(kernels[i], LLVMCCallConv);
+    LLVMSetLinkage(kernels[i], LLVMInternalLinkage);
+    add_wrapper(m, ctx, kernels[i], kernel);
+    free(kernel);
+  }
+  free(kernels);
+  return NULL;
+}
+
+llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int opt_level,
+                                        llmc_buf_t *out_so) {
+  llmc_target_t host;
+  LLMC_RETURN_IF_ERROR(llmc_target_lookup("host", &host));
+  LLMC_RETURN_IF_ERROR(replace_intrinsics(m));
+  LLMC_RETURN_IF_ERROR(wrap_kernels(m, ctx));
+  /* NVPTX's triple and data layout go; llmc_llvm_emit_object sets the host's. */
+  LLVMSetTarget(m, "");
+  LLVMSetDataLayout(m, "");
+  char *err = NULL;
+  if (LLVMVerifyModule(m, LLVMReturnStatusAction, &err)) {
+    llmc_status_t *st = LLMC_ERROR(LLMC_INTERNAL, NULL,
+                                   "GPU emulation: the host module does not verify: %s",
+                                   err ? err : "");
+    LLVMDisposeMessage(err);
+    return st;
+  }
+  LLVMDisposeMessage(err);
+  if (getenv("LLMC_EMU_DUMP")) {
+    char *s = LLVMPrintModuleToString(m);
+    fputs(s, stderr);
+    LLVMDisposeMessage(s);
+  }
+
+  llmc_buf_t obj = {0};
+  llmc_codegen_scratch_t s;
+  llmc_status_t *st = llmc_llvm_emit_object(m, &host, opt_level, &obj, NULL);
+  if (!st) st = llmc_codegen_scratch_open(&s, "kernels.o", "kernels.so");
+  if (!st) {
+    st = llmc_codegen_write_file(s.in, obj.data, obj.len);
+    if (!st) st = llmc_link_shared(s.in, s.out);
+    if (!st) st = llmc_codegen_read_file(s.out, out_so);
+    llmc_codegen_scratch_close(&s);
+  }
+  llmc_buf_free(&obj);
+  return st ? llmc_status_wrap(st, NULL, "building the GPU emulation image") : NULL;
+}

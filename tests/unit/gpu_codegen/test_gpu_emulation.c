@@ -1,0 +1,141 @@
+/* test_gpu_emulation.c: llmc_gpu_compile_emulation and the emulator that
+ * runs its images (tests/unit/runtime/fake_cuda_emu.c, linked in here).
+ * The model-level checks are the emu.gpu.* tests (tests/gpu); these pin the
+ * mechanism: barriers order shared-memory traffic between the threads of a
+ * block, libdevice math resolves, blocks see their own ids, and a barrier
+ * that only some threads reach is reported instead of passing or hanging. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_cuda_emu.h"
+#include "llmc_codegen.h"
+#include "../expect_status.h"
+
+/* Block b reverses x[64b .. 64b+63] through shared memory and stores exp of
+ * it; every thread reads the value another thread wrote, so without the
+ * barrier the emulator (threads run in order until they wait) would read
+ * garbage for half of them. */
+static const char KERNELS[] =
+    "memref.global \"private\" @rev_sh : memref<64xf32, 3>\n"
+    "gpu.func @reverse_exp(%x: memref<?xf32>, %y: memref<?xf32>) kernel "
+    "attributes {known_block_size = array<i32: 64, 1, 1>} {\n"
+    "  %tid = gpu.thread_id x\n"
+    "  %b = gpu.block_id x\n"
+    "  %c64 = arith.constant 64 : index\n"
+    "  %c63 = arith.constant 63 : index\n"
+    "  %base = arith.muli %b, %c64 : index\n"
+    "  %i = arith.addi %base, %tid : index\n"
+    "  %v = memref.load %x[%i] : memref<?xf32>\n"
+    "  %sh = memref.get_global @rev_sh : memref<64xf32, 3>\n"
+    "  memref.store %v, %sh[%tid] : memref<64xf32, 3>\n"
+    "  gpu.barrier\n"
+    "  %j = arith.subi %c63, %tid : index\n"
+    "  %w = memref.load %sh[%j] : memref<64xf32, 3>\n"
+    "  %e = math.exp %w : f32\n"
+    "  memref.store %e, %y[%i] : memref<?xf32>\n"
+    "  gpu.return\n"
+    "}\n"
+    "gpu.func @diverge(%x: memref<?xf32>) kernel {\n"
+    "  %tid = gpu.thread_id x\n"
+    "  %c5 = arith.constant 5 : index\n"
+    "  %lo = arith.cmpi ult, %tid, %c5 : index\n"
+    "  scf.if %lo {\n"
+    "    gpu.barrier\n"
+    "  }\n"
+    "  gpu.return\n"
+    "}\n";
+
+static void *load(llmc_buf_t *image) {
+  llmc_target_t t;
+  assert_null(llmc_target_lookup("sm_90", &t));
+  llmc_gpu_image_info_t info;
+  assert_null(llmc_gpu_compile_emulation(KERNELS, &t, 2, image, &info));
+  assert_int_equal(info.kind, LLMC_GPU_IMAGE_HOST_EMULATION);
+  assert_true(emu_is_image(image->data));
+  char err[512];
+  void *m = emu_module_load(image->data, err, sizeof err);
+  if (!m) print_error("%s\n", err);
+  assert_non_null(m);
+  return m;
+}
+
+/* A memref<?xf32> kernel argument: MLIR's descriptor, five values. */
+typedef struct {
+  float *allocated, *aligned;
+  int64_t offset, size, stride;
+} desc_t;
+
+static void set_desc(void **params, desc_t *d, float *p, int64_t n) {
+  *d = (desc_t){p, p, 0, n, 1};
+  params[0] = &d->allocated;
+  params[1] = &d->aligned;
+  params[2] = &d->offset;
+  params[3] = &d->size;
+  params[4] = &d->stride;
+}
+
+static void barriers_order_shared_memory(void **state) {
+  (void)state;
+  llmc_buf_t image = {0};
+  void *m = load(&image);
+  emu_kernel_fn fn = emu_module_function(m, "reverse_exp");
+  assert_non_null(fn);
+  enum { BLOCKS = 3, N = 64 * BLOCKS };
+  float x[N], y[N];
+  for (int i = 0; i < N; i++) x[i] = 0.01f * (float)i, y[i] = -1;
+  desc_t dx, dy;
+  void *params[10];
+  set_desc(params, &dx, x, N);
+  set_desc(params + 5, &dy, y, N);
+  char err[256];
+  assert_int_equal(emu_run_grid(fn, params, BLOCKS, 1, 64, err, sizeof err), 0);
+  for (int b = 0; b < BLOCKS; b++)
+    for (int t = 0; t < 64; t++) {
+      float want = expf(x[64 * b + 63 - t]);
+      assert_true(fabsf(y[64 * b + t] - want) <= 1e-6f * want);
+    }
+  emu_module_unload(m);
+  llmc_buf_free(&image);
+}
+
+static void divergent_barrier_is_reported(void **state) {
+  (void)state;
+  llmc_buf_t image = {0};
+  void *m = load(&image);
+  emu_kernel_fn fn = emu_module_function(m, "diverge");
+  assert_non_null(fn);
+  float x[1];
+  desc_t dx;
+  void *params[5];
+  set_desc(params, &dx, x, 1);
+  char err[256] = "";
+  assert_int_equal(emu_run_grid(fn, params, 2, 1, 32, err, sizeof err), -1);
+  assert_non_null(strstr(err, "barrier"));
+  emu_module_unload(m);
+  llmc_buf_free(&image);
+}
+
+static void only_nvidia_is_emulated(void **state) {
+  (void)state;
+  llmc_target_t t;
+  assert_null(llmc_target_lookup("gfx942", &t));
+  llmc_buf_t image = {0};
+  expect_error(llmc_gpu_compile_emulation(KERNELS, &t, 2, &image, NULL), LLMC_INVALID_ARGUMENT,
+               "NVIDIA targets only");
+  llmc_buf_free(&image);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(barriers_order_shared_memory),
+      cmocka_unit_test(divergent_barrier_is_reported),
+      cmocka_unit_test(only_nvidia_is_emulated),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

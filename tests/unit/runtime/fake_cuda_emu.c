@@ -1,0 +1,256 @@
+/* fake_cuda_emu.c: see fake_cuda_emu.h.
+ *
+ * A thread of a block is a fiber with a stack of its own. The
+ * scheduler resumes every runnable fiber in turn; a fiber runs until it
+ * calls the barrier (it then waits) or returns (done). When every fiber
+ * waits, the barrier opens; when every fiber is done, the block is. Fibers
+ * waiting while others have returned is a barrier not all threads reach:
+ * undefined behaviour in CUDA (a hang on some chips), an error here.
+ *
+ * The image calls back for what NVVM intrinsics would give (thread and block
+ * ids, barriers; gpu_emulation.c renames llvm.nvvm.X to llmc_emu_nvvm_X) and
+ * for libdevice's math (__nv_*, mapped to libm), so this library promotes
+ * itself to RTLD_GLOBAL before it dlopens an image.
+ *
+ * Switching fibers is most of the cost (a matmul block of 256 threads meets
+ * 9 barriers), and glibc's swapcontext makes a sigprocmask system call on
+ * every switch: the example model took minutes that way. On x86-64 the
+ * switch is therefore the six pushes and pops of the callee-saved registers
+ * the System V ABI asks for (fiber_switch below); elsewhere ucontext. */
+#include "fake_cuda_emu.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+enum { MAX_THREADS = 1024, STACK_BYTES = 16 * 1024 };
+enum { RUNNABLE, WAITING, DONE };
+
+#if defined(__x86_64__)
+/* fiber_switch(&save, to): saves the callee-saved registers on the current
+ * stack, stores its pointer in *save, and resumes the stack `to` (which
+ * fiber_switch saved, or fiber_stack_init made). */
+void fiber_switch(void **save, void *to);
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type fiber_switch,@function\n"
+        "fiber_switch:\n"
+        "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+        "  movq %rsp, (%rdi)\n"
+        "  movq %rsi, %rsp\n"
+        "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+        "  ret\n"
+        ".size fiber_switch, .-fiber_switch\n");
+typedef struct {
+  void *sp;
+  int state;
+} fiber_t;
+typedef void *scheduler_t;
+#else
+typedef struct {
+  ucontext_t ctx;
+  int state;
+} fiber_t;
+typedef ucontext_t scheduler_t;
+#endif
+
+/* One launch at a time: the driver runs launches at cuStreamSynchronize,
+ * on the calling thread. */
+static struct {
+  scheduler_t scheduler;
+  fiber_t fibers[MAX_THREADS];
+  char *stacks; /* MAX_THREADS stacks, mapped on first use */
+  uint32_t threads, current;
+  uint32_t bx, by, gx, gy;
+  emu_kernel_fn fn;
+  void **params;
+} emu;
+
+int emu_is_image(const void *image) { return memcmp(image, ELFMAG, SELFMAG) == 0; }
+
+void *emu_module_load(const void *image, char *err, size_t err_size) {
+  const Elf64_Ehdr *eh = image;
+  if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_type != ET_DYN) {
+    snprintf(err, err_size, "not a 64-bit ELF shared object");
+    return NULL;
+  }
+  /* cuModuleLoadData gets no size; ld.lld puts the section headers last. */
+  size_t size = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+  /* In a library loaded RTLD_LOCAL (libcuda.so.1, as the runtime loads
+   * it), make the callbacks visible to the image. Linked into a program
+   * with exported symbols instead, they already are: that dlopen fails. */
+  Dl_info self;
+  if (dladdr(&emu, &self)) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  char path[] = "/tmp/fake-cuda-emu-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    snprintf(err, err_size, "cannot create a temporary file");
+    return NULL;
+  }
+  int ok = write(fd, image, size) == (ssize_t)size;
+  close(fd);
+  void *h = ok ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+  if (!h) snprintf(err, err_size, "%s", ok ? dlerror() : "cannot write the image");
+  unlink(path);
+  return h;
+}
+
+void emu_module_unload(void *module) { dlclose(module); }
+
+emu_kernel_fn emu_module_function(void *module, const char *name) {
+  void *f = dlsym(module, name);
+  emu_kernel_fn fn;
+  memcpy(&fn, &f, sizeof fn);
+  return fn;
+}
+
+static void fiber_main(void) {
+  emu.fn(emu.params);
+  emu.fibers[emu.current].state = DONE;
+#if defined(__x86_64__)
+  void *dead;
+  fiber_switch(&dead, emu.scheduler); /* never resumed */
+#endif
+  /* ucontext: uc_link resumes the scheduler */
+}
+
+/* Makes fiber t start at fiber_main on its own stack. */
+static void fiber_start(uint32_t t) {
+  fiber_t *f = &emu.fibers[t];
+  char *stack = emu.stacks + (size_t)t * STACK_BYTES;
+  f->state = RUNNABLE;
+#if defined(__x86_64__)
+  /* What fiber_switch pops: six registers (zero), then the return address
+   * fiber_main, above which rsp is 8 mod 16 as after a call. The tops of
+   * the stacks are staggered by a cache line per fiber: at one offset in
+   * every stack, all of them would fall into the same cache set, and every
+   * switch would miss (measured: half the run time in fiber_switch). */
+  void **top = (void **)(stack + STACK_BYTES - 64 * (t % 64));
+  top[-1] = NULL;
+  void (*entry)(void) = fiber_main;
+  memcpy(&top[-2], &entry, sizeof entry);
+  for (int i = 3; i <= 8; i++) top[-i] = NULL;
+  f->sp = &top[-8];
+#else
+  getcontext(&f->ctx);
+  f->ctx.uc_stack.ss_sp = stack;
+  f->ctx.uc_stack.ss_size = STACK_BYTES;
+  f->ctx.uc_link = &emu.scheduler;
+  makecontext(&f->ctx, fiber_main, 0);
+#endif
+}
+
+static void fiber_resume(fiber_t *f) {
+#if defined(__x86_64__)
+  fiber_switch(&emu.scheduler, f->sp);
+#else
+  swapcontext(&emu.scheduler, &f->ctx);
+#endif
+}
+
+/* Runs block (bx, by); 0, or -1 when the block's barriers do not match. */
+static int run_block(void) {
+  for (uint32_t t = 0; t < emu.threads; t++) fiber_start(t);
+  for (;;) {
+    uint32_t waiting = 0, done = 0;
+    for (uint32_t t = 0; t < emu.threads; t++) {
+      fiber_t *f = &emu.fibers[t];
+      if (f->state == RUNNABLE) {
+        emu.current = t;
+        fiber_resume(f);
+      }
+      waiting += f->state == WAITING;
+      done += f->state == DONE;
+    }
+    if (done == emu.threads) return 0;
+    if (done > 0) return -1;
+    for (uint32_t t = 0; t < emu.threads; t++) emu.fibers[t].state = RUNNABLE;
+  }
+}
+
+int emu_run_grid(emu_kernel_fn fn, void **params, uint32_t gx, uint32_t gy, uint32_t threads,
+                 char *err, size_t err_size) {
+  if (threads == 0 || threads > MAX_THREADS) {
+    snprintf(err, err_size, "%u threads per block", threads);
+    return -1;
+  }
+  if (!emu.stacks) {
+    void *p = mmap(NULL, (size_t)MAX_THREADS * STACK_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      snprintf(err, err_size, "cannot map fiber stacks");
+      return -1;
+    }
+    emu.stacks = p;
+  }
+  emu.fn = fn;
+  emu.params = params;
+  emu.threads = threads;
+  emu.gx = gx;
+  emu.gy = gy;
+  for (emu.by = 0; emu.by < gy; emu.by++)
+    for (emu.bx = 0; emu.bx < gx; emu.bx++)
+      if (run_block()) {
+        snprintf(err, err_size,
+                 "block (%u, %u): some threads returned while others wait at a barrier",
+                 emu.bx, emu.by);
+        return -1;
+      }
+  return 0;
+}
+
+/* ---- what the image calls: NVVM special registers and barriers ---- */
+
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_tid_x(void) { return (int32_t)emu.current; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_tid_y(void) { return 0; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_tid_z(void) { return 0; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_ntid_x(void) { return (int32_t)emu.threads; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_ntid_y(void) { return 1; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_ntid_z(void) { return 1; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_ctaid_x(void) { return (int32_t)emu.bx; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_ctaid_y(void) { return (int32_t)emu.by; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_ctaid_z(void) { return 0; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_nctaid_x(void) { return (int32_t)emu.gx; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_nctaid_y(void) { return (int32_t)emu.gy; }
+EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_nctaid_z(void) { return 1; }
+
+static void barrier(void) {
+  fiber_t *f = &emu.fibers[emu.current];
+  f->state = WAITING;
+#if defined(__x86_64__)
+  fiber_switch(&f->sp, emu.scheduler);
+#else
+  swapcontext(&f->ctx, &emu.scheduler);
+#endif
+}
+
+EXPORT void llmc_emu_nvvm_barrier_cta_sync_aligned_all(int32_t id) {
+  (void)id;
+  barrier();
+}
+EXPORT void llmc_emu_nvvm_barrier0(void) { barrier(); }
+
+/* ---- libdevice (CUDA's libdevice user's guide names) on libm ---- */
+
+EXPORT float __nv_expf(float x) { return expf(x); }
+EXPORT float __nv_exp2f(float x) { return exp2f(x); }
+EXPORT float __nv_logf(float x) { return logf(x); }
+EXPORT float __nv_sqrtf(float x) { return sqrtf(x); }
+EXPORT float __nv_rsqrtf(float x) { return 1.0f / sqrtf(x); }
+EXPORT float __nv_fmaf(float a, float b, float c) { return fmaf(a, b, c); }
+EXPORT float __nv_tanhf(float x) { return tanhf(x); }
+EXPORT float __nv_erff(float x) { return erff(x); }
+EXPORT float __nv_powf(float x, float y) { return powf(x, y); }
+EXPORT float __nv_sinf(float x) { return sinf(x); }
+EXPORT float __nv_cosf(float x) { return cosf(x); }
+EXPORT float __nv_fabsf(float x) { return fabsf(x); }
+EXPORT float __nv_fmaxf(float a, float b) { return fmaxf(a, b); }
+EXPORT float __nv_fminf(float a, float b) { return fminf(a, b); }
