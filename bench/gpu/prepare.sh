@@ -5,37 +5,69 @@
 # which link only the runtime (plus libjansson).
 #   - tiny/  : the example for host + every NVIDIA target, with weights, for
 #              numerics (device logits vs host logits, greedy tokens)
-#   - r1b/, r1b-bf16/: a random-weight Llama-shaped model of ~1.1B
+#   - rand/, rand-bf16/: a small random GQA Llama (f32 and bf16 matmul
+#              weights), with weights, for numerics
+#   - r1b/, r1b-bf16/, r1b-f16/: a random-weight Llama-shaped model of ~1.1B
 #              parameters (TinyLlama's shape) for host + NVIDIA, matmul weights
-#              in f32 and in bf16, WITHOUT weights (4.4 / 2.3 GB): benchmarked
+#              in f32, bf16 and f16, WITHOUT weights (4.4 / 2.3 GB): benchmarked
 #              with --synthetic-weights
-# Usage: bench/gpu/prepare.sh [BUILD_DIR]   then carry gpu-carry/ and run
-#        gpu-carry/run.sh on the device (writes results under $OUT).
+# Usage: bench/gpu/prepare.sh [--emulation] [BUILD_DIR [CARRY_DIR]]
+#        then carry gpu-carry/ and run gpu-carry/run.sh on the device (it
+#        writes results under $OUT).
+# --emulation rehearses the device run here: NVIDIA images are built with
+# --gpu-emulation, the fake driver goes into lib/ as libcuda.so.1, and r1b
+# is a small model, so run.sh runs as it would on the device, only slower
+# (the emu.gpu.device_script test does this).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+emulation=
+if [ "${1:-}" = --emulation ]; then emulation=1; shift; fi
 build=${1:-build}
-carry=gpu-carry
+carry=${2:-gpu-carry}
 targets=x86-64-v3,sm_80,sm_90,sm_90a  # a portable CPU target: the GPU box has another CPU
+flags=()
+rand_shape=(--dim 256 --layers 4 --heads 8 --kv-heads 2 --hidden 688 --vocab 1000 --max-context 512)
+r1b_shape=(--dim 2048 --layers 22 --heads 32 --kv-heads 4 --hidden 5632 --vocab 32000 --max-context 2048)
+if [ -n "$emulation" ]; then
+  flags=(--gpu-emulation)
+  rand_shape=(--dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --max-context 128)
+  r1b_shape=(--dim 128 --layers 2 --heads 4 --kv-heads 2 --hidden 256 --vocab 256 --max-context 256)
+fi
 rm -rf "$carry"
 mkdir -p "$carry/bin" "$carry/lib"
 cp "$build/llmc-run" "$build/gpu_check" "$carry/bin/"
 cp "$(ldd "$build/llmc-run" | awk '/libjansson/ {print $3}')" "$carry/lib/"
+if [ -n "$emulation" ]; then
+  cp "$build/tests/unit/runtime/fake_cuda/libcuda.so.1" "$carry/lib/"
+  echo 16 >"$carry/bench-tokens"
+  echo --quick >"$carry/check-flags"
+  echo --prompt-len 4 >"$carry/bench-flags"
+fi
 
-"$build/llmc" compile examples/tiny-llama/model.json -o "$carry/tiny" --target=$targets
+"$build/llmc" compile examples/tiny-llama/model.json -o "$carry/tiny" --target=$targets "${flags[@]}"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$build/gen_model" "$work/r1b" --dim 2048 --layers 22 --heads 32 --kv-heads 4 --hidden 5632 \
-  --vocab 32000 --max-context 2048 --seed 1
-/usr/bin/time -f "compile r1b ($targets): %e s wall, %M KiB peak RSS" \
-  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-out" --target=$targets --max-context 2048
-/usr/bin/time -f "compile r1b (sm_90a only): %e s wall" \
-  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-sm90a" --target=sm_90a --max-context 2048
-"$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-bf16" --target=$targets --max-context 2048 \
+"$build/gen_model" "$work/rand" "${rand_shape[@]}" --seed 7 >/dev/null
+"$build/llmc" compile "$work/rand/model.json" -o "$carry/rand" --target=$targets "${flags[@]}"
+"$build/llmc" compile "$work/rand/model.json" -o "$carry/rand-bf16" --target=$targets "${flags[@]}" \
   --weight-dtype=bf16
-for a in r1b-out:r1b r1b-bf16:r1b-bf16; do
-  mkdir -p "$carry/${a#*:}"
-  cp "$work/${a%:*}/model.so" "$work/${a%:*}/model.h" "$work/${a%:*}/report.json" "$carry/${a#*:}/"
+
+"$build/gen_model" "$work/r1b" "${r1b_shape[@]}" --seed 1 >/dev/null
+ctx=${r1b_shape[-1]}
+/usr/bin/time -f "compile r1b ($targets): %e s wall, %M KiB peak RSS" \
+  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b" --target=$targets --max-context "$ctx" \
+  "${flags[@]}"
+/usr/bin/time -f "compile r1b (sm_90a only): %e s wall" \
+  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-sm90a" --target=sm_90a --max-context "$ctx" \
+  "${flags[@]}"
+for dt in bf16 f16; do
+  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-$dt" --target=$targets --max-context "$ctx" \
+    --weight-dtype=$dt "${flags[@]}"
+done
+for a in r1b r1b-bf16 r1b-f16; do
+  mkdir -p "$carry/$a"
+  cp "$work/$a/model.so" "$work/$a/model.h" "$work/$a/report.json" "$carry/$a/"
 done
 cp bench/gpu/run.sh "$carry/run.sh"
 du -sh "$carry"

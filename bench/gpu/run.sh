@@ -1,27 +1,44 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from a copy of gpu-carry/ (see bench/gpu/prepare.sh):
-# device-vs-host numerics on the example, then decode benchmarks. Writes
-# everything to $OUT (default ./gpu-results).
+# device-vs-host numerics on the example and a random GQA model (logits and
+# 32 greedy steps), then decode benchmarks against the device's own copy
+# bandwidth. Writes everything to $OUT (default ./gpu-results). Exits
+# nonzero when a numerics check fails (the benchmarks still run).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/gpu-results}
 mkdir -p "$out"
 export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+tokens=128
+check_flags=() bench_flags=()
+# An emulation rehearsal (prepare.sh --emulation) asks for less work.
+[ -f "$here/bench-tokens" ] && tokens=$(cat "$here/bench-tokens")
+[ -f "$here/check-flags" ] && read -r -a check_flags <"$here/check-flags"
+[ -f "$here/bench-flags" ] && read -r -a bench_flags <"$here/bench-flags"
+failed=0
 {
   date -u
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || true
-  echo "== probe";  "$here/bin/gpu_check" --probe --backend=cuda
-  echo "== numerics: example, device vs host"; "$here/bin/gpu_check" --backend=cuda "$here/tiny"
-  echo "== greedy tokens, host vs cuda"
+  echo "== probe";  "$here/bin/gpu_check" --probe --backend=cuda || failed=1
+  for m in tiny rand rand-bf16; do
+    echo "== numerics: $m, device vs host"
+    "$here/bin/gpu_check" --backend=cuda "${check_flags[@]}" "$here/$m" || failed=1
+  done
+  echo "== greedy tokens of the example, host vs cuda"
   for dev in host cuda; do
     "$here/bin/llmc-run" run "$here/tiny" --device=$dev --prompt-ids 73,116,363,258,256 \
-      --max-tokens 32 --temperature 0 --print-ids
+      --max-tokens 32 --temperature 0 --print-ids || failed=1
   done
-  echo "== decode, example (cuda)"; "$here/bin/llmc-run" bench "$here/tiny" --device=cuda --max-tokens 128
-  for model in r1b r1b-bf16; do
+  echo "== decode, example (cuda)"
+  "$here/bin/llmc-run" bench "$here/tiny" --device=cuda --max-tokens "$tokens" "${bench_flags[@]}" \
+    || failed=1
+  for model in r1b r1b-bf16 r1b-f16; do
     for b in 1 8; do
       echo "== decode, ~1.1B random ($model), synthetic weights, batch $b (cuda)"
-      "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch $b --max-tokens 64
+      "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch $b \
+        --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
     done
   done
+  echo "== result: $([ $failed = 0 ] && echo all checks passed || echo SOME CHECKS FAILED)"
 } 2>&1 | tee "$out/gpu-run.log"
+grep -q "^== result: all checks passed" "$out/gpu-run.log"

@@ -140,4 +140,12 @@ LLMC_MUST_USE llmc_status_t *llmc_rt_check_invariants(const llmc_rt_t *rt);
 LLMC_MUST_USE llmc_status_t *llmc_rt_measure_read_bandwidth(int n_threads, uint64_t bytes,
                                                             int repeats, double *out_gb_per_s);
 
+/* Measures the copy bandwidth of the memory rt's backend runs on: a
+ * `bytes`-long buffer copied within that memory (device to device on a
+ * GPU), best of `repeats` copies after a warm-up, counting every byte read
+ * and written (2 * bytes per copy), in GB/s. Allocates two buffers of
+ * `bytes` on the device for the duration. */
+LLMC_MUST_USE llmc_status_t *llmc_rt_measure_copy_bandwidth(llmc_rt_t *rt, uint64_t bytes,
+                                                            int repeats, double *out_gb_per_s);
+
 #endif

@@ -11,7 +11,8 @@
  *       any logit differs by more than tol * (1 + |host logit|). Then both
  *       decode greedily for 32 steps from the same 8-token prompt, each
  *       feeding back its own argmax, and the token ids must be identical.
- *       Exits 77 when NAME finds no device.
+ *       Exits 77 when NAME finds no device. --quick: two short prompts and
+ *       8 greedy steps (for emulated devices, which are slow).
  *
  * It links libllmc_rt only: no compiler, no LLVM, no MLIR. */
 #include <math.h>
@@ -79,8 +80,8 @@ static llmc_status_t *greedy(llmc_rt_t *rt, const int32_t *prompt, int64_t n_pro
   return s;
 }
 
-static int compare_greedy(llmc_rt_t *h, llmc_rt_t *g) {
-  enum { PROMPT = 8, STEPS = 32 };
+static int compare_greedy(llmc_rt_t *h, llmc_rt_t *g, int STEPS) {
+  enum { PROMPT = 8, MAX_STEPS = 32 };
   const int64_t vocab = llmc_rt_plan_value(h, LLMC_PLAN_VOCAB);
   const int64_t ctx = llmc_rt_plan_value(h, LLMC_PLAN_MAX_CONTEXT);
   if (ctx < PROMPT + STEPS) {
@@ -88,7 +89,7 @@ static int compare_greedy(llmc_rt_t *h, llmc_rt_t *g) {
            PROMPT + STEPS);
     return 0;
   }
-  int32_t prompt[PROMPT], ih[STEPS], ig[STEPS];
+  int32_t prompt[PROMPT], ih[MAX_STEPS], ig[MAX_STEPS];
   uint64_t rng = 77;
   for (int i = 0; i < PROMPT; i++)
     prompt[i] = (int32_t)(llmc_rng_uniform(&rng) * (float)vocab) % (int32_t)vocab;
@@ -105,7 +106,7 @@ static int compare_greedy(llmc_rt_t *h, llmc_rt_t *g) {
   return 0;
 }
 
-static int compare(const char *backend, const char *dir, double tol) {
+static int compare(const char *backend, const char *dir, double tol, bool quick) {
   llmc_rt_options_t ho = {.backend = "host"}, go = {.backend = backend};
   llmc_rt_t *h = NULL, *g = NULL;
   llmc_status_t *s = llmc_rt_open(dir, &go, &g);
@@ -119,10 +120,11 @@ static int compare(const char *backend, const char *dir, double tol) {
   const int64_t t_max = llmc_rt_plan_value(h, LLMC_PLAN_MAX_STEP_TOKENS);
   const int64_t ctx = llmc_rt_plan_value(h, LLMC_PLAN_MAX_CONTEXT);
   const int64_t lens[] = {1, 7, 33, 70};
+  const size_t n_lens = quick ? 2 : sizeof lens / sizeof lens[0];
   double worst = 0;
   int64_t rows = 0, worst_row = 0, worst_col = 0, argmax_same = 0;
   int rc = 0;
-  for (size_t p = 0; p < sizeof lens / sizeof lens[0] && !rc; p++) {
+  for (size_t p = 0; p < n_lens && !rc; p++) {
     int64_t n = lens[p] < ctx ? lens[p] : ctx;
     int sh, sg;
     if ((s = llmc_rt_seq_create_empty(h, &sh)) || (s = llmc_rt_seq_create_empty(g, &sg))) {
@@ -180,7 +182,7 @@ static int compare(const char *backend, const char *dir, double tol) {
       rc = 1;
     }
   }
-  if (!rc) rc = compare_greedy(h, g);
+  if (!rc) rc = compare_greedy(h, g, quick ? 8 : 32);
   llmc_rt_close(h);
   llmc_rt_close(g);
   return rc;
@@ -190,14 +192,16 @@ int main(int argc, char **argv) {
   const char *backend = "auto", *dir = NULL;
   double tol = 2e-3; /* f32 with reassociated reductions on the device */
   int probe_only = 0;
+  bool quick = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--probe")) probe_only = 1;
     else if (!strncmp(argv[i], "--backend=", 10)) backend = argv[i] + 10;
     else if (!strncmp(argv[i], "--tol=", 6)) tol = atof(argv[i] + 6);
+    else if (!strcmp(argv[i], "--quick")) quick = true;
     else if (argv[i][0] != '-' && !dir) dir = argv[i];
     else {
       fprintf(stderr, "usage: gpu_check --probe [--backend=NAME] | gpu_check [--backend=NAME] "
-                      "[--tol=X] ARTIFACT_DIR\n");
+                      "[--tol=X] [--quick] ARTIFACT_DIR\n");
       return 64;
     }
   }
@@ -213,5 +217,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gpu_check: no artifact directory given\n");
     return 64;
   }
-  return compare(name, dir, tol);
+  return compare(name, dir, tol, quick);
 }

@@ -15,9 +15,9 @@
  * LLMC_GPU_TEST_DUMP=DIR keeps TARGET.mlir (the instances), TARGET.image and
  * TARGET.s (PTX, AMDGPU or SPIR-V assembly) for inspection.
  * A tool missing at configure time skips its check with a printed message.
- * What this does NOT check: numerical results (that needs a device; the
- * templates' arithmetic mirrors the host kernels, which are checked against
- * the reference interpreter in tests/unit/codegen). */
+ * What this does NOT check: numerical results. Those are checked by
+ * emulation (test_gpu_emulation.c and the emu.gpu.* tests in tests/gpu) and,
+ * when a device is present, by the gpu.* tests. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -21,6 +21,7 @@
 #include "fake_artifact.h"
 #include "llmc_rt.h"
 #include "rt_gpu.h"
+#include "../expect_status.h"
 
 /* ---- image choice ---- */
 
@@ -375,6 +376,22 @@ static void test_fake_cuda_steps(void **state) {
   assert_int_equal(c->live_device_allocs, 0);
 }
 
+/* bench's reference on a GPU: device-to-device copies, buffers freed. */
+static void test_fake_cuda_copy_bandwidth(void **state) {
+  (void)state;
+  if (!fake_cuda()) skip();
+  llmc_rt_t *d = open_on(g_gpu_only.dir, "cuda", LLMC_OK, NULL);
+  const fake_cuda_counters_t *c = counters();
+  int64_t dtod = c->dtod, allocs = c->live_device_allocs;
+  double gbps = 0;
+  assert_null(llmc_rt_measure_copy_bandwidth(d, 1 << 20, 3, &gbps));
+  assert_true(gbps > 0);
+  assert_int_equal(c->dtod - dtod, 1 + 3); /* warm-up, then the timed copies */
+  assert_int_equal(c->live_device_allocs, allocs);
+  expect_error(llmc_rt_measure_copy_bandwidth(d, 0, 3, &gbps), LLMC_INVALID_ARGUMENT, "bandwidth");
+  llmc_rt_close(d);
+}
+
 static void test_fake_cuda_image_choice(void **state) {
   (void)state;
   if (!fake_cuda()) skip();
@@ -423,6 +440,7 @@ int main(void) {
       cmocka_unit_test(test_fake_cuda_forward),
       cmocka_unit_test(test_fake_cuda_steps),
       cmocka_unit_test(test_fake_cuda_image_choice),
+      cmocka_unit_test(test_fake_cuda_copy_bandwidth),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
