@@ -45,13 +45,15 @@ llmc_status_t *llmc_artifact_gpu_compile(builder_t *b) {
   return s;
 }
 
-static uint32_t abi_format(llmc_gpu_image_kind_t kind) {
+static uint32_t abi_format(llmc_gpu_image_kind_t kind, llmc_gpu_vendor_t vendor) {
   switch (kind) {
     case LLMC_GPU_IMAGE_PTX: return LLMC_IMAGE_PTX;
     case LLMC_GPU_IMAGE_CUBIN: return LLMC_IMAGE_CUBIN;
-    /* Stands where the target's cubin would, so the runtime chooses it as
-     * it would choose the real one; only an emulating driver loads it. */
-    case LLMC_GPU_IMAGE_HOST_EMULATION: return LLMC_IMAGE_CUBIN;
+    /* Stands where the target's cubin or code object would, so the runtime
+     * chooses it as it would the real one; only an emulating driver loads
+     * it. */
+    case LLMC_GPU_IMAGE_HOST_EMULATION:
+      return vendor == LLMC_GPU_VENDOR_AMD ? LLMC_IMAGE_HSACO : LLMC_IMAGE_CUBIN;
     case LLMC_GPU_IMAGE_HSACO: return LLMC_IMAGE_HSACO;
     case LLMC_GPU_IMAGE_SPIRV: return LLMC_IMAGE_SPIRV;
   }
@@ -128,7 +130,7 @@ llmc_status_t *llmc_artifact_gpu_globals(builder_t *b, LLVMContextRef ctx, LLVMM
     snprintf(name, sizeof name, "llmc_target_%s", b->targets[t].name);
     LLVMValueRef target_name = llmc_artifact_string_const(ctx, m, b->targets[t].name, name);
     snprintf(name, sizeof name, "llmc_image_%s", b->targets[t].name);
-    images[n++] = image_entry(ctx, m, name, target_name, abi_format(b->image_info[t].kind),
+    images[n++] = image_entry(ctx, m, name, target_name, abi_format(b->image_info[t].kind, llmc_gpu_vendor(&b->targets[t])),
                               b->n_kernels, &b->images[t], kernels);
     /* Next to the cubin of the newest portable NVIDIA target, its PTX too:
      * a newer GPU than any compiled for can JIT it (as nvcc's

@@ -1,23 +1,29 @@
-/* gpu_emulation.c: the NVIDIA kernels compiled for the host CPU, so the GPU
- * templates and the runtime's CUDA path can be tested where no GPU is.
+/* gpu_emulation.c: the NVIDIA or AMD kernels compiled for the host CPU, so
+ * the GPU templates, their MLIR lowerings and the runtime's CUDA and HIP
+ * paths can be tested where no GPU is.
  *
- * The input is the LLVM module llmc_gpu_compile gets for an NVIDIA target
- * after MLIR's NVVM lowering, the very IR NVPTX would compile. Three edits
- * make it host code, and nothing else changes:
- *   - every call of an NVVM intrinsic (llvm.nvvm.X.Y) becomes a call of an
- *     external function llmc_emu_nvvm_X_Y with the same type: thread and
- *     block ids, barriers and whatever else the kernels use are supplied by
- *     the emulating driver (tests/unit/runtime/fake_cuda.c runs each block's
- *     threads as fibers);
+ * The input is the LLVM module llmc_gpu_compile gets for an NVIDIA or AMD
+ * target after MLIR's NVVM or ROCDL lowering, the very IR NVPTX or AMDGPU
+ * would compile. Three edits make it host code, and nothing else changes:
+ *   - every call of a target intrinsic (llvm.nvvm.X.Y, llvm.amdgcn.X.Y)
+ *     becomes a call of an external function llmc_emu_nvvm_X_Y or
+ *     llmc_emu_amdgcn_X_Y with the same type: thread and block ids, barriers
+ *     and whatever else the kernels use are supplied by the emulating driver
+ *     (tests/unit/runtime/fake_gpu_emu.c runs each block's threads as
+ *     fibers);
  *   - calls of libdevice's __nv_* math stay external too (the driver maps
- *     them to libm), so emulation needs no CUDA toolkit;
- *   - each kernel K (calling convention ptx_kernel) is renamed K.body and
- *     gets a host wrapper `void K(void **params)` that loads every argument
- *     from cuLaunchKernel's kernelParams array and calls it.
+ *     them to libm), so emulation needs no CUDA toolkit; AMD kernels use
+ *     LLVM's math intrinsics, which the host backend lowers itself;
+ *   - each kernel K (calling convention ptx_kernel or amdgpu_kernel) is
+ *     renamed K.body and gets a host wrapper `void K(void **params)` that
+ *     loads every argument from the kernelParams array of cuLaunchKernel
+ *     or hipModuleLaunchKernel and calls it.
  * Shared memory (address space 3 globals) becomes ordinary globals of the
  * shared object, which is right as long as the driver runs one block at a
- * time. The result is linked with ld.lld into an ELF shared object. A real
- * driver rejects it (it is not a cubin); it exists for tests only. */
+ * time; AMD's workgroup-scope fences around barriers become ordinary
+ * fences. The result is linked with ld.lld into an ELF shared object. A
+ * real driver rejects it (it is not a cubin or a code object); it exists
+ * for tests only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +33,9 @@
 
 #include "codegen_impl.h"
 
-/* LLVM's CallingConv::PTX_Kernel. */
+/* LLVM's CallingConv::PTX_Kernel and CallingConv::AMDGPU_KERNEL. */
 #define PTX_KERNEL_CC 71
+#define AMDGPU_KERNEL_CC 91
 
 /* "llvm.nvvm.read.ptx.sreg.tid.x" -> "llmc_emu_nvvm_read_ptx_sreg_tid_x". */
 static void emulated_name(const char *intrinsic, size_t n, char *out, size_t cap) {
@@ -44,7 +51,9 @@ static llmc_status_t *replace_intrinsics(LLVMModuleRef m) {
     next = LLVMGetNextFunction(f);
     size_t n;
     const char *name = LLVMGetValueName2(f, &n);
-    if (!LLVMIsDeclaration(f) || n <= 10 || strncmp(name, "llvm.nvvm.", 10) != 0) continue;
+    if (!LLVMIsDeclaration(f) || n <= 10 ||
+        (strncmp(name, "llvm.nvvm.", 10) != 0 && strncmp(name, "llvm.amdgcn.", 12) != 0))
+      continue;
     char repl[256];
     emulated_name(name, n, repl, sizeof repl);
     LLVMValueRef g = LLVMGetNamedFunction(m, repl);
@@ -87,7 +96,8 @@ static llmc_status_t *wrap_kernels(LLVMModuleRef m, LLVMContextRef ctx) {
   int n = 0, cap = 0;
   LLVMValueRef *kernels = NULL;
   for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
-    if (LLVMIsDeclaration(f) || LLVMGetFunctionCallConv(f) != PTX_KERNEL_CC) continue;
+    unsigned cc = LLVMGetFunctionCallConv(f);
+    if (LLVMIsDeclaration(f) || (cc != PTX_KERNEL_CC && cc != AMDGPU_KERNEL_CC)) continue;
     if (n == cap) {
       cap = cap ? 2 * cap : 32;
       LLVMValueRef *k = realloc(kernels, sizeof *k * (size_t)cap);
@@ -128,7 +138,7 @@ llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int
   LLMC_RETURN_IF_ERROR(llmc_target_lookup("host", &host));
   LLMC_RETURN_IF_ERROR(replace_intrinsics(m));
   LLMC_RETURN_IF_ERROR(wrap_kernels(m, ctx));
-  /* NVPTX's triple and data layout go; llmc_llvm_emit_object sets the host's. */
+  /* The GPU's triple and data layout go; llmc_llvm_emit_object sets the host's. */
   LLVMSetTarget(m, "");
   LLVMSetDataLayout(m, "");
   char *err = NULL;
@@ -140,12 +150,6 @@ llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int
     return st;
   }
   LLVMDisposeMessage(err);
-  if (getenv("LLMC_EMU_DUMP")) {
-    char *s = LLVMPrintModuleToString(m);
-    fputs(s, stderr);
-    LLVMDisposeMessage(s);
-  }
-
   llmc_buf_t obj = {0};
   llmc_codegen_scratch_t s;
   llmc_status_t *st = llmc_llvm_emit_object(m, &host, opt_level, &obj, NULL);

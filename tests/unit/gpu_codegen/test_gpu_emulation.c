@@ -1,5 +1,5 @@
 /* test_gpu_emulation.c: llmc_gpu_compile_emulation and the emulator that
- * runs its images (tests/unit/runtime/fake_cuda_emu.c, linked in here).
+ * runs its images (tests/unit/runtime/fake_gpu_emu.c, linked in here).
  * The model-level checks are the emu.gpu.* tests (tests/gpu); these pin the
  * mechanism: barriers order shared-memory traffic between the threads of a
  * block, libdevice math resolves, blocks see their own ids, and a barrier
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "fake_cuda_emu.h"
+#include "fake_gpu_emu.h"
 #include "llmc_codegen.h"
 #include "../expect_status.h"
 
@@ -51,9 +51,9 @@ static const char KERNELS[] =
     "  gpu.return\n"
     "}\n";
 
-static void *load(llmc_buf_t *image) {
+static void *load(const char *target, llmc_buf_t *image) {
   llmc_target_t t;
-  assert_null(llmc_target_lookup("sm_90", &t));
+  assert_null(llmc_target_lookup(target, &t));
   llmc_gpu_image_info_t info;
   assert_null(llmc_gpu_compile_emulation(KERNELS, &t, 2, image, &info));
   assert_int_equal(info.kind, LLMC_GPU_IMAGE_HOST_EMULATION);
@@ -80,10 +80,10 @@ static void set_desc(void **params, desc_t *d, float *p, int64_t n) {
   params[4] = &d->stride;
 }
 
+/* state: the target whose lowering (NVVM or ROCDL) is emulated. */
 static void barriers_order_shared_memory(void **state) {
-  (void)state;
   llmc_buf_t image = {0};
-  void *m = load(&image);
+  void *m = load(*state, &image);
   emu_kernel_fn fn = emu_module_function(m, "reverse_exp");
   assert_non_null(fn);
   enum { BLOCKS = 3, N = 64 * BLOCKS };
@@ -105,9 +105,8 @@ static void barriers_order_shared_memory(void **state) {
 }
 
 static void divergent_barrier_is_reported(void **state) {
-  (void)state;
   llmc_buf_t image = {0};
-  void *m = load(&image);
+  void *m = load(*state, &image);
   emu_kernel_fn fn = emu_module_function(m, "diverge");
   assert_non_null(fn);
   float x[1];
@@ -121,21 +120,23 @@ static void divergent_barrier_is_reported(void **state) {
   llmc_buf_free(&image);
 }
 
-static void only_nvidia_is_emulated(void **state) {
+static void spirv_is_not_emulated(void **state) {
   (void)state;
   llmc_target_t t;
-  assert_null(llmc_target_lookup("gfx942", &t));
+  assert_null(llmc_target_lookup("spirv", &t));
   llmc_buf_t image = {0};
   expect_error(llmc_gpu_compile_emulation(KERNELS, &t, 2, &image, NULL), LLMC_INVALID_ARGUMENT,
-               "NVIDIA targets only");
+               "NVIDIA and AMD targets");
   llmc_buf_free(&image);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(barriers_order_shared_memory),
-      cmocka_unit_test(divergent_barrier_is_reported),
-      cmocka_unit_test(only_nvidia_is_emulated),
+      cmocka_unit_test_prestate(barriers_order_shared_memory, "sm_90"),
+      cmocka_unit_test_prestate(divergent_barrier_is_reported, "sm_90"),
+      cmocka_unit_test_prestate(barriers_order_shared_memory, "gfx942"),
+      cmocka_unit_test_prestate(divergent_barrier_is_reported, "gfx942"),
+      cmocka_unit_test(spirv_is_not_emulated),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* fake_cuda_emu.c: see fake_cuda_emu.h.
+/* fake_gpu_emu.c: see fake_gpu_emu.h.
  *
  * A thread of a block is a fiber with a stack of its own. The
  * scheduler resumes every runnable fiber in turn; a fiber runs until it
@@ -7,17 +7,19 @@
  * waiting while others have returned is a barrier not all threads reach:
  * undefined behaviour in CUDA (a hang on some chips), an error here.
  *
- * The image calls back for what NVVM intrinsics would give (thread and block
- * ids, barriers; gpu_emulation.c renames llvm.nvvm.X to llmc_emu_nvvm_X) and
- * for libdevice's math (__nv_*, mapped to libm), so this library promotes
- * itself to RTLD_GLOBAL before it dlopens an image.
+ * The image calls back for what NVVM or AMDGPU intrinsics would give
+ * (thread and block ids, barriers; gpu_emulation.c renames llvm.nvvm.X to
+ * llmc_emu_nvvm_X and llvm.amdgcn.X to llmc_emu_amdgcn_X) and for
+ * libdevice's math (__nv_*, mapped to libm; AMD kernels use LLVM
+ * intrinsics only), so this library promotes itself to RTLD_GLOBAL before
+ * it dlopens an image.
  *
  * Switching fibers is most of the cost (a matmul block of 256 threads meets
  * 9 barriers), and glibc's swapcontext makes a sigprocmask system call on
  * every switch: the example model took minutes that way. On x86-64 the
  * switch is therefore the six pushes and pops of the callee-saved registers
  * the System V ABI asks for (fiber_switch below); elsewhere ucontext. */
-#include "fake_cuda_emu.h"
+#include "fake_gpu_emu.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -237,6 +239,17 @@ EXPORT void llmc_emu_nvvm_barrier_cta_sync_aligned_all(int32_t id) {
   barrier();
 }
 EXPORT void llmc_emu_nvvm_barrier0(void) { barrier(); }
+
+/* ---- and their AMDGPU (ROCDL) counterparts ---- */
+
+EXPORT int32_t llmc_emu_amdgcn_workitem_id_x(void) { return (int32_t)emu.current; }
+EXPORT int32_t llmc_emu_amdgcn_workitem_id_y(void) { return 0; }
+EXPORT int32_t llmc_emu_amdgcn_workitem_id_z(void) { return 0; }
+EXPORT int32_t llmc_emu_amdgcn_workgroup_id_x(void) { return (int32_t)emu.bx; }
+EXPORT int32_t llmc_emu_amdgcn_workgroup_id_y(void) { return (int32_t)emu.by; }
+EXPORT int32_t llmc_emu_amdgcn_workgroup_id_z(void) { return 0; }
+/* s_barrier; the workgroup-scope fences around it are plain fences here. */
+EXPORT void llmc_emu_amdgcn_s_barrier(void) { barrier(); }
 
 /* ---- libdevice (CUDA's libdevice user's guide names) on libm ---- */
 

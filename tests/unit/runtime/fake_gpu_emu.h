@@ -1,12 +1,12 @@
-/* fake_cuda_emu.h: the fake driver's GPU emulator. It loads the images
+/* fake_gpu_emu.h: the fake driver's GPU emulator. It loads the images
  * `llmc compile --gpu-emulation` makes (host ELF shared objects holding the
- * NVVM-lowered kernels, see codegen/gpu_emulation.c) and runs a launch the
+ * NVVM- or ROCDL-lowered kernels, see codegen/gpu_emulation.c) and runs a launch the
  * way the hardware defines it: every block's threads run, as fibers on one
  * OS thread, until each reaches a barrier; then all go on. Blocks run one
  * after another, so a kernel's shared memory (the image's globals) belongs
  * to one block at a time. */
-#ifndef FAKE_CUDA_EMU_H
-#define FAKE_CUDA_EMU_H
+#ifndef FAKE_GPU_EMU_H
+#define FAKE_GPU_EMU_H
 
 #include <stddef.h>
 #include <stdint.h>

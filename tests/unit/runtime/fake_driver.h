@@ -1,0 +1,43 @@
+/* fake_driver.h: the vendor-neutral core of the fake GPU drivers
+ * (fake_cuda.c as libcuda.so.1, fake_hip.c as libamdhip64.so), so the
+ * runtime's GPU backends run end to end on a machine without a GPU.
+ *
+ * "Device" memory is host memory filled with garbage (real drivers do not
+ * zero it). Everything enqueued (copies, memsets, launches) runs only at
+ * fake_synchronize, so a runtime that read a result before synchronizing,
+ * or changed a staging buffer while a copy from it was pending, would see
+ * wrong numbers. Modules are fake_gpu.h images (host functions per block)
+ * or emulation images (`llmc compile --gpu-emulation`, run by
+ * fake_gpu_emu.c thread by thread). One device, one queue. */
+#ifndef FAKE_DRIVER_H
+#define FAKE_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fake_gpu.h"
+
+enum { FAKE_HTOD, FAKE_DTOH, FAKE_DTOD };
+
+extern fake_cuda_counters_t fake_counters;
+
+void *fake_alloc(size_t bytes, int device); /* garbage-filled; NULL when out of memory */
+void fake_free(void *p, int device);
+/* 0, or -1 when out of memory. */
+int fake_enqueue_copy(void *dst, const void *src, size_t bytes, int direction);
+int fake_enqueue_set(void *dst, unsigned char value, size_t bytes);
+/* 0; -1 for an image neither kind; -2 when out of memory. */
+int fake_module_load(const void *image, void **out_module);
+void fake_module_unload(void *module);
+/* The kernel named `name`, or NULL. */
+const void *fake_module_function(void *module, const char *name);
+/* Launch limits are checked as the real drivers check them: 0, -1 for a
+ * shape or arguments they reject, -2 when out of memory. The 26 parameter
+ * values are copied at the call. */
+int fake_enqueue_launch(const void *kernel, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                        unsigned by, unsigned bz, void **params, void **extra);
+/* Runs everything enqueued; 0, or -1 when an emulated launch failed (the
+ * reason is on stderr). */
+int fake_synchronize(void);
+
+#endif
