@@ -53,7 +53,9 @@ static uint32_t abi_format(llmc_gpu_image_kind_t kind, llmc_gpu_vendor_t vendor)
      * chooses it as it would the real one; only an emulating driver loads
      * it. */
     case LLMC_GPU_IMAGE_HOST_EMULATION:
-      return vendor == LLMC_GPU_VENDOR_AMD ? LLMC_IMAGE_HSACO : LLMC_IMAGE_CUBIN;
+      return vendor == LLMC_GPU_VENDOR_AMD     ? LLMC_IMAGE_HSACO
+             : vendor == LLMC_GPU_VENDOR_INTEL ? LLMC_IMAGE_SPIRV
+                                               : LLMC_IMAGE_CUBIN;
     case LLMC_GPU_IMAGE_HSACO: return LLMC_IMAGE_HSACO;
     case LLMC_GPU_IMAGE_SPIRV: return LLMC_IMAGE_SPIRV;
   }

@@ -1,29 +1,34 @@
-/* gpu_emulation.c: the NVIDIA or AMD kernels compiled for the host CPU, so
- * the GPU templates, their MLIR lowerings and the runtime's CUDA and HIP
- * paths can be tested where no GPU is.
+/* gpu_emulation.c: the GPU kernels compiled for the host CPU, so the GPU
+ * templates, their three MLIR lowerings and the runtime's CUDA, HIP and
+ * Level Zero paths can be tested where no GPU is.
  *
- * The input is the LLVM module llmc_gpu_compile gets for an NVIDIA or AMD
- * target after MLIR's NVVM or ROCDL lowering, the very IR NVPTX or AMDGPU
- * would compile. Three edits make it host code, and nothing else changes:
+ * The input is the LLVM module llmc_gpu_compile gets for a GPU target after
+ * MLIR's NVVM, ROCDL or LLVM-SPV lowering, the very IR NVPTX, AMDGPU or the
+ * SPIR-V backend would compile. A few edits make it host code, and nothing
+ * else changes:
  *   - every call of a target intrinsic (llvm.nvvm.X.Y, llvm.amdgcn.X.Y)
  *     becomes a call of an external function llmc_emu_nvvm_X_Y or
- *     llmc_emu_amdgcn_X_Y with the same type: thread and block ids, barriers
- *     and whatever else the kernels use are supplied by the emulating driver
+ *     llmc_emu_amdgcn_X_Y with the same type, and the OpenCL builtins of
+ *     the SPIR-V path (_Z12get_local_idj, _Z7barrierj) stay calls with the
+ *     C calling convention: thread and block ids, barriers and whatever
+ *     else the kernels use are supplied by the emulating driver
  *     (tests/unit/runtime/fake_gpu_emu.c runs each block's threads as
  *     fibers);
  *   - calls of libdevice's __nv_* math stay external too (the driver maps
  *     them to libm), so emulation needs no CUDA toolkit; AMD kernels use
- *     LLVM's math intrinsics, which the host backend lowers itself;
- *   - each kernel K (calling convention ptx_kernel or amdgpu_kernel) is
- *     renamed K.body and gets a host wrapper `void K(void **params)` that
- *     loads every argument from the kernelParams array of cuLaunchKernel
- *     or hipModuleLaunchKernel and calls it.
+ *     LLVM's math intrinsics (so do Intel ones), which the host backend
+ *     lowers itself;
+ *   - each kernel K (calling convention ptx_kernel, amdgpu_kernel or
+ *     spir_kernel) is renamed K.body and gets a host wrapper
+ *     `void K(void **params)` that loads every argument from an array of
+ *     pointers to the values (cuLaunchKernel's kernelParams, which the fake
+ *     drivers build for every vendor) and calls it.
  * Shared memory (address space 3 globals) becomes ordinary globals of the
  * shared object, which is right as long as the driver runs one block at a
  * time; AMD's workgroup-scope fences around barriers become ordinary
  * fences. The result is linked with ld.lld into an ELF shared object. A
- * real driver rejects it (it is not a cubin or a code object); it exists
- * for tests only. */
+ * real driver rejects it (it is not a cubin, code object or SPIR-V); it
+ * exists for tests only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +38,11 @@
 
 #include "codegen_impl.h"
 
-/* LLVM's CallingConv::PTX_Kernel and CallingConv::AMDGPU_KERNEL. */
+/* LLVM's CallingConv::PTX_Kernel, AMDGPU_KERNEL, SPIR_KERNEL and SPIR_FUNC. */
 #define PTX_KERNEL_CC 71
 #define AMDGPU_KERNEL_CC 91
+#define SPIR_KERNEL_CC 76
+#define SPIR_FUNC_CC 75
 
 /* "llvm.nvvm.read.ptx.sreg.tid.x" -> "llmc_emu_nvvm_read_ptx_sreg_tid_x". */
 static void emulated_name(const char *intrinsic, size_t n, char *out, size_t cap) {
@@ -43,6 +50,19 @@ static void emulated_name(const char *intrinsic, size_t n, char *out, size_t cap
   int w = snprintf(out, cap, "llmc_emu_%.*s", (int)(n - prefix), intrinsic + prefix);
   for (char *p = out; w > 0 && *p; p++)
     if (*p == '.') *p = '_';
+}
+
+/* OpenCL builtins (get_local_id as _Z12get_local_idj, barrier as
+ * _Z7barrierj, ...) keep their names, but not SPIR's calling convention,
+ * which the host backend does not know. */
+static void spir_funcs_to_c(LLVMModuleRef m) {
+  for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+    if (LLVMGetFunctionCallConv(f) == SPIR_FUNC_CC) LLVMSetFunctionCallConv(f, LLVMCCallConv);
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+      for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i))
+        if (LLVMIsACallInst(i) && LLVMGetInstructionCallConv(i) == SPIR_FUNC_CC)
+          LLVMSetInstructionCallConv(i, LLVMCCallConv);
+  }
 }
 
 static llmc_status_t *replace_intrinsics(LLVMModuleRef m) {
@@ -97,7 +117,8 @@ static llmc_status_t *wrap_kernels(LLVMModuleRef m, LLVMContextRef ctx) {
   LLVMValueRef *kernels = NULL;
   for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
     unsigned cc = LLVMGetFunctionCallConv(f);
-    if (LLVMIsDeclaration(f) || (cc != PTX_KERNEL_CC && cc != AMDGPU_KERNEL_CC)) continue;
+    if (LLVMIsDeclaration(f) || (cc != PTX_KERNEL_CC && cc != AMDGPU_KERNEL_CC && cc != SPIR_KERNEL_CC))
+      continue;
     if (n == cap) {
       cap = cap ? 2 * cap : 32;
       LLVMValueRef *k = realloc(kernels, sizeof *k * (size_t)cap);
@@ -137,6 +158,7 @@ llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int
   llmc_target_t host;
   LLMC_RETURN_IF_ERROR(llmc_target_lookup("host", &host));
   LLMC_RETURN_IF_ERROR(replace_intrinsics(m));
+  spir_funcs_to_c(m);
   LLMC_RETURN_IF_ERROR(wrap_kernels(m, ctx));
   /* The GPU's triple and data layout go; llmc_llvm_emit_object sets the host's. */
   LLVMSetTarget(m, "");

@@ -480,9 +480,5 @@ llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t
 llmc_status_t *llmc_gpu_compile_emulation(const char *kernels_text, const llmc_target_t *t,
                                           int opt_level, llmc_buf_t *out_image,
                                           llmc_gpu_image_info_t *out_info) {
-  if (t && llmc_gpu_vendor(t) == LLMC_GPU_VENDOR_INTEL)
-    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL,
-                      "GPU emulation is built for NVIDIA and AMD targets, not '%s'",
-                      t->name ? t->name : "?");
   return gpu_compile(kernels_text, t, opt_level, true, out_image, NULL, out_info);
 }

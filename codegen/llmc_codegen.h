@@ -154,14 +154,14 @@ LLMC_MUST_USE llmc_status_t *llmc_gpu_compile(const char *kernels_text, const ll
                                               llmc_gpu_image_info_t *out_info);
 
 /* Testing GPU kernels without a GPU: compiles the kernels as
- * llmc_gpu_compile would for NVIDIA or AMD target t, through the same NVVM
- * or ROCDL lowering, but finishes the LLVM module as host code (codegen/
+ * llmc_gpu_compile would for GPU target t, through the same NVVM, ROCDL or
+ * LLVM-SPV lowering, but finishes the LLVM module as host code (codegen/
  * gpu_emulation.c): an ELF shared object for this CPU exporting
  * `void KERNEL(void **kernelParams)` per kernel, whose target intrinsics
- * are calls to llmc_emu_nvvm_* / llmc_emu_amdgcn_* and whose NVIDIA math
- * calls __nv_* functions, all supplied by an emulating driver
- * (tests/unit/runtime/fake_gpu_emu.c). No CUDA toolkit is needed. A real
- * driver rejects the image. Intel (SPIR-V) targets: LLMC_INVALID_ARGUMENT. */
+ * are calls to llmc_emu_nvvm_* / llmc_emu_amdgcn_* or OpenCL builtins and
+ * whose NVIDIA math calls __nv_* functions, all supplied by an emulating
+ * driver (tests/unit/runtime/fake_gpu_emu.c). No CUDA toolkit is needed. A
+ * real driver rejects the image. */
 LLMC_MUST_USE llmc_status_t *llmc_gpu_compile_emulation(const char *kernels_text,
                                                         const llmc_target_t *t, int opt_level,
                                                         llmc_buf_t *out_image,

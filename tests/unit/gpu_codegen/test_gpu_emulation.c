@@ -15,7 +15,6 @@
 
 #include "fake_gpu_emu.h"
 #include "llmc_codegen.h"
-#include "../expect_status.h"
 
 /* Block b reverses x[64b .. 64b+63] through shared memory and stores exp of
  * it; every thread reads the value another thread wrote, so without the
@@ -80,7 +79,7 @@ static void set_desc(void **params, desc_t *d, float *p, int64_t n) {
   params[4] = &d->stride;
 }
 
-/* state: the target whose lowering (NVVM or ROCDL) is emulated. */
+/* state: the target whose lowering (NVVM, ROCDL or LLVM-SPV) is emulated. */
 static void barriers_order_shared_memory(void **state) {
   llmc_buf_t image = {0};
   void *m = load(*state, &image);
@@ -120,23 +119,14 @@ static void divergent_barrier_is_reported(void **state) {
   llmc_buf_free(&image);
 }
 
-static void spirv_is_not_emulated(void **state) {
-  (void)state;
-  llmc_target_t t;
-  assert_null(llmc_target_lookup("spirv", &t));
-  llmc_buf_t image = {0};
-  expect_error(llmc_gpu_compile_emulation(KERNELS, &t, 2, &image, NULL), LLMC_INVALID_ARGUMENT,
-               "NVIDIA and AMD targets");
-  llmc_buf_free(&image);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_prestate(barriers_order_shared_memory, "sm_90"),
       cmocka_unit_test_prestate(divergent_barrier_is_reported, "sm_90"),
       cmocka_unit_test_prestate(barriers_order_shared_memory, "gfx942"),
       cmocka_unit_test_prestate(divergent_barrier_is_reported, "gfx942"),
-      cmocka_unit_test(spirv_is_not_emulated),
+      cmocka_unit_test_prestate(barriers_order_shared_memory, "spirv"),
+      cmocka_unit_test_prestate(divergent_barrier_is_reported, "spirv"),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,9 +7,10 @@
  * waiting while others have returned is a barrier not all threads reach:
  * undefined behaviour in CUDA (a hang on some chips), an error here.
  *
- * The image calls back for what NVVM or AMDGPU intrinsics would give
- * (thread and block ids, barriers; gpu_emulation.c renames llvm.nvvm.X to
- * llmc_emu_nvvm_X and llvm.amdgcn.X to llmc_emu_amdgcn_X) and for
+ * The image calls back for what NVVM or AMDGPU intrinsics or OpenCL builtins
+ * would give (thread and block ids, barriers; gpu_emulation.c renames
+ * llvm.nvvm.X to llmc_emu_nvvm_X and llvm.amdgcn.X to llmc_emu_amdgcn_X) and
+ * for
  * libdevice's math (__nv_*, mapped to libm; AMD kernels use LLVM
  * intrinsics only), so this library promotes itself to RTLD_GLOBAL before
  * it dlopens an image.
@@ -250,6 +251,22 @@ EXPORT int32_t llmc_emu_amdgcn_workgroup_id_y(void) { return (int32_t)emu.by; }
 EXPORT int32_t llmc_emu_amdgcn_workgroup_id_z(void) { return 0; }
 /* s_barrier; the workgroup-scope fences around it are plain fences here. */
 EXPORT void llmc_emu_amdgcn_s_barrier(void) { barrier(); }
+
+/* ---- and the OpenCL builtins of the SPIR-V path, by their Itanium-mangled
+ * names (get_local_id(uint) is _Z12get_local_idj; size_t results) ---- */
+
+EXPORT uint64_t _Z12get_local_idj(uint32_t dim) { return dim == 0 ? emu.current : 0; }
+EXPORT uint64_t _Z12get_group_idj(uint32_t dim) {
+  return dim == 0 ? emu.bx : dim == 1 ? emu.by : 0;
+}
+EXPORT uint64_t _Z14get_local_sizej(uint32_t dim) { return dim == 0 ? emu.threads : 1; }
+EXPORT uint64_t _Z14get_num_groupsj(uint32_t dim) {
+  return dim == 0 ? emu.gx : dim == 1 ? emu.gy : 1;
+}
+EXPORT void _Z7barrierj(uint32_t flags) {
+  (void)flags;
+  barrier();
+}
 
 /* ---- libdevice (CUDA's libdevice user's guide names) on libm ---- */
 

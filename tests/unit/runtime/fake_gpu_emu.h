@@ -1,6 +1,6 @@
 /* fake_gpu_emu.h: the fake driver's GPU emulator. It loads the images
  * `llmc compile --gpu-emulation` makes (host ELF shared objects holding the
- * NVVM- or ROCDL-lowered kernels, see codegen/gpu_emulation.c) and runs a launch the
+ * NVVM-, ROCDL- or LLVM-SPV-lowered kernels, see codegen/gpu_emulation.c) and runs a launch the
  * way the hardware defines it: every block's threads run, as fibers on one
  * OS thread, until each reaches a barrier; then all go on. Blocks run one
  * after another, so a kernel's shared memory (the image's globals) belongs

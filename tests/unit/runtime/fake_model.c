@@ -163,12 +163,14 @@ static const llmc_gpu_kernel_v1_t gpu_kernels[] = {
 };
 
 /* A cubin for sm_90 and PTX for sm_80 (so an 8.6 device JITs the PTX), an
- * hsaco that no test device matches, all the same fake image. */
+ * hsaco for gfx942 and a SPIR-V module (the fake HIP and Level Zero drivers
+ * run them), all the same fake image. */
 #define IMAGE(t, f) {t, f, 4, (const uint8_t *)&gpu_image, sizeof gpu_image, gpu_kernels}
 static const llmc_image_v1_t images[] = {
     IMAGE("sm_80", LLMC_IMAGE_PTX),
     IMAGE("sm_90", LLMC_IMAGE_CUBIN),
     IMAGE("gfx942", LLMC_IMAGE_HSACO),
+    IMAGE("spirv", LLMC_IMAGE_SPIRV),
 };
 static const char *const kernel_names[] = {"embed", "kv_write", "attend", "lm_head"};
 
