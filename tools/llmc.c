@@ -93,9 +93,9 @@ static const char compile_help[] =
     "      --verify             run the artifact on the host against the reference\n"
     "                           interpreter (16-token prompt, 16 greedy steps) and\n"
     "                           report the largest logit difference\n"
-    "      --gpu-emulation      testing GPU kernels without a GPU: NVIDIA and AMD images hold\n"
-    "                           the kernels compiled for this CPU, which only llmc's\n"
-    "                           test driver runs (a real driver rejects them)\n"
+    "      --gpu-emulation      testing GPU kernels without a GPU: GPU images hold the\n"
+    "                           kernels compiled for this CPU, which only llmc's test\n"
+    "                           drivers run (a real driver rejects them)\n"
     "  -h, --help               this text\n";
 
 static int cmd_compile(int argc, char **argv) {
