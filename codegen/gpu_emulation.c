@@ -25,7 +25,13 @@
  *     drivers build for every vendor) and calls it.
  * Shared memory (address space 3 globals) becomes ordinary globals of the
  * shared object, which is right as long as the driver runs one block at a
- * time; AMD's workgroup-scope fences around barriers become ordinary
+ * time. Every load and store through an address space 3 pointer is preceded
+ * by a call llmc_emu_shared_access(address, bytes, is_write), and the image
+ * exports a table of its shared globals (llmc_emu_shared_table, _count), so
+ * the emulator can check each access as compute-sanitizer's racecheck does:
+ * no thread may read or write a word another thread wrote since the last
+ * barrier, nor write one another thread read, nor read one this block never
+ * wrote; AMD's workgroup-scope fences around barriers become ordinary
  * fences. The result is linked with ld.lld into an ELF shared object. A
  * real driver rejects it (it is not a cubin, code object or SPIR-V); it
  * exists for tests only. */
@@ -35,6 +41,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
 
 #include "codegen_impl.h"
 
@@ -82,6 +89,67 @@ static llmc_status_t *replace_intrinsics(LLVMModuleRef m) {
     LLVMDeleteFunction(f);
   }
   return NULL;
+}
+
+enum { SHARED_ADDRESS_SPACE = 3 };
+
+static bool is_shared_pointer(LLVMValueRef p) {
+  return LLVMGetPointerAddressSpace(LLVMTypeOf(p)) == SHARED_ADDRESS_SPACE;
+}
+
+/* See the file comment: a check before every shared-memory access, and the
+ * table of shared globals. Accesses through generic pointers that happen to
+ * point into shared memory are not seen (the templates never make them). */
+static void instrument_shared(LLVMModuleRef m, LLVMContextRef ctx) {
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+  LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx), i32 = LLVMInt32TypeInContext(ctx);
+  LLVMTypeRef check_ty =
+      LLVMFunctionType(LLVMVoidTypeInContext(ctx), (LLVMTypeRef[]){ptr, i64, i32}, 3, 0);
+  LLVMValueRef check = LLVMAddFunction(m, "llmc_emu_shared_access", check_ty);
+  LLVMTargetDataRef td = LLVMGetModuleDataLayout(m);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+  for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f))
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+      for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
+        bool load = LLVMIsALoadInst(i) != NULL, store = LLVMIsAStoreInst(i) != NULL;
+        if (!load && !store) continue;
+        LLVMValueRef p = LLVMGetOperand(i, load ? 0 : 1);
+        if (!is_shared_pointer(p)) continue;
+        LLVMTypeRef value_ty = load ? LLVMTypeOf(i) : LLVMTypeOf(LLVMGetOperand(i, 0));
+        LLVMPositionBuilderBefore(b, i);
+        LLVMValueRef args[] = {LLVMBuildAddrSpaceCast(b, p, ptr, ""),
+                               LLVMConstInt(i64, LLVMStoreSizeOfType(td, value_ty), 0),
+                               LLVMConstInt(i32, store, 0)};
+        LLVMBuildCall2(b, check_ty, check, args, 3, "");
+      }
+  LLVMDisposeBuilder(b);
+
+  /* { ptr address, i64 bytes, ptr name } per shared global. */
+  LLVMTypeRef row_ty = LLVMStructTypeInContext(ctx, (LLVMTypeRef[]){ptr, i64, ptr}, 3, 0);
+  int n = 0;
+  for (LLVMValueRef g = LLVMGetFirstGlobal(m); g; g = LLVMGetNextGlobal(g)) n += is_shared_pointer(g);
+  LLVMValueRef *rows = malloc(sizeof *rows * (size_t)(n ? n : 1));
+  n = 0;
+  for (LLVMValueRef g = LLVMGetFirstGlobal(m); g && rows; g = LLVMGetNextGlobal(g)) {
+    if (!is_shared_pointer(g)) continue;
+    size_t len;
+    const char *name = LLVMGetValueName2(g, &len);
+    LLVMValueRef str = LLVMAddGlobal(m, LLVMArrayType2(LLVMInt8TypeInContext(ctx), len + 1), "");
+    LLVMSetInitializer(str, LLVMConstStringInContext2(ctx, name, len, 0));
+    LLVMSetGlobalConstant(str, 1);
+    LLVMSetLinkage(str, LLVMPrivateLinkage);
+    LLVMValueRef fields[] = {LLVMConstAddrSpaceCast(g, ptr),
+                             LLVMConstInt(i64, LLVMStoreSizeOfType(td, LLVMGlobalGetValueType(g)), 0),
+                             str};
+    rows[n++] = LLVMConstStructInContext(ctx, fields, 3, 0);
+  }
+  LLVMValueRef table = LLVMAddGlobal(m, LLVMArrayType2(row_ty, (uint64_t)n), "llmc_emu_shared_table");
+  LLVMSetInitializer(table, LLVMConstArray2(row_ty, rows, (uint64_t)n));
+  LLVMSetGlobalConstant(table, 1);
+  LLVMValueRef count = LLVMAddGlobal(m, i64, "llmc_emu_shared_count");
+  LLVMSetInitializer(count, LLVMConstInt(i64, (unsigned long long)n, 0));
+  LLVMSetGlobalConstant(count, 1);
+  free(rows);
 }
 
 /* Adds `void name(ptr params)` calling body with *params[i] as argument i. */
@@ -157,6 +225,7 @@ llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int
                                         llmc_buf_t *out_so) {
   llmc_target_t host;
   LLMC_RETURN_IF_ERROR(llmc_target_lookup("host", &host));
+  instrument_shared(m, ctx);
   LLMC_RETURN_IF_ERROR(replace_intrinsics(m));
   spir_funcs_to_c(m);
   LLMC_RETURN_IF_ERROR(wrap_kernels(m, ctx));

@@ -2,8 +2,10 @@
  * runs its images (tests/unit/runtime/fake_gpu_emu.c, linked in here).
  * The model-level checks are the emu.gpu.* tests (tests/gpu); these pin the
  * mechanism: barriers order shared-memory traffic between the threads of a
- * block, libdevice math resolves, blocks see their own ids, and a barrier
- * that only some threads reach is reported instead of passing or hanging. */
+ * block, libdevice math resolves, blocks see their own ids, a barrier that
+ * only some threads reach is reported instead of passing or hanging, and
+ * racecheck reports a missing barrier and a read of unwritten shared memory,
+ * through each of the three lowerings. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,6 +40,38 @@ static const char KERNELS[] =
     "  %w = memref.load %sh[%j] : memref<64xf32, 3>\n"
     "  %e = math.exp %w : f32\n"
     "  memref.store %e, %y[%i] : memref<?xf32>\n"
+    "  gpu.return\n"
+    "}\n"
+    /* Thread t reads the word thread t - 1 wrote, with no barrier between:
+     * in the emulator's fixed thread order the answer even comes out
+     * right; racecheck must object. */
+    "memref.global \"private\" @racy_sh : memref<64xf32, 3>\n"
+    "gpu.func @racy(%x: memref<?xf32>, %y: memref<?xf32>) kernel "
+    "attributes {known_block_size = array<i32: 64, 1, 1>} {\n"
+    "  %tid = gpu.thread_id x\n"
+    "  %c1 = arith.constant 1 : index\n"
+    "  %v = memref.load %x[%tid] : memref<?xf32>\n"
+    "  %sh = memref.get_global @racy_sh : memref<64xf32, 3>\n"
+    "  memref.store %v, %sh[%tid] : memref<64xf32, 3>\n"
+    "  %t1 = arith.maxui %tid, %c1 : index\n"
+    "  %j = arith.subi %t1, %c1 : index\n"
+    "  %w = memref.load %sh[%j] : memref<64xf32, 3>\n"
+    "  memref.store %w, %y[%tid] : memref<?xf32>\n"
+    "  gpu.return\n"
+    "}\n"
+    /* Thread 0 reads a word no thread of the block wrote. */
+    "memref.global \"private\" @uninit_sh : memref<64xf32, 3>\n"
+    "gpu.func @uninit(%x: memref<?xf32>, %y: memref<?xf32>) kernel "
+    "attributes {known_block_size = array<i32: 32, 1, 1>} {\n"
+    "  %tid = gpu.thread_id x\n"
+    "  %c32 = arith.constant 32 : index\n"
+    "  %v = memref.load %x[%tid] : memref<?xf32>\n"
+    "  %sh = memref.get_global @uninit_sh : memref<64xf32, 3>\n"
+    "  memref.store %v, %sh[%tid] : memref<64xf32, 3>\n"
+    "  gpu.barrier\n"
+    "  %j = arith.addi %tid, %c32 : index\n"
+    "  %w = memref.load %sh[%j] : memref<64xf32, 3>\n"
+    "  memref.store %w, %y[%tid] : memref<?xf32>\n"
     "  gpu.return\n"
     "}\n"
     "gpu.func @diverge(%x: memref<?xf32>) kernel {\n"
@@ -103,6 +137,35 @@ static void barriers_order_shared_memory(void **state) {
   llmc_buf_free(&image);
 }
 
+/* Runs kernel `name` over x, y (64 floats each) as `blocks` blocks of
+ * `threads`, expecting failure with `text` in the message. */
+static void expect_hazard(const char *target, const char *name, uint32_t threads,
+                          const char *text) {
+  llmc_buf_t image = {0};
+  void *m = load(target, &image);
+  emu_kernel_fn fn = emu_module_function(m, name);
+  assert_non_null(fn);
+  float x[64] = {0}, y[64];
+  desc_t dx, dy;
+  void *params[10];
+  set_desc(params, &dx, x, 64);
+  set_desc(params + 5, &dy, y, 64);
+  char err[256] = "";
+  assert_int_equal(emu_run_grid(fn, params, 1, 1, threads, err, sizeof err), -1);
+  if (!strstr(err, text)) print_error("'%s' does not say '%s'\n", err, text);
+  assert_non_null(strstr(err, text));
+  emu_module_unload(m);
+  llmc_buf_free(&image);
+}
+
+static void missing_barrier_is_a_hazard(void **state) {
+  expect_hazard(*state, "racy", 64, "thread 1 reads racy_sh+0, which thread 0 wrote since the last barrier");
+}
+
+static void uninitialized_shared_read_is_a_hazard(void **state) {
+  expect_hazard(*state, "uninit", 32, "reads uninit_sh+128, which this block never wrote");
+}
+
 static void divergent_barrier_is_reported(void **state) {
   llmc_buf_t image = {0};
   void *m = load(*state, &image);
@@ -127,6 +190,12 @@ int main(void) {
       cmocka_unit_test_prestate(divergent_barrier_is_reported, "gfx942"),
       cmocka_unit_test_prestate(barriers_order_shared_memory, "spirv"),
       cmocka_unit_test_prestate(divergent_barrier_is_reported, "spirv"),
+      cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "sm_90"),
+      cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "gfx942"),
+      cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "spirv"),
+      cmocka_unit_test_prestate(uninitialized_shared_read_is_a_hazard, "sm_90"),
+      cmocka_unit_test_prestate(uninitialized_shared_read_is_a_hazard, "gfx942"),
+      cmocka_unit_test_prestate(uninitialized_shared_read_is_a_hazard, "spirv"),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

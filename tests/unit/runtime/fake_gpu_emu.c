@@ -15,6 +15,14 @@
  * intrinsics only), so this library promotes itself to RTLD_GLOBAL before
  * it dlopens an image.
  *
+ * Shared memory is checked on every access (gpu_emulation.c puts a call
+ * before each, and exports the table of shared globals): per 4-byte word,
+ * who last wrote it in which block and barrier interval (epoch), and who
+ * read it in this one. A read or write of a word another thread wrote in
+ * the same epoch, a write of one another thread read in it, and a read of
+ * one the block never wrote are reported as the hazards they are, since
+ * running threads in a fixed order would otherwise hide a missing barrier.
+ *
  * Switching fibers is most of the cost (a matmul block of 256 threads meets
  * 9 barriers), and glibc's swapcontext makes a sigprocmask system call on
  * every switch: the example model took minutes that way. On x86-64 the
@@ -25,6 +33,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +74,21 @@ typedef struct {
 typedef ucontext_t scheduler_t;
 #endif
 
+/* Shadow state of one 4-byte word of shared memory. */
+typedef struct {
+  uint32_t write_epoch, read_epoch, write_block;
+  uint16_t writer, reader;
+  uint8_t readers; /* 0, 1 (reader) or 2 (several) in read_epoch */
+} word_t;
+
+/* A shared global of a loaded image. */
+typedef struct {
+  uintptr_t begin, end;
+  const char *name;
+  word_t *shadow;
+  void *module;
+} region_t;
+
 /* One launch at a time: the driver runs launches at cuStreamSynchronize,
  * on the calling thread. */
 static struct {
@@ -75,7 +99,110 @@ static struct {
   uint32_t bx, by, gx, gy;
   emu_kernel_fn fn;
   void **params;
+  /* shared-memory checking */
+  region_t *regions;
+  size_t n_regions, last_region;
+  uint32_t epoch, block_serial; /* both start a new interval with every block */
+  char hazard[256];             /* the first one of the launch, "" if none */
 } emu;
+
+/* The image's table row, as gpu_emulation.c lays it out. */
+typedef struct {
+  void *address;
+  uint64_t bytes;
+  const char *name;
+} shared_row_t;
+
+static int add_regions(void *module, char *err, size_t err_size) {
+  const shared_row_t *rows = dlsym(module, "llmc_emu_shared_table");
+  const uint64_t *count = dlsym(module, "llmc_emu_shared_count");
+  if (!rows || !count) {
+    snprintf(err, err_size, "the image has no shared-memory table");
+    return -1;
+  }
+  region_t *r = realloc(emu.regions, sizeof *r * (emu.n_regions + *count + 1));
+  if (!r) goto oom;
+  emu.regions = r;
+  for (uint64_t i = 0; i < *count; i++) {
+    word_t *shadow = calloc(rows[i].bytes / 4 + 1, sizeof *shadow);
+    if (!shadow) goto oom;
+    emu.regions[emu.n_regions++] = (region_t){(uintptr_t)rows[i].address,
+                                              (uintptr_t)rows[i].address + rows[i].bytes,
+                                              rows[i].name, shadow, module};
+  }
+  return 0;
+oom:
+  snprintf(err, err_size, "out of memory");
+  return -1;
+}
+
+static void remove_regions(void *module) {
+  size_t kept = 0;
+  for (size_t i = 0; i < emu.n_regions; i++) {
+    if (emu.regions[i].module == module) free(emu.regions[i].shadow);
+    else emu.regions[kept++] = emu.regions[i];
+  }
+  emu.n_regions = kept;
+  emu.last_region = 0;
+}
+
+static void hazard(const char *what, const region_t *r, uintptr_t a, unsigned other) {
+  if (emu.hazard[0]) return;
+  snprintf(emu.hazard, sizeof emu.hazard,
+           "block (%u, %u): thread %u %s %s+%zu, which thread %u %s since the last barrier",
+           emu.bx, emu.by, emu.current, what, r->name, (size_t)(a - r->begin), other,
+           what[0] == 'r' ? "wrote" : strstr(what, "read") ? "read" : "wrote");
+}
+
+EXPORT void llmc_emu_shared_access(void *address, uint64_t bytes, int32_t is_write) {
+  uintptr_t a = (uintptr_t)address;
+  const region_t *r = NULL;
+  if (emu.last_region < emu.n_regions && a >= emu.regions[emu.last_region].begin &&
+      a < emu.regions[emu.last_region].end)
+    r = &emu.regions[emu.last_region];
+  for (size_t i = 0; !r && i < emu.n_regions; i++)
+    if (a >= emu.regions[i].begin && a < emu.regions[i].end) {
+      r = &emu.regions[i];
+      emu.last_region = i;
+    }
+  if (!r || a + bytes > r->end) {
+    if (!emu.hazard[0])
+      snprintf(emu.hazard, sizeof emu.hazard,
+               "block (%u, %u): thread %u accesses %llu bytes of shared memory outside every "
+               "shared global",
+               emu.bx, emu.by, emu.current, (unsigned long long)bytes);
+    return;
+  }
+  const uint16_t t = (uint16_t)emu.current;
+  for (size_t w = (a - r->begin) / 4; w <= (a + bytes - 1 - r->begin) / 4; w++) {
+    word_t *s = &r->shadow[w];
+    bool written_now = s->write_epoch == emu.epoch && s->write_block == emu.block_serial;
+    if (is_write) {
+      if (written_now && s->writer != t) hazard("writes", r, a, s->writer);
+      else if (s->read_epoch == emu.epoch && (s->readers > 1 || s->reader != t))
+        hazard("writes (after a read of)", r, a, s->reader);
+      s->write_epoch = emu.epoch;
+      s->write_block = emu.block_serial;
+      s->writer = t;
+    } else {
+      if (s->write_block != emu.block_serial) {
+        if (!emu.hazard[0])
+          snprintf(emu.hazard, sizeof emu.hazard,
+                   "block (%u, %u): thread %u reads %s+%zu, which this block never wrote",
+                   emu.bx, emu.by, emu.current, r->name, (size_t)(a - r->begin));
+      } else if (written_now && s->writer != t) {
+        hazard("reads", r, a, s->writer);
+      }
+      if (s->read_epoch != emu.epoch) {
+        s->read_epoch = emu.epoch;
+        s->reader = t;
+        s->readers = 1;
+      } else if (s->reader != t) {
+        s->readers = 2;
+      }
+    }
+  }
+}
 
 int emu_is_image(const void *image) { return memcmp(image, ELFMAG, SELFMAG) == 0; }
 
@@ -103,10 +230,18 @@ void *emu_module_load(const void *image, char *err, size_t err_size) {
   void *h = ok ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
   if (!h) snprintf(err, err_size, "%s", ok ? dlerror() : "cannot write the image");
   unlink(path);
+  if (h && add_regions(h, err, err_size)) {
+    remove_regions(h);
+    dlclose(h);
+    return NULL;
+  }
   return h;
 }
 
-void emu_module_unload(void *module) { dlclose(module); }
+void emu_module_unload(void *module) {
+  remove_regions(module);
+  dlclose(module);
+}
 
 emu_kernel_fn emu_module_function(void *module, const char *name) {
   void *f = dlsym(module, name);
@@ -161,6 +296,8 @@ static void fiber_resume(fiber_t *f) {
 
 /* Runs block (bx, by); 0, or -1 when the block's barriers do not match. */
 static int run_block(void) {
+  emu.block_serial++;
+  emu.epoch++;
   for (uint32_t t = 0; t < emu.threads; t++) fiber_start(t);
   for (;;) {
     uint32_t waiting = 0, done = 0;
@@ -175,6 +312,7 @@ static int run_block(void) {
     }
     if (done == emu.threads) return 0;
     if (done > 0) return -1;
+    emu.epoch++; /* the barrier opens */
     for (uint32_t t = 0; t < emu.threads; t++) emu.fibers[t].state = RUNNABLE;
   }
 }
@@ -199,14 +337,20 @@ int emu_run_grid(emu_kernel_fn fn, void **params, uint32_t gx, uint32_t gy, uint
   emu.threads = threads;
   emu.gx = gx;
   emu.gy = gy;
+  emu.hazard[0] = 0;
   for (emu.by = 0; emu.by < gy; emu.by++)
-    for (emu.bx = 0; emu.bx < gx; emu.bx++)
+    for (emu.bx = 0; emu.bx < gx; emu.bx++) {
       if (run_block()) {
         snprintf(err, err_size,
                  "block (%u, %u): some threads returned while others wait at a barrier",
                  emu.bx, emu.by);
         return -1;
       }
+      if (emu.hazard[0]) {
+        snprintf(err, err_size, "shared-memory hazard: %s", emu.hazard);
+        return -1;
+      }
+    }
   return 0;
 }
 
