@@ -244,6 +244,31 @@ static void select_gpu_kernel(builder_t *b, const llmc_value_t *v, launch_t *l) 
 
 /* ---- plan ---- */
 
+/* With a GPU target, the table gets one kernel that no plan launch uses:
+ * argmax (kernels_templates/argmax.*.mlir), which GPU backends run on the
+ * sampled rows of greedy sequences so a decode step downloads token ids
+ * instead of logits. The runtime finds it by its name's `_argmax` suffix.
+ * Its launch record sits just past the plan's (b->launches has room for one
+ * more than there are graph values). */
+static void add_argmax_kernel(builder_t *b) {
+  bool gpu = false;
+  for (int t = 0; t < b->n_targets; t++) gpu |= b->targets[t].is_gpu;
+  if (!gpu) return;
+  launch_t *l = &b->launches[b->n_launches];
+  *l = (launch_t){.family = "argmax", .gfamily = "argmax"};
+  const char *v = llmc_arena_printf(b->a, "%lld", (long long)b->header[LLMC_PLAN_VOCAB]);
+  l->params[l->n_params++] = (llmc_template_param_t){"V", v};
+  l->gparams[l->n_gparams++] = (llmc_template_param_t){"V", v};
+  l->gparams[l->n_gparams++] = (llmc_template_param_t){"WG", "256"};
+  l->gpu = (llmc_gpu_kernel_v1_t){.block_threads = 256, .items_per_block = 1};
+  int k = b->n_kernels++;
+  b->kernels[k] = (kernel_t){.family = "argmax",
+                             .key = llmc_arena_strdup(b->a, "argmax"),
+                             .name = llmc_arena_printf(b->a, "llmc_k%d_argmax", k),
+                             .first_launch = b->n_launches};
+  l->kernel = k;
+}
+
 static llmc_status_t *check_kv_layers(builder_t *b) {
   const llmc_ir_graph_t *g = b->g;
   bool seen[4096] = {0};
@@ -330,6 +355,7 @@ static llmc_status_t *build_plan(builder_t *b) {
     l->kernel = k;
   }
   h[LLMC_PLAN_N_LAUNCHES] = b->n_launches;
+  add_argmax_kernel(b);
   return NULL;
 }
 

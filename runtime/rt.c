@@ -360,6 +360,29 @@ static void copy_kv_block(void *ctx, int32_t dst, int32_t src) {
   llmc_status_free(s); /* host copies cannot fail; device errors resurface at synchronize */
 }
 
+/* The artifact's argmax kernel (codegen names it llmc_kN_argmax) and its
+ * buffers, on device backends; the host backend samples in place. */
+static llmc_status_t *argmax_setup(llmc_rt_t *rt) {
+  rt->argmax_kernel = -1;
+  const llmc_rt_backend_vtable_t *be = rt->be;
+  if (be->host_visible || !rt->model->kernel_names) return NULL;
+  for (int64_t k = 0; k < rt->model->n_kernels; k++) {
+    const char *name = rt->model->kernel_names[k];
+    size_t n = name ? strlen(name) : 0;
+    if (n > 7 && strcmp(name + n - 7, "_argmax") == 0) rt->argmax_kernel = k;
+  }
+  if (rt->argmax_kernel < 0) return NULL;
+  const size_t ints = (size_t)(2 * rt->hdr[LLMC_PLAN_MAX_SEQS]) * sizeof(int32_t);
+  void *p;
+  LLMC_RETURN_IF_ERROR(be->alloc(rt->be_state, ints, &rt->argmax_dev));
+  LLMC_RETURN_IF_ERROR(be->alloc(rt->be_state, 4 * sizeof(int64_t), &rt->argmax_args_dev));
+  LLMC_RETURN_IF_ERROR(be->alloc_host(rt->be_state, ints, &p));
+  rt->argmax_host = p;
+  LLMC_RETURN_IF_ERROR(be->alloc_host(rt->be_state, 4 * sizeof(int64_t), &p));
+  rt->argmax_args_host = p;
+  return NULL;
+}
+
 static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts) {
   const int64_t *h = rt->hdr;
   const llmc_rt_backend_vtable_t *be = rt->be;
@@ -412,8 +435,11 @@ static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts
   rt->batch = calloc((size_t)max_seqs, sizeof *rt->batch);
   rt->events = calloc((size_t)max_seqs, sizeof *rt->events);
   rt->rows = calloc((size_t)max_seqs, sizeof *rt->rows);
-  if (!rt->batch || !rt->events || !rt->rows)
+  rt->row_greedy = calloc((size_t)max_seqs, sizeof *rt->row_greedy);
+  rt->row_ids = calloc((size_t)max_seqs, sizeof *rt->row_ids);
+  if (!rt->batch || !rt->events || !rt->rows || !rt->row_greedy || !rt->row_ids)
     return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  LLMC_RETURN_IF_ERROR(argmax_setup(rt));
   LLMC_RETURN_IF_ERROR(llmc_sampler_create(h[LLMC_PLAN_VOCAB], &rt->sampler));
   rt->stats.kv_blocks_total = kv_blocks;
   return NULL;
@@ -476,6 +502,11 @@ void llmc_rt_close(llmc_rt_t *rt) {
       rt->be->free_host(rt->be_state, rt->meta);
       rt->be->free_host(rt->be_state, rt->args);
       rt->be->free_host(rt->be_state, rt->logits_host);
+      const size_t ints = (size_t)(2 * rt->hdr[LLMC_PLAN_MAX_SEQS]) * sizeof(int32_t);
+      if (rt->argmax_dev) rt->be->free(rt->be_state, rt->argmax_dev, ints);
+      if (rt->argmax_args_dev) rt->be->free(rt->be_state, rt->argmax_args_dev, 4 * sizeof(int64_t));
+      if (rt->argmax_host) rt->be->free_host(rt->be_state, rt->argmax_host);
+      if (rt->argmax_args_host) rt->be->free_host(rt->be_state, rt->argmax_args_host);
     }
     rt->be->destroy(rt->be_state);
   }
@@ -486,6 +517,8 @@ void llmc_rt_close(llmc_rt_t *rt) {
   free(rt->batch);
   free(rt->events);
   free(rt->rows);
+  free(rt->row_greedy);
+  free(rt->row_ids);
   free(rt);
 }
 
@@ -524,8 +557,40 @@ void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *t) {
   memset(row + t->n_blocks, 0, (size_t)(width - t->n_blocks) * sizeof *row);
 }
 
+/* Queues the argmax of the greedy rows among `rows` (see run_plan);
+ * returns how many there are. */
+static llmc_status_t *queue_argmax(llmc_rt_t *rt, const int64_t *rows, int64_t n_rows,
+                                   const bool *greedy, int64_t *out_n) {
+  *out_n = 0;
+  if (!rows || !greedy || rt->argmax_kernel < 0) return NULL;
+  const llmc_rt_backend_vtable_t *be = rt->be;
+  const int64_t max_seqs = rt->hdr[LLMC_PLAN_MAX_SEQS];
+  if (n_rows > max_seqs)
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "%lld sampled rows; a step has at most %lld",
+                      (long long)n_rows, (long long)max_seqs);
+  int64_t n = 0;
+  for (int64_t i = 0; i < n_rows; i++)
+    if (greedy[i]) rt->argmax_host[n++] = (int32_t)rows[i];
+  if (n == 0) return NULL;
+  int64_t *a = rt->argmax_args_host;
+  a[0] = rt->hdr[LLMC_PLAN_LOGITS_OFFSET];
+  a[1] = 0;        /* rows */
+  a[2] = max_seqs; /* ids */
+  a[3] = n;
+  LLMC_RETURN_IF_ERROR(be->upload(rt->be_state, rt->argmax_dev, rt->argmax_host, (size_t)n * 4));
+  LLMC_RETURN_IF_ERROR(be->upload(rt->be_state, rt->argmax_args_dev, a, 4 * sizeof *a));
+  llmc_rt_buffers_t bufs = rt->bufs;
+  bufs.meta = memref(rt->argmax_dev, 2 * max_seqs);
+  bufs.args = memref(rt->argmax_args_dev, 4);
+  LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, rt->argmax_kernel, n, 1, &bufs));
+  LLMC_RETURN_IF_ERROR(be->download(rt->be_state, rt->argmax_host + max_seqs,
+                                    (int32_t *)rt->argmax_dev + max_seqs, (size_t)n * 4));
+  *out_n = n;
+  return NULL;
+}
+
 llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, int64_t n_rows,
-                                const float **out_logits) {
+                                const bool *greedy, int32_t *out_ids, const float **out_logits) {
   const int64_t *plan = rt->model->plan;
   const llmc_rt_backend_vtable_t *be = rt->be;
   for (int64_t l = 0; l < rt->n_launches; l++) {
@@ -549,13 +614,20 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, i
   }
   const int64_t V = rt->hdr[LLMC_PLAN_VOCAB];
   const float *logits = (const float *)rt->act + rt->hdr[LLMC_PLAN_LOGITS_OFFSET];
+  int64_t n_greedy = 0;
   if (!be->host_visible) {
-    /* Only the rows asked for cross back, each run of consecutive rows in
-     * one copy, into the same rows of logits_host; one wait for all. */
+    /* Greedy rows send back their id; the other rows asked for cross
+     * back, each run of consecutive rows in one copy, into the same rows
+     * of logits_host; one wait for all. */
+    LLMC_RETURN_IF_ERROR(queue_argmax(rt, rows, n_rows, greedy, &n_greedy));
     const size_t row_bytes = (size_t)V * sizeof(float);
     for (int64_t i = 0; i < (rows ? n_rows : 1);) {
+      if (n_greedy && greedy[i]) {
+        i++;
+        continue;
+      }
       int64_t first = rows ? rows[i] : 0, n = rows ? 1 : T;
-      while (rows && i + n < n_rows && rows[i + n] == first + n) n++;
+      while (rows && i + n < n_rows && rows[i + n] == first + n && !(n_greedy && greedy[i + n])) n++;
       LLMC_RETURN_IF_ERROR(be->download(rt->be_state, rt->logits_host + first * V,
                                         logits + first * V, (size_t)n * row_bytes));
       i += rows ? n : 1;
@@ -563,6 +635,8 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, i
     logits = rt->logits_host;
   }
   LLMC_RETURN_IF_ERROR(be->synchronize(rt->be_state));
+  for (int64_t i = 0, j = 0; out_ids && i < n_rows; i++)
+    out_ids[i] = n_greedy && greedy[i] ? rt->argmax_host[rt->hdr[LLMC_PLAN_MAX_SEQS] + j++] : -1;
   rt->stats.iterations++;
   rt->stats.tokens_computed += T;
   *out_logits = logits;
@@ -611,7 +685,7 @@ llmc_status_t *llmc_rt_forward(llmc_rt_t *rt, int seq, const int32_t *tokens,
     m[h[LLMC_PLAN_META_SEQ] + i] = 0;
   }
   llmc_rt_meta_set_row(rt, 0, &s->table);
-  return llmc_rt_run_plan(rt, n, NULL, 0, out_logits);
+  return llmc_rt_run_plan(rt, n, NULL, 0, NULL, NULL, out_logits);
 }
 
 void llmc_rt_stats_get(const llmc_rt_t *rt, llmc_rt_stats_t *out) {

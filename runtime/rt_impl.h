@@ -56,6 +56,13 @@ struct llmc_rt {
   int64_t *args;                         /* host view of args [total_args] */
   float *logits_host;                    /* [T_max * vocab] when not host-visible */
   size_t logits_host_bytes;
+  /* Greedy rows on a device backend: the artifact's argmax kernel (-1: none,
+   * or a host-visible backend) reads the row list from the first MAX_SEQS
+   * ints of argmax_dev and writes the ids after it. */
+  int64_t argmax_kernel;
+  void *argmax_dev, *argmax_args_dev;    /* int32 [2 * MAX_SEQS], int64 [4] */
+  int32_t *argmax_host;                  /* staging for both */
+  int64_t *argmax_args_host;
 
   /* KV cache. */
   llmc_kv_pool_t *kv_pool;
@@ -72,6 +79,8 @@ struct llmc_rt {
   int *batch;               /* [MAX_SEQS] ids in step order */
   llmc_rt_event_t *events;  /* [MAX_SEQS] */
   int64_t *rows;            /* [MAX_SEQS] logits rows the step samples from */
+  bool *row_greedy;         /* [MAX_SEQS] per row: its sequence samples greedily */
+  int32_t *row_ids;         /* [MAX_SEQS] per row: the id argmax gave, or -1 */
   llmc_sampler_t *sampler;
 
   llmc_rt_stats_t stats;
@@ -83,9 +92,14 @@ void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *table)
 /* Runs every launch of the plan for a step of T tokens whose meta is filled
  * in; returns the host address of logits[T, vocab]. Only the n_rows rows
  * listed (ascending) are valid there on a device backend (all T when rows
- * is NULL): the others never leave the device. */
+ * is NULL): the others never leave the device. greedy (nullable, per listed
+ * row) asks for the row's argmax only: where the backend can (a device with
+ * the artifact's argmax kernel) it is computed there, only the id comes
+ * back, out_ids[i] receives it and the row's logits stay on the device;
+ * elsewhere out_ids[i] is -1 and the logits come back as for other rows. */
 LLMC_MUST_USE llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows,
-                                              int64_t n_rows, const float **out_logits);
+                                              int64_t n_rows, const bool *greedy,
+                                              int32_t *out_ids, const float **out_logits);
 
 /* The sequence with id `seq`, or NULL when there is none. */
 llmc_rt_seq_t *llmc_rt_seq_get(const llmc_rt_t *rt, int seq);

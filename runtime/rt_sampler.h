@@ -12,6 +12,7 @@
 #ifndef LLMC_RT_SAMPLER_H
 #define LLMC_RT_SAMPLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "llmc_rt.h"
@@ -22,6 +23,10 @@ LLMC_MUST_USE llmc_status_t *llmc_sampler_create(int64_t vocab, llmc_sampler_t *
 void llmc_sampler_destroy(llmc_sampler_t *s);
 
 int32_t llmc_sampler_argmax(const float *logits, int64_t vocab);
+/* True when params make llmc_sampler_sample take the argmax (temperature 0
+ * or top_k 1): then the id may come from the device's argmax kernel
+ * instead (rt.c), which breaks ties the same way. */
+bool llmc_sampler_is_greedy(const llmc_sampling_t *params);
 /* Samples one token id from logits[vocab]; advances *rng only when it draws. */
 int32_t llmc_sampler_sample(llmc_sampler_t *s, const float *logits, const llmc_sampling_t *params,
                             uint64_t *rng);

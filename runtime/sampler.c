@@ -39,6 +39,10 @@ void llmc_sampler_destroy(llmc_sampler_t *s) {
   free(s);
 }
 
+bool llmc_sampler_is_greedy(const llmc_sampling_t *p) {
+  return !(p->temperature > 0.0f) || p->top_k == 1;
+}
+
 int32_t llmc_sampler_argmax(const float *logits, int64_t vocab) {
   int64_t best = 0;
   for (int64_t i = 1; i < vocab; i++)
@@ -81,7 +85,7 @@ static void sort_best_first(int32_t *h, int64_t n, const float *key) {
 int32_t llmc_sampler_sample(llmc_sampler_t *s, const float *logits, const llmc_sampling_t *p,
                             uint64_t *rng) {
   const int64_t V = s->vocab;
-  if (!(p->temperature > 0.0f) || p->top_k == 1) return llmc_sampler_argmax(logits, V);
+  if (llmc_sampler_is_greedy(p)) return llmc_sampler_argmax(logits, V);
 
   /* Candidates: the top_k ids by logit, best first, or all ids unsorted. */
   int64_t n;

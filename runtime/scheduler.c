@@ -298,24 +298,31 @@ static llmc_status_t *run_batch(llmc_rt_t *rt, const batch_t *b, llmc_rt_events_
     llmc_rt_meta_set_row(rt, i, &s->table);
   }
   /* The rows sampled below: each sequence whose chunk reaches its last
-   * token samples from that token's row. */
+   * token samples from that token's row; greedy ones (as the sampler
+   * decides) may get their argmax from the device. */
   int64_t n_rows = 0, end = 0;
   for (int i = 0; i < b->n; i++) {
     const llmc_rt_seq_t *s = rt->seqs[rt->batch[i]];
     end += s->chunk;
-    if (s->n_computed + s->chunk >= s->n_tokens) rt->rows[n_rows++] = end - 1;
+    if (s->n_computed + s->chunk < s->n_tokens) continue;
+    rt->row_greedy[n_rows] = llmc_sampler_is_greedy(&s->sampling);
+    rt->rows[n_rows++] = end - 1;
   }
   const float *logits;
-  LLMC_RETURN_IF_ERROR(llmc_rt_run_plan(rt, b->tokens, rt->rows, n_rows, &logits));
+  LLMC_RETURN_IF_ERROR(
+      llmc_rt_run_plan(rt, b->tokens, rt->rows, n_rows, rt->row_greedy, rt->row_ids, &logits));
   const int64_t V = h[LLMC_PLAN_VOCAB];
-  int64_t row = 0;
+  int64_t row = 0, sampled = 0;
   for (int i = 0; i < b->n; i++) {
     llmc_rt_seq_t *s = rt->seqs[rt->batch[i]];
     row += s->chunk;
     s->n_computed += s->chunk;
     llmc_kv_table_commit(rt->kv_pool, &s->table, s->tokens, s->n_computed);
     if (s->n_computed < s->n_tokens) continue; /* mid-prompt chunk: nothing to sample */
-    int32_t tok = llmc_sampler_sample(rt->sampler, logits + (row - 1) * V, &s->sampling, &s->rng);
+    int32_t id = rt->row_ids[sampled++];
+    int32_t tok = id >= 0 ? id
+                          : llmc_sampler_sample(rt->sampler, logits + (row - 1) * V, &s->sampling,
+                                                &s->rng);
     s->tokens[s->n_tokens++] = tok;
     rt->stats.tokens_sampled++;
     bool done = s->n_tokens - s->n_prompt >= s->max_new ||

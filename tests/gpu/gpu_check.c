@@ -10,7 +10,10 @@
  *       prefill, decode and paged KV reads all run) on both, and fails when
  *       any logit differs by more than tol * (1 + |host logit|). Then both
  *       decode greedily for 32 steps from the same 8-token prompt, each
- *       feeding back its own argmax, and the token ids must be identical.
+ *       feeding back its own argmax, and the token ids must be identical;
+ *       and again through the scheduler (llmc_rt_step, two sequences of
+ *       different prompt lengths batched together), where a device backend
+ *       takes greedy ids from the artifact's argmax kernel.
  *       Exits 77 when NAME finds no device. --quick: two short prompts and
  *       8 greedy steps (for emulated devices, which are slow).
  *
@@ -106,6 +109,50 @@ static int compare_greedy(llmc_rt_t *h, llmc_rt_t *g, int STEPS) {
   return 0;
 }
 
+/* Greedy tokens of two batched sequences through llmc_rt_step; the events
+ * go into ev[] (seq, token) until both finish. Returns how many. */
+static llmc_status_t *scheduled(llmc_rt_t *rt, const int32_t *prompt, int steps, int32_t *out,
+                                int *out_n) {
+  llmc_sampling_t sp = {.temperature = 0, .top_p = 1, .max_new_tokens = steps, .eos_token = -1};
+  int seqs[2], n = 0;
+  llmc_status_t *s = llmc_rt_seq_add(rt, prompt, 8, &sp, &seqs[0]);
+  if (!s) s = llmc_rt_seq_add(rt, prompt + 8, 3, &sp, &seqs[1]);
+  while (!s) {
+    llmc_rt_events_t ev;
+    if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
+    for (int i = 0; i < ev.n && n < 4 * steps; i++) {
+      out[n++] = ev.events[i].seq == seqs[0] ? 0 : 1;
+      out[n++] = ev.events[i].token;
+    }
+  }
+  llmc_rt_seq_free(rt, seqs[0]);
+  llmc_rt_seq_free(rt, seqs[1]);
+  *out_n = n;
+  return s;
+}
+
+static int compare_scheduled(llmc_rt_t *h, llmc_rt_t *g, int steps) {
+  const int64_t vocab = llmc_rt_plan_value(h, LLMC_PLAN_VOCAB);
+  if (llmc_rt_plan_value(h, LLMC_PLAN_MAX_CONTEXT) < 8 + steps) return 0;
+  int32_t prompt[11], eh[4 * 32], eg[4 * 32];
+  uint64_t rng = 99;
+  for (int i = 0; i < 11; i++)
+    prompt[i] = (int32_t)(llmc_rng_uniform(&rng) * (float)vocab) % (int32_t)vocab;
+  int nh, ng;
+  llmc_status_t *s = scheduled(h, prompt, steps, eh, &nh);
+  if (s) return fail_status("host scheduled decode", s);
+  if ((s = scheduled(g, prompt, steps, eg, &ng))) return fail_status("device scheduled decode", s);
+  for (int i = 0; i < nh || i < ng; i += 2)
+    if (i >= nh || i >= ng || eh[i] != eg[i] || eh[i + 1] != eg[i + 1]) {
+      fprintf(stderr, "gpu_check: FAIL: scheduled event %d: host (seq %d, token %d), device (seq %d, token %d)\n",
+              i / 2, i < nh ? eh[i] : -1, i < nh ? eh[i + 1] : -1, i < ng ? eg[i] : -1,
+              i < ng ? eg[i + 1] : -1);
+      return 1;
+    }
+  printf("scheduled: 2 batched sequences, %d greedy tokens, the same on host and device\n", nh / 2);
+  return 0;
+}
+
 static int compare(const char *backend, const char *dir, double tol, bool quick) {
   llmc_rt_options_t ho = {.backend = "host"}, go = {.backend = backend};
   llmc_rt_t *h = NULL, *g = NULL;
@@ -183,6 +230,7 @@ static int compare(const char *backend, const char *dir, double tol, bool quick)
     }
   }
   if (!rc) rc = compare_greedy(h, g, quick ? 8 : 32);
+  if (!rc) rc = compare_scheduled(h, g, quick ? 8 : 32);
   llmc_rt_close(h);
   llmc_rt_close(g);
   return rc;

@@ -4,7 +4,8 @@
 # The artifact: $LLMC_GPU_ARTIFACT when set (compiled elsewhere with a host
 # target and one for this device), else $LLMC_GPU_MODEL (a model.json, by
 # default a small random model made here) compiled here with
-# --target=host,<the device's target> and $LLMC_COMPILE_FLAGS.
+# --target=host,<the device's target> and $LLMC_COMPILE_FLAGS. $GPU_CHECK_FLAGS
+# go to gpu_check.
 set -euo pipefail
 backend=$1
 probe=$("$GPU_CHECK" --probe --backend="$backend") || exit $?
@@ -25,4 +26,5 @@ else
   "$LLMC" compile "$model" -o out --target="host,$target" ${LLMC_COMPILE_FLAGS:-}
   artifact=$WORK/out
 fi
-exec "$GPU_CHECK" --backend="$found" "$artifact"
+# shellcheck disable=SC2086 # the flags are words
+exec "$GPU_CHECK" --backend="$found" ${GPU_CHECK_FLAGS:-} "$artifact"

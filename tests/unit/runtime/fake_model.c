@@ -111,7 +111,24 @@ static const int64_t plan[] = {
     LM_HEAD, 0, FAKE_V, 3, FAKE_H, 0, FAKE_LOGITS, 0, 0, 1,
 };
 
-static const llmc_kernel_fn kernels[] = {k_embed, k_kv_write, k_attend, k_lm_head};
+/* The argmax kernel codegen adds for GPU targets (argmax.*.mlir): no plan
+ * launch uses it. args: logits offset (act), rows offset, ids offset (meta),
+ * n_rows; items are rows. */
+static void k_argmax(llmc_memref1d_t *act, llmc_memref1d_t *w, llmc_memref1d_t *kv,
+                     llmc_memref1d_t *meta, llmc_memref1d_t *args, int64_t b, int64_t e) {
+  (void)w;
+  (void)kv;
+  const int64_t *a = I64(args);
+  for (int64_t r = b; r < e; r++) {
+    const float *row = F(act) + a[0] + (int64_t)I32(meta)[a[1] + r] * FAKE_V;
+    int32_t best = 0;
+    for (int32_t v = 1; v < FAKE_V; v++)
+      if (row[v] > row[best]) best = v;
+    I32(meta)[a[2] + r] = best;
+  }
+}
+
+static const llmc_kernel_fn kernels[] = {k_embed, k_kv_write, k_attend, k_lm_head, k_argmax};
 
 /* ---- the GPU side: one block covers items [block * IPB, + IPB) ---- */
 
@@ -149,30 +166,36 @@ static void g_attend(void **p, uint32_t b, uint32_t y) {
 static void g_lm_head(void **p, uint32_t b, uint32_t y) {
   if (y == 0) run_block(k_lm_head, IPB_HEAD, p, b);
 }
+static void g_argmax(void **p, uint32_t b, uint32_t y) {
+  (void)y;
+  run_block(k_argmax, 1, p, b);
+}
 
 static const fake_gpu_entry_t gpu_entries[] = {
     {"llmc_embed", g_embed}, {"llmc_kv_write", g_kv_write}, {"llmc_attend", g_attend},
-    {"llmc_lm_head", g_lm_head}};
-static const fake_gpu_image_t gpu_image = {FAKE_GPU_MAGIC, 4, gpu_entries};
+    {"llmc_lm_head", g_lm_head}, {"llmc_k4_argmax", g_argmax}};
+static const fake_gpu_image_t gpu_image = {FAKE_GPU_MAGIC, 5, gpu_entries};
 
 static const llmc_gpu_kernel_v1_t gpu_kernels[] = {
     {"llmc_embed", 32, IPB_SMALL, 0, 0},
     {"llmc_kv_write", 32, IPB_SMALL, 0, 0},
     {"llmc_attend", 64, IPB_SMALL, 0, 0},
     {"llmc_lm_head", 128, IPB_HEAD, 0, 1},
+    {"llmc_k4_argmax", 64, 1, 0, 0},
 };
 
 /* A cubin for sm_90 and PTX for sm_80 (so an 8.6 device JITs the PTX), an
  * hsaco for gfx942 and a SPIR-V module (the fake HIP and Level Zero drivers
  * run them), all the same fake image. */
-#define IMAGE(t, f) {t, f, 4, (const uint8_t *)&gpu_image, sizeof gpu_image, gpu_kernels}
+#define IMAGE(t, f) {t, f, 5, (const uint8_t *)&gpu_image, sizeof gpu_image, gpu_kernels}
 static const llmc_image_v1_t images[] = {
     IMAGE("sm_80", LLMC_IMAGE_PTX),
     IMAGE("sm_90", LLMC_IMAGE_CUBIN),
     IMAGE("gfx942", LLMC_IMAGE_HSACO),
     IMAGE("spirv", LLMC_IMAGE_SPIRV),
 };
-static const char *const kernel_names[] = {"embed", "kv_write", "attend", "lm_head"};
+static const char *const kernel_names[] = {"embed", "kv_write", "attend", "lm_head",
+                                           "llmc_k4_argmax"};
 
 #if FAKE_VARIANT == 6
 #define SYMBOL not_the_model_symbol /* model.so without llmc_model_v1 */
@@ -187,7 +210,7 @@ __attribute__((visibility("default"))) const llmc_model_v1_t SYMBOL = {
     .plan = plan,
     .plan_len = sizeof plan / sizeof plan[0],
     .kernels = FAKE_VARIANT == 8 ? NULL : kernels,
-    .n_kernels = 4,
+    .n_kernels = 5,
     .kernel_names = kernel_names,
     .n_images = sizeof images / sizeof images[0],
     .images = images,

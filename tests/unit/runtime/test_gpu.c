@@ -335,19 +335,24 @@ static void test_fake_cuda_forward(void **state) {
   assert_int_equal(c->ctx_refs, 0);
 }
 
-/* Per iteration: one synchronize, and only the sampled rows come back. */
+/* Per iteration: one synchronize, and only what sampling needs comes back:
+ * the id of a greedy sequence's row (the artifact's argmax kernel ran on the
+ * device), the logits row of a sampled one. state: temperature of the second
+ * sequence (the first is greedy). */
 static void test_fake_cuda_steps(void **state) {
-  (void)state;
+  const float temperature = *(const float *)*state;
   if (!fake_cuda()) skip();
   llmc_rt_t *h = open_on(g_good.dir, "host", LLMC_OK, NULL);
   llmc_rt_t *d = open_on(g_gpu_only.dir, "cuda", LLMC_OK, NULL);
   const int32_t p0[] = {1, 2, 3, 4, 5, 6}, p1[] = {7, 8};
-  llmc_sampling_t sp = {.temperature = 0, .top_p = 1, .max_new_tokens = 5, .eos_token = -1};
+  llmc_sampling_t sp = {.temperature = 0, .top_p = 1, .max_new_tokens = 5, .eos_token = -1, .seed = 3};
+  llmc_sampling_t sp1 = sp;
+  sp1.temperature = temperature;
   int s;
   assert_null(llmc_rt_seq_add(h, p0, 6, &sp, &s));
-  assert_null(llmc_rt_seq_add(h, p1, 2, &sp, &s));
+  assert_null(llmc_rt_seq_add(h, p1, 2, &sp1, &s));
   assert_null(llmc_rt_seq_add(d, p0, 6, &sp, &s));
-  assert_null(llmc_rt_seq_add(d, p1, 2, &sp, &s));
+  assert_null(llmc_rt_seq_add(d, p1, 2, &sp1, &s));
   const fake_cuda_counters_t *c = counters();
   for (;;) {
     llmc_rt_events_t eh, ed;
@@ -365,7 +370,11 @@ static void test_fake_cuda_steps(void **state) {
     if (eh.n == 0) break;
     assert_int_equal(c->syncs - syncs, st1.iterations - st0.iterations);
     /* Iterations that sampled nothing copied nothing back. */
-    assert_int_equal(c->dtoh_bytes - dtoh, (int64_t)ed.n * FAKE_V * (int64_t)sizeof(float));
+    int64_t want = 0;
+    for (int i = 0; i < ed.n; i++)
+      want += ed.events[i].seq == 1 && temperature > 0 ? FAKE_V * (int64_t)sizeof(float)
+                                                       : (int64_t)sizeof(int32_t);
+    assert_int_equal(c->dtoh_bytes - dtoh, want);
   }
   llmc_rt_close(h);
   llmc_rt_close(d);
@@ -423,6 +432,8 @@ static void test_fake_cuda_image_choice(void **state) {
   assert_int_equal(counters()->ctx_refs, 0);
 }
 
+static const float greedy_both = 0.0f, one_sampled = 0.8f;
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pick_nvidia),
@@ -434,7 +445,8 @@ int main(void) {
       cmocka_unit_test(test_auto_falls_back_to_host),
       cmocka_unit_test(test_gpu_only_artifact_on_host),
       cmocka_unit_test(test_fake_cuda_forward),
-      cmocka_unit_test(test_fake_cuda_steps),
+      cmocka_unit_test_prestate(test_fake_cuda_steps, (void *)&greedy_both),
+      cmocka_unit_test_prestate(test_fake_cuda_steps, (void *)&one_sampled),
       cmocka_unit_test(test_fake_cuda_image_choice),
       cmocka_unit_test(test_fake_cuda_copy_bandwidth),
   };

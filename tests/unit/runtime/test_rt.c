@@ -556,7 +556,7 @@ static void test_corrupt_artifacts(void **state) {
     const char *needle;
   } cases[] = {
       {1, LLMC_DATA_LOSS, "not an llmc artifact"},
-      {2, LLMC_DATA_LOSS, "kernel 7 of 4"},
+      {2, LLMC_DATA_LOSS, "kernel 7 of 5"},
       {3, LLMC_DATA_LOSS, "extent -2 + 1*T"},
       {4, LLMC_DATA_LOSS, "past its end"},
       {5, LLMC_UNIMPLEMENTED, "this runtime reads version"},
