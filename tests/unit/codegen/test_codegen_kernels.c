@@ -286,6 +286,40 @@ static void test_embedding(void **state) {
   lib_close(&lib);
 }
 
+/* The argmax the runtime's device path relies on: selected rows, lowest id
+ * among equal maxima (as llmc_sampler_argmax). */
+static void test_argmax(void **state) {
+  (void)state;
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "argmax", "NAME", "am", "V", "37", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 6, V = 37;
+  uint64_t rng = 5;
+  bufs_t b;
+  const int64_t l_off = 3, rows_off = 2, ids_off = 9;
+  bufs_alloc(&b, l_off + T * V, 1, 1, ids_off + 4);
+  fill(b.act + l_off, T * V, &rng, -3, 3);
+  b.act[l_off + 4 * V + 30] = 9, b.act[l_off + 4 * V + 11] = 9; /* a tie: 11 wins */
+  b.act[l_off + 1 * V + 0] = 7;                                 /* the first id */
+  const int32_t rows[4] = {5, 1, 4, 0};
+  memcpy(b.meta + rows_off, rows, sizeof rows);
+  b.args[0] = l_off, b.args[1] = rows_off, b.args[2] = ids_off, b.args[3] = 4;
+  launch(lib_fn(&lib, "am"), &b, 4, 4);
+  for (int r = 0; r < 4; r++) {
+    const float *row = b.act + l_off + rows[r] * V;
+    int32_t best = 0;
+    for (int v = 1; v < V; v++)
+      if (row[v] > row[best]) best = v;
+    assert_int_equal(b.meta[ids_off + r], best);
+  }
+  assert_int_equal(b.meta[ids_off + 2], 11);
+  assert_int_equal(b.meta[ids_off + 1], 0);
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
 /* ---- activations ---- */
 
 static float ref_silu(float x) { return x / (1.0f + expf(-x)); }
@@ -714,7 +748,8 @@ static void test_link_error(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_add_mul),     cmocka_unit_test(test_matmul),
-      cmocka_unit_test(test_embedding),   cmocka_unit_test(test_activations),
+      cmocka_unit_test(test_embedding),   cmocka_unit_test(test_argmax),
+      cmocka_unit_test(test_activations),
       cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),
       cmocka_unit_test(test_rope),        cmocka_unit_test(test_kv_write),
       cmocka_unit_test(test_attention),   cmocka_unit_test(test_aarch64_object),

@@ -166,6 +166,61 @@ static void uninitialized_shared_read_is_a_hazard(void **state) {
   expect_hazard(*state, "uninit", 32, "reads uninit_sh+128, which this block never wrote");
 }
 
+/* The argmax template (the runtime's greedy path) in emulation: the lowest
+ * id among equal maxima, rows picked through meta, no hazard. */
+static void argmax_template(void **state) {
+  llmc_target_t t;
+  assert_null(llmc_target_lookup(*state, &t));
+  llmc_buf_t text = {0}, image = {0};
+  const llmc_template_param_t params[] = {{"NAME", "am"}, {"V", "1000"}, {"WG", "256"}};
+  assert_null(llmc_template_instantiate("argmax", "gpu", params, 3, &text));
+  assert_null(llmc_gpu_compile_emulation(text.data, &t, 2, &image, NULL));
+  char err[256] = "";
+  void *m = emu_module_load(image.data, err, sizeof err);
+  assert_non_null(m);
+  enum { V = 1000, T = 3 };
+  static float logits[T * V];
+  for (int i = 0; i < T * V; i++) logits[i] = (float)((i * 7919) % 1009) / 1009.0f;
+  logits[0 * V + 700] = 5, logits[0 * V + 300] = 5, logits[0 * V + 999] = 5; /* 300 */
+  logits[2 * V + 0] = 6;                                                    /* 0 */
+  int32_t meta[8] = {2, 0, 1};
+  int64_t args[4] = {0, 0, 4, 3}, extent = 3;
+  float dummy = 0;
+  desc_t da, dw, dk;
+  struct {
+    int32_t *allocated, *aligned;
+    int64_t offset, size, stride;
+  } dm = {meta, meta, 0, 8, 1};
+  struct {
+    int64_t *allocated, *aligned;
+    int64_t offset, size, stride;
+  } dargs = {args, args, 0, 4, 1};
+  void *params_v[26];
+  set_desc(params_v, &da, logits, T * V);
+  set_desc(params_v + 5, &dw, &dummy, 1);
+  set_desc(params_v + 10, &dk, &dummy, 1);
+  void *dmp[] = {&dm.allocated, &dm.aligned, &dm.offset, &dm.size, &dm.stride};
+  void *dap[] = {&dargs.allocated, &dargs.aligned, &dargs.offset, &dargs.size, &dargs.stride};
+  memcpy(params_v + 15, dmp, sizeof dmp);
+  memcpy(params_v + 20, dap, sizeof dap);
+  params_v[25] = &extent;
+  if (emu_run_grid(emu_module_function(m, "am"), params_v, 3, 1, 256, err, sizeof err))
+    print_error("%s\n", err);
+  assert_string_equal(err, "");
+  for (int r = 0; r < 3; r++) {
+    const float *row = logits + meta[r] * V;
+    int32_t best = 0;
+    for (int v = 1; v < V; v++)
+      if (row[v] > row[best]) best = v;
+    assert_int_equal(meta[4 + r], best);
+  }
+  assert_int_equal(meta[4 + 1], 300);
+  assert_int_equal(meta[4 + 0], 0);
+  emu_module_unload(m);
+  llmc_buf_free(&text);
+  llmc_buf_free(&image);
+}
+
 static void divergent_barrier_is_reported(void **state) {
   llmc_buf_t image = {0};
   void *m = load(*state, &image);
@@ -190,6 +245,9 @@ int main(void) {
       cmocka_unit_test_prestate(divergent_barrier_is_reported, "gfx942"),
       cmocka_unit_test_prestate(barriers_order_shared_memory, "spirv"),
       cmocka_unit_test_prestate(divergent_barrier_is_reported, "spirv"),
+      cmocka_unit_test_prestate(argmax_template, "sm_90"),
+      cmocka_unit_test_prestate(argmax_template, "gfx942"),
+      cmocka_unit_test_prestate(argmax_template, "spirv"),
       cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "sm_90"),
       cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "gfx942"),
       cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "spirv"),
