@@ -7,17 +7,20 @@
 //   args:   [a_off (act), b_off (weights, f32 units), out_off (act), T]
 //   extent: N output columns
 //   grid:   (ceil(N / COLS), T, 1) x (WG, 1, 1)
-// Thread i reads 32-bit words i, i + WG, ... of each weight row: two
-// weights per load, consecutive threads on consecutive words (coalesced),
-// half the bytes of the f32 kernel. A word is reinterpreted as two 16-bit
-// floats (vector.bitcast) and widened exactly (arith.extf); products and
-// sums are f32.
+// As in matmul.gpu.mlir, thread i keeps four 16-byte loads in flight, one
+// per column: words 4i .. 4i + 3 (8 weights) of each row, then 4i + 4 WG,
+// ...; consecutive threads read consecutive vectors (coalesced), half the
+// bytes of the f32 kernel. The words are reinterpreted as 16-bit floats
+// (vector.bitcast) and widened exactly (arith.extf); products and sums are
+// f32. That path needs K % 8 == 0 and 16-byte aligned rows (checked per
+// launch); otherwise thread i reads single words i, i + WG, ...
 memref.global "private" @{{NAME}}_red : memref<{{COLS}}x{{WG}}xf32, 3>
 gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
   %k_dim = arith.constant {{K}} : index
   %k_words = arith.constant {{K_WORDS}} : index
   %n_dim = arith.constant {{N}} : index
@@ -43,38 +46,172 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %n0 = arith.muli %cb, %cols : index
     %t_k = arith.muli %t, %k_dim : index
     %a_row = arith.addi %a_off, %t_k : index
-    scf.for %c = %c0 to %cols step %c1 {
-      %n = arith.addi %n0, %c : index
-      %in = arith.cmpi ult, %n, %n_end : index
-      %part = scf.if %in -> (f32) {
-        // Word j of the row holds weights 2j and 2j+1 (K is even).
-        %n_k = arith.muli %n, %k_dim : index
-        %n_words = arith.divui %n_k, %c2 : index
-        %b_row = arith.addi %b_off, %n_words : index
-        %s = scf.for %j = %tid to %k_words step %wg iter_args(%acc = %zero) -> (f32) {
-          %k = arith.muli %j, %c2 : index
-          %ia = arith.addi %a_row, %k : index
-          %ia1 = arith.addi %ia, %c1 : index
-          %ib = arith.addi %b_row, %j : index
-          %av = memref.load %act[%ia] : memref<?xf32>
-          %av1 = memref.load %act[%ia1] : memref<?xf32>
-          %word = memref.load %w[%ib] : memref<?xf32>
-          %wv = vector.broadcast %word : f32 to vector<1xf32>
-          %hv = vector.bitcast %wv : vector<1xf32> to vector<2x{{WTYPE}}>
-          %fv = arith.extf %hv : vector<2x{{WTYPE}}> to vector<2xf32>
-          %b0 = vector.extract %fv[0] : f32 from vector<2xf32>
-          %b1 = vector.extract %fv[1] : f32 from vector<2xf32>
-          %p0 = arith.mulf %av, %b0 fastmath<contract> : f32
-          %s0 = arith.addf %acc, %p0 fastmath<contract> : f32
-          %p1 = arith.mulf %av1, %b1 fastmath<contract> : f32
-          %next = arith.addf %s0, %p1 fastmath<contract> : f32
-          scf.yield %next : f32
-        }
-        scf.yield %s : f32
-      } else {
-        scf.yield %zero : f32
+    // Row offsets (in words) of the four columns, clamped to the last valid row.
+    %n_last = arith.subi %n_end, %c1 : index
+    %vn0 = arith.addi %n0, %c0 : index
+    %vm0 = arith.minui %vn0, %n_last : index
+    %vr0k = arith.muli %vm0, %k_dim : index
+    %vr0w = arith.divui %vr0k, %c2 : index
+    %vb0 = arith.addi %b_off, %vr0w : index
+    %vn1 = arith.addi %n0, %c1 : index
+    %vm1 = arith.minui %vn1, %n_last : index
+    %vr1k = arith.muli %vm1, %k_dim : index
+    %vr1w = arith.divui %vr1k, %c2 : index
+    %vb1 = arith.addi %b_off, %vr1w : index
+    %vn2 = arith.addi %n0, %c2 : index
+    %vm2 = arith.minui %vn2, %n_last : index
+    %vr2k = arith.muli %vm2, %k_dim : index
+    %vr2w = arith.divui %vr2k, %c2 : index
+    %vb2 = arith.addi %b_off, %vr2w : index
+    %vn3 = arith.addi %n0, %c3 : index
+    %vm3 = arith.minui %vn3, %n_last : index
+    %vr3k = arith.muli %vm3, %k_dim : index
+    %vr3w = arith.divui %vr3k, %c2 : index
+    %vb3 = arith.addi %b_off, %vr3w : index
+    // 16-byte vectors of 4 words (8 weights) need K % 8 == 0 and 16-byte
+    // aligned rows: a_off, b_off multiples of 4 floats.
+    %c7 = arith.constant 7 : index
+    %c8 = arith.constant 8 : index
+    %offs = arith.ori %a_off, %b_off : index
+    %off_bits = arith.andi %offs, %c3 : index
+    %k_bits = arith.andi %k_dim, %c7 : index
+    %bits = arith.ori %off_bits, %k_bits : index
+    %aligned = arith.cmpi eq, %bits, %c0 : index
+    %four_cols = arith.cmpi eq, %cols, %c4 : index
+    %vec_ok = arith.andi %aligned, %four_cols : i1
+    scf.if %vec_ok {
+      %j_start = arith.muli %tid, %c4 : index
+      %j_step = arith.muli %wg, %c4 : index
+      %vzero = arith.constant dense<0.0> : vector<8xf32>
+      %acc:4 = scf.for %j = %j_start to %k_words step %j_step iter_args(%s0 = %vzero, %s1 = %vzero, %s2 = %vzero, %s3 = %vzero) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+        %k = arith.muli %j, %c2 : index
+        %ia = arith.addi %a_row, %k : index
+        %av = vector.load %act[%ia] {alignment = 16} : memref<?xf32>, vector<8xf32>
+        %i0 = arith.addi %vb0, %j : index
+        %w0 = vector.load %w[%i0] {alignment = 16} : memref<?xf32>, vector<4xf32>
+        %h0 = vector.bitcast %w0 : vector<4xf32> to vector<8x{{WTYPE}}>
+        %f0 = arith.extf %h0 : vector<8x{{WTYPE}}> to vector<8xf32>
+        %p0 = arith.mulf %av, %f0 fastmath<contract> : vector<8xf32>
+        %t0 = arith.addf %s0, %p0 fastmath<contract> : vector<8xf32>
+        %i1 = arith.addi %vb1, %j : index
+        %w1 = vector.load %w[%i1] {alignment = 16} : memref<?xf32>, vector<4xf32>
+        %h1 = vector.bitcast %w1 : vector<4xf32> to vector<8x{{WTYPE}}>
+        %f1 = arith.extf %h1 : vector<8x{{WTYPE}}> to vector<8xf32>
+        %p1 = arith.mulf %av, %f1 fastmath<contract> : vector<8xf32>
+        %t1 = arith.addf %s1, %p1 fastmath<contract> : vector<8xf32>
+        %i2 = arith.addi %vb2, %j : index
+        %w2 = vector.load %w[%i2] {alignment = 16} : memref<?xf32>, vector<4xf32>
+        %h2 = vector.bitcast %w2 : vector<4xf32> to vector<8x{{WTYPE}}>
+        %f2 = arith.extf %h2 : vector<8x{{WTYPE}}> to vector<8xf32>
+        %p2 = arith.mulf %av, %f2 fastmath<contract> : vector<8xf32>
+        %t2 = arith.addf %s2, %p2 fastmath<contract> : vector<8xf32>
+        %i3 = arith.addi %vb3, %j : index
+        %w3 = vector.load %w[%i3] {alignment = 16} : memref<?xf32>, vector<4xf32>
+        %h3 = vector.bitcast %w3 : vector<4xf32> to vector<8x{{WTYPE}}>
+        %f3 = arith.extf %h3 : vector<8x{{WTYPE}}> to vector<8xf32>
+        %p3 = arith.mulf %av, %f3 fastmath<contract> : vector<8xf32>
+        %t3 = arith.addf %s3, %p3 fastmath<contract> : vector<8xf32>
+        scf.yield %t0, %t1, %t2, %t3 : vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>
       }
-      memref.store %part, %red[%c, %tid] : memref<{{COLS}}x{{WG}}xf32, 3>
+      // Each thread's 8 lanes summed pairwise, per column.
+      %e0_0 = vector.extract %acc#0[0] : f32 from vector<8xf32>
+      %e0_1 = vector.extract %acc#0[1] : f32 from vector<8xf32>
+      %e0_2 = vector.extract %acc#0[2] : f32 from vector<8xf32>
+      %e0_3 = vector.extract %acc#0[3] : f32 from vector<8xf32>
+      %e0_4 = vector.extract %acc#0[4] : f32 from vector<8xf32>
+      %e0_5 = vector.extract %acc#0[5] : f32 from vector<8xf32>
+      %e0_6 = vector.extract %acc#0[6] : f32 from vector<8xf32>
+      %e0_7 = vector.extract %acc#0[7] : f32 from vector<8xf32>
+      %r0_0_0 = arith.addf %e0_0, %e0_1 : f32
+      %r0_0_1 = arith.addf %e0_2, %e0_3 : f32
+      %r0_0_2 = arith.addf %e0_4, %e0_5 : f32
+      %r0_0_3 = arith.addf %e0_6, %e0_7 : f32
+      %r0_1_0 = arith.addf %r0_0_0, %r0_0_1 : f32
+      %r0_1_1 = arith.addf %r0_0_2, %r0_0_3 : f32
+      %r0_2_0 = arith.addf %r0_1_0, %r0_1_1 : f32
+      memref.store %r0_2_0, %red[%c0, %tid] : memref<{{COLS}}x{{WG}}xf32, 3>
+      %e1_0 = vector.extract %acc#1[0] : f32 from vector<8xf32>
+      %e1_1 = vector.extract %acc#1[1] : f32 from vector<8xf32>
+      %e1_2 = vector.extract %acc#1[2] : f32 from vector<8xf32>
+      %e1_3 = vector.extract %acc#1[3] : f32 from vector<8xf32>
+      %e1_4 = vector.extract %acc#1[4] : f32 from vector<8xf32>
+      %e1_5 = vector.extract %acc#1[5] : f32 from vector<8xf32>
+      %e1_6 = vector.extract %acc#1[6] : f32 from vector<8xf32>
+      %e1_7 = vector.extract %acc#1[7] : f32 from vector<8xf32>
+      %r1_0_0 = arith.addf %e1_0, %e1_1 : f32
+      %r1_0_1 = arith.addf %e1_2, %e1_3 : f32
+      %r1_0_2 = arith.addf %e1_4, %e1_5 : f32
+      %r1_0_3 = arith.addf %e1_6, %e1_7 : f32
+      %r1_1_0 = arith.addf %r1_0_0, %r1_0_1 : f32
+      %r1_1_1 = arith.addf %r1_0_2, %r1_0_3 : f32
+      %r1_2_0 = arith.addf %r1_1_0, %r1_1_1 : f32
+      memref.store %r1_2_0, %red[%c1, %tid] : memref<{{COLS}}x{{WG}}xf32, 3>
+      %e2_0 = vector.extract %acc#2[0] : f32 from vector<8xf32>
+      %e2_1 = vector.extract %acc#2[1] : f32 from vector<8xf32>
+      %e2_2 = vector.extract %acc#2[2] : f32 from vector<8xf32>
+      %e2_3 = vector.extract %acc#2[3] : f32 from vector<8xf32>
+      %e2_4 = vector.extract %acc#2[4] : f32 from vector<8xf32>
+      %e2_5 = vector.extract %acc#2[5] : f32 from vector<8xf32>
+      %e2_6 = vector.extract %acc#2[6] : f32 from vector<8xf32>
+      %e2_7 = vector.extract %acc#2[7] : f32 from vector<8xf32>
+      %r2_0_0 = arith.addf %e2_0, %e2_1 : f32
+      %r2_0_1 = arith.addf %e2_2, %e2_3 : f32
+      %r2_0_2 = arith.addf %e2_4, %e2_5 : f32
+      %r2_0_3 = arith.addf %e2_6, %e2_7 : f32
+      %r2_1_0 = arith.addf %r2_0_0, %r2_0_1 : f32
+      %r2_1_1 = arith.addf %r2_0_2, %r2_0_3 : f32
+      %r2_2_0 = arith.addf %r2_1_0, %r2_1_1 : f32
+      memref.store %r2_2_0, %red[%c2, %tid] : memref<{{COLS}}x{{WG}}xf32, 3>
+      %e3_0 = vector.extract %acc#3[0] : f32 from vector<8xf32>
+      %e3_1 = vector.extract %acc#3[1] : f32 from vector<8xf32>
+      %e3_2 = vector.extract %acc#3[2] : f32 from vector<8xf32>
+      %e3_3 = vector.extract %acc#3[3] : f32 from vector<8xf32>
+      %e3_4 = vector.extract %acc#3[4] : f32 from vector<8xf32>
+      %e3_5 = vector.extract %acc#3[5] : f32 from vector<8xf32>
+      %e3_6 = vector.extract %acc#3[6] : f32 from vector<8xf32>
+      %e3_7 = vector.extract %acc#3[7] : f32 from vector<8xf32>
+      %r3_0_0 = arith.addf %e3_0, %e3_1 : f32
+      %r3_0_1 = arith.addf %e3_2, %e3_3 : f32
+      %r3_0_2 = arith.addf %e3_4, %e3_5 : f32
+      %r3_0_3 = arith.addf %e3_6, %e3_7 : f32
+      %r3_1_0 = arith.addf %r3_0_0, %r3_0_1 : f32
+      %r3_1_1 = arith.addf %r3_0_2, %r3_0_3 : f32
+      %r3_2_0 = arith.addf %r3_1_0, %r3_1_1 : f32
+      memref.store %r3_2_0, %red[%c3, %tid] : memref<{{COLS}}x{{WG}}xf32, 3>
+    } else {
+      scf.for %c = %c0 to %cols step %c1 {
+        %n = arith.addi %n0, %c : index
+        %in = arith.cmpi ult, %n, %n_end : index
+        %part = scf.if %in -> (f32) {
+          // Word j of the row holds weights 2j and 2j+1 (K is even).
+          %n_k = arith.muli %n, %k_dim : index
+          %n_words = arith.divui %n_k, %c2 : index
+          %b_row = arith.addi %b_off, %n_words : index
+          %s = scf.for %j = %tid to %k_words step %wg iter_args(%acc = %zero) -> (f32) {
+            %k = arith.muli %j, %c2 : index
+            %ia = arith.addi %a_row, %k : index
+            %ia1 = arith.addi %ia, %c1 : index
+            %ib = arith.addi %b_row, %j : index
+            %av = memref.load %act[%ia] : memref<?xf32>
+            %av1 = memref.load %act[%ia1] : memref<?xf32>
+            %word = memref.load %w[%ib] : memref<?xf32>
+            %wv = vector.broadcast %word : f32 to vector<1xf32>
+            %hv = vector.bitcast %wv : vector<1xf32> to vector<2x{{WTYPE}}>
+            %fv = arith.extf %hv : vector<2x{{WTYPE}}> to vector<2xf32>
+            %b0 = vector.extract %fv[0] : f32 from vector<2xf32>
+            %b1 = vector.extract %fv[1] : f32 from vector<2xf32>
+            %p0 = arith.mulf %av, %b0 fastmath<contract> : f32
+            %s0 = arith.addf %acc, %p0 fastmath<contract> : f32
+            %p1 = arith.mulf %av1, %b1 fastmath<contract> : f32
+            %next = arith.addf %s0, %p1 fastmath<contract> : f32
+            scf.yield %next : f32
+          }
+          scf.yield %s : f32
+        } else {
+          scf.yield %zero : f32
+        }
+        memref.store %part, %red[%c, %tid] : memref<{{COLS}}x{{WG}}xf32, 3>
+      }
     }
     gpu.barrier
     %s0 = arith.shrui %wg, %c1 : index
