@@ -3,7 +3,8 @@
 # one artifact (gpu_check). Exits 77 (skipped) when BACKEND finds no device.
 # The artifact: $LLMC_GPU_ARTIFACT when set (compiled elsewhere with a host
 # target and one for this device), else $LLMC_GPU_MODEL (a model.json, by
-# default a small random model made here) compiled here with
+# default a small random model made here: gen_model $LLMC_GEN_FLAGS when set)
+# compiled here with
 # --target=host,<the device's target> and $LLMC_COMPILE_FLAGS. $GPU_CHECK_FLAGS
 # go to gpu_check.
 set -euo pipefail
@@ -19,7 +20,8 @@ else
   cd "$WORK"
   model=${LLMC_GPU_MODEL:-}
   if [ -z "$model" ]; then
-    "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 3
+    # shellcheck disable=SC2086 # the flags are words
+    "$GEN_MODEL" m ${LLMC_GEN_FLAGS:---dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 3}
     model=m/model.json
   fi
   # shellcheck disable=SC2086 # the flags are words
