@@ -360,6 +360,34 @@ static void copy_kv_block(void *ctx, int32_t dst, int32_t src) {
   llmc_status_free(s); /* host copies cannot fail; device errors resurface at synchronize */
 }
 
+/* ---- device bandwidth ---- */
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static llmc_status_t *profile_setup(llmc_rt_t *rt) {
+  if (!rt->be->host_visible && !(rt->be->mark && rt->be->mark_elapsed))
+    return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "backend '%s' cannot time kernels (profile)",
+                      rt->be->name);
+  const int64_t n = rt->model->n_kernels;
+  rt->prof = calloc((size_t)(n ? n : 1), sizeof *rt->prof);
+  rt->prof_launched = calloc((size_t)rt->n_launches + 2, sizeof *rt->prof_launched);
+  if (!rt->prof || !rt->prof_launched)
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  for (int64_t k = 0; k < n; k++)
+    rt->prof[k].kernel = rt->model->kernel_names ? rt->model->kernel_names[k] : "?";
+  rt->profile = true;
+  return NULL;
+}
+
+int64_t llmc_rt_profile_get(const llmc_rt_t *rt, const llmc_rt_kernel_time_t **out) {
+  *out = rt && rt->profile ? rt->prof : NULL;
+  return *out ? rt->model->n_kernels : 0;
+}
+
 /* The artifact's argmax kernel (codegen names it llmc_kN_argmax) and its
  * buffers, on device backends; the host backend samples in place. */
 static llmc_status_t *argmax_setup(llmc_rt_t *rt) {
@@ -440,6 +468,7 @@ static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts
   if (!rt->batch || !rt->events || !rt->rows || !rt->row_greedy || !rt->row_ids)
     return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   LLMC_RETURN_IF_ERROR(argmax_setup(rt));
+  if (opts && opts->profile) LLMC_RETURN_IF_ERROR(profile_setup(rt));
   LLMC_RETURN_IF_ERROR(llmc_sampler_create(h[LLMC_PLAN_VOCAB], &rt->sampler));
   rt->stats.kv_blocks_total = kv_blocks;
   return NULL;
@@ -518,6 +547,8 @@ void llmc_rt_close(llmc_rt_t *rt) {
   free(rt->events);
   free(rt->rows);
   free(rt->row_greedy);
+  free(rt->prof);
+  free(rt->prof_launched);
   free(rt->row_ids);
   free(rt);
 }
@@ -604,14 +635,28 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, i
                                     (size_t)rt->total_args * sizeof(int64_t)));
   }
   llmc_rt_buffers_t bufs = rt->bufs;
+  /* Profiling: timestamp i before the i-th launch, one after the last. */
+  int64_t timed = 0;
+  double t_prev = rt->profile ? seconds_now() : 0;
   for (int64_t l = 0; l < rt->n_launches; l++) {
     const int64_t *L = plan + rt->launch_pos[l];
     const int64_t extent = L[1] + L[2] * T;
     if (extent == 0) continue;
     int64_t *a = (int64_t *)rt->args_dev + rt->arg_base[l];
     bufs.args = memref(a, L[3]);
+    if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));
     LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, L[0], extent, T, &bufs));
+    if (rt->profile) {
+      rt->prof_launched[timed++] = L[0];
+      if (!be->mark) { /* the host: the launch has run */
+        double t = seconds_now();
+        rt->prof[L[0]].ms += 1e3 * (t - t_prev);
+        rt->prof[L[0]].calls++;
+        t_prev = t;
+      }
+    }
   }
+  if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));
   const int64_t V = rt->hdr[LLMC_PLAN_VOCAB];
   const float *logits = (const float *)rt->act + rt->hdr[LLMC_PLAN_LOGITS_OFFSET];
   int64_t n_greedy = 0;
@@ -635,6 +680,12 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, i
     logits = rt->logits_host;
   }
   LLMC_RETURN_IF_ERROR(be->synchronize(rt->be_state));
+  for (int64_t i = 0; rt->profile && be->mark && i < timed; i++) {
+    float ms = 0;
+    LLMC_RETURN_IF_ERROR(be->mark_elapsed(rt->be_state, i, i + 1, &ms));
+    rt->prof[rt->prof_launched[i]].ms += ms;
+    rt->prof[rt->prof_launched[i]].calls++;
+  }
   for (int64_t i = 0, j = 0; out_ids && i < n_rows; i++)
     out_ids[i] = n_greedy && greedy[i] ? rt->argmax_host[rt->hdr[LLMC_PLAN_MAX_SEQS] + j++] : -1;
   rt->stats.iterations++;
@@ -702,14 +753,6 @@ llmc_status_t *llmc_rt_check_invariants(const llmc_rt_t *rt) {
   llmc_status_t *s = llmc_kv_check_invariants(rt->kv_pool, tables, n);
   free(tables);
   return s;
-}
-
-/* ---- device bandwidth ---- */
-
-static double seconds_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 llmc_status_t *llmc_rt_measure_copy_bandwidth(llmc_rt_t *rt, uint64_t bytes, int repeats,

@@ -70,6 +70,13 @@ typedef struct {
   llmc_status_t *(*launch)(void *state, int64_t kernel, int64_t extent, int64_t tokens,
                            const llmc_rt_buffers_t *bufs);
   llmc_status_t *(*synchronize)(void *state);
+  /* Kernel timing for llmc_rt_options_t.profile, optional (NULL: a device
+   * backend that cannot time; the host backend needs neither, its launches
+   * run to completion and rt.c reads the clock). mark queues timestamp
+   * `slot` (0, 1, ...; the backend grows its storage); after synchronize,
+   * mark_elapsed gives the milliseconds from slot a to slot b. */
+  llmc_status_t *(*mark)(void *state, int64_t slot);
+  llmc_status_t *(*mark_elapsed)(void *state, int64_t a, int64_t b, float *out_ms);
 } llmc_rt_backend_vtable_t;
 
 extern const llmc_rt_backend_vtable_t llmc_rt_backend_host;

@@ -60,6 +60,11 @@ struct llmc_rt {
    * or a host-visible backend) reads the row list from the first MAX_SEQS
    * ints of argmax_dev and writes the ids after it. */
   int64_t argmax_kernel;
+  /* Profiling (options.profile): per kernel totals, and the kernel of each
+   * timed launch of the current step. */
+  bool profile;
+  llmc_rt_kernel_time_t *prof;           /* [n_kernels] */
+  int64_t *prof_launched;                /* [n_launches + 1] */
   void *argmax_dev, *argmax_args_dev;    /* int32 [2 * MAX_SEQS], int64 [4] */
   int32_t *argmax_host;                  /* staging for both */
   int64_t *argmax_args_host;

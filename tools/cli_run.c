@@ -66,7 +66,7 @@ typedef struct {
   const char *dir, *prompt, *prompt_ids, *device;
   int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks, batch;
   float temperature, top_p;
-  bool print_ids, ignore_eos, synthetic_weights;
+  bool print_ids, ignore_eos, synthetic_weights, profile;
 } run_args_t;
 
 static const char run_help[] =
@@ -100,6 +100,9 @@ static const char bench_help[] =
     "      --synthetic-weights  run without weights.safetensors, on generated small\n"
     "                           values (speed only: the tokens are meaningless)\n"
     "      --threads=N          host threads (default: all cores)\n"
+    "      --device=NAME        as for run (default: auto)\n"
+    "      --profile            time every kernel launch and print where the time\n"
+    "                           went, per kernel (host, cuda, hip)\n"
     "  -h, --help               this text\n";
 
 static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a) {
@@ -111,7 +114,7 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       {"threads", required_argument, 0, 'j'},     {"device", required_argument, 0, 'd'},
       {"prompt-len", required_argument, 0, 'l'},  {"ignore-eos", no_argument, 0, 'E'},
       {"kv-blocks", required_argument, 0, 'B'},   {"batch", required_argument, 0, 'b'},
-      {"synthetic-weights", no_argument, 0, 'S'},
+      {"synthetic-weights", no_argument, 0, 'S'}, {"profile", no_argument, 0, 'F'},
       {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
   int c;
   optind = 1;
@@ -124,6 +127,7 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       case 'I': a->print_ids = true; break;
       case 'E': a->ignore_eos = true; break;
       case 'S': a->synthetic_weights = true; break;
+      case 'F': a->profile = true; break;
       case 'n':
         if (!llmc_cli_parse_i64(optarg, 0, 1 << 24, &a->max_tokens)) return llmc_cli_usage_error(cmd, "bad --max-tokens '%s'", optarg);
         break;
@@ -276,6 +280,34 @@ static int64_t decode_weight_bytes(const char *dir) {
   return bytes;
 }
 
+static int by_time_desc(const void *a, const void *b) {
+  double x = ((const llmc_rt_kernel_time_t *)a)->ms, y = ((const llmc_rt_kernel_time_t *)b)->ms;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void free_profile(llmc_rt_kernel_time_t *times, char **names, int64_t n) {
+  for (int64_t k = 0; names && k < n; k++) free(names[k]);
+  free(names);
+  free(times);
+}
+
+/* bench --profile: the kernels' times, sorted in place, the most expensive
+ * first (only those that ran). */
+static void print_profile(llmc_rt_kernel_time_t *sorted, int64_t n, bool on_device) {
+  qsort(sorted, (size_t)n, sizeof *sorted, by_time_desc);
+  double total = 0;
+  for (int64_t k = 0; k < n; k++) total += sorted[k].ms;
+  printf("profile             %s time per kernel, prefill and decode together, %.1f ms in all\n",
+         on_device ? "device" : "wall", total);
+  printf("  %-28s %8s %10s %6s %10s\n", "kernel", "launches", "ms", "share", "us/launch");
+  for (int64_t k = 0; k < n; k++) {
+    if (!sorted[k].calls) continue;
+    printf("  %-28s %8lld %10.2f %5.1f%% %10.1f\n", sorted[k].kernel, (long long)sorted[k].calls,
+           sorted[k].ms, total > 0 ? 100 * sorted[k].ms / total : 0,
+           1e3 * sorted[k].ms / (double)sorted[k].calls);
+  }
+}
+
 /* Runs `batch` sequences of random prompts together (continuous batching:
  * one step decodes a token of every sequence, reading the weights once), and
  * reports time to first token, per-token latency and throughput, with the
@@ -287,7 +319,7 @@ int llmc_cli_bench(int argc, char **argv) {
   int64_t prompt_len = a.prompt_len, batch = a.batch;
   llmc_rt_t *rt = NULL;
   llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads,
-                          .synthetic_weights = a.synthetic_weights};
+                          .synthetic_weights = a.synthetic_weights, .profile = a.profile};
   llmc_status_t *s = llmc_rt_open(a.dir, &ro, &rt);
   if (s) return llmc_cli_report(s);
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
@@ -329,19 +361,35 @@ int llmc_cli_bench(int argc, char **argv) {
   bool on_device = strcmp(llmc_rt_backend_name(rt), "host") != 0;
   double device_bw = 0;
   if (!s && on_device) s = llmc_rt_measure_copy_bandwidth(rt, 1ull << 30, 5, &device_bw);
+  /* Kernel names live in the artifact: copied before it is closed, with
+   * the strings kept by name index into a copy of the table. */
+  const llmc_rt_kernel_time_t *prof = NULL;
+  int64_t n_prof = llmc_rt_profile_get(rt, &prof);
+  llmc_rt_kernel_time_t *times = calloc((size_t)(n_prof ? n_prof : 1), sizeof *times);
+  char **names = calloc((size_t)(n_prof ? n_prof : 1), sizeof *names);
+  for (int64_t k = 0; times && names && k < n_prof; k++) {
+    times[k] = prof[k];
+    names[k] = strdup(prof[k].kernel ? prof[k].kernel : "?");
+    times[k].kernel = names[k] ? names[k] : "?";
+  }
   llmc_rt_close(rt);
   free(prompt);
   free(started);
   free(seqs);
-  if (s) return llmc_cli_report(s);
+  if (s) {
+    free_profile(times, names, n_prof);
+    return llmc_cli_report(s);
+  }
   /* Decode phase: after every sequence has its first token. */
   int64_t decoded = generated - batch;
   double decode_s = t_end - t_all, ttft = t_first - t0;
   double step_s = steps_after_all > 0 ? decode_s / (double)steps_after_all : 0;
   int64_t bytes = decode_weight_bytes(a.dir);
   double machine = device_bw;
-  if (!on_device && (s = llmc_rt_measure_read_bandwidth((int)a.threads, 1ull << 30, 3, &machine)))
+  if (!on_device && (s = llmc_rt_measure_read_bandwidth((int)a.threads, 1ull << 30, 3, &machine))) {
+    free_profile(times, names, n_prof);
     return llmc_cli_report(s);
+  }
   double achieved = step_s > 0 ? (double)bytes / step_s / 1e9 : 0;
   printf("artifact            %s\n", a.dir);
   printf("sequences           %lld (prompts of %lld tokens, %lld new tokens each)\n", (long long)batch,
@@ -361,6 +409,8 @@ int llmc_cli_bench(int argc, char **argv) {
     printf("machine read BW     %.2f GB/s (STREAM-like sum over 1 GiB, same threads, measured now)\n",
            machine);
   printf("ratio               %.2f\n", machine > 0 ? achieved / machine : 0);
+  if (times && names) print_profile(times, n_prof, on_device);
+  free_profile(times, names, n_prof);
   return 0;
 }
 

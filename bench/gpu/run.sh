@@ -39,6 +39,11 @@ failed=0
         --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
     done
   done
+  for model in r1b r1b-bf16; do
+    echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile)"
+    "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
+      --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
+  done
   echo "== result: $([ $failed = 0 ] && echo all checks passed || echo SOME CHECKS FAILED)"
 } 2>&1 | tee "$out/gpu-run.log"
 grep -q "^== result: all checks passed" "$out/gpu-run.log"

@@ -40,6 +40,7 @@ typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
 
 enum {
   CUDA_SUCCESS = 0,
@@ -91,6 +92,10 @@ typedef struct {
                              void **params, void **extra);
   CUresult (*cuGetErrorName)(CUresult r, const char **name);
   CUresult (*cuGetErrorString)(CUresult r, const char **text);
+  CUresult (*cuEventCreate)(CUevent *ev, unsigned flags);
+  CUresult (*cuEventRecord)(CUevent ev, CUstream s);
+  CUresult (*cuEventElapsedTime)(float *ms, CUevent start, CUevent end);
+  CUresult (*cuEventDestroy)(CUevent ev);
 } cuda_api_t;
 
 #define LIBCUDA "libcuda.so.1"
@@ -108,6 +113,8 @@ typedef struct {
   char arch[16];  /* "sm_90" */
   char name[256]; /* device name */
   char desc[512];
+  CUevent *marks; /* profiling timestamps, created on first use */
+  int64_t n_marks;
 } cuda_state_t;
 
 /* "CUDA_ERROR_OUT_OF_MEMORY (out of memory)" */
@@ -169,6 +176,10 @@ static llmc_status_t *cuda_open_driver(cuda_api_t *api, CUdevice *out_dev, int *
       SYM("cuLaunchKernel", cuLaunchKernel),
       SYM("cuGetErrorName", cuGetErrorName),
       SYM("cuGetErrorString", cuGetErrorString),
+      SYM("cuEventCreate", cuEventCreate),
+      SYM("cuEventRecord", cuEventRecord),
+      SYM("cuEventElapsedTime", cuEventElapsedTime),
+      SYM("cuEventDestroy_v2", cuEventDestroy),
   };
 #undef SYM
   const char *missing = llmc_rt_dlsym_all(lib, syms, sizeof syms / sizeof syms[0]);
@@ -237,10 +248,12 @@ static void cuda_destroy(void *state) {
     if (s->stream) s->api.cuStreamSynchronize(s->stream);
     if (s->module) s->api.cuModuleUnload(s->module);
     if (s->stream) s->api.cuStreamDestroy(s->stream);
+    for (int64_t i = 0; i < s->n_marks; i++) s->api.cuEventDestroy(s->marks[i]);
     s->api.cuCtxSetCurrent(NULL);
     s->api.cuDevicePrimaryCtxRelease(s->dev);
   }
   free(s->kernels);
+  free(s->marks);
   free(s);
 }
 
@@ -486,6 +499,32 @@ static llmc_status_t *cuda_synchronize(void *state) {
   return NULL;
 }
 
+/* Profiling: one timing event per slot, reused every step. */
+static llmc_status_t *cuda_mark(void *state, int64_t slot) {
+  cuda_state_t *s = state;
+  CU_CHECK(s, s->api.cuCtxSetCurrent(s->ctx), "making the context current");
+  while (slot >= s->n_marks) {
+    CUevent *m = realloc(s->marks, sizeof *m * (size_t)(s->n_marks + 1));
+    if (!m) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    s->marks = m;
+    CU_CHECK(s, s->api.cuEventCreate(&s->marks[s->n_marks], 0), "creating a timing event");
+    s->n_marks++;
+  }
+  CU_CHECK(s, s->api.cuEventRecord(s->marks[slot], s->stream), "recording a timing event");
+  return NULL;
+}
+
+static llmc_status_t *cuda_mark_elapsed(void *state, int64_t a, int64_t b, float *out_ms) {
+  cuda_state_t *s = state;
+  if (a < 0 || b < 0 || a >= s->n_marks || b >= s->n_marks)
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "backend 'cuda': no timing event %lld or %lld",
+                      (long long)a, (long long)b);
+  CU_CHECK(s, s->api.cuCtxSetCurrent(s->ctx), "making the context current");
+  CU_CHECK(s, s->api.cuEventElapsedTime(out_ms, s->marks[a], s->marks[b]),
+           "reading a timing event");
+  return NULL;
+}
+
 const llmc_rt_backend_vtable_t llmc_rt_backend_cuda = {
     .version = LLMC_RT_BACKEND_VTABLE_VERSION,
     .name = "cuda",
@@ -504,4 +543,6 @@ const llmc_rt_backend_vtable_t llmc_rt_backend_cuda = {
     .copy = cuda_copy,
     .launch = cuda_launch,
     .synchronize = cuda_synchronize,
+    .mark = cuda_mark,
+    .mark_elapsed = cuda_mark_elapsed,
 };

@@ -33,6 +33,7 @@ typedef int hipError_t;
 typedef struct ihipModule_t *hipModule_t;
 typedef struct ihipModuleSymbol_t *hipFunction_t;
 typedef struct ihipStream_t *hipStream_t;
+typedef struct ihipEvent_t *hipEvent_t;
 typedef void *hipDeviceptr_t;
 
 enum {
@@ -78,6 +79,10 @@ typedef struct {
                                       hipStream_t s, void **params, void **extra);
   const char *(*hipGetErrorName)(hipError_t e);
   const char *(*hipGetErrorString)(hipError_t e);
+  hipError_t (*hipEventCreate)(hipEvent_t *ev);
+  hipError_t (*hipEventRecord)(hipEvent_t ev, hipStream_t s);
+  hipError_t (*hipEventElapsedTime)(float *ms, hipEvent_t start, hipEvent_t stop);
+  hipError_t (*hipEventDestroy)(hipEvent_t ev);
   size_t arch_offset; /* of gcnArchName in what hipGetDeviceProperties writes */
 } hip_api_t;
 
@@ -92,6 +97,8 @@ typedef struct {
   char arch[GCN_ARCH_NAME_BYTES]; /* "gfx942:sramecc+:xnack-" */
   char name[256];
   char desc[768];
+  hipEvent_t *marks; /* profiling timestamps, created on first use */
+  int64_t n_marks;
 } hip_state_t;
 
 static void hip_error_text(const hip_api_t *api, hipError_t r, char *buf, size_t size) {
@@ -142,6 +149,8 @@ static llmc_status_t *hip_open_driver(hip_api_t *api, int *out_count) {
       SYM(hipMemcpyDtoHAsync), SYM(hipMemcpyDtoDAsync),  SYM(hipMemsetD8Async),
       SYM(hipStreamCreateWithFlags), SYM(hipStreamDestroy), SYM(hipStreamSynchronize),
       SYM(hipModuleLaunchKernel), SYM(hipGetErrorName),  SYM(hipGetErrorString),
+      SYM(hipEventCreate),    SYM(hipEventRecord),       SYM(hipEventElapsedTime),
+      SYM(hipEventDestroy),
   };
 #undef SYM
   const char *missing = llmc_rt_dlsym_all(lib, syms, sizeof syms / sizeof syms[0]);
@@ -218,8 +227,10 @@ static void hip_destroy(void *state) {
     if (s->stream) s->api.hipStreamSynchronize(s->stream);
     if (s->module) s->api.hipModuleUnload(s->module);
     if (s->stream) s->api.hipStreamDestroy(s->stream);
+    for (int64_t i = 0; i < s->n_marks; i++) s->api.hipEventDestroy(s->marks[i]);
   }
   free(s->kernels);
+  free(s->marks);
   free(s);
 }
 
@@ -410,6 +421,31 @@ static llmc_status_t *hip_synchronize(void *state) {
   return NULL;
 }
 
+/* Profiling: one timing event per slot, reused every step. */
+static llmc_status_t *hip_mark(void *state, int64_t slot) {
+  hip_state_t *s = state;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  while (slot >= s->n_marks) {
+    hipEvent_t *m = realloc(s->marks, sizeof *m * (size_t)(s->n_marks + 1));
+    if (!m) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    s->marks = m;
+    HIP_CHECK(s, s->api.hipEventCreate(&s->marks[s->n_marks]), "creating a timing event");
+    s->n_marks++;
+  }
+  HIP_CHECK(s, s->api.hipEventRecord(s->marks[slot], s->stream), "recording a timing event");
+  return NULL;
+}
+
+static llmc_status_t *hip_mark_elapsed(void *state, int64_t a, int64_t b, float *out_ms) {
+  hip_state_t *s = state;
+  if (a < 0 || b < 0 || a >= s->n_marks || b >= s->n_marks)
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "backend 'hip': no timing event %lld or %lld",
+                      (long long)a, (long long)b);
+  HIP_CHECK(s, s->api.hipEventElapsedTime(out_ms, s->marks[a], s->marks[b]),
+            "reading a timing event");
+  return NULL;
+}
+
 const llmc_rt_backend_vtable_t llmc_rt_backend_hip = {
     .version = LLMC_RT_BACKEND_VTABLE_VERSION,
     .name = "hip",
@@ -428,4 +464,6 @@ const llmc_rt_backend_vtable_t llmc_rt_backend_hip = {
     .copy = hip_copy,
     .launch = hip_launch,
     .synchronize = hip_synchronize,
+    .mark = hip_mark,
+    .mark_elapsed = hip_mark_elapsed,
 };

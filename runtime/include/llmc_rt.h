@@ -33,6 +33,9 @@ typedef struct {
   const char *backend;
   int n_threads;       /* 0: all cores */
   int64_t kv_blocks;   /* 0: enough for max_seqs sequences of max_context tokens */
+  bool profile;        /* time every kernel launch (llmc_rt_profile_get); costs a
+                        * timestamp per launch. LLMC_UNAVAILABLE at open on a
+                        * backend that cannot (level-zero, for now) */
   bool synthetic_weights; /* benchmarks: fill the weights with small values instead of
                              reading weights.safetensors (which may then be absent) */
 } llmc_rt_options_t;
@@ -147,5 +150,17 @@ LLMC_MUST_USE llmc_status_t *llmc_rt_measure_read_bandwidth(int n_threads, uint6
  * `bytes` on the device for the duration. */
 LLMC_MUST_USE llmc_status_t *llmc_rt_measure_copy_bandwidth(llmc_rt_t *rt, uint64_t bytes,
                                                             int repeats, double *out_gb_per_s);
+
+/* With llmc_rt_options_t.profile: per kernel of the artifact, its name,
+ * how many launches ran and their total time since open (device time
+ * between timestamps queued around each launch on a GPU, wall time on the
+ * host). *out points at n_kernels entries owned by rt; returns n_kernels,
+ * or 0 without profiling. */
+typedef struct {
+  const char *kernel;
+  int64_t calls;
+  double ms;
+} llmc_rt_kernel_time_t;
+int64_t llmc_rt_profile_get(const llmc_rt_t *rt, const llmc_rt_kernel_time_t **out);
 
 #endif

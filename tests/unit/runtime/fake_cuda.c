@@ -209,6 +209,38 @@ EXPORT CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, u
   return r == 0 ? OK : r == -1 ? ERR_INVALID_VALUE : ERR_OUT_OF_MEMORY;
 }
 
+/* Timing events: a stamp the queue writes when it reaches the record. */
+typedef struct {
+  double t;
+  int recorded;
+} event_t;
+
+EXPORT CUresult cuEventCreate(void **ev, unsigned flags) {
+  if (flags) return ERR_INVALID_VALUE; /* the backend wants timing events */
+  if (!g.current) return ERR_INVALID_CONTEXT;
+  *ev = calloc(1, sizeof(event_t));
+  return *ev ? OK : ERR_OUT_OF_MEMORY;
+}
+
+EXPORT CUresult cuEventRecord(void *ev, void *s) {
+  if (s != &g_stream) return ERR_INVALID_VALUE;
+  if (!g.current) return ERR_INVALID_CONTEXT;
+  ((event_t *)ev)->recorded = 1;
+  return queued(fake_enqueue_mark(&((event_t *)ev)->t));
+}
+
+EXPORT CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
+  const event_t *a = start, *b = end;
+  if (!a->recorded || !b->recorded) return ERR_INVALID_VALUE;
+  *ms = (float)(1e3 * (b->t - a->t));
+  return OK;
+}
+
+EXPORT CUresult cuEventDestroy_v2(void *ev) {
+  free(ev);
+  return OK;
+}
+
 EXPORT CUresult cuGetErrorName(CUresult r, const char **s) {
   *s = r == ERR_OUT_OF_MEMORY ? "CUDA_ERROR_OUT_OF_MEMORY"
        : r == ERR_LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED"

@@ -4,12 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fake_gpu_emu.h"
 
 fake_cuda_counters_t fake_counters;
 
-typedef enum { OP_COPY, OP_SET, OP_LAUNCH } op_kind_t;
+typedef enum { OP_COPY, OP_SET, OP_LAUNCH, OP_MARK } op_kind_t;
 typedef struct {
   op_kind_t kind;
   void *dst;
@@ -19,6 +20,7 @@ typedef struct {
   const struct kernel *kernel;
   uint32_t grid, grid_y, threads;
   uint64_t params[26];
+  double *stamp;
 } op_t;
 
 static struct {
@@ -83,6 +85,8 @@ int fake_enqueue_set(void *dst, unsigned char value, size_t bytes) {
   fake_counters.memsets++;
   return enqueue((op_t){.kind = OP_SET, .dst = dst, .bytes = bytes, .value = value});
 }
+
+int fake_enqueue_mark(double *stamp) { return enqueue((op_t){.kind = OP_MARK, .stamp = stamp}); }
 
 int fake_module_load(const void *image, void **out_module) {
   module_t *m = calloc(1, sizeof *m);
@@ -149,6 +153,12 @@ int fake_synchronize(void) {
     switch (op->kind) {
     case OP_COPY: memmove(op->dst, op->src, op->bytes); break;
     case OP_SET: memset(op->dst, op->value, op->bytes); break;
+    case OP_MARK: {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      *op->stamp = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+      break;
+    }
     case OP_LAUNCH: {
       void *params[26];
       for (int j = 0; j < 26; j++) params[j] = &op->params[j];

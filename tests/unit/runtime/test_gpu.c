@@ -381,6 +381,45 @@ static void test_fake_cuda_steps(void **state) {
   assert_int_equal(c->live_device_allocs, 0);
 }
 
+/* Profiling: every plan launch of every step is timed and counted against
+ * its kernel, on the host (wall clock) and on cuda (timing events). */
+static void profile_on(const char *dir, const char *backend) {
+  llmc_rt_options_t o = {.backend = backend, .n_threads = 2, .profile = true};
+  llmc_rt_t *rt = NULL;
+  llmc_status_t *s = llmc_rt_open(dir, &o, &rt);
+  if (s) fail_msg("open on %s: %s", backend, llmc_status_message(s));
+  int seq;
+  assert_null(llmc_rt_seq_create_empty(rt, &seq));
+  const int32_t toks[] = {3, 1, 4};
+  const int32_t pos[] = {0, 1, 2};
+  const float *logits;
+  assert_null(llmc_rt_forward(rt, seq, toks, pos, 3, &logits));
+  assert_null(llmc_rt_forward(rt, seq, toks, pos + 0, 1, &logits));
+  const llmc_rt_kernel_time_t *p;
+  assert_int_equal(llmc_rt_profile_get(rt, &p), 5);
+  for (int k = 0; k < 4; k++) { /* the fake plan: one launch of each kernel per step */
+    assert_int_equal(p[k].calls, 2);
+    assert_true(p[k].ms >= 0);
+  }
+  assert_int_equal(p[4].calls, 0); /* argmax is no plan launch */
+  assert_string_equal(p[4].kernel, "llmc_k4_argmax");
+  llmc_rt_seq_free(rt, seq);
+  llmc_rt_close(rt);
+}
+
+static void test_profile(void **state) {
+  (void)state;
+  profile_on(g_good.dir, "host");
+  if (!fake_cuda()) return;
+  profile_on(g_gpu_only.dir, "cuda");
+  /* Without profiling there is nothing to read. */
+  llmc_rt_t *rt = open_on(g_good.dir, "host", LLMC_OK, NULL);
+  const llmc_rt_kernel_time_t *p;
+  assert_int_equal(llmc_rt_profile_get(rt, &p), 0);
+  assert_null(p);
+  llmc_rt_close(rt);
+}
+
 /* bench's reference on a GPU: device-to-device copies, buffers freed. */
 static void test_fake_cuda_copy_bandwidth(void **state) {
   (void)state;
@@ -449,6 +488,7 @@ int main(void) {
       cmocka_unit_test_prestate(test_fake_cuda_steps, (void *)&one_sampled),
       cmocka_unit_test(test_fake_cuda_image_choice),
       cmocka_unit_test(test_fake_cuda_copy_bandwidth),
+      cmocka_unit_test(test_profile),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
