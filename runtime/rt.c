@@ -588,6 +588,37 @@ void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *t) {
   memset(row + t->n_blocks, 0, (size_t)(width - t->n_blocks) * sizeof *row);
 }
 
+/* Queues every launch of the plan for a step of T tokens (args already
+ * uploaded); with profiling, a timestamp around each (*out_timed of them). */
+static llmc_status_t *launch_all(llmc_rt_t *rt, int64_t T, int64_t *out_timed) {
+  const llmc_rt_backend_vtable_t *be = rt->be;
+  const int64_t *plan = rt->model->plan;
+  llmc_rt_buffers_t bufs = rt->bufs;
+  int64_t timed = 0;
+  double t_prev = rt->profile ? seconds_now() : 0;
+  for (int64_t l = 0; l < rt->n_launches; l++) {
+    const int64_t *L = plan + rt->launch_pos[l];
+    const int64_t extent = L[1] + L[2] * T;
+    if (extent == 0) continue;
+    int64_t *a = (int64_t *)rt->args_dev + rt->arg_base[l];
+    bufs.args = memref(a, L[3]);
+    if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));
+    LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, L[0], extent, T, &bufs));
+    if (rt->profile) {
+      rt->prof_launched[timed++] = L[0];
+      if (!be->mark) { /* the host: the launch has run */
+        double t = seconds_now();
+        rt->prof[L[0]].ms += 1e3 * (t - t_prev);
+        rt->prof[L[0]].calls++;
+        t_prev = t;
+      }
+    }
+  }
+  if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));
+  *out_timed = timed;
+  return NULL;
+}
+
 /* Queues the argmax of the greedy rows among `rows` (see run_plan);
  * returns how many there are. */
 static llmc_status_t *queue_argmax(llmc_rt_t *rt, const int64_t *rows, int64_t n_rows,
@@ -634,29 +665,26 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, i
     LLMC_RETURN_IF_ERROR(be->upload(rt->be_state, rt->args_dev, rt->args,
                                     (size_t)rt->total_args * sizeof(int64_t)));
   }
-  llmc_rt_buffers_t bufs = rt->bufs;
-  /* Profiling: timestamp i before the i-th launch, one after the last. */
+  /* Decode-sized steps (T up to MAX_SEQS) on a backend that can replay a
+   * recorded step (CUDA graphs) launch the same kernels with the same
+   * parameters for the same T: recorded once, replayed after. Not while
+   * profiling, which times launches one by one. */
   int64_t timed = 0;
-  double t_prev = rt->profile ? seconds_now() : 0;
-  for (int64_t l = 0; l < rt->n_launches; l++) {
-    const int64_t *L = plan + rt->launch_pos[l];
-    const int64_t extent = L[1] + L[2] * T;
-    if (extent == 0) continue;
-    int64_t *a = (int64_t *)rt->args_dev + rt->arg_base[l];
-    bufs.args = memref(a, L[3]);
-    if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));
-    LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, L[0], extent, T, &bufs));
-    if (rt->profile) {
-      rt->prof_launched[timed++] = L[0];
-      if (!be->mark) { /* the host: the launch has run */
-        double t = seconds_now();
-        rt->prof[L[0]].ms += 1e3 * (t - t_prev);
-        rt->prof[L[0]].calls++;
-        t_prev = t;
-      }
+  bool replay = false, bracket = be->step_begin && !rt->profile && !rt->replay_off &&
+                                T <= rt->hdr[LLMC_PLAN_MAX_SEQS];
+  if (bracket) LLMC_RETURN_IF_ERROR(be->step_begin(rt->be_state, (uint64_t)T, &replay));
+  if (!replay) LLMC_RETURN_IF_ERROR(launch_all(rt, T, &timed));
+  if (bracket) {
+    bool ran = false;
+    llmc_status_t *s = be->step_end(rt->be_state, &ran);
+    if (s || !ran) {
+      /* Recording failed: the launches were captured, not run. Run them
+       * now, and launch directly from here on. */
+      llmc_status_free(s);
+      rt->replay_off = true;
+      LLMC_RETURN_IF_ERROR(launch_all(rt, T, &timed));
     }
   }
-  if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));
   const int64_t V = rt->hdr[LLMC_PLAN_VOCAB];
   const float *logits = (const float *)rt->act + rt->hdr[LLMC_PLAN_LOGITS_OFFSET];
   int64_t n_greedy = 0;

@@ -77,6 +77,16 @@ typedef struct {
    * mark_elapsed gives the milliseconds from slot a to slot b. */
   llmc_status_t *(*mark)(void *state, int64_t slot);
   llmc_status_t *(*mark_elapsed)(void *state, int64_t a, int64_t b, float *out_ms);
+  /* Step replay, optional (NULL: every step launches afresh). The runtime
+   * brackets the launches of a step whose launches (kernels, grids,
+   * parameter values) are a function of `key`: step_begin sets *out_replay
+   * when the backend holds a recording for key (the runtime then launches
+   * nothing), else the launches that follow may be recorded rather than
+   * run. step_end then queues the recording, so the step runs either way,
+   * and sets *out_ran; false (or an error) means the launches did not run
+   * and the runtime must launch them again, directly. */
+  llmc_status_t *(*step_begin)(void *state, uint64_t key, bool *out_replay);
+  llmc_status_t *(*step_end)(void *state, bool *out_ran);
 } llmc_rt_backend_vtable_t;
 
 extern const llmc_rt_backend_vtable_t llmc_rt_backend_host;

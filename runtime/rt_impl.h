@@ -63,6 +63,7 @@ struct llmc_rt {
   /* Profiling (options.profile): per kernel totals, and the kernel of each
    * timed launch of the current step. */
   bool profile;
+  bool replay_off;                       /* the backend's step replay failed once */
   llmc_rt_kernel_time_t *prof;           /* [n_kernels] */
   int64_t *prof_launched;                /* [n_launches + 1] */
   void *argmax_dev, *argmax_args_dev;    /* int32 [2 * MAX_SEQS], int64 [4] */

@@ -40,6 +40,11 @@ failed=0
     done
   done
   for model in r1b r1b-bf16; do
+    echo "== the same without CUDA graphs (LLMC_CUDA_GRAPHS=0), ~1.1B random ($model), batch 1 (cuda)"
+    LLMC_CUDA_GRAPHS=0 "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights \
+      --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
+  done
+  for model in r1b r1b-bf16; do
     echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile)"
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
       --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1

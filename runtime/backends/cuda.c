@@ -22,6 +22,16 @@
  * synchronous). cuLaunchKernel copies the parameter values at the call
  * (kernelParams), so they live on this function's stack.
  *
+ * Decode steps are replayed as CUDA graphs (Driver API, "Graph Management",
+ * "Stream Capture"): a step of up to MAX_SEQS tokens launches the same
+ * kernels with the same parameters every time for the same T (activations,
+ * KV cache, meta and args buffers never move; what changes per step is
+ * uploaded into them before the launches), so its launches are captured on
+ * the stream once (relaxed capture mode, as cuCtxSetCurrent is called
+ * during it), instantiated, and from then on one cuGraphLaunch replaces
+ * some 300 cuLaunchKernel calls of a 1B model's step. Drivers without the
+ * graph API, a failed capture, or LLMC_CUDA_GRAPHS=0 mean plain launches.
+ *
  * The driver library stays loaded once cuInit ran: the driver API has no
  * finalization, and unloading the driver under its own helper threads is not
  * safe (the CUDA runtime never unloads it either). */
@@ -41,6 +51,8 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 
 enum {
   CUDA_SUCCESS = 0,
@@ -96,7 +108,17 @@ typedef struct {
   CUresult (*cuEventRecord)(CUevent ev, CUstream s);
   CUresult (*cuEventElapsedTime)(float *ms, CUevent start, CUevent end);
   CUresult (*cuEventDestroy)(CUevent ev);
+  /* The graph API (CUDA 11.4+), all or none. */
+  CUresult (*cuStreamBeginCapture)(CUstream s, int mode);
+  CUresult (*cuStreamEndCapture)(CUstream s, CUgraph *graph);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph,
+                                          unsigned long long flags);
+  CUresult (*cuGraphLaunch)(CUgraphExec exec, CUstream s);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
+  CUresult (*cuGraphDestroy)(CUgraph graph);
 } cuda_api_t;
+
+enum { CU_STREAM_CAPTURE_MODE_RELAXED = 2, MAX_GRAPHS = 16 };
 
 #define LIBCUDA "libcuda.so.1"
 
@@ -115,6 +137,16 @@ typedef struct {
   char desc[512];
   CUevent *marks; /* profiling timestamps, created on first use */
   int64_t n_marks;
+  /* Step replay: recorded graphs by key (T), the one this step replays,
+   * whether this step is being captured. */
+  bool graphs_on;
+  struct {
+    uint64_t key;
+    CUgraphExec exec;
+  } graphs[MAX_GRAPHS];
+  int n_graphs;
+  CUgraphExec replaying;
+  bool capturing;
 } cuda_state_t;
 
 /* "CUDA_ERROR_OUT_OF_MEMORY (out of memory)" */
@@ -181,7 +213,6 @@ static llmc_status_t *cuda_open_driver(cuda_api_t *api, CUdevice *out_dev, int *
       SYM("cuEventElapsedTime", cuEventElapsedTime),
       SYM("cuEventDestroy_v2", cuEventDestroy),
   };
-#undef SYM
   const char *missing = llmc_rt_dlsym_all(lib, syms, sizeof syms / sizeof syms[0]);
   if (missing) {
     dlclose(lib);
@@ -190,6 +221,17 @@ static llmc_status_t *cuda_open_driver(cuda_api_t *api, CUdevice *out_dev, int *
                       "backend 'cuda': the NVIDIA driver is too old (" LIBCUDA " lacks %s)",
                       missing);
   }
+  const llmc_rt_sym_t graph_syms[] = {
+      SYM("cuStreamBeginCapture_v2", cuStreamBeginCapture),
+      SYM("cuStreamEndCapture", cuStreamEndCapture),
+      SYM("cuGraphInstantiateWithFlags", cuGraphInstantiateWithFlags),
+      SYM("cuGraphLaunch", cuGraphLaunch),
+      SYM("cuGraphExecDestroy", cuGraphExecDestroy),
+      SYM("cuGraphDestroy", cuGraphDestroy),
+  };
+  if (llmc_rt_dlsym_all(lib, graph_syms, sizeof graph_syms / sizeof graph_syms[0]))
+    for (size_t i = 0; i < sizeof graph_syms / sizeof graph_syms[0]; i++) *graph_syms[i].slot = NULL;
+#undef SYM
   /* From here on the library stays loaded (see the file comment). */
   char e[256];
   CUresult r = api->cuInit(0);
@@ -249,6 +291,7 @@ static void cuda_destroy(void *state) {
     if (s->module) s->api.cuModuleUnload(s->module);
     if (s->stream) s->api.cuStreamDestroy(s->stream);
     for (int64_t i = 0; i < s->n_marks; i++) s->api.cuEventDestroy(s->marks[i]);
+    for (int i = 0; i < s->n_graphs; i++) s->api.cuGraphExecDestroy(s->graphs[i].exec);
     s->api.cuCtxSetCurrent(NULL);
     s->api.cuDevicePrimaryCtxRelease(s->dev);
   }
@@ -350,8 +393,11 @@ static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_mode
   const llmc_image_v1_t *im = &model->images[pick];
   s->n_kernels = model->n_kernels;
   s->kernel_names = model->kernel_names;
-  snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s)", s->name, s->arch, im->target,
-           llmc_rt_image_format_name(im->format));
+  const char *graphs_env = getenv("LLMC_CUDA_GRAPHS");
+  s->graphs_on = s->api.cuGraphLaunch && !(graphs_env && strcmp(graphs_env, "0") == 0);
+  snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s)%s", s->name, s->arch, im->target,
+           llmc_rt_image_format_name(im->format),
+           s->graphs_on ? ", decode steps as CUDA graphs" : "");
   int max_grid = 0;
   CUresult r = s->api.cuDevicePrimaryCtxRetain(&s->ctx, s->dev);
   if (r != CUDA_SUCCESS) {
@@ -464,9 +510,18 @@ static llmc_status_t *cuda_copy(void *state, void *dst, const void *src, size_t 
   return NULL;
 }
 
-static llmc_status_t *cuda_launch(void *state, int64_t kernel, int64_t extent, int64_t tokens,
-                                  const llmc_rt_buffers_t *bufs) {
-  cuda_state_t *s = state;
+/* Ends a capture that will not be used (the stream must leave capture mode
+ * before anything else runs on it). */
+static void abandon_capture(cuda_state_t *s) {
+  if (!s->capturing) return;
+  s->capturing = false;
+  CUgraph g = NULL;
+  s->api.cuStreamEndCapture(s->stream, &g);
+  if (g) s->api.cuGraphDestroy(g);
+}
+
+static llmc_status_t *launch_kernel(cuda_state_t *s, int64_t kernel, int64_t extent,
+                                    int64_t tokens, const llmc_rt_buffers_t *bufs) {
   const llmc_rt_gpu_kernel_t *k = &s->kernels[kernel];
   uint32_t grid, grid_y;
   if (!llmc_rt_gpu_grid_xy(k, extent, tokens, s->max_grid, s->max_grid_y, &grid, &grid_y))
@@ -490,6 +545,13 @@ static llmc_status_t *cuda_launch(void *state, int64_t kernel, int64_t extent, i
                       s->kernel_names ? s->kernel_names[kernel] : "?", e);
   }
   return NULL;
+}
+
+static llmc_status_t *cuda_launch(void *state, int64_t kernel, int64_t extent, int64_t tokens,
+                                  const llmc_rt_buffers_t *bufs) {
+  llmc_status_t *st = launch_kernel(state, kernel, extent, tokens, bufs);
+  if (st) abandon_capture(state); /* the runtime returns without step_end */
+  return st;
 }
 
 static llmc_status_t *cuda_synchronize(void *state) {
@@ -525,6 +587,58 @@ static llmc_status_t *cuda_mark_elapsed(void *state, int64_t a, int64_t b, float
   return NULL;
 }
 
+/* Step replay (see the file comment). */
+static llmc_status_t *cuda_step_begin(void *state, uint64_t key, bool *out_replay) {
+  cuda_state_t *s = state;
+  *out_replay = false;
+  s->replaying = NULL;
+  s->capturing = false;
+  if (!s->graphs_on) return NULL;
+  for (int i = 0; i < s->n_graphs; i++)
+    if (s->graphs[i].key == key) {
+      s->replaying = s->graphs[i].exec;
+      *out_replay = true;
+      return NULL;
+    }
+  if (s->n_graphs == MAX_GRAPHS) return NULL; /* launched directly */
+  CU_CHECK(s, s->api.cuCtxSetCurrent(s->ctx), "making the context current");
+  if (s->api.cuStreamBeginCapture(s->stream, CU_STREAM_CAPTURE_MODE_RELAXED) != CUDA_SUCCESS) {
+    s->graphs_on = false; /* launched directly, now and from now on */
+    return NULL;
+  }
+  s->capturing = true;
+  s->graphs[s->n_graphs].key = key;
+  return NULL;
+}
+
+static llmc_status_t *cuda_step_end(void *state, bool *out_ran) {
+  cuda_state_t *s = state;
+  *out_ran = true;
+  CU_CHECK(s, s->api.cuCtxSetCurrent(s->ctx), "making the context current");
+  if (s->capturing) {
+    s->capturing = false;
+    CUgraph g = NULL;
+    CUgraphExec exec = NULL;
+    CUresult r = s->api.cuStreamEndCapture(s->stream, &g);
+    if (r == CUDA_SUCCESS) r = s->api.cuGraphInstantiateWithFlags(&exec, g, 0);
+    if (g) s->api.cuGraphDestroy(g);
+    if (r != CUDA_SUCCESS) {
+      /* Nothing ran: the runtime launches again, directly from now on. */
+      s->graphs_on = false;
+      *out_ran = false;
+      return NULL;
+    }
+    s->graphs[s->n_graphs++].exec = exec;
+    s->replaying = exec;
+  }
+  if (s->replaying) {
+    CUgraphExec exec = s->replaying;
+    s->replaying = NULL;
+    CU_CHECK(s, s->api.cuGraphLaunch(exec, s->stream), "launching a step's CUDA graph");
+  }
+  return NULL;
+}
+
 const llmc_rt_backend_vtable_t llmc_rt_backend_cuda = {
     .version = LLMC_RT_BACKEND_VTABLE_VERSION,
     .name = "cuda",
@@ -545,4 +659,6 @@ const llmc_rt_backend_vtable_t llmc_rt_backend_cuda = {
     .synchronize = cuda_synchronize,
     .mark = cuda_mark,
     .mark_elapsed = cuda_mark_elapsed,
+    .step_begin = cuda_step_begin,
+    .step_end = cuda_step_end,
 };

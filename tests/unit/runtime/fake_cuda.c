@@ -209,6 +209,42 @@ EXPORT CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, u
   return r == 0 ? OK : r == -1 ? ERR_INVALID_VALUE : ERR_OUT_OF_MEMORY;
 }
 
+/* Stream capture and graphs (fake_driver.c records and replays). */
+EXPORT CUresult cuStreamBeginCapture_v2(void *s, int mode) {
+  if (s != &g_stream || mode < 0 || mode > 2) return ERR_INVALID_VALUE;
+  if (!g.current) return ERR_INVALID_CONTEXT;
+  return fake_capture_begin() ? ERR_INVALID_VALUE : OK;
+}
+
+EXPORT CUresult cuStreamEndCapture(void *s, void **graph) {
+  if (s != &g_stream) return ERR_INVALID_VALUE;
+  *graph = NULL;
+  return fake_capture_end(graph) ? ERR_INVALID_VALUE : OK;
+}
+
+/* The executable graph is a copy of the graph (which may be destroyed). */
+EXPORT CUresult cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
+  if (flags || !graph) return ERR_INVALID_VALUE;
+  *exec = fake_graph_copy(graph);
+  return *exec ? OK : ERR_OUT_OF_MEMORY;
+}
+
+EXPORT CUresult cuGraphLaunch(void *exec, void *s) {
+  if (s != &g_stream) return ERR_INVALID_VALUE;
+  if (!g.current) return ERR_INVALID_CONTEXT;
+  return fake_graph_launch(exec) ? ERR_OUT_OF_MEMORY : OK;
+}
+
+EXPORT CUresult cuGraphExecDestroy(void *exec) {
+  fake_graph_free(exec);
+  return OK;
+}
+
+EXPORT CUresult cuGraphDestroy(void *graph) {
+  fake_graph_free(graph);
+  return OK;
+}
+
 /* Timing events: a stamp the queue writes when it reaches the record. */
 typedef struct {
   double t;

@@ -23,10 +23,14 @@ typedef struct {
   double *stamp;
 } op_t;
 
-static struct {
+typedef struct {
   op_t *ops;
   size_t n_ops, cap_ops;
-} q;
+} queue_t;
+
+/* The stream's queue, and the graph being captured (active: capturing). */
+static queue_t q, capture;
+static int capturing;
 
 /* What fake_module_function hands out: one of the two kinds of kernel. */
 typedef struct kernel {
@@ -42,16 +46,66 @@ typedef struct {
   kernel_t kernels[MAX_KERNELS];
 } module_t;
 
-static int enqueue(op_t op) {
-  if (q.n_ops == q.cap_ops) {
-    size_t cap = q.cap_ops ? 2 * q.cap_ops : 64;
-    op_t *ops = realloc(q.ops, cap * sizeof *ops);
+static int push(queue_t *to, op_t op) {
+  if (to->n_ops == to->cap_ops) {
+    size_t cap = to->cap_ops ? 2 * to->cap_ops : 64;
+    op_t *ops = realloc(to->ops, cap * sizeof *ops);
     if (!ops) return -1;
-    q.ops = ops;
-    q.cap_ops = cap;
+    to->ops = ops;
+    to->cap_ops = cap;
   }
-  q.ops[q.n_ops++] = op;
+  to->ops[to->n_ops++] = op;
   return 0;
+}
+
+static int enqueue(op_t op) { return push(capturing ? &capture : &q, op); }
+
+int fake_capture_begin(void) {
+  if (capturing) return -1;
+  capturing = 1;
+  capture = (queue_t){0};
+  return 0;
+}
+
+int fake_capture_end(void **out_graph) {
+  if (!capturing) return -1;
+  capturing = 0;
+  queue_t *g = malloc(sizeof *g);
+  if (!g) {
+    free(capture.ops);
+    return -1;
+  }
+  *g = capture;
+  capture = (queue_t){0};
+  fake_counters.graphs_captured++;
+  *out_graph = g;
+  return 0;
+}
+
+int fake_graph_launch(const void *graph) {
+  const queue_t *g = graph;
+  fake_counters.graph_launches++;
+  for (size_t i = 0; i < g->n_ops; i++)
+    if (enqueue(g->ops[i])) return -1;
+  return 0;
+}
+
+void *fake_graph_copy(const void *graph) {
+  const queue_t *g = graph;
+  queue_t *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  for (size_t i = 0; i < g->n_ops; i++)
+    if (push(c, g->ops[i])) {
+      fake_graph_free(c);
+      return NULL;
+    }
+  return c;
+}
+
+void fake_graph_free(void *graph) {
+  queue_t *g = graph;
+  if (g) free(g->ops);
+  free(g);
 }
 
 void *fake_alloc(size_t bytes, int device) {
@@ -146,6 +200,7 @@ int fake_enqueue_launch(const void *kernel, unsigned gx, unsigned gy, unsigned g
 }
 
 int fake_synchronize(void) {
+  if (capturing) return -1; /* CUDA: not permitted while the stream captures */
   fake_counters.syncs++;
   int r = 0;
   for (size_t i = 0; i < q.n_ops && r == 0; i++) {
@@ -181,4 +236,7 @@ int fake_synchronize(void) {
   return r;
 }
 
-__attribute__((destructor)) static void fake_driver_fini(void) { free(q.ops); }
+__attribute__((destructor)) static void fake_driver_fini(void) {
+  free(q.ops);
+  free(capture.ops);
+}

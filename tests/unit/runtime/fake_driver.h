@@ -39,7 +39,16 @@ const void *fake_module_function(void *module, const char *name);
 int fake_enqueue_launch(const void *kernel, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                         unsigned by, unsigned bz, void **params, void **extra);
 /* Runs everything enqueued; 0, or -1 when an emulated launch failed (the
- * reason is on stderr). */
+ * reason is on stderr). -1 while capturing. */
 int fake_synchronize(void);
+/* Stream capture (CUDA graphs): between begin and end, everything enqueued
+ * (parameter values as at the call) goes into a graph instead of the queue;
+ * launching the graph enqueues it all again. 0, or -1 (already or not
+ * capturing, out of memory). */
+int fake_capture_begin(void);
+int fake_capture_end(void **out_graph);
+int fake_graph_launch(const void *graph);
+void fake_graph_free(void *graph);
+void *fake_graph_copy(const void *graph); /* NULL when out of memory */
 
 #endif

@@ -33,6 +33,7 @@ typedef struct {
   int64_t grid_y_total; /* sum of gridDim.y over launches */
   int64_t live_device_allocs, live_host_allocs, modules_loaded;
   int64_t ctx_refs;
+  int64_t graphs_captured, graph_launches;
 } fake_cuda_counters_t;
 
 #endif

@@ -354,6 +354,7 @@ static void test_fake_cuda_steps(void **state) {
   assert_null(llmc_rt_seq_add(d, p0, 6, &sp, &s));
   assert_null(llmc_rt_seq_add(d, p1, 2, &sp1, &s));
   const fake_cuda_counters_t *c = counters();
+  const int64_t graph_launches = c->graph_launches, captured = c->graphs_captured;
   for (;;) {
     llmc_rt_events_t eh, ed;
     llmc_rt_stats_t st0, st1;
@@ -376,6 +377,10 @@ static void test_fake_cuda_steps(void **state) {
                                                        : (int64_t)sizeof(int32_t);
     assert_int_equal(c->dtoh_bytes - dtoh, want);
   }
+  /* Decode steps (T = 2 after the prompts) were captured once as a CUDA
+   * graph and replayed after, with the host's tokens all along. */
+  assert_int_equal(c->graphs_captured - captured, 1);
+  assert_true(c->graph_launches - graph_launches >= 3);
   llmc_rt_close(h);
   llmc_rt_close(d);
   assert_int_equal(c->live_device_allocs, 0);
@@ -436,6 +441,35 @@ static void test_fake_cuda_copy_bandwidth(void **state) {
   llmc_rt_close(d);
 }
 
+/* LLMC_CUDA_GRAPHS=0: plain launches, the same tokens. */
+static void test_fake_cuda_no_graphs(void **state) {
+  (void)state;
+  if (!fake_cuda()) skip();
+  setenv("LLMC_CUDA_GRAPHS", "0", 1);
+  llmc_rt_t *h = open_on(g_good.dir, "host", LLMC_OK, NULL);
+  llmc_rt_t *d = open_on(g_gpu_only.dir, "cuda", LLMC_OK, NULL);
+  assert_null(strstr(llmc_rt_device_describe(d), "CUDA graphs"));
+  const int32_t p0[] = {1, 2, 3};
+  llmc_sampling_t sp = {.temperature = 0, .top_p = 1, .max_new_tokens = 6, .eos_token = -1};
+  int s;
+  assert_null(llmc_rt_seq_add(h, p0, 3, &sp, &s));
+  assert_null(llmc_rt_seq_add(d, p0, 3, &sp, &s));
+  const fake_cuda_counters_t *c = counters();
+  const int64_t graph_launches = c->graph_launches;
+  for (;;) {
+    llmc_rt_events_t eh, ed;
+    assert_null(llmc_rt_step(h, &eh));
+    assert_null(llmc_rt_step(d, &ed));
+    assert_int_equal(eh.n, ed.n);
+    if (eh.n == 0) break;
+    assert_int_equal(eh.events[0].token, ed.events[0].token);
+  }
+  assert_int_equal(c->graph_launches, graph_launches);
+  llmc_rt_close(h);
+  llmc_rt_close(d);
+  unsetenv("LLMC_CUDA_GRAPHS");
+}
+
 static void test_fake_cuda_image_choice(void **state) {
   (void)state;
   if (!fake_cuda()) skip();
@@ -488,6 +522,7 @@ int main(void) {
       cmocka_unit_test_prestate(test_fake_cuda_steps, (void *)&one_sampled),
       cmocka_unit_test(test_fake_cuda_image_choice),
       cmocka_unit_test(test_fake_cuda_copy_bandwidth),
+      cmocka_unit_test(test_fake_cuda_no_graphs),
       cmocka_unit_test(test_profile),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
