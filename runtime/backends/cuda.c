@@ -366,6 +366,26 @@ static llmc_status_t *cuda_load_image(cuda_state_t *s, const llmc_image_v1_t *im
   return NULL;
 }
 
+/* The PTX image llmc_rt_pick_image would choose for arch if there were no
+ * cubins, or -1. */
+static int64_t pick_ptx(const llmc_model_v1_t *model, const char *arch) {
+  llmc_image_v1_t *only = calloc((size_t)(model->n_images ? model->n_images : 1), sizeof *only);
+  int64_t *index = calloc((size_t)(model->n_images ? model->n_images : 1), sizeof *index);
+  int64_t n = 0, pick = -1;
+  for (int64_t i = 0; only && index && i < model->n_images; i++)
+    if (model->images[i].format == LLMC_IMAGE_PTX) {
+      index[n] = i;
+      only[n++] = model->images[i];
+    }
+  if (only && index) {
+    int64_t p = llmc_rt_pick_image(only, n, LLMC_RT_VENDOR_NVIDIA, arch);
+    pick = p >= 0 ? index[p] : -1;
+  }
+  free(only);
+  free(index);
+  return pick;
+}
+
 static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_model_v1_t *model,
                                   void **out_state) {
   (void)opts;
@@ -395,9 +415,6 @@ static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_mode
   s->kernel_names = model->kernel_names;
   const char *graphs_env = getenv("LLMC_CUDA_GRAPHS");
   s->graphs_on = s->api.cuGraphLaunch && !(graphs_env && strcmp(graphs_env, "0") == 0);
-  snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s)%s", s->name, s->arch, im->target,
-           llmc_rt_image_format_name(im->format),
-           s->graphs_on ? ", decode steps as CUDA graphs" : "");
   int max_grid = 0;
   CUresult r = s->api.cuDevicePrimaryCtxRetain(&s->ctx, s->dev);
   if (r != CUDA_SUCCESS) {
@@ -426,10 +443,33 @@ static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_mode
     st = s->kernels ? cuda_load_image(s, im)
                     : LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   }
+  const char *fallback = "";
+  if (st && s->kernels && im->format == LLMC_IMAGE_CUBIN) {
+    /* A cubin the driver will not load (ptxas of a newer CUDA than the
+     * driver's, say): the artifact's PTX for this device, JIT-compiled by
+     * the driver, when it has one. */
+    int64_t ptx = pick_ptx(model, s->arch);
+    llmc_status_t *again = ptx >= 0 ? cuda_load_image(s, &model->images[ptx]) : NULL;
+    if (ptx >= 0 && !again) {
+      llmc_status_free(st);
+      st = NULL;
+      im = &model->images[ptx];
+      fallback = ", JIT-compiled: the cubin did not load";
+    } else if (again) {
+      /* Both messages: the PTX's under the cubin's. */
+      llmc_status_t *cubin = st;
+      st = llmc_status_wrap(again, NULL, "%s; the PTX fallback failed too",
+                            llmc_status_message(cubin));
+      llmc_status_free(cubin);
+    }
+  }
   if (st) {
     cuda_destroy(s);
     return st;
   }
+  snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s%s)%s", s->name, s->arch, im->target,
+           llmc_rt_image_format_name(im->format), fallback,
+           s->graphs_on ? ", decode steps as CUDA graphs" : "");
   *out_state = s;
   return NULL;
 }

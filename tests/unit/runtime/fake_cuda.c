@@ -6,7 +6,9 @@
  * images), with CUDA's context rule: calls need a current context.
  *
  * Environment: FAKE_CUDA_CC (compute capability, "90" = 9.0; default 90),
- * FAKE_CUDA_DEVICES (device count; default 1). */
+ * FAKE_CUDA_DEVICES (device count; default 1). fake_cuda_fail_next_loads(n)
+ * makes the next n module loads fail, as a cubin from a too new ptxas
+ * would. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +36,13 @@ static struct {
   int initialized;
   int ctx; /* the primary context "handle" is &g.ctx */
   int current;
+  int fail_loads;
 } g;
 
 static int g_stream;
 
 EXPORT const fake_cuda_counters_t *fake_cuda_counters(void) { return &fake_counters; }
+EXPORT void fake_cuda_fail_next_loads(int n) { g.fail_loads = n; }
 
 static int env_int(const char *name, int dflt) {
   const char *v = getenv(name);
@@ -110,6 +114,10 @@ EXPORT CUresult cuModuleLoadDataEx(void **mod, const void *image, unsigned n_opt
   (void)options;
   (void)values;
   if (!g.current) return ERR_INVALID_CONTEXT;
+  if (g.fail_loads > 0) {
+    g.fail_loads--;
+    return ERR_INVALID_IMAGE;
+  }
   int r = fake_module_load(image, mod);
   return r == 0 ? OK : r == -1 ? ERR_INVALID_IMAGE : ERR_OUT_OF_MEMORY;
 }

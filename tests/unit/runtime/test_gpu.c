@@ -284,6 +284,17 @@ static void test_gpu_only_artifact_on_host(void **state) {
 
 /* ---- on the fake CUDA driver ---- */
 
+static void fail_next_loads(int n) {
+  void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+  assert_non_null(h);
+  void (*fn)(int) = NULL;
+  void *sym = dlsym(h, "fake_cuda_fail_next_loads");
+  memcpy(&fn, &sym, sizeof fn);
+  dlclose(h);
+  assert_non_null(fn);
+  fn(n);
+}
+
 static const fake_cuda_counters_t *counters(void) {
   void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
   assert_non_null(h);
@@ -490,6 +501,17 @@ static void test_fake_cuda_image_choice(void **state) {
   const char *none[] = {"no host kernels", "no image for Fake NVIDIA GPU (sm_75)", NULL};
   open_on(g_gpu_only.dir, "auto", LLMC_UNAVAILABLE, none);
   setenv("FAKE_CUDA_CC", "90", 1);
+  /* A cubin the driver rejects: the sm_80 PTX is JIT-compiled instead;
+   * when that fails too, both are said. */
+  fail_next_loads(1);
+  d = open_on(g_good.dir, "cuda", LLMC_OK, NULL);
+  assert_non_null(strstr(llmc_rt_device_describe(d),
+                         "image sm_80 (ptx, JIT-compiled: the cubin did not load)"));
+  llmc_rt_close(d);
+  fail_next_loads(2);
+  const char *both[] = {"loading image sm_90 (cubin)", "the PTX fallback failed too",
+                        "loading image sm_80 (ptx)", NULL};
+  open_on(g_good.dir, "cuda", LLMC_INTERNAL, both);
   setenv("FAKE_CUDA_DEVICES", "0", 1);
   const char *nodev[] = {"backend 'cuda': no NVIDIA GPU found", NULL};
   open_on(g_good.dir, "cuda", LLMC_UNAVAILABLE, nodev);
