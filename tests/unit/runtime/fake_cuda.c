@@ -253,35 +253,26 @@ EXPORT CUresult cuGraphDestroy(void *graph) {
   return OK;
 }
 
-/* Timing events: a stamp the queue writes when it reaches the record. */
-typedef struct {
-  double t;
-  int recorded;
-} event_t;
-
+/* Timing events (fake_driver.c). */
 EXPORT CUresult cuEventCreate(void **ev, unsigned flags) {
   if (flags) return ERR_INVALID_VALUE; /* the backend wants timing events */
   if (!g.current) return ERR_INVALID_CONTEXT;
-  *ev = calloc(1, sizeof(event_t));
+  *ev = fake_event_new();
   return *ev ? OK : ERR_OUT_OF_MEMORY;
 }
 
 EXPORT CUresult cuEventRecord(void *ev, void *s) {
   if (s != &g_stream) return ERR_INVALID_VALUE;
   if (!g.current) return ERR_INVALID_CONTEXT;
-  ((event_t *)ev)->recorded = 1;
-  return queued(fake_enqueue_mark(&((event_t *)ev)->t));
+  return queued(fake_event_record(ev));
 }
 
 EXPORT CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
-  const event_t *a = start, *b = end;
-  if (!a->recorded || !b->recorded) return ERR_INVALID_VALUE;
-  *ms = (float)(1e3 * (b->t - a->t));
-  return OK;
+  return fake_event_elapsed(start, end, ms) ? ERR_INVALID_VALUE : OK;
 }
 
 EXPORT CUresult cuEventDestroy_v2(void *ev) {
-  free(ev);
+  fake_event_free(ev);
   return OK;
 }
 

@@ -140,7 +140,27 @@ int fake_enqueue_set(void *dst, unsigned char value, size_t bytes) {
   return enqueue((op_t){.kind = OP_SET, .dst = dst, .bytes = bytes, .value = value});
 }
 
-int fake_enqueue_mark(double *stamp) { return enqueue((op_t){.kind = OP_MARK, .stamp = stamp}); }
+typedef struct {
+  double t;
+  int recorded;
+} event_t;
+
+void *fake_event_new(void) { return calloc(1, sizeof(event_t)); }
+
+int fake_event_record(void *event) {
+  event_t *e = event;
+  e->recorded = 1;
+  return enqueue((op_t){.kind = OP_MARK, .stamp = &e->t});
+}
+
+int fake_event_elapsed(const void *start, const void *end, float *out_ms) {
+  const event_t *a = start, *b = end;
+  if (!a->recorded || !b->recorded) return -1;
+  *out_ms = (float)(1e3 * (b->t - a->t));
+  return 0;
+}
+
+void fake_event_free(void *event) { free(event); }
 
 int fake_module_load(const void *image, void **out_module) {
   module_t *m = calloc(1, sizeof *m);

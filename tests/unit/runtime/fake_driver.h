@@ -26,8 +26,12 @@ void fake_free(void *p, int device);
 /* 0, or -1 when out of memory. */
 int fake_enqueue_copy(void *dst, const void *src, size_t bytes, int direction);
 int fake_enqueue_set(void *dst, unsigned char value, size_t bytes);
-/* A timing event: when the queue reaches it, *stamp = the time (seconds). */
-int fake_enqueue_mark(double *stamp);
+/* Timing events (cuEvent / hipEvent): record queues a timestamp the queue
+ * writes when it reaches it; elapsed is -1 unless both were recorded. */
+void *fake_event_new(void); /* NULL when out of memory */
+int fake_event_record(void *event);
+int fake_event_elapsed(const void *start, const void *end, float *out_ms);
+void fake_event_free(void *event);
 /* 0; -1 for an image neither kind; -2 when out of memory. */
 int fake_module_load(const void *image, void **out_module);
 void fake_module_unload(void *module);

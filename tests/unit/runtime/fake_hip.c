@@ -161,32 +161,23 @@ EXPORT hipError_t hipModuleLaunchKernel(void *f, unsigned gx, unsigned gy, unsig
   return r == 0 ? OK : r == -1 ? ERR_INVALID_VALUE : ERR_OUT_OF_MEMORY;
 }
 
-/* Timing events: a stamp the queue writes when it reaches the record. */
-typedef struct {
-  double t;
-  int recorded;
-} event_t;
-
+/* Timing events (fake_driver.c). */
 EXPORT hipError_t hipEventCreate(void **ev) {
-  *ev = calloc(1, sizeof(event_t));
+  *ev = fake_event_new();
   return *ev ? OK : ERR_OUT_OF_MEMORY;
 }
 
 EXPORT hipError_t hipEventRecord(void *ev, void *s) {
   if (s != &g_stream) return ERR_INVALID_VALUE;
-  ((event_t *)ev)->recorded = 1;
-  return queued(fake_enqueue_mark(&((event_t *)ev)->t));
+  return queued(fake_event_record(ev));
 }
 
 EXPORT hipError_t hipEventElapsedTime(float *ms, void *start, void *stop) {
-  const event_t *a = start, *b = stop;
-  if (!a->recorded || !b->recorded) return ERR_INVALID_VALUE;
-  *ms = (float)(1e3 * (b->t - a->t));
-  return OK;
+  return fake_event_elapsed(start, stop, ms) ? ERR_INVALID_VALUE : OK;
 }
 
 EXPORT hipError_t hipEventDestroy(void *ev) {
-  free(ev);
+  fake_event_free(ev);
   return OK;
 }
 
