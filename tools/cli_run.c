@@ -359,6 +359,8 @@ int llmc_cli_bench(int argc, char **argv) {
    * measured with the model still loaded (the host's STREAM probe says
    * nothing about HBM). */
   bool on_device = strcmp(llmc_rt_backend_name(rt), "host") != 0;
+  char device[600];
+  snprintf(device, sizeof device, "%s: %s", llmc_rt_backend_name(rt), llmc_rt_device_describe(rt));
   double device_bw = 0;
   if (!s && on_device) s = llmc_rt_measure_copy_bandwidth(rt, 1ull << 30, 5, &device_bw);
   /* Kernel names live in the artifact: copied before it is closed, with
@@ -392,6 +394,7 @@ int llmc_cli_bench(int argc, char **argv) {
   }
   double achieved = step_s > 0 ? (double)bytes / step_s / 1e9 : 0;
   printf("artifact            %s\n", a.dir);
+  printf("device              %s\n", device);
   printf("sequences           %lld (prompts of %lld tokens, %lld new tokens each)\n", (long long)batch,
          (long long)prompt_len, (long long)a.max_tokens);
   printf("TTFT                %.2f ms (%.1f prompt tokens/s)\n", ttft * 1e3,

@@ -130,6 +130,10 @@ example)
   "$LLMC" bench out --batch 3 --prompt-len 8 --max-tokens 8 > bench.txt
   grep '^sequences  *3 ' bench.txt >/dev/null || fail "bench --batch 3 did not run 3 sequences"
   grep '^decode .*(21 tokens' bench.txt >/dev/null || fail "bench decoded the wrong number of tokens"
+  # --profile: every kernel of the plan, with its launches (one per step).
+  "$LLMC" bench out --profile --prompt-len 4 --max-tokens 4 > profile.txt
+  grep '^profile  *wall time per kernel' profile.txt >/dev/null || fail "bench --profile printed no profile"
+  grep -E '^  llmc_k0_[a-z_]+ +[0-9]+ ' profile.txt >/dev/null || fail "bench --profile lists no kernel"
   ;;
 half-weights)
   # 16-bit matmul weights: exact when the checkpoint is already 16-bit, so the
