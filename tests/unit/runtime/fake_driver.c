@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fake_gpu_emu.h"
 
@@ -108,9 +110,51 @@ void fake_graph_free(void *graph) {
   free(g);
 }
 
+/* Device memory ends right at an inaccessible page (its size rounded up to
+ * the 256-byte alignment drivers give), so a kernel or a copy that runs
+ * past the end of a buffer faults here as it might on a GPU, instead of
+ * reading a neighbour. */
+typedef struct {
+  char *p, *base;
+  size_t span;
+} mapping_t;
+static mapping_t *maps;
+static size_t n_maps, cap_maps;
+
+static void *guarded_alloc(size_t bytes) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t body = (bytes + 255) / 256 * 256;
+  size_t span = (body + page - 1) / page * page + page;
+  if (n_maps == cap_maps) {
+    size_t cap = cap_maps ? 2 * cap_maps : 64;
+    mapping_t *m = realloc(maps, cap * sizeof *m);
+    if (!m) return NULL;
+    maps = m;
+    cap_maps = cap;
+  }
+  char *base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return NULL;
+  mprotect(base + span - page, page, PROT_NONE);
+  char *p = base + span - page - body;
+  maps[n_maps++] = (mapping_t){p, base, span};
+  return p;
+}
+
+static void guarded_free(void *p) {
+  for (size_t i = 0; i < n_maps; i++)
+    if (maps[i].p == p) {
+      munmap(maps[i].base, maps[i].span);
+      maps[i] = maps[--n_maps];
+      return;
+    }
+  abort(); /* not ours: the runtime freed something twice or never allocated it */
+}
+
 void *fake_alloc(size_t bytes, int device) {
   void *p = NULL;
-  if (posix_memalign(&p, 256, bytes ? bytes : 1)) return NULL;
+  if (device) p = guarded_alloc(bytes ? bytes : 1);
+  else if (posix_memalign(&p, 256, bytes ? bytes : 1)) p = NULL;
+  if (!p) return NULL;
   memset(p, 0xa5, bytes);
   if (device) fake_counters.live_device_allocs++;
   else fake_counters.live_host_allocs++;
@@ -118,7 +162,8 @@ void *fake_alloc(size_t bytes, int device) {
 }
 
 void fake_free(void *p, int device) {
-  free(p);
+  if (device) guarded_free(p);
+  else free(p);
   if (device) fake_counters.live_device_allocs--;
   else fake_counters.live_host_allocs--;
 }
@@ -257,6 +302,7 @@ int fake_synchronize(void) {
 }
 
 __attribute__((destructor)) static void fake_driver_fini(void) {
+  free(maps);
   free(q.ops);
   free(capture.ops);
 }

@@ -21,7 +21,9 @@ enum { FAKE_HTOD, FAKE_DTOH, FAKE_DTOD };
 
 extern fake_cuda_counters_t fake_counters;
 
-void *fake_alloc(size_t bytes, int device); /* garbage-filled; NULL when out of memory */
+/* Garbage-filled; NULL when out of memory. Device memory ends at an
+ * inaccessible page, so running past a buffer's end faults. */
+void *fake_alloc(size_t bytes, int device);
 void fake_free(void *p, int device);
 /* 0, or -1 when out of memory. */
 int fake_enqueue_copy(void *dst, const void *src, size_t bytes, int direction);
