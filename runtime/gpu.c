@@ -245,3 +245,58 @@ void llmc_rt_gpu_params(const llmc_rt_buffers_t *b, int64_t extent,
   put_memref(&b->args, out + 20);
   out[25] = (uint64_t)extent;
 }
+
+/* ---- step replay ---- */
+
+llmc_status_t *llmc_rt_graphs_step_begin(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops,
+                                         void *state, uint64_t key, bool *out_replay) {
+  *out_replay = false;
+  g->replaying = NULL;
+  g->capturing = false;
+  if (!g->on) return NULL;
+  for (int i = 0; i < g->n; i++)
+    if (g->keys[i] == key) {
+      g->replaying = g->execs[i];
+      *out_replay = true;
+      return NULL;
+    }
+  if (g->n == LLMC_RT_MAX_GRAPHS) return NULL; /* launched directly */
+  if (!ops->capture_begin(state)) {
+    g->on = false; /* launched directly, now and from now on */
+    return NULL;
+  }
+  g->capturing = true;
+  g->keys[g->n] = key;
+  return NULL;
+}
+
+llmc_status_t *llmc_rt_graphs_step_end(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops,
+                                       void *state, bool *out_ran) {
+  *out_ran = true;
+  if (g->capturing) {
+    g->capturing = false;
+    void *exec = ops->capture_end(state);
+    if (!exec) {
+      g->on = false; /* nothing ran: the runtime launches the step itself */
+      *out_ran = false;
+      return NULL;
+    }
+    g->execs[g->n++] = exec;
+    g->replaying = exec;
+  }
+  void *exec = g->replaying;
+  g->replaying = NULL;
+  return exec ? ops->replay(state, exec) : NULL;
+}
+
+void llmc_rt_graphs_abandon(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops, void *state) {
+  if (!g->capturing) return;
+  g->capturing = false;
+  void *exec = ops->capture_end(state);
+  if (exec) ops->destroy(state, exec);
+}
+
+void llmc_rt_graphs_destroy(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops, void *state) {
+  for (int i = 0; i < g->n; i++) ops->destroy(state, g->execs[i]);
+  g->n = 0;
+}

@@ -81,4 +81,36 @@ enum { LLMC_RT_GPU_N_PARAMS = 26 };
 void llmc_rt_gpu_params(const llmc_rt_buffers_t *bufs, int64_t extent,
                         uint64_t out_values[LLMC_RT_GPU_N_PARAMS]);
 
+/* ---- step replay by stream capture (CUDA graphs, HIP graphs) ----
+ * The bookkeeping of the backends' step_begin / step_end (rt_backend.h),
+ * one mechanism for both vendors: recordings by key, the one a step
+ * replays, whether a step is being captured. The vendor supplies the
+ * stream-capture calls. Any failure to capture or instantiate turns replay
+ * off for good (the step then reports that nothing ran, and the runtime
+ * launches it directly). */
+typedef struct {
+  bool (*capture_begin)(void *state);   /* true when capturing */
+  void *(*capture_end)(void *state);    /* the instantiated graph, or NULL */
+  llmc_status_t *(*replay)(void *state, void *exec);
+  void (*destroy)(void *state, void *exec);
+} llmc_rt_graph_ops_t;
+
+enum { LLMC_RT_MAX_GRAPHS = 16 };
+typedef struct {
+  bool on, capturing;
+  int n;
+  uint64_t keys[LLMC_RT_MAX_GRAPHS];
+  void *execs[LLMC_RT_MAX_GRAPHS];
+  void *replaying;
+} llmc_rt_graphs_t;
+
+llmc_status_t *llmc_rt_graphs_step_begin(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops,
+                                         void *state, uint64_t key, bool *out_replay);
+llmc_status_t *llmc_rt_graphs_step_end(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops,
+                                       void *state, bool *out_ran);
+/* Ends a capture that will not be used: a launch inside it failed and the
+ * runtime returns without step_end. */
+void llmc_rt_graphs_abandon(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops, void *state);
+void llmc_rt_graphs_destroy(llmc_rt_graphs_t *g, const llmc_rt_graph_ops_t *ops, void *state);
+
 #endif

@@ -118,7 +118,7 @@ typedef struct {
   CUresult (*cuGraphDestroy)(CUgraph graph);
 } cuda_api_t;
 
-enum { CU_STREAM_CAPTURE_MODE_RELAXED = 2, MAX_GRAPHS = 16 };
+enum { CU_STREAM_CAPTURE_MODE_RELAXED = 2 };
 
 #define LIBCUDA "libcuda.so.1"
 
@@ -137,17 +137,10 @@ typedef struct {
   char desc[512];
   CUevent *marks; /* profiling timestamps, created on first use */
   int64_t n_marks;
-  /* Step replay: recorded graphs by key (T), the one this step replays,
-   * whether this step is being captured. */
-  bool graphs_on;
-  struct {
-    uint64_t key;
-    CUgraphExec exec;
-  } graphs[MAX_GRAPHS];
-  int n_graphs;
-  CUgraphExec replaying;
-  bool capturing;
+  llmc_rt_graphs_t graphs; /* step replay (gpu.c) */
 } cuda_state_t;
+
+static const llmc_rt_graph_ops_t cuda_graph_ops;
 
 /* "CUDA_ERROR_OUT_OF_MEMORY (out of memory)" */
 static void cu_error_text(const cuda_api_t *api, CUresult r, char *buf, size_t size) {
@@ -291,7 +284,7 @@ static void cuda_destroy(void *state) {
     if (s->module) s->api.cuModuleUnload(s->module);
     if (s->stream) s->api.cuStreamDestroy(s->stream);
     for (int64_t i = 0; i < s->n_marks; i++) s->api.cuEventDestroy(s->marks[i]);
-    for (int i = 0; i < s->n_graphs; i++) s->api.cuGraphExecDestroy(s->graphs[i].exec);
+    llmc_rt_graphs_destroy(&s->graphs, &cuda_graph_ops, s);
     s->api.cuCtxSetCurrent(NULL);
     s->api.cuDevicePrimaryCtxRelease(s->dev);
   }
@@ -414,7 +407,7 @@ static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_mode
   s->n_kernels = model->n_kernels;
   s->kernel_names = model->kernel_names;
   const char *graphs_env = getenv("LLMC_CUDA_GRAPHS");
-  s->graphs_on = s->api.cuGraphLaunch && !(graphs_env && strcmp(graphs_env, "0") == 0);
+  s->graphs.on = s->api.cuGraphLaunch && !(graphs_env && strcmp(graphs_env, "0") == 0);
   int max_grid = 0;
   CUresult r = s->api.cuDevicePrimaryCtxRetain(&s->ctx, s->dev);
   if (r != CUDA_SUCCESS) {
@@ -469,7 +462,7 @@ static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_mode
   }
   snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s%s)%s", s->name, s->arch, im->target,
            llmc_rt_image_format_name(im->format), fallback,
-           s->graphs_on ? ", decode steps as CUDA graphs" : "");
+           s->graphs.on ? ", decode steps as CUDA graphs" : "");
   *out_state = s;
   return NULL;
 }
@@ -550,16 +543,6 @@ static llmc_status_t *cuda_copy(void *state, void *dst, const void *src, size_t 
   return NULL;
 }
 
-/* Ends a capture that will not be used (the stream must leave capture mode
- * before anything else runs on it). */
-static void abandon_capture(cuda_state_t *s) {
-  if (!s->capturing) return;
-  s->capturing = false;
-  CUgraph g = NULL;
-  s->api.cuStreamEndCapture(s->stream, &g);
-  if (g) s->api.cuGraphDestroy(g);
-}
-
 static llmc_status_t *launch_kernel(cuda_state_t *s, int64_t kernel, int64_t extent,
                                     int64_t tokens, const llmc_rt_buffers_t *bufs) {
   const llmc_rt_gpu_kernel_t *k = &s->kernels[kernel];
@@ -590,7 +573,10 @@ static llmc_status_t *launch_kernel(cuda_state_t *s, int64_t kernel, int64_t ext
 static llmc_status_t *cuda_launch(void *state, int64_t kernel, int64_t extent, int64_t tokens,
                                   const llmc_rt_buffers_t *bufs) {
   llmc_status_t *st = launch_kernel(state, kernel, extent, tokens, bufs);
-  if (st) abandon_capture(state); /* the runtime returns without step_end */
+  if (st) { /* the runtime returns without step_end: the stream must leave capture mode */
+    cuda_state_t *s = state;
+    llmc_rt_graphs_abandon(&s->graphs, &cuda_graph_ops, s);
+  }
   return st;
 }
 
@@ -627,56 +613,45 @@ static llmc_status_t *cuda_mark_elapsed(void *state, int64_t a, int64_t b, float
   return NULL;
 }
 
-/* Step replay (see the file comment). */
+/* Step replay (see the file comment): the vendor half of gpu.c's mechanism. */
+static bool cuda_capture_begin(void *state) {
+  cuda_state_t *s = state;
+  return s->api.cuCtxSetCurrent(s->ctx) == CUDA_SUCCESS &&
+         s->api.cuStreamBeginCapture(s->stream, CU_STREAM_CAPTURE_MODE_RELAXED) == CUDA_SUCCESS;
+}
+
+static void *cuda_capture_end(void *state) {
+  cuda_state_t *s = state;
+  CUgraph g = NULL;
+  CUgraphExec exec = NULL;
+  CUresult r = s->api.cuStreamEndCapture(s->stream, &g);
+  if (r == CUDA_SUCCESS) r = s->api.cuGraphInstantiateWithFlags(&exec, g, 0);
+  if (g) s->api.cuGraphDestroy(g);
+  return r == CUDA_SUCCESS ? exec : NULL;
+}
+
+static llmc_status_t *cuda_replay(void *state, void *exec) {
+  cuda_state_t *s = state;
+  CU_CHECK(s, s->api.cuCtxSetCurrent(s->ctx), "making the context current");
+  CU_CHECK(s, s->api.cuGraphLaunch(exec, s->stream), "launching a step's CUDA graph");
+  return NULL;
+}
+
+static void cuda_graph_destroy(void *state, void *exec) {
+  ((cuda_state_t *)state)->api.cuGraphExecDestroy(exec);
+}
+
+static const llmc_rt_graph_ops_t cuda_graph_ops = {cuda_capture_begin, cuda_capture_end,
+                                                   cuda_replay, cuda_graph_destroy};
+
 static llmc_status_t *cuda_step_begin(void *state, uint64_t key, bool *out_replay) {
   cuda_state_t *s = state;
-  *out_replay = false;
-  s->replaying = NULL;
-  s->capturing = false;
-  if (!s->graphs_on) return NULL;
-  for (int i = 0; i < s->n_graphs; i++)
-    if (s->graphs[i].key == key) {
-      s->replaying = s->graphs[i].exec;
-      *out_replay = true;
-      return NULL;
-    }
-  if (s->n_graphs == MAX_GRAPHS) return NULL; /* launched directly */
-  CU_CHECK(s, s->api.cuCtxSetCurrent(s->ctx), "making the context current");
-  if (s->api.cuStreamBeginCapture(s->stream, CU_STREAM_CAPTURE_MODE_RELAXED) != CUDA_SUCCESS) {
-    s->graphs_on = false; /* launched directly, now and from now on */
-    return NULL;
-  }
-  s->capturing = true;
-  s->graphs[s->n_graphs].key = key;
-  return NULL;
+  return llmc_rt_graphs_step_begin(&s->graphs, &cuda_graph_ops, s, key, out_replay);
 }
 
 static llmc_status_t *cuda_step_end(void *state, bool *out_ran) {
   cuda_state_t *s = state;
-  *out_ran = true;
-  CU_CHECK(s, s->api.cuCtxSetCurrent(s->ctx), "making the context current");
-  if (s->capturing) {
-    s->capturing = false;
-    CUgraph g = NULL;
-    CUgraphExec exec = NULL;
-    CUresult r = s->api.cuStreamEndCapture(s->stream, &g);
-    if (r == CUDA_SUCCESS) r = s->api.cuGraphInstantiateWithFlags(&exec, g, 0);
-    if (g) s->api.cuGraphDestroy(g);
-    if (r != CUDA_SUCCESS) {
-      /* Nothing ran: the runtime launches again, directly from now on. */
-      s->graphs_on = false;
-      *out_ran = false;
-      return NULL;
-    }
-    s->graphs[s->n_graphs++].exec = exec;
-    s->replaying = exec;
-  }
-  if (s->replaying) {
-    CUgraphExec exec = s->replaying;
-    s->replaying = NULL;
-    CU_CHECK(s, s->api.cuGraphLaunch(exec, s->stream), "launching a step's CUDA graph");
-  }
-  return NULL;
+  return llmc_rt_graphs_step_end(&s->graphs, &cuda_graph_ops, s, out_ran);
 }
 
 const llmc_rt_backend_vtable_t llmc_rt_backend_cuda = {

@@ -19,7 +19,9 @@
  * (HIP_VISIBLE_DEVICES chooses) made current on every entry (hipSetDevice is
  * per thread), one non-blocking stream, pinned staging (hipHostMalloc), and
  * hipModuleLaunchKernel with the 26 parameter values, which it copies at the
- * call like cuLaunchKernel. HIP limits a launch to 2^32 - 1 work-items in
+ * call like cuLaunchKernel. Decode-sized steps are captured as HIP graphs
+ * and replayed, as cuda.c does with CUDA graphs (gpu.c's mechanism;
+ * LLMC_HIP_GRAPHS=0 turns it off). HIP limits a launch to 2^32 - 1 work-items in
  * all (gridDimX * blockDimX; HIP Programming Guide, "Kernel launch"). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@ typedef struct ihipModule_t *hipModule_t;
 typedef struct ihipModuleSymbol_t *hipFunction_t;
 typedef struct ihipStream_t *hipStream_t;
 typedef struct ihipEvent_t *hipEvent_t;
+typedef struct ihipGraph *hipGraph_t;
+typedef struct hipGraphExec *hipGraphExec_t;
 typedef void *hipDeviceptr_t;
 
 enum {
@@ -83,6 +87,14 @@ typedef struct {
   hipError_t (*hipEventRecord)(hipEvent_t ev, hipStream_t s);
   hipError_t (*hipEventElapsedTime)(float *ms, hipEvent_t start, hipEvent_t stop);
   hipError_t (*hipEventDestroy)(hipEvent_t ev);
+  /* The graph API, all or none. */
+  hipError_t (*hipStreamBeginCapture)(hipStream_t s, int mode);
+  hipError_t (*hipStreamEndCapture)(hipStream_t s, hipGraph_t *graph);
+  hipError_t (*hipGraphInstantiate)(hipGraphExec_t *exec, hipGraph_t graph, void *error_node,
+                                    char *log, size_t log_size);
+  hipError_t (*hipGraphLaunch)(hipGraphExec_t exec, hipStream_t s);
+  hipError_t (*hipGraphExecDestroy)(hipGraphExec_t exec);
+  hipError_t (*hipGraphDestroy)(hipGraph_t graph);
   size_t arch_offset; /* of gcnArchName in what hipGetDeviceProperties writes */
 } hip_api_t;
 
@@ -99,7 +111,10 @@ typedef struct {
   char desc[768];
   hipEvent_t *marks; /* profiling timestamps, created on first use */
   int64_t n_marks;
+  llmc_rt_graphs_t graphs; /* step replay (gpu.c) */
 } hip_state_t;
+
+static const llmc_rt_graph_ops_t hip_graph_ops;
 
 static void hip_error_text(const hip_api_t *api, hipError_t r, char *buf, size_t size) {
   const char *name = api->hipGetErrorName ? api->hipGetErrorName(r) : NULL;
@@ -152,7 +167,13 @@ static llmc_status_t *hip_open_driver(hip_api_t *api, int *out_count) {
       SYM(hipEventCreate),    SYM(hipEventRecord),       SYM(hipEventElapsedTime),
       SYM(hipEventDestroy),
   };
+  const llmc_rt_sym_t graph_syms[] = {
+      SYM(hipStreamBeginCapture), SYM(hipStreamEndCapture), SYM(hipGraphInstantiate),
+      SYM(hipGraphLaunch),        SYM(hipGraphExecDestroy), SYM(hipGraphDestroy),
+  };
 #undef SYM
+  if (llmc_rt_dlsym_all(lib, graph_syms, sizeof graph_syms / sizeof graph_syms[0]))
+    for (size_t i = 0; i < sizeof graph_syms / sizeof graph_syms[0]; i++) *graph_syms[i].slot = NULL;
   const char *missing = llmc_rt_dlsym_all(lib, syms, sizeof syms / sizeof syms[0]);
   if (!missing && !props) missing = "hipGetDeviceProperties";
   if (missing) {
@@ -228,6 +249,7 @@ static void hip_destroy(void *state) {
     if (s->module) s->api.hipModuleUnload(s->module);
     if (s->stream) s->api.hipStreamDestroy(s->stream);
     for (int64_t i = 0; i < s->n_marks; i++) s->api.hipEventDestroy(s->marks[i]);
+    llmc_rt_graphs_destroy(&s->graphs, &hip_graph_ops, s);
   }
   free(s->kernels);
   free(s->marks);
@@ -289,8 +311,11 @@ static llmc_status_t *hip_create(const llmc_rt_options_t *opts, const llmc_model
   const llmc_image_v1_t *im = &model->images[pick];
   s->n_kernels = model->n_kernels;
   s->kernel_names = model->kernel_names;
-  snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s)", s->name, s->arch, im->target,
-           llmc_rt_image_format_name(im->format));
+  const char *graphs_env = getenv("LLMC_HIP_GRAPHS");
+  s->graphs.on = s->api.hipGraphLaunch && !(graphs_env && strcmp(graphs_env, "0") == 0);
+  snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s)%s", s->name, s->arch, im->target,
+           llmc_rt_image_format_name(im->format),
+           s->graphs.on ? ", decode steps as HIP graphs" : "");
   hipError_t r = s->api.hipSetDevice(s->dev);
   if (r != hipSuccess) st = hip_fail(&s->api, r, "selecting device 0");
   if (!st && (r = s->api.hipStreamCreateWithFlags(&s->stream, hipStreamNonBlocking)) !=
@@ -385,9 +410,8 @@ static llmc_status_t *hip_copy(void *state, void *dst, const void *src, size_t b
   return NULL;
 }
 
-static llmc_status_t *hip_launch(void *state, int64_t kernel, int64_t extent, int64_t tokens,
-                                 const llmc_rt_buffers_t *bufs) {
-  hip_state_t *s = state;
+static llmc_status_t *launch_kernel(hip_state_t *s, int64_t kernel, int64_t extent,
+                                    int64_t tokens, const llmc_rt_buffers_t *bufs) {
   const llmc_rt_gpu_kernel_t *k = &s->kernels[kernel];
   uint32_t grid, grid_y;
   const uint64_t max_blocks = UINT32_MAX / k->block_threads;
@@ -412,6 +436,15 @@ static llmc_status_t *hip_launch(void *state, int64_t kernel, int64_t extent, in
                       s->kernel_names ? s->kernel_names[kernel] : "?", e);
   }
   return NULL;
+}
+
+static llmc_status_t *hip_launch(void *state, int64_t kernel, int64_t extent, int64_t tokens,
+                                 const llmc_rt_buffers_t *bufs) {
+  hip_state_t *s = state;
+  llmc_status_t *st = launch_kernel(s, kernel, extent, tokens, bufs);
+  /* The runtime returns without step_end: the stream must leave capture. */
+  if (st) llmc_rt_graphs_abandon(&s->graphs, &hip_graph_ops, s);
+  return st;
 }
 
 static llmc_status_t *hip_synchronize(void *state) {
@@ -446,6 +479,49 @@ static llmc_status_t *hip_mark_elapsed(void *state, int64_t a, int64_t b, float 
   return NULL;
 }
 
+/* Step replay: the vendor half of gpu.c's mechanism. */
+enum { HIP_STREAM_CAPTURE_MODE_RELAXED = 2 };
+
+static bool hip_capture_begin(void *state) {
+  hip_state_t *s = state;
+  return s->api.hipSetDevice(s->dev) == hipSuccess &&
+         s->api.hipStreamBeginCapture(s->stream, HIP_STREAM_CAPTURE_MODE_RELAXED) == hipSuccess;
+}
+
+static void *hip_capture_end(void *state) {
+  hip_state_t *s = state;
+  hipGraph_t g = NULL;
+  hipGraphExec_t exec = NULL;
+  hipError_t r = s->api.hipStreamEndCapture(s->stream, &g);
+  if (r == hipSuccess) r = s->api.hipGraphInstantiate(&exec, g, NULL, NULL, 0);
+  if (g) s->api.hipGraphDestroy(g);
+  return r == hipSuccess ? exec : NULL;
+}
+
+static llmc_status_t *hip_replay(void *state, void *exec) {
+  hip_state_t *s = state;
+  HIP_CHECK(s, s->api.hipSetDevice(s->dev), "selecting the device");
+  HIP_CHECK(s, s->api.hipGraphLaunch(exec, s->stream), "launching a step's HIP graph");
+  return NULL;
+}
+
+static void hip_graph_destroy(void *state, void *exec) {
+  ((hip_state_t *)state)->api.hipGraphExecDestroy(exec);
+}
+
+static const llmc_rt_graph_ops_t hip_graph_ops = {hip_capture_begin, hip_capture_end, hip_replay,
+                                                  hip_graph_destroy};
+
+static llmc_status_t *hip_step_begin(void *state, uint64_t key, bool *out_replay) {
+  hip_state_t *s = state;
+  return llmc_rt_graphs_step_begin(&s->graphs, &hip_graph_ops, s, key, out_replay);
+}
+
+static llmc_status_t *hip_step_end(void *state, bool *out_ran) {
+  hip_state_t *s = state;
+  return llmc_rt_graphs_step_end(&s->graphs, &hip_graph_ops, s, out_ran);
+}
+
 const llmc_rt_backend_vtable_t llmc_rt_backend_hip = {
     .version = LLMC_RT_BACKEND_VTABLE_VERSION,
     .name = "hip",
@@ -466,4 +542,6 @@ const llmc_rt_backend_vtable_t llmc_rt_backend_hip = {
     .synchronize = hip_synchronize,
     .mark = hip_mark,
     .mark_elapsed = hip_mark_elapsed,
+    .step_begin = hip_step_begin,
+    .step_end = hip_step_end,
 };

@@ -161,6 +161,43 @@ EXPORT hipError_t hipModuleLaunchKernel(void *f, unsigned gx, unsigned gy, unsig
   return r == 0 ? OK : r == -1 ? ERR_INVALID_VALUE : ERR_OUT_OF_MEMORY;
 }
 
+/* Stream capture and graphs (fake_driver.c records and replays). */
+EXPORT hipError_t hipStreamBeginCapture(void *s, int mode) {
+  if (s != &g_stream || mode < 0 || mode > 2) return ERR_INVALID_VALUE;
+  return fake_capture_begin() ? ERR_INVALID_VALUE : OK;
+}
+
+EXPORT hipError_t hipStreamEndCapture(void *s, void **graph) {
+  if (s != &g_stream) return ERR_INVALID_VALUE;
+  *graph = NULL;
+  return fake_capture_end(graph) ? ERR_INVALID_VALUE : OK;
+}
+
+EXPORT hipError_t hipGraphInstantiate(void **exec, void *graph, void *error_node, char *log,
+                                      size_t log_size) {
+  (void)error_node;
+  (void)log;
+  (void)log_size;
+  if (!graph) return ERR_INVALID_VALUE;
+  *exec = fake_graph_copy(graph);
+  return *exec ? OK : ERR_OUT_OF_MEMORY;
+}
+
+EXPORT hipError_t hipGraphLaunch(void *exec, void *s) {
+  if (s != &g_stream) return ERR_INVALID_VALUE;
+  return fake_graph_launch(exec) ? ERR_OUT_OF_MEMORY : OK;
+}
+
+EXPORT hipError_t hipGraphExecDestroy(void *exec) {
+  fake_graph_free(exec);
+  return OK;
+}
+
+EXPORT hipError_t hipGraphDestroy(void *graph) {
+  fake_graph_free(graph);
+  return OK;
+}
+
 /* Timing events (fake_driver.c). */
 EXPORT hipError_t hipEventCreate(void **ev) {
   *ev = fake_event_new();

@@ -452,6 +452,45 @@ static void test_fake_cuda_copy_bandwidth(void **state) {
   llmc_rt_close(d);
 }
 
+/* On the fake HIP runtime (ctest unit.runtime.gpu_fake_hip): decode steps
+ * run as HIP graphs through gpu.c's shared mechanism, with the host's
+ * tokens. */
+static void test_fake_hip_graphs(void **state) {
+  (void)state;
+  void *h = dlopen("libamdhip64.so", RTLD_NOW | RTLD_LOCAL);
+  void *sym = h ? dlsym(h, "fake_hip_counters") : NULL;
+  if (!sym) {
+    if (h) dlclose(h);
+    skip();
+  }
+  const fake_cuda_counters_t *(*fn)(void) = NULL;
+  memcpy(&fn, &sym, sizeof fn);
+  const fake_cuda_counters_t *c = fn();
+  llmc_rt_t *host = open_on(g_good.dir, "host", LLMC_OK, NULL);
+  llmc_rt_t *d = open_on(g_gpu_only.dir, "hip", LLMC_OK, NULL);
+  assert_non_null(strstr(llmc_rt_device_describe(d), "decode steps as HIP graphs"));
+  const int32_t p0[] = {1, 2, 3, 4}, p1[] = {5, 6};
+  llmc_sampling_t sp = {.temperature = 0, .top_p = 1, .max_new_tokens = 6, .eos_token = -1};
+  int s;
+  assert_null(llmc_rt_seq_add(host, p0, 4, &sp, &s));
+  assert_null(llmc_rt_seq_add(host, p1, 2, &sp, &s));
+  assert_null(llmc_rt_seq_add(d, p0, 4, &sp, &s));
+  assert_null(llmc_rt_seq_add(d, p1, 2, &sp, &s));
+  const int64_t launches = c->graph_launches;
+  for (;;) {
+    llmc_rt_events_t eh, ed;
+    assert_null(llmc_rt_step(host, &eh));
+    assert_null(llmc_rt_step(d, &ed));
+    assert_int_equal(eh.n, ed.n);
+    if (eh.n == 0) break;
+    for (int i = 0; i < eh.n; i++) assert_int_equal(eh.events[i].token, ed.events[i].token);
+  }
+  assert_true(c->graph_launches - launches >= 3);
+  llmc_rt_close(host);
+  llmc_rt_close(d);
+  dlclose(h);
+}
+
 /* LLMC_CUDA_GRAPHS=0: plain launches, the same tokens. */
 static void test_fake_cuda_no_graphs(void **state) {
   (void)state;
@@ -545,6 +584,7 @@ int main(void) {
       cmocka_unit_test(test_fake_cuda_image_choice),
       cmocka_unit_test(test_fake_cuda_copy_bandwidth),
       cmocka_unit_test(test_fake_cuda_no_graphs),
+      cmocka_unit_test(test_fake_hip_graphs),
       cmocka_unit_test(test_profile),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
