@@ -2,6 +2,7 @@
  * GPU backends (see rt_gpu.h). No driver is touched here. */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rt_gpu.h"
@@ -147,6 +148,20 @@ void llmc_rt_images_describe(const llmc_image_v1_t *images, int64_t n, char *buf
     if (w < 0) break;
     used += (size_t)w;
   }
+}
+
+llmc_status_t *llmc_rt_no_image(const char *backend, const char *kind, const char *device,
+                                const llmc_model_v1_t *model) {
+  char have[512];
+  llmc_rt_images_describe(model->images, model->n_images, have, sizeof have);
+  return LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
+                    "backend '%s': the artifact has no %simage for %s; it has: %s", backend, kind,
+                    device, have);
+}
+
+bool llmc_rt_env_allows(const char *name) {
+  const char *v = getenv(name);
+  return !(v && strcmp(v, "0") == 0);
 }
 
 /* ---- validation ---- */

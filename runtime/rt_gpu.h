@@ -36,6 +36,12 @@ int64_t llmc_rt_pick_image(const llmc_image_v1_t *images, int64_t n, llmc_rt_ven
 /* "sm_80 (cubin), sm_90a (ptx)" or "none (host kernels only)", for
  * messages; truncated to fit. */
 void llmc_rt_images_describe(const llmc_image_v1_t *images, int64_t n, char *buf, size_t size);
+/* LLMC_UNAVAILABLE "backend 'B': the artifact has no <kind>image for
+ * <device>; it has: <images>" (kind "" or e.g. "SPIR-V "). */
+llmc_status_t *llmc_rt_no_image(const char *backend, const char *kind, const char *device,
+                                const llmc_model_v1_t *model);
+/* Step replay stays on unless the environment variable `name` is "0". */
+bool llmc_rt_env_allows(const char *name);
 const char *llmc_rt_image_format_name(uint32_t format);
 
 /* Checks an artifact's image table (sizes, kernel counts, launch shapes)

@@ -392,11 +392,9 @@ static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_mode
   if (!st) {
     pick = llmc_rt_pick_image(model->images, model->n_images, LLMC_RT_VENDOR_NVIDIA, s->arch);
     if (pick < 0) {
-      char have[512];
-      llmc_rt_images_describe(model->images, model->n_images, have, sizeof have);
-      st = LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
-                      "backend 'cuda': the artifact has no image for %s (%s); it has: %s", s->name,
-                      s->arch, have);
+      char device[300];
+      snprintf(device, sizeof device, "%s (%s)", s->name, s->arch);
+      st = llmc_rt_no_image("cuda", "", device, model);
     }
   }
   if (st) {
@@ -406,8 +404,7 @@ static llmc_status_t *cuda_create(const llmc_rt_options_t *opts, const llmc_mode
   const llmc_image_v1_t *im = &model->images[pick];
   s->n_kernels = model->n_kernels;
   s->kernel_names = model->kernel_names;
-  const char *graphs_env = getenv("LLMC_CUDA_GRAPHS");
-  s->graphs.on = s->api.cuGraphLaunch && !(graphs_env && strcmp(graphs_env, "0") == 0);
+  s->graphs.on = s->api.cuGraphLaunch && llmc_rt_env_allows("LLMC_CUDA_GRAPHS");
   int max_grid = 0;
   CUresult r = s->api.cuDevicePrimaryCtxRetain(&s->ctx, s->dev);
   if (r != CUDA_SUCCESS) {

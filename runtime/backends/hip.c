@@ -297,11 +297,9 @@ static llmc_status_t *hip_create(const llmc_rt_options_t *opts, const llmc_model
   if (!st) {
     pick = llmc_rt_pick_image(model->images, model->n_images, LLMC_RT_VENDOR_AMD, s->arch);
     if (pick < 0) {
-      char have[512];
-      llmc_rt_images_describe(model->images, model->n_images, have, sizeof have);
-      st = LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
-                      "backend 'hip': the artifact has no image for %s (%s); it has: %s", s->name,
-                      s->arch, have);
+      char device[600];
+      snprintf(device, sizeof device, "%s (%s)", s->name, s->arch);
+      st = llmc_rt_no_image("hip", "", device, model);
     }
   }
   if (st) {
@@ -311,8 +309,7 @@ static llmc_status_t *hip_create(const llmc_rt_options_t *opts, const llmc_model
   const llmc_image_v1_t *im = &model->images[pick];
   s->n_kernels = model->n_kernels;
   s->kernel_names = model->kernel_names;
-  const char *graphs_env = getenv("LLMC_HIP_GRAPHS");
-  s->graphs.on = s->api.hipGraphLaunch && !(graphs_env && strcmp(graphs_env, "0") == 0);
+  s->graphs.on = s->api.hipGraphLaunch && llmc_rt_env_allows("LLMC_HIP_GRAPHS");
   snprintf(s->desc, sizeof s->desc, "%s (%s), image %s (%s)%s", s->name, s->arch, im->target,
            llmc_rt_image_format_name(im->format),
            s->graphs.on ? ", decode steps as HIP graphs" : "");

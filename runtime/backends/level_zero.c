@@ -364,13 +364,7 @@ static llmc_status_t *ze_create(const llmc_rt_options_t *opts, const llmc_model_
   if (!st) {
     snprintf(s->name, sizeof s->name, "%s", p.name);
     pick = llmc_rt_pick_image(model->images, model->n_images, LLMC_RT_VENDOR_INTEL, "spirv");
-    if (pick < 0) {
-      char have[512];
-      llmc_rt_images_describe(model->images, model->n_images, have, sizeof have);
-      st = LLMC_ERROR(LLMC_UNAVAILABLE, NULL,
-                      "backend 'level-zero': the artifact has no SPIR-V image for %s; it has: %s",
-                      s->name, have);
-    }
+    if (pick < 0) st = llmc_rt_no_image("level-zero", "SPIR-V ", s->name, model);
   }
   if (st) {
     free(s);
