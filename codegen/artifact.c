@@ -1,7 +1,9 @@
 /* artifact.c: turns a planned graph into the artifact the runtime loads.
  *
- * One kernel launch per node: each node picks a template family and its
- * compile-time parameters (dims, eps, tiles); identical instances are shared.
+ * The kernel plan (kplan.c) has decided, per node and target, the variant
+ * and its configuration; this file only encodes it: one launch per graph
+ * node with the op's runtime arguments, one kernel per distinct set of
+ * instances (identical instances are shared).
  * Runtime arguments (buffer offsets, T) go into the plan as a + b*T pairs, so
  * one plan serves every step size up to max_step_tokens (see llmc_abi.h).
  * The plan, the kernel table and the model struct are added to the lowered
@@ -21,7 +23,7 @@
 #include <unistd.h>
 
 #include "llmc_abi.h"
-#include "llmc_codegen.h"
+#include "llmc_artifact.h"
 #include "artifact_impl.h"
 #include "llmc_safetensors.h"
 
@@ -33,17 +35,7 @@ static double now_seconds(void) {
 
 llmc_status_t *llmc_artifact_oom(void) { return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory"); }
 
-/* ---- kernel selection ---- */
-
-static void param_int(builder_t *b, launch_t *l, const char *key, int64_t v) {
-  l->params[l->n_params++] = (llmc_template_param_t){key, llmc_arena_printf(b->a, "%lld", (long long)v)};
-}
-
-static void param_f32(builder_t *b, launch_t *l, const char *key, double v) {
-  char buf[11];
-  llmc_template_f32_literal((float)v, buf);
-  l->params[l->n_params++] = (llmc_template_param_t){key, llmc_arena_strdup(b->a, buf)};
-}
+/* ---- launches ---- */
 
 static void arg(launch_t *l, int64_t a, int64_t per_token) {
   l->args[l->n_args][0] = a;
@@ -64,27 +56,20 @@ static llmc_status_t *meta_offset(builder_t *b, const llmc_value_t *v, int64_t *
   return NULL;
 }
 
-/* Largest vector width (in f32 lanes) that divides k, for the matmul's inner loop. */
-static int64_t vector_lanes(int64_t k) {
-  for (int64_t v = 16; v > 1; v /= 2)
-    if (k % v == 0) return v;
-  return 1;
-}
-
-static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_t *l) {
-  const llmc_ir_graph_t *g = b->g;
+/* A launch's runtime arguments and parallel extent: the op's, the same for
+ * every variant and target (the kernel ABI in kernels_templates/). */
+static llmc_status_t *launch_args(builder_t *b, const llmc_value_t *v, launch_t *l) {
   llmc_value_t *const *in = v->inputs;
   int64_t cols = v->dtype == LLMC_DT_KV ? 0 : v->shape.dims[1];
   l->extent_a = 0;
   l->extent_b = 1; /* row-wise: one item per token */
+  const llmc_kplan_t *p = b->kplan;
   int64_t seq = b->header[LLMC_PLAN_META_SEQ];
   int64_t tables = b->header[LLMC_PLAN_META_BLOCK_TABLES];
   switch (v->op) {
     case LLMC_OP_EMBEDDING: {
       int64_t tok;
       LLMC_RETURN_IF_ERROR(meta_offset(b, in[0], &tok));
-      l->family = "embedding";
-      param_int(b, l, "D", cols);
       arg(l, act(b, v), 0);
       arg(l, b->weight_offsets[in[1]->id], 0);
       arg(l, tok, 0);
@@ -93,41 +78,24 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
       return NULL;
     }
     case LLMC_OP_MATMUL: {
-      if (!llmc_ir_attr_int(v, "transpose_b", 0))
-        return LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
-                          "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by "
-                          "the host code generator yet; store the weight as [N,K]", v->id);
       int64_t k = in[0]->shape.dims[1];
-      llmc_dtype_t wdt = b->weight_dtypes[in[1]->id];
-      l->family = wdt == LLMC_DT_F32 ? "matmul" : "matmul_half";
-      param_int(b, l, "K", k);
-      param_int(b, l, "N", cols);
-      param_int(b, l, "VEC", vector_lanes(k));
-      if (wdt != LLMC_DT_F32) {
-        param_int(b, l, "HALF", vector_lanes(k) / 2);
-        l->params[l->n_params++] = (llmc_template_param_t){"WTYPE", llmc_dtype_name(wdt)};
-      }
       arg(l, act(b, in[0]), 0);
       arg(l, b->weight_offsets[in[1]->id], 0);
       arg(l, act(b, v), 0);
       arg(l, 0, 1);
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
-      b->decode_bytes += (uint64_t)(k * cols) * llmc_dtype_size(wdt);
+      b->decode_bytes += (uint64_t)(k * cols) * llmc_dtype_size(p->weight_dtypes[in[1]->id]);
       return NULL;
     }
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
     case LLMC_OP_SILU_MUL:
-      l->family = v->op == LLMC_OP_ADD ? "add" : v->op == LLMC_OP_MUL ? "mul" : "silu_mul";
-      param_int(b, l, "N", cols);
       arg(l, act(b, in[0]), 0);
       arg(l, act(b, in[1]), 0);
       arg(l, act(b, v), 0);
       return NULL;
     case LLMC_OP_BIAS_ADD:
-      l->family = "bias_add";
-      param_int(b, l, "N", cols);
       arg(l, act(b, in[0]), 0);
       arg(l, b->weight_offsets[in[1]->id], 0);
       arg(l, act(b, v), 0);
@@ -136,16 +104,11 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
     case LLMC_OP_SOFTMAX:
-      l->family = v->op == LLMC_OP_SILU ? "silu" : v->op == LLMC_OP_GELU ? "gelu" : "softmax";
-      param_int(b, l, "N", cols);
       arg(l, act(b, in[0]), 0);
       arg(l, act(b, v), 0);
       return NULL;
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM:
-      l->family = v->op == LLMC_OP_RMS_NORM ? "rms_norm" : "layer_norm";
-      param_int(b, l, "D", cols);
-      param_f32(b, l, "EPS", llmc_ir_attr_float(v, "eps", 1e-5));
       arg(l, act(b, in[0]), 0);
       for (int i = 1; i < v->n_inputs; i++) {
         arg(l, b->weight_offsets[in[i]->id], 0);
@@ -154,44 +117,23 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
       arg(l, act(b, v), 0);
       return NULL;
     case LLMC_OP_ROPE: {
-      const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
-      bool interleaved = style && strcmp(style->s, "interleaved") == 0;
-      int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
-      l->family = "rope";
-      param_int(b, l, "N_HEADS", cols / hd);
-      param_int(b, l, "HEAD_DIM", hd);
-      param_f32(b, l, "THETA", llmc_ir_attr_float(v, "theta", 10000));
-      param_int(b, l, "STYLE", interleaved);
-      int64_t p;
-      LLMC_RETURN_IF_ERROR(meta_offset(b, in[1], &p));
+      int64_t pos;
+      LLMC_RETURN_IF_ERROR(meta_offset(b, in[1], &pos));
       arg(l, act(b, in[0]), 0);
       arg(l, act(b, v), 0);
-      arg(l, p, 0);
+      arg(l, pos, 0);
       return NULL;
     }
     case LLMC_OP_KV_WRITE:
     case LLMC_OP_ATTENTION: {
       bool write = v->op == LLMC_OP_KV_WRITE;
       const llmc_value_t *kv = write ? v : in[1];
-      int64_t p;
-      LLMC_RETURN_IF_ERROR(meta_offset(b, in[2], &p));
-      l->family = write ? "kv_write" : "attention";
-      if (write) {
-        param_int(b, l, "KVD", b->kv_dim);
-      } else {
-        int64_t h = llmc_ir_attr_int(v, "n_heads", 0);
-        param_int(b, l, "N_HEADS", h);
-        param_int(b, l, "N_KV_HEADS", b->n_kv_heads);
-        param_int(b, l, "HEAD_DIM", b->head_dim);
-        param_f32(b, l, "SCALE", llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)b->head_dim)));
-        l->extent_b = h; /* one item per (token, head) */
-      }
-      param_int(b, l, "BLOCK_SIZE", b->opts->block_size);
-      param_int(b, l, "BLOCK_FLOATS", b->header[LLMC_PLAN_BLOCK_FLOATS]);
-      param_int(b, l, "MAX_BLOCKS", b->header[LLMC_PLAN_MAX_BLOCKS_PER_SEQ]);
+      int64_t pos;
+      LLMC_RETURN_IF_ERROR(meta_offset(b, in[2], &pos));
+      if (!write) l->extent_b = llmc_ir_attr_int(v, "n_heads", 0); /* one item per (token, head) */
       arg(l, act(b, in[0]), 0);
       arg(l, write ? act(b, in[1]) : act(b, v), 0);
-      arg(l, p, 0);
+      arg(l, pos, 0);
       arg(l, seq, 0);
       arg(l, tables, 0);
       arg(l, llmc_ir_attr_int(kv, "layer", 0), 0);
@@ -199,116 +141,52 @@ static llmc_status_t *select_kernel(builder_t *b, const llmc_value_t *v, launch_
     }
     case LLMC_OP_COUNT: break;
   }
-  return LLMC_ERROR(LLMC_INTERNAL, g->name, "no kernel for op %s", llmc_op_name(v->op));
-}
-
-/* The GPU form of a kernel (kernels_templates/<family>.gpu.mlir): the host
- * params without the host-only ones (VEC, THETA), plus workgroup shape
- * params, and the launch geometry the runtime needs (llmc_gpu_kernel_v1_t).
- * Workgroups of 128 threads stride over a token's row for row-wise ops;
- * matmul gives a workgroup of 256 threads 4 output columns of one token (a
- * coalesced GEMV for decode); attention gives one workgroup per (token,
- * head) with a thread per head dimension. */
-static void select_gpu_kernel(builder_t *b, const llmc_value_t *v, launch_t *l) {
-  l->gfamily = l->family;
-  bool bf16_weights = v->op == LLMC_OP_MATMUL && b->weight_dtypes[v->inputs[1]->id] == LLMC_DT_BF16;
-  if (bf16_weights) l->gfamily = "matmul_bf16"; /* widened with integer ops on GPUs */
-  for (int i = 0; i < l->n_params; i++)
-    if (strcmp(l->params[i].key, "VEC") && strcmp(l->params[i].key, "THETA") && strcmp(l->params[i].key, "HALF") &&
-        !(bf16_weights && strcmp(l->params[i].key, "WTYPE") == 0))
-      l->gparams[l->n_gparams++] = l->params[i];
-  int32_t threads = 128, items = 1;
-  bool per_token = false;
-  if (v->op == LLMC_OP_MATMUL) {
-    threads = 256;
-    items = 4;
-    per_token = true;
-    l->gparams[l->n_gparams++] = (llmc_template_param_t){"COLS", "4"};
-    if (strcmp(l->family, "matmul_half") == 0)
-      l->gparams[l->n_gparams++] = (llmc_template_param_t){
-          "K_WORDS", llmc_arena_printf(b->a, "%lld", (long long)(v->inputs[0]->shape.dims[1] / 2))};
-  } else if (v->op == LLMC_OP_ATTENTION) {
-    threads = (int32_t)b->head_dim;
-  } else if (v->op == LLMC_OP_ROPE) {
-    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
-    llmc_buf_t inv = {0};
-    llmc_gpu_rope_inv_freq((float)llmc_ir_attr_float(v, "theta", 10000), (int)hd, &inv);
-    l->gparams[l->n_gparams++] = (llmc_template_param_t){"HALF_DIM", llmc_arena_printf(b->a, "%lld", (long long)(hd / 2))};
-    l->gparams[l->n_gparams++] = (llmc_template_param_t){"INV_FREQ", llmc_arena_strdup(b->a, inv.data ? inv.data : "")};
-    llmc_buf_free(&inv);
-  }
-  if (v->op != LLMC_OP_ATTENTION)
-    l->gparams[l->n_gparams++] = (llmc_template_param_t){"WG", llmc_arena_printf(b->a, "%d", threads)};
-  l->gpu = (llmc_gpu_kernel_v1_t){.block_threads = threads, .items_per_block = items, .grid_y_tokens = per_token};
+  return LLMC_ERROR(LLMC_INTERNAL, b->g->name, "no launch for op %s", llmc_op_name(v->op));
 }
 
 /* ---- plan ---- */
 
-/* With a GPU target, the table gets one kernel that no plan launch uses:
- * argmax (kernels_templates/argmax.*.mlir), which GPU backends run on the
- * sampled rows of greedy sequences so a decode step downloads token ids
- * instead of logits. The runtime finds it by its name's `_argmax` suffix.
- * Its launch record sits just past the plan's (b->launches has room for one
- * more than there are graph values). */
-static void add_argmax_kernel(builder_t *b) {
-  bool gpu = false;
-  for (int t = 0; t < b->n_targets; t++) gpu |= b->targets[t].is_gpu;
-  if (!gpu) return;
-  launch_t *l = &b->launches[b->n_launches];
-  *l = (launch_t){.family = "argmax", .gfamily = "argmax"};
-  const char *v = llmc_arena_printf(b->a, "%lld", (long long)b->header[LLMC_PLAN_VOCAB]);
-  l->params[l->n_params++] = (llmc_template_param_t){"V", v};
-  l->gparams[l->n_gparams++] = (llmc_template_param_t){"V", v};
-  l->gparams[l->n_gparams++] = (llmc_template_param_t){"WG", "256"};
-  l->gpu = (llmc_gpu_kernel_v1_t){.block_threads = 256, .items_per_block = 1};
-  int k = b->n_kernels++;
-  b->kernels[k] = (kernel_t){.family = "argmax",
-                             .key = llmc_arena_strdup(b->a, "argmax"),
-                             .name = llmc_arena_printf(b->a, "llmc_k%d_argmax", k),
-                             .first_launch = b->n_launches};
-  l->kernel = k;
-}
-
-static llmc_status_t *check_kv_layers(builder_t *b) {
-  const llmc_ir_graph_t *g = b->g;
-  bool seen[4096] = {0};
-  for (int i = 0; i < g->n_values; i++) {
-    const llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_KV_WRITE) continue;
-    int64_t layer = llmc_ir_attr_int(v, "layer", 0), kvh = llmc_ir_attr_int(v, "n_kv_heads", 0);
-    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
-    if (b->n_layers == 0) {
-      b->n_kv_heads = kvh;
-      b->head_dim = hd;
-      b->kv_dim = kvh * hd;
-    } else if (kvh != b->n_kv_heads || hd != b->head_dim) {
-      return LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name, "layers with different KV shapes are not supported");
+/* The kernel a kcall runs: an existing one when every target's instance
+ * (family and parameters) is the same, else a new one. */
+static llmc_status_t *kernel_for(builder_t *b, const llmc_kcall_t *c, int launch, int *out_kernel) {
+  llmc_buf_t key = {0};
+  const char *family = NULL;
+  for (int t = 0; t < b->n_targets; t++) {
+    llmc_kinstance_t inst;
+    llmc_status_t *s = llmc_kplan_instance(b->kplan, c, t, &inst);
+    if (s) {
+      llmc_buf_free(&key);
+      return s;
     }
-    if (layer < 0 || layer >= 4096 || seen[layer])
-      return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layer %lld is out of range or written twice",
-                        (long long)layer);
-    seen[layer] = true;
-    b->n_layers++;
+    if (!family) family = inst.family;
+    llmc_buf_printf(&key, "%s%s.%s", t ? " | " : "", b->targets[t].is_gpu ? "gpu" : "host", inst.family);
+    for (int p = 0; p < inst.n; p++) llmc_buf_printf(&key, " %s=%s", inst.params[p].key, inst.params[p].value);
   }
-  for (int64_t l = 0; l < b->n_layers; l++)
-    if (!seen[l])
-      return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layers must be numbered 0..%lld; %lld is missing",
-                        (long long)(b->n_layers - 1), (long long)l);
+  if (key.failed) return llmc_artifact_oom();
+  int k = 0;
+  while (k < b->n_kernels && strcmp(b->kernels[k].key, key.data)) k++;
+  if (k == b->n_kernels) {
+    kernel_t *kn = &b->kernels[b->n_kernels++];
+    *kn = (kernel_t){.call = c, .family = family, .key = llmc_arena_strdup(b->a, key.data),
+                     .name = llmc_arena_printf(b->a, "llmc_k%d_%s", k, family), .first_launch = launch};
+  }
+  llmc_buf_free(&key);
+  b->kernels[k].n_launches++;
+  *out_kernel = k;
   return NULL;
 }
 
 static llmc_status_t *build_plan(builder_t *b) {
   const llmc_ir_graph_t *g = b->g;
   const llmc_artifact_options_t *o = b->opts;
+  const llmc_kplan_t *kp = b->kplan;
   const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
   if (!logits || b->plan->offsets[logits->id] < 0)
     return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "the graph has no computed 'logits' output");
-  LLMC_RETURN_IF_ERROR(check_kv_layers(b));
   int64_t t_max = b->plan->max_tokens;
-  if (o->block_size <= 0 || o->block_size > 4096 || o->max_context <= 0 || o->max_seqs <= 0 ||
-      o->max_seqs > 4096)
-    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "bad block size, context or sequence count");
-  int64_t max_blocks = (o->max_context + o->block_size - 1) / o->block_size;
+  if (o->max_seqs <= 0 || o->max_seqs > 4096)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "bad sequence count");
+  int64_t max_blocks = kp->max_blocks;
   int64_t *h = b->header;
   h[LLMC_PLAN_VOCAB] = logits->shape.dims[1];
   h[LLMC_PLAN_MAX_STEP_TOKENS] = t_max;
@@ -316,11 +194,11 @@ static llmc_status_t *build_plan(builder_t *b) {
   h[LLMC_PLAN_MAX_SEQS] = o->max_seqs;
   h[LLMC_PLAN_ACT_FLOATS] = b->plan->arena_floats;
   h[LLMC_PLAN_LOGITS_OFFSET] = b->plan->offsets[logits->id];
-  h[LLMC_PLAN_N_LAYERS] = b->n_layers;
-  h[LLMC_PLAN_N_KV_HEADS] = b->n_kv_heads;
-  h[LLMC_PLAN_HEAD_DIM] = b->head_dim;
-  h[LLMC_PLAN_BLOCK_SIZE] = o->block_size;
-  h[LLMC_PLAN_BLOCK_FLOATS] = b->n_layers * 2 * o->block_size * b->kv_dim;
+  h[LLMC_PLAN_N_LAYERS] = kp->n_layers;
+  h[LLMC_PLAN_N_KV_HEADS] = kp->n_kv_heads;
+  h[LLMC_PLAN_HEAD_DIM] = kp->head_dim;
+  h[LLMC_PLAN_BLOCK_SIZE] = kp->block_size;
+  h[LLMC_PLAN_BLOCK_FLOATS] = kp->block_floats;
   h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] = max_blocks;
   h[LLMC_PLAN_META_TOKENS] = 0;
   h[LLMC_PLAN_META_POSITIONS] = t_max;
@@ -328,34 +206,22 @@ static llmc_status_t *build_plan(builder_t *b) {
   h[LLMC_PLAN_META_BLOCK_TABLES] = 3 * t_max;
   h[LLMC_PLAN_META_INTS] = 3 * t_max + o->max_seqs * max_blocks;
 
-  b->launches = llmc_arena_alloc(b->a, sizeof(launch_t) * (size_t)(g->n_values + 1));
-  b->kernels = llmc_arena_alloc(b->a, sizeof(kernel_t) * (size_t)(g->n_values + 1));
+  b->launches = llmc_arena_alloc(b->a, sizeof(launch_t) * (size_t)(kp->n_calls + 1));
+  b->kernels = llmc_arena_alloc(b->a, sizeof(kernel_t) * (size_t)(kp->n_calls + 1));
   if (!b->launches || !b->kernels) return llmc_artifact_oom();
-  for (int i = 0; i < g->n_values; i++) {
-    const llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_NODE) continue;
-    launch_t *l = &b->launches[b->n_launches++];
-    LLMC_RETURN_IF_ERROR(select_kernel(b, v, l));
-    select_gpu_kernel(b, v, l);
-    llmc_buf_t key = {0};
-    llmc_buf_printf(&key, "%s", l->family);
-    for (int p = 0; p < l->n_params; p++) llmc_buf_printf(&key, " %s=%s", l->params[p].key, l->params[p].value);
-    if (key.failed) return llmc_artifact_oom();
-    int k = 0;
-    while (k < b->n_kernels && strcmp(b->kernels[k].key, key.data)) k++;
-    if (k == b->n_kernels) {
-      kernel_t *kn = &b->kernels[b->n_kernels++];
-      kn->family = l->family;
-      kn->key = llmc_arena_strdup(b->a, key.data);
-      kn->name = llmc_arena_printf(b->a, "llmc_k%d_%s", k, l->family);
-      kn->first_launch = b->n_launches - 1;
-    }
-    llmc_buf_free(&key);
-    b->kernels[k].n_launches++;
-    l->kernel = k;
+  /* Graph kcalls become plan launches; the argmax kcall (last, no node)
+   * gets a kernel and a launch record just past the plan's, which only
+   * carries its GPU launch shape: the runtime runs it on the greedy rows of
+   * a step and finds it by its name's `_argmax` suffix. */
+  for (int i = 0; i < kp->n_calls; i++) {
+    const llmc_kcall_t *c = &kp->calls[i];
+    launch_t *l = &b->launches[b->n_launches];
+    *l = (launch_t){.call = c};
+    if (c->node) LLMC_RETURN_IF_ERROR(launch_args(b, c->node, l));
+    LLMC_RETURN_IF_ERROR(kernel_for(b, c, b->n_launches, &l->kernel));
+    if (c->node) b->n_launches++;
   }
   h[LLMC_PLAN_N_LAUNCHES] = b->n_launches;
-  add_argmax_kernel(b);
   return NULL;
 }
 
@@ -389,11 +255,12 @@ static llmc_status_t *kernel_module(builder_t *b, llmc_buf_t *out) {
                   LLMC_VERSION_STRING);
   for (int k = 0; k < b->n_kernels; k++) {
     const kernel_t *kn = &b->kernels[k];
-    const launch_t *l = &b->launches[kn->first_launch];
-    llmc_template_param_t params[MAX_PARAMS + 1];
+    llmc_kinstance_t inst;
+    LLMC_RETURN_IF_ERROR(llmc_kplan_instance(b->kplan, kn->call, b->host_target, &inst));
+    llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
     params[0] = (llmc_template_param_t){"NAME", kn->name};
-    memcpy(params + 1, l->params, sizeof(llmc_template_param_t) * (size_t)l->n_params);
-    llmc_status_t *s = llmc_template_instantiate(kn->family, "host", params, l->n_params + 1, out);
+    memcpy(params + 1, inst.params, sizeof(llmc_template_param_t) * (size_t)inst.n);
+    llmc_status_t *s = llmc_template_instantiate(inst.family, "host", params, inst.n + 1, out);
     if (s) return llmc_status_wrap(s, NULL, "instantiating kernel %s", kn->name);
   }
   llmc_buf_printf(out, "}\n");
@@ -490,161 +357,6 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
   free(vals);
   free(names);
   return s;
-}
-
-/* ---- weights ---- */
-
-/* The dtype a weight is stored in: the requested 16-bit format for weights
- * read only as a matmul's b operand with an even inner dimension (the
- * matmul_half kernel's layout), f32 for everything else (norm weights,
- * embedding tables, and so tied embeddings, stay exact). */
-static llmc_dtype_t stored_dtype(const builder_t *b, const llmc_value_t *w) {
-  llmc_dtype_t want = b->opts->weight_dtype;
-  if (want != LLMC_DT_F16 && want != LLMC_DT_BF16) return LLMC_DT_F32;
-  bool used = false;
-  for (int i = 0; i < b->g->n_values; i++) {
-    const llmc_value_t *v = b->g->values[i];
-    for (int j = 0; j < v->n_inputs; j++) {
-      if (v->inputs[j] != w) continue;
-      if (v->op != LLMC_OP_MATMUL || j != 1 || w->shape.rank != 2 || w->shape.dims[1] % 2) return LLMC_DT_F32;
-      used = true;
-    }
-  }
-  return used ? want : LLMC_DT_F32;
-}
-
-static float weight_at(const llmc_weight_view_t *view, uint64_t j) {
-  const uint16_t *h = view->data;
-  switch (view->dtype) {
-    case LLMC_DT_F16: return llmc_f16_to_f32(h[j]);
-    case LLMC_DT_BF16: return llmc_bf16_to_f32(h[j]);
-    default: {
-      float f;
-      memcpy(&f, (const char *)view->data + 4 * j, 4);
-      return f;
-    }
-  }
-}
-
-static llmc_status_t *write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
-                                    const char *path, uint64_t *out_bytes) {
-  const llmc_ir_graph_t *g = b->g;
-  llmc_st_writer_t *w;
-  LLMC_RETURN_IF_ERROR(llmc_st_writer_create(&w));
-  void **converted = calloc((size_t)g->n_values + 1, sizeof(void *));
-  llmc_status_t *s = converted ? llmc_st_writer_set_metadata(w, "format", "llmc.weights/1") : llmc_artifact_oom();
-  uint64_t end = 0;
-  *out_bytes = 0;
-  for (int i = 0; i < g->n_values && !s; i++) {
-    const llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_WEIGHT) continue;
-    llmc_weight_view_t view;
-    if (!lookup(ctx, v->name, &view)) {
-      s = LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
-      break;
-    }
-    uint64_t n;
-    llmc_shape_numel(&v->shape, 0, &n);
-    llmc_dtype_t dt = b->weight_dtypes[i] = stored_dtype(b, v);
-    size_t esize = llmc_dtype_size(dt);
-    /* Weights already in the stored format stream straight from the input mmap. */
-    const void *data = view.data;
-    if (view.dtype != dt) {
-      if (!(converted[i] = malloc(esize * (size_t)(n ? n : 1)))) {
-        s = llmc_artifact_oom();
-        break;
-      }
-      for (uint64_t j = 0; j < n; j++) {
-        float f = weight_at(&view, j);
-        if (dt == LLMC_DT_F32) ((float *)converted[i])[j] = f;
-        else ((uint16_t *)converted[i])[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(f) : llmc_f32_to_bf16(f);
-      }
-      data = converted[i];
-    }
-    llmc_st_dtype_t st = dt == LLMC_DT_F16 ? LLMC_ST_F16 : dt == LLMC_DT_BF16 ? LLMC_ST_BF16 : LLMC_ST_F32;
-    if ((s = llmc_st_writer_add(w, v->name, st, v->shape.rank, v->shape.dims, data))) break;
-    uint64_t off = llmc_st_writer_data_offset(w, v->name); /* 64-byte aligned */
-    b->weight_offsets[i] = (int64_t)(off / 4);
-    if (off + n * esize > end) end = off + n * esize;
-    *out_bytes += n * esize;
-  }
-  b->header[LLMC_PLAN_WEIGHT_FLOATS] = (int64_t)((end + 3) / 4);
-  if (!s && path) s = llmc_st_writer_finish(w, path);
-  llmc_st_writer_destroy(w);
-  for (int i = 0; converted && i < g->n_values; i++) free(converted[i]);
-  free(converted);
-  return s;
-}
-
-/* ---- side files ---- */
-
-static void write_model_h(builder_t *b, const llmc_target_t *t, llmc_buf_t *out) {
-  const int64_t *h = b->header;
-  llmc_buf_printf(out,
-                  "/* model.h: generated by llmc %s for model \"%s\", target %s (%s). Do not edit.\n"
-                  " * model.so exports llmc_model_v1; load it with libllmc_rt (llmc_rt_open). */\n"
-                  "#ifndef LLMC_MODEL_H\n#define LLMC_MODEL_H\n\n#include \"llmc_abi.h\"\n\n",
-                  LLMC_VERSION_STRING, b->g->name, t->name, t->triple);
-  static const char *const names[LLMC_PLAN_HEADER_LEN] = {
-      "VOCAB", "MAX_STEP_TOKENS", "MAX_CONTEXT", "MAX_SEQS", "ACT_FLOATS", "LOGITS_OFFSET",
-      "N_LAYERS", "N_KV_HEADS", "HEAD_DIM", "BLOCK_SIZE", "BLOCK_FLOATS", "MAX_BLOCKS_PER_SEQ",
-      "META_TOKENS", "META_POSITIONS", "META_SEQ", "META_BLOCK_TABLES", "META_INTS",
-      "WEIGHT_FLOATS", "N_LAUNCHES"};
-  for (int i = 0; i < LLMC_PLAN_HEADER_LEN; i++)
-    llmc_buf_printf(out, "#define LLMC_MODEL_%s %lldLL\n", names[i], (long long)h[i]);
-  llmc_buf_printf(out, "\nextern const llmc_model_v1_t llmc_model_v1;\n\n#endif\n");
-}
-
-static char *report_json(builder_t *b, const llmc_target_t *t, uint64_t weight_bytes) {
-  const int64_t *h = b->header;
-  json_t *r = json_object();
-  json_object_set_new(r, "llmc_version", json_string(LLMC_VERSION_STRING));
-  json_object_set_new(r, "model", json_string(b->g->name));
-  json_object_set_new(r, "target", json_pack("{s:s, s:s, s:s}", "name", t->name, "triple", t->triple,
-                                             "cpu", t->cpu));
-  json_t *passes = json_array();
-  const llmc_pass_result_t *pr = b->opts->passes;
-  for (int i = 0; pr && i < pr->n_passes; i++)
-    json_array_append_new(passes, json_pack("{s:s, s:i, s:i}", "name", pr->stats[i].name, "nodes_before",
-                                            pr->stats[i].nodes_before, "nodes_after", pr->stats[i].nodes_after));
-  json_object_set_new(r, "passes", passes);
-  int64_t kv_token = 2 * h[LLMC_PLAN_N_LAYERS] * b->kv_dim * 4;
-  json_object_set_new(
-      r, "memory",
-      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_step_tokens", (json_int_t)h[LLMC_PLAN_MAX_STEP_TOKENS],
-                "activation_arena_bytes", (json_int_t)(h[LLMC_PLAN_ACT_FLOATS] * 4),
-                "activation_bytes_without_reuse", (json_int_t)(b->plan->naive_floats * 4),
-                "weight_bytes", (json_int_t)weight_bytes, "decode_weight_bytes_per_token",
-                (json_int_t)b->decode_bytes, "kv_bytes_per_token", (json_int_t)kv_token,
-                "kv_block_bytes", (json_int_t)(h[LLMC_PLAN_BLOCK_FLOATS] * 4)));
-  json_object_set_new(r, "kv_cache",
-                      json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "layers", (json_int_t)h[LLMC_PLAN_N_LAYERS],
-                                "kv_heads", (json_int_t)b->n_kv_heads, "head_dim", (json_int_t)b->head_dim,
-                                "block_size", (json_int_t)h[LLMC_PLAN_BLOCK_SIZE], "max_context",
-                                (json_int_t)h[LLMC_PLAN_MAX_CONTEXT], "dtype", "f32"));
-  json_t *kernels = json_array();
-  for (int k = 0; k < b->n_kernels; k++) {
-    const kernel_t *kn = &b->kernels[k];
-    const launch_t *l = &b->launches[kn->first_launch];
-    json_t *params = json_object();
-    for (int p = 0; p < l->n_params; p++) json_object_set_new(params, l->params[p].key, json_string(l->params[p].value));
-    json_array_append_new(kernels, json_pack("{s:s, s:s, s:i, s:o}", "name", kn->name, "family", kn->family,
-                                             "launches", kn->n_launches, "params", params));
-  }
-  json_object_set_new(r, "kernels", kernels);
-  json_object_set_new(r, "launches", json_integer(b->n_launches));
-  json_t *images = json_array();
-  for (int t = 0; t < b->n_targets; t++) {
-    if (!b->targets[t].is_gpu) continue;
-    static const char *const kinds[] = {"ptx", "cubin", "hsaco", "spirv", "host-emulation"};
-    json_array_append_new(images, json_pack("{s:s, s:s, s:I}", "target", b->targets[t].name, "kind",
-                                            kinds[b->image_info[t].kind], "bytes",
-                                            (json_int_t)b->images[t].len));
-  }
-  json_object_set_new(r, "gpu_images", images);
-  char *text = json_dumps(r, JSON_PRESERVE_ORDER | JSON_INDENT(2));
-  json_decref(r);
-  return text;
 }
 
 /* ---- output directory ---- */
@@ -744,6 +456,13 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   if (o->gpu_emulation && gpu_emit)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--emit",
                       "--emit=%s writes device code, which --gpu-emulation does not make", emit);
+  if (strcmp(emit, "plan") == 0) {
+    llmc_buf_t text = {0};
+    llmc_kplan_print(b->kplan, &text);
+    llmc_status_t *s = text.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.plan", text.data, text.len);
+    llmc_buf_free(&text);
+    return s;
+  }
   if (strcmp(emit, "ir") == 0) {
     llmc_buf_t ir = {0};
     llmc_ir_print(b->g, &ir);
@@ -753,14 +472,14 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   }
   llmc_target_t target;
   LLMC_RETURN_IF_ERROR(object_target(b, &target));
-  LLMC_RETURN_IF_ERROR(write_weights(b, lookup, lookup_ctx,
+  LLMC_RETURN_IF_ERROR(llmc_artifact_write_weights(b, lookup, lookup_ctx,
                                      full ? llmc_path_join(b->a, tmp, "weights.safetensors") : NULL,
                                      &sum->weight_bytes));
   LLMC_RETURN_IF_ERROR(build_plan(b));
   sum->n_kernels = b->n_kernels;
   sum->n_launches = b->n_launches;
   sum->arena_bytes = (uint64_t)b->header[LLMC_PLAN_ACT_FLOATS] * 4;
-  sum->kv_bytes_per_token = (uint64_t)(2 * b->n_layers * b->kv_dim * 4);
+  sum->kv_bytes_per_token = (uint64_t)(2 * b->kplan->n_layers * b->kplan->kv_dim * 4);
   if (full || gpu_emit) {
     double t0 = now_seconds();
     LLMC_RETURN_IF_ERROR(llmc_artifact_gpu_compile(b));
@@ -768,7 +487,7 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
     if (gpu_emit) return write_gpu_code(b, tmp, emit);
   }
   if (full || strcmp(emit, "report") == 0) {
-    char *report = report_json(b, &target, sum->weight_bytes);
+    char *report = llmc_artifact_report(b, &target, sum->weight_bytes);
     if (!report) return llmc_artifact_oom();
     llmc_status_t *s = write_file(b->a, tmp, "report.json", report, strlen(report));
     free(report);
@@ -812,7 +531,7 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   if (s || !full) return s;
 
   llmc_buf_t header = {0};
-  write_model_h(b, &target, &header);
+  llmc_artifact_model_h(b, &target, &header);
   s = header.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.h", header.data, header.len);
   llmc_buf_free(&header);
   if (!s && o->tokenizer_path) {
@@ -874,8 +593,7 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   builder_t b = {.g = g, .plan = plan, .opts = opts, .a = llmc_arena_create()};
   if (!b.a) return llmc_artifact_oom();
   b.weight_offsets = llmc_arena_alloc(b.a, sizeof(int64_t) * (size_t)(g->n_values + 1));
-  b.weight_dtypes = llmc_arena_alloc(b.a, sizeof(llmc_dtype_t) * (size_t)(g->n_values + 1));
-  if (!b.weight_offsets || !b.weight_dtypes) {
+  if (!b.weight_offsets) {
     llmc_arena_destroy(b.a);
     return llmc_artifact_oom();
   }
@@ -895,6 +613,12 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--weight-dtype",
                      "f16 weights need a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'", tg->name);
   }
+  if (!s) {
+    llmc_kplan_options_t ko = {.weight_dtype = opts->weight_dtype, .block_size = opts->block_size,
+                               .max_context = opts->max_context, .overrides = opts->overrides,
+                               .n_overrides = opts->n_overrides, .tuning_db = opts->tuning_db};
+    s = llmc_kplan_build(g, b.targets, b.n_targets, &ko, &b.kplan);
+  }
   if (!s && mkdir(tmp, 0755) != 0)
     s = LLMC_ERROR(LLMC_CANT_CREATE, opts->out_dir, "cannot create the output directory: %s", strerror(errno));
   if (!s) s = write_outputs(&b, lookup, lookup_ctx, tmp, out_summary);
@@ -904,6 +628,7 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
     llmc_buf_free(&b.images[t]);
     llmc_buf_free(&b.image_asm[t]);
   }
+  llmc_kplan_destroy(b.kplan);
   llmc_arena_destroy(b.a);
   return s;
 }

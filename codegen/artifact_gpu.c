@@ -1,6 +1,7 @@
 /* artifact_gpu.c: the GPU images of an artifact. Every kernel of the plan is
- * instantiated from its kernels_templates/<family>.gpu.mlir (parameters and
- * launch geometry chosen in artifact.c next to the host ones), the instances
+ * instantiated from its kernels_templates/<family>.gpu.mlir (variant,
+ * parameters and launch geometry as the kernel plan chose them for each
+ * target), the instances
  * of one target are compiled together by llmc_gpu_compile into one image
  * (cubin or PTX, HSA code object, SPIR-V), and the images go into model.so
  * as an llmc_image_v1_t table (llmc_abi.h) the runtime picks from. */
@@ -10,14 +11,16 @@
 
 #include "artifact_impl.h"
 
-static llmc_status_t *gpu_kernel_text(builder_t *b, llmc_buf_t *out) {
+/* The kernels of GPU target t, as the plan configured them for t. */
+static llmc_status_t *gpu_kernel_text(builder_t *b, int t, llmc_buf_t *out) {
   for (int k = 0; k < b->n_kernels; k++) {
     const kernel_t *kn = &b->kernels[k];
-    const launch_t *l = &b->launches[kn->first_launch];
-    llmc_template_param_t params[MAX_PARAMS + 1];
+    llmc_kinstance_t inst;
+    LLMC_RETURN_IF_ERROR(llmc_kplan_instance(b->kplan, kn->call, t, &inst));
+    llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
     params[0] = (llmc_template_param_t){"NAME", kn->name};
-    memcpy(params + 1, l->gparams, sizeof(llmc_template_param_t) * (size_t)l->n_gparams);
-    llmc_status_t *s = llmc_template_instantiate(l->gfamily, "gpu", params, l->n_gparams + 1, out);
+    memcpy(params + 1, inst.params, sizeof(llmc_template_param_t) * (size_t)inst.n);
+    llmc_status_t *s = llmc_template_instantiate(inst.family, "gpu", params, inst.n + 1, out);
     if (s) return llmc_status_wrap(s, NULL, "instantiating GPU kernel %s", kn->name);
   }
   return out->failed ? llmc_artifact_oom() : NULL;
@@ -27,10 +30,15 @@ llmc_status_t *llmc_artifact_gpu_compile(builder_t *b) {
   bool any = false;
   for (int t = 0; t < b->n_targets; t++) any |= b->targets[t].is_gpu;
   if (!any) return NULL;
-  llmc_buf_t text = {0};
-  llmc_status_t *s = gpu_kernel_text(b, &text);
+  llmc_status_t *s = NULL;
   for (int t = 0; t < b->n_targets && !s; t++) {
     if (!b->targets[t].is_gpu) continue;
+    llmc_buf_t text = {0};
+    s = gpu_kernel_text(b, t, &text);
+    if (s) {
+      llmc_buf_free(&text);
+      break;
+    }
     /* Assembly is only ever written out for NVIDIA (--emit=ptx). */
     bool nvidia = llmc_gpu_vendor(&b->targets[t]) == LLMC_GPU_VENDOR_NVIDIA;
     if (b->opts->gpu_emulation)
@@ -40,8 +48,8 @@ llmc_status_t *llmc_artifact_gpu_compile(builder_t *b) {
       s = llmc_gpu_compile(text.data, &b->targets[t], b->opts->opt_level, &b->images[t],
                            nvidia ? &b->image_asm[t] : NULL, &b->image_info[t]);
     if (s) s = llmc_status_wrap(s, NULL, "compiling the kernels for %s", b->targets[t].name);
+    llmc_buf_free(&text);
   }
-  llmc_buf_free(&text);
   return s;
 }
 
@@ -118,11 +126,12 @@ llmc_status_t *llmc_artifact_gpu_globals(builder_t *b, LLVMContextRef ctx, LLVMM
   for (int t = 0; t < b->n_targets; t++) {
     if (!b->targets[t].is_gpu) continue;
     for (int k = 0; k < b->n_kernels; k++) {
-      const llmc_gpu_kernel_v1_t *g = &b->launches[b->kernels[k].first_launch].gpu;
-      LLVMValueRef f[] = {symbols[k], LLVMConstInt(i32, (unsigned)g->block_threads, 0),
-                          LLVMConstInt(i32, (unsigned)g->items_per_block, 0),
-                          LLVMConstInt(i32, (unsigned)g->shared_bytes, 0),
-                          LLVMConstInt(i32, (unsigned)g->grid_y_tokens, 0)};
+      llmc_gpu_kernel_v1_t g;
+      llmc_kplan_gpu_launch(b->kplan, b->kernels[k].call, t, &g);
+      LLVMValueRef f[] = {symbols[k], LLVMConstInt(i32, (unsigned)g.block_threads, 0),
+                          LLVMConstInt(i32, (unsigned)g.items_per_block, 0),
+                          LLVMConstInt(i32, (unsigned)g.shared_bytes, 0),
+                          LLVMConstInt(i32, (unsigned)g.grid_y_tokens, 0)};
       rows[k] = LLVMConstStructInContext(ctx, f, 5, 0);
     }
     LLVMTypeRef row_type = LLVMStructTypeInContext(ctx, (LLVMTypeRef[]){ptr, i32, i32, i32, i32}, 5, 0);

@@ -6,30 +6,25 @@
 #include <llvm-c/Core.h>
 
 #include "llmc_abi.h"
-#include "llmc_codegen.h"
+#include "llmc_artifact.h"
 
-#define LLMC_MAX_TARGETS 16
-#define MAX_PARAMS 14
 #define MAX_ARGS 12
 
+/* One plan launch: a kcall with its runtime arguments. */
 typedef struct {
-  const char *family;
-  int n_params;
-  llmc_template_param_t params[MAX_PARAMS];
+  const llmc_kcall_t *call;
   int kernel; /* index into the deduplicated kernel list */
   int64_t extent_a, extent_b;
   int n_args;
   int64_t args[MAX_ARGS][2];
-  /* The GPU form of the same kernel: template family, params and launch shape. */
-  const char *gfamily;
-  int n_gparams;
-  llmc_template_param_t gparams[MAX_PARAMS];
-  llmc_gpu_kernel_v1_t gpu; /* symbol filled per kernel */
 } launch_t;
 
+/* One kernel of the table: the kcalls whose instances agree on every target
+ * share it. */
 typedef struct {
-  const char *family;
-  char *key;  /* family + params, for deduplication */
+  const llmc_kcall_t *call; /* the first one */
+  const char *family;       /* of the first target, for the name */
+  char *key;  /* every target's family + params, for deduplication */
   char *name; /* MLIR function name */
   int first_launch;
   int n_launches;
@@ -40,14 +35,13 @@ typedef struct {
   const llmc_ir_graph_t *g;
   const llmc_memory_plan_t *plan;
   const llmc_artifact_options_t *opts;
+  llmc_kplan_t *kplan;
   int64_t *weight_offsets; /* per value id: f32 offset in the weights data section */
-  llmc_dtype_t *weight_dtypes; /* per value id: the dtype the weight is stored in */
   int64_t header[LLMC_PLAN_HEADER_LEN];
   int n_launches;
   launch_t *launches;
   int n_kernels;
   kernel_t *kernels;
-  int64_t kv_dim, head_dim, n_kv_heads, n_layers;
   uint64_t decode_bytes; /* weight bytes read per decoded token (matmuls, norms, one embedding row) */
   /* Targets of this artifact: at most one host target, any GPU targets. */
   int n_targets;
@@ -57,7 +51,6 @@ typedef struct {
   llmc_buf_t image_asm[LLMC_MAX_TARGETS];
   llmc_gpu_image_info_t image_info[LLMC_MAX_TARGETS];
 } builder_t;
-
 
 llmc_status_t *llmc_artifact_oom(void);
 LLVMValueRef llmc_artifact_global_const(LLVMModuleRef m, LLVMValueRef init, const char *name);
@@ -70,5 +63,14 @@ LLMC_MUST_USE llmc_status_t *llmc_artifact_gpu_compile(builder_t *b);
  * pointer constant when there are no GPU targets. */
 LLMC_MUST_USE llmc_status_t *llmc_artifact_gpu_globals(builder_t *b, LLVMContextRef ctx, LLVMModuleRef m,
                                                        LLVMValueRef *out_table, int64_t *out_count);
+
+/* artifact_files.c: weights.safetensors (streamed in plan order, each
+ * weight in the dtype the kernel plan stores it in), model.h and
+ * report.json. */
+LLMC_MUST_USE llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
+                                                         const char *path, uint64_t *out_bytes);
+void llmc_artifact_model_h(builder_t *b, const llmc_target_t *t, llmc_buf_t *out);
+/* report.json text (malloc'd), NULL when out of memory. */
+char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight_bytes);
 
 #endif

@@ -23,7 +23,7 @@
 
 /* --- targets (codegen/targets.c) --- */
 
-typedef struct {
+typedef struct llmc_target_s {
   const char *name;     /* clang-style name: "host", "x86-64-v3", "sm_90a", ... */
   const char *triple;   /* LLVM target triple */
   const char *cpu;      /* LLVM CPU (host/x86/arm) or chip (sm_90a, gfx942) */
@@ -31,11 +31,24 @@ typedef struct {
   int vector_bits;      /* widest profitable SIMD register, in bits (host) */
   bool is_gpu;
   bool codegen_ready;   /* false: known, but its code generation is not built yet */
-  /* GPU fields, 0 on host targets. */
+  /* GPU fields, 0 on host targets. Counts that vary between parts of one
+   * architecture (multiprocessors, L2) are those of the reference part named
+   * in targets.c: heuristics use them to size grids, and `llmc tune`
+   * corrects for other parts. */
   int warp_size;              /* threads per warp / wavefront / subgroup */
-  int shared_mem_per_block;   /* bytes of shared / LDS / SLM memory per block */
+  int shared_mem_per_block;   /* bytes of shared / LDS / SLM memory per block (opt-in maximum) */
+  int static_shared_per_block; /* bytes of statically declared shared memory per block */
+  int shared_mem_per_sm;      /* bytes of shared memory per multiprocessor / CU / Xe core */
+  int max_threads_per_block;
+  int registers_per_sm;       /* 32-bit registers per multiprocessor */
+  int sm_count;               /* multiprocessors (SMs, CUs, Xe cores) of the reference part */
+  int64_t l2_bytes;           /* last-level on-chip cache of the reference part */
   bool has_tensor_cores;      /* mma / wgmma / MFMA / WMMA / DPAS */
   bool has_fp8;
+  const char *tensor_core;    /* the matrix instruction family, "" for none: "mma.sync.m16n8k16",
+                               * "wgmma.m64nNk16", "mfma.32x32x8", "wmma.16x16x16" */
+  /* Host fields, 0 on GPU targets: per-core data caches. */
+  int64_t l1d_bytes, l2_bytes_per_core;
 } llmc_target_t;
 
 /* Looks a target up by name and fills *out (strings are static, or for
@@ -175,45 +188,5 @@ bool llmc_gpu_find_ptxas(char *path, size_t cap);
  * powf(theta, -2.0f * i / head_dim), computed as the reference interpreter
  * computes them, comma-separated. */
 void llmc_gpu_rope_inv_freq(float theta, int head_dim, llmc_buf_t *out);
-
-/* --- artifact (codegen/artifact.c) --- */
-
-#include "llmc_ir.h"
-#include "llmc_passes.h"
-
-/* Writes out_dir/{model.so, model.h, weights.safetensors, report.json} (and
- * tokenizer.json when given) for a graph that went through the passes, with
- * the memory plan the passes made. Everything is written into a temporary
- * directory first and moved into place at the end, so a failure never leaves
- * a half-written artifact. emit selects a single inspection output instead:
- * "ir" (the graph after the passes, model.ir), "mlir" (the instantiated host kernel module),
- * "ptx"/"hsaco"/"spirv" (model.<target>.<ext> for each GPU target of that vendor), "llvm" (optimised LLVM IR), "obj"
- * (model.o) or "report" (report.json only); NULL or "so" is the artifact. */
-typedef struct {
-  const char *target;    /* comma-separated target names: at most one CPU target, any GPUs */
-  const char *out_dir;
-  const char *emit;      /* NULL, "so", "ir", "mlir", "llvm", "obj", "report", "ptx", "hsaco", "spirv" */
-  int opt_level;         /* LLVM -O level, 0..3 */
-  int64_t max_context;   /* longest sequence the artifact serves */
-  int64_t max_seqs;      /* sequences per step */
-  int64_t block_size;    /* KV block size in tokens */
-  const char *tokenizer_path; /* copied into out_dir when non-NULL */
-  int32_t eos_token;     /* -1: none */
-  llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
-  bool gpu_emulation;    /* NVIDIA images built by llmc_gpu_compile_emulation (testing only) */
-  const llmc_pass_result_t *passes; /* stats for the report */
-} llmc_artifact_options_t;
-
-typedef struct {
-  int n_kernels, n_launches;
-  uint64_t weight_bytes, arena_bytes, kv_bytes_per_token;
-  double seconds_lower, seconds_llvm, seconds_link, seconds_gpu; /* for --time-passes */
-} llmc_artifact_summary_t;
-
-LLMC_MUST_USE llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g,
-                                                 const llmc_memory_plan_t *plan,
-                                                 llmc_weight_lookup_fn lookup, void *lookup_ctx,
-                                                 const llmc_artifact_options_t *opts,
-                                                 llmc_artifact_summary_t *out_summary);
 
 #endif

@@ -13,34 +13,51 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <llvm-c/TargetMachine.h>
 
 #include "llmc_codegen.h"
 
-#define HOST(n, tr, c, f, vb) {.name = n, .triple = tr, .cpu = c, .features = f, .vector_bits = vb, \
-                               .codegen_ready = true}
-#define GPU(n, tr, c, f, warp, smem, tc, fp8)                                                     \
+#define HOST(n, tr, c, f, vb, l1, l2)                                                            \
+  {.name = n, .triple = tr, .cpu = c, .features = f, .vector_bits = vb, .l1d_bytes = l1,         \
+   .l2_bytes_per_core = l2, .codegen_ready = true, .tensor_core = ""}
+#define GPU(n, tr, c, f, warp, smem, static_smem, smem_sm, sms, l2, tc, fp8)                      \
   {.name = n, .triple = tr, .cpu = c, .features = f, .is_gpu = true, .warp_size = warp,          \
-   .shared_mem_per_block = smem, .has_tensor_cores = tc, .has_fp8 = fp8, .codegen_ready = true}
+   .shared_mem_per_block = smem, .static_shared_per_block = static_smem,                         \
+   .shared_mem_per_sm = smem_sm, .max_threads_per_block = 1024, .registers_per_sm = 65536,       \
+   .sm_count = sms, .l2_bytes = l2, .has_tensor_cores = sizeof(tc) > 1, .tensor_core = tc,           \
+   .has_fp8 = fp8, .codegen_ready = true}
+#define KIB 1024
+#define MIB (1024 * 1024)
 
 static llmc_target_t targets[] = {
-    HOST("host", NULL, NULL, NULL, 0), /* filled by host_init */
-    HOST("x86-64", "x86_64-unknown-linux-gnu", "x86-64", "", 128),
-    HOST("x86-64-v3", "x86_64-unknown-linux-gnu", "x86-64-v3", "", 256),
-    HOST("aarch64", "aarch64-unknown-linux-gnu", "generic", "+neon", 128),
-    /* NVIDIA: max dynamic shared memory per block (opt-in). */
-    GPU("sm_80", "nvptx64-nvidia-cuda", "sm_80", "+ptx70", 32, 166912, true, false),
-    GPU("sm_86", "nvptx64-nvidia-cuda", "sm_86", "+ptx71", 32, 101376, true, false),
-    GPU("sm_89", "nvptx64-nvidia-cuda", "sm_89", "+ptx78", 32, 101376, true, true),
-    GPU("sm_90", "nvptx64-nvidia-cuda", "sm_90", "+ptx78", 32, 232448, true, true),
-    GPU("sm_90a", "nvptx64-nvidia-cuda", "sm_90a", "+ptx80", 32, 232448, true, true),
-    /* AMD: LDS per workgroup. */
-    GPU("gfx90a", "amdgcn-amd-amdhsa", "gfx90a", "", 64, 65536, true, false),
-    GPU("gfx942", "amdgcn-amd-amdhsa", "gfx942", "", 64, 65536, true, true),
-    GPU("gfx1100", "amdgcn-amd-amdhsa", "gfx1100", "", 32, 65536, true, false),
-    /* Intel GPUs through Level Zero; subgroup 16, SLM per workgroup. */
-    GPU("spirv", "spirv64-unknown-unknown", "", "", 16, 65536, false, false),
+    /* Host caches: typical per-core sizes of the class (host_init reads
+     * this machine's for `host`). */
+    HOST("host", NULL, NULL, NULL, 0, 32 * KIB, 1 * MIB), /* filled by host_init */
+    HOST("x86-64", "x86_64-unknown-linux-gnu", "x86-64", "", 128, 32 * KIB, 1 * MIB),
+    HOST("x86-64-v3", "x86_64-unknown-linux-gnu", "x86-64-v3", "", 256, 32 * KIB, 1 * MIB),
+    HOST("aarch64", "aarch64-unknown-linux-gnu", "generic", "+neon", 128, 64 * KIB, 1 * MIB),
+    /* NVIDIA (CUDA C++ Programming Guide, "Compute Capabilities"): opt-in
+     * dynamic shared memory per block, 48 KiB static, shared memory per SM.
+     * Reference parts: A100 (108 SMs, 40 MiB L2), A10 (72, 6 MiB), L4 (58,
+     * 48 MiB), H100/H200 SXM (132, 50 MiB). */
+    GPU("sm_80", "nvptx64-nvidia-cuda", "sm_80", "+ptx70", 32, 166912, 48 * KIB, 167936, 108, 40 * MIB, "mma.sync.m16n8k16", false),
+    GPU("sm_86", "nvptx64-nvidia-cuda", "sm_86", "+ptx71", 32, 101376, 48 * KIB, 102400, 72, 6 * MIB, "mma.sync.m16n8k16", false),
+    GPU("sm_89", "nvptx64-nvidia-cuda", "sm_89", "+ptx78", 32, 101376, 48 * KIB, 102400, 58, 48 * MIB, "mma.sync.m16n8k16", true),
+    GPU("sm_90", "nvptx64-nvidia-cuda", "sm_90", "+ptx78", 32, 232448, 48 * KIB, 233472, 132, 50 * MIB, "mma.sync.m16n8k16", true),
+    GPU("sm_90a", "nvptx64-nvidia-cuda", "sm_90a", "+ptx80", 32, 232448, 48 * KIB, 233472, 132, 50 * MIB, "wgmma.m64nNk16", true),
+    /* AMD (LLVM AMDGPUUsage; CDNA/RDNA ISA guides): LDS per workgroup and
+     * per CU. Reference parts: MI250X GCD (110 CUs, 8 MiB L2), MI300X (304
+     * CUs, 4 MiB L2 per XCD; 256 MiB Infinity Cache not counted),
+     * RX 7900 XTX (96 CUs, 6 MiB). */
+    GPU("gfx90a", "amdgcn-amd-amdhsa", "gfx90a", "", 64, 65536, 65536, 65536, 110, 8 * MIB, "mfma.32x32x8", false),
+    GPU("gfx942", "amdgcn-amd-amdhsa", "gfx942", "", 64, 65536, 65536, 65536, 304, 4 * MIB, "mfma.32x32x8", true),
+    GPU("gfx1100", "amdgcn-amd-amdhsa", "gfx1100", "", 32, 65536, 65536, 65536, 96, 6 * MIB, "wmma.16x16x16", false),
+    /* Intel GPUs through Level Zero; subgroup 16, SLM per workgroup and per
+     * Xe core. Reference part: Data Center GPU Max 1550 (128 Xe cores, 408
+     * MiB L2). Its DPAS is not used by this path yet. */
+    GPU("spirv", "spirv64-unknown-unknown", "", "", 16, 65536, 65536, 131072, 128, 408 * MIB, "", false),
 };
 #define N_TARGETS ((int)(sizeof targets / sizeof targets[0]))
 
@@ -66,6 +83,10 @@ static void host_init(void) {
   targets[0].cpu = host_cpu ? host_cpu : "generic";
   targets[0].features = host_features ? host_features : "";
   targets[0].vector_bits = bits;
+  /* This machine's caches, where the C library knows them. */
+  long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (l1 > 0) targets[0].l1d_bytes = l1;
+  if (l2 > 0) targets[0].l2_bytes_per_core = l2;
 }
 
 const llmc_target_t *llmc_target_table(int *out_count) {

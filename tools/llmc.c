@@ -10,7 +10,7 @@
 
 #include <llvm-c/ErrorHandling.h>
 
-#include "llmc_codegen.h"
+#include "llmc_artifact.h"
 #include "llmc_frontend.h"
 #include "llmc_passes.h"
 #include "llmc_cli.h"
@@ -78,8 +78,8 @@ static const char compile_help[] =
     "                           x86-64-v3, aarch64) and any GPU targets (sm_80, sm_86,\n"
     "                           sm_89, sm_90, sm_90a, gfx90a, gfx942, gfx1100, spirv);\n"
     "                           default: host\n"
-    "      --emit=KIND          so (default: the full artifact), ir, mlir, llvm, obj,\n"
-    "                           report, ptx, hsaco, spirv\n"
+    "      --emit=KIND          so (default: the full artifact), ir, plan, mlir, llvm,\n"
+    "                           obj, report, ptx, hsaco, spirv\n"
     "  -O0 .. -O3               optimisation level (default: -O2)\n"
     "      --passes=LIST        run exactly these graph passes (comma-separated)\n"
     "      --print-after=PASS   print the IR after PASS (or 'all') on stderr\n"
@@ -90,6 +90,12 @@ static const char compile_help[] =
     "      --block-size=N       KV cache block size in tokens (default: 16)\n"
     "      --weight-dtype=T     f32 (default), f16 or bf16: how matmul weights are\n"
     "                           stored and read (halves the bytes decode streams)\n"
+    "      --kernel-config=VARIANT[%ID][@TARGET]:KEY=V[,KEY=V]\n"
+    "                           force a kernel variant's configuration (every call of\n"
+    "                           it, or value %ID's, on every target or TARGET's);\n"
+    "                           repeatable; --emit=plan shows the variants chosen\n"
+    "      --tuning-db=FILE     configurations measured by `llmc tune` (JSON lines);\n"
+    "                           the fastest entry for a call's variant and shape wins\n"
     "      --verify             run the artifact on the host against the reference\n"
     "                           interpreter (16-token prompt, 16 greedy steps) and\n"
     "                           report the largest logit difference\n"
@@ -107,7 +113,12 @@ static int cmd_compile(int argc, char **argv) {
       {"max-seqs", required_argument, 0, 'q'},    {"block-size", required_argument, 0, 'b'},
       {"verify", no_argument, 0, 'V'},            {"weight-dtype", required_argument, 0, 'W'},
       {"gpu-emulation", no_argument, 0, 'G'},     {"help", no_argument, 0, 'h'},
+      {"kernel-config", required_argument, 0, 'K'}, {"tuning-db", required_argument, 0, 'D'},
       {0, 0, 0, 0}};
+  enum { MAX_OVERRIDES = 64 };
+  llmc_koverride_t overrides[MAX_OVERRIDES];
+  int n_overrides = 0;
+  const char *tuning_db_path = NULL;
   const char *out_dir = "out", *target = "host", *emit = "so", *pipeline = NULL, *print_after = NULL;
   bool time_passes = false, verify = false, gpu_emulation = false;
   llmc_dtype_t weight_dtype = LLMC_DT_F32;
@@ -126,6 +137,14 @@ static int cmd_compile(int argc, char **argv) {
       case 'T': time_passes = true; break;
       case 'V': verify = true; break;
       case 'G': gpu_emulation = true; break;
+      case 'D': tuning_db_path = optarg; break;
+      case 'K': {
+        if (n_overrides == MAX_OVERRIDES)
+          return llmc_cli_usage_error("compile", "%s", "more than 64 --kernel-config options");
+        llmc_status_t *ps = llmc_koverride_parse(optarg, &overrides[n_overrides++]);
+        if (ps) return llmc_cli_report(ps);
+        break;
+      }
       case 'W':
         if (!llmc_dtype_parse(optarg, &weight_dtype) ||
             (weight_dtype != LLMC_DT_F32 && weight_dtype != LLMC_DT_F16 && weight_dtype != LLMC_DT_BF16))
@@ -157,10 +176,10 @@ static int cmd_compile(int argc, char **argv) {
     }
   }
   if (optind != argc - 1) return llmc_cli_usage_error("compile", "%s", "expected exactly one MODEL argument");
-  static const char *const emits[] = {"so", "ir", "mlir", "llvm", "obj", "report", "ptx", "hsaco", "spirv"};
+  static const char *const emits[] = {"so", "ir", "plan", "mlir", "llvm", "obj", "report", "ptx", "hsaco", "spirv"};
   bool emit_ok = false;
   for (size_t i = 0; i < sizeof emits / sizeof emits[0]; i++) emit_ok |= strcmp(emit, emits[i]) == 0;
-  if (!emit_ok) return llmc_cli_usage_error("compile", "unknown --emit kind '%s' (so, ir, mlir, llvm, obj, report, ptx, hsaco, spirv)", emit);
+  if (!emit_ok) return llmc_cli_usage_error("compile", "unknown --emit kind '%s' (so, ir, plan, mlir, llvm, obj, report, ptx, hsaco, spirv)", emit);
   if (print_after && !llmc_pass_exists(print_after))
     return llmc_cli_usage_error("compile", "unknown pass '%s' for --print-after", print_after);
 
@@ -175,16 +194,22 @@ static int cmd_compile(int argc, char **argv) {
     p += len + (p[len] == ',');
   }
   if (s) return llmc_cli_report(s);
+  llmc_tuning_db_t *tuning_db = NULL;
+  if (tuning_db_path && (s = llmc_tuning_db_load(tuning_db_path, &tuning_db))) return llmc_cli_report(s);
 
   double t0 = llmc_cli_now();
   llmc_model_t *model = NULL;
-  if ((s = llmc_model_load(argv[optind], &model))) return llmc_cli_report(s);
+  if ((s = llmc_model_load(argv[optind], &model))) {
+    llmc_tuning_db_destroy(tuning_db);
+    return llmc_cli_report(s);
+  }
   double t_import = llmc_cli_now() - t0;
   if (max_context == 0) max_context = model->max_context < 4096 ? model->max_context : 4096;
   if (max_context > model->max_context) {
     s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--max-context", "%lld exceeds the model's context of %lld",
                    (long long)max_context, (long long)model->max_context);
     llmc_model_destroy(model);
+    llmc_tuning_db_destroy(tuning_db);
     return llmc_cli_report(s);
   }
   llmc_buf_t log = {0};
@@ -204,7 +229,9 @@ static int cmd_compile(int argc, char **argv) {
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
                                      .eos_token = model->eos_token, .passes = &pres,
-                                     .weight_dtype = weight_dtype, .gpu_emulation = gpu_emulation};
+                                     .weight_dtype = weight_dtype, .gpu_emulation = gpu_emulation,
+                                     .overrides = overrides, .n_overrides = n_overrides,
+                                     .tuning_db = tuning_db};
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);
   }
   if (!s && time_passes) {
@@ -219,6 +246,7 @@ static int cmd_compile(int argc, char **argv) {
   }
   llmc_pass_result_free(&pres);
   llmc_model_destroy(model);
+  llmc_tuning_db_destroy(tuning_db);
   if (!s && verify) s = verify_artifact(argv[optind], out_dir, emit);
   return llmc_cli_report(s);
 }

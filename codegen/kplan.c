@@ -1,0 +1,427 @@
+/* kplan.c: lowering a planned graph to kernel calls and configuring each
+ * call for each target (see llmc_kplan.h).
+ *
+ * Lowering: one kcall per node, in graph order, with the shape facts its
+ * variants and the tuning database key on, and the dtype its weight is
+ * stored in (the layout decision: 16-bit matmul weights when asked for and
+ * the weight is read only as a matmul's b operand with an even K). GPU
+ * targets add the argmax kcall.
+ *
+ * Configuration, per kcall and target: the first registered variant that
+ * supports it; then the heuristic's configuration, replaced by the tuning
+ * database's fastest entry when there is one, then by any override; every
+ * configuration that reaches the plan has passed the variant's legality
+ * check, and a forced illegal one is an error naming why. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kplan_impl.h"
+
+const char *llmc_ksource_name(llmc_ksource_t s) {
+  switch (s) {
+    case LLMC_KSOURCE_HEURISTIC: return "heuristic";
+    case LLMC_KSOURCE_TUNING_DB: return "tuning-db";
+    case LLMC_KSOURCE_OVERRIDE: return "override";
+  }
+  return "?";
+}
+
+static llmc_status_t *oom(void) { return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory"); }
+
+/* True when `op` is one of the space-separated words of `ops`. */
+static bool op_in(const char *ops, const char *op) {
+  size_t n = strlen(op);
+  for (const char *p = ops; *p;) {
+    size_t len = strcspn(p, " ");
+    if (len == n && strncmp(p, op, n) == 0) return true;
+    p += len + (p[len] == ' ');
+  }
+  return false;
+}
+
+void llmc_kconfig_print(const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_buf_t *out) {
+  llmc_buf_printf(out, "{");
+  for (int i = 0; i < v->n_params && i < c->n; i++)
+    llmc_buf_printf(out, "%s%s=%lld", i ? "," : "", v->params[i].name, (long long)c->values[i]);
+  llmc_buf_printf(out, "}");
+}
+
+/* ---- lowering ---- */
+
+/* The dtype weight w is stored in: the requested 16-bit format when every
+ * use reads it as a matmul's b operand with an even inner dimension (the
+ * 16-bit kernels' layout); f32 otherwise, so norm weights and embedding
+ * tables (and tied embeddings) stay exact. */
+static llmc_dtype_t stored_dtype(const llmc_ir_graph_t *g, const llmc_value_t *w, llmc_dtype_t want) {
+  if (want != LLMC_DT_F16 && want != LLMC_DT_BF16) return LLMC_DT_F32;
+  bool used = false;
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    for (int j = 0; j < v->n_inputs; j++) {
+      if (v->inputs[j] != w) continue;
+      if (v->op != LLMC_OP_MATMUL || j != 1 || w->shape.rank != 2 || w->shape.dims[1] % 2) return LLMC_DT_F32;
+      used = true;
+    }
+  }
+  return used ? want : LLMC_DT_F32;
+}
+
+/* The KV layout every layer shares, from the kv_write nodes. */
+static llmc_status_t *kv_facts(llmc_kplan_t *p, const llmc_kplan_options_t *o) {
+  const llmc_ir_graph_t *g = p->graph;
+  bool seen[4096] = {0};
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_KV_WRITE) continue;
+    int64_t layer = llmc_ir_attr_int(v, "layer", 0), kvh = llmc_ir_attr_int(v, "n_kv_heads", 0);
+    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+    if (p->n_layers == 0) {
+      p->n_kv_heads = kvh;
+      p->head_dim = hd;
+      p->kv_dim = kvh * hd;
+    } else if (kvh != p->n_kv_heads || hd != p->head_dim) {
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name, "layers with different KV shapes are not supported");
+    }
+    if (layer < 0 || layer >= 4096 || seen[layer])
+      return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layer %lld is out of range or written twice",
+                        (long long)layer);
+    seen[layer] = true;
+    p->n_layers++;
+  }
+  for (int64_t l = 0; l < p->n_layers; l++)
+    if (!seen[l])
+      return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layers must be numbered 0..%lld; %lld is missing",
+                        (long long)(p->n_layers - 1), (long long)l);
+  if (o->block_size <= 0 || o->block_size > 4096 || o->max_context <= 0)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "bad block size or context");
+  p->block_size = o->block_size;
+  p->max_blocks = (o->max_context + o->block_size - 1) / o->block_size;
+  p->block_floats = p->n_layers * 2 * o->block_size * p->kv_dim;
+  const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
+  p->vocab = logits && logits->shape.rank == 2 ? logits->shape.dims[1] : 0;
+  return NULL;
+}
+
+static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
+  const llmc_value_t *v = c->node;
+  char *s = c->shape;
+  size_t n = sizeof c->shape;
+  if (!v) {
+    snprintf(s, n, "V=%lld", (long long)p->vocab);
+    return;
+  }
+  long long cols = v->dtype == LLMC_DT_KV ? 0 : (long long)v->shape.dims[1];
+  switch (v->op) {
+    case LLMC_OP_MATMUL:
+      snprintf(s, n, "K=%lld,N=%lld,W=%s", (long long)v->inputs[0]->shape.dims[1], cols,
+               llmc_dtype_name(c->weight_dtype));
+      return;
+    case LLMC_OP_EMBEDDING:
+      snprintf(s, n, "V=%lld,D=%lld", (long long)v->inputs[1]->shape.dims[0], cols);
+      return;
+    case LLMC_OP_RMS_NORM:
+    case LLMC_OP_LAYER_NORM: snprintf(s, n, "D=%lld", cols); return;
+    case LLMC_OP_ROPE: {
+      long long hd = llmc_ir_attr_int(v, "head_dim", 1);
+      snprintf(s, n, "H=%lld,HD=%lld", cols / (hd ? hd : 1), hd);
+      return;
+    }
+    case LLMC_OP_KV_WRITE: snprintf(s, n, "KVH=%lld,HD=%lld", (long long)p->n_kv_heads, (long long)p->head_dim); return;
+    case LLMC_OP_ATTENTION:
+      snprintf(s, n, "H=%lld,KVH=%lld,HD=%lld", (long long)llmc_ir_attr_int(v, "n_heads", 0),
+               (long long)p->n_kv_heads, (long long)p->head_dim);
+      return;
+    default: snprintf(s, n, "N=%lld", cols); return;
+  }
+}
+
+/* ---- configuration ---- */
+
+static bool config_legal(const llmc_kctx_t *x, const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  for (int i = 0; i < v->n_params; i++) {
+    bool in = false;
+    for (int j = 0; j < v->params[i].n; j++) in |= v->params[i].values[j] == c->values[i];
+    if (!in) {
+      llmc_buf_printf(why, "%s=%lld is not a candidate of %s", v->params[i].name, (long long)c->values[i], v->name);
+      return false;
+    }
+  }
+  return !v->legal || v->legal(x, c, why);
+}
+
+/* "%12 (matmul) on sm_90a" */
+static const char *call_name(const llmc_kplan_t *p, const llmc_kcall_t *c, int ti) {
+  if (!c->node) return llmc_arena_printf(p->arena, "argmax on %s", p->targets[ti].name);
+  return llmc_arena_printf(p->arena, "%%%d (%s) on %s", c->node->id, c->op, p->targets[ti].name);
+}
+
+static bool override_matches(const llmc_koverride_t *o, const llmc_kcall_t *c, const llmc_target_t *t,
+                             const llmc_kvariant_t *v) {
+  if (o->variant != v) return false;
+  if (o->target && strcmp(o->target, t->name) != 0) return false;
+  if (o->node_id >= 0 && (!c->node || c->node->id != o->node_id)) return false;
+  if (o->shape && strcmp(o->shape, c->shape) != 0) return false;
+  return true;
+}
+
+static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const llmc_kplan_options_t *o,
+                                int *override_hits) {
+  const llmc_target_t *t = &p->targets[ti];
+  int n_variants;
+  const llmc_kvariant_t *reg = llmc_kvariants(&n_variants);
+  llmc_kchoice_t *ch = &c->choice[ti];
+  llmc_kctx_t x = {.plan = p, .call = c, .target = t};
+  for (int i = 0; i < n_variants && !ch->variant; i++) {
+    const llmc_kvariant_t *v = &reg[i];
+    if (v->gpu != t->is_gpu || !op_in(v->ops, c->op)) continue;
+    ch->variant = v; /* visible to supports() and the heuristic */
+    if (v->supports && !v->supports(&x)) ch->variant = NULL;
+  }
+  if (!ch->variant)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, p->graph->name, "%s: no registered kernel variant runs it",
+                      call_name(p, c, ti));
+  const llmc_kvariant_t *v = ch->variant;
+  llmc_kconfig_t cfg = {.n = v->n_params};
+  for (int i = 0; i < v->n_params; i++) cfg.values[i] = v->params[i].values[0];
+  if (v->heuristic) v->heuristic(&x, &cfg);
+  ch->source = LLMC_KSOURCE_HEURISTIC;
+  llmc_buf_t why = {0};
+  llmc_status_t *s = NULL;
+  if (!config_legal(&x, v, &cfg, &why))
+    s = LLMC_ERROR(LLMC_UNIMPLEMENTED, p->graph->name, "%s: %s cannot run it: %s", call_name(p, c, ti), v->name,
+                   why.data ? why.data : "illegal");
+  if (!s && o->tuning_db && v->n_params > 0) {
+    bool found = false;
+    llmc_kconfig_t tuned;
+    int line = 0;
+    s = llmc_tuning_db_best(o->tuning_db, t->name, v, c->shape, 1, &found, &tuned, &line);
+    if (!s && found) {
+      if (!config_legal(&x, v, &tuned, &why))
+        s = LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: the tuned configuration is not legal for %s: %s",
+                       llmc_tuning_db_path(o->tuning_db), line, call_name(p, c, ti), why.data ? why.data : "");
+      cfg = tuned;
+      ch->source = LLMC_KSOURCE_TUNING_DB;
+      ch->db_line = line;
+    }
+  }
+  for (int i = 0; !s && i < o->n_overrides; i++) {
+    const llmc_koverride_t *ov = &o->overrides[i];
+    if (!override_matches(ov, c, t, v)) continue;
+    override_hits[i]++;
+    for (int k = 0; k < ov->n; k++)
+      for (int j = 0; j < v->n_params; j++)
+        if (strcmp(v->params[j].name, ov->keys[k]) == 0) cfg.values[j] = ov->values[k];
+    if (!config_legal(&x, v, &cfg, &why)) {
+      llmc_buf_t shown = {0};
+      llmc_kconfig_print(v, &cfg, &shown);
+      s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "'%s': %s %s is not legal for %s: %s", ov->spec,
+                     v->name, shown.data ? shown.data : "", call_name(p, c, ti), why.data ? why.data : "");
+      llmc_buf_free(&shown);
+    }
+    ch->source = LLMC_KSOURCE_OVERRIDE;
+    ch->db_line = 0;
+  }
+  llmc_buf_free(&why);
+  ch->config = cfg;
+  return s;
+}
+
+llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *targets, int n_targets,
+                                const llmc_kplan_options_t *o, llmc_kplan_t **out_plan) {
+  *out_plan = NULL;
+  if (n_targets < 1 || n_targets > LLMC_MAX_TARGETS)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "between 1 and %d targets", LLMC_MAX_TARGETS);
+  llmc_kplan_t *p = calloc(1, sizeof *p);
+  if (!p || !(p->arena = llmc_arena_create())) {
+    free(p);
+    return oom();
+  }
+  p->graph = g;
+  p->targets = targets;
+  p->n_targets = n_targets;
+  p->weight_dtypes = llmc_arena_alloc(p->arena, sizeof(llmc_dtype_t) * (size_t)(g->n_values + 1));
+  p->calls = llmc_arena_alloc(p->arena, sizeof(llmc_kcall_t) * (size_t)(g->n_values + 1));
+  int *hits = calloc((size_t)o->n_overrides + 1, sizeof(int));
+  llmc_status_t *s = p->weight_dtypes && p->calls && hits ? kv_facts(p, o) : oom();
+  for (int i = 0; !s && i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    p->weight_dtypes[i] = v->kind == LLMC_VALUE_WEIGHT ? stored_dtype(g, v, o->weight_dtype) : v->dtype;
+  }
+  bool gpu = false;
+  for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
+  for (int i = 0; !s && i <= g->n_values; i++) {
+    const llmc_value_t *v = i < g->n_values ? g->values[i] : NULL;
+    if (v ? v->kind != LLMC_VALUE_NODE : !gpu) continue;
+    llmc_kcall_t *c = &p->calls[p->n_calls++];
+    memset(c, 0, sizeof *c);
+    c->node = v;
+    c->op = v ? llmc_op_name(v->op) : "argmax";
+    c->weight_dtype = v && v->op == LLMC_OP_MATMUL ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
+    if (v && v->op == LLMC_OP_MATMUL && !llmc_ir_attr_int(v, "transpose_b", 0))
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
+                     "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
+                     "generators yet; store the weight as [N,K]", v->id);
+    kcall_shape(p, c);
+    for (int t = 0; !s && t < n_targets; t++) s = configure(p, c, t, o, hits);
+  }
+  for (int i = 0; !s && i < o->n_overrides; i++)
+    if (hits[i] == 0)
+      s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "'%s' matches no kernel call of this plan",
+                     o->overrides[i].spec);
+  free(hits);
+  if (s) {
+    llmc_kplan_destroy(p);
+    return s;
+  }
+  *out_plan = p;
+  return NULL;
+}
+
+void llmc_kplan_destroy(llmc_kplan_t *p) {
+  if (!p) return;
+  llmc_arena_destroy(p->arena);
+  free(p);
+}
+
+/* ---- text form ---- */
+
+static void print_type(const llmc_value_t *v, llmc_buf_t *out) {
+  if (v->dtype == LLMC_DT_KV) {
+    llmc_buf_printf(out, "kv");
+    return;
+  }
+  llmc_buf_printf(out, "%s[", llmc_dtype_name(v->dtype));
+  for (int d = 0; d < v->shape.rank; d++) {
+    if (v->shape.dims[d] == LLMC_DIM_T) llmc_buf_printf(out, "%sT", d ? "," : "");
+    else llmc_buf_printf(out, "%s%lld", d ? "," : "", (long long)v->shape.dims[d]);
+  }
+  llmc_buf_printf(out, "]");
+}
+
+void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
+  llmc_buf_printf(out, "kplan \"%s\" targets(", p->graph->name);
+  for (int t = 0; t < p->n_targets; t++) llmc_buf_printf(out, "%s%s", t ? ", " : "", p->targets[t].name);
+  llmc_buf_printf(out, ")\n");
+  for (int i = 0; i < p->n_calls; i++) {
+    const llmc_kcall_t *c = &p->calls[i];
+    if (c->node) {
+      llmc_buf_printf(out, "%%%d = kcall %s(", c->node->id, c->op);
+      for (int j = 0; j < c->node->n_inputs; j++) {
+        const llmc_value_t *in = c->node->inputs[j];
+        llmc_buf_printf(out, "%s%%%d", j ? ", " : "", in->id);
+        if (in->kind == LLMC_VALUE_WEIGHT) llmc_buf_printf(out, ":%s", llmc_dtype_name(p->weight_dtypes[in->id]));
+      }
+      llmc_buf_printf(out, ") {%s} : ", c->shape);
+      print_type(c->node, out);
+      llmc_buf_printf(out, "\n");
+    } else {
+      llmc_buf_printf(out, "kcall %s {%s}\n", c->op, c->shape);
+    }
+    for (int t = 0; t < p->n_targets; t++) {
+      const llmc_kchoice_t *ch = &c->choice[t];
+      llmc_buf_printf(out, "  %s: %s ", p->targets[t].name, ch->variant->name);
+      llmc_kconfig_print(ch->variant, &ch->config, out);
+      if (ch->source == LLMC_KSOURCE_TUNING_DB) llmc_buf_printf(out, " tuning-db:%d\n", ch->db_line);
+      else llmc_buf_printf(out, " %s\n", llmc_ksource_name(ch->source));
+    }
+  }
+}
+
+/* ---- emission ---- */
+
+llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c, int target,
+                                   llmc_kinstance_t *out) {
+  memset(out, 0, sizeof *out);
+  const llmc_kchoice_t *ch = &c->choice[target];
+  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target]};
+  LLMC_RETURN_IF_ERROR(ch->variant->emit(&x, &ch->config, out));
+  if (out->n >= LLMC_KPARAMS_MAX)
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "%s: too many template parameters", ch->variant->name);
+  return NULL;
+}
+
+void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, llmc_gpu_kernel_v1_t *out) {
+  memset(out, 0, sizeof *out);
+  const llmc_kchoice_t *ch = &c->choice[target];
+  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target]};
+  if (ch->variant->launch) ch->variant->launch(&x, &ch->config, out);
+}
+
+/* ---- --kernel-config ---- */
+
+llmc_status_t *llmc_koverride_parse(const char *spec, llmc_koverride_t *out) {
+  memset(out, 0, sizeof *out);
+  out->spec = spec;
+  out->node_id = -1;
+  const char *colon = strchr(spec, ':');
+  char sel[128];
+  if (!colon || (size_t)(colon - spec) >= sizeof sel)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config",
+                      "'%s' is not VARIANT[%%ID][@TARGET]:KEY=VALUE[,KEY=VALUE...]", spec);
+  memcpy(sel, spec, (size_t)(colon - spec));
+  sel[colon - spec] = '\0';
+  char *at = strchr(sel, '@');
+  if (at) {
+    *at = '\0';
+    llmc_target_t t;
+    llmc_status_t *s = llmc_target_lookup(at + 1, &t);
+    if (s) return llmc_status_wrap(s, "--kernel-config", "in '%s'", spec);
+    out->target = t.name;
+  }
+  char *pct = strchr(sel, '%');
+  if (pct) {
+    *pct = '\0';
+    char *end;
+    long id = strtol(pct + 1, &end, 10);
+    if (end == pct + 1 || *end || id < 0 || id > 1 << 30)
+      return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "bad value id in '%s'", spec);
+    out->node_id = (int)id;
+  }
+  out->variant = llmc_kvariant_find(sel);
+  if (!out->variant) {
+    llmc_buf_t known = {0};
+    llmc_kvariant_list(&known);
+    llmc_status_t *s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "unknown kernel variant '%s' (known: %s)",
+                                  sel, known.data ? known.data : "");
+    llmc_buf_free(&known);
+    return s;
+  }
+  const llmc_kvariant_t *v = out->variant;
+  for (const char *p = colon + 1; *p;) {
+    size_t len = strcspn(p, ",");
+    const char *eq = memchr(p, '=', len);
+    if (!eq || eq == p)
+      return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "'%.*s' in '%s' is not KEY=VALUE", (int)len, p, spec);
+    int j = 0;
+    while (j < v->n_params && (strlen(v->params[j].name) != (size_t)(eq - p) ||
+                               strncmp(v->params[j].name, p, (size_t)(eq - p)) != 0))
+      j++;
+    if (j == v->n_params)
+      return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "variant %s has no parameter '%.*s'%s", v->name,
+                        (int)(eq - p), p, v->n_params ? "" : " (it has none)");
+    char num[32];
+    size_t nlen = len - (size_t)(eq + 1 - p);
+    char *end;
+    snprintf(num, sizeof num, "%.*s", (int)(nlen < sizeof num ? nlen : sizeof num - 1), eq + 1);
+    long long val = strtoll(num, &end, 10);
+    bool in = false;
+    for (int k = 0; k < v->params[j].n; k++) in |= v->params[j].values[k] == val;
+    if (end == num || *end || nlen >= sizeof num || !in) {
+      llmc_buf_t cands = {0};
+      for (int k = 0; k < v->params[j].n; k++)
+        llmc_buf_printf(&cands, "%s%lld", k ? ", " : "", (long long)v->params[j].values[k]);
+      llmc_status_t *s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "%s=%s: %s takes %s", v->params[j].name,
+                                    num, v->name, cands.data ? cands.data : "");
+      llmc_buf_free(&cands);
+      return s;
+    }
+    if (out->n == LLMC_KCONFIG_MAX)
+      return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "too many values in '%s'", spec);
+    out->keys[out->n] = v->params[j].name;
+    out->values[out->n++] = val;
+    p += len + (p[len] == ',');
+  }
+  if (out->n == 0) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "'%s' sets no parameter", spec);
+  return NULL;
+}

@@ -1,0 +1,49 @@
+/* kplan_impl.h: private to codegen/: what a kernel variant is (the registry
+ * in kvariants.c, read by kplan.c). */
+#ifndef LLMC_KPLAN_IMPL_H
+#define LLMC_KPLAN_IMPL_H
+
+#include "llmc_kplan.h"
+
+/* One tunable parameter: its name and candidate values, ascending. */
+typedef struct {
+  const char *name;
+  int n;
+  int64_t values[LLMC_KPARAM_MAX_VALUES];
+} llmc_kparam_t;
+
+/* What a variant's functions see. */
+typedef struct {
+  const llmc_kplan_t *plan;
+  const llmc_kcall_t *call;
+  const llmc_target_t *target;
+} llmc_kctx_t;
+
+struct llmc_kvariant {
+  const char *name;
+  bool gpu;        /* runs on GPU targets; else on CPU targets */
+  const char *ops; /* the ops it runs, space-separated ("add mul") */
+  int n_params;
+  llmc_kparam_t params[LLMC_KCONFIG_MAX];
+  /* Beyond op and target class (dtypes, shapes); NULL: always. */
+  bool (*supports)(const llmc_kctx_t *x);
+  /* The configuration to use without tuning; NULL: each parameter's
+   * first candidate. Must be legal whenever supports() holds. */
+  void (*heuristic)(const llmc_kctx_t *x, llmc_kconfig_t *out);
+  /* Legality against the target's limits and the shapes; false with the
+   * reason appended to why. NULL: every configuration in the space. */
+  bool (*legal)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why);
+  /* Template family and parameters. */
+  llmc_status_t *(*emit)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out);
+  /* GPU variants: the launch shape. */
+  void (*launch)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out);
+};
+
+/* The registry, in order of preference: the first variant that supports a
+ * kcall on a target is chosen for it. */
+const llmc_kvariant_t *llmc_kvariants(int *out_count);
+
+/* The value of parameter `name` in c, for variant v (0 when absent). */
+int64_t llmc_kconfig_get(const llmc_kvariant_t *v, const llmc_kconfig_t *c, const char *name);
+
+#endif

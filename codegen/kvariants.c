@@ -1,0 +1,342 @@
+/* kvariants.c: the kernel variant registry.
+ *
+ * Each row is one way to run some ops on one class of targets: the
+ * kernels_templates/<family>.<host|gpu>.mlir it instantiates, the
+ * parameters it can be tuned over (with their candidate values), which
+ * configurations are legal on a target, which one it picks untuned, and
+ * how it is launched. The first rows are the templates llmc had before the
+ * plan existed, with the choices artifact.c used to hard-code as their
+ * heuristics: a 256-thread, 4-column GEMV workgroup, 128 threads for
+ * row-wise kernels, one thread per head dimension for attention, and on the
+ * CPU the widest vector (up to 16 lanes) that divides K.
+ *
+ * Template parameters come from two places: op_params() writes what the op
+ * itself fixes (dims, eps, head counts, KV layout), the same for every
+ * variant of it; each variant's emit adds its own (tile sizes, threads) and
+ * chooses the family. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kplan_impl.h"
+
+/* ---- helpers ---- */
+
+static void put(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *key, const char *value) {
+  (void)x;
+  if (out->n < LLMC_KPARAMS_MAX) out->params[out->n++] = (llmc_template_param_t){key, value};
+}
+
+static void put_int(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *key, int64_t v) {
+  put(x, out, key, llmc_arena_printf(x->plan->arena, "%lld", (long long)v));
+}
+
+static void put_f32(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *key, double v) {
+  char buf[11];
+  llmc_template_f32_literal((float)v, buf);
+  put(x, out, key, llmc_arena_strdup(x->plan->arena, buf));
+}
+
+int64_t llmc_kconfig_get(const llmc_kvariant_t *v, const llmc_kconfig_t *c, const char *name) {
+  for (int i = 0; i < v->n_params && i < c->n; i++)
+    if (strcmp(v->params[i].name, name) == 0) return c->values[i];
+  return 0;
+}
+
+static int64_t cols_of(const llmc_kctx_t *x) {
+  const llmc_value_t *v = x->call->node;
+  return v && v->dtype != LLMC_DT_KV ? v->shape.dims[1] : 0;
+}
+
+/* The matmul's inner dimension K. */
+static int64_t k_of(const llmc_kctx_t *x) { return x->call->node->inputs[0]->shape.dims[1]; }
+
+/* What the op fixes, for every variant of it: its dims and attributes and
+ * the KV layout. Host-only (THETA) and GPU-only (INV_FREQ) extras are the
+ * variants' own. */
+static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
+  const llmc_kplan_t *p = x->plan;
+  const llmc_value_t *v = x->call->node;
+  if (!v) { /* argmax over the logits rows */
+    put_int(x, out, "V", p->vocab);
+    return;
+  }
+  int64_t cols = cols_of(x);
+  switch (v->op) {
+    case LLMC_OP_EMBEDDING: put_int(x, out, "D", cols); return;
+    case LLMC_OP_MATMUL:
+      put_int(x, out, "K", k_of(x));
+      put_int(x, out, "N", cols);
+      return;
+    case LLMC_OP_ADD:
+    case LLMC_OP_MUL:
+    case LLMC_OP_SILU_MUL:
+    case LLMC_OP_BIAS_ADD:
+    case LLMC_OP_SILU:
+    case LLMC_OP_GELU:
+    case LLMC_OP_SOFTMAX: put_int(x, out, "N", cols); return;
+    case LLMC_OP_RMS_NORM:
+    case LLMC_OP_LAYER_NORM:
+      put_int(x, out, "D", cols);
+      put_f32(x, out, "EPS", llmc_ir_attr_float(v, "eps", 1e-5));
+      return;
+    case LLMC_OP_ROPE: {
+      const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
+      int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+      put_int(x, out, "N_HEADS", cols / hd);
+      put_int(x, out, "HEAD_DIM", hd);
+      put_int(x, out, "STYLE", style && strcmp(style->s, "interleaved") == 0);
+      return;
+    }
+    case LLMC_OP_KV_WRITE:
+    case LLMC_OP_ATTENTION:
+      if (v->op == LLMC_OP_KV_WRITE) {
+        put_int(x, out, "KVD", p->kv_dim);
+      } else {
+        put_int(x, out, "N_HEADS", llmc_ir_attr_int(v, "n_heads", 0));
+        put_int(x, out, "N_KV_HEADS", p->n_kv_heads);
+        put_int(x, out, "HEAD_DIM", p->head_dim);
+        put_f32(x, out, "SCALE", llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)p->head_dim)));
+      }
+      put_int(x, out, "BLOCK_SIZE", p->block_size);
+      put_int(x, out, "BLOCK_FLOATS", p->block_floats);
+      put_int(x, out, "MAX_BLOCKS", p->max_blocks);
+      return;
+    case LLMC_OP_COUNT: return;
+  }
+}
+
+/* Divisibility of K by the vector width, for the CPU matmuls. */
+static bool legal_vec(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  int64_t vec = c->values[0], k = k_of(x);
+  if (k % vec == 0) return true;
+  llmc_buf_printf(why, "VEC=%lld does not divide K=%lld", (long long)vec, (long long)k);
+  return false;
+}
+
+/* Threads per block and statically declared shared memory against the
+ * target's limits. */
+static bool legal_block(const llmc_kctx_t *x, int64_t threads, int64_t shared_bytes, llmc_buf_t *why) {
+  const llmc_target_t *t = x->target;
+  if (threads > t->max_threads_per_block) {
+    llmc_buf_printf(why, "%lld threads per block exceed the target's %d", (long long)threads,
+                    t->max_threads_per_block);
+    return false;
+  }
+  if (shared_bytes > t->static_shared_per_block) {
+    llmc_buf_printf(why, "%lld bytes of shared memory per block exceed the target's %d",
+                    (long long)shared_bytes, t->static_shared_per_block);
+    return false;
+  }
+  return true;
+}
+
+/* ---- CPU: matmul with f32 weights ---- */
+
+static bool cpu_matmul_f32_supports(const llmc_kctx_t *x) { return x->call->weight_dtype == LLMC_DT_F32; }
+
+/* The widest candidate dividing K: more lanes per FMA, the same loads. */
+static void widest_vec(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  int64_t k = k_of(x), best = 0;
+  for (int64_t v = 16; v >= 1 && !best; v /= 2)
+    if (k % v == 0) best = v;
+  out->n = 1;
+  out->values[0] = best;
+}
+
+static llmc_status_t *cpu_matmul_f32_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  out->family = "matmul";
+  op_params(x, out);
+  put_int(x, out, "VEC", c->values[0]);
+  return NULL;
+}
+
+/* ---- CPU: matmul with f16/bf16 weights, widened in registers ---- */
+
+static bool cpu_matmul_half_supports(const llmc_kctx_t *x) {
+  return x->call->weight_dtype == LLMC_DT_F16 || x->call->weight_dtype == LLMC_DT_BF16;
+}
+
+static llmc_status_t *cpu_matmul_half_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  out->family = "matmul_half";
+  op_params(x, out);
+  put_int(x, out, "VEC", c->values[0]);
+  put_int(x, out, "HALF", c->values[0] / 2);
+  put(x, out, "WTYPE", llmc_dtype_name(x->call->weight_dtype));
+  return NULL;
+}
+
+/* ---- CPU: every other op, one template each, split by rows ---- */
+
+static llmc_status_t *cpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  (void)c;
+  out->family = x->call->op;
+  op_params(x, out);
+  if (x->call->node && x->call->node->op == LLMC_OP_ROPE)
+    put_f32(x, out, "THETA", llmc_ir_attr_float(x->call->node, "theta", 10000));
+  return NULL;
+}
+
+/* ---- GPU: GEMV, a workgroup per COLS output columns of one token ---- */
+
+static const char *gemv_family(llmc_dtype_t wdt) {
+  /* bf16 is widened with integer ops, which every GPU has. */
+  return wdt == LLMC_DT_BF16 ? "matmul_bf16" : wdt == LLMC_DT_F16 ? "matmul_half" : "matmul";
+}
+
+static void gemv_block_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  (void)x;
+  /* 256 threads stream a row of K weights in 16-byte loads; 4 columns per
+   * workgroup keep four independent loads in flight per thread (the vector
+   * path of the templates needs exactly 4). */
+  *out = (llmc_kconfig_t){.n = 2, .values = {256, 4}};
+}
+
+static bool gemv_block_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  int64_t wg = c->values[0], cols = c->values[1];
+  return legal_block(x, wg, cols * wg * 4, why);
+}
+
+static llmc_status_t *gemv_block_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  llmc_dtype_t wdt = x->call->weight_dtype;
+  out->family = gemv_family(wdt);
+  op_params(x, out);
+  if (wdt == LLMC_DT_F16) put(x, out, "WTYPE", "f16");
+  put_int(x, out, "COLS", c->values[1]);
+  if (wdt != LLMC_DT_F32) put_int(x, out, "K_WORDS", k_of(x) / 2);
+  put_int(x, out, "WG", c->values[0]);
+  return NULL;
+}
+
+static void gemv_block_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  (void)x;
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)c->values[0],
+                                .items_per_block = (int32_t)c->values[1],
+                                .grid_y_tokens = 1};
+}
+
+/* ---- GPU: row-wise ops, a workgroup per row ---- */
+
+static void gpu_rowwise_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  (void)x;
+  *out = (llmc_kconfig_t){.n = 1, .values = {x->call->node ? 128 : 256}};
+}
+
+static bool gpu_rowwise_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  /* Reductions keep one f32 (argmax: and one i32) per thread in shared memory. */
+  int64_t wg = c->values[0];
+  return legal_block(x, wg, wg * (x->call->node ? 4 : 8), why);
+}
+
+static llmc_status_t *gpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  const llmc_value_t *v = x->call->node;
+  out->family = x->call->op;
+  op_params(x, out);
+  if (v && v->op == LLMC_OP_ROPE) {
+    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+    llmc_buf_t inv = {0};
+    llmc_gpu_rope_inv_freq((float)llmc_ir_attr_float(v, "theta", 10000), (int)hd, &inv);
+    put_int(x, out, "HALF_DIM", hd / 2);
+    put(x, out, "INV_FREQ", llmc_arena_strdup(x->plan->arena, inv.data ? inv.data : ""));
+    bool failed = inv.failed;
+    llmc_buf_free(&inv);
+    if (failed) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  put_int(x, out, "WG", c->values[0]);
+  return NULL;
+}
+
+static void gpu_rowwise_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  (void)x;
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)c->values[0], .items_per_block = 1};
+}
+
+/* ---- GPU: attention, a workgroup per (token, head) ---- */
+
+static bool gpu_attention_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  (void)c;
+  const llmc_kplan_t *p = x->plan;
+  return legal_block(x, p->head_dim, (p->head_dim + p->block_size) * 4, why);
+}
+
+static llmc_status_t *gpu_attention_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  (void)c;
+  out->family = "attention";
+  op_params(x, out);
+  return NULL;
+}
+
+static void gpu_attention_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  (void)c;
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)x->plan->head_dim, .items_per_block = 1};
+}
+
+/* ---- the registry ---- */
+
+#define ROWWISE_OPS "embedding add mul silu_mul bias_add silu gelu softmax rms_norm layer_norm rope kv_write"
+
+static const llmc_kvariant_t registry[] = {
+    {.name = "matmul_f32",
+     .ops = "matmul",
+     .n_params = 1,
+     .params = {{"VEC", 5, {1, 2, 4, 8, 16}}},
+     .supports = cpu_matmul_f32_supports,
+     .heuristic = widest_vec,
+     .legal = legal_vec,
+     .emit = cpu_matmul_f32_emit},
+    {.name = "matmul_half",
+     .ops = "matmul",
+     .n_params = 1,
+     .params = {{"VEC", 4, {2, 4, 8, 16}}},
+     .supports = cpu_matmul_half_supports,
+     .heuristic = widest_vec,
+     .legal = legal_vec,
+     .emit = cpu_matmul_half_emit},
+    {.name = "cpu_rowwise", .ops = ROWWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
+    {.name = "gemv_block",
+     .gpu = true,
+     .ops = "matmul",
+     .n_params = 2,
+     .params = {{"WG", 5, {64, 128, 256, 512, 1024}}, {"COLS", 5, {1, 2, 4, 8, 16}}},
+     .heuristic = gemv_block_heuristic,
+     .legal = gemv_block_legal,
+     .emit = gemv_block_emit,
+     .launch = gemv_block_launch},
+    {.name = "gpu_attention",
+     .gpu = true,
+     .ops = "attention",
+     .legal = gpu_attention_legal,
+     .emit = gpu_attention_emit,
+     .launch = gpu_attention_launch},
+    {.name = "gpu_rowwise",
+     .gpu = true,
+     .ops = ROWWISE_OPS " argmax",
+     .n_params = 1,
+     .params = {{"WG", 6, {32, 64, 128, 256, 512, 1024}}},
+     .heuristic = gpu_rowwise_heuristic,
+     .legal = gpu_rowwise_legal,
+     .emit = gpu_rowwise_emit,
+     .launch = gpu_rowwise_launch},
+};
+
+const llmc_kvariant_t *llmc_kvariants(int *out_count) {
+  *out_count = (int)(sizeof registry / sizeof registry[0]);
+  return registry;
+}
+
+const llmc_kvariant_t *llmc_kvariant_find(const char *name) {
+  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+    if (strcmp(registry[i].name, name) == 0) return &registry[i];
+  return NULL;
+}
+
+void llmc_kvariant_list(llmc_buf_t *out) {
+  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+    llmc_buf_printf(out, "%s%s", i ? ", " : "", registry[i].name);
+}
+
+const char *llmc_kvariant_name(const llmc_kvariant_t *v) { return v->name; }
+int llmc_kvariant_n_params(const llmc_kvariant_t *v) { return v->n_params; }
+const char *llmc_kvariant_param_name(const llmc_kvariant_t *v, int i) {
+  return i >= 0 && i < v->n_params ? v->params[i].name : NULL;
+}

@@ -1,0 +1,51 @@
+/* llmc_artifact.h: the artifact writer (codegen/artifact.c): a planned
+ * graph and its kernel plan become the directory the runtime loads. */
+#ifndef LLMC_ARTIFACT_H
+#define LLMC_ARTIFACT_H
+
+#include "llmc_kplan.h"
+#include "llmc_passes.h"
+
+/* --- artifact (codegen/artifact.c) --- */
+
+
+/* Writes out_dir/{model.so, model.h, weights.safetensors, report.json} (and
+ * tokenizer.json when given) for a graph that went through the passes, with
+ * the memory plan the passes made. Everything is written into a temporary
+ * directory first and moved into place at the end, so a failure never leaves
+ * a half-written artifact. emit selects a single inspection output instead:
+ * "ir" (the graph after the passes, model.ir), "mlir" (the instantiated host kernel module),
+ * "ptx"/"hsaco"/"spirv" (model.<target>.<ext> for each GPU target of that vendor), "plan" (the kernel plan's text
+ * form, model.plan), "llvm" (optimised LLVM IR), "obj"
+ * (model.o) or "report" (report.json only); NULL or "so" is the artifact. */
+typedef struct {
+  const char *target;    /* comma-separated target names: at most one CPU target, any GPUs */
+  const char *out_dir;
+  const char *emit;      /* NULL, "so", "ir", "plan", "mlir", "llvm", "obj", "report", "ptx", "hsaco", "spirv" */
+  int opt_level;         /* LLVM -O level, 0..3 */
+  int64_t max_context;   /* longest sequence the artifact serves */
+  int64_t max_seqs;      /* sequences per step */
+  int64_t block_size;    /* KV block size in tokens */
+  const char *tokenizer_path; /* copied into out_dir when non-NULL */
+  int32_t eos_token;     /* -1: none */
+  llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
+  bool gpu_emulation;    /* NVIDIA images built by llmc_gpu_compile_emulation (testing only) */
+  const llmc_koverride_t *overrides; /* --kernel-config */
+  int n_overrides;
+  const llmc_tuning_db_t *tuning_db; /* --tuning-db, nullable */
+  const llmc_pass_result_t *passes; /* stats for the report */
+} llmc_artifact_options_t;
+
+typedef struct {
+  int n_kernels, n_launches;
+  uint64_t weight_bytes, arena_bytes, kv_bytes_per_token;
+  double seconds_lower, seconds_llvm, seconds_link, seconds_gpu; /* for --time-passes */
+} llmc_artifact_summary_t;
+
+LLMC_MUST_USE llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g,
+                                                 const llmc_memory_plan_t *plan,
+                                                 llmc_weight_lookup_fn lookup, void *lookup_ctx,
+                                                 const llmc_artifact_options_t *opts,
+                                                 llmc_artifact_summary_t *out_summary);
+
+#endif

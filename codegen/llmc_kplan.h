@@ -1,0 +1,179 @@
+/* llmc_kplan.h: the kernel plan, the layer of the compiler that decides how
+ * each node of a planned graph runs on each target.
+ *
+ *   graph (after the passes) --llmc_kplan_build--> kplan: one kcall per node
+ *     kcall = {node, shape facts, stored weight dtype,
+ *              per target: variant, configuration, why}
+ *
+ * A *variant* is a registered way to run an op on a class of targets (one
+ * kernel template or generator): it declares which ops, dtypes and targets
+ * it supports, a parameter space (named integer parameters, each with its
+ * candidate values), a legality check against the target's facts (threads,
+ * shared memory, divisibility), a heuristic choice, how its template
+ * parameters are emitted and how it is launched. Variants live in
+ * codegen/kvariants.c; the registry is data, so adding a variant is adding a
+ * row, not editing the artifact writer.
+ *
+ * A configuration comes, in order of precedence, from a user override
+ * (--kernel-config), the tuning database (--tuning-db, written by `llmc
+ * tune`), or the variant's heuristic; every one is checked for legality, and
+ * the kcall records which it was. The artifact writer (artifact.c) only
+ * encodes what the plan says. The plan prints as text (--emit=plan) so the
+ * decisions are FileCheck-tested per target separately from emission.
+ *
+ * Everything here is deterministic and touches no file but the tuning
+ * database. */
+#ifndef LLMC_KPLAN_H
+#define LLMC_KPLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "llmc_abi.h"
+#include "llmc_codegen.h"
+#include "llmc_ir.h"
+
+#define LLMC_MAX_TARGETS 16
+#define LLMC_KCONFIG_MAX 4
+#define LLMC_KPARAM_MAX_VALUES 8
+
+/* A configuration: values of the variant's parameters, in its order. */
+typedef struct {
+  int n;
+  int64_t values[LLMC_KCONFIG_MAX];
+} llmc_kconfig_t;
+
+typedef enum {
+  LLMC_KSOURCE_HEURISTIC, /* the variant's choice from the target's facts and the shapes */
+  LLMC_KSOURCE_TUNING_DB, /* the fastest legal entry of the tuning database */
+  LLMC_KSOURCE_OVERRIDE,  /* --kernel-config */
+} llmc_ksource_t;
+
+const char *llmc_ksource_name(llmc_ksource_t s);
+
+typedef struct llmc_kvariant llmc_kvariant_t;
+
+/* Introspection of a variant (the registry itself is private). */
+const char *llmc_kvariant_name(const llmc_kvariant_t *v);
+int llmc_kvariant_n_params(const llmc_kvariant_t *v);
+const char *llmc_kvariant_param_name(const llmc_kvariant_t *v, int i);
+/* Looks a variant up by name; NULL when unknown. */
+const llmc_kvariant_t *llmc_kvariant_find(const char *name);
+/* "matmul_f32, matmul_half, ...": every registered variant, for messages. */
+void llmc_kvariant_list(llmc_buf_t *out);
+
+typedef struct {
+  const llmc_kvariant_t *variant;
+  llmc_kconfig_t config;
+  llmc_ksource_t source;
+  int db_line; /* the tuning database line chosen (source TUNING_DB), else 0 */
+} llmc_kchoice_t;
+
+/* One kernel call. The argmax kernel GPU artifacts carry for greedy
+ * sampling on the device is a kcall too, with node NULL and op "argmax";
+ * it is the last one, and no plan launch runs it. */
+typedef struct {
+  const llmc_value_t *node;  /* the graph node it computes; NULL for argmax */
+  const char *op;            /* op name, "argmax" for the extra kernel */
+  llmc_dtype_t weight_dtype; /* matmul: how its weight is stored; F32 otherwise */
+  char shape[96];            /* the shape facts it is keyed on: "K=256,N=768,W=f32" */
+  llmc_kchoice_t choice[LLMC_MAX_TARGETS]; /* per target of the plan */
+} llmc_kcall_t;
+
+/* What the user forces: every kcall whose variant is `variant` (and, when
+ * set, whose node is %node_id, whose shape is `shape`, on target `target`)
+ * takes the given values; parameters not given keep the heuristic's. */
+typedef struct {
+  const llmc_kvariant_t *variant;
+  const char *target; /* NULL: every target */
+  int node_id;        /* -1: every node */
+  const char *shape;  /* NULL: every shape */
+  int n;
+  const char *keys[LLMC_KCONFIG_MAX];
+  int64_t values[LLMC_KCONFIG_MAX];
+  const char *spec;   /* as written, for messages */
+} llmc_koverride_t;
+
+/* Parses --kernel-config=VARIANT[%ID][@TARGET]:KEY=V[,KEY=V...] into *out
+ * (strings borrowed from spec). LLMC_INVALID_ARGUMENT naming what is wrong:
+ * unknown variant or parameter, a value outside the parameter's space. */
+LLMC_MUST_USE llmc_status_t *llmc_koverride_parse(const char *spec, llmc_koverride_t *out);
+
+/* The tuning database: JSON lines written by `llmc tune`, one measured
+ * candidate each:
+ *   {"target": "x86-64-v3", "device": "host CPU", "variant": "matmul_f32",
+ *    "shape": "K=256,N=768,W=f32", "tokens": 1, "config": {"VEC": 8},
+ *    "us": 3.2}
+ * Files merge by concatenation; of lines with the same target, device,
+ * variant, shape, tokens and config the later wins. */
+typedef struct llmc_tuning_db llmc_tuning_db_t;
+/* Reads and checks every line; a malformed one is LLMC_DATA_LOSS
+ * "path:LINE: ..." (blank lines are allowed). */
+LLMC_MUST_USE llmc_status_t *llmc_tuning_db_load(const char *path, llmc_tuning_db_t **out_db);
+void llmc_tuning_db_destroy(llmc_tuning_db_t *db);
+/* The fastest entry for (target, variant, shape) measured at `tokens`
+ * tokens per step: true with its configuration (in the variant's parameter
+ * order) and line; false when the database has none. An entry naming
+ * parameters the variant does not have is LLMC_DATA_LOSS. */
+LLMC_MUST_USE llmc_status_t *llmc_tuning_db_best(const llmc_tuning_db_t *db, const char *target,
+                                                 const llmc_kvariant_t *v, const char *shape,
+                                                 int64_t tokens, bool *out_found,
+                                                 llmc_kconfig_t *out_config, int *out_line);
+const char *llmc_tuning_db_path(const llmc_tuning_db_t *db);
+
+typedef struct {
+  llmc_dtype_t weight_dtype; /* F32, or F16/BF16 for matmul weights */
+  int64_t block_size;        /* KV block size in tokens */
+  int64_t max_context;       /* longest sequence */
+  const llmc_koverride_t *overrides;
+  int n_overrides;
+  const llmc_tuning_db_t *tuning_db; /* nullable */
+} llmc_kplan_options_t;
+
+typedef struct {
+  llmc_arena_t *arena;
+  const llmc_ir_graph_t *graph;
+  int n_targets;
+  const llmc_target_t *targets; /* [n_targets], borrowed */
+  /* Facts of the model the kernels are specialised on. */
+  int64_t n_layers, n_kv_heads, head_dim, kv_dim, vocab;
+  int64_t block_size, block_floats, max_blocks;
+  int n_calls;
+  llmc_kcall_t *calls; /* graph order, then argmax when a target is a GPU */
+  llmc_dtype_t *weight_dtypes; /* per value id: how each weight is stored */
+} llmc_kplan_t;
+
+/* Lowers every node of g to a kcall and configures it for each target.
+ * Errors: an op no registered variant supports on a target
+ * (LLMC_UNIMPLEMENTED), an override or database entry that is illegal for
+ * a kcall it applies to, or an override that matches no kcall
+ * (LLMC_INVALID_ARGUMENT / LLMC_DATA_LOSS with the reason). */
+LLMC_MUST_USE llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *targets,
+                                              int n_targets, const llmc_kplan_options_t *opts,
+                                              llmc_kplan_t **out_plan);
+void llmc_kplan_destroy(llmc_kplan_t *p);
+
+/* The text form (--emit=plan): one line per kcall and one per target
+ * decision:
+ *   %12 = kcall matmul(%11, %4:bf16) {K=256,N=768,W=bf16} : f32[T,768]
+ *     x86-64-v3: matmul_half {VEC=16} heuristic
+ *     sm_90a: gemv_block {WG=256,COLS=4} heuristic */
+void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out);
+/* "{WG=256,COLS=4}" */
+void llmc_kconfig_print(const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_buf_t *out);
+
+/* Emission, for the artifact writer. The template family and parameters
+ * (without NAME) of call c on target t; the strings live in p's arena. */
+#define LLMC_KPARAMS_MAX 16
+typedef struct {
+  const char *family;
+  int n;
+  llmc_template_param_t params[LLMC_KPARAMS_MAX];
+} llmc_kinstance_t;
+LLMC_MUST_USE llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c, int target,
+                                                 llmc_kinstance_t *out);
+/* The launch shape of call c on GPU target t (llmc_abi.h). */
+void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int target,
+                           llmc_gpu_kernel_v1_t *out);
+
+#endif
