@@ -184,12 +184,29 @@ static const char *gemv_family(llmc_dtype_t wdt) {
   return wdt == LLMC_DT_BF16 ? "matmul_bf16" : wdt == LLMC_DT_F16 ? "matmul_half" : "matmul";
 }
 
+/* The smallest power of two >= n (n >= 1). */
+static int64_t pow2_ceil(int64_t n) {
+  int64_t p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/* Threads for `work` independent items of at least `per_thread` each: a
+ * power of two, at least a warp (and 32: the smallest candidate), at most
+ * `cap`. Threads past the work would only idle. */
+static int64_t threads_for(const llmc_target_t *t, int64_t work, int64_t per_thread, int64_t cap) {
+  int64_t lo = t->warp_size > 32 ? t->warp_size : 32;
+  int64_t wg = pow2_ceil((work + per_thread - 1) / per_thread);
+  return wg < lo ? lo : wg > cap ? cap : wg;
+}
+
 static void gemv_block_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
-  (void)x;
-  /* 256 threads stream a row of K weights in 16-byte loads; 4 columns per
-   * workgroup keep four independent loads in flight per thread (the vector
-   * path of the templates needs exactly 4). */
-  *out = (llmc_kconfig_t){.n = 2, .values = {256, 4}};
+  /* Each thread streams 16-byte loads (4 values) of all four of the
+   * workgroup's weight rows; 4 columns per workgroup keep four independent
+   * loads in flight per thread (the templates' vector path needs exactly
+   * 4). Up to 256 threads share a row of K; a short K gets fewer (a thread
+   * per 4 values, at least a warp). */
+  *out = (llmc_kconfig_t){.n = 2, .values = {threads_for(x->target, k_of(x), 4, 256), 4}};
 }
 
 static bool gemv_block_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
@@ -218,8 +235,11 @@ static void gemv_block_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llm
 /* ---- GPU: row-wise ops, a workgroup per row ---- */
 
 static void gpu_rowwise_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
-  (void)x;
-  *out = (llmc_kconfig_t){.n = 1, .values = {x->call->node ? 128 : 256}};
+  /* One workgroup per row: at decode a row is all the work there is, so
+   * its latency is the serial work per thread. A thread per 8 values of
+   * the row (the vocabulary for argmax), at least a warp, at most 512. */
+  int64_t row = x->call->node ? cols_of(x) : x->plan->vocab;
+  *out = (llmc_kconfig_t){.n = 1, .values = {threads_for(x->target, row, 8, 512)}};
 }
 
 static bool gpu_rowwise_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
@@ -297,7 +317,7 @@ static const llmc_kvariant_t registry[] = {
      .gpu = true,
      .ops = "matmul",
      .n_params = 2,
-     .params = {{"WG", 5, {64, 128, 256, 512, 1024}}, {"COLS", 5, {1, 2, 4, 8, 16}}},
+     .params = {{"WG", 6, {32, 64, 128, 256, 512, 1024}}, {"COLS", 5, {1, 2, 4, 8, 16}}},
      .heuristic = gemv_block_heuristic,
      .legal = gemv_block_legal,
      .emit = gemv_block_emit,

@@ -46,14 +46,9 @@ const char *llmc_tuning_db_path(const llmc_tuning_db_t *db) { return db->path; }
 
 static const char *string_field(json_t *o, const char *key, bool required, const char **why) {
   json_t *v = json_object_get(o, key);
-  if (!v) {
-    if (required) *why = key;
-    return NULL;
-  }
-  if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 256) {
-    *why = key;
-    return NULL;
-  }
+  bool ok = v ? json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256 : !required;
+  if (!ok && !*why) *why = key; /* the first bad field */
+  if (!ok || !v) return NULL;
   return json_string_value(v);
 }
 

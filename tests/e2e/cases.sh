@@ -336,6 +336,72 @@ gpu-artifact)
   expect_error 69 "backend 'hip'" -- "$LLMC" run fat --prompt-ids 1,2 --max-tokens 2 --device=hip
   expect_error 64 "needs a sm_" -- "$LLMC" compile m/model.json -o x --target=host --emit=ptx
   ;;
+kernel-plan)
+  # Forcing kernel configurations and reading a tuning database: what is
+  # illegal or malformed is one clear error and no output; what is legal
+  # compiles, passes --verify, and is recorded in report.json.
+  "$GEN_MODEL" m --dim 64 --layers 1 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
+  "$GEN_MODEL" odd --dim 36 --layers 1 --heads 2 --kv-heads 1 --hidden 90 --vocab 50 --seed 2
+  plan() { "$LLMC" compile "$1" -o x --emit=plan "${@:2}"; }
+  expect_error 64 "65536 bytes of shared memory per block exceed the target's 49152" -- \
+    plan m/model.json --target=sm_90a --kernel-config=gemv_block:WG=1024,COLS=16
+  # AMD's LDS holds 64 KiB: the same configuration is legal there.
+  plan m/model.json --target=gfx942 --kernel-config=gemv_block:WG=1024,COLS=16
+  grep -q 'gfx942: gemv_block {WG=1024,COLS=16} override' x/model.plan || fail "gfx942 refused 64 KiB of LDS"
+  rm -rf x
+  expect_error 64 "VEC=16 does not divide K=36" -- \
+    plan odd/model.json --target=x86-64-v3 --kernel-config=matmul_f32:VEC=16
+  expect_error 64 "unknown kernel variant 'gemv'" -- plan m/model.json --kernel-config=gemv:WG=64
+  expect_error 64 "gemv_block has no parameter 'TILE'" -- plan m/model.json --kernel-config=gemv_block:TILE=4
+  expect_error 64 "WG=48: gemv_block takes 32, 64, 128, 256, 512, 1024" -- \
+    plan m/model.json --kernel-config=gemv_block:WG=48
+  expect_error 64 "matches no kernel call" -- plan m/model.json --target=x86-64-v3 --kernel-config=gemv_block:WG=64
+  expect_error 64 "unknown target 'sm_91'" -- plan m/model.json --kernel-config=gemv_block@sm_91:WG=64
+  expect_error 64 "is not VARIANT" -- plan m/model.json --kernel-config=gemv_block
+  [ ! -e x ] || fail "a refused plan left output behind"
+  # A legal override compiles, runs like the interpreter, and is reported.
+  "$LLMC" compile m/model.json -o forced --target=x86-64-v3 --kernel-config=matmul_f32:VEC=4 --verify
+  grep -q '"variant": "matmul_f32"' forced/report.json || fail "report.json lacks the variant"
+  grep -q '"source": "override"' forced/report.json || fail "report.json does not say the config was forced"
+  grep -q '"launches_per_decode_step"' forced/report.json || fail "report.json lacks launches_per_decode_step"
+  # The tuning database: the fastest entry for the call's (target, variant,
+  # shape, tokens) wins; a later line with the same device and config
+  # replaces an earlier one.
+  cat > db.jsonl <<'JSONL'
+{"target": "x86-64-v3", "device": "cpu", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"VEC": 8}, "us": 3.0}
+{"target": "x86-64-v3", "device": "cpu", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"VEC": 4}, "us": 5.0}
+
+{"target": "x86-64-v3", "device": "cpu", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"VEC": 8}, "us": 9.0}
+{"target": "sm_90a", "device": "gpu", "variant": "gemv_block", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"WG": 64, "COLS": 4}, "us": 1.0}
+JSONL
+  plan m/model.json --target=x86-64-v3,sm_90a --tuning-db=db.jsonl
+  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'x86-64-v3: matmul_f32 {VEC=4} tuning-db:2' ||
+    { cat x/model.plan >&2; fail "the tuning database's fastest entry was not chosen"; }
+  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'sm_90a: gemv_block {WG=64,COLS=4} tuning-db:5' ||
+    fail "the GPU entry was not chosen"
+  grep -A2 'K=64,N=32,W=f32' x/model.plan | grep -q 'matmul_f32 {VEC=16} heuristic' ||
+    fail "a shape without entries should keep the heuristic"
+  rm -rf x
+  # The same database and inputs give the same artifact.
+  "$LLMC" compile m/model.json -o t1 --target=x86-64-v3 --tuning-db=db.jsonl
+  "$LLMC" compile m/model.json -o t2 --target=x86-64-v3 --tuning-db=db.jsonl
+  cmp t1/model.so t2/model.so || fail "tuned artifacts differ"
+  grep -q '"source": "tuning-db"' t1/report.json || fail "report.json does not name the tuning database"
+  # Malformed databases: the file and line, exit 65, no output.
+  printf '{"target": "x86-64-v3"}\n' > bad1.jsonl
+  expect_error 65 "bad1.jsonl:1: \"variant\" is missing" -- plan m/model.json --tuning-db=bad1.jsonl
+  { head -2 db.jsonl; echo 'not json'; } > bad2.jsonl
+  expect_error 65 "bad2.jsonl:3: not JSON" -- plan m/model.json --tuning-db=bad2.jsonl
+  sed 's/"us": 3.0/"us": "fast"/' db.jsonl > bad3.jsonl
+  expect_error 65 "bad3.jsonl:1: \"us\" must be" -- plan m/model.json --tuning-db=bad3.jsonl
+  sed 's/"VEC": 8/"TILE": 8/' db.jsonl > bad4.jsonl
+  expect_error 65 "has no parameter \"TILE\"" -- plan m/model.json --target=x86-64-v3 --tuning-db=bad4.jsonl
+  printf '{"target": "x86-64-v3", "variant": "matmul_f32", "shape": "K=36,N=36,W=f32", "tokens": 1, "config": {"VEC": 16}, "us": 1}\n' > bad5.jsonl
+  expect_error 65 "bad5.jsonl:1: the tuned configuration is not legal" -- \
+    plan odd/model.json --target=x86-64-v3 --tuning-db=bad5.jsonl
+  expect_error 66 "missing.jsonl" -- plan m/model.json --tuning-db=missing.jsonl
+  [ ! -e x ] || fail "a refused database left output behind"
+  ;;
 *)
   fail "unknown case $case_name"
   ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: run_plan_check.sh LLMC GEN_MODEL FILECHECK INPUT.plan
 # Kernel-plan decision tests. INPUT's "# GEN: ARGS" line makes a random model
-# with gen_model; each "# RUN PREFIX: FLAGS" line compiles it with
+# with gen_model; each "# RUN PREFIX FLAGS" line compiles it with
 # `llmc compile --emit=plan FLAGS` and checks the plan text against INPUT's
 # PREFIX: lines with FileCheck.
 set -euo pipefail
@@ -13,8 +13,8 @@ gen=$(sed -n 's|^# GEN: *||p' "$input")
 "$gen_model" "$tmp/m" $gen >/dev/null
 runs=0
 while IFS= read -r line; do
-  prefix=${line%%:*}
-  flags=${line#*:}
+  prefix=${line%% *}
+  flags=${line#* }
   rm -rf "$tmp/out"
   # shellcheck disable=SC2086
   "$llmc" compile "$tmp/m/model.json" -o "$tmp/out" --emit=plan $flags
