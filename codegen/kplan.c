@@ -348,6 +348,27 @@ void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int tar
   if (ch->variant->launch) ch->variant->launch(&x, &ch->config, out);
 }
 
+int llmc_kplan_candidates(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, llmc_kconfig_t *out, int cap) {
+  const llmc_kvariant_t *v = c->choice[target].variant;
+  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target]};
+  int idx[LLMC_KCONFIG_MAX] = {0}, n = 0;
+  llmc_buf_t why = {0};
+  for (;;) {
+    llmc_kconfig_t cfg = {.n = v->n_params};
+    for (int i = 0; i < v->n_params; i++) cfg.values[i] = v->params[i].values[idx[i]];
+    why.len = 0;
+    if (!v->legal || v->legal(&x, &cfg, &why)) {
+      if (n < cap) out[n] = cfg;
+      n++;
+    }
+    int i = v->n_params - 1; /* odometer over the candidates, last parameter fastest */
+    while (i >= 0 && ++idx[i] == v->params[i].n) idx[i--] = 0;
+    if (i < 0) break;
+  }
+  llmc_buf_free(&why);
+  return n;
+}
+
 /* ---- --kernel-config ---- */
 
 llmc_status_t *llmc_koverride_parse(const char *spec, llmc_koverride_t *out) {

@@ -172,6 +172,12 @@ typedef struct {
 } llmc_kinstance_t;
 LLMC_MUST_USE llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c, int target,
                                                  llmc_kinstance_t *out);
+/* The legal configurations of call c's variant on target t (every
+ * combination of the candidates that passes the legality check), in the
+ * order of the parameter space, at most cap of them into out; returns how
+ * many there are in all. For `llmc tune`. */
+int llmc_kplan_candidates(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, llmc_kconfig_t *out, int cap);
+
 /* The launch shape of call c on GPU target t (llmc_abi.h). */
 void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int target,
                            llmc_gpu_kernel_v1_t *out);

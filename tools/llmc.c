@@ -17,18 +17,9 @@
 #include "llmc_rt.h"
 #include "llmc_verify.h"
 
+int llmc_cli_tune(int argc, char **argv); /* tune.c */
+
 /* ---- compile ---- */
-
-/* Weights for the verifying interpreter: the artifact's stored ones (16-bit
- * weights as rounded), else the model's own (weights DCE dropped). */
-typedef struct {
-  llmc_weight_set_t *artifact, *model;
-} verify_weights_t;
-
-static bool verify_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
-  verify_weights_t *w = ctx;
-  return llmc_weight_set_lookup(w->artifact, name, out) || llmc_weight_set_lookup(w->model, name, out);
-}
 
 /* --verify: the artifact on the host backend against the interpreter running
  * the graph as imported (a fresh load, before any pass) on the weights the
@@ -36,26 +27,13 @@ static bool verify_lookup(void *ctx, const char *name, llmc_weight_view_t *out) 
 static llmc_status_t *verify_artifact(const char *model_path, const char *out_dir, const char *emit) {
   if (strcmp(emit, "so") != 0)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--verify", "needs the full artifact (--emit=so)");
-  llmc_model_t *model = NULL;
   llmc_rt_t *rt = NULL;
   llmc_rt_options_t ro = {.backend = "host"};
-  llmc_status_t *s = llmc_model_load(model_path, &model);
-  if (!s) s = llmc_rt_open(out_dir, &ro, &rt);
-  if (s) {
-    llmc_model_destroy(model);
-    return llmc_status_wrap(s, "--verify", "cannot run the artifact on the host");
-  }
-  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), ctx = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_CONTEXT);
-  int len = ctx >= 32 ? 16 : (int)(ctx / 2), steps = len;
-  int32_t prompt[16];
-  uint64_t rng = 7;
-  for (int i = 0; i < len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
+  llmc_status_t *s = llmc_rt_open(out_dir, &ro, &rt);
+  if (s) return llmc_status_wrap(s, "--verify", "cannot run the artifact on the host");
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
   llmc_verify_result_t r;
-  static const char *const files[] = {"weights.safetensors"};
-  verify_weights_t vw = {.model = model->weights};
-  s = llmc_weight_set_open(out_dir, files, 1, &vw.artifact);
-  if (!s) s = llmc_verify_greedy_with(model, verify_lookup, &vw, rt, prompt, len, steps, NULL, &r);
-  llmc_weight_set_close(vw.artifact);
+  s = llmc_verify_artifact(model_path, out_dir, rt, &r);
   const double tolerance = 1e-4; /* f32 everywhere: only summation order differs */
   if (!s) {
     fprintf(stderr, "verify: max |compiled - interpreter| = %.3g over %lld positions of %lld logits (tolerance %.0e); "
@@ -66,7 +44,6 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
       s = LLMC_ERROR(LLMC_INTERNAL, "--verify", "the compiled model disagrees with the reference interpreter");
   }
   llmc_rt_close(rt);
-  llmc_model_destroy(model);
   return s;
 }
 
@@ -275,7 +252,8 @@ static const char main_help[] =
     "  compile MODEL    compile a model.json or Hugging Face directory into an artifact\n"
     "  run DIR          generate tokens with a compiled artifact\n"
     "  bench DIR        measure prefill/decode speed and memory bandwidth\n"
-    "  import HF_DIR    print the model.json a Hugging Face directory becomes\n\n"
+    "  import HF_DIR    print the model.json a Hugging Face directory becomes\n"
+    "  tune MODEL       measure kernel configurations, write a tuning database\n\n"
     "Run 'llmc COMMAND --help' for a command's options. 'llmc --version' prints the version.\n";
 
 /* LLVM reports some errors (an unsupported construct in a backend) through
@@ -306,5 +284,6 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return llmc_cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return llmc_cli_bench(argc - 1, argv + 1);
   if (strcmp(cmd, "import") == 0) return cmd_import(argc - 1, argv + 1);
+  if (strcmp(cmd, "tune") == 0) return llmc_cli_tune(argc - 1, argv + 1);
   return llmc_cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -31,4 +31,13 @@ LLMC_MUST_USE llmc_status_t *llmc_verify_greedy_with(const llmc_model_t *model,
                                                      int steps, int32_t *out_tokens,
                                                      llmc_verify_result_t *out);
 
+/* The check behind `llmc compile --verify` and `llmc tune`: the artifact in
+ * out_dir, running on rt (any backend), against the interpreter running
+ * the graph of model_path as imported (a fresh load, before any pass) on
+ * the weights the artifact stores (weights DCE dropped come from the
+ * model's): a 16-token random prompt (fewer for short contexts) and as many
+ * greedy steps. */
+LLMC_MUST_USE llmc_status_t *llmc_verify_artifact(const char *model_path, const char *out_dir, llmc_rt_t *rt,
+                                                  llmc_verify_result_t *out);
+
 #endif

@@ -89,3 +89,33 @@ llmc_status_t *llmc_verify_greedy_with(const llmc_model_t *model, llmc_weight_lo
   free(positions);
   return s;
 }
+
+/* Weights for the verifying interpreter: the artifact's stored ones (16-bit
+ * weights as rounded), else the model's own (weights DCE dropped). */
+typedef struct {
+  llmc_weight_set_t *artifact, *model;
+} verify_weights_t;
+
+static bool verify_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
+  verify_weights_t *w = ctx;
+  return llmc_weight_set_lookup(w->artifact, name, out) || llmc_weight_set_lookup(w->model, name, out);
+}
+
+llmc_status_t *llmc_verify_artifact(const char *model_path, const char *out_dir, llmc_rt_t *rt,
+                                    llmc_verify_result_t *out) {
+  memset(out, 0, sizeof *out);
+  llmc_model_t *model = NULL;
+  LLMC_RETURN_IF_ERROR(llmc_model_load(model_path, &model));
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), ctx = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_CONTEXT);
+  int len = ctx >= 32 ? 16 : (int)(ctx / 2), steps = len;
+  int32_t prompt[16];
+  uint64_t rng = 7;
+  for (int i = 0; i < len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
+  static const char *const files[] = {"weights.safetensors"};
+  verify_weights_t vw = {.model = model->weights};
+  llmc_status_t *s = llmc_weight_set_open(out_dir, files, 1, &vw.artifact);
+  if (!s) s = llmc_verify_greedy_with(model, verify_lookup, &vw, rt, prompt, len, steps, NULL, out);
+  llmc_weight_set_close(vw.artifact);
+  llmc_model_destroy(model);
+  return s;
+}

@@ -402,6 +402,22 @@ JSONL
   expect_error 66 "missing.jsonl" -- plan m/model.json --tuning-db=missing.jsonl
   [ ! -e x ] || fail "a refused database left output behind"
   ;;
+tune)
+  # llmc tune on the host for the example: a database of measured
+  # configurations; compiling with it picks them (report.json says so) and
+  # the artifact still agrees with the interpreter.
+  "$LLMC" tune "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 -o tuning.jsonl 2>tune.log
+  grep -q "tune: round 1/" tune.log || fail "tune printed no progress"
+  [ "$(wc -l < tuning.jsonl)" -ge 5 ] || fail "tune measured too few configurations"
+  grep -q '"variant":"matmul_f32","shape":"K=256,N=256,W=f32","tokens":1,"config":{"VEC":1}' tuning.jsonl ||
+    fail "tune did not sweep VEC=1"
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 --tuning-db=tuning.jsonl -o tuned --verify
+  grep -q '"source": "tuning-db"' tuned/report.json || fail "the tuned artifact does not use the database"
+  [ ! -e tuning.jsonl.tune.* ] 2>/dev/null || fail "tune left its scratch artifact behind"
+  expect_error 64 "one target at a time" -- "$LLMC" tune "$SRC/examples/tiny-llama/model.json" --target=host,sm_90a
+  expect_error 69 "backend 'hip'" -- "$LLMC" tune "$SRC/examples/tiny-llama/model.json" --target=gfx942 --device=hip -o x.jsonl
+  [ ! -e x.jsonl ] || fail "a failed tune wrote a database"
+  ;;
 *)
   fail "unknown case $case_name"
   ;;
