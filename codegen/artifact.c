@@ -68,7 +68,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_value_t *v, launch_t 
   int64_t tables = b->header[LLMC_PLAN_META_BLOCK_TABLES];
   switch (v->op) {
     case LLMC_OP_EMBEDDING: {
-      int64_t tok;
+      int64_t tok = 0;
       LLMC_RETURN_IF_ERROR(meta_offset(b, in[0], &tok));
       arg(l, act(b, v), 0);
       arg(l, b->weight_offsets[in[1]->id], 0);
@@ -117,7 +117,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_value_t *v, launch_t 
       arg(l, act(b, v), 0);
       return NULL;
     case LLMC_OP_ROPE: {
-      int64_t pos;
+      int64_t pos = 0;
       LLMC_RETURN_IF_ERROR(meta_offset(b, in[1], &pos));
       arg(l, act(b, in[0]), 0);
       arg(l, act(b, v), 0);
@@ -128,7 +128,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_value_t *v, launch_t 
     case LLMC_OP_ATTENTION: {
       bool write = v->op == LLMC_OP_KV_WRITE;
       const llmc_value_t *kv = write ? v : in[1];
-      int64_t pos;
+      int64_t pos = 0;
       LLMC_RETURN_IF_ERROR(meta_offset(b, in[2], &pos));
       if (!write) l->extent_b = llmc_ir_attr_int(v, "n_heads", 0); /* one item per (token, head) */
       arg(l, act(b, in[0]), 0);

@@ -509,7 +509,7 @@ static llmc_status_t *load_vocab(llmc_tokenizer_t *t, const alphabet_t *al, cons
   if (!json_is_object(vocab)) return DATA_LOSS("model.vocab is missing or not an object");
   if (added && !json_is_null(added) && !json_is_array(added))
     return DATA_LOSS("added_tokens is not an array");
-  int32_t max_id = -1, id;
+  int32_t max_id = -1, id = 0;
   const char *key;
   const json_t *v;
   size_t i;
