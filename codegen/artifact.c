@@ -456,18 +456,14 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   if (o->gpu_emulation && gpu_emit)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--emit",
                       "--emit=%s writes device code, which --gpu-emulation does not make", emit);
-  if (strcmp(emit, "plan") == 0) {
+  bool plan = strcmp(emit, "plan") == 0;
+  if (plan || strcmp(emit, "ir") == 0) {
     llmc_buf_t text = {0};
-    llmc_kplan_print(b->kplan, &text);
-    llmc_status_t *s = text.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.plan", text.data, text.len);
+    if (plan) llmc_kplan_print(b->kplan, &text);
+    else llmc_ir_print(b->g, &text);
+    llmc_status_t *s = text.failed ? llmc_artifact_oom()
+                                   : write_file(b->a, tmp, plan ? "model.plan" : "model.ir", text.data, text.len);
     llmc_buf_free(&text);
-    return s;
-  }
-  if (strcmp(emit, "ir") == 0) {
-    llmc_buf_t ir = {0};
-    llmc_ir_print(b->g, &ir);
-    llmc_status_t *s = ir.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.ir", ir.data, ir.len);
-    llmc_buf_free(&ir);
     return s;
   }
   llmc_target_t target;

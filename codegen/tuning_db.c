@@ -44,6 +44,23 @@ void llmc_tuning_db_destroy(llmc_tuning_db_t *db) {
 
 const char *llmc_tuning_db_path(const llmc_tuning_db_t *db) { return db->path; }
 
+/* Copies jansson's message, whose "near '...'" part quotes the file, with
+ * anything but printable ASCII replaced, so an error stays one clean line. */
+static void printable(const char *in, char *out, size_t cap) {
+  size_t n = 0;
+  for (; *in && n + 1 < cap; in++) out[n++] = *in >= 0x20 && *in < 0x7f ? *in : '?';
+  out[n] = '\0';
+}
+
+/* Parameter names are what the registry spells: A-Z, 0-9, _. */
+static bool param_name_ok(const char *k) {
+  size_t n = strlen(k);
+  if (n == 0 || n > 32) return false;
+  for (; *k; k++)
+    if (!((*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') || *k == '_')) return false;
+  return true;
+}
+
 static const char *string_field(json_t *o, const char *key, bool required, const char **why) {
   json_t *v = json_object_get(o, key);
   bool ok = v ? json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256 : !required;
@@ -55,7 +72,11 @@ static const char *string_field(json_t *o, const char *key, bool required, const
 static llmc_status_t *parse_line(const llmc_tuning_db_t *db, int line, const char *text, size_t len, entry_t *e) {
   json_error_t err;
   json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-  if (!o) return LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: not JSON: %s", db->path, line, err.text);
+  if (!o) {
+    char why[JSON_ERROR_TEXT_LENGTH];
+    printable(err.text, why, sizeof why);
+    return LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: not JSON: %s", db->path, line, why);
+  }
   llmc_status_t *s = NULL;
   const char *bad = NULL;
   const char *target = NULL, *device = NULL, *variant = NULL, *shape = NULL;
@@ -97,7 +118,12 @@ static llmc_status_t *parse_line(const llmc_tuning_db_t *db, int line, const cha
   const char *key;
   json_t *val;
   json_object_foreach(cfg, key, val) {
-    if (!json_is_integer(val) || strlen(key) == 0 || strlen(key) > 32) {
+    if (!param_name_ok(key)) {
+      s = LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: a config key is not a parameter name (A-Z, 0-9, _)", db->path,
+                     line);
+      break;
+    }
+    if (!json_is_integer(val)) {
       s = LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: config value \"%s\" is not an integer", db->path, line, key);
       break;
     }

@@ -399,6 +399,9 @@ JSONL
   printf '{"target": "x86-64-v3", "variant": "matmul_f32", "shape": "K=36,N=36,W=f32", "tokens": 1, "config": {"VEC": 16}, "us": 1}\n' > bad5.jsonl
   expect_error 65 "bad5.jsonl:1: the tuned configuration is not legal" -- \
     plan odd/model.json --target=x86-64-v3 --tuning-db=bad5.jsonl
+  printf '{"target": "x86-64-v3", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"V\\nEC": 8}, "us": 1}\n' > bad6.jsonl
+  expect_error 65 "bad6.jsonl:1: a config key is not a parameter name" -- plan m/model.json --tuning-db=bad6.jsonl
+  [ "$(wc -l < stderr.txt)" -eq 1 ] || fail "a database error is not one line"
   expect_error 66 "missing.jsonl" -- plan m/model.json --tuning-db=missing.jsonl
   [ ! -e x ] || fail "a refused database left output behind"
   ;;
