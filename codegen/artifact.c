@@ -58,7 +58,8 @@ static llmc_status_t *meta_offset(builder_t *b, const llmc_value_t *v, int64_t *
 
 /* A launch's runtime arguments and parallel extent: the op's, the same for
  * every variant and target (the kernel ABI in kernels_templates/). */
-static llmc_status_t *launch_args(builder_t *b, const llmc_value_t *v, launch_t *l) {
+static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t *l) {
+  const llmc_value_t *v = c->node;
   llmc_value_t *const *in = v->inputs;
   int64_t cols = v->dtype == LLMC_DT_KV ? 0 : v->shape.dims[1];
   l->extent_a = 0;
@@ -77,17 +78,26 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_value_t *v, launch_t 
       b->decode_bytes += (uint64_t)cols * 4;
       return NULL;
     }
-    case LLMC_OP_MATMUL: {
+    case LLMC_OP_MATMUL:
+    case LLMC_OP_MATMUL_ADD: {
+      /* [a, b, out, T] then the epilogue's (see matmul_epilogue in kvariants.c). */
       int64_t k = in[0]->shape.dims[1];
       arg(l, act(b, in[0]), 0);
       arg(l, b->weight_offsets[in[1]->id], 0);
-      arg(l, act(b, v), 0);
+      arg(l, c->epilogue == LLMC_EPILOGUE_SPLIT ? act(b, c->parts[0]) : act(b, v), 0);
       arg(l, 0, 1);
+      if (c->epilogue == LLMC_EPILOGUE_ADD) arg(l, act(b, in[2]), 0);
+      for (int i = 1; c->epilogue == LLMC_EPILOGUE_SPLIT && i < c->n_parts; i++) arg(l, act(b, c->parts[i]), 0);
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
       b->decode_bytes += (uint64_t)(k * cols) * llmc_dtype_size(p->weight_dtypes[in[1]->id]);
       return NULL;
     }
+    case LLMC_OP_SLICE:
+      arg(l, act(b, in[0]), 0);
+      arg(l, act(b, v), 0);
+      return NULL;
+    case LLMC_OP_CONCAT: break; /* constants have no launch */
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
     case LLMC_OP_SILU_MUL:
@@ -217,7 +227,7 @@ static llmc_status_t *build_plan(builder_t *b) {
     const llmc_kcall_t *c = &kp->calls[i];
     launch_t *l = &b->launches[b->n_launches];
     *l = (launch_t){.call = c};
-    if (c->node) LLMC_RETURN_IF_ERROR(launch_args(b, c->node, l));
+    if (c->node) LLMC_RETURN_IF_ERROR(launch_args(b, c, l));
     LLMC_RETURN_IF_ERROR(kernel_for(b, c, b->n_launches, &l->kernel));
     if (c->node) b->n_launches++;
   }

@@ -26,6 +26,26 @@ static float weight_at(const llmc_weight_view_t *view, uint64_t j) {
   }
 }
 
+/* The rows of constant v as f32 into dst (numel floats): a weight from its
+ * file, a concat from its operands, recursively. */
+static llmc_status_t *const_rows(const llmc_ir_graph_t *g, const llmc_value_t *v, llmc_weight_lookup_fn lookup,
+                                 void *ctx, float *dst) {
+  if (v->kind == LLMC_VALUE_WEIGHT) {
+    llmc_weight_view_t view;
+    if (!lookup(ctx, v->name, &view)) return LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
+    uint64_t n;
+    llmc_shape_numel(&v->shape, 0, &n);
+    for (uint64_t j = 0; j < n; j++) dst[j] = weight_at(&view, j);
+    return NULL;
+  }
+  int64_t k = v->shape.dims[1], row = 0;
+  for (int i = 0; i < v->n_inputs; i++) {
+    LLMC_RETURN_IF_ERROR(const_rows(g, v->inputs[i], lookup, ctx, dst + row * k));
+    row += v->inputs[i]->shape.dims[0];
+  }
+  return NULL;
+}
+
 llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
                                            const char *path, uint64_t *out_bytes) {
   const llmc_ir_graph_t *g = b->g;
@@ -37,33 +57,74 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
   *out_bytes = 0;
   for (int i = 0; i < g->n_values && !s; i++) {
     const llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_WEIGHT) continue;
-    llmc_weight_view_t view;
-    if (!lookup(ctx, v->name, &view)) {
-      s = LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
-      break;
-    }
+    /* Constants no kernel reads (the operands of concats) are not stored. */
+    if (!llmc_ir_value_is_const(v) || !b->kplan->stored[i]) continue;
     uint64_t n;
     llmc_shape_numel(&v->shape, 0, &n);
     llmc_dtype_t dt = b->kplan->weight_dtypes[i];
     size_t esize = llmc_dtype_size(dt);
-    /* Weights already in the stored format stream straight from the input mmap. */
-    const void *data = view.data;
-    if (view.dtype != dt) {
-      if (!(converted[i] = malloc(esize * (size_t)(n ? n : 1)))) {
+    const void *data;
+    const char *name = v->name;
+    if (v->kind == LLMC_VALUE_NODE) {
+      /* A concat: joined here, once, in the stored dtype. */
+      float *rows = malloc(sizeof(float) * (size_t)(n ? n : 1));
+      if (!(converted[i] = malloc(esize * (size_t)(n ? n : 1))) || !rows) {
+        free(rows);
         s = llmc_artifact_oom();
         break;
       }
-      for (uint64_t j = 0; j < n; j++) {
-        float f = weight_at(&view, j);
-        if (dt == LLMC_DT_F32) ((float *)converted[i])[j] = f;
-        else ((uint16_t *)converted[i])[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(f) : llmc_f32_to_bf16(f);
+      if ((s = const_rows(g, v, lookup, ctx, rows))) {
+        free(rows);
+        break;
       }
+      for (uint64_t j = 0; j < n; j++) {
+        if (dt == LLMC_DT_F32) ((float *)converted[i])[j] = rows[j];
+        else ((uint16_t *)converted[i])[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(rows[j]) : llmc_f32_to_bf16(rows[j]);
+      }
+      free(rows);
       data = converted[i];
+      name = llmc_arena_printf(b->a, "llmc.concat.%d", v->id);
+      if (!name) {
+        s = llmc_artifact_oom();
+        break;
+      }
+      /* Where each operand weight's rows are, so `--verify` can run the
+       * interpreter on the weights as stored (rounded): "NAME@ROW@ROWS". */
+      int64_t row = 0;
+      for (int j = 0; j < v->n_inputs && !s; j++) {
+        const llmc_value_t *in = v->inputs[j];
+        if (in->kind == LLMC_VALUE_WEIGHT) {
+          const char *key = llmc_arena_printf(b->a, "llmc.part.%s", in->name);
+          const char *val = llmc_arena_printf(b->a, "%s@%lld@%lld", name, (long long)row, (long long)in->shape.dims[0]);
+          s = key && val ? llmc_st_writer_set_metadata(w, key, val) : llmc_artifact_oom();
+        }
+        row += in->shape.dims[0];
+      }
+      if (s) break;
+    } else {
+      llmc_weight_view_t view;
+      if (!lookup(ctx, v->name, &view)) {
+        s = LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
+        break;
+      }
+      /* Weights already in the stored format stream straight from the input mmap. */
+      data = view.data;
+      if (view.dtype != dt) {
+        if (!(converted[i] = malloc(esize * (size_t)(n ? n : 1)))) {
+          s = llmc_artifact_oom();
+          break;
+        }
+        for (uint64_t j = 0; j < n; j++) {
+          float f = weight_at(&view, j);
+          if (dt == LLMC_DT_F32) ((float *)converted[i])[j] = f;
+          else ((uint16_t *)converted[i])[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(f) : llmc_f32_to_bf16(f);
+        }
+        data = converted[i];
+      }
     }
     llmc_st_dtype_t st = dt == LLMC_DT_F16 ? LLMC_ST_F16 : dt == LLMC_DT_BF16 ? LLMC_ST_BF16 : LLMC_ST_F32;
-    if ((s = llmc_st_writer_add(w, v->name, st, v->shape.rank, v->shape.dims, data))) break;
-    uint64_t off = llmc_st_writer_data_offset(w, v->name); /* 64-byte aligned */
+    if ((s = llmc_st_writer_add(w, name, st, v->shape.rank, v->shape.dims, data))) break;
+    uint64_t off = llmc_st_writer_data_offset(w, name); /* 64-byte aligned */
     b->weight_offsets[i] = (int64_t)(off / 4);
     if (off + n * esize > end) end = off + n * esize;
     *out_bytes += n * esize;
@@ -121,6 +182,14 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
     json_array_append_new(passes, json_pack("{s:s, s:i, s:i}", "name", pr->stats[i].name, "nodes_before",
                                             pr->stats[i].nodes_before, "nodes_after", pr->stats[i].nodes_after));
   json_object_set_new(r, "passes", passes);
+  /* Every fusion made and every candidate refused, with the reason. */
+  json_t *fusions = json_array(), *refused = json_array();
+  for (int i = 0; pr && i < pr->remarks.n; i++) {
+    const llmc_pass_remark_t *m = &pr->remarks.items[i];
+    json_array_append_new(m->fused ? fusions : refused, json_pack("{s:s, s:s}", "pass", m->pass, "what", m->what));
+  }
+  json_object_set_new(r, "fusions", fusions);
+  json_object_set_new(r, "fusions_refused", refused);
   int64_t kv_token = 2 * h[LLMC_PLAN_N_LAYERS] * b->kplan->kv_dim * 4;
   json_object_set_new(
       r, "memory",

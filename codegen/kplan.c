@@ -47,24 +47,41 @@ void llmc_kconfig_print(const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_
   llmc_buf_printf(out, "}");
 }
 
+const char *llmc_epilogue_name(llmc_epilogue_t e) {
+  switch (e) {
+    case LLMC_EPILOGUE_STORE: return "store";
+    case LLMC_EPILOGUE_ADD: return "add";
+    case LLMC_EPILOGUE_SPLIT: return "split";
+  }
+  return "?";
+}
+
 /* ---- lowering ---- */
 
-/* The dtype weight w is stored in: the requested 16-bit format when every
- * use reads it as a matmul's b operand with an even inner dimension (the
- * 16-bit kernels' layout); f32 otherwise, so norm weights and embedding
- * tables (and tied embeddings) stay exact. */
-static llmc_dtype_t stored_dtype(const llmc_ir_graph_t *g, const llmc_value_t *w, llmc_dtype_t want) {
-  if (want != LLMC_DT_F16 && want != LLMC_DT_BF16) return LLMC_DT_F32;
-  bool used = false;
-  for (int i = 0; i < g->n_values; i++) {
+static bool is_matmul(const llmc_value_t *v) {
+  return v->kind == LLMC_VALUE_NODE && (v->op == LLMC_OP_MATMUL || v->op == LLMC_OP_MATMUL_ADD);
+}
+
+/* The dtype constant w (a weight or a concat) is stored in: the requested
+ * 16-bit format when every kernel that reads it reads it as a matmul's b
+ * operand with an even inner dimension (the 16-bit kernels' layout); f32
+ * otherwise, so norm weights and embedding tables (and tied embeddings)
+ * stay exact. Uses by concats do not count: the concat is stored, with its
+ * own uses deciding. *out_stored is false when no kernel reads w. */
+static llmc_dtype_t stored_dtype(const llmc_ir_graph_t *g, const llmc_value_t *w, llmc_dtype_t want,
+                                 bool *out_stored) {
+  bool used = false, half = want == LLMC_DT_F16 || want == LLMC_DT_BF16;
+  for (int i = w->id + 1; i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
+    if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
     for (int j = 0; j < v->n_inputs; j++) {
       if (v->inputs[j] != w) continue;
-      if (v->op != LLMC_OP_MATMUL || j != 1 || w->shape.rank != 2 || w->shape.dims[1] % 2) return LLMC_DT_F32;
       used = true;
+      if (!is_matmul(v) || j != 1 || w->shape.rank != 2 || w->shape.dims[1] % 2) half = false;
     }
   }
-  return used ? want : LLMC_DT_F32;
+  *out_stored = used;
+  return used && half ? want : LLMC_DT_F32;
 }
 
 /* The KV layout every layer shares, from the kv_write nodes. */
@@ -114,6 +131,7 @@ static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
   long long cols = v->dtype == LLMC_DT_KV ? 0 : (long long)v->shape.dims[1];
   switch (v->op) {
     case LLMC_OP_MATMUL:
+    case LLMC_OP_MATMUL_ADD:
       snprintf(s, n, "K=%lld,N=%lld,W=%s", (long long)v->inputs[0]->shape.dims[1], cols,
                llmc_dtype_name(c->weight_dtype));
       return;
@@ -241,24 +259,30 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   p->targets = targets;
   p->n_targets = n_targets;
   p->weight_dtypes = llmc_arena_alloc(p->arena, sizeof(llmc_dtype_t) * (size_t)(g->n_values + 1));
+  p->stored = llmc_arena_alloc(p->arena, sizeof(bool) * (size_t)(g->n_values + 1));
   p->calls = llmc_arena_alloc(p->arena, sizeof(llmc_kcall_t) * (size_t)(g->n_values + 1));
   int *hits = calloc((size_t)o->n_overrides + 1, sizeof(int));
-  llmc_status_t *s = p->weight_dtypes && p->calls && hits ? kv_facts(p, o) : oom();
+  llmc_status_t *s = p->weight_dtypes && p->stored && p->calls && hits ? kv_facts(p, o) : oom();
   for (int i = 0; !s && i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
-    p->weight_dtypes[i] = v->kind == LLMC_VALUE_WEIGHT ? stored_dtype(g, v, o->weight_dtype) : v->dtype;
+    p->stored[i] = false;
+    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(g, v, o->weight_dtype, &p->stored[i]) : v->dtype;
   }
   bool gpu = false;
   for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
   for (int i = 0; !s && i <= g->n_values; i++) {
     const llmc_value_t *v = i < g->n_values ? g->values[i] : NULL;
     if (v ? v->kind != LLMC_VALUE_NODE : !gpu) continue;
+    /* Constants are in the weight file; split slices are written by their matmul. */
+    if (v && (llmc_ir_value_is_const(v) || llmc_ir_split_producer(g, v))) continue;
     llmc_kcall_t *c = &p->calls[p->n_calls++];
     memset(c, 0, sizeof *c);
     c->node = v;
     c->op = v ? llmc_op_name(v->op) : "argmax";
-    c->weight_dtype = v && v->op == LLMC_OP_MATMUL ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
-    if (v && v->op == LLMC_OP_MATMUL && !llmc_ir_attr_int(v, "transpose_b", 0))
+    c->weight_dtype = v && is_matmul(v) ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
+    if (v && v->op == LLMC_OP_MATMUL_ADD) c->epilogue = LLMC_EPILOGUE_ADD;
+    if (v && llmc_ir_split_parts(g, v, c->parts, &c->n_parts)) c->epilogue = LLMC_EPILOGUE_SPLIT;
+    if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0))
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
                      "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
                      "generators yet; store the weight as [N,K]", v->id);
@@ -310,10 +334,15 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
       for (int j = 0; j < c->node->n_inputs; j++) {
         const llmc_value_t *in = c->node->inputs[j];
         llmc_buf_printf(out, "%s%%%d", j ? ", " : "", in->id);
-        if (in->kind == LLMC_VALUE_WEIGHT) llmc_buf_printf(out, ":%s", llmc_dtype_name(p->weight_dtypes[in->id]));
+        if (llmc_ir_value_is_const(in)) llmc_buf_printf(out, ":%s", llmc_dtype_name(p->weight_dtypes[in->id]));
       }
       llmc_buf_printf(out, ") {%s} : ", c->shape);
       print_type(c->node, out);
+      if (c->epilogue == LLMC_EPILOGUE_SPLIT) {
+        llmc_buf_printf(out, " -> split(");
+        for (int j = 0; j < c->n_parts; j++) llmc_buf_printf(out, "%s%%%d", j ? ", " : "", c->parts[j]->id);
+        llmc_buf_printf(out, ")");
+      }
       llmc_buf_printf(out, "\n");
     } else {
       llmc_buf_printf(out, "kcall %s {%s}\n", c->op, c->shape);

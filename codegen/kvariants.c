@@ -51,6 +51,82 @@ static int64_t cols_of(const llmc_kctx_t *x) {
 /* The matmul's inner dimension K. */
 static int64_t k_of(const llmc_kctx_t *x) { return x->call->node->inputs[0]->shape.dims[1]; }
 
+/* Stores y at column `col` of the [T, width] rows whose offset is args[arg]. */
+static void epilogue_store(llmc_buf_t *b, const char *indent, const char *id, int arg, int64_t width,
+                           const char *col) {
+  llmc_buf_printf(b,
+                  "%s%%%s_a = arith.constant %d : index\n"
+                  "%s%%%s_w = arith.constant %lld : index\n"
+                  "%s%%%s_oi = memref.load %%args[%%%s_a] : memref<?xi64>\n"
+                  "%s%%%s_o = arith.index_cast %%%s_oi : i64 to index\n"
+                  "%s%%%s_tw = arith.muli %%t, %%%s_w : index\n"
+                  "%s%%%s_row = arith.addi %%%s_o, %%%s_tw : index\n"
+                  "%s%%%s_i = arith.addi %%%s_row, %s : index\n",
+                  indent, id, arg, indent, id, (long long)width, indent, id, id, indent, id, id, indent, id, id,
+                  indent, id, id, id, indent, id, id, col);
+}
+
+/* See llmc_kplan.h. */
+void llmc_matmul_epilogue(llmc_epilogue_t e, int64_t n_dim, const int64_t *sizes, int n_parts, llmc_buf_t *out) {
+  llmc_buf_t b = *out;
+  switch (e) {
+    case LLMC_EPILOGUE_STORE:
+      epilogue_store(&b, "  ", "e", 2, n_dim, "%n");
+      llmc_buf_printf(&b, "  memref.store %%y, %%act[%%e_i] : memref<?xf32>\n");
+      break;
+    case LLMC_EPILOGUE_ADD:
+      epilogue_store(&b, "  ", "e", 2, n_dim, "%n");
+      epilogue_store(&b, "  ", "r", 4, n_dim, "%n");
+      llmc_buf_printf(&b,
+                      "  %%r_v = memref.load %%act[%%r_i] : memref<?xf32>\n"
+                      "  %%e_s = arith.addf %%y, %%r_v : f32\n"
+                      "  memref.store %%e_s, %%act[%%e_i] : memref<?xf32>\n");
+      break;
+    case LLMC_EPILOGUE_SPLIT: {
+      /* if n < B_1 { part 0 } else { if n < B_2 { part 1 } else { ... } } */
+      int64_t begin = 0;
+      for (int p = 0; p < n_parts; p++) {
+        int64_t size = sizes[p];
+        char indent[32], id[16], col[24];
+        snprintf(indent, sizeof indent, "%*s", 2 + 2 * p, "");
+        snprintf(id, sizeof id, "p%d", p);
+        snprintf(col, sizeof col, "%%p%d_c", p);
+        bool last = p == n_parts - 1;
+        if (!last)
+          llmc_buf_printf(&b,
+                          "%s%%p%d_end = arith.constant %lld : index\n"
+                          "%s%%p%d_in = arith.cmpi ult, %%n, %%p%d_end : index\n"
+                          "%sscf.if %%p%d_in {\n",
+                          indent, p, (long long)(begin + size), indent, p, p, indent, p);
+        char in[40];
+        snprintf(in, sizeof in, "%s%s", indent, last ? "" : "  ");
+        llmc_buf_printf(&b,
+                        "%s%%p%d_b = arith.constant %lld : index\n"
+                        "%s%%p%d_c = arith.subi %%n, %%p%d_b : index\n",
+                        in, p, (long long)begin, in, p, p);
+        epilogue_store(&b, in, id, p == 0 ? 2 : 3 + p, size, col);
+        llmc_buf_printf(&b, "%smemref.store %%y, %%act[%%p%d_i] : memref<?xf32>\n", in, p);
+        if (!last) llmc_buf_printf(&b, "%s} else {\n", indent);
+        begin += size;
+      }
+      for (int p = n_parts - 2; p >= 0; p--) llmc_buf_printf(&b, "%*s}\n", 2 + 2 * p, "");
+      break;
+    }
+  }
+  *out = b;
+}
+
+static const char *matmul_epilogue(const llmc_kctx_t *x) {
+  const llmc_kcall_t *c = x->call;
+  int64_t sizes[LLMC_MAX_SPLIT];
+  for (int p = 0; p < c->n_parts; p++) sizes[p] = c->parts[p]->shape.dims[1];
+  llmc_buf_t b = {0};
+  llmc_matmul_epilogue(c->epilogue, cols_of(x), sizes, c->n_parts, &b);
+  const char *text = b.failed ? NULL : llmc_arena_strdup(x->plan->arena, b.data ? b.data : "");
+  llmc_buf_free(&b);
+  return text;
+}
+
 /* What the op fixes, for every variant of it: its dims and attributes and
  * the KV layout. Host-only (THETA) and GPU-only (INV_FREQ) extras are the
  * variants' own. */
@@ -65,9 +141,17 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
   switch (v->op) {
     case LLMC_OP_EMBEDDING: put_int(x, out, "D", cols); return;
     case LLMC_OP_MATMUL:
+    case LLMC_OP_MATMUL_ADD:
       put_int(x, out, "K", k_of(x));
       put_int(x, out, "N", cols);
+      put(x, out, "EPILOGUE", matmul_epilogue(x));
       return;
+    case LLMC_OP_SLICE:
+      put_int(x, out, "N", cols);
+      put_int(x, out, "WIDTH", v->inputs[0]->shape.dims[1]);
+      put_int(x, out, "BEGIN", llmc_ir_attr_int(v, "begin", 0));
+      return;
+    case LLMC_OP_CONCAT: return; /* a constant: never a kernel */
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
     case LLMC_OP_SILU_MUL:
@@ -293,11 +377,11 @@ static void gpu_attention_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, 
 
 /* ---- the registry ---- */
 
-#define ROWWISE_OPS "embedding add mul silu_mul bias_add silu gelu softmax rms_norm layer_norm rope kv_write"
+#define ROWWISE_OPS "embedding add mul silu_mul bias_add silu gelu softmax rms_norm layer_norm rope kv_write slice"
 
 static const llmc_kvariant_t registry[] = {
     {.name = "matmul_f32",
-     .ops = "matmul",
+     .ops = "matmul matmul_add",
      .n_params = 1,
      .params = {{"VEC", 5, {1, 2, 4, 8, 16}}},
      .supports = cpu_matmul_f32_supports,
@@ -305,7 +389,7 @@ static const llmc_kvariant_t registry[] = {
      .legal = legal_vec,
      .emit = cpu_matmul_f32_emit},
     {.name = "matmul_half",
-     .ops = "matmul",
+     .ops = "matmul matmul_add",
      .n_params = 1,
      .params = {{"VEC", 4, {2, 4, 8, 16}}},
      .supports = cpu_matmul_half_supports,
@@ -315,7 +399,7 @@ static const llmc_kvariant_t registry[] = {
     {.name = "cpu_rowwise", .ops = ROWWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
     {.name = "gemv_block",
      .gpu = true,
-     .ops = "matmul",
+     .ops = "matmul matmul_add",
      .n_params = 2,
      .params = {{"WG", 6, {32, 64, 128, 256, 512, 1024}}, {"COLS", 5, {1, 2, 4, 8, 16}}},
      .heuristic = gemv_block_heuristic,

@@ -69,6 +69,26 @@ typedef struct {
   int db_line; /* the tuning database line chosen (source TUNING_DB), else 0 */
 } llmc_kchoice_t;
 
+/* What a matmul kernel does with each output value (its epilogue). */
+typedef enum {
+  LLMC_EPILOGUE_STORE, /* out[t, n] = y */
+  LLMC_EPILOGUE_ADD,   /* out[t, n] = y + r[t, n] (matmul_add: the residual) */
+  LLMC_EPILOGUE_SPLIT, /* y goes to the slice covering column n (llmc_ir_split_parts) */
+} llmc_epilogue_t;
+
+const char *llmc_epilogue_name(llmc_epilogue_t e);
+
+/* Appends the body of a matmul template's
+ *   func.func private @NAME_out(%act, %args, %t: index, %n: index, %y: f32)
+ * to out: one text for every target class and matmul variant (an
+ * epilogue's math is written once). Its launch arguments follow the
+ * matmul's four (a, b, out, T):
+ *   store: out[t, n] = y, the [T, n_dim] rows at args[2]
+ *   add:   out[t, n] = y + act[args[4] + t*n_dim + n]   (matmul_add's residual)
+ *   split: part p covers columns [B_p, B_p + sizes[p]): y goes to column
+ *          n - B_p of its [T, sizes[p]] rows at args[2] (p = 0) or args[3 + p]. */
+void llmc_matmul_epilogue(llmc_epilogue_t e, int64_t n_dim, const int64_t *sizes, int n_parts, llmc_buf_t *out);
+
 /* One kernel call. The argmax kernel GPU artifacts carry for greedy
  * sampling on the device is a kcall too, with node NULL and op "argmax";
  * it is the last one, and no plan launch runs it. */
@@ -77,6 +97,9 @@ typedef struct {
   const char *op;            /* op name, "argmax" for the extra kernel */
   llmc_dtype_t weight_dtype; /* matmul: how its weight is stored; F32 otherwise */
   char shape[96];            /* the shape facts it is keyed on: "K=256,N=768,W=f32" */
+  llmc_epilogue_t epilogue;  /* matmuls; STORE for everything else */
+  int n_parts;               /* SPLIT: the slices written, in column order */
+  const llmc_value_t *parts[LLMC_MAX_SPLIT];
   llmc_kchoice_t choice[LLMC_MAX_TARGETS]; /* per target of the plan */
 } llmc_kcall_t;
 
@@ -140,10 +163,13 @@ typedef struct {
   int64_t block_size, block_floats, max_blocks;
   int n_calls;
   llmc_kcall_t *calls; /* graph order, then argmax when a target is a GPU */
-  llmc_dtype_t *weight_dtypes; /* per value id: how each weight is stored */
+  llmc_dtype_t *weight_dtypes; /* per value id: how each constant (weight, concat) is stored */
+  bool *stored;                /* per value id: the constant is in the weight file (a kernel reads it;
+                                  weights read only by concats are not) */
 } llmc_kplan_t;
 
-/* Lowers every node of g to a kcall and configures it for each target.
+/* Lowers every node of g that runs (not constants, not slices written by
+ * their matmul's split epilogue) to a kcall and configures it for each target.
  * Errors: an op no registered variant supports on a target
  * (LLMC_UNIMPLEMENTED), an override or database entry that is illegal for
  * a kcall it applies to, or an override that matches no kcall

@@ -163,6 +163,69 @@ llmc_status_t *llmc_ir_graph_add_node(llmc_ir_graph_t *g, llmc_op_t op,
   return NULL;
 }
 
+llmc_status_t *llmc_ir_graph_insert_node(llmc_ir_graph_t *g, int index, llmc_op_t op,
+                                         llmc_value_t *const *inputs, int n_inputs,
+                                         const llmc_attr_t *attrs, int n_attrs, const char *where,
+                                         llmc_value_t **out_value) {
+  if (index < 0 || index > g->n_values)
+    return LLMC_ERROR(LLMC_INTERNAL, where, "insert position %d is outside the graph", index);
+  for (int i = 0; i < n_inputs; i++)
+    if (inputs[i] && inputs[i]->id >= index)
+      return LLMC_ERROR(LLMC_INTERNAL, where, "operand %%%d is not defined before position %d",
+                        inputs[i]->id, index);
+  LLMC_RETURN_IF_ERROR(llmc_ir_graph_add_node(g, op, inputs, n_inputs, attrs, n_attrs, where, out_value));
+  llmc_value_t *v = g->values[g->n_values - 1];
+  memmove(&g->values[index + 1], &g->values[index], sizeof(void *) * (size_t)(g->n_values - 1 - index));
+  g->values[index] = v;
+  for (int i = index; i < g->n_values; i++) g->values[i]->id = i;
+  return NULL;
+}
+
+bool llmc_ir_value_is_const(const llmc_value_t *v) {
+  return v->kind == LLMC_VALUE_WEIGHT || (v->kind == LLMC_VALUE_NODE && v->op == LLMC_OP_CONCAT);
+}
+
+bool llmc_ir_split_parts(const llmc_ir_graph_t *g, const llmc_value_t *v,
+                         const llmc_value_t *parts[LLMC_MAX_SPLIT], int *out_n) {
+  *out_n = 0;
+  if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_MATMUL) return false;
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i].value == v) return false;
+  int n = 0;
+  for (int i = v->id + 1; i < g->n_values; i++) {
+    const llmc_value_t *u = g->values[i];
+    for (int j = 0; j < u->n_inputs; j++) {
+      if (u->inputs[j] != v) continue;
+      if (u->op != LLMC_OP_SLICE || n == LLMC_MAX_SPLIT) return false;
+      parts[n++] = u;
+      break;
+    }
+  }
+  if (n < 2) return false;
+  /* Column order (insertion sort; n <= 4), then an exact cover. */
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && llmc_ir_attr_int(parts[j], "begin", 0) < llmc_ir_attr_int(parts[j - 1], "begin", 0); j--) {
+      const llmc_value_t *t = parts[j];
+      parts[j] = parts[j - 1];
+      parts[j - 1] = t;
+    }
+  int64_t next = 0;
+  for (int i = 0; i < n; i++) {
+    if (llmc_ir_attr_int(parts[i], "begin", -1) != next) return false;
+    next += llmc_ir_attr_int(parts[i], "size", 0);
+  }
+  if (next != v->shape.dims[1]) return false;
+  *out_n = n;
+  return true;
+}
+
+const llmc_value_t *llmc_ir_split_producer(const llmc_ir_graph_t *g, const llmc_value_t *v) {
+  if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_SLICE) return NULL;
+  const llmc_value_t *parts[LLMC_MAX_SPLIT];
+  int n;
+  return llmc_ir_split_parts(g, v->inputs[0], parts, &n) ? v->inputs[0] : NULL;
+}
+
 llmc_status_t *llmc_ir_graph_add_output(llmc_ir_graph_t *g, const char *name, llmc_value_t *v) {
   if (llmc_ir_graph_find_output(g, name))
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "output '%s' defined twice", name);

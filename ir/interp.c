@@ -60,10 +60,29 @@ llmc_status_t *llmc_interp_create(const llmc_ir_graph_t *g, llmc_weight_lookup_f
       llmc_weight_view_t w;
       uint64_t n = 0;
       llmc_shape_numel(&v->shape, 0, &n);
+      uint64_t have = 0;
       if (!lookup(lookup_ctx, v->name, &w)) {
         s = LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
+      } else if (!llmc_shape_numel(&w.shape, 0, &have) || have != n) {
+        s = LLMC_ERROR(LLMC_DATA_LOSS, g->name, "weight '%s' has %llu elements, the graph expects %llu", v->name,
+                       (unsigned long long)have, (unsigned long long)n);
       } else if (!(it->weights[i] = weight_to_f32(&w, n))) {
         s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+      }
+    } else if (v->kind == LLMC_VALUE_NODE && v->op == LLMC_OP_CONCAT) {
+      /* A compile-time constant: joined once, read like a weight. */
+      uint64_t n = 0;
+      llmc_shape_numel(&v->shape, 0, &n);
+      int64_t k = v->shape.dims[1];
+      if (!(it->weights[i] = malloc(sizeof(float) * (n ? n : 1)))) {
+        s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+        break;
+      }
+      int64_t row = 0;
+      for (int j = 0; j < v->n_inputs; j++) {
+        int64_t rows = v->inputs[j]->shape.dims[0];
+        memcpy(it->weights[i] + row * k, it->weights[v->inputs[j]->id], sizeof(float) * (size_t)(rows * k));
+        row += rows;
       }
     } else if (v->kind == LLMC_VALUE_NODE && v->op == LLMC_OP_KV_WRITE) {
       int64_t kvd = v->inputs[0]->shape.dims[1];
@@ -117,8 +136,10 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
         memcpy(out + t * cols, table + (int64_t)tokens[t] * cols, sizeof(float) * (size_t)cols);
       break;
     }
-    case LLMC_OP_MATMUL: {
+    case LLMC_OP_MATMUL:
+    case LLMC_OP_MATMUL_ADD: {
       const float *b = it->weights[in[1]->id];
+      const float *r = v->op == LLMC_OP_MATMUL_ADD ? it->buffers[in[2]->id] : NULL;
       int64_t k = in[0]->shape.dims[1];
       bool tb = llmc_ir_attr_int(v, "transpose_b", 0) != 0;
       for (int64_t t = 0; t < n; t++)
@@ -126,8 +147,16 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
           double acc = 0;
           for (int64_t i = 0; i < k; i++)
             acc += (double)a[t * k + i] * (tb ? b[j * k + i] : b[i * cols + j]);
-          out[t * cols + j] = (float)acc;
+          /* Rounded to f32 before the add, as matmul then add would be. */
+          out[t * cols + j] = r ? (float)acc + r[t * cols + j] : (float)acc;
         }
+      break;
+    }
+    case LLMC_OP_CONCAT: break; /* a constant: joined in llmc_interp_create */
+    case LLMC_OP_SLICE: {
+      int64_t begin = llmc_ir_attr_int(v, "begin", 0), width = in[0]->shape.dims[1];
+      for (int64_t t = 0; t < n; t++)
+        memcpy(out + t * cols, a + t * width + begin, sizeof(float) * (size_t)cols);
       break;
     }
     case LLMC_OP_ADD:
@@ -264,7 +293,7 @@ llmc_status_t *llmc_interp_step(llmc_interp_t *it, const int32_t *tokens, const 
   }
   for (int i = 0; i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_NODE) continue;
+    if (v->kind != LLMC_VALUE_NODE || llmc_ir_value_is_const(v)) continue;
     free(it->buffers[i]);
     it->buffers[i] = NULL;
     int64_t cols = v->dtype == LLMC_DT_KV ? 1 : llmc_shape_row_size(&v->shape);

@@ -123,6 +123,31 @@ double llmc_ir_attr_float(const llmc_value_t *node, const char *name, double dfl
 llmc_value_t *llmc_ir_graph_find_input(const llmc_ir_graph_t *g, const char *name);
 llmc_value_t *llmc_ir_graph_find_output(const llmc_ir_graph_t *g, const char *name);
 
+/* True for values known at compile time: weights, and concat nodes (which
+ * only take constants). Constant nodes run in no kernel: the artifact's
+ * weight file holds their data. */
+bool llmc_ir_value_is_const(const llmc_value_t *v);
+
+/* The split-epilogue rule. When every use of the matmul `v` is a slice, the
+ * slices are distinct, at most LLMC_MAX_SPLIT, and together cover its
+ * columns exactly once, the matmul writes each slice's rows directly and
+ * neither it nor its slices need a kernel or buffer of their own: returns
+ * true with the slices in column order. `g` must be compact (ids are
+ * positions). */
+#define LLMC_MAX_SPLIT 4
+bool llmc_ir_split_parts(const llmc_ir_graph_t *g, const llmc_value_t *v,
+                         const llmc_value_t *parts[LLMC_MAX_SPLIT], int *out_n);
+/* The matmul whose split epilogue writes slice `v`, or NULL. */
+const llmc_value_t *llmc_ir_split_producer(const llmc_ir_graph_t *g, const llmc_value_t *v);
+
+/* Inserts a node (as llmc_ir_graph_add_node) at position `index` of the
+ * value list, shifting later values and renumbering their ids, so a pass can
+ * place a new node right after its operands. */
+LLMC_MUST_USE llmc_status_t *llmc_ir_graph_insert_node(llmc_ir_graph_t *g, int index, llmc_op_t op,
+                                                       llmc_value_t *const *inputs, int n_inputs,
+                                                       const llmc_attr_t *attrs, int n_attrs,
+                                                       const char *where, llmc_value_t **out_value);
+
 /* Product of the constant dims, with T taken as `t`. Returns false on overflow. */
 bool llmc_shape_numel(const llmc_shape_t *s, int64_t t, uint64_t *out);
 /* Elements per row: product of all dims after the first. */

@@ -57,6 +57,9 @@ typedef struct {
 
 static const attr_rule_t attr_rules[] = {
     {LLMC_OP_MATMUL, "transpose_b", LLMC_ATTR_BOOL, false},
+    {LLMC_OP_MATMUL_ADD, "transpose_b", LLMC_ATTR_BOOL, false},
+    {LLMC_OP_SLICE, "begin", LLMC_ATTR_INT, true},
+    {LLMC_OP_SLICE, "size", LLMC_ATTR_INT, true},
     {LLMC_OP_RMS_NORM, "eps", LLMC_ATTR_FLOAT, true},
     {LLMC_OP_LAYER_NORM, "eps", LLMC_ATTR_FLOAT, true},
     {LLMC_OP_ROPE, "head_dim", LLMC_ATTR_INT, true},
@@ -136,8 +139,10 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
                                   llmc_shape_t *out_shape) {
   const char *op = llmc_op_name(n->op);
   int arity = llmc_op_arity(n->op);
-  if (n->n_inputs != arity)
+  if (arity < 0 ? n->n_inputs < 1 : n->n_inputs != arity) {
+    if (arity < 0) return TYPE_ERROR("%s takes at least one operand", op);
     return TYPE_ERROR("%s takes %d operands, got %d", op, arity, n->n_inputs);
+  }
   for (int i = 0; i < n->n_inputs; i++)
     if (!n->inputs[i]) return TYPE_ERROR("%s: operand %d is undefined", op, i);
   LLMC_RETURN_IF_ERROR(check_attrs(n, where));
@@ -152,17 +157,50 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
         return describe_mismatch(where, op, 1, in[1], "a 2-d float weight [vocab, dim]");
       out_shape->dims[1] = in[1]->shape.dims[1];
       return NULL;
-    case LLMC_OP_MATMUL: {
+    case LLMC_OP_MATMUL:
+    case LLMC_OP_MATMUL_ADD: {
       if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,K]");
-      if (in[1]->kind != LLMC_VALUE_WEIGHT || !is_float(in[1]->dtype) || in[1]->shape.rank != 2)
+      if (!llmc_ir_value_is_const(in[1]) || !is_float(in[1]->dtype) || in[1]->shape.rank != 2)
         return describe_mismatch(where, op, 1, in[1], "a 2-d float weight");
       bool tb = llmc_ir_attr_int(n, "transpose_b", 0) != 0;
       int64_t k = in[1]->shape.dims[tb ? 1 : 0], cols = in[1]->shape.dims[tb ? 0 : 1];
       if (k != in[0]->shape.dims[1])
-        return TYPE_ERROR("matmul: inner dimensions differ (%lld vs %lld%s)",
+        return TYPE_ERROR("%s: inner dimensions differ (%lld vs %lld%s)", op,
                           (long long)in[0]->shape.dims[1], (long long)k,
                           tb ? ", b is transposed" : "");
       out_shape->dims[1] = cols;
+      if (n->op == LLMC_OP_MATMUL_ADD && (!is_rows(in[2]) || in[2]->shape.dims[1] != cols)) {
+        char want[64];
+        snprintf(want, sizeof want, "f32[T,%lld]", (long long)cols);
+        return describe_mismatch(where, op, 2, in[2], want);
+      }
+      return NULL;
+    }
+    case LLMC_OP_CONCAT: {
+      int64_t rows = 0;
+      llmc_dtype_t dt = in[0]->dtype;
+      for (int i = 0; i < n->n_inputs; i++) {
+        if (!llmc_ir_value_is_const(in[i]) || !is_float(in[i]->dtype) || in[i]->shape.rank != 2 ||
+            in[i]->shape.dims[1] != in[0]->shape.dims[1]) {
+          char want[96];
+          snprintf(want, sizeof want, "a 2-d float weight [n,%lld]", (long long)in[0]->shape.dims[1]);
+          return describe_mismatch(where, op, i, in[i], want);
+        }
+        if (in[i]->dtype != dt) dt = LLMC_DT_F32; /* mixed: the exact common type */
+        if (in[i]->shape.dims[0] > (INT64_C(1) << 40) - rows) return TYPE_ERROR("concat: too many rows");
+        rows += in[i]->shape.dims[0];
+      }
+      *out_dtype = dt;
+      *out_shape = (llmc_shape_t){.rank = 2, .dims = {rows, in[0]->shape.dims[1]}};
+      return NULL;
+    }
+    case LLMC_OP_SLICE: {
+      if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
+      int64_t begin = llmc_ir_attr_int(n, "begin", -1), size = llmc_ir_attr_int(n, "size", 0);
+      if (begin < 0 || size <= 0 || begin > in[0]->shape.dims[1] - size)
+        return TYPE_ERROR("slice: columns %lld..+%lld are outside the row of %lld", (long long)begin,
+                          (long long)size, (long long)in[0]->shape.dims[1]);
+      out_shape->dims[1] = size;
       return NULL;
     }
     case LLMC_OP_ADD:

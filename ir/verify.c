@@ -47,7 +47,7 @@ llmc_status_t *llmc_ir_verify(const llmc_ir_graph_t *g) {
         if (dt != v->dtype || shape.rank != v->shape.rank ||
             memcmp(shape.dims, v->shape.dims, sizeof(int64_t) * (size_t)shape.rank) != 0)
           return verr(g, v, "stored type differs from the op's inferred type");
-        if (dt != LLMC_DT_KV && (shape.rank < 1 || shape.dims[0] != LLMC_DIM_T))
+        if (dt != LLMC_DT_KV && v->op != LLMC_OP_CONCAT && (shape.rank < 1 || shape.dims[0] != LLMC_DIM_T))
           return verr(g, v, "node results must be row-wise in T");
         break;
       }

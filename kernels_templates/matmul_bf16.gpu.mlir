@@ -4,7 +4,7 @@
 // workgroup reduction).
 //
 //   params: NAME, K (even), K_WORDS (= K / 2), N, COLS, WG
-//   args:   [a_off (act), b_off (weights, f32 units), out_off (act), T]
+//   args:   [a_off (act), b_off (weights, f32 units), out_off (act), T, then the epilogue's]
 //   extent: N output columns
 //   grid:   (ceil(N / COLS), T, 1) x (WG, 1, 1)
 // As in matmul.gpu.mlir, thread i keeps four 16-byte loads in flight, one
@@ -17,6 +17,14 @@
 // the matching de-interleaved activations; products and sums are f32. That
 // path needs K % 8 == 0 and 16-byte aligned rows (checked per launch);
 // otherwise thread i reads single words i, i + WG, ...
+// The epilogue: what happens to each output value y of token t, column n
+// (a plain store, a residual add, or a split into several results), one
+// function the kernel calls where it would store (codegen/kvariants.c
+// writes its body; LLVM inlines it).
+func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: index, %n: index, %y: f32) {
+{{EPILOGUE}}
+  return
+}
 memref.global "private" @{{NAME}}_red : memref<{{COLS}}x{{WG}}xf32, 3>
 gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
   %c0 = arith.constant 0 : index
@@ -38,11 +46,9 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %red = memref.get_global @{{NAME}}_red : memref<{{COLS}}x{{WG}}xf32, 3>
   %a_off_i = memref.load %args[%c0] : memref<?xi64>
   %b_off_i = memref.load %args[%c1] : memref<?xi64>
-  %o_off_i = memref.load %args[%c2] : memref<?xi64>
   %t_i = memref.load %args[%c3] : memref<?xi64>
   %a_off = arith.index_cast %a_off_i : i64 to index
   %b_off = arith.index_cast %b_off_i : i64 to index
-  %o_off = arith.index_cast %o_off_i : i64 to index
   %tokens = arith.index_cast %t_i : i64 to index
   %n_cols = arith.index_cast %extent : i64 to index
   %n_end = arith.minui %n_cols, %n_dim : index
@@ -238,10 +244,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %store = arith.andi %writer, %in_range : i1
     scf.if %store {
       %y = memref.load %red[%tid, %c0] : memref<{{COLS}}x{{WG}}xf32, 3>
-      %t_n = arith.muli %t, %n_dim : index
-      %o_row = arith.addi %o_off, %t_n : index
-      %io = arith.addi %o_row, %n_me : index
-      memref.store %y, %act[%io] : memref<?xf32>
+      func.call @{{NAME}}_out(%act, %args, %t, %n_me, %y) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
     }
   }
   gpu.return

@@ -5,7 +5,7 @@
 //
 //   params: NAME, K, N, VEC (even, divides K), HALF (= VEC / 2), WTYPE (f16 | bf16)
 //   args:   [a_off (act), b_off (weights, in f32 units: the tensor starts
-//            4-byte aligned), out_off (act), T]
+//            4-byte aligned), out_off (act), T, then the epilogue's]
 //   extent: N output columns
 //
 // Decode reads every weight once per token, so 16-bit weights halve the
@@ -13,6 +13,14 @@
 // ABI for every kernel); a weight vector is loaded as HALF f32 words,
 // reinterpreted with vector.bitcast as VEC 16-bit floats, and widened with
 // arith.extf, which is exact for both formats; products and sums stay f32.
+// The epilogue: what happens to each output value y of token t, column n
+// (a plain store, a residual add, or a split into several results), one
+// function the kernel calls where it would store (codegen/kvariants.c
+// writes its body; LLVM inlines it).
+func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: index, %n: index, %y: f32) {
+{{EPILOGUE}}
+  return
+}
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -25,12 +33,10 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %zero = arith.constant dense<0.0> : vector<{{VEC}}xf32>
   %a_off_i = memref.load %args[%c0] : memref<?xi64>
   %b_off_i = memref.load %args[%c1] : memref<?xi64>
-  %o_off_i = memref.load %args[%c2] : memref<?xi64>
   %t_i = memref.load %args[%c3] : memref<?xi64>
   %a_off = arith.index_cast %a_off_i : i64 to index
   %b_off_f = arith.index_cast %b_off_i : i64 to index
   %b_off = arith.muli %b_off_f, %c2 : index
-  %o_off = arith.index_cast %o_off_i : i64 to index
   %tokens = arith.index_cast %t_i : i64 to index
   %count = arith.subi %end, %begin : index
   %blocks = arith.divui %count, %c4 : index
@@ -86,16 +92,13 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %d1 = vector.reduction <add>, %acc#1 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
       %d2 = vector.reduction <add>, %acc#2 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
       %d3 = vector.reduction <add>, %acc#3 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
-      %t_n = arith.muli %t, %n_dim : index
-      %o_row = arith.addi %o_off, %t_n : index
-      %o0 = arith.addi %o_row, %n : index
-      %o1 = arith.addi %o0, %c1 : index
-      %o2 = arith.addi %o0, %c2 : index
-      %o3 = arith.addi %o0, %c3 : index
-      memref.store %d0, %act[%o0] : memref<?xf32>
-      memref.store %d1, %act[%o1] : memref<?xf32>
-      memref.store %d2, %act[%o2] : memref<?xf32>
-      memref.store %d3, %act[%o3] : memref<?xf32>
+      %en1 = arith.addi %n, %c1 : index
+      %en2 = arith.addi %n, %c2 : index
+      %en3 = arith.addi %n, %c3 : index
+      func.call @{{NAME}}_out(%act, %args, %t, %n, %d0) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      func.call @{{NAME}}_out(%act, %args, %t, %en1, %d1) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      func.call @{{NAME}}_out(%act, %args, %t, %en2, %d2) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      func.call @{{NAME}}_out(%act, %args, %t, %en3, %d3) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
     }
   }
 
@@ -119,10 +122,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         scf.yield %n0 : vector<{{VEC}}xf32>
       }
       %d0 = vector.reduction <add>, %acc fastmath<reassoc> : vector<{{VEC}}xf32> into f32
-      %t_n = arith.muli %t, %n_dim : index
-      %o_row = arith.addi %o_off, %t_n : index
-      %o0 = arith.addi %o_row, %n : index
-      memref.store %d0, %act[%o0] : memref<?xf32>
+      func.call @{{NAME}}_out(%act, %args, %t, %n, %d0) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
     }
   }
   return

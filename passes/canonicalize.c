@@ -12,7 +12,8 @@ static bool is_default_attr(const llmc_value_t *v, const llmc_attr_t *a) {
   return false;
 }
 
-llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, int *out_changed) {
+llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, llmc_pass_remarks_t *remarks, int *out_changed) {
+  (void)remarks;
   int changed = 0;
   for (int i = 0; i < g->n_values; i++) {
     llmc_value_t *v = g->values[i];

@@ -34,7 +34,8 @@ static uint64_t node_hash(const llmc_value_t *v) {
   return h;
 }
 
-llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, int *out_changed) {
+llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, llmc_pass_remarks_t *remarks, int *out_changed) {
+  (void)remarks;
   /* Open-addressing table of earlier nodes keyed by (op, operands); attrs are
    * compared on collision. */
   size_t cap = 16;

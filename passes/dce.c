@@ -5,7 +5,8 @@
 
 #include "llmc_passes.h"
 
-llmc_status_t *llmc_pass_dce(llmc_ir_graph_t *g, int *out_changed) {
+llmc_status_t *llmc_pass_dce(llmc_ir_graph_t *g, llmc_pass_remarks_t *remarks, int *out_changed) {
+  (void)remarks;
   bool *live = calloc((size_t)g->n_values + 1, sizeof *live);
   if (!live) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   for (int i = 0; i < g->n_outputs; i++) live[g->outputs[i].value->id] = true;

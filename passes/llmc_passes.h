@@ -28,6 +28,24 @@ typedef struct {
 
 #define LLMC_MAX_PASSES 32
 
+/* What a fusion pass did or declined to do, for report.json: every fusion
+ * made and every candidate refused, with the reason. */
+typedef struct {
+  const char *pass; /* the pass's name */
+  bool fused;       /* true: made; false: a candidate refused */
+  char what[256];   /* the values, by weight name where there is one, and why */
+} llmc_pass_remark_t;
+
+typedef struct {
+  int n, cap;
+  llmc_pass_remark_t *items; /* malloc'd; freed with the pass result */
+  bool failed;               /* out of memory while recording: the list is incomplete */
+} llmc_pass_remarks_t;
+
+/* Appends one remark (printf-style); failure to allocate marks the list. */
+void llmc_pass_remark(llmc_pass_remarks_t *r, const char *pass, bool fused, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 typedef struct {
   int opt_level;           /* 0..3: default pipeline when pipeline is NULL */
   const char *pipeline;    /* explicit list, overrides opt_level */
@@ -41,6 +59,7 @@ typedef struct {
   llmc_pass_stat_t stats[LLMC_MAX_PASSES];
   llmc_memory_plan_t plan; /* filled by plan-memory; free with llmc_memory_plan_free */
   bool planned;
+  llmc_pass_remarks_t remarks; /* from the fusion passes */
 } llmc_pass_result_t;
 
 /* The default pipeline for an -O level (always ends with plan-memory). */
@@ -52,11 +71,22 @@ LLMC_MUST_USE llmc_status_t *llmc_passes_run(llmc_ir_graph_t *g, const llmc_pass
                                              llmc_pass_result_t *out_result);
 void llmc_pass_result_free(llmc_pass_result_t *r);
 
-/* Individual passes; each returns how many nodes it changed or removed. */
-LLMC_MUST_USE llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, int *out_changed);
-LLMC_MUST_USE llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, int *out_changed);
-LLMC_MUST_USE llmc_status_t *llmc_pass_dce(llmc_ir_graph_t *g, int *out_changed);
-LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_silu_mul(llmc_ir_graph_t *g, int *out_changed);
+/* Individual passes; each returns how many nodes it changed or removed and
+ * may record remarks (fusions made or refused). */
+typedef llmc_status_t *(*llmc_pass_fn)(llmc_ir_graph_t *g, llmc_pass_remarks_t *remarks, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_pass_dce(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
+LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_silu_mul(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
+/* fuse-sibling-matmuls: matmuls reading the same activation (q/k/v, gate/up)
+ * become one matmul over their weights joined at compile time (concat),
+ * whose slices replace them (written directly by a split epilogue). */
+LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_sibling_matmuls(llmc_ir_graph_t *g, llmc_pass_remarks_t *r,
+                                                            int *out_changed);
+/* fuse-matmul-add: add(matmul(a, b), r) -> matmul_add(a, b, r), the residual
+ * added in the matmul's epilogue (o_proj and down_proj in a Llama layer). */
+LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_matmul_add(llmc_ir_graph_t *g, llmc_pass_remarks_t *r,
+                                                       int *out_changed);
 LLMC_MUST_USE llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
                                               llmc_memory_plan_t *out_plan);
 void llmc_memory_plan_free(llmc_memory_plan_t *p);

@@ -8,7 +8,11 @@
  * "greedy by size" heuristic of Pisarchyk & Lee, "Efficient Memory
  * Management for Deep Neural Net Inference" (2020), used by TFLite. A node's
  * result never shares memory with its own operands (their lifetimes meet at
- * the node), so kernels need not be written for aliasing. */
+ * the node), so kernels need not be written for aliasing.
+ *
+ * Constants (concat nodes) live in the weight file, not here. A matmul with
+ * a split epilogue (llmc_ir_split_parts) has no buffer of its own: it writes
+ * its slices' buffers, whose lifetimes therefore start at the matmul. */
 #include <stdlib.h>
 
 #include "llmc_passes.h"
@@ -49,14 +53,18 @@ llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
   int n = 0;
   for (int i = 0; i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_NODE || v->dtype == LLMC_DT_KV) continue;
+    if (v->kind != LLMC_VALUE_NODE || v->dtype == LLMC_DT_KV || llmc_ir_value_is_const(v)) continue;
+    const llmc_value_t *parts[LLMC_MAX_SPLIT];
+    int n_parts;
+    if (llmc_ir_split_parts(g, v, parts, &n_parts)) continue;
+    const llmc_value_t *producer = llmc_ir_split_producer(g, v);
     uint64_t numel;
     if (!llmc_shape_numel(&v->shape, max_tokens, &numel) || numel > (1ull << 40)) {
       s = LLMC_ERROR(LLMC_OUT_OF_RANGE, g->name, "activation %%%d is too large", i);
       goto done;
     }
     int64_t size = ((int64_t)numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-    bufs[n++] = (buffer_t){.id = i, .size = size, .first = i, .last = last[i]};
+    bufs[n++] = (buffer_t){.id = i, .size = size, .first = producer ? producer->id : i, .last = last[i]};
     out->naive_floats += size;
   }
   qsort(bufs, (size_t)n, sizeof *bufs, by_size_desc);

@@ -3,9 +3,11 @@
  * pass), so this checks the passes, the kernels, the plan and the runtime
  * together. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmc_safetensors.h"
 #include "llmc_verify.h"
 
 static int argmax(const float *x, int64_t n) {
@@ -91,14 +93,60 @@ llmc_status_t *llmc_verify_greedy_with(const llmc_model_t *model, llmc_weight_lo
 }
 
 /* Weights for the verifying interpreter: the artifact's stored ones (16-bit
- * weights as rounded), else the model's own (weights DCE dropped). */
+ * weights as rounded), else the model's own (weights DCE dropped). A weight
+ * stored inside a joined constant (a concat made by fuse-sibling-matmuls) is
+ * found through the "llmc.part.NAME" = "JOINED@ROW@ROWS" metadata: its rows
+ * are contiguous in the joined tensor. */
 typedef struct {
-  llmc_weight_set_t *artifact, *model;
+  llmc_safetensors_t *artifact;
+  llmc_weight_set_t *model;
 } verify_weights_t;
+
+static bool view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out) {
+  out->name = t->name;
+  out->data = t->data;
+  out->shape.rank = t->rank;
+  for (int i = 0; i < t->rank && i < LLMC_MAX_RANK; i++) out->shape.dims[i] = t->shape[i];
+  switch (t->dtype) {
+    case LLMC_ST_F32: out->dtype = LLMC_DT_F32; return true;
+    case LLMC_ST_F16: out->dtype = LLMC_DT_F16; return true;
+    case LLMC_ST_BF16: out->dtype = LLMC_DT_BF16; return true;
+    default: return false;
+  }
+}
+
+static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weight_view_t *out) {
+  char key[1024];
+  if ((size_t)snprintf(key, sizeof key, "llmc.part.%s", name) >= sizeof key) return false;
+  const char *spec = llmc_safetensors_metadata(st, key);
+  if (!spec) return false;
+  /* JOINED@ROW@ROWS, split at the last two '@' (names may contain '@'). */
+  const char *at2 = strrchr(spec, '@');
+  if (!at2 || at2 == spec) return false;
+  const char *at1 = at2 - 1;
+  while (at1 > spec && *at1 != '@') at1--;
+  if (*at1 != '@' || at1 == spec || (size_t)(at1 - spec) >= sizeof key) return false;
+  char joined[1024];
+  memcpy(joined, spec, (size_t)(at1 - spec));
+  joined[at1 - spec] = '\0';
+  char *end;
+  long long row = strtoll(at1 + 1, &end, 10);
+  if (end != at2 || row < 0) return false;
+  long long rows = strtoll(at2 + 1, &end, 10);
+  if (*end || rows <= 0) return false;
+  const llmc_st_tensor_t *t = llmc_safetensors_find(st, joined);
+  if (!t || t->rank != 2 || row > (long long)t->shape[0] - rows || !view_of(t, out)) return false;
+  out->name = name;
+  out->data = (const char *)t->data + (size_t)row * (size_t)t->shape[1] * llmc_dtype_size(out->dtype);
+  out->shape.dims[0] = rows;
+  return true;
+}
 
 static bool verify_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
   verify_weights_t *w = ctx;
-  return llmc_weight_set_lookup(w->artifact, name, out) || llmc_weight_set_lookup(w->model, name, out);
+  const llmc_st_tensor_t *t = llmc_safetensors_find(w->artifact, name);
+  if (t) return view_of(t, out);
+  return part_view(w->artifact, name, out) || llmc_weight_set_lookup(w->model, name, out);
 }
 
 llmc_status_t *llmc_verify_artifact(const char *model_path, const char *out_dir, llmc_rt_t *rt,
@@ -111,11 +159,14 @@ llmc_status_t *llmc_verify_artifact(const char *model_path, const char *out_dir,
   int32_t prompt[16];
   uint64_t rng = 7;
   for (int i = 0; i < len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
-  static const char *const files[] = {"weights.safetensors"};
   verify_weights_t vw = {.model = model->weights};
-  llmc_status_t *s = llmc_weight_set_open(out_dir, files, 1, &vw.artifact);
+  char path[4096];
+  llmc_status_t *s = NULL;
+  if ((size_t)snprintf(path, sizeof path, "%s/weights.safetensors", out_dir) >= sizeof path)
+    s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, out_dir, "path too long");
+  if (!s) s = llmc_safetensors_open(path, &vw.artifact);
   if (!s) s = llmc_verify_greedy_with(model, verify_lookup, &vw, rt, prompt, len, steps, NULL, out);
-  llmc_weight_set_close(vw.artifact);
+  llmc_safetensors_close(vw.artifact);
   llmc_model_destroy(model);
   return s;
 }

@@ -11,6 +11,6 @@ trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086
 "$ir_opt" "$input" $flags > "$tmp/out.ir"
 "$filecheck" --input-file="$tmp/out.ir" "$input"
-grep -v '^// plan:' "$tmp/out.ir" > "$tmp/a.ir"
+grep -v '^// \(plan\|remark\):' "$tmp/out.ir" > "$tmp/a.ir"
 "$ir_opt" "$tmp/a.ir" > "$tmp/b.ir"
 cmp "$tmp/a.ir" "$tmp/b.ir"

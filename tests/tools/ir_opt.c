@@ -1,6 +1,7 @@
 /* ir_opt.c: reads IR text, runs graph passes, prints the result: the driver
  * of the FileCheck tests in tests/ir. With plan-memory in the pipeline it
- * also prints each activation's planned offset as a comment.
+ * also prints each activation's planned offset as a comment; fusion passes'
+ * remarks (fusions made and refused) are printed as comments too.
  *
  * Usage: ir_opt FILE.ir [--passes=LIST] */
 #include <stdio.h>
@@ -46,6 +47,9 @@ int main(int argc, char **argv) {
   llmc_ir_print(g, &out);
   fputs(out.data, stdout);
   llmc_buf_free(&out);
+  for (int i = 0; i < r.remarks.n; i++)
+    printf("// remark: %s: %s: %s\n", r.remarks.items[i].pass, r.remarks.items[i].fused ? "fused" : "refused",
+           r.remarks.items[i].what);
   if (r.planned) {
     printf("// plan: arena %lld floats, without reuse %lld floats\n", (long long)r.plan.arena_floats,
            (long long)r.plan.naive_floats);

@@ -21,6 +21,7 @@
 
 #include "llmc_abi.h"
 #include "llmc_codegen.h"
+#include "llmc_kplan.h"
 
 #define TOL 1e-5f
 
@@ -210,44 +211,76 @@ static void ref_matmul(const float *a, const float *b, float *out, int T, int K,
     }
 }
 
+/* Every epilogue (codegen/kvariants.c, llmc_matmul_epilogue) on the same
+ * dot products: a plain store, a residual add (matmul_add), and a split
+ * into up to three results (fuse-sibling-matmuls). */
 static void test_matmul(void **state) {
   (void)state;
+  enum { STORE = LLMC_EPILOGUE_STORE, ADD = LLMC_EPILOGUE_ADD, SPLIT = LLMC_EPILOGUE_SPLIT };
   static const struct {
-    int K, N, VEC, T;
-  } cases[] = {{64, 37, 16, 1}, {64, 37, 16, 5}, {48, 8, 16, 5}, {24, 10, 8, 5},
-               {12, 9, 4, 1},   {12, 9, 4, 5},   {7, 6, 1, 1},    {7, 6, 1, 5}};
-  const int n_cases = (int)(sizeof cases / sizeof cases[0]);
+    int K, N, VEC, T, E;
+  } cases[] = {{64, 37, 16, 1, STORE}, {64, 37, 16, 5, STORE}, {48, 8, 16, 5, STORE}, {24, 10, 8, 5, STORE},
+               {12, 9, 4, 1, STORE},   {12, 9, 4, 5, STORE},   {7, 6, 1, 1, STORE},    {7, 6, 1, 5, STORE},
+               {64, 37, 16, 5, ADD},   {12, 9, 4, 1, ADD},     {64, 37, 16, 5, SPLIT}, {12, 9, 4, 1, SPLIT}};
+  enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
   module_builder_t mb;
   mb_init(&mb);
-  char names[8][32], ks[8][16], ns[8][16], vs[8][16];
-  for (int c = 0; c < n_cases; c++) {
+  char names[N_CASES][32], ks[N_CASES][16], ns[N_CASES][16], vs[N_CASES][16];
+  llmc_buf_t epi[N_CASES] = {0};
+  int64_t sizes[N_CASES][3];
+  for (int c = 0; c < N_CASES; c++) {
     snprintf(names[c], sizeof names[c], "mm_%d", c);
     snprintf(ks[c], sizeof ks[c], "%d", cases[c].K);
     snprintf(ns[c], sizeof ns[c], "%d", cases[c].N);
     snprintf(vs[c], sizeof vs[c], "%d", cases[c].VEC);
-    mb_add(&mb, "matmul", "NAME", names[c], "K", ks[c], "N", ns[c], "VEC", vs[c], NULL);
+    /* Split: the first half, a third of the rest, the remainder. */
+    sizes[c][0] = cases[c].N / 2;
+    sizes[c][1] = (cases[c].N - sizes[c][0]) / 3;
+    sizes[c][2] = cases[c].N - sizes[c][0] - sizes[c][1];
+    llmc_matmul_epilogue((llmc_epilogue_t)cases[c].E, cases[c].N, sizes[c], 3, &epi[c]);
+    assert_false(epi[c].failed);
+    mb_add(&mb, "matmul", "NAME", names[c], "K", ks[c], "N", ns[c], "VEC", vs[c], "EPILOGUE", epi[c].data, NULL);
   }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   uint64_t rng = 7;
-  for (int c = 0; c < n_cases; c++) {
+  for (int c = 0; c < N_CASES; c++) {
     const int K = cases[c].K, N = cases[c].N, T = cases[c].T;
     bufs_t b;
-    const int64_t a_off = 5, o_off = a_off + T * K + 3, b_off = 11;
-    bufs_alloc(&b, o_off + T * N, b_off + N * K, 1, 1);
+    /* out (or the three parts, back to back) then the residual. */
+    const int64_t a_off = 5, o_off = a_off + T * K + 3, r_off = o_off + T * N + 7, b_off = 11;
+    bufs_alloc(&b, r_off + T * N, b_off + N * K, 1, 1);
     fill(b.act + a_off, T * K, &rng, -1, 1);
+    fill(b.act + r_off, T * N, &rng, -1, 1);
     fill(b.w + b_off, N * K, &rng, -1, 1);
     float *want = malloc(sizeof(float) * (size_t)(T * N));
     ref_matmul(b.act + a_off, b.w + b_off, want, T, K, N);
     b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, b.args[3] = T;
+    int64_t n_args = 4;
+    if (cases[c].E == ADD) {
+      b.args[n_args++] = r_off;
+      for (int i = 0; i < T * N; i++) want[i] += b.act[r_off + i];
+    } else if (cases[c].E == SPLIT) {
+      /* want as the three parts' [T, size] rows, back to back from o_off. */
+      float *parts = malloc(sizeof(float) * (size_t)(T * N));
+      int64_t at = 0, begin = 0;
+      for (int p = 0; p < 3; p++) {
+        if (p > 0) b.args[n_args++] = o_off + at;
+        for (int t = 0; t < T; t++)
+          for (int64_t j = 0; j < sizes[c][p]; j++) parts[at++] = want[t * N + begin + j];
+        begin += sizes[c][p];
+      }
+      memcpy(want, parts, sizeof(float) * (size_t)(T * N));
+      free(parts);
+    }
     llmc_kernel_fn fn = lib_fn(&lib, names[c]);
-    launch(fn, &b, 4, N);
+    launch(fn, &b, n_args, N);
     expect_close(b.act + o_off, want, T * N, names[c]);
     /* A column's bits do not depend on how the extent is split. */
     float *first = malloc(sizeof(float) * (size_t)(T * N));
     memcpy(first, b.act + o_off, sizeof(float) * (size_t)(T * N));
     llmc_memref1d_t act = mr(b.act, b.n_act), w = mr(b.w, b.n_w), kv = mr(b.kv, 1),
-                    meta = mr(b.meta, 1), args = mr(b.args, 4);
+                    meta = mr(b.meta, 1), args = mr(b.args, n_args);
     fn(&act, &w, &kv, &meta, &args, 0, 1);
     fn(&act, &w, &kv, &meta, &args, 1, N - 2);
     fn(&act, &w, &kv, &meta, &args, N - 2, N);
@@ -256,6 +289,7 @@ static void test_matmul(void **state) {
     free(want);
     bufs_free(&b);
   }
+  for (int c = 0; c < N_CASES; c++) llmc_buf_free(&epi[c]);
   lib_close(&lib);
 }
 
@@ -621,7 +655,10 @@ static char *all_families_module(void) {
   module_builder_t mb;
   mb_init(&mb);
   mb_add(&mb, "embedding", "NAME", "emb", "D", "64", NULL);
-  mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", NULL);
+  llmc_buf_t epi = {0};
+  llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, 64, NULL, 0, &epi);
+  mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "EPILOGUE", epi.data, NULL);
+  llmc_buf_free(&epi);
   mb_add(&mb, "add", "NAME", "add", "N", "64", NULL);
   mb_add(&mb, "mul", "NAME", "mul", "N", "64", NULL);
   mb_add(&mb, "silu", "NAME", "silu", "N", "64", NULL);

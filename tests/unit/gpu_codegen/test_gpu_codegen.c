@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "llmc_codegen.h"
+#include "llmc_kplan.h"
 #include "../expect_status.h"
 
 #ifndef LLMC_TEST_PTXAS
@@ -83,10 +84,14 @@ typedef struct {
 /* A LLaMA-like layer at toy scale: D=256, 4 heads of 64 (2 KV heads), MLP 512,
  * 2 layers of KV, blocks of 16 tokens, 8 blocks per sequence. */
 static char rope_inv[4096];
+/* Matmul epilogues (llmc_matmul_epilogue): a store, a residual add, a
+ * three-way split, so every lowering sees each. */
+static char epi_store[4096], epi_add[4096], epi_split[8192];
 static const kernel_t kernels[] = {
     {"embedding", "k_embedding", {P("NAME", "k_embedding"), P("D", "256"), P("WG", "256")}, 3},
-    {"matmul", "k_matmul", {P("NAME", "k_matmul"), P("K", "256"), P("N", "512"), P("COLS", "8"), P("WG", "256")}, 5},
-    {"matmul", "k_matmul_tail", {P("NAME", "k_matmul_tail"), P("K", "512"), P("N", "250"), P("COLS", "4"), P("WG", "128")}, 5},
+    {"matmul", "k_matmul", {P("NAME", "k_matmul"), P("K", "256"), P("N", "512"), P("COLS", "8"), P("WG", "256"), P("EPILOGUE", epi_store)}, 6},
+    {"matmul", "k_matmul_add", {P("NAME", "k_matmul_add"), P("K", "256"), P("N", "512"), P("COLS", "4"), P("WG", "256"), P("EPILOGUE", epi_add)}, 6},
+    {"matmul", "k_matmul_tail", {P("NAME", "k_matmul_tail"), P("K", "512"), P("N", "250"), P("COLS", "4"), P("WG", "128"), P("EPILOGUE", epi_split)}, 6},
     {"add", "k_add", {P("NAME", "k_add"), P("N", "256"), P("WG", "256")}, 3},
     {"mul", "k_mul", {P("NAME", "k_mul"), P("N", "256"), P("WG", "256")}, 3},
     {"silu", "k_silu", {P("NAME", "k_silu"), P("N", "512"), P("WG", "256")}, 3},
@@ -103,6 +108,24 @@ static const kernel_t kernels[] = {
 #define N_KERNELS ((int)(sizeof kernels / sizeof kernels[0]))
 
 static void build_kernels(llmc_buf_t *text) {
+  if (!epi_store[0]) {
+    static const int64_t sizes[3] = {128, 61, 61};
+    struct {
+      llmc_epilogue_t e;
+      int64_t n;
+      char *dst;
+      size_t cap;
+    } epis[] = {{LLMC_EPILOGUE_STORE, 512, epi_store, sizeof epi_store},
+                {LLMC_EPILOGUE_ADD, 512, epi_add, sizeof epi_add},
+                {LLMC_EPILOGUE_SPLIT, 250, epi_split, sizeof epi_split}};
+    for (size_t i = 0; i < sizeof epis / sizeof epis[0]; i++) {
+      llmc_buf_t b = {0};
+      llmc_matmul_epilogue(epis[i].e, epis[i].n, sizes, 3, &b);
+      assert_true(!b.failed && b.len < epis[i].cap);
+      memcpy(epis[i].dst, b.data, b.len + 1);
+      llmc_buf_free(&b);
+    }
+  }
   if (!rope_inv[0]) {
     llmc_buf_t b = {0};
     llmc_gpu_rope_inv_freq(10000.0f, 64, &b);
