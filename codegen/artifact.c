@@ -463,7 +463,7 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   const char *emit = o->emit ? o->emit : "so";
   llmc_gpu_vendor_t vendor;
   bool full = strcmp(emit, "so") == 0, gpu_emit = gpu_emit_ext(emit, &vendor) != NULL;
-  if (o->gpu_emulation && gpu_emit)
+  if (o->gpu_finisher && gpu_emit)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--emit",
                       "--emit=%s writes device code, which --gpu-emulation does not make", emit);
   bool plan = strcmp(emit, "plan") == 0;

@@ -41,9 +41,9 @@ llmc_status_t *llmc_artifact_gpu_compile(builder_t *b) {
     }
     /* Assembly is only ever written out for NVIDIA (--emit=ptx). */
     bool nvidia = llmc_gpu_vendor(&b->targets[t]) == LLMC_GPU_VENDOR_NVIDIA;
-    if (b->opts->gpu_emulation)
-      s = llmc_gpu_compile_emulation(text.data, &b->targets[t], b->opts->opt_level, &b->images[t],
-                                     &b->image_info[t]);
+    if (b->opts->gpu_finisher)
+      s = llmc_gpu_compile_finished(text.data, &b->targets[t], b->opts->opt_level, b->opts->gpu_finisher,
+                                    &b->images[t], &b->image_info[t]);
     else
       s = llmc_gpu_compile(text.data, &b->targets[t], b->opts->opt_level, &b->images[t],
                            nvidia ? &b->image_asm[t] : NULL, &b->image_info[t]);

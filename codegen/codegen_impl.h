@@ -30,9 +30,4 @@ LLMC_MUST_USE llmc_status_t *llmc_codegen_write_file(const char *path, const voi
 /* Appends the whole file to *out. */
 LLMC_MUST_USE llmc_status_t *llmc_codegen_read_file(const char *path, llmc_buf_t *out);
 
-/* gpu_emulation.c: rewrites m, the LLVM module of NVVM-lowered kernels, into
- * host code and appends the linked ELF shared object to *out_so. */
-LLMC_MUST_USE llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx,
-                                                      int opt_level, llmc_buf_t *out_so);
-
 #endif

@@ -331,7 +331,7 @@ static llmc_status_t *emit(LLVMTargetMachineRef tm, LLVMModuleRef m, LLVMCodeGen
 }
 
 static llmc_status_t *gpu_compile(const char *kernels_text, const llmc_target_t *t, int opt_level,
-                                  bool emulate, llmc_buf_t *out_image, llmc_buf_t *out_asm,
+                                  llmc_gpu_finisher_t finish, llmc_buf_t *out_image, llmc_buf_t *out_asm,
                                   llmc_gpu_image_info_t *out_info) {
   llmc_gpu_image_info_t info = {0};
   if (out_info) *out_info = info;
@@ -356,9 +356,9 @@ static llmc_status_t *gpu_compile(const char *kernels_text, const llmc_target_t 
   if ((st = lower_to_llvm(kernels_text, t, ctx, &m))) goto cleanup;
   double t1 = now();
   info.seconds_mlir = t1 - t0;
-  if (emulate) {
+  if (finish) {
     info.kind = LLMC_GPU_IMAGE_HOST_EMULATION;
-    st = llmc_gpu_emulation_image(m, ctx, opt_level, out_image);
+    st = finish(m, ctx, opt_level, out_image);
     info.seconds_llvm = now() - t1;
     if (!st && out_image->failed)
       st = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory holding the GPU image");
@@ -474,11 +474,12 @@ cleanup:
 llmc_status_t *llmc_gpu_compile(const char *kernels_text, const llmc_target_t *t, int opt_level,
                                 llmc_buf_t *out_image, llmc_buf_t *out_asm,
                                 llmc_gpu_image_info_t *out_info) {
-  return gpu_compile(kernels_text, t, opt_level, false, out_image, out_asm, out_info);
+  return gpu_compile(kernels_text, t, opt_level, NULL, out_image, out_asm, out_info);
 }
 
-llmc_status_t *llmc_gpu_compile_emulation(const char *kernels_text, const llmc_target_t *t,
-                                          int opt_level, llmc_buf_t *out_image,
-                                          llmc_gpu_image_info_t *out_info) {
-  return gpu_compile(kernels_text, t, opt_level, true, out_image, NULL, out_info);
+llmc_status_t *llmc_gpu_compile_finished(const char *kernels_text, const llmc_target_t *t, int opt_level,
+                                         llmc_gpu_finisher_t finish, llmc_buf_t *out_image,
+                                         llmc_gpu_image_info_t *out_info) {
+  if (!finish) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "no GPU image finisher");
+  return gpu_compile(kernels_text, t, opt_level, finish, out_image, NULL, out_info);
 }

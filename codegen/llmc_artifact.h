@@ -29,7 +29,7 @@ typedef struct {
   const char *tokenizer_path; /* copied into out_dir when non-NULL */
   int32_t eos_token;     /* -1: none */
   llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
-  bool gpu_emulation;    /* NVIDIA images built by llmc_gpu_compile_emulation (testing only) */
+  llmc_gpu_finisher_t gpu_finisher; /* tests only (GPU emulation): see llmc_gpu_compile_finished */
   const llmc_koverride_t *overrides; /* --kernel-config */
   int n_overrides;
   const llmc_tuning_db_t *tuning_db; /* --tuning-db, nullable */

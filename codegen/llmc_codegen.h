@@ -134,7 +134,7 @@ typedef enum {
   LLMC_GPU_IMAGE_CUBIN, /* ptxas output for t->cpu */
   LLMC_GPU_IMAGE_HSACO, /* AMDGPU ELF shared object (HSA code object) */
   LLMC_GPU_IMAGE_SPIRV, /* SPIR-V binary module */
-  LLMC_GPU_IMAGE_HOST_EMULATION, /* host ELF shared object: see llmc_gpu_compile_emulation */
+  LLMC_GPU_IMAGE_HOST_EMULATION, /* made by a test finisher: see llmc_gpu_compile_finished */
 } llmc_gpu_image_kind_t;
 
 typedef struct {
@@ -166,19 +166,19 @@ LLMC_MUST_USE llmc_status_t *llmc_gpu_compile(const char *kernels_text, const ll
                                               llmc_buf_t *out_asm,
                                               llmc_gpu_image_info_t *out_info);
 
-/* Testing GPU kernels without a GPU: compiles the kernels as
- * llmc_gpu_compile would for GPU target t, through the same NVVM, ROCDL or
- * LLVM-SPV lowering, but finishes the LLVM module as host code (codegen/
- * gpu_emulation.c): an ELF shared object for this CPU exporting
- * `void KERNEL(void **kernelParams)` per kernel, whose target intrinsics
- * are calls to llmc_emu_nvvm_* / llmc_emu_amdgcn_* or OpenCL builtins and
- * whose NVIDIA math calls __nv_* functions, all supplied by an emulating
- * driver (tests/unit/runtime/fake_gpu_emu.c). No CUDA toolkit is needed. A
- * real driver rejects the image. */
-LLMC_MUST_USE llmc_status_t *llmc_gpu_compile_emulation(const char *kernels_text,
-                                                        const llmc_target_t *t, int opt_level,
-                                                        llmc_buf_t *out_image,
-                                                        llmc_gpu_image_info_t *out_info);
+/* How GPU images can be finished differently (tests only): llmc_gpu_compile
+ * with the vendor's code generation replaced by `finish`, which receives the
+ * LLVM module of the lowered kernels (after MLIR's NVVM, ROCDL or LLVM-SPV
+ * lowering and translation, before any LLVM optimisation) and appends an
+ * image to *out_image. The test suite's GPU emulation
+ * (tests/emulation/gpu_emulation.c) is such a finisher; the product has
+ * none, so nothing that is not a device image reaches a user's artifact.
+ * out_info's kind is LLMC_GPU_IMAGE_HOST_EMULATION. */
+typedef llmc_status_t *(*llmc_gpu_finisher_t)(LLVMModuleRef m, LLVMContextRef ctx, int opt_level,
+                                              llmc_buf_t *out_image);
+LLMC_MUST_USE llmc_status_t *llmc_gpu_compile_finished(const char *kernels_text, const llmc_target_t *t,
+                                                       int opt_level, llmc_gpu_finisher_t finish,
+                                                       llmc_buf_t *out_image, llmc_gpu_image_info_t *out_info);
 /* Finds ptxas: LLMC_PTXAS if set ("" or "none": no ptxas, PTX only), else
  * `ptxas` on PATH, else /usr/local/cuda/bin/ptxas. Writes the path into
  * path[cap] and returns true when one is executable. */

@@ -10,6 +10,9 @@
 
 #include <llvm-c/ErrorHandling.h>
 
+#ifdef LLMC_GPU_EMULATION
+#include "llmc_gpu_emulation.h"
+#endif
 #include "llmc_artifact.h"
 #include "llmc_frontend.h"
 #include "llmc_passes.h"
@@ -76,9 +79,11 @@ static const char compile_help[] =
     "      --verify             run the artifact on the host against the reference\n"
     "                           interpreter (16-token prompt, 16 greedy steps) and\n"
     "                           report the largest logit difference\n"
-    "      --gpu-emulation      testing GPU kernels without a GPU: GPU images hold the\n"
-    "                           kernels compiled for this CPU, which only llmc's test\n"
-    "                           drivers run (a real driver rejects them)\n"
+#ifdef LLMC_GPU_EMULATION
+    "      --gpu-emulation      (llmc-emu, the test build) GPU images hold the kernels\n"
+    "                           compiled for this CPU, which only llmc's test drivers\n"
+    "                           run (a real driver rejects them)\n"
+#endif
     "  -h, --help               this text\n";
 
 static int cmd_compile(int argc, char **argv) {
@@ -89,7 +94,10 @@ static int cmd_compile(int argc, char **argv) {
       {"max-context", required_argument, 0, 'c'}, {"max-step-tokens", required_argument, 0, 's'},
       {"max-seqs", required_argument, 0, 'q'},    {"block-size", required_argument, 0, 'b'},
       {"verify", no_argument, 0, 'V'},            {"weight-dtype", required_argument, 0, 'W'},
-      {"gpu-emulation", no_argument, 0, 'G'},     {"help", no_argument, 0, 'h'},
+#ifdef LLMC_GPU_EMULATION
+      {"gpu-emulation", no_argument, 0, 'G'},
+#endif
+      {"help", no_argument, 0, 'h'},
       {"kernel-config", required_argument, 0, 'K'}, {"tuning-db", required_argument, 0, 'D'},
       {0, 0, 0, 0}};
   enum { MAX_OVERRIDES = 64 };
@@ -97,7 +105,8 @@ static int cmd_compile(int argc, char **argv) {
   int n_overrides = 0;
   const char *tuning_db_path = NULL;
   const char *out_dir = "out", *target = "host", *emit = "so", *pipeline = NULL, *print_after = NULL;
-  bool time_passes = false, verify = false, gpu_emulation = false;
+  bool time_passes = false, verify = false;
+  llmc_gpu_finisher_t gpu_finisher = NULL;
   llmc_dtype_t weight_dtype = LLMC_DT_F32;
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
@@ -113,7 +122,9 @@ static int cmd_compile(int argc, char **argv) {
       case 'P': print_after = optarg; break;
       case 'T': time_passes = true; break;
       case 'V': verify = true; break;
-      case 'G': gpu_emulation = true; break;
+#ifdef LLMC_GPU_EMULATION
+      case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
+#endif
       case 'D': tuning_db_path = optarg; break;
       case 'K': {
         if (n_overrides == MAX_OVERRIDES)
@@ -206,7 +217,7 @@ static int cmd_compile(int argc, char **argv) {
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
                                      .eos_token = model->eos_token, .passes = &pres,
-                                     .weight_dtype = weight_dtype, .gpu_emulation = gpu_emulation,
+                                     .weight_dtype = weight_dtype, .gpu_finisher = gpu_finisher,
                                      .overrides = overrides, .n_overrides = n_overrides,
                                      .tuning_db = tuning_db};
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);

@@ -15,7 +15,7 @@
 #        then carry gpu-carry/ and run gpu-carry/run.sh on the device (it
 #        writes results under $OUT).
 # --emulation rehearses the device run here: NVIDIA images are built with
-# --gpu-emulation, the fake driver goes into lib/ as libcuda.so.1, and r1b
+# llmc-emu --gpu-emulation (the test build), the fake driver goes into lib/ as libcuda.so.1, and r1b
 # is a small model, so run.sh runs as it would on the device, only slower
 # (the emu.gpu.device_script test does this).
 set -euo pipefail
@@ -26,10 +26,12 @@ build=${1:-build}
 carry=${2:-gpu-carry}
 targets=x86-64-v3,sm_80,sm_90,sm_90a  # a portable CPU target: the GPU box has another CPU
 flags=()
+llmc=$build/llmc
 rand_shape=(--dim 256 --layers 4 --heads 8 --kv-heads 2 --hidden 688 --vocab 1000 --max-context 512)
 r1b_shape=(--dim 2048 --layers 22 --heads 32 --kv-heads 4 --hidden 5632 --vocab 32000 --max-context 2048)
 if [ -n "$emulation" ]; then
   flags=(--gpu-emulation)
+  llmc=$build/llmc-emu  # the test build of llmc: emulation is not in the product
   rand_shape=(--dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --max-context 128)
   r1b_shape=(--dim 128 --layers 2 --heads 4 --kv-heads 2 --hidden 256 --vocab 256 --max-context 256)
 fi
@@ -44,25 +46,25 @@ if [ -n "$emulation" ]; then
   echo --prompt-len 4 >"$carry/bench-flags"
 fi
 
-"$build/llmc" compile examples/tiny-llama/model.json -o "$carry/tiny" --target=$targets "${flags[@]}"
+"$llmc" compile examples/tiny-llama/model.json -o "$carry/tiny" --target=$targets "${flags[@]}"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$build/gen_model" "$work/rand" "${rand_shape[@]}" --seed 7 >/dev/null
-"$build/llmc" compile "$work/rand/model.json" -o "$carry/rand" --target=$targets "${flags[@]}"
-"$build/llmc" compile "$work/rand/model.json" -o "$carry/rand-bf16" --target=$targets "${flags[@]}" \
+"$llmc" compile "$work/rand/model.json" -o "$carry/rand" --target=$targets "${flags[@]}"
+"$llmc" compile "$work/rand/model.json" -o "$carry/rand-bf16" --target=$targets "${flags[@]}" \
   --weight-dtype=bf16
 
 "$build/gen_model" "$work/r1b" "${r1b_shape[@]}" --seed 1 >/dev/null
 ctx=${r1b_shape[-1]}
 /usr/bin/time -f "compile r1b ($targets): %e s wall, %M KiB peak RSS" \
-  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b" --target=$targets --max-context "$ctx" \
+  "$llmc" compile "$work/r1b/model.json" -o "$work/r1b" --target=$targets --max-context "$ctx" \
   "${flags[@]}"
 /usr/bin/time -f "compile r1b (sm_90a only): %e s wall" \
-  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-sm90a" --target=sm_90a --max-context "$ctx" \
+  "$llmc" compile "$work/r1b/model.json" -o "$work/r1b-sm90a" --target=sm_90a --max-context "$ctx" \
   "${flags[@]}"
 for dt in bf16 f16; do
-  "$build/llmc" compile "$work/r1b/model.json" -o "$work/r1b-$dt" --target=$targets --max-context "$ctx" \
+  "$llmc" compile "$work/r1b/model.json" -o "$work/r1b-$dt" --target=$targets --max-context "$ctx" \
     --weight-dtype=$dt "${flags[@]}"
 done
 for a in r1b r1b-bf16 r1b-f16; do

@@ -17,6 +17,7 @@
 
 #include "fake_gpu_emu.h"
 #include "llmc_codegen.h"
+#include "llmc_gpu_emulation.h"
 
 /* Block b reverses x[64b .. 64b+63] through shared memory and stores exp of
  * it; every thread reads the value another thread wrote, so without the

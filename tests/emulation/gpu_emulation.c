@@ -1,4 +1,5 @@
-/* gpu_emulation.c: the GPU kernels compiled for the host CPU, so the GPU
+/* gpu_emulation.c (test infrastructure, not part of llmc): the GPU kernels
+ * compiled for the host CPU, so the GPU
  * templates, their three MLIR lowerings and the runtime's CUDA, HIP and
  * Level Zero paths can be tested where no GPU is.
  *
@@ -44,6 +45,7 @@
 #include <llvm-c/Target.h>
 
 #include "codegen_impl.h"
+#include "llmc_gpu_emulation.h"
 
 /* LLVM's CallingConv::PTX_Kernel, AMDGPU_KERNEL, SPIR_KERNEL and SPIR_FUNC. */
 #define PTX_KERNEL_CC 71
@@ -221,8 +223,9 @@ static llmc_status_t *wrap_kernels(LLVMModuleRef m, LLVMContextRef ctx) {
   return NULL;
 }
 
-llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int opt_level,
-                                        llmc_buf_t *out_so) {
+/* The finisher (llmc_gpu_compile_finished): rewrites m into host code and
+ * appends the linked ELF shared object to *out_so. */
+static llmc_status_t *emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int opt_level, llmc_buf_t *out_so) {
   llmc_target_t host;
   LLMC_RETURN_IF_ERROR(llmc_target_lookup("host", &host));
   instrument_shared(m, ctx);
@@ -253,4 +256,11 @@ llmc_status_t *llmc_gpu_emulation_image(LLVMModuleRef m, LLVMContextRef ctx, int
   }
   llmc_buf_free(&obj);
   return st ? llmc_status_wrap(st, NULL, "building the GPU emulation image") : NULL;
+}
+
+llmc_gpu_finisher_t llmc_gpu_emulation_finisher(void) { return emulation_image; }
+
+llmc_status_t *llmc_gpu_compile_emulation(const char *kernels_text, const llmc_target_t *t, int opt_level,
+                                          llmc_buf_t *out_image, llmc_gpu_image_info_t *out_info) {
+  return llmc_gpu_compile_finished(kernels_text, t, opt_level, emulation_image, out_image, out_info);
 }
