@@ -267,10 +267,7 @@ static llmc_status_t *kernel_module(builder_t *b, llmc_buf_t *out) {
     const kernel_t *kn = &b->kernels[k];
     llmc_kinstance_t inst;
     LLMC_RETURN_IF_ERROR(llmc_kplan_instance(b->kplan, kn->call, b->host_target, &inst));
-    llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
-    params[0] = (llmc_template_param_t){"NAME", kn->name};
-    memcpy(params + 1, inst.params, sizeof(llmc_template_param_t) * (size_t)inst.n);
-    llmc_status_t *s = llmc_template_instantiate(inst.family, "host", params, inst.n + 1, out);
+    llmc_status_t *s = llmc_kinstance_render(&inst, "host", kn->name, out);
     if (s) return llmc_status_wrap(s, NULL, "instantiating kernel %s", kn->name);
   }
   llmc_buf_printf(out, "}\n");

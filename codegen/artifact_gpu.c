@@ -17,10 +17,7 @@ static llmc_status_t *gpu_kernel_text(builder_t *b, int t, llmc_buf_t *out) {
     const kernel_t *kn = &b->kernels[k];
     llmc_kinstance_t inst;
     LLMC_RETURN_IF_ERROR(llmc_kplan_instance(b->kplan, kn->call, t, &inst));
-    llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
-    params[0] = (llmc_template_param_t){"NAME", kn->name};
-    memcpy(params + 1, inst.params, sizeof(llmc_template_param_t) * (size_t)inst.n);
-    llmc_status_t *s = llmc_template_instantiate(inst.family, "gpu", params, inst.n + 1, out);
+    llmc_status_t *s = llmc_kinstance_render(&inst, "gpu", kn->name, out);
     if (s) return llmc_status_wrap(s, NULL, "instantiating GPU kernel %s", kn->name);
   }
   return out->failed ? llmc_artifact_oom() : NULL;

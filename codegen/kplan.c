@@ -190,6 +190,14 @@ static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const 
   const llmc_kvariant_t *reg = llmc_kvariants(&n_variants);
   llmc_kchoice_t *ch = &c->choice[ti];
   llmc_kctx_t x = {.plan = p, .call = c, .target = t};
+  /* A --kernel-config naming a variant that runs this call picks it;
+   * otherwise the first registered variant that runs it. */
+  for (int i = 0; i < o->n_overrides && !ch->variant; i++) {
+    const llmc_kvariant_t *v = o->overrides[i].variant;
+    if (v->gpu != t->is_gpu || !op_in(v->ops, c->op) || !override_matches(&o->overrides[i], c, t, v)) continue;
+    ch->variant = v;
+    if (v->supports && !v->supports(&x)) ch->variant = NULL;
+  }
   for (int i = 0; i < n_variants && !ch->variant; i++) {
     const llmc_kvariant_t *v = &reg[i];
     if (v->gpu != t->is_gpu || !op_in(v->ops, c->op)) continue;
@@ -368,6 +376,15 @@ llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c,
   if (out->n >= LLMC_KPARAMS_MAX)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "%s: too many template parameters", ch->variant->name);
   return NULL;
+}
+
+llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *target_class, const char *name,
+                                     llmc_buf_t *out) {
+  if (inst->generate) return inst->generate(inst, name, out);
+  llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
+  params[0] = (llmc_template_param_t){"NAME", name};
+  memcpy(params + 1, inst->params, sizeof(llmc_template_param_t) * (size_t)inst->n);
+  return llmc_template_instantiate(inst->family, target_class, params, inst->n + 1, out);
 }
 
 void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, llmc_gpu_kernel_v1_t *out) {

@@ -43,6 +43,9 @@ struct llmc_kvariant {
  * kcall on a target is chosen for it. */
 const llmc_kvariant_t *llmc_kvariants(int *out_count);
 
+/* gemv_warp.c: the warp-per-rows GEMV generator (a llmc_kinstance_t.generate). */
+LLMC_MUST_USE llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
+
 /* The value of parameter `name` in c, for variant v (0 when absent). */
 int64_t llmc_kconfig_get(const llmc_kvariant_t *v, const llmc_kconfig_t *c, const char *name);
 

@@ -316,6 +316,61 @@ static void gemv_block_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llm
                                 .grid_y_tokens = 1};
 }
 
+/* ---- GPU: GEMV, a warp per R rows, shuffle reductions (gemv_warp.c) ---- */
+
+/* Shuffles: NVIDIA (shfl.sync) and AMD (ds_bpermute). MLIR 22's LLVM-SPV
+ * lowering takes gpu.shuffle only at a declared subgroup size, so SPIR-V
+ * keeps gemv_block. Rows and activations must be 16-byte aligned. */
+static bool gemv_warp_supports(const llmc_kctx_t *x) {
+  llmc_gpu_vendor_t v = llmc_gpu_vendor(x->target);
+  return (v == LLMC_GPU_VENDOR_NVIDIA || v == LLMC_GPU_VENDOR_AMD) && k_of(x) % 8 == 0 &&
+         (x->target->warp_size == 32 || x->target->warp_size == 64);
+}
+
+/* 32-bit words a warp reads per step of K (16 bytes a lane), and the steps. */
+static int64_t gemv_warp_steps(const llmc_kctx_t *x) {
+  int64_t words = x->call->weight_dtype == LLMC_DT_F32 ? k_of(x) : k_of(x) / 2;
+  return words / (4 * x->target->warp_size);
+}
+
+static void gemv_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  /* 4 warps a block; the most rows per warp (more loads in flight per
+   * thread) that still leaves two blocks per multiprocessor; 4 steps of K
+   * loaded before the first multiply (fewer when K is short). */
+  int64_t n = cols_of(x), warps = 4, r = 1;
+  for (int64_t c = 4; c >= 1 && r == 1; c /= 2)
+    if ((n + warps * c - 1) / (warps * c) >= 2 * x->target->sm_count) r = c;
+  int64_t steps = gemv_warp_steps(x), u = steps >= 4 ? 4 : steps >= 2 ? 2 : 1;
+  *out = (llmc_kconfig_t){.n = 3, .values = {r, warps, u}};
+}
+
+static bool gemv_warp_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  int64_t u = c->values[2], steps = gemv_warp_steps(x);
+  if (u > 1 && u > steps) {
+    llmc_buf_printf(why, "UNROLL=%lld exceeds the %lld steps of K", (long long)u, (long long)steps);
+    return false;
+  }
+  return legal_block(x, c->values[1] * x->target->warp_size, 0, why);
+}
+
+static llmc_status_t *gemv_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  out->family = "gemv_warp";
+  out->generate = llmc_gemv_warp_generate;
+  op_params(x, out);
+  put(x, out, "WTYPE", llmc_dtype_name(x->call->weight_dtype));
+  put_int(x, out, "WS", x->target->warp_size);
+  put_int(x, out, "R", c->values[0]);
+  put_int(x, out, "WARPS", c->values[1]);
+  put_int(x, out, "UNROLL", c->values[2]);
+  return NULL;
+}
+
+static void gemv_warp_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)(c->values[1] * x->target->warp_size),
+                                .items_per_block = (int32_t)(c->values[0] * c->values[1]),
+                                .grid_y_tokens = 1};
+}
+
 /* ---- GPU: row-wise ops, a workgroup per row ---- */
 
 static void gpu_rowwise_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
@@ -397,6 +452,16 @@ static const llmc_kvariant_t registry[] = {
      .legal = legal_vec,
      .emit = cpu_matmul_half_emit},
     {.name = "cpu_rowwise", .ops = ROWWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
+    {.name = "gemv_warp",
+     .gpu = true,
+     .ops = "matmul matmul_add",
+     .n_params = 3,
+     .params = {{"R", 3, {1, 2, 4}}, {"WARPS", 4, {2, 4, 8, 16}}, {"UNROLL", 4, {1, 2, 4, 8}}},
+     .supports = gemv_warp_supports,
+     .heuristic = gemv_warp_heuristic,
+     .legal = gemv_warp_legal,
+     .emit = gemv_warp_emit,
+     .launch = gemv_warp_launch},
     {.name = "gemv_block",
      .gpu = true,
      .ops = "matmul matmul_add",

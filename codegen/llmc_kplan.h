@@ -191,11 +191,20 @@ void llmc_kconfig_print(const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_
 /* Emission, for the artifact writer. The template family and parameters
  * (without NAME) of call c on target t; the strings live in p's arena. */
 #define LLMC_KPARAMS_MAX 16
-typedef struct {
+typedef struct llmc_kinstance llmc_kinstance_t;
+struct llmc_kinstance {
   const char *family;
   int n;
   llmc_template_param_t params[LLMC_KPARAMS_MAX];
-} llmc_kinstance_t;
+  /* NULL: the kernel is kernels_templates/<family>.<class>.mlir with params.
+   * Else a C generator writes it from params (which still key dedupe and
+   * the report). */
+  llmc_status_t *(*generate)(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
+};
+/* Appends the MLIR text of instance inst, named `name`, for target class
+ * "host" or "gpu": the template instantiated or the generator run. */
+LLMC_MUST_USE llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *target_class,
+                                                   const char *name, llmc_buf_t *out);
 LLMC_MUST_USE llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c, int target,
                                                  llmc_kinstance_t *out);
 /* The legal configurations of call c's variant on target t (every

@@ -362,6 +362,9 @@ kernel-plan)
   expect_error 64 "matches no kernel call" -- plan m/model.json --target=x86-64-v3 --kernel-config=gemv_block:WG=64
   expect_error 64 "unknown target 'sm_91'" -- plan m/model.json --kernel-config=gemv_block@sm_91:WG=64
   expect_error 64 "is not VARIANT" -- plan m/model.json --kernel-config=gemv_block
+  # K=64 is less than one step of a warp's 16-byte loads: nothing to unroll.
+  expect_error 64 "UNROLL=2 exceeds the 0 steps of K" -- \
+    plan m/model.json --target=sm_90a --kernel-config=gemv_warp:UNROLL=2
   [ ! -e x ] || fail "a refused plan left output behind"
   # A legal override compiles, runs like the interpreter, and is reported.
   "$LLMC" compile m/model.json -o forced --target=x86-64-v3 --kernel-config=matmul_f32:VEC=4 --verify
@@ -376,12 +379,12 @@ kernel-plan)
 {"target": "x86-64-v3", "device": "cpu", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"VEC": 4}, "us": 5.0}
 
 {"target": "x86-64-v3", "device": "cpu", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"VEC": 8}, "us": 9.0}
-{"target": "sm_90a", "device": "gpu", "variant": "gemv_block", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"WG": 64, "COLS": 4}, "us": 1.0}
+{"target": "sm_90a", "device": "gpu", "variant": "gemv_warp", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"R": 2, "WARPS": 2, "UNROLL": 1}, "us": 1.0}
 JSONL
   plan m/model.json --target=x86-64-v3,sm_90a --tuning-db=db.jsonl
   grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'x86-64-v3: matmul_f32 {VEC=4} tuning-db:2' ||
     { cat x/model.plan >&2; fail "the tuning database's fastest entry was not chosen"; }
-  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'sm_90a: gemv_block {WG=64,COLS=4} tuning-db:5' ||
+  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'sm_90a: gemv_warp {R=2,WARPS=2,UNROLL=1} tuning-db:5' ||
     fail "the GPU entry was not chosen"
   grep -A2 'K=64,N=128,W=f32' x/model.plan | grep -q 'matmul_f32 {VEC=16} heuristic' ||
     fail "a shape without entries should keep the heuristic"

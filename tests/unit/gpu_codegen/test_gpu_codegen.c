@@ -33,6 +33,7 @@
 
 #include "llmc_codegen.h"
 #include "llmc_kplan.h"
+#include "kplan_impl.h" /* llmc_gemv_warp_generate */
 #include "../expect_status.h"
 
 #ifndef LLMC_TEST_PTXAS
@@ -306,6 +307,27 @@ static void test_target(void **state) {
   assert_true(t->is_gpu);
   llmc_buf_t text = {0}, image = {0}, as = {0};
   build_kernels(&text);
+  /* The shuffle GEMV (a C generator, NVIDIA and AMD only): bf16 with a split
+   * epilogue and f16 with a residual add, the unrolled loop and the tail. */
+  bool shuffles = llmc_gpu_vendor(t) != LLMC_GPU_VENDOR_INTEL;
+  if (shuffles) {
+    char ws[8];
+    snprintf(ws, sizeof ws, "%d", t->warp_size);
+    llmc_buf_t epi_s = {0}, epi_a = {0};
+    static const int64_t sizes[3] = {256, 64, 64};
+    llmc_matmul_epilogue(LLMC_EPILOGUE_SPLIT, 384, sizes, 3, &epi_s);
+    llmc_matmul_epilogue(LLMC_EPILOGUE_ADD, 256, NULL, 0, &epi_a);
+    llmc_kinstance_t a = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 8,
+                          .params = {{"K", "2056"}, {"N", "384"}, {"EPILOGUE", epi_s.data}, {"WTYPE", "bf16"},
+                                     {"WS", ws}, {"R", "2"}, {"WARPS", "4"}, {"UNROLL", "4"}}};
+    llmc_kinstance_t b = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 8,
+                          .params = {{"K", "5632"}, {"N", "256"}, {"EPILOGUE", epi_a.data}, {"WTYPE", "f16"},
+                                     {"WS", ws}, {"R", "1"}, {"WARPS", "8"}, {"UNROLL", "8"}}};
+    check_ok(llmc_kinstance_render(&a, "gpu", "k_gemv_warp_split", &text));
+    check_ok(llmc_kinstance_render(&b, "gpu", "k_gemv_warp_add", &text));
+    llmc_buf_free(&epi_s);
+    llmc_buf_free(&epi_a);
+  }
   llmc_gpu_image_info_t info;
   double t0 = now();
   llmc_status_t *st = llmc_gpu_compile(text.data, t, 3, &image, &as, &info);
@@ -333,7 +355,13 @@ static void test_target(void **state) {
     write_bytes(path, as.data, as.len);
   }
   switch (llmc_gpu_vendor(t)) {
-  case LLMC_GPU_VENDOR_NVIDIA: check_nvidia(t, &image, as.data, info.kind); break;
+  case LLMC_GPU_VENDOR_NVIDIA:
+    check_nvidia(t, &image, as.data, info.kind);
+    /* Warp shuffles, and 16-byte loads of the weights. */
+    expect_contains(as.data, ".entry k_gemv_warp_split(", "PTX kernel entry");
+    expect_contains(as.data, "shfl.sync.bfly", "a warp shuffle");
+    expect_contains(as.data, "ld.global.v4", "16-byte loads");
+    break;
   case LLMC_GPU_VENDOR_AMD:
     assert_int_equal(info.kind, LLMC_GPU_IMAGE_HSACO);
     check_amd(t, &image);

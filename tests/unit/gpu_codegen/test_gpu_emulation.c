@@ -5,12 +5,16 @@
  * block, libdevice math resolves, blocks see their own ids, a barrier that
  * only some threads reach is reported instead of passing or hanging, and
  * racecheck reports a missing barrier and a read of unwritten shared memory,
- * through each of the three lowerings. */
+ * through each of the three lowerings; and the warp-shuffle GEMV
+ * (codegen/gemv_warp.c) over its configurations and epilogues on the two
+ * lowerings it is for, with the emulated shfl.sync / ds_bpermute /
+ * ds_swizzle. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -18,6 +22,7 @@
 #include "fake_gpu_emu.h"
 #include "llmc_codegen.h"
 #include "llmc_gpu_emulation.h"
+#include "kplan_impl.h" /* llmc_gemv_warp_generate: a generator, tested directly */
 
 /* Block b reverses x[64b .. 64b+63] through shared memory and stores exp of
  * it; every thread reads the value another thread wrote, so without the
@@ -222,6 +227,143 @@ static void argmax_template(void **state) {
   llmc_buf_free(&image);
 }
 
+
+/* ---- gemv_warp: every kind of configuration against a reference ---- */
+
+typedef struct {
+  int R, WARPS, UNROLL;
+  llmc_dtype_t wdt;
+  int K;
+  llmc_epilogue_t epi;
+} gemv_case_t;
+
+/* K=64: only the guarded tail; K=520: the unrolled loop, stretches left
+ * after it and a tail, for 32- and 64-lane warps. N=13 leaves part of the
+ * last block's rows empty (clamped, not stored). */
+static const gemv_case_t gemv_cases[] = {
+    {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE},  {2, 2, 1, LLMC_DT_F32, 64, LLMC_EPILOGUE_STORE},
+    {4, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_STORE}, {1, 8, 8, LLMC_DT_BF16, 64, LLMC_EPILOGUE_ADD},
+    {2, 4, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_SPLIT},  {1, 2, 1, LLMC_DT_F16, 64, LLMC_EPILOGUE_STORE},
+    {2, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD},    {4, 4, 1, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT},
+};
+enum { GEMV_N = 13, GEMV_T = 2, N_GEMV = (int)(sizeof gemv_cases / sizeof gemv_cases[0]) };
+static const int64_t gemv_split[3] = {5, 6, 2};
+
+static void gemv_warp_configurations(void **state) {
+  llmc_target_t t;
+  assert_null(llmc_target_lookup(*state, &t));
+  llmc_buf_t text = {0}, image = {0};
+  char names[N_GEMV][16];
+  for (int c = 0; c < N_GEMV; c++) {
+    const gemv_case_t *g = &gemv_cases[c];
+    char k[16], n[16], r[8], w[8], u[8], ws[8];
+    snprintf(names[c], sizeof names[c], "gw%d", c);
+    snprintf(k, sizeof k, "%d", g->K), snprintf(n, sizeof n, "%d", GEMV_N), snprintf(r, sizeof r, "%d", g->R);
+    snprintf(w, sizeof w, "%d", g->WARPS), snprintf(u, sizeof u, "%d", g->UNROLL), snprintf(ws, sizeof ws, "%d", t.warp_size);
+    llmc_buf_t epi = {0};
+    llmc_matmul_epilogue(g->epi, GEMV_N, gemv_split, 3, &epi);
+    llmc_kinstance_t inst = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 8,
+                             .params = {{"K", k}, {"N", n}, {"EPILOGUE", epi.data}, {"WTYPE", llmc_dtype_name(g->wdt)},
+                                        {"WS", ws}, {"R", r}, {"WARPS", w}, {"UNROLL", u}}};
+    assert_null(llmc_kinstance_render(&inst, "gpu", names[c], &text));
+    llmc_buf_free(&epi);
+  }
+  llmc_status_t *s = llmc_gpu_compile_emulation(text.data, &t, 2, &image, NULL);
+  if (s) {
+    char msg[8192];
+    llmc_status_format(s, msg, sizeof msg);
+    print_error("%s\n", msg);
+    llmc_status_free(s);
+  }
+  assert_non_null(image.data);
+  char err[512] = "";
+  void *m = emu_module_load(image.data, err, sizeof err);
+  assert_non_null(m);
+  uint64_t rng = 11;
+  for (int c = 0; c < N_GEMV; c++) {
+    const gemv_case_t *g = &gemv_cases[c];
+    const int K = g->K, N = GEMV_N, T = GEMV_T;
+    /* act: a [T,K] at 0, out [T,N] (or the split parts back to back), the
+     * residual [T,N]; 16-float aligned like plan-memory's offsets. */
+    const int64_t a_off = 0, o_off = 16 * ((T * K + 15) / 16), r_off = o_off + 16 * ((T * N + 15) / 16);
+    static float act[8192], wf[8192], ref[64], want[64];
+    static uint32_t words[8192];
+    assert_true(r_off + T * N <= 8192 && N * K <= 8192);
+    memset(act, 0, sizeof act);
+    for (int i = 0; i < T * K; i++) act[a_off + i] = (float)((llmc_rng_next(&rng) % 2001) / 1000.0 - 1.0);
+    for (int i = 0; i < T * N; i++) act[r_off + i] = (float)((llmc_rng_next(&rng) % 2001) / 1000.0 - 1.0);
+    for (int i = 0; i < N * K; i++) {
+      float v = (float)((llmc_rng_next(&rng) % 2001) / 1000.0 - 1.0);
+      if (g->wdt == LLMC_DT_BF16) v = llmc_bf16_to_f32(llmc_f32_to_bf16(v));
+      if (g->wdt == LLMC_DT_F16) v = llmc_f16_to_f32(llmc_f32_to_f16(v));
+      wf[i] = v;
+    }
+    int64_t n_words = g->wdt == LLMC_DT_F32 ? (int64_t)N * K : (int64_t)N * K / 2;
+    for (int64_t i = 0; i < n_words; i++) {
+      if (g->wdt == LLMC_DT_F32) {
+        memcpy(&words[i], &wf[i], 4);
+      } else {
+        uint16_t lo = g->wdt == LLMC_DT_BF16 ? llmc_f32_to_bf16(wf[2 * i]) : llmc_f32_to_f16(wf[2 * i]);
+        uint16_t hi = g->wdt == LLMC_DT_BF16 ? llmc_f32_to_bf16(wf[2 * i + 1]) : llmc_f32_to_f16(wf[2 * i + 1]);
+        words[i] = (uint32_t)lo | (uint32_t)hi << 16;
+      }
+    }
+    for (int tt = 0; tt < T; tt++)
+      for (int n = 0; n < N; n++) {
+        double acc = 0;
+        for (int k = 0; k < K; k++) acc += (double)act[a_off + tt * K + k] * wf[n * K + k];
+        ref[tt * N + n] = (float)acc + (g->epi == LLMC_EPILOGUE_ADD ? act[r_off + tt * N + n] : 0.0f);
+      }
+    int64_t args[8] = {a_off, 0, o_off, T, r_off, 0, 0, 0}, n_args = g->epi == LLMC_EPILOGUE_STORE ? 4 : 5;
+    memcpy(want, ref, sizeof(float) * (size_t)(T * N));
+    if (g->epi == LLMC_EPILOGUE_SPLIT) { /* the parts' [T, size] rows back to back from o_off */
+      int64_t at = 0, begin = 0;
+      for (int p = 0; p < 3; p++) {
+        if (p > 0) args[3 + p] = o_off + at;
+        for (int tt = 0; tt < T; tt++)
+          for (int64_t j = 0; j < gemv_split[p]; j++) want[at++] = ref[tt * N + begin + j];
+        begin += gemv_split[p];
+      }
+      n_args = 6;
+    }
+    float dummy = 0;
+    int32_t meta[1] = {0};
+    int64_t extent = N;
+    desc_t da, dw, dk;
+    struct {
+      int32_t *allocated, *aligned;
+      int64_t offset, size, stride;
+    } dm = {meta, meta, 0, 1, 1};
+    struct {
+      int64_t *allocated, *aligned;
+      int64_t offset, size, stride;
+    } dargs = {args, args, 0, n_args, 1};
+    void *pv[26];
+    set_desc(pv, &da, act, 8192);
+    set_desc(pv + 5, &dw, (float *)words, n_words);
+    set_desc(pv + 10, &dk, &dummy, 1);
+    void *dmp[] = {&dm.allocated, &dm.aligned, &dm.offset, &dm.size, &dm.stride};
+    void *dap[] = {&dargs.allocated, &dargs.aligned, &dargs.offset, &dargs.size, &dargs.stride};
+    memcpy(pv + 15, dmp, sizeof dmp);
+    memcpy(pv + 20, dap, sizeof dap);
+    pv[25] = &extent;
+    uint32_t rows = (uint32_t)(g->R * g->WARPS), gx = (uint32_t)((N + (int)rows - 1) / (int)rows);
+    if (emu_run_grid(emu_module_function(m, names[c]), pv, gx, T, (uint32_t)(g->WARPS * t.warp_size), err, sizeof err))
+      print_error("%s: %s\n", names[c], err);
+    assert_string_equal(err, "");
+    for (int i = 0; i < T * N; i++) {
+      float got = act[o_off + i];
+      if (!(fabsf(got - want[i]) <= 1e-5f * (1.0f + fabsf(want[i]))))
+        print_error("case %d (R=%d WARPS=%d UNROLL=%d %s K=%d): [%d] = %g, want %g\n", c, g->R, g->WARPS, g->UNROLL,
+                    llmc_dtype_name(g->wdt), K, i, (double)got, (double)want[i]);
+      assert_true(fabsf(got - want[i]) <= 1e-5f * (1.0f + fabsf(want[i])));
+    }
+  }
+  emu_module_unload(m);
+  llmc_buf_free(&text);
+  llmc_buf_free(&image);
+}
+
 static void divergent_barrier_is_reported(void **state) {
   llmc_buf_t image = {0};
   void *m = load(*state, &image);
@@ -249,6 +391,9 @@ int main(void) {
       cmocka_unit_test_prestate(argmax_template, "sm_90"),
       cmocka_unit_test_prestate(argmax_template, "gfx942"),
       cmocka_unit_test_prestate(argmax_template, "spirv"),
+      cmocka_unit_test_prestate(gemv_warp_configurations, "sm_90a"),
+      cmocka_unit_test_prestate(gemv_warp_configurations, "gfx942"),
+      cmocka_unit_test_prestate(gemv_warp_configurations, "gfx1100"),
       cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "sm_90"),
       cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "gfx942"),
       cmocka_unit_test_prestate(missing_barrier_is_a_hazard, "spirv"),

@@ -385,7 +385,80 @@ EXPORT void llmc_emu_nvvm_barrier_cta_sync_aligned_all(int32_t id) {
 }
 EXPORT void llmc_emu_nvvm_barrier0(void) { barrier(); }
 
+/* Warp shuffles. Every thread of the block deposits its value, all meet at
+ * a barrier, each reads its source's, and all meet again before the slots
+ * are reused. That is a warp exchange when the whole block runs the
+ * shuffle, which the kernels guarantee (gemv_warp.c clamps rather than
+ * skips rows; a block where some threads skip a shuffle is reported as a
+ * barrier not all threads reach). */
+static uint32_t shuffle_slot[MAX_THREADS];
+
+static uint32_t exchange(uint32_t value, uint32_t from) {
+  shuffle_slot[emu.current] = value;
+  barrier();
+  uint32_t got = shuffle_slot[from < emu.threads ? from : emu.current];
+  barrier();
+  return got;
+}
+
+/* shfl.sync.bfly (PTX ISA: lane j = lane ^ b within the segment c
+ * describes; out-of-segment reads return the thread's own value). */
+static uint32_t shfl_bfly(uint32_t value, int32_t b, int32_t c) {
+  uint32_t lane = emu.current % 32, base = emu.current - lane;
+  uint32_t segmask = ((uint32_t)c >> 8) & 0x1f, cval = (uint32_t)c & 0x1f;
+  uint32_t max_lane = (lane & segmask) | (cval & ~segmask);
+  uint32_t j = lane ^ ((uint32_t)b & 0x1f);
+  if (j > max_lane) j = lane;
+  return exchange(value, base + j);
+}
+
+EXPORT float llmc_emu_nvvm_shfl_sync_bfly_f32(int32_t mask, float value, int32_t b, int32_t c) {
+  (void)mask;
+  uint32_t bits;
+  memcpy(&bits, &value, 4);
+  bits = shfl_bfly(bits, b, c);
+  memcpy(&value, &bits, 4);
+  return value;
+}
+
+EXPORT int32_t llmc_emu_nvvm_shfl_sync_bfly_i32(int32_t mask, int32_t value, int32_t b, int32_t c) {
+  (void)mask;
+  return (int32_t)shfl_bfly((uint32_t)value, b, c);
+}
+
 /* ---- and their AMDGPU (ROCDL) counterparts ---- */
+
+/* Lanes of 64-wide waves (gfx9's wave64; a wave32 kernel's xor shuffles
+ * stay within their 32 lanes either way). mbcnt counts the mask's bits
+ * below this lane: lo over lanes 0-31, hi over 32-63. */
+#define WAVE 64
+EXPORT int32_t llmc_emu_amdgcn_mbcnt_lo(int32_t mask, int32_t base) {
+  uint32_t lane = emu.current % WAVE, below = lane < 32 ? (1u << lane) - 1 : 0xffffffffu;
+  return base + __builtin_popcount((uint32_t)mask & below);
+}
+EXPORT int32_t llmc_emu_amdgcn_mbcnt_hi(int32_t mask, int32_t base) {
+  uint32_t lane = emu.current % WAVE, below = lane < 32 ? 0 : (1u << (lane - 32)) - 1;
+  return base + __builtin_popcount((uint32_t)mask & below);
+}
+/* ds_swizzle (the ROCDL lowering uses it for some xor shuffles): with
+ * offset bit 15 set, quad mode (lane i of each 4 reads the lane of the
+ * quad that bits 2i+1:2i name); else bit-mask mode over groups of 32:
+ * j = ((lane & and) | or) ^ xor, the masks in bits 4:0, 9:5, 14:10. */
+EXPORT int32_t llmc_emu_amdgcn_ds_swizzle(int32_t data, int32_t offset) {
+  uint32_t lane = emu.current % WAVE, base = emu.current - lane, off = (uint32_t)offset, j;
+  if (off & 0x8000) {
+    j = (lane & ~3u) | ((off >> (2 * (lane & 3))) & 3);
+  } else {
+    uint32_t and_mask = off & 0x1f, or_mask = (off >> 5) & 0x1f, xor_mask = (off >> 10) & 0x1f;
+    j = (lane & ~31u) | ((((lane & 31) & and_mask) | or_mask) ^ xor_mask);
+  }
+  return (int32_t)exchange((uint32_t)data, base + j);
+}
+/* ds_bpermute: this lane gets `data` of lane (address / 4) of its wave. */
+EXPORT int32_t llmc_emu_amdgcn_ds_bpermute(int32_t address, int32_t data) {
+  uint32_t base = emu.current - emu.current % WAVE;
+  return (int32_t)exchange((uint32_t)data, base + (((uint32_t)address / 4) % WAVE));
+}
 
 EXPORT int32_t llmc_emu_amdgcn_workitem_id_x(void) { return (int32_t)emu.current; }
 EXPORT int32_t llmc_emu_amdgcn_workitem_id_y(void) { return 0; }
