@@ -171,6 +171,9 @@ static llmc_status_t *kernel_for(builder_t *b, const llmc_kcall_t *c, int launch
     if (!family) family = inst.family;
     llmc_buf_printf(&key, "%s%s.%s", t ? " | " : "", b->targets[t].is_gpu ? "gpu" : "host", inst.family);
     for (int p = 0; p < inst.n; p++) llmc_buf_printf(&key, " %s=%s", inst.params[p].key, inst.params[p].value);
+    if (inst.helper) llmc_buf_printf(&key, " +%s", inst.helper);
+    for (int p = 0; p < inst.n_helper; p++)
+      llmc_buf_printf(&key, " %s=%s", inst.helper_params[p].key, inst.helper_params[p].value);
   }
   if (key.failed) return llmc_artifact_oom();
   int k = 0;

@@ -145,10 +145,13 @@ static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
       snprintf(s, n, "H=%lld,HD=%lld", cols / (hd ? hd : 1), hd);
       return;
     }
-    case LLMC_OP_KV_WRITE: snprintf(s, n, "KVH=%lld,HD=%lld", (long long)p->n_kv_heads, (long long)p->head_dim); return;
+    case LLMC_OP_KV_WRITE:
+      snprintf(s, n, "KVH=%lld,HD=%lld%s", (long long)p->n_kv_heads, (long long)p->head_dim,
+               llmc_ir_attr_get(v, "rope_theta") ? ",ROPE=1" : "");
+      return;
     case LLMC_OP_ATTENTION:
-      snprintf(s, n, "H=%lld,KVH=%lld,HD=%lld", (long long)llmc_ir_attr_int(v, "n_heads", 0),
-               (long long)p->n_kv_heads, (long long)p->head_dim);
+      snprintf(s, n, "H=%lld,KVH=%lld,HD=%lld%s", (long long)llmc_ir_attr_int(v, "n_heads", 0),
+               (long long)p->n_kv_heads, (long long)p->head_dim, llmc_ir_attr_get(v, "rope_theta") ? ",ROPE=1" : "");
       return;
     default: snprintf(s, n, "N=%lld", cols); return;
   }
@@ -380,8 +383,13 @@ llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c,
 
 llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *target_class, const char *name,
                                      llmc_buf_t *out) {
-  if (inst->generate) return inst->generate(inst, name, out);
   llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
+  if (inst->helper) {
+    params[0] = (llmc_template_param_t){"NAME", name};
+    memcpy(params + 1, inst->helper_params, sizeof(llmc_template_param_t) * (size_t)inst->n_helper);
+    LLMC_RETURN_IF_ERROR(llmc_template_instantiate(inst->helper, target_class, params, inst->n_helper + 1, out));
+  }
+  if (inst->generate) return inst->generate(inst, name, out);
   params[0] = (llmc_template_param_t){"NAME", name};
   memcpy(params + 1, inst->params, sizeof(llmc_template_param_t) * (size_t)inst->n);
   return llmc_template_instantiate(inst->family, target_class, params, inst->n + 1, out);

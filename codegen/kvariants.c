@@ -127,6 +127,30 @@ static const char *matmul_epilogue(const llmc_kctx_t *x) {
   return text;
 }
 
+static void helper_put(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *key, const char *value) {
+  (void)x;
+  if (out->n_helper < 4) out->helper_params[out->n_helper++] = (llmc_template_param_t){key, value};
+}
+
+/* The RoPE rotation a kernel calls (kernels_templates/rope_rot.*.mlir): on
+ * the host libm's powf/cos/sin from THETA; on GPUs the inverse frequencies
+ * as a table computed here exactly as the interpreter computes them. */
+static void rope_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, double theta, int64_t hd) {
+  out->helper = "rope_rot";
+  if (x->target->is_gpu) {
+    llmc_buf_t inv = {0};
+    llmc_gpu_rope_inv_freq((float)theta, (int)hd, &inv);
+    helper_put(x, out, "HALF_DIM", llmc_arena_printf(x->plan->arena, "%lld", (long long)(hd / 2)));
+    helper_put(x, out, "INV_FREQ", inv.failed ? NULL : llmc_arena_strdup(x->plan->arena, inv.data ? inv.data : ""));
+    llmc_buf_free(&inv);
+  } else {
+    char lit[11];
+    llmc_template_f32_literal((float)theta, lit);
+    helper_put(x, out, "HEAD_DIM", llmc_arena_printf(x->plan->arena, "%lld", (long long)hd));
+    helper_put(x, out, "THETA", llmc_arena_strdup(x->plan->arena, lit));
+  }
+}
+
 /* What the op fixes, for every variant of it: its dims and attributes and
  * the KV layout. Host-only (THETA) and GPU-only (INV_FREQ) extras are the
  * variants' own. */
@@ -170,22 +194,33 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       put_int(x, out, "N_HEADS", cols / hd);
       put_int(x, out, "HEAD_DIM", hd);
       put_int(x, out, "STYLE", style && strcmp(style->s, "interleaved") == 0);
+      if (x->target->is_gpu) put_int(x, out, "HALF_DIM", hd / 2);
+      rope_helper(x, out, llmc_ir_attr_float(v, "theta", 10000), hd);
       return;
     }
     case LLMC_OP_KV_WRITE:
-    case LLMC_OP_ATTENTION:
+    case LLMC_OP_ATTENTION: {
       if (v->op == LLMC_OP_KV_WRITE) {
         put_int(x, out, "KVD", p->kv_dim);
       } else {
         put_int(x, out, "N_HEADS", llmc_ir_attr_int(v, "n_heads", 0));
         put_int(x, out, "N_KV_HEADS", p->n_kv_heads);
-        put_int(x, out, "HEAD_DIM", p->head_dim);
         put_f32(x, out, "SCALE", llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)p->head_dim)));
       }
+      put_int(x, out, "HEAD_DIM", p->head_dim);
       put_int(x, out, "BLOCK_SIZE", p->block_size);
       put_int(x, out, "BLOCK_FLOATS", p->block_floats);
       put_int(x, out, "MAX_BLOCKS", p->max_blocks);
+      /* fuse-rope: the rotation of k (kv_write) or q (attention). Without
+       * it the kernel copies; its rotation function is still there (an
+       * unused private function) so one template serves both. */
+      const llmc_attr_t *style = llmc_ir_attr_get(v, "rope_style");
+      put_int(x, out, "ROPE", llmc_ir_attr_get(v, "rope_theta") != NULL);
+      put_int(x, out, "STYLE", style && strcmp(style->s, "interleaved") == 0);
+      if (x->target->is_gpu) put_int(x, out, "HALF_DIM", p->head_dim / 2);
+      rope_helper(x, out, llmc_ir_attr_float(v, "rope_theta", 10000), p->head_dim);
       return;
+    }
     case LLMC_OP_COUNT: return;
   }
 }
@@ -256,8 +291,6 @@ static llmc_status_t *cpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_
   (void)c;
   out->family = x->call->op;
   op_params(x, out);
-  if (x->call->node && x->call->node->op == LLMC_OP_ROPE)
-    put_f32(x, out, "THETA", llmc_ir_attr_float(x->call->node, "theta", 10000));
   return NULL;
 }
 
@@ -388,19 +421,8 @@ static bool gpu_rowwise_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llm
 }
 
 static llmc_status_t *gpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
-  const llmc_value_t *v = x->call->node;
   out->family = x->call->op;
   op_params(x, out);
-  if (v && v->op == LLMC_OP_ROPE) {
-    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
-    llmc_buf_t inv = {0};
-    llmc_gpu_rope_inv_freq((float)llmc_ir_attr_float(v, "theta", 10000), (int)hd, &inv);
-    put_int(x, out, "HALF_DIM", hd / 2);
-    put(x, out, "INV_FREQ", llmc_arena_strdup(x->plan->arena, inv.data ? inv.data : ""));
-    bool failed = inv.failed;
-    llmc_buf_free(&inv);
-    if (failed) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  }
   put_int(x, out, "WG", c->values[0]);
   return NULL;
 }

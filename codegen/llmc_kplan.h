@@ -200,6 +200,12 @@ struct llmc_kinstance {
    * Else a C generator writes it from params (which still key dedupe and
    * the report). */
   llmc_status_t *(*generate)(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
+  /* NULL, or a template family rendered before the kernel with the same
+   * NAME and helper_params: functions the kernel calls (rope_rot: the RoPE
+   * rotation rope, kv_write and attention share). */
+  const char *helper;
+  int n_helper;
+  llmc_template_param_t helper_params[4];
 };
 /* Appends the MLIR text of instance inst, named `name`, for target class
  * "host" or "gpu": the template instantiated or the generator run. */

@@ -123,6 +123,35 @@ static float gelu_tanh(float x) {
   return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
 }
 
+/* RoPE over heads of hd: out may equal x. The reference for rope and for
+ * the rotation kv_write and attention do with a rope_theta. */
+static void rope_rows(float *out, const float *x, int64_t n, int64_t cols, int64_t hd, float theta, bool interleaved,
+                      const int32_t *positions) {
+  if (out != x) memcpy(out, x, sizeof(float) * (size_t)(n * cols));
+  for (int64_t t = 0; t < n; t++)
+    for (int64_t h = 0; h < cols / hd; h++)
+      for (int64_t i = 0; i < hd / 2; i++) {
+        float inv = powf(theta, -2.0f * (float)i / (float)hd);
+        float ang = (float)positions[t] * inv, c = cosf(ang), s = sinf(ang);
+        int64_t i0 = t * cols + h * hd + (interleaved ? 2 * i : i);
+        int64_t i1 = i0 + (interleaved ? 1 : hd / 2);
+        float x0 = x[i0], x1 = x[i1];
+        out[i0] = x0 * c - x1 * s;
+        out[i1] = x0 * s + x1 * c;
+      }
+}
+
+/* x, or x rotated into scratch when node v (kv_write, attention) has a
+ * rope_theta. scratch holds n * cols floats. */
+static const float *fused_rope(const llmc_value_t *v, const float *x, int64_t n, int64_t cols,
+                               const int32_t *positions, float *scratch) {
+  if (!llmc_ir_attr_get(v, "rope_theta")) return x;
+  const llmc_attr_t *style = llmc_ir_attr_get(v, "rope_style");
+  rope_rows(scratch, x, n, cols, llmc_ir_attr_int(v, "head_dim", 0), (float)llmc_ir_attr_float(v, "rope_theta", 0),
+            style && strcmp(style->s, "interleaved") == 0, positions);
+  return scratch;
+}
+
 /* Runs one node over n rows. Inputs and outputs are f32 row-major. */
 static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const int32_t *tokens,
                      const int32_t *positions, float *out) {
@@ -212,27 +241,14 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       break;
     }
     case LLMC_OP_ROPE: {
-      int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
-      float theta = (float)llmc_ir_attr_float(v, "theta", 10000);
       const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
-      bool interleaved = style && strcmp(style->s, "interleaved") == 0;
-      memcpy(out, a, sizeof(float) * (size_t)(n * cols));
-      for (int64_t t = 0; t < n; t++)
-        for (int64_t h = 0; h < cols / hd; h++)
-          for (int64_t i = 0; i < hd / 2; i++) {
-            float inv = powf(theta, -2.0f * (float)i / (float)hd);
-            float ang = (float)positions[t] * inv, c = cosf(ang), s = sinf(ang);
-            int64_t i0 = t * cols + h * hd + (interleaved ? 2 * i : i);
-            int64_t i1 = i0 + (interleaved ? 1 : hd / 2);
-            float x0 = a[i0], x1 = a[i1];
-            out[i0] = x0 * c - x1 * s;
-            out[i1] = x0 * s + x1 * c;
-          }
+      rope_rows(out, a, n, cols, llmc_ir_attr_int(v, "head_dim", 0), (float)llmc_ir_attr_float(v, "theta", 10000),
+                style && strcmp(style->s, "interleaved") == 0, positions);
       break;
     }
     case LLMC_OP_KV_WRITE: {
       layer_cache_t *c = &it->caches[v->id];
-      const float *k = it->buffers[in[0]->id], *val = it->buffers[in[1]->id];
+      const float *k = fused_rope(v, it->buffers[in[0]->id], n, c->kv_dim, positions, out), *val = it->buffers[in[1]->id];
       for (int64_t t = 0; t < n; t++) {
         memcpy(c->k + positions[t] * c->kv_dim, k + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
         memcpy(c->v + positions[t] * c->kv_dim, val + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
@@ -244,8 +260,13 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       int64_t h_n = llmc_ir_attr_int(v, "n_heads", 0), kvh = llmc_ir_attr_int(v, "n_kv_heads", 0);
       int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
       float scale = (float)llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)hd));
+      float *rotated = llmc_ir_attr_get(v, "rope_theta") ? malloc(sizeof(float) * (size_t)(n * cols)) : NULL;
+      if (rotated) a = (float *)fused_rope(v, a, n, cols, positions, rotated);
       double *scores = malloc(sizeof(double) * (size_t)(positions[n - 1] + 1 > 0 ? it->max_context : 1));
-      if (!scores) break; /* llmc_interp_step checked sizes; OOM leaves zeros */
+      if (!scores) { /* llmc_interp_step checked sizes; OOM leaves zeros */
+        free(rotated);
+        break;
+      }
       for (int64_t t = 0; t < n; t++)
         for (int64_t h = 0; h < h_n; h++) {
           int64_t g = h / (h_n / kvh), p = positions[t];
@@ -266,6 +287,7 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
           }
         }
       free(scores);
+      free(rotated);
       break;
     }
     case LLMC_OP_COUNT: break;
@@ -296,7 +318,8 @@ llmc_status_t *llmc_interp_step(llmc_interp_t *it, const int32_t *tokens, const 
     if (v->kind != LLMC_VALUE_NODE || llmc_ir_value_is_const(v)) continue;
     free(it->buffers[i]);
     it->buffers[i] = NULL;
-    int64_t cols = v->dtype == LLMC_DT_KV ? 1 : llmc_shape_row_size(&v->shape);
+    /* A kv_write's buffer holds its k rows rotated, when it applies RoPE. */
+    int64_t cols = v->dtype == LLMC_DT_KV ? v->inputs[0]->shape.dims[1] : llmc_shape_row_size(&v->shape);
     if (!(it->buffers[i] = calloc((size_t)(n * cols), sizeof(float))))
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
     run_node(it, v, n, tokens, positions, it->buffers[i]);

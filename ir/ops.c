@@ -72,6 +72,10 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_ATTENTION, "n_kv_heads", LLMC_ATTR_INT, true},
     {LLMC_OP_ATTENTION, "head_dim", LLMC_ATTR_INT, true},
     {LLMC_OP_ATTENTION, "scale", LLMC_ATTR_FLOAT, false},
+    {LLMC_OP_KV_WRITE, "rope_theta", LLMC_ATTR_FLOAT, false},
+    {LLMC_OP_KV_WRITE, "rope_style", LLMC_ATTR_STRING, false},
+    {LLMC_OP_ATTENTION, "rope_theta", LLMC_ATTR_FLOAT, false},
+    {LLMC_OP_ATTENTION, "rope_style", LLMC_ATTR_STRING, false},
 };
 
 static const char *attr_kind_name(llmc_attr_kind_t k) {
@@ -133,6 +137,21 @@ static llmc_status_t *describe_mismatch(const char *where, const char *op, int i
   llmc_shape_format(&v->shape, shape, sizeof shape);
   return TYPE_ERROR("%s: operand %d has type %s%s, expected %s", op, idx,
                     llmc_dtype_name(v->dtype), shape, expected);
+}
+
+/* kv_write and attention may rotate k / q themselves (fuse-rope): rope_theta
+ * present means RoPE with that theta and rope_style ("half" by default)
+ * over heads of head_dim, which must be even. */
+static llmc_status_t *check_fused_rope(const llmc_value_t *n, const char *where) {
+  const llmc_attr_t *theta = llmc_ir_attr_get(n, "rope_theta"), *style = llmc_ir_attr_get(n, "rope_style");
+  const char *op = llmc_op_name(n->op);
+  if (!theta && style) return TYPE_ERROR("%s: rope_style without rope_theta", op);
+  if (!theta) return NULL;
+  if (llmc_ir_attr_float(n, "rope_theta", 0) <= 0) return TYPE_ERROR("%s: rope_theta must be positive", op);
+  if (llmc_ir_attr_int(n, "head_dim", 1) % 2) return TYPE_ERROR("%s: RoPE needs an even head_dim", op);
+  if (style && strcmp(style->s, "half") && strcmp(style->s, "interleaved"))
+    return TYPE_ERROR("%s: rope_style must be \"half\" or \"interleaved\", not \"%s\"", op, style->s);
+  return NULL;
 }
 
 llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc_dtype_t *out_dtype,
@@ -266,6 +285,7 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
           return describe_mismatch(where, op, i, in[i], want);
         }
       if (!is_positions(in[2])) return describe_mismatch(where, op, 2, in[2], "i32[T]");
+      LLMC_RETURN_IF_ERROR(check_fused_rope(n, where));
       *out_dtype = LLMC_DT_KV;
       *out_shape = (llmc_shape_t){0};
       return NULL;
@@ -287,6 +307,7 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
       if (llmc_ir_attr_int(kv, "n_kv_heads", 0) != kvh || llmc_ir_attr_int(kv, "head_dim", 0) != hd)
         return TYPE_ERROR("attention: n_kv_heads/head_dim differ from its kv_write's");
       if (!is_positions(in[2])) return describe_mismatch(where, op, 2, in[2], "i32[T]");
+      LLMC_RETURN_IF_ERROR(check_fused_rope(n, where));
       out_shape->dims[1] = h * hd;
       return NULL;
     }

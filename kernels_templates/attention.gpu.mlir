@@ -3,7 +3,11 @@
 // attention.host.mlir (same args, same extent).
 //
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
-//           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM))
+//           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
+//           ROPE (1: rotate q first, fuse-rope: thread i < HEAD_DIM/2
+//           rotates pair i into workgroup memory; 0: thread d copies q[d]),
+//           HALF_DIM, STYLE (0 half, 1 interleaved); the rotation
+//           (@NAME_rot, rope_rot.gpu.mlir) has its own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
 //   extent: T * N_HEADS items; item = token t * N_HEADS + head h, reading KV
@@ -48,6 +52,13 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %group = arith.divui %n_heads, %n_kv_heads : index
   %kvd = arith.muli %n_kv_heads, %hd : index
   %row_len = arith.muli %n_heads, %hd : index
+  %rope = arith.constant {{ROPE}} : index
+  %rotate = arith.cmpi ne, %rope, %c0 : index
+  %half_hd = arith.constant {{HALF_DIM}} : index
+  %style = arith.constant {{STYLE}} : index
+  %interleaved = arith.cmpi ne, %style, %c0 : index
+  %stride0 = arith.select %interleaved, %c2, %c1 : index
+  %step1 = arith.select %interleaved, %c1, %half_hd : index
   %q_sh = memref.get_global @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
   %scores = memref.get_global @{{NAME}}_scores : memref<{{BLOCK_SIZE}}xf32, 3>
   %tid = gpu.thread_id x
@@ -89,9 +100,25 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %h_col = arith.muli %h, %hd : index
     %q_row = arith.addi %q_off, %t_row : index
     %q_at = arith.addi %q_row, %h_col : index
-    %iq = arith.addi %q_at, %tid : index
-    %q_d = memref.load %act[%iq] : memref<?xf32>
-    memref.store %q_d, %q_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
+    scf.if %rotate {
+      %pair = arith.cmpi ult, %tid, %half_hd : index
+      scf.if %pair {
+        %pos_f = arith.sitofp %pos_i : i32 to f32
+        %e0 = arith.muli %tid, %stride0 : index
+        %e1 = arith.addi %e0, %step1 : index
+        %iq0 = arith.addi %q_at, %e0 : index
+        %iq1 = arith.addi %q_at, %e1 : index
+        %x0 = memref.load %act[%iq0] : memref<?xf32>
+        %x1 = memref.load %act[%iq1] : memref<?xf32>
+        %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %tid) : (f32, f32, f32, index) -> (f32, f32)
+        memref.store %y#0, %q_sh[%e0] : memref<{{HEAD_DIM}}xf32, 3>
+        memref.store %y#1, %q_sh[%e1] : memref<{{HEAD_DIM}}xf32, 3>
+      }
+    } else {
+      %iq = arith.addi %q_at, %tid : index
+      %q_d = memref.load %act[%iq] : memref<?xf32>
+      memref.store %q_d, %q_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
+    }
     gpu.barrier
     %g_col = arith.muli %g, %hd : index
     %res:3 = scf.for %jb = %c0 to %n_blk step %c1 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero) -> (f32, f32, f32) {

@@ -2,7 +2,10 @@
 // (token, head) pair per item, reading K and V through the block table.
 //
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
-//           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM))
+//           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
+//           ROPE (1: q is rotated first, fuse-rope, into a stack copy),
+//           STYLE (0 half, 1 interleaved); the rotation (@NAME_rot,
+//           rope_rot.host.mlir) has its own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
 //   extent: T * N_HEADS items; item i is token t = i / N_HEADS, head
@@ -48,6 +51,14 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %group = arith.divui %n_heads, %n_kv_heads : index
   %kvd = arith.muli %n_kv_heads, %hd : index
   %row_len = arith.muli %n_heads, %hd : index
+  %rope = arith.constant {{ROPE}} : index
+  %rotate = arith.cmpi ne, %rope, %c0 : index
+  %half_hd = arith.divui %hd, %c2 : index
+  %style = arith.constant {{STYLE}} : index
+  %interleaved = arith.cmpi ne, %style, %c0 : index
+  %stride0 = arith.select %interleaved, %c2, %c1 : index
+  %step1 = arith.select %interleaved, %c1, %half_hd : index
+  %q_rot = memref.alloca() : memref<{{HEAD_DIM}}xf32>
   %q_off_i = memref.load %args[%c0] : memref<?xi64>
   %o_off_i = memref.load %args[%c1] : memref<?xi64>
   %p_off_i = memref.load %args[%c2] : memref<?xi64>
@@ -85,7 +96,25 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     %h_col = arith.muli %h, %hd : index
     %q_row = arith.addi %q_off, %t_row : index
     %q_at = arith.addi %q_row, %h_col : index
-    %q = vector.load %act[%q_at] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+    %q = scf.if %rotate -> (vector<{{HEAD_DIM}}xf32>) {
+      %pos_f = arith.sitofp %pos_i : i32 to f32
+      scf.for %i = %c0 to %half_hd step %c1 {
+        %e0 = arith.muli %i, %stride0 : index
+        %e1 = arith.addi %e0, %step1 : index
+        %iq0 = arith.addi %q_at, %e0 : index
+        %iq1 = arith.addi %q_at, %e1 : index
+        %x0 = memref.load %act[%iq0] : memref<?xf32>
+        %x1 = memref.load %act[%iq1] : memref<?xf32>
+        %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %i) : (f32, f32, f32, index) -> (f32, f32)
+        memref.store %y#0, %q_rot[%e0] : memref<{{HEAD_DIM}}xf32>
+        memref.store %y#1, %q_rot[%e1] : memref<{{HEAD_DIM}}xf32>
+      }
+      %qr = vector.load %q_rot[%c0] : memref<{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+      scf.yield %qr : vector<{{HEAD_DIM}}xf32>
+    } else {
+      %qa = vector.load %act[%q_at] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+      scf.yield %qa : vector<{{HEAD_DIM}}xf32>
+    }
     %g_col = arith.muli %g, %hd : index
     %res:3 = scf.for %jb = %c0 to %n_blk step %c1 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{HEAD_DIM}}xf32>) {
       %ibt = arith.addi %bt_row, %jb : index

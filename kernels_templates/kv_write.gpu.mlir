@@ -2,7 +2,10 @@
 // cache (Kwon et al. 2023, PagedAttention); the GPU form of kv_write.host.mlir.
 //
 //   params: NAME, KVD (= n_kv_heads * head_dim), BLOCK_SIZE, BLOCK_FLOATS,
-//           MAX_BLOCKS (block-table row length), WG (threads per workgroup)
+//           MAX_BLOCKS (block-table row length), WG (threads per workgroup),
+//           ROPE (1: rotate k first, fuse-rope; 0: copy it), HEAD_DIM,
+//           HALF_DIM, STYLE (0 half, 1 interleaved); the rotation
+//           (@NAME_rot, rope_rot.gpu.mlir) has its own
 //   args:   [k_off (act), v_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
 //   extent: T tokens
@@ -11,7 +14,8 @@
 // Token t at position p of sequence s goes to block
 // blk = block_tables[s * MAX_BLOCKS + p / BLOCK_SIZE], slot p % BLOCK_SIZE,
 //   kv[blk * BLOCK_FLOATS + ((layer * 2 + kind) * BLOCK_SIZE + slot) * KVD + j]
-// with kind 0 = K, 1 = V (llmc_abi.h).
+// with kind 0 = K, 1 = V (llmc_abi.h). With ROPE, thread i rotates the k
+// pairs i, i + WG, ... (as rope.gpu.mlir does) on their way to the cache.
 gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -24,6 +28,16 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %bf = arith.constant {{BLOCK_FLOATS}} : index
   %max_blocks = arith.constant {{MAX_BLOCKS}} : index
   %wg = arith.constant {{WG}} : index
+  %rope = arith.constant {{ROPE}} : index
+  %hd = arith.constant {{HEAD_DIM}} : index
+  %half_hd = arith.constant {{HALF_DIM}} : index
+  %style = arith.constant {{STYLE}} : index
+  %interleaved = arith.cmpi ne, %style, %c0 : index
+  %stride0 = arith.select %interleaved, %c2, %c1 : index
+  %step1 = arith.select %interleaved, %c1, %half_hd : index
+  %rotate = arith.cmpi ne, %rope, %c0 : index
+  %kvh = arith.divui %kvd, %hd : index
+  %n_pairs = arith.muli %kvh, %half_hd : index
   %tid = gpu.thread_id x
   %t = gpu.block_id x
   %rows = arith.index_cast %extent : i64 to index
@@ -66,14 +80,38 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %tr = arith.muli %t, %kvd : index
     %ks = arith.addi %k_off, %tr : index
     %vs = arith.addi %v_off, %tr : index
+    scf.if %rotate {
+      %pos_f = arith.sitofp %pos_i : i32 to f32
+      scf.for %p = %tid to %n_pairs step %wg {
+        %h = arith.divui %p, %half_hd : index
+        %i = arith.remui %p, %half_hd : index
+        %e0 = arith.muli %i, %stride0 : index
+        %e1 = arith.addi %e0, %step1 : index
+        %hb = arith.muli %h, %hd : index
+        %j0 = arith.addi %hb, %e0 : index
+        %j1 = arith.addi %hb, %e1 : index
+        %is0 = arith.addi %ks, %j0 : index
+        %is1 = arith.addi %ks, %j1 : index
+        %id0 = arith.addi %kb, %j0 : index
+        %id1 = arith.addi %kb, %j1 : index
+        %x0 = memref.load %act[%is0] : memref<?xf32>
+        %x1 = memref.load %act[%is1] : memref<?xf32>
+        %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %i) : (f32, f32, f32, index) -> (f32, f32)
+        memref.store %y#0, %kv[%id0] : memref<?xf32>
+        memref.store %y#1, %kv[%id1] : memref<?xf32>
+      }
+    } else {
+      scf.for %j = %tid to %kvd step %wg {
+        %iks = arith.addi %ks, %j : index
+        %ikd = arith.addi %kb, %j : index
+        %kx = memref.load %act[%iks] : memref<?xf32>
+        memref.store %kx, %kv[%ikd] : memref<?xf32>
+      }
+    }
     scf.for %j = %tid to %kvd step %wg {
-      %iks = arith.addi %ks, %j : index
       %ivs = arith.addi %vs, %j : index
-      %ikd = arith.addi %kb, %j : index
       %ivd = arith.addi %vb, %j : index
-      %kx = memref.load %act[%iks] : memref<?xf32>
       %vx = memref.load %act[%ivs] : memref<?xf32>
-      memref.store %kx, %kv[%ikd] : memref<?xf32>
       memref.store %vx, %kv[%ivd] : memref<?xf32>
     }
   }

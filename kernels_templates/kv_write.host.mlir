@@ -3,7 +3,10 @@
 // Model Serving with PagedAttention").
 //
 //   params: NAME, KVD (= n_kv_heads * head_dim), BLOCK_SIZE, BLOCK_FLOATS,
-//           MAX_BLOCKS (block-table row length)
+//           MAX_BLOCKS (block-table row length), ROPE (1: rotate k first,
+//           fuse-rope; 0: copy it), HEAD_DIM, STYLE (0 half, 1
+//           interleaved); the rotation (@NAME_rot, rope_rot.host.mlir) has
+//           its own
 //   args:   [k_off (act), v_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
 //   extent: T tokens
@@ -11,7 +14,9 @@
 // blk = block_tables[s * MAX_BLOCKS + p / BLOCK_SIZE], slot p % BLOCK_SIZE;
 // the pool layout (llmc_abi.h) is
 //   kv[blk * BLOCK_FLOATS + ((layer * 2 + kind) * BLOCK_SIZE + slot) * KVD + j]
-// with kind 0 = K, 1 = V. Each token copies two contiguous rows of KVD floats.
+// with kind 0 = K, 1 = V. Each token copies two contiguous rows of KVD
+// floats; with ROPE the k pairs are rotated (as rope.host.mlir does) on
+// their way to the cache.
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -23,6 +28,15 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %bs = arith.constant {{BLOCK_SIZE}} : index
   %bf = arith.constant {{BLOCK_FLOATS}} : index
   %max_blocks = arith.constant {{MAX_BLOCKS}} : index
+  %rope = arith.constant {{ROPE}} : index
+  %hd = arith.constant {{HEAD_DIM}} : index
+  %half_hd = arith.divui %hd, %c2 : index
+  %style = arith.constant {{STYLE}} : index
+  %interleaved = arith.cmpi ne, %style, %c0 : index
+  %stride0 = arith.select %interleaved, %c2, %c1 : index
+  %step1 = arith.select %interleaved, %c1, %half_hd : index
+  %rotate = arith.cmpi ne, %rope, %c0 : index
+  %kvh = arith.divui %kvd, %hd : index
   %k_off_i = memref.load %args[%c0] : memref<?xi64>
   %v_off_i = memref.load %args[%c1] : memref<?xi64>
   %p_off_i = memref.load %args[%c2] : memref<?xi64>
@@ -62,14 +76,38 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     %tr = arith.muli %t, %kvd : index
     %ks = arith.addi %k_off, %tr : index
     %vs = arith.addi %v_off, %tr : index
+    scf.if %rotate {
+      %pos_f = arith.sitofp %pos_i : i32 to f32
+      scf.for %h = %c0 to %kvh step %c1 {
+        %hb = arith.muli %h, %hd : index
+        scf.for %i = %c0 to %half_hd step %c1 {
+          %e0 = arith.muli %i, %stride0 : index
+          %e1 = arith.addi %e0, %step1 : index
+          %j0 = arith.addi %hb, %e0 : index
+          %j1 = arith.addi %hb, %e1 : index
+          %is0 = arith.addi %ks, %j0 : index
+          %is1 = arith.addi %ks, %j1 : index
+          %id0 = arith.addi %kb, %j0 : index
+          %id1 = arith.addi %kb, %j1 : index
+          %x0 = memref.load %act[%is0] : memref<?xf32>
+          %x1 = memref.load %act[%is1] : memref<?xf32>
+          %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %i) : (f32, f32, f32, index) -> (f32, f32)
+          memref.store %y#0, %kv[%id0] : memref<?xf32>
+          memref.store %y#1, %kv[%id1] : memref<?xf32>
+        }
+      }
+    } else {
+      scf.for %j = %c0 to %kvd step %c1 {
+        %iks = arith.addi %ks, %j : index
+        %ikd = arith.addi %kb, %j : index
+        %kx = memref.load %act[%iks] : memref<?xf32>
+        memref.store %kx, %kv[%ikd] : memref<?xf32>
+      }
+    }
     scf.for %j = %c0 to %kvd step %c1 {
-      %iks = arith.addi %ks, %j : index
       %ivs = arith.addi %vs, %j : index
-      %ikd = arith.addi %kb, %j : index
       %ivd = arith.addi %vb, %j : index
-      %kx = memref.load %act[%iks] : memref<?xf32>
       %vx = memref.load %act[%ivs] : memref<?xf32>
-      memref.store %kx, %kv[%ikd] : memref<?xf32>
       memref.store %vx, %kv[%ivd] : memref<?xf32>
     }
   }

@@ -83,6 +83,9 @@ LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_silu_mul(llmc_ir_graph_t *g, llmc_pa
  * whose slices replace them (written directly by a split epilogue). */
 LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_sibling_matmuls(llmc_ir_graph_t *g, llmc_pass_remarks_t *r,
                                                             int *out_changed);
+/* fuse-rope: rope of k into its kv_write, rope of q into its attention
+ * (their rope_theta/rope_style attributes). */
+LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_rope(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
 /* fuse-matmul-add: add(matmul(a, b), r) -> matmul_add(a, b, r), the residual
  * added in the matmul's epilogue (o_proj and down_proj in a Llama layer). */
 LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_matmul_add(llmc_ir_graph_t *g, llmc_pass_remarks_t *r,

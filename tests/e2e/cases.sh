@@ -435,13 +435,14 @@ fusion)
     l2=$(grep '"launches_per_decode_step"' $m-o2/report.json | tr -dc 0-9)
     l0=$(grep '"launches_per_decode_step"' $m-o0/report.json | tr -dc 0-9)
     # Per layer: q/k/v 3 -> 1, gate/up 2 -> 1, silu and mul 2 -> 1, the two
-    # residual adds -> 0.
-    [ "$l2" -eq $((l0 - 2 * 6)) ] || fail "$m: $l2 launches fused vs $l0 unfused, expected 12 fewer"
+    # residual adds -> 0, the two ropes -> 0 (in kv_write and attention).
+    [ "$l2" -eq $((l0 - 2 * 8)) ] || fail "$m: $l2 launches fused vs $l0 unfused, expected 16 fewer"
     grep -q '"fusions_refused": \[\]' $m-o2/report.json || fail "$m: a fusion was refused"
     grep -q '"fusions": \[\]' $m-o0/report.json || fail "$m: -O0 fused something"
   done
   grep -c '"pass": "fuse-sibling-matmuls"' llama-o2/report.json | grep -qx 4 || fail "expected 4 sibling fusions"
   grep -c '"pass": "fuse-matmul-add"' llama-o2/report.json | grep -qx 4 || fail "expected 4 residual fusions"
+  grep -c '"pass": "fuse-rope"' llama-o2/report.json | grep -qx 4 || fail "expected 4 rope fusions"
   grep -q 'q_proj.weight + model.layers.0.self_attn.k_proj.weight + model.layers.0.self_attn.v_proj.weight' \
     llama-o2/report.json || fail "report.json does not name the fused weights"
   # The joined weights replace their parts in the weight file (the parts

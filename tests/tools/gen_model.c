@@ -6,6 +6,7 @@
  * Usage: gen_model OUT_DIR [--dim N] [--layers N] [--heads N] [--kv-heads N]
  *          [--hidden N] [--vocab N] [--max-context N] [--seed N] [--tied]
  *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2]
+ *          [--rope-style half|interleaved]   (interleaved: model.json only)
  * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 typedef struct {
   int dim, layers, heads, kv_heads, hidden, vocab, max_context, shards;
   unsigned long long seed;
-  bool tied, qwen2;
+  bool tied, qwen2, rope_interleaved;
   llmc_st_dtype_t dtype;
 } config_t;
 
@@ -94,6 +95,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--shards") == 0) c.shards = atoi(v);
     else if (strcmp(a, "--seed") == 0) c.seed = strtoull(v, NULL, 10);
     else if (strcmp(a, "--arch") == 0) c.qwen2 = strcmp(v, "qwen2") == 0;
+    else if (strcmp(a, "--rope-style") == 0) c.rope_interleaved = strcmp(v, "interleaved") == 0;
     else if (strcmp(a, "--dtype") == 0) {
       if (!llmc_st_dtype_from_name(strcmp(v, "f32") == 0 ? "F32" : strcmp(v, "f16") == 0 ? "F16" : "BF16", &c.dtype)) return 64;
     } else {
@@ -206,6 +208,16 @@ int main(int argc, char **argv) {
                      "      {\"op\": \"bias_add\", \"in\": [\"v\", \"model.layers.{layer}.self_attn.v_proj.bias\"], \"out\": \"v\"},\n"
                    : "",
            c.tied ? "model.embed_tokens.weight" : "lm_head.weight");
+  /* --rope-style interleaved (GPT-J pairs): model.json only, which HF's
+   * Llama config cannot express. */
+  for (char *r = mj; c.rope_interleaved && (r = strstr(r, "\"theta\": 10000.0}"));) {
+    static const char il[] = "\"theta\": 10000.0, \"style\": \"interleaved\"}";
+    size_t old = strlen("\"theta\": 10000.0}"), add = strlen(il) - old, len = strlen(r);
+    if (strlen(mj) + add + 1 > sizeof mj) return 1;
+    memmove(r + add, r, len + 1);
+    memcpy(r, il, strlen(il));
+    r += strlen(il);
+  }
   if (write_text(dir, "model.json", mj)) return 1;
   for (int i = 0; i < n_tensors; i++) free(tensors[i].data);
   return 0;

@@ -62,6 +62,13 @@ static void mb_add(module_builder_t *mb, const char *family, ...) {
   llmc_buf_printf(&mb->text, "\n");
 }
 
+/* The RoPE rotation kernel `name` calls (rope_rot.host.mlir). */
+static void mb_rot(module_builder_t *mb, const char *name, const char *head_dim, float theta) {
+  char lit[11];
+  llmc_template_f32_literal(theta, lit);
+  mb_add(mb, "rope_rot", "NAME", name, "HEAD_DIM", head_dim, "THETA", lit, NULL);
+}
+
 typedef struct {
   void *dl;
   char dir[64];
@@ -502,10 +509,11 @@ static void test_rope(void **state) {
   llmc_template_f32_literal(10000.0f, theta);
   module_builder_t mb;
   mb_init(&mb);
-  mb_add(&mb, "rope", "NAME", "rope_half", "N_HEADS", "3", "HEAD_DIM", "8", "THETA", theta, "STYLE",
-         "0", NULL);
-  mb_add(&mb, "rope", "NAME", "rope_il", "N_HEADS", "3", "HEAD_DIM", "8", "THETA", theta, "STYLE",
-         "1", NULL);
+  (void)theta;
+  mb_rot(&mb, "rope_half", "8", 10000.0f);
+  mb_add(&mb, "rope", "NAME", "rope_half", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "0", NULL);
+  mb_rot(&mb, "rope_il", "8", 10000.0f);
+  mb_add(&mb, "rope", "NAME", "rope_il", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "1", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   const int T = 5, H = 3, HD = 8, R = H * HD;
@@ -561,10 +569,18 @@ static void test_kv_write(void **state) {
   snprintf(bf, sizeof bf, "%d", P_BF);
   module_builder_t mb;
   mb_init(&mb);
+  char hd[16];
+  snprintf(hd, sizeof hd, "%d", P_HD);
+  mb_rot(&mb, "kvw", hd, 10000.0f);
   mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
-         "MAX_BLOCKS", "4", NULL);
+         "MAX_BLOCKS", "4", "ROPE", "0", "HEAD_DIM", hd, "STYLE", "0", NULL);
+  /* fuse-rope: k rotated (GPT-J pairs, theta 500000) on its way in. */
+  mb_rot(&mb, "kvw_rope", hd, 500000.0f);
+  mb_add(&mb, "kv_write", "NAME", "kvw_rope", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
+         "MAX_BLOCKS", "4", "ROPE", "1", "HEAD_DIM", hd, "STYLE", "1", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
+  for (int rope = 0; rope < 2; rope++) {
   uint64_t rng = 17;
   bufs_t b;
   const int64_t k_off = 3, v_off = k_off + P_T * P_KVD;
@@ -575,19 +591,25 @@ static void test_kv_write(void **state) {
   float *want = malloc(sizeof(float) * P_POOL * P_BF);
   memcpy(want, b.kv, sizeof(float) * P_POOL * P_BF);
   const int layer = 1;
+  float k_rot[P_T * P_KVD];
+  ref_rope(b.act + k_off, k_rot, p_pos, P_T, P_KVH, P_HD, 500000.0f, 1);
   for (int t = 0; t < P_T; t++) {
     int blk = p_tables[p_seq[t]][p_pos[t] / P_BS], slot = p_pos[t] % P_BS;
     for (int j = 0; j < P_KVD; j++) {
-      want[kv_at(blk, layer, 0, slot, j)] = b.act[k_off + t * P_KVD + j];
+      want[kv_at(blk, layer, 0, slot, j)] = rope ? k_rot[t * P_KVD + j] : b.act[k_off + t * P_KVD + j];
       want[kv_at(blk, layer, 1, slot, j)] = b.act[v_off + t * P_KVD + j];
     }
   }
   int64_t args[6] = {k_off, v_off, M_POS, M_SEQ, M_BT, layer};
   memcpy(b.args, args, sizeof args);
-  launch(lib_fn(&lib, "kvw"), &b, 6, P_T);
-  assert_memory_equal(b.kv, want, sizeof(float) * P_POOL * P_BF);
+  launch(lib_fn(&lib, rope ? "kvw_rope" : "kvw"), &b, 6, P_T);
+  if (rope)
+    expect_close(b.kv, want, P_POOL * P_BF, "kv_write with rope");
+  else
+    assert_memory_equal(b.kv, want, sizeof(float) * P_POOL * P_BF);
   free(want);
   bufs_free(&b);
+  }
   lib_close(&lib);
 }
 
@@ -601,10 +623,18 @@ static void test_attention(void **state) {
   llmc_template_f32_literal(sc, scale);
   module_builder_t mb;
   mb_init(&mb);
+  mb_rot(&mb, "attn", hd, 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
-         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, NULL);
+         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "0", "STYLE", "0",
+         NULL);
+  /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
+  mb_rot(&mb, "attn_rope", hd, 10000.0f);
+  mb_add(&mb, "attention", "NAME", "attn_rope", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
+         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "1", "STYLE", "0",
+         NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
+  for (int rope = 0; rope < 2; rope++) {
   uint64_t rng = 19;
   bufs_t b;
   const int R = P_H * P_HD;
@@ -614,12 +644,13 @@ static void test_attention(void **state) {
   fill(b.kv, P_POOL * P_BF, &rng, -2, 2);
   set_meta(b.meta);
   const int layer = 1;
-  float want[P_T * P_H * P_HD];
+  float want[P_T * P_H * P_HD], q_rot[P_T * P_H * P_HD];
+  ref_rope(b.act + q_off, q_rot, p_pos, P_T, P_H, P_HD, 10000.0f, 0);
   for (int t = 0; t < P_T; t++)
     for (int h = 0; h < P_H; h++) {
       int g = h / (P_H / P_KVH), p = p_pos[t];
       const int32_t *bt = p_tables[p_seq[t]];
-      const float *q = b.act + q_off + t * R + h * P_HD;
+      const float *q = rope ? q_rot + t * R + h * P_HD : b.act + q_off + t * R + h * P_HD;
       double s[16], m = -INFINITY, sum = 0;
       for (int j = 0; j <= p; j++) {
         const float *k = b.kv + kv_at(bt[j / P_BS], layer, 0, j % P_BS, g * P_HD);
@@ -638,9 +669,10 @@ static void test_attention(void **state) {
     }
   int64_t args[6] = {q_off, o_off, M_POS, M_SEQ, M_BT, layer};
   memcpy(b.args, args, sizeof args);
-  launch(lib_fn(&lib, "attn"), &b, 6, P_T * P_H);
-  expect_close(b.act + o_off, want, P_T * R, "attention");
+  launch(lib_fn(&lib, rope ? "attn_rope" : "attn"), &b, 6, P_T * P_H);
+  expect_close(b.act + o_off, want, P_T * R, rope ? "attention with rope" : "attention");
   bufs_free(&b);
+  }
   lib_close(&lib);
 }
 
@@ -667,12 +699,16 @@ static char *all_families_module(void) {
   mb_add(&mb, "rms_norm", "NAME", "rms", "D", "64", "EPS", eps, NULL);
   mb_add(&mb, "layer_norm", "NAME", "ln", "D", "64", "EPS", eps, NULL);
   mb_add(&mb, "softmax", "NAME", "sm", "N", "64", NULL);
-  mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", "THETA", theta, "STYLE", "0",
-         NULL);
+  (void)theta;
+  mb_rot(&mb, "rope", "16", 10000.0f);
+  mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", "STYLE", "0", NULL);
+  mb_rot(&mb, "kvw", "16", 10000.0f);
   mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", "32", "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048",
-         "MAX_BLOCKS", "8", NULL);
+         "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", "STYLE", "0", NULL);
+  mb_rot(&mb, "attn", "16", 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
-         "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, NULL);
+         "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "STYLE", "1",
+         NULL);
   llmc_buf_printf(&mb.text, "}\n");
   return mb.text.data;
 }

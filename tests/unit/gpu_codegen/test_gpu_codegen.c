@@ -101,10 +101,10 @@ static const kernel_t kernels[] = {
     {"rms_norm", "k_rms_norm", {P("NAME", "k_rms_norm"), P("D", "256"), P("EPS", "0x3727C5AC"), P("WG", "256")}, 4},
     {"layer_norm", "k_layer_norm", {P("NAME", "k_layer_norm"), P("D", "256"), P("EPS", "0x3727C5AC"), P("WG", "256")}, 4},
     {"softmax", "k_softmax", {P("NAME", "k_softmax"), P("N", "512"), P("WG", "256")}, 3},
-    {"rope", "k_rope", {P("NAME", "k_rope"), P("N_HEADS", "4"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "0"), P("WG", "128"), P("INV_FREQ", rope_inv)}, 7},
-    {"rope", "k_rope_gptj", {P("NAME", "k_rope_gptj"), P("N_HEADS", "2"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "1"), P("WG", "64"), P("INV_FREQ", rope_inv)}, 7},
-    {"kv_write", "k_kv_write", {P("NAME", "k_kv_write"), P("KVD", "128"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("WG", "128")}, 6},
-    {"attention", "k_attention", {P("NAME", "k_attention"), P("N_HEADS", "4"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000")}, 8},
+    {"rope", "k_rope", {P("NAME", "k_rope"), P("N_HEADS", "4"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "0"), P("WG", "128")}, 6},
+    {"rope", "k_rope_gptj", {P("NAME", "k_rope_gptj"), P("N_HEADS", "2"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "1"), P("WG", "64")}, 6},
+    {"kv_write", "k_kv_write", {P("NAME", "k_kv_write"), P("KVD", "128"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("WG", "128"), P("ROPE", "1"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "0")}, 10},
+    {"attention", "k_attention", {P("NAME", "k_attention"), P("N_HEADS", "4"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"), P("ROPE", "1"), P("HALF_DIM", "32"), P("STYLE", "1")}, 11},
 };
 #define N_KERNELS ((int)(sizeof kernels / sizeof kernels[0]))
 
@@ -135,6 +135,13 @@ static void build_kernels(llmc_buf_t *text) {
     llmc_buf_free(&b);
   }
   for (int i = 0; i < N_KERNELS; i++) {
+    /* Kernels that rotate (rope, and kv_write/attention with ROPE) call
+     * their rope_rot helper. */
+    const char *f = kernels[i].family;
+    if (!strcmp(f, "rope") || !strcmp(f, "kv_write") || !strcmp(f, "attention")) {
+      const llmc_template_param_t hp[] = {P("NAME", kernels[i].name), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv)};
+      check_ok(llmc_template_instantiate("rope_rot", "gpu", hp, 3, text));
+    }
     check_ok(llmc_template_instantiate(kernels[i].family, "gpu", kernels[i].params, kernels[i].n,
                                        text));
     llmc_buf_append(text, "\n", 1);
