@@ -98,21 +98,29 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       arg(l, act(b, v), 0);
       return NULL;
     case LLMC_OP_CONCAT: break; /* constants have no launch */
+    /* Elementwise ops run over T * N elements, not T rows, so one token's
+     * row spreads over threads and workgroups. */
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
     case LLMC_OP_SILU_MUL:
       arg(l, act(b, in[0]), 0);
       arg(l, act(b, in[1]), 0);
       arg(l, act(b, v), 0);
+      l->extent_b = cols;
       return NULL;
     case LLMC_OP_BIAS_ADD:
       arg(l, act(b, in[0]), 0);
       arg(l, b->weight_offsets[in[1]->id], 0);
       arg(l, act(b, v), 0);
+      l->extent_b = cols;
       b->decode_bytes += (uint64_t)cols * 4;
       return NULL;
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
+      arg(l, act(b, in[0]), 0);
+      arg(l, act(b, v), 0);
+      l->extent_b = cols;
+      return NULL;
     case LLMC_OP_SOFTMAX:
       arg(l, act(b, in[0]), 0);
       arg(l, act(b, v), 0);

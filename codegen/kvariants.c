@@ -432,6 +432,23 @@ static void gpu_rowwise_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, ll
   *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)c->values[0], .items_per_block = 1};
 }
 
+/* ---- GPU: elementwise ops, a thread per element over T * N ---- */
+
+static void gpu_elementwise_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  /* 256 threads (at least a warp): a decode row of N elements becomes
+   * ceil(N / 256) workgroups, spread over the multiprocessors. */
+  *out = (llmc_kconfig_t){.n = 1, .values = {threads_for(x->target, 256, 1, 256)}};
+}
+
+static bool gpu_elementwise_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  return legal_block(x, c->values[0], 0, why);
+}
+
+static void gpu_elementwise_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  (void)x;
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)c->values[0], .items_per_block = (int32_t)c->values[0]};
+}
+
 /* ---- GPU: attention, a workgroup per (token, head) ---- */
 
 static bool gpu_attention_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
@@ -454,7 +471,8 @@ static void gpu_attention_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, 
 
 /* ---- the registry ---- */
 
-#define ROWWISE_OPS "embedding add mul silu_mul bias_add silu gelu softmax rms_norm layer_norm rope kv_write slice"
+#define ROWWISE_OPS "embedding softmax rms_norm layer_norm rope kv_write slice"
+#define ELEMENTWISE_OPS "add mul silu_mul bias_add silu gelu"
 
 static const llmc_kvariant_t registry[] = {
     {.name = "matmul_f32",
@@ -473,7 +491,7 @@ static const llmc_kvariant_t registry[] = {
      .heuristic = widest_vec,
      .legal = legal_vec,
      .emit = cpu_matmul_half_emit},
-    {.name = "cpu_rowwise", .ops = ROWWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
+    {.name = "cpu_rowwise", .ops = ROWWISE_OPS " " ELEMENTWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
     {.name = "gemv_warp",
      .gpu = true,
      .ops = "matmul matmul_add",
@@ -499,6 +517,15 @@ static const llmc_kvariant_t registry[] = {
      .legal = gpu_attention_legal,
      .emit = gpu_attention_emit,
      .launch = gpu_attention_launch},
+    {.name = "gpu_elementwise",
+     .gpu = true,
+     .ops = ELEMENTWISE_OPS,
+     .n_params = 1,
+     .params = {{"WG", 6, {32, 64, 128, 256, 512, 1024}}},
+     .heuristic = gpu_elementwise_heuristic,
+     .legal = gpu_elementwise_legal,
+     .emit = gpu_rowwise_emit,
+     .launch = gpu_elementwise_launch},
     {.name = "gpu_rowwise",
      .gpu = true,
      .ops = ROWWISE_OPS " argmax",

@@ -6,9 +6,10 @@
 // the launch's extent as i64; no [begin, end) slice, the grid covers it all.
 //   params: NAME, N, WG (threads per workgroup)
 //   args:   [a_off, b_off, out_off]   (all three in act; out may alias a or b)
-//   extent: T rows
-//   grid:   (T, 1, 1) workgroups of (WG, 1, 1) threads; workgroup t owns row
-//           t, thread i handles columns i, i + WG, ... (coalesced).
+//   extent: T * N elements (flat: at decode a row of one token still
+//           spreads over ceil(N / WG) workgroups, not one)
+//   grid:   (ceil(T * N / WG), 1, 1) x (WG, 1, 1); thread i of workgroup b
+//           handles element b * WG + i (coalesced).
 // Each element is read and written by the same thread, so in-place works.
 gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
   %c0 = arith.constant 0 : index
@@ -17,9 +18,11 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %n = arith.constant {{N}} : index
   %wg = arith.constant {{WG}} : index
   %tid = gpu.thread_id x
-  %t = gpu.block_id x
-  %rows = arith.index_cast %extent : i64 to index
-  %live = arith.cmpi ult, %t, %rows : index
+  %bx = gpu.block_id x
+  %total = arith.index_cast %extent : i64 to index
+  %first = arith.muli %bx, %wg : index
+  %j = arith.addi %first, %tid : index
+  %live = arith.cmpi ult, %j, %total : index
   scf.if %live {
     %a_off_i = memref.load %args[%c0] : memref<?xi64>
     %b_off_i = memref.load %args[%c1] : memref<?xi64>
@@ -27,19 +30,13 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %a_off = arith.index_cast %a_off_i : i64 to index
     %b_off = arith.index_cast %b_off_i : i64 to index
     %o_off = arith.index_cast %o_off_i : i64 to index
-    %row = arith.muli %t, %n : index
-    %a_row = arith.addi %a_off, %row : index
-    %b_row = arith.addi %b_off, %row : index
-    %o_row = arith.addi %o_off, %row : index
-    scf.for %j = %tid to %n step %wg {
-      %ia = arith.addi %a_row, %j : index
-      %ib = arith.addi %b_row, %j : index
-      %io = arith.addi %o_row, %j : index
-      %x = memref.load %act[%ia] : memref<?xf32>
-      %y = memref.load %act[%ib] : memref<?xf32>
-      %r = arith.addf %x, %y : f32
-      memref.store %r, %act[%io] : memref<?xf32>
-    }
+    %ia = arith.addi %a_off, %j : index
+    %ib = arith.addi %b_off, %j : index
+    %io = arith.addi %o_off, %j : index
+    %x = memref.load %act[%ia] : memref<?xf32>
+    %y = memref.load %act[%ib] : memref<?xf32>
+    %r = arith.addf %x, %y : f32
+    memref.store %r, %act[%io] : memref<?xf32>
   }
   gpu.return
 }

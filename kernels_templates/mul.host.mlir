@@ -5,7 +5,8 @@
 // parallel extent. Offsets are in elements.
 //   params: NAME, N
 //   args:   [a_off, b_off, out_off]   (all three in act; out may alias a or b)
-//   extent: T rows
+//   extent: T * N elements (flat: at decode one token's row still splits
+//           across threads)
 // The inner loop is unit-stride and left to LLVM's loop vectoriser, which adds
 // the runtime alias check that in-place products need.
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
@@ -19,20 +20,14 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %a_off = arith.index_cast %a_off_i : i64 to index
   %b_off = arith.index_cast %b_off_i : i64 to index
   %o_off = arith.index_cast %o_off_i : i64 to index
-  scf.for %t = %begin to %end step %c1 {
-    %row = arith.muli %t, %n : index
-    %a_row = arith.addi %a_off, %row : index
-    %b_row = arith.addi %b_off, %row : index
-    %o_row = arith.addi %o_off, %row : index
-    scf.for %j = %c0 to %n step %c1 {
-      %ia = arith.addi %a_row, %j : index
-      %ib = arith.addi %b_row, %j : index
-      %io = arith.addi %o_row, %j : index
-      %x = memref.load %act[%ia] : memref<?xf32>
-      %y = memref.load %act[%ib] : memref<?xf32>
-      %r = arith.mulf %x, %y : f32
-      memref.store %r, %act[%io] : memref<?xf32>
-    }
+  scf.for %j = %begin to %end step %c1 {
+    %ia = arith.addi %a_off, %j : index
+    %ib = arith.addi %b_off, %j : index
+    %io = arith.addi %o_off, %j : index
+    %x = memref.load %act[%ia] : memref<?xf32>
+    %y = memref.load %act[%ib] : memref<?xf32>
+    %r = arith.mulf %x, %y : f32
+    memref.store %r, %act[%io] : memref<?xf32>
   }
   return
 }

@@ -3,8 +3,10 @@
 //
 //   params: NAME, N, WG (threads per workgroup)
 //   args:   [a_off, b_off, out_off]   (all in act; out may equal a or b)
-//   extent: T rows
-//   grid:   (T, 1, 1) x (WG, 1, 1); thread i handles columns i, i + WG, ...
+//   extent: T * N elements (flat: at decode a row of one token still
+//           spreads over ceil(N / WG) workgroups, not one)
+//   grid:   (ceil(T * N / WG), 1, 1) x (WG, 1, 1); thread i of workgroup b
+//           handles element b * WG + i (coalesced).
 // silu(a) = a / (1 + exp(-a)) with the vendor's expf, as silu.gpu.mlir.
 gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
   %c0 = arith.constant 0 : index
@@ -14,9 +16,11 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %wg = arith.constant {{WG}} : index
   %one = arith.constant 1.0 : f32
   %tid = gpu.thread_id x
-  %t = gpu.block_id x
-  %rows = arith.index_cast %extent : i64 to index
-  %live = arith.cmpi ult, %t, %rows : index
+  %bx = gpu.block_id x
+  %total = arith.index_cast %extent : i64 to index
+  %first = arith.muli %bx, %wg : index
+  %j = arith.addi %first, %tid : index
+  %live = arith.cmpi ult, %j, %total : index
   scf.if %live {
     %a_off_i = memref.load %args[%c0] : memref<?xi64>
     %b_off_i = memref.load %args[%c1] : memref<?xi64>
@@ -24,23 +28,17 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %a_off = arith.index_cast %a_off_i : i64 to index
     %b_off = arith.index_cast %b_off_i : i64 to index
     %o_off = arith.index_cast %o_off_i : i64 to index
-    %row = arith.muli %t, %n : index
-    %a_row = arith.addi %a_off, %row : index
-    %b_row = arith.addi %b_off, %row : index
-    %o_row = arith.addi %o_off, %row : index
-    scf.for %j = %tid to %n step %wg {
-      %ia = arith.addi %a_row, %j : index
-      %ib = arith.addi %b_row, %j : index
-      %io = arith.addi %o_row, %j : index
-      %x = memref.load %act[%ia] : memref<?xf32>
-      %y = memref.load %act[%ib] : memref<?xf32>
-      %nx = arith.negf %x : f32
-      %e = math.exp %nx : f32
-      %den = arith.addf %one, %e : f32
-      %s = arith.divf %x, %den : f32
-      %r = arith.mulf %s, %y : f32
-      memref.store %r, %act[%io] : memref<?xf32>
-    }
+    %ia = arith.addi %a_off, %j : index
+    %ib = arith.addi %b_off, %j : index
+    %io = arith.addi %o_off, %j : index
+    %x = memref.load %act[%ia] : memref<?xf32>
+    %y = memref.load %act[%ib] : memref<?xf32>
+    %nx = arith.negf %x : f32
+    %e = math.exp %nx : f32
+    %den = arith.addf %one, %e : f32
+    %s = arith.divf %x, %den : f32
+    %r = arith.mulf %s, %y : f32
+    memref.store %r, %act[%io] : memref<?xf32>
   }
   gpu.return
 }

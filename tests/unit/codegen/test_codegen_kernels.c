@@ -196,11 +196,12 @@ static void test_add_mul(void **state) {
     for (int i = 0; i < T * N; i++)
       want[i] = op ? b.act[a_off + i] * b.act[b_off + i] : b.act[a_off + i] + b.act[b_off + i];
     b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off;
-    launch(lib_fn(&lib, op ? "k_mul" : "k_add"), &b, 3, T);
+    /* Elementwise kernels run over T * N elements. */
+    launch(lib_fn(&lib, op ? "k_mul" : "k_add"), &b, 3, T * N);
     expect_close(b.act + o_off, want, T * N, op ? "mul" : "add");
     /* In place: out == a. */
     b.args[2] = a_off;
-    launch(lib_fn(&lib, op ? "k_mul" : "k_add"), &b, 3, T);
+    launch(lib_fn(&lib, op ? "k_mul" : "k_add"), &b, 3, T * N);
     expect_close(b.act + a_off, want, T * N, "in place");
     bufs_free(&b);
   }
@@ -361,6 +362,31 @@ static void test_argmax(void **state) {
   lib_close(&lib);
 }
 
+/* bias_add: a weight row added to every token's row; the flat element
+ * index finds its column (i % N), also when a slice starts mid-row. */
+static void test_bias_add(void **state) {
+  (void)state;
+  module_builder_t mb;
+  mb_init(&mb);
+  mb_add(&mb, "bias_add", "NAME", "k_bias", "N", "37", NULL);
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  const int T = 3, N = 37;
+  uint64_t rng = 3;
+  bufs_t b;
+  const int64_t a_off = 2, o_off = a_off + T * N + 5, w_off = 7;
+  bufs_alloc(&b, o_off + T * N, w_off + N, 1, 1);
+  fill(b.act + a_off, T * N, &rng, -2, 2);
+  fill(b.w + w_off, N, &rng, -1, 1);
+  float want[3 * 37];
+  for (int i = 0; i < T * N; i++) want[i] = b.act[a_off + i] + b.w[w_off + i % N];
+  b.args[0] = a_off, b.args[1] = w_off, b.args[2] = o_off;
+  launch(lib_fn(&lib, "k_bias"), &b, 3, T * N);
+  expect_close(b.act + o_off, want, T * N, "bias_add");
+  bufs_free(&b);
+  lib_close(&lib);
+}
+
 /* ---- activations ---- */
 
 static float ref_silu(float x) { return x / (1.0f + expf(-x)); }
@@ -395,7 +421,7 @@ static void test_activations(void **state) {
       b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, n_args = 3;
     else
       b.args[0] = a_off, b.args[1] = o_off, n_args = 2;
-    launch(lib_fn(&lib, name), &b, n_args, T);
+    launch(lib_fn(&lib, name), &b, n_args, T * N);
     expect_close(b.act + o_off, want, T * N, name);
   }
   bufs_free(&b);
@@ -820,7 +846,7 @@ static void test_link_error(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_add_mul),     cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_add_mul),     cmocka_unit_test(test_bias_add),     cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_embedding),   cmocka_unit_test(test_argmax),
       cmocka_unit_test(test_activations),
       cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),
