@@ -88,6 +88,15 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       arg(l, 0, 1);
       if (c->epilogue == LLMC_EPILOGUE_ADD) arg(l, act(b, in[2]), 0);
       for (int i = 1; c->epilogue == LLMC_EPILOGUE_SPLIT && i < c->n_parts; i++) arg(l, act(b, c->parts[i]), 0);
+      /* Where a target fuses the candidates (kplan.c, absorb), the kernel
+       * reads the norm's input and weight at args[7], [8] and writes the
+       * silu_mul's output at args[9]; the other targets ignore them. */
+      if (c->norm || c->glu) {
+        while (l->n_args < 7) arg(l, 0, 0);
+        arg(l, c->norm ? act(b, c->norm->inputs[0]) : 0, 0);
+        arg(l, c->norm ? b->weight_offsets[c->norm->inputs[1]->id] : 0, 0);
+        arg(l, c->glu ? act(b, c->glu) : 0, 0);
+      }
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
       b->decode_bytes += (uint64_t)(k * cols) * llmc_dtype_size(p->weight_dtypes[in[1]->id]);

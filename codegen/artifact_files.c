@@ -160,12 +160,19 @@ void llmc_artifact_model_h(builder_t *b, const llmc_target_t *t, llmc_buf_t *out
 static json_t *choice_json(const llmc_kplan_t *p, const llmc_kcall_t *c, int t) {
   (void)p;
   const llmc_kchoice_t *ch = &c->choice[t];
+  if (ch->fused_into) return json_pack("{s:s, s:i}", "variant", "fused", "into", ch->fused_into->node->id);
   json_t *cfg = json_object();
   for (int i = 0; i < llmc_kvariant_n_params(ch->variant); i++)
     json_object_set_new(cfg, llmc_kvariant_param_name(ch->variant, i), json_integer(ch->config.values[i]));
   json_t *o = json_pack("{s:s, s:o, s:s}", "variant", llmc_kvariant_name(ch->variant), "config", cfg, "source",
                         llmc_ksource_name(ch->source));
   if (ch->source == LLMC_KSOURCE_TUNING_DB) json_object_set_new(o, "tuning_db_line", json_integer(ch->db_line));
+  if (ch->fused_norm || ch->fused_glu) {
+    json_t *f = json_array();
+    if (ch->fused_norm) json_array_append_new(f, json_string("rms_norm"));
+    if (ch->fused_glu) json_array_append_new(f, json_string("silu_mul"));
+    json_object_set_new(o, "fuses", f);
+  }
   return o;
 }
 
@@ -227,6 +234,14 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
   json_object_set_new(r, "launches", json_integer(b->n_launches));
   /* One decode step runs every plan launch once (and, on a GPU, argmax). */
   json_object_set_new(r, "launches_per_decode_step", json_integer(b->n_launches));
+  /* What each target runs of them: per-target fusion skips some there. */
+  json_t *by_target = json_object();
+  for (int t = 0; t < b->n_targets; t++) {
+    int n = 0;
+    for (int i = 0; i < b->n_launches; i++) n += b->launches[i].call->choice[t].fused_into == NULL;
+    json_object_set_new(by_target, b->targets[t].name, json_integer(n));
+  }
+  json_object_set_new(r, "launches_per_decode_step_by_target", by_target);
   json_t *calls = json_array();
   for (int i = 0; i < b->kplan->n_calls; i++) {
     const llmc_kcall_t *c = &b->kplan->calls[i];

@@ -27,8 +27,19 @@
  * requires. Every thread runs every shuffle (rows past N are clamped and not
  * stored), so the warp is converged at each one.
  *
- * Launch: grid (ceil(N / (WARPS * R)), T) x (WARPS * WS); args as the other
- * matmuls: [a_off, b_off (f32 words), out_off, T, then the epilogue's]. */
+ * Per-target fusion (codegen/kplan.c, absorb): with NORM the kernel also does
+ * the rms_norm before it: it reads the norm's input x (args[7]) and weight g
+ * (args[8]) instead of the normalised row, multiplies x by g on the way in,
+ * sums x^2 alongside the dot products (one more shuffle tree) and scales
+ * each dot product by 1/sqrt(sum/K + EPS). With GLU it also does the
+ * silu_mul after it: the matmul is the joined [gate; up] of N = 2H rows,
+ * each output o takes rows o and H + o (2R weight streams per warp) and
+ * silu(gate) * up goes to the silu_mul's [T, H] rows at args[9]; the split
+ * parts are not written.
+ *
+ * Launch: grid (ceil(N / (WARPS * R * (GLU ? 2 : 1))), T) x (WARPS * WS);
+ * args as the other matmuls: [a_off, b_off (f32 words), out_off, T, then the
+ * epilogue's], and [7], [8], [9] for the fusions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,43 +58,57 @@ static const char *param_s(const llmc_kinstance_t *inst, const char *key) {
   return NULL;
 }
 
+/* What the emitters need to know. */
+typedef struct {
+  llmc_buf_t *o;
+  int rows;           /* weight rows streamed per warp: R, or 2R with GLU */
+  llmc_dtype_t wdt;   /* f32, f16 or bf16 */
+  bool norm;          /* the rms_norm prologue */
+  const char *vt;     /* a dot-product accumulator's type */
+  const char *xt;     /* the activation vector's type (4 words of weights' worth) */
+} gen_t;
+
 /* Loads for one stretch `s`, `words` past the lane's start `base` (an SSA
- * index), for every row: %x{s} and %w{s}_{r}. The tail's bounds check is
- * the caller's. */
-static void emit_loads(llmc_buf_t *o, const char *ind, int s, int64_t words, int R, llmc_dtype_t wdt,
-                       const char *base) {
+ * index): the activations %x{s} (times the norm weight with NORM; the raw
+ * ones %xr{s} feed the sum of squares) and %w{s}_{r} for every row. The
+ * tail's bounds check is the caller's. */
+static void emit_loads(const gen_t *g, const char *ind, int s, int64_t words, const char *base) {
+  llmc_buf_t *o = g->o;
   llmc_buf_printf(o, "%s%%ko%d = arith.constant %lld : index\n", ind, s, (long long)words);
   llmc_buf_printf(o, "%s%%kw%d = arith.addi %s, %%ko%d : index\n", ind, s, base, s);
-  if (wdt == LLMC_DT_F32) {
-    llmc_buf_printf(o, "%s%%xi%d = arith.addi %%a_row, %%kw%d : index\n", ind, s, s);
-    llmc_buf_printf(o, "%s%%x%d = vector.load %%act[%%xi%d] {alignment = 16} : memref<?xf32>, vector<4xf32>\n",
-                    ind, s, s);
-  } else {
-    /* Word j holds elements 2j and 2j + 1: the activations of 4 words are 8 floats. */
+  /* Word j holds elements 2j and 2j + 1 of 16-bit weights: 4 words are 8 activations. */
+  if (g->wdt == LLMC_DT_F32)
+    llmc_buf_printf(o, "%s%%ke%d = arith.addi %%kw%d, %%c0 : index\n", ind, s, s);
+  else
     llmc_buf_printf(o, "%s%%ke%d = arith.muli %%kw%d, %%c2 : index\n", ind, s, s);
-    llmc_buf_printf(o, "%s%%xi%d = arith.addi %%a_row, %%ke%d : index\n", ind, s, s);
-    llmc_buf_printf(o, "%s%%x%d = vector.load %%act[%%xi%d] {alignment = 16} : memref<?xf32>, vector<8xf32>\n",
-                    ind, s, s);
+  const char *x = g->norm ? "xr" : "x";
+  llmc_buf_printf(o, "%s%%xi%d = arith.addi %%a_row, %%ke%d : index\n", ind, s, s);
+  llmc_buf_printf(o, "%s%%%s%d = vector.load %%act[%%xi%d] {alignment = 16} : memref<?xf32>, %s\n", ind, x, s, s,
+                  g->xt);
+  if (g->norm) {
+    llmc_buf_printf(o, "%s%%gi%d = arith.addi %%g_off, %%ke%d : index\n", ind, s, s);
+    llmc_buf_printf(o, "%s%%g%d = vector.load %%w[%%gi%d] {alignment = 16} : memref<?xf32>, %s\n", ind, s, s, g->xt);
+    llmc_buf_printf(o, "%s%%x%d = arith.mulf %%xr%d, %%g%d : %s\n", ind, s, s, s, g->xt);
   }
-  for (int r = 0; r < R; r++) {
+  for (int r = 0; r < g->rows; r++) {
     llmc_buf_printf(o, "%s%%wi%d_%d = arith.addi %%wrow%d, %%kw%d : index\n", ind, s, r, r, s);
     llmc_buf_printf(o, "%s%%w%d_%d = vector.load %%w[%%wi%d_%d] {alignment = 16} : memref<?xf32>, vector<4xf32>\n",
                     ind, s, r, s, r);
   }
 }
 
-/* acc{r} (the SSA name in `acc[r]`) += products of stretch s; new names
- * %n{s}_{r}. */
-static void emit_fmas(llmc_buf_t *o, const char *ind, int s, int R, llmc_dtype_t wdt, char acc[][32]) {
-  const char *vt = wdt == LLMC_DT_F16 ? "vector<8xf32>" : "vector<4xf32>";
-  if (wdt == LLMC_DT_BF16) {
+/* acc[r] (SSA names) += the products of stretch s, acc[rows] += x^2 with
+ * NORM; new names %n{s}_{r}, %q{s}. */
+static void emit_fmas(const gen_t *g, const char *ind, int s, char acc[][32]) {
+  llmc_buf_t *o = g->o;
+  if (g->wdt == LLMC_DT_BF16) {
     llmc_buf_printf(o, "%s%%xe%d = vector.shuffle %%x%d, %%x%d [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>\n", ind, s,
                     s, s);
     llmc_buf_printf(o, "%s%%xo%d = vector.shuffle %%x%d, %%x%d [1, 3, 5, 7] : vector<8xf32>, vector<8xf32>\n", ind, s,
                     s, s);
   }
-  for (int r = 0; r < R; r++) {
-    switch (wdt) {
+  for (int r = 0; r < g->rows; r++) {
+    switch (g->wdt) {
       case LLMC_DT_BF16:
         llmc_buf_printf(o,
                         "%s%%wb%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<4xi32>\n"
@@ -101,36 +126,68 @@ static void emit_fmas(llmc_buf_t *o, const char *ind, int s, int R, llmc_dtype_t
                         "%s%%wh%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<8xf16>\n"
                         "%s%%wf%d_%d = arith.extf %%wh%d_%d : vector<8xf16> to vector<8xf32>\n"
                         "%s%%n%d_%d = vector.fma %%x%d, %%wf%d_%d, %s : %s\n",
-                        ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, s, r, acc[r], vt);
+                        ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, s, r, acc[r], g->vt);
         break;
       default:
-        llmc_buf_printf(o, "%s%%n%d_%d = vector.fma %%x%d, %%w%d_%d, %s : %s\n", ind, s, r, s, s, r, acc[r], vt);
+        llmc_buf_printf(o, "%s%%n%d_%d = vector.fma %%x%d, %%w%d_%d, %s : %s\n", ind, s, r, s, s, r, acc[r], g->vt);
         break;
     }
     snprintf(acc[r], 32, "%%n%d_%d", s, r);
+  }
+  if (g->norm) {
+    llmc_buf_printf(o, "%s%%q%d = vector.fma %%xr%d, %%xr%d, %s : %s\n", ind, s, s, s, acc[g->rows], g->xt);
+    snprintf(acc[g->rows], 32, "%%q%d", s);
+  }
+}
+
+/* "vector<4xf32>, vector<4xf32>, ..." for the loop-carried accumulators. */
+static void acc_types(const gen_t *g, llmc_buf_t *o) {
+  for (int r = 0; r < g->rows; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", g->vt);
+  if (g->norm) llmc_buf_printf(o, ", %s", g->xt);
+}
+
+static void acc_names(const gen_t *g, llmc_buf_t *o, char acc[][32]) {
+  for (int r = 0; r < g->rows + g->norm; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", acc[r]);
+}
+
+/* %{out} = the warp's sum of f32 %{in} over its lanes (a gpu.shuffle xor tree). */
+static void emit_warp_sum(llmc_buf_t *o, const char *ind, const char *tag, const char *in, int64_t ws, char *out,
+                          size_t cap) {
+  snprintf(out, cap, "%s", in);
+  int step = 0;
+  for (int64_t off = ws / 2; off >= 1; off /= 2, step++) {
+    llmc_buf_printf(o,
+                    "%s%%o%s_%d = arith.constant %lld : i32\n"
+                    "%s%%h%s_%d, %%ok%s_%d = gpu.shuffle xor %s, %%o%s_%d, %%width : f32\n"
+                    "%s%%d%s_%d = arith.addf %s, %%h%s_%d : f32\n",
+                    ind, tag, step, (long long)off, ind, tag, step, tag, step, out, tag, step, ind, tag, step + 1, out,
+                    tag, step);
+    snprintf(out, cap, "%%d%s_%d", tag, step + 1);
   }
 }
 
 llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
   int64_t K = param(inst, "K"), R = param(inst, "R"), WARPS = param(inst, "WARPS"), U = param(inst, "UNROLL");
-  int64_t WS = param(inst, "WS");
-  const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE");
+  int64_t WS = param(inst, "WS"), N = param(inst, "N"), NORM = param(inst, "NORM"), GLU = param(inst, "GLU");
+  const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE"), *eps = param_s(inst, "EPS");
   llmc_dtype_t wdt;
   if (K <= 0 || K % 8 || R < 1 || R > 4 || WARPS < 1 || U < 1 || U > 8 || (WS != 32 && WS != 64) || !wt || !epi ||
-      !llmc_dtype_parse(wt, &wdt))
+      !eps || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || (GLU != 0 && GLU != 1) ||
+      (GLU && N % 2))
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: bad parameters");
-  int64_t N = param(inst, "N");
+  gen_t g = {.o = o, .rows = (int)(GLU ? 2 * R : R), .wdt = wdt, .norm = NORM == 1,
+             .vt = wdt == LLMC_DT_F16 ? "vector<8xf32>" : "vector<4xf32>",
+             .xt = wdt == LLMC_DT_F32 ? "vector<4xf32>" : "vector<8xf32>"};
   int64_t words = wdt == LLMC_DT_F32 ? K : K / 2; /* 32-bit words per weight row */
   int64_t stretch = WS * 4;                         /* words a warp reads per step */
   int64_t full = words / stretch, tail = words % stretch;
-  const char *vt = wdt == LLMC_DT_F16 ? "vector<8xf32>" : "vector<4xf32>";
-  int64_t threads = WARPS * WS, rows_per_block = WARPS * R;
+  int64_t threads = WARPS * WS, outs_per_block = WARPS * R, H = GLU ? N / 2 : N;
 
   llmc_buf_printf(o,
-                  "// %s: gemv_warp K=%lld N=%lld W=%s, %lld warps of %lld lanes, %lld rows per warp, %lld "
-                  "stretches of %lld words in flight (codegen/gemv_warp.c)\n",
+                  "// %s: gemv_warp K=%lld N=%lld W=%s, %lld warps of %lld lanes, %lld outputs per warp, %lld "
+                  "stretches of %lld words in flight%s%s (codegen/gemv_warp.c)\n",
                   name, (long long)K, (long long)N, wt, (long long)WARPS, (long long)WS, (long long)R, (long long)U,
-                  (long long)stretch);
+                  (long long)stretch, NORM ? ", rms_norm prologue" : "", GLU ? ", silu_mul epilogue" : "");
   llmc_buf_printf(o,
                   "func.func private @%s_out(%%act: memref<?xf32>, %%args: memref<?xi64>, %%t: index, %%n: index, "
                   "%%y: f32) {\n%s  return\n}\n",
@@ -144,20 +201,21 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
   llmc_buf_printf(o,
                   "%s%%c0 = arith.constant 0 : index\n%s%%c1 = arith.constant 1 : index\n"
                   "%s%%c2 = arith.constant 2 : index\n%s%%c3 = arith.constant 3 : index\n"
-                  "%s%%c4 = arith.constant 4 : index\n"
+                  "%s%%c4 = arith.constant 4 : index\n%s%%c_x = arith.constant %d : index\n"
                   "%s%%ws = arith.constant %lld : index\n%s%%k_dim = arith.constant %lld : index\n"
                   "%s%%k_words = arith.constant %lld : index\n%s%%n_dim = arith.constant %lld : index\n"
-                  "%s%%rows_blk = arith.constant %lld : index\n%s%%rows_warp = arith.constant %lld : index\n"
-                  "%s%%zero = arith.constant dense<0.0> : %s\n",
-                  I, I, I, I, I, I, (long long)WS, I, (long long)K, I, (long long)words, I, (long long)N, I,
-                  (long long)rows_per_block, I, (long long)R, I, vt);
+                  "%s%%outs_blk = arith.constant %lld : index\n%s%%outs_warp = arith.constant %lld : index\n"
+                  "%s%%zero = arith.constant dense<0.0> : %s\n%s%%zero_x = arith.constant dense<0.0> : %s\n",
+                  I, I, I, I, I, I, NORM ? 7 : 0, I, (long long)WS, I, (long long)K, I, (long long)words, I,
+                  (long long)N, I, (long long)outs_per_block, I, (long long)R, I, g.vt, I, g.xt);
   if (wdt == LLMC_DT_BF16)
     llmc_buf_printf(o, "%s%%v16 = arith.constant dense<16> : vector<4xi32>\n%s%%vmask = arith.constant dense<-65536> "
                        ": vector<4xi32>\n", I, I);
+  /* The activation row is the norm's input with NORM (args[7]), else the matmul's a. */
   llmc_buf_printf(o,
                   "%s%%tid = gpu.thread_id x\n%s%%bx = gpu.block_id x\n%s%%t = gpu.block_id y\n"
                   "%s%%warp = arith.divui %%tid, %%ws : index\n%s%%lane = arith.remui %%tid, %%ws : index\n"
-                  "%s%%a_off_i = memref.load %%args[%%c0] : memref<?xi64>\n"
+                  "%s%%a_off_i = memref.load %%args[%%c_x] : memref<?xi64>\n"
                   "%s%%b_off_i = memref.load %%args[%%c1] : memref<?xi64>\n"
                   "%s%%t_i = memref.load %%args[%%c3] : memref<?xi64>\n"
                   "%s%%a_off = arith.index_cast %%a_off_i : i64 to index\n"
@@ -169,98 +227,159 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                   "%sscf.if %%live {\n",
                   I, I, I, I, I, I, I, I, I, I, I, I, I, I, I);
   const char *J = "    ";
+  if (NORM)
+    llmc_buf_printf(o,
+                    "%s%%c8 = arith.constant 8 : index\n%s%%g_off_i = memref.load %%args[%%c8] : memref<?xi64>\n"
+                    "%s%%g_off = arith.index_cast %%g_off_i : i64 to index\n",
+                    J, J, J);
+  /* Outputs: GLU's are the first half's columns (gate o, up H + o). */
   llmc_buf_printf(o,
-                  "%s%%blk0 = arith.muli %%bx, %%rows_blk : index\n%s%%wrp0 = arith.muli %%warp, %%rows_warp : index\n"
-                  "%s%%rbase = arith.addi %%blk0, %%wrp0 : index\n%s%%n_last = arith.subi %%n_end, %%c1 : index\n"
+                  "%s%%h_dim = arith.constant %lld : index\n"
+                  "%s%%o_end = %s : index\n"
+                  "%s%%blk0 = arith.muli %%bx, %%outs_blk : index\n%s%%wrp0 = arith.muli %%warp, %%outs_warp : index\n"
+                  "%s%%obase = arith.addi %%blk0, %%wrp0 : index\n%s%%o_last = arith.subi %%o_end, %%c1 : index\n"
                   "%s%%t_k = arith.muli %%t, %%k_dim : index\n%s%%a_row = arith.addi %%a_off, %%t_k : index\n"
                   "%s%%lw = arith.muli %%lane, %%c4 : index\n",
-                  J, J, J, J, J, J, J);
-  /* Rows past N are clamped to the last one (loaded, never stored), so
-   * every lane of every warp runs the same loads and shuffles. */
-  for (int r = 0; r < R; r++)
+                  J, (long long)H, J, GLU ? "arith.divui %n_end, %c2" : "arith.addi %n_end, %c0", J, J, J, J, J, J, J);
+  /* Outputs past the end are clamped to the last one (loaded, never
+   * stored), so every lane of every warp runs the same loads and shuffles. */
+  for (int r = 0; r < R; r++) {
     llmc_buf_printf(o,
-                    "%s%%rc%d = arith.constant %d : index\n%s%%row%d = arith.addi %%rbase, %%rc%d : index\n"
-                    "%s%%rowc%d = arith.minui %%row%d, %%n_last : index\n"
-                    "%s%%rw%d = arith.muli %%rowc%d, %%k_words : index\n"
-                    "%s%%wrow%d = arith.addi %%b_off, %%rw%d : index\n",
-                    J, r, r, J, r, r, J, r, r, J, r, r, J, r, r);
-  char acc[4][32];
-  for (int r = 0; r < R; r++) snprintf(acc[r], sizeof acc[r], "%%zero");
+                    "%s%%rc%d = arith.constant %d : index\n%s%%out%d = arith.addi %%obase, %%rc%d : index\n"
+                    "%s%%outc%d = arith.minui %%out%d, %%o_last : index\n",
+                    J, r, r, J, r, r, J, r, r);
+    for (int half = 0; half < (GLU ? 2 : 1); half++) {
+      int row = GLU ? 2 * r + half : r;
+      if (half)
+        llmc_buf_printf(o, "%s%%rowc%d = arith.addi %%outc%d, %%h_dim : index\n", J, row, r);
+      else
+        llmc_buf_printf(o, "%s%%rowc%d = arith.addi %%outc%d, %%c0 : index\n", J, row, r);
+      llmc_buf_printf(o,
+                      "%s%%rw%d = arith.muli %%rowc%d, %%k_words : index\n"
+                      "%s%%wrow%d = arith.addi %%b_off, %%rw%d : index\n",
+                      J, row, row, J, row, row);
+    }
+  }
+  char acc[9][32];
+  for (int r = 0; r < g.rows; r++) snprintf(acc[r], sizeof acc[r], "%%zero");
+  if (g.norm) snprintf(acc[g.rows], sizeof acc[g.rows], "%%zero_x");
   int64_t chunks = full / U, rest = full % U;
+  int n_acc = g.rows + g.norm;
   if (chunks > 0) {
     /* The main loop: UNROLL stretches per trip, loads first. */
     llmc_buf_printf(o, "%s%%chunk_words = arith.constant %lld : index\n%s%%chunk_end = arith.constant %lld : index\n",
                     J, (long long)(U * stretch), J, (long long)(chunks * U * stretch));
-    llmc_buf_printf(o, "%s%%acc:%lld = scf.for %%kc = %%c0 to %%chunk_end step %%chunk_words iter_args(", J,
-                    (long long)R);
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%%s%d = %%zero", r ? ", " : "", r);
+    llmc_buf_printf(o, "%s%%acc:%d = scf.for %%kc = %%c0 to %%chunk_end step %%chunk_words iter_args(", J, n_acc);
+    for (int r = 0; r < n_acc; r++) llmc_buf_printf(o, "%s%%s%d = %s", r ? ", " : "", r, acc[r]);
     llmc_buf_printf(o, ") -> (");
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", vt);
+    acc_types(&g, o);
     llmc_buf_printf(o, ") {\n");
     const char *L = "      ";
-    /* Inside the loop the stretch offsets are relative to %kc. */
     llmc_buf_printf(o, "%s%%lwk = arith.addi %%lw, %%kc : index\n", L);
-    for (int u = 0; u < U; u++) emit_loads(o, L, u, (int64_t)u * stretch, (int)R, wdt, "%lwk");
-    char lacc[4][32];
-    for (int r = 0; r < R; r++) snprintf(lacc[r], sizeof lacc[r], "%%s%d", r);
-    for (int u = 0; u < U; u++) emit_fmas(o, L, u, (int)R, wdt, lacc);
+    for (int u = 0; u < U; u++) emit_loads(&g, L, u, (int64_t)u * stretch, "%lwk");
+    char lacc[9][32];
+    for (int r = 0; r < n_acc; r++) snprintf(lacc[r], sizeof lacc[r], "%%s%d", r);
+    for (int u = 0; u < U; u++) emit_fmas(&g, L, u, lacc);
     llmc_buf_printf(o, "%sscf.yield ", L);
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", lacc[r]);
+    acc_names(&g, o, lacc);
     llmc_buf_printf(o, " : ");
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", vt);
+    acc_types(&g, o);
     llmc_buf_printf(o, "\n%s}\n", J);
-    for (int r = 0; r < R; r++) snprintf(acc[r], sizeof acc[r], "%%acc#%d", r);
+    for (int r = 0; r < n_acc; r++) snprintf(acc[r], sizeof acc[r], "%%acc#%d", r);
   }
   /* Stretches left after the loop, unrolled, then the tail: lanes whose
    * 4 words lie inside the row read them, the others add nothing. */
   int s = 100; /* SSA suffixes distinct from the loop body's */
   for (int64_t i = 0; i < rest; i++, s++) {
-    emit_loads(o, J, s, (chunks * U + i) * stretch, (int)R, wdt, "%lw");
-    emit_fmas(o, J, s, (int)R, wdt, acc);
+    emit_loads(&g, J, s, (chunks * U + i) * stretch, "%lw");
+    emit_fmas(&g, J, s, acc);
   }
   if (tail) {
     llmc_buf_printf(o, "%s%%tail = arith.constant %lld : index\n%s%%in_tail = arith.cmpi ult, %%lw, %%tail : index\n",
                     J, (long long)tail, J);
-    llmc_buf_printf(o, "%s%%tacc:%lld = scf.if %%in_tail -> (", J, (long long)R);
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", vt);
+    llmc_buf_printf(o, "%s%%tacc:%d = scf.if %%in_tail -> (", J, n_acc);
+    acc_types(&g, o);
     llmc_buf_printf(o, ") {\n");
-    char tacc[4][32];
+    char tacc[9][32];
     memcpy(tacc, acc, sizeof tacc);
-    emit_loads(o, "      ", 200, full * stretch, (int)R, wdt, "%lw");
-    emit_fmas(o, "      ", 200, (int)R, wdt, tacc);
+    emit_loads(&g, "      ", 200, full * stretch, "%lw");
+    emit_fmas(&g, "      ", 200, tacc);
     llmc_buf_printf(o, "      scf.yield ");
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", tacc[r]);
+    acc_names(&g, o, tacc);
     llmc_buf_printf(o, " : ");
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", vt);
+    acc_types(&g, o);
     llmc_buf_printf(o, "\n%s} else {\n      scf.yield ", J);
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", acc[r]);
+    acc_names(&g, o, acc);
     llmc_buf_printf(o, " : ");
-    for (int r = 0; r < R; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", vt);
+    acc_types(&g, o);
     llmc_buf_printf(o, "\n%s}\n", J);
-    for (int r = 0; r < R; r++) snprintf(acc[r], sizeof acc[r], "%%tacc#%d", r);
+    for (int r = 0; r < n_acc; r++) snprintf(acc[r], sizeof acc[r], "%%tacc#%d", r);
   }
-  /* Lane sums, the shuffle tree, lane 0 stores through the epilogue. */
+  /* Lane sums, the shuffle trees, lane 0 stores. */
   llmc_buf_printf(o, "%s%%width = arith.constant %lld : i32\n%s%%lead = arith.cmpi eq, %%lane, %%c0 : index\n", J,
                   (long long)WS, J);
-  for (int r = 0; r < R; r++) {
-    llmc_buf_printf(o, "%s%%d%d_0 = vector.reduction <add>, %s : %s into f32\n", J, r, acc[r], vt);
-    int step = 0;
-    for (int64_t off = WS / 2; off >= 1; off /= 2, step++) {
-      llmc_buf_printf(o,
-                      "%s%%o%d_%d = arith.constant %lld : i32\n"
-                      "%s%%h%d_%d, %%ok%d_%d = gpu.shuffle xor %%d%d_%d, %%o%d_%d, %%width : f32\n"
-                      "%s%%d%d_%d = arith.addf %%d%d_%d, %%h%d_%d : f32\n",
-                      J, r, step, (long long)off, J, r, step, r, step, r, step, r, step, J, r, step + 1, r, step, r,
-                      step);
-    }
+  char sum[9][32], scale[32] = "";
+  for (int r = 0; r < g.rows; r++) {
+    char tag[8], lane_sum[32];
+    snprintf(tag, sizeof tag, "r%d", r);
+    snprintf(lane_sum, sizeof lane_sum, "%%l%d", r);
+    llmc_buf_printf(o, "%s%%l%d = vector.reduction <add>, %s : %s into f32\n", J, r, acc[r], g.vt);
+    emit_warp_sum(o, J, tag, lane_sum, WS, sum[r], sizeof sum[r]);
+  }
+  if (g.norm) {
+    /* 1 / sqrt(mean(x^2) + eps), as rms_norm computes it (in f32 here). */
+    char ss[32];
+    llmc_buf_printf(o, "%s%%lss = vector.reduction <add>, %s : %s into f32\n", J, acc[g.rows], g.xt);
+    emit_warp_sum(o, J, "ss", "%lss", WS, ss, sizeof ss);
     llmc_buf_printf(o,
-                    "%s%%in%d = arith.cmpi ult, %%row%d, %%n_end : index\n"
+                    "%s%%kf = arith.constant %lld.0 : f32\n%s%%eps = arith.constant %s : f32\n"
+                    "%s%%one = arith.constant 1.0 : f32\n%s%%mean = arith.divf %s, %%kf : f32\n"
+                    "%s%%var = arith.addf %%mean, %%eps : f32\n%s%%root = math.sqrt %%var : f32\n"
+                    "%s%%rs = arith.divf %%one, %%root : f32\n",
+                    J, (long long)K, J, eps, J, J, ss, J, J, J);
+    snprintf(scale, sizeof scale, "%%rs");
+  }
+  for (int r = 0; r < R; r++) {
+    char y[32];
+    int a = GLU ? 2 * r : r;
+    if (scale[0]) {
+      llmc_buf_printf(o, "%s%%ys%d = arith.mulf %s, %s : f32\n", J, a, sum[a], scale);
+      snprintf(sum[a], sizeof sum[a], "%%ys%d", a);
+      if (GLU) {
+        llmc_buf_printf(o, "%s%%ys%d = arith.mulf %s, %s : f32\n", J, a + 1, sum[a + 1], scale);
+        snprintf(sum[a + 1], sizeof sum[a + 1], "%%ys%d", a + 1);
+      }
+    }
+    snprintf(y, sizeof y, "%s", sum[a]);
+    llmc_buf_printf(o,
+                    "%s%%in%d = arith.cmpi ult, %%out%d, %%o_end : index\n"
                     "%s%%st%d = arith.andi %%lead, %%in%d : i1\n"
-                    "%sscf.if %%st%d {\n"
-                    "%s  func.call @%s_out(%%act, %%args, %%t, %%row%d, %%d%d_%d) : (memref<?xf32>, memref<?xi64>, "
-                    "index, index, f32) -> ()\n"
-                    "%s}\n",
-                    J, r, r, J, r, r, J, r, J, name, r, r, step, J);
+                    "%sscf.if %%st%d {\n",
+                    J, r, r, J, r, r, J, r);
+    if (GLU) {
+      /* silu(gate) * up, as silu_mul computes it, into the silu_mul's rows. */
+      llmc_buf_printf(o,
+                      "%s  %%gone%d = arith.constant 1.0 : f32\n"
+                      "%s  %%gneg%d = arith.negf %s : f32\n%s  %%gexp%d = math.exp %%gneg%d : f32\n"
+                      "%s  %%gden%d = arith.addf %%gone%d, %%gexp%d : f32\n"
+                      "%s  %%gsil%d = arith.divf %s, %%gden%d : f32\n"
+                      "%s  %%gy%d = arith.mulf %%gsil%d, %s : f32\n"
+                      "%s  %%gc9_%d = arith.constant 9 : index\n"
+                      "%s  %%go_i%d = memref.load %%args[%%gc9_%d] : memref<?xi64>\n"
+                      "%s  %%go%d = arith.index_cast %%go_i%d : i64 to index\n"
+                      "%s  %%gth%d = arith.muli %%t, %%h_dim : index\n"
+                      "%s  %%grow%d = arith.addi %%go%d, %%gth%d : index\n"
+                      "%s  %%gi%d = arith.addi %%grow%d, %%out%d : index\n"
+                      "%s  memref.store %%gy%d, %%act[%%gi%d] : memref<?xf32>\n",
+                      J, r, J, r, y, J, r, r, J, r, r, r, J, r, y, r, J, r, r, sum[a + 1], J, r, J, r, r, J, r, r, J, r,
+                      J, r, r, r, J, r, r, r, J, r, r);
+    } else {
+      llmc_buf_printf(o,
+                      "%s  func.call @%s_out(%%act, %%args, %%t, %%out%d, %s) : (memref<?xf32>, memref<?xi64>, index, "
+                      "index, f32) -> ()\n",
+                      J, name, r, y);
+    }
+    llmc_buf_printf(o, "%s}\n", J);
   }
   llmc_buf_printf(o, "%s}\n  gpu.return\n}\n", I);
   return o->failed ? LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory") : NULL;

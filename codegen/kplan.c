@@ -256,6 +256,35 @@ static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const 
   return s;
 }
 
+/* Per-target fusion: on each GPU target where a matmul kcall's variant
+ * fuses its candidate rms_norm prologue or silu_mul epilogue, the matmul's
+ * kernel takes that work and the other kcall becomes "fused" there. */
+static llmc_status_t *absorb(llmc_kplan_t *p) {
+  llmc_kcall_t **by_node = calloc((size_t)p->graph->n_values + 1, sizeof *by_node);
+  if (!by_node) return oom();
+  for (int i = 0; i < p->n_calls; i++)
+    if (p->calls[i].node) by_node[p->calls[i].node->id] = &p->calls[i];
+  for (int i = 0; i < p->n_calls; i++) {
+    llmc_kcall_t *c = &p->calls[i];
+    for (int t = 0; t < p->n_targets && (c->norm || c->glu); t++) {
+      llmc_kchoice_t *ch = &c->choice[t];
+      const char *fuses = ch->variant->fuses ? ch->variant->fuses : "";
+      if (!p->targets[t].is_gpu) continue;
+      llmc_kcall_t *r = c->norm ? by_node[c->norm->id] : NULL, *glu = c->glu ? by_node[c->glu->id] : NULL;
+      if (r && op_in(fuses, "norm")) {
+        ch->fused_norm = true;
+        r->choice[t] = (llmc_kchoice_t){.variant = &llmc_kvariant_fused, .source = ch->source, .fused_into = c};
+      }
+      if (glu && op_in(fuses, "glu")) {
+        ch->fused_glu = true;
+        glu->choice[t] = (llmc_kchoice_t){.variant = &llmc_kvariant_fused, .source = ch->source, .fused_into = c};
+      }
+    }
+  }
+  free(by_node);
+  return NULL;
+}
+
 llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *targets, int n_targets,
                                 const llmc_kplan_options_t *o, llmc_kplan_t **out_plan) {
   *out_plan = NULL;
@@ -293,6 +322,10 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     c->weight_dtype = v && is_matmul(v) ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
     if (v && v->op == LLMC_OP_MATMUL_ADD) c->epilogue = LLMC_EPILOGUE_ADD;
     if (v && llmc_ir_split_parts(g, v, c->parts, &c->n_parts)) c->epilogue = LLMC_EPILOGUE_SPLIT;
+    if (v) {
+      c->norm = llmc_ir_norm_prologue(g, v);
+      c->glu = llmc_ir_glu_epilogue(g, v);
+    }
     if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0))
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
                      "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
@@ -300,6 +333,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     kcall_shape(p, c);
     for (int t = 0; !s && t < n_targets; t++) s = configure(p, c, t, o, hits);
   }
+  if (!s) s = absorb(p);
   for (int i = 0; !s && i < o->n_overrides; i++)
     if (hits[i] == 0)
       s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "'%s' matches no kernel call of this plan",
@@ -360,8 +394,14 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
     }
     for (int t = 0; t < p->n_targets; t++) {
       const llmc_kchoice_t *ch = &c->choice[t];
+      if (ch->fused_into) {
+        llmc_buf_printf(out, "  %s: fused into %%%d\n", p->targets[t].name, ch->fused_into->node->id);
+        continue;
+      }
       llmc_buf_printf(out, "  %s: %s ", p->targets[t].name, ch->variant->name);
       llmc_kconfig_print(ch->variant, &ch->config, out);
+      if (ch->fused_norm) llmc_buf_printf(out, " +rms_norm");
+      if (ch->fused_glu) llmc_buf_printf(out, " +silu_mul");
       if (ch->source == LLMC_KSOURCE_TUNING_DB) llmc_buf_printf(out, " tuning-db:%d\n", ch->db_line);
       else llmc_buf_printf(out, " %s\n", llmc_ksource_name(ch->source));
     }
@@ -374,7 +414,7 @@ llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c,
                                    llmc_kinstance_t *out) {
   memset(out, 0, sizeof *out);
   const llmc_kchoice_t *ch = &c->choice[target];
-  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target]};
+  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target], .choice = ch};
   LLMC_RETURN_IF_ERROR(ch->variant->emit(&x, &ch->config, out));
   if (out->n >= LLMC_KPARAMS_MAX)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "%s: too many template parameters", ch->variant->name);
@@ -383,6 +423,7 @@ llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c,
 
 llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *target_class, const char *name,
                                      llmc_buf_t *out) {
+  if (strcmp(inst->family, "fused") == 0) return NULL; /* done by another kcall's kernel here */
   llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
   if (inst->helper) {
     params[0] = (llmc_template_param_t){"NAME", name};
@@ -398,7 +439,7 @@ llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *t
 void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, llmc_gpu_kernel_v1_t *out) {
   memset(out, 0, sizeof *out);
   const llmc_kchoice_t *ch = &c->choice[target];
-  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target]};
+  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target], .choice = ch};
   if (ch->variant->launch) ch->variant->launch(&x, &ch->config, out);
 }
 

@@ -17,6 +17,7 @@ typedef struct {
   const llmc_kplan_t *plan;
   const llmc_kcall_t *call;
   const llmc_target_t *target;
+  const llmc_kchoice_t *choice; /* the call's choice on target; NULL while it is being made */
 } llmc_kctx_t;
 
 struct llmc_kvariant {
@@ -35,9 +36,17 @@ struct llmc_kvariant {
   bool (*legal)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why);
   /* Template family and parameters. */
   llmc_status_t *(*emit)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out);
+  /* Per-target fusions its kernels can do, space-separated: "norm" (an
+   * rms_norm prologue), "glu" (a silu_mul of the two halves as the
+   * epilogue); see llmc_kchoice_t. NULL: none. */
+  const char *fuses;
   /* GPU variants: the launch shape. */
   void (*launch)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out);
 };
+
+/* The variant of a kcall whose work another kcall does on a target (its
+ * kernel is skipped there: block_threads 0). */
+extern const llmc_kvariant_t llmc_kvariant_fused;
 
 /* The registry, in order of preference: the first variant that supports a
  * kcall on a target is chosen for it. */

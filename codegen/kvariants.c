@@ -390,6 +390,11 @@ static llmc_status_t *gemv_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t 
   out->family = "gemv_warp";
   out->generate = llmc_gemv_warp_generate;
   op_params(x, out);
+  /* Per-target fusion (kplan.c, absorb): the rms_norm before, the silu_mul after. */
+  bool norm = x->choice && x->choice->fused_norm, glu = x->choice && x->choice->fused_glu;
+  put_int(x, out, "NORM", norm);
+  put_f32(x, out, "EPS", norm ? llmc_ir_attr_float(x->call->norm, "eps", 1e-5) : 0.0);
+  put_int(x, out, "GLU", glu);
   put(x, out, "WTYPE", llmc_dtype_name(x->call->weight_dtype));
   put_int(x, out, "WS", x->target->warp_size);
   put_int(x, out, "R", c->values[0]);
@@ -399,10 +404,31 @@ static llmc_status_t *gemv_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t 
 }
 
 static void gemv_warp_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  /* The extent is the matmul's N columns; with the silu_mul fused a warp's
+   * R outputs take 2R of them (gate and up rows). */
+  int64_t per_output = x->choice && x->choice->fused_glu ? 2 : 1;
   *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)(c->values[1] * x->target->warp_size),
-                                .items_per_block = (int32_t)(c->values[0] * c->values[1]),
+                                .items_per_block = (int32_t)(c->values[0] * c->values[1] * per_output),
                                 .grid_y_tokens = 1};
 }
+
+/* ---- a kcall another kcall's kernel does on this target ---- */
+
+static llmc_status_t *fused_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  (void)x;
+  (void)c;
+  out->family = "fused"; /* renders no kernel */
+  return NULL;
+}
+
+static void fused_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  (void)x;
+  (void)c;
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = 0, .items_per_block = 1}; /* skipped (llmc_abi.h) */
+}
+
+const llmc_kvariant_t llmc_kvariant_fused = {
+    .name = "fused", .gpu = true, .ops = "", .emit = fused_emit, .launch = fused_launch};
 
 /* ---- GPU: row-wise ops, a workgroup per row ---- */
 
@@ -498,6 +524,7 @@ static const llmc_kvariant_t registry[] = {
      .n_params = 3,
      .params = {{"R", 3, {1, 2, 4}}, {"WARPS", 4, {2, 4, 8, 16}}, {"UNROLL", 4, {1, 2, 4, 8}}},
      .supports = gemv_warp_supports,
+     .fuses = "norm glu",
      .heuristic = gemv_warp_heuristic,
      .legal = gemv_warp_legal,
      .emit = gemv_warp_emit,

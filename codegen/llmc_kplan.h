@@ -62,11 +62,19 @@ const llmc_kvariant_t *llmc_kvariant_find(const char *name);
 /* "matmul_f32, matmul_half, ...": every registered variant, for messages. */
 void llmc_kvariant_list(llmc_buf_t *out);
 
+typedef struct llmc_kcall llmc_kcall_t;
+
 typedef struct {
   const llmc_kvariant_t *variant;
   llmc_kconfig_t config;
   llmc_ksource_t source;
   int db_line; /* the tuning database line chosen (source TUNING_DB), else 0 */
+  /* Per-target fusion (a matmul kcall whose variant can): its kernel also
+   * does the rms_norm before it (fused_norm) and the silu_mul after it
+   * (fused_glu), whose kcalls then have variant "fused" on this target and
+   * fused_into pointing here. GPU targets only. */
+  bool fused_norm, fused_glu;
+  const llmc_kcall_t *fused_into;
 } llmc_kchoice_t;
 
 /* What a matmul kernel does with each output value (its epilogue). */
@@ -92,7 +100,7 @@ void llmc_matmul_epilogue(llmc_epilogue_t e, int64_t n_dim, const int64_t *sizes
 /* One kernel call. The argmax kernel GPU artifacts carry for greedy
  * sampling on the device is a kcall too, with node NULL and op "argmax";
  * it is the last one, and no plan launch runs it. */
-typedef struct {
+struct llmc_kcall {
   const llmc_value_t *node;  /* the graph node it computes; NULL for argmax */
   const char *op;            /* op name, "argmax" for the extra kernel */
   llmc_dtype_t weight_dtype; /* matmul: how its weight is stored; F32 otherwise */
@@ -100,8 +108,10 @@ typedef struct {
   llmc_epilogue_t epilogue;  /* matmuls; STORE for everything else */
   int n_parts;               /* SPLIT: the slices written, in column order */
   const llmc_value_t *parts[LLMC_MAX_SPLIT];
+  /* Per-target fusion candidates (llmc_ir_norm_prologue, _glu_epilogue). */
+  const llmc_value_t *norm, *glu;
   llmc_kchoice_t choice[LLMC_MAX_TARGETS]; /* per target of the plan */
-} llmc_kcall_t;
+};
 
 /* What the user forces: every kcall whose variant is `variant` (and, when
  * set, whose node is %node_id, whose shape is `shape`, on target `target`)

@@ -226,6 +226,38 @@ const llmc_value_t *llmc_ir_split_producer(const llmc_ir_graph_t *g, const llmc_
   return llmc_ir_split_parts(g, v->inputs[0], parts, &n) ? v->inputs[0] : NULL;
 }
 
+/* Uses of v (as an operand of a later value, or as a graph output), and the
+ * last user found. */
+static int uses_of(const llmc_ir_graph_t *g, const llmc_value_t *v, const llmc_value_t **out_user) {
+  int n = 0;
+  *out_user = NULL;
+  for (int i = 0; i < g->n_outputs; i++) n += g->outputs[i].value == v;
+  for (int i = v->id + 1; i < g->n_values; i++)
+    for (int j = 0; j < g->values[i]->n_inputs; j++)
+      if (g->values[i]->inputs[j] == v) {
+        n++;
+        *out_user = g->values[i];
+      }
+  return n;
+}
+
+const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_graph_t *g, const llmc_value_t *m) {
+  if (m->kind != LLMC_VALUE_NODE || (m->op != LLMC_OP_MATMUL && m->op != LLMC_OP_MATMUL_ADD)) return NULL;
+  const llmc_value_t *r = m->inputs[0], *user;
+  if (r->kind != LLMC_VALUE_NODE || r->op != LLMC_OP_RMS_NORM) return NULL;
+  return uses_of(g, r, &user) == 1 && user == m ? r : NULL;
+}
+
+const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_graph_t *g, const llmc_value_t *m) {
+  const llmc_value_t *parts[LLMC_MAX_SPLIT], *u0, *u1;
+  int n;
+  if (!llmc_ir_split_parts(g, m, parts, &n) || n != 2 || parts[0]->shape.dims[1] != parts[1]->shape.dims[1])
+    return NULL;
+  if (uses_of(g, parts[0], &u0) != 1 || uses_of(g, parts[1], &u1) != 1 || u0 != u1) return NULL;
+  if (u0->op != LLMC_OP_SILU_MUL || u0->inputs[0] != parts[0] || u0->inputs[1] != parts[1]) return NULL;
+  return u0;
+}
+
 llmc_status_t *llmc_ir_graph_add_output(llmc_ir_graph_t *g, const char *name, llmc_value_t *v) {
   if (llmc_ir_graph_find_output(g, name))
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "output '%s' defined twice", name);

@@ -140,6 +140,16 @@ bool llmc_ir_split_parts(const llmc_ir_graph_t *g, const llmc_value_t *v,
 /* The matmul whose split epilogue writes slice `v`, or NULL. */
 const llmc_value_t *llmc_ir_split_producer(const llmc_ir_graph_t *g, const llmc_value_t *v);
 
+/* Per-target fusion candidates: patterns the kernel plan fuses into a
+ * matmul on targets whose matmul kernel can (a prologue or epilogue; see
+ * codegen/llmc_kplan.h), and plan-memory keeps safe on every target.
+ * The rms_norm whose only use is matmul (or matmul_add) m, as m's
+ * prologue; else NULL. */
+const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_graph_t *g, const llmc_value_t *m);
+/* The silu_mul whose operands are the two equal halves (gate, up) of split
+ * matmul m and their only use, as m's epilogue; else NULL. */
+const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_graph_t *g, const llmc_value_t *m);
+
 /* Inserts a node (as llmc_ir_graph_add_node) at position `index` of the
  * value list, shifting later values and renumbering their ids, so a pass can
  * place a new node right after its operands. */

@@ -38,6 +38,7 @@ llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
   out->offsets = malloc(sizeof(int64_t) * (size_t)(g->n_values + 1));
   buffer_t *bufs = calloc((size_t)g->n_values + 1, sizeof *bufs);
   int64_t *last = calloc((size_t)g->n_values + 1, sizeof *last);
+  int *first = NULL;
   llmc_status_t *s = NULL;
   if (!out->offsets || !bufs || !last) {
     s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
@@ -50,6 +51,21 @@ llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
       last[g->values[i]->inputs[j]->id] = i;
   }
   for (int i = 0; i < g->n_outputs; i++) last[g->outputs[i].value->id] = g->n_values;
+  /* Per-target fusion candidates (llmc_ir_norm_prologue, _glu_epilogue):
+   * where a target fuses them, the matmul reads the norm's input and writes
+   * the silu_mul's output itself, so the former lives until the matmul and
+   * the latter from it, on every target. */
+  first = calloc((size_t)g->n_values + 1, sizeof *first);
+  if (!first) {
+    s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    goto done;
+  }
+  for (int i = 0; i < g->n_values; i++) first[i] = i;
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *m = g->values[i], *r = llmc_ir_norm_prologue(g, m), *glu = llmc_ir_glu_epilogue(g, m);
+    if (r && last[r->inputs[0]->id] < i) last[r->inputs[0]->id] = i;
+    if (glu) first[glu->id] = i;
+  }
   int n = 0;
   for (int i = 0; i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
@@ -64,7 +80,7 @@ llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
       goto done;
     }
     int64_t size = ((int64_t)numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-    bufs[n++] = (buffer_t){.id = i, .size = size, .first = producer ? producer->id : i, .last = last[i]};
+    bufs[n++] = (buffer_t){.id = i, .size = size, .first = producer ? producer->id : first[i], .last = last[i]};
     out->naive_floats += size;
   }
   qsort(bufs, (size_t)n, sizeof *bufs, by_size_desc);
@@ -91,6 +107,7 @@ llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
 done:
   free(bufs);
   free(last);
+  free(first);
   if (s) llmc_memory_plan_free(out);
   return s;
 }

@@ -186,6 +186,9 @@ llmc_status_t *llmc_rt_images_validate(const char *where, const llmc_model_v1_t 
       const llmc_gpu_kernel_v1_t *g = &im->kernels[k];
       /* 1024 threads per block is the limit of every supported chip (CUDA
        * compute capability tables, AMD CDNA/RDNA, Intel Xe). */
+      /* block_threads 0: the kernel's work is fused into another launch on
+       * this target (the kernel plan's per-target fusion); it is skipped. */
+      if (g->block_threads == 0 && g->symbol) continue;
       if (!g->symbol || g->block_threads < 1 || g->block_threads > 1024 ||
           g->items_per_block < 1 || g->shared_bytes < 0 || g->grid_y_tokens < 0 ||
           g->grid_y_tokens > 1)

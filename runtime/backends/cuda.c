@@ -331,6 +331,10 @@ static llmc_status_t *cuda_load_image(cuda_state_t *s, const llmc_image_v1_t *im
   for (int64_t k = 0; k < s->n_kernels; k++) {
     const llmc_gpu_kernel_v1_t *g = &im->kernels[k];
     llmc_rt_gpu_kernel_t *kk = &s->kernels[k];
+    if (g->block_threads == 0) { /* fused into another launch here: never run */
+      *kk = (llmc_rt_gpu_kernel_t){0};
+      continue;
+    }
     CUfunction fn;
     r = s->api.cuModuleGetFunction(&fn, s->module, g->symbol);
     if (r != CUDA_SUCCESS) {
@@ -543,6 +547,7 @@ static llmc_status_t *cuda_copy(void *state, void *dst, const void *src, size_t 
 static llmc_status_t *launch_kernel(cuda_state_t *s, int64_t kernel, int64_t extent,
                                     int64_t tokens, const llmc_rt_buffers_t *bufs) {
   const llmc_rt_gpu_kernel_t *k = &s->kernels[kernel];
+  if (k->block_threads == 0) return NULL; /* fused into another launch */
   uint32_t grid, grid_y;
   if (!llmc_rt_gpu_grid_xy(k, extent, tokens, s->max_grid, s->max_grid_y, &grid, &grid_y))
     return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL,

@@ -267,6 +267,10 @@ static llmc_status_t *hip_load_image(hip_state_t *s, const llmc_image_v1_t *im) 
   }
   for (int64_t k = 0; k < s->n_kernels; k++) {
     const llmc_gpu_kernel_v1_t *g = &im->kernels[k];
+    if (g->block_threads == 0) { /* fused into another launch here: never run */
+      s->kernels[k] = (llmc_rt_gpu_kernel_t){0};
+      continue;
+    }
     hipFunction_t fn;
     r = s->api.hipModuleGetFunction(&fn, s->module, g->symbol);
     if (r != hipSuccess) {
@@ -410,6 +414,7 @@ static llmc_status_t *hip_copy(void *state, void *dst, const void *src, size_t b
 static llmc_status_t *launch_kernel(hip_state_t *s, int64_t kernel, int64_t extent,
                                     int64_t tokens, const llmc_rt_buffers_t *bufs) {
   const llmc_rt_gpu_kernel_t *k = &s->kernels[kernel];
+  if (k->block_threads == 0) return NULL; /* fused into another launch */
   uint32_t grid, grid_y;
   const uint64_t max_blocks = UINT32_MAX / k->block_threads;
   if (!llmc_rt_gpu_grid_xy(k, extent, tokens, max_blocks, MAX_GRID_Y, &grid, &grid_y))

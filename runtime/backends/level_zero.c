@@ -284,6 +284,10 @@ static llmc_status_t *ze_load_image(ze_state_t *s, const llmc_image_v1_t *im) {
   if (log) s->api.zeModuleBuildLogDestroy(log);
   for (int64_t k = 0; k < s->n_kernels; k++) {
     const llmc_gpu_kernel_v1_t *g = &im->kernels[k];
+    if (g->block_threads == 0) { /* fused into another launch here: never run */
+      s->kernels[k] = (llmc_rt_gpu_kernel_t){0};
+      continue;
+    }
     if (g->shared_bytes > 0)
       return LLMC_ERROR(LLMC_UNIMPLEMENTED, NULL,
                         "backend 'level-zero': kernel '%s' asks for %d bytes of dynamic shared "
@@ -440,6 +444,7 @@ static llmc_status_t *ze_launch(void *state, int64_t kernel, int64_t extent, int
                                 const llmc_rt_buffers_t *bufs) {
   ze_state_t *s = state;
   const llmc_rt_gpu_kernel_t *k = &s->kernels[kernel];
+  if (k->block_threads == 0) return NULL; /* fused into another launch */
   uint32_t groups, groups_y;
   if (!llmc_rt_gpu_grid_xy(k, extent, tokens, UINT32_MAX, UINT32_MAX, &groups, &groups_y))
     return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL,

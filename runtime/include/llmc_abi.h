@@ -100,7 +100,8 @@ typedef enum {
 
 typedef struct {
   const char *symbol;      /* kernel name in the image */
-  int32_t block_threads;   /* threads per block (1-D) */
+  int32_t block_threads;   /* threads per block (1-D); 0: on this target the kernel's work is
+                              fused into another launch (per-target fusion), so it is skipped */
   int32_t items_per_block; /* extent items one block covers */
   int32_t shared_bytes;    /* dynamic shared memory per block */
   int32_t grid_y_tokens;   /* 1: grid.y is the step's token count T (matmul) */

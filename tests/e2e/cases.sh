@@ -445,6 +445,16 @@ fusion)
   grep -c '"pass": "fuse-rope"' llama-o2/report.json | grep -qx 4 || fail "expected 4 rope fusions"
   grep -q 'q_proj.weight + model.layers.0.self_attn.k_proj.weight + model.layers.0.self_attn.v_proj.weight' \
     llama-o2/report.json || fail "report.json does not name the fused weights"
+  # Per-target fusion: where gemv_warp runs (NVIDIA, AMD), the rms_norms
+  # and the silu_mul go into the matmuls: 6 launches a layer there (and the
+  # final norm into the logits matmul), 9 on the CPU, in one artifact (the
+  # GPU side runs in emulation: emu.gpu.*).
+  "$LLMC" compile llama/model.json -o fat --target=x86-64-v3,$(nv sm_90a,)gfx942,spirv 2>/dev/null ||
+    "$LLMC" compile llama/model.json -o fat --target=x86-64-v3,gfx942,spirv
+  grep -A4 '"launches_per_decode_step_by_target"' fat/report.json > by_target.txt
+  grep -q '"x86-64-v3": 21' by_target.txt || { cat by_target.txt >&2; fail "the CPU should run 9 launches a layer"; }
+  grep -q '"gfx942": 14' by_target.txt || { cat by_target.txt >&2; fail "gfx942 should run 6 launches a layer"; }
+  grep -q '"spirv": 21' by_target.txt || { cat by_target.txt >&2; fail "SPIR-V keeps gemv_block: 9 a layer"; }
   # The joined weights replace their parts in the weight file (the parts
   # are located by metadata, for --verify).
   grep -aq '"llmc.concat.' qwen-o2/weights.safetensors || fail "no joined weight in the weight file"

@@ -235,17 +235,22 @@ typedef struct {
   llmc_dtype_t wdt;
   int K;
   llmc_epilogue_t epi;
+  int norm, glu; /* the per-target fusions: rms_norm prologue, silu_mul epilogue */
 } gemv_case_t;
 
 /* K=64: only the guarded tail; K=520: the unrolled loop, stretches left
  * after it and a tail, for 32- and 64-lane warps. N=13 leaves part of the
  * last block's rows empty (clamped, not stored). */
 static const gemv_case_t gemv_cases[] = {
-    {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE},  {2, 2, 1, LLMC_DT_F32, 64, LLMC_EPILOGUE_STORE},
-    {4, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_STORE}, {1, 8, 8, LLMC_DT_BF16, 64, LLMC_EPILOGUE_ADD},
-    {2, 4, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_SPLIT},  {1, 2, 1, LLMC_DT_F16, 64, LLMC_EPILOGUE_STORE},
-    {2, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD},    {4, 4, 1, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT},
+    {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE, 0, 0},  {2, 2, 1, LLMC_DT_F32, 64, LLMC_EPILOGUE_STORE, 0, 0},
+    {4, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_STORE, 0, 0}, {1, 8, 8, LLMC_DT_BF16, 64, LLMC_EPILOGUE_ADD, 0, 0},
+    {2, 4, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_SPLIT, 0, 0},  {1, 2, 1, LLMC_DT_F16, 64, LLMC_EPILOGUE_STORE, 0, 0},
+    {2, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD, 0, 0},    {4, 4, 1, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT, 0, 0},
+    {2, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT, 1, 0}, {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD, 1, 0},
+    {2, 2, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_STORE, 0, 1},  {1, 2, 1, LLMC_DT_BF16, 64, LLMC_EPILOGUE_STORE, 1, 1},
+    {4, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE, 1, 1},
 };
+/* N = 13 outputs: 26 joined gate/up rows with GLU. */
 enum { GEMV_N = 13, GEMV_T = 2, N_GEMV = (int)(sizeof gemv_cases / sizeof gemv_cases[0]) };
 static const int64_t gemv_split[3] = {5, 6, 2};
 
@@ -258,13 +263,17 @@ static void gemv_warp_configurations(void **state) {
     const gemv_case_t *g = &gemv_cases[c];
     char k[16], n[16], r[8], w[8], u[8], ws[8];
     snprintf(names[c], sizeof names[c], "gw%d", c);
-    snprintf(k, sizeof k, "%d", g->K), snprintf(n, sizeof n, "%d", GEMV_N), snprintf(r, sizeof r, "%d", g->R);
+    snprintf(k, sizeof k, "%d", g->K), snprintf(n, sizeof n, "%d", g->glu ? 2 * GEMV_N : GEMV_N);
+    snprintf(r, sizeof r, "%d", g->R);
     snprintf(w, sizeof w, "%d", g->WARPS), snprintf(u, sizeof u, "%d", g->UNROLL), snprintf(ws, sizeof ws, "%d", t.warp_size);
     llmc_buf_t epi = {0};
     llmc_matmul_epilogue(g->epi, GEMV_N, gemv_split, 3, &epi);
-    llmc_kinstance_t inst = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 8,
+    char eps[11];
+    llmc_template_f32_literal(1e-5f, eps);
+    llmc_kinstance_t inst = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 11,
                              .params = {{"K", k}, {"N", n}, {"EPILOGUE", epi.data}, {"WTYPE", llmc_dtype_name(g->wdt)},
-                                        {"WS", ws}, {"R", r}, {"WARPS", w}, {"UNROLL", u}}};
+                                        {"WS", ws}, {"R", r}, {"WARPS", w}, {"UNROLL", u},
+                                        {"NORM", g->norm ? "1" : "0"}, {"EPS", eps}, {"GLU", g->glu ? "1" : "0"}}};
     assert_null(llmc_kinstance_render(&inst, "gpu", names[c], &text));
     llmc_buf_free(&epi);
   }
@@ -282,23 +291,25 @@ static void gemv_warp_configurations(void **state) {
   uint64_t rng = 11;
   for (int c = 0; c < N_GEMV; c++) {
     const gemv_case_t *g = &gemv_cases[c];
-    const int K = g->K, N = GEMV_N, T = GEMV_T;
+    const int K = g->K, N = GEMV_N, T = GEMV_T, NW = g->glu ? 2 * GEMV_N : GEMV_N; /* NW weight rows */
     /* act: a [T,K] at 0, out [T,N] (or the split parts back to back), the
-     * residual [T,N]; 16-float aligned like plan-memory's offsets. */
-    const int64_t a_off = 0, o_off = 16 * ((T * K + 15) / 16), r_off = o_off + 16 * ((T * N + 15) / 16);
-    static float act[8192], wf[8192], ref[64], want[64];
-    static uint32_t words[8192];
-    assert_true(r_off + T * N <= 8192 && N * K <= 8192);
+     * residual [T,N], the silu_mul output [T,N]; 16-float aligned like
+     * plan-memory's offsets. */
+    const int64_t a_off = 0, o_off = 16 * ((T * K + 15) / 16), r_off = o_off + 16 * ((T * NW + 15) / 16);
+    const int64_t glu_off = r_off + 16 * ((T * N + 15) / 16);
+    static float act[16384], wf[16384], xn[2 * 520], ref[64], want[64];
+    static uint32_t words[16384];
+    assert_true(glu_off + T * N <= 16384 && NW * K + K + 16 <= 16384);
     memset(act, 0, sizeof act);
     for (int i = 0; i < T * K; i++) act[a_off + i] = (float)((llmc_rng_next(&rng) % 2001) / 1000.0 - 1.0);
     for (int i = 0; i < T * N; i++) act[r_off + i] = (float)((llmc_rng_next(&rng) % 2001) / 1000.0 - 1.0);
-    for (int i = 0; i < N * K; i++) {
+    for (int i = 0; i < NW * K; i++) {
       float v = (float)((llmc_rng_next(&rng) % 2001) / 1000.0 - 1.0);
       if (g->wdt == LLMC_DT_BF16) v = llmc_bf16_to_f32(llmc_f32_to_bf16(v));
       if (g->wdt == LLMC_DT_F16) v = llmc_f16_to_f32(llmc_f32_to_f16(v));
       wf[i] = v;
     }
-    int64_t n_words = g->wdt == LLMC_DT_F32 ? (int64_t)N * K : (int64_t)N * K / 2;
+    int64_t n_words = g->wdt == LLMC_DT_F32 ? (int64_t)NW * K : (int64_t)NW * K / 2;
     for (int64_t i = 0; i < n_words; i++) {
       if (g->wdt == LLMC_DT_F32) {
         memcpy(&words[i], &wf[i], 4);
@@ -308,15 +319,41 @@ static void gemv_warp_configurations(void **state) {
         words[i] = (uint32_t)lo | (uint32_t)hi << 16;
       }
     }
+    /* The norm weight (f32, 16-word aligned) after the matrix. */
+    const int64_t g_off = 16 * ((n_words + 15) / 16);
+    for (int k = 0; k < K; k++) {
+      float v = (float)(0.5 + (llmc_rng_next(&rng) % 1001) / 1000.0);
+      memcpy(&words[g_off + k], &v, 4);
+    }
+    /* The reference: rms_norm as the interpreter computes it, then the dot products. */
+    for (int tt = 0; tt < T; tt++) {
+      const float *x = act + a_off + tt * K;
+      double ss = 0;
+      for (int k = 0; k < K; k++) ss += (double)x[k] * x[k];
+      double rs = 1.0 / sqrt(ss / K + 1e-5);
+      for (int k = 0; k < K; k++) {
+        float gk;
+        memcpy(&gk, &words[g_off + k], 4);
+        xn[tt * K + k] = g->norm ? (float)(x[k] * rs) * gk : x[k];
+      }
+    }
+    static float y[2 * 2 * 13];
+    for (int tt = 0; tt < T; tt++)
+      for (int n = 0; n < NW; n++) {
+        double acc = 0;
+        for (int k = 0; k < K; k++) acc += (double)xn[tt * K + k] * wf[n * K + k];
+        y[tt * NW + n] = (float)acc;
+      }
     for (int tt = 0; tt < T; tt++)
       for (int n = 0; n < N; n++) {
-        double acc = 0;
-        for (int k = 0; k < K; k++) acc += (double)act[a_off + tt * K + k] * wf[n * K + k];
-        ref[tt * N + n] = (float)acc + (g->epi == LLMC_EPILOGUE_ADD ? act[r_off + tt * N + n] : 0.0f);
+        float v = y[tt * NW + n];
+        if (g->glu) v = v / (1.0f + expf(-v)) * y[tt * NW + N + n];
+        ref[tt * N + n] = v + (g->epi == LLMC_EPILOGUE_ADD && !g->glu ? act[r_off + tt * N + n] : 0.0f);
       }
-    int64_t args[8] = {a_off, 0, o_off, T, r_off, 0, 0, 0}, n_args = g->epi == LLMC_EPILOGUE_STORE ? 4 : 5;
+    int64_t args[10] = {a_off, 0, o_off, T, r_off, 0, 0, a_off, g_off, glu_off};
+    int64_t n_args = g->norm || g->glu ? 10 : g->epi == LLMC_EPILOGUE_STORE ? 4 : 5;
     memcpy(want, ref, sizeof(float) * (size_t)(T * N));
-    if (g->epi == LLMC_EPILOGUE_SPLIT) { /* the parts' [T, size] rows back to back from o_off */
+    if (g->epi == LLMC_EPILOGUE_SPLIT && !g->glu) { /* the parts' [T, size] rows back to back from o_off */
       int64_t at = 0, begin = 0;
       for (int p = 0; p < 3; p++) {
         if (p > 0) args[3 + p] = o_off + at;
@@ -324,11 +361,12 @@ static void gemv_warp_configurations(void **state) {
           for (int64_t j = 0; j < gemv_split[p]; j++) want[at++] = ref[tt * N + begin + j];
         begin += gemv_split[p];
       }
-      n_args = 6;
+      if (n_args < 6) n_args = 6;
     }
+    const int64_t check_off = g->glu ? glu_off : o_off;
     float dummy = 0;
     int32_t meta[1] = {0};
-    int64_t extent = N;
+    int64_t extent = NW;
     desc_t da, dw, dk;
     struct {
       int32_t *allocated, *aligned;
@@ -339,8 +377,8 @@ static void gemv_warp_configurations(void **state) {
       int64_t offset, size, stride;
     } dargs = {args, args, 0, n_args, 1};
     void *pv[26];
-    set_desc(pv, &da, act, 8192);
-    set_desc(pv + 5, &dw, (float *)words, n_words);
+    set_desc(pv, &da, act, 16384);
+    set_desc(pv + 5, &dw, (float *)words, g_off + K);
     set_desc(pv + 10, &dk, &dummy, 1);
     void *dmp[] = {&dm.allocated, &dm.aligned, &dm.offset, &dm.size, &dm.stride};
     void *dap[] = {&dargs.allocated, &dargs.aligned, &dargs.offset, &dargs.size, &dargs.stride};
@@ -352,10 +390,10 @@ static void gemv_warp_configurations(void **state) {
       print_error("%s: %s\n", names[c], err);
     assert_string_equal(err, "");
     for (int i = 0; i < T * N; i++) {
-      float got = act[o_off + i];
+      float got = act[check_off + i];
       if (!(fabsf(got - want[i]) <= 1e-5f * (1.0f + fabsf(want[i]))))
-        print_error("case %d (R=%d WARPS=%d UNROLL=%d %s K=%d): [%d] = %g, want %g\n", c, g->R, g->WARPS, g->UNROLL,
-                    llmc_dtype_name(g->wdt), K, i, (double)got, (double)want[i]);
+        print_error("case %d (R=%d WARPS=%d UNROLL=%d %s K=%d norm %d glu %d): [%d] = %g, want %g\n", c, g->R,
+                    g->WARPS, g->UNROLL, llmc_dtype_name(g->wdt), K, g->norm, g->glu, i, (double)got, (double)want[i]);
       assert_true(fabsf(got - want[i]) <= 1e-5f * (1.0f + fabsf(want[i])));
     }
   }

@@ -138,16 +138,21 @@ static void test_grid_and_params(void **state) {
 
 static void test_validate_images(void **state) {
   (void)state;
-  const llmc_gpu_kernel_v1_t ok[1] = {{"k", 64, 4, 0, 0}}, bad[1] = {{"k", 0, 4, 0, 0}};
+  const llmc_gpu_kernel_v1_t ok[1] = {{"k", 64, 4, 0, 0}}, bad[1] = {{"k", -1, 4, 0, 0}};
   llmc_image_v1_t im = {"sm_90", LLMC_IMAGE_CUBIN, 1, (const uint8_t *)"x", 1, ok};
   llmc_model_v1_t m = {.n_kernels = 1, .n_images = 1, .images = &im};
+  assert_null(llmc_rt_images_validate("t", &m));
+  /* 0 threads: the kernel's work is fused into another launch on this target. */
+  const llmc_gpu_kernel_v1_t fused[1] = {{"k", 0, 1, 0, 0}};
+  llmc_image_v1_t im_fused = {"sm_90", LLMC_IMAGE_CUBIN, 1, (const uint8_t *)"x", 1, fused};
+  m.images = &im_fused;
   assert_null(llmc_rt_images_validate("t", &m));
   const struct {
     llmc_image_v1_t im;
     const char *needle;
   } cases[] = {
       {{"sm_90", LLMC_IMAGE_CUBIN, 2, (const uint8_t *)"x", 1, ok}, "has 2 kernels"},
-      {{"sm_90", LLMC_IMAGE_CUBIN, 1, (const uint8_t *)"x", 1, bad}, "0 threads per block"},
+      {{"sm_90", LLMC_IMAGE_CUBIN, 1, (const uint8_t *)"x", 1, bad}, "-1 threads per block"},
       {{"sm_90", 9, 1, (const uint8_t *)"x", 1, ok}, "format 9"},
       {{"sm_90", LLMC_IMAGE_CUBIN, 1, NULL, 0, ok}, "empty"},
   };
