@@ -599,7 +599,7 @@ static llmc_status_t *launch_all(llmc_rt_t *rt, int64_t T, int64_t *out_timed) {
   for (int64_t l = 0; l < rt->n_launches; l++) {
     const int64_t *L = plan + rt->launch_pos[l];
     const int64_t extent = L[1] + L[2] * T;
-    if (extent == 0) continue;
+    if (extent == 0 || (be->skipped && be->skipped(rt->be_state, L[0]))) continue;
     int64_t *a = (int64_t *)rt->args_dev + rt->arg_base[l];
     bufs.args = memref(a, L[3]);
     if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));

@@ -70,6 +70,10 @@ typedef struct {
   llmc_status_t *(*launch)(void *state, int64_t kernel, int64_t extent, int64_t tokens,
                            const llmc_rt_buffers_t *bufs);
   llmc_status_t *(*synchronize)(void *state);
+  /* True when `kernel` does nothing on this device: its work is fused into
+   * another launch here (block_threads 0 in the image). Optional (NULL:
+   * never); the plan's loop skips such launches, profiling included. */
+  bool (*skipped)(void *state, int64_t kernel);
   /* Kernel timing for llmc_rt_options_t.profile, optional (NULL: a device
    * backend that cannot time; the host backend needs neither, its launches
    * run to completion and rt.c reads the clock). mark queues timestamp

@@ -11,6 +11,10 @@
 #              parameters (TinyLlama's shape) for host + NVIDIA, matmul weights
 #              in f32, bf16 and f16, WITHOUT weights (4.4 / 2.3 GB): benchmarked
 #              with --synthetic-weights
+#   - r1b-bf16-base/: the bf16 one without the fusion passes and with the
+#              shared-memory GEMV (gemv_block), for before/after in one run
+#   - r1b-bf16-R*WARPS*/: gemv_warp configurations forced (the list in
+#              sweep), for tuned vs heuristic
 # Usage: bench/gpu/prepare.sh [--emulation] [BUILD_DIR [CARRY_DIR]]
 #        then carry gpu-carry/ and run gpu-carry/run.sh on the device (it
 #        writes results under $OUT).
@@ -67,7 +71,22 @@ for dt in bf16 f16; do
   "$llmc" compile "$work/r1b/model.json" -o "$work/r1b-$dt" --target=$targets --max-context "$ctx" \
     --weight-dtype=$dt "${flags[@]}"
 done
-for a in r1b r1b-bf16 r1b-f16; do
+# The same bf16 model as llmc compiled it before the fusion passes and
+# gemv_warp (the shared-memory GEMV, no new fusions), for before/after in
+# one run; and a small sweep of gemv_warp's configurations (rows per warp,
+# warps per block) for tuned-vs-heuristic, read from --profile.
+"$llmc" compile "$work/r1b/model.json" -o "$work/r1b-bf16-base" --target=$targets --max-context "$ctx" \
+  --weight-dtype=bf16 --passes=canonicalize,cse,dce,fuse-silu-mul,plan-memory \
+  --kernel-config=gemv_block:WG=256 "${flags[@]}"
+sweep=()
+for cfg in R=1,WARPS=4 R=2,WARPS=4 R=1,WARPS=8 R=4,WARPS=8; do
+  a=r1b-bf16-${cfg//[=,]/}
+  sweep+=("$a")
+  "$llmc" compile "$work/r1b/model.json" -o "$work/$a" --target=$targets --max-context "$ctx" \
+    --weight-dtype=bf16 --kernel-config=gemv_warp:$cfg "${flags[@]}"
+done
+echo "${sweep[*]}" >"$carry/sweep"
+for a in r1b r1b-bf16 r1b-f16 r1b-bf16-base "${sweep[@]}"; do
   mkdir -p "$carry/$a"
   cp "$work/$a/model.so" "$work/$a/model.h" "$work/$a/report.json" "$carry/$a/"
 done

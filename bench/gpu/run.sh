@@ -44,7 +44,18 @@ failed=0
     LLMC_CUDA_GRAPHS=0 "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights \
       --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
   done
-  for model in r1b r1b-bf16; do
+  for b in 1 8; do
+    echo "== before: r1b-bf16 without fusions, shared-memory GEMV (r1b-bf16-base), batch $b (cuda)"
+    "$here/bin/llmc-run" bench "$here/r1b-bf16-base" --device=cuda --synthetic-weights --batch $b \
+      --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
+  done
+  read -r -a sweep <"$here/sweep" 2>/dev/null || sweep=()
+  for model in "${sweep[@]}"; do
+    echo "== gemv_warp configuration sweep: $model, batch 1 (cuda, --profile)"
+    "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
+      --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
+  done
+  for model in r1b r1b-bf16 r1b-bf16-base; do
     echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile)"
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
       --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1

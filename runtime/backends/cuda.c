@@ -656,6 +656,12 @@ static llmc_status_t *cuda_step_end(void *state, bool *out_ran) {
   return llmc_rt_graphs_step_end(&s->graphs, &cuda_graph_ops, s, out_ran);
 }
 
+/* A kernel another launch does the work of on this device (block_threads 0). */
+static bool cuda_skipped(void *state, int64_t kernel) {
+  const cuda_state_t *s = state;
+  return s->kernels[kernel].block_threads == 0;
+}
+
 const llmc_rt_backend_vtable_t llmc_rt_backend_cuda = {
     .version = LLMC_RT_BACKEND_VTABLE_VERSION,
     .name = "cuda",
@@ -673,6 +679,7 @@ const llmc_rt_backend_vtable_t llmc_rt_backend_cuda = {
     .download = cuda_download,
     .copy = cuda_copy,
     .launch = cuda_launch,
+    .skipped = cuda_skipped,
     .synchronize = cuda_synchronize,
     .mark = cuda_mark,
     .mark_elapsed = cuda_mark_elapsed,

@@ -524,6 +524,12 @@ static llmc_status_t *hip_step_end(void *state, bool *out_ran) {
   return llmc_rt_graphs_step_end(&s->graphs, &hip_graph_ops, s, out_ran);
 }
 
+/* A kernel another launch does the work of on this device (block_threads 0). */
+static bool hip_skipped(void *state, int64_t kernel) {
+  const hip_state_t *s = state;
+  return s->kernels[kernel].block_threads == 0;
+}
+
 const llmc_rt_backend_vtable_t llmc_rt_backend_hip = {
     .version = LLMC_RT_BACKEND_VTABLE_VERSION,
     .name = "hip",
@@ -541,6 +547,7 @@ const llmc_rt_backend_vtable_t llmc_rt_backend_hip = {
     .download = hip_download,
     .copy = hip_copy,
     .launch = hip_launch,
+    .skipped = hip_skipped,
     .synchronize = hip_synchronize,
     .mark = hip_mark,
     .mark_elapsed = hip_mark_elapsed,

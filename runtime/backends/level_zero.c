@@ -478,6 +478,12 @@ static llmc_status_t *ze_synchronize(void *state) {
   return NULL;
 }
 
+/* A kernel another launch does the work of on this device (block_threads 0). */
+static bool ze_skipped(void *state, int64_t kernel) {
+  const ze_state_t *s = state;
+  return s->kernels[kernel].block_threads == 0;
+}
+
 const llmc_rt_backend_vtable_t llmc_rt_backend_level_zero = {
     .version = LLMC_RT_BACKEND_VTABLE_VERSION,
     .name = "level-zero",
@@ -495,5 +501,6 @@ const llmc_rt_backend_vtable_t llmc_rt_backend_level_zero = {
     .download = ze_memcpy,
     .copy = ze_memcpy,
     .launch = ze_launch,
+    .skipped = ze_skipped,
     .synchronize = ze_synchronize,
 };
