@@ -37,7 +37,13 @@
  * silu(gate) * up goes to the silu_mul's [T, H] rows at args[9]; the split
  * parts are not written.
  *
- * Launch: grid (ceil(N / (WARPS * R * (GLU ? 2 : 1))), T) x (WARPS * WS);
+ * TOK tokens share each weight load: a block computes its outputs for TOK
+ * consecutive tokens of the step (R * TOK accumulators a thread), so a
+ * batch of decode tokens or a prefill chunk reads the weights ceil(T / TOK)
+ * times instead of T. Tokens past T are clamped (computed, not stored).
+ *
+ * Launch: grid (ceil(N / (WARPS * R * (GLU ? 2 : 1))), ceil(T / TOK)) x
+ * (WARPS * WS), grid_y_tokens = TOK;
  * args as the other matmuls: [a_off, b_off (f32 words), out_off, T, then the
  * epilogue's], and [7], [8], [9] for the fusions. */
 #include <stdio.h>
@@ -58,20 +64,27 @@ static const char *param_s(const llmc_kinstance_t *inst, const char *key) {
   return NULL;
 }
 
+enum { MAX_ACC = 8 * 8 + 8 }; /* rows (GLU: 2R <= 8) x tokens (<= 8), and a sum of squares a token */
+
 /* What the emitters need to know. */
 typedef struct {
   llmc_buf_t *o;
   int rows;           /* weight rows streamed per warp: R, or 2R with GLU */
+  int tok;            /* tokens a block computes */
   llmc_dtype_t wdt;   /* f32, f16 or bf16 */
   bool norm;          /* the rms_norm prologue */
   const char *vt;     /* a dot-product accumulator's type */
   const char *xt;     /* the activation vector's type (4 words of weights' worth) */
 } gen_t;
 
+typedef char acc_t[MAX_ACC][32];
+
+static int n_acc(const gen_t *g) { return g->rows * g->tok + (g->norm ? g->tok : 0); }
+
 /* Loads for one stretch `s`, `words` past the lane's start `base` (an SSA
- * index): the activations %x{s} (times the norm weight with NORM; the raw
- * ones %xr{s} feed the sum of squares) and %w{s}_{r} for every row. The
- * tail's bounds check is the caller's. */
+ * index): each token j's activations %x{s}_{j} (times the norm weight %g{s}
+ * with NORM; the raw ones %xr{s}_{j} feed the sum of squares) and each
+ * row's weights %w{s}_{r}. The tail's bounds check is the caller's. */
 static void emit_loads(const gen_t *g, const char *ind, int s, int64_t words, const char *base) {
   llmc_buf_t *o = g->o;
   llmc_buf_printf(o, "%s%%ko%d = arith.constant %lld : index\n", ind, s, (long long)words);
@@ -81,14 +94,16 @@ static void emit_loads(const gen_t *g, const char *ind, int s, int64_t words, co
     llmc_buf_printf(o, "%s%%ke%d = arith.addi %%kw%d, %%c0 : index\n", ind, s, s);
   else
     llmc_buf_printf(o, "%s%%ke%d = arith.muli %%kw%d, %%c2 : index\n", ind, s, s);
-  const char *x = g->norm ? "xr" : "x";
-  llmc_buf_printf(o, "%s%%xi%d = arith.addi %%a_row, %%ke%d : index\n", ind, s, s);
-  llmc_buf_printf(o, "%s%%%s%d = vector.load %%act[%%xi%d] {alignment = 16} : memref<?xf32>, %s\n", ind, x, s, s,
-                  g->xt);
   if (g->norm) {
     llmc_buf_printf(o, "%s%%gi%d = arith.addi %%g_off, %%ke%d : index\n", ind, s, s);
     llmc_buf_printf(o, "%s%%g%d = vector.load %%w[%%gi%d] {alignment = 16} : memref<?xf32>, %s\n", ind, s, s, g->xt);
-    llmc_buf_printf(o, "%s%%x%d = arith.mulf %%xr%d, %%g%d : %s\n", ind, s, s, s, g->xt);
+  }
+  for (int j = 0; j < g->tok; j++) {
+    const char *x = g->norm ? "xr" : "x";
+    llmc_buf_printf(o, "%s%%xi%d_%d = arith.addi %%a_row%d, %%ke%d : index\n", ind, s, j, j, s);
+    llmc_buf_printf(o, "%s%%%s%d_%d = vector.load %%act[%%xi%d_%d] {alignment = 16} : memref<?xf32>, %s\n", ind, x,
+                    s, j, s, j, g->xt);
+    if (g->norm) llmc_buf_printf(o, "%s%%x%d_%d = arith.mulf %%xr%d_%d, %%g%d : %s\n", ind, s, j, s, j, s, g->xt);
   }
   for (int r = 0; r < g->rows; r++) {
     llmc_buf_printf(o, "%s%%wi%d_%d = arith.addi %%wrow%d, %%kw%d : index\n", ind, s, r, r, s);
@@ -97,60 +112,71 @@ static void emit_loads(const gen_t *g, const char *ind, int s, int64_t words, co
   }
 }
 
-/* acc[r] (SSA names) += the products of stretch s, acc[rows] += x^2 with
- * NORM; new names %n{s}_{r}, %q{s}. */
-static void emit_fmas(const gen_t *g, const char *ind, int s, char acc[][32]) {
+/* acc[r * tok + j] (SSA names) += row r's products with token j for
+ * stretch s; acc[rows * tok + j] += token j's x^2 with NORM. */
+static void emit_fmas(const gen_t *g, const char *ind, int s, acc_t acc) {
   llmc_buf_t *o = g->o;
-  if (g->wdt == LLMC_DT_BF16) {
-    llmc_buf_printf(o, "%s%%xe%d = vector.shuffle %%x%d, %%x%d [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>\n", ind, s,
-                    s, s);
-    llmc_buf_printf(o, "%s%%xo%d = vector.shuffle %%x%d, %%x%d [1, 3, 5, 7] : vector<8xf32>, vector<8xf32>\n", ind, s,
-                    s, s);
-  }
+  for (int j = 0; g->wdt == LLMC_DT_BF16 && j < g->tok; j++)
+    llmc_buf_printf(o,
+                    "%s%%xe%d_%d = vector.shuffle %%x%d_%d, %%x%d_%d [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>\n"
+                    "%s%%xo%d_%d = vector.shuffle %%x%d_%d, %%x%d_%d [1, 3, 5, 7] : vector<8xf32>, vector<8xf32>\n",
+                    ind, s, j, s, j, s, j, ind, s, j, s, j, s, j);
   for (int r = 0; r < g->rows; r++) {
-    switch (g->wdt) {
-      case LLMC_DT_BF16:
-        llmc_buf_printf(o,
-                        "%s%%wb%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<4xi32>\n"
-                        "%s%%wl%d_%d = arith.shli %%wb%d_%d, %%v16 : vector<4xi32>\n"
-                        "%s%%wh%d_%d = arith.andi %%wb%d_%d, %%vmask : vector<4xi32>\n"
-                        "%s%%we%d_%d = vector.bitcast %%wl%d_%d : vector<4xi32> to vector<4xf32>\n"
-                        "%s%%wo%d_%d = vector.bitcast %%wh%d_%d : vector<4xi32> to vector<4xf32>\n"
-                        "%s%%m%d_%d = vector.fma %%xe%d, %%we%d_%d, %s : vector<4xf32>\n"
-                        "%s%%n%d_%d = vector.fma %%xo%d, %%wo%d_%d, %%m%d_%d : vector<4xf32>\n",
-                        ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, r, ind, s,
-                        r, s, s, r, acc[r], ind, s, r, s, s, r, s, r);
-        break;
-      case LLMC_DT_F16:
-        llmc_buf_printf(o,
-                        "%s%%wh%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<8xf16>\n"
-                        "%s%%wf%d_%d = arith.extf %%wh%d_%d : vector<8xf16> to vector<8xf32>\n"
-                        "%s%%n%d_%d = vector.fma %%x%d, %%wf%d_%d, %s : %s\n",
-                        ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, s, r, acc[r], g->vt);
-        break;
-      default:
-        llmc_buf_printf(o, "%s%%n%d_%d = vector.fma %%x%d, %%w%d_%d, %s : %s\n", ind, s, r, s, s, r, acc[r], g->vt);
-        break;
+    /* Widen the row's weights once; every token multiplies them. */
+    if (g->wdt == LLMC_DT_BF16)
+      llmc_buf_printf(o,
+                      "%s%%wb%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<4xi32>\n"
+                      "%s%%wl%d_%d = arith.shli %%wb%d_%d, %%v16 : vector<4xi32>\n"
+                      "%s%%wh%d_%d = arith.andi %%wb%d_%d, %%vmask : vector<4xi32>\n"
+                      "%s%%we%d_%d = vector.bitcast %%wl%d_%d : vector<4xi32> to vector<4xf32>\n"
+                      "%s%%wo%d_%d = vector.bitcast %%wh%d_%d : vector<4xi32> to vector<4xf32>\n",
+                      ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, r, ind, s, r, s, r);
+    else if (g->wdt == LLMC_DT_F16)
+      llmc_buf_printf(o,
+                      "%s%%wh%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<8xf16>\n"
+                      "%s%%wf%d_%d = arith.extf %%wh%d_%d : vector<8xf16> to vector<8xf32>\n",
+                      ind, s, r, s, r, ind, s, r, s, r);
+    for (int j = 0; j < g->tok; j++) {
+      int a = r * g->tok + j;
+      switch (g->wdt) {
+        case LLMC_DT_BF16:
+          llmc_buf_printf(o,
+                          "%s%%m%d_%d_%d = vector.fma %%xe%d_%d, %%we%d_%d, %s : vector<4xf32>\n"
+                          "%s%%n%d_%d_%d = vector.fma %%xo%d_%d, %%wo%d_%d, %%m%d_%d_%d : vector<4xf32>\n",
+                          ind, s, r, j, s, j, s, r, acc[a], ind, s, r, j, s, j, s, r, s, r, j);
+          break;
+        case LLMC_DT_F16:
+          llmc_buf_printf(o, "%s%%n%d_%d_%d = vector.fma %%x%d_%d, %%wf%d_%d, %s : %s\n", ind, s, r, j, s, j, s, r,
+                          acc[a], g->vt);
+          break;
+        default:
+          llmc_buf_printf(o, "%s%%n%d_%d_%d = vector.fma %%x%d_%d, %%w%d_%d, %s : %s\n", ind, s, r, j, s, j, s, r,
+                          acc[a], g->vt);
+          break;
+      }
+      snprintf(acc[a], 32, "%%n%d_%d_%d", s, r, j);
     }
-    snprintf(acc[r], 32, "%%n%d_%d", s, r);
   }
-  if (g->norm) {
-    llmc_buf_printf(o, "%s%%q%d = vector.fma %%xr%d, %%xr%d, %s : %s\n", ind, s, s, s, acc[g->rows], g->xt);
-    snprintf(acc[g->rows], 32, "%%q%d", s);
+  for (int j = 0; g->norm && j < g->tok; j++) {
+    int a = g->rows * g->tok + j;
+    llmc_buf_printf(o, "%s%%q%d_%d = vector.fma %%xr%d_%d, %%xr%d_%d, %s : %s\n", ind, s, j, s, j, s, j, acc[a],
+                    g->xt);
+    snprintf(acc[a], 32, "%%q%d_%d", s, j);
   }
 }
 
-/* "vector<4xf32>, vector<4xf32>, ..." for the loop-carried accumulators. */
+static const char *acc_type(const gen_t *g, int a) { return a < g->rows * g->tok ? g->vt : g->xt; }
+
+/* "vector<4xf32>, ..." for the loop-carried accumulators. */
 static void acc_types(const gen_t *g, llmc_buf_t *o) {
-  for (int r = 0; r < g->rows; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", g->vt);
-  if (g->norm) llmc_buf_printf(o, ", %s", g->xt);
+  for (int a = 0; a < n_acc(g); a++) llmc_buf_printf(o, "%s%s", a ? ", " : "", acc_type(g, a));
 }
 
-static void acc_names(const gen_t *g, llmc_buf_t *o, char acc[][32]) {
-  for (int r = 0; r < g->rows + g->norm; r++) llmc_buf_printf(o, "%s%s", r ? ", " : "", acc[r]);
+static void acc_names(const gen_t *g, llmc_buf_t *o, acc_t acc) {
+  for (int a = 0; a < n_acc(g); a++) llmc_buf_printf(o, "%s%s", a ? ", " : "", acc[a]);
 }
 
-/* %{out} = the warp's sum of f32 %{in} over its lanes (a gpu.shuffle xor tree). */
+/* out = the warp's sum of f32 `in` over its lanes (a gpu.shuffle xor tree). */
 static void emit_warp_sum(llmc_buf_t *o, const char *ind, const char *tag, const char *in, int64_t ws, char *out,
                           size_t cap) {
   snprintf(out, cap, "%s", in);
@@ -169,13 +195,14 @@ static void emit_warp_sum(llmc_buf_t *o, const char *ind, const char *tag, const
 llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
   int64_t K = param(inst, "K"), R = param(inst, "R"), WARPS = param(inst, "WARPS"), U = param(inst, "UNROLL");
   int64_t WS = param(inst, "WS"), N = param(inst, "N"), NORM = param(inst, "NORM"), GLU = param(inst, "GLU");
+  int64_t TOK = param(inst, "TOK");
   const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE"), *eps = param_s(inst, "EPS");
   llmc_dtype_t wdt;
   if (K <= 0 || K % 8 || R < 1 || R > 4 || WARPS < 1 || U < 1 || U > 8 || (WS != 32 && WS != 64) || !wt || !epi ||
       !eps || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || (GLU != 0 && GLU != 1) ||
-      (GLU && N % 2))
+      (GLU && N % 2) || TOK < 1 || TOK > 8)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: bad parameters");
-  gen_t g = {.o = o, .rows = (int)(GLU ? 2 * R : R), .wdt = wdt, .norm = NORM == 1,
+  gen_t g = {.o = o, .rows = (int)(GLU ? 2 * R : R), .tok = (int)TOK, .wdt = wdt, .norm = NORM == 1,
              .vt = wdt == LLMC_DT_F16 ? "vector<8xf32>" : "vector<4xf32>",
              .xt = wdt == LLMC_DT_F32 ? "vector<4xf32>" : "vector<8xf32>"};
   int64_t words = wdt == LLMC_DT_F32 ? K : K / 2; /* 32-bit words per weight row */
@@ -184,10 +211,10 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
   int64_t threads = WARPS * WS, outs_per_block = WARPS * R, H = GLU ? N / 2 : N;
 
   llmc_buf_printf(o,
-                  "// %s: gemv_warp K=%lld N=%lld W=%s, %lld warps of %lld lanes, %lld outputs per warp, %lld "
-                  "stretches of %lld words in flight%s%s (codegen/gemv_warp.c)\n",
-                  name, (long long)K, (long long)N, wt, (long long)WARPS, (long long)WS, (long long)R, (long long)U,
-                  (long long)stretch, NORM ? ", rms_norm prologue" : "", GLU ? ", silu_mul epilogue" : "");
+                  "// %s: gemv_warp K=%lld N=%lld W=%s, %lld warps of %lld lanes, %lld outputs per warp for %lld "
+                  "tokens, %lld stretches of %lld words in flight%s%s (codegen/gemv_warp.c)\n",
+                  name, (long long)K, (long long)N, wt, (long long)WARPS, (long long)WS, (long long)R, (long long)TOK,
+                  (long long)U, (long long)stretch, NORM ? ", rms_norm prologue" : "", GLU ? ", silu_mul epilogue" : "");
   llmc_buf_printf(o,
                   "func.func private @%s_out(%%act: memref<?xf32>, %%args: memref<?xi64>, %%t: index, %%n: index, "
                   "%%y: f32) {\n%s  return\n}\n",
@@ -205,15 +232,18 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                   "%s%%ws = arith.constant %lld : index\n%s%%k_dim = arith.constant %lld : index\n"
                   "%s%%k_words = arith.constant %lld : index\n%s%%n_dim = arith.constant %lld : index\n"
                   "%s%%outs_blk = arith.constant %lld : index\n%s%%outs_warp = arith.constant %lld : index\n"
+                  "%s%%tok = arith.constant %lld : index\n"
                   "%s%%zero = arith.constant dense<0.0> : %s\n%s%%zero_x = arith.constant dense<0.0> : %s\n",
                   I, I, I, I, I, I, NORM ? 7 : 0, I, (long long)WS, I, (long long)K, I, (long long)words, I,
-                  (long long)N, I, (long long)outs_per_block, I, (long long)R, I, g.vt, I, g.xt);
+                  (long long)N, I, (long long)outs_per_block, I, (long long)R, I, (long long)TOK, I, g.vt, I, g.xt);
   if (wdt == LLMC_DT_BF16)
     llmc_buf_printf(o, "%s%%v16 = arith.constant dense<16> : vector<4xi32>\n%s%%vmask = arith.constant dense<-65536> "
                        ": vector<4xi32>\n", I, I);
-  /* The activation row is the norm's input with NORM (args[7]), else the matmul's a. */
+  /* The activation rows are the norm's input with NORM (args[7]), else the
+   * matmul's a; block y has tokens TOK*y .. TOK*y + TOK - 1. */
   llmc_buf_printf(o,
-                  "%s%%tid = gpu.thread_id x\n%s%%bx = gpu.block_id x\n%s%%t = gpu.block_id y\n"
+                  "%s%%tid = gpu.thread_id x\n%s%%bx = gpu.block_id x\n%s%%by = gpu.block_id y\n"
+                  "%s%%tb = arith.muli %%by, %%tok : index\n"
                   "%s%%warp = arith.divui %%tid, %%ws : index\n%s%%lane = arith.remui %%tid, %%ws : index\n"
                   "%s%%a_off_i = memref.load %%args[%%c_x] : memref<?xi64>\n"
                   "%s%%b_off_i = memref.load %%args[%%c1] : memref<?xi64>\n"
@@ -223,24 +253,31 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                   "%s%%tokens = arith.index_cast %%t_i : i64 to index\n"
                   "%s%%n_cols = arith.index_cast %%extent : i64 to index\n"
                   "%s%%n_end = arith.minui %%n_cols, %%n_dim : index\n"
-                  "%s%%live = arith.cmpi ult, %%t, %%tokens : index\n"
+                  "%s%%live = arith.cmpi ult, %%tb, %%tokens : index\n"
                   "%sscf.if %%live {\n",
-                  I, I, I, I, I, I, I, I, I, I, I, I, I, I, I);
+                  I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, I);
   const char *J = "    ";
   if (NORM)
     llmc_buf_printf(o,
                     "%s%%c8 = arith.constant 8 : index\n%s%%g_off_i = memref.load %%args[%%c8] : memref<?xi64>\n"
                     "%s%%g_off = arith.index_cast %%g_off_i : i64 to index\n",
                     J, J, J);
+  /* Tokens past T are clamped to the last one (computed, not stored). */
+  llmc_buf_printf(o, "%s%%t_last = arith.subi %%tokens, %%c1 : index\n", J);
+  for (int j = 0; j < TOK; j++)
+    llmc_buf_printf(o,
+                    "%s%%tj%d = arith.constant %d : index\n%s%%tk%d = arith.addi %%tb, %%tj%d : index\n"
+                    "%s%%tc%d = arith.minui %%tk%d, %%t_last : index\n%s%%t_k%d = arith.muli %%tc%d, %%k_dim : index\n"
+                    "%s%%a_row%d = arith.addi %%a_off, %%t_k%d : index\n",
+                    J, j, j, J, j, j, J, j, j, J, j, j, J, j, j);
   /* Outputs: GLU's are the first half's columns (gate o, up H + o). */
   llmc_buf_printf(o,
                   "%s%%h_dim = arith.constant %lld : index\n"
                   "%s%%o_end = %s : index\n"
                   "%s%%blk0 = arith.muli %%bx, %%outs_blk : index\n%s%%wrp0 = arith.muli %%warp, %%outs_warp : index\n"
                   "%s%%obase = arith.addi %%blk0, %%wrp0 : index\n%s%%o_last = arith.subi %%o_end, %%c1 : index\n"
-                  "%s%%t_k = arith.muli %%t, %%k_dim : index\n%s%%a_row = arith.addi %%a_off, %%t_k : index\n"
                   "%s%%lw = arith.muli %%lane, %%c4 : index\n",
-                  J, (long long)H, J, GLU ? "arith.divui %n_end, %c2" : "arith.addi %n_end, %c0", J, J, J, J, J, J, J);
+                  J, (long long)H, J, GLU ? "arith.divui %n_end, %c2" : "arith.addi %n_end, %c0", J, J, J, J, J);
   /* Outputs past the end are clamped to the last one (loaded, never
    * stored), so every lane of every warp runs the same loads and shuffles. */
   for (int r = 0; r < R; r++) {
@@ -260,32 +297,30 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                       J, row, row, J, row, row);
     }
   }
-  char acc[9][32];
-  for (int r = 0; r < g.rows; r++) snprintf(acc[r], sizeof acc[r], "%%zero");
-  if (g.norm) snprintf(acc[g.rows], sizeof acc[g.rows], "%%zero_x");
+  acc_t acc;
+  for (int a = 0; a < n_acc(&g); a++) snprintf(acc[a], sizeof acc[a], a < g.rows * g.tok ? "%%zero" : "%%zero_x");
   int64_t chunks = full / U, rest = full % U;
-  int n_acc = g.rows + g.norm;
   if (chunks > 0) {
     /* The main loop: UNROLL stretches per trip, loads first. */
     llmc_buf_printf(o, "%s%%chunk_words = arith.constant %lld : index\n%s%%chunk_end = arith.constant %lld : index\n",
                     J, (long long)(U * stretch), J, (long long)(chunks * U * stretch));
-    llmc_buf_printf(o, "%s%%acc:%d = scf.for %%kc = %%c0 to %%chunk_end step %%chunk_words iter_args(", J, n_acc);
-    for (int r = 0; r < n_acc; r++) llmc_buf_printf(o, "%s%%s%d = %s", r ? ", " : "", r, acc[r]);
+    llmc_buf_printf(o, "%s%%acc:%d = scf.for %%kc = %%c0 to %%chunk_end step %%chunk_words iter_args(", J, n_acc(&g));
+    for (int a = 0; a < n_acc(&g); a++) llmc_buf_printf(o, "%s%%s%d = %s", a ? ", " : "", a, acc[a]);
     llmc_buf_printf(o, ") -> (");
     acc_types(&g, o);
     llmc_buf_printf(o, ") {\n");
     const char *L = "      ";
     llmc_buf_printf(o, "%s%%lwk = arith.addi %%lw, %%kc : index\n", L);
     for (int u = 0; u < U; u++) emit_loads(&g, L, u, (int64_t)u * stretch, "%lwk");
-    char lacc[9][32];
-    for (int r = 0; r < n_acc; r++) snprintf(lacc[r], sizeof lacc[r], "%%s%d", r);
+    acc_t lacc;
+    for (int a = 0; a < n_acc(&g); a++) snprintf(lacc[a], sizeof lacc[a], "%%s%d", a);
     for (int u = 0; u < U; u++) emit_fmas(&g, L, u, lacc);
     llmc_buf_printf(o, "%sscf.yield ", L);
     acc_names(&g, o, lacc);
     llmc_buf_printf(o, " : ");
     acc_types(&g, o);
     llmc_buf_printf(o, "\n%s}\n", J);
-    for (int r = 0; r < n_acc; r++) snprintf(acc[r], sizeof acc[r], "%%acc#%d", r);
+    for (int a = 0; a < n_acc(&g); a++) snprintf(acc[a], sizeof acc[a], "%%acc#%d", a);
   }
   /* Stretches left after the loop, unrolled, then the tail: lanes whose
    * 4 words lie inside the row read them, the others add nothing. */
@@ -297,10 +332,10 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
   if (tail) {
     llmc_buf_printf(o, "%s%%tail = arith.constant %lld : index\n%s%%in_tail = arith.cmpi ult, %%lw, %%tail : index\n",
                     J, (long long)tail, J);
-    llmc_buf_printf(o, "%s%%tacc:%d = scf.if %%in_tail -> (", J, n_acc);
+    llmc_buf_printf(o, "%s%%tacc:%d = scf.if %%in_tail -> (", J, n_acc(&g));
     acc_types(&g, o);
     llmc_buf_printf(o, ") {\n");
-    char tacc[9][32];
+    acc_t tacc;
     memcpy(tacc, acc, sizeof tacc);
     emit_loads(&g, "      ", 200, full * stretch, "%lw");
     emit_fmas(&g, "      ", 200, tacc);
@@ -313,73 +348,80 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
     llmc_buf_printf(o, " : ");
     acc_types(&g, o);
     llmc_buf_printf(o, "\n%s}\n", J);
-    for (int r = 0; r < n_acc; r++) snprintf(acc[r], sizeof acc[r], "%%tacc#%d", r);
+    for (int a = 0; a < n_acc(&g); a++) snprintf(acc[a], sizeof acc[a], "%%tacc#%d", a);
   }
   /* Lane sums, the shuffle trees, lane 0 stores. */
   llmc_buf_printf(o, "%s%%width = arith.constant %lld : i32\n%s%%lead = arith.cmpi eq, %%lane, %%c0 : index\n", J,
                   (long long)WS, J);
-  char sum[9][32], scale[32] = "";
-  for (int r = 0; r < g.rows; r++) {
-    char tag[8], lane_sum[32];
-    snprintf(tag, sizeof tag, "r%d", r);
-    snprintf(lane_sum, sizeof lane_sum, "%%l%d", r);
-    llmc_buf_printf(o, "%s%%l%d = vector.reduction <add>, %s : %s into f32\n", J, r, acc[r], g.vt);
-    emit_warp_sum(o, J, tag, lane_sum, WS, sum[r], sizeof sum[r]);
+  acc_t sum;
+  for (int a = 0; a < g.rows * g.tok; a++) {
+    char tag[16], lane_sum[32];
+    snprintf(tag, sizeof tag, "a%d", a);
+    snprintf(lane_sum, sizeof lane_sum, "%%l%d", a);
+    llmc_buf_printf(o, "%s%%l%d = vector.reduction <add>, %s : %s into f32\n", J, a, acc[a], g.vt);
+    emit_warp_sum(o, J, tag, lane_sum, WS, sum[a], sizeof sum[a]);
   }
-  if (g.norm) {
-    /* 1 / sqrt(mean(x^2) + eps), as rms_norm computes it (in f32 here). */
-    char ss[32];
-    llmc_buf_printf(o, "%s%%lss = vector.reduction <add>, %s : %s into f32\n", J, acc[g.rows], g.xt);
-    emit_warp_sum(o, J, "ss", "%lss", WS, ss, sizeof ss);
+  if (g.norm)
+    llmc_buf_printf(o, "%s%%kf = arith.constant %lld.0 : f32\n%s%%eps = arith.constant %s : f32\n"
+                       "%s%%one = arith.constant 1.0 : f32\n",
+                    J, (long long)K, J, eps, J);
+  for (int j = 0; g.norm && j < TOK; j++) {
+    /* 1 / sqrt(mean(x^2) + eps) of token j, as rms_norm computes it (in f32 here). */
+    char ss[32], tag[16], lane_sum[32];
+    snprintf(tag, sizeof tag, "ss%d", j);
+    snprintf(lane_sum, sizeof lane_sum, "%%lss%d", j);
+    llmc_buf_printf(o, "%s%%lss%d = vector.reduction <add>, %s : %s into f32\n", J, j, acc[g.rows * TOK + j], g.xt);
+    emit_warp_sum(o, J, tag, lane_sum, WS, ss, sizeof ss);
     llmc_buf_printf(o,
-                    "%s%%kf = arith.constant %lld.0 : f32\n%s%%eps = arith.constant %s : f32\n"
-                    "%s%%one = arith.constant 1.0 : f32\n%s%%mean = arith.divf %s, %%kf : f32\n"
-                    "%s%%var = arith.addf %%mean, %%eps : f32\n%s%%root = math.sqrt %%var : f32\n"
-                    "%s%%rs = arith.divf %%one, %%root : f32\n",
-                    J, (long long)K, J, eps, J, J, ss, J, J, J);
-    snprintf(scale, sizeof scale, "%%rs");
+                    "%s%%mean%d = arith.divf %s, %%kf : f32\n%s%%var%d = arith.addf %%mean%d, %%eps : f32\n"
+                    "%s%%root%d = math.sqrt %%var%d : f32\n%s%%rs%d = arith.divf %%one, %%root%d : f32\n",
+                    J, j, ss, J, j, j, J, j, j, J, j, j);
   }
-  for (int r = 0; r < R; r++) {
-    char y[32];
-    int a = GLU ? 2 * r : r;
-    if (scale[0]) {
-      llmc_buf_printf(o, "%s%%ys%d = arith.mulf %s, %s : f32\n", J, a, sum[a], scale);
-      snprintf(sum[a], sizeof sum[a], "%%ys%d", a);
-      if (GLU) {
-        llmc_buf_printf(o, "%s%%ys%d = arith.mulf %s, %s : f32\n", J, a + 1, sum[a + 1], scale);
-        snprintf(sum[a + 1], sizeof sum[a + 1], "%%ys%d", a + 1);
+  for (int j = 0; j < TOK; j++) {
+    llmc_buf_printf(o, "%s%%tv%d = arith.cmpi ult, %%tk%d, %%tokens : index\n", J, j, j);
+    for (int r = 0; r < R; r++) {
+      int gate = (GLU ? 2 * r : r) * (int)TOK + j, up = (2 * r + 1) * (int)TOK + j;
+      char y[32], yu[32];
+      snprintf(y, sizeof y, "%s", sum[gate]);
+      snprintf(yu, sizeof yu, "%s", GLU ? sum[up] : "");
+      if (g.norm) {
+        llmc_buf_printf(o, "%s%%ys%d = arith.mulf %s, %%rs%d : f32\n", J, gate, y, j);
+        snprintf(y, sizeof y, "%%ys%d", gate);
+        if (GLU) {
+          llmc_buf_printf(o, "%s%%ys%d = arith.mulf %s, %%rs%d : f32\n", J, up, yu, j);
+          snprintf(yu, sizeof yu, "%%ys%d", up);
+        }
       }
-    }
-    snprintf(y, sizeof y, "%s", sum[a]);
-    llmc_buf_printf(o,
-                    "%s%%in%d = arith.cmpi ult, %%out%d, %%o_end : index\n"
-                    "%s%%st%d = arith.andi %%lead, %%in%d : i1\n"
-                    "%sscf.if %%st%d {\n",
-                    J, r, r, J, r, r, J, r);
-    if (GLU) {
-      /* silu(gate) * up, as silu_mul computes it, into the silu_mul's rows. */
       llmc_buf_printf(o,
-                      "%s  %%gone%d = arith.constant 1.0 : f32\n"
-                      "%s  %%gneg%d = arith.negf %s : f32\n%s  %%gexp%d = math.exp %%gneg%d : f32\n"
-                      "%s  %%gden%d = arith.addf %%gone%d, %%gexp%d : f32\n"
-                      "%s  %%gsil%d = arith.divf %s, %%gden%d : f32\n"
-                      "%s  %%gy%d = arith.mulf %%gsil%d, %s : f32\n"
-                      "%s  %%gc9_%d = arith.constant 9 : index\n"
-                      "%s  %%go_i%d = memref.load %%args[%%gc9_%d] : memref<?xi64>\n"
-                      "%s  %%go%d = arith.index_cast %%go_i%d : i64 to index\n"
-                      "%s  %%gth%d = arith.muli %%t, %%h_dim : index\n"
-                      "%s  %%grow%d = arith.addi %%go%d, %%gth%d : index\n"
-                      "%s  %%gi%d = arith.addi %%grow%d, %%out%d : index\n"
-                      "%s  memref.store %%gy%d, %%act[%%gi%d] : memref<?xf32>\n",
-                      J, r, J, r, y, J, r, r, J, r, r, r, J, r, y, r, J, r, r, sum[a + 1], J, r, J, r, r, J, r, r, J, r,
-                      J, r, r, r, J, r, r, r, J, r, r);
-    } else {
-      llmc_buf_printf(o,
-                      "%s  func.call @%s_out(%%act, %%args, %%t, %%out%d, %s) : (memref<?xf32>, memref<?xi64>, index, "
-                      "index, f32) -> ()\n",
-                      J, name, r, y);
+                      "%s%%in%d_%d = arith.cmpi ult, %%out%d, %%o_end : index\n"
+                      "%s%%sa%d_%d = arith.andi %%lead, %%in%d_%d : i1\n"
+                      "%s%%st%d_%d = arith.andi %%sa%d_%d, %%tv%d : i1\n"
+                      "%sscf.if %%st%d_%d {\n",
+                      J, r, j, r, J, r, j, r, j, J, r, j, r, j, j, J, r, j);
+      if (GLU) {
+        /* silu(gate) * up, as silu_mul computes it, into the silu_mul's rows. */
+        llmc_buf_printf(o,
+                        "%s  %%gone = arith.constant 1.0 : f32\n"
+                        "%s  %%gneg = arith.negf %s : f32\n%s  %%gexp = math.exp %%gneg : f32\n"
+                        "%s  %%gden = arith.addf %%gone, %%gexp : f32\n"
+                        "%s  %%gsil = arith.divf %s, %%gden : f32\n"
+                        "%s  %%gy = arith.mulf %%gsil, %s : f32\n"
+                        "%s  %%gc9 = arith.constant 9 : index\n"
+                        "%s  %%go_i = memref.load %%args[%%gc9] : memref<?xi64>\n"
+                        "%s  %%go = arith.index_cast %%go_i : i64 to index\n"
+                        "%s  %%gth = arith.muli %%tk%d, %%h_dim : index\n"
+                        "%s  %%grow = arith.addi %%go, %%gth : index\n"
+                        "%s  %%gi = arith.addi %%grow, %%out%d : index\n"
+                        "%s  memref.store %%gy, %%act[%%gi] : memref<?xf32>\n",
+                        J, J, y, J, J, J, y, J, yu, J, J, J, J, j, J, J, r, J);
+      } else {
+        llmc_buf_printf(o,
+                        "%s  func.call @%s_out(%%act, %%args, %%tk%d, %%out%d, %s) : (memref<?xf32>, memref<?xi64>, "
+                        "index, index, f32) -> ()\n",
+                        J, name, j, r, y);
+      }
+      llmc_buf_printf(o, "%s}\n", J);
     }
-    llmc_buf_printf(o, "%s}\n", J);
   }
   llmc_buf_printf(o, "%s}\n  gpu.return\n}\n", I);
   return o->failed ? LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory") : NULL;

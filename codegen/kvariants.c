@@ -374,13 +374,21 @@ static void gemv_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   for (int64_t c = 4; c >= 1 && r == 1; c /= 2)
     if ((n + warps * c - 1) / (warps * c) >= 2 * x->target->sm_count) r = c;
   int64_t steps = gemv_warp_steps(x), u = steps >= 4 ? 4 : steps >= 2 ? 2 : 1;
-  *out = (llmc_kconfig_t){.n = 3, .values = {r, warps, u}};
+  /* A token a block: decode at batch 1 reads every weight once and does
+   * no wasted work; TOK > 1 (tuned, or forced) shares the weight loads of a
+   * block among that many tokens of a batch or prefill chunk. */
+  *out = (llmc_kconfig_t){.n = 4, .values = {r, warps, u, 1}};
 }
 
 static bool gemv_warp_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
-  int64_t u = c->values[2], steps = gemv_warp_steps(x);
+  int64_t r = c->values[0], u = c->values[2], tok = c->values[3], steps = gemv_warp_steps(x);
   if (u > 1 && u > steps) {
     llmc_buf_printf(why, "UNROLL=%lld exceeds the %lld steps of K", (long long)u, (long long)steps);
+    return false;
+  }
+  /* Accumulators a thread keeps: rows (2R with the fused silu_mul) x tokens. */
+  if (r * tok > 16) {
+    llmc_buf_printf(why, "R=%lld x TOK=%lld accumulators exceed 16 a thread", (long long)r, (long long)tok);
     return false;
   }
   return legal_block(x, c->values[1] * x->target->warp_size, 0, why);
@@ -400,6 +408,7 @@ static llmc_status_t *gemv_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t 
   put_int(x, out, "R", c->values[0]);
   put_int(x, out, "WARPS", c->values[1]);
   put_int(x, out, "UNROLL", c->values[2]);
+  put_int(x, out, "TOK", c->values[3]);
   return NULL;
 }
 
@@ -409,7 +418,7 @@ static void gemv_warp_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc
   int64_t per_output = x->choice && x->choice->fused_glu ? 2 : 1;
   *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)(c->values[1] * x->target->warp_size),
                                 .items_per_block = (int32_t)(c->values[0] * c->values[1] * per_output),
-                                .grid_y_tokens = 1};
+                                .grid_y_tokens = (int32_t)c->values[3]};
 }
 
 /* ---- a kcall another kcall's kernel does on this target ---- */
@@ -521,8 +530,8 @@ static const llmc_kvariant_t registry[] = {
     {.name = "gemv_warp",
      .gpu = true,
      .ops = "matmul matmul_add",
-     .n_params = 3,
-     .params = {{"R", 3, {1, 2, 4}}, {"WARPS", 4, {2, 4, 8, 16}}, {"UNROLL", 4, {1, 2, 4, 8}}},
+     .n_params = 4,
+     .params = {{"R", 3, {1, 2, 4}}, {"WARPS", 4, {2, 4, 8, 16}}, {"UNROLL", 4, {1, 2, 4, 8}}, {"TOK", 4, {1, 2, 4, 8}}},
      .supports = gemv_warp_supports,
      .fuses = "norm glu",
      .heuristic = gemv_warp_heuristic,

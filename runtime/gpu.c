@@ -191,7 +191,7 @@ llmc_status_t *llmc_rt_images_validate(const char *where, const llmc_model_v1_t 
       if (g->block_threads == 0 && g->symbol) continue;
       if (!g->symbol || g->block_threads < 1 || g->block_threads > 1024 ||
           g->items_per_block < 1 || g->shared_bytes < 0 || g->grid_y_tokens < 0 ||
-          g->grid_y_tokens > 1)
+          g->grid_y_tokens > 64)
         return LLMC_ERROR(LLMC_DATA_LOSS, where,
                           "image %lld (%s) kernel %u: symbol %s, %d threads per block, %d items "
                           "per block, %d shared bytes: not a valid launch shape",
@@ -241,8 +241,10 @@ bool llmc_rt_gpu_grid_xy(const llmc_rt_gpu_kernel_t *k, int64_t extent, int64_t 
   *out_y = 1;
   if (!llmc_rt_gpu_grid(extent, k->items_per_block, max_x, out_x)) return false;
   if (!k->grid_y_tokens) return true;
-  if (tokens < 1 || (uint64_t)tokens > max_y || (uint64_t)tokens > UINT32_MAX) return false;
-  *out_y = (uint32_t)tokens;
+  if (tokens < 1 || (uint64_t)tokens > UINT32_MAX) return false;
+  uint64_t y = ((uint64_t)tokens + k->grid_y_tokens - 1) / k->grid_y_tokens; /* blocks of tokens */
+  if (y > max_y) return false;
+  *out_y = (uint32_t)y;
   return true;
 }
 

@@ -66,7 +66,7 @@ typedef struct {
   uint32_t block_threads;
   uint32_t items_per_block;
   uint32_t shared_bytes;
-  bool grid_y_tokens;       /* grid.y is the step's token count */
+  uint32_t grid_y_tokens;   /* 0: grid.y 1; k > 0: grid.y = ceil(T / k), k tokens a block */
 } llmc_rt_gpu_kernel_t;
 
 /* Blocks covering extent items, ceil(extent / items_per_block), when it is

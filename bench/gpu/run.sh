@@ -54,6 +54,9 @@ failed=0
     echo "== gemv_warp configuration sweep: $model, batch 1 (cuda, --profile)"
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
       --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
+    echo "== gemv_warp configuration sweep: $model, batch 8 (cuda)"
+    "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch 8 \
+      --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
   done
   for model in r1b r1b-bf16 r1b-bf16-base; do
     echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile)"

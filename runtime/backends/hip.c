@@ -283,7 +283,7 @@ static llmc_status_t *hip_load_image(hip_state_t *s, const llmc_image_v1_t *im) 
                                            .block_threads = (uint32_t)g->block_threads,
                                            .items_per_block = (uint32_t)g->items_per_block,
                                            .shared_bytes = (uint32_t)g->shared_bytes,
-                                           .grid_y_tokens = g->grid_y_tokens != 0};
+                                           .grid_y_tokens = (uint32_t)g->grid_y_tokens};
   }
   return NULL;
 }

@@ -305,7 +305,7 @@ static llmc_status_t *ze_load_image(ze_state_t *s, const llmc_image_v1_t *im) {
     s->kernels[k] = (llmc_rt_gpu_kernel_t){.fn = kh,
                                            .block_threads = (uint32_t)g->block_threads,
                                            .items_per_block = (uint32_t)g->items_per_block,
-                                           .grid_y_tokens = g->grid_y_tokens != 0};
+                                           .grid_y_tokens = (uint32_t)g->grid_y_tokens};
     ZE_CHECK(s->api.zeKernelSetGroupSize(kh, (uint32_t)g->block_threads, 1, 1),
              "setting a kernel's group size");
   }

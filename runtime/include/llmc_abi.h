@@ -89,7 +89,7 @@ enum {
  * produces: each memref expands to its descriptor fields (allocated ptr,
  * aligned ptr, i64 offset, i64 size, i64 stride), then the i64 extent:
  * 26 parameters. A launch covers its extent with a grid of
- * (ceil(extent / items_per_block), grid_y_tokens ? T : 1, 1) blocks of
+ * (ceil(extent / items_per_block), grid_y_tokens ? ceil(T / grid_y_tokens) : 1, 1) blocks of
  * (block_threads, 1, 1) threads. */
 typedef enum {
   LLMC_IMAGE_PTX = 1,   /* NVIDIA PTX text, NUL-terminated (cuModuleLoadData JITs it) */
@@ -104,7 +104,8 @@ typedef struct {
                               fused into another launch (per-target fusion), so it is skipped */
   int32_t items_per_block; /* extent items one block covers */
   int32_t shared_bytes;    /* dynamic shared memory per block */
-  int32_t grid_y_tokens;   /* 1: grid.y is the step's token count T (matmul) */
+  int32_t grid_y_tokens;   /* 0: grid.y is 1; k in 1..64: grid.y = ceil(T / k), a block's k tokens
+                              (matmul: 1 a token, more to share weight loads among tokens) */
 } llmc_gpu_kernel_v1_t;
 
 typedef struct {

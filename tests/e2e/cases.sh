@@ -379,12 +379,12 @@ kernel-plan)
 {"target": "x86-64-v3", "device": "cpu", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"VEC": 4}, "us": 5.0}
 
 {"target": "x86-64-v3", "device": "cpu", "variant": "matmul_f32", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"VEC": 8}, "us": 9.0}
-{"target": "sm_90a", "device": "gpu", "variant": "gemv_warp", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"R": 2, "WARPS": 2, "UNROLL": 1}, "us": 1.0}
+{"target": "sm_90a", "device": "gpu", "variant": "gemv_warp", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"R": 2, "WARPS": 2, "UNROLL": 1, "TOK": 2}, "us": 1.0}
 JSONL
   plan m/model.json --target=x86-64-v3,sm_90a --tuning-db=db.jsonl
   grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'x86-64-v3: matmul_f32 {VEC=4} tuning-db:2' ||
     { cat x/model.plan >&2; fail "the tuning database's fastest entry was not chosen"; }
-  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'sm_90a: gemv_warp {R=2,WARPS=2,UNROLL=1} tuning-db:5' ||
+  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'sm_90a: gemv_warp {R=2,WARPS=2,UNROLL=1,TOK=2} tuning-db:5' ||
     fail "the GPU entry was not chosen"
   grep -A2 'K=64,N=128,W=f32' x/model.plan | grep -q 'matmul_f32 {VEC=16} heuristic' ||
     fail "a shape without entries should keep the heuristic"

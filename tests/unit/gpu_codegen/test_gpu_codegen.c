@@ -325,14 +325,14 @@ static void test_target(void **state) {
     llmc_matmul_epilogue(LLMC_EPILOGUE_SPLIT, 384, sizes, 3, &epi_s);
     llmc_matmul_epilogue(LLMC_EPILOGUE_ADD, 256, NULL, 0, &epi_a);
     /* ... and with the fused rms_norm prologue and silu_mul epilogue. */
-    llmc_kinstance_t a = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 11,
+    llmc_kinstance_t a = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 12,
                           .params = {{"K", "2056"}, {"N", "384"}, {"EPILOGUE", epi_s.data}, {"WTYPE", "bf16"},
                                      {"WS", ws}, {"R", "2"}, {"WARPS", "4"}, {"UNROLL", "4"}, {"NORM", "0"},
-                                     {"EPS", "0x00000000"}, {"GLU", "0"}}};
-    llmc_kinstance_t b = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 11,
+                                     {"EPS", "0x00000000"}, {"GLU", "0"}, {"TOK", "1"}}};
+    llmc_kinstance_t b = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 12,
                           .params = {{"K", "5632"}, {"N", "256"}, {"EPILOGUE", epi_a.data}, {"WTYPE", "f16"},
                                      {"WS", ws}, {"R", "1"}, {"WARPS", "8"}, {"UNROLL", "8"}, {"NORM", "1"},
-                                     {"EPS", "0x3727C5AC"}, {"GLU", "1"}}};
+                                     {"EPS", "0x3727C5AC"}, {"GLU", "1"}, {"TOK", "4"}}};
     check_ok(llmc_kinstance_render(&a, "gpu", "k_gemv_warp_split", &text));
     check_ok(llmc_kinstance_render(&b, "gpu", "k_gemv_warp_add", &text));
     llmc_buf_free(&epi_s);

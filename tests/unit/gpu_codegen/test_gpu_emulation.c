@@ -236,22 +236,23 @@ typedef struct {
   int K;
   llmc_epilogue_t epi;
   int norm, glu; /* the per-target fusions: rms_norm prologue, silu_mul epilogue */
+  int tok;       /* tokens a block */
 } gemv_case_t;
 
 /* K=64: only the guarded tail; K=520: the unrolled loop, stretches left
  * after it and a tail, for 32- and 64-lane warps. N=13 leaves part of the
  * last block's rows empty (clamped, not stored). */
 static const gemv_case_t gemv_cases[] = {
-    {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE, 0, 0},  {2, 2, 1, LLMC_DT_F32, 64, LLMC_EPILOGUE_STORE, 0, 0},
-    {4, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_STORE, 0, 0}, {1, 8, 8, LLMC_DT_BF16, 64, LLMC_EPILOGUE_ADD, 0, 0},
-    {2, 4, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_SPLIT, 0, 0},  {1, 2, 1, LLMC_DT_F16, 64, LLMC_EPILOGUE_STORE, 0, 0},
-    {2, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD, 0, 0},    {4, 4, 1, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT, 0, 0},
-    {2, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT, 1, 0}, {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD, 1, 0},
-    {2, 2, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_STORE, 0, 1},  {1, 2, 1, LLMC_DT_BF16, 64, LLMC_EPILOGUE_STORE, 1, 1},
-    {4, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE, 1, 1},
+    {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE, 0, 0, 1},  {2, 2, 1, LLMC_DT_F32, 64, LLMC_EPILOGUE_STORE, 0, 0, 2},
+    {4, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_STORE, 0, 0, 1}, {1, 8, 8, LLMC_DT_BF16, 64, LLMC_EPILOGUE_ADD, 0, 0, 4},
+    {2, 4, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_SPLIT, 0, 0, 8},  {1, 2, 1, LLMC_DT_F16, 64, LLMC_EPILOGUE_STORE, 0, 0, 1},
+    {2, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD, 0, 0, 2},    {4, 4, 1, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT, 0, 0, 1},
+    {2, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT, 1, 0, 4}, {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD, 1, 0, 2},
+    {2, 2, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_STORE, 0, 1, 8},  {1, 2, 1, LLMC_DT_BF16, 64, LLMC_EPILOGUE_STORE, 1, 1, 1},
+    {4, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE, 1, 1, 4},
 };
 /* N = 13 outputs: 26 joined gate/up rows with GLU. */
-enum { GEMV_N = 13, GEMV_T = 2, N_GEMV = (int)(sizeof gemv_cases / sizeof gemv_cases[0]) };
+enum { GEMV_N = 13, GEMV_T = 5, N_GEMV = (int)(sizeof gemv_cases / sizeof gemv_cases[0]) };
 static const int64_t gemv_split[3] = {5, 6, 2};
 
 static void gemv_warp_configurations(void **state) {
@@ -261,19 +262,21 @@ static void gemv_warp_configurations(void **state) {
   char names[N_GEMV][16];
   for (int c = 0; c < N_GEMV; c++) {
     const gemv_case_t *g = &gemv_cases[c];
-    char k[16], n[16], r[8], w[8], u[8], ws[8];
+    char k[16], n[16], r[8], w[8], u[8], ws[8], tok[8];
     snprintf(names[c], sizeof names[c], "gw%d", c);
     snprintf(k, sizeof k, "%d", g->K), snprintf(n, sizeof n, "%d", g->glu ? 2 * GEMV_N : GEMV_N);
     snprintf(r, sizeof r, "%d", g->R);
+    snprintf(tok, sizeof tok, "%d", g->tok);
     snprintf(w, sizeof w, "%d", g->WARPS), snprintf(u, sizeof u, "%d", g->UNROLL), snprintf(ws, sizeof ws, "%d", t.warp_size);
     llmc_buf_t epi = {0};
     llmc_matmul_epilogue(g->epi, GEMV_N, gemv_split, 3, &epi);
     char eps[11];
     llmc_template_f32_literal(1e-5f, eps);
-    llmc_kinstance_t inst = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 11,
+    llmc_kinstance_t inst = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 12,
                              .params = {{"K", k}, {"N", n}, {"EPILOGUE", epi.data}, {"WTYPE", llmc_dtype_name(g->wdt)},
                                         {"WS", ws}, {"R", r}, {"WARPS", w}, {"UNROLL", u},
-                                        {"NORM", g->norm ? "1" : "0"}, {"EPS", eps}, {"GLU", g->glu ? "1" : "0"}}};
+                                        {"NORM", g->norm ? "1" : "0"}, {"EPS", eps}, {"GLU", g->glu ? "1" : "0"},
+                                        {"TOK", tok}}};
     assert_null(llmc_kinstance_render(&inst, "gpu", names[c], &text));
     llmc_buf_free(&epi);
   }
@@ -297,7 +300,7 @@ static void gemv_warp_configurations(void **state) {
      * plan-memory's offsets. */
     const int64_t a_off = 0, o_off = 16 * ((T * K + 15) / 16), r_off = o_off + 16 * ((T * NW + 15) / 16);
     const int64_t glu_off = r_off + 16 * ((T * N + 15) / 16);
-    static float act[16384], wf[16384], xn[2 * 520], ref[64], want[64];
+    static float act[16384], wf[16384], xn[GEMV_T * 520], ref[GEMV_T * GEMV_N], want[GEMV_T * GEMV_N];
     static uint32_t words[16384];
     assert_true(glu_off + T * N <= 16384 && NW * K + K + 16 <= 16384);
     memset(act, 0, sizeof act);
@@ -337,7 +340,7 @@ static void gemv_warp_configurations(void **state) {
         xn[tt * K + k] = g->norm ? (float)(x[k] * rs) * gk : x[k];
       }
     }
-    static float y[2 * 2 * 13];
+    static float y[GEMV_T * 2 * GEMV_N];
     for (int tt = 0; tt < T; tt++)
       for (int n = 0; n < NW; n++) {
         double acc = 0;
@@ -386,14 +389,16 @@ static void gemv_warp_configurations(void **state) {
     memcpy(pv + 20, dap, sizeof dap);
     pv[25] = &extent;
     uint32_t rows = (uint32_t)(g->R * g->WARPS), gx = (uint32_t)((N + (int)rows - 1) / (int)rows);
-    if (emu_run_grid(emu_module_function(m, names[c]), pv, gx, T, (uint32_t)(g->WARPS * t.warp_size), err, sizeof err))
+    uint32_t gy = (uint32_t)((T + g->tok - 1) / g->tok);
+    if (emu_run_grid(emu_module_function(m, names[c]), pv, gx, gy, (uint32_t)(g->WARPS * t.warp_size), err, sizeof err))
       print_error("%s: %s\n", names[c], err);
     assert_string_equal(err, "");
     for (int i = 0; i < T * N; i++) {
       float got = act[check_off + i];
       if (!(fabsf(got - want[i]) <= 1e-5f * (1.0f + fabsf(want[i]))))
-        print_error("case %d (R=%d WARPS=%d UNROLL=%d %s K=%d norm %d glu %d): [%d] = %g, want %g\n", c, g->R,
-                    g->WARPS, g->UNROLL, llmc_dtype_name(g->wdt), K, g->norm, g->glu, i, (double)got, (double)want[i]);
+        print_error("case %d (R=%d WARPS=%d UNROLL=%d TOK=%d %s K=%d norm %d glu %d): [%d] = %g, want %g\n", c,
+                    g->R, g->WARPS, g->UNROLL, g->tok, llmc_dtype_name(g->wdt), K, g->norm, g->glu, i, (double)got,
+                    (double)want[i]);
       assert_true(fabsf(got - want[i]) <= 1e-5f * (1.0f + fabsf(want[i])));
     }
   }

@@ -104,12 +104,18 @@ static void test_pick_intel_and_describe(void **state) {
 static void test_grid_and_params(void **state) {
   (void)state;
   uint32_t g, gy;
-  llmc_rt_gpu_kernel_t k = {.items_per_block = 4, .grid_y_tokens = true};
+  llmc_rt_gpu_kernel_t k = {.items_per_block = 4, .grid_y_tokens = 1};
   assert_true(llmc_rt_gpu_grid_xy(&k, 9, 7, 100, 100, &g, &gy));
   assert_int_equal(g, 3);
   assert_int_equal(gy, 7);
   assert_false(llmc_rt_gpu_grid_xy(&k, 9, 101, 100, 100, &g, &gy)); /* T over grid.y */
-  k.grid_y_tokens = false;
+  k.grid_y_tokens = 4; /* 4 tokens a block: ceil(7 / 4) */
+  assert_true(llmc_rt_gpu_grid_xy(&k, 9, 7, 100, 100, &g, &gy));
+  assert_int_equal(gy, 2);
+  assert_true(llmc_rt_gpu_grid_xy(&k, 9, 400, 100, 100, &g, &gy)); /* 100 blocks of 4 */
+  assert_int_equal(gy, 100);
+  assert_false(llmc_rt_gpu_grid_xy(&k, 9, 401, 100, 100, &g, &gy));
+  k.grid_y_tokens = 0;
   assert_true(llmc_rt_gpu_grid_xy(&k, 9, 101, 100, 100, &g, &gy));
   assert_int_equal(gy, 1);
   assert_true(llmc_rt_gpu_grid(10, 3, 100, &g));
