@@ -267,6 +267,8 @@ static llmc_status_t *plan_array(builder_t *b, int64_t **out, int64_t *out_len) 
     p[at++] = l->kernel;
     p[at++] = l->extent_a;
     p[at++] = l->extent_b;
+    p[at++] = l->call->t_min;
+    p[at++] = l->call->t_max;
     p[at++] = l->n_args;
     for (int j = 0; j < l->n_args; j++) {
       p[at++] = l->args[j][0];
@@ -638,6 +640,7 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   }
   if (!s) {
     llmc_kplan_options_t ko = {.weight_dtype = opts->weight_dtype, .block_size = opts->block_size,
+                               .max_step_tokens = b.plan->max_tokens,
                                .max_context = opts->max_context, .overrides = opts->overrides,
                                .n_overrides = opts->n_overrides, .tuning_db = opts->tuning_db};
     s = llmc_kplan_build(g, b.targets, b.n_targets, &ko, &b.kplan);

@@ -233,12 +233,16 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
   json_object_set_new(r, "kernels", kernels);
   json_object_set_new(r, "launches", json_integer(b->n_launches));
   /* One decode step runs every plan launch once (and, on a GPU, argmax). */
-  json_object_set_new(r, "launches_per_decode_step", json_integer(b->n_launches));
-  /* What each target runs of them: per-target fusion skips some there. */
+  /* A decode step (T = 1) runs the launches whose token range holds 1, and
+   * on each target those not fused into another there. */
+  int decode = 0;
+  for (int i = 0; i < b->n_launches; i++) decode += b->launches[i].call->t_min <= 1;
+  json_object_set_new(r, "launches_per_decode_step", json_integer(decode));
   json_t *by_target = json_object();
   for (int t = 0; t < b->n_targets; t++) {
     int n = 0;
-    for (int i = 0; i < b->n_launches; i++) n += b->launches[i].call->choice[t].fused_into == NULL;
+    for (int i = 0; i < b->n_launches; i++)
+      n += b->launches[i].call->t_min <= 1 && b->launches[i].call->choice[t].fused_into == NULL;
     json_object_set_new(by_target, b->targets[t].name, json_integer(n));
   }
   json_object_set_new(r, "launches_per_decode_step_by_target", by_target);
@@ -247,7 +251,8 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
     const llmc_kcall_t *c = &b->kplan->calls[i];
     json_t *per_target = json_object();
     for (int t = 0; t < b->n_targets; t++) json_object_set_new(per_target, b->targets[t].name, choice_json(b->kplan, c, t));
-    json_t *call = json_pack("{s:s, s:s, s:o}", "op", c->op, "shape", c->shape, "targets", per_target);
+    json_t *call = json_pack("{s:s, s:s, s:[I,I], s:o}", "op", c->op, "shape", c->shape, "tokens",
+                             (json_int_t)c->t_min, (json_int_t)c->t_max, "targets", per_target);
     if (c->node) json_object_set_new(call, "value", json_integer(c->node->id));
     json_array_append_new(calls, call);
   }

@@ -224,7 +224,7 @@ static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const 
     bool found = false;
     llmc_kconfig_t tuned;
     int line = 0;
-    s = llmc_tuning_db_best(o->tuning_db, t->name, v, c->shape, 1, &found, &tuned, &line);
+    s = llmc_tuning_db_best(o->tuning_db, t->name, v, c->shape, c->t_min, &found, &tuned, &line);
     if (!s && found) {
       if (!config_legal(&x, v, &tuned, &why))
         s = LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: the tuned configuration is not legal for %s: %s",
@@ -260,25 +260,35 @@ static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const 
  * fuses its candidate rms_norm prologue or silu_mul epilogue, the matmul's
  * kernel takes that work and the other kcall becomes "fused" there. */
 static llmc_status_t *absorb(llmc_kplan_t *p) {
+  /* Each node's first kcall; a matmul's range kcalls follow it. */
   llmc_kcall_t **by_node = calloc((size_t)p->graph->n_values + 1, sizeof *by_node);
   if (!by_node) return oom();
-  for (int i = 0; i < p->n_calls; i++)
+  for (int i = p->n_calls - 1; i >= 0; i--)
     if (p->calls[i].node) by_node[p->calls[i].node->id] = &p->calls[i];
   for (int i = 0; i < p->n_calls; i++) {
     llmc_kcall_t *c = &p->calls[i];
-    for (int t = 0; t < p->n_targets && (c->norm || c->glu); t++) {
-      llmc_kchoice_t *ch = &c->choice[t];
-      const char *fuses = ch->variant->fuses ? ch->variant->fuses : "";
+    if ((!c->norm && !c->glu) || (i > 0 && p->calls[i - 1].node == c->node)) continue; /* once per node */
+    int n = 1;
+    while (i + n < p->n_calls && p->calls[i + n].node == c->node) n++;
+    for (int t = 0; t < p->n_targets; t++) {
       if (!p->targets[t].is_gpu) continue;
-      llmc_kcall_t *r = c->norm ? by_node[c->norm->id] : NULL, *glu = c->glu ? by_node[c->glu->id] : NULL;
-      if (r && op_in(fuses, "norm")) {
-        ch->fused_norm = true;
-        r->choice[t] = (llmc_kchoice_t){.variant = &llmc_kvariant_fused, .source = ch->source, .fused_into = c};
+      /* Fused only when every range's variant can: the other kcall is gone. */
+      bool norm = c->norm != NULL, glu = c->glu != NULL;
+      for (int k = 0; k < n; k++) {
+        const char *fuses = c[k].choice[t].variant->fuses ? c[k].choice[t].variant->fuses : "";
+        norm &= op_in(fuses, "norm");
+        glu &= op_in(fuses, "glu");
       }
-      if (glu && op_in(fuses, "glu")) {
-        ch->fused_glu = true;
-        glu->choice[t] = (llmc_kchoice_t){.variant = &llmc_kvariant_fused, .source = ch->source, .fused_into = c};
+      for (int k = 0; k < n; k++) {
+        c[k].choice[t].fused_norm = norm;
+        c[k].choice[t].fused_glu = glu;
       }
+      if (norm)
+        by_node[c->norm->id]->choice[t] =
+            (llmc_kchoice_t){.variant = &llmc_kvariant_fused, .source = c->choice[t].source, .fused_into = c};
+      if (glu)
+        by_node[c->glu->id]->choice[t] =
+            (llmc_kchoice_t){.variant = &llmc_kvariant_fused, .source = c->choice[t].source, .fused_into = c};
     }
   }
   free(by_node);
@@ -296,11 +306,13 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     return oom();
   }
   p->graph = g;
+  p->max_step_tokens = o->max_step_tokens > 0 ? o->max_step_tokens : 1;
   p->targets = targets;
   p->n_targets = n_targets;
   p->weight_dtypes = llmc_arena_alloc(p->arena, sizeof(llmc_dtype_t) * (size_t)(g->n_values + 1));
   p->stored = llmc_arena_alloc(p->arena, sizeof(bool) * (size_t)(g->n_values + 1));
-  p->calls = llmc_arena_alloc(p->arena, sizeof(llmc_kcall_t) * (size_t)(g->n_values + 1));
+  /* A matmul may take two kcalls (decode and wider token ranges). */
+  p->calls = llmc_arena_alloc(p->arena, sizeof(llmc_kcall_t) * (size_t)(2 * g->n_values + 1));
   int *hits = calloc((size_t)o->n_overrides + 1, sizeof(int));
   llmc_status_t *s = p->weight_dtypes && p->stored && p->calls && hits ? kv_facts(p, o) : oom();
   for (int i = 0; !s && i < g->n_values; i++) {
@@ -310,28 +322,38 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   }
   bool gpu = false;
   for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
+  int64_t t_max = o->max_step_tokens > 0 ? o->max_step_tokens : 1;
   for (int i = 0; !s && i <= g->n_values; i++) {
     const llmc_value_t *v = i < g->n_values ? g->values[i] : NULL;
     if (v ? v->kind != LLMC_VALUE_NODE : !gpu) continue;
     /* Constants are in the weight file; split slices are written by their matmul. */
     if (v && (llmc_ir_value_is_const(v) || llmc_ir_split_producer(g, v))) continue;
-    llmc_kcall_t *c = &p->calls[p->n_calls++];
-    memset(c, 0, sizeof *c);
-    c->node = v;
-    c->op = v ? llmc_op_name(v->op) : "argmax";
-    c->weight_dtype = v && is_matmul(v) ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
-    if (v && v->op == LLMC_OP_MATMUL_ADD) c->epilogue = LLMC_EPILOGUE_ADD;
-    if (v && llmc_ir_split_parts(g, v, c->parts, &c->n_parts)) c->epilogue = LLMC_EPILOGUE_SPLIT;
-    if (v) {
-      c->norm = llmc_ir_norm_prologue(g, v);
-      c->glu = llmc_ir_glu_epilogue(g, v);
+    /* A variant per token-count range: on GPUs a matmul has one kcall for
+     * decode steps (T = 1) and one for wider steps (T >= 2: a batch, a
+     * prefill chunk), which may share weight loads among tokens; the
+     * runtime runs the one whose range holds the step's T. */
+    int ranges = v && is_matmul(v) && gpu && t_max >= 2 ? 2 : 1;
+    for (int range = 0; !s && range < ranges; range++) {
+      llmc_kcall_t *c = &p->calls[p->n_calls++];
+      memset(c, 0, sizeof *c);
+      c->node = v;
+      c->t_min = range == 0 ? 1 : 2;
+      c->t_max = ranges == 2 && range == 0 ? 1 : t_max;
+      c->op = v ? llmc_op_name(v->op) : "argmax";
+      c->weight_dtype = v && is_matmul(v) ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
+      if (v && v->op == LLMC_OP_MATMUL_ADD) c->epilogue = LLMC_EPILOGUE_ADD;
+      if (v && llmc_ir_split_parts(g, v, c->parts, &c->n_parts)) c->epilogue = LLMC_EPILOGUE_SPLIT;
+      if (v) {
+        c->norm = llmc_ir_norm_prologue(g, v);
+        c->glu = llmc_ir_glu_epilogue(g, v);
+      }
+      if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0))
+        s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
+                       "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
+                       "generators yet; store the weight as [N,K]", v->id);
+      kcall_shape(p, c);
+      for (int t = 0; !s && t < n_targets; t++) s = configure(p, c, t, o, hits);
     }
-    if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0))
-      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
-                     "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
-                     "generators yet; store the weight as [N,K]", v->id);
-    kcall_shape(p, c);
-    for (int t = 0; !s && t < n_targets; t++) s = configure(p, c, t, o, hits);
   }
   if (!s) s = absorb(p);
   for (int i = 0; !s && i < o->n_overrides; i++)
@@ -388,6 +410,8 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
         for (int j = 0; j < c->n_parts; j++) llmc_buf_printf(out, "%s%%%d", j ? ", " : "", c->parts[j]->id);
         llmc_buf_printf(out, ")");
       }
+      if (c->t_min > 1 || c->t_max < p->max_step_tokens)
+        llmc_buf_printf(out, " for T in %lld..%lld", (long long)c->t_min, (long long)c->t_max);
       llmc_buf_printf(out, "\n");
     } else {
       llmc_buf_printf(out, "kcall %s {%s}\n", c->op, c->shape);

@@ -374,10 +374,13 @@ static void gemv_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   for (int64_t c = 4; c >= 1 && r == 1; c /= 2)
     if ((n + warps * c - 1) / (warps * c) >= 2 * x->target->sm_count) r = c;
   int64_t steps = gemv_warp_steps(x), u = steps >= 4 ? 4 : steps >= 2 ? 2 : 1;
-  /* A token a block: decode at batch 1 reads every weight once and does
-   * no wasted work; TOK > 1 (tuned, or forced) shares the weight loads of a
-   * block among that many tokens of a batch or prefill chunk. */
-  *out = (llmc_kconfig_t){.n = 4, .values = {r, warps, u, 1}};
+  /* Decode (the T = 1 kcall): a token a block, every weight read once and
+   * no wasted work. Wider steps (T >= 2: a batch, a prefill chunk): 4
+   * tokens a block share each weight load, with at most 2 rows a warp so a
+   * thread keeps 8 accumulators. */
+  int64_t tok = x->call->t_min >= 2 ? 4 : 1;
+  if (tok > 1 && r > 2) r = 2;
+  *out = (llmc_kconfig_t){.n = 4, .values = {r, warps, u, tok}};
 }
 
 static bool gemv_warp_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {

@@ -110,6 +110,10 @@ struct llmc_kcall {
   const llmc_value_t *parts[LLMC_MAX_SPLIT];
   /* Per-target fusion candidates (llmc_ir_norm_prologue, _glu_epilogue). */
   const llmc_value_t *norm, *glu;
+  /* The step token counts it runs for (llmc_abi.h): a matmul on GPUs has a
+   * kcall for T = 1 and one for 2..max_step_tokens, adjacent in the plan;
+   * everything else runs for every T. */
+  int64_t t_min, t_max;
   llmc_kchoice_t choice[LLMC_MAX_TARGETS]; /* per target of the plan */
 };
 
@@ -158,6 +162,7 @@ typedef struct {
   llmc_dtype_t weight_dtype; /* F32, or F16/BF16 for matmul weights */
   int64_t block_size;        /* KV block size in tokens */
   int64_t max_context;       /* longest sequence */
+  int64_t max_step_tokens;   /* tokens a step may hold (--max-step-tokens) */
   const llmc_koverride_t *overrides;
   int n_overrides;
   const llmc_tuning_db_t *tuning_db; /* nullable */
@@ -171,6 +176,7 @@ typedef struct {
   /* Facts of the model the kernels are specialised on. */
   int64_t n_layers, n_kv_heads, head_dim, kv_dim, vocab;
   int64_t block_size, block_floats, max_blocks;
+  int64_t max_step_tokens;
   int n_calls;
   llmc_kcall_t *calls; /* graph order, then argmax when a target is a GPU */
   llmc_dtype_t *weight_dtypes; /* per value id: how each constant (weight, concat) is stored */

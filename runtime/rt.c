@@ -140,27 +140,30 @@ static llmc_status_t *validate_launches(llmc_rt_t *rt, const char *where) {
     if (L[0] < 0 || L[0] >= m->n_kernels)
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan launch %lld names kernel %lld of %lld",
                         (long long)l, (long long)L[0], (long long)m->n_kernels);
-    if (L[3] < 0 || L[3] > (m->plan_len - pos - LLMC_PLAN_LAUNCH_FIXED) / 2)
+    if (L[5] < 0 || L[5] > (m->plan_len - pos - LLMC_PLAN_LAUNCH_FIXED) / 2)
       return LLMC_ERROR(LLMC_DATA_LOSS, where,
                         "plan launch %lld (%s) has %lld arguments, past the plan's end",
                         (long long)l, m->kernel_names ? m->kernel_names[L[0]] : "?",
-                        (long long)L[3]);
+                        (long long)L[5]);
+    if (L[3] < 1 || L[4] < L[3])
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan launch %lld runs for T in [%lld, %lld], an empty range",
+                        (long long)l, (long long)L[3], (long long)L[4]);
     if (!affine_ok(L[1], L[2], t_max))
       return LLMC_ERROR(LLMC_DATA_LOSS, where,
                         "plan launch %lld extent %lld + %lld*T is negative or overflows for T "
                         "in [1, %lld]",
                         (long long)l, (long long)L[1], (long long)L[2], (long long)t_max);
-    for (int64_t j = 0; j < L[3]; j++)
-      if (!affine_ok(L[4 + 2 * j], L[5 + 2 * j], t_max))
+    for (int64_t j = 0; j < L[5]; j++)
+      if (!affine_ok(L[6 + 2 * j], L[7 + 2 * j], t_max))
         return LLMC_ERROR(LLMC_DATA_LOSS, where,
                           "plan launch %lld argument %lld = %lld + %lld*T is negative or "
                           "overflows for T in [1, %lld]",
-                          (long long)l, (long long)j, (long long)L[4 + 2 * j],
-                          (long long)L[5 + 2 * j], (long long)t_max);
+                          (long long)l, (long long)j, (long long)L[6 + 2 * j],
+                          (long long)L[7 + 2 * j], (long long)t_max);
     rt->launch_pos[l] = pos;
     rt->arg_base[l] = args;
-    args += L[3];
-    pos += LLMC_PLAN_LAUNCH_FIXED + 2 * L[3];
+    args += L[5];
+    pos += LLMC_PLAN_LAUNCH_FIXED + 2 * L[5];
   }
   if (pos != m->plan_len)
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
@@ -599,9 +602,10 @@ static llmc_status_t *launch_all(llmc_rt_t *rt, int64_t T, int64_t *out_timed) {
   for (int64_t l = 0; l < rt->n_launches; l++) {
     const int64_t *L = plan + rt->launch_pos[l];
     const int64_t extent = L[1] + L[2] * T;
-    if (extent == 0 || (be->skipped && be->skipped(rt->be_state, L[0]))) continue;
+    /* Outside its token range another variant of the call runs instead. */
+    if (extent == 0 || T < L[3] || T > L[4] || (be->skipped && be->skipped(rt->be_state, L[0]))) continue;
     int64_t *a = (int64_t *)rt->args_dev + rt->arg_base[l];
-    bufs.args = memref(a, L[3]);
+    bufs.args = memref(a, L[5]);
     if (rt->profile && be->mark) LLMC_RETURN_IF_ERROR(be->mark(rt->be_state, timed));
     LLMC_RETURN_IF_ERROR(be->launch(rt->be_state, L[0], extent, T, &bufs));
     if (rt->profile) {
@@ -658,7 +662,7 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, i
   for (int64_t l = 0; l < rt->n_launches; l++) {
     const int64_t *L = plan + rt->launch_pos[l];
     int64_t *a = rt->args + rt->arg_base[l];
-    for (int64_t j = 0; j < L[3]; j++) a[j] = L[4 + 2 * j] + L[5 + 2 * j] * T;
+    for (int64_t j = 0; j < L[5]; j++) a[j] = L[6 + 2 * j] + L[7 + 2 * j] * T;
   }
   if (!be->host_visible) {
     LLMC_RETURN_IF_ERROR(be->upload(rt->be_state, rt->meta_dev, rt->meta, rt->meta_bytes));

@@ -153,7 +153,8 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     return s;
   }
   llmc_kplan_t *kp = NULL;
-  llmc_kplan_options_t ko = {.weight_dtype = o->weight_dtype, .block_size = o->block_size, .max_context = max_context};
+  llmc_kplan_options_t ko = {.weight_dtype = o->weight_dtype, .block_size = o->block_size, .max_context = max_context,
+                             .max_step_tokens = o->max_step};
   s = llmc_kplan_build(model->graph, &target, 1, &ko, &kp);
   group_t *groups = calloc(MAX_GROUPS, sizeof *groups);
   llmc_koverride_t *ov = calloc(MAX_GROUPS, sizeof *ov);

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAGIC 0x434d4c4cu /* "LLMC" little-endian */
-#define LLMC_ABI_VERSION 2u /* 2: GPU image table */
+#define LLMC_ABI_VERSION 3u /* 2: GPU image table; 3: a token range per launch */
 
 /* MLIR's C-interface layout of memref<?xT>. */
 typedef struct {
@@ -73,9 +73,13 @@ enum {
 };
 
 /* After the header, each launch is:
- *   kernel index, extent_a, extent_b, n_args, then n_args pairs (a, b).
- * Every value is a + b * T for the step's token count T. */
-#define LLMC_PLAN_LAUNCH_FIXED 4
+ *   kernel index, extent_a, extent_b, t_min, t_max, n_args, then n_args
+ *   pairs (a, b).
+ * The launch runs in steps of T tokens with t_min <= T <= t_max (1 <= t_min
+ * <= t_max): the plan may hold a variant of a kernel call per token-count
+ * range (decode and prefill), and exactly one of them runs in a step. Every
+ * other value is a + b * T for the step's token count T. */
+#define LLMC_PLAN_LAUNCH_FIXED 6
 
 /* GPU images. An artifact compiled for several targets carries one image
  * per GPU target next to the host kernel table; the runtime picks the image

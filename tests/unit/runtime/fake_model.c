@@ -104,11 +104,11 @@ static const int64_t plan[] = {
     FAKE_V, FAKE_TMAX, FAKE_CTX, FAKE_SEQS, FAKE_ACT_FLOATS, LOGITS_OFFSET, 1, 1, FAKE_D, FAKE_BS,
     FAKE_BLOCK_FLOATS, FAKE_MAXB, FAKE_M_TOK, FAKE_M_POS, FAKE_M_SEQ, FAKE_M_BT, FAKE_META_INTS,
     FAKE_WEIGHT_FLOATS, N_LAUNCHES,
-    /* kernel, extent a, b, n_args, (a, b)... */
-    0, 0, 1, 2, FAKE_X, 0, FAKE_EMB, 0,
-    1, 0, 1, 1, FAKE_X, 0,
-    2, ATTEND_EXTENT_A, 1, 2, FAKE_X, 0, FAKE_H, 0,
-    LM_HEAD, 0, FAKE_V, 3, FAKE_H, 0, FAKE_LOGITS, 0, 0, 1,
+    /* kernel, extent a, b, T range, n_args, (a, b)... */
+    0, 0, 1, 1, FAKE_TMAX, 2, FAKE_X, 0, FAKE_EMB, 0,
+    1, 0, 1, 1, FAKE_TMAX, 1, FAKE_X, 0,
+    2, ATTEND_EXTENT_A, 1, 1, FAKE_TMAX, 2, FAKE_X, 0, FAKE_H, 0,
+    LM_HEAD, 0, FAKE_V, 1, FAKE_TMAX, 3, FAKE_H, 0, FAKE_LOGITS, 0, 0, 1,
 };
 
 /* The argmax kernel codegen adds for GPU targets (argmax.*.mlir): no plan
