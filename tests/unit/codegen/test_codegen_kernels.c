@@ -114,7 +114,7 @@ static void mb_build(module_builder_t *mb, kernel_lib_t *lib) {
 
 static llmc_kernel_fn lib_fn(kernel_lib_t *lib, const char *name) {
   char sym[300];
-  snprintf(sym, sizeof sym, "_mlir_ciface_%s", name);
+  snprintf(sym, sizeof sym, "_mlir_ciface_%.200s", name);
   void *p = dlsym(lib->dl, sym);
   if (!p) print_error("missing %s\n", sym);
   assert_non_null(p);
