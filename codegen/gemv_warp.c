@@ -176,6 +176,15 @@ static void acc_names(const gen_t *g, llmc_buf_t *o, acc_t acc) {
   for (int a = 0; a < n_acc(g); a++) llmc_buf_printf(o, "%s%s", a ? ", " : "", acc[a]);
 }
 
+/* "scf.yield %a, %b, ... : types" of the accumulators. */
+static void emit_yield(const gen_t *g, const char *ind, acc_t acc) {
+  llmc_buf_printf(g->o, "%sscf.yield ", ind);
+  acc_names(g, g->o, acc);
+  llmc_buf_printf(g->o, " : ");
+  acc_types(g, g->o);
+  llmc_buf_printf(g->o, "\n");
+}
+
 /* out = the warp's sum of f32 `in` over its lanes (a gpu.shuffle xor tree). */
 static void emit_warp_sum(llmc_buf_t *o, const char *ind, const char *tag, const char *in, int64_t ws, char *out,
                           size_t cap) {
@@ -315,11 +324,8 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
     acc_t lacc;
     for (int a = 0; a < n_acc(&g); a++) snprintf(lacc[a], sizeof lacc[a], "%%s%d", a);
     for (int u = 0; u < U; u++) emit_fmas(&g, L, u, lacc);
-    llmc_buf_printf(o, "%sscf.yield ", L);
-    acc_names(&g, o, lacc);
-    llmc_buf_printf(o, " : ");
-    acc_types(&g, o);
-    llmc_buf_printf(o, "\n%s}\n", J);
+    emit_yield(&g, L, lacc);
+    llmc_buf_printf(o, "%s}\n", J);
     for (int a = 0; a < n_acc(&g); a++) snprintf(acc[a], sizeof acc[a], "%%acc#%d", a);
   }
   /* Stretches left after the loop, unrolled, then the tail: lanes whose
@@ -339,15 +345,10 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
     memcpy(tacc, acc, sizeof tacc);
     emit_loads(&g, "      ", 200, full * stretch, "%lw");
     emit_fmas(&g, "      ", 200, tacc);
-    llmc_buf_printf(o, "      scf.yield ");
-    acc_names(&g, o, tacc);
-    llmc_buf_printf(o, " : ");
-    acc_types(&g, o);
-    llmc_buf_printf(o, "\n%s} else {\n      scf.yield ", J);
-    acc_names(&g, o, acc);
-    llmc_buf_printf(o, " : ");
-    acc_types(&g, o);
-    llmc_buf_printf(o, "\n%s}\n", J);
+    emit_yield(&g, "      ", tacc);
+    llmc_buf_printf(o, "%s} else {\n", J);
+    emit_yield(&g, "      ", acc);
+    llmc_buf_printf(o, "%s}\n", J);
     for (int a = 0; a < n_acc(&g); a++) snprintf(acc[a], sizeof acc[a], "%%tacc#%d", a);
   }
   /* Lane sums, the shuffle trees, lane 0 stores. */

@@ -26,6 +26,9 @@ void llmc_weight_set_close(llmc_weight_set_t *ws);
 const llmc_st_tensor_t *llmc_weight_set_find(const llmc_weight_set_t *ws, const char *name);
 /* An llmc_weight_lookup_fn over a weight set (ctx is the set). */
 bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out);
+/* The interpreter's view of a safetensors tensor; false for dtypes it
+ * does not read (only F32, F16, BF16). */
+bool llmc_weight_view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out);
 
 typedef struct {
   llmc_ir_graph_t *graph;

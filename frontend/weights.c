@@ -150,9 +150,7 @@ const llmc_st_tensor_t *llmc_weight_set_find(const llmc_weight_set_t *ws, const 
   return NULL;
 }
 
-bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
-  const llmc_st_tensor_t *t = llmc_weight_set_find(ctx, name);
-  if (!t) return false;
+bool llmc_weight_view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out) {
   out->name = t->name;
   out->data = t->data;
   out->shape.rank = t->rank;
@@ -163,4 +161,9 @@ bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out
     case LLMC_ST_BF16: out->dtype = LLMC_DT_BF16; return true;
     default: return false;
   }
+}
+
+bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
+  const llmc_st_tensor_t *t = llmc_weight_set_find(ctx, name);
+  return t && llmc_weight_view_of(t, out);
 }

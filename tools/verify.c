@@ -102,19 +102,6 @@ typedef struct {
   llmc_weight_set_t *model;
 } verify_weights_t;
 
-static bool view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out) {
-  out->name = t->name;
-  out->data = t->data;
-  out->shape.rank = t->rank;
-  for (int i = 0; i < t->rank && i < LLMC_MAX_RANK; i++) out->shape.dims[i] = t->shape[i];
-  switch (t->dtype) {
-    case LLMC_ST_F32: out->dtype = LLMC_DT_F32; return true;
-    case LLMC_ST_F16: out->dtype = LLMC_DT_F16; return true;
-    case LLMC_ST_BF16: out->dtype = LLMC_DT_BF16; return true;
-    default: return false;
-  }
-}
-
 static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weight_view_t *out) {
   char key[1024];
   if ((size_t)snprintf(key, sizeof key, "llmc.part.%s", name) >= sizeof key) return false;
@@ -135,7 +122,7 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
   long long rows = strtoll(at2 + 1, &end, 10);
   if (*end || rows <= 0) return false;
   const llmc_st_tensor_t *t = llmc_safetensors_find(st, joined);
-  if (!t || t->rank != 2 || row > (long long)t->shape[0] - rows || !view_of(t, out)) return false;
+  if (!t || t->rank != 2 || row > (long long)t->shape[0] - rows || !llmc_weight_view_of(t, out)) return false;
   out->name = name;
   out->data = (const char *)t->data + (size_t)row * (size_t)t->shape[1] * llmc_dtype_size(out->dtype);
   out->shape.dims[0] = rows;
@@ -145,7 +132,7 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
 static bool verify_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
   verify_weights_t *w = ctx;
   const llmc_st_tensor_t *t = llmc_safetensors_find(w->artifact, name);
-  if (t) return view_of(t, out);
+  if (t) return llmc_weight_view_of(t, out);
   return part_view(w->artifact, name, out) || llmc_weight_set_lookup(w->model, name, out);
 }
 
