@@ -455,6 +455,13 @@ fusion)
   grep -q '"x86-64-v3": 21' by_target.txt || { cat by_target.txt >&2; fail "the CPU should run 9 launches a layer"; }
   grep -q '"gfx942": 14' by_target.txt || { cat by_target.txt >&2; fail "gfx942 should run 6 launches a layer"; }
   grep -q '"spirv": 21' by_target.txt || { cat by_target.txt >&2; fail "SPIR-V keeps gemv_block: 9 a layer"; }
+  # The ops the passes make, written by hand in model.json (concat, slices
+  # tiling a matmul, a slice that does not: its own kernel, matmul_add,
+  # kv_write/attention with rope_theta), fused and not.
+  "$GEN_MODEL" wops --graph written-ops --seed 9
+  for o in -O0 -O2; do "$LLMC" compile wops/model.json -o wops$o $o --verify; done
+  "$LLMC" compile wops/model.json -o wops-gpu --target=x86-64-v3,$(nv sm_90a,)gfx942,spirv
+  grep -q '"op": "slice"' wops-gpu/report.json || fail "the unsplit slice has no kernel"
   # The joined weights replace their parts in the weight file (the parts
   # are located by metadata, for --verify).
   grep -aq '"llmc.concat.' qwen-o2/weights.safetensors || fail "no joined weight in the weight file"

@@ -7,6 +7,8 @@
  *          [--hidden N] [--vocab N] [--max-context N] [--seed N] [--tied]
  *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2]
  *          [--rope-style half|interleaved]   (interleaved: model.json only)
+ *          [--graph written-ops]  (model.json written with concat, slice,
+ *                                  matmul_add and fused RoPE; needs hidden > dim)
  * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@
 typedef struct {
   int dim, layers, heads, kv_heads, hidden, vocab, max_context, shards;
   unsigned long long seed;
-  bool tied, qwen2, rope_interleaved;
+  bool tied, qwen2, rope_interleaved, written_ops;
   llmc_st_dtype_t dtype;
 } config_t;
 
@@ -96,6 +98,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--seed") == 0) c.seed = strtoull(v, NULL, 10);
     else if (strcmp(a, "--arch") == 0) c.qwen2 = strcmp(v, "qwen2") == 0;
     else if (strcmp(a, "--rope-style") == 0) c.rope_interleaved = strcmp(v, "interleaved") == 0;
+    else if (strcmp(a, "--graph") == 0) c.written_ops = strcmp(v, "written-ops") == 0;
     else if (strcmp(a, "--dtype") == 0) {
       if (!llmc_st_dtype_from_name(strcmp(v, "f32") == 0 ? "F32" : strcmp(v, "f16") == 0 ? "F16" : "BF16", &c.dtype)) return 64;
     } else {
@@ -208,6 +211,38 @@ int main(int argc, char **argv) {
                      "      {\"op\": \"bias_add\", \"in\": [\"v\", \"model.layers.{layer}.self_attn.v_proj.bias\"], \"out\": \"v\"},\n"
                    : "",
            c.tied ? "model.embed_tokens.weight" : "lm_head.weight");
+  /* --written-ops: the same network written with the ops the fusion passes
+   * make (concat, slice, matmul_add, kv_write/attention with rope_theta),
+   * plus a slice no matmul splits into (a slice kernel): model.json only. */
+  if (c.written_ops)
+    snprintf(mj, sizeof mj,
+             "{\n  \"format\": \"llmc.model/1\",\n  \"name\": \"written-ops\",\n"
+             "  \"weights\": [\"%s\"],\n  \"max_context\": %d,\n"
+             "  \"params\": {\"n_layers\": %d, \"n_heads\": %d, \"n_kv_heads\": %d, \"head_dim\": %d, \"eps\": 1e-05, "
+             "\"qd\": %d, \"kvd\": %d},\n"
+             "  \"graph\": [\n"
+             "    {\"op\": \"embedding\", \"in\": [\"tokens\", \"model.embed_tokens.weight\"], \"out\": \"x\"},\n"
+             "    {\"repeat\": \"n_layers\", \"as\": \"layer\", \"body\": [\n"
+             "      {\"op\": \"rms_norm\", \"in\": [\"x\", \"model.layers.{layer}.input_layernorm.weight\"], \"attrs\": {\"eps\": \"$eps\"}, \"out\": \"n\"},\n"
+             "      {\"op\": \"concat\", \"in\": [\"model.layers.{layer}.self_attn.q_proj.weight\", \"model.layers.{layer}.self_attn.k_proj.weight\", \"model.layers.{layer}.self_attn.v_proj.weight\"], \"out\": \"wqkv\"},\n"
+             "      {\"op\": \"matmul\", \"in\": [\"n\", \"wqkv\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"qkv\"},\n"
+             "      {\"op\": \"slice\", \"in\": [\"qkv\"], \"attrs\": {\"begin\": 0, \"size\": \"$qd\"}, \"out\": \"q\"},\n"
+             "      {\"op\": \"slice\", \"in\": [\"qkv\"], \"attrs\": {\"begin\": \"$qd\", \"size\": \"$kvd\"}, \"out\": \"k\"},\n"
+             "      {\"op\": \"slice\", \"in\": [\"qkv\"], \"attrs\": {\"begin\": %d, \"size\": \"$kvd\"}, \"out\": \"v\"},\n"
+             "      {\"op\": \"kv_write\", \"in\": [\"k\", \"v\", \"positions\"], \"attrs\": {\"layer\": \"$layer\", \"n_kv_heads\": \"$n_kv_heads\", \"head_dim\": \"$head_dim\", \"rope_theta\": 10000.0}, \"out\": \"cache\"},\n"
+             "      {\"op\": \"attention\", \"in\": [\"q\", \"cache\", \"positions\"], \"attrs\": {\"n_heads\": \"$n_heads\", \"n_kv_heads\": \"$n_kv_heads\", \"head_dim\": \"$head_dim\", \"rope_theta\": 10000.0, \"rope_style\": \"half\"}, \"out\": \"att\"},\n"
+             "      {\"op\": \"matmul_add\", \"in\": [\"att\", \"model.layers.{layer}.self_attn.o_proj.weight\", \"x\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"x\"},\n"
+             "      {\"op\": \"rms_norm\", \"in\": [\"x\", \"model.layers.{layer}.post_attention_layernorm.weight\"], \"attrs\": {\"eps\": \"$eps\"}, \"out\": \"n\"},\n"
+             "      {\"op\": \"matmul\", \"in\": [\"n\", \"model.layers.{layer}.mlp.gate_proj.weight\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"gate\"},\n"
+             "      {\"op\": \"slice\", \"in\": [\"gate\"], \"attrs\": {\"begin\": 1, \"size\": %d}, \"out\": \"part\"},\n"
+             "      {\"op\": \"add\", \"in\": [\"x\", \"part\"], \"out\": \"x\"}\n"
+             "    ]},\n"
+             "    {\"op\": \"rms_norm\", \"in\": [\"x\", \"model.norm.weight\"], \"attrs\": {\"eps\": \"$eps\"}, \"out\": \"final\"},\n"
+             "    {\"op\": \"matmul\", \"in\": [\"final\", \"%s\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"logits\"}\n"
+             "  ]\n}\n",
+             c.shards > 1 ? "model.safetensors.index.json" : "model.safetensors", c.max_context, c.layers, c.heads,
+             c.kv_heads, hd, c.heads * hd, c.kv_heads * hd, c.heads * hd + c.kv_heads * hd, c.dim,
+             c.tied ? "model.embed_tokens.weight" : "lm_head.weight");
   /* --rope-style interleaved (GPT-J pairs): model.json only, which HF's
    * Llama config cannot express. */
   for (char *r = mj; c.rope_interleaved && (r = strstr(r, "\"theta\": 10000.0}"));) {

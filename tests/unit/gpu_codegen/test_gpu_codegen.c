@@ -94,6 +94,7 @@ static const kernel_t kernels[] = {
     {"matmul", "k_matmul_add", {P("NAME", "k_matmul_add"), P("K", "256"), P("N", "512"), P("COLS", "4"), P("WG", "256"), P("EPILOGUE", epi_add)}, 6},
     {"matmul", "k_matmul_tail", {P("NAME", "k_matmul_tail"), P("K", "512"), P("N", "250"), P("COLS", "4"), P("WG", "128"), P("EPILOGUE", epi_split)}, 6},
     {"add", "k_add", {P("NAME", "k_add"), P("N", "256"), P("WG", "256")}, 3},
+    {"slice", "k_slice", {P("NAME", "k_slice"), P("N", "64"), P("WIDTH", "160"), P("BEGIN", "8"), P("WG", "64")}, 5},
     {"mul", "k_mul", {P("NAME", "k_mul"), P("N", "256"), P("WG", "256")}, 3},
     {"silu", "k_silu", {P("NAME", "k_silu"), P("N", "512"), P("WG", "256")}, 3},
     {"silu_mul", "k_silu_mul", {P("NAME", "k_silu_mul"), P("N", "512"), P("WG", "256")}, 3},
