@@ -429,6 +429,51 @@ static void gemv_warp_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc
                                 .grid_y_tokens = (int32_t)c->values[3]};
 }
 
+/* ---- GPU: attention, warps over the key positions (attention_warp) ---- */
+
+/* Shuffles (NVIDIA, AMD), and a whole number of head dimensions a lane. */
+static bool attention_warp_supports(const llmc_kctx_t *x) {
+  llmc_gpu_vendor_t v = llmc_gpu_vendor(x->target);
+  int64_t ws = x->target->warp_size, hd = x->plan->head_dim;
+  return (v == LLMC_GPU_VENDOR_NVIDIA || v == LLMC_GPU_VENDOR_AMD) && (ws == 32 || ws == 64) && hd % ws == 0 &&
+         hd / ws <= 8;
+}
+
+static void attention_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  /* 4 warps split a context four ways; enough threads to stage and
+   * combine every head dimension. */
+  int64_t warps = 4, ws = x->target->warp_size;
+  while (warps * ws < x->plan->head_dim && warps < 16) warps *= 2;
+  *out = (llmc_kconfig_t){.n = 1, .values = {warps}};
+}
+
+static bool attention_warp_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  int64_t warps = c->values[0], threads = warps * x->target->warp_size, hd = x->plan->head_dim;
+  if (threads < hd) {
+    llmc_buf_printf(why, "%lld threads cannot combine %lld head dimensions", (long long)threads, (long long)hd);
+    return false;
+  }
+  return legal_block(x, threads, (hd + 2 * warps + warps * hd) * 4, why);
+}
+
+static llmc_status_t *attention_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  int64_t ws = x->target->warp_size, log2 = 0;
+  while ((INT64_C(1) << log2) < ws) log2++;
+  out->family = "attention_warp";
+  op_params(x, out);
+  put_int(x, out, "WARPS", c->values[0]);
+  put_int(x, out, "WS", ws);
+  put_int(x, out, "DPL", x->plan->head_dim / ws);
+  put_int(x, out, "THREADS", c->values[0] * ws);
+  put_int(x, out, "LOG2_WS", log2);
+  return NULL;
+}
+
+static void attention_warp_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)(c->values[0] * x->target->warp_size),
+                                .items_per_block = 1};
+}
+
 /* ---- a kcall another kcall's kernel does on this target ---- */
 
 static llmc_status_t *fused_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
@@ -555,6 +600,16 @@ static const llmc_kvariant_t registry[] = {
      .legal = gemv_block_legal,
      .emit = gemv_block_emit,
      .launch = gemv_block_launch},
+    {.name = "attention_warp",
+     .gpu = true,
+     .ops = "attention",
+     .n_params = 1,
+     .params = {{"WARPS", 4, {2, 4, 8, 16}}},
+     .supports = attention_warp_supports,
+     .heuristic = attention_warp_heuristic,
+     .legal = attention_warp_legal,
+     .emit = attention_warp_emit,
+     .launch = attention_warp_launch},
     {.name = "gpu_attention",
      .gpu = true,
      .ops = "attention",

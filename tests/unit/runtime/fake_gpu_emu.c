@@ -44,7 +44,9 @@
 #define EXPORT __attribute__((visibility("default")))
 
 enum { MAX_THREADS = 1024, STACK_BYTES = 16 * 1024 };
-enum { RUNNABLE, WAITING, DONE };
+/* WAITING: at a block barrier; WARP_WAITING: at a warp's exchange (a
+ * shuffle), which opens when every live thread of its warp is there. */
+enum { RUNNABLE, WAITING, WARP_WAITING, DONE };
 
 #if defined(__x86_64__)
 /* fiber_switch(&save, to): saves the callee-saved registers on the current
@@ -64,12 +66,14 @@ __asm__(".text\n"
 typedef struct {
   void *sp;
   int state;
+  uint32_t warp_width; /* WARP_WAITING: the warp's width (32, or 64 on AMD) */
 } fiber_t;
 typedef void *scheduler_t;
 #else
 typedef struct {
   ucontext_t ctx;
   int state;
+  uint32_t warp_width; /* WARP_WAITING: the warp's width (32, or 64 on AMD) */
 } fiber_t;
 typedef ucontext_t scheduler_t;
 #endif
@@ -294,24 +298,54 @@ static void fiber_resume(fiber_t *f) {
 #endif
 }
 
+/* Opens the warp exchanges every live thread of its warp has reached:
+ * true when one opened. */
+static bool release_warps(void) {
+  bool released = false;
+  for (uint32_t t = 0; t < emu.threads; t++) {
+    fiber_t *f = &emu.fibers[t];
+    if (f->state != WARP_WAITING) continue;
+    uint32_t w = f->warp_width, first = t - t % w, last = first + w < emu.threads ? first + w : emu.threads;
+    bool all = true;
+    for (uint32_t u = first; u < last && all; u++)
+      all = emu.fibers[u].state == DONE ||
+            (emu.fibers[u].state == WARP_WAITING && emu.fibers[u].warp_width == w);
+    if (!all) continue;
+    for (uint32_t u = first; u < last; u++)
+      if (emu.fibers[u].state == WARP_WAITING) emu.fibers[u].state = RUNNABLE;
+    released = true;
+  }
+  return released;
+}
+
 /* Runs block (bx, by); 0, or -1 when the block's barriers do not match. */
 static int run_block(void) {
   emu.block_serial++;
   emu.epoch++;
   for (uint32_t t = 0; t < emu.threads; t++) fiber_start(t);
   for (;;) {
-    uint32_t waiting = 0, done = 0;
-    for (uint32_t t = 0; t < emu.threads; t++) {
-      fiber_t *f = &emu.fibers[t];
-      if (f->state == RUNNABLE) {
-        emu.current = t;
-        fiber_resume(f);
+    /* Run every runnable thread until each waits or returns; warps whose
+     * threads all reached an exchange go on, until nothing can. */
+    for (bool ran = true; ran;) {
+      ran = false;
+      for (uint32_t t = 0; t < emu.threads; t++) {
+        fiber_t *f = &emu.fibers[t];
+        if (f->state == RUNNABLE) {
+          emu.current = t;
+          fiber_resume(f);
+          ran = true;
+        }
       }
-      waiting += f->state == WAITING;
-      done += f->state == DONE;
+      ran |= release_warps();
+    }
+    uint32_t waiting = 0, done = 0, warp_waiting = 0;
+    for (uint32_t t = 0; t < emu.threads; t++) {
+      waiting += emu.fibers[t].state == WAITING;
+      warp_waiting += emu.fibers[t].state == WARP_WAITING;
+      done += emu.fibers[t].state == DONE;
     }
     if (done == emu.threads) return 0;
-    if (done > 0) return -1;
+    if (done > 0 || warp_waiting > 0) return -1;
     emu.epoch++; /* the barrier opens */
     for (uint32_t t = 0; t < emu.threads; t++) emu.fibers[t].state = RUNNABLE;
   }
@@ -385,19 +419,32 @@ EXPORT void llmc_emu_nvvm_barrier_cta_sync_aligned_all(int32_t id) {
 }
 EXPORT void llmc_emu_nvvm_barrier0(void) { barrier(); }
 
-/* Warp shuffles. Every thread of the block deposits its value, all meet at
- * a barrier, each reads its source's, and all meet again before the slots
- * are reused. That is a warp exchange when the whole block runs the
- * shuffle, which the kernels guarantee (gemv_warp.c clamps rather than
- * skips rows; a block where some threads skip a shuffle is reported as a
- * barrier not all threads reach). */
+/* Warp shuffles. Every thread of the warp deposits its value, the warp's
+ * threads meet (warp_wait: the scheduler resumes them when all of the
+ * warp's live threads are there; other warps run on), each reads its
+ * source's, and they meet again before the slots are reused. A warp where
+ * some threads never reach the shuffle is reported like a barrier not all
+ * threads reach. */
 static uint32_t shuffle_slot[MAX_THREADS];
 
-static uint32_t exchange(uint32_t value, uint32_t from) {
+/* Waits until every live thread of this thread's warp (of `width`) is
+ * here too. */
+static void warp_wait(uint32_t width) {
+  fiber_t *f = &emu.fibers[emu.current];
+  f->state = WARP_WAITING;
+  f->warp_width = width;
+#if defined(__x86_64__)
+  fiber_switch(&f->sp, emu.scheduler);
+#else
+  swapcontext(&f->ctx, &emu.scheduler);
+#endif
+}
+
+static uint32_t exchange(uint32_t value, uint32_t from, uint32_t width) {
   shuffle_slot[emu.current] = value;
-  barrier();
+  warp_wait(width);
   uint32_t got = shuffle_slot[from < emu.threads ? from : emu.current];
-  barrier();
+  warp_wait(width);
   return got;
 }
 
@@ -409,7 +456,7 @@ static uint32_t shfl_bfly(uint32_t value, int32_t b, int32_t c) {
   uint32_t max_lane = (lane & segmask) | (cval & ~segmask);
   uint32_t j = lane ^ ((uint32_t)b & 0x1f);
   if (j > max_lane) j = lane;
-  return exchange(value, base + j);
+  return exchange(value, base + j, 32);
 }
 
 EXPORT float llmc_emu_nvvm_shfl_sync_bfly_f32(int32_t mask, float value, int32_t b, int32_t c) {
@@ -452,12 +499,12 @@ EXPORT int32_t llmc_emu_amdgcn_ds_swizzle(int32_t data, int32_t offset) {
     uint32_t and_mask = off & 0x1f, or_mask = (off >> 5) & 0x1f, xor_mask = (off >> 10) & 0x1f;
     j = (lane & ~31u) | ((((lane & 31) & and_mask) | or_mask) ^ xor_mask);
   }
-  return (int32_t)exchange((uint32_t)data, base + j);
+  return (int32_t)exchange((uint32_t)data, base + j, WAVE);
 }
 /* ds_bpermute: this lane gets `data` of lane (address / 4) of its wave. */
 EXPORT int32_t llmc_emu_amdgcn_ds_bpermute(int32_t address, int32_t data) {
   uint32_t base = emu.current - emu.current % WAVE;
-  return (int32_t)exchange((uint32_t)data, base + (((uint32_t)address / 4) % WAVE));
+  return (int32_t)exchange((uint32_t)data, base + (((uint32_t)address / 4) % WAVE), WAVE);
 }
 
 EXPORT int32_t llmc_emu_amdgcn_workitem_id_x(void) { return (int32_t)emu.current; }

@@ -1,0 +1,211 @@
+// attention_warp.gpu.mlir: causal paged attention with grouped-query heads,
+// the same op as attention.gpu.mlir (same args, extent, numerics contract)
+// with the key positions spread over the warps of a workgroup and each
+// score reduced by a warp shuffle tree, for NVIDIA and AMD (shuffles).
+//
+//   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
+//           MAX_BLOCKS, SCALE, ROPE, HALF_DIM, STYLE (as attention.gpu.mlir),
+//           WARPS (warps per workgroup), WS (lanes per warp), DPL (= HEAD_DIM
+//           / WS: dimensions a lane holds), THREADS (= WARPS * WS); the
+//           rotation (@NAME_rot, rope_rot.gpu.mlir) has its own
+//   args:   [q_off (act), out_off (act), positions_off, seq_off,
+//            block_tables_off (all three in meta), layer]
+//   extent: T * N_HEADS items, one workgroup each (token t, head h)
+//   grid:   (T * N_HEADS, 1, 1) x (THREADS, 1, 1)
+// q is staged in workgroup memory (rotated there with ROPE). Warp w takes
+// the positions w, w + WARPS, ... of 0..p; lane l holds dimensions l * DPL ..
+// l * DPL + DPL - 1 of q, of each key row (coalesced across the warp) and of
+// its accumulator. A score is the lanes' partial dot products summed by a
+// gpu.shuffle xor tree (every lane gets it), then each warp keeps its own
+// online softmax (running max m, sum l, accumulator rescaled by
+// exp(m_old - m_new): Milakov & Gimelshein 2018, FlashAttention-2). At the
+// end the warps' (m, l, acc) meet in workgroup memory and thread d < HEAD_DIM
+// combines them for output dimension d (the FlashDecoding combine, inside
+// one workgroup). Compared with attention.gpu.mlir, which scores a block's
+// positions with one thread each and walks the blocks in turn, the work on
+// a long context is split WARPS ways and no barrier is taken per block.
+memref.global "private" @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
+memref.global "private" @{{NAME}}_m : memref<{{WARPS}}xf32, 3>
+memref.global "private" @{{NAME}}_l : memref<{{WARPS}}xf32, 3>
+memref.global "private" @{{NAME}}_acc : memref<{{WARPS}}x{{HEAD_DIM}}xf32, 3>
+gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{THREADS}}, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %n_heads = arith.constant {{N_HEADS}} : index
+  %n_kv_heads = arith.constant {{N_KV_HEADS}} : index
+  %hd = arith.constant {{HEAD_DIM}} : index
+  %bs = arith.constant {{BLOCK_SIZE}} : index
+  %bf = arith.constant {{BLOCK_FLOATS}} : index
+  %max_blocks = arith.constant {{MAX_BLOCKS}} : index
+  %warps = arith.constant {{WARPS}} : index
+  %ws = arith.constant {{WS}} : index
+  %dpl = arith.constant {{DPL}} : index
+  %scale = arith.constant {{SCALE}} : f32
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero_v = arith.constant dense<0.0> : vector<{{DPL}}xf32>
+  %width = arith.constant {{WS}} : i32
+  %one_i = arith.constant 1 : i32
+  %steps = arith.constant {{LOG2_WS}} : index
+  %group = arith.divui %n_heads, %n_kv_heads : index
+  %kvd = arith.muli %n_kv_heads, %hd : index
+  %row_len = arith.muli %n_heads, %hd : index
+  %rope = arith.constant {{ROPE}} : index
+  %rotate = arith.cmpi ne, %rope, %c0 : index
+  %half_hd = arith.constant {{HALF_DIM}} : index
+  %style = arith.constant {{STYLE}} : index
+  %interleaved = arith.cmpi ne, %style, %c0 : index
+  %stride0 = arith.select %interleaved, %c2, %c1 : index
+  %step1 = arith.select %interleaved, %c1, %half_hd : index
+  %q_sh = memref.get_global @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
+  %m_sh = memref.get_global @{{NAME}}_m : memref<{{WARPS}}xf32, 3>
+  %l_sh = memref.get_global @{{NAME}}_l : memref<{{WARPS}}xf32, 3>
+  %acc_sh = memref.get_global @{{NAME}}_acc : memref<{{WARPS}}x{{HEAD_DIM}}xf32, 3>
+  %tid = gpu.thread_id x
+  %warp = arith.divui %tid, %ws : index
+  %lane = arith.remui %tid, %ws : index
+  %item = gpu.block_id x
+  %items = arith.index_cast %extent : i64 to index
+  %live = arith.cmpi ult, %item, %items : index
+  scf.if %live {
+    %q_off_i = memref.load %args[%c0] : memref<?xi64>
+    %o_off_i = memref.load %args[%c1] : memref<?xi64>
+    %p_off_i = memref.load %args[%c2] : memref<?xi64>
+    %s_off_i = memref.load %args[%c3] : memref<?xi64>
+    %bt_off_i = memref.load %args[%c4] : memref<?xi64>
+    %layer_i = memref.load %args[%c5] : memref<?xi64>
+    %q_off = arith.index_cast %q_off_i : i64 to index
+    %o_off = arith.index_cast %o_off_i : i64 to index
+    %p_off = arith.index_cast %p_off_i : i64 to index
+    %s_off = arith.index_cast %s_off_i : i64 to index
+    %bt_off = arith.index_cast %bt_off_i : i64 to index
+    %layer = arith.index_cast %layer_i : i64 to index
+    %l2 = arith.muli %layer, %c2 : index
+    %k_rows = arith.muli %l2, %bs : index
+    %k_layer = arith.muli %k_rows, %kvd : index
+    %kind_stride = arith.muli %bs, %kvd : index
+    %t = arith.divui %item, %n_heads : index
+    %h = arith.remui %item, %n_heads : index
+    %g = arith.divui %h, %group : index
+    %ip = arith.addi %p_off, %t : index
+    %is = arith.addi %s_off, %t : index
+    %pos_i = memref.load %meta[%ip] : memref<?xi32>
+    %seq_i = memref.load %meta[%is] : memref<?xi32>
+    %pos = arith.index_cast %pos_i : i32 to index
+    %seq = arith.index_cast %seq_i : i32 to index
+    %n_ctx = arith.addi %pos, %c1 : index
+    %bt_row0 = arith.muli %seq, %max_blocks : index
+    %bt_row = arith.addi %bt_off, %bt_row0 : index
+    %t_row = arith.muli %t, %row_len : index
+    %h_col = arith.muli %h, %hd : index
+    %q_row = arith.addi %q_off, %t_row : index
+    %q_at = arith.addi %q_row, %h_col : index
+    scf.if %rotate {
+      %pair = arith.cmpi ult, %tid, %half_hd : index
+      scf.if %pair {
+        %pos_f = arith.sitofp %pos_i : i32 to f32
+        %e0 = arith.muli %tid, %stride0 : index
+        %e1 = arith.addi %e0, %step1 : index
+        %iq0 = arith.addi %q_at, %e0 : index
+        %iq1 = arith.addi %q_at, %e1 : index
+        %x0 = memref.load %act[%iq0] : memref<?xf32>
+        %x1 = memref.load %act[%iq1] : memref<?xf32>
+        %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %tid) : (f32, f32, f32, index) -> (f32, f32)
+        memref.store %y#0, %q_sh[%e0] : memref<{{HEAD_DIM}}xf32, 3>
+        memref.store %y#1, %q_sh[%e1] : memref<{{HEAD_DIM}}xf32, 3>
+      }
+    } else {
+      %dim = arith.cmpi ult, %tid, %hd : index
+      scf.if %dim {
+        %iq = arith.addi %q_at, %tid : index
+        %q_d = memref.load %act[%iq] : memref<?xf32>
+        memref.store %q_d, %q_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
+      }
+    }
+    gpu.barrier
+    %d0 = arith.muli %lane, %dpl : index
+    %qv = vector.load %q_sh[%d0] : memref<{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
+    %g_col = arith.muli %g, %hd : index
+    %lane_col = arith.addi %g_col, %d0 : index
+    %res:3 = scf.for %j = %warp to %n_ctx step %warps iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{DPL}}xf32>) {
+      %jb = arith.divui %j, %bs : index
+      %slot = arith.remui %j, %bs : index
+      %ibt = arith.addi %bt_row, %jb : index
+      %blk_i = memref.load %meta[%ibt] : memref<?xi32>
+      %blk = arith.index_cast %blk_i : i32 to index
+      %blk_base = arith.muli %blk, %bf : index
+      %kb0 = arith.addi %blk_base, %k_layer : index
+      %srow = arith.muli %slot, %kvd : index
+      %kb1 = arith.addi %kb0, %srow : index
+      %kb = arith.addi %kb1, %lane_col : index
+      %vb = arith.addi %kb, %kind_stride : index
+      %kv_k = vector.load %kv[%kb] : memref<?xf32>, vector<{{DPL}}xf32>
+      %prod = arith.mulf %qv, %kv_k : vector<{{DPL}}xf32>
+      %part = vector.reduction <add>, %prod : vector<{{DPL}}xf32> into f32
+      // The warp's sum, on every lane: a xor tree over WS lanes.
+      %dot = scf.for %i = %c0 to %steps step %c1 iter_args(%v = %part) -> (f32) {
+        %ii = arith.index_cast %i : index to i32
+        %sh = arith.addi %ii, %one_i : i32
+        %off = arith.shrui %width, %sh : i32
+        %o, %ok = gpu.shuffle xor %v, %off, %width : f32
+        %nv = arith.addf %v, %o : f32
+        scf.yield %nv : f32
+      }
+      %s = arith.mulf %dot, %scale : f32
+      %m_new = arith.maximumf %m0, %s : f32
+      %dm = arith.subf %m0, %m_new : f32
+      %corr = math.exp %dm : f32
+      %ds = arith.subf %s, %m_new : f32
+      %p = math.exp %ds : f32
+      %l_c = arith.mulf %l0, %corr : f32
+      %l_new = arith.addf %l_c, %p : f32
+      %vv = vector.load %kv[%vb] : memref<?xf32>, vector<{{DPL}}xf32>
+      %corr_v = vector.broadcast %corr : f32 to vector<{{DPL}}xf32>
+      %p_v = vector.broadcast %p : f32 to vector<{{DPL}}xf32>
+      %acc_c = arith.mulf %acc0, %corr_v : vector<{{DPL}}xf32>
+      %pv = arith.mulf %p_v, %vv : vector<{{DPL}}xf32>
+      %acc_new = arith.addf %acc_c, %pv : vector<{{DPL}}xf32>
+      scf.yield %m_new, %l_new, %acc_new : f32, f32, vector<{{DPL}}xf32>
+    }
+    // The warps' states meet: thread d combines output dimension d.
+    %lead = arith.cmpi eq, %lane, %c0 : index
+    scf.if %lead {
+      memref.store %res#0, %m_sh[%warp] : memref<{{WARPS}}xf32, 3>
+      memref.store %res#1, %l_sh[%warp] : memref<{{WARPS}}xf32, 3>
+    }
+    vector.store %res#2, %acc_sh[%warp, %d0] : memref<{{WARPS}}x{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
+    gpu.barrier
+    %out_dim = arith.cmpi ult, %tid, %hd : index
+    scf.if %out_dim {
+      %mx = scf.for %u = %c0 to %warps step %c1 iter_args(%mm = %ninf) -> (f32) {
+        %mu = memref.load %m_sh[%u] : memref<{{WARPS}}xf32, 3>
+        %mm2 = arith.maximumf %mm, %mu : f32
+        scf.yield %mm2 : f32
+      }
+      %tot:2 = scf.for %u = %c0 to %warps step %c1 iter_args(%ls = %zero, %os = %zero) -> (f32, f32) {
+        %mu = memref.load %m_sh[%u] : memref<{{WARPS}}xf32, 3>
+        %lu = memref.load %l_sh[%u] : memref<{{WARPS}}xf32, 3>
+        %au = memref.load %acc_sh[%u, %tid] : memref<{{WARPS}}x{{HEAD_DIM}}xf32, 3>
+        %du = arith.subf %mu, %mx : f32
+        %fu = math.exp %du : f32
+        %lf = arith.mulf %lu, %fu : f32
+        %af = arith.mulf %au, %fu : f32
+        %ls2 = arith.addf %ls, %lf : f32
+        %os2 = arith.addf %os, %af : f32
+        scf.yield %ls2, %os2 : f32, f32
+      }
+      %inv_l = arith.divf %one, %tot#0 : f32
+      %out = arith.mulf %tot#1, %inv_l : f32
+      %o_row = arith.addi %o_off, %t_row : index
+      %o_at = arith.addi %o_row, %h_col : index
+      %io = arith.addi %o_at, %tid : index
+      memref.store %out, %act[%io] : memref<?xf32>
+    }
+  }
+  gpu.return
+}
