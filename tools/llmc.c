@@ -264,7 +264,8 @@ static const char main_help[] =
     "  run DIR          generate tokens with a compiled artifact\n"
     "  bench DIR        measure prefill/decode speed and memory bandwidth\n"
     "  import HF_DIR    print the model.json a Hugging Face directory becomes\n"
-    "  tune MODEL       measure kernel configurations, write a tuning database\n\n"
+    "  tune MODEL       measure kernel configurations, write a tuning database\n"
+    "  tune-measure     the timing half of tune, on artifacts compiled elsewhere\n\n"
     "Run 'llmc COMMAND --help' for a command's options. 'llmc --version' prints the version.\n";
 
 /* LLVM reports some errors (an unsupported construct in a backend) through
@@ -294,6 +295,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0) return llmc_cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return llmc_cli_bench(argc - 1, argv + 1);
+  if (strcmp(cmd, "tune-measure") == 0) return llmc_cli_tune_measure(argc - 1, argv + 1);
   if (strcmp(cmd, "import") == 0) return cmd_import(argc - 1, argv + 1);
   if (strcmp(cmd, "tune") == 0) return llmc_cli_tune(argc - 1, argv + 1);
   return llmc_cli_usage_error(NULL, "unknown command '%s'", cmd);

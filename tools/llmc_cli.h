@@ -22,5 +22,7 @@ bool llmc_cli_parse_f32(const char *s, double lo, double hi, float *out);
 /* `run` and `bench` with argv[0] the command name. */
 int llmc_cli_run(int argc, char **argv);
 int llmc_cli_bench(int argc, char **argv);
+/* `tune-measure` (tune_measure.c): the timing half of `llmc tune`. */
+int llmc_cli_tune_measure(int argc, char **argv);
 
 #endif

@@ -14,7 +14,10 @@ static const char help[] =
     "Runs artifacts compiled by `llmc compile`, without the compiler.\n\n"
     "Commands:\n"
     "  run DIR      generate tokens (see llmc-run run --help)\n"
-    "  bench DIR    measure prefill/decode speed and memory bandwidth\n";
+    "  bench DIR    measure prefill/decode speed and memory bandwidth\n"
+    "  tune-measure --target=T -o FILE DIR...\n"
+    "               time artifacts with forced kernel configurations and write\n"
+    "               the tuning database (see llmc-run tune-measure --help)\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -31,5 +34,6 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "run") == 0) return llmc_cli_run(argc - 1, argv + 1);
   if (strcmp(argv[1], "bench") == 0) return llmc_cli_bench(argc - 1, argv + 1);
-  return llmc_cli_usage_error(NULL, "unknown command '%s' (run, bench)", argv[1]);
+  if (strcmp(argv[1], "tune-measure") == 0) return llmc_cli_tune_measure(argc - 1, argv + 1);
+  return llmc_cli_usage_error(NULL, "unknown command '%s' (run, bench, tune-measure)", argv[1]);
 }

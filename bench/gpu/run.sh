@@ -58,6 +58,12 @@ failed=0
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch 8 \
       --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
   done
+  if [ ${#sweep[@]} -gt 0 ]; then
+    echo "== the sweep as a tuning database for sm_90a (llmc-run tune-measure -> $out/tuning-sm_90a.jsonl)"
+    (cd "$here" && "$here/bin/llmc-run" tune-measure --target=sm_90a --device=cuda --synthetic-weights \
+      -o "$out/tuning-sm_90a.jsonl" "${sweep[@]}") || failed=1
+    cat "$out/tuning-sm_90a.jsonl" 2>/dev/null
+  fi
   for model in r1b r1b-bf16 r1b-bf16-base; do
     echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile)"
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \

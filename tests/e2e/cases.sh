@@ -483,6 +483,20 @@ tune)
   grep -q '"source": "tuning-db"' tuned/report.json || fail "the tuned artifact does not use the database"
   [ ! -e tuning.jsonl.tune.* ] 2>/dev/null || fail "tune left its scratch artifact behind"
   expect_error 64 "one target at a time" -- "$LLMC" tune "$SRC/examples/tiny-llama/model.json" --target=host,sm_90a
+  # The timing half alone, without the compiler (for a GPU machine): time
+  # artifacts compiled with forced configurations, write the database.
+  for v in 4 8; do
+    "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 --kernel-config=matmul_f32:VEC=$v -o vec$v
+  done
+  "$LLMC_RUN" tune-measure --target=x86-64-v3 --device=host -o measured.jsonl vec4 vec8 2>/dev/null
+  grep -q '"variant":"matmul_f32","shape":"K=256,N=256,W=f32","tokens":1,"config":{"VEC":8}' measured.jsonl ||
+    fail "tune-measure did not record VEC=8"
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 --tuning-db=measured.jsonl -o measured --verify
+  grep -q '"source": "tuning-db"' measured/report.json || fail "the measured database was not used"
+  expect_error 64 "needs --target" -- "$LLMC_RUN" tune-measure -o x.jsonl vec4
+  expect_error 65 "no tunable kernel of target 'sm_90a'" -- \
+    "$LLMC_RUN" tune-measure --target=sm_90a --device=host -o x.jsonl vec4
+  [ ! -e x.jsonl ] || fail "a failed tune-measure wrote its database"
   expect_error 69 "backend 'hip'" -- "$LLMC" tune "$SRC/examples/tiny-llama/model.json" --target=gfx942 --device=hip -o x.jsonl
   [ ! -e x.jsonl ] || fail "a failed tune wrote a database"
   ;;
