@@ -13,9 +13,10 @@
 #              with --synthetic-weights
 #   - r1b-bf16-base/: the bf16 one without the fusion passes and with the
 #              shared-memory GEMV (gemv_block), for before/after in one run
-#   - r1b-bf16-R*WARPS*[TOK*]/: gemv_warp configurations forced (the list
-#              in sweep), for tuned vs heuristic; TOK > 1 shares weight loads
-#              among a batch's tokens (batch 8 vs batch 1)
+#   - r1b-bf16-gemvwarp*/, r1b-bf16-attentionwarp*/: gemv_warp and
+#              attention_warp configurations forced (the list in sweep), for
+#              tuned vs heuristic; TOK > 1 shares weight loads among a batch's
+#              tokens (batch 8 vs batch 1)
 # Usage: bench/gpu/prepare.sh [--emulation] [BUILD_DIR [CARRY_DIR]]
 #        then carry gpu-carry/ and run gpu-carry/run.sh on the device (it
 #        writes results under $OUT).
@@ -80,11 +81,12 @@ done
   --weight-dtype=bf16 --passes=canonicalize,cse,dce,fuse-silu-mul,plan-memory \
   --kernel-config=gemv_block:WG=256 "${flags[@]}"
 sweep=()
-for cfg in R=1,WARPS=4 R=2,WARPS=4 R=4,WARPS=8 R=2,WARPS=4,TOK=4 R=1,WARPS=4,TOK=8; do
-  a=r1b-bf16-${cfg//[=,]/}
+for cfg in gemv_warp:R=1,WARPS=4 gemv_warp:R=2,WARPS=4 gemv_warp:R=4,WARPS=8 gemv_warp:R=2,WARPS=4,TOK=4 \
+           gemv_warp:R=1,WARPS=4,TOK=8 attention_warp:WARPS=8; do
+  a=r1b-bf16-${cfg//[=,:_]/}
   sweep+=("$a")
   "$llmc" compile "$work/r1b/model.json" -o "$work/$a" --target=$targets --max-context "$ctx" \
-    --weight-dtype=bf16 --kernel-config=gemv_warp:$cfg "${flags[@]}"
+    --weight-dtype=bf16 --kernel-config=$cfg "${flags[@]}"
 done
 echo "${sweep[*]}" >"$carry/sweep"
 for a in r1b r1b-bf16 r1b-f16 r1b-bf16-base "${sweep[@]}"; do
