@@ -24,5 +24,11 @@ int llmc_cli_run(int argc, char **argv);
 int llmc_cli_bench(int argc, char **argv);
 /* `tune-measure` (tune_measure.c): the timing half of `llmc tune`. */
 int llmc_cli_tune_measure(int argc, char **argv);
+/* Decode steps (T = 1) on a fresh sequence of rt (opened with profile):
+ * per kernel, the ms and launches of the timed steps only (4 warm-up steps,
+ * then 16), into ms[n] and calls[n]. Shared by tune and tune-measure. */
+enum { LLMC_CLI_WARMUP_STEPS = 4, LLMC_CLI_TIMED_STEPS = 16 };
+struct llmc_rt;
+LLMC_MUST_USE llmc_status_t *llmc_cli_time_decode(struct llmc_rt *rt, double *ms, int64_t *calls, int64_t n);
 
 #endif

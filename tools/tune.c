@@ -32,7 +32,7 @@
 #include "llmc_rt.h"
 #include "llmc_verify.h"
 
-enum { MAX_CANDIDATES = 32, MAX_GROUPS = 256, WARMUP_STEPS = 4, TIMED_STEPS = 16 };
+enum { MAX_CANDIDATES = 32, MAX_GROUPS = 256 };
 
 typedef struct {
   const llmc_kcall_t *call; /* the first call of the group */
@@ -52,30 +52,6 @@ static bool same_config(const llmc_kconfig_t *a, const llmc_kconfig_t *b) {
   for (int i = 0; i < a->n; i++)
     if (a->values[i] != b->values[i]) return false;
   return true;
-}
-
-/* Decode steps of one token on a fresh sequence; returns the kernel times of
- * the timed steps only (the profile's totals after minus before). */
-static llmc_status_t *time_decode(llmc_rt_t *rt, double *ms, int64_t *calls, int64_t n_kernels) {
-  int seq;
-  LLMC_RETURN_IF_ERROR(llmc_rt_seq_create_empty(rt, &seq));
-  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
-  llmc_status_t *s = NULL;
-  for (int step = 0; step < WARMUP_STEPS + TIMED_STEPS && !s; step++) {
-    if (step == WARMUP_STEPS) {
-      const llmc_rt_kernel_time_t *prof;
-      int64_t n = llmc_rt_profile_get(rt, &prof);
-      for (int64_t k = 0; k < n && k < n_kernels; k++) ms[k] = -prof[k].ms, calls[k] = -prof[k].calls;
-    }
-    int32_t tok = (int32_t)((step * 7 + 3) % vocab), pos = step;
-    const float *logits;
-    s = llmc_rt_forward(rt, seq, &tok, &pos, 1, &logits);
-  }
-  const llmc_rt_kernel_time_t *prof;
-  int64_t n = llmc_rt_profile_get(rt, &prof);
-  for (int64_t k = 0; k < n && k < n_kernels; k++) ms[k] += prof[k].ms, calls[k] += prof[k].calls;
-  llmc_rt_seq_free(rt, seq);
-  return s;
 }
 
 /* Credits the round's kernel times to the groups: report.json names, per
@@ -209,7 +185,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     double *ms = calloc((size_t)n_kernels + 1, sizeof *ms);
     int64_t *calls = calloc((size_t)n_kernels + 1, sizeof *calls);
     if (!s && (!ms || !calls)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-    if (!s) s = time_decode(rt, ms, calls, n_kernels);
+    if (!s) s = llmc_cli_time_decode(rt, ms, calls, n_kernels);
     if (!s) {
       snprintf(device, sizeof device, "%s", llmc_rt_device_describe(rt));
       llmc_rt_profile_get(rt, &prof);
@@ -219,7 +195,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     }
     if (!s)
       fprintf(stderr, "tune: round %d/%d on %s: %d groups, verified (max difference %.2g), %d decode steps timed\n",
-              r + 1, rounds, device, n_groups, vr.max_abs_err, TIMED_STEPS);
+              r + 1, rounds, device, n_groups, vr.max_abs_err, (int)LLMC_CLI_TIMED_STEPS);
     free(ms);
     free(calls);
     llmc_rt_close(rt);

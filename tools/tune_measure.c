@@ -21,7 +21,7 @@
 #include "llmc_cli.h"
 #include "llmc_rt.h"
 
-enum { WARMUP_STEPS = 4, TIMED_STEPS = 16, MAX_ENTRIES = 4096 };
+enum { WARMUP_STEPS = LLMC_CLI_WARMUP_STEPS, TIMED_STEPS = LLMC_CLI_TIMED_STEPS, MAX_ENTRIES = 4096 };
 
 typedef struct {
   char *variant, *shape, *config; /* config: compact JSON, keys in the report's order */
@@ -44,9 +44,7 @@ static void keep(entries_t *e, const char *variant, const char *shape, const cha
   e->items[e->n++] = (entry_t){strdup(variant), strdup(shape), strdup(config), us};
 }
 
-/* Times decode steps on a fresh sequence: per kernel, ms and launches of
- * the timed steps only. */
-static llmc_status_t *time_decode(llmc_rt_t *rt, double *ms, int64_t *calls, int64_t n) {
+llmc_status_t *llmc_cli_time_decode(llmc_rt_t *rt, double *ms, int64_t *calls, int64_t n) {
   int seq;
   LLMC_RETURN_IF_ERROR(llmc_rt_seq_create_empty(rt, &seq));
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
@@ -81,7 +79,7 @@ static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt
   double *ms = calloc((size_t)n + 1, sizeof *ms);
   int64_t *calls = calloc((size_t)n + 1, sizeof *calls);
   if (!s && (!ms || !calls)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  if (!s) s = time_decode(rt, ms, calls, n);
+  if (!s) s = llmc_cli_time_decode(rt, ms, calls, n);
   if (!s) n = llmc_rt_profile_get(rt, &prof);
   json_t *kernels = json_object_get(report, "kernels");
   size_t i;
