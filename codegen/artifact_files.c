@@ -231,12 +231,15 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
                                              per_target));
   }
   json_object_set_new(r, "kernels", kernels);
-  json_object_set_new(r, "launches", json_integer(b->n_launches));
-  /* One decode step runs every plan launch once (and, on a GPU, argmax). */
+  /* All of the plan's launches: with variants per token range (llmc_abi.h)
+   * not all of them run in one step; "launches" and
+   * "launches_per_decode_step" count those of a decode step. */
+  json_object_set_new(r, "plan_launches", json_integer(b->n_launches));
   /* A decode step (T = 1) runs the launches whose token range holds 1, and
    * on each target those not fused into another there. */
   int decode = 0;
   for (int i = 0; i < b->n_launches; i++) decode += b->launches[i].call->t_min <= 1;
+  json_object_set_new(r, "launches", json_integer(decode));
   json_object_set_new(r, "launches_per_decode_step", json_integer(decode));
   json_t *by_target = json_object();
   for (int t = 0; t < b->n_targets; t++) {
