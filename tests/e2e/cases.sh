@@ -220,6 +220,21 @@ bad-model)
   expect_error 65 "inner dimensions differ" -- "$LLMC" compile model.json -o out
   mj "{$ok_head, \"graph\": [{\"op\": \"embedding\", \"in\": [\"tokens\", \"model.embed_tokens.weight\"], \"out\": \"x\"}, {\"op\": \"add\", \"in\": [\"x\", \"logits\"], \"out\": \"logits\"}]}"
   expect_error 65 "'logits' is neither" -- "$LLMC" compile model.json -o out
+  # The ops the fusion passes make, written wrong by hand.
+  emb='{"op": "embedding", "in": ["tokens", "model.embed_tokens.weight"], "out": "x"}'
+  kproj='{"op": "matmul", "in": ["x", "model.layers.0.self_attn.k_proj.weight"], "attrs": {"transpose_b": true}, "out": "k"}'
+  mj "{$ok_head, \"graph\": [$emb, {\"op\": \"slice\", \"in\": [\"x\"], \"attrs\": {\"begin\": 30, \"size\": 8}, \"out\": \"logits\"}]}"
+  expect_error 65 "slice: columns 30..+8 are outside the row of 32" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [$emb, {\"op\": \"concat\", \"in\": [\"x\"], \"out\": \"w\"}]}"
+  expect_error 65 "concat: operand 0 has type f32[T,32], expected a 2-d float weight" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [$emb, {\"op\": \"concat\", \"in\": [], \"out\": \"w\"}]}"
+  expect_error 65 "concat takes at least one operand" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [$emb, $kproj, {\"op\": \"matmul_add\", \"in\": [\"x\", \"model.layers.0.self_attn.q_proj.weight\", \"k\"], \"attrs\": {\"transpose_b\": true}, \"out\": \"logits\"}]}"
+  expect_error 65 "matmul_add: operand 2 has type f32[T,16], expected f32[T,32]" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [$emb, $kproj, {\"op\": \"kv_write\", \"in\": [\"k\", \"k\", \"positions\"], \"attrs\": {\"layer\": 0, \"n_kv_heads\": 1, \"head_dim\": 16, \"rope_style\": \"half\"}, \"out\": \"c\"}]}"
+  expect_error 65 "kv_write: rope_style without rope_theta" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"graph\": [$emb, $kproj, {\"op\": \"kv_write\", \"in\": [\"k\", \"k\", \"positions\"], \"attrs\": {\"layer\": 0, \"n_kv_heads\": 1, \"head_dim\": 16, \"rope_theta\": 10000, \"rope_style\": \"<x>\"}, \"out\": \"c\"}]}"
+  expect_error 65 'rope_style must be "half" or "interleaved"' -- "$LLMC" compile model.json -o out
   mj "{$ok_head, \"graph\": [{\"repeat\": 1000000000, \"as\": \"i\", \"body\": []}]}"
   expect_error 65 "repeat count out of range" -- "$LLMC" compile model.json -o out
   python_deep=$(printf '%.0s[' $(seq 1 3000))
