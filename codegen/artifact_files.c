@@ -26,6 +26,12 @@ static float weight_at(const llmc_weight_view_t *view, uint64_t j) {
   }
 }
 
+/* Element j of a buffer in stored dtype dt (f32, f16 or bf16). */
+static void store_as(llmc_dtype_t dt, float f, void *dst, uint64_t j) {
+  if (dt == LLMC_DT_F32) ((float *)dst)[j] = f;
+  else ((uint16_t *)dst)[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(f) : llmc_f32_to_bf16(f);
+}
+
 /* The rows of constant v as f32 into dst (numel floats): a weight from its
  * file, a concat from its operands, recursively. */
 static llmc_status_t *const_rows(const llmc_ir_graph_t *g, const llmc_value_t *v, llmc_weight_lookup_fn lookup,
@@ -66,22 +72,15 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
     const void *data;
     const char *name = v->name;
     if (v->kind == LLMC_VALUE_NODE) {
-      /* A concat: joined here, once, in the stored dtype. */
+      /* A concat: joined here, once, then stored in its dtype (in place:
+       * a 16-bit value never overtakes the f32 it comes from). */
       float *rows = malloc(sizeof(float) * (size_t)(n ? n : 1));
-      if (!(converted[i] = malloc(esize * (size_t)(n ? n : 1))) || !rows) {
-        free(rows);
+      if (!(converted[i] = rows)) {
         s = llmc_artifact_oom();
         break;
       }
-      if ((s = const_rows(g, v, lookup, ctx, rows))) {
-        free(rows);
-        break;
-      }
-      for (uint64_t j = 0; j < n; j++) {
-        if (dt == LLMC_DT_F32) ((float *)converted[i])[j] = rows[j];
-        else ((uint16_t *)converted[i])[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(rows[j]) : llmc_f32_to_bf16(rows[j]);
-      }
-      free(rows);
+      if ((s = const_rows(g, v, lookup, ctx, rows))) break;
+      for (uint64_t j = 0; dt != LLMC_DT_F32 && j < n; j++) store_as(dt, rows[j], converted[i], j);
       data = converted[i];
       name = llmc_arena_printf(b->a, "llmc.concat.%d", v->id);
       if (!name) {
@@ -114,11 +113,7 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
           s = llmc_artifact_oom();
           break;
         }
-        for (uint64_t j = 0; j < n; j++) {
-          float f = weight_at(&view, j);
-          if (dt == LLMC_DT_F32) ((float *)converted[i])[j] = f;
-          else ((uint16_t *)converted[i])[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(f) : llmc_f32_to_bf16(f);
-        }
+        for (uint64_t j = 0; j < n; j++) store_as(dt, weight_at(&view, j), converted[i], j);
         data = converted[i];
       }
     }

@@ -332,26 +332,28 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
      * decode steps (T = 1) and one for wider steps (T >= 2: a batch, a
      * prefill chunk), which may share weight loads among tokens; the
      * runtime runs the one whose range holds the step's T. */
+    if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0)) {
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
+                     "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
+                     "generators yet; store the weight as [N,K]", v->id);
+      break;
+    }
+    /* What the node's kcalls share; each range then gets its own choices. */
+    llmc_kcall_t node_call = {.node = v, .op = v ? llmc_op_name(v->op) : "argmax", .t_min = 1, .t_max = t_max};
+    node_call.weight_dtype = v && is_matmul(v) ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
+    if (v && v->op == LLMC_OP_MATMUL_ADD) node_call.epilogue = LLMC_EPILOGUE_ADD;
+    if (v && llmc_ir_split_parts(g, v, node_call.parts, &node_call.n_parts)) node_call.epilogue = LLMC_EPILOGUE_SPLIT;
+    if (v) {
+      node_call.norm = llmc_ir_norm_prologue(g, v);
+      node_call.glu = llmc_ir_glu_epilogue(g, v);
+    }
+    kcall_shape(p, &node_call);
     int ranges = v && is_matmul(v) && gpu && t_max >= 2 ? 2 : 1;
     for (int range = 0; !s && range < ranges; range++) {
       llmc_kcall_t *c = &p->calls[p->n_calls++];
-      memset(c, 0, sizeof *c);
-      c->node = v;
-      c->t_min = range == 0 ? 1 : 2;
-      c->t_max = ranges == 2 && range == 0 ? 1 : t_max;
-      c->op = v ? llmc_op_name(v->op) : "argmax";
-      c->weight_dtype = v && is_matmul(v) ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
-      if (v && v->op == LLMC_OP_MATMUL_ADD) c->epilogue = LLMC_EPILOGUE_ADD;
-      if (v && llmc_ir_split_parts(g, v, c->parts, &c->n_parts)) c->epilogue = LLMC_EPILOGUE_SPLIT;
-      if (v) {
-        c->norm = llmc_ir_norm_prologue(g, v);
-        c->glu = llmc_ir_glu_epilogue(g, v);
-      }
-      if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0))
-        s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
-                       "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
-                       "generators yet; store the weight as [N,K]", v->id);
-      kcall_shape(p, c);
+      *c = node_call;
+      if (ranges == 2) c->t_min = c->t_max = 1;
+      if (range == 1) c->t_min = 2, c->t_max = t_max;
       for (int t = 0; !s && t < n_targets; t++) s = configure(p, c, t, o, hits);
     }
   }

@@ -359,11 +359,12 @@ static void gemv_block_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llm
 /* Shuffles: NVIDIA (shfl.sync) and AMD (ds_bpermute). MLIR 22's LLVM-SPV
  * lowering takes gpu.shuffle only at a declared subgroup size, so SPIR-V
  * keeps gemv_block. Rows and activations must be 16-byte aligned. */
-static bool gemv_warp_supports(const llmc_kctx_t *x) {
-  llmc_gpu_vendor_t v = llmc_gpu_vendor(x->target);
-  return (v == LLMC_GPU_VENDOR_NVIDIA || v == LLMC_GPU_VENDOR_AMD) && k_of(x) % 8 == 0 &&
-         (x->target->warp_size == 32 || x->target->warp_size == 64);
+static bool has_shuffles(const llmc_target_t *t) {
+  llmc_gpu_vendor_t v = llmc_gpu_vendor(t);
+  return (v == LLMC_GPU_VENDOR_NVIDIA || v == LLMC_GPU_VENDOR_AMD) && (t->warp_size == 32 || t->warp_size == 64);
 }
+
+static bool gemv_warp_supports(const llmc_kctx_t *x) { return has_shuffles(x->target) && k_of(x) % 8 == 0; }
 
 /* 32-bit words a warp reads per step of K (16 bytes a lane), and the steps. */
 static int64_t gemv_warp_steps(const llmc_kctx_t *x) {
@@ -433,10 +434,8 @@ static void gemv_warp_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc
 
 /* Shuffles (NVIDIA, AMD), and a whole number of head dimensions a lane. */
 static bool attention_warp_supports(const llmc_kctx_t *x) {
-  llmc_gpu_vendor_t v = llmc_gpu_vendor(x->target);
   int64_t ws = x->target->warp_size, hd = x->plan->head_dim;
-  return (v == LLMC_GPU_VENDOR_NVIDIA || v == LLMC_GPU_VENDOR_AMD) && (ws == 32 || ws == 64) && hd % ws == 0 &&
-         hd / ws <= 8;
+  return has_shuffles(x->target) && hd % ws == 0 && hd / ws <= 8;
 }
 
 static void attention_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {

@@ -185,23 +185,11 @@ llmc_status_t *llmc_pass_fuse_matmul_add(llmc_ir_graph_t *g, llmc_pass_remarks_t
     char label[24];
     llmc_pass_remark(remarks, "fuse-matmul-add", true, "%s + residual (%s) -> matmul_add", weight_label(m, label),
                      r->kind == LLMC_VALUE_NODE ? llmc_op_name(r->op) : r->name);
-    /* add and matmul have the same type: rewrite the add in place (it is
-     * after the matmul's operands and the residual). */
-    llmc_value_t **ins = m->inputs; /* [a, b]: the arena keeps it alive */
-    llmc_value_t **three = NULL;
-    /* The add's operand array has two slots; matmul_add needs three. */
-    three = malloc(sizeof *three * 3);
-    if (!three) {
-      free(uses);
-      return oom();
-    }
-    three[0] = ins[0];
-    three[1] = ins[1];
-    three[2] = r;
-    llmc_value_t *fused;
+    /* matmul_add goes where the add is (after the matmul's operands and
+     * the residual) and takes its uses. */
+    llmc_value_t *three[3] = {m->inputs[0], m->inputs[1], r}, *fused;
     llmc_status_t *s = llmc_ir_graph_insert_node(g, v->id, LLMC_OP_MATMUL_ADD, three, 3, m->attrs, m->n_attrs,
                                                  g->name, &fused);
-    free(three);
     if (s) {
       free(uses);
       return s;

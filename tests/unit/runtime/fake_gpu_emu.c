@@ -403,15 +403,18 @@ EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_nctaid_x(void) { return (int32_t)emu.
 EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_nctaid_y(void) { return (int32_t)emu.gy; }
 EXPORT int32_t llmc_emu_nvvm_read_ptx_sreg_nctaid_z(void) { return 1; }
 
-static void barrier(void) {
+/* The current thread waits in `state` (the scheduler resumes it). */
+static void suspend(int state) {
   fiber_t *f = &emu.fibers[emu.current];
-  f->state = WAITING;
+  f->state = state;
 #if defined(__x86_64__)
   fiber_switch(&f->sp, emu.scheduler);
 #else
   swapcontext(&f->ctx, &emu.scheduler);
 #endif
 }
+
+static void barrier(void) { suspend(WAITING); }
 
 EXPORT void llmc_emu_nvvm_barrier_cta_sync_aligned_all(int32_t id) {
   (void)id;
@@ -430,14 +433,8 @@ static uint32_t shuffle_slot[MAX_THREADS];
 /* Waits until every live thread of this thread's warp (of `width`) is
  * here too. */
 static void warp_wait(uint32_t width) {
-  fiber_t *f = &emu.fibers[emu.current];
-  f->state = WARP_WAITING;
-  f->warp_width = width;
-#if defined(__x86_64__)
-  fiber_switch(&f->sp, emu.scheduler);
-#else
-  swapcontext(&f->ctx, &emu.scheduler);
-#endif
+  emu.fibers[emu.current].warp_width = width;
+  suspend(WARP_WAITING);
 }
 
 static uint32_t exchange(uint32_t value, uint32_t from, uint32_t width) {
