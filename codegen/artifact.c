@@ -283,8 +283,10 @@ static llmc_status_t *plan_array(builder_t *b, int64_t **out, int64_t *out_len) 
 /* ---- kernels ---- */
 
 static llmc_status_t *kernel_module(builder_t *b, llmc_buf_t *out) {
-  llmc_buf_printf(out, "// Kernels of model \"%s\", instantiated by llmc %s.\nmodule {\n", b->g->name,
-                  LLMC_VERSION_STRING);
+  /* The model's name comes from a file: quoted, never pasted. */
+  llmc_buf_printf(out, "// Kernels of model ");
+  llmc_buf_put_quoted(out, b->g->name);
+  llmc_buf_printf(out, ", instantiated by llmc %s.\nmodule {\n", LLMC_VERSION_STRING);
   for (int k = 0; k < b->n_kernels; k++) {
     const kernel_t *kn = &b->kernels[k];
     llmc_kinstance_t inst;

@@ -217,14 +217,16 @@ static llmc_status_t *parse(llmc_safetensors_t *st, const uint8_t *bytes, uint64
                       (unsigned long long)size);
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | bytes[i];
+  /* The messages do not print hlen: those are the file's first 8 bytes, and
+   * a file that is not safetensors at all must not be echoed. */
   if (hlen > LLMC_ST_MAX_HEADER_BYTES)
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "header length %llu exceeds the limit of %llu bytes",
-                      (unsigned long long)hlen, LLMC_ST_MAX_HEADER_BYTES);
+                      "not a safetensors file: its header length exceeds the limit of %llu bytes",
+                      LLMC_ST_MAX_HEADER_BYTES);
   if (hlen > size - 8)
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "header length %llu runs past the end of the file (%llu bytes)",
-                      (unsigned long long)hlen, (unsigned long long)size);
+                      "not a safetensors file: its header length runs past the end of the file (%llu bytes)",
+                      (unsigned long long)size);
   const uint8_t *data_start = bytes + 8 + hlen;
   uint64_t data_size = size - 8 - hlen;
 

@@ -20,17 +20,15 @@
 #include "llmc_ir.h"
 #include "ops_impl.h"
 
-static void print_string(llmc_buf_t *out, const char *s) {
-  llmc_buf_append(out, "\"", 1);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\') llmc_buf_append(out, "\\", 1);
-    if (*s == '\n') {
-      llmc_buf_append(out, "\\n", 2);
-      continue;
-    }
-    llmc_buf_append(out, s, 1);
-  }
-  llmc_buf_append(out, "\"", 1);
+/* Names come from model files: quoted so that any byte round-trips and none
+ * can end the string or the line (\xNN for the rest; see llmc_buf_put_quoted). */
+static void print_string(llmc_buf_t *out, const char *s) { llmc_buf_put_quoted(out, s); }
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 static void print_type(llmc_buf_t *out, const llmc_value_t *v) {
@@ -153,7 +151,16 @@ static llmc_status_t *parse_string(parser_t *ps, char **out) {
   ps->p++;
   llmc_buf_t b = {0};
   while (*ps->p && *ps->p != '"' && *ps->p != '\n') {
-    if (*ps->p == '\\' && ps->p[1]) {
+    if (*ps->p == '\\' && ps->p[1] == 'x') {
+      int hi = hex_digit(ps->p[2]), lo = hi < 0 ? -1 : hex_digit(ps->p[3]);
+      if (lo < 0 || (hi | lo) == 0) {
+        llmc_buf_free(&b);
+        return perr(ps, "%s", "bad \\x escape in a string (two hex digits, not 00)");
+      }
+      char c = (char)(hi * 16 + lo);
+      llmc_buf_append(&b, &c, 1);
+      ps->p += 3;
+    } else if (*ps->p == '\\' && ps->p[1]) {
       ps->p++;
       llmc_buf_append(&b, *ps->p == 'n' ? "\n" : ps->p, 1);
     } else {

@@ -4,6 +4,7 @@
 #include "llmc_support.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,10 @@ static llmc_code_t open_error_code(int err) {
 
 llmc_status_t *llmc_file_map_open(const char *path, llmc_file_map_t *out_map) {
   *out_map = (llmc_file_map_t){0};
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+   * forever; it is refused below as not a regular file. (Reads of regular
+   * files ignore the flag, and the file is only mmapped.) */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return LLMC_ERROR(open_error_code(errno), path, "cannot open: %s", strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -99,5 +103,49 @@ llmc_status_t *llmc_file_write_atomic(const char *path, const void *data, size_t
     unlink(tmp);
     return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot finish writing: %s", strerror(e));
   }
+  return NULL;
+}
+
+/* The directory whose files an input may name: the model directory itself,
+ * or for a Hugging Face hub cache snapshot (.../models--org--name/snapshots/
+ * REV, whose files are symlinks into ../../blobs) the models--* directory. */
+static void confinement_root(const char *real_dir, char *root, size_t cap) {
+  snprintf(root, cap, "%s", real_dir);
+  char *last = strrchr(root, '/');
+  if (!last || last == root) return;
+  *last = '\0';
+  char *parent = strrchr(root, '/');
+  if (parent && strcmp(parent + 1, "snapshots") == 0 && parent != root) {
+    *parent = '\0';
+    char *repo = strrchr(root, '/');
+    if (repo && strncmp(repo + 1, "models--", 8) == 0) return;
+  }
+  snprintf(root, cap, "%s", real_dir);
+}
+
+llmc_status_t *llmc_path_confine(llmc_arena_t *a, const char *dir, const char *rel, const char **out_path) {
+  *out_path = NULL;
+  if (!rel[0] || rel[0] == '/')
+    return LLMC_ERROR(LLMC_DATA_LOSS, rel, "this path leaves the model directory (absolute paths are refused)");
+  for (const char *p = rel; *p;) { /* no ".." component, even one a symlink would make harmless */
+    size_t n = strcspn(p, "/");
+    if (n == 2 && p[0] == '.' && p[1] == '.')
+      return LLMC_ERROR(LLMC_DATA_LOSS, rel, "this path leaves the model directory");
+    p += n + (p[n] == '/');
+  }
+  const char *path = llmc_path_join(a, dir, rel);
+  if (!path) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  char real_dir[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
+  if (!realpath(dir, real_dir))
+    return LLMC_ERROR(open_error_code(errno), path, "cannot open: %s", strerror(errno));
+  if (!realpath(path, real))
+    return LLMC_ERROR(open_error_code(errno), path, "cannot open: %s", strerror(errno));
+  /* Symlinks are followed, but where they lead must stay inside. */
+  confinement_root(real_dir, root, sizeof root);
+  size_t n = strlen(root);
+  bool inside = strncmp(real, root, n) == 0 && (real[n] == '/' || (n == 1 && root[0] == '/'));
+  if (!inside)
+    return LLMC_ERROR(LLMC_DATA_LOSS, path, "leaves the model directory %s through a symlink", root);
+  *out_path = path;
   return NULL;
 }

@@ -100,6 +100,16 @@ void llmc_buf_append(llmc_buf_t *b, const void *data, size_t n);
 void llmc_buf_printf(llmc_buf_t *b, const char *fmt, ...) LLMC_PRINTF(2, 3);
 void llmc_buf_free(llmc_buf_t *b);
 
+/* Appends s as a double-quoted string that stays inert wherever generated
+ * text puts it (an MLIR or C comment or string, JSON-like text): quotes and
+ * backslashes are escaped, "*" "/" is broken, and control bytes, invalid
+ * UTF-8 and C1 controls are written as \xNN. Every name read from a file
+ * goes through this (or through a validator) before it reaches MLIR or C. */
+void llmc_buf_put_quoted(llmc_buf_t *b, const char *s);
+/* A malloc'd copy of s with control bytes and invalid UTF-8 written as \xNN,
+ * so a message quoting a file stays one line; NULL when out of memory. */
+char *llmc_printable_dup(const char *s);
+
 /* A file embedded into a library at build time by cmake/embed_files.cmake,
  * which emits a NULL-terminated table of these and its count. */
 typedef struct {
@@ -110,6 +120,12 @@ typedef struct {
 
 /* Joins dir and name into an arena-owned path. */
 char *llmc_path_join(llmc_arena_t *a, const char *dir, const char *name);
+/* An input file named by a model file: rel must be relative, without "..",
+ * and its real path (symlinks resolved) must lie inside dir's real path (or,
+ * for a Hugging Face cache snapshot, inside its models--* directory, where
+ * the snapshot's symlinks point). Writes the joined path (arena-owned). */
+LLMC_MUST_USE llmc_status_t *llmc_path_confine(llmc_arena_t *a, const char *dir, const char *rel,
+                                               const char **out_path);
 
 /* Deterministic 64-bit PRNG (splitmix64) for samplers and fixtures. */
 static inline uint64_t llmc_rng_next(uint64_t *state) {

@@ -42,8 +42,12 @@ static llmc_status_t *make_v(llmc_code_t code, const char *where, const char *sr
   s->code = code;
   s->src_file = src_file;
   s->src_line = src_line;
-  s->where = where ? strdup(where) : NULL;
-  s->message = vformat(fmt, ap);
+  /* Messages quote names and paths from files: kept printable, so an error
+   * is one line whatever a hostile file holds. */
+  s->where = where ? llmc_printable_dup(where) : NULL;
+  char *raw = vformat(fmt, ap);
+  s->message = raw ? llmc_printable_dup(raw) : NULL;
+  free(raw);
   s->cause = cause;
   if (!s->message || (where && !s->where)) {
     llmc_status_free(s);
@@ -82,9 +86,10 @@ void llmc_status_format(const llmc_status_t *s, char *buf, size_t cap) {
   size_t used = 0;
   if (cap == 0) return;
   buf[0] = '\0';
-  for (; s && used < cap; s = s->cause) {
-    int n = snprintf(buf + used, cap - used, "%s%s%serror: %s", used ? "\n" : "",
-                     s->where ? s->where : "", s->where ? ": " : "", s->message);
+  /* One line, outermost first: "where: error: what: cause-where: cause". */
+  for (bool first = true; s && used < cap; s = s->cause, first = false) {
+    int n = snprintf(buf + used, cap - used, "%s%s%s%s%s", first ? "" : ": ", s->where ? s->where : "",
+                     s->where ? ": " : "", first ? "error: " : "", s->message);
     if (n < 0) break;
     used += (size_t)n;
   }

@@ -17,7 +17,7 @@ static void test_status_chain(void **state) {
   s = llmc_status_wrap(s, "model.json", "while reading weights");
   char buf[256];
   llmc_status_format(s, buf, sizeof buf);
-  assert_string_equal(buf, "model.json: error: while reading weights\na.json:3: error: bad thing");
+  assert_string_equal(buf, "model.json: error: while reading weights: a.json:3: bad thing");
   assert_int_equal(llmc_status_exit_code(s), EX_DATAERR);
   assert_string_equal(llmc_status_message(s), "bad thing");
   llmc_status_free(s);
