@@ -68,11 +68,11 @@ static bool is_matmul(const llmc_value_t *v) {
  * otherwise, so norm weights and embedding tables (and tied embeddings)
  * stay exact. Uses by concats do not count: the concat is stored, with its
  * own uses deciding. *out_stored is false when no kernel reads w. */
-static llmc_dtype_t stored_dtype(const llmc_ir_graph_t *g, const llmc_value_t *w, llmc_dtype_t want,
+static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w, llmc_dtype_t want,
                                  bool *out_stored) {
   bool used = false, half = want == LLMC_DT_F16 || want == LLMC_DT_BF16;
-  for (int i = w->id + 1; i < g->n_values; i++) {
-    const llmc_value_t *v = g->values[i];
+  for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
+    const llmc_value_t *v = u->users[k];
     if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
     for (int j = 0; j < v->n_inputs; j++) {
       if (v->inputs[j] != w) continue;
@@ -315,10 +315,12 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   p->calls = llmc_arena_alloc(p->arena, sizeof(llmc_kcall_t) * (size_t)(2 * g->n_values + 1));
   int *hits = calloc((size_t)o->n_overrides + 1, sizeof(int));
   llmc_status_t *s = p->weight_dtypes && p->stored && p->calls && hits ? kv_facts(p, o) : oom();
+  llmc_ir_uses_t uses = {0};
+  if (!s) s = llmc_ir_uses_build(g, &uses);
   for (int i = 0; !s && i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
     p->stored[i] = false;
-    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(g, v, o->weight_dtype, &p->stored[i]) : v->dtype;
+    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(&uses, v, o->weight_dtype, &p->stored[i]) : v->dtype;
   }
   bool gpu = false;
   for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
@@ -327,7 +329,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     const llmc_value_t *v = i < g->n_values ? g->values[i] : NULL;
     if (v ? v->kind != LLMC_VALUE_NODE : !gpu) continue;
     /* Constants are in the weight file; split slices are written by their matmul. */
-    if (v && (llmc_ir_value_is_const(v) || llmc_ir_split_producer(g, v))) continue;
+    if (v && (llmc_ir_value_is_const(v) || llmc_ir_split_producer(&uses, v))) continue;
     /* A variant per token-count range: on GPUs a matmul has one kcall for
      * decode steps (T = 1) and one for wider steps (T >= 2: a batch, a
      * prefill chunk), which may share weight loads among tokens; the
@@ -342,10 +344,10 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     llmc_kcall_t node_call = {.node = v, .op = v ? llmc_op_name(v->op) : "argmax", .t_min = 1, .t_max = t_max};
     node_call.weight_dtype = v && is_matmul(v) ? p->weight_dtypes[v->inputs[1]->id] : LLMC_DT_F32;
     if (v && v->op == LLMC_OP_MATMUL_ADD) node_call.epilogue = LLMC_EPILOGUE_ADD;
-    if (v && llmc_ir_split_parts(g, v, node_call.parts, &node_call.n_parts)) node_call.epilogue = LLMC_EPILOGUE_SPLIT;
+    if (v && llmc_ir_split_parts(&uses, v, node_call.parts, &node_call.n_parts)) node_call.epilogue = LLMC_EPILOGUE_SPLIT;
     if (v) {
-      node_call.norm = llmc_ir_norm_prologue(g, v);
-      node_call.glu = llmc_ir_glu_epilogue(g, v);
+      node_call.norm = llmc_ir_norm_prologue(&uses, v);
+      node_call.glu = llmc_ir_glu_epilogue(&uses, v);
     }
     kcall_shape(p, &node_call);
     int ranges = v && is_matmul(v) && gpu && t_max >= 2 ? 2 : 1;
@@ -363,6 +365,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
       s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kernel-config", "'%s' matches no kernel call of this plan",
                      o->overrides[i].spec);
   free(hits);
+  llmc_ir_uses_free(&uses);
   if (s) {
     llmc_kplan_destroy(p);
     return s;

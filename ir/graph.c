@@ -1,6 +1,7 @@
 /* graph.c: building and editing the SSA graph. Values live in one array in
  * definition order; node inputs always point at earlier values, so the array
  * order is a valid execution order and no cycle can be built. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "llmc_ir.h"
@@ -84,10 +85,13 @@ static llmc_status_t *new_value(llmc_ir_graph_t *g, llmc_value_kind_t kind, llmc
 }
 
 llmc_value_t *llmc_ir_graph_find_input(const llmc_ir_graph_t *g, const char *name) {
-  for (int i = 0; i < g->n_values; i++) {
-    llmc_value_t *v = g->values[i];
-    if (v->kind == LLMC_VALUE_INPUT && strcmp(v->name, name) == 0) return v;
-  }
+  return g->input_names ? llmc_strmap_get(g->input_names, name) : NULL;
+}
+
+/* Records v under its name in *map (created on first use). */
+static llmc_status_t *remember_name(llmc_ir_graph_t *g, llmc_strmap_t **map, llmc_value_t *v) {
+  if (!*map && !(*map = llmc_strmap_create(g->arena))) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  if (!llmc_strmap_put(*map, v->name, v)) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   return NULL;
 }
 
@@ -107,25 +111,24 @@ llmc_status_t *llmc_ir_graph_add_input(llmc_ir_graph_t *g, const char *name, llm
   v->shape = shape;
   if (!(v->name = llmc_arena_strdup(g->arena, name)))
     return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  LLMC_RETURN_IF_ERROR(remember_name(g, &g->input_names, v));
   *out_value = v;
   return NULL;
 }
 
 llmc_status_t *llmc_ir_graph_add_weight(llmc_ir_graph_t *g, const char *name, llmc_dtype_t dt,
                                         llmc_shape_t shape, llmc_value_t **out_value) {
-  for (int i = 0; i < g->n_values; i++) {
-    llmc_value_t *v = g->values[i];
-    if (v->kind == LLMC_VALUE_WEIGHT && strcmp(v->name, name) == 0) {
-      *out_value = v;
-      return NULL;
-    }
+  llmc_value_t *v = g->weight_names ? llmc_strmap_get(g->weight_names, name) : NULL;
+  if (v) {
+    *out_value = v;
+    return NULL;
   }
-  llmc_value_t *v;
   LLMC_RETURN_IF_ERROR(new_value(g, LLMC_VALUE_WEIGHT, &v));
   v->dtype = dt;
   v->shape = shape;
   if (!(v->name = llmc_arena_strdup(g->arena, name)))
     return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  LLMC_RETURN_IF_ERROR(remember_name(g, &g->weight_names, v));
   *out_value = v;
   return NULL;
 }
@@ -185,21 +188,58 @@ bool llmc_ir_value_is_const(const llmc_value_t *v) {
   return v->kind == LLMC_VALUE_WEIGHT || (v->kind == LLMC_VALUE_NODE && v->op == LLMC_OP_CONCAT);
 }
 
-bool llmc_ir_split_parts(const llmc_ir_graph_t *g, const llmc_value_t *v,
+llmc_status_t *llmc_ir_uses_build(const llmc_ir_graph_t *g, llmc_ir_uses_t *out) {
+  int n = g->n_values, n_edges = 0;
+  *out = (llmc_ir_uses_t){.g = g};
+  out->start = calloc((size_t)n + 2, sizeof *out->start);
+  out->is_output = calloc((size_t)n + 1, sizeof *out->is_output);
+  out->reads = calloc((size_t)n + 1, sizeof *out->reads);
+  for (int i = 0; out->start && i < n; i++) n_edges += g->values[i]->dead ? 0 : g->values[i]->n_inputs;
+  out->users = malloc(sizeof *out->users * (size_t)(n_edges + 1));
+  if (!out->start || !out->is_output || !out->reads || !out->users) {
+    llmc_ir_uses_free(out);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  /* Counting sort of (operand, user) edges by operand; users come out in
+   * definition order. A user reading a value twice is listed once. */
+  for (int i = 0; i < n; i++) {
+    const llmc_value_t *v = g->values[i];
+    for (int j = 0; j < v->n_inputs && !v->dead; j++) {
+      bool repeat = false;
+      for (int k = 0; k < j; k++) repeat |= v->inputs[k] == v->inputs[j];
+      if (!repeat) out->start[v->inputs[j]->id + 2]++;
+      out->reads[v->inputs[j]->id]++;
+    }
+  }
+  for (int i = 0; i < n; i++) out->start[i + 2] += out->start[i + 1];
+  for (int i = 0; i < n; i++) {
+    const llmc_value_t *v = g->values[i];
+    for (int j = 0; j < v->n_inputs && !v->dead; j++) {
+      bool repeat = false;
+      for (int k = 0; k < j; k++) repeat |= v->inputs[k] == v->inputs[j];
+      if (!repeat) out->users[out->start[v->inputs[j]->id + 1]++] = v;
+    }
+  }
+  for (int i = 0; i < g->n_outputs; i++) out->is_output[g->outputs[i].value->id] = true;
+  return NULL;
+}
+
+void llmc_ir_uses_free(llmc_ir_uses_t *u) {
+  free(u->start);
+  free(u->users);
+  free(u->is_output);
+  free(u->reads);
+  *u = (llmc_ir_uses_t){0};
+}
+
+bool llmc_ir_split_parts(const llmc_ir_uses_t *u, const llmc_value_t *v,
                          const llmc_value_t *parts[LLMC_MAX_SPLIT], int *out_n) {
   *out_n = 0;
-  if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_MATMUL) return false;
-  for (int i = 0; i < g->n_outputs; i++)
-    if (g->outputs[i].value == v) return false;
+  if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_MATMUL || u->is_output[v->id]) return false;
   int n = 0;
-  for (int i = v->id + 1; i < g->n_values; i++) {
-    const llmc_value_t *u = g->values[i];
-    for (int j = 0; j < u->n_inputs; j++) {
-      if (u->inputs[j] != v) continue;
-      if (u->op != LLMC_OP_SLICE || n == LLMC_MAX_SPLIT) return false;
-      parts[n++] = u;
-      break;
-    }
+  for (int k = u->start[v->id]; k < u->start[v->id + 1]; k++) {
+    if (u->users[k]->op != LLMC_OP_SLICE || n == LLMC_MAX_SPLIT) return false;
+    parts[n++] = u->users[k];
   }
   if (n < 2) return false;
   /* Column order (insertion sort; n <= 4), then an exact cover. */
@@ -219,41 +259,33 @@ bool llmc_ir_split_parts(const llmc_ir_graph_t *g, const llmc_value_t *v,
   return true;
 }
 
-const llmc_value_t *llmc_ir_split_producer(const llmc_ir_graph_t *g, const llmc_value_t *v) {
+const llmc_value_t *llmc_ir_split_producer(const llmc_ir_uses_t *u, const llmc_value_t *v) {
   if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_SLICE) return NULL;
   const llmc_value_t *parts[LLMC_MAX_SPLIT];
   int n;
-  return llmc_ir_split_parts(g, v->inputs[0], parts, &n) ? v->inputs[0] : NULL;
+  return llmc_ir_split_parts(u, v->inputs[0], parts, &n) ? v->inputs[0] : NULL;
 }
 
-/* Uses of v (as an operand of a later value, or as a graph output), and the
- * last user found. */
-static int uses_of(const llmc_ir_graph_t *g, const llmc_value_t *v, const llmc_value_t **out_user) {
-  int n = 0;
-  *out_user = NULL;
-  for (int i = 0; i < g->n_outputs; i++) n += g->outputs[i].value == v;
-  for (int i = v->id + 1; i < g->n_values; i++)
-    for (int j = 0; j < g->values[i]->n_inputs; j++)
-      if (g->values[i]->inputs[j] == v) {
-        n++;
-        *out_user = g->values[i];
-      }
-  return n;
+/* Uses of v (by a later value, or as a graph output), and its last user. */
+static int uses_of(const llmc_ir_uses_t *u, const llmc_value_t *v, const llmc_value_t **out_user) {
+  int n = u->start[v->id + 1] - u->start[v->id];
+  *out_user = n ? u->users[u->start[v->id + 1] - 1] : NULL;
+  return u->reads[v->id] + u->is_output[v->id];
 }
 
-const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_graph_t *g, const llmc_value_t *m) {
+const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_uses_t *u, const llmc_value_t *m) {
   if (m->kind != LLMC_VALUE_NODE || (m->op != LLMC_OP_MATMUL && m->op != LLMC_OP_MATMUL_ADD)) return NULL;
   const llmc_value_t *r = m->inputs[0], *user;
   if (r->kind != LLMC_VALUE_NODE || r->op != LLMC_OP_RMS_NORM) return NULL;
-  return uses_of(g, r, &user) == 1 && user == m ? r : NULL;
+  return uses_of(u, r, &user) == 1 && user == m ? r : NULL;
 }
 
-const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_graph_t *g, const llmc_value_t *m) {
+const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_uses_t *u, const llmc_value_t *m) {
   const llmc_value_t *parts[LLMC_MAX_SPLIT], *u0, *u1;
   int n;
-  if (!llmc_ir_split_parts(g, m, parts, &n) || n != 2 || parts[0]->shape.dims[1] != parts[1]->shape.dims[1])
+  if (!llmc_ir_split_parts(u, m, parts, &n) || n != 2 || parts[0]->shape.dims[1] != parts[1]->shape.dims[1])
     return NULL;
-  if (uses_of(g, parts[0], &u0) != 1 || uses_of(g, parts[1], &u1) != 1 || u0 != u1) return NULL;
+  if (uses_of(u, parts[0], &u0) != 1 || uses_of(u, parts[1], &u1) != 1 || u0 != u1) return NULL;
   if (u0->op != LLMC_OP_SILU_MUL || u0->inputs[0] != parts[0] || u0->inputs[1] != parts[1]) return NULL;
   return u0;
 }
@@ -267,6 +299,30 @@ llmc_status_t *llmc_ir_graph_add_output(llmc_ir_graph_t *g, const char *name, ll
   g->outputs[g->n_outputs].name = llmc_arena_strdup(g->arena, name);
   g->outputs[g->n_outputs].value = v;
   g->n_outputs++;
+  return NULL;
+}
+
+llmc_status_t *llmc_ir_graph_reorder(llmc_ir_graph_t *g, llmc_value_t *const *order, int n) {
+  if (n != g->n_values) return LLMC_ERROR(LLMC_INTERNAL, g->name, "reorder: %d values for a graph of %d", n, g->n_values);
+  /* pos[id] = new position + 1, 0 while not yet seen: a permutation whose
+   * every operand comes first. */
+  int *pos = calloc((size_t)n + 1, sizeof *pos);
+  if (!pos) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  llmc_status_t *s = NULL;
+  for (int i = 0; i < n && !s; i++) {
+    const llmc_value_t *v = order[i];
+    if (v->id < 0 || v->id >= n || g->values[v->id] != v || pos[v->id])
+      s = LLMC_ERROR(LLMC_INTERNAL, g->name, "reorder: value %%%d is missing or repeated", v->id);
+    for (int j = 0; !s && j < v->n_inputs; j++)
+      if (!pos[v->inputs[j]->id] && !v->dead)
+        s = LLMC_ERROR(LLMC_INTERNAL, g->name, "reorder: %%%d would precede its operand %%%d", v->id,
+                       v->inputs[j]->id);
+    if (!s) pos[v->id] = i + 1;
+  }
+  free(pos);
+  if (s) return s;
+  memcpy(g->values, order, sizeof(void *) * (size_t)n);
+  for (int i = 0; i < n; i++) g->values[i]->id = i;
   return NULL;
 }
 

@@ -92,6 +92,9 @@ typedef struct {
   llmc_value_t **values;
   int n_outputs, cap_outputs;
   llmc_output_t *outputs;
+  /* Inputs and weights by name, kept by add_input/add_weight so that a
+   * frontend's lookups stay O(1) in graphs of a million values. */
+  llmc_strmap_t *input_names, *weight_names;
 } llmc_ir_graph_t;
 
 LLMC_MUST_USE llmc_status_t *llmc_ir_graph_create(const char *name, llmc_ir_graph_t **out_graph);
@@ -128,27 +131,48 @@ llmc_value_t *llmc_ir_graph_find_output(const llmc_ir_graph_t *g, const char *na
  * weight file holds their data. */
 bool llmc_ir_value_is_const(const llmc_value_t *v);
 
+/* The uses of every value of a graph (compact: ids are positions): for
+ * value id i, its live users in definition order, users[start[i] ..
+ * start[i+1]), and whether an output names it. Built in O(values + edges) and
+ * valid until the graph changes; the rules below read it so that asking
+ * them of every node stays linear in the graph. */
+typedef struct {
+  const llmc_ir_graph_t *g;
+  int *start;                  /* n_values + 1 offsets into users */
+  const llmc_value_t **users;  /* a user appears once per value it reads, however many times */
+  int *reads;                  /* operand occurrences: matmul_add(r, w, r) reads r twice */
+  bool *is_output;
+} llmc_ir_uses_t;
+LLMC_MUST_USE llmc_status_t *llmc_ir_uses_build(const llmc_ir_graph_t *g, llmc_ir_uses_t *out);
+void llmc_ir_uses_free(llmc_ir_uses_t *u);
+
 /* The split-epilogue rule. When every use of the matmul `v` is a slice, the
  * slices are distinct, at most LLMC_MAX_SPLIT, and together cover its
  * columns exactly once, the matmul writes each slice's rows directly and
  * neither it nor its slices need a kernel or buffer of their own: returns
- * true with the slices in column order. `g` must be compact (ids are
- * positions). */
+ * true with the slices in column order. */
 #define LLMC_MAX_SPLIT 4
-bool llmc_ir_split_parts(const llmc_ir_graph_t *g, const llmc_value_t *v,
+bool llmc_ir_split_parts(const llmc_ir_uses_t *u, const llmc_value_t *v,
                          const llmc_value_t *parts[LLMC_MAX_SPLIT], int *out_n);
 /* The matmul whose split epilogue writes slice `v`, or NULL. */
-const llmc_value_t *llmc_ir_split_producer(const llmc_ir_graph_t *g, const llmc_value_t *v);
+const llmc_value_t *llmc_ir_split_producer(const llmc_ir_uses_t *u, const llmc_value_t *v);
 
 /* Per-target fusion candidates: patterns the kernel plan fuses into a
  * matmul on targets whose matmul kernel can (a prologue or epilogue; see
  * codegen/llmc_kplan.h), and plan-memory keeps safe on every target.
  * The rms_norm whose only use is matmul (or matmul_add) m, as m's
  * prologue; else NULL. */
-const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_graph_t *g, const llmc_value_t *m);
+const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_uses_t *u, const llmc_value_t *m);
 /* The silu_mul whose operands are the two equal halves (gate, up) of split
  * matmul m and their only use, as m's epilogue; else NULL. */
-const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_graph_t *g, const llmc_value_t *m);
+const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_uses_t *u, const llmc_value_t *m);
+
+/* Makes `order` (n values: every value of g exactly once, each after its
+ * operands) the graph's value order and renumbers ids. A pass that rewrites
+ * many places builds the new order in one sweep (new nodes come from
+ * llmc_ir_graph_add_node, which appends) and applies it once, instead of
+ * shifting the array per insertion. */
+LLMC_MUST_USE llmc_status_t *llmc_ir_graph_reorder(llmc_ir_graph_t *g, llmc_value_t *const *order, int n);
 
 /* Inserts a node (as llmc_ir_graph_add_node) at position `index` of the
  * value list, shifting later values and renumbering their ids, so a pass can

@@ -28,35 +28,62 @@ static bool same_node(const llmc_value_t *a, const llmc_value_t *b) {
   return true;
 }
 
+static uint64_t mix(uint64_t h, uint64_t x) { return (h ^ x) * 1099511628211ull; }
+
+static uint64_t string_hash(uint64_t h, const char *s) {
+  for (; *s; s++) h = mix(h, (unsigned char)*s);
+  return h;
+}
+
+/* Attributes are hashed too: nodes differing only in them (a thousand slices
+ * of one value) must not share one probe chain. */
 static uint64_t node_hash(const llmc_value_t *v) {
   uint64_t h = 1469598103934665603ull ^ (uint64_t)v->op;
-  for (int i = 0; i < v->n_inputs; i++) h = (h ^ (uint64_t)v->inputs[i]->id) * 1099511628211ull;
+  for (int i = 0; i < v->n_inputs; i++) h = mix(h, (uint64_t)v->inputs[i]->id);
+  for (int i = 0; i < v->n_attrs; i++) {
+    const llmc_attr_t *a = &v->attrs[i];
+    h = string_hash(h, a->name);
+    uint64_t bits = (uint64_t)a->i;
+    if (a->kind == LLMC_ATTR_FLOAT) memcpy(&bits, &a->f, sizeof bits);
+    h = a->kind == LLMC_ATTR_STRING ? string_hash(h, a->s) : mix(h, bits);
+  }
   return h;
 }
 
 llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, llmc_pass_remarks_t *remarks, int *out_changed) {
   (void)remarks;
-  /* Open-addressing table of earlier nodes keyed by (op, operands); attrs are
-   * compared on collision. */
+  /* Open-addressing table of earlier nodes keyed by (op, operands, attrs);
+   * equality is checked on collision. A duplicate's uses are redirected as
+   * the sweep reaches them (replacement[] by id), so the pass stays linear. */
   size_t cap = 16;
   while (cap < (size_t)g->n_values * 2) cap *= 2;
   llmc_value_t **table = calloc(cap, sizeof *table);
-  if (!table) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  llmc_value_t **replacement = calloc((size_t)g->n_values + 1, sizeof *replacement);
+  if (!table || !replacement) {
+    free(table);
+    free(replacement);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
   int changed = 0;
   for (int i = 0; i < g->n_values; i++) {
     llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_NODE || v->op == LLMC_OP_KV_WRITE) continue;
+    for (int j = 0; j < v->n_inputs; j++)
+      if (replacement[v->inputs[j]->id]) v->inputs[j] = replacement[v->inputs[j]->id];
+    if (v->kind != LLMC_VALUE_NODE || v->op == LLMC_OP_KV_WRITE || v->dead) continue;
     size_t slot = node_hash(v) & (cap - 1);
     while (table[slot] && !same_node(table[slot], v)) slot = (slot + 1) & (cap - 1);
     if (table[slot]) {
-      llmc_ir_graph_replace_uses(g, v, table[slot]);
+      replacement[v->id] = table[slot];
       v->dead = true;
       changed++;
     } else {
       table[slot] = v;
     }
   }
+  for (int i = 0; i < g->n_outputs; i++)
+    if (replacement[g->outputs[i].value->id]) g->outputs[i].value = replacement[g->outputs[i].value->id];
   free(table);
+  free(replacement);
   *out_changed = changed;
   return NULL;
 }

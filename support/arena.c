@@ -125,3 +125,67 @@ void llmc_buf_free(llmc_buf_t *b) {
   free(b->data);
   *b = (llmc_buf_t){0};
 }
+
+/* ---- string map ----
+ * Open addressing (linear probing, FNV-1a), power-of-two capacity kept at
+ * most half full. Lives in an arena: a grown table leaves the old one as
+ * arena garbage (at most as much again), and nothing needs freeing. */
+struct llmc_strmap {
+  llmc_arena_t *arena;
+  size_t cap, n;
+  const char **keys;
+  void **values;
+};
+
+static uint64_t strmap_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+llmc_strmap_t *llmc_strmap_create(llmc_arena_t *a) {
+  llmc_strmap_t *m = llmc_arena_alloc(a, sizeof *m);
+  if (!m) return NULL;
+  *m = (llmc_strmap_t){.arena = a, .cap = 64};
+  m->keys = llmc_arena_alloc(a, sizeof(char *) * m->cap);
+  m->values = llmc_arena_alloc(a, sizeof(void *) * m->cap);
+  if (!m->keys || !m->values) return NULL;
+  memset(m->keys, 0, sizeof(char *) * m->cap);
+  return m;
+}
+
+static size_t strmap_slot(const llmc_strmap_t *m, const char *key) {
+  size_t i = (size_t)strmap_hash(key) & (m->cap - 1);
+  while (m->keys[i] && strcmp(m->keys[i], key) != 0) i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+void *llmc_strmap_get(const llmc_strmap_t *m, const char *key) {
+  size_t i = strmap_slot(m, key);
+  return m->keys[i] ? m->values[i] : NULL;
+}
+
+bool llmc_strmap_put(llmc_strmap_t *m, const char *key, void *value) {
+  if (2 * (m->n + 1) > m->cap) {
+    size_t cap = m->cap * 2;
+    const char **keys = llmc_arena_alloc(m->arena, sizeof(char *) * cap);
+    void **values = llmc_arena_alloc(m->arena, sizeof(void *) * cap);
+    if (!keys || !values) return false;
+    memset(keys, 0, sizeof(char *) * cap);
+    llmc_strmap_t grown = {.arena = m->arena, .cap = cap, .n = m->n, .keys = keys, .values = values};
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->keys[i]) {
+        size_t j = strmap_slot(&grown, m->keys[i]);
+        keys[j] = m->keys[i];
+        values[j] = m->values[i];
+      }
+    *m = grown;
+  }
+  size_t i = strmap_slot(m, key);
+  if (!m->keys[i]) {
+    m->keys[i] = key;
+    m->n++;
+  }
+  m->values[i] = value;
+  return true;
+}

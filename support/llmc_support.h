@@ -76,6 +76,14 @@ char *llmc_arena_strdup(llmc_arena_t *a, const char *s);
 char *llmc_arena_strndup(llmc_arena_t *a, const char *s, size_t n);
 char *llmc_arena_printf(llmc_arena_t *a, const char *fmt, ...) LLMC_PRINTF(2, 3);
 
+/* A map from NUL-terminated strings to pointers, in an arena (freed with it).
+ * Keys are not copied: they must live as long as the map. put replaces the
+ * value of an existing key; it and create return false/NULL when out of memory. */
+typedef struct llmc_strmap llmc_strmap_t;
+llmc_strmap_t *llmc_strmap_create(llmc_arena_t *a);
+void *llmc_strmap_get(const llmc_strmap_t *m, const char *key);
+bool llmc_strmap_put(llmc_strmap_t *m, const char *key, void *value);
+
 /* A read-only mmap of a whole file. Zero-byte files map to data == NULL, size 0. */
 typedef struct {
   const uint8_t *data;
