@@ -159,7 +159,13 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   snprintf(where, sizeof where, "%s/config.json", dir);
   char *text;
   size_t len;
-  LLMC_RETURN_IF_ERROR(llmc_file_read_text(where, 16u << 20, &text, &len));
+  llmc_arena_t *pa = llmc_arena_create();
+  const char *config_path = NULL;
+  llmc_status_t *cs = pa ? llmc_path_confine(pa, dir, "config.json", &config_path)
+                         : LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  if (!cs) cs = llmc_file_read_text(config_path, 16u << 20, &text, &len);
+  llmc_arena_destroy(pa);
+  if (cs) return cs;
   json_error_t err;
   json_t *config = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
   free(text);
@@ -193,8 +199,22 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
   if (file_exists(tok)) json_object_set_new(model, "tokenizer", json_string("tokenizer.json"));
   json_object_set(model, "params", params);
-  if (json_is_true(json_object_get(config, "tie_word_embeddings")))
+  json_t *tie = json_object_get(config, "tie_word_embeddings");
+  if (tie && !json_is_boolean(tie) && !json_is_null(tie)) {
+    s = LLMC_ERROR(LLMC_DATA_LOSS, where, "\"tie_word_embeddings\" must be true or false");
+    goto done;
+  }
+  json_t *ignore = json_deep_copy(json_object_get(desc, "ignore_weights"));
+  if (!ignore) ignore = json_array();
+  if (json_is_true(tie)) {
     json_object_set(model, "weight_aliases", json_object_get(desc, "tied_embeddings"));
+    /* Tied: a stored copy of the output matrix is not what the model reads. */
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(desc, "tied_embeddings"), key, v) json_array_append_new(ignore, json_string(key));
+  }
+  if (json_object_get(desc, "checks")) json_object_set(model, "checks", json_object_get(desc, "checks"));
+  json_object_set_new(model, "ignore_weights", ignore);
   json_t *eos = json_object_get(config, "eos_token_id");
   if (json_is_array(eos)) eos = json_array_get(eos, 0);
   if (json_is_integer(eos)) json_object_set(model, "eos_token_id", eos);

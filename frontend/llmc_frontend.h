@@ -24,6 +24,9 @@ LLMC_MUST_USE llmc_status_t *llmc_weight_set_open(const char *dir, const char *c
                                                   int n_files, llmc_weight_set_t **out);
 void llmc_weight_set_close(llmc_weight_set_t *ws);
 const llmc_st_tensor_t *llmc_weight_set_find(const llmc_weight_set_t *ws, const char *name);
+/* Every tensor of the set: i in [0, count), file by file, by name in each. */
+int llmc_weight_set_count(const llmc_weight_set_t *ws);
+const llmc_st_tensor_t *llmc_weight_set_at(const llmc_weight_set_t *ws, int i);
 /* An llmc_weight_lookup_fn over a weight set (ctx is the set). */
 bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out);
 /* The interpreter's view of a safetensors tensor; false for dtypes it
@@ -41,6 +44,10 @@ typedef struct {
 
 LLMC_MUST_USE llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model);
 void llmc_model_destroy(llmc_model_t *m);
+/* Loads the model's tokenizer (if it has one) the way `llmc run` will, so a
+ * broken or unsupported tokenizer.json fails the compile rather than every
+ * later run, and checks that its ids fit the model's vocabulary. */
+LLMC_MUST_USE llmc_status_t *llmc_model_check_tokenizer(const llmc_model_t *m);
 
 /* Builds a model from model.json text (exposed for the HF importer and tests).
  * dir is where weight and tokenizer paths are resolved; where names the text

@@ -9,6 +9,7 @@
  * jansson parses with duplicate keys rejected and bounds nesting depth; the
  * builder bounds repeat depth and total node count so a tiny file cannot ask
  * for a billion nodes. */
+#include <fnmatch.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -17,9 +18,13 @@
 #include <sys/stat.h>
 
 #include "llmc_frontend.h"
+#include "llmc_tokenizer.h"
 
 #define MAX_REPEAT_DEPTH 8
 #define MAX_NODES 1000000
+/* Ops built plus repeat iterations: nested repeats with empty bodies build
+ * nothing but would still iterate count^depth times. */
+#define MAX_STEPS 4000000
 #define MAX_LOCATION 1024
 
 typedef struct {
@@ -28,13 +33,11 @@ typedef struct {
   json_t *aliases;
   llmc_model_t *m;
   llmc_arena_t *a; /* scratch for names */
-  int n_env, cap_env;
-  const char **env_names;
-  llmc_value_t **env_values;
+  llmc_strmap_t *env; /* name -> newest bound value (names live in a) */
   int n_loops;
   const char *loop_names[MAX_REPEAT_DEPTH];
   int64_t loop_values[MAX_REPEAT_DEPTH];
-  int64_t n_nodes;
+  int64_t n_nodes, n_steps;
 } builder_t;
 
 static llmc_status_t *berr(builder_t *b, const char *loc, llmc_code_t code, const char *fmt,
@@ -44,25 +47,15 @@ static llmc_status_t *berr(builder_t *b, const char *loc, llmc_code_t code, cons
   return LLMC_ERROR(code, where, fmt, detail);
 }
 
+/* The newest binding of each name (a rebinding replaces it). */
 static llmc_status_t *bind(builder_t *b, const char *name, llmc_value_t *v) {
-  if (b->n_env == b->cap_env) {
-    int cap = b->cap_env ? b->cap_env * 2 : 256;
-    const char **names = realloc(b->env_names, sizeof(char *) * (size_t)cap);
-    if (names) b->env_names = names;
-    llmc_value_t **values = realloc(b->env_values, sizeof(void *) * (size_t)cap);
-    if (values) b->env_values = values;
-    if (!names || !values) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-    b->cap_env = cap;
-  }
-  b->env_names[b->n_env] = name;
-  b->env_values[b->n_env++] = v;
+  if (!b->env && !(b->env = llmc_strmap_create(b->a))) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  if (!llmc_strmap_put(b->env, name, v)) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   return NULL;
 }
 
 static llmc_value_t *env_find(builder_t *b, const char *name) {
-  for (int i = b->n_env - 1; i >= 0; i--)
-    if (strcmp(b->env_names[i], name) == 0) return b->env_values[i];
-  return NULL;
+  return b->env ? llmc_strmap_get(b->env, name) : NULL;
 }
 
 /* Replaces "{var}" with loop values. */
@@ -171,6 +164,10 @@ static llmc_status_t *weight_value(builder_t *b, const char *loc, const char *na
 
 static llmc_status_t *build_list(builder_t *b, json_t *list, const char *loc);
 
+static int cmp_names(const void *x, const void *y) {
+  return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
 static llmc_status_t *build_op(builder_t *b, json_t *item, const char *loc) {
   const char *key;
   json_t *v;
@@ -191,6 +188,8 @@ static llmc_status_t *build_op(builder_t *b, json_t *item, const char *loc) {
   if (json_array_size(in_j) > 8) return berr(b, loc, LLMC_DATA_LOSS, "%s", "too many operands");
   if (json_object_size(attrs_j) > 16) return berr(b, loc, LLMC_DATA_LOSS, "%s", "too many attributes");
   if (++b->n_nodes > MAX_NODES) return berr(b, loc, LLMC_DATA_LOSS, "%s", "more than 1000000 nodes");
+  if (++b->n_steps > MAX_STEPS)
+    return berr(b, loc, LLMC_DATA_LOSS, "%s", "repeat blocks expand to more than 4000000 iterations and ops");
 
   llmc_value_t *ins[8];
   int n_in = 0;
@@ -248,6 +247,10 @@ static llmc_status_t *build_repeat(builder_t *b, json_t *item, const char *loc) 
   b->n_loops++;
   llmc_status_t *s = NULL;
   for (int64_t k = 0; k < count && !s; k++) {
+    if (++b->n_steps > MAX_STEPS) {
+      s = berr(b, loc, LLMC_DATA_LOSS, "%s", "repeat blocks expand to more than 4000000 iterations and ops");
+      break;
+    }
     b->loop_values[b->n_loops - 1] = k;
     char inner[MAX_LOCATION + 128];
     snprintf(inner, sizeof inner, "%.900s(%.32s=%lld).body", loc, json_string_value(as_j), (long long)k);
@@ -293,13 +296,89 @@ static llmc_status_t *read_string_list(builder_t *b, json_t *j, const char *key,
   return NULL;
 }
 
+/* "checks": {"PARAM": ["TENSOR", DIM], ...}: each param must equal that
+ * dimension of that tensor (after weight_aliases). A config's vocab_size,
+ * hidden_size or intermediate_size that disagrees with the checkpoint is a
+ * wrong config, and the graph (which takes shapes from the tensors) would
+ * otherwise ignore it. */
+static llmc_status_t *check_params(builder_t *b, json_t *checks) {
+  if (!checks) return NULL;
+  if (!json_is_object(checks))
+    return berr(b, "checks", LLMC_DATA_LOSS, "%s", "\"checks\" must map params to [tensor, dimension]");
+  const char *param;
+  json_t *c;
+  json_object_foreach(checks, param, c) {
+    const char *tensor = json_string_value(json_array_get(c, 0));
+    json_t *dim_j = json_array_get(c, 1);
+    if (!json_is_array(c) || json_array_size(c) != 2 || !tensor || !json_is_integer(dim_j))
+      return berr(b, "checks", LLMC_DATA_LOSS, "check '%s' must be [tensor name, dimension]", param);
+    json_t *value = b->params ? json_object_get(b->params, param) : NULL;
+    if (!value) continue; /* a param the model does not set has nothing to disagree with */
+    json_t *alias = b->aliases ? json_object_get(b->aliases, tensor) : NULL;
+    if (alias) tensor = json_string_value(alias);
+    const llmc_st_tensor_t *t = llmc_weight_set_find(b->m->weights, tensor);
+    int64_t dim = json_integer_value(dim_j);
+    char msg[1024];
+    if (!t || dim < 0 || dim >= t->rank) {
+      snprintf(msg, sizeof msg, "check '%s' names '%.300s' dimension %lld, which the weights do not have", param,
+               tensor, (long long)dim);
+      return berr(b, "checks", LLMC_DATA_LOSS, "%s", msg);
+    }
+    if (!json_is_integer(value) || json_integer_value(value) != t->shape[dim]) {
+      char shown[64] = "a non-integer";
+      if (json_is_integer(value)) snprintf(shown, sizeof shown, "%lld", (long long)json_integer_value(value));
+      snprintf(msg, sizeof msg, "param '%s' is %s but '%.300s' has %lld in dimension %lld: the config does not "
+               "describe these weights", param, shown, tensor, (long long)t->shape[dim], (long long)dim);
+      return berr(b, "params", LLMC_DATA_LOSS, "%s", msg);
+    }
+  }
+  return NULL;
+}
+
+/* Every tensor of the weight files must be read by the graph or named by a
+ * pattern of "ignore_weights" (fnmatch globs): a config whose layer count is
+ * below the checkpoint's would otherwise drop layers without a word. */
+static llmc_status_t *check_unused_weights(builder_t *b, json_t *ignore) {
+  if (ignore && (!json_is_array(ignore) || json_array_size(ignore) > 256))
+    return berr(b, "ignore_weights", LLMC_DATA_LOSS, "%s", "\"ignore_weights\" must be a list of patterns");
+  for (size_t k = 0; k < json_array_size(ignore); k++)
+    if (!json_is_string(json_array_get(ignore, k)))
+      return berr(b, "ignore_weights", LLMC_DATA_LOSS, "%s", "patterns must be strings");
+  const llmc_ir_graph_t *g = b->m->graph;
+  /* Names the graph reads, sorted, so each tensor is one binary search. */
+  int n_used = 0;
+  const char **used = llmc_arena_alloc(b->a, sizeof(char *) * (size_t)(g->n_values + 1));
+  if (!used) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  for (int i = 0; i < g->n_values; i++)
+    if (g->values[i]->kind == LLMC_VALUE_WEIGHT) used[n_used++] = g->values[i]->name;
+  qsort(used, (size_t)n_used, sizeof used[0], cmp_names);
+  int n_unused = 0;
+  const char *first = NULL;
+  for (int i = 0, n = llmc_weight_set_count(b->m->weights); i < n; i++) {
+    const char *name = llmc_weight_set_at(b->m->weights, i)->name;
+    if (n_used && bsearch(&name, used, (size_t)n_used, sizeof used[0], cmp_names)) continue;
+    bool ignored = false;
+    for (size_t k = 0; k < json_array_size(ignore) && !ignored; k++)
+      ignored = fnmatch(json_string_value(json_array_get(ignore, k)), name, 0) == 0;
+    if (!ignored && !n_unused++) first = name;
+  }
+  if (n_unused) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%d tensor%s of the weight files %s not used by the graph (e.g. '%.300s'): the config "
+             "may describe fewer layers than the checkpoint holds (list deliberate ones in \"ignore_weights\")",
+             n_unused, n_unused == 1 ? "" : "s", n_unused == 1 ? "is" : "are", first);
+    return berr(b, "weights", LLMC_DATA_LOSS, "%s", msg);
+  }
+  return NULL;
+}
+
 static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   llmc_model_t *m = b->m;
   const char *key;
   json_t *v;
   static const char *const known[] = {"format", "name", "weights", "tokenizer", "params",
                                       "weight_aliases", "graph", "outputs", "eos_token_id",
-                                      "max_context", "description"};
+                                      "max_context", "description", "checks", "ignore_weights"};
   json_object_foreach(root, key, v) {
     size_t k = 0;
     while (k < sizeof known / sizeof known[0] && strcmp(known[k], key)) k++;
@@ -333,16 +412,23 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   json_t *tok = json_object_get(root, "tokenizer");
   if (tok) {
     if (!json_is_string(tok)) return berr(b, "tokenizer", LLMC_DATA_LOSS, "%s", "must be a file name");
-    if (!(m->tokenizer_path = strdup(llmc_path_join(b->a, dir, json_string_value(tok)))))
+    const char *tok_path;
+    llmc_status_t *ts = llmc_path_confine(b->a, dir, json_string_value(tok), &tok_path);
+    if (ts) return llmc_status_wrap(ts, "tokenizer", "the tokenizer file");
+    if (!(m->tokenizer_path = strdup(tok_path)))
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   }
   json_t *ctx = json_object_get(root, "max_context");
   if (!ctx && b->params) ctx = json_object_get(b->params, "max_context");
-  m->max_context = json_is_integer(ctx) ? json_integer_value(ctx) : 2048;
+  if (ctx && !json_is_integer(ctx)) /* 100.5 or "256" is a mistake, not a reason for the default */
+    return berr(b, "max_context", LLMC_DATA_LOSS, "%s", "max_context must be an integer");
+  m->max_context = ctx ? json_integer_value(ctx) : 2048;
   if (m->max_context <= 0 || m->max_context > (1 << 24))
     return berr(b, "max_context", LLMC_DATA_LOSS, "%s", "max_context must be in 1..16777216");
   json_t *eos = json_object_get(root, "eos_token_id");
-  m->eos_token = json_is_integer(eos) ? (int32_t)json_integer_value(eos) : -1;
+  if (eos && !json_is_null(eos) && !json_is_integer(eos))
+    return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s", "eos_token_id must be an integer token id");
+  int64_t eos_id = json_is_integer(eos) ? json_integer_value(eos) : -1;
 
   LLMC_RETURN_IF_ERROR(llmc_ir_graph_create(json_string_value(name), &m->graph));
   llmc_value_t *in;
@@ -369,6 +455,17 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   if (!logits) return berr(b, "outputs", LLMC_DATA_LOSS, "%s", "the model must have an output named 'logits'");
   if (logits->dtype != LLMC_DT_F32 || logits->shape.rank != 2)
     return berr(b, "outputs", LLMC_DATA_LOSS, "%s", "'logits' must be f32[T,vocab]");
+  /* Checked against the vocabulary, not cast: 2^40 must not become 0. */
+  int64_t vocab = logits->shape.dims[1];
+  if (eos && !json_is_null(eos) && (eos_id < 0 || eos_id >= vocab)) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "eos_token_id %lld is not a token of the %lld-token vocabulary", (long long)eos_id,
+             (long long)vocab);
+    return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s", msg);
+  }
+  m->eos_token = (int32_t)eos_id;
+  LLMC_RETURN_IF_ERROR(check_params(b, json_object_get(root, "checks")));
+  LLMC_RETURN_IF_ERROR(check_unused_weights(b, json_object_get(root, "ignore_weights")));
   return llmc_ir_verify(m->graph);
 }
 
@@ -393,8 +490,6 @@ llmc_status_t *llmc_model_from_json_text(const char *text, size_t len, const cha
   } else {
     s = build_model(&b, root, dir);
   }
-  free(b.env_names);
-  free(b.env_values);
   llmc_arena_destroy(b.a);
   json_decref(root);
   if (s) {
@@ -459,4 +554,22 @@ llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model) {
   free(text);
   free(copy);
   return s;
+}
+
+llmc_status_t *llmc_model_check_tokenizer(const llmc_model_t *m) {
+  if (!m->tokenizer_path) return NULL;
+  llmc_tokenizer_t *t;
+  llmc_status_t *s = llmc_tokenizer_load(m->tokenizer_path, &t);
+  if (s)
+    return llmc_status_wrap(s, m->tokenizer_path,
+                            "the tokenizer cannot be used (compile with --no-tokenizer to leave it out; "
+                            "`llmc run --prompt-ids` then works without one)");
+  const llmc_value_t *logits = llmc_ir_graph_find_output(m->graph, "logits");
+  int64_t vocab = logits ? logits->shape.dims[1] : 0, n = llmc_tokenizer_vocab_size(t);
+  llmc_tokenizer_destroy(t);
+  if (n > vocab)
+    return LLMC_ERROR(LLMC_DATA_LOSS, m->tokenizer_path,
+                      "the tokenizer has ids up to %lld but the model's vocabulary has %lld tokens",
+                      (long long)n - 1, (long long)vocab);
+  return NULL;
 }

@@ -19,19 +19,6 @@ static bool ends_with(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* A shard name must be a plain relative path without ".." components. */
-static bool path_stays_inside(const char *p) {
-  if (!*p || p[0] == '/') return false;
-  for (const char *c = p; *c;) {
-    const char *slash = strchr(c, '/');
-    size_t len = slash ? (size_t)(slash - c) : strlen(c);
-    if (len == 2 && c[0] == '.' && c[1] == '.') return false;
-    if (!slash) break;
-    c = slash + 1;
-  }
-  return true;
-}
-
 static llmc_status_t *refuse_pickle(const char *path) {
   static const char *const pickles[] = {".bin", ".pt", ".pth", ".pkl", ".ckpt"};
   for (size_t i = 0; i < sizeof pickles / sizeof pickles[0]; i++)
@@ -57,6 +44,19 @@ static llmc_status_t *add_file(llmc_weight_set_t *ws, const char *path) {
   if (s) {
     free(ws->paths[ws->n]);
     return s;
+  }
+  /* A name in two files would silently resolve to the first: refused. */
+  const llmc_safetensors_t *added = ws->files[ws->n];
+  for (int i = 0; i < llmc_safetensors_count(added); i++) {
+    const char *name = llmc_safetensors_at(added, i)->name;
+    for (int f = 0; f < ws->n; f++)
+      if (llmc_safetensors_find(ws->files[f], name)) {
+        s = LLMC_ERROR(LLMC_DATA_LOSS, path, "tensor '%s' is also in %s: which one is meant is ambiguous", name,
+                       ws->paths[f]);
+        llmc_safetensors_close(ws->files[ws->n]);
+        free(ws->paths[ws->n]);
+        return s;
+      }
   }
   ws->n++;
   return NULL;
@@ -88,12 +88,13 @@ static llmc_status_t *add_index(llmc_weight_set_t *ws, const char *dir, const ch
       s = LLMC_ERROR(LLMC_DATA_LOSS, path, "shard of '%s' is not a string", name);
       break;
     }
-    const char *rel = json_string_value(shard);
-    if (!path_stays_inside(rel)) {
-      s = LLMC_ERROR(LLMC_DATA_LOSS, path, "shard path '%s' leaves the model directory", rel);
+    const char *rel = json_string_value(shard), *shard_path;
+    if ((s = refuse_pickle(rel))) break;
+    if ((s = llmc_path_confine(a, dir, rel, &shard_path))) {
+      s = llmc_status_wrap(s, path, "shard of '%s'", name);
       break;
     }
-    if ((s = add_file(ws, llmc_path_join(a, dir, rel)))) break;
+    if ((s = add_file(ws, shard_path))) break;
   }
   /* Every indexed tensor must be in the shard the index names. */
   json_object_foreach(map, name, shard) {
@@ -115,11 +116,8 @@ llmc_status_t *llmc_weight_set_open(const char *dir, const char *const *files, i
   llmc_arena_t *a = llmc_arena_create();
   llmc_status_t *s = (!ws || !a) ? LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory") : NULL;
   for (int i = 0; i < n_files && !s; i++) {
-    if (!path_stays_inside(files[i])) {
-      s = LLMC_ERROR(LLMC_DATA_LOSS, files[i], "weight path leaves the model directory");
-      break;
-    }
-    const char *path = llmc_path_join(a, dir, files[i]);
+    const char *path;
+    if ((s = refuse_pickle(files[i])) || (s = llmc_path_confine(a, dir, files[i], &path))) break;
     s = ends_with(path, ".index.json") ? add_index(ws, dir, path) : add_file(ws, path);
   }
   llmc_arena_destroy(a);
@@ -166,4 +164,19 @@ bool llmc_weight_view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out) {
 bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
   const llmc_st_tensor_t *t = llmc_weight_set_find(ctx, name);
   return t && llmc_weight_view_of(t, out);
+}
+
+int llmc_weight_set_count(const llmc_weight_set_t *ws) {
+  int n = 0;
+  for (int i = 0; i < ws->n; i++) n += llmc_safetensors_count(ws->files[i]);
+  return n;
+}
+
+const llmc_st_tensor_t *llmc_weight_set_at(const llmc_weight_set_t *ws, int i) {
+  for (int f = 0; f < ws->n; f++) {
+    int n = llmc_safetensors_count(ws->files[f]);
+    if (i < n) return llmc_safetensors_at(ws->files[f], i);
+    i -= n;
+  }
+  return NULL;
 }

@@ -1,6 +1,7 @@
 /* ops.c: names, arities, attribute schemas and shape functions of the ops in
  * ops.def. Every rule a graph must satisfy per node lives here, so the
  * builder (at construction) and the verifier (after every pass) agree. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,29 +54,35 @@ typedef struct {
   const char *name;
   llmc_attr_kind_t kind;
   bool required;
+  double min, max; /* float attributes: the allowed range, inclusive */
 } attr_rule_t;
 
+/* Float attributes are used as f32 by the kernels: each has a range in which
+ * the op's arithmetic stays finite (eps is added to a mean square; RoPE takes
+ * theta^(-2i/d), so theta < 1 grows without bound; scale multiplies scores).
+ * Zero in max means no rule beyond f32's range. */
+#define F32_RANGE 0.0, 0.0
 static const attr_rule_t attr_rules[] = {
-    {LLMC_OP_MATMUL, "transpose_b", LLMC_ATTR_BOOL, false},
-    {LLMC_OP_MATMUL_ADD, "transpose_b", LLMC_ATTR_BOOL, false},
-    {LLMC_OP_SLICE, "begin", LLMC_ATTR_INT, true},
-    {LLMC_OP_SLICE, "size", LLMC_ATTR_INT, true},
-    {LLMC_OP_RMS_NORM, "eps", LLMC_ATTR_FLOAT, true},
-    {LLMC_OP_LAYER_NORM, "eps", LLMC_ATTR_FLOAT, true},
-    {LLMC_OP_ROPE, "head_dim", LLMC_ATTR_INT, true},
-    {LLMC_OP_ROPE, "theta", LLMC_ATTR_FLOAT, true},
-    {LLMC_OP_ROPE, "style", LLMC_ATTR_STRING, false},
-    {LLMC_OP_KV_WRITE, "layer", LLMC_ATTR_INT, true},
-    {LLMC_OP_KV_WRITE, "n_kv_heads", LLMC_ATTR_INT, true},
-    {LLMC_OP_KV_WRITE, "head_dim", LLMC_ATTR_INT, true},
-    {LLMC_OP_ATTENTION, "n_heads", LLMC_ATTR_INT, true},
-    {LLMC_OP_ATTENTION, "n_kv_heads", LLMC_ATTR_INT, true},
-    {LLMC_OP_ATTENTION, "head_dim", LLMC_ATTR_INT, true},
-    {LLMC_OP_ATTENTION, "scale", LLMC_ATTR_FLOAT, false},
-    {LLMC_OP_KV_WRITE, "rope_theta", LLMC_ATTR_FLOAT, false},
-    {LLMC_OP_KV_WRITE, "rope_style", LLMC_ATTR_STRING, false},
-    {LLMC_OP_ATTENTION, "rope_theta", LLMC_ATTR_FLOAT, false},
-    {LLMC_OP_ATTENTION, "rope_style", LLMC_ATTR_STRING, false},
+    {LLMC_OP_MATMUL, "transpose_b", LLMC_ATTR_BOOL, false, F32_RANGE},
+    {LLMC_OP_MATMUL_ADD, "transpose_b", LLMC_ATTR_BOOL, false, F32_RANGE},
+    {LLMC_OP_SLICE, "begin", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_SLICE, "size", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_RMS_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
+    {LLMC_OP_LAYER_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
+    {LLMC_OP_ROPE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_ROPE, "theta", LLMC_ATTR_FLOAT, true, 1.0, FLT_MAX},
+    {LLMC_OP_ROPE, "style", LLMC_ATTR_STRING, false, F32_RANGE},
+    {LLMC_OP_KV_WRITE, "layer", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_KV_WRITE, "n_kv_heads", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_KV_WRITE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_ATTENTION, "n_heads", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_ATTENTION, "n_kv_heads", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_ATTENTION, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
+    {LLMC_OP_ATTENTION, "scale", LLMC_ATTR_FLOAT, false, 1e-6, 1e4},
+    {LLMC_OP_KV_WRITE, "rope_theta", LLMC_ATTR_FLOAT, false, 1.0, FLT_MAX},
+    {LLMC_OP_KV_WRITE, "rope_style", LLMC_ATTR_STRING, false, F32_RANGE},
+    {LLMC_OP_ATTENTION, "rope_theta", LLMC_ATTR_FLOAT, false, 1.0, FLT_MAX},
+    {LLMC_OP_ATTENTION, "rope_style", LLMC_ATTR_STRING, false, F32_RANGE},
 };
 
 static const char *attr_kind_name(llmc_attr_kind_t k) {
@@ -105,6 +112,13 @@ static llmc_status_t *check_attrs(const llmc_value_t *n, const char *where) {
                         attr_kind_name(rule->kind));
     if (a->kind == LLMC_ATTR_FLOAT && !isfinite(a->f))
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: attribute '%s' is not finite", op, a->name);
+    if (rule->kind == LLMC_ATTR_FLOAT) {
+      double f = a->kind == LLMC_ATTR_FLOAT ? a->f : (double)a->i;
+      double lo = rule->max > 0 ? rule->min : -FLT_MAX, hi = rule->max > 0 ? rule->max : FLT_MAX;
+      if (!(f >= lo && f <= hi))
+        return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: attribute '%s' is %g, outside [%g, %g]", op, a->name, f,
+                          lo, hi);
+    }
   }
   for (size_t r = 0; r < sizeof attr_rules / sizeof attr_rules[0]; r++)
     if (attr_rules[r].op == n->op && attr_rules[r].required && !llmc_ir_attr_get(n, attr_rules[r].name))

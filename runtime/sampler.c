@@ -111,11 +111,14 @@ int32_t llmc_sampler_sample(llmc_sampler_t *s, const float *logits, const llmc_s
   float mx = logits[s->idx[0]];
   for (int64_t i = 1; i < n; i++)
     if (logits[s->idx[i]] > mx) mx = logits[s->idx[i]];
-  const float inv_t = 1.0f / p->temperature;
+  /* Divided in double, not multiplied by 1/T: 1/T overflows f32 for T below
+   * ~3e-39, and 0 * inf would make the best candidate NaN. (x - mx) <= 0, so
+   * a tiny T sends every other candidate to exp(-huge) = 0: greedy, the limit. */
+  const double t = p->temperature;
   double sum = 0.0;
   for (int64_t i = 0; i < n; i++) {
     int32_t id = s->idx[i];
-    s->prob[id] = expf((logits[id] - mx) * inv_t);
+    s->prob[id] = (float)exp((double)(logits[id] - mx) / t);
     sum += s->prob[id];
   }
 

@@ -213,8 +213,16 @@ int llmc_cli_run(int argc, char **argv) {
   llmc_status_t *s = NULL;
   char tok_path[4096];
   snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", a.dir);
-  bool have_tok = access(tok_path, R_OK) == 0;
+  /* --prompt-ids never needs the tokenizer: with --print-ids it is not read,
+   * and one that cannot be loaded only means ids are printed instead of text. */
+  bool have_tok = access(tok_path, R_OK) == 0 && !(a.prompt_ids && a.print_ids);
   if (have_tok) s = llmc_tokenizer_load(tok_path, &tok);
+  if (s && a.prompt_ids) {
+    fprintf(stderr, "llmc: %s: warning: cannot use the tokenizer (%s); printing token ids\n", tok_path,
+            llmc_status_message(s));
+    llmc_status_free(s);
+    s = NULL;
+  }
   if (!s && a.prompt) {
     if (!tok)
       s = LLMC_ERROR(LLMC_NOT_FOUND, tok_path, "the artifact has no tokenizer; use --prompt-ids");

@@ -76,6 +76,8 @@ static const char compile_help[] =
     "                           repeatable; --emit=plan shows the variants chosen\n"
     "      --tuning-db=FILE     configurations measured by `llmc tune` (JSON lines);\n"
     "                           the fastest entry for a call's variant and shape wins\n"
+    "      --no-tokenizer       leave the model's tokenizer out of the artifact (one\n"
+    "                           llmc cannot load is otherwise an error)\n"
     "      --verify             run the artifact on the host against the reference\n"
     "                           interpreter (16-token prompt, 16 greedy steps) and\n"
     "                           report the largest logit difference\n"
@@ -99,13 +101,14 @@ static int cmd_compile(int argc, char **argv) {
 #endif
       {"help", no_argument, 0, 'h'},
       {"kernel-config", required_argument, 0, 'K'}, {"tuning-db", required_argument, 0, 'D'},
+      {"no-tokenizer", no_argument, 0, 'N'},
       {0, 0, 0, 0}};
   enum { MAX_OVERRIDES = 64 };
   llmc_koverride_t overrides[MAX_OVERRIDES];
   int n_overrides = 0;
   const char *tuning_db_path = NULL;
   const char *out_dir = "out", *target = "host", *emit = "so", *pipeline = NULL, *print_after = NULL;
-  bool time_passes = false, verify = false;
+  bool time_passes = false, verify = false, no_tokenizer = false;
   llmc_gpu_finisher_t gpu_finisher = NULL;
   llmc_dtype_t weight_dtype = LLMC_DT_F32;
   int opt_level = 2;
@@ -122,6 +125,7 @@ static int cmd_compile(int argc, char **argv) {
       case 'P': print_after = optarg; break;
       case 'T': time_passes = true; break;
       case 'V': verify = true; break;
+      case 'N': no_tokenizer = true; break;
 #ifdef LLMC_GPU_EMULATION
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
 #endif
@@ -188,6 +192,15 @@ static int cmd_compile(int argc, char **argv) {
   double t0 = llmc_cli_now();
   llmc_model_t *model = NULL;
   if ((s = llmc_model_load(argv[optind], &model))) {
+    llmc_tuning_db_destroy(tuning_db);
+    return llmc_cli_report(s);
+  }
+  if (no_tokenizer) {
+    free(model->tokenizer_path);
+    model->tokenizer_path = NULL;
+  }
+  if ((s = llmc_model_check_tokenizer(model))) {
+    llmc_model_destroy(model);
     llmc_tuning_db_destroy(tuning_db);
     return llmc_cli_report(s);
   }

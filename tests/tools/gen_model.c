@@ -218,6 +218,7 @@ int main(int argc, char **argv) {
     snprintf(mj, sizeof mj,
              "{\n  \"format\": \"llmc.model/1\",\n  \"name\": \"written-ops\",\n"
              "  \"weights\": [\"%s\"],\n  \"max_context\": %d,\n"
+             "  \"ignore_weights\": [\"model.layers.*.mlp.up_proj.weight\", \"model.layers.*.mlp.down_proj.weight\"],\n"
              "  \"params\": {\"n_layers\": %d, \"n_heads\": %d, \"n_kv_heads\": %d, \"head_dim\": %d, \"eps\": 1e-05, "
              "\"qd\": %d, \"kvd\": %d},\n"
              "  \"graph\": [\n"
