@@ -177,6 +177,39 @@ publish-interrupt)
   [ "$(digest out)" = "$da" ] || fail "the final compile did not publish"
   no_staging "after the final compile"
   ;;
+bench-numbers)
+  # bench refuses what it cannot measure honestly and says what it does not know.
+  model m 1
+  "$LLMC" compile m/model.json -o out --max-seqs 2
+  # More sequences than a step holds would run in waves (once "3.3M tok/s").
+  expect_one_error 64 "exceed the artifact's 2 per step" -- "$LLMC" bench out --batch 3
+  expect_error 64 "--max-tokens must be at least 1" -- "$LLMC" bench out --max-tokens 0
+  # --kv-blocks reaches the runtime: one block cannot hold a 32-token prompt.
+  expect_one_error 65 "the cache has only 1 blocks" -- "$LLMC" bench out --kv-blocks 1 --prompt-len 32 --max-tokens 4
+  "$LLMC" bench out --kv-blocks 3 --prompt-len 32 --max-tokens 4 >/dev/null
+  # Decode counts only the steps after every sequence has its first token.
+  # Two 100-token prompts take two steps of 128 tokens: the first gives
+  # sequence 1 its first token; the second finishes sequence 2's prefill and
+  # also makes sequence 1's second token, which is not decode (its time is
+  # not decode time). Then 3 + 4 tokens: 7, where the old count said 8.
+  "$LLMC" bench out --batch 2 --prompt-len 100 --max-tokens 5 > bench.txt
+  n=$(sed -n 's/^decode  *[0-9.]* tokens\/s (\([0-9]*\) tokens in [0-9.]* s)$/\1/p' bench.txt)
+  [ -n "${n:-}" ] || fail "no decode line: $(cat bench.txt)"
+  [ "$n" -eq 7 ] || fail "bench counted $n decode tokens, expected 7: $(cat bench.txt)"
+  grep -q '^achieved read BW  *[0-9.]* GB/s$' bench.txt || fail "no achieved bandwidth: $(cat bench.txt)"
+  # One new token is prefill only: no decode figures.
+  "$LLMC" bench out --max-tokens 1 > one.txt
+  grep -q '^decode  *n/a' one.txt || fail "--max-tokens 1 printed a decode rate: $(cat one.txt)"
+  # Without report.json the weight bytes are unknown: no 0 GB/s, a note instead.
+  cp -r out norep && rm norep/report.json
+  "$LLMC" bench norep --max-tokens 4 > norep.txt 2> norep.err
+  grep -q '^achieved read BW  *unknown$' norep.txt || fail "bandwidth without report.json: $(cat norep.txt)"
+  grep -q '^ratio  *unknown$' norep.txt || fail "ratio without report.json: $(cat norep.txt)"
+  grep -q 'report.json is missing' norep.err || fail "no note about the missing report.json"
+  ! grep -q ' 0.00 GB/s' norep.txt || fail "bench printed 0 GB/s"
+  # The profile table only with --profile.
+  ! grep -q '^profile' norep.txt || fail "a profile without --profile"
+  ;;
 *)
   fail "unknown case $case_name"
   ;;
