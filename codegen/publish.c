@@ -13,7 +13,8 @@
  *
  * Left out: catching signals (the CLI's business, tools/llmc.c); a process
  * killed by SIGKILL or a crash leaves its staging directory, which the next
- * llmc_publish_begin for the same -o sweeps when its process is gone.
+ * llmc_publish_begin for the same -o sweeps when its process is gone (with
+ * the `<out>.tmp.<pid>` directories llmc versions before this one left).
  * File systems without RENAME_EXCHANGE get an error, not a non-atomic
  * two-rename fallback.
  *
@@ -97,24 +98,47 @@ static bool path_within(const char *inner, const char *outer) {
   return inner[n] == '\0' || inner[n] == '/' || (n == 1 && outer[0] == '/');
 }
 
-/* Removes the staging directories of -o (same parent and base) whose process
- * is gone: kill(pid, 0) fails with ESRCH. A live process's, or one we may
- * not signal (EPERM: alive, another user's), is left alone. */
+/* The pid a name ends with after `prefix`, or 0 when it is not prefix<pid>
+ * of a process that is gone (kill(pid, 0) fails with ESRCH). A live
+ * process's, or one we may not signal (EPERM: alive, another user's), is 0. */
+static long dead_pid(const char *name, const char *prefix) {
+  size_t np = strlen(prefix);
+  if (strncmp(name, prefix, np) != 0) return 0;
+  const char *digits = name + np;
+  char *end;
+  errno = 0;
+  long pid = strtol(digits, &end, 10);
+  if (errno || end == digits || *end || digits[0] == '+' || digits[0] == '-' || pid <= 0 || pid > INT_MAX ||
+      pid == (long)getpid())
+    return 0;
+  return kill((pid_t)pid, 0) != 0 && errno == ESRCH ? pid : 0;
+}
+
+/* Removes the staging directories of -o (same parent and base) whose
+ * process is gone, and the `<base>.tmp.<pid>` directories earlier llmc
+ * versions left (those only when they hold nothing but artifact names, the
+ * pattern being less distinctive). */
 static void sweep_stale(const char *parent, const char *base) {
   DIR *d = opendir(parent);
   if (!d) return;
-  size_t nb = strlen(base), nt = strlen(STAGING_TAG);
-  char path[PATH_MAX + NAME_MAX + 2];
+  char ours[NAME_MAX + 32], legacy[NAME_MAX + 32], path[PATH_MAX + NAME_MAX + 2];
+  /* A base too long for these names has no staging directories either. */
+  if (snprintf(ours, sizeof ours, ".%s%s", base, STAGING_TAG) >= (int)sizeof ours ||
+      snprintf(legacy, sizeof legacy, "%s.tmp.", base) >= (int)sizeof legacy) {
+    closedir(d);
+    return;
+  }
   for (struct dirent *e; (e = readdir(d));) {
-    const char *n = e->d_name;
-    if (n[0] != '.' || strncmp(n + 1, base, nb) != 0 || strncmp(n + 1 + nb, STAGING_TAG, nt) != 0) continue;
-    const char *digits = n + 1 + nb + nt;
-    char *end;
-    errno = 0;
-    long pid = strtol(digits, &end, 10);
-    if (errno || end == digits || *end || pid <= 0 || pid > INT_MAX || pid == (long)getpid()) continue;
-    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    snprintf(path, sizeof path, "%s/%s", parent, n);
+    bool mine = dead_pid(e->d_name, ours) != 0, old = !mine && dead_pid(e->d_name, legacy) != 0;
+    if (!mine && !old) continue;
+    snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    llmc_status_t *foreign = old ? check_replaceable(path, path) : NULL;
+    if (foreign) {
+      llmc_status_free(foreign);
+      continue;
+    }
     remove_tree(path);
   }
   closedir(d);

@@ -85,6 +85,22 @@ publish-refuse)
   no_staging "publish-refuse"
   [ ! -e m/out ] && [ ! -e missing ] || fail "a refused compile created something"
   ;;
+publish-failure)
+  # A compile that fails late (the tokenizer is read after model.so and the
+  # weights are written) leaves -o as it was: no new model.so beside old
+  # weights, no staging directory, exit 66 with one error line.
+  model m 1
+  model n 2
+  "$LLMC" compile m/model.json -o out
+  old=$(digest out)
+  mkdir n/tokdir
+  sed -i 's/^{/{"tokenizer": "tokdir",/' n/model.json
+  expect_one_error 66 "not a regular file" -- "$LLMC" compile n/model.json -o out
+  [ "$(digest out)" = "$old" ] || fail "a failed compile changed out/"
+  expect_one_error 66 "not a regular file" -- "$LLMC" compile n/model.json -o fresh
+  [ ! -e fresh ] || fail "a failed compile created fresh/"
+  no_staging "publish-failure"
+  ;;
 publish-verify)
   # --verify runs before publishing: a failing artifact (here one for another
   # CPU, which this machine cannot load) is never published; the old -o stays.
@@ -121,6 +137,17 @@ publish-sweep)
   [ -d ".out.llmc-tmp.$$" ] || fail "a live process's staging directory was removed"
   [ -d ".other.llmc-tmp.$dead" ] && [ -d ".out.llmc-tmp.x$dead" ] && [ -e "out.tmp.$dead" ] ||
     fail "the sweep removed something not its own"
+  # What llmc versions before whole-directory publication left, <out>.tmp.<pid>
+  # with up to the whole weights file, goes too; only when it holds artifact
+  # names, since the name is less distinctive.
+  sleep 0 & dead2=$!
+  wait $dead2
+  mkdir "out.tmp.$dead2" "out.tmp.1$dead2"
+  head -c 100000 /dev/zero > "out.tmp.$dead2/weights.safetensors"
+  echo mine > "out.tmp.1$dead2/notes.txt"
+  "$LLMC" compile m/model.json -o out
+  [ ! -e "out.tmp.$dead2" ] || fail "an old version's out.tmp.PID survived"
+  [ -f "out.tmp.1$dead2/notes.txt" ] || fail "the sweep removed a directory holding a user's file"
   ;;
 publish-interrupt)
   # Fault injection: compiles of two different models into one -o,
