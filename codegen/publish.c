@@ -54,9 +54,9 @@ static void remove_tree(const char *dir) {
 
 /* The names a compile writes (artifact.c's write_outputs, every --emit). */
 static bool is_artifact_name(const char *name) {
-  static const char *const exact[] = {"model.so",     "model.h",   "weights.safetensors", "report.json",
-                                      "tokenizer.json", "generation.json", "model.ir", "model.plan",
-                                      "model.mlir",   "model.ll",  "model.o"};
+  static const char *const exact[] = {"model.so",       "model.h",         "weights.safetensors", "report.json",
+                                      "tokenizer.json", "generation.json", "model.ir",            "model.plan",
+                                      "model.mlir",     "model.ll",        "model.o"};
   for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
     if (strcmp(name, exact[i]) == 0) return true;
   /* model.<target>.ptx / .hsaco / .spv */
