@@ -11,7 +11,6 @@
  *
  * Weights are written converted to f32 in plan order (the host kernels'
  * layout); f32 weights are streamed straight from the input mmap. */
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -392,38 +391,6 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
 
 /* ---- output directory ---- */
 
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  char path[4400];
-  for (struct dirent *e; (e = readdir(d));) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    snprintf(path, sizeof path, "%.4000s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
-}
-
-/* Moves every file of tmp into out (created if missing), then removes tmp.
- * Each rename is atomic, so readers see whole files only. */
-static llmc_status_t *publish(const char *tmp, const char *out) {
-  if (mkdir(out, 0755) != 0 && errno != EEXIST)
-    return LLMC_ERROR(LLMC_CANT_CREATE, out, "cannot create the output directory: %s", strerror(errno));
-  DIR *d = opendir(tmp);
-  if (!d) return LLMC_ERROR(LLMC_IO_ERROR, tmp, "cannot read: %s", strerror(errno));
-  llmc_status_t *s = NULL;
-  char from[4400], to[4400];
-  for (struct dirent *e; !s && (e = readdir(d));) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    snprintf(from, sizeof from, "%.4000s/%s", tmp, e->d_name);
-    snprintf(to, sizeof to, "%.4000s/%s", out, e->d_name);
-    if (rename(from, to) != 0) s = LLMC_ERROR(LLMC_CANT_CREATE, to, "cannot write: %s", strerror(errno));
-  }
-  closedir(d);
-  return s;
-}
-
 static llmc_status_t *write_file(llmc_arena_t *a, const char *dir, const char *name, const void *data, size_t n) {
   return llmc_file_write_atomic(llmc_path_join(a, dir, name), data, n);
 }
@@ -624,11 +591,6 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
     llmc_arena_destroy(b.a);
     return llmc_artifact_oom();
   }
-  /* "out/" and "out" name the same directory; the temporary one is its sibling. */
-  char out_dir[4096], tmp[4200];
-  snprintf(out_dir, sizeof out_dir, "%s", opts->out_dir);
-  for (size_t n = strlen(out_dir); n > 1 && out_dir[n - 1] == '/'; n--) out_dir[n - 1] = '\0';
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out_dir, (long)getpid());
   llmc_status_t *s = parse_targets(&b, opts->target);
   for (int t = 0; !s && t < b.n_targets; t++) {
     const llmc_target_t *tg = &b.targets[t];
@@ -647,11 +609,12 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
                                .n_overrides = opts->n_overrides, .tuning_db = opts->tuning_db};
     s = llmc_kplan_build(g, b.targets, b.n_targets, &ko, &b.kplan);
   }
-  if (!s && mkdir(tmp, 0755) != 0)
-    s = LLMC_ERROR(LLMC_CANT_CREATE, opts->out_dir, "cannot create the output directory: %s", strerror(errno));
-  if (!s) s = write_outputs(&b, lookup, lookup_ctx, tmp, out_summary);
-  if (!s) s = publish(tmp, out_dir);
-  remove_tree(tmp);
+  /* Without a caller's staging directory, one of our own, published here. */
+  llmc_publish_t pub = {0};
+  if (!s && !opts->staging_dir) s = llmc_publish_begin(opts->out_dir, NULL, 0, &pub);
+  if (!s) s = write_outputs(&b, lookup, lookup_ctx, opts->staging_dir ? opts->staging_dir : pub.tmp, out_summary);
+  if (!s && pub.begun) s = llmc_publish_commit(&pub);
+  llmc_publish_abort(&pub);
   for (int t = 0; t < LLMC_MAX_TARGETS; t++) {
     llmc_buf_free(&b.images[t]);
     llmc_buf_free(&b.image_asm[t]);

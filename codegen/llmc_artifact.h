@@ -6,21 +6,49 @@
 #include "llmc_kplan.h"
 #include "llmc_passes.h"
 
-/* --- artifact (codegen/artifact.c) --- */
+/* --- publication (codegen/publish.c) --- */
 
+/* An artifact is written into a staging directory beside -o and replaces -o
+ * as a whole with one rename (an exchange when -o exists), so -o holds the
+ * complete old artifact or the complete new one, never a mix.
+ *   llmc_publish_begin  checks -o (an existing one must be a directory of
+ *                       artifact file names only, or empty; -o must not be,
+ *                       contain or lie inside any of input_dirs: exit 64),
+ *                       removes staging directories of dead processes for the
+ *                       same -o, and creates tmp (empty);
+ *   llmc_publish_commit swaps tmp in and removes the old tree;
+ *   llmc_publish_abort  removes tmp, -o untouched.
+ * A CLI that catches SIGINT/SIGTERM removes tmp (flat) from its handler. */
+typedef struct {
+  char out[4096];         /* canonical -o */
+  char tmp[4096 + 300];   /* staging directory: <parent>/.<base>.llmc-tmp.<pid> */
+  char where[256];        /* -o as given, for messages */
+  bool begun;             /* tmp exists and is ours */
+} llmc_publish_t;
+
+LLMC_MUST_USE llmc_status_t *llmc_publish_begin(const char *out_dir, const char *const *input_dirs,
+                                                int n_inputs, llmc_publish_t *out);
+LLMC_MUST_USE llmc_status_t *llmc_publish_commit(llmc_publish_t *p);
+void llmc_publish_abort(llmc_publish_t *p);
+
+/* --- artifact (codegen/artifact.c) --- */
 
 /* Writes out_dir/{model.so, model.h, weights.safetensors, report.json} (and
  * tokenizer.json when given) for a graph that went through the passes, with
- * the memory plan the passes made. Everything is written into a temporary
- * directory first and moved into place at the end, so a failure never leaves
- * a half-written artifact. emit selects a single inspection output instead:
+ * the memory plan the passes made. Everything is written into a staging
+ * directory first, which then replaces out_dir whole (above), so a failure
+ * never leaves a half-written or mixed artifact; with staging_dir set the
+ * caller publishes (after --verify, say). emit selects a single inspection
+ * output instead:
  * "ir" (the graph after the passes, model.ir), "mlir" (the instantiated host kernel module),
  * "ptx"/"hsaco"/"spirv" (model.<target>.<ext> for each GPU target of that vendor), "plan" (the kernel plan's text
  * form, model.plan), "llvm" (optimised LLVM IR), "obj"
  * (model.o) or "report" (report.json only); NULL or "so" is the artifact. */
 typedef struct {
   const char *target;    /* comma-separated target names: at most one CPU target, any GPUs */
-  const char *out_dir;
+  const char *out_dir;   /* published through llmc_publish_* unless staging_dir is set */
+  const char *staging_dir; /* nullable: write into this existing, empty directory (llmc_publish_t.tmp)
+                            * and publish nothing; out_dir is then unused */
   const char *emit;      /* NULL, "so", "ir", "plan", "mlir", "llvm", "obj", "report", "ptx", "hsaco", "spirv" */
   int opt_level;         /* LLVM -O level, 0..3 */
   int64_t max_context;   /* longest sequence the artifact serves */

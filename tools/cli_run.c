@@ -94,9 +94,11 @@ static const char bench_help[] =
     "Measures prefill and decode speed and the weight-read bandwidth against the\n"
     "machine's own memory bandwidth, measured in the same run.\n\n"
     "      --prompt-len=N       prompt tokens (default: 32)\n"
-    "      --max-tokens=N       decode tokens per sequence (default: 64)\n"
+    "      --max-tokens=N       new tokens per sequence, the first from prefill\n"
+    "                           (default: 64; at least 1, and 1 is prefill only)\n"
     "      --batch=N            sequences decoded together (default: 1; at most the\n"
-    "                           artifact's --max-seqs per step)\n"
+    "                           artifact's --max-seqs: more is an error)\n"
+    "      --kv-blocks=N        KV cache size in blocks, as for run\n"
     "      --synthetic-weights  run without weights.safetensors, on generated small\n"
     "                           values (speed only: the tokens are meaningless)\n"
     "      --threads=N          host threads (default: all cores)\n"
@@ -278,12 +280,15 @@ int llmc_cli_run(int argc, char **argv) {
   return llmc_cli_report(s);
 }
 
+/* The weight bytes a decode step reads, from report.json; -1 when the
+ * artifact has no report (or the report lacks the figure): the bandwidth
+ * is then unknown, not zero. */
 static int64_t decode_weight_bytes(const char *dir) {
   char path[4096];
   snprintf(path, sizeof path, "%s/report.json", dir);
   json_t *j = json_load_file(path, 0, NULL);
   json_t *v = json_object_get(json_object_get(j, "memory"), "decode_weight_bytes_per_token");
-  int64_t bytes = json_is_integer(v) ? json_integer_value(v) : 0;
+  int64_t bytes = json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : -1;
   json_decref(j);
   return bytes;
 }
@@ -324,12 +329,26 @@ int llmc_cli_bench(int argc, char **argv) {
   run_args_t a = {.max_tokens = 64, .prompt_len = 32, .batch = 1};
   int rc = parse_run_args("bench", argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
+  /* TTFT is the time to the first token: a benchmark of no tokens measures
+   * nothing (run --max-tokens 0 generates nothing, which is no benchmark). */
+  if (a.max_tokens == 0)
+    return llmc_cli_usage_error("bench", "%s", "--max-tokens must be at least 1 (1: prefill only)");
   int64_t prompt_len = a.prompt_len, batch = a.batch;
   llmc_rt_t *rt = NULL;
-  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads,
+  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads, .kv_blocks = a.kv_blocks,
                           .synthetic_weights = a.synthetic_weights, .profile = a.profile};
   llmc_status_t *s = llmc_rt_open(a.dir, &ro, &rt);
   if (s) return llmc_cli_report(s);
+  /* More sequences than a step holds would run in waves: the later ones
+   * start when earlier ones finish, and "decoded together" would be false. */
+  int64_t max_seqs = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_SEQS);
+  if (batch > max_seqs) {
+    llmc_rt_close(rt);
+    return llmc_cli_report(LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--batch",
+                                      "%lld sequences exceed the artifact's %lld per step (compile with "
+                                      "--max-seqs=%lld or more)",
+                                      (long long)batch, (long long)max_seqs, (long long)batch));
+  }
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
   int32_t *prompt = malloc(sizeof(int32_t) * (size_t)prompt_len);
   bool *started = calloc((size_t)batch, sizeof *started);
@@ -342,14 +361,22 @@ int llmc_cli_bench(int argc, char **argv) {
     for (int64_t i = 0; i < prompt_len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
     s = llmc_rt_seq_add(rt, prompt, prompt_len, &sp, &seqs[b]);
   }
-  double t0 = llmc_cli_now(), t_first = 0, t_all = 0;
-  int64_t generated = 0, n_started = 0, steps_after_all = 0;
+  /* The decode phase starts when every sequence has its first token; only
+   * the steps after that, and the tokens they produce, are decode (a step
+   * that finishes one sequence's prefill can already decode another's
+   * tokens: counted neither as decode time nor as decode tokens). */
+  double t0 = llmc_cli_now(), t_first = 0, t_all = 0, t_last = 0;
+  int64_t generated = 0, n_started = 0, steps_after_all = 0, decoded = 0;
   while (!s) {
     llmc_rt_events_t ev;
     if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
     double now = llmc_cli_now();
     if (generated == 0) t_first = now;
-    if (n_started == batch) steps_after_all++;
+    if (n_started == batch) {
+      steps_after_all++;
+      decoded += ev.n;
+      t_last = now;
+    }
     for (int i = 0; i < ev.n; i++) {
       int k = 0;
       while (k < batch && seqs[k] != ev.events[i].seq) k++;
@@ -360,7 +387,6 @@ int llmc_cli_bench(int argc, char **argv) {
     }
     generated += ev.n;
   }
-  double t_end = llmc_cli_now();
   llmc_rt_stats_t stats;
   llmc_rt_stats_get(rt, &stats);
   /* On a GPU the reference is the device memory's own copy bandwidth,
@@ -390,37 +416,47 @@ int llmc_cli_bench(int argc, char **argv) {
     free_profile(times, names, n_prof);
     return llmc_cli_report(s);
   }
-  /* Decode phase: after every sequence has its first token. */
-  int64_t decoded = generated - batch;
-  double decode_s = t_end - t_all, ttft = t_first - t0;
+  double decode_s = steps_after_all > 0 ? t_last - t_all : 0, ttft = t_first - t0;
   double step_s = steps_after_all > 0 ? decode_s / (double)steps_after_all : 0;
   int64_t bytes = decode_weight_bytes(a.dir);
+  if (bytes < 0)
+    fprintf(stderr, "bench: %s/report.json is missing or lacks memory.decode_weight_bytes_per_token: "
+                    "the weight bytes per step and the achieved bandwidth are unknown\n", a.dir);
   double machine = device_bw;
   if (!on_device && (s = llmc_rt_measure_read_bandwidth((int)a.threads, 1ull << 30, 3, &machine))) {
     free_profile(times, names, n_prof);
     return llmc_cli_report(s);
   }
-  double achieved = step_s > 0 ? (double)bytes / step_s / 1e9 : 0;
+  bool have_bw = bytes >= 0 && step_s > 0;
+  double achieved = have_bw ? (double)bytes / step_s / 1e9 : 0;
   printf("artifact            %s\n", a.dir);
   printf("device              %s\n", device);
   printf("sequences           %lld (prompts of %lld tokens, %lld new tokens each)\n", (long long)batch,
          (long long)prompt_len, (long long)a.max_tokens);
   printf("TTFT                %.2f ms (%.1f prompt tokens/s)\n", ttft * 1e3,
          (double)(prompt_len * batch) / (t_all - t0));
-  printf("TPOT                %.2f ms (one decode step of all sequences)\n", step_s * 1e3);
-  printf("decode              %.2f tokens/s (%lld tokens in %.3f s)\n", decode_s > 0 ? (double)decoded / decode_s : 0,
-         (long long)decoded, decode_s);
+  if (steps_after_all > 0 && decode_s > 0) {
+    printf("TPOT                %.2f ms (one decode step of all sequences)\n", step_s * 1e3);
+    printf("decode              %.2f tokens/s (%lld tokens in %.3f s)\n", (double)decoded / decode_s,
+           (long long)decoded, decode_s);
+  } else {
+    printf("TPOT                n/a (no decode step: --max-tokens 1 is prefill only)\n");
+    printf("decode              n/a\n");
+  }
   printf("preemptions         %lld\n", (long long)stats.preemptions);
-  printf("weights per step    %.1f MB\n", (double)bytes / 1e6);
-  printf("achieved read BW    %.2f GB/s\n", achieved);
+  if (bytes >= 0) printf("weights per step    %.1f MB\n", (double)bytes / 1e6);
+  else printf("weights per step    unknown (no report.json)\n");
+  if (have_bw) printf("achieved read BW    %.2f GB/s\n", achieved);
+  else printf("achieved read BW    unknown\n");
   if (on_device)
     printf("device copy BW      %.2f GB/s (1 GiB copied on the device, read + write, best of 5, "
            "measured now)\n", machine);
   else
     printf("machine read BW     %.2f GB/s (STREAM-like sum over 1 GiB, same threads, measured now)\n",
            machine);
-  printf("ratio               %.2f\n", machine > 0 ? achieved / machine : 0);
-  if (times && names) print_profile(times, n_prof, on_device);
+  if (have_bw && machine > 0) printf("ratio               %.2f\n", achieved / machine);
+  else printf("ratio               unknown\n");
+  if (a.profile && times && names) print_profile(times, n_prof, on_device);
   free_profile(times, names, n_prof);
   return 0;
 }

@@ -2,11 +2,18 @@
  * codegen; `import` prints the model.json an HF directory becomes; `run` and
  * `bench` (cli_run.c, shared with llmc-run) load an artifact with the
  * runtime. Errors are printed by llmc_cli_report only, with sysexits codes. */
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <llvm-c/ErrorHandling.h>
 
@@ -24,16 +31,128 @@ int llmc_cli_tune(int argc, char **argv); /* tune.c */
 
 /* ---- compile ---- */
 
+/* ---- interrupted compiles ----
+ *
+ * SIGINT or SIGTERM while a compile writes its staging directory (see
+ * codegen/publish.c) removes that directory, then re-raises the signal with
+ * its default action, so the shell sees the usual status (130, 143) and -o
+ * holds the old artifact or, when the swap was already made, the new one.
+ *
+ * This is llmc's one piece of global mutable state, and must be: a signal
+ * handler receives no context. It is a fixed path buffer, written while the
+ * signals are blocked and before the flag arms the handler, and the flag.
+ * The handler uses async-signal-safe calls only (open, getdents64 through
+ * syscall, unlinkat, rmdir, signal, raise): no opendir, which allocates.
+ * The staging directory is flat (write_outputs makes no subdirectories).
+ * SIGKILL cannot be caught: the next compile into the same -o sweeps. */
+static char staging_path[sizeof ((llmc_publish_t *)0)->tmp];
+static volatile sig_atomic_t staging_armed;
+
+struct linux_dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+static void on_fatal_signal(int signo) {
+  if (staging_armed) {
+    int fd = open(staging_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* Unlinking while reading may make getdents skip an entry: read again
+     * from the start until a pass finds nothing left (a few at most). */
+    for (int pass = 0; fd >= 0 && pass < 4; pass++) {
+      union {
+        struct linux_dirent64 align;
+        char bytes[4096];
+      } buf;
+      bool any = false;
+      long n;
+      (void)lseek(fd, 0, SEEK_SET);
+      while ((n = syscall(SYS_getdents64, fd, buf.bytes, sizeof buf.bytes)) > 0) {
+        for (long off = 0; off < n;) {
+          struct linux_dirent64 *d = (struct linux_dirent64 *)(void *)(buf.bytes + off);
+          off += d->d_reclen;
+          if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
+          any = true;
+          if (unlinkat(fd, d->d_name, 0) != 0) (void)unlinkat(fd, d->d_name, AT_REMOVEDIR);
+        }
+      }
+      if (!any) break;
+    }
+    if (fd >= 0) close(fd);
+    (void)rmdir(staging_path);
+  }
+  signal(signo, SIG_DFL);
+  raise(signo);
+}
+
+/* Begins publication into out_dir with the handler armed for its staging
+ * directory; the signals are blocked meanwhile, so the directory never
+ * exists unguarded. */
+static llmc_status_t *begin_guarded(const char *out_dir, const char *const *inputs, int n_inputs,
+                                    llmc_publish_t *pub) {
+  struct sigaction sa = {.sa_handler = on_fatal_signal};
+  sigemptyset(&sa.sa_mask);
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  llmc_status_t *s = llmc_publish_begin(out_dir, inputs, n_inputs, pub);
+  if (!s) {
+    memcpy(staging_path, pub->tmp, sizeof staging_path);
+    staging_armed = 1;
+    /* A signal ignored by whoever started llmc (nohup, a background job
+     * of a shell without job control) stays ignored. */
+    int sigs[] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+      struct sigaction was;
+      if (sigaction(sigs[i], NULL, &was) == 0 && was.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+    }
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return s;
+}
+
+/* After publication (or abandon): the staging directory is gone. */
+static void disarm(void) { staging_armed = 0; }
+
+/* The directories a compile reads: the model's (a model.json's, or the Hugging
+ * Face directory itself, which hold the weights) and the tokenizer's. */
+static int input_dirs(const char *model_path, const char *tokenizer_path, char bufs[2][4096],
+                      const char *out[2]) {
+  int n = 0;
+  struct stat st;
+  const char *paths[2] = {model_path, tokenizer_path};
+  for (int i = 0; i < 2; i++) {
+    if (!paths[i]) continue;
+    snprintf(bufs[n], 4096, "%s", paths[i]);
+    if (!(stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))) {
+      char *d = dirname(bufs[n]); /* may return a static "." */
+      if (d != bufs[n]) snprintf(bufs[n], 4096, "%s", d);
+    }
+    out[n] = bufs[n];
+    n++;
+  }
+  return n;
+}
+
 /* --verify: the artifact on the host backend against the interpreter running
  * the graph as imported (a fresh load, before any pass) on the weights the
  * artifact stores. */
-static llmc_status_t *verify_artifact(const char *model_path, const char *out_dir, const char *emit) {
-  if (strcmp(emit, "so") != 0)
-    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--verify", "needs the full artifact (--emit=so)");
+static llmc_status_t *verify_artifact(const char *model_path, const char *out_dir) {
   llmc_rt_t *rt = NULL;
   llmc_rt_options_t ro = {.backend = "host"};
   llmc_status_t *s = llmc_rt_open(out_dir, &ro, &rt);
-  if (s) return llmc_status_wrap(s, "--verify", "cannot run the artifact on the host");
+  if (s) {
+    /* One line: the cause's own where is the staging directory, which is
+     * gone by the time the message is read. */
+    llmc_status_t *flat = LLMC_ERROR(llmc_status_code(s), "--verify", "cannot run the artifact on the host: %s",
+                                     llmc_status_message(s));
+    llmc_status_free(s);
+    return flat;
+  }
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
   llmc_verify_result_t r;
   s = llmc_verify_artifact(model_path, out_dir, rt, &r);
@@ -53,7 +172,9 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
 static const char compile_help[] =
     "Usage: llmc compile MODEL [options]\n"
     "Compiles MODEL (a model.json file or a Hugging Face directory) ahead of time.\n\n"
-    "  -o, --output=DIR         output directory (default: out)\n"
+    "  -o, --output=DIR         output directory (default: out), replaced as a whole\n"
+    "                           once the artifact is complete; it may not be or hold\n"
+    "                           the model's directory, nor hold files llmc does not write\n"
     "      --target=LIST        comma-separated: at most one CPU target (host, x86-64,\n"
     "                           x86-64-v3, aarch64) and any GPU targets (sm_80, sm_86,\n"
     "                           sm_89, sm_90, sm_90a, gfx90a, gfx942, gfx1100, spirv);\n"
@@ -78,9 +199,9 @@ static const char compile_help[] =
     "                           the fastest entry for a call's variant and shape wins\n"
     "      --no-tokenizer       leave the model's tokenizer out of the artifact (one\n"
     "                           llmc cannot load is otherwise an error)\n"
-    "      --verify             run the artifact on the host against the reference\n"
-    "                           interpreter (16-token prompt, 16 greedy steps) and\n"
-    "                           report the largest logit difference\n"
+    "      --verify             before publishing, run the artifact on the host against\n"
+    "                           the reference interpreter (16-token prompt, 16 greedy\n"
+    "                           steps) and report the largest logit difference\n"
 #ifdef LLMC_GPU_EMULATION
     "      --gpu-emulation      (llmc-emu, the test build) GPU images hold the kernels\n"
     "                           compiled for this CPU, which only llmc's test drivers\n"
@@ -172,6 +293,8 @@ static int cmd_compile(int argc, char **argv) {
   bool emit_ok = false;
   for (size_t i = 0; i < sizeof emits / sizeof emits[0]; i++) emit_ok |= strcmp(emit, emits[i]) == 0;
   if (!emit_ok) return llmc_cli_usage_error("compile", "unknown --emit kind '%s' (so, ir, plan, mlir, llvm, obj, report, ptx, hsaco, spirv)", emit);
+  if (verify && strcmp(emit, "so") != 0)
+    return llmc_cli_usage_error("compile", "%s", "--verify needs the full artifact (--emit=so)");
   if (print_after && !llmc_pass_exists(print_after))
     return llmc_cli_usage_error("compile", "unknown pass '%s' for --print-after", print_after);
 
@@ -213,6 +336,16 @@ static int cmd_compile(int argc, char **argv) {
     llmc_tuning_db_destroy(tuning_db);
     return llmc_cli_report(s);
   }
+  /* -o is checked (and its staging directory made) before the slow part. */
+  char in_bufs[2][4096];
+  const char *inputs[2];
+  int n_inputs = input_dirs(argv[optind], model->tokenizer_path, in_bufs, inputs);
+  llmc_publish_t pub;
+  if ((s = begin_guarded(out_dir, inputs, n_inputs, &pub))) {
+    llmc_model_destroy(model);
+    llmc_tuning_db_destroy(tuning_db);
+    return llmc_cli_report(s);
+  }
   llmc_buf_t log = {0};
   llmc_pass_options_t popts = {.opt_level = opt_level, .pipeline = pipeline, .print_after = print_after,
                                .max_tokens = max_step, .log = &log};
@@ -225,7 +358,7 @@ static int cmd_compile(int argc, char **argv) {
   }
   llmc_artifact_summary_t sum = {0};
   if (!s) {
-    llmc_artifact_options_t aopts = {.target = target, .out_dir = out_dir, .emit = emit,
+    llmc_artifact_options_t aopts = {.target = target, .out_dir = out_dir, .staging_dir = pub.tmp, .emit = emit,
                                      .opt_level = opt_level, .max_context = max_context,
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
@@ -248,7 +381,11 @@ static int cmd_compile(int argc, char **argv) {
   llmc_pass_result_free(&pres);
   llmc_model_destroy(model);
   llmc_tuning_db_destroy(tuning_db);
-  if (!s && verify) s = verify_artifact(argv[optind], out_dir, emit);
+  /* Verified where it was written, so a failing artifact is never published. */
+  if (!s && verify) s = verify_artifact(argv[optind], pub.tmp);
+  if (!s) s = llmc_publish_commit(&pub);
+  llmc_publish_abort(&pub);
+  disarm();
   return llmc_cli_report(s);
 }
 
