@@ -435,6 +435,9 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   llmc_shape_t rows = {.rank = 1, .dims = {LLMC_DIM_T}};
   LLMC_RETURN_IF_ERROR(llmc_ir_graph_add_input(m->graph, "tokens", LLMC_DT_I32, rows, &in));
   LLMC_RETURN_IF_ERROR(llmc_ir_graph_add_input(m->graph, "positions", LLMC_DT_I32, rows, &in));
+  /* Params against the tensors first: a wrong config is the cause to name,
+   * not the shape error it would cause somewhere in the graph. */
+  LLMC_RETURN_IF_ERROR(check_params(b, json_object_get(root, "checks")));
   LLMC_RETURN_IF_ERROR(build_list(b, graph, "graph"));
 
   json_t *outputs = json_object_get(root, "outputs");
@@ -464,7 +467,6 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
     return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s", msg);
   }
   m->eos_token = (int32_t)eos_id;
-  LLMC_RETURN_IF_ERROR(check_params(b, json_object_get(root, "checks")));
   LLMC_RETURN_IF_ERROR(check_unused_weights(b, json_object_get(root, "ignore_weights")));
   return llmc_ir_verify(m->graph);
 }

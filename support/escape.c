@@ -42,8 +42,9 @@ void llmc_buf_put_quoted(llmc_buf_t *b, const char *s) {
     if (*p == '"' || *p == '\\') {
       llmc_buf_append(b, "\\", 1);
       llmc_buf_append(b, p++, 1);
-    } else if (*p == '/' && p > (const unsigned char *)s && p[-1] == '*') {
-      put_hex(b, *p++); /* never "*" "/": the string may sit in a C comment */
+    } else if ((*p == '/' || *p == '*') && p > (const unsigned char *)s && (p[-1] == '*' || p[-1] == '/') &&
+               p[-1] != *p) {
+      put_hex(b, *p++); /* never "*" "/" nor "/" "*": the string may sit in a C comment */
     } else if (*p >= 0x20 && *p < 0x7F) {
       llmc_buf_append(b, p++, 1);
     } else if ((n = utf8_printable_len(p)) > 0) {

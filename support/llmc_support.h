@@ -110,7 +110,7 @@ void llmc_buf_free(llmc_buf_t *b);
 
 /* Appends s as a double-quoted string that stays inert wherever generated
  * text puts it (an MLIR or C comment or string, JSON-like text): quotes and
- * backslashes are escaped, "*" "/" is broken, and control bytes, invalid
+ * backslashes are escaped, "*" "/" and "/" "*" are broken, and control bytes, invalid
  * UTF-8 and C1 controls are written as \xNN. Every name read from a file
  * goes through this (or through a validator) before it reaches MLIR or C. */
 void llmc_buf_put_quoted(llmc_buf_t *b, const char *s);
