@@ -278,6 +278,14 @@ llmc_status_t *llmc_rt_weights_check(const char *where, const llmc_model_v1_t *m
   if (m->weights_digest) {
     uint64_t digest = 0;
     bool read = llmc_weights_head_digest(d, size, &digest);
+    /* The header model.so was compiled with, in a file of another size:
+     * the copy was cut short (or grown), rather than another model's. */
+    if (read && size != m->weights_size &&
+        llmc_digest64(d, (size_t)(8 + n), m->weights_size) == m->weights_digest)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where,
+                        "%s: %llu bytes, but model.so was compiled with a %llu-byte weights file",
+                        size < m->weights_size ? "truncated" : "grown", (unsigned long long)size,
+                        (unsigned long long)m->weights_size);
     if (!read || size != m->weights_size || digest != m->weights_digest)
       return LLMC_ERROR(LLMC_DATA_LOSS, where,
                         "weights.safetensors does not belong to this model.so (%llu bytes, header digest "
