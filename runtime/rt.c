@@ -5,12 +5,12 @@
  * anything runs it (artifact_check.c: every offset and extent against its
  * buffer, then the plan's digest). A corrupt artifact gets a status, never
  * a crash: only the kernels themselves are trusted; GPU image tables are
- * checked too (gpu.c). Then choose the backend (select_backend: "auto" takes the first
- * GPU backend with a driver, a device and an image for it, else the host),
- * mmap weights.safetensors, check it is the one model.so was compiled with
- * (artifact_check.c) (the data section, 64-byte aligned by the
- * compiler, is the weights buffer as is on the host, and is uploaded once to
- * a device) and allocate every buffer once: activation arena, meta, args of
+ * checked too (gpu.c). Then choose the backend (select_backend: "auto"
+ * takes the first GPU backend with a driver, a device and an image for it,
+ * else the host), mmap weights.safetensors and check it is the file
+ * model.so was compiled with (artifact_check.c; its data section, 64-byte
+ * aligned by the compiler, is the weights buffer as is on the host, and is
+ * uploaded once to a device) and allocate every buffer once: activation arena, meta, args of
  * all launches, KV pool, and on a device pinned host staging for meta, args
  * and logits. Nothing is allocated per step.
  *
@@ -42,9 +42,9 @@
 static llmc_status_t *dlopen_checked(llmc_rt_t *rt, const char *path) {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT)
+    if (errno == ENOENT || errno == ENOTDIR)
       return LLMC_ERROR(LLMC_NOT_FOUND, path, "model.so not found: is this an llmc output directory?");
-    return LLMC_ERROR(errno == EACCES ? LLMC_NOT_FOUND : LLMC_IO_ERROR, path, "cannot open: %s", strerror(errno));
+    return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot open: %s", strerror(errno));
   }
   llmc_status_t *s = llmc_rt_elf_check_fd(fd, path);
   if (!s) {
