@@ -38,7 +38,10 @@
 /* Opens model.so and checks it is a whole ELF file (elf_check.c) before
  * dlopen maps it; then dlopen loads the very file checked, through its
  * descriptor (/proc/self/fd/N), not the path, which could be replaced in
- * between. O_NONBLOCK: a FIFO named model.so must not block the open. */
+ * between. O_NONBLOCK: a FIFO named model.so must not block the open.
+ * The descriptor stays open as long as the library is loaded: the dynamic
+ * loader reuses a loaded library whose name matches, so a second artifact
+ * opened on a recycled descriptor number would get the first one's code. */
 static llmc_status_t *dlopen_checked(llmc_rt_t *rt, const char *path) {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
@@ -57,7 +60,7 @@ static llmc_status_t *dlopen_checked(llmc_rt_t *rt, const char *path) {
       s = LLMC_ERROR(LLMC_DATA_LOSS, path, "cannot load: %s", e ? e : "dlopen failed");
     }
   }
-  close(fd); /* the mapping outlives it */
+  rt->so_fd = fd; /* closed after dlclose (llmc_rt_close) */
   return s;
 }
 
@@ -354,6 +357,7 @@ llmc_status_t *llmc_rt_open(const char *dir, const llmc_rt_options_t *opts, llmc
   }
   llmc_rt_t *rt = calloc(1, sizeof *rt);
   if (!rt) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  rt->so_fd = -1;
   llmc_status_t *s = NULL;
   size_t len = strlen(dir);
   char *path = malloc(len + 32);
@@ -408,6 +412,7 @@ void llmc_rt_close(llmc_rt_t *rt) {
   }
   llmc_file_map_close(&rt->weights_map);
   if (rt->dl) dlclose(rt->dl);
+  if (rt->so_fd >= 0) close(rt->so_fd);
   free(rt->launch_pos);
   free(rt->arg_base);
   free(rt->batch);

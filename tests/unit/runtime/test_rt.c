@@ -611,6 +611,18 @@ static void test_corrupt_artifacts(void **state) {
     remove_artifact(&a);
   }
   expect_open_error("/nonexistent/llmc", NULL, LLMC_NOT_FOUND, "/nonexistent/llmc/model.so");
+  /* Two artifacts open at once: the second must get its own model.so (the
+   * runtime loads it through its descriptor's /proc path, and the dynamic
+   * loader reuses a loaded library of the same name). */
+  artifact_t good, bad;
+  make_artifact(&good, FAKE_DIR, 0, g_weights, FAKE_WEIGHT_FLOATS, 0);
+  make_artifact(&bad, FAKE_DIR, 9, g_weights, FAKE_WEIGHT_FLOATS, 0);
+  llmc_rt_t *first = NULL;
+  assert_null(llmc_rt_open(good.dir, NULL, &first));
+  expect_open_error(bad.dir, NULL, LLMC_DATA_LOSS, "lies outside");
+  llmc_rt_close(first);
+  remove_artifact(&good);
+  remove_artifact(&bad);
 
   /* GPU backends: test_gpu.c. */
   llmc_rt_options_t o = {.backend = "tpu"};
