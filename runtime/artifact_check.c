@@ -7,8 +7,9 @@
  * every token count T in [1, T_max] (a + b*T is linear in T, so its
  * endpoints suffice), and every argument must fit its kind (llmc_abi.h):
  * the range an offset names inside its buffer for every T its launch runs
- * for. What these checks cannot see (a flipped count that keeps every range
- * in bounds, one valid kernel index for another) the plan digest catches.
+ * for. What these checks cannot see (a flipped launch extent, or any value
+ * the kernels trust that keeps every range in bounds, one valid kernel
+ * index for another) the plan digest catches.
  * A corrupt artifact gets a status, never a crash: only the kernels
  * themselves are trusted.
  *
