@@ -36,13 +36,40 @@ llmc_status_t *llmc_artifact_oom(void) { return LLMC_ERROR(LLMC_RESOURCE_EXHAUST
 
 /* ---- launches ---- */
 
-static void arg(launch_t *l, int64_t a, int64_t per_token) {
+/* An argument a + per_token*T of the given kind; for the offset kinds, the
+ * kernel touches [value, value + ext_a + ext_b*T) of that buffer. The
+ * runtime checks every such range at load (llmc_abi.h). */
+static void arg_kind(launch_t *l, llmc_arg_kind_t kind, int64_t a, int64_t per_token, int64_t ext_a, int64_t ext_b) {
   l->args[l->n_args][0] = a;
   l->args[l->n_args][1] = per_token;
+  l->kinds[l->n_args][0] = kind;
+  l->kinds[l->n_args][1] = ext_a;
+  l->kinds[l->n_args][2] = ext_b;
   l->n_args++;
 }
 
-static int64_t act(builder_t *b, const llmc_value_t *v) { return b->plan->offsets[v->id]; }
+/* A value that is not an offset (a placeholder, a constant). */
+static void arg(launch_t *l, int64_t a, int64_t per_token) { arg_kind(l, LLMC_ARG_SCALAR, a, per_token, 0, 0); }
+
+/* The activation buffer of v: its elements for T tokens (shapes are
+ * linear in T: at most one dimension is T). */
+static void arg_act(builder_t *b, launch_t *l, const llmc_value_t *v) {
+  uint64_t n0 = 0, n1 = 0;
+  llmc_shape_numel(&v->shape, 0, &n0);
+  llmc_shape_numel(&v->shape, 1, &n1);
+  arg_kind(l, LLMC_ARG_ACT, b->plan->offsets[v->id], 0, (int64_t)n0, (int64_t)(n1 - n0));
+}
+
+/* The stored weight w: its elements in the stored dtype, as f32 slots. */
+static void arg_weight(builder_t *b, launch_t *l, const llmc_value_t *w) {
+  uint64_t n = 0;
+  llmc_shape_numel(&w->shape, 0, &n);
+  uint64_t bytes = n * llmc_dtype_size(b->kplan->weight_dtypes[w->id]);
+  arg_kind(l, LLMC_ARG_WEIGHTS, b->weight_offsets[w->id], 0, (int64_t)((bytes + 3) / 4), 0);
+}
+
+/* A per-token meta array (tokens, positions, seq_of_token): T ints. */
+static void arg_meta_tokens(launch_t *l, int64_t off) { arg_kind(l, LLMC_ARG_META, off, 0, 0, 1); }
 
 static llmc_status_t *meta_offset(builder_t *b, const llmc_value_t *v, int64_t *out) {
   if (v->kind == LLMC_VALUE_INPUT && strcmp(v->name, "tokens") == 0) {
@@ -70,10 +97,17 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
     case LLMC_OP_EMBEDDING: {
       int64_t tok = 0;
       LLMC_RETURN_IF_ERROR(meta_offset(b, in[0], &tok));
-      arg(l, act(b, v), 0);
-      arg(l, b->weight_offsets[in[1]->id], 0);
-      arg(l, tok, 0);
-      arg(l, in[1]->shape.dims[0], 0);
+      /* The runtime accepts token ids below the logits' vocabulary, so a
+       * smaller table would be read past its end by valid ids. */
+      if (in[1]->shape.dims[0] < b->header[LLMC_PLAN_VOCAB])
+        return LLMC_ERROR(LLMC_DATA_LOSS, b->g->name,
+                          "embedding '%s' has %lld rows, fewer than the logits' vocabulary of %lld",
+                          in[1]->name ? in[1]->name : "?", (long long)in[1]->shape.dims[0],
+                          (long long)b->header[LLMC_PLAN_VOCAB]);
+      arg_act(b, l, v);
+      arg_weight(b, l, in[1]);
+      arg_meta_tokens(l, tok);
+      arg_kind(l, LLMC_ARG_ROWS, in[1]->shape.dims[0], 0, 0, 0);
       b->decode_bytes += (uint64_t)cols * 4;
       return NULL;
     }
@@ -81,20 +115,28 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
     case LLMC_OP_MATMUL_ADD: {
       /* [a, b, out, T] then the epilogue's (see matmul_epilogue in kvariants.c). */
       int64_t k = in[0]->shape.dims[1];
-      arg(l, act(b, in[0]), 0);
-      arg(l, b->weight_offsets[in[1]->id], 0);
-      arg(l, c->epilogue == LLMC_EPILOGUE_SPLIT ? act(b, c->parts[0]) : act(b, v), 0);
-      arg(l, 0, 1);
-      if (c->epilogue == LLMC_EPILOGUE_ADD) arg(l, act(b, in[2]), 0);
-      for (int i = 1; c->epilogue == LLMC_EPILOGUE_SPLIT && i < c->n_parts; i++) arg(l, act(b, c->parts[i]), 0);
+      arg_act(b, l, in[0]);
+      arg_weight(b, l, in[1]);
+      arg_act(b, l, c->epilogue == LLMC_EPILOGUE_SPLIT ? c->parts[0] : v);
+      arg_kind(l, LLMC_ARG_TOKENS, 0, 1, 0, 0);
+      if (c->epilogue == LLMC_EPILOGUE_ADD) arg_act(b, l, in[2]);
+      for (int i = 1; c->epilogue == LLMC_EPILOGUE_SPLIT && i < c->n_parts; i++) arg_act(b, l, c->parts[i]);
       /* Where a target fuses the candidates (kplan.c, absorb), the kernel
        * reads the norm's input and weight at args[7], [8] and writes the
        * silu_mul's output at args[9]; the other targets ignore them. */
       if (c->norm || c->glu) {
         while (l->n_args < 7) arg(l, 0, 0);
-        arg(l, c->norm ? act(b, c->norm->inputs[0]) : 0, 0);
-        arg(l, c->norm ? b->weight_offsets[c->norm->inputs[1]->id] : 0, 0);
-        arg(l, c->glu ? act(b, c->glu) : 0, 0);
+        if (c->norm) {
+          arg_act(b, l, c->norm->inputs[0]);
+          arg_weight(b, l, c->norm->inputs[1]);
+        } else {
+          arg(l, 0, 0);
+          arg(l, 0, 0);
+        }
+        if (c->glu)
+          arg_act(b, l, c->glu);
+        else
+          arg(l, 0, 0);
       }
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
@@ -102,8 +144,8 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       return NULL;
     }
     case LLMC_OP_SLICE:
-      arg(l, act(b, in[0]), 0);
-      arg(l, act(b, v), 0);
+      arg_act(b, l, in[0]);
+      arg_act(b, l, v);
       return NULL;
     case LLMC_OP_CONCAT: break; /* constants have no launch */
     /* Elementwise ops run over T * N elements, not T rows, so one token's
@@ -111,43 +153,43 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
     case LLMC_OP_SILU_MUL:
-      arg(l, act(b, in[0]), 0);
-      arg(l, act(b, in[1]), 0);
-      arg(l, act(b, v), 0);
+      arg_act(b, l, in[0]);
+      arg_act(b, l, in[1]);
+      arg_act(b, l, v);
       l->extent_b = cols;
       return NULL;
     case LLMC_OP_BIAS_ADD:
-      arg(l, act(b, in[0]), 0);
-      arg(l, b->weight_offsets[in[1]->id], 0);
-      arg(l, act(b, v), 0);
+      arg_act(b, l, in[0]);
+      arg_weight(b, l, in[1]);
+      arg_act(b, l, v);
       l->extent_b = cols;
       b->decode_bytes += (uint64_t)cols * 4;
       return NULL;
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
-      arg(l, act(b, in[0]), 0);
-      arg(l, act(b, v), 0);
+      arg_act(b, l, in[0]);
+      arg_act(b, l, v);
       l->extent_b = cols;
       return NULL;
     case LLMC_OP_SOFTMAX:
-      arg(l, act(b, in[0]), 0);
-      arg(l, act(b, v), 0);
+      arg_act(b, l, in[0]);
+      arg_act(b, l, v);
       return NULL;
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM:
-      arg(l, act(b, in[0]), 0);
+      arg_act(b, l, in[0]);
       for (int i = 1; i < v->n_inputs; i++) {
-        arg(l, b->weight_offsets[in[i]->id], 0);
+        arg_weight(b, l, in[i]);
         b->decode_bytes += (uint64_t)cols * 4;
       }
-      arg(l, act(b, v), 0);
+      arg_act(b, l, v);
       return NULL;
     case LLMC_OP_ROPE: {
       int64_t pos = 0;
       LLMC_RETURN_IF_ERROR(meta_offset(b, in[1], &pos));
-      arg(l, act(b, in[0]), 0);
-      arg(l, act(b, v), 0);
-      arg(l, pos, 0);
+      arg_act(b, l, in[0]);
+      arg_act(b, l, v);
+      arg_meta_tokens(l, pos);
       return NULL;
     }
     case LLMC_OP_KV_WRITE:
@@ -157,12 +199,12 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       int64_t pos = 0;
       LLMC_RETURN_IF_ERROR(meta_offset(b, in[2], &pos));
       if (!write) l->extent_b = llmc_ir_attr_int(v, "n_heads", 0); /* one item per (token, head) */
-      arg(l, act(b, in[0]), 0);
-      arg(l, write ? act(b, in[1]) : act(b, v), 0);
-      arg(l, pos, 0);
-      arg(l, seq, 0);
-      arg(l, tables, 0);
-      arg(l, llmc_ir_attr_int(kv, "layer", 0), 0);
+      arg_act(b, l, in[0]);
+      arg_act(b, l, write ? in[1] : v);
+      arg_meta_tokens(l, pos);
+      arg_meta_tokens(l, seq);
+      arg_kind(l, LLMC_ARG_META, tables, 0, b->header[LLMC_PLAN_META_INTS] - tables, 0);
+      arg_kind(l, LLMC_ARG_LAYER, llmc_ir_attr_int(kv, "layer", 0), 0, 0, 0);
       return NULL;
     }
     case LLMC_OP_COUNT: break;
@@ -254,11 +296,18 @@ static llmc_status_t *build_plan(builder_t *b) {
   return NULL;
 }
 
-static llmc_status_t *plan_array(builder_t *b, int64_t **out, int64_t *out_len) {
-  int64_t n = LLMC_PLAN_HEADER_LEN;
-  for (int i = 0; i < b->n_launches; i++) n += LLMC_PLAN_LAUNCH_FIXED + 2 * b->launches[i].n_args;
+/* The plan (llmc_abi.h) and its argument kind table. */
+static llmc_status_t *plan_array(builder_t *b, int64_t **out, int64_t *out_len, int64_t **out_kinds,
+                                 int64_t *out_kinds_len) {
+  int64_t n = LLMC_PLAN_HEADER_LEN, n_args = 0;
+  for (int i = 0; i < b->n_launches; i++) {
+    n += LLMC_PLAN_LAUNCH_FIXED + 2 * b->launches[i].n_args;
+    n_args += b->launches[i].n_args;
+  }
   int64_t *p = llmc_arena_alloc(b->a, sizeof(int64_t) * (size_t)n);
-  if (!p) return llmc_artifact_oom();
+  int64_t *k = llmc_arena_alloc(b->a, sizeof(int64_t) * (size_t)(n_args * LLMC_ARG_RECORD + 1));
+  if (!p || !k) return llmc_artifact_oom();
+  int64_t kat = 0;
   memcpy(p, b->header, sizeof b->header);
   int64_t at = LLMC_PLAN_HEADER_LEN;
   for (int i = 0; i < b->n_launches; i++) {
@@ -272,10 +321,13 @@ static llmc_status_t *plan_array(builder_t *b, int64_t **out, int64_t *out_len) 
     for (int j = 0; j < l->n_args; j++) {
       p[at++] = l->args[j][0];
       p[at++] = l->args[j][1];
+      for (int r = 0; r < LLMC_ARG_RECORD; r++) k[kat++] = l->kinds[j][r];
     }
   }
   *out = p;
   *out_len = n;
+  *out_kinds = k;
+  *out_kinds_len = kat;
   return NULL;
 }
 
@@ -334,11 +386,13 @@ static char *cpu_features(builder_t *b) {
 
 /* Adds llmc_model_v1 (see llmc_abi.h) and the tables it points to. */
 static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMModuleRef m) {
-  int64_t *plan = NULL, plan_len = 0;
-  LLMC_RETURN_IF_ERROR(plan_array(b, &plan, &plan_len));
+  int64_t *plan = NULL, plan_len = 0, *kinds = NULL, kinds_len = 0;
+  LLMC_RETURN_IF_ERROR(plan_array(b, &plan, &plan_len, &kinds, &kinds_len));
   LLVMTypeRef i32 = LLVMInt32TypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
   LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
-  LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)(plan_len > b->n_kernels ? plan_len : b->n_kernels + 1));
+  int64_t n_vals = plan_len > kinds_len ? plan_len : kinds_len;
+  if (n_vals < b->n_kernels + 1) n_vals = b->n_kernels + 1;
+  LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)n_vals);
   LLVMValueRef *names = malloc(sizeof(LLVMValueRef) * (size_t)(b->n_kernels + 1));
   if (!vals || !names) {
     free(vals);
@@ -347,6 +401,8 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
   }
   for (int64_t i = 0; i < plan_len; i++) vals[i] = LLVMConstInt(i64, (unsigned long long)plan[i], 1);
   LLVMValueRef plan_g = llmc_artifact_global_const(m, LLVMConstArray2(i64, vals, (uint64_t)plan_len), "llmc_plan");
+  for (int64_t i = 0; i < kinds_len; i++) vals[i] = LLVMConstInt(i64, (unsigned long long)kinds[i], 1);
+  LLVMValueRef kinds_g = llmc_artifact_global_const(m, LLVMConstArray2(i64, vals, (uint64_t)kinds_len), "llmc_arg_kinds");
   llmc_status_t *s = NULL;
   for (int k = 0; k < b->n_kernels && !s; k++) {
     char sym[256];
@@ -378,6 +434,11 @@ static llmc_status_t *add_model_globals(builder_t *b, LLVMContextRef ctx, LLVMMo
         LLVMConstInt(i64, (unsigned long long)n_images, 0),
         images_g,
         llmc_artifact_string_const(ctx, m, cpu_features(b), "llmc_cpu_features"),
+        kinds_g,
+        LLVMConstInt(i64, (unsigned long long)kinds_len, 0),
+        LLVMConstInt(i64, llmc_plan_digest(plan, plan_len, kinds, kinds_len), 0),
+        LLVMConstInt(i64, b->weights_size, 0),
+        LLVMConstInt(i64, b->weights_digest, 0),
     };
     LLVMValueRef model = LLVMConstStructInContext(ctx, fields, sizeof fields / sizeof fields[0], 0);
     LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(model), LLMC_MODEL_SYMBOL);

@@ -59,6 +59,9 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
   LLMC_RETURN_IF_ERROR(llmc_st_writer_create(&w));
   void **converted = calloc((size_t)g->n_values + 1, sizeof(void *));
   llmc_status_t *s = converted ? llmc_st_writer_set_metadata(w, "format", "llmc.weights/1") : llmc_artifact_oom();
+  /* The model's identity: the runtime refuses the weights of a model of
+   * another name, and the header digest model.so records covers it. */
+  if (!s) s = llmc_st_writer_set_metadata(w, "model", g->name ? g->name : "");
   uint64_t end = 0;
   *out_bytes = 0;
   for (int i = 0; i < g->n_values && !s; i++) {
@@ -126,6 +129,17 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
   }
   b->header[LLMC_PLAN_WEIGHT_FLOATS] = (int64_t)((end + 3) / 4);
   if (!s && path) s = llmc_st_writer_finish(w, path);
+  if (!s && path) {
+    /* What model.so records of the file (llmc_abi.h), read back as written. */
+    llmc_file_map_t map;
+    s = llmc_file_map_open(path, &map);
+    if (!s) {
+      b->weights_size = map.size;
+      if (!llmc_weights_head_digest(map.data, map.size, &b->weights_digest) || b->weights_digest == 0)
+        s = LLMC_ERROR(LLMC_INTERNAL, path, "the weights file written has no readable header");
+      llmc_file_map_close(&map);
+    }
+  }
   llmc_st_writer_destroy(w);
   for (int i = 0; converted && i < g->n_values; i++) free(converted[i]);
   free(converted);

@@ -17,6 +17,7 @@ typedef struct {
   int64_t extent_a, extent_b;
   int n_args;
   int64_t args[MAX_ARGS][2];
+  int64_t kinds[MAX_ARGS][LLMC_ARG_RECORD]; /* what each argument is (llmc_abi.h) */
 } launch_t;
 
 /* One kernel of the table: the kcalls whose instances agree on every target
@@ -42,6 +43,7 @@ typedef struct {
   launch_t *launches;
   int n_kernels;
   kernel_t *kernels;
+  uint64_t weights_size, weights_digest; /* of the weights file written (llmc_abi.h); 0 when none */
   uint64_t decode_bytes; /* weight bytes read per decoded token (matmuls, norms, one embedding row) */
   /* Targets of this artifact: at most one host target, any GPU targets. */
   int n_targets;

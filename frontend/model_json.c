@@ -467,8 +467,9 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
     return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s", msg);
   }
   m->eos_token = (int32_t)eos_id;
-  LLMC_RETURN_IF_ERROR(check_unused_weights(b, json_object_get(root, "ignore_weights")));
-  return llmc_ir_verify(m->graph);
+  /* A graph error (which may leave tensors unread) is the better message. */
+  LLMC_RETURN_IF_ERROR(llmc_ir_verify(m->graph));
+  return check_unused_weights(b, json_object_get(root, "ignore_weights"));
 }
 
 llmc_status_t *llmc_model_from_json_text(const char *text, size_t len, const char *dir,

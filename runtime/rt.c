@@ -1,17 +1,16 @@
 /* rt.c: opening an artifact and executing its plan.
  *
- * Open: dlopen out/model.so, take its llmc_model_v1, and validate the plan
- * completely before anything runs it: the header's sizes must be consistent
- * with one another, every launch must lie inside plan_len and name a kernel
- * that exists, and every extent and argument a + b*T must be non-negative
- * for every token count T in [1, T_max] (a + b*T is linear in T, so its
- * endpoints suffice). A corrupt artifact gets a status, never a crash: only
- * the kernels themselves are trusted; GPU image tables are checked too
- * (gpu.c). Then choose the backend (select_backend: "auto" takes the first
- * GPU backend with a driver, a device and an image for it, else the host),
- * mmap weights.safetensors (the data section, 64-byte aligned by the
- * compiler, is the weights buffer as is on the host, and is uploaded once to
- * a device) and allocate every buffer once: activation arena, meta, args of
+ * Open: check that out/model.so is a whole ELF file (elf_check.c), dlopen
+ * it, take its llmc_model_v1, and validate the plan completely before
+ * anything runs it (artifact_check.c: every offset and extent against its
+ * buffer, then the plan's digest). A corrupt artifact gets a status, never
+ * a crash: only the kernels themselves are trusted; GPU image tables are
+ * checked too (gpu.c). Then choose the backend (select_backend: "auto"
+ * takes the first GPU backend with a driver, a device and an image for it,
+ * else the host), mmap weights.safetensors and check it is the file
+ * model.so was compiled with (artifact_check.c; its data section, 64-byte
+ * aligned by the compiler, is the weights buffer as is on the host, and is
+ * uploaded once to a device) and allocate every buffer once: activation arena, meta, args of
  * all launches, KV pool, and on a device pinned host staging for meta, args
  * and logits. Nothing is allocated per step.
  *
@@ -22,168 +21,51 @@
  * rows the caller will sample from, and one synchronize; no host round trip
  * between launches. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "rt_check.h"
 #include "rt_gpu.h"
 #include "rt_impl.h"
 
-/* Generous bounds on header values, so sizes derived from them cannot
- * overflow int64 (each product below is of at most three bounded values). */
-#define MAX_DIM (INT64_C(1) << 24)
-#define MAX_FLOATS (INT64_C(1) << 46)
-
-/* ---- plan validation ---- */
-
-static const char *const field_names[LLMC_PLAN_HEADER_LEN] = {
-    "VOCAB",          "MAX_STEP_TOKENS", "MAX_CONTEXT",      "MAX_SEQS",        "ACT_FLOATS",
-    "LOGITS_OFFSET",  "N_LAYERS",        "N_KV_HEADS",       "HEAD_DIM",        "BLOCK_SIZE",
-    "BLOCK_FLOATS",   "MAX_BLOCKS_PER_SEQ", "META_TOKENS",   "META_POSITIONS",  "META_SEQ",
-    "META_BLOCK_TABLES", "META_INTS",    "WEIGHT_FLOATS",    "N_LAUNCHES",
-};
-
-/* a + b*T at T = 1 and T = t_max, both in [0, INT64_MAX] without overflow. */
-static bool affine_ok(int64_t a, int64_t b, int64_t t_max) {
-  int64_t bt, v1, v2;
-  if (__builtin_add_overflow(a, b, &v1) || v1 < 0) return false;
-  if (__builtin_mul_overflow(b, t_max, &bt) || __builtin_add_overflow(a, bt, &v2) || v2 < 0)
-    return false;
-  return true;
-}
-
-static llmc_status_t *validate_header(const char *where, const int64_t *h) {
-  static const struct {
-    int field;
-    int64_t lo, hi;
-  } ranges[] = {
-      {LLMC_PLAN_VOCAB, 1, INT32_MAX},          {LLMC_PLAN_MAX_STEP_TOKENS, 1, MAX_DIM},
-      {LLMC_PLAN_MAX_CONTEXT, 1, INT32_MAX},    {LLMC_PLAN_MAX_SEQS, 1, MAX_DIM},
-      {LLMC_PLAN_ACT_FLOATS, 1, MAX_FLOATS},    {LLMC_PLAN_LOGITS_OFFSET, 0, MAX_FLOATS},
-      {LLMC_PLAN_N_LAYERS, 1, MAX_DIM},         {LLMC_PLAN_N_KV_HEADS, 1, MAX_DIM},
-      {LLMC_PLAN_HEAD_DIM, 1, MAX_DIM},         {LLMC_PLAN_BLOCK_SIZE, 1, MAX_DIM},
-      {LLMC_PLAN_BLOCK_FLOATS, 1, MAX_FLOATS},  {LLMC_PLAN_MAX_BLOCKS_PER_SEQ, 1, MAX_DIM},
-      {LLMC_PLAN_META_TOKENS, 0, INT32_MAX},    {LLMC_PLAN_META_POSITIONS, 0, INT32_MAX},
-      {LLMC_PLAN_META_SEQ, 0, INT32_MAX},       {LLMC_PLAN_META_BLOCK_TABLES, 0, INT32_MAX},
-      {LLMC_PLAN_META_INTS, 1, INT32_MAX},      {LLMC_PLAN_WEIGHT_FLOATS, 0, MAX_FLOATS},
-      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},
-  };
-  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
-    int64_t v = h[ranges[i].field];
-    if (v < ranges[i].lo || v > ranges[i].hi)
-      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan header %s = %lld is outside [%lld, %lld]",
-                        field_names[ranges[i].field], (long long)v, (long long)ranges[i].lo,
-                        (long long)ranges[i].hi);
+/* Opens model.so and checks it is a whole ELF file (elf_check.c) before
+ * dlopen maps it; then dlopen loads the very file checked, through its
+ * descriptor (/proc/self/fd/N), not the path, which could be replaced in
+ * between. O_NONBLOCK: a FIFO named model.so must not block the open.
+ * The descriptor stays open as long as the library is loaded: the dynamic
+ * loader reuses a loaded library whose name matches, so a second artifact
+ * opened on a recycled descriptor number would get the first one's code. */
+static llmc_status_t *dlopen_checked(llmc_rt_t *rt, const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      return LLMC_ERROR(LLMC_NOT_FOUND, path, "model.so not found: is this an llmc output directory?");
+    return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot open: %s", strerror(errno));
   }
-  const int64_t T = h[LLMC_PLAN_MAX_STEP_TOKENS], V = h[LLMC_PLAN_VOCAB];
-  if (h[LLMC_PLAN_LOGITS_OFFSET] + T * V > h[LLMC_PLAN_ACT_FLOATS])
-    return LLMC_ERROR(
-        LLMC_DATA_LOSS, where,
-        "plan logits [%lld + %lld x %lld] lie outside the %lld-float activation arena",
-        (long long)h[LLMC_PLAN_LOGITS_OFFSET], (long long)T, (long long)V,
-        (long long)h[LLMC_PLAN_ACT_FLOATS]);
-  uint64_t kv_floats = 2;
-  const int kv_dims[] = {LLMC_PLAN_N_LAYERS, LLMC_PLAN_BLOCK_SIZE, LLMC_PLAN_N_KV_HEADS,
-                         LLMC_PLAN_HEAD_DIM};
-  for (size_t i = 0; i < 4; i++)
-    if (!llmc_checked_mul(kv_floats, (uint64_t)h[kv_dims[i]], &kv_floats)) kv_floats = UINT64_MAX;
-  if (kv_floats > (uint64_t)h[LLMC_PLAN_BLOCK_FLOATS])
-    return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "plan BLOCK_FLOATS = %lld is less than layers x 2 x block x heads x head_dim",
-                      (long long)h[LLMC_PLAN_BLOCK_FLOATS]);
-  const int64_t bs = h[LLMC_PLAN_BLOCK_SIZE];
-  if (h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] < (h[LLMC_PLAN_MAX_CONTEXT] + bs - 1) / bs)
-    return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "plan MAX_BLOCKS_PER_SEQ = %lld cannot hold MAX_CONTEXT = %lld tokens",
-                      (long long)h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ],
-                      (long long)h[LLMC_PLAN_MAX_CONTEXT]);
-  const struct {
-    int field;
-    int64_t len;
-  } meta[] = {
-      {LLMC_PLAN_META_TOKENS, T},
-      {LLMC_PLAN_META_POSITIONS, T},
-      {LLMC_PLAN_META_SEQ, T},
-      {LLMC_PLAN_META_BLOCK_TABLES, h[LLMC_PLAN_MAX_SEQS] * h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ]},
-  };
-  for (size_t i = 0; i < 4; i++)
-    if (h[meta[i].field] + meta[i].len > h[LLMC_PLAN_META_INTS])
-      return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                        "plan meta %s [%lld, +%lld) lies outside the %lld-int meta buffer",
-                        field_names[meta[i].field], (long long)h[meta[i].field],
-                        (long long)meta[i].len, (long long)h[LLMC_PLAN_META_INTS]);
-  return NULL;
-}
-
-/* Walks the launches, records where each starts and where its arguments
- * go. Every read of plan[] is bounds-checked against plan_len first. */
-static llmc_status_t *validate_launches(llmc_rt_t *rt, const char *where) {
-  const llmc_model_v1_t *m = rt->model;
-  const int64_t n = rt->hdr[LLMC_PLAN_N_LAUNCHES], t_max = rt->hdr[LLMC_PLAN_MAX_STEP_TOKENS];
-  if (n > (m->plan_len - LLMC_PLAN_HEADER_LEN) / LLMC_PLAN_LAUNCH_FIXED)
-    return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan claims %lld launches in %lld values",
-                      (long long)n, (long long)m->plan_len);
-  rt->n_launches = n;
-  rt->launch_pos = calloc((size_t)n + 1, sizeof *rt->launch_pos);
-  rt->arg_base = calloc((size_t)n + 1, sizeof *rt->arg_base);
-  if (!rt->launch_pos || !rt->arg_base)
-    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, where, "out of memory");
-  int64_t pos = LLMC_PLAN_HEADER_LEN, args = 0;
-  for (int64_t l = 0; l < n; l++) {
-    if (m->plan_len - pos < LLMC_PLAN_LAUNCH_FIXED)
-      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan launch %lld runs past its end (%lld values)",
-                        (long long)l, (long long)m->plan_len);
-    const int64_t *L = m->plan + pos;
-    if (L[0] < 0 || L[0] >= m->n_kernels)
-      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan launch %lld names kernel %lld of %lld",
-                        (long long)l, (long long)L[0], (long long)m->n_kernels);
-    if (L[5] < 0 || L[5] > (m->plan_len - pos - LLMC_PLAN_LAUNCH_FIXED) / 2)
-      return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                        "plan launch %lld (%s) has %lld arguments, past the plan's end",
-                        (long long)l, m->kernel_names ? m->kernel_names[L[0]] : "?",
-                        (long long)L[5]);
-    if (L[3] < 1 || L[4] < L[3])
-      return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan launch %lld runs for T in [%lld, %lld], an empty range",
-                        (long long)l, (long long)L[3], (long long)L[4]);
-    if (!affine_ok(L[1], L[2], t_max))
-      return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                        "plan launch %lld extent %lld + %lld*T is negative or overflows for T "
-                        "in [1, %lld]",
-                        (long long)l, (long long)L[1], (long long)L[2], (long long)t_max);
-    for (int64_t j = 0; j < L[5]; j++)
-      if (!affine_ok(L[6 + 2 * j], L[7 + 2 * j], t_max))
-        return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                          "plan launch %lld argument %lld = %lld + %lld*T is negative or "
-                          "overflows for T in [1, %lld]",
-                          (long long)l, (long long)j, (long long)L[6 + 2 * j],
-                          (long long)L[7 + 2 * j], (long long)t_max);
-    rt->launch_pos[l] = pos;
-    rt->arg_base[l] = args;
-    args += L[5];
-    pos += LLMC_PLAN_LAUNCH_FIXED + 2 * L[5];
+  llmc_status_t *s = llmc_rt_elf_check_fd(fd, path);
+  if (!s) {
+    char fd_path[64];
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
+    dlerror();
+    rt->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
+    if (!rt->dl) {
+      const char *e = dlerror();
+      s = LLMC_ERROR(LLMC_DATA_LOSS, path, "cannot load: %s", e ? e : "dlopen failed");
+    }
   }
-  if (pos != m->plan_len)
-    return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "plan has %lld values but its %lld launches end at %lld",
-                      (long long)m->plan_len, (long long)n, (long long)pos);
-  rt->total_args = args;
-  return NULL;
+  rt->so_fd = fd; /* closed after dlclose (llmc_rt_close) */
+  return s;
 }
 
 static llmc_status_t *load_model(llmc_rt_t *rt, const char *path) {
-  struct stat st;
-  if (stat(path, &st) != 0)
-    return LLMC_ERROR(LLMC_NOT_FOUND, path,
-                      "model.so not found: is this an llmc output directory?");
-  dlerror();
-  rt->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (!rt->dl) {
-    const char *e = dlerror();
-    return LLMC_ERROR(LLMC_DATA_LOSS, path, "cannot load: %s", e ? e : "dlopen failed");
-  }
+  LLMC_RETURN_IF_ERROR(dlopen_checked(rt, path));
   const llmc_model_v1_t *m = dlsym(rt->dl, LLMC_MODEL_SYMBOL);
   if (!m)
     return LLMC_ERROR(LLMC_DATA_LOSS, path, "not an llmc artifact: no symbol %s",
@@ -195,12 +77,13 @@ static llmc_status_t *load_model(llmc_rt_t *rt, const char *path) {
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, path,
                       "artifact ABI version %u; this runtime reads version %u: recompile it",
                       m->abi_version, LLMC_ABI_VERSION);
-  if (!m->plan || m->plan_len < LLMC_PLAN_HEADER_LEN)
-    return LLMC_ERROR(LLMC_DATA_LOSS, path, "plan of %lld values is shorter than its header",
-                      (long long)m->plan_len);
-  if (m->n_kernels < 0 || m->n_kernels > INT32_MAX)
-    return LLMC_ERROR(LLMC_DATA_LOSS, path, "kernel count %lld is out of range",
-                      (long long)m->n_kernels);
+  llmc_rt_plan_index_t ix;
+  LLMC_RETURN_IF_ERROR(llmc_rt_plan_validate(path, m, &ix));
+  /* The runtime object owns the index's arrays from here. */
+  rt->n_launches = ix.n_launches;
+  rt->launch_pos = ix.launch_pos;
+  rt->arg_base = ix.arg_base;
+  rt->total_args = ix.total_args;
   /* The host kernel table is NULL in an artifact compiled only for GPU
    * targets; the host backend then refuses it (backends/host.c). */
   if (m->kernels)
@@ -214,36 +97,20 @@ static llmc_status_t *load_model(llmc_rt_t *rt, const char *path) {
                       (long long)m->n_kernels);
   rt->model = m;
   memcpy(rt->hdr, m->plan, sizeof rt->hdr);
-  LLMC_RETURN_IF_ERROR(validate_header(path, rt->hdr));
-  return validate_launches(rt, path);
+  return NULL;
 }
 
-/* weights.safetensors: u64 header length n, n bytes of JSON, then data. */
+/* weights.safetensors: u64 header length n, n bytes of JSON, then data;
+ * checked against model.so by llmc_rt_weights_check. The mapping is of
+ * the file as it was opened: one truncated after the check would fault on
+ * a missing page, which no check can prevent (llmc replaces its outputs by
+ * rename, never in place). */
 static llmc_status_t *load_weights(llmc_rt_t *rt, const char *path) {
   LLMC_RETURN_IF_ERROR(llmc_file_map_open(path, &rt->weights_map));
   const uint8_t *d = rt->weights_map.data;
-  const uint64_t size = rt->weights_map.size;
-  if (size < 8)
-    return LLMC_ERROR(LLMC_DATA_LOSS, path,
-                      "truncated: %llu bytes, less than the 8-byte header length",
-                      (unsigned long long)size);
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; i--) n = (n << 8) | d[i];
-  if (n > size - 8 || n == 0 || d[8] != '{')
-    return LLMC_ERROR(LLMC_DATA_LOSS, path,
-                      "not a safetensors file: header of %llu bytes in a %llu-byte file",
-                      (unsigned long long)n, (unsigned long long)size);
-  const uint64_t off = 8 + n;
-  if (off % 64 != 0)
-    return LLMC_ERROR(LLMC_DATA_LOSS, path,
-                      "data section at byte %llu is not 64-byte aligned (not written by llmc?)",
-                      (unsigned long long)off);
-  const uint64_t have = (size - off) / sizeof(float);
+  uint64_t off = 0;
+  LLMC_RETURN_IF_ERROR(llmc_rt_weights_check(path, rt->model, d, rt->weights_map.size, &off));
   const uint64_t need = (uint64_t)rt->hdr[LLMC_PLAN_WEIGHT_FLOATS];
-  if (have < need)
-    return LLMC_ERROR(LLMC_DATA_LOSS, path,
-                      "truncated: the data section holds %llu floats, the plan needs %llu",
-                      (unsigned long long)have, (unsigned long long)need);
   rt->weights_bytes = (size_t)need * sizeof(float);
   if (rt->be->host_visible) {
     rt->weights_dev = (void *)(d + off);
@@ -490,6 +357,7 @@ llmc_status_t *llmc_rt_open(const char *dir, const llmc_rt_options_t *opts, llmc
   }
   llmc_rt_t *rt = calloc(1, sizeof *rt);
   if (!rt) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  rt->so_fd = -1;
   llmc_status_t *s = NULL;
   size_t len = strlen(dir);
   char *path = malloc(len + 32);
@@ -544,6 +412,7 @@ void llmc_rt_close(llmc_rt_t *rt) {
   }
   llmc_file_map_close(&rt->weights_map);
   if (rt->dl) dlclose(rt->dl);
+  if (rt->so_fd >= 0) close(rt->so_fd);
   free(rt->launch_pos);
   free(rt->arg_base);
   free(rt->batch);

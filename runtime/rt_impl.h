@@ -36,6 +36,7 @@ typedef struct {
 struct llmc_rt {
   /* The artifact. */
   void *dl;                              /* dlopen handle of model.so */
+  int so_fd;                             /* model.so, open while loaded (dlopen_checked); -1: none */
   const llmc_model_v1_t *model;          /* its llmc_model_v1 */
   int64_t hdr[LLMC_PLAN_HEADER_LEN];     /* plan header, validated */
   int64_t n_launches;

@@ -92,6 +92,17 @@ typedef struct {
 LLMC_MUST_USE llmc_status_t *llmc_file_map_open(const char *path, llmc_file_map_t *out_map);
 void llmc_file_map_close(llmc_file_map_t *map);
 
+/* XXH3-64 of n bytes with a seed: the artifact's digests (llmc_abi.h). */
+uint64_t llmc_digest64(const void *data, size_t n, uint64_t seed);
+/* The digest model.so records of its weights.safetensors (llmc_abi.h):
+ * XXH3-64 of the file's first 8 + n bytes (the header length n and the JSON
+ * header) seeded with the file's size. d[0, size) is the whole file; false
+ * when it is too short to hold the header it announces. */
+bool llmc_weights_head_digest(const uint8_t *d, uint64_t size, uint64_t *out_digest);
+/* The plan digest model.so records (llmc_abi.h): of plan[0, plan_len) and
+ * then kinds[0, kinds_len), as bytes; never 0 (0 means "not recorded"). */
+uint64_t llmc_plan_digest(const int64_t *plan, int64_t plan_len, const int64_t *kinds, int64_t kinds_len);
+
 /* Reads a small text file into a malloc'd NUL-terminated buffer (limit bytes at most). */
 LLMC_MUST_USE llmc_status_t *llmc_file_read_text(const char *path, uint64_t limit, char **out_text,
                                                  size_t *out_len);

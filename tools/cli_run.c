@@ -272,7 +272,7 @@ int llmc_cli_run(int argc, char **argv) {
       first = false;
     }
   }
-  if (!first || a.print_ids) putchar('\n');
+  if (!first || (a.print_ids && !s)) putchar('\n'); /* no stray line on an error */
   llmc_buf_free(&text);
   llmc_rt_close(rt);
   llmc_tokenizer_destroy(tok);

@@ -61,23 +61,23 @@ trap 'rm -rf "$work"' EXIT
 "$llmc" compile "$work/rand/model.json" -o "$carry/rand-bf16" --target=$targets "${flags[@]}" \
   --weight-dtype=bf16
 
-"$build/gen_model" "$work/r1b" "${r1b_shape[@]}" --seed 1 >/dev/null
+"$build/gen_model" "$work/r1b-model" "${r1b_shape[@]}" --seed 1 >/dev/null
 ctx=${r1b_shape[-1]}
 /usr/bin/time -f "compile r1b ($targets): %e s wall, %M KiB peak RSS" \
-  "$llmc" compile "$work/r1b/model.json" -o "$work/r1b" --target=$targets --max-context "$ctx" \
+  "$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b" --target=$targets --max-context "$ctx" \
   "${flags[@]}"
 /usr/bin/time -f "compile r1b (sm_90a only): %e s wall" \
-  "$llmc" compile "$work/r1b/model.json" -o "$work/r1b-sm90a" --target=sm_90a --max-context "$ctx" \
+  "$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-sm90a" --target=sm_90a --max-context "$ctx" \
   "${flags[@]}"
 for dt in bf16 f16; do
-  "$llmc" compile "$work/r1b/model.json" -o "$work/r1b-$dt" --target=$targets --max-context "$ctx" \
+  "$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-$dt" --target=$targets --max-context "$ctx" \
     --weight-dtype=$dt "${flags[@]}"
 done
 # The same bf16 model as llmc compiled it before the fusion passes and
 # gemv_warp (the shared-memory GEMV, no new fusions), for before/after in
 # one run; and a small sweep of gemv_warp's configurations (rows per warp,
 # warps per block) for tuned-vs-heuristic, read from --profile.
-"$llmc" compile "$work/r1b/model.json" -o "$work/r1b-bf16-base" --target=$targets --max-context "$ctx" \
+"$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-bf16-base" --target=$targets --max-context "$ctx" \
   --weight-dtype=bf16 --passes=canonicalize,cse,dce,fuse-silu-mul,plan-memory \
   --kernel-config=gemv_block:WG=256 "${flags[@]}"
 sweep=()
@@ -85,7 +85,7 @@ for cfg in gemv_warp:R=1,WARPS=4 gemv_warp:R=2,WARPS=4 gemv_warp:R=4,WARPS=8 gem
            gemv_warp:R=1,WARPS=4,TOK=8 attention_warp:WARPS=8; do
   a=r1b-bf16-${cfg//[=,:_]/}
   sweep+=("$a")
-  "$llmc" compile "$work/r1b/model.json" -o "$work/$a" --target=$targets --max-context "$ctx" \
+  "$llmc" compile "$work/r1b-model/model.json" -o "$work/$a" --target=$targets --max-context "$ctx" \
     --weight-dtype=bf16 --kernel-config=$cfg "${flags[@]}"
 done
 echo "${sweep[*]}" >"$carry/sweep"

@@ -33,7 +33,8 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAGIC 0x434d4c4cu /* "LLMC" little-endian */
-#define LLMC_ABI_VERSION 3u /* 2: GPU image table; 3: a token range per launch */
+#define LLMC_ABI_VERSION 4u /* 2: GPU image table; 3: a token range per launch;
+                              4: argument kinds, plan and weights digests */
 
 /* MLIR's C-interface layout of memref<?xT>. */
 typedef struct {
@@ -80,6 +81,25 @@ enum {
  * range (decode and prefill), and exactly one of them runs in a step. Every
  * other value is a + b * T for the step's token count T. */
 #define LLMC_PLAN_LAUNCH_FIXED 6
+
+/* What each plan argument is, so the runtime can check at load time that
+ * every range a kernel touches lies inside its buffer. arg_kinds holds one
+ * record per argument, in plan order (launch by launch), of
+ * LLMC_ARG_RECORD values: kind, extent_a, extent_b. For the offset kinds
+ * the kernel reads or writes [v, v + extent_a + extent_b*T) of the buffer
+ * named, v being the argument's value for T; the extent is in the buffer's
+ * elements (f32, or i32 for meta). */
+typedef enum {
+  LLMC_ARG_SCALAR = 0,   /* not an offset: a placeholder the kernel ignores, or a constant */
+  LLMC_ARG_ACT = 1,      /* offset into act */
+  LLMC_ARG_WEIGHTS = 2,  /* offset into weights */
+  LLMC_ARG_META = 3,     /* offset into meta */
+  LLMC_ARG_TOKENS = 4,   /* the step's token count: exactly 0 + 1*T */
+  LLMC_ARG_LAYER = 5,    /* a layer index into the KV pool: in [0, N_LAYERS) */
+  LLMC_ARG_ROWS = 6,     /* rows of a table token ids index (embedding): at least VOCAB */
+  LLMC_ARG_KIND_COUNT
+} llmc_arg_kind_t;
+#define LLMC_ARG_RECORD 3
 
 /* GPU images. An artifact compiled for several targets carries one image
  * per GPU target next to the host kernel table; the runtime picks the image
@@ -137,6 +157,20 @@ typedef struct {
    * CPU must fail with a message, not SIGILL. "" when only the
    * architecture's baseline is assumed. */
   const char *cpu_features;
+  /* Version 4. */
+  const int64_t *arg_kinds; /* LLMC_ARG_RECORD values per plan argument (above) */
+  int64_t arg_kinds_len;
+  /* XXH3-64 of the plan's and arg_kinds' bytes: a flipped bit in either
+   * (one that keeps every offset in bounds, or swaps a kernel index for
+   * another kernel's) is refused at load. 0: not recorded. */
+  uint64_t plan_digest;
+  /* The weights.safetensors this model.so was compiled with: its size in
+   * bytes, and the XXH3-64 of its first 8 + n bytes (length and JSON
+   * header, which names the model) seeded with that size. Not a digest of
+   * the data: checking that would read every weight at load. 0: not
+   * recorded (a test's hand-written artifact). */
+  uint64_t weights_size;
+  uint64_t weights_digest;
 } llmc_model_v1_t;
 
 #define LLMC_MODEL_SYMBOL "llmc_model_v1"

@@ -17,6 +17,11 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
 "$cc" "${flags[@]}" -Itests/unit/tokenizer tests/fuzz/fuzz_tokenizer.c frontend/tokenizer.c \
   "${support[@]}" -ljansson -lm -o "$out/fuzz_tokenizer"
 
+# The artifact checks (plan with argument kinds, weights header) the runtime
+# runs before executing anything.
+"$cc" "${flags[@]}" -Iruntime -Iruntime/include tests/fuzz/fuzz_artifact.c runtime/artifact_check.c \
+  support/digest.c "${support[@]}" -ljansson -lxxhash -lm -o "$out/fuzz_artifact"
+
 graph=(ir/graph.c ir/ops.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c frontend/model_json.c
        frontend/hf.c frontend/safetensors.c frontend/safetensors_writer.c)
 cmake -DDIR=frontend/arch -DPATTERN='*.json' -DSYMBOL=llmc_arch_files -DOUT="$out/arch_embedded.c" \
@@ -31,7 +36,7 @@ fi
 export LLMC_FUZZ_MODEL_DIR="$PWD/$out/fuzz-model"
 
 corpus() { [ -d "tests/fuzz/corpus_${1#fuzz_}" ] && echo "$PWD/tests/fuzz/corpus_${1#fuzz_}"; }
-for t in fuzz_safetensors fuzz_tokenizer fuzz_model_json; do
+for t in fuzz_safetensors fuzz_tokenizer fuzz_model_json fuzz_artifact; do
   echo "fuzz: $t for ${secs}s"
   mkdir -p "$out/$t.corpus"
   (cd "$out" && "./$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 \
@@ -39,4 +44,4 @@ for t in fuzz_safetensors fuzz_tokenizer fuzz_model_json; do
     { tail -40 "$out/$t.log"; echo "fuzz: $t FAILED" >&2; exit 1; }
   grep -E "^Done [0-9]+ runs" "$out/$t.log" || true
 done
-echo "fuzz: 3 passed, 0 failed"
+echo "fuzz: 4 passed, 0 failed"

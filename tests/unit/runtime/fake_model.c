@@ -3,7 +3,7 @@
  * plan, memref descriptors, ragged batches, KV written and read only through
  * block tables. FAKE_VARIANT selects a deliberately broken artifact for the
  * corrupt-artifact tests (0 is the good one; 8 is good too but GPU-only: no
- * host kernel table). Good variants also carry fake GPU images
+ * host kernel table; 9's embedding table runs past the weights). Good variants also carry fake GPU images
  * (fake_gpu.h): the same kernels behind the 26-parameter GPU signature, run
  * block by block by the fake CUDA driver. */
 #include <stddef.h>
@@ -93,6 +93,11 @@ static void k_lm_head(llmc_memref1d_t *act, llmc_memref1d_t *w, llmc_memref1d_t 
 #else
 #define LM_HEAD 3
 #endif
+#if FAKE_VARIANT == 9
+#define EMB_OFFSET (FAKE_OUT + 4) /* [FAKE_OUT + 4, + V*D) ends past the weights */
+#else
+#define EMB_OFFSET FAKE_EMB
+#endif
 #if FAKE_VARIANT == 3
 #define ATTEND_EXTENT_A (-2) /* -2 + T < 0 at T = 1 */
 #else
@@ -105,10 +110,19 @@ static const int64_t plan[] = {
     FAKE_BLOCK_FLOATS, FAKE_MAXB, FAKE_M_TOK, FAKE_M_POS, FAKE_M_SEQ, FAKE_M_BT, FAKE_META_INTS,
     FAKE_WEIGHT_FLOATS, N_LAUNCHES,
     /* kernel, extent a, b, T range, n_args, (a, b)... */
-    0, 0, 1, 1, FAKE_TMAX, 2, FAKE_X, 0, FAKE_EMB, 0,
+    0, 0, 1, 1, FAKE_TMAX, 2, FAKE_X, 0, EMB_OFFSET, 0,
     1, 0, 1, 1, FAKE_TMAX, 1, FAKE_X, 0,
     2, ATTEND_EXTENT_A, 1, 1, FAKE_TMAX, 2, FAKE_X, 0, FAKE_H, 0,
     LM_HEAD, 0, FAKE_V, 1, FAKE_TMAX, 3, FAKE_H, 0, FAKE_LOGITS, 0, 0, 1,
+};
+
+/* What each argument above is, and the elements its kernel touches
+ * (llmc_abi.h): kind, extent a, extent b. */
+static const int64_t arg_kinds[] = {
+    LLMC_ARG_ACT, 0, FAKE_D, LLMC_ARG_WEIGHTS, FAKE_V * FAKE_D, 0, /* embed: x, table */
+    LLMC_ARG_ACT, 0, FAKE_D,                                        /* kv_write: x */
+    LLMC_ARG_ACT, 0, FAKE_D, LLMC_ARG_ACT, 0, FAKE_D,               /* attend: x, h */
+    LLMC_ARG_ACT, 0, FAKE_D, LLMC_ARG_ACT, 0, FAKE_V, LLMC_ARG_TOKENS, 0, 0, /* lm_head: h, logits, T */
 };
 
 /* The argmax kernel codegen adds for GPU targets (argmax.*.mlir): no plan
@@ -214,4 +228,6 @@ __attribute__((visibility("default"))) const llmc_model_v1_t SYMBOL = {
     .kernel_names = kernel_names,
     .n_images = sizeof images / sizeof images[0],
     .images = images,
+    .arg_kinds = arg_kinds,
+    .arg_kinds_len = sizeof arg_kinds / sizeof arg_kinds[0],
 };

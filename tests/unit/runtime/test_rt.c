@@ -562,6 +562,7 @@ static void test_corrupt_artifacts(void **state) {
       {5, LLMC_UNIMPLEMENTED, "this runtime reads version"},
       {6, LLMC_DATA_LOSS, "no symbol llmc_model_v1"},
       {7, LLMC_DATA_LOSS, "logits"},
+      {9, LLMC_DATA_LOSS, "argument 1: weights range [56 + 0*T, +52 + 0*T) at T = 1 lies outside the 104-element buffer"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     artifact_t a;
@@ -594,9 +595,34 @@ static void test_corrupt_artifacts(void **state) {
   snprintf(p, sizeof p, "%s/model.so", a.dir);
   write_file(p, "not elf", 7);
   write_weights(a.dir, g_weights, FAKE_WEIGHT_FLOATS, 0);
-  expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "cannot load");
+  expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "less than an ELF header");
+  write_file(p, "not an elf file, but longer than an ELF header of 64 bytes is...", 64);
+  expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "not an ELF file");
   remove_artifact(&a);
+  /* A model.so cut short (an interrupted copy): refused before dlopen,
+   * which would map the missing pages and die of SIGBUS. */
+  for (int cut = 1; cut <= 3; cut++) {
+    make_artifact(&a, FAKE_DIR, 0, g_weights, FAKE_WEIGHT_FLOATS, 0);
+    snprintf(p, sizeof p, "%s/model.so", a.dir);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(truncate(p, st.st_size * cut / 4), 0);
+    expect_open_error(a.dir, NULL, LLMC_DATA_LOSS, "truncated");
+    remove_artifact(&a);
+  }
   expect_open_error("/nonexistent/llmc", NULL, LLMC_NOT_FOUND, "/nonexistent/llmc/model.so");
+  /* Two artifacts open at once: the second must get its own model.so (the
+   * runtime loads it through its descriptor's /proc path, and the dynamic
+   * loader reuses a loaded library of the same name). */
+  artifact_t good, bad;
+  make_artifact(&good, FAKE_DIR, 0, g_weights, FAKE_WEIGHT_FLOATS, 0);
+  make_artifact(&bad, FAKE_DIR, 9, g_weights, FAKE_WEIGHT_FLOATS, 0);
+  llmc_rt_t *first = NULL;
+  assert_null(llmc_rt_open(good.dir, NULL, &first));
+  expect_open_error(bad.dir, NULL, LLMC_DATA_LOSS, "lies outside");
+  llmc_rt_close(first);
+  remove_artifact(&good);
+  remove_artifact(&bad);
 
   /* GPU backends: test_gpu.c. */
   llmc_rt_options_t o = {.backend = "tpu"};
