@@ -279,7 +279,9 @@ llmc_status_t *llmc_st_writer_finish(llmc_st_writer_t *w, const char *path) {
   int pn = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
   if (pn < 0 || (size_t)pn >= sizeof tmp)
     return LLMC_ERROR(LLMC_CANT_CREATE, path, "path too long");
-  /* One buffer for every produced tensor, no larger than the largest. */
+  /* One buffer for every produced tensor, no larger than the largest. Either
+   * each fits it whole or it is LLMC_ST_CHUNK, a multiple of every dtype's
+   * size: chunks never split an element. */
   size_t cap = 0;
   for (int i = 0; i < w->count; i++) {
     const entry_t *e = &w->entries[i];
@@ -322,8 +324,8 @@ llmc_status_t *llmc_st_writer_finish(llmc_st_writer_t *w, const char *path) {
                                     : write_produced(fd, e, buf, cap, &produced));
     pos = e->offset + e->nbytes;
   }
-  free(buf);
   int err = errno;
+  free(buf);
   if (ok && fsync(fd) != 0) {
     ok = false;
     err = errno;
