@@ -1,6 +1,8 @@
 /* artifact_files.c: the artifact's files other than model.so:
- * weights.safetensors (each weight in the dtype the kernel plan chose, f32
- * ones streamed straight from the input mmap), model.h (the plan header as
+ * weights.safetensors (each weight in the dtype the kernel plan chose: those
+ * already in it streamed straight from the input mmap, the others and the
+ * concats the passes made converted chunk by chunk as the file is written, so
+ * no converted copy of the model is ever held), model.h (the plan header as
  * macros) and report.json (what was compiled and why: passes, memory, the
  * kernel plan with each call's variant, configuration and its source, the
  * kernel table, GPU images). */
@@ -32,24 +34,65 @@ static void store_as(llmc_dtype_t dt, float f, void *dst, uint64_t j) {
   else ((uint16_t *)dst)[j] = dt == LLMC_DT_F16 ? llmc_f32_to_f16(f) : llmc_f32_to_bf16(f);
 }
 
-/* The rows of constant v as f32 into dst (numel floats): a weight from its
- * file, a concat from its operands, recursively. */
-static llmc_status_t *const_rows(const llmc_ir_graph_t *g, const llmc_value_t *v, llmc_weight_lookup_fn lookup,
-                                 void *ctx, float *dst) {
+/* A stored weight, for the producer that writes it at finish time: its
+ * value (a weight or a concat of weights), its stored dtype and where the
+ * input tensors are found. Arena-allocated; lives until the file is written. */
+typedef struct {
+  const llmc_ir_graph_t *g;
+  const llmc_value_t *v;
+  llmc_dtype_t dt;
+  llmc_weight_lookup_fn lookup;
+  void *lookup_ctx;
+} source_t;
+
+static llmc_status_t *find_view(const source_t *src, const llmc_value_t *v, llmc_weight_view_t *out) {
+  if (!src->lookup(src->lookup_ctx, v->name, out))
+    return LLMC_ERROR(LLMC_NOT_FOUND, src->g->name, "weight '%s' not found", v->name);
+  return NULL;
+}
+
+/* Every input tensor constant v reads is there (so a missing one fails before
+ * the file is begun). */
+static llmc_status_t *check_sources(const source_t *src, const llmc_value_t *v) {
+  llmc_weight_view_t view;
+  if (v->kind == LLMC_VALUE_WEIGHT) return find_view(src, v, &view);
+  for (int i = 0; i < v->n_inputs; i++) LLMC_RETURN_IF_ERROR(check_sources(src, v->inputs[i]));
+  return NULL;
+}
+
+/* Elements [first, first + n) of constant v in stored dtype src->dt, into
+ * elements [at, at + n) of dst: a weight's converted from its file, a
+ * concat's (of rows, dim 0) taken from the operands that hold them,
+ * recursively. Each element goes through f32 once, as it always has, so the
+ * bytes do not depend on how the tensor is cut into chunks. */
+static llmc_status_t *const_elems(const source_t *src, const llmc_value_t *v, uint64_t first, uint64_t n,
+                                  void *dst, uint64_t at) {
   if (v->kind == LLMC_VALUE_WEIGHT) {
     llmc_weight_view_t view;
-    if (!lookup(ctx, v->name, &view)) return LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
-    uint64_t n;
-    llmc_shape_numel(&v->shape, 0, &n);
-    for (uint64_t j = 0; j < n; j++) dst[j] = weight_at(&view, j);
+    LLMC_RETURN_IF_ERROR(find_view(src, v, &view));
+    for (uint64_t j = 0; j < n; j++) store_as(src->dt, weight_at(&view, first + j), dst, at + j);
     return NULL;
   }
-  int64_t k = v->shape.dims[1], row = 0;
-  for (int i = 0; i < v->n_inputs; i++) {
-    LLMC_RETURN_IF_ERROR(const_rows(g, v->inputs[i], lookup, ctx, dst + row * k));
-    row += v->inputs[i]->shape.dims[0];
+  uint64_t k = (uint64_t)v->shape.dims[1], begin = 0;
+  for (int i = 0; i < v->n_inputs && n > 0; i++) {
+    uint64_t end = begin + (uint64_t)v->inputs[i]->shape.dims[0] * k;
+    if (first < end) {
+      uint64_t take = end - first < n ? end - first : n;
+      LLMC_RETURN_IF_ERROR(const_elems(src, v->inputs[i], first - begin, take, dst, at));
+      first += take;
+      n -= take;
+      at += take;
+    }
+    begin = end;
   }
   return NULL;
+}
+
+/* llmc_st_produce_fn: one chunk of a converted weight or a joined concat. */
+static llmc_status_t *produce_weight(void *ctx, uint64_t offset, void *buf, size_t len) {
+  const source_t *src = ctx;
+  uint64_t esize = llmc_dtype_size(src->dt);
+  return const_elems(src, src->v, offset / esize, len / esize, buf, 0);
 }
 
 llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
@@ -57,8 +100,7 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
   const llmc_ir_graph_t *g = b->g;
   llmc_st_writer_t *w;
   LLMC_RETURN_IF_ERROR(llmc_st_writer_create(&w));
-  void **converted = calloc((size_t)g->n_values + 1, sizeof(void *));
-  llmc_status_t *s = converted ? llmc_st_writer_set_metadata(w, "format", "llmc.weights/1") : llmc_artifact_oom();
+  llmc_status_t *s = llmc_st_writer_set_metadata(w, "format", "llmc.weights/1");
   /* The model's identity: the runtime refuses the weights of a model of
    * another name, and the header digest model.so records covers it. */
   if (!s) s = llmc_st_writer_set_metadata(w, "model", g->name ? g->name : "");
@@ -72,19 +114,17 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
     llmc_shape_numel(&v->shape, 0, &n);
     llmc_dtype_t dt = b->kplan->weight_dtypes[i];
     size_t esize = llmc_dtype_size(dt);
-    const void *data;
+    llmc_st_dtype_t st = dt == LLMC_DT_F16 ? LLMC_ST_F16 : dt == LLMC_DT_BF16 ? LLMC_ST_BF16 : LLMC_ST_F32;
     const char *name = v->name;
+    source_t *src = llmc_arena_alloc(b->a, sizeof *src);
+    if (!src) {
+      s = llmc_artifact_oom();
+      break;
+    }
+    *src = (source_t){.g = g, .v = v, .dt = dt, .lookup = lookup, .lookup_ctx = ctx};
     if (v->kind == LLMC_VALUE_NODE) {
-      /* A concat: joined here, once, then stored in its dtype (in place:
-       * a 16-bit value never overtakes the f32 it comes from). */
-      float *rows = malloc(sizeof(float) * (size_t)(n ? n : 1));
-      if (!(converted[i] = rows)) {
-        s = llmc_artifact_oom();
-        break;
-      }
-      if ((s = const_rows(g, v, lookup, ctx, rows))) break;
-      for (uint64_t j = 0; dt != LLMC_DT_F32 && j < n; j++) store_as(dt, rows[j], converted[i], j);
-      data = converted[i];
+      /* A concat: joined while the file is written, chunk by chunk. */
+      if ((s = check_sources(src, v))) break;
       name = llmc_arena_printf(b->a, "llmc.concat.%d", v->id);
       if (!name) {
         s = llmc_artifact_oom();
@@ -103,25 +143,16 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
         row += in->shape.dims[0];
       }
       if (s) break;
+      s = llmc_st_writer_add_stream(w, name, st, v->shape.rank, v->shape.dims, produce_weight, src);
     } else {
+      /* Weights already in the stored format stream straight from the input
+       * mmap; others are converted while the file is written, chunk by chunk. */
       llmc_weight_view_t view;
-      if (!lookup(ctx, v->name, &view)) {
-        s = LLMC_ERROR(LLMC_NOT_FOUND, g->name, "weight '%s' not found", v->name);
-        break;
-      }
-      /* Weights already in the stored format stream straight from the input mmap. */
-      data = view.data;
-      if (view.dtype != dt) {
-        if (!(converted[i] = malloc(esize * (size_t)(n ? n : 1)))) {
-          s = llmc_artifact_oom();
-          break;
-        }
-        for (uint64_t j = 0; j < n; j++) store_as(dt, weight_at(&view, j), converted[i], j);
-        data = converted[i];
-      }
+      if ((s = find_view(src, v, &view))) break;
+      s = view.dtype == dt ? llmc_st_writer_add(w, name, st, v->shape.rank, v->shape.dims, view.data)
+                           : llmc_st_writer_add_stream(w, name, st, v->shape.rank, v->shape.dims, produce_weight, src);
     }
-    llmc_st_dtype_t st = dt == LLMC_DT_F16 ? LLMC_ST_F16 : dt == LLMC_DT_BF16 ? LLMC_ST_BF16 : LLMC_ST_F32;
-    if ((s = llmc_st_writer_add(w, name, st, v->shape.rank, v->shape.dims, data))) break;
+    if (s) break;
     uint64_t off = llmc_st_writer_data_offset(w, name); /* 64-byte aligned */
     b->weight_offsets[i] = (int64_t)(off / 4);
     if (off + n * esize > end) end = off + n * esize;
@@ -141,8 +172,6 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
     }
   }
   llmc_st_writer_destroy(w);
-  for (int i = 0; converted && i < g->n_values; i++) free(converted[i]);
-  free(converted);
   return s;
 }
 

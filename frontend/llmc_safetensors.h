@@ -102,8 +102,16 @@ void llmc_safetensors_metadata_at(const llmc_safetensors_t *st, int i, const cha
 void llmc_st_tensor_to_f32(const llmc_st_tensor_t *t, uint64_t first, uint64_t n, float *out);
 
 /* Writer. Tensor data is borrowed until finish and streamed straight from the
- * caller's pointers, so GB-sized outputs need no staging copy. */
+ * caller's pointers, or produced at finish time by the caller's callback into
+ * a reused buffer, so GB-sized outputs need no staging copy. */
 typedef struct llmc_st_writer llmc_st_writer_t;
+
+/* The most bytes one call of a producer fills. */
+#define LLMC_ST_CHUNK ((size_t)4 << 20)
+/* Fills bytes [offset, offset + len) of a tensor's data into buf. Called by
+ * finish, in file order, with offset and len multiples of the dtype's size and
+ * len at most LLMC_ST_CHUNK; a failure stops finish, which returns it. */
+typedef llmc_status_t *(*llmc_st_produce_fn)(void *ctx, uint64_t offset, void *buf, size_t len);
 
 LLMC_MUST_USE llmc_status_t *llmc_st_writer_create(llmc_st_writer_t **out);
 /* LLMC_INVALID_ARGUMENT for a duplicate or reserved name, a rank outside
@@ -112,6 +120,13 @@ LLMC_MUST_USE llmc_status_t *llmc_st_writer_create(llmc_st_writer_t **out);
 LLMC_MUST_USE llmc_status_t *llmc_st_writer_add(llmc_st_writer_t *w, const char *name,
                                                 llmc_st_dtype_t dt, int rank,
                                                 const int64_t *shape, const void *data);
+/* As llmc_st_writer_add, but the data is produced by produce(ctx, ...) at
+ * finish time (ctx is borrowed until then); the memory it needs is one
+ * buffer of at most LLMC_ST_CHUNK bytes, whatever the tensor's size. */
+LLMC_MUST_USE llmc_status_t *llmc_st_writer_add_stream(llmc_st_writer_t *w, const char *name,
+                                                       llmc_st_dtype_t dt, int rank,
+                                                       const int64_t *shape,
+                                                       llmc_st_produce_fn produce, void *ctx);
 /* Setting a key again replaces its value in place (keeps its position). */
 LLMC_MUST_USE llmc_status_t *llmc_st_writer_set_metadata(llmc_st_writer_t *w, const char *key,
                                                          const char *value);

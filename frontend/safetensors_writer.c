@@ -5,9 +5,11 @@
  * with spaces so the data section starts at a multiple of LLMC_ST_ALIGN, then
  * each tensor at the next multiple of LLMC_ST_ALIGN with zero padding between.
  * Offsets are fixed when a tensor is added, so later stages can refer to them
- * before the file exists. Tensor bytes are streamed from the caller's buffers
- * at finish time; nothing GB-sized is staged. The same inputs always produce
- * the same bytes. */
+ * before the file exists. At finish time a tensor's bytes come either straight
+ * from the caller's buffer (llmc_st_writer_add) or from the caller's producer
+ * (llmc_st_writer_add_stream), called in file order to fill one reused buffer
+ * of at most LLMC_ST_CHUNK bytes; so nothing GB-sized is staged, whatever
+ * conversion the producer does. The same inputs always produce the same bytes. */
 #include "llmc_safetensors.h"
 
 #include <assert.h>
@@ -24,7 +26,9 @@ typedef struct {
   llmc_st_dtype_t dtype;
   int rank;
   int64_t shape[LLMC_ST_MAX_RANK]; /* [rank] */
-  const void *data;                /* borrowed; [nbytes] */
+  const void *data;                /* borrowed; [nbytes]; NULL when produced */
+  llmc_st_produce_fn produce;      /* fills the data chunk by chunk, or NULL */
+  void *produce_ctx;               /* borrowed until finish */
   uint64_t nbytes, offset;         /* offset relative to the data section */
 } entry_t;
 
@@ -95,8 +99,10 @@ static bool is_utf8(const char *s) {
   return j != NULL;
 }
 
-llmc_status_t *llmc_st_writer_add(llmc_st_writer_t *w, const char *name, llmc_st_dtype_t dt,
-                                  int rank, const int64_t *shape, const void *data) {
+/* Adds an entry whose bytes come from data or, when it is NULL, from produce. */
+static llmc_status_t *add_entry(llmc_st_writer_t *w, const char *name, llmc_st_dtype_t dt, int rank,
+                                const int64_t *shape, const void *data, llmc_st_produce_fn produce,
+                                void *produce_ctx) {
   if (!name || !*name) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "empty tensor name");
   if (strcmp(name, "__metadata__") == 0)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, name, "tensor name is reserved");
@@ -113,7 +119,8 @@ llmc_status_t *llmc_st_writer_add(llmc_st_writer_t *w, const char *name, llmc_st
     if (!llmc_checked_mul(nbytes, (uint64_t)shape[i], &nbytes))
       return LLMC_ERROR(LLMC_OUT_OF_RANGE, name, "tensor size overflows");
   }
-  if (nbytes > 0 && !data) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, name, "data is NULL");
+  if (nbytes > 0 && !data && !produce)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, name, "data is NULL");
   /* w->end <= INT64_MAX, so rounding up cannot wrap. */
   uint64_t offset = (w->end + LLMC_ST_ALIGN - 1) / LLMC_ST_ALIGN * LLMC_ST_ALIGN, end;
   /* JSON integers are signed 64-bit, so the data section must stay below 2^63. */
@@ -133,13 +140,26 @@ llmc_status_t *llmc_st_writer_add(llmc_st_writer_t *w, const char *name, llmc_st
     w->cap = cap;
   }
   entry_t *e = &w->entries[w->count];
-  *e = (entry_t){.dtype = dt, .rank = rank, .data = data, .nbytes = nbytes, .offset = offset};
+  *e = (entry_t){.dtype = dt, .rank = rank, .data = data, .produce = produce,
+                 .produce_ctx = produce_ctx, .nbytes = nbytes, .offset = offset};
   if (rank) memcpy(e->shape, shape, (size_t)rank * sizeof *shape);
   e->name = strdup(name);
   if (!e->name) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, name, "out of memory");
   *slot = w->count++;
   w->end = end;
   return NULL;
+}
+
+llmc_status_t *llmc_st_writer_add(llmc_st_writer_t *w, const char *name, llmc_st_dtype_t dt,
+                                  int rank, const int64_t *shape, const void *data) {
+  return add_entry(w, name, dt, rank, shape, data, NULL, NULL);
+}
+
+llmc_status_t *llmc_st_writer_add_stream(llmc_st_writer_t *w, const char *name, llmc_st_dtype_t dt,
+                                         int rank, const int64_t *shape, llmc_st_produce_fn produce,
+                                         void *ctx) {
+  if (!produce) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, name, "no producer");
+  return add_entry(w, name, dt, rank, shape, NULL, produce, ctx);
 }
 
 llmc_status_t *llmc_st_writer_set_metadata(llmc_st_writer_t *w, const char *key,
@@ -241,13 +261,40 @@ static bool write_zeros(int fd, uint64_t n) {
   return write_all(fd, zeros, n);
 }
 
+/* Writes a produced entry's bytes, one chunk of buf (cap bytes) at a time.
+ * A producer's failure comes back as its status; a write's as false with
+ * errno set, *out_status left NULL. */
+static bool write_produced(int fd, const entry_t *e, uint8_t *buf, size_t cap,
+                           llmc_status_t **out_status) {
+  for (uint64_t at = 0; at < e->nbytes; at += cap) {
+    size_t len = e->nbytes - at < cap ? (size_t)(e->nbytes - at) : cap;
+    if ((*out_status = e->produce(e->produce_ctx, at, buf, len))) return false;
+    if (!write_all(fd, buf, len)) return false;
+  }
+  return true;
+}
+
 llmc_status_t *llmc_st_writer_finish(llmc_st_writer_t *w, const char *path) {
   char tmp[4096];
   int pn = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
   if (pn < 0 || (size_t)pn >= sizeof tmp)
     return LLMC_ERROR(LLMC_CANT_CREATE, path, "path too long");
+  /* One buffer for every produced tensor, no larger than the largest. Either
+   * each fits it whole or it is LLMC_ST_CHUNK, a multiple of every dtype's
+   * size: chunks never split an element. */
+  size_t cap = 0;
+  for (int i = 0; i < w->count; i++) {
+    const entry_t *e = &w->entries[i];
+    if (e->produce && e->nbytes > cap)
+      cap = e->nbytes < LLMC_ST_CHUNK ? (size_t)e->nbytes : LLMC_ST_CHUNK;
+  }
+  uint8_t *buf = cap ? malloc(cap) : NULL;
+  if (cap && !buf) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory");
   char *json = build_header(w);
-  if (!json) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory building header");
+  if (!json) {
+    free(buf);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory building header");
+  }
   size_t jlen = strlen(json);
   uint64_t hlen = (8 + jlen + LLMC_ST_ALIGN - 1) / LLMC_ST_ALIGN * LLMC_ST_ALIGN - 8;
   uint8_t prefix[8];
@@ -257,6 +304,7 @@ llmc_status_t *llmc_st_writer_finish(llmc_st_writer_t *w, const char *path) {
   if (fd < 0) {
     int e = errno;
     free(json);
+    free(buf);
     return LLMC_ERROR(LLMC_CANT_CREATE, path, "cannot create %s: %s", tmp, strerror(e));
   }
   static const char spaces[LLMC_ST_ALIGN] = {
@@ -267,13 +315,17 @@ llmc_status_t *llmc_st_writer_finish(llmc_st_writer_t *w, const char *path) {
   bool ok = write_all(fd, prefix, 8) && write_all(fd, json, jlen) &&
             write_all(fd, spaces, hlen - jlen);
   free(json);
-  uint64_t pos = 0; /* relative to the data section */
+  llmc_status_t *produced = NULL; /* a producer's failure */
+  uint64_t pos = 0;               /* relative to the data section */
   for (int i = 0; ok && i < w->count; i++) {
     const entry_t *e = &w->entries[i];
-    ok = write_zeros(fd, e->offset - pos) && write_all(fd, e->data, e->nbytes);
+    ok = write_zeros(fd, e->offset - pos) &&
+         (e->data || e->nbytes == 0 ? write_all(fd, e->data, e->nbytes)
+                                    : write_produced(fd, e, buf, cap, &produced));
     pos = e->offset + e->nbytes;
   }
   int err = errno;
+  free(buf);
   if (ok && fsync(fd) != 0) {
     ok = false;
     err = errno;
@@ -288,6 +340,7 @@ llmc_status_t *llmc_st_writer_finish(llmc_st_writer_t *w, const char *path) {
   }
   if (!ok) {
     unlink(tmp);
+    if (produced) return produced;
     return LLMC_ERROR(LLMC_IO_ERROR, path, "cannot write: %s", strerror(err));
   }
   return NULL;

@@ -224,6 +224,98 @@ static void test_determinism(void **state) {
   unlink(p2);
 }
 
+/* A produced tensor: its bytes are src's, handed out in the chunks asked
+ * for; every call is checked against the writer's promises. */
+typedef struct {
+  const uint8_t *src;
+  uint64_t nbytes, next; /* the offset the next call must ask for */
+  size_t esize;
+  int calls, fail_at;    /* fail_at: the call that fails, or -1 */
+} producer_t;
+
+static llmc_status_t *produce(void *ctx, uint64_t offset, void *buf, size_t len) {
+  producer_t *p = ctx;
+  assert_int_equal(offset, p->next); /* in file order, no gaps */
+  assert_true(len > 0 && len <= LLMC_ST_CHUNK && offset + len <= p->nbytes);
+  assert_int_equal(offset % p->esize, 0);
+  assert_int_equal(len % p->esize, 0);
+  if (p->calls++ == p->fail_at) return LLMC_ERROR(LLMC_DATA_LOSS, "producer", "made to fail");
+  memcpy(buf, p->src + offset, len);
+  p->next = offset + len;
+  return NULL;
+}
+
+/* Tensors added with a producer give the same file as the same bytes added
+ * from memory; a large one is produced in LLMC_ST_CHUNK pieces. */
+static void test_stream(void **state) {
+  (void)state;
+  /* BIG f32 elements in 3 rows, just over two chunks; SMALL bf16 elements. */
+  enum { COLS = LLMC_ST_CHUNK / 4 * 2 / 3 + 1, BIG = 3 * COLS, SMALL = 5 };
+  float *big = malloc(sizeof(float) * BIG);
+  assert_non_null(big);
+  uint64_t rng = 7;
+  for (int i = 0; i < BIG; i++) big[i] = llmc_rng_uniform(&rng);
+  const uint16_t small[SMALL] = {1, 2, 3, 0x3f80, 0xffff};
+  const int64_t big_shape[] = {3, COLS}, small_shape[] = {SMALL};
+  char p1[64], p2[64];
+  temp_path(p1);
+  temp_path(p2);
+
+  llmc_st_writer_t *w = NULL;
+  check_ok(llmc_st_writer_create(&w));
+  check_ok(llmc_st_writer_add(w, "a", LLMC_ST_F32, 1, a_shape, a_vals));
+  check_ok(llmc_st_writer_add(w, "big", LLMC_ST_F32, 2, big_shape, big));
+  check_ok(llmc_st_writer_add(w, "small", LLMC_ST_BF16, 1, small_shape, small));
+  check_ok(llmc_st_writer_finish(w, p1));
+  llmc_st_writer_destroy(w);
+
+  producer_t pb = {(const uint8_t *)big, sizeof(float) * BIG, 0, 4, 0, -1};
+  producer_t ps = {(const uint8_t *)small, sizeof small, 0, 2, 0, -1};
+  check_ok(llmc_st_writer_create(&w));
+  check_ok(llmc_st_writer_add(w, "a", LLMC_ST_F32, 1, a_shape, a_vals));
+  check_ok(llmc_st_writer_add_stream(w, "big", LLMC_ST_F32, 2, big_shape, produce, &pb));
+  check_ok(llmc_st_writer_add_stream(w, "small", LLMC_ST_BF16, 1, small_shape, produce, &ps));
+  assert_int_equal(pb.calls, 0); /* nothing produced before finish */
+  check_ok(llmc_st_writer_finish(w, p2));
+  assert_int_equal(pb.calls, 3);
+  assert_int_equal(pb.next, pb.nbytes);
+  assert_int_equal(ps.calls, 1);
+
+  llmc_file_map_t m1, m2;
+  check_ok(llmc_file_map_open(p1, &m1));
+  check_ok(llmc_file_map_open(p2, &m2));
+  assert_int_equal(m1.size, m2.size);
+  assert_memory_equal(m1.data, m2.data, m1.size);
+  uint64_t size = m1.size;
+  llmc_file_map_close(&m1);
+  llmc_file_map_close(&m2);
+
+  /* A producer's failure is finish's: the old file stays, no temp file is left. */
+  pb = (producer_t){(const uint8_t *)big, sizeof(float) * BIG, 0, 4, 0, 1};
+  ps.next = ps.calls = 0;
+  llmc_status_t *s = llmc_st_writer_finish(w, p2);
+  assert_non_null(s);
+  assert_int_equal(llmc_status_code(s), LLMC_DATA_LOSS);
+  assert_non_null(strstr(llmc_status_message(s), "made to fail"));
+  llmc_status_free(s);
+  assert_int_equal(ps.calls, 0);
+  char tmp[128];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p2, (long)getpid());
+  assert_int_equal(access(tmp, F_OK), -1);
+  check_ok(llmc_file_map_open(p2, &m2));
+  assert_int_equal(m2.size, size);
+  llmc_file_map_close(&m2);
+
+  s = llmc_st_writer_add_stream(w, "none", LLMC_ST_F32, 1, small_shape, NULL, NULL);
+  assert_non_null(s);
+  assert_int_equal(llmc_status_code(s), LLMC_INVALID_ARGUMENT);
+  llmc_status_free(s);
+  llmc_st_writer_destroy(w);
+  free(big);
+  unlink(p1);
+  unlink(p2);
+}
+
 static void test_writer_errors(void **state) {
   (void)state;
   llmc_st_writer_t *w = NULL;
@@ -509,6 +601,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_determinism),
       cmocka_unit_test(test_writer_errors),
+      cmocka_unit_test(test_stream),
       cmocka_unit_test(test_other_dtypes),
       cmocka_unit_test(test_accepts_legal_variants),
       cmocka_unit_test(test_open_memory),
