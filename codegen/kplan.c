@@ -106,6 +106,11 @@ static llmc_status_t *kv_facts(llmc_kplan_t *p, const llmc_kplan_options_t *o) {
     seen[layer] = true;
     p->n_layers++;
   }
+  /* The runtime refuses a plan without a KV cache: refused here, at compile time. */
+  if (p->n_layers == 0)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
+                      "the graph has no kv_write (no attention layer; a repeat count of 0?): llmc compiles "
+                      "decoders with at least one");
   for (int64_t l = 0; l < p->n_layers; l++)
     if (!seen[l])
       return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layers must be numbered 0..%lld; %lld is missing",

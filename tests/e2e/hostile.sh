@@ -150,6 +150,10 @@ hostile-config)
   cp base/config.json hf/config.json
   sed 's|"attrs": {"n_heads"|"attrs": {"scale": 1e308, "n_heads"|' base/model.json > hf/s.json
   expect_one_error 65 "outside" -- "$LLMC" compile hf/s.json -o out
+  # What the runtime would refuse is refused at compile time: no layers.
+  sed -e 's|"n_layers": 2|"n_layers": 0|' -e 's|"weights":|"ignore_weights": ["model.layers.*"], "weights":|' \
+    base/model.json > hf/z.json
+  expect_one_error 65 "no kv_write" -- "$LLMC" compile hf/z.json -o out
   # A tokenizer llmc cannot load fails the compile, unless left out; run
   # --prompt-ids never needs one.
   echo '{"model": {"type": "WordPiece", "vocab": {}}}' > hf/tokenizer.json
