@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for a
 # bounded time. Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET] (default 20)
-# A crash, leak or sanitizer report fails the run and leaves the reproducer
-# in build-fuzz/.
+# A crash, leak, sanitizer report or an input taking over 10 s (a hang: work
+# must be bounded by the input's size) fails the run and leaves the
+# reproducer in build-fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
@@ -23,7 +24,7 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
   support/digest.c "${support[@]}" -ljansson -lxxhash -lm -o "$out/fuzz_artifact"
 
 graph=(ir/graph.c ir/ops.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c frontend/model_json.c
-       frontend/hf.c frontend/safetensors.c frontend/safetensors_writer.c)
+       frontend/hf.c frontend/safetensors.c frontend/safetensors_writer.c frontend/tokenizer.c)
 cmake -DDIR=frontend/arch -DPATTERN='*.json' -DSYMBOL=llmc_arch_files -DOUT="$out/arch_embedded.c" \
   -P cmake/embed_files.cmake
 "$cc" "${flags[@]}" -Iir tests/fuzz/fuzz_model_json.c "${graph[@]}" "$out/arch_embedded.c" \
@@ -39,7 +40,7 @@ corpus() { [ -d "tests/fuzz/corpus_${1#fuzz_}" ] && echo "$PWD/tests/fuzz/corpus
 for t in fuzz_safetensors fuzz_tokenizer fuzz_model_json fuzz_artifact; do
   echo "fuzz: $t for ${secs}s"
   mkdir -p "$out/$t.corpus"
-  (cd "$out" && "./$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 \
+  (cd "$out" && "./$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
      "$t.corpus" $(corpus $t) 2>"$t.log") ||
     { tail -40 "$out/$t.log"; echo "fuzz: $t FAILED" >&2; exit 1; }
   grep -E "^Done [0-9]+ runs" "$out/$t.log" || true
