@@ -14,6 +14,18 @@
 #include "llmc_rt.h"
 #include "llmc_tokenizer.h"
 
+llmc_status_t *llmc_cli_read_json(const char *path, uint64_t limit, json_t **out) {
+  *out = NULL;
+  char *text;
+  size_t len;
+  LLMC_RETURN_IF_ERROR(llmc_file_read_text(path, limit, &text, &len));
+  json_error_t err;
+  *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+  free(text);
+  if (!*out) return LLMC_ERROR(LLMC_DATA_LOSS, path, "line %d: %s", err.line, err.text);
+  return NULL;
+}
+
 int llmc_cli_report(llmc_status_t *s) {
   if (!s) return 0;
   char msg[8192];
@@ -193,14 +205,27 @@ static llmc_status_t *parse_ids(const char *list, int32_t **out, int64_t *out_n)
   return NULL;
 }
 
-static int32_t read_eos(const char *dir) {
+/* The artifact's generation.json: {"eos_token_id": N}, or none (-1). Read
+ * like every input (a regular file, bounded), and the id checked against the
+ * vocabulary rather than cast. */
+static llmc_status_t *read_eos(const char *dir, int64_t vocab, int32_t *out_eos) {
+  *out_eos = -1;
   char path[4096];
   snprintf(path, sizeof path, "%s/generation.json", dir);
-  json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+  if (access(path, F_OK) != 0) return NULL;
+  json_t *j;
+  LLMC_RETURN_IF_ERROR(llmc_cli_read_json(path, 1u << 20, &j));
   json_t *e = json_object_get(j, "eos_token_id");
-  int32_t eos = json_is_integer(e) ? (int32_t)json_integer_value(e) : -1;
+  llmc_status_t *s = NULL;
+  if (!json_is_object(j) || (e && !json_is_integer(e)))
+    s = LLMC_ERROR(LLMC_DATA_LOSS, path, "not a JSON object with an integer \"eos_token_id\"");
+  else if (e && (json_integer_value(e) < 0 || json_integer_value(e) >= vocab))
+    s = LLMC_ERROR(LLMC_DATA_LOSS, path, "eos_token_id %lld is not a token of the %lld-token vocabulary",
+                   (long long)json_integer_value(e), (long long)vocab);
+  else if (e)
+    *out_eos = (int32_t)json_integer_value(e);
   json_decref(j);
-  return eos;
+  return s;
 }
 
 int llmc_cli_run(int argc, char **argv) {
@@ -244,10 +269,11 @@ int llmc_cli_run(int argc, char **argv) {
                        ids[i], (long long)vocab);
   }
   int seq = -1;
+  int32_t eos = -1;
+  if (!s && !a.ignore_eos) s = read_eos(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &eos);
   if (!s && a.max_tokens > 0) {
     llmc_sampling_t sp = {.temperature = a.temperature, .top_k = (int)a.top_k, .top_p = a.top_p,
-                          .seed = (uint64_t)a.seed, .max_new_tokens = (int)a.max_tokens,
-                          .eos_token = a.ignore_eos ? -1 : read_eos(a.dir)};
+                          .seed = (uint64_t)a.seed, .max_new_tokens = (int)a.max_tokens, .eos_token = eos};
     s = llmc_rt_seq_add(rt, ids, n_ids, &sp, &seq);
   }
   if (!s && !a.print_ids && tok) {
@@ -286,7 +312,8 @@ int llmc_cli_run(int argc, char **argv) {
 static int64_t decode_weight_bytes(const char *dir) {
   char path[4096];
   snprintf(path, sizeof path, "%s/report.json", dir);
-  json_t *j = json_load_file(path, 0, NULL);
+  json_t *j = NULL;
+  llmc_status_free(llmc_cli_read_json(path, 256u << 20, &j)); /* unreadable: unknown, as missing */
   json_t *v = json_object_get(json_object_get(j, "memory"), "decode_weight_bytes_per_token");
   int64_t bytes = json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : -1;
   json_decref(j);

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "llmc_support.h"
 
 /* Prints a status chain as "llmc: where: error: message" lines on stderr and
@@ -30,5 +32,9 @@ int llmc_cli_tune_measure(int argc, char **argv);
 enum { LLMC_CLI_WARMUP_STEPS = 4, LLMC_CLI_TIMED_STEPS = 16 };
 struct llmc_rt;
 LLMC_MUST_USE llmc_status_t *llmc_cli_time_decode(struct llmc_rt *rt, double *ms, int64_t *calls, int64_t n);
+
+/* Reads a JSON file of an artifact like any input (a regular file, at most
+ * `limit` bytes, never waited on) into *out (the caller decrefs). */
+LLMC_MUST_USE llmc_status_t *llmc_cli_read_json(const char *path, uint64_t limit, json_t **out);
 
 #endif

@@ -69,9 +69,8 @@ static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt
   char path[4096];
   if ((size_t)snprintf(path, sizeof path, "%s/report.json", dir) >= sizeof path)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, dir, "path too long");
-  json_error_t err;
-  json_t *report = json_load_file(path, 0, &err);
-  if (!report) return LLMC_ERROR(LLMC_DATA_LOSS, path, "cannot read: %s", err.text);
+  json_t *report;
+  LLMC_RETURN_IF_ERROR(llmc_cli_read_json(path, 256u << 20, &report));
   llmc_rt_t *rt = NULL;
   llmc_status_t *s = llmc_rt_open(dir, ro, &rt);
   const llmc_rt_kernel_time_t *prof = NULL;

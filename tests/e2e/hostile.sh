@@ -165,6 +165,14 @@ hostile-config)
   "$LLMC" run out --prompt-ids 1,2 --max-tokens 3 --temperature 0 > ids.txt 2> warn.txt
   [ "$(wc -w < ids.txt)" -eq 3 ] && grep -q 'warning: cannot use the tokenizer' warn.txt ||
     fail "run --prompt-ids with a broken tokenizer did not fall back to ids"
+  # The artifact's generation.json is read like any input: checked, never cast or waited on.
+  for g in '{"eos_token_id": 1099511627776}' '{"eos_token_id": "2"}' '[1]'; do
+    echo "$g" > out/generation.json
+    expect_one_error 65 "generation.json" -- "$LLMC" run out --prompt-ids 1,2 --max-tokens 2 --print-ids
+  done
+  rm out/generation.json && mkfifo out/generation.json
+  expect_one_error 66 "not a regular file" -- "$LLMC" run out --prompt-ids 1,2 --max-tokens 2 --print-ids
+  rm out/generation.json
   # A temperature so small that 1/T overflows f32 samples greedily, not NaN.
   rm out/tokenizer.json
   [ "$("$LLMC" run out --prompt-ids 1,2 --max-tokens 8 --temperature 1e-39 --print-ids)" = "$(greedy_ids out 1,2 8)" ] ||
