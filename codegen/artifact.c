@@ -62,9 +62,7 @@ static void arg_act(builder_t *b, launch_t *l, const llmc_value_t *v) {
 
 /* The stored weight w: its elements in the stored dtype, as f32 slots. */
 static void arg_weight(builder_t *b, launch_t *l, const llmc_value_t *w) {
-  uint64_t n = 0;
-  llmc_shape_numel(&w->shape, 0, &n);
-  uint64_t bytes = n * llmc_dtype_size(b->kplan->weight_dtypes[w->id]);
+  uint64_t bytes = llmc_kplan_stored_bytes(b->kplan, w);
   arg_kind(l, LLMC_ARG_WEIGHTS, b->weight_offsets[w->id], 0, (int64_t)((bytes + 3) / 4), 0);
 }
 
@@ -114,7 +112,6 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
     case LLMC_OP_MATMUL:
     case LLMC_OP_MATMUL_ADD: {
       /* [a, b, out, T] then the epilogue's (see matmul_epilogue in kvariants.c). */
-      int64_t k = in[0]->shape.dims[1];
       arg_act(b, l, in[0]);
       arg_weight(b, l, in[1]);
       arg_act(b, l, c->epilogue == LLMC_EPILOGUE_SPLIT ? c->parts[0] : v);
@@ -140,7 +137,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       }
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
-      b->decode_bytes += (uint64_t)(k * cols) * llmc_dtype_size(p->weight_dtypes[in[1]->id]);
+      b->decode_bytes += llmc_kplan_stored_bytes(p, in[1]) * (uint64_t)cols / (uint64_t)in[1]->shape.dims[0];
       return NULL;
     }
     case LLMC_OP_SLICE:
@@ -664,7 +661,7 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
                      "f16 weights need a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'", tg->name);
   }
   if (!s) {
-    llmc_kplan_options_t ko = {.weight_dtype = opts->weight_dtype, .block_size = opts->block_size,
+    llmc_kplan_options_t ko = {.weight_dtype = opts->weight_dtype, .quant = opts->quant, .block_size = opts->block_size,
                                .max_step_tokens = b.plan->max_tokens,
                                .max_context = opts->max_context, .overrides = opts->overrides,
                                .n_overrides = opts->n_overrides, .tuning_db = opts->tuning_db};

@@ -7,6 +7,7 @@
  * kernel plan with each call's variant, configuration and its source, the
  * kernel table, GPU images). */
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,55 @@ static llmc_status_t *produce_weight(void *ctx, uint64_t offset, void *buf, size
   return const_elems(src, src->v, offset / esize, len / esize, buf, 0);
 }
 
+/* ---- the int8 row layout (LLMC_DT_I8; llmc_kplan_stored_bytes) ----
+ * Row r of an [N, K] weight becomes q[r][k] = round(x / scale[r]) in
+ * [-127, 127] with scale[r] = max |x[r][k]| / 127 (symmetric, per output
+ * channel; 1 for an all-zero row). The tensor is N*K int8 bytes then the N
+ * f32 scales, produced chunk by chunk like any converted weight: each row
+ * is read (as f32) when a chunk needs its values or its scale. */
+
+/* Row r of constant v as f32 into row (K floats), and its scale. */
+static llmc_status_t *int8_row(const source_t *src, int64_t r, float *row, float *out_scale) {
+  source_t f32 = *src;
+  f32.dt = LLMC_DT_F32;
+  int64_t k = src->v->shape.dims[1];
+  LLMC_RETURN_IF_ERROR(const_elems(&f32, src->v, (uint64_t)(r * k), (uint64_t)k, row, 0));
+  float amax = 0;
+  for (int64_t j = 0; j < k; j++) amax = fabsf(row[j]) > amax ? fabsf(row[j]) : amax;
+  *out_scale = amax > 0 ? amax / 127.0f : 1.0f;
+  return NULL;
+}
+
+static int8_t quantize(float x, float scale) {
+  float q = roundf(x / scale);
+  return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+}
+
+/* llmc_st_produce_fn for an LLMC_DT_I8 tensor: bytes [offset, offset + len). */
+static llmc_status_t *produce_int8(void *ctx, uint64_t offset, void *buf, size_t len) {
+  const source_t *src = ctx;
+  uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1], q_bytes = n * k;
+  float *row = malloc(sizeof(float) * (size_t)k);
+  if (!row) return llmc_artifact_oom();
+  llmc_status_t *s = NULL;
+  uint8_t *out = buf;
+  for (uint64_t at = offset, end = offset + len; at < end && !s;) {
+    float scale;
+    if (at < q_bytes) { /* quantized values of row at / k, from column at % k */
+      uint64_t r = at / k, c = at % k, take = k - c < end - at ? k - c : end - at;
+      if (!(s = int8_row(src, (int64_t)r, row, &scale)))
+        for (uint64_t j = 0; j < take; j++) out[at - offset + j] = (uint8_t)quantize(row[c + j], scale);
+      at += take;
+    } else { /* the scales: bytes of row (at - q_bytes) / 4's f32 */
+      uint64_t r = (at - q_bytes) / 4, b = (at - q_bytes) % 4, take = 4 - b < end - at ? 4 - b : end - at;
+      if (!(s = int8_row(src, (int64_t)r, row, &scale))) memcpy(out + (at - offset), (const char *)&scale + b, take);
+      at += take;
+    }
+  }
+  free(row);
+  return s;
+}
+
 llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
                                            const char *path, uint64_t *out_bytes) {
   const llmc_ir_graph_t *g = b->g;
@@ -110,10 +160,8 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
     const llmc_value_t *v = g->values[i];
     /* Constants no kernel reads (the operands of concats) are not stored. */
     if (!llmc_ir_value_is_const(v) || !b->kplan->stored[i]) continue;
-    uint64_t n;
-    llmc_shape_numel(&v->shape, 0, &n);
     llmc_dtype_t dt = b->kplan->weight_dtypes[i];
-    size_t esize = llmc_dtype_size(dt);
+    uint64_t bytes = llmc_kplan_stored_bytes(b->kplan, v);
     llmc_st_dtype_t st = dt == LLMC_DT_F16 ? LLMC_ST_F16 : dt == LLMC_DT_BF16 ? LLMC_ST_BF16 : LLMC_ST_F32;
     const char *name = v->name;
     source_t *src = llmc_arena_alloc(b->a, sizeof *src);
@@ -143,6 +191,18 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
         row += in->shape.dims[0];
       }
       if (s) break;
+    }
+    if (dt == LLMC_DT_I8) {
+      /* A byte tensor in llmc's own layout, named as such for readers
+       * (--verify) in the metadata: "llmc.layout.NAME" = "int8-rows@N@K". */
+      if ((s = check_sources(src, v))) break;
+      const char *key = llmc_arena_printf(b->a, "llmc.layout.%s", name);
+      const char *val = llmc_arena_printf(b->a, "int8-rows@%lld@%lld", (long long)v->shape.dims[0],
+                                          (long long)v->shape.dims[1]);
+      s = key && val ? llmc_st_writer_set_metadata(w, key, val) : llmc_artifact_oom();
+      int64_t shape[1] = {(int64_t)bytes};
+      if (!s) s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape, produce_int8, src);
+    } else if (v->kind == LLMC_VALUE_NODE) {
       s = llmc_st_writer_add_stream(w, name, st, v->shape.rank, v->shape.dims, produce_weight, src);
     } else {
       /* Weights already in the stored format stream straight from the input
@@ -155,8 +215,8 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
     if (s) break;
     uint64_t off = llmc_st_writer_data_offset(w, name); /* 64-byte aligned */
     b->weight_offsets[i] = (int64_t)(off / 4);
-    if (off + n * esize > end) end = off + n * esize;
-    *out_bytes += n * esize;
+    if (off + bytes > end) end = off + bytes;
+    *out_bytes += bytes;
   }
   b->header[LLMC_PLAN_WEIGHT_FLOATS] = (int64_t)((end + 3) / 4);
   if (!s && path) s = llmc_st_writer_finish(w, path);

@@ -69,8 +69,11 @@ static bool is_matmul(const llmc_value_t *v) {
  * stay exact. Uses by concats do not count: the concat is stored, with its
  * own uses deciding. *out_stored is false when no kernel reads w. */
 static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w, llmc_dtype_t want,
-                                 bool *out_stored) {
-  bool used = false, half = want == LLMC_DT_F16 || want == LLMC_DT_BF16;
+                                 llmc_quant_t quant, bool *out_stored) {
+  /* Quantized layouts are decided like 16-bit ones (only matmul b operands
+   * qualify), and need K % 4 == 0 for the int8 kernels' 4-byte words. */
+  if (quant == LLMC_QUANT_INT8 && w->shape.rank == 2 && w->shape.dims[1] % 4 == 0) want = LLMC_DT_I8;
+  bool used = false, half = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8;
   for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
     const llmc_value_t *v = u->users[k];
     if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
@@ -123,6 +126,14 @@ static llmc_status_t *kv_facts(llmc_kplan_t *p, const llmc_kplan_options_t *o) {
   const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
   p->vocab = logits && logits->shape.rank == 2 ? logits->shape.dims[1] : 0;
   return NULL;
+}
+
+uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
+  uint64_t n = 0;
+  llmc_shape_numel(&w->shape, 0, &n);
+  llmc_dtype_t dt = p->weight_dtypes[w->id];
+  if (dt == LLMC_DT_I8) return n + 4 * (uint64_t)w->shape.dims[0]; /* the rows, then a scale per row */
+  return n * llmc_dtype_size(dt);
 }
 
 static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
@@ -305,6 +316,10 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   *out_plan = NULL;
   if (n_targets < 1 || n_targets > LLMC_MAX_TARGETS)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "between 1 and %d targets", LLMC_MAX_TARGETS);
+  for (int t = 0; t < n_targets; t++)
+    if (o->quant != LLMC_QUANT_NONE && targets[t].is_gpu)
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant",
+                        "int8 weights have CPU kernels only so far; target '%s' cannot read them", targets[t].name);
   llmc_kplan_t *p = calloc(1, sizeof *p);
   if (!p || !(p->arena = llmc_arena_create())) {
     free(p);
@@ -325,7 +340,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   for (int i = 0; !s && i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
     p->stored[i] = false;
-    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(&uses, v, o->weight_dtype, &p->stored[i]) : v->dtype;
+    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(&uses, v, o->weight_dtype, o->quant, &p->stored[i]) : v->dtype;
   }
   bool gpu = false;
   for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;

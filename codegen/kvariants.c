@@ -290,6 +290,28 @@ static llmc_status_t *cpu_matmul_half_emit(const llmc_kctx_t *x, const llmc_kcon
   return NULL;
 }
 
+/* ---- CPU: matmul with int8 row-layout weights, dequantized in registers ---- */
+
+static bool cpu_matmul_int8_supports(const llmc_kctx_t *x) { return x->call->weight_dtype == LLMC_DT_I8; }
+
+/* VEC int8 weights are VEC/4 f32 words: VEC a multiple of 4 dividing K. */
+static bool legal_vec_int8(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  if (c->values[0] % 4 != 0) {
+    llmc_buf_printf(why, "VEC=%lld is not a whole number of 4-byte words of int8", (long long)c->values[0]);
+    return false;
+  }
+  return legal_vec(x, c, why);
+}
+
+static llmc_status_t *cpu_matmul_int8_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  out->family = "matmul_int8";
+  op_params(x, out);
+  put_int(x, out, "VEC", c->values[0]);
+  put_int(x, out, "WORDS", c->values[0] / 4);
+  put_int(x, out, "SCALES", x->call->node->inputs[1]->shape.dims[0] * k_of(x) / 4); /* after the N*K bytes */
+  return NULL;
+}
+
 /* ---- CPU: every other op, one template each, split by rows ---- */
 
 static llmc_status_t *cpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
@@ -364,7 +386,15 @@ static bool has_shuffles(const llmc_target_t *t) {
   return (v == LLMC_GPU_VENDOR_NVIDIA || v == LLMC_GPU_VENDOR_AMD) && (t->warp_size == 32 || t->warp_size == 64);
 }
 
-static bool gemv_warp_supports(const llmc_kctx_t *x) { return has_shuffles(x->target) && k_of(x) % 8 == 0; }
+/* The GPU GEMVs read f32, f16 and bf16 weights (not the int8 row layout). */
+static bool float_weights(const llmc_kctx_t *x) {
+  llmc_dtype_t d = x->call->weight_dtype;
+  return d == LLMC_DT_F32 || d == LLMC_DT_F16 || d == LLMC_DT_BF16;
+}
+
+static bool gemv_warp_supports(const llmc_kctx_t *x) {
+  return float_weights(x) && has_shuffles(x->target) && k_of(x) % 8 == 0;
+}
 
 /* 32-bit words a warp reads per step of K (16 bytes a lane), and the steps. */
 static int64_t gemv_warp_steps(const llmc_kctx_t *x) {
@@ -578,6 +608,14 @@ static const llmc_kvariant_t registry[] = {
      .heuristic = widest_vec,
      .legal = legal_vec,
      .emit = cpu_matmul_half_emit},
+    {.name = "matmul_int8",
+     .ops = "matmul matmul_add",
+     .n_params = 1,
+     .params = {{"VEC", 3, {4, 8, 16}}},
+     .supports = cpu_matmul_int8_supports,
+     .heuristic = widest_vec,
+     .legal = legal_vec_int8,
+     .emit = cpu_matmul_int8_emit},
     {.name = "cpu_rowwise", .ops = ROWWISE_OPS " " ELEMENTWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
     {.name = "gemv_warp",
      .gpu = true,
@@ -595,6 +633,7 @@ static const llmc_kvariant_t registry[] = {
      .ops = "matmul matmul_add",
      .n_params = 2,
      .params = {{"WG", 6, {32, 64, 128, 256, 512, 1024}}, {"COLS", 5, {1, 2, 4, 8, 16}}},
+     .supports = float_weights,
      .heuristic = gemv_block_heuristic,
      .legal = gemv_block_legal,
      .emit = gemv_block_emit,

@@ -158,8 +158,15 @@ LLMC_MUST_USE llmc_status_t *llmc_tuning_db_best(const llmc_tuning_db_t *db, con
                                                  llmc_kconfig_t *out_config, int *out_line);
 const char *llmc_tuning_db_path(const llmc_tuning_db_t *db);
 
+/* How matmul weights may be quantized (--quant). */
+typedef enum {
+  LLMC_QUANT_NONE, /* the stored dtype is weight_dtype */
+  LLMC_QUANT_INT8, /* int8 per output row, symmetric, one f32 scale per row */
+} llmc_quant_t;
+
 typedef struct {
   llmc_dtype_t weight_dtype; /* F32, or F16/BF16 for matmul weights */
+  llmc_quant_t quant;        /* matmul weights a quantized kernel can read take this layout instead */
   int64_t block_size;        /* KV block size in tokens */
   int64_t max_context;       /* longest sequence */
   int64_t max_step_tokens;   /* tokens a step may hold (--max-step-tokens) */
@@ -194,6 +201,12 @@ LLMC_MUST_USE llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const ll
                                               int n_targets, const llmc_kplan_options_t *opts,
                                               llmc_kplan_t **out_plan);
 void llmc_kplan_destroy(llmc_kplan_t *p);
+
+/* Bytes constant w takes in the weight file as the plan stores it. LLMC_DT_I8
+ * is the int8 row layout: N*K int8 values, row-major, then N f32 scales
+ * (row n of w is q[n][k] * scale[n]); K is a multiple of 4, so the scales
+ * start 4-byte aligned, at word (N*K)/4 of the tensor. */
+uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w);
 
 /* The text form (--emit=plan): one line per kcall and one per target
  * decision:

@@ -31,6 +31,13 @@ static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
       case LLMC_DT_F32: memcpy(&out[i], (const char *)w->data + 4 * i, 4); break;
       case LLMC_DT_F16: out[i] = llmc_f16_to_f32(h[i]); break;
       case LLMC_DT_BF16: out[i] = llmc_bf16_to_f32(h[i]); break;
+      case LLMC_DT_I8: { /* the int8 row layout: q * its row's scale */
+        float scale;
+        int64_t k = w->shape.rank == 2 && w->shape.dims[1] > 0 ? w->shape.dims[1] : 1;
+        memcpy(&scale, (const char *)w->scales + 4 * (i / (uint64_t)k), 4);
+        out[i] = (float)((const int8_t *)w->data)[i] * scale;
+        break;
+      }
       default: out[i] = 0; break;
     }
   }

@@ -24,6 +24,7 @@ typedef enum {
   LLMC_DT_BF16,
   LLMC_DT_I32,
   LLMC_DT_KV, /* the state of one layer's KV cache after a kv_write */
+  LLMC_DT_I8, /* a stored weight layout only: int8 rows with one f32 scale per row (llmc_stored_bytes) */
   LLMC_DT_COUNT
 } llmc_dtype_t;
 
@@ -203,6 +204,7 @@ typedef struct {
   llmc_dtype_t dtype;
   llmc_shape_t shape;
   const void *data; /* in the file's dtype; F32/F16/BF16 converted on use */
+  const void *scales; /* LLMC_DT_I8 only: one f32 per row (data holds the int8 rows) */
 } llmc_weight_view_t;
 /* Looks up a weight by name; returns false when absent. */
 typedef bool (*llmc_weight_lookup_fn)(void *ctx, const char *name, llmc_weight_view_t *out);

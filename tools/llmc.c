@@ -197,6 +197,9 @@ static const char compile_help[] =
     "                           repeatable; --emit=plan shows the variants chosen\n"
     "      --tuning-db=FILE     configurations measured by `llmc tune` (JSON lines);\n"
     "                           the fastest entry for a call's variant and shape wins\n"
+    "      --quant=Q            none (default) or int8: matmul weights stored as int8\n"
+    "                           per output row with f32 scales, dequantized in the\n"
+    "                           kernels (CPU targets; a quarter of f32's bytes)\n"
     "      --no-tokenizer       leave the model's tokenizer out of the artifact (one\n"
     "                           llmc cannot load is otherwise an error)\n"
     "      --verify             before publishing, run the artifact on the host against\n"
@@ -222,7 +225,7 @@ static int cmd_compile(int argc, char **argv) {
 #endif
       {"help", no_argument, 0, 'h'},
       {"kernel-config", required_argument, 0, 'K'}, {"tuning-db", required_argument, 0, 'D'},
-      {"no-tokenizer", no_argument, 0, 'N'},
+      {"no-tokenizer", no_argument, 0, 'N'},      {"quant", required_argument, 0, 'Q'},
       {0, 0, 0, 0}};
   enum { MAX_OVERRIDES = 64 };
   llmc_koverride_t overrides[MAX_OVERRIDES];
@@ -232,6 +235,7 @@ static int cmd_compile(int argc, char **argv) {
   bool time_passes = false, verify = false, no_tokenizer = false;
   llmc_gpu_finisher_t gpu_finisher = NULL;
   llmc_dtype_t weight_dtype = LLMC_DT_F32;
+  llmc_quant_t quant = LLMC_QUANT_NONE;
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
   int c;
@@ -247,6 +251,11 @@ static int cmd_compile(int argc, char **argv) {
       case 'T': time_passes = true; break;
       case 'V': verify = true; break;
       case 'N': no_tokenizer = true; break;
+      case 'Q':
+        if (strcmp(optarg, "none") == 0) quant = LLMC_QUANT_NONE;
+        else if (strcmp(optarg, "int8") == 0) quant = LLMC_QUANT_INT8;
+        else return llmc_cli_usage_error("compile", "--quant takes none or int8 (int4 and fp8 are not built yet), not '%s'", optarg);
+        break;
 #ifdef LLMC_GPU_EMULATION
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
 #endif
@@ -363,7 +372,7 @@ static int cmd_compile(int argc, char **argv) {
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
                                      .eos_token = model->eos_token, .passes = &pres,
-                                     .weight_dtype = weight_dtype, .gpu_finisher = gpu_finisher,
+                                     .weight_dtype = weight_dtype, .quant = quant, .gpu_finisher = gpu_finisher,
                                      .overrides = overrides, .n_overrides = n_overrides,
                                      .tuning_db = tuning_db};
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);

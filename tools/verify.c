@@ -102,6 +102,26 @@ typedef struct {
   llmc_weight_set_t *model;
 } verify_weights_t;
 
+/* Tensor `name` of the artifact as a view: a plain tensor, or one in llmc's
+ * int8 row layout ("llmc.layout.NAME" = "int8-rows@N@K": N*K int8 bytes,
+ * then N f32 scales), checked against the tensor's size. */
+static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_weight_view_t *out) {
+  const llmc_st_tensor_t *t = llmc_safetensors_find(st, name);
+  if (!t) return false;
+  char key[1100];
+  if ((size_t)snprintf(key, sizeof key, "llmc.layout.%s", name) >= sizeof key) return false;
+  const char *layout = llmc_safetensors_metadata(st, key);
+  if (!layout) return llmc_weight_view_of(t, out);
+  long long n, k;
+  char tail;
+  if (sscanf(layout, "int8-rows@%lld@%lld%c", &n, &k, &tail) != 2 || n <= 0 || k <= 0 || t->rank != 1 ||
+      t->dtype != LLMC_ST_U8 || (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k + 4 * (uint64_t)n)
+    return false;
+  *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_I8, .shape = {.rank = 2, .dims = {n, k}},
+                              .data = t->data, .scales = (const char *)t->data + n * k};
+  return true;
+}
+
 static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weight_view_t *out) {
   char key[1024];
   if ((size_t)snprintf(key, sizeof key, "llmc.part.%s", name) >= sizeof key) return false;
@@ -121,18 +141,17 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
   if (end != at2 || row < 0) return false;
   long long rows = strtoll(at2 + 1, &end, 10);
   if (*end || rows <= 0) return false;
-  const llmc_st_tensor_t *t = llmc_safetensors_find(st, joined);
-  if (!t || t->rank != 2 || row > (long long)t->shape[0] - rows || !llmc_weight_view_of(t, out)) return false;
+  if (!stored_view(st, joined, out) || out->shape.rank != 2 || row > (long long)out->shape.dims[0] - rows) return false;
   out->name = name;
-  out->data = (const char *)t->data + (size_t)row * (size_t)t->shape[1] * llmc_dtype_size(out->dtype);
+  out->data = (const char *)out->data + (size_t)row * (size_t)out->shape.dims[1] * llmc_dtype_size(out->dtype);
+  if (out->scales) out->scales = (const char *)out->scales + 4 * (size_t)row;
   out->shape.dims[0] = rows;
   return true;
 }
 
 static bool verify_lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
   verify_weights_t *w = ctx;
-  const llmc_st_tensor_t *t = llmc_safetensors_find(w->artifact, name);
-  if (t) return llmc_weight_view_of(t, out);
+  if (llmc_safetensors_find(w->artifact, name)) return stored_view(w->artifact, name, out);
   return part_view(w->artifact, name, out) || llmc_weight_set_lookup(w->model, name, out);
 }
 
