@@ -29,7 +29,7 @@
 typedef struct llmc_tokenizer llmc_tokenizer_t;
 
 /* The most stop ids a tokenizer (generation_config.json) may declare. */
-#define LLMC_TOKENIZER_MAX_STOP 32
+#define LLMC_TOKENIZER_MAX_STOP 32 /* model_json.c says "32" in a message */
 
 /* Reads tokenizer.json alone: what encode adds comes from its post_processor,
  * and there are no stop ids. Missing file: LLMC_NOT_FOUND; malformed JSON,

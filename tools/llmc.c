@@ -362,7 +362,9 @@ static int cmd_compile(int argc, char **argv) {
                                      .opt_level = opt_level, .max_context = max_context,
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
-                                     .eos_token = model->eos_token, .passes = &pres,
+                                     .tokenizer_config_path = model->tokenizer_config_path,
+                                     .eos_tokens = model->eos_tokens, .n_eos_tokens = model->n_eos_tokens,
+                                     .passes = &pres,
                                      .weight_dtype = weight_dtype, .gpu_finisher = gpu_finisher,
                                      .overrides = overrides, .n_overrides = n_overrides,
                                      .tuning_db = tuning_db};
