@@ -910,15 +910,15 @@ static llmc_status_t *load_json(llmc_tokenizer_t *t, const json_t *root, const c
   return parse_post_processor(t, json_object_get(root, "post_processor"), 0, path);
 }
 
-/* Reads a JSON object file of at most limit bytes; *out NULL when path is. */
-static llmc_status_t *read_json_file(const char *path, uint64_t limit, json_t **out) {
+/* Reads a JSON file of at most limit bytes; *out NULL when path is. */
+static llmc_status_t *read_json_file(const char *path, uint64_t limit, size_t flags, json_t **out) {
   *out = NULL;
   if (!path) return NULL;
   char *text = NULL;
   size_t len = 0;
   LLMC_RETURN_IF_ERROR(llmc_file_read_text(path, limit, &text, &len));
   json_error_t jerr;
-  *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  *out = json_loadb(text, len, JSON_REJECT_DUPLICATES | flags, &jerr);
   free(text);
   if (!*out) return DATA_LOSS("line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
   return NULL;
@@ -927,18 +927,20 @@ static llmc_status_t *read_json_file(const char *path, uint64_t limit, json_t **
 static llmc_status_t *load_all(llmc_tokenizer_t *t, const char *path, const char *config_path,
                                const char *generation_path) {
   json_t *root;
-  LLMC_RETURN_IF_ERROR(read_json_file(path, MAX_FILE_BYTES, &root));
+  LLMC_RETURN_IF_ERROR(read_json_file(path, MAX_FILE_BYTES, 0, &root));
   llmc_status_t *st = load_json(t, root, path);
   json_decref(root);
   if (st) return st;
   declared_t d = {.bos = -2, .eos = -2, .gen_bos = -2, .n_gen_eos = -1};
+  /* tokenizer_config.json holds no ids, and Llama 3's holds a
+   * model_max_length beyond 64 bits: numbers are read as reals. */
   json_t *cfg = NULL;
-  if (!(st = read_json_file(config_path, MAX_CONFIG_BYTES, &cfg)) && cfg)
+  if (!(st = read_json_file(config_path, MAX_CONFIG_BYTES, JSON_DECODE_INT_AS_REAL, &cfg)) && cfg)
     st = apply_tokenizer_config(t, cfg, &d, config_path);
   json_decref(cfg);
   if (st) return st;
   json_t *gen = NULL;
-  if (!(st = read_json_file(generation_path, MAX_CONFIG_BYTES, &gen)) && gen)
+  if (!(st = read_json_file(generation_path, MAX_CONFIG_BYTES, 0, &gen)) && gen)
     st = apply_generation_config(t, gen, &d, generation_path);
   json_decref(gen);
   if (st) return st;
