@@ -6,7 +6,11 @@
  * Split), ByteLevel or no decoder, no normalizer or NFC (treated as identity),
  * and `added_tokens`, which are matched literally before pre-tokenization.
  * WordPiece, Unigram and sentencepiece-style (Metaspace, byte_fallback) BPE
- * fail to load with LLMC_UNIMPLEMENTED.
+ * fail to load with LLMC_UNIMPLEMENTED. Special tokens come from the
+ * post_processor (TemplateProcessing, RobertaProcessing, BertProcessing,
+ * ByteLevel, a Sequence of them) and, through llmc_tokenizer_load_files or
+ * _load_dir, from tokenizer_config.json and generation_config.json; never
+ * from a token's name.
  *
  * Pre-tokenization splits text without a regex engine: the GPT-2 pattern and
  * the Llama-3/Qwen2 pattern are hand-written matchers, and any other Split
