@@ -595,10 +595,23 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
       free(tok);
     }
   }
-  if (!s && o->eos_token >= 0) {
-    char cfg[64];
-    int n = snprintf(cfg, sizeof cfg, "{\"eos_token_id\": %d}\n", o->eos_token);
-    s = write_file(b->a, tmp, "generation.json", cfg, (size_t)n);
+  if (!s && o->tokenizer_path && o->tokenizer_config_path) {
+    char *cfg;
+    size_t len;
+    s = llmc_file_read_text(o->tokenizer_config_path, 64u << 20, &cfg, &len);
+    if (!s) {
+      s = write_file(b->a, tmp, "tokenizer_config.json", cfg, len);
+      free(cfg);
+    }
+  }
+  /* One id as an integer (what artifacts have always held), several as a list. */
+  if (!s && o->n_eos_tokens > 0) {
+    llmc_buf_t cfg = {0};
+    llmc_buf_printf(&cfg, "{\"eos_token_id\": %s", o->n_eos_tokens > 1 ? "[" : "");
+    for (int i = 0; i < o->n_eos_tokens; i++) llmc_buf_printf(&cfg, "%s%d", i ? ", " : "", o->eos_tokens[i]);
+    llmc_buf_printf(&cfg, "%s}\n", o->n_eos_tokens > 1 ? "]" : "");
+    s = cfg.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "generation.json", cfg.data, cfg.len);
+    llmc_buf_free(&cfg);
   }
   return s;
 }

@@ -55,7 +55,10 @@ typedef struct {
   int64_t max_seqs;      /* sequences per step */
   int64_t block_size;    /* KV block size in tokens */
   const char *tokenizer_path; /* copied into out_dir when non-NULL */
-  int32_t eos_token;     /* -1: none */
+  const char *tokenizer_config_path; /* copied with the tokenizer when both are non-NULL
+                                      * (loaded and confined by the caller) */
+  const int32_t *eos_tokens; /* [n_eos_tokens] stop ids for generation.json */
+  int n_eos_tokens;      /* 0: none */
   llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
   llmc_quant_t quant;        /* --quant: matmul weights quantized where a kernel reads the layout */
   llmc_gpu_finisher_t gpu_finisher; /* tests only (GPU emulation): see llmc_gpu_compile_finished */

@@ -56,7 +56,8 @@ static void remove_tree(const char *dir) {
 static bool is_artifact_name(const char *name) {
   static const char *const exact[] = {"model.so",       "model.h",         "weights.safetensors", "report.json",
                                       "tokenizer.json", "generation.json", "model.ir",            "model.plan",
-                                      "model.mlir",     "model.ll",        "model.o"};
+                                      "model.mlir",     "model.ll",        "model.o",
+                                      "tokenizer_config.json"};
   for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
     if (strcmp(name, exact[i]) == 0) return true;
   /* model.<target>.ptx / .hsaco / .spv */

@@ -153,6 +153,36 @@ static llmc_status_t *list_weights(const char *dir, json_t *out_list) {
   return s;
 }
 
+/* dir/generation_config.json as a JSON object, or *out NULL when there is
+ * none; read like every input (confined, a regular file, bounded). */
+static llmc_status_t *read_generation_config(const char *dir, json_t **out) {
+  *out = NULL;
+  llmc_arena_t *a = llmc_arena_create();
+  if (!a) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  const char *path = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  llmc_status_t *s = llmc_path_confine(a, dir, "generation_config.json", &path);
+  if (s && llmc_status_code(s) == LLMC_NOT_FOUND) {
+    llmc_status_free(s);
+    llmc_arena_destroy(a);
+    return NULL;
+  }
+  if (!s) s = llmc_file_read_text(path, 1u << 20, &text, &len);
+  if (!s) {
+    json_error_t err;
+    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    free(text);
+    if (!*out || !json_is_object(*out)) {
+      s = LLMC_ERROR(LLMC_DATA_LOSS, path, "%s", *out ? "not a JSON object" : err.text);
+      json_decref(*out);
+      *out = NULL;
+    }
+  }
+  llmc_arena_destroy(a);
+  return s;
+}
+
 llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   *out_json = NULL;
   char where[4096];
@@ -197,7 +227,11 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   weights = NULL;
   char tok[4200];
   snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
-  if (file_exists(tok)) json_object_set_new(model, "tokenizer", json_string("tokenizer.json"));
+  if (file_exists(tok)) {
+    json_object_set_new(model, "tokenizer", json_string("tokenizer.json"));
+    snprintf(tok, sizeof tok, "%s/tokenizer_config.json", dir);
+    if (file_exists(tok)) json_object_set_new(model, "tokenizer_config", json_string("tokenizer_config.json"));
+  }
   json_object_set(model, "params", params);
   json_t *tie = json_object_get(config, "tie_word_embeddings");
   if (tie && !json_is_boolean(tie) && !json_is_null(tie)) {
@@ -215,9 +249,14 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   }
   if (json_object_get(desc, "checks")) json_object_set(model, "checks", json_object_get(desc, "checks"));
   json_object_set_new(model, "ignore_weights", ignore);
-  json_t *eos = json_object_get(config, "eos_token_id");
-  if (json_is_array(eos)) eos = json_array_get(eos, 0);
-  if (json_is_integer(eos)) json_object_set(model, "eos_token_id", eos);
+  /* The stop ids generate() uses: generation_config.json's, else config.json's
+   * (an id or a list, checked by the model.json reader). */
+  json_t *gen = NULL;
+  if ((s = read_generation_config(dir, &gen))) goto done;
+  json_t *eos = json_object_get(gen, "eos_token_id");
+  if (!eos || json_is_null(eos)) eos = json_object_get(config, "eos_token_id");
+  if (eos && !json_is_null(eos)) json_object_set(model, "eos_token_id", eos);
+  json_decref(gen);
   json_object_set(model, "graph", json_object_get(desc, "graph"));
   if (!(*out_json = json_dumps(model, JSON_PRESERVE_ORDER | JSON_INDENT(1))))
     s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");

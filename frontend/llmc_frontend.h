@@ -13,6 +13,7 @@
 
 #include "llmc_ir.h"
 #include "llmc_safetensors.h"
+#include "llmc_tokenizer.h"
 
 /* A set of safetensors files searched by tensor name. */
 typedef struct llmc_weight_set llmc_weight_set_t;
@@ -37,17 +38,22 @@ typedef struct {
   llmc_ir_graph_t *graph;
   llmc_weight_set_t *weights;
   char *tokenizer_path; /* NULL when the model has none */
+  char *tokenizer_config_path; /* tokenizer_config.json; NULL when none (or no tokenizer) */
   int64_t max_context;  /* longest sequence the model supports */
-  int32_t eos_token;    /* -1 when unknown */
+  int32_t eos_tokens[LLMC_TOKENIZER_MAX_STOP]; /* stop ids, each below the vocabulary */
+  int n_eos_tokens;     /* 0 when unknown */
   char *source;         /* path the model was loaded from */
 } llmc_model_t;
 
 LLMC_MUST_USE llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model);
 void llmc_model_destroy(llmc_model_t *m);
-/* Loads the model's tokenizer (if it has one) the way `llmc run` will, so a
- * broken or unsupported tokenizer.json fails the compile rather than every
- * later run, and checks that its ids fit the model's vocabulary. */
-LLMC_MUST_USE llmc_status_t *llmc_model_check_tokenizer(const llmc_model_t *m);
+/* Loads the model's tokenizer (if it has one) with its tokenizer_config.json
+ * the way `llmc run` will, so a broken or unsupported one fails the compile
+ * rather than every later run, and checks that its ids fit the model's
+ * vocabulary. A model without stop ids takes the tokenizer's (its
+ * tokenizer_config.json's eos_token); without a tokenizer the
+ * tokenizer_config is dropped too. */
+LLMC_MUST_USE llmc_status_t *llmc_model_check_tokenizer(llmc_model_t *m);
 
 /* Builds a model from model.json text (exposed for the HF importer and tests).
  * dir is where weight and tokenizer paths are resolved; where names the text

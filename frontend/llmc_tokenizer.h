@@ -6,7 +6,11 @@
  * Split), ByteLevel or no decoder, no normalizer or NFC (treated as identity),
  * and `added_tokens`, which are matched literally before pre-tokenization.
  * WordPiece, Unigram and sentencepiece-style (Metaspace, byte_fallback) BPE
- * fail to load with LLMC_UNIMPLEMENTED.
+ * fail to load with LLMC_UNIMPLEMENTED. Special tokens come from the
+ * post_processor (TemplateProcessing, RobertaProcessing, BertProcessing,
+ * ByteLevel, a Sequence of them) and, through llmc_tokenizer_load_files or
+ * _load_dir, from tokenizer_config.json and generation_config.json; never
+ * from a token's name.
  *
  * Pre-tokenization splits text without a regex engine: the GPT-2 pattern and
  * the Llama-3/Qwen2 pattern are hand-written matchers, and any other Split
@@ -28,22 +32,44 @@
 
 typedef struct llmc_tokenizer llmc_tokenizer_t;
 
-/* Reads tokenizer.json. Missing file: LLMC_NOT_FOUND; malformed JSON, duplicate
- * keys or missing fields: LLMC_DATA_LOSS with the path as location; a valid
- * file of an unsupported kind: LLMC_UNIMPLEMENTED naming the kind. */
+/* The most stop ids a tokenizer (generation_config.json) may declare. */
+#define LLMC_TOKENIZER_MAX_STOP 32 /* model_json.c says "32" in a message */
+
+/* Reads tokenizer.json alone: what encode adds comes from its post_processor,
+ * and there are no stop ids. Missing file: LLMC_NOT_FOUND; malformed JSON,
+ * duplicate keys or missing fields: LLMC_DATA_LOSS with the path as location;
+ * a valid file of an unsupported kind: LLMC_UNIMPLEMENTED naming the kind. */
 LLMC_MUST_USE llmc_status_t *llmc_tokenizer_load(const char *tokenizer_json_path,
                                                  llmc_tokenizer_t **out_tokenizer);
+/* tokenizer.json with the files that say which special tokens it uses:
+ * tokenizer_config.json (bos_token, eos_token, add_bos_token, add_eos_token)
+ * and generation_config.json (bos_token_id, eos_token_id: an id or a list);
+ * either path may be NULL. Each file is read as hostile input (a regular file,
+ * bounded); malformed, or naming a token or id outside the vocabulary:
+ * LLMC_DATA_LOSS located at that file. The precedence is in tokenizer.c. */
+LLMC_MUST_USE llmc_status_t *llmc_tokenizer_load_files(const char *tokenizer_json_path,
+                                                       const char *tokenizer_config_path,
+                                                       const char *generation_config_path,
+                                                       llmc_tokenizer_t **out_tokenizer);
+/* dir/tokenizer.json (required), dir/tokenizer_config.json and
+ * dir/generation_config.json (each optional), every path confined to dir
+ * (llmc_path_confine): a Hugging Face directory, an artifact, or any
+ * directory holding a tokenizer.json. */
+LLMC_MUST_USE llmc_status_t *llmc_tokenizer_load_dir(const char *dir,
+                                                     llmc_tokenizer_t **out_tokenizer);
 void llmc_tokenizer_destroy(llmc_tokenizer_t *t);
 
 /* One more than the largest token id in the vocabulary or added tokens. */
 int32_t llmc_tokenizer_vocab_size(const llmc_tokenizer_t *t);
 
 /* Encodes UTF-8 text (invalid UTF-8 is encoded byte by byte, never rejected).
- * add_bos prepends the BOS token when the tokenizer has one. *out_ids is
+ * add_special adds the special tokens Hugging Face's encode(text,
+ * add_special_tokens=True) adds: the template's before the text, and after
+ * it (see llmc_tokenizer_special_ids); without it, none. *out_ids is
  * malloc'd; the caller frees it. Fails only when the vocabulary lacks a
  * token for some byte, or on out-of-memory. */
 LLMC_MUST_USE llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, const char *text,
-                                                   size_t len, bool add_bos, int32_t **out_ids,
+                                                   size_t len, bool add_special, int32_t **out_ids,
                                                    int64_t *out_n);
 
 /* Appends the bytes of token `id` to buf: byte-level tokens map back to raw
@@ -53,13 +79,18 @@ LLMC_MUST_USE llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, co
 LLMC_MUST_USE llmc_status_t *llmc_tokenizer_decode_token(const llmc_tokenizer_t *t, int32_t id,
                                                          llmc_buf_t *buf);
 
-/* BOS: the first special token of the post_processor's template (or its cls);
- * only without a template, a token named "<|begin_of_text|>", "<s>" or
- * "<bos>". EOS: a token named "<|end_of_text|>", "</s>", "<eos>" or "<|endoftext|>". -1 when none.
- * tokenizer.json does not record which stop token a chat model uses; take that
- * from generation_config.json when it matters. */
+/* BOS: tokenizer_config.json's bos_token, else generation_config.json's
+ * bos_token_id, else the first special token encode adds; -1 when none.
+ * Never guessed from a token's name: Qwen3 has a "<s>" and no BOS. */
 int32_t llmc_tokenizer_bos(const llmc_tokenizer_t *t);
+/* The first stop id, or -1. */
 int32_t llmc_tokenizer_eos(const llmc_tokenizer_t *t);
+/* The stop ids (borrowed), generation_config.json's eos_token_id, else
+ * tokenizer_config.json's eos_token; returns how many (0: none). */
+int llmc_tokenizer_stop_ids(const llmc_tokenizer_t *t, const int32_t **out_ids);
+/* The ids encode with add_special puts before (suffix false) or after the
+ * text (borrowed); returns how many. */
+int llmc_tokenizer_special_ids(const llmc_tokenizer_t *t, bool suffix, const int32_t **out_ids);
 
 /* The id of a token whose decoded bytes (or added-token content) equal s, or
  * -1; for looking up stop tokens such as "<|eot_id|>" or "<|im_end|>". */

@@ -377,7 +377,7 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   const char *key;
   json_t *v;
   static const char *const known[] = {"format", "name", "weights", "tokenizer", "params",
-                                      "weight_aliases", "graph", "outputs", "eos_token_id",
+                                      "weight_aliases", "graph", "outputs", "eos_token_id", "tokenizer_config",
                                       "max_context", "description", "checks", "ignore_weights"};
   json_object_foreach(root, key, v) {
     size_t k = 0;
@@ -418,6 +418,16 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
     if (!(m->tokenizer_path = strdup(tok_path)))
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   }
+  json_t *tok_cfg = json_object_get(root, "tokenizer_config");
+  if (tok_cfg) {
+    if (!json_is_string(tok_cfg)) return berr(b, "tokenizer_config", LLMC_DATA_LOSS, "%s", "must be a file name");
+    if (!tok) return berr(b, "tokenizer_config", LLMC_DATA_LOSS, "%s", "a tokenizer_config needs a tokenizer");
+    const char *cfg_path;
+    llmc_status_t *ts = llmc_path_confine(b->a, dir, json_string_value(tok_cfg), &cfg_path);
+    if (ts) return llmc_status_wrap(ts, "tokenizer_config", "the tokenizer_config file");
+    if (!(m->tokenizer_config_path = strdup(cfg_path)))
+      return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
   json_t *ctx = json_object_get(root, "max_context");
   if (!ctx && b->params) ctx = json_object_get(b->params, "max_context");
   if (ctx && !json_is_integer(ctx)) /* 100.5 or "256" is a mistake, not a reason for the default */
@@ -425,10 +435,15 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   m->max_context = ctx ? json_integer_value(ctx) : 2048;
   if (m->max_context <= 0 || m->max_context > (1 << 24))
     return berr(b, "max_context", LLMC_DATA_LOSS, "%s", "max_context must be in 1..16777216");
+  /* An id or a list of them (Llama 3.1 stops at three); null is none. */
   json_t *eos = json_object_get(root, "eos_token_id");
-  if (eos && !json_is_null(eos) && !json_is_integer(eos))
-    return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s", "eos_token_id must be an integer token id");
-  int64_t eos_id = json_is_integer(eos) ? json_integer_value(eos) : -1;
+  bool eos_ok = !eos || json_is_null(eos) || json_is_integer(eos) ||
+                (json_is_array(eos) && json_array_size(eos) <= LLMC_TOKENIZER_MAX_STOP);
+  for (size_t i = 0; eos_ok && json_is_array(eos) && i < json_array_size(eos); i++)
+    eos_ok = json_is_integer(json_array_get(eos, i));
+  if (!eos_ok)
+    return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s",
+                "eos_token_id must be an integer token id or a list of at most 32 of them");
 
   LLMC_RETURN_IF_ERROR(llmc_ir_graph_create(json_string_value(name), &m->graph));
   llmc_value_t *in;
@@ -460,13 +475,17 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
     return berr(b, "outputs", LLMC_DATA_LOSS, "%s", "'logits' must be f32[T,vocab]");
   /* Checked against the vocabulary, not cast: 2^40 must not become 0. */
   int64_t vocab = logits->shape.dims[1];
-  if (eos && !json_is_null(eos) && (eos_id < 0 || eos_id >= vocab)) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "eos_token_id %lld is not a token of the %lld-token vocabulary", (long long)eos_id,
-             (long long)vocab);
-    return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s", msg);
+  size_t n_eos = json_is_array(eos) ? json_array_size(eos) : json_is_integer(eos);
+  for (size_t i = 0; i < n_eos; i++) {
+    int64_t eos_id = json_integer_value(json_is_array(eos) ? json_array_get(eos, i) : eos);
+    if (eos_id < 0 || eos_id >= vocab) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "eos_token_id %lld is not a token of the %lld-token vocabulary", (long long)eos_id,
+               (long long)vocab);
+      return berr(b, "eos_token_id", LLMC_DATA_LOSS, "%s", msg);
+    }
+    m->eos_tokens[m->n_eos_tokens++] = (int32_t)eos_id;
   }
-  m->eos_token = (int32_t)eos_id;
   /* A graph error (which may leave tensors unread) is the better message. */
   LLMC_RETURN_IF_ERROR(llmc_ir_verify(m->graph));
   return check_unused_weights(b, json_object_get(root, "ignore_weights"));
@@ -508,6 +527,7 @@ void llmc_model_destroy(llmc_model_t *m) {
   llmc_ir_graph_destroy(m->graph);
   llmc_weight_set_close(m->weights);
   free(m->tokenizer_path);
+  free(m->tokenizer_config_path);
   free(m->source);
   free(m);
 }
@@ -559,16 +579,25 @@ llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model) {
   return s;
 }
 
-llmc_status_t *llmc_model_check_tokenizer(const llmc_model_t *m) {
-  if (!m->tokenizer_path) return NULL;
+llmc_status_t *llmc_model_check_tokenizer(llmc_model_t *m) {
+  if (!m->tokenizer_path) {
+    free(m->tokenizer_config_path); /* --no-tokenizer: nothing to configure */
+    m->tokenizer_config_path = NULL;
+    return NULL;
+  }
   llmc_tokenizer_t *t;
-  llmc_status_t *s = llmc_tokenizer_load(m->tokenizer_path, &t);
+  llmc_status_t *s = llmc_tokenizer_load_files(m->tokenizer_path, m->tokenizer_config_path, NULL, &t);
   if (s)
     return llmc_status_wrap(s, m->tokenizer_path,
                             "the tokenizer cannot be used (compile with --no-tokenizer to leave it out; "
                             "`llmc run --prompt-ids` then works without one)");
   const llmc_value_t *logits = llmc_ir_graph_find_output(m->graph, "logits");
   int64_t vocab = logits ? logits->shape.dims[1] : 0, n = llmc_tokenizer_vocab_size(t);
+  if (m->n_eos_tokens == 0) { /* ids below n: checked by the tokenizer, and n <= vocab below */
+    const int32_t *stop;
+    m->n_eos_tokens = llmc_tokenizer_stop_ids(t, &stop);
+    memcpy(m->eos_tokens, stop, (size_t)m->n_eos_tokens * sizeof *stop);
+  }
   llmc_tokenizer_destroy(t);
   if (n > vocab)
     return LLMC_ERROR(LLMC_DATA_LOSS, m->tokenizer_path,

@@ -28,6 +28,8 @@
 #define MAX_TOKENS (1 << 24)
 #define MAX_FILE_BYTES (1ull << 30)
 #define MAX_STAGES 8
+#define MAX_SPECIALS 16                /* on each side of a template */
+#define MAX_CONFIG_BYTES (64u << 20) /* tokenizer_config.json carries chat templates */
 
 /* ---- GPT-2 byte alphabet ------------------------------------------------ */
 
@@ -371,7 +373,11 @@ struct llmc_tokenizer {
   stage_t stages[MAX_STAGES]; /* pre-tokenizer stages, applied in order */
   int n_stages;
   bool ignore_merges; /* a pre-token that is itself a token skips merging */
-  int32_t bos, eos;
+  int32_t prefix[MAX_SPECIALS], suffix[MAX_SPECIALS]; /* what encode(add_special) adds */
+  int n_prefix, n_suffix;
+  int32_t bos;                          /* -1: none */
+  int32_t stop[LLMC_TOKENIZER_MAX_STOP]; /* the stop (EOS) ids, in the order declared */
+  int n_stop;
 };
 
 #define DATA_LOSS(...) LLMC_ERROR(LLMC_DATA_LOSS, path, __VA_ARGS__)
@@ -670,49 +676,209 @@ int32_t llmc_tokenizer_find(const llmc_tokenizer_t *t, const char *s, size_t len
   return str_map_get(&t->vocab, p, len);
 }
 
-static int32_t find_first(const llmc_tokenizer_t *t, const char *const *names, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    int32_t id = llmc_tokenizer_find(t, names[i], strlen(names[i]));
-    if (id >= 0) return id;
+/* ---- Special tokens: what encode adds, BOS and EOS ------------------------
+ *
+ * Never guessed from a token's name: a vocabulary entry spelled "<s>" is an
+ * ordinary token unless a file says otherwise (Qwen3 has one and no BOS).
+ * The precedence follows transformers:
+ *   - what encode(add_special) adds is what the post_processor adds:
+ *     TemplateProcessing's "single" (the special tokens before $A, then those
+ *     after it), or RobertaProcessing/BertProcessing's cls and sep;
+ *   - tokenizer_config.json's add_bos_token / add_eos_token, where present,
+ *     replace that side of the template with [bos_token] or nothing, as
+ *     LlamaTokenizerFast.update_post_processor rebuilds the template from
+ *     them (a flag that is true needs the token it names);
+ *   - BOS (informational) is tokenizer_config.json's bos_token where the key
+ *     is present (null: none), else generation_config.json's bos_token_id,
+ *     else the first special token the template adds;
+ *   - the stop ids are generation_config.json's eos_token_id (an id or a
+ *     list), as generate() uses, else tokenizer_config.json's eos_token.
+ * A token is a string or an object with "content" (an AddedToken); every id
+ * is checked against the vocabulary. */
+
+/* Appends the ids a template's special token stands for to ids[*n]. */
+static llmc_status_t *add_template_ids(const llmc_tokenizer_t *t, const json_t *ids_json,
+                                       const char *name, int32_t *ids, int *n, const char *path) {
+  if (!json_is_array(ids_json))
+    return DATA_LOSS("post_processor: special token \"%s\" has no \"ids\" list", name);
+  size_t i;
+  const json_t *v;
+  json_array_foreach(ids_json, i, v) {
+    if (*n == MAX_SPECIALS)
+      return UNSUPPORTED("post_processor: more than %d special tokens on one side", MAX_SPECIALS);
+    json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
+    if (id < 0 || id >= t->n_ids || !t->tok[id])
+      return DATA_LOSS("post_processor: special token \"%s\" has an id that is not in the vocabulary",
+                       name);
+    ids[(*n)++] = (int32_t)id;
   }
-  return -1;
+  return NULL;
 }
 
-/* BOS from the post_processor when it has a template: Llama-3's
- * TemplateProcessing starts "single" with {"SpecialToken": {"id": "<|begin_of_text|>"}};
- * RobertaProcessing names it in "cls". Sets *out_found when a template decided. */
-static int32_t template_bos(const llmc_tokenizer_t *t, const json_t *post, bool *out_found) {
+/* TemplateProcessing: "single" is a list of {"SpecialToken": {"id": NAME}}
+ * and one {"Sequence": {"id": "A"}}; NAME's ids are in "special_tokens". */
+static llmc_status_t *parse_template(llmc_tokenizer_t *t, const json_t *post, const char *path) {
+  const json_t *single = json_object_get(post, "single");
+  const json_t *specials = json_object_get(post, "special_tokens");
+  if (!json_is_array(single)) return DATA_LOSS("post_processor: TemplateProcessing has no \"single\" list");
+  if (specials && !json_is_object(specials))
+    return DATA_LOSS("post_processor: \"special_tokens\" is not an object");
+  bool seen_seq = false;
+  size_t i;
+  const json_t *item;
+  json_array_foreach(single, i, item) {
+    if (json_object_get(item, "Sequence")) {
+      if (seen_seq) return UNSUPPORTED("post_processor: a \"single\" template with two sequences");
+      seen_seq = true;
+      continue;
+    }
+    const json_t *name = json_object_get(json_object_get(item, "SpecialToken"), "id");
+    if (!json_is_string(name))
+      return DATA_LOSS("post_processor: single[%zu] is neither a SpecialToken nor a Sequence", i);
+    const char *s = json_string_value(name);
+    const json_t *entry = json_object_get(specials, s);
+    if (!entry) return DATA_LOSS("post_processor: special token \"%s\" is not in special_tokens", s);
+    LLMC_RETURN_IF_ERROR(add_template_ids(t, json_object_get(entry, "ids"), s,
+                                          seen_seq ? t->suffix : t->prefix,
+                                          seen_seq ? &t->n_suffix : &t->n_prefix, path));
+  }
+  if (!seen_seq) return DATA_LOSS("post_processor: the \"single\" template has no Sequence");
+  return NULL;
+}
+
+/* RobertaProcessing / BertProcessing: "cls": [token, id] before the text and
+ * "sep": [token, id] after it. */
+static llmc_status_t *parse_cls_sep(llmc_tokenizer_t *t, const json_t *post, const char *path) {
+  static const char *const keys[] = {"cls", "sep"};
+  for (int k = 0; k < 2; k++) {
+    const json_t *pair = json_object_get(post, keys[k]);
+    const json_t *id = json_array_get(pair, 1);
+    json_int_t v = json_is_integer(id) ? json_integer_value(id) : -1;
+    if (v < 0 || v >= t->n_ids || !t->tok[v])
+      return DATA_LOSS("post_processor: \"%s\" is not [token, id] with an id in the vocabulary",
+                       keys[k]);
+    if (k == 0)
+      t->prefix[t->n_prefix++] = (int32_t)v;
+    else
+      t->suffix[t->n_suffix++] = (int32_t)v;
+  }
+  return NULL;
+}
+
+static llmc_status_t *parse_post_processor(llmc_tokenizer_t *t, const json_t *post, int depth,
+                                           const char *path) {
+  if (!post || json_is_null(post)) return NULL;
   const char *type = json_is_object(post) ? type_of(post) : NULL;
-  if (!type) return -1;
-  if (!strcmp(type, "Sequence")) {
+  if (!type) return DATA_LOSS("post_processor has no \"type\"");
+  if (!strcmp(type, "ByteLevel")) return NULL; /* offsets only */
+  bool adds = !strcmp(type, "TemplateProcessing") || !strcmp(type, "RobertaProcessing") ||
+              !strcmp(type, "BertProcessing");
+  if (adds && (t->n_prefix || t->n_suffix))
+    return UNSUPPORTED("post_processor: more than one processor adds special tokens");
+  if (!strcmp(type, "TemplateProcessing")) return parse_template(t, post, path);
+  if (adds) return parse_cls_sep(t, post, path);
+  if (!strcmp(type, "Sequence") && depth == 0) {
+    const json_t *list = json_object_get(post, "processors");
+    if (!json_is_array(list)) return DATA_LOSS("post_processor Sequence has no \"processors\" array");
     size_t i;
     const json_t *p;
-    json_array_foreach(json_object_get(post, "processors"), i, p) {
-      int32_t id = template_bos(t, p, out_found);
-      if (*out_found) return id;
-    }
-    return -1;
+    json_array_foreach(list, i, p) LLMC_RETURN_IF_ERROR(parse_post_processor(t, p, 1, path));
+    return NULL;
   }
-  if (!strcmp(type, "RobertaProcessing") || !strcmp(type, "BertProcessing")) {
-    const json_t *id = json_array_get(json_object_get(post, "cls"), 1);
-    if (!json_is_integer(id)) return -1;
-    *out_found = true;
-    json_int_t v = json_integer_value(id);
-    return v >= 0 && v < t->n_ids ? (int32_t)v : -1;
+  return UNSUPPORTED("post_processor \"%s\" is not supported", type);
+}
+
+/* A token in tokenizer_config.json: a string, an AddedToken object with
+ * "content", or null. *out_id is -1 for null, else the token's id. */
+static llmc_status_t *config_token(const llmc_tokenizer_t *t, const json_t *v, const char *key,
+                                   const char *path, int32_t *out_id) {
+  *out_id = -1;
+  if (json_is_null(v)) return NULL;
+  const json_t *content = json_is_object(v) ? json_object_get(v, "content") : v;
+  if (!json_is_string(content))
+    return DATA_LOSS("\"%s\" is neither a string, an object with a \"content\" string, nor null", key);
+  *out_id = llmc_tokenizer_find(t, json_string_value(content), json_string_length(content));
+  if (*out_id < 0) {
+    char *shown = llmc_printable_dup(json_string_value(content));
+    llmc_status_t *s = DATA_LOSS("%s \"%s\" is not a token of the vocabulary", key,
+                                 shown ? shown : "?");
+    free(shown);
+    return s;
   }
-  if (strcmp(type, "TemplateProcessing")) return -1;
-  *out_found = true;
-  const json_t *first = json_array_get(json_object_get(post, "single"), 0);
-  const json_t *name = json_object_get(json_object_get(first, "SpecialToken"), "id");
-  if (!json_is_string(name)) return -1;
-  const json_t *special =
-      json_object_get(json_object_get(post, "special_tokens"), json_string_value(name));
-  const json_t *id = json_array_get(json_object_get(special, "ids"), 0);
-  if (json_is_integer(id)) {
-    json_int_t v = json_integer_value(id);
-    return v >= 0 && v < t->n_ids ? (int32_t)v : -1;
+  return NULL;
+}
+
+static llmc_status_t *config_flag(const json_t *cfg, const char *key, const char *path, int *out) {
+  const json_t *v = json_object_get(cfg, key);
+  *out = -1; /* absent */
+  if (!v || json_is_null(v)) return NULL;
+  if (!json_is_boolean(v)) return DATA_LOSS("\"%s\" must be true or false", key);
+  *out = json_is_true(v);
+  return NULL;
+}
+
+/* bos/eos from tokenizer_config.json (ids; -2: the key is absent). */
+typedef struct {
+  int32_t bos, eos;         /* -1: null, -2: absent */
+  int32_t gen_bos;          /* generation_config bos_token_id; -2: absent */
+  int32_t gen_eos[LLMC_TOKENIZER_MAX_STOP];
+  int n_gen_eos;            /* -1: absent */
+} declared_t;
+
+static llmc_status_t *apply_tokenizer_config(llmc_tokenizer_t *t, const json_t *cfg, declared_t *d,
+                                             const char *path) {
+  if (!json_is_object(cfg)) return DATA_LOSS("the top level is not a JSON object");
+  static const char *const keys[] = {"bos_token", "eos_token"};
+  int32_t *outs[] = {&d->bos, &d->eos};
+  for (int k = 0; k < 2; k++) {
+    const json_t *v = json_object_get(cfg, keys[k]);
+    if (v) LLMC_RETURN_IF_ERROR(config_token(t, v, keys[k], path, outs[k]));
   }
-  return llmc_tokenizer_find(t, json_string_value(name), json_string_length(name));
+  int add_bos, add_eos;
+  LLMC_RETURN_IF_ERROR(config_flag(cfg, "add_bos_token", path, &add_bos));
+  LLMC_RETURN_IF_ERROR(config_flag(cfg, "add_eos_token", path, &add_eos));
+  if (add_bos == 1 && d->bos < 0) return DATA_LOSS("add_bos_token is true but there is no bos_token");
+  if (add_eos == 1 && d->eos < 0) return DATA_LOSS("add_eos_token is true but there is no eos_token");
+  if (add_bos >= 0) {
+    t->n_prefix = add_bos;
+    t->prefix[0] = d->bos;
+  }
+  if (add_eos >= 0) {
+    t->n_suffix = add_eos;
+    t->suffix[0] = d->eos;
+  }
+  return NULL;
+}
+
+static llmc_status_t *gen_id(const llmc_tokenizer_t *t, const json_t *v, const char *key,
+                             const char *path, int32_t *out) {
+  json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
+  if (!json_is_integer(v)) return DATA_LOSS("\"%s\" must be a token id or a list of them", key);
+  if (id < 0 || id >= t->n_ids || !t->tok[id])
+    return DATA_LOSS("%s %lld is not a token of the %d-token vocabulary", key, (long long)id,
+                     t->n_ids);
+  *out = (int32_t)id;
+  return NULL;
+}
+
+static llmc_status_t *apply_generation_config(const llmc_tokenizer_t *t, const json_t *gen,
+                                              declared_t *d, const char *path) {
+  if (!json_is_object(gen)) return DATA_LOSS("the top level is not a JSON object");
+  const json_t *bos = json_object_get(gen, "bos_token_id");
+  if (json_is_null(bos)) d->gen_bos = -1;
+  else if (bos) LLMC_RETURN_IF_ERROR(gen_id(t, bos, "bos_token_id", path, &d->gen_bos));
+  const json_t *eos = json_object_get(gen, "eos_token_id");
+  if (!eos || json_is_null(eos)) return NULL;
+  d->n_gen_eos = 0;
+  if (!json_is_array(eos)) return gen_id(t, eos, "eos_token_id", path, &d->gen_eos[d->n_gen_eos++]);
+  if (json_array_size(eos) > LLMC_TOKENIZER_MAX_STOP)
+    return DATA_LOSS("eos_token_id lists %zu ids; at most %d are supported", json_array_size(eos),
+                     LLMC_TOKENIZER_MAX_STOP);
+  size_t i;
+  const json_t *v;
+  json_array_foreach(eos, i, v)
+      LLMC_RETURN_IF_ERROR(gen_id(t, v, "eos_token_id", path, &d->gen_eos[d->n_gen_eos++]));
+  return NULL;
 }
 
 static llmc_status_t *load_json(llmc_tokenizer_t *t, const json_t *root, const char *path) {
@@ -741,38 +907,98 @@ static llmc_status_t *load_json(llmc_tokenizer_t *t, const json_t *root, const c
   index_added(t);
   LLMC_RETURN_IF_ERROR(load_merges(t, &al, json_object_get(model, "merges"), path));
   t->ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
+  return parse_post_processor(t, json_object_get(root, "post_processor"), 0, path);
+}
 
-  static const char *const bos_names[] = {"<|begin_of_text|>", "<s>", "<bos>"};
-  static const char *const eos_names[] = {"<|end_of_text|>", "</s>", "<eos>", "<|endoftext|>"};
-  bool from_template = false;
-  t->bos = template_bos(t, json_object_get(root, "post_processor"), &from_template);
-  if (!from_template) t->bos = find_first(t, bos_names, 3);
-  t->eos = find_first(t, eos_names, 4);
+/* Reads a JSON file of at most limit bytes; *out NULL when path is. */
+static llmc_status_t *read_json_file(const char *path, uint64_t limit, size_t flags, json_t **out) {
+  *out = NULL;
+  if (!path) return NULL;
+  char *text = NULL;
+  size_t len = 0;
+  LLMC_RETURN_IF_ERROR(llmc_file_read_text(path, limit, &text, &len));
+  json_error_t jerr;
+  *out = json_loadb(text, len, JSON_REJECT_DUPLICATES | flags, &jerr);
+  free(text);
+  if (!*out) return DATA_LOSS("line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
   return NULL;
 }
 
-llmc_status_t *llmc_tokenizer_load(const char *path, llmc_tokenizer_t **out_tokenizer) {
+static llmc_status_t *load_all(llmc_tokenizer_t *t, const char *path, const char *config_path,
+                               const char *generation_path) {
+  json_t *root;
+  LLMC_RETURN_IF_ERROR(read_json_file(path, MAX_FILE_BYTES, 0, &root));
+  llmc_status_t *st = load_json(t, root, path);
+  json_decref(root);
+  if (st) return st;
+  declared_t d = {.bos = -2, .eos = -2, .gen_bos = -2, .n_gen_eos = -1};
+  /* tokenizer_config.json holds no ids, and Llama 3's holds a
+   * model_max_length beyond 64 bits: numbers are read as reals. */
+  json_t *cfg = NULL;
+  if (!(st = read_json_file(config_path, MAX_CONFIG_BYTES, JSON_DECODE_INT_AS_REAL, &cfg)) && cfg)
+    st = apply_tokenizer_config(t, cfg, &d, config_path);
+  json_decref(cfg);
+  if (st) return st;
+  json_t *gen = NULL;
+  if (!(st = read_json_file(generation_path, MAX_CONFIG_BYTES, 0, &gen)) && gen)
+    st = apply_generation_config(t, gen, &d, generation_path);
+  json_decref(gen);
+  if (st) return st;
+  t->bos = d.bos != -2 ? d.bos : d.gen_bos != -2 ? d.gen_bos : t->n_prefix ? t->prefix[0] : -1;
+  if (d.n_gen_eos >= 0) {
+    memcpy(t->stop, d.gen_eos, (size_t)d.n_gen_eos * sizeof *t->stop);
+    t->n_stop = d.n_gen_eos;
+  } else if (d.eos >= 0) {
+    t->stop[t->n_stop++] = d.eos;
+  }
+  return NULL;
+}
+
+llmc_status_t *llmc_tokenizer_load_files(const char *path, const char *config_path,
+                                         const char *generation_path,
+                                         llmc_tokenizer_t **out_tokenizer) {
   *out_tokenizer = NULL;
-  char *text = NULL;
-  size_t len = 0;
-  LLMC_RETURN_IF_ERROR(llmc_file_read_text(path, MAX_FILE_BYTES, &text, &len));
-  json_error_t jerr;
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  free(text);
-  if (!root) return DATA_LOSS("line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
   llmc_status_t *st = NULL;
   llmc_tokenizer_t *t = calloc(1, sizeof *t);
   if (!t || !(t->arena = llmc_arena_create()))
     st = OOM();
   else
-    st = load_json(t, root, path);
-  json_decref(root);
+    st = load_all(t, path, config_path, generation_path);
   if (st) {
     llmc_tokenizer_destroy(t);
     return st;
   }
   *out_tokenizer = t;
   return NULL;
+}
+
+llmc_status_t *llmc_tokenizer_load(const char *path, llmc_tokenizer_t **out_tokenizer) {
+  return llmc_tokenizer_load_files(path, NULL, NULL, out_tokenizer);
+}
+
+/* dir/name confined to dir; *out NULL when it does not exist and may not. */
+static llmc_status_t *confine(llmc_arena_t *a, const char *dir, const char *name, bool optional,
+                              const char **out) {
+  llmc_status_t *st = llmc_path_confine(a, dir, name, out);
+  if (st && optional && llmc_status_code(st) == LLMC_NOT_FOUND) {
+    llmc_status_free(st);
+    *out = NULL;
+    return NULL;
+  }
+  return st;
+}
+
+llmc_status_t *llmc_tokenizer_load_dir(const char *dir, llmc_tokenizer_t **out_tokenizer) {
+  *out_tokenizer = NULL;
+  llmc_arena_t *a = llmc_arena_create();
+  if (!a) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, dir, "out of memory");
+  const char *tok = NULL, *cfg = NULL, *gen = NULL;
+  llmc_status_t *st = confine(a, dir, "tokenizer.json", false, &tok);
+  if (!st) st = confine(a, dir, "tokenizer_config.json", true, &cfg);
+  if (!st) st = confine(a, dir, "generation_config.json", true, &gen);
+  if (!st) st = llmc_tokenizer_load_files(tok, cfg, gen, out_tokenizer);
+  llmc_arena_destroy(a);
+  return st;
 }
 
 void llmc_tokenizer_destroy(llmc_tokenizer_t *t) {
@@ -783,7 +1009,17 @@ void llmc_tokenizer_destroy(llmc_tokenizer_t *t) {
 
 int32_t llmc_tokenizer_vocab_size(const llmc_tokenizer_t *t) { return t->n_ids; }
 int32_t llmc_tokenizer_bos(const llmc_tokenizer_t *t) { return t->bos; }
-int32_t llmc_tokenizer_eos(const llmc_tokenizer_t *t) { return t->eos; }
+int32_t llmc_tokenizer_eos(const llmc_tokenizer_t *t) { return t->n_stop ? t->stop[0] : -1; }
+
+int llmc_tokenizer_stop_ids(const llmc_tokenizer_t *t, const int32_t **out_ids) {
+  *out_ids = t->stop;
+  return t->n_stop;
+}
+
+int llmc_tokenizer_special_ids(const llmc_tokenizer_t *t, bool suffix, const int32_t **out_ids) {
+  *out_ids = suffix ? t->suffix : t->prefix;
+  return suffix ? t->n_suffix : t->n_prefix;
+}
 
 llmc_status_t *llmc_tokenizer_decode_token(const llmc_tokenizer_t *t, int32_t id, llmc_buf_t *buf) {
   if (id < 0 || id >= t->n_ids || !t->tok[id])
@@ -950,13 +1186,13 @@ static const added_t *match_added(const llmc_tokenizer_t *t, const uint8_t *s, s
 }
 
 llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, const char *text, size_t len,
-                                     bool add_bos, int32_t **out_ids, int64_t *out_n) {
+                                     bool add_special, int32_t **out_ids, int64_t *out_n) {
   *out_ids = NULL;
   *out_n = 0;
   enc_t e = {.cap = 64};
   if (!(e.ids = malloc(e.cap * sizeof *e.ids))) return ENC_OOM();
   llmc_status_t *st = NULL;
-  if (add_bos && t->bos >= 0) st = enc_push(&e, t->bos);
+  for (int k = 0; add_special && k < t->n_prefix && !st; k++) st = enc_push(&e, t->prefix[k]);
   const uint8_t *s = (const uint8_t *)text;
   size_t seg = 0; /* start of the text not yet encoded */
   for (size_t i = 0; i < len && !st;) {
@@ -971,6 +1207,7 @@ llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, const char *text
     seg = i;
   }
   if (!st) st = encode_stage(t, &e, 0, s + seg, len - seg);
+  for (int k = 0; add_special && k < t->n_suffix && !st; k++) st = enc_push(&e, t->suffix[k]);
   free(e.syms);
   free(e.heap);
   if (st) {

@@ -89,6 +89,9 @@ llmc_status_t *llmc_rt_seq_add(llmc_rt_t *rt, const int32_t *prompt, int64_t n,
                       "sampling parameters max_new_tokens %d, top_k %d, top_p %g: none may be "
                       "negative",
                       sampling->max_new_tokens, sampling->top_k, (double)sampling->top_p);
+  if (sampling->n_stop_tokens < 0 || sampling->n_stop_tokens > LLMC_RT_MAX_STOP_TOKENS)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "%d stop tokens: at most %d", sampling->n_stop_tokens,
+                      LLMC_RT_MAX_STOP_TOKENS);
   for (int64_t i = 0; i < n; i++)
     if (prompt[i] < 0 || prompt[i] >= h[LLMC_PLAN_VOCAB])
       return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL,
@@ -327,6 +330,7 @@ static llmc_status_t *run_batch(llmc_rt_t *rt, const batch_t *b, llmc_rt_events_
     rt->stats.tokens_sampled++;
     bool done = s->n_tokens - s->n_prompt >= s->max_new ||
                 (s->sampling.eos_token >= 0 && tok == s->sampling.eos_token);
+    for (int k = 0; k < s->sampling.n_stop_tokens && !done; k++) done = tok == s->sampling.stop_tokens[k];
     if (done) {
       llmc_kv_table_release(rt->kv_pool, &s->table);
       s->state = LLMC_SEQ_FINISHED;

@@ -205,25 +205,33 @@ static llmc_status_t *parse_ids(const char *list, int32_t **out, int64_t *out_n)
   return NULL;
 }
 
-/* The artifact's generation.json: {"eos_token_id": N}, or none (-1). Read
- * like every input (a regular file, bounded), and the id checked against the
- * vocabulary rather than cast. */
-static llmc_status_t *read_eos(const char *dir, int64_t vocab, int32_t *out_eos) {
-  *out_eos = -1;
+/* The artifact's generation.json: {"eos_token_id": N} or {"eos_token_id":
+ * [N, ...]} (the stop ids), or none. Read like every input (a regular file,
+ * bounded), and each id checked against the vocabulary rather than cast. */
+static llmc_status_t *read_stop_ids(const char *dir, int64_t vocab, llmc_sampling_t *sp) {
+  sp->n_stop_tokens = 0;
   char path[4096];
   snprintf(path, sizeof path, "%s/generation.json", dir);
   if (access(path, F_OK) != 0) return NULL;
   json_t *j;
   LLMC_RETURN_IF_ERROR(llmc_cli_read_json(path, 1u << 20, &j));
   json_t *e = json_object_get(j, "eos_token_id");
+  size_t n = json_is_array(e) ? json_array_size(e) : e != NULL;
+  bool ok = json_is_object(j) && (!e || json_is_integer(e) || json_is_array(e));
+  for (size_t i = 0; ok && json_is_array(e) && i < n; i++) ok = json_is_integer(json_array_get(e, i));
   llmc_status_t *s = NULL;
-  if (!json_is_object(j) || (e && !json_is_integer(e)))
-    s = LLMC_ERROR(LLMC_DATA_LOSS, path, "not a JSON object with an integer \"eos_token_id\"");
-  else if (e && (json_integer_value(e) < 0 || json_integer_value(e) >= vocab))
-    s = LLMC_ERROR(LLMC_DATA_LOSS, path, "eos_token_id %lld is not a token of the %lld-token vocabulary",
-                   (long long)json_integer_value(e), (long long)vocab);
-  else if (e)
-    *out_eos = (int32_t)json_integer_value(e);
+  if (!ok)
+    s = LLMC_ERROR(LLMC_DATA_LOSS, path, "not a JSON object whose \"eos_token_id\" is an integer or a list of them");
+  else if (n > LLMC_RT_MAX_STOP_TOKENS)
+    s = LLMC_ERROR(LLMC_DATA_LOSS, path, "%zu stop ids: at most %d", n, LLMC_RT_MAX_STOP_TOKENS);
+  for (size_t i = 0; !s && i < n; i++) {
+    json_int_t id = json_integer_value(json_is_array(e) ? json_array_get(e, i) : e);
+    if (id < 0 || id >= vocab)
+      s = LLMC_ERROR(LLMC_DATA_LOSS, path, "eos_token_id %lld is not a token of the %lld-token vocabulary",
+                     (long long)id, (long long)vocab);
+    else
+      sp->stop_tokens[sp->n_stop_tokens++] = (int32_t)id;
+  }
   json_decref(j);
   return s;
 }
@@ -243,7 +251,7 @@ int llmc_cli_run(int argc, char **argv) {
   /* --prompt-ids never needs the tokenizer: with --print-ids it is not read,
    * and one that cannot be loaded only means ids are printed instead of text. */
   bool have_tok = access(tok_path, R_OK) == 0 && !(a.prompt_ids && a.print_ids);
-  if (have_tok) s = llmc_tokenizer_load(tok_path, &tok);
+  if (have_tok) s = llmc_tokenizer_load_dir(a.dir, &tok); /* with its tokenizer_config.json */
   if (s && a.prompt_ids) {
     fprintf(stderr, "llmc: %s: warning: cannot use the tokenizer (%s); printing token ids\n", tok_path,
             llmc_status_message(s));
@@ -269,13 +277,10 @@ int llmc_cli_run(int argc, char **argv) {
                        ids[i], (long long)vocab);
   }
   int seq = -1;
-  int32_t eos = -1;
-  if (!s && !a.ignore_eos) s = read_eos(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &eos);
-  if (!s && a.max_tokens > 0) {
-    llmc_sampling_t sp = {.temperature = a.temperature, .top_k = (int)a.top_k, .top_p = a.top_p,
-                          .seed = (uint64_t)a.seed, .max_new_tokens = (int)a.max_tokens, .eos_token = eos};
-    s = llmc_rt_seq_add(rt, ids, n_ids, &sp, &seq);
-  }
+  llmc_sampling_t sp = {.temperature = a.temperature, .top_k = (int)a.top_k, .top_p = a.top_p,
+                        .seed = (uint64_t)a.seed, .max_new_tokens = (int)a.max_tokens, .eos_token = -1};
+  if (!s && !a.ignore_eos) s = read_stop_ids(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &sp);
+  if (!s && a.max_tokens > 0) s = llmc_rt_seq_add(rt, ids, n_ids, &sp, &seq);
   if (!s && !a.print_ids && tok) {
     /* Echo the prompt so the continuation reads naturally. */
     fwrite(a.prompt ? a.prompt : "", 1, a.prompt ? strlen(a.prompt) : 0, stdout);

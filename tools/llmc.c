@@ -371,7 +371,9 @@ static int cmd_compile(int argc, char **argv) {
                                      .opt_level = opt_level, .max_context = max_context,
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
-                                     .eos_token = model->eos_token, .passes = &pres,
+                                     .tokenizer_config_path = model->tokenizer_config_path,
+                                     .eos_tokens = model->eos_tokens, .n_eos_tokens = model->n_eos_tokens,
+                                     .passes = &pres,
                                      .weight_dtype = weight_dtype, .quant = quant, .gpu_finisher = gpu_finisher,
                                      .overrides = overrides, .n_overrides = n_overrides,
                                      .tuning_db = tuning_db};
@@ -424,7 +426,9 @@ static const char main_help[] =
     "  bench DIR        measure prefill/decode speed and memory bandwidth\n"
     "  import HF_DIR    print the model.json a Hugging Face directory becomes\n"
     "  tune MODEL       measure kernel configurations, write a tuning database\n"
-    "  tune-measure     the timing half of tune, on artifacts compiled elsewhere\n\n"
+    "  tune-measure     the timing half of tune, on artifacts compiled elsewhere\n"
+    "  tokenize DIR     print the token ids of text (DIR holds a tokenizer.json)\n"
+    "  detokenize DIR   print the text of token ids\n\n"
     "Run 'llmc COMMAND --help' for a command's options. 'llmc --version' prints the version.\n";
 
 /* LLVM reports some errors (an unsupported construct in a backend) through
@@ -457,5 +461,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "tune-measure") == 0) return llmc_cli_tune_measure(argc - 1, argv + 1);
   if (strcmp(cmd, "import") == 0) return cmd_import(argc - 1, argv + 1);
   if (strcmp(cmd, "tune") == 0) return llmc_cli_tune(argc - 1, argv + 1);
+  if (strcmp(cmd, "tokenize") == 0) return llmc_cli_tokenize(argc - 1, argv + 1);
+  if (strcmp(cmd, "detokenize") == 0) return llmc_cli_detokenize(argc - 1, argv + 1);
   return llmc_cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -24,6 +24,9 @@ bool llmc_cli_parse_f32(const char *s, double lo, double hi, float *out);
 /* `run` and `bench` with argv[0] the command name. */
 int llmc_cli_run(int argc, char **argv);
 int llmc_cli_bench(int argc, char **argv);
+/* `tokenize` and `detokenize` (cli_tokenize.c) with argv[0] the command name. */
+int llmc_cli_tokenize(int argc, char **argv);
+int llmc_cli_detokenize(int argc, char **argv);
 /* `tune-measure` (tune_measure.c): the timing half of `llmc tune`. */
 int llmc_cli_tune_measure(int argc, char **argv);
 /* Decode steps (T = 1) on a fresh sequence of rt (opened with profile):

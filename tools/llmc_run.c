@@ -17,7 +17,11 @@ static const char help[] =
     "  bench DIR    measure prefill/decode speed and memory bandwidth\n"
     "  tune-measure --target=T -o FILE DIR...\n"
     "               time artifacts with forced kernel configurations and write\n"
-    "               the tuning database (see llmc-run tune-measure --help)\n";
+    "               the tuning database (see llmc-run tune-measure --help)\n"
+    "  tokenize DIR (--text=TEXT | --jsonl=FILE) [--add-special]\n"
+    "               print token ids (see llmc-run tokenize --help)\n"
+    "  detokenize DIR --ids=LIST\n"
+    "               print the text of token ids\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -35,5 +39,8 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) return llmc_cli_run(argc - 1, argv + 1);
   if (strcmp(argv[1], "bench") == 0) return llmc_cli_bench(argc - 1, argv + 1);
   if (strcmp(argv[1], "tune-measure") == 0) return llmc_cli_tune_measure(argc - 1, argv + 1);
-  return llmc_cli_usage_error(NULL, "unknown command '%s' (run, bench, tune-measure)", argv[1]);
+  if (strcmp(argv[1], "tokenize") == 0) return llmc_cli_tokenize(argc - 1, argv + 1);
+  if (strcmp(argv[1], "detokenize") == 0) return llmc_cli_detokenize(argc - 1, argv + 1);
+  return llmc_cli_usage_error(NULL, "unknown command '%s' (run, bench, tune-measure, tokenize, detokenize)",
+                              argv[1]);
 }

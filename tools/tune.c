@@ -167,7 +167,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     }
     llmc_artifact_options_t aopts = {.target = target.name, .out_dir = tmp, .opt_level = 2,
                                      .max_context = max_context, .max_seqs = 1, .block_size = o->block_size,
-                                     .eos_token = -1, .passes = &pres, .weight_dtype = o->weight_dtype,
+                                     .passes = &pres, .weight_dtype = o->weight_dtype,
                                      .overrides = ov, .n_overrides = n_groups};
     llmc_artifact_summary_t sum;
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);
@@ -223,7 +223,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     }
   /* The rounds' artifacts are scratch. */
   const char *files[] = {"model.so", "model.h", "weights.safetensors", "report.json", "tokenizer.json",
-                         "generation.json"};
+                         "generation.json", "tokenizer_config.json"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", tmp, files[i]);

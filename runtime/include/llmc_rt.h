@@ -40,6 +40,9 @@ typedef struct {
                              reading weights.safetensors (which may then be absent) */
 } llmc_rt_options_t;
 
+/* The most stop ids a sequence takes besides eos_token. */
+#define LLMC_RT_MAX_STOP_TOKENS 32
+
 typedef struct {
   float temperature; /* 0: greedy (argmax) */
   int top_k;         /* 0: off */
@@ -47,6 +50,10 @@ typedef struct {
   uint64_t seed;
   int max_new_tokens; /* 0: up to the model's context */
   int32_t eos_token; /* -1: none */
+  /* More stop ids (a model may have several: Llama 3.1's three, Qwen's two);
+   * generation ends at eos_token or any of these. */
+  int32_t stop_tokens[LLMC_RT_MAX_STOP_TOKENS];
+  int n_stop_tokens; /* 0..LLMC_RT_MAX_STOP_TOKENS */
 } llmc_sampling_t;
 
 LLMC_MUST_USE llmc_status_t *llmc_rt_open(const char *artifact_dir, const llmc_rt_options_t *opts,

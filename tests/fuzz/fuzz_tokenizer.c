@@ -5,7 +5,7 @@
  * without a prefix space. Not built by default; from the repository root:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isupport -Ifrontend \
  *     -Itests/unit/tokenizer tests/fuzz/fuzz_tokenizer.c frontend/tokenizer.c \
- *     support/status.c support/arena.c support/file.c support/half.c -ljansson -lm \
+ *     support/status.c support/arena.c support/file.c support/half.c support/escape.c -ljansson -lm \
  *     -o fuzz_tokenizer
  */
 #include <stdint.h>
@@ -30,12 +30,21 @@ static const char k_llama3_pre[] =
     "\"behavior\": \"Isolated\", \"invert\": false}, {\"type\": \"ByteLevel\", "
     "\"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": false}]}";
 
+/* "<s> $A": encode with add_special puts <s> (the fourth added token) first. */
+static const char k_template[] =
+    "{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<s>\"}}, "
+    "{\"Sequence\": {\"id\": \"A\"}}], \"special_tokens\": {\"<s>\": {\"ids\": [%d]}}}";
+
 static llmc_tokenizer_t *load(const char *pre) {
   fx_opts_t o = {.merges = k_merges,
                  .n_merges = sizeof k_merges / sizeof k_merges[0],
                  .added = k_added,
                  .n_added = 4,
                  .pre_tokenizer = pre};
+  /* Added tokens follow the 256 bytes and the 18 merge results. */
+  char post[512];
+  snprintf(post, sizeof post, k_template, 256 + 18 + 3);
+  o.post_processor = post;
   char *json = fx_json(&o);
   char *path = json ? fx_write(json) : NULL;
   llmc_tokenizer_t *t = NULL;

@@ -534,6 +534,31 @@ static void test_eos_and_free(void **state) {
   llmc_rt_close(rt);
 }
 
+/* Any of several stop ids ends a sequence (a model with a list of eos ids). */
+static void test_stop_tokens(void **state) {
+  (void)state;
+  job_t j = {.sampling = greedy(12)};
+  prompt_of(&j, 6, 8);
+  int32_t ref[12];
+  ref_greedy(j.prompt, j.n_prompt, 12, ref);
+  j.sampling.stop_tokens[0] = ref[7];
+  j.sampling.stop_tokens[1] = ref[4];
+  j.sampling.n_stop_tokens = 2;
+  int stop = 0;
+  while (ref[stop] != ref[7] && ref[stop] != ref[4]) stop++;
+  llmc_rt_t *rt = open_rt(0);
+  run_jobs(rt, &j, 1);
+  assert_int_equal(j.n_out, stop + 1);
+  assert_memory_equal(j.out, ref, (size_t)(stop + 1) * sizeof ref[0]);
+  job_t k = {.sampling = greedy(4)};
+  prompt_of(&k, 3, 9);
+  k.sampling.n_stop_tokens = LLMC_RT_MAX_STOP_TOKENS + 1;
+  llmc_status_t *s = llmc_rt_seq_add(rt, k.prompt, k.n_prompt, &k.sampling, &k.id);
+  assert_int_equal(llmc_status_code(s), LLMC_INVALID_ARGUMENT);
+  llmc_status_free(s);
+  llmc_rt_close(rt);
+}
+
 static void expect_open_error(const char *dir, const llmc_rt_options_t *o, llmc_code_t code,
                               const char *needle) {
   llmc_rt_t *rt = (llmc_rt_t *)1;
@@ -644,7 +669,7 @@ int main(void) {
       cmocka_unit_test(test_prefix_sharing),
       cmocka_unit_test(test_stress_same_as_alone),
       cmocka_unit_test(test_seq_add_errors),
-      cmocka_unit_test(test_eos_and_free),
+      cmocka_unit_test(test_eos_and_free), cmocka_unit_test(test_stop_tokens),
       cmocka_unit_test(test_corrupt_artifacts),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

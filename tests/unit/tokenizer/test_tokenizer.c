@@ -209,7 +209,8 @@ static void test_added_tokens(void **state) {
   assert_pieces(t, "<|endoftext|><|endoftext|>", "<|endoftext|>|<|endoftext|>");
   /* The pre-tokenizer restarts after a special token: " the" stays whole. */
   assert_pieces(t, "<|im_start|> the", "<|im_start|>| the");
-  assert_int_equal(llmc_tokenizer_eos(t), eot);
+  /* Stop ids come from tokenizer_config/generation_config, never a name. */
+  assert_int_equal(llmc_tokenizer_eos(t), -1);
   assert_int_equal(llmc_tokenizer_bos(t), -1);
   llmc_tokenizer_destroy(t);
 }
@@ -233,7 +234,7 @@ static void test_bos(void **state) {
                                           .pre_tokenizer = k_llama3_pre,
                                           .model_extra = "\"ignore_merges\": true,"});
   assert_int_equal(llmc_tokenizer_bos(t), 256);
-  assert_int_equal(llmc_tokenizer_eos(t), 257);
+  assert_int_equal(llmc_tokenizer_eos(t), -1); /* tokenizer.json alone names no stop token */
   assert_int_equal(id_of(t, "<|eot_id|>"), 258);
   int32_t *ids;
   int64_t n;
@@ -250,11 +251,12 @@ static void test_bos(void **state) {
   free(ids);
   llmc_tokenizer_destroy(t);
 
-  /* Without a template, a token named <s> is BOS; add_bos without one adds nothing. */
+  /* Without a template, a token named <s> is an ordinary token: no BOS, no
+   * EOS, and add_special adds nothing (test_specials.c covers the rest). */
   static const char *const sp_added[] = {"<s>", "</s>"};
   t = load(&(fx_opts_t){.added = sp_added, .n_added = 2});
-  assert_int_equal(llmc_tokenizer_bos(t), 256);
-  assert_int_equal(llmc_tokenizer_eos(t), 257);
+  assert_int_equal(llmc_tokenizer_bos(t), -1);
+  assert_int_equal(llmc_tokenizer_eos(t), -1);
   llmc_tokenizer_destroy(t);
   t = load(&(fx_opts_t){0});
   assert_int_equal(llmc_tokenizer_bos(t), -1);
