@@ -208,7 +208,7 @@ static llmc_status_t *parse_ids(const char *list, int32_t **out, int64_t *out_n)
 /* The artifact's generation.json: {"eos_token_id": N}, or none (-1). Read
  * like every input (a regular file, bounded), and the id checked against the
  * vocabulary rather than cast. */
-static llmc_status_t *read_eos(const char *dir, int64_t vocab, int32_t *out_eos) {
+llmc_status_t *llmc_cli_read_eos(const char *dir, int64_t vocab, int32_t *out_eos) {
   *out_eos = -1;
   char path[4096];
   snprintf(path, sizeof path, "%s/generation.json", dir);
@@ -270,7 +270,7 @@ int llmc_cli_run(int argc, char **argv) {
   }
   int seq = -1;
   int32_t eos = -1;
-  if (!s && !a.ignore_eos) s = read_eos(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &eos);
+  if (!s && !a.ignore_eos) s = llmc_cli_read_eos(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &eos);
   if (!s && a.max_tokens > 0) {
     llmc_sampling_t sp = {.temperature = a.temperature, .top_k = (int)a.top_k, .top_p = a.top_p,
                           .seed = (uint64_t)a.seed, .max_new_tokens = (int)a.max_tokens, .eos_token = eos};

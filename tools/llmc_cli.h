@@ -33,6 +33,12 @@ enum { LLMC_CLI_WARMUP_STEPS = 4, LLMC_CLI_TIMED_STEPS = 16 };
 struct llmc_rt;
 LLMC_MUST_USE llmc_status_t *llmc_cli_time_decode(struct llmc_rt *rt, double *ms, int64_t *calls, int64_t n);
 
+/* The artifact's generation.json: {"eos_token_id": N} checked against the
+ * vocabulary, or -1 when the file is absent. */
+LLMC_MUST_USE llmc_status_t *llmc_cli_read_eos(const char *dir, int64_t vocab, int32_t *out_eos);
+/* `serve` (serve.c): the OpenAI-compatible HTTP server. */
+int llmc_cli_serve(int argc, char **argv);
+
 /* Reads a JSON file of an artifact like any input (a regular file, at most
  * `limit` bytes, never waited on) into *out (the caller decrefs). */
 LLMC_MUST_USE llmc_status_t *llmc_cli_read_json(const char *path, uint64_t limit, json_t **out);
