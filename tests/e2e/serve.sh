@@ -155,7 +155,15 @@ serve-concurrent)
   [ "$(metric llmc_kv_blocks_in_use)" = 0 ] || fail "the cancelled sequence kept its KV blocks"
   [ "$(metric llmc_generation_tokens_total)" -lt 4000 ] || fail "the cancelled sequence ran to its end"
   expect_status 200 /v1/completions '{"prompt":[3],"max_tokens":4}'
+  # SIGTERM during a stream lets it finish: every token, then [DONE], exit 0.
+  curl -s -N -o drain.txt "$URL/v1/completions" \
+    -d '{"prompt":[4,5],"max_tokens":3000,"ignore_eos":true,"stream":true,"return_token_ids":true}' &
+  client=$!
+  for _ in $(seq 100); do [ -s drain.txt ] && break; sleep 0.05; done
   stop_server
+  wait "$client" || fail "the stream in progress failed at shutdown"
+  [ "$(tail -n 2 drain.txt | head -n 1)" = "data: [DONE]" ] || fail "the stream was cut at shutdown"
+  [ "$(stream_ids drain.txt | wc -w)" = 3000 ] || fail "the stream lost tokens at shutdown"
   # A full queue answers 503 and the server goes on: one slot, no queue.
   start_server "$LLMC" art --max-seqs 1 --max-queue 0
   busy=0
@@ -251,6 +259,12 @@ serve-errors)
   expect_status 200 /v1/completions "$ok" "${auth[@]}"
   [ "$(metric llmc_kv_blocks_in_use)" = 0 ] || fail "KV blocks in use after the bad requests"
   [ "$(metric llmc_requests_failed_total)" = 0 ] || fail "the engine failed a request"
+  stop_server
+  # A request the whole KV cache cannot hold (2 blocks of 16 tokens) is a 400.
+  start_server "$LLMC" art --kv-blocks 2
+  expect_status 400 /v1/completions '{"prompt":[1,2,3],"max_tokens":40}'
+  grep -q "KV blocks" resp.json || fail "the KV refusal does not say why"
+  expect_status 200 /v1/completions '{"prompt":[1,2,3],"max_tokens":20}'
   stop_server
   ;;
 *) fail "unknown case $case_name" ;;
