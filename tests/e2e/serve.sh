@@ -267,6 +267,30 @@ serve-errors)
   expect_status 200 /v1/completions '{"prompt":[1,2,3],"max_tokens":20}'
   stop_server
   ;;
+serve-openai)
+  # The official openai npm client (a client no one here wrote). It needs
+  # the npm registry: without node, npm or a network the case is skipped
+  # with a message, so the default test command never fails for that.
+  if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+    echo "SKIP: $case_name: node or npm is not installed"
+    exit 0
+  fi
+  mkdir npm
+  if ! (cd npm && timeout 300 npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 openai@6 > ../npm.log 2>&1); then
+    echo "SKIP: $case_name: npm cannot install the openai package (no network or registry?):"
+    tail -n 3 npm.log
+    exit 0
+  fi
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o art
+  ref=$(greedy_ids art 5,17,42,99 24)
+  ref_text=$("$LLMC" run art --prompt "It is a truth universally acknowledged" --max-tokens 32 --temperature 0)
+  ref_text=${ref_text#It is a truth universally acknowledged}
+  printf 'sesame\n' > api.key
+  start_server "$LLMC" art --api-key-file api.key
+  cp "$(dirname "$0")/serve_openai.mjs" npm/
+  node npm/serve_openai.mjs "$URL" sesame art 5,17,42,99 "$ref" "$ref_text" || fail "the openai client disagrees"
+  stop_server
+  ;;
 *) fail "unknown case $case_name" ;;
 esac
 echo "PASS: $case_name"
