@@ -119,28 +119,41 @@ serve-basic)
   ;;
 serve-concurrent)
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o art
-  # 12 different prompts and lengths, half streamed, all at once, on fewer
-  # slots than requests (so some wait): each gets its solo greedy tokens.
-  for i in $(seq 12); do
-    prompt=$(seq -s, $((i * 7)) $((i * 7 + i * 3)))
+  # 32 different prompts and lengths, most of them streamed, all at once:
+  # each gets its solo greedy tokens (llmc run's), whatever it is batched
+  # with, and no KV block is left held after they finish.
+  for i in $(seq 32); do
+    prompt=$(seq -s, $((i * 7)) $((i * 7 + i * 3 % 40)))
     echo "$prompt" > p$i.txt
-    greedy_ids art "$prompt" $((8 + i * 5)) > ref$i.txt
+    echo $((8 + i * 5 % 90)) > n$i.txt
+    greedy_ids art "$prompt" "$(cat n$i.txt)" > ref$i.txt
   done
+  concurrent_round() {
+    local pids=() i stream got
+    for i in $(seq 32); do
+      stream=$([ $((i % 4)) = 0 ] && echo false || echo true)
+      curl -s -N -o out$i.txt "$URL/v1/completions" --data-binary \
+        "{\"prompt\":[$(cat p$i.txt)],\"max_tokens\":$(cat n$i.txt),\"temperature\":0,\"stream\":$stream,\"return_token_ids\":true}" &
+      pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || fail "a concurrent request failed"; done
+    for i in $(seq 32); do
+      if [ $((i % 4)) = 0 ]; then got=$(resp_ids out$i.txt); else got=$(stream_ids out$i.txt); fi
+      [ "$got" = "$(cat ref$i.txt)" ] || fail "request $i: '$got', solo '$(cat ref$i.txt)'"
+    done
+    [ "$(metric llmc_kv_blocks_in_use)" = 0 ] || fail "KV blocks leaked"
+    [ "$(metric llmc_kv_invariant_failures_total)" = 0 ] || fail "KV invariants failed"
+    [ "$(metric llmc_requests_total)" = 32 ] || fail "not 32 requests counted"
+  }
+  # On 5 slots (some requests wait for one) ...
   start_server "$LLMC" art --max-seqs 5
-  pids=()
-  for i in $(seq 12); do
-    stream=$([ $((i % 2)) = 0 ] && echo true || echo false)
-    curl -s -N -o out$i.txt "$URL/v1/completions" --data-binary \
-      "{\"prompt\":[$(cat p$i.txt)],\"max_tokens\":$((8 + i * 5)),\"temperature\":0,\"stream\":$stream,\"return_token_ids\":true}" &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p" || fail "a concurrent request failed"; done
-  for i in $(seq 12); do
-    if [ $((i % 2)) = 0 ]; then got=$(stream_ids out$i.txt); else got=$(resp_ids out$i.txt); fi
-    [ "$got" = "$(cat ref$i.txt)" ] || fail "request $i: '$got', solo '$(cat ref$i.txt)'"
-  done
-  [ "$(metric llmc_kv_blocks_in_use)" = 0 ] || fail "KV blocks leaked"
-  [ "$(metric llmc_kv_invariant_failures_total)" = 0 ] || fail "KV invariants failed"
+  concurrent_round
+  stop_server
+  # ... and on a KV cache of 10 blocks (160 tokens), where running sequences
+  # are preempted and recomputed.
+  start_server "$LLMC" art --kv-blocks 10
+  concurrent_round
+  [ "$(metric llmc_preemptions_total)" -gt 0 ] || fail "no preemption with 10 KV blocks"
   stop_server
   # A client that disconnects mid-stream cancels its sequence. A model with
   # a long context makes the request outlive the client by far.
