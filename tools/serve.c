@@ -571,6 +571,25 @@ static enum MHD_Result handle_metrics(server_t *srv, struct MHD_Connection *c) {
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
     llmc_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", rows[i].name, rows[i].help, rows[i].name,
                     rows[i].type, rows[i].name, (long long)rows[i].v);
+  struct {
+    const char *name, *help;
+    const llmc_serve_hist_t *h;
+  } hists[] = {
+      {"llmc_time_to_first_token_seconds", "submission to the step that sampled the first token", &m.ttft},
+      {"llmc_inter_token_latency_seconds", "between consecutive tokens of a request", &m.itl},
+      {"llmc_request_latency_seconds", "submission to the end of generation", &m.latency},
+  };
+  for (size_t i = 0; i < sizeof hists / sizeof hists[0]; i++) {
+    const char *name = hists[i].name;
+    llmc_buf_printf(&b, "# HELP %s %s\n# TYPE %s histogram\n", name, hists[i].help, name);
+    int64_t cumulative = 0;
+    for (int k = 0; k < LLMC_SERVE_HIST_BOUNDS; k++) {
+      cumulative += hists[i].h->counts[k];
+      llmc_buf_printf(&b, "%s_bucket{le=\"%g\"} %lld\n", name, llmc_serve_hist_bounds[k], (long long)cumulative);
+    }
+    llmc_buf_printf(&b, "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.6f\n%s_count %lld\n", name,
+                    (long long)hists[i].h->n, name, hists[i].h->sum, name, (long long)hists[i].h->n);
+  }
   if (b.failed || !b.data) {
     llmc_buf_free(&b);
     return send_error(c, 503, NULL, "out of memory");

@@ -37,11 +37,27 @@ typedef struct llmc_serve_req {
   int refs;           /* 2 while both sides hold it */
   /* Engine only. */
   int seq;            /* runtime sequence id, -1 until admitted */
+  double t_submit, t_last; /* monotonic seconds: submitted, last token */
   struct llmc_serve_req *next; /* pending FIFO */
 } llmc_serve_req_t;
 
-/* What /metrics shows; a snapshot the engine refreshes after each step. */
+/* A Prometheus histogram of seconds: counts[i] observations at most
+ * llmc_serve_hist_bounds[i] (not cumulative), counts[N] above them all. */
+enum { LLMC_SERVE_HIST_BOUNDS = 15 };
+extern const double llmc_serve_hist_bounds[LLMC_SERVE_HIST_BOUNDS];
 typedef struct {
+  int64_t counts[LLMC_SERVE_HIST_BOUNDS + 1];
+  int64_t n;
+  double sum;
+} llmc_serve_hist_t;
+
+/* What /metrics shows; a snapshot the engine refreshes after each step.
+ * Times are the engine's: from submission to the step that sampled a
+ * token, not to the client receiving it. */
+typedef struct {
+  llmc_serve_hist_t ttft;    /* submission to first token */
+  llmc_serve_hist_t itl;     /* between consecutive tokens of a request */
+  llmc_serve_hist_t latency; /* submission to the end (finished or cancelled) */
   int64_t requests_total, requests_rejected, requests_cancelled, requests_failed;
   int64_t prompt_tokens_total, generation_tokens_total;
   int64_t running, pending;

@@ -18,7 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmc_cli.h"
 #include "serve.h"
+
+const double llmc_serve_hist_bounds[LLMC_SERVE_HIST_BOUNDS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+static void observe(llmc_serve_hist_t *h, double seconds) {
+  int i = 0;
+  while (i < LLMC_SERVE_HIST_BOUNDS && seconds > llmc_serve_hist_bounds[i]) i++;
+  h->counts[i]++;
+  h->n++;
+  h->sum += seconds;
+}
 
 struct llmc_serve_engine {
   llmc_rt_t *rt;
@@ -128,6 +140,7 @@ llmc_status_t *llmc_serve_engine_submit(llmc_serve_engine_t *e, llmc_serve_req_t
                    e->n_running, e->n_pending);
   } else {
     req->refs++; /* the engine's reference */
+    req->t_submit = llmc_cli_now();
     req->next = NULL;
     if (e->pending_tail) e->pending_tail->next = req;
     else e->pending_head = req;
@@ -185,6 +198,7 @@ static void finish_locked(llmc_serve_engine_t *e, llmc_serve_req_t *r, int error
   if (r->seq >= 0) llmc_rt_seq_free(e->rt, r->seq);
   r->seq = -1;
   r->finished = true;
+  observe(&e->metrics.latency, llmc_cli_now() - r->t_submit);
   if (error_http) {
     r->error_http = error_http;
     snprintf(r->error, sizeof r->error, "%s", msg);
@@ -285,6 +299,9 @@ static void *engine_main(void *arg) {
       while (i < e->n_running && e->running[i]->seq != ev.events[k].seq) i++;
       if (i == e->n_running) continue; /* cannot happen: every sequence is a request's */
       llmc_serve_req_t *r = e->running[i];
+      double now = llmc_cli_now();
+      observe(r->n_tokens ? &e->metrics.itl : &e->metrics.ttft, now - (r->n_tokens ? r->t_last : r->t_submit));
+      r->t_last = now;
       if (r->n_tokens < r->sampling.max_new_tokens) r->tokens[r->n_tokens++] = ev.events[k].token;
       e->metrics.generation_tokens_total++;
       if (ev.events[k].finished || r->n_tokens == r->sampling.max_new_tokens) {

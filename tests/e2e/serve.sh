@@ -144,6 +144,14 @@ serve-concurrent)
     [ "$(metric llmc_kv_blocks_in_use)" = 0 ] || fail "KV blocks leaked"
     [ "$(metric llmc_kv_invariant_failures_total)" = 0 ] || fail "KV invariants failed"
     [ "$(metric llmc_requests_total)" = 32 ] || fail "not 32 requests counted"
+    # Every request has one time to first token and one latency, and each
+    # further token one inter-token time.
+    local tokens
+    tokens=$(cat ref*.txt | wc -w)
+    [ "$(metric llmc_time_to_first_token_seconds_count)" = 32 ] || fail "TTFT histogram count"
+    [ "$(metric llmc_request_latency_seconds_count)" = 32 ] || fail "latency histogram count"
+    [ "$(metric llmc_inter_token_latency_seconds_count)" = $((tokens - 32)) ] || fail "inter-token histogram count"
+    [ "$(metric 'llmc_time_to_first_token_seconds_bucket{le="+Inf"}')" = 32 ] || fail "TTFT +Inf bucket"
   }
   # On 5 slots (some requests wait for one) ...
   start_server "$LLMC" art --max-seqs 5
