@@ -408,7 +408,7 @@ static json_t *usage_json(const job_t *j) {
 static json_t *choice_json(const job_t *j, size_t from, size_t to, int64_t ids_from, int64_t ids_to,
                            bool last) {
   llmc_buf_t t = {0};
-  llmc_serve_utf8_sanitize(&t, j->text.text.data + from, to - from);
+  if (to > from) llmc_serve_utf8_sanitize(&t, j->text.text.data + from, to - from); /* data is NULL when empty */
   json_t *choice = json_pack("{s:i,s:s%,s:n,s:s?}", "index", 0, "text", t.data ? t.data : "", t.len,
                              "logprobs", "finish_reason", last ? j->text.finish_reason : NULL);
   llmc_buf_free(&t);
