@@ -208,7 +208,7 @@ static llmc_status_t *parse_ids(const char *list, int32_t **out, int64_t *out_n)
 /* The artifact's generation.json: {"eos_token_id": N} or {"eos_token_id":
  * [N, ...]} (the stop ids), or none. Read like every input (a regular file,
  * bounded), and each id checked against the vocabulary rather than cast. */
-static llmc_status_t *read_stop_ids(const char *dir, int64_t vocab, llmc_sampling_t *sp) {
+llmc_status_t *llmc_cli_read_stop_ids(const char *dir, int64_t vocab, llmc_sampling_t *sp) {
   sp->n_stop_tokens = 0;
   char path[4096];
   snprintf(path, sizeof path, "%s/generation.json", dir);
@@ -279,7 +279,7 @@ int llmc_cli_run(int argc, char **argv) {
   int seq = -1;
   llmc_sampling_t sp = {.temperature = a.temperature, .top_k = (int)a.top_k, .top_p = a.top_p,
                         .seed = (uint64_t)a.seed, .max_new_tokens = (int)a.max_tokens, .eos_token = -1};
-  if (!s && !a.ignore_eos) s = read_stop_ids(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &sp);
+  if (!s && !a.ignore_eos) s = llmc_cli_read_stop_ids(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &sp);
   if (!s && a.max_tokens > 0) s = llmc_rt_seq_add(rt, ids, n_ids, &sp, &seq);
   if (!s && !a.print_ids && tok) {
     /* Echo the prompt so the continuation reads naturally. */

@@ -424,6 +424,7 @@ static const char main_help[] =
     "  compile MODEL    compile a model.json or Hugging Face directory into an artifact\n"
     "  run DIR          generate tokens with a compiled artifact\n"
     "  bench DIR        measure prefill/decode speed and memory bandwidth\n"
+    "  serve DIR        serve an artifact over HTTP (OpenAI's completions API)\n"
     "  import HF_DIR    print the model.json a Hugging Face directory becomes\n"
     "  tune MODEL       measure kernel configurations, write a tuning database\n"
     "  tune-measure     the timing half of tune, on artifacts compiled elsewhere\n"
@@ -458,6 +459,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0) return llmc_cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return llmc_cli_bench(argc - 1, argv + 1);
+  if (strcmp(cmd, "serve") == 0) return llmc_cli_serve(argc - 1, argv + 1);
   if (strcmp(cmd, "tune-measure") == 0) return llmc_cli_tune_measure(argc - 1, argv + 1);
   if (strcmp(cmd, "import") == 0) return cmd_import(argc - 1, argv + 1);
   if (strcmp(cmd, "tune") == 0) return llmc_cli_tune(argc - 1, argv + 1);

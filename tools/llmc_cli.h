@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "llmc_rt.h"
 #include "llmc_support.h"
 
 /* Prints a status chain as "llmc: where: error: message" lines on stderr and
@@ -35,6 +36,13 @@ int llmc_cli_tune_measure(int argc, char **argv);
 enum { LLMC_CLI_WARMUP_STEPS = 4, LLMC_CLI_TIMED_STEPS = 16 };
 struct llmc_rt;
 LLMC_MUST_USE llmc_status_t *llmc_cli_time_decode(struct llmc_rt *rt, double *ms, int64_t *calls, int64_t n);
+
+/* The artifact's generation.json: {"eos_token_id": N or [N, ...]}, each id
+ * checked against the vocabulary, into sp's stop tokens (none when the file
+ * is absent). */
+LLMC_MUST_USE llmc_status_t *llmc_cli_read_stop_ids(const char *dir, int64_t vocab, llmc_sampling_t *sp);
+/* `serve` (serve.c): the OpenAI-compatible HTTP server. */
+int llmc_cli_serve(int argc, char **argv);
 
 /* Reads a JSON file of an artifact like any input (a regular file, at most
  * `limit` bytes, never waited on) into *out (the caller decrefs). */

@@ -1,8 +1,8 @@
-/* llmc_run.c: `llmc-run`, the serving half of llmc: `run` and `bench` on a
- * compiled artifact, linking only libllmc_rt and the tokenizer (no LLVM, no
- * MLIR), so it can be shipped with artifacts to machines that only run
- * models, GPU servers included. Same options and output as `llmc run` and
- * `llmc bench`. */
+/* llmc_run.c: `llmc-run`, the serving half of llmc: `run`, `bench` and
+ * `serve` on a compiled artifact, linking only libllmc_rt, the tokenizer and
+ * the HTTP library (no LLVM, no MLIR), so it can be shipped with artifacts
+ * to machines that only run models, GPU servers included. Same options and
+ * output as `llmc run`, `llmc bench` and `llmc serve`. */
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -15,6 +15,7 @@ static const char help[] =
     "Commands:\n"
     "  run DIR      generate tokens (see llmc-run run --help)\n"
     "  bench DIR    measure prefill/decode speed and memory bandwidth\n"
+    "  serve DIR    serve an artifact over HTTP (see llmc-run serve --help)\n"
     "  tune-measure --target=T -o FILE DIR...\n"
     "               time artifacts with forced kernel configurations and write\n"
     "               the tuning database (see llmc-run tune-measure --help)\n"
@@ -38,9 +39,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "run") == 0) return llmc_cli_run(argc - 1, argv + 1);
   if (strcmp(argv[1], "bench") == 0) return llmc_cli_bench(argc - 1, argv + 1);
+  if (strcmp(argv[1], "serve") == 0) return llmc_cli_serve(argc - 1, argv + 1);
   if (strcmp(argv[1], "tune-measure") == 0) return llmc_cli_tune_measure(argc - 1, argv + 1);
   if (strcmp(argv[1], "tokenize") == 0) return llmc_cli_tokenize(argc - 1, argv + 1);
   if (strcmp(argv[1], "detokenize") == 0) return llmc_cli_detokenize(argc - 1, argv + 1);
-  return llmc_cli_usage_error(NULL, "unknown command '%s' (run, bench, tune-measure, tokenize, detokenize)",
+  return llmc_cli_usage_error(NULL, "unknown command '%s' (run, bench, serve, tune-measure, tokenize, detokenize)",
                               argv[1]);
 }

@@ -1,0 +1,59 @@
+// The official `openai` npm client against `llmc serve` (tests/e2e/serve.sh
+// serve-openai): node serve_openai.mjs URL KEY MODEL IDS REF_IDS REF_TEXT
+// where IDS is a comma-separated prompt, REF_IDS the space-separated greedy
+// ids llmc run makes for it, and REF_TEXT llmc run's continuation of the
+// text prompt "It is a truth universally acknowledged". Exits 1 with a
+// message at the first difference.
+import OpenAI from 'openai';
+
+const [url, key, model, ids, refIds, refText] = process.argv.slice(2);
+const prompt = ids.split(',').map(Number);
+const n = refIds.split(' ').length;
+const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
+const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+
+// Non-streaming, prompt as ids; return_token_ids is passed through as is.
+const r = await client.completions.create({ model, prompt, max_tokens: n, temperature: 0, return_token_ids: true });
+if (r.choices[0].token_ids.join(' ') !== refIds) fail(`ids ${r.choices[0].token_ids} != ${refIds}`);
+if (r.usage.prompt_tokens !== prompt.length || r.usage.completion_tokens !== n) fail(`usage ${JSON.stringify(r.usage)}`);
+
+// Streaming, the same tokens; usage in the last chunk.
+const s = await client.completions.create({ model, prompt, max_tokens: n, temperature: 0, stream: true, return_token_ids: true });
+const got = [];
+let usage = null, finish = null;
+for await (const chunk of s) {
+  got.push(...(chunk.choices[0]?.token_ids ?? []));
+  if (chunk.usage) usage = chunk.usage;
+  if (chunk.choices[0]?.finish_reason) finish = chunk.choices[0].finish_reason;
+}
+if (got.join(' ') !== refIds) fail(`streamed ids ${got} != ${refIds}`);
+if (!usage || usage.total_tokens !== prompt.length + n || finish !== 'length') fail(`stream end ${JSON.stringify(usage)} ${finish}`);
+
+// A text prompt, plain and streamed, is llmc run's text.
+const text = 'It is a truth universally acknowledged';
+const t = await client.completions.create({ model, prompt: text, max_tokens: 32, temperature: 0 });
+if (t.choices[0].text !== refText) fail(`text '${t.choices[0].text}' != '${refText}'`);
+let streamed = '';
+for await (const chunk of await client.completions.create({ model, prompt: text, max_tokens: 32, temperature: 0, stream: true }))
+  streamed += chunk.choices[0]?.text ?? '';
+if (streamed !== refText) fail(`streamed text '${streamed}' != '${refText}'`);
+
+// Models, and the errors as the client's typed exceptions.
+const models = await client.models.list();
+if (models.data.length !== 1 || models.data[0].id !== model) fail(`models ${JSON.stringify(models.data)}`);
+const expectError = async (cls, what, call) => {
+  try { await call(); } catch (e) {
+    if (e instanceof cls && typeof e.message === 'string') return;
+    fail(`${what}: ${e}`);
+  }
+  fail(`${what}: no error`);
+};
+await expectError(OpenAI.BadRequestError, 'chat without a template',
+  () => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }));
+await expectError(OpenAI.BadRequestError, 'max_tokens -1',
+  () => client.completions.create({ model, prompt, max_tokens: -1 }));
+await expectError(OpenAI.NotFoundError, 'unknown model',
+  () => client.completions.create({ model: 'gpt-4', prompt, max_tokens: 4 }));
+const bad = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'wrong', maxRetries: 0 });
+await expectError(OpenAI.AuthenticationError, 'wrong key', () => bad.models.list());
+console.log('openai client checks passed');
