@@ -38,15 +38,149 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %scales_at = arith.constant {{SCALES}} : index
   %s_off = arith.addi %b_off_f, %scales_at : index
   %tokens = arith.index_cast %t_i : i64 to index
-  %count = arith.subi %end, %begin : index
+  // One token (a decode step): blocks of 8 columns, so 8 independent FMA
+  // chains hide the latency the conversions add; each column sums in the
+  // same order as in the loops below, so its bits do not depend on T.
+  %c8 = arith.constant 8 : index
+  %one_token = arith.cmpi eq, %tokens, %c1 : index
+  %count_all = arith.subi %end, %begin : index
+  %blocks8 = arith.divui %count_all, %c8 : index
+  %blocked8 = arith.muli %blocks8, %c8 : index
+  %block8_end = arith.addi %begin, %blocked8 : index
+  %start4 = arith.select %one_token, %block8_end, %begin : index
+  scf.if %one_token {
+    scf.for %n = %begin to %block8_end step %c8 {
+      %n_k = arith.muli %n, %k_dim : index
+      %a_row = arith.addi %a_off, %c0 : index
+      %o0 = arith.addi %b_off, %n_k : index
+      %o1 = arith.addi %o0, %k_dim : index
+      %o2 = arith.addi %o1, %k_dim : index
+      %o3 = arith.addi %o2, %k_dim : index
+      %o4 = arith.addi %o3, %k_dim : index
+      %o5 = arith.addi %o4, %k_dim : index
+      %o6 = arith.addi %o5, %k_dim : index
+      %o7 = arith.addi %o6, %k_dim : index
+      %z0 = arith.addi %s_off, %n : index
+      %y0 = memref.load %w[%z0] : memref<?xf32>
+      %z1 = arith.addi %z0, %c1 : index
+      %y1 = memref.load %w[%z1] : memref<?xf32>
+      %z2 = arith.addi %z1, %c1 : index
+      %y2 = memref.load %w[%z2] : memref<?xf32>
+      %z3 = arith.addi %z2, %c1 : index
+      %y3 = memref.load %w[%z3] : memref<?xf32>
+      %z4 = arith.addi %z3, %c1 : index
+      %y4 = memref.load %w[%z4] : memref<?xf32>
+      %z5 = arith.addi %z4, %c1 : index
+      %y5 = memref.load %w[%z5] : memref<?xf32>
+      %z6 = arith.addi %z5, %c1 : index
+      %y6 = memref.load %w[%z6] : memref<?xf32>
+      %z7 = arith.addi %z6, %c1 : index
+      %y7 = memref.load %w[%z7] : memref<?xf32>
+      %acc:8 = scf.for %k = %c0 to %k_dim step %vec
+          iter_args(%s0 = %zero, %s1 = %zero, %s2 = %zero, %s3 = %zero, %s4 = %zero, %s5 = %zero, %s6 = %zero, %s7 = %zero)
+          -> (vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>) {
+        %ia = arith.addi %a_row, %k : index
+        %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
+        %i0 = arith.addi %o0, %k : index
+        %f0 = arith.divui %i0, %c4 : index
+        %w0_words = vector.load %w[%f0] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w0_q = vector.bitcast %w0_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w0 = arith.sitofp %w0_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
+        %n0 = arith.addf %s0, %p0 fastmath<contract> : vector<{{VEC}}xf32>
+        %i1 = arith.addi %o1, %k : index
+        %f1 = arith.divui %i1, %c4 : index
+        %w1_words = vector.load %w[%f1] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w1_q = vector.bitcast %w1_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w1 = arith.sitofp %w1_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p1 = arith.mulf %av, %w1 fastmath<contract> : vector<{{VEC}}xf32>
+        %n1 = arith.addf %s1, %p1 fastmath<contract> : vector<{{VEC}}xf32>
+        %i2 = arith.addi %o2, %k : index
+        %f2 = arith.divui %i2, %c4 : index
+        %w2_words = vector.load %w[%f2] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w2_q = vector.bitcast %w2_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w2 = arith.sitofp %w2_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p2 = arith.mulf %av, %w2 fastmath<contract> : vector<{{VEC}}xf32>
+        %n2 = arith.addf %s2, %p2 fastmath<contract> : vector<{{VEC}}xf32>
+        %i3 = arith.addi %o3, %k : index
+        %f3 = arith.divui %i3, %c4 : index
+        %w3_words = vector.load %w[%f3] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w3_q = vector.bitcast %w3_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w3 = arith.sitofp %w3_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p3 = arith.mulf %av, %w3 fastmath<contract> : vector<{{VEC}}xf32>
+        %n3 = arith.addf %s3, %p3 fastmath<contract> : vector<{{VEC}}xf32>
+        %i4 = arith.addi %o4, %k : index
+        %f4 = arith.divui %i4, %c4 : index
+        %w4_words = vector.load %w[%f4] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w4_q = vector.bitcast %w4_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w4 = arith.sitofp %w4_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p4 = arith.mulf %av, %w4 fastmath<contract> : vector<{{VEC}}xf32>
+        %n4 = arith.addf %s4, %p4 fastmath<contract> : vector<{{VEC}}xf32>
+        %i5 = arith.addi %o5, %k : index
+        %f5 = arith.divui %i5, %c4 : index
+        %w5_words = vector.load %w[%f5] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w5_q = vector.bitcast %w5_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w5 = arith.sitofp %w5_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p5 = arith.mulf %av, %w5 fastmath<contract> : vector<{{VEC}}xf32>
+        %n5 = arith.addf %s5, %p5 fastmath<contract> : vector<{{VEC}}xf32>
+        %i6 = arith.addi %o6, %k : index
+        %f6 = arith.divui %i6, %c4 : index
+        %w6_words = vector.load %w[%f6] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w6_q = vector.bitcast %w6_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w6 = arith.sitofp %w6_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p6 = arith.mulf %av, %w6 fastmath<contract> : vector<{{VEC}}xf32>
+        %n6 = arith.addf %s6, %p6 fastmath<contract> : vector<{{VEC}}xf32>
+        %i7 = arith.addi %o7, %k : index
+        %f7 = arith.divui %i7, %c4 : index
+        %w7_words = vector.load %w[%f7] : memref<?xf32>, vector<{{WORDS}}xf32>
+        %w7_q = vector.bitcast %w7_words : vector<{{WORDS}}xf32> to vector<{{VEC}}xi8>
+        %w7 = arith.sitofp %w7_q : vector<{{VEC}}xi8> to vector<{{VEC}}xf32>
+        %p7 = arith.mulf %av, %w7 fastmath<contract> : vector<{{VEC}}xf32>
+        %n7 = arith.addf %s7, %p7 fastmath<contract> : vector<{{VEC}}xf32>
+        scf.yield %n0, %n1, %n2, %n3, %n4, %n5, %n6, %n7 : vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>, vector<{{VEC}}xf32>
+      }
+      %d0 = vector.reduction <add>, %acc#0 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d0s = arith.mulf %d0, %y0 : f32
+      func.call @{{NAME}}_out(%act, %args, %c0, %n, %d0s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      %d1 = vector.reduction <add>, %acc#1 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d1s = arith.mulf %d1, %y1 : f32
+      %m1 = arith.addi %n, %c1 : index
+      func.call @{{NAME}}_out(%act, %args, %c0, %m1, %d1s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      %d2 = vector.reduction <add>, %acc#2 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d2s = arith.mulf %d2, %y2 : f32
+      %m2 = arith.addi %n, %c2 : index
+      func.call @{{NAME}}_out(%act, %args, %c0, %m2, %d2s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      %d3 = vector.reduction <add>, %acc#3 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d3s = arith.mulf %d3, %y3 : f32
+      %m3 = arith.addi %n, %c3 : index
+      func.call @{{NAME}}_out(%act, %args, %c0, %m3, %d3s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      %d4 = vector.reduction <add>, %acc#4 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d4s = arith.mulf %d4, %y4 : f32
+      %m4 = arith.addi %n, %c4 : index
+      func.call @{{NAME}}_out(%act, %args, %c0, %m4, %d4s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      %d5 = vector.reduction <add>, %acc#5 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d5s = arith.mulf %d5, %y5 : f32
+      %m5 = arith.addi %m4, %c1 : index
+      func.call @{{NAME}}_out(%act, %args, %c0, %m5, %d5s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      %d6 = vector.reduction <add>, %acc#6 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d6s = arith.mulf %d6, %y6 : f32
+      %m6 = arith.addi %m5, %c1 : index
+      func.call @{{NAME}}_out(%act, %args, %c0, %m6, %d6s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+      %d7 = vector.reduction <add>, %acc#7 fastmath<reassoc> : vector<{{VEC}}xf32> into f32
+      %d7s = arith.mulf %d7, %y7 : f32
+      %m7 = arith.addi %m6, %c1 : index
+      func.call @{{NAME}}_out(%act, %args, %c0, %m7, %d7s) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
+    }
+  }
+  %count = arith.subi %end, %start4 : index
   %blocks = arith.divui %count, %c4 : index
   %blocked = arith.muli %blocks, %c4 : index
-  %block_end = arith.addi %begin, %blocked : index
+  %block_end = arith.addi %start4, %blocked : index
   %tpairs = arith.divui %tokens, %c2 : index
   %pairs_end = arith.muli %tpairs, %c2 : index
 
   // Blocks of 4 columns.
-  scf.for %n = %begin to %block_end step %c4 {
+  scf.for %n = %start4 to %block_end step %c4 {
     %n_k = arith.muli %n, %k_dim : index
     %b0 = arith.addi %b_off, %n_k : index
     %b1 = arith.addi %b0, %k_dim : index
