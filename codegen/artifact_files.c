@@ -307,6 +307,27 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
                 "weight_bytes", (json_int_t)weight_bytes, "decode_weight_bytes_per_token",
                 (json_int_t)b->decode_bytes, "kv_bytes_per_token", (json_int_t)kv_token,
                 "kv_block_bytes", (json_int_t)(h[LLMC_PLAN_BLOCK_FLOATS] * 4)));
+  /* Every stored constant's layout and bytes: the kernel plan's choice
+   * (--weight-dtype, --quant), weight by weight. */
+  json_t *layouts = json_array();
+  for (int i = 0; i < b->g->n_values; i++) {
+    const llmc_value_t *v = b->g->values[i];
+    if (!llmc_ir_value_is_const(v) || !b->kplan->stored[i]) continue;
+    llmc_dtype_t dt = b->kplan->weight_dtypes[i];
+    char concat_name[48];
+    snprintf(concat_name, sizeof concat_name, "llmc.concat.%d", v->id);
+    json_t *e = json_pack("{s:s, s:s, s:I}", "name", v->kind == LLMC_VALUE_WEIGHT ? v->name : concat_name,
+                          "layout", dt == LLMC_DT_I8 ? "int8-rows" : llmc_dtype_name(dt), "bytes",
+                          (json_int_t)llmc_kplan_stored_bytes(b->kplan, v));
+    if (v->kind == LLMC_VALUE_NODE) {
+      json_t *parts = json_array();
+      for (int j = 0; j < v->n_inputs; j++)
+        if (v->inputs[j]->kind == LLMC_VALUE_WEIGHT) json_array_append_new(parts, json_string(v->inputs[j]->name));
+      json_object_set_new(e, "joins", parts);
+    }
+    json_array_append_new(layouts, e);
+  }
+  json_object_set_new(r, "weights", layouts);
   json_object_set_new(r, "kv_cache",
                       json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "layers", (json_int_t)h[LLMC_PLAN_N_LAYERS],
                                 "kv_heads", (json_int_t)b->kplan->n_kv_heads, "head_dim", (json_int_t)b->kplan->head_dim,

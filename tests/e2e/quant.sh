@@ -10,6 +10,7 @@ quant-int8)
   "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1 >/dev/null
   for o in -O0 -O2; do "$LLMC" compile m/model.json -o q$o --quant=int8 $o --verify; done
   grep -q '"family": "matmul_int8"' q-O2/report.json || fail "int8 weights did not select matmul_int8"
+  grep -q '"layout": "int8-rows"' q-O2/report.json || fail "report.json does not list the int8 layout"
   # K = 36 (a multiple of 4, not of 8): VEC 4; the weight file holds a quarter of the f32 bytes plus scales.
   "$GEN_MODEL" k --dim 36 --layers 1 --heads 3 --kv-heads 1 --hidden 52 --vocab 50 --seed 2 >/dev/null
   "$LLMC" compile k/model.json -o k8 --quant=int8 --verify
