@@ -358,6 +358,11 @@ static void print_profile(llmc_rt_kernel_time_t *sorted, int64_t n, bool on_devi
  * reports time to first token, per-token latency and throughput, with the
  * weight-read bandwidth next to the machine's measured one. */
 int llmc_cli_bench(int argc, char **argv) {
+  /* --requests selects the request-mix mode, which has options of its own
+   * (--prompt-len takes a range there): it parses argv itself. */
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--requests") == 0 || strncmp(argv[i], "--requests=", 11) == 0)
+      return llmc_cli_bench_requests(argc, argv);
   run_args_t a = {.max_tokens = 64, .prompt_len = 32, .batch = 1};
   int rc = parse_run_args("bench", argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;

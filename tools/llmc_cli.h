@@ -25,6 +25,12 @@ bool llmc_cli_parse_f32(const char *s, double lo, double hi, float *out);
 /* `run` and `bench` with argv[0] the command name. */
 int llmc_cli_run(int argc, char **argv);
 int llmc_cli_bench(int argc, char **argv);
+/* `bench DIR --requests N ...` (bench_requests.c): a request mix run
+ * in-process; llmc_cli_bench hands over to it when --requests is given. */
+int llmc_cli_bench_requests(int argc, char **argv);
+/* The nearest-rank p-th percentile (0 < p <= 100) of n ascending values:
+ * the value at 1-based rank ceil(p/100 * n), one of the values; 0 when n is 0. */
+double llmc_cli_percentile(const double *sorted, int64_t n, double p);
 /* `tokenize` and `detokenize` (cli_tokenize.c) with argv[0] the command name. */
 int llmc_cli_tokenize(int argc, char **argv);
 int llmc_cli_detokenize(int argc, char **argv);

@@ -1,0 +1,417 @@
+/* bench_requests.c: `bench DIR --requests N ...`, a request-level benchmark
+ * run in-process against the runtime (issue 13's "Bench"): N requests whose
+ * prompt and generation lengths are drawn uniformly from ranges with a seeded
+ * PRNG, arriving all at once or as a Poisson process, at most --concurrency in
+ * flight, stepped by one llmc_rt_step loop (continuous batching with chunked
+ * prefill is the runtime's). Reports TTFT, TPOT and latency percentiles,
+ * throughput and the peak of KV blocks in use, as text or one JSON object.
+ *
+ * Leaves out: the same load through HTTP (`--url`), sampling other than
+ * greedy. Every request generates exactly its drawn length (no stop tokens,
+ * eos ignored), so the token counts depend on the seed only.
+ *
+ * Times: a request *arrives* at its drawn time, is *admitted* (handed to the
+ * runtime) once it has arrived and fewer than --concurrency are in flight,
+ * and its tokens are timed when the step that produced them returns. TTFT and
+ * latency run from admission, as a client holding one of --concurrency
+ * connections sees them (vLLM's benchmark_serving measures the same way); the
+ * wait from arrival to admission is reported on its own line ("queue"), so
+ * arrival-to-first-token is queue + TTFT. */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "llmc_cli.h"
+#include "llmc_rt.h"
+
+static const char help[] =
+    "Usage: llmc bench ARTIFACT_DIR --requests=N [options]\n"
+    "Runs a mix of N requests in-process (continuous batching) and reports time to\n"
+    "first token (TTFT), time per output token (TPOT) and latency percentiles\n"
+    "(p50/p90/p99, nearest rank), requests/s, output tokens/s and KV use.\n\n"
+    "      --requests=N         requests to run (switches bench to this mode)\n"
+    "      --concurrency=C      requests in flight at most (default: the artifact's\n"
+    "                           --max-seqs; more than that queue in the runtime)\n"
+    "      --prompt-len=A:B     prompt tokens, uniform in [A, B] (default: 32:128;\n"
+    "                           N alone is N:N)\n"
+    "      --gen-len=A:B        generated tokens, uniform in [A, B] (default: 16:64);\n"
+    "                           every request generates exactly its length\n"
+    "      --rate=R             Poisson arrivals at R requests/s (default: all at once)\n"
+    "      --seed=S             seed of lengths, prompts and arrivals (default: 0)\n"
+    "      --json               print one JSON object (with every request) instead\n"
+    "      --kv-blocks=N        KV cache size in blocks, as for run\n"
+    "      --synthetic-weights  run on generated weights (speed only)\n"
+    "      --threads=N          host threads (default: all cores)\n"
+    "      --device=NAME        as for run (default: auto)\n"
+    "  -h, --help               this text\n"
+    "TTFT and latency run from a request's admission (when a --concurrency slot\n"
+    "takes it); \"queue\" is the wait from its arrival to its admission.\n";
+
+/* Nearest rank (NIST's definition): the value at rank ceil(p/100 * n) of
+ * the sorted values, 1-based, so p50 of {1,2,3,4} is 2 and p99 of fewer
+ * than 100 values is the largest. Always one of the values (no
+ * interpolation). */
+double llmc_cli_percentile(const double *sorted, int64_t n, double p) {
+  if (n <= 0) return 0;
+  /* p * n first: exact for whole p, so rank 90 of 100 is not 90.000001 -> 91. */
+  int64_t rank = (int64_t)ceil(p * (double)n / 100.0);
+  if (rank < 1) rank = 1;
+  if (rank > n) rank = n;
+  return sorted[rank - 1];
+}
+
+typedef struct {
+  const char *dir, *device;
+  int64_t requests, concurrency, seed, threads, kv_blocks;
+  int64_t prompt_lo, prompt_hi, gen_lo, gen_hi;
+  double rate; /* 0: all at once */
+  bool json, synthetic_weights;
+} args_t;
+
+typedef struct {
+  int64_t prompt_len, gen_len;
+  uint64_t prompt_rng; /* the prompt's own stream, so prompts do not depend on timing */
+  double arrival;      /* seconds after the start */
+  double admitted, first, last; /* absolute llmc_cli_now() times */
+  int64_t generated;
+  int seq; /* -1 when not in flight */
+} request_t;
+
+/* "A:B" or "A", 1 <= A <= B <= 2^24. */
+static bool parse_range(const char *s, int64_t *lo, int64_t *hi) {
+  char buf[64];
+  if (strlen(s) >= sizeof buf) return false;
+  strcpy(buf, s);
+  char *colon = strchr(buf, ':');
+  if (colon) *colon = '\0';
+  if (!llmc_cli_parse_i64(buf, 1, 1 << 24, lo)) return false;
+  if (!colon) {
+    *hi = *lo;
+    return true;
+  }
+  return llmc_cli_parse_i64(colon + 1, *lo, 1 << 24, hi);
+}
+
+static int parse_args(int argc, char **argv, args_t *a) {
+  static const struct option opts[] = {
+      {"requests", required_argument, 0, 'r'},   {"concurrency", required_argument, 0, 'c'},
+      {"prompt-len", required_argument, 0, 'l'}, {"gen-len", required_argument, 0, 'g'},
+      {"rate", required_argument, 0, 'R'},       {"seed", required_argument, 0, 's'},
+      {"json", no_argument, 0, 'J'},             {"kv-blocks", required_argument, 0, 'B'},
+      {"threads", required_argument, 0, 'j'},    {"device", required_argument, 0, 'd'},
+      {"synthetic-weights", no_argument, 0, 'S'}, {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  int c;
+  optind = 1;
+  opterr = 0;
+  float rate;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'r':
+        if (!llmc_cli_parse_i64(optarg, 1, 1 << 24, &a->requests)) return llmc_cli_usage_error("bench", "bad --requests '%s' (1 or more)", optarg);
+        break;
+      case 'c':
+        if (!llmc_cli_parse_i64(optarg, 1, 1 << 20, &a->concurrency)) return llmc_cli_usage_error("bench", "bad --concurrency '%s' (1 or more)", optarg);
+        break;
+      case 'l':
+        if (!parse_range(optarg, &a->prompt_lo, &a->prompt_hi)) return llmc_cli_usage_error("bench", "bad --prompt-len '%s' (A:B with 1 <= A <= B)", optarg);
+        break;
+      case 'g':
+        if (!parse_range(optarg, &a->gen_lo, &a->gen_hi)) return llmc_cli_usage_error("bench", "bad --gen-len '%s' (A:B with 1 <= A <= B)", optarg);
+        break;
+      case 'R':
+        /* Positive and finite; 1e6/s is already "all at once" for any model. */
+        if (!llmc_cli_parse_f32(optarg, 1e-6, 1e6, &rate)) return llmc_cli_usage_error("bench", "bad --rate '%s' (requests/s, above 0)", optarg);
+        a->rate = rate;
+        break;
+      case 's':
+        if (!llmc_cli_parse_i64(optarg, 0, INT64_MAX, &a->seed)) return llmc_cli_usage_error("bench", "bad --seed '%s'", optarg);
+        break;
+      case 'B':
+        if (!llmc_cli_parse_i64(optarg, 1, INT32_MAX, &a->kv_blocks)) return llmc_cli_usage_error("bench", "bad --kv-blocks '%s'", optarg);
+        break;
+      case 'j':
+        if (!llmc_cli_parse_i64(optarg, 1, 1024, &a->threads)) return llmc_cli_usage_error("bench", "bad --threads '%s'", optarg);
+        break;
+      case 'd': a->device = optarg; break;
+      case 'J': a->json = true; break;
+      case 'S': a->synthetic_weights = true; break;
+      case 'h': fputs(help, stdout); return -1;
+      case ':': return llmc_cli_usage_error("bench", "option '%s' needs a value", argv[optind - 1]);
+      default:
+        return llmc_cli_usage_error("bench", "unknown option '%s' (with --requests; see llmc bench --requests=1 --help)",
+                                    argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1) return llmc_cli_usage_error("bench", "%s", "expected exactly one ARTIFACT_DIR argument");
+  a->dir = argv[optind];
+  return 0;
+}
+
+/* Uniform in [lo, hi]; the modulo bias is below 2^-40 for these ranges. */
+static int64_t draw(uint64_t *rng, int64_t lo, int64_t hi) {
+  return lo + (int64_t)(llmc_rng_next(rng) % (uint64_t)(hi - lo + 1));
+}
+
+/* The requests in arrival order: lengths, prompt streams and arrival times
+ * all from one seeded stream. Poisson arrivals have exponential gaps of mean
+ * 1/rate: -ln(1 - u) / rate with u uniform in [0, 1). */
+static void draw_requests(const args_t *a, request_t *r) {
+  /* Arrivals have a stream of their own, so --rate changes when requests
+   * come, never what they are. */
+  uint64_t rng = (uint64_t)a->seed, arrivals = (uint64_t)a->seed ^ 0x5DEECE66Dull;
+  double t = 0;
+  for (int64_t i = 0; i < a->requests; i++) {
+    r[i].prompt_len = draw(&rng, a->prompt_lo, a->prompt_hi);
+    r[i].gen_len = draw(&rng, a->gen_lo, a->gen_hi);
+    r[i].prompt_rng = llmc_rng_next(&rng);
+    if (a->rate > 0) {
+      double u = (double)(llmc_rng_next(&arrivals) >> 11) * 0x1p-53;
+      t += -log1p(-u) / a->rate;
+    }
+    r[i].arrival = t;
+    r[i].seq = -1;
+  }
+}
+
+static void sleep_s(double s) {
+  if (s <= 0) return;
+  struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - floor(s)) * 1e9)};
+  nanosleep(&ts, NULL);
+}
+
+typedef struct {
+  double p50, p90, p99, mean;
+  int64_t n;
+} summary_t;
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* Sorts v in place. */
+static summary_t summarize(double *v, int64_t n) {
+  summary_t s = {.n = n};
+  if (n == 0) return s;
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += v[i];
+  s.mean = sum / (double)n;
+  s.p50 = llmc_cli_percentile(v, n, 50);
+  s.p90 = llmc_cli_percentile(v, n, 90);
+  s.p99 = llmc_cli_percentile(v, n, 99);
+  return s;
+}
+
+static json_t *summary_json(summary_t s) {
+  if (s.n == 0) return json_null();
+  return json_pack("{s:f, s:f, s:f, s:f, s:I}", "p50", s.p50, "p90", s.p90, "p99", s.p99, "mean", s.mean, "n",
+                   (json_int_t)s.n);
+}
+
+static void summary_line(const char *name, summary_t s) {
+  if (s.n == 0)
+    printf("%-10s %10s\n", name, "n/a");
+  else
+    printf("%-10s %10.2f %10.2f %10.2f %10.2f %8lld\n", name, s.p50, s.p90, s.p99, s.mean, (long long)s.n);
+}
+
+/* Runs the requests; fills their times and the peak of KV blocks in use. */
+static llmc_status_t *run_mix(llmc_rt_t *rt, const args_t *a, request_t *r, int64_t vocab, double *out_t0,
+                              double *out_t_end, int64_t *out_peak_blocks) {
+  int64_t n = a->requests, next = 0, done = 0, in_flight = 0;
+  int32_t *prompt = malloc(sizeof(int32_t) * (size_t)a->prompt_hi);
+  /* The in-flight requests by index, so an event's sequence id (which the
+   * runtime reuses after a free) finds its request among at most C. */
+  int64_t *flight = malloc(sizeof(int64_t) * (size_t)(a->concurrency < n ? a->concurrency : n));
+  if (!prompt || !flight) {
+    free(prompt);
+    free(flight);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  bool progress = isatty(STDERR_FILENO);
+  llmc_sampling_t sp = {.temperature = 0, .top_p = 1, .eos_token = -1}; /* no stop tokens */
+  llmc_status_t *s = NULL;
+  double t0 = llmc_cli_now();
+  *out_peak_blocks = 0;
+  while (!s && done < n) {
+    double now = llmc_cli_now();
+    while (!s && next < n && in_flight < a->concurrency && t0 + r[next].arrival <= now) {
+      request_t *q = &r[next];
+      uint64_t prng = q->prompt_rng;
+      for (int64_t i = 0; i < q->prompt_len; i++) prompt[i] = (int32_t)(llmc_rng_next(&prng) % (uint64_t)vocab);
+      sp.max_new_tokens = (int)q->gen_len;
+      s = llmc_rt_seq_add(rt, prompt, q->prompt_len, &sp, &q->seq);
+      q->admitted = now;
+      flight[in_flight++] = next++;
+    }
+    if (s) break;
+    if (in_flight == 0) { /* nothing to step until the next arrival */
+      sleep_s(t0 + r[next].arrival - llmc_cli_now());
+      continue;
+    }
+    llmc_rt_events_t ev;
+    if ((s = llmc_rt_step(rt, &ev))) break;
+    now = llmc_cli_now();
+    if (ev.n == 0) {
+      s = LLMC_ERROR(LLMC_INTERNAL, NULL, "the runtime has nothing to do with %lld requests in flight",
+                     (long long)in_flight);
+      break;
+    }
+    llmc_rt_stats_t st;
+    llmc_rt_stats_get(rt, &st);
+    if (st.kv_blocks_total - st.kv_blocks_available > *out_peak_blocks)
+      *out_peak_blocks = st.kv_blocks_total - st.kv_blocks_available;
+    for (int i = 0; i < ev.n; i++) {
+      int64_t k = 0;
+      while (k < in_flight && r[flight[k]].seq != ev.events[i].seq) k++;
+      if (k == in_flight) {
+        s = LLMC_ERROR(LLMC_INTERNAL, NULL, "a token of sequence %d, which no request owns", ev.events[i].seq);
+        break;
+      }
+      request_t *q = &r[flight[k]];
+      if (q->generated++ == 0) q->first = now;
+      q->last = now;
+      if (ev.events[i].finished) {
+        llmc_rt_seq_free(rt, q->seq);
+        q->seq = -1;
+        flight[k] = flight[--in_flight];
+        done++;
+        if (progress) fprintf(stderr, "\rbench: %lld/%lld requests done", (long long)done, (long long)n);
+      }
+    }
+  }
+  if (progress) fputc('\n', stderr);
+  *out_t0 = t0;
+  *out_t_end = llmc_cli_now();
+  free(prompt);
+  free(flight);
+  return s;
+}
+
+int llmc_cli_bench_requests(int argc, char **argv) {
+  args_t a = {.prompt_lo = 32, .prompt_hi = 128, .gen_lo = 16, .gen_hi = 64};
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc < 0 ? 0 : rc;
+  llmc_rt_t *rt = NULL;
+  llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads, .kv_blocks = a.kv_blocks,
+                          .synthetic_weights = a.synthetic_weights};
+  llmc_status_t *s = llmc_rt_open(a.dir, &ro, &rt);
+  if (s) return llmc_cli_report(s);
+  int64_t ctx = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_CONTEXT), bs = llmc_rt_plan_value(rt, LLMC_PLAN_BLOCK_SIZE);
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
+  if (!a.concurrency) a.concurrency = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_SEQS);
+  llmc_rt_stats_t st;
+  llmc_rt_stats_get(rt, &st);
+  /* The longest request must fit, as llmc_rt_seq_add would check it only
+   * when that request comes: the prompt plus its new tokens in the context,
+   * and their KV (the last token is never fed back) in the whole cache. */
+  int64_t longest = a.prompt_hi + a.gen_hi, blocks = (longest - 1 + bs - 1) / bs;
+  if (longest > ctx)
+    s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt-len/--gen-len",
+                   "prompts up to %lld tokens plus up to %lld new tokens exceed the artifact's context of %lld",
+                   (long long)a.prompt_hi, (long long)a.gen_hi, (long long)ctx);
+  else if (blocks > st.kv_blocks_total)
+    s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt-len/--gen-len",
+                   "a request of %lld tokens needs %lld KV blocks of %lld tokens; the cache has %lld",
+                   (long long)longest, (long long)blocks, (long long)bs, (long long)st.kv_blocks_total);
+  request_t *r = s ? NULL : calloc((size_t)a.requests, sizeof *r);
+  double *v = s ? NULL : malloc(sizeof(double) * (size_t)a.requests);
+  if (!s && (!r || !v)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  double t0 = 0, t_end = 0;
+  int64_t peak = 0;
+  if (!s) {
+    draw_requests(&a, r);
+    s = run_mix(rt, &a, r, vocab, &t0, &t_end, &peak);
+  }
+  char device[600];
+  snprintf(device, sizeof device, "%s: %s", llmc_rt_backend_name(rt), llmc_rt_device_describe(rt));
+  llmc_rt_stats_get(rt, &st);
+  llmc_rt_close(rt);
+  if (s) {
+    free(r);
+    free(v);
+    return llmc_cli_report(s);
+  }
+
+  int64_t in_tokens = 0, out_tokens = 0, n = a.requests, m;
+  for (int64_t i = 0; i < n; i++) in_tokens += r[i].prompt_len, out_tokens += r[i].generated;
+  double dur = t_end - t0;
+  for (int64_t i = 0; i < n; i++) v[i] = (r[i].first - r[i].admitted) * 1e3;
+  summary_t ttft = summarize(v, n);
+  m = 0; /* TPOT needs two tokens: a request of one token has none */
+  for (int64_t i = 0; i < n; i++)
+    if (r[i].generated > 1) v[m++] = (r[i].last - r[i].first) * 1e3 / (double)(r[i].generated - 1);
+  summary_t tpot = summarize(v, m);
+  for (int64_t i = 0; i < n; i++) v[i] = (r[i].last - r[i].admitted) * 1e3;
+  summary_t lat = summarize(v, n);
+  for (int64_t i = 0; i < n; i++) v[i] = (r[i].admitted - (t0 + r[i].arrival)) * 1e3;
+  for (int64_t i = 0; i < n; i++) v[i] = v[i] > 0 ? v[i] : 0; /* admitted in the same instant */
+  summary_t queue = summarize(v, n);
+
+  if (a.json) {
+    json_t *reqs = json_array();
+    for (int64_t i = 0; i < n; i++)
+      json_array_append_new(
+          reqs, json_pack("{s:I, s:I, s:I, s:f, s:f, s:f}", "prompt_len", (json_int_t)r[i].prompt_len, "gen_len",
+                          (json_int_t)r[i].gen_len, "generated", (json_int_t)r[i].generated, "arrival_ms",
+                          r[i].arrival * 1e3, "ttft_ms", (r[i].first - r[i].admitted) * 1e3, "latency_ms",
+                          (r[i].last - r[i].admitted) * 1e3));
+    json_t *o = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:[I,I], s:[I,I], s:f, s:I, s:I, s:f, s:f, s:o, s:o, s:o, s:o,"
+        " s:{s:I, s:I, s:I}, s:I, s:o}",
+        "artifact", a.dir, "device", device, "requests", (json_int_t)n, "completed", (json_int_t)n, "concurrency",
+        (json_int_t)a.concurrency, "rate", a.rate > 0 ? json_real(a.rate) : json_null(), "seed",
+        (json_int_t)a.seed, "prompt_len", (json_int_t)a.prompt_lo, (json_int_t)a.prompt_hi, "gen_len",
+        (json_int_t)a.gen_lo, (json_int_t)a.gen_hi, "duration_s", dur, "input_tokens", (json_int_t)in_tokens,
+        "output_tokens", (json_int_t)out_tokens, "requests_per_s", (double)n / dur, "output_tokens_per_s",
+        (double)out_tokens / dur, "ttft_ms", summary_json(ttft), "tpot_ms", summary_json(tpot), "latency_ms",
+        summary_json(lat), "queue_ms", summary_json(queue), "kv_blocks", "total", (json_int_t)st.kv_blocks_total,
+        "peak_in_use", (json_int_t)peak, "block_tokens", (json_int_t)bs, "preemptions",
+        (json_int_t)st.preemptions, "per_request", reqs);
+    if (!o) {
+      free(r);
+      free(v);
+      return llmc_cli_report(LLMC_ERROR(LLMC_INTERNAL, NULL, "cannot build the JSON report"));
+    }
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    if (text) puts(text);
+    free(text);
+  } else {
+    printf("artifact            %s\n", a.dir);
+    printf("device              %s\n", device);
+    if (a.rate > 0)
+      printf("requests            %lld, Poisson arrivals at %g/s, at most %lld in flight, seed %lld\n",
+             (long long)n, a.rate, (long long)a.concurrency, (long long)a.seed);
+    else
+      printf("requests            %lld, all at once, at most %lld in flight, seed %lld\n", (long long)n,
+             (long long)a.concurrency, (long long)a.seed);
+    printf("prompt tokens       %lld:%lld each, %lld in all\n", (long long)a.prompt_lo, (long long)a.prompt_hi,
+           (long long)in_tokens);
+    printf("output tokens       %lld:%lld each, %lld in all\n", (long long)a.gen_lo, (long long)a.gen_hi,
+           (long long)out_tokens);
+    printf("duration            %.3f s\n", dur);
+    printf("throughput          %.2f requests/s, %.1f output tokens/s\n", (double)n / dur,
+           (double)out_tokens / dur);
+    printf("KV blocks           %lld at most in use of %lld (%lld tokens each)\n", (long long)peak,
+           (long long)st.kv_blocks_total, (long long)bs);
+    printf("preemptions         %lld\n", (long long)st.preemptions);
+    printf("%-10s %10s %10s %10s %10s %8s   (ms; nearest-rank percentiles)\n", "", "p50", "p90", "p99", "mean",
+           "n");
+    summary_line("TTFT", ttft);
+    summary_line("TPOT", tpot);
+    summary_line("latency", lat);
+    summary_line("queue", queue);
+  }
+  free(r);
+  free(v);
+  return 0;
+}
