@@ -453,6 +453,17 @@ static llmc_status_t *write_file(llmc_arena_t *a, const char *dir, const char *n
   return llmc_file_write_atomic(llmc_path_join(a, dir, name), data, n);
 }
 
+/* Copies an input file (already loaded and checked by the frontend) into
+ * the artifact as `name`, reading at most `limit` bytes. */
+static llmc_status_t *copy_input(builder_t *b, const char *dir, const char *path, const char *name, uint64_t limit) {
+  char *text;
+  size_t len;
+  LLMC_RETURN_IF_ERROR(llmc_file_read_text(path, limit, &text, &len));
+  llmc_status_t *s = write_file(b->a, dir, name, text, len);
+  free(text);
+  return s;
+}
+
 static const char *gpu_emit_ext(const char *emit, llmc_gpu_vendor_t *out_vendor) {
   static const struct {
     const char *emit, *ext;
@@ -586,24 +597,9 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   llmc_artifact_model_h(b, &target, &header);
   s = header.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.h", header.data, header.len);
   llmc_buf_free(&header);
-  if (!s && o->tokenizer_path) {
-    char *tok;
-    size_t len;
-    s = llmc_file_read_text(o->tokenizer_path, 256u << 20, &tok, &len);
-    if (!s) {
-      s = write_file(b->a, tmp, "tokenizer.json", tok, len);
-      free(tok);
-    }
-  }
-  if (!s && o->tokenizer_path && o->tokenizer_config_path) {
-    char *cfg;
-    size_t len;
-    s = llmc_file_read_text(o->tokenizer_config_path, 64u << 20, &cfg, &len);
-    if (!s) {
-      s = write_file(b->a, tmp, "tokenizer_config.json", cfg, len);
-      free(cfg);
-    }
-  }
+  if (!s && o->tokenizer_path) s = copy_input(b, tmp, o->tokenizer_path, "tokenizer.json", 256u << 20);
+  if (!s && o->tokenizer_path && o->tokenizer_config_path)
+    s = copy_input(b, tmp, o->tokenizer_config_path, "tokenizer_config.json", 64u << 20);
   /* One id as an integer (what artifacts have always held), several as a list. */
   if (!s && o->n_eos_tokens > 0) {
     llmc_buf_t cfg = {0};
