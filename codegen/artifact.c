@@ -670,7 +670,8 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
                      "f16 weights need a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'", tg->name);
   }
   if (!s) {
-    llmc_kplan_options_t ko = {.weight_dtype = opts->weight_dtype, .quant = opts->quant, .block_size = opts->block_size,
+    llmc_kplan_options_t ko = {.weight_dtype = opts->weight_dtype, .quant = opts->quant,
+                               .quant_config = opts->quant_config, .block_size = opts->block_size,
                                .max_step_tokens = b.plan->max_tokens,
                                .max_context = opts->max_context, .overrides = opts->overrides,
                                .n_overrides = opts->n_overrides, .tuning_db = opts->tuning_db};

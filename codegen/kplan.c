@@ -68,6 +68,20 @@ static bool is_matmul(const llmc_value_t *v) {
  * otherwise, so norm weights and embedding tables (and tied embeddings)
  * stay exact. Uses by concats do not count: the concat is stored, with its
  * own uses deciding. *out_stored is false when no kernel reads w. */
+/* The quantization asked for constant w: a weight's by its name (first
+ * matching --quant-config rule, else --quant); a joined constant's only
+ * when every weight it joins asks for the same. */
+static llmc_quant_t quant_of(const llmc_kplan_options_t *o, const llmc_value_t *w) {
+  if (w->kind == LLMC_VALUE_WEIGHT) return llmc_quant_config_for(o->quant_config, w->name, o->quant);
+  llmc_quant_t q = LLMC_QUANT_NONE;
+  for (int i = 0; i < w->n_inputs; i++) {
+    llmc_quant_t qi = quant_of(o, w->inputs[i]);
+    if (i > 0 && qi != q) return LLMC_QUANT_NONE;
+    q = qi;
+  }
+  return q;
+}
+
 static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w, llmc_dtype_t want,
                                  llmc_quant_t quant, bool *out_stored) {
   /* Quantized layouts are decided like 16-bit ones (only matmul b operands
@@ -316,10 +330,6 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   *out_plan = NULL;
   if (n_targets < 1 || n_targets > LLMC_MAX_TARGETS)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--target", "between 1 and %d targets", LLMC_MAX_TARGETS);
-  for (int t = 0; t < n_targets; t++)
-    if (o->quant != LLMC_QUANT_NONE && targets[t].is_gpu)
-      return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant",
-                        "int8 weights have CPU kernels only so far; target '%s' cannot read them", targets[t].name);
   llmc_kplan_t *p = calloc(1, sizeof *p);
   if (!p || !(p->arena = llmc_arena_create())) {
     free(p);
@@ -340,10 +350,15 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   for (int i = 0; !s && i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
     p->stored[i] = false;
-    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(&uses, v, o->weight_dtype, o->quant, &p->stored[i]) : v->dtype;
+    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(&uses, v, o->weight_dtype, quant_of(o, v), &p->stored[i]) : v->dtype;
   }
-  bool gpu = false;
+  bool gpu = false, int8 = false;
   for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
+  for (int i = 0; !s && i < g->n_values; i++) int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
+  for (int t = 0; !s && int8 && t < n_targets; t++)
+    if (targets[t].is_gpu)
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant",
+                     "int8 weights have CPU kernels only so far; target '%s' cannot read them", targets[t].name);
   int64_t t_max = o->max_step_tokens > 0 ? o->max_step_tokens : 1;
   for (int i = 0; !s && i <= g->n_values; i++) {
     const llmc_value_t *v = i < g->n_values ? g->values[i] : NULL;

@@ -61,6 +61,7 @@ typedef struct {
   int n_eos_tokens;      /* 0: none */
   llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
   llmc_quant_t quant;        /* --quant: matmul weights quantized where a kernel reads the layout */
+  const llmc_quant_config_t *quant_config; /* --quant-config: per-weight overrides (nullable) */
   llmc_gpu_finisher_t gpu_finisher; /* tests only (GPU emulation): see llmc_gpu_compile_finished */
   const llmc_koverride_t *overrides; /* --kernel-config */
   int n_overrides;

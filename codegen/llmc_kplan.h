@@ -164,9 +164,17 @@ typedef enum {
   LLMC_QUANT_INT8, /* int8 per output row, symmetric, one f32 scale per row */
 } llmc_quant_t;
 
+/* --quant-config=FILE: per-weight overrides of --quant (quant_config.c). */
+typedef struct llmc_quant_config llmc_quant_config_t;
+LLMC_MUST_USE llmc_status_t *llmc_quant_config_load(const char *path, llmc_quant_config_t **out);
+void llmc_quant_config_destroy(llmc_quant_config_t *c);
+/* The layout the first rule matching `name` asks for; dflt when none does (or c is NULL). */
+llmc_quant_t llmc_quant_config_for(const llmc_quant_config_t *c, const char *name, llmc_quant_t dflt);
+
 typedef struct {
   llmc_dtype_t weight_dtype; /* F32, or F16/BF16 for matmul weights */
   llmc_quant_t quant;        /* matmul weights a quantized kernel can read take this layout instead */
+  const llmc_quant_config_t *quant_config; /* nullable: per-weight overrides of quant */
   int64_t block_size;        /* KV block size in tokens */
   int64_t max_context;       /* longest sequence */
   int64_t max_step_tokens;   /* tokens a step may hold (--max-step-tokens) */

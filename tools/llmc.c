@@ -200,6 +200,8 @@ static const char compile_help[] =
     "      --quant=Q            none (default) or int8: matmul weights stored as int8\n"
     "                           per output row with f32 scales, dequantized in the\n"
     "                           kernels (CPU targets; a quarter of f32's bytes)\n"
+    "      --quant-config=FILE  per-weight overrides of --quant: {\"rules\": [{\"match\":\n"
+    "                           PATTERN, \"quant\": \"none\"|\"int8\"}, ...]}, first match wins\n"
     "      --no-tokenizer       leave the model's tokenizer out of the artifact (one\n"
     "                           llmc cannot load is otherwise an error)\n"
     "      --verify             before publishing, run the artifact on the host against\n"
@@ -226,11 +228,12 @@ static int cmd_compile(int argc, char **argv) {
       {"help", no_argument, 0, 'h'},
       {"kernel-config", required_argument, 0, 'K'}, {"tuning-db", required_argument, 0, 'D'},
       {"no-tokenizer", no_argument, 0, 'N'},      {"quant", required_argument, 0, 'Q'},
+      {"quant-config", required_argument, 0, 'C'},
       {0, 0, 0, 0}};
   enum { MAX_OVERRIDES = 64 };
   llmc_koverride_t overrides[MAX_OVERRIDES];
   int n_overrides = 0;
-  const char *tuning_db_path = NULL;
+  const char *tuning_db_path = NULL, *quant_config_path = NULL;
   const char *out_dir = "out", *target = "host", *emit = "so", *pipeline = NULL, *print_after = NULL;
   bool time_passes = false, verify = false, no_tokenizer = false;
   llmc_gpu_finisher_t gpu_finisher = NULL;
@@ -260,6 +263,7 @@ static int cmd_compile(int argc, char **argv) {
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
 #endif
       case 'D': tuning_db_path = optarg; break;
+      case 'C': quant_config_path = optarg; break;
       case 'K': {
         if (n_overrides == MAX_OVERRIDES)
           return llmc_cli_usage_error("compile", "%s", "more than 64 --kernel-config options");
@@ -320,11 +324,18 @@ static int cmd_compile(int argc, char **argv) {
   if (s) return llmc_cli_report(s);
   llmc_tuning_db_t *tuning_db = NULL;
   if (tuning_db_path && (s = llmc_tuning_db_load(tuning_db_path, &tuning_db))) return llmc_cli_report(s);
+  llmc_quant_config_t *quant_config = NULL;
+  if (quant_config_path && (s = llmc_quant_config_load(quant_config_path, &quant_config))) {
+    llmc_tuning_db_destroy(tuning_db);
+    llmc_quant_config_destroy(quant_config);
+    return llmc_cli_report(s);
+  }
 
   double t0 = llmc_cli_now();
   llmc_model_t *model = NULL;
   if ((s = llmc_model_load(argv[optind], &model))) {
     llmc_tuning_db_destroy(tuning_db);
+    llmc_quant_config_destroy(quant_config);
     return llmc_cli_report(s);
   }
   if (no_tokenizer) {
@@ -334,6 +345,7 @@ static int cmd_compile(int argc, char **argv) {
   if ((s = llmc_model_check_tokenizer(model))) {
     llmc_model_destroy(model);
     llmc_tuning_db_destroy(tuning_db);
+    llmc_quant_config_destroy(quant_config);
     return llmc_cli_report(s);
   }
   double t_import = llmc_cli_now() - t0;
@@ -343,6 +355,7 @@ static int cmd_compile(int argc, char **argv) {
                    (long long)max_context, (long long)model->max_context);
     llmc_model_destroy(model);
     llmc_tuning_db_destroy(tuning_db);
+    llmc_quant_config_destroy(quant_config);
     return llmc_cli_report(s);
   }
   /* -o is checked (and its staging directory made) before the slow part. */
@@ -353,6 +366,7 @@ static int cmd_compile(int argc, char **argv) {
   if ((s = begin_guarded(out_dir, inputs, n_inputs, &pub))) {
     llmc_model_destroy(model);
     llmc_tuning_db_destroy(tuning_db);
+    llmc_quant_config_destroy(quant_config);
     return llmc_cli_report(s);
   }
   llmc_buf_t log = {0};
@@ -374,7 +388,8 @@ static int cmd_compile(int argc, char **argv) {
                                      .tokenizer_config_path = model->tokenizer_config_path,
                                      .eos_tokens = model->eos_tokens, .n_eos_tokens = model->n_eos_tokens,
                                      .passes = &pres,
-                                     .weight_dtype = weight_dtype, .quant = quant, .gpu_finisher = gpu_finisher,
+                                     .weight_dtype = weight_dtype, .quant = quant, .quant_config = quant_config,
+                                     .gpu_finisher = gpu_finisher,
                                      .overrides = overrides, .n_overrides = n_overrides,
                                      .tuning_db = tuning_db};
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);
@@ -392,6 +407,7 @@ static int cmd_compile(int argc, char **argv) {
   llmc_pass_result_free(&pres);
   llmc_model_destroy(model);
   llmc_tuning_db_destroy(tuning_db);
+  llmc_quant_config_destroy(quant_config);
   /* Verified where it was written, so a failing artifact is never published. */
   if (!s && verify) s = verify_artifact(argv[optind], pub.tmp);
   if (!s) s = llmc_publish_commit(&pub);

@@ -23,6 +23,35 @@ quant-int8)
   expect_error 65 "CPU kernels only" -- "$LLMC" compile m/model.json -o x --quant=int8 --target=host,gfx942
   [ ! -e x ] || fail "a refused compile left output"
   ;;
+quant-config)
+  # --quant-config: per-weight overrides, first match wins; a joined constant
+  # (q/k/v) is int8 only if every weight it joins asks for it.
+  "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1 >/dev/null
+  layout() { # artifact weight-name -> its layout in report.json
+    jq -r --arg n "$2" '.weights[] | select(.name == $n) | .layout' "$1/report.json"
+  }
+  echo '{"rules": [{"match": "lm_head.weight", "quant": "none"}]}' > keep_head.json
+  "$LLMC" compile m/model.json -o a --quant=int8 --quant-config=keep_head.json --verify
+  [ "$(layout a lm_head.weight)" = f32 ] || fail "lm_head was not kept in f32"
+  [ "$(layout a model.layers.0.mlp.down_proj.weight)" = int8-rows ] || fail "down_proj is not int8"
+  echo '{"rules": [{"match": "model.layers.1.*", "quant": "int8"}, {"match": "*", "quant": "none"}]}' > one_layer.json
+  "$LLMC" compile m/model.json -o b --quant-config=one_layer.json --verify
+  [ "$(layout b model.layers.1.mlp.down_proj.weight)" = int8-rows ] || fail "layer 1 is not int8"
+  [ "$(layout b model.layers.0.mlp.down_proj.weight)" = f32 ] || fail "layer 0 was quantized"
+  echo '{"rules": [{"match": "*.q_proj.weight", "quant": "none"}]}' > split.json
+  "$LLMC" compile m/model.json -o c --quant=int8 --quant-config=split.json
+  [ "$(jq -r '[.weights[] | select(.joins and (.joins[0] | endswith("q_proj.weight"))) | .layout] | unique | join(",")' \
+        c/report.json)" = f32 ] || fail "a joined q/k/v was quantized though q_proj asked for none"
+  [ "$(layout c model.layers.0.self_attn.o_proj.weight)" = int8-rows ] || fail "o_proj is not int8"
+  # Hostile configs: one error line each, exit 65 (66 for a missing file).
+  for bad in '[]' '{"rule": []}' '{"rules": {}}' '{"rules": [{"match": "x", "quant": "int4"}]}' \
+             '{"rules": [{"match": "", "quant": "int8"}]}' '{"rules": [{"match": "x", "quant": "int8", "extra": 1}]}' \
+             '{"rules": [1]}' 'not json'; do
+    printf '%s' "$bad" > bad.json
+    expect_error 65 "bad.json" -- "$LLMC" compile m/model.json -o x --quant-config=bad.json
+  done
+  expect_error 66 "missing.json" -- "$LLMC" compile m/model.json -o x --quant-config=missing.json
+  ;;
 quant-accuracy)
   # The trained example, teacher-forced over 1000 held-out positions against
   # the f32 interpreter. Measured 2026-11-29: top-1 agreement 0.994,
