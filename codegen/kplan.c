@@ -87,18 +87,18 @@ static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w,
   /* Quantized layouts are decided like 16-bit ones (only matmul b operands
    * qualify), and need K % 4 == 0 for the int8 kernels' 4-byte words. */
   if (quant == LLMC_QUANT_INT8 && w->shape.rank == 2 && w->shape.dims[1] % 4 == 0) want = LLMC_DT_I8;
-  bool used = false, half = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8;
+  bool used = false, narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8;
   for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
     const llmc_value_t *v = u->users[k];
     if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
     for (int j = 0; j < v->n_inputs; j++) {
       if (v->inputs[j] != w) continue;
       used = true;
-      if (!is_matmul(v) || j != 1 || w->shape.rank != 2 || w->shape.dims[1] % 2) half = false;
+      if (!is_matmul(v) || j != 1 || w->shape.rank != 2 || w->shape.dims[1] % 2) narrow = false;
     }
   }
   *out_stored = used;
-  return used && half ? want : LLMC_DT_F32;
+  return used && narrow ? want : LLMC_DT_F32;
 }
 
 /* The KV layout every layer shares, from the kv_write nodes. */

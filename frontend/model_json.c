@@ -164,9 +164,6 @@ static llmc_status_t *weight_value(builder_t *b, const char *loc, const char *na
 
 static llmc_status_t *build_list(builder_t *b, json_t *list, const char *loc);
 
-static int cmp_names(const void *x, const void *y) {
-  return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
 
 static llmc_status_t *build_op(builder_t *b, json_t *item, const char *loc) {
   const char *key;
@@ -344,19 +341,12 @@ static llmc_status_t *check_unused_weights(builder_t *b, json_t *ignore) {
   for (size_t k = 0; k < json_array_size(ignore); k++)
     if (!json_is_string(json_array_get(ignore, k)))
       return berr(b, "ignore_weights", LLMC_DATA_LOSS, "%s", "patterns must be strings");
-  const llmc_ir_graph_t *g = b->m->graph;
-  /* Names the graph reads, sorted, so each tensor is one binary search. */
-  int n_used = 0;
-  const char **used = llmc_arena_alloc(b->a, sizeof(char *) * (size_t)(g->n_values + 1));
-  if (!used) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  for (int i = 0; i < g->n_values; i++)
-    if (g->values[i]->kind == LLMC_VALUE_WEIGHT) used[n_used++] = g->values[i]->name;
-  qsort(used, (size_t)n_used, sizeof used[0], cmp_names);
+  const llmc_ir_graph_t *g = b->m->graph; /* a weight is in it only once an op reads it */
   int n_unused = 0;
   const char *first = NULL;
   for (int i = 0, n = llmc_weight_set_count(b->m->weights); i < n; i++) {
     const char *name = llmc_weight_set_at(b->m->weights, i)->name;
-    if (n_used && bsearch(&name, used, (size_t)n_used, sizeof used[0], cmp_names)) continue;
+    if (g->weight_names && llmc_strmap_get(g->weight_names, name)) continue;
     bool ignored = false;
     for (size_t k = 0; k < json_array_size(ignore) && !ignored; k++)
       ignored = fnmatch(json_string_value(json_array_get(ignore, k)), name, 0) == 0;

@@ -30,22 +30,6 @@
 
 static llmc_status_t *oom(void) { return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory"); }
 
-/* Use counts, outputs included. */
-static int *count_uses(const llmc_ir_graph_t *g) {
-  int *uses = calloc((size_t)g->n_values + 1, sizeof *uses);
-  if (!uses) return NULL;
-  for (int i = 0; i < g->n_values; i++)
-    for (int j = 0; j < g->values[i]->n_inputs && !g->values[i]->dead; j++) uses[g->values[i]->inputs[j]->id]++;
-  for (int i = 0; i < g->n_outputs; i++) uses[g->outputs[i].value->id]++;
-  return uses;
-}
-
-static bool is_output(const llmc_ir_graph_t *g, const llmc_value_t *v) {
-  for (int i = 0; i < g->n_outputs; i++)
-    if (g->outputs[i].value == v) return true;
-  return false;
-}
-
 /* How a remark names a matmul: its weight's name, else its id. */
 static const char *weight_label(const llmc_value_t *m, char buf[static 24]) {
   const llmc_value_t *w = m->inputs[1];
@@ -226,11 +210,12 @@ llmc_status_t *llmc_pass_fuse_sibling_matmuls(llmc_ir_graph_t *g, llmc_pass_rema
 
 llmc_status_t *llmc_pass_fuse_matmul_add(llmc_ir_graph_t *g, llmc_pass_remarks_t *remarks, int *out_changed) {
   *out_changed = 0;
-  /* Use counts stay right through the sweep: the matmul_add reads what the
+  /* The uses stay right through the sweep: the matmul_add reads what the
    * dead matmul and add read, and takes the add's uses. */
-  int *uses = count_uses(g);
+  llmc_ir_uses_t uses;
+  LLMC_RETURN_IF_ERROR(llmc_ir_uses_build(g, &uses));
   sweep_t sw = {0};
-  llmc_status_t *s = uses ? sweep_begin(&sw, g, g->n_values) : oom();
+  llmc_status_t *s = sweep_begin(&sw, g, g->n_values);
   for (int i = 0; !s && i < sw.n_old; i++) {
     llmc_value_t *v = sw.old[i];
     if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_ADD) {
@@ -247,7 +232,7 @@ llmc_status_t *llmc_pass_fuse_matmul_add(llmc_ir_graph_t *g, llmc_pass_remarks_t
       llmc_value_t *c = v->inputs[side];
       if (c->kind != LLMC_VALUE_NODE || c->op != LLMC_OP_MATMUL) continue;
       char label[24];
-      if (c->id >= sw.n_old || uses[c->id] != 1 || is_output(g, c)) {
+      if (c->id >= sw.n_old || uses.reads[c->id] != 1 || uses.is_output[c->id]) {
         llmc_pass_remark(remarks, "fuse-matmul-add", false, "%s: its result is used besides the add",
                          weight_label(c, label));
         continue;
@@ -275,6 +260,6 @@ llmc_status_t *llmc_pass_fuse_matmul_add(llmc_ir_graph_t *g, llmc_pass_remarks_t
     sweep_emit(&sw, v);
   }
   s = sweep_end(&sw, s);
-  free(uses);
+  llmc_ir_uses_free(&uses);
   return s;
 }

@@ -34,16 +34,18 @@ static void put_hex(llmc_buf_t *b, unsigned char c) {
   llmc_buf_append(b, hex, 4);
 }
 
-void llmc_buf_put_quoted(llmc_buf_t *b, const char *s) {
+/* Appends s with every byte that is not printable ASCII or well-formed,
+ * printable UTF-8 written as \xNN; `quoted` also escapes quotes and
+ * backslashes and breaks comment ends and openers. */
+static void put_escaped(llmc_buf_t *b, const char *s, bool quoted) {
   const unsigned char *p = (const unsigned char *)s;
-  llmc_buf_append(b, "\"", 1);
   while (*p) {
     size_t n;
-    if (*p == '"' || *p == '\\') {
+    if (quoted && (*p == '"' || *p == '\\')) {
       llmc_buf_append(b, "\\", 1);
       llmc_buf_append(b, p++, 1);
-    } else if ((*p == '/' || *p == '*') && p > (const unsigned char *)s && (p[-1] == '*' || p[-1] == '/') &&
-               p[-1] != *p) {
+    } else if (quoted && (*p == '/' || *p == '*') && p > (const unsigned char *)s &&
+               (p[-1] == '*' || p[-1] == '/') && p[-1] != *p) {
       put_hex(b, *p++); /* never "*" "/" nor "/" "*": the string may sit in a C comment */
     } else if (*p >= 0x20 && *p < 0x7F) {
       llmc_buf_append(b, p++, 1);
@@ -54,23 +56,17 @@ void llmc_buf_put_quoted(llmc_buf_t *b, const char *s) {
       put_hex(b, *p++);
     }
   }
+}
+
+void llmc_buf_put_quoted(llmc_buf_t *b, const char *s) {
+  llmc_buf_append(b, "\"", 1);
+  put_escaped(b, s, true);
   llmc_buf_append(b, "\"", 1);
 }
 
 char *llmc_printable_dup(const char *s) {
-  const unsigned char *p = (const unsigned char *)s;
   llmc_buf_t b = {0};
-  while (*p) {
-    size_t n;
-    if (*p >= 0x20 && *p < 0x7F) {
-      llmc_buf_append(&b, p++, 1);
-    } else if ((n = utf8_printable_len(p)) > 0) {
-      llmc_buf_append(&b, p, n);
-      p += n;
-    } else {
-      put_hex(&b, *p++);
-    }
-  }
+  put_escaped(&b, s, false);
   llmc_buf_append(&b, "", 1);
   if (b.failed) {
     llmc_buf_free(&b);
