@@ -80,8 +80,16 @@ static llmc_status_t *meta_offset(builder_t *b, const llmc_value_t *v, int64_t *
   return NULL;
 }
 
+/* Weight bytes a decode step reads (report.json's
+ * decode_weight_bytes_per_token): counted for the kcall that runs at T = 1
+ * only, since a matmul has a second kcall for wider steps. */
+static void decode_reads(builder_t *b, const llmc_kcall_t *c, uint64_t bytes) {
+  if (c->t_min <= 1) b->decode_bytes += bytes;
+}
+
 /* A launch's runtime arguments and parallel extent: the op's, the same for
  * every variant and target (the kernel ABI in kernels_templates/). */
+
 static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t *l) {
   const llmc_value_t *v = c->node;
   llmc_value_t *const *in = v->inputs;
@@ -106,7 +114,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       arg_weight(b, l, in[1]);
       arg_meta_tokens(l, tok);
       arg_kind(l, LLMC_ARG_ROWS, in[1]->shape.dims[0], 0, 0, 0);
-      b->decode_bytes += (uint64_t)cols * 4;
+      decode_reads(b, c, (uint64_t)cols * 4);
       return NULL;
     }
     case LLMC_OP_MATMUL:
@@ -137,7 +145,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       }
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
-      b->decode_bytes += llmc_kplan_stored_bytes(p, in[1]) * (uint64_t)cols / (uint64_t)in[1]->shape.dims[0];
+      decode_reads(b, c, llmc_kplan_stored_bytes(p, in[1]) * (uint64_t)cols / (uint64_t)in[1]->shape.dims[0]);
       return NULL;
     }
     case LLMC_OP_SLICE:
@@ -160,7 +168,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       arg_weight(b, l, in[1]);
       arg_act(b, l, v);
       l->extent_b = cols;
-      b->decode_bytes += (uint64_t)cols * 4;
+      decode_reads(b, c, (uint64_t)cols * 4);
       return NULL;
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
@@ -177,7 +185,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       arg_act(b, l, in[0]);
       for (int i = 1; i < v->n_inputs; i++) {
         arg_weight(b, l, in[i]);
-        b->decode_bytes += (uint64_t)cols * 4;
+        decode_reads(b, c, (uint64_t)cols * 4);
       }
       arg_act(b, l, v);
       return NULL;

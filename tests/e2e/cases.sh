@@ -344,6 +344,12 @@ kernel-plan)
   grep -q '"variant": "matmul_f32"' forced/report.json || fail "report.json lacks the variant"
   grep -q '"source": "override"' forced/report.json || fail "report.json does not say the config was forced"
   grep -q '"launches_per_decode_step"' forced/report.json || fail "report.json lacks launches_per_decode_step"
+  # A GPU plan holds two kcalls per matmul (T = 1 and wider steps); a
+  # decode step reads each weight once all the same (bench's bandwidth).
+  "$LLMC" compile m/model.json -o gpu --target=sm_90a
+  host_bytes=$(jq .memory.decode_weight_bytes_per_token forced/report.json)
+  gpu_bytes=$(jq .memory.decode_weight_bytes_per_token gpu/report.json)
+  [ "$host_bytes" = "$gpu_bytes" ] || fail "decode weight bytes: host $host_bytes, sm_90a $gpu_bytes"
   # The tuning database: the fastest entry for the call's (target, variant,
   # shape, tokens) wins; a later line with the same device and config
   # replaces an earlier one.
