@@ -44,7 +44,11 @@ fi
 rm -rf "$carry"
 mkdir -p "$carry/bin" "$carry/lib"
 cp "$build/llmc-run" "$build/gpu_check" "$carry/bin/"
-cp "$(ldd "$build/llmc-run" | awk '/libjansson/ {print $3}')" "$carry/lib/"
+# Every shared library the programs need beyond the C library (jansson,
+# microhttpd and what it pulls in, xxhash): the GPU machine is bare.
+ldd "$build/llmc-run" "$build/gpu_check" | awk '$3 ~ /^\// {print $3}' | sort -u |
+  grep -v -E '/(libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|ld-linux[^/]*)\.so' |
+  xargs -r cp -L -t "$carry/lib/"
 if [ -n "$emulation" ]; then
   cp "$build/tests/unit/runtime/fake_cuda/libcuda.so.1" "$carry/lib/"
   echo 16 >"$carry/bench-tokens"
@@ -81,17 +85,32 @@ done
   --weight-dtype=bf16 --passes=canonicalize,cse,dce,fuse-silu-mul,plan-memory \
   --kernel-config=gemv_block:WG=256 "${flags[@]}"
 sweep=()
-for cfg in gemv_warp:R=1,WARPS=4 gemv_warp:R=2,WARPS=4 gemv_warp:R=4,WARPS=8 gemv_warp:R=2,WARPS=4,TOK=4 \
-           gemv_warp:R=1,WARPS=4,TOK=8 attention_warp:WARPS=8; do
+# Decode (batch 1): 8 steps of K in flight instead of 4, with the heuristic's
+# rows per warp and with 1 and 2; attention over 8 warps instead of 16.
+# Wider steps (batch 8): rows per warp x tokens per block, which trade the
+# activation reloads (f32 rows, L1) against weight reuse.
+cfgs=(gemv_warp:UNROLL=8 gemv_warp:R=1,UNROLL=8 gemv_warp:R=2,UNROLL=8 attention_warp:WARPS=8
+      gemv_warp:R=2,TOK=1 gemv_warp:R=2,TOK=2 gemv_warp:R=2,TOK=8 gemv_warp:R=4,TOK=4)
+# The rehearsal's small model has K too short for 8 steps in flight.
+[ -n "$emulation" ] && cfgs=(gemv_warp:R=2,TOK=2 attention_warp:WARPS=8)
+for cfg in "${cfgs[@]}"; do
   a=r1b-bf16-${cfg//[=,:_]/}
   sweep+=("$a")
-  "$llmc" compile "$work/r1b-model/model.json" -o "$work/$a" --target=$targets --max-context "$ctx" \
+  "$llmc" compile "$work/r1b-model/model.json" -o "$work/$a" --target=sm_90a --max-context "$ctx" \
     --weight-dtype=bf16 --kernel-config=$cfg "${flags[@]}"
 done
+# Tuned vs heuristic: the database measured on an H200 by this script's
+# sweep (bench/gpu/tuning-sm_90a.jsonl, llmc-run tune-measure).
+tuned=()
+if [ -z "$emulation" ] && [ -f bench/gpu/tuning-sm_90a.jsonl ]; then
+  "$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-bf16-tuned" --target=$targets --max-context "$ctx" \
+    --weight-dtype=bf16 --tuning-db=bench/gpu/tuning-sm_90a.jsonl
+  tuned=(r1b-bf16-tuned)
+fi
 echo "${sweep[*]}" >"$carry/sweep"
-for a in r1b r1b-bf16 r1b-f16 r1b-bf16-base "${sweep[@]}"; do
+for a in r1b r1b-bf16 r1b-f16 r1b-bf16-base "${sweep[@]}" "${tuned[@]}"; do
   mkdir -p "$carry/$a"
   cp "$work/$a/model.so" "$work/$a/model.h" "$work/$a/report.json" "$carry/$a/"
 done
-cp bench/gpu/run.sh "$carry/run.sh"
+cp bench/gpu/run.sh bench/gpu/torch_peer.py "$carry/"
 du -sh "$carry"

@@ -21,6 +21,7 @@ failed=0
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || true
   echo "== probe";  "$here/bin/gpu_check" --probe --backend=cuda || failed=1
   for m in tiny rand rand-bf16; do
+    [ -d "$here/$m" ] || continue  # a benchmark-only carry leaves the random models out
     echo "== numerics: $m, device vs host"
     "$here/bin/gpu_check" --backend=cuda "${check_flags[@]}" "$here/$m" || failed=1
   done
@@ -32,26 +33,37 @@ failed=0
   echo "== decode, example (cuda)"
   "$here/bin/llmc-run" bench "$here/tiny" --device=cuda --max-tokens "$tokens" "${bench_flags[@]}" \
     || failed=1
-  for model in r1b r1b-bf16 r1b-f16; do
+  tuned=()
+  [ -d "$here/r1b-bf16-tuned" ] && tuned=(r1b-bf16-tuned)  # compiled with bench/gpu/tuning-sm_90a.jsonl
+  for model in r1b-bf16 "${tuned[@]}" r1b-f16 r1b; do
     for b in 1 8; do
-      echo "== decode, ~1.1B random ($model), synthetic weights, batch $b (cuda)"
+      echo "== decode, ~1.1B random ($model), synthetic weights, batch $b (cuda) [$((SECONDS))s]"
       "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch $b \
         --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
     done
   done
-  for model in r1b r1b-bf16; do
-    echo "== the same without CUDA graphs (LLMC_CUDA_GRAPHS=0), ~1.1B random ($model), batch 1 (cuda)"
-    LLMC_CUDA_GRAPHS=0 "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights \
-      --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
+  for model in r1b-bf16 r1b-bf16-base; do
+    echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile) [$((SECONDS))s]"
+    "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
+      --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
   done
+  echo "== where the time goes, ~1.1B random (r1b-bf16), batch 8 (cuda, --profile)"
+  "$here/bin/llmc-run" bench "$here/r1b-bf16" --device=cuda --synthetic-weights --profile --batch 8 \
+    --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
   for b in 1 8; do
     echo "== before: r1b-bf16 without fusions, shared-memory GEMV (r1b-bf16-base), batch $b (cuda)"
     "$here/bin/llmc-run" bench "$here/r1b-bf16-base" --device=cuda --synthetic-weights --batch $b \
       --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
   done
+  # The peer: torch on the same device in the same run (skipped where there
+  # is no torch, as in the emulation rehearsal).
+  if [ -f "$here/torch_peer.py" ] && python3 -c 'import torch' 2>/dev/null; then
+    echo "== torch on the same device: cuBLAS decode-step GEMVs, transformers decode [$((SECONDS))s]"
+    LD_LIBRARY_PATH= timeout 240 python3 "$here/torch_peer.py" cuda || echo "torch peer: exit $?"
+  fi
   read -r -a sweep <"$here/sweep" 2>/dev/null || sweep=()
   for model in "${sweep[@]}"; do
-    echo "== gemv_warp configuration sweep: $model, batch 1 (cuda, --profile)"
+    echo "== gemv_warp configuration sweep: $model, batch 1 (cuda, --profile) [$((SECONDS))s]"
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
       --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
     echo "== gemv_warp configuration sweep: $model, batch 8 (cuda)"
@@ -64,11 +76,15 @@ failed=0
       -o "$out/tuning-sm_90a.jsonl" "${sweep[@]}") || failed=1
     cat "$out/tuning-sm_90a.jsonl" 2>/dev/null
   fi
-  for model in r1b r1b-bf16 r1b-bf16-base; do
-    echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile)"
-    "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
-      --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
+  for model in r1b r1b-bf16; do
+    echo "== the same without CUDA graphs (LLMC_CUDA_GRAPHS=0), ~1.1B random ($model), batch 1 (cuda) [$((SECONDS))s]"
+    LLMC_CUDA_GRAPHS=0 "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights \
+      --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
   done
+  echo "== where the time goes, ~1.1B random (r1b), batch 1 (cuda, --profile)"
+  "$here/bin/llmc-run" bench "$here/r1b" --device=cuda --synthetic-weights --profile \
+    --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
+  echo "== done [$((SECONDS))s]"
   echo "== result: $([ $failed = 0 ] && echo all checks passed || echo SOME CHECKS FAILED)"
 } 2>&1 | tee "$out/gpu-run.log"
 grep -q "^== result: all checks passed" "$out/gpu-run.log"
