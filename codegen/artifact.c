@@ -210,6 +210,12 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       arg_meta_tokens(l, seq);
       arg_kind(l, LLMC_ARG_META, tables, 0, b->header[LLMC_PLAN_META_INTS] - tables, 0);
       arg_kind(l, LLMC_ARG_LAYER, llmc_ir_attr_int(kv, "layer", 0), 0, 0, 0);
+      /* Where a target fuses the kv_write (kplan.c, absorb), the attention
+       * kernel reads k and v at args[6] and [7]; the others ignore them. */
+      if (!write && c->kvw) {
+        arg_act(b, l, c->kvw->inputs[0]);
+        arg_act(b, l, c->kvw->inputs[1]);
+      }
       return NULL;
     }
     case LLMC_OP_COUNT: break;

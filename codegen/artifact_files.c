@@ -268,10 +268,11 @@ static json_t *choice_json(const llmc_kplan_t *p, const llmc_kcall_t *c, int t) 
   json_t *o = json_pack("{s:s, s:o, s:s}", "variant", llmc_kvariant_name(ch->variant), "config", cfg, "source",
                         llmc_ksource_name(ch->source));
   if (ch->source == LLMC_KSOURCE_TUNING_DB) json_object_set_new(o, "tuning_db_line", json_integer(ch->db_line));
-  if (ch->fused_norm || ch->fused_glu) {
+  if (ch->fused_norm || ch->fused_glu || ch->fused_kvw) {
     json_t *f = json_array();
     if (ch->fused_norm) json_array_append_new(f, json_string("rms_norm"));
     if (ch->fused_glu) json_array_append_new(f, json_string("silu_mul"));
+    if (ch->fused_kvw) json_array_append_new(f, json_string("kv_write"));
     json_object_set_new(o, "fuses", f);
   }
   return o;

@@ -207,7 +207,7 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
   int64_t TOK = param(inst, "TOK");
   const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE"), *eps = param_s(inst, "EPS");
   llmc_dtype_t wdt;
-  if (K <= 0 || K % 8 || R < 1 || R > 4 || WARPS < 1 || U < 1 || U > 8 || (WS != 32 && WS != 64) || !wt || !epi ||
+  if (K <= 0 || K % 8 || R < 1 || R > 4 || WARPS < 1 || U < 1 || U > 16 || (WS != 32 && WS != 64) || !wt || !epi ||
       !eps || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || (GLU != 0 && GLU != 1) ||
       (GLU && N % 2) || TOK < 1 || TOK > 8)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: bad parameters");

@@ -297,6 +297,17 @@ static llmc_status_t *absorb(llmc_kplan_t *p) {
     if (p->calls[i].node) by_node[p->calls[i].node->id] = &p->calls[i];
   for (int i = 0; i < p->n_calls; i++) {
     llmc_kcall_t *c = &p->calls[i];
+    /* The decode attention kcall does its kv_write's decode kcall (the
+     * first of that node's, T = 1) where its variant can. */
+    if (c->kvw && c->t_max == 1) {
+      llmc_kcall_t *w = by_node[c->kvw->id];
+      for (int t = 0; w && w->t_max == 1 && t < p->n_targets; t++) {
+        const char *fuses = c->choice[t].variant->fuses ? c->choice[t].variant->fuses : "";
+        if (!p->targets[t].is_gpu || !op_in(fuses, "kv_write")) continue;
+        c->choice[t].fused_kvw = true;
+        w->choice[t] = (llmc_kchoice_t){.variant = &llmc_kvariant_fused, .source = c->choice[t].source, .fused_into = c};
+      }
+    }
     if ((!c->norm && !c->glu) || (i > 0 && p->calls[i - 1].node == c->node)) continue; /* once per node */
     int n = 1;
     while (i + n < p->n_calls && p->calls[i + n].node == c->node) n++;
@@ -367,8 +378,9 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     if (v && (llmc_ir_value_is_const(v) || llmc_ir_split_producer(&uses, v))) continue;
     /* A variant per token-count range: on GPUs a matmul has one kcall for
      * decode steps (T = 1) and one for wider steps (T >= 2: a batch, a
-     * prefill chunk), which may share weight loads among tokens; the
-     * runtime runs the one whose range holds the step's T. */
+     * prefill chunk), which may share weight loads among tokens; so have
+     * kv_write and attention, which decode fuses (absorb); the runtime runs
+     * the one whose range holds the step's T. */
     if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0)) {
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
                      "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
@@ -383,9 +395,11 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     if (v) {
       node_call.norm = llmc_ir_norm_prologue(&uses, v);
       node_call.glu = llmc_ir_glu_epilogue(&uses, v);
+      node_call.kvw = llmc_ir_kv_write_prologue(&uses, v);
     }
     kcall_shape(p, &node_call);
-    int ranges = v && is_matmul(v) && gpu && t_max >= 2 ? 2 : 1;
+    bool ranged = v && (is_matmul(v) || v->op == LLMC_OP_KV_WRITE || v->op == LLMC_OP_ATTENTION);
+    int ranges = ranged && gpu && t_max >= 2 ? 2 : 1;
     for (int range = 0; !s && range < ranges; range++) {
       llmc_kcall_t *c = &p->calls[p->n_calls++];
       *c = node_call;
@@ -466,6 +480,7 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
       llmc_kconfig_print(ch->variant, &ch->config, out);
       if (ch->fused_norm) llmc_buf_printf(out, " +rms_norm");
       if (ch->fused_glu) llmc_buf_printf(out, " +silu_mul");
+      if (ch->fused_kvw) llmc_buf_printf(out, " +kv_write");
       if (ch->source == LLMC_KSOURCE_TUNING_DB) llmc_buf_printf(out, " tuning-db:%d\n", ch->db_line);
       else llmc_buf_printf(out, " %s\n", llmc_ksource_name(ch->source));
     }

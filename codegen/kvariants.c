@@ -403,19 +403,26 @@ static int64_t gemv_warp_steps(const llmc_kctx_t *x) {
 }
 
 static void gemv_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
-  /* 4 warps a block; the most rows per warp (more loads in flight per
-   * thread) that still leaves two blocks per multiprocessor; 4 steps of K
-   * loaded before the first multiply (fewer when K is short). */
+  /* 4 warps a block; 2 rows per warp where that still leaves two blocks
+   * per multiprocessor, else 1; 4 steps of K loaded before the first
+   * multiply (fewer when K is short). Measured on an H200 (2026-11-30,
+   * bench/gpu, TinyLlama's shapes in bf16): 2 rows beat 4 on gate/up
+   * (N = 11264, 17.7 vs 18.5 us) and the vocabulary (36.8 vs 41.5 us), and
+   * 8 steps in flight gained nothing at T = 1. */
   int64_t n = cols_of(x), warps = 4, r = 1;
-  for (int64_t c = 4; c >= 1 && r == 1; c /= 2)
-    if ((n + warps * c - 1) / (warps * c) >= 2 * x->target->sm_count) r = c;
+  if ((n + warps * 2 - 1) / (warps * 2) >= 2 * x->target->sm_count) r = 2;
   int64_t steps = gemv_warp_steps(x), u = steps >= 4 ? 4 : steps >= 2 ? 2 : 1;
   /* Decode (the T = 1 kcall): a token a block, every weight read once and
    * no wasted work. Wider steps (T >= 2: a batch, a prefill chunk): 4
-   * tokens a block share each weight load, with at most 2 rows a warp so a
-   * thread keeps 8 accumulators. */
-  int64_t tok = x->call->t_min >= 2 ? 4 : 1;
-  if (tok > 1 && r > 2) r = 2;
+   * tokens a block share each weight load, 2 rows a warp share each
+   * activation load, and 8 steps of K in flight: at batch 8 this took the
+   * step from 2.87 to 2.32 ms (R=1, UNROLL=4 before; same run). */
+  int64_t tok = 1;
+  if (x->call->t_min >= 2) {
+    tok = 4;
+    r = 2;
+    u = steps >= 8 ? 8 : u;
+  }
   *out = (llmc_kconfig_t){.n = 4, .values = {r, warps, u, tok}};
 }
 
@@ -469,9 +476,12 @@ static bool attention_warp_supports(const llmc_kctx_t *x) {
 }
 
 static void attention_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
-  /* 4 warps split a context four ways; enough threads to stage and
+  /* 16 warps split a context sixteen ways: at decode a warp's positions
+   * are a chain of dependent loads (block table, key row), so its latency
+   * is the positions it walks (H200, 2026-11-30: 14.9 us a layer with 4
+   * warps, 10.8 with 8, at 32-96 positions); enough threads to stage and
    * combine every head dimension. */
-  int64_t warps = 4, ws = x->target->warp_size;
+  int64_t warps = 16, ws = x->target->warp_size;
   while (warps * ws < x->plan->head_dim && warps < 16) warps *= 2;
   *out = (llmc_kconfig_t){.n = 1, .values = {warps}};
 }
@@ -482,7 +492,8 @@ static bool attention_warp_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, 
     llmc_buf_printf(why, "%lld threads cannot combine %lld head dimensions", (long long)threads, (long long)hd);
     return false;
   }
-  return legal_block(x, threads, (hd + 2 * warps + warps * hd) * 4, why);
+  /* q, k and v rows, and each warp's m, l and accumulator. */
+  return legal_block(x, threads, (3 * hd + 2 * warps + warps * hd) * 4, why);
 }
 
 static llmc_status_t *attention_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
@@ -495,6 +506,8 @@ static llmc_status_t *attention_warp_emit(const llmc_kctx_t *x, const llmc_kconf
   put_int(x, out, "DPL", x->plan->head_dim / ws);
   put_int(x, out, "THREADS", c->values[0] * ws);
   put_int(x, out, "LOG2_WS", log2);
+  /* Per-target fusion (kplan.c, absorb): at decode, this token's kv_write. */
+  put_int(x, out, "KVW", x->choice && x->choice->fused_kvw);
   return NULL;
 }
 
@@ -525,10 +538,14 @@ const llmc_kvariant_t llmc_kvariant_fused = {
 
 static void gpu_rowwise_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   /* One workgroup per row: at decode a row is all the work there is, so
-   * its latency is the serial work per thread. A thread per 8 values of
-   * the row (the vocabulary for argmax), at least a warp, at most 512. */
-  int64_t row = x->call->node ? cols_of(x) : x->plan->vocab;
-  *out = (llmc_kconfig_t){.n = 1, .values = {threads_for(x->target, row, 8, 512)}};
+   * its latency is the serial work per thread, and each of a thread's
+   * values costs a memory round trip (a loop trip waits for its load). A
+   * thread per value of the row (the vocabulary for argmax), at least a
+   * warp, at most 512. Measured on an H200 (2026-11-30): kv_write of 256
+   * values with 32 threads (8 trips) took 7.3 us of a ~60 us decode layer. */
+  const llmc_value_t *v = x->call->node;
+  int64_t row = !v ? x->plan->vocab : v->op == LLMC_OP_KV_WRITE ? x->plan->kv_dim : cols_of(x);
+  *out = (llmc_kconfig_t){.n = 1, .values = {threads_for(x->target, row, 1, 512)}};
 }
 
 static bool gpu_rowwise_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
@@ -621,7 +638,7 @@ static const llmc_kvariant_t registry[] = {
      .gpu = true,
      .ops = "matmul matmul_add",
      .n_params = 4,
-     .params = {{"R", 3, {1, 2, 4}}, {"WARPS", 4, {2, 4, 8, 16}}, {"UNROLL", 4, {1, 2, 4, 8}}, {"TOK", 4, {1, 2, 4, 8}}},
+     .params = {{"R", 3, {1, 2, 4}}, {"WARPS", 4, {2, 4, 8, 16}}, {"UNROLL", 5, {1, 2, 4, 8, 16}}, {"TOK", 4, {1, 2, 4, 8}}},
      .supports = gemv_warp_supports,
      .fuses = "norm glu",
      .heuristic = gemv_warp_heuristic,
@@ -644,6 +661,7 @@ static const llmc_kvariant_t registry[] = {
      .n_params = 1,
      .params = {{"WARPS", 4, {2, 4, 8, 16}}},
      .supports = attention_warp_supports,
+     .fuses = "kv_write",
      .heuristic = attention_warp_heuristic,
      .legal = attention_warp_legal,
      .emit = attention_warp_emit,

@@ -74,6 +74,11 @@ typedef struct {
    * (fused_glu), whose kcalls then have variant "fused" on this target and
    * fused_into pointing here. GPU targets only. */
   bool fused_norm, fused_glu;
+  /* An attention kcall for decode steps (T = 1) whose variant can also
+   * writes this token's k and v into the cache (its kv_write's kcall is
+   * "fused" there). Not for wider steps: a prefill chunk's tokens read each
+   * other's cache rows, which other workgroups would be writing. */
+  bool fused_kvw;
   const llmc_kcall_t *fused_into;
 } llmc_kchoice_t;
 
@@ -110,9 +115,11 @@ struct llmc_kcall {
   const llmc_value_t *parts[LLMC_MAX_SPLIT];
   /* Per-target fusion candidates (llmc_ir_norm_prologue, _glu_epilogue). */
   const llmc_value_t *norm, *glu;
+  const llmc_value_t *kvw; /* attention: its kv_write (llmc_ir_kv_write_prologue) */
   /* The step token counts it runs for (llmc_abi.h): a matmul on GPUs has a
-   * kcall for T = 1 and one for 2..max_step_tokens, adjacent in the plan;
-   * everything else runs for every T. */
+   * kcall for T = 1 and one for 2..max_step_tokens, adjacent in the plan,
+   * and so have kv_write and attention (decode fuses them); everything
+   * else runs for every T. */
   int64_t t_min, t_max;
   llmc_kchoice_t choice[LLMC_MAX_TARGETS]; /* per target of the plan */
 };
@@ -227,7 +234,7 @@ void llmc_kconfig_print(const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_
 
 /* Emission, for the artifact writer. The template family and parameters
  * (without NAME) of call c on target t; the strings live in p's arena. */
-#define LLMC_KPARAMS_MAX 16
+#define LLMC_KPARAMS_MAX 24
 typedef struct llmc_kinstance llmc_kinstance_t;
 struct llmc_kinstance {
   const char *family;

@@ -167,6 +167,11 @@ const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_uses_t *u, const llmc_va
 /* The silu_mul whose operands are the two equal halves (gate, up) of split
  * matmul m and their only use, as m's epilogue; else NULL. */
 const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_uses_t *u, const llmc_value_t *m);
+/* The kv_write an attention node reads the cache from, when that attention
+ * is its only user and both rotate (or neither rotates) with the same RoPE
+ * attributes: a candidate for doing the cache write inside the attention
+ * kernel (per-target fusion, codegen/kplan.c). NULL otherwise. */
+const llmc_value_t *llmc_ir_kv_write_prologue(const llmc_ir_uses_t *u, const llmc_value_t *a);
 
 /* Makes `order` (n values: every value of g exactly once, each after its
  * operands) the graph's value order and renumbers ids. A pass that rewrites

@@ -9,11 +9,12 @@
 //           / WS: dimensions a lane holds), THREADS (= WARPS * WS); the
 //           rotation (@NAME_rot, rope_rot.gpu.mlir) has its own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
-//            block_tables_off (all three in meta), layer]
+//            block_tables_off (all three in meta), layer], and with KVW
+//            [6] k_off, [7] v_off (act: the kv_write's k and v rows)
 //   extent: T * N_HEADS items, one workgroup each (token t, head h)
 //   grid:   (T * N_HEADS, 1, 1) x (THREADS, 1, 1)
 // q is staged in workgroup memory (rotated there with ROPE). Warp w takes
-// the positions w, w + WARPS, ... of 0..p; lane l holds dimensions l * DPL ..
+// the positions w, w + WARPS, ... of 0..p (two a trip); lane l holds dimensions l * DPL ..
 // l * DPL + DPL - 1 of q, of each key row (coalesced across the warp) and of
 // its accumulator. A score is the lanes' partial dot products summed by a
 // gpu.shuffle xor tree (every lane gets it), then each warp keeps its own
@@ -21,10 +22,17 @@
 // exp(m_old - m_new): Milakov & Gimelshein 2018, FlashAttention-2). At the
 // end the warps' (m, l, acc) meet in workgroup memory and thread d < HEAD_DIM
 // combines them for output dimension d (the FlashDecoding combine, inside
-// one workgroup). Compared with attention.gpu.mlir, which scores a block's
+// one workgroup). With KVW (per-target fusion at decode, T = 1: the
+// kv_write this attention reads the cache from) the workgroup also stages
+// this token's k (rotated with ROPE) and v rows of its kv head, takes
+// position p from them instead of the cache, and the first q head of each
+// group writes them into the cache, so no other workgroup reads a row
+// being written. Compared with attention.gpu.mlir, which scores a block's
 // positions with one thread each and walks the blocks in turn, the work on
 // a long context is split WARPS ways and no barrier is taken per block.
 memref.global "private" @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
+memref.global "private" @{{NAME}}_k : memref<{{HEAD_DIM}}xf32, 3>
+memref.global "private" @{{NAME}}_v : memref<{{HEAD_DIM}}xf32, 3>
 memref.global "private" @{{NAME}}_m : memref<{{WARPS}}xf32, 3>
 memref.global "private" @{{NAME}}_l : memref<{{WARPS}}xf32, 3>
 memref.global "private" @{{NAME}}_acc : memref<{{WARPS}}x{{HEAD_DIM}}xf32, 3>
@@ -63,6 +71,10 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %stride0 = arith.select %interleaved, %c2, %c1 : index
   %step1 = arith.select %interleaved, %c1, %half_hd : index
   %q_sh = memref.get_global @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
+  %k_sh = memref.get_global @{{NAME}}_k : memref<{{HEAD_DIM}}xf32, 3>
+  %v_sh = memref.get_global @{{NAME}}_v : memref<{{HEAD_DIM}}xf32, 3>
+  %kvw = arith.constant {{KVW}} : index
+  %fused = arith.cmpi ne, %kvw, %c0 : index
   %m_sh = memref.get_global @{{NAME}}_m : memref<{{WARPS}}xf32, 3>
   %l_sh = memref.get_global @{{NAME}}_l : memref<{{WARPS}}xf32, 3>
   %acc_sh = memref.get_global @{{NAME}}_acc : memref<{{WARPS}}x{{HEAD_DIM}}xf32, 3>
@@ -127,16 +139,100 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
         memref.store %q_d, %q_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
       }
     }
+    // KVW: this token's k (rotated as kv_write would) and v rows of kv
+    // head g, into workgroup memory.
+    %kvd_t = arith.muli %t, %kvd : index
+    %g_hd = arith.muli %g, %hd : index
+    scf.if %fused {
+      %c6 = arith.constant 6 : index
+      %c7 = arith.constant 7 : index
+      %k_off_i = memref.load %args[%c6] : memref<?xi64>
+      %v_off_i = memref.load %args[%c7] : memref<?xi64>
+      %k_off = arith.index_cast %k_off_i : i64 to index
+      %v_off = arith.index_cast %v_off_i : i64 to index
+      %k_row = arith.addi %k_off, %kvd_t : index
+      %k_at = arith.addi %k_row, %g_hd : index
+      %v_row = arith.addi %v_off, %kvd_t : index
+      %v_at = arith.addi %v_row, %g_hd : index
+      %dimk = arith.cmpi ult, %tid, %hd : index
+      scf.if %dimk {
+        %iv = arith.addi %v_at, %tid : index
+        %v_d = memref.load %act[%iv] : memref<?xf32>
+        memref.store %v_d, %v_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
+      }
+      scf.if %rotate {
+        %pairk = arith.cmpi ult, %tid, %half_hd : index
+        scf.if %pairk {
+          %pos_fk = arith.sitofp %pos_i : i32 to f32
+          %f0 = arith.muli %tid, %stride0 : index
+          %f1 = arith.addi %f0, %step1 : index
+          %ik0 = arith.addi %k_at, %f0 : index
+          %ik1 = arith.addi %k_at, %f1 : index
+          %y0 = memref.load %act[%ik0] : memref<?xf32>
+          %y1 = memref.load %act[%ik1] : memref<?xf32>
+          %z:2 = func.call @{{NAME}}_rot(%y0, %y1, %pos_fk, %tid) : (f32, f32, f32, index) -> (f32, f32)
+          memref.store %z#0, %k_sh[%f0] : memref<{{HEAD_DIM}}xf32, 3>
+          memref.store %z#1, %k_sh[%f1] : memref<{{HEAD_DIM}}xf32, 3>
+        }
+      } else {
+        scf.if %dimk {
+          %ik = arith.addi %k_at, %tid : index
+          %k_d = memref.load %act[%ik] : memref<?xf32>
+          memref.store %k_d, %k_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
+        }
+      }
+    }
     gpu.barrier
+    // KVW: the first q head of each group writes the rows into the cache
+    // (position p of the sequence: block table entry p / BLOCK_SIZE, slot
+    // p % BLOCK_SIZE), which the others never read.
+    %g_first = arith.muli %g, %group : index
+    %is_first = arith.cmpi eq, %h, %g_first : index
+    %dimw = arith.cmpi ult, %tid, %hd : index
+    %writes0 = arith.andi %fused, %is_first : i1
+    %writes = arith.andi %writes0, %dimw : i1
+    scf.if %writes {
+      %pb = arith.divui %pos, %bs : index
+      %pslot = arith.remui %pos, %bs : index
+      %ipb = arith.addi %bt_row, %pb : index
+      %pblk_i = memref.load %meta[%ipb] : memref<?xi32>
+      %pblk = arith.index_cast %pblk_i : i32 to index
+      %pbase = arith.muli %pblk, %bf : index
+      %pk0 = arith.addi %pbase, %k_layer : index
+      %psrow = arith.muli %pslot, %kvd : index
+      %pk1 = arith.addi %pk0, %psrow : index
+      %pk2 = arith.addi %pk1, %g_hd : index
+      %pk = arith.addi %pk2, %tid : index
+      %pvw = arith.addi %pk, %kind_stride : index
+      %kw = memref.load %k_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
+      %vw = memref.load %v_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
+      memref.store %kw, %kv[%pk] : memref<?xf32>
+      memref.store %vw, %kv[%pvw] : memref<?xf32>
+    }
     %d0 = arith.muli %lane, %dpl : index
     %qv = vector.load %q_sh[%d0] : memref<{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
     %g_col = arith.muli %g, %hd : index
     %lane_col = arith.addi %g_col, %d0 : index
-    %res:3 = scf.for %j = %warp to %n_ctx step %warps iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{DPL}}xf32>) {
+    // Two positions a trip, j and j + WARPS, their key and value rows
+    // loaded before either score is reduced, so a warp waits for one
+    // chain of dependent loads (block table, row) per two positions. The
+    // second is clamped to j past the context and scores -inf there (the
+    // first is always live, so m is finite by then and exp(-inf) adds 0).
+    %warps2 = arith.muli %warps, %c2 : index
+    %kcur = vector.load %k_sh[%d0] : memref<{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
+    %vcur = vector.load %v_sh[%d0] : memref<{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
+    %res:3 = scf.for %j = %warp to %n_ctx step %warps2 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{DPL}}xf32>) {
+      %j2r = arith.addi %j, %warps : index
+      %live2 = arith.cmpi ult, %j2r, %n_ctx : index
+      %j2 = arith.select %live2, %j2r, %j : index
       %jb = arith.divui %j, %bs : index
       %slot = arith.remui %j, %bs : index
       %ibt = arith.addi %bt_row, %jb : index
+      %jb2 = arith.divui %j2, %bs : index
+      %slot2 = arith.remui %j2, %bs : index
+      %ibt2 = arith.addi %bt_row, %jb2 : index
       %blk_i = memref.load %meta[%ibt] : memref<?xi32>
+      %blk2_i = memref.load %meta[%ibt2] : memref<?xi32>
       %blk = arith.index_cast %blk_i : i32 to index
       %blk_base = arith.muli %blk, %bf : index
       %kb0 = arith.addi %blk_base, %k_layer : index
@@ -144,19 +240,43 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %kb1 = arith.addi %kb0, %srow : index
       %kb = arith.addi %kb1, %lane_col : index
       %vb = arith.addi %kb, %kind_stride : index
-      %kv_k = vector.load %kv[%kb] : memref<?xf32>, vector<{{DPL}}xf32>
+      %blk2 = arith.index_cast %blk2_i : i32 to index
+      %blk_base2 = arith.muli %blk2, %bf : index
+      %kb02 = arith.addi %blk_base2, %k_layer : index
+      %srow2 = arith.muli %slot2, %kvd : index
+      %kb12 = arith.addi %kb02, %srow2 : index
+      %kb2 = arith.addi %kb12, %lane_col : index
+      %vb2 = arith.addi %kb2, %kind_stride : index
+      %kc_k = vector.load %kv[%kb] : memref<?xf32>, vector<{{DPL}}xf32>
+      %kc_k2 = vector.load %kv[%kb2] : memref<?xf32>, vector<{{DPL}}xf32>
+      %vc = vector.load %kv[%vb] : memref<?xf32>, vector<{{DPL}}xf32>
+      %vc2 = vector.load %kv[%vb2] : memref<?xf32>, vector<{{DPL}}xf32>
+      // KVW: position p is this token's, from workgroup memory (its cache
+      // row may not be written yet; what the load read is not used).
+      %at_p = arith.cmpi eq, %j, %pos : index
+      %at_p2 = arith.cmpi eq, %j2, %pos : index
+      %cur = arith.andi %fused, %at_p : i1
+      %cur2 = arith.andi %fused, %at_p2 : i1
+      %kv_k = arith.select %cur, %kcur, %kc_k : vector<{{DPL}}xf32>
+      %kv_k2 = arith.select %cur2, %kcur, %kc_k2 : vector<{{DPL}}xf32>
+      %vv = arith.select %cur, %vcur, %vc : vector<{{DPL}}xf32>
+      %vv2 = arith.select %cur2, %vcur, %vc2 : vector<{{DPL}}xf32>
       %prod = arith.mulf %qv, %kv_k : vector<{{DPL}}xf32>
       %part = vector.reduction <add>, %prod : vector<{{DPL}}xf32> into f32
-      // The warp's sum, on every lane: a xor tree over WS lanes.
-      %dot = scf.for %i = %c0 to %steps step %c1 iter_args(%v = %part) -> (f32) {
+      %prod2 = arith.mulf %qv, %kv_k2 : vector<{{DPL}}xf32>
+      %part2 = vector.reduction <add>, %prod2 : vector<{{DPL}}xf32> into f32
+      // The warp's sums, on every lane: xor trees over WS lanes.
+      %dots:2 = scf.for %i = %c0 to %steps step %c1 iter_args(%v = %part, %v2 = %part2) -> (f32, f32) {
         %ii = arith.index_cast %i : index to i32
         %sh = arith.addi %ii, %one_i : i32
         %off = arith.shrui %width, %sh : i32
         %o, %ok = gpu.shuffle xor %v, %off, %width : f32
+        %o2, %ok2 = gpu.shuffle xor %v2, %off, %width : f32
         %nv = arith.addf %v, %o : f32
-        scf.yield %nv : f32
+        %nv2 = arith.addf %v2, %o2 : f32
+        scf.yield %nv, %nv2 : f32, f32
       }
-      %s = arith.mulf %dot, %scale : f32
+      %s = arith.mulf %dots#0, %scale : f32
       %m_new = arith.maximumf %m0, %s : f32
       %dm = arith.subf %m0, %m_new : f32
       %corr = math.exp %dm : f32
@@ -164,13 +284,26 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %p = math.exp %ds : f32
       %l_c = arith.mulf %l0, %corr : f32
       %l_new = arith.addf %l_c, %p : f32
-      %vv = vector.load %kv[%vb] : memref<?xf32>, vector<{{DPL}}xf32>
       %corr_v = vector.broadcast %corr : f32 to vector<{{DPL}}xf32>
       %p_v = vector.broadcast %p : f32 to vector<{{DPL}}xf32>
       %acc_c = arith.mulf %acc0, %corr_v : vector<{{DPL}}xf32>
       %pv = arith.mulf %p_v, %vv : vector<{{DPL}}xf32>
       %acc_new = arith.addf %acc_c, %pv : vector<{{DPL}}xf32>
-      scf.yield %m_new, %l_new, %acc_new : f32, f32, vector<{{DPL}}xf32>
+      %s2r = arith.mulf %dots#1, %scale : f32
+      %s2 = arith.select %live2, %s2r, %ninf : f32
+      %m_new2 = arith.maximumf %m_new, %s2 : f32
+      %dm2 = arith.subf %m_new, %m_new2 : f32
+      %corr2 = math.exp %dm2 : f32
+      %ds2 = arith.subf %s2, %m_new2 : f32
+      %p2 = math.exp %ds2 : f32
+      %l_c2 = arith.mulf %l_new, %corr2 : f32
+      %l_new2 = arith.addf %l_c2, %p2 : f32
+      %corr2_v = vector.broadcast %corr2 : f32 to vector<{{DPL}}xf32>
+      %p2_v = vector.broadcast %p2 : f32 to vector<{{DPL}}xf32>
+      %acc_c2 = arith.mulf %acc_new, %corr2_v : vector<{{DPL}}xf32>
+      %pv2 = arith.mulf %p2_v, %vv2 : vector<{{DPL}}xf32>
+      %acc_new2 = arith.addf %acc_c2, %pv2 : vector<{{DPL}}xf32>
+      scf.yield %m_new2, %l_new2, %acc_new2 : f32, f32, vector<{{DPL}}xf32>
     }
     // The warps' states meet: thread d combines output dimension d.
     %lead = arith.cmpi eq, %lane, %c0 : index

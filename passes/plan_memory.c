@@ -206,7 +206,8 @@ llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
   /* Per-target fusion candidates (llmc_ir_norm_prologue, _glu_epilogue):
    * where a target fuses them, the matmul reads the norm's input and writes
    * the silu_mul's output itself, so the former lives until the matmul and
-   * the latter from it, on every target. */
+   * the latter from it, on every target. Likewise an attention that does
+   * its kv_write (llmc_ir_kv_write_prologue) reads k and v itself. */
   first = calloc((size_t)g->n_values + 1, sizeof *first);
   if (!first) {
     s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
@@ -218,6 +219,9 @@ llmc_status_t *llmc_plan_memory(const llmc_ir_graph_t *g, int64_t max_tokens,
     const llmc_value_t *m = g->values[i], *r = llmc_ir_norm_prologue(&uses, m), *glu = llmc_ir_glu_epilogue(&uses, m);
     if (r && last[r->inputs[0]->id] < i) last[r->inputs[0]->id] = i;
     if (glu) first[glu->id] = i;
+    const llmc_value_t *kvw = llmc_ir_kv_write_prologue(&uses, m);
+    for (int j = 0; kvw && j < 2; j++)
+      if (last[kvw->inputs[j]->id] < i) last[kvw->inputs[j]->id] = i;
   }
   int n = 0;
   for (int i = 0; i < g->n_values; i++) {

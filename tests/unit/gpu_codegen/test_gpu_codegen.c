@@ -336,7 +336,8 @@ static void test_target(void **state) {
                                      {"EPS", "0x3727C5AC"}, {"GLU", "1"}, {"TOK", "4"}}};
     check_ok(llmc_kinstance_render(&a, "gpu", "k_gemv_warp_split", &text));
     check_ok(llmc_kinstance_render(&b, "gpu", "k_gemv_warp_add", &text));
-    /* attention_warp: head_dim 64 over the warp's lanes, q rotated first. */
+    /* attention_warp: head_dim 64 over the warp's lanes, q rotated first,
+     * doing the decode kv_write (KVW). */
     char dpl[8], threads[8], log2[8];
     snprintf(dpl, sizeof dpl, "%d", 64 / t->warp_size);
     snprintf(threads, sizeof threads, "%d", 4 * t->warp_size);
@@ -347,7 +348,7 @@ static void test_target(void **state) {
         P("NAME", "k_attention_warp"), P("N_HEADS", "8"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"),
         P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "16384"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"),
         P("ROPE", "1"), P("HALF_DIM", "32"), P("STYLE", "0"), P("WARPS", "4"), P("WS", ws), P("DPL", dpl),
-        P("THREADS", threads), P("LOG2_WS", log2)};
+        P("THREADS", threads), P("LOG2_WS", log2), P("KVW", "1")};
     check_ok(llmc_template_instantiate("attention_warp", "gpu", aw, (int)(sizeof aw / sizeof aw[0]), &text));
     llmc_buf_free(&epi_s);
     llmc_buf_free(&epi_a);
