@@ -407,7 +407,7 @@ static void gemv_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
    * per multiprocessor, else 1; 4 steps of K loaded before the first
    * multiply (fewer when K is short). Measured on an H200 (2026-11-30,
    * bench/gpu, TinyLlama's shapes in bf16): 2 rows beat 4 on gate/up
-   * (N = 11264, 17.7 vs 18.5 us) and the vocabulary (36.8 vs 41.5 us), and
+   * (N = 11264, 17.7 vs 18.3 us) and the vocabulary (36.8 vs 41.5 us), and
    * 8 steps in flight gained nothing at T = 1. */
   int64_t n = cols_of(x), warps = 4, r = 1;
   if ((n + warps * 2 - 1) / (warps * 2) >= 2 * x->target->sm_count) r = 2;
