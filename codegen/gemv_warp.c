@@ -19,9 +19,13 @@
  * MLIR GEMV measured at 47-85% of an H200's copy bandwidth
  * (shared/GPU-RECIPES.md, section 5).
  *
- * Weights are f32, or f16/bf16 packed two per 32-bit word; products and sums
- * are f32. bf16 widens with integer ops (a bf16 is the high half of an f32),
- * f16 with arith.extf. Rows and the activation row are 16-byte aligned
+ * Weights are f32, f16/bf16 packed two per 32-bit word, or int8 in llmc's
+ * row layout (LLMC_DT_I8: N*K int8 values, then N f32 scales; four per
+ * word); products and sums are f32. bf16 widens with integer ops (a bf16 is
+ * the high half of an f32), f16 with arith.extf, int8 with arith.sitofp
+ * (exact), and an int8 row's dot product is scaled by its row's scale
+ * once, after the warp's sum (rows need K % 16 == 0 there: a lane's
+ * 16-byte load is 16 weights). Rows and the activation row are 16-byte aligned
  * (K % 8 == 0, weights 64-byte aligned in the weight file, activations
  * 64-byte aligned by plan-memory), which supports() in kvariants.c
  * requires. Every thread runs every shuffle (rows past N are clamped and not
@@ -89,9 +93,12 @@ static void emit_loads(const gen_t *g, const char *ind, int s, int64_t words, co
   llmc_buf_t *o = g->o;
   llmc_buf_printf(o, "%s%%ko%d = arith.constant %lld : index\n", ind, s, (long long)words);
   llmc_buf_printf(o, "%s%%kw%d = arith.addi %s, %%ko%d : index\n", ind, s, base, s);
-  /* Word j holds elements 2j and 2j + 1 of 16-bit weights: 4 words are 8 activations. */
+  /* Word j holds elements 2j and 2j + 1 of 16-bit weights (4 words are 8
+   * activations), elements 4j..4j+3 of int8 ones (4 words, 16). */
   if (g->wdt == LLMC_DT_F32)
     llmc_buf_printf(o, "%s%%ke%d = arith.addi %%kw%d, %%c0 : index\n", ind, s, s);
+  else if (g->wdt == LLMC_DT_I8)
+    llmc_buf_printf(o, "%s%%ke%d = arith.muli %%kw%d, %%c4 : index\n", ind, s, s);
   else
     llmc_buf_printf(o, "%s%%ke%d = arith.muli %%kw%d, %%c2 : index\n", ind, s, s);
   if (g->norm) {
@@ -136,6 +143,11 @@ static void emit_fmas(const gen_t *g, const char *ind, int s, acc_t acc) {
                       "%s%%wh%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<8xf16>\n"
                       "%s%%wf%d_%d = arith.extf %%wh%d_%d : vector<8xf16> to vector<8xf32>\n",
                       ind, s, r, s, r, ind, s, r, s, r);
+    else if (g->wdt == LLMC_DT_I8)
+      llmc_buf_printf(o,
+                      "%s%%wh%d_%d = vector.bitcast %%w%d_%d : vector<4xf32> to vector<16xi8>\n"
+                      "%s%%wf%d_%d = arith.sitofp %%wh%d_%d : vector<16xi8> to vector<16xf32>\n",
+                      ind, s, r, s, r, ind, s, r, s, r);
     for (int j = 0; j < g->tok; j++) {
       int a = r * g->tok + j;
       switch (g->wdt) {
@@ -146,6 +158,7 @@ static void emit_fmas(const gen_t *g, const char *ind, int s, acc_t acc) {
                           ind, s, r, j, s, j, s, r, acc[a], ind, s, r, j, s, j, s, r, s, r, j);
           break;
         case LLMC_DT_F16:
+        case LLMC_DT_I8:
           llmc_buf_printf(o, "%s%%n%d_%d_%d = vector.fma %%x%d_%d, %%wf%d_%d, %s : %s\n", ind, s, r, j, s, j, s, r,
                           acc[a], g->vt);
           break;
@@ -211,10 +224,14 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
       !eps || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || (GLU != 0 && GLU != 1) ||
       (GLU && N % 2) || TOK < 1 || TOK > 8)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: bad parameters");
+  if (wdt == LLMC_DT_I8 && K % 16)
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: int8 rows need K %% 16 == 0");
+  bool i8 = wdt == LLMC_DT_I8;
   gen_t g = {.o = o, .rows = (int)(GLU ? 2 * R : R), .tok = (int)TOK, .wdt = wdt, .norm = NORM == 1,
-             .vt = wdt == LLMC_DT_F16 ? "vector<8xf32>" : "vector<4xf32>",
-             .xt = wdt == LLMC_DT_F32 ? "vector<4xf32>" : "vector<8xf32>"};
-  int64_t words = wdt == LLMC_DT_F32 ? K : K / 2; /* 32-bit words per weight row */
+             .vt = i8 ? "vector<16xf32>" : wdt == LLMC_DT_F16 ? "vector<8xf32>" : "vector<4xf32>",
+             .xt = i8 ? "vector<16xf32>" : wdt == LLMC_DT_F32 ? "vector<4xf32>" : "vector<8xf32>"};
+  /* 32-bit words per weight row */
+  int64_t words = wdt == LLMC_DT_F32 ? K : i8 ? K / 4 : K / 2;
   int64_t stretch = WS * 4;                         /* words a warp reads per step */
   int64_t full = words / stretch, tail = words % stretch;
   int64_t threads = WARPS * WS, outs_per_block = WARPS * R, H = GLU ? N / 2 : N;
@@ -361,6 +378,22 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
     snprintf(lane_sum, sizeof lane_sum, "%%l%d", a);
     llmc_buf_printf(o, "%s%%l%d = vector.reduction <add>, %s : %s into f32\n", J, a, acc[a], g.vt);
     emit_warp_sum(o, J, tag, lane_sum, WS, sum[a], sizeof sum[a]);
+  }
+  /* int8: each row's sums times its scale, the N f32 words after the rows. */
+  if (i8) {
+    llmc_buf_printf(o, "%s%%scales = arith.constant %lld : index\n%s%%s_off = arith.addi %%b_off, %%scales : index\n",
+                    J, (long long)(N * words), J);
+    for (int row = 0; row < g.rows; row++) {
+      llmc_buf_printf(o,
+                      "%s%%si%d = arith.addi %%s_off, %%rowc%d : index\n"
+                      "%s%%sw%d = memref.load %%w[%%si%d] : memref<?xf32>\n",
+                      J, row, row, J, row, row);
+      for (int j = 0; j < g.tok; j++) {
+        int a = row * g.tok + j;
+        llmc_buf_printf(o, "%s%%sc%d = arith.mulf %s, %%sw%d : f32\n", J, a, sum[a], row);
+        snprintf(sum[a], sizeof sum[a], "%%sc%d", a);
+      }
+    }
   }
   if (g.norm)
     llmc_buf_printf(o, "%s%%kf = arith.constant %lld.0 : f32\n%s%%eps = arith.constant %s : f32\n"

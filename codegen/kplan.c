@@ -83,10 +83,11 @@ static llmc_quant_t quant_of(const llmc_kplan_options_t *o, const llmc_value_t *
 }
 
 static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w, llmc_dtype_t want,
-                                 llmc_quant_t quant, bool *out_stored) {
+                                 llmc_quant_t quant, int64_t int8_k_multiple, bool *out_stored) {
   /* Quantized layouts are decided like 16-bit ones (only matmul b operands
-   * qualify), and need K % 4 == 0 for the int8 kernels' 4-byte words. */
-  if (quant == LLMC_QUANT_INT8 && w->shape.rank == 2 && w->shape.dims[1] % 4 == 0) want = LLMC_DT_I8;
+   * qualify), and need K to be a multiple of the int8 kernels' loads: a
+   * 4-byte word on CPUs, a 16-byte vector on GPUs (int8_k_multiple). */
+  if (quant == LLMC_QUANT_INT8 && w->shape.rank == 2 && w->shape.dims[1] % int8_k_multiple == 0) want = LLMC_DT_I8;
   bool used = false, narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8;
   for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
     const llmc_value_t *v = u->users[k];
@@ -358,18 +359,24 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   llmc_status_t *s = p->weight_dtypes && p->stored && p->calls && hits ? kv_facts(p, o) : oom();
   llmc_ir_uses_t uses = {0};
   if (!s) s = llmc_ir_uses_build(g, &uses);
+  bool gpu = false, int8 = false;
+  for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
   for (int i = 0; !s && i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
     p->stored[i] = false;
-    p->weight_dtypes[i] = llmc_ir_value_is_const(v) ? stored_dtype(&uses, v, o->weight_dtype, quant_of(o, v), &p->stored[i]) : v->dtype;
+    p->weight_dtypes[i] = llmc_ir_value_is_const(v)
+                              ? stored_dtype(&uses, v, o->weight_dtype, quant_of(o, v), gpu ? 16 : 4, &p->stored[i])
+                              : v->dtype;
   }
-  bool gpu = false, int8 = false;
-  for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
+  /* int8 weights run on CPUs (matmul_int8) and on GPUs with warp shuffles
+   * (gemv_warp, NVIDIA and AMD); SPIR-V has no int8 kernel yet. */
   for (int i = 0; !s && i < g->n_values; i++) int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
-  for (int t = 0; !s && int8 && t < n_targets; t++)
-    if (targets[t].is_gpu)
-      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant",
-                     "int8 weights have CPU kernels only so far; target '%s' cannot read them", targets[t].name);
+  for (int t = 0; !s && int8 && t < n_targets; t++) {
+    llmc_gpu_vendor_t vendor = targets[t].is_gpu ? llmc_gpu_vendor(&targets[t]) : LLMC_GPU_VENDOR_NVIDIA;
+    if (vendor != LLMC_GPU_VENDOR_NVIDIA && vendor != LLMC_GPU_VENDOR_AMD)
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int8 weights have no kernel for target '%s' yet",
+                     targets[t].name);
+  }
   int64_t t_max = o->max_step_tokens > 0 ? o->max_step_tokens : 1;
   for (int i = 0; !s && i <= g->n_values; i++) {
     const llmc_value_t *v = i < g->n_values ? g->values[i] : NULL;

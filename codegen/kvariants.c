@@ -386,19 +386,21 @@ static bool has_shuffles(const llmc_target_t *t) {
   return (v == LLMC_GPU_VENDOR_NVIDIA || v == LLMC_GPU_VENDOR_AMD) && (t->warp_size == 32 || t->warp_size == 64);
 }
 
-/* The GPU GEMVs read f32, f16 and bf16 weights (not the int8 row layout). */
+/* The GPU GEMVs read f32, f16 and bf16 weights; gemv_warp also the int8 row layout. */
 static bool float_weights(const llmc_kctx_t *x) {
   llmc_dtype_t d = x->call->weight_dtype;
   return d == LLMC_DT_F32 || d == LLMC_DT_F16 || d == LLMC_DT_BF16;
 }
 
 static bool gemv_warp_supports(const llmc_kctx_t *x) {
-  return float_weights(x) && has_shuffles(x->target) && k_of(x) % 8 == 0;
+  bool i8 = x->call->weight_dtype == LLMC_DT_I8;
+  return (float_weights(x) || i8) && has_shuffles(x->target) && k_of(x) % (i8 ? 16 : 8) == 0;
 }
 
 /* 32-bit words a warp reads per step of K (16 bytes a lane), and the steps. */
 static int64_t gemv_warp_steps(const llmc_kctx_t *x) {
-  int64_t words = x->call->weight_dtype == LLMC_DT_F32 ? k_of(x) : k_of(x) / 2;
+  llmc_dtype_t d = x->call->weight_dtype;
+  int64_t words = d == LLMC_DT_F32 ? k_of(x) : d == LLMC_DT_I8 ? k_of(x) / 4 : k_of(x) / 2;
   return words / (4 * x->target->warp_size);
 }
 

@@ -11,6 +11,7 @@
 #              parameters (TinyLlama's shape) for host + NVIDIA, matmul weights
 #              in f32, bf16 and f16, WITHOUT weights (4.4 / 2.3 GB): benchmarked
 #              with --synthetic-weights
+#   - r1b-int8/: the same with int8 matmul weights (--quant=int8), sm_90a only
 #   - r1b-bf16-base/: the bf16 one without the fusion passes and with the
 #              shared-memory GEMV (gemv_block), for before/after in one run
 #   - r1b-bf16-gemvwarp*/, r1b-bf16-attentionwarp*/: gemv_warp and
@@ -77,6 +78,10 @@ for dt in bf16 f16; do
   "$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-$dt" --target=$targets --max-context "$ctx" \
     --weight-dtype=$dt "${flags[@]}"
 done
+# int8 matmul weights (gemv_warp reading int8 rows and a scale per row):
+# half of bf16's bytes a decode step.
+"$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-int8" --target=sm_90a --max-context "$ctx" \
+  --quant=int8 "${flags[@]}"
 # The same bf16 model as llmc compiled it before the fusion passes and
 # gemv_warp (the shared-memory GEMV, no new fusions), for before/after in
 # one run; and a small sweep of gemv_warp's configurations (rows per warp,
@@ -108,7 +113,7 @@ if [ -z "$emulation" ] && [ -f bench/gpu/tuning-sm_90a.jsonl ]; then
   tuned=(r1b-bf16-tuned)
 fi
 echo "${sweep[*]}" >"$carry/sweep"
-for a in r1b r1b-bf16 r1b-f16 r1b-bf16-base "${sweep[@]}" "${tuned[@]}"; do
+for a in r1b r1b-bf16 r1b-f16 r1b-int8 r1b-bf16-base "${sweep[@]}" "${tuned[@]}"; do
   mkdir -p "$carry/$a"
   cp "$work/$a/model.so" "$work/$a/model.h" "$work/$a/report.json" "$carry/$a/"
 done

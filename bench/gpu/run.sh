@@ -35,7 +35,7 @@ failed=0
     || failed=1
   tuned=()
   [ -d "$here/r1b-bf16-tuned" ] && tuned=(r1b-bf16-tuned)  # compiled with bench/gpu/tuning-sm_90a.jsonl
-  for model in r1b-bf16 "${tuned[@]}" r1b-f16 r1b; do
+  for model in r1b-bf16 "${tuned[@]}" r1b-int8 r1b-f16 r1b; do
     for b in 1 8; do
       echo "== decode, ~1.1B random ($model), synthetic weights, batch $b (cuda) [$((SECONDS))s]"
       "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch $b \
