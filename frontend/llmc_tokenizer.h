@@ -1,12 +1,18 @@
-/* llmc_tokenizer.h: a Hugging Face tokenizer.json reader for byte-level BPE
- * (GPT-2, Llama-3, Qwen-style), for encoding prompts and decoding samples.
+/* llmc_tokenizer.h: a Hugging Face tokenizer.json reader for BPE, byte-level
+ * (GPT-2, Llama-3, Qwen-style) and sentencepiece-style (Llama 2, Mistral,
+ * TinyLlama, Gemma: characters, byte_fallback), for encoding prompts and
+ * decoding samples.
  *
  * Supported: model.type "BPE" with `vocab` and `merges` (either "a b" strings
- * or [a, b] pairs), a ByteLevel pre_tokenizer (alone or in a Sequence after
- * Split), ByteLevel or no decoder, no normalizer or NFC (treated as identity),
- * and `added_tokens`, which are matched literally before pre-tokenization.
- * WordPiece, Unigram and sentencepiece-style (Metaspace, byte_fallback) BPE
- * fail to load with LLMC_UNIMPLEMENTED. Special tokens come from the
+ * or [a, b] pairs), byte_fallback, fuse_unk and unk_token; pre_tokenizers
+ * ByteLevel (alone or in a Sequence after Split), Split on a literal string
+ * (Removed, Isolated, MergedWithPrevious, MergedWithNext), Metaspace, or none
+ * (sentencepiece-style); normalizers NFC (treated as identity), Prepend and
+ * Replace of a literal string, in Sequences; decoders ByteLevel, or Replace,
+ * ByteFallback, Fuse, Strip of leading spaces and Metaspace; and
+ * `added_tokens`, which are matched literally before normalization. Other
+ * kinds (WordPiece, Unigram, regex Replace, ...) fail to load with
+ * LLMC_UNIMPLEMENTED naming them. Special tokens come from the
  * post_processor (TemplateProcessing, RobertaProcessing, BertProcessing,
  * ByteLevel, a Sequence of them) and, through llmc_tokenizer_load_files or
  * _load_dir, from tokenizer_config.json and generation_config.json; never
@@ -78,6 +84,12 @@ LLMC_MUST_USE llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, co
  * [0, vocab_size) or one no token was assigned. */
 LLMC_MUST_USE llmc_status_t *llmc_tokenizer_decode_token(const llmc_tokenizer_t *t, int32_t id,
                                                          llmc_buf_t *buf);
+/* Appends the text of a whole sequence of ids, as Hugging Face's decode
+ * does: the tokens' bytes, then the decoder's strip of leading spaces
+ * (sentencepiece-style tokenizers drop the space their normalizer
+ * prepended). A stream of tokens after a prompt uses _decode_token. */
+LLMC_MUST_USE llmc_status_t *llmc_tokenizer_decode(const llmc_tokenizer_t *t, const int32_t *ids, size_t n,
+                                                   llmc_buf_t *buf);
 
 /* BOS: tokenizer_config.json's bos_token, else generation_config.json's
  * bos_token_id, else the first special token encode adds; -1 when none.

@@ -9,6 +9,16 @@
  * candidate is one hash probe, and a heap keeps a pre-token at O(n log n): a
  * 100 KB run of letters is one pre-token.
  *
+ * Sentencepiece-style BPE (Llama 2, Mistral, TinyLlama, Gemma: no ByteLevel
+ * stage) is "char level": vocabulary strings are UTF-8 text, the normalizer
+ * (Prepend, Replace) or a Metaspace pre-tokenizer turns spaces into U+2581,
+ * a pre-token starts from one symbol per character, a character missing
+ * from the vocabulary becomes the <0xXX> tokens of its bytes (byte_fallback)
+ * or the unknown token (runs of them fused with fuse_unk), and merges
+ * proceed as above. Decoding precomputes each token's text through the
+ * decoder's Replace and ByteFallback steps; its Strip of the first leading
+ * space applies to a whole sequence (llmc_tokenizer_decode).
+ *
  * Left out: added tokens' lstrip/rstrip/single_word flags, BPE dropout (a
  * training feature), and NFC normalization (accepted, applied as identity:
  * most text already is NFC).
@@ -28,6 +38,8 @@
 #define MAX_TOKENS (1 << 24)
 #define MAX_FILE_BYTES (1ull << 30)
 #define MAX_STAGES 8
+#define MAX_NORMS 8    /* normalizer steps */
+#define MAX_REPLACES 4 /* decoder Replace steps */
 #define MAX_SPECIALS 16                /* on each side of a template */
 #define MAX_CONFIG_BYTES (64u << 20) /* tokenizer_config.json carries chat templates */
 
@@ -96,6 +108,11 @@ invalid:
  * fine, "▁" is not). */
 static bool alphabet_decode(const alphabet_t *a, const char *s, size_t n, uint8_t *out,
                             size_t *out_len) {
+  if (!a) { /* char-level vocabularies are the text itself */
+    memcpy(out, s, n);
+    *out_len = n;
+    return true;
+  }
   size_t o = 0;
   for (size_t i = 0; i < n;) {
     uint32_t cp;
@@ -346,12 +363,30 @@ static void pair_map_put(pair_map_t *m, int32_t a, int32_t b, int32_t rank, int3
 
 /* ---- The tokenizer -------------------------------------------------------- */
 
+typedef enum { BEHAVIOR_REMOVED, BEHAVIOR_ISOLATED, BEHAVIOR_WITH_PREVIOUS, BEHAVIOR_WITH_NEXT } behavior_t;
+typedef enum { PREPEND_NEVER, PREPEND_FIRST, PREPEND_ALWAYS } prepend_t;
+
 typedef struct {
-  bool byte_level;       /* a ByteLevel stage, else a Split stage */
+  bool byte_level;       /* a ByteLevel stage, else a Split or Metaspace stage */
   bool add_prefix_space; /* ByteLevel: prepend ' ' to a piece not starting with one */
   bool use_regex;        /* ByteLevel: split with the GPT-2 pattern */
-  split_kind_t kind;     /* Split: the pattern */
+  split_kind_t kind;     /* Split with a regex: the pattern */
+  /* Split on a literal string (literal != NULL), or Metaspace: spaces
+   * become `literal` (U+2581), which is prepended per `prepend` and, with
+   * split, starts each piece (behavior WITH_NEXT). */
+  bool metaspace, split;
+  const uint8_t *literal;
+  uint32_t literal_len;
+  behavior_t behavior;
+  prepend_t prepend;
 } stage_t;
+
+/* A normalizer step: Prepend `to` to non-empty text, or Replace every `from` with `to`. */
+typedef struct {
+  bool prepend;
+  const uint8_t *from, *to;
+  uint32_t from_len, to_len;
+} norm_t;
 
 typedef struct {
   const uint8_t *text; /* content, matched literally */
@@ -373,6 +408,13 @@ struct llmc_tokenizer {
   stage_t stages[MAX_STAGES]; /* pre-tokenizer stages, applied in order */
   int n_stages;
   bool ignore_merges; /* a pre-token that is itself a token skips merging */
+  bool char_level;    /* sentencepiece-style: symbols start as UTF-8 characters (see the top) */
+  bool byte_fallback; /* char level: a character not in the vocabulary becomes <0xXX> tokens */
+  bool fuse_unk;      /* char level: adjacent unknown characters become one unknown token */
+  int32_t unk;        /* model.unk_token's id; -1: none */
+  norm_t norms[MAX_NORMS];
+  int n_norms;
+  int strip_start; /* decoder Strip: leading spaces a decoded sequence loses */
   int32_t prefix[MAX_SPECIALS], suffix[MAX_SPECIALS]; /* what encode(add_special) adds */
   int n_prefix, n_suffix;
   int32_t bos;                          /* -1: none */
@@ -389,8 +431,14 @@ static const char *type_of(const json_t *o) {
   return json_is_string(t) ? json_string_value(t) : NULL;
 }
 
-/* Only no normalizer or NFC: byte-level models see raw text otherwise. */
-static llmc_status_t *check_normalizer(const json_t *n, const char *path) {
+/* A JSON string's bytes in the arena. */
+static const uint8_t *arena_bytes(llmc_tokenizer_t *t, const json_t *str) {
+  return (const uint8_t *)llmc_arena_strndup(t->arena, json_string_value(str), json_string_length(str));
+}
+
+/* Normalizers: NFC (applied as identity, see the top), Prepend, Replace of
+ * a literal string, and Sequences of them, kept in order in t->norms. */
+static llmc_status_t *parse_normalizer(llmc_tokenizer_t *t, const json_t *n, int depth, const char *path) {
   if (!n || json_is_null(n)) return NULL;
   const char *type = type_of(n);
   if (!type) return DATA_LOSS("normalizer has no \"type\"");
@@ -398,27 +446,61 @@ static llmc_status_t *check_normalizer(const json_t *n, const char *path) {
   if (!strcmp(type, "Sequence")) {
     const json_t *list = json_object_get(n, "normalizers");
     if (!json_is_array(list)) return DATA_LOSS("normalizer Sequence has no \"normalizers\" array");
+    if (depth > 4) return UNSUPPORTED("normalizer Sequences nested deeper than 4 are not supported");
     size_t i;
     const json_t *m;
-    json_array_foreach(list, i, m) LLMC_RETURN_IF_ERROR(check_normalizer(m, path));
+    json_array_foreach(list, i, m) LLMC_RETURN_IF_ERROR(parse_normalizer(t, m, depth + 1, path));
     return NULL;
   }
-  return UNSUPPORTED("normalizer \"%s\" is not supported (llmc reads byte-level BPE only)", type);
+  bool prepend = !strcmp(type, "Prepend");
+  if (!prepend && strcmp(type, "Replace"))
+    return UNSUPPORTED("normalizer \"%s\" is not supported (llmc reads NFC, Prepend, Replace)", type);
+  if (t->n_norms == MAX_NORMS) return UNSUPPORTED("more than %d normalizer steps are not supported", MAX_NORMS);
+  norm_t *m = &t->norms[t->n_norms];
+  const json_t *to = json_object_get(n, prepend ? "prepend" : "content");
+  if (!json_is_string(to)) return DATA_LOSS("normalizer %s has no \"%s\" string", type, prepend ? "prepend" : "content");
+  if (!prepend) {
+    const json_t *pattern = json_object_get(n, "pattern"), *lit = json_object_get(pattern, "String");
+    if (!json_is_string(lit)) {
+      if (json_object_get(pattern, "Regex")) return UNSUPPORTED("normalizer Replace with a Regex pattern is not supported");
+      return DATA_LOSS("normalizer Replace has no \"pattern\": {\"String\": ...}");
+    }
+    if (json_string_length(lit) == 0) return DATA_LOSS("normalizer Replace has an empty pattern");
+    m->from = arena_bytes(t, lit);
+    m->from_len = (uint32_t)json_string_length(lit);
+  }
+  m->prepend = prepend;
+  m->to = arena_bytes(t, to);
+  m->to_len = (uint32_t)json_string_length(to);
+  if (!m->to || (!prepend && !m->from)) return OOM();
+  t->n_norms++;
+  return NULL;
 }
 
 static llmc_status_t *parse_split(llmc_tokenizer_t *t, const json_t *p, const char *path) {
   const json_t *pattern = json_object_get(p, "pattern");
-  const json_t *regex = json_object_get(pattern, "Regex");
-  if (!json_is_string(regex)) {
-    if (json_object_get(pattern, "String"))
-      return UNSUPPORTED("Split pre_tokenizer on a literal string is not supported");
-    return DATA_LOSS("Split pre_tokenizer has no \"pattern\": {\"Regex\": ...}");
-  }
+  const json_t *regex = json_object_get(pattern, "Regex"), *lit = json_object_get(pattern, "String");
+  if (!json_is_string(regex) && !json_is_string(lit))
+    return DATA_LOSS("Split pre_tokenizer has no \"pattern\": {\"Regex\" or \"String\": ...}");
   const json_t *behavior = json_object_get(p, "behavior");
-  if (!json_is_string(behavior) || strcmp(json_string_value(behavior), "Isolated"))
-    return UNSUPPORTED("Split pre_tokenizer behavior other than \"Isolated\" is not supported");
   if (json_is_true(json_object_get(p, "invert")))
     return UNSUPPORTED("Split pre_tokenizer with invert is not supported");
+  if (json_is_string(lit)) {
+    static const char *const names[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext"};
+    int b = -1;
+    for (int i = 0; i < 4 && json_is_string(behavior); i++)
+      if (!strcmp(json_string_value(behavior), names[i])) b = i;
+    if (b < 0) return UNSUPPORTED("Split pre_tokenizer behavior is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext");
+    if (json_string_length(lit) == 0) return DATA_LOSS("Split pre_tokenizer has an empty pattern");
+    stage_t *st = &t->stages[t->n_stages];
+    *st = (stage_t){.literal = arena_bytes(t, lit), .literal_len = (uint32_t)json_string_length(lit),
+                    .behavior = (behavior_t)b};
+    if (!st->literal) return OOM();
+    t->n_stages++;
+    return NULL;
+  }
+  if (!json_is_string(behavior) || strcmp(json_string_value(behavior), "Isolated"))
+    return UNSUPPORTED("Split pre_tokenizer behavior other than \"Isolated\" is not supported");
   const char *re = json_string_value(regex);
   /* Any other regex, GPT-2's own included, runs as GPT-2's: most patterns
    * refine it. */
@@ -456,24 +538,90 @@ static llmc_status_t *parse_pre_tokenizer(llmc_tokenizer_t *t, const json_t *p, 
     };
     return NULL;
   }
-  return UNSUPPORTED("pre_tokenizer \"%s\" is not supported (llmc reads byte-level BPE only)",
-                     type);
+  if (!strcmp(type, "Metaspace")) {
+    /* replacement (U+2581), prepend_scheme (always, first, never; older
+     * files: add_prefix_space), split (default true). */
+    const json_t *r = json_object_get(p, "replacement"), *scheme = json_object_get(p, "prepend_scheme");
+    const json_t *split = json_object_get(p, "split"), *prefix = json_object_get(p, "add_prefix_space");
+    if (!json_is_string(r) || json_string_length(r) == 0) return DATA_LOSS("Metaspace has no \"replacement\" string");
+    prepend_t pre = prefix && !json_is_true(prefix) ? PREPEND_NEVER : PREPEND_ALWAYS;
+    if (json_is_string(scheme)) {
+      const char *v = json_string_value(scheme);
+      if (!strcmp(v, "always")) pre = PREPEND_ALWAYS;
+      else if (!strcmp(v, "first")) pre = PREPEND_FIRST;
+      else if (!strcmp(v, "never")) pre = PREPEND_NEVER;
+      else return DATA_LOSS("Metaspace prepend_scheme \"%s\" is not always, first or never", v);
+    }
+    stage_t *st = &t->stages[t->n_stages];
+    *st = (stage_t){.metaspace = true, .split = split ? json_is_true(split) : true, .literal = arena_bytes(t, r),
+                    .literal_len = (uint32_t)json_string_length(r), .behavior = BEHAVIOR_WITH_NEXT, .prepend = pre};
+    if (!st->literal) return OOM();
+    t->n_stages++;
+    return NULL;
+  }
+  return UNSUPPORTED("pre_tokenizer \"%s\" is not supported (llmc reads ByteLevel, Split, Metaspace)", type);
 }
 
-static llmc_status_t *check_decoder(const json_t *d, const char *path) {
+/* What decoding does, read from the decoder: ByteLevel (the byte alphabet,
+ * undone at load), and for char-level tokenizers Replace (of a literal
+ * string), ByteFallback, Fuse (a no-op for llmc, which decodes to one
+ * string), Strip of leading spaces and Metaspace. */
+typedef struct {
+  bool byte_level, byte_fallback;
+  const json_t *from[MAX_REPLACES], *to[MAX_REPLACES];
+  int n_replaces;
+} decoder_t;
+
+static llmc_status_t *parse_decoder(llmc_tokenizer_t *t, const json_t *d, decoder_t *out, int depth,
+                                    const char *path) {
   if (!d || json_is_null(d)) return NULL;
   const char *type = type_of(d);
   if (!type) return DATA_LOSS("decoder has no \"type\"");
-  if (!strcmp(type, "ByteLevel")) return NULL;
+  if (!strcmp(type, "ByteLevel")) {
+    out->byte_level = true;
+    return NULL;
+  }
   if (!strcmp(type, "Sequence")) {
     const json_t *list = json_object_get(d, "decoders");
     if (!json_is_array(list)) return DATA_LOSS("decoder Sequence has no \"decoders\" array");
+    if (depth > 4) return UNSUPPORTED("decoder Sequences nested deeper than 4 are not supported");
     size_t i;
     const json_t *m;
-    json_array_foreach(list, i, m) LLMC_RETURN_IF_ERROR(check_decoder(m, path));
+    json_array_foreach(list, i, m) LLMC_RETURN_IF_ERROR(parse_decoder(t, m, out, depth + 1, path));
     return NULL;
   }
-  return UNSUPPORTED("decoder \"%s\" is not supported (llmc reads byte-level BPE only)", type);
+  if (!strcmp(type, "ByteFallback")) {
+    out->byte_fallback = true;
+    return NULL;
+  }
+  if (!strcmp(type, "Fuse")) return NULL;
+  bool metaspace = !strcmp(type, "Metaspace");
+  if (!strcmp(type, "Replace") || metaspace) {
+    const json_t *from = metaspace ? json_object_get(d, "replacement") : json_object_get(json_object_get(d, "pattern"), "String");
+    const json_t *to = metaspace ? NULL : json_object_get(d, "content");
+    if (!json_is_string(from) || json_string_length(from) == 0 || (!metaspace && !json_is_string(to)))
+      return UNSUPPORTED("decoder %s other than of a literal string is not supported", type);
+    if (out->n_replaces == MAX_REPLACES) return UNSUPPORTED("more than %d decoder Replace steps are not supported", MAX_REPLACES);
+    out->from[out->n_replaces] = from;
+    out->to[out->n_replaces++] = to; /* NULL: a space */
+    if (metaspace) {
+      const json_t *scheme = json_object_get(d, "prepend_scheme"), *prefix = json_object_get(d, "add_prefix_space");
+      bool never = (json_is_string(scheme) && !strcmp(json_string_value(scheme), "never")) ||
+                   (prefix && !json_is_true(prefix));
+      if (!never) t->strip_start = 1;
+    }
+    return NULL;
+  }
+  if (!strcmp(type, "Strip")) {
+    const json_t *content = json_object_get(d, "content"), *start = json_object_get(d, "start"), *stop = json_object_get(d, "stop");
+    if (!json_is_string(content) || strcmp(json_string_value(content), " ") || !json_is_integer(start) ||
+        !json_is_integer(stop) || json_integer_value(stop) != 0 || json_integer_value(start) < 0 ||
+        json_integer_value(start) > 16)
+      return UNSUPPORTED("decoder Strip other than of up to 16 leading spaces is not supported");
+    t->strip_start = (int)json_integer_value(start);
+    return NULL;
+  }
+  return UNSUPPORTED("decoder \"%s\" is not supported", type);
 }
 
 static llmc_status_t *check_model(const json_t *model, const char *path) {
@@ -483,12 +631,7 @@ static llmc_status_t *check_model(const json_t *model, const char *path) {
   if (!type && json_object_get(model, "type")) return DATA_LOSS("model.type is not a string");
   if (!type && !json_object_get(model, "merges")) return DATA_LOSS("model has no \"type\"");
   if (type && strcmp(type, "BPE"))
-    return UNSUPPORTED("tokenizer model \"%s\" is not supported (llmc reads byte-level BPE only)",
-                       type);
-  if (json_is_true(json_object_get(model, "byte_fallback")))
-    return UNSUPPORTED(
-        "BPE with byte_fallback (sentencepiece-style) is not supported (llmc reads "
-        "byte-level BPE only)");
+    return UNSUPPORTED("tokenizer model \"%s\" is not supported (llmc reads BPE only)", type);
   static const char *const affixes[] = {"continuing_subword_prefix", "end_of_word_suffix"};
   for (size_t i = 0; i < 2; i++) {
     const json_t *a = json_object_get(model, affixes[i]);
@@ -881,32 +1024,105 @@ static llmc_status_t *apply_generation_config(const llmc_tokenizer_t *t, const j
   return NULL;
 }
 
+/* An upper-case hexadecimal digit's value (as in "<0x0A>"), else -1. */
+static int hex_digit(uint8_t c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; }
+
+/* Token id's text through the decoder (char level; see decode_vocab). */
+static llmc_status_t *decode_token_text(llmc_tokenizer_t *t, const decoder_t *d, int32_t id, const char *path) {
+  const uint8_t *w = t->tok[id];
+  uint32_t n = t->tok_len[id];
+  int hi, lo;
+  if (d->byte_fallback && n == 6 && !memcmp(w, "<0x", 3) && w[5] == '>' && (hi = hex_digit(w[3])) >= 0 &&
+      (lo = hex_digit(w[4])) >= 0) {
+    uint8_t *b = llmc_arena_alloc(t->arena, 1);
+    if (!b) return OOM();
+    b[0] = (uint8_t)(hi * 16 + lo);
+    t->tok[id] = b;
+    t->tok_len[id] = 1;
+    return NULL;
+  }
+  for (int r = 0; r < d->n_replaces; r++) {
+    const uint8_t *from = (const uint8_t *)json_string_value(d->from[r]);
+    size_t fl = json_string_length(d->from[r]);
+    const uint8_t *to = d->to[r] ? (const uint8_t *)json_string_value(d->to[r]) : (const uint8_t *)" ";
+    size_t tl = d->to[r] ? json_string_length(d->to[r]) : 1;
+    llmc_buf_t out = {0};
+    for (uint32_t i = 0; i < n;) {
+      if (i + fl <= n && !memcmp(w + i, from, fl)) {
+        llmc_buf_append(&out, to, tl);
+        i += (uint32_t)fl;
+      } else {
+        llmc_buf_append(&out, w + i, 1);
+        i++;
+      }
+    }
+    uint8_t *copy = out.failed ? NULL : llmc_arena_alloc(t->arena, out.len + 1);
+    if (copy && out.len) memcpy(copy, out.data, out.len);
+    size_t len = out.len;
+    llmc_buf_free(&out);
+    if (!copy) return OOM();
+    w = copy;
+    n = (uint32_t)len;
+  }
+  t->tok[id] = w;
+  t->tok_len[id] = n;
+  return NULL;
+}
+
+/* Char level: each token's text through the decoder (<0xXX> is its byte
+ * with ByteFallback; Replace steps in order), in tok[], as Hugging Face's
+ * decoders treat every token, added ones included (Gemma's runs of U+2581
+ * are added tokens); the vocabulary map and added-token matching keep the
+ * raw strings. */
+static llmc_status_t *decode_vocab(llmc_tokenizer_t *t, const decoder_t *d, const char *path) {
+  for (int32_t id = 0; id < t->n_ids; id++)
+    if (t->tok[id]) LLMC_RETURN_IF_ERROR(decode_token_text(t, d, id, path));
+  return NULL;
+}
+
 static llmc_status_t *load_json(llmc_tokenizer_t *t, const json_t *root, const char *path) {
   if (!json_is_object(root)) return DATA_LOSS("the top level is not a JSON object");
   const json_t *model = json_object_get(root, "model");
   LLMC_RETURN_IF_ERROR(check_model(model, path));
-  LLMC_RETURN_IF_ERROR(check_normalizer(json_object_get(root, "normalizer"), path));
+  LLMC_RETURN_IF_ERROR(parse_normalizer(t, json_object_get(root, "normalizer"), 0, path));
   const json_t *pre = json_object_get(root, "pre_tokenizer");
-  if (!pre || json_is_null(pre))
-    return UNSUPPORTED(
-        "BPE without a ByteLevel pre_tokenizer (sentencepiece-style) is not "
-        "supported (llmc reads byte-level BPE only)");
-  LLMC_RETURN_IF_ERROR(parse_pre_tokenizer(t, pre, path));
-  bool byte_level = false;
-  for (int i = 0; i < t->n_stages; i++) byte_level |= t->stages[i].byte_level;
-  if (!byte_level)
-    return UNSUPPORTED(
-        "BPE without a ByteLevel pre_tokenizer is not supported (llmc reads "
-        "byte-level BPE only)");
-  LLMC_RETURN_IF_ERROR(check_decoder(json_object_get(root, "decoder"), path));
+  if (pre && !json_is_null(pre)) LLMC_RETURN_IF_ERROR(parse_pre_tokenizer(t, pre, path));
+  decoder_t dec = {0};
+  LLMC_RETURN_IF_ERROR(parse_decoder(t, json_object_get(root, "decoder"), &dec, 0, path));
+  /* Byte level when a ByteLevel stage says so; else sentencepiece-style. */
+  bool byte_level = false, metaspace = false;
+  for (int i = 0; i < t->n_stages; i++) byte_level |= t->stages[i].byte_level, metaspace |= t->stages[i].metaspace;
+  t->char_level = !byte_level;
+  if (byte_level && (metaspace || dec.byte_fallback || dec.n_replaces))
+    return UNSUPPORTED("a ByteLevel pre_tokenizer with Metaspace, ByteFallback or Replace steps is not supported");
+  if (!byte_level && dec.byte_level)
+    return UNSUPPORTED("a ByteLevel decoder without a ByteLevel pre_tokenizer is not supported");
 
   alphabet_t al;
   alphabet_init(&al);
-  LLMC_RETURN_IF_ERROR(load_vocab(t, &al, json_object_get(model, "vocab"),
+  const alphabet_t *alpha = byte_level ? &al : NULL;
+  LLMC_RETURN_IF_ERROR(load_vocab(t, alpha, json_object_get(model, "vocab"),
                                   json_object_get(root, "added_tokens"), path));
   index_added(t);
-  LLMC_RETURN_IF_ERROR(load_merges(t, &al, json_object_get(model, "merges"), path));
+  LLMC_RETURN_IF_ERROR(load_merges(t, alpha, json_object_get(model, "merges"), path));
   t->ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
+  t->unk = -1;
+  if (t->char_level) {
+    t->byte_fallback = json_is_true(json_object_get(model, "byte_fallback"));
+    t->fuse_unk = json_is_true(json_object_get(model, "fuse_unk"));
+    const json_t *unk = json_object_get(model, "unk_token");
+    if (json_is_string(unk)) {
+      t->unk = llmc_tokenizer_find(t, json_string_value(unk), json_string_length(unk));
+      if (t->unk < 0) return DATA_LOSS("model.unk_token \"%s\" is not in the vocabulary", json_string_value(unk));
+    }
+    /* The byte tokens a character falls back to. */
+    for (unsigned b = 0; b < 256; b++) {
+      char name[8];
+      snprintf(name, sizeof name, "<0x%02X>", b);
+      t->byte_id[b] = t->byte_fallback ? str_map_get(&t->vocab, (const uint8_t *)name, 6) : -1;
+    }
+    LLMC_RETURN_IF_ERROR(decode_vocab(t, &dec, path));
+  }
   return parse_post_processor(t, json_object_get(root, "post_processor"), 0, path);
 }
 
@@ -1030,6 +1246,19 @@ llmc_status_t *llmc_tokenizer_decode_token(const llmc_tokenizer_t *t, int32_t id
   return NULL;
 }
 
+llmc_status_t *llmc_tokenizer_decode(const llmc_tokenizer_t *t, const int32_t *ids, size_t n, llmc_buf_t *buf) {
+  size_t start = buf->len;
+  for (size_t i = 0; i < n; i++) LLMC_RETURN_IF_ERROR(llmc_tokenizer_decode_token(t, ids[i], buf));
+  /* The decoder's Strip (or Metaspace's prepended space): leading spaces. */
+  size_t k = 0;
+  while (k < (size_t)t->strip_start && start + k < buf->len && buf->data[start + k] == ' ') k++;
+  if (k) {
+    memmove(buf->data + start, buf->data + start + k, buf->len - start - k);
+    buf->len -= k;
+  }
+  return NULL;
+}
+
 /* ---- Encoding -------------------------------------------------------------- */
 
 typedef struct {
@@ -1049,6 +1278,7 @@ typedef struct {
   sym_t *syms;  /* [sym_cap] */
   cand_t *heap; /* [3 * sym_cap]: n - 1 initial pairs plus 2 per merge */
   size_t sym_cap, heap_n;
+  bool first; /* the segment being encoded starts the text (Metaspace "first") */
 } enc_t;
 
 #define ENC_OOM() LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory")
@@ -1118,15 +1348,42 @@ static llmc_status_t *encode_bpe(const llmc_tokenizer_t *t, enc_t *e, const uint
     e->heap = malloc(3 * n * sizeof *e->heap);
     if (!e->syms || !e->heap) return ENC_OOM();
   }
-  for (size_t i = 0; i < n; i++) {
-    int32_t id = t->byte_id[s[i]];
-    if (id < 0)
-      return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "the vocabulary has no token for byte 0x%02x",
-                        s[i]);
-    e->syms[i] = (sym_t){id, (int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1};
+  size_t m = 0; /* symbols */
+  if (!t->char_level) {
+    for (size_t i = 0; i < n; i++) {
+      int32_t id = t->byte_id[s[i]];
+      if (id < 0)
+        return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "the vocabulary has no token for byte 0x%02x", s[i]);
+      e->syms[m++].id = id;
+    }
+  } else {
+    /* One symbol per character; one not in the vocabulary becomes its
+     * bytes' tokens, else the unknown token (fused with one before it). */
+    for (size_t i = 0; i < n;) {
+      uint32_t cp;
+      size_t w = utf8_decode(s + i, n - i, &cp);
+      int32_t id = str_map_get(&t->vocab, s + i, w);
+      bool bytes = id < 0 && t->byte_fallback;
+      for (size_t k = 0; bytes && k < w; k++) bytes = t->byte_id[s[i + k]] >= 0;
+      if (id >= 0) {
+        e->syms[m++].id = id;
+      } else if (bytes) {
+        for (size_t k = 0; k < w; k++) e->syms[m++].id = t->byte_id[s[i + k]];
+      } else if (t->unk >= 0) {
+        if (!(t->fuse_unk && m > 0 && e->syms[m - 1].id == t->unk)) e->syms[m++].id = t->unk;
+      } else {
+        return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "the vocabulary has no token for U+%04X and no unk_token",
+                          (unsigned)cp);
+      }
+      i += w;
+    }
+  }
+  for (size_t i = 0; i < m; i++) {
+    e->syms[i].prev = (int32_t)i - 1;
+    e->syms[i].next = i + 1 < m ? (int32_t)i + 1 : -1;
   }
   e->heap_n = 0;
-  for (size_t i = 0; i + 1 < n; i++) queue_pair(t, e, (int32_t)i);
+  for (size_t i = 0; i + 1 < m; i++) queue_pair(t, e, (int32_t)i);
   while (e->heap_n) {
     cand_t c = heap_pop(e);
     sym_t *a = &e->syms[c.pos];
@@ -1146,10 +1403,51 @@ static llmc_status_t *encode_bpe(const llmc_tokenizer_t *t, enc_t *e, const uint
 static llmc_status_t *encode_stage(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s,
                                    size_t n);
 
+/* Split on st->literal with st->behavior, each piece on to the next stage. */
+static llmc_status_t *split_literal(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s, size_t n) {
+  const stage_t *st = &t->stages[stage];
+  size_t p = st->literal_len, start = 0;
+  for (size_t i = 0; i + p <= n;) {
+    if (memcmp(s + i, st->literal, p)) {
+      i++;
+      continue;
+    }
+    size_t end = st->behavior == BEHAVIOR_WITH_PREVIOUS ? i + p : i;
+    LLMC_RETURN_IF_ERROR(encode_stage(t, e, stage + 1, s + start, end - start));
+    if (st->behavior == BEHAVIOR_ISOLATED) LLMC_RETURN_IF_ERROR(encode_stage(t, e, stage + 1, s + i, p));
+    start = st->behavior == BEHAVIOR_WITH_NEXT ? i : i + p;
+    i += p;
+  }
+  return encode_stage(t, e, stage + 1, s + start, n - start);
+}
+
+/* Metaspace: spaces become the replacement, which is prepended (always, or
+ * to the text's first segment) unless there, then split before each one. */
+static llmc_status_t *metaspace_stage(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s, size_t n) {
+  const stage_t *st = &t->stages[stage];
+  llmc_buf_t b = {0};
+  bool pre = st->prepend == PREPEND_ALWAYS || (st->prepend == PREPEND_FIRST && e->first);
+  if (pre && !(n >= st->literal_len && !memcmp(s, st->literal, st->literal_len)))
+    llmc_buf_append(&b, st->literal, st->literal_len);
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == ' ')
+      llmc_buf_append(&b, st->literal, st->literal_len);
+    else
+      llmc_buf_append(&b, s + i, 1);
+  }
+  llmc_status_t *r = b.failed ? ENC_OOM()
+                     : st->split ? split_literal(t, e, stage, (const uint8_t *)b.data, b.len)
+                                 : encode_stage(t, e, stage + 1, (const uint8_t *)b.data, b.len);
+  llmc_buf_free(&b);
+  return r;
+}
+
 /* Runs pre-tokenizer stage `stage` over s after any prefix space. */
 static llmc_status_t *split_stage(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s,
                                   size_t n) {
   const stage_t *st = &t->stages[stage];
+  if (st->metaspace) return metaspace_stage(t, e, stage, s, n);
+  if (st->literal) return split_literal(t, e, stage, s, n);
   if (st->byte_level && !st->use_regex) return encode_stage(t, e, stage + 1, s, n);
   split_kind_t kind = st->byte_level ? SPLIT_GPT2 : st->kind;
   for (size_t i = 0; i < n;) {
@@ -1173,6 +1471,40 @@ static llmc_status_t *encode_stage(const llmc_tokenizer_t *t, enc_t *e, int stag
   memcpy(p + 1, s, n);
   llmc_status_t *r = split_stage(t, e, stage, p, n + 1);
   free(p);
+  return r;
+}
+
+/* Text between added tokens: normalized (t->norms in order), then pre-tokenized and encoded. */
+static llmc_status_t *encode_segment(const llmc_tokenizer_t *t, enc_t *e, const uint8_t *s, size_t n) {
+  if (n == 0) return NULL;
+  if (!t->n_norms) return encode_stage(t, e, 0, s, n);
+  llmc_buf_t a = {0}, b = {0};
+  llmc_buf_append(&a, s, n);
+  for (int k = 0; k < t->n_norms && !a.failed; k++) {
+    const norm_t *m = &t->norms[k];
+    b.len = 0;
+    if (m->prepend) {
+      if (a.len) llmc_buf_append(&b, m->to, m->to_len);
+      llmc_buf_append(&b, a.data, a.len);
+    } else {
+      for (size_t i = 0; i < a.len;) {
+        if (i + m->from_len <= a.len && !memcmp(a.data + i, m->from, m->from_len)) {
+          llmc_buf_append(&b, m->to, m->to_len);
+          i += m->from_len;
+        } else {
+          llmc_buf_append(&b, a.data + i, 1);
+          i++;
+        }
+      }
+    }
+    if (b.failed) a.failed = true;
+    llmc_buf_t tmp = a;
+    a = b;
+    b = tmp;
+  }
+  llmc_status_t *r = a.failed ? ENC_OOM() : encode_stage(t, e, 0, (const uint8_t *)a.data, a.len);
+  llmc_buf_free(&a);
+  llmc_buf_free(&b);
   return r;
 }
 
@@ -1201,12 +1533,14 @@ llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, const char *text
       i++;
       continue;
     }
-    st = encode_stage(t, &e, 0, s + seg, i - seg);
+    e.first = seg == 0;
+    st = encode_segment(t, &e, s + seg, i - seg);
     if (!st) st = enc_push(&e, a->id);
     i += a->len;
     seg = i;
   }
-  if (!st) st = encode_stage(t, &e, 0, s + seg, len - seg);
+  e.first = seg == 0;
+  if (!st) st = encode_segment(t, &e, s + seg, len - seg);
   for (int k = 0; add_special && k < t->n_suffix && !st; k++) st = enc_push(&e, t->suffix[k]);
   free(e.syms);
   free(e.heap);

@@ -159,7 +159,7 @@ int llmc_cli_detokenize(int argc, char **argv) {
   llmc_tokenizer_t *t;
   llmc_status_t *s = llmc_tokenizer_load_dir(argv[optind], &t);
   llmc_buf_t text = {0};
-  for (size_t i = 0; i < n && !s; i++) s = llmc_tokenizer_decode_token(t, ids[i], &text);
+  if (!s) s = llmc_tokenizer_decode(t, ids, n, &text);
   if (s && llmc_status_code(s) == LLMC_OUT_OF_RANGE) { /* name the option, not "(null)" */
     llmc_status_t *flat = LLMC_ERROR(LLMC_OUT_OF_RANGE, "--ids", "%s", llmc_status_message(s));
     llmc_status_free(s);

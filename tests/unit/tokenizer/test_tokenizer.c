@@ -347,12 +347,11 @@ static void test_unsupported(void **state) {
   (void)state;
   expect_opts_error(&(fx_opts_t){.model_type = "WordPiece"}, LLMC_UNIMPLEMENTED, "WordPiece");
   expect_opts_error(&(fx_opts_t){.model_type = "Unigram"}, LLMC_UNIMPLEMENTED, "Unigram");
+  /* Sentencepiece-style stages with the fixture's byte-level decoder. */
   expect_opts_error(&(fx_opts_t){.pre_tokenizer = "{\"type\": \"Metaspace\", \"replacement\": "
                                                   "\"\\u2581\", \"prepend_scheme\": \"first\"}"},
-                    LLMC_UNIMPLEMENTED, "Metaspace");
-  expect_opts_error(&(fx_opts_t){.pre_tokenizer = "null"}, LLMC_UNIMPLEMENTED, "sentencepiece");
-  expect_opts_error(&(fx_opts_t){.model_extra = "\"byte_fallback\": true,"}, LLMC_UNIMPLEMENTED,
-                    "byte_fallback");
+                    LLMC_UNIMPLEMENTED, "ByteLevel decoder without a ByteLevel pre_tokenizer");
+  expect_opts_error(&(fx_opts_t){.pre_tokenizer = "null"}, LLMC_UNIMPLEMENTED, "ByteLevel decoder");
   expect_opts_error(&(fx_opts_t){.pre_tokenizer = "{\"type\": \"Whitespace\"}"}, LLMC_UNIMPLEMENTED,
                     "Whitespace");
 }
@@ -398,6 +397,124 @@ static void test_bad_files(void **state) {
   assert_int_equal(llmc_status_code(st), LLMC_NOT_FOUND);
   assert_null(t);
   llmc_status_free(st);
+}
+
+/* A sentencepiece-style tokenizer.json (Llama 2's stages): U+2581 for
+ * spaces, characters as symbols, <0xXX> byte tokens. Ids: <unk> 0, <s> 1,
+ * </s> 2, <0x00>.. 3..258, then ▁ h e l o w r d ▁h ▁he ll ▁hell ▁w ▁wor. */
+static const char *sp_json(const char *normalizer, const char *pre, const char *model_extra) {
+  static char json[65536];
+  llmc_buf_t b = {0};
+  llmc_buf_printf(&b, "{\"normalizer\": %s, \"pre_tokenizer\": %s, \"model\": {\"type\": \"BPE\", %s"
+                      "\"unk_token\": \"<unk>\", \"vocab\": {\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2",
+                  normalizer, pre, model_extra);
+  for (int i = 0; i < 256; i++) llmc_buf_printf(&b, ", \"<0x%02X>\": %d", i, 3 + i);
+  static const char *const rest[] = {"\u2581", "h", "e", "l", "o", "w", "r", "d",
+                                     "\u2581h", "\u2581he", "ll", "\u2581hell", "\u2581w", "\u2581wor", "or"};
+  for (int i = 0; i < 15; i++) llmc_buf_printf(&b, ", \"%s\": %d", rest[i], 259 + i);
+  llmc_buf_printf(&b, "}, \"merges\": [\"\u2581 h\", \"\u2581h e\", \"l l\", \"\u2581he ll\", \"\u2581 w\", "
+                      "\"o r\", \"\u2581w or\"]}, \"added_tokens\": [{\"id\": 1, \"content\": \"<s>\", "
+                      "\"special\": true}], \"decoder\": {\"type\": \"Sequence\", \"decoders\": ["
+                      "{\"type\": \"Replace\", \"pattern\": {\"String\": \"\u2581\"}, \"content\": \" \"}, "
+                      "{\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, {\"type\": \"Strip\", "
+                      "\"content\": \" \", \"start\": 1, \"stop\": 0}]}}");
+  assert_false(b.failed);
+  assert_true(b.len < sizeof json);
+  memcpy(json, b.data, b.len + 1);
+  llmc_buf_free(&b);
+  return json;
+}
+
+static const char k_sp_norm[] =
+    "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\u2581\"}, "
+    "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}";
+
+static void expect_ids(const llmc_tokenizer_t *t, const char *text, const int32_t *want, int64_t n) {
+  int32_t *ids = NULL;
+  int64_t got = 0;
+  assert_null(llmc_tokenizer_encode(t, text, strlen(text), false, &ids, &got));
+  if (got != n || memcmp(ids, want, (size_t)n * sizeof *ids)) {
+    print_error("'%s':", text);
+    for (int64_t i = 0; i < got; i++) print_error(" %d", ids[i]);
+    print_error("\n");
+  }
+  assert_int_equal(got, n);
+  assert_memory_equal(ids, want, (size_t)n * sizeof *ids);
+  /* The whole sequence decodes back to the text (the prepended space stripped). */
+  llmc_buf_t b = {0};
+  assert_null(llmc_tokenizer_decode(t, ids, (size_t)got, &b));
+  assert_int_equal(b.len, strlen(text));
+  assert_memory_equal(b.data, text, b.len);
+  llmc_buf_free(&b);
+  free(ids);
+}
+
+static void test_sentencepiece(void **state) {
+  (void)state;
+  llmc_tokenizer_t *t = NULL;
+  assert_null(load_json_text(sp_json(k_sp_norm, "null", "\"byte_fallback\": true, \"fuse_unk\": true, "), &t));
+  /* ▁hell o | ▁wor l d; é is not in the vocabulary: its two bytes. */
+  expect_ids(t, "hello world", (const int32_t[]){270, 263, 272, 262, 266}, 5);
+  expect_ids(t, "h\xc3\xa9", (const int32_t[]){267, 3 + 0xc3, 3 + 0xa9}, 3);
+  /* Spaces become U+2581 (no merge makes "▁▁"); an added token splits the
+   * text and each side is normalized on its own (Prepend again). */
+  expect_ids(t, "  he", (const int32_t[]){259, 259, 268}, 3);
+  int32_t *ids = NULL;
+  int64_t n = 0;
+  assert_null(llmc_tokenizer_encode(t, "he<s>he", 7, false, &ids, &n));
+  assert_int_equal(n, 3);
+  assert_int_equal(ids[0], 268);
+  assert_int_equal(ids[1], 1);
+  assert_int_equal(ids[2], 268);
+  free(ids);
+  llmc_tokenizer_destroy(t);
+
+  /* Without byte_fallback an unknown character is <unk>, and fuse_unk
+   * makes a run of them one. */
+  assert_null(load_json_text(sp_json(k_sp_norm, "null", "\"fuse_unk\": true, "), &t));
+  assert_null(llmc_tokenizer_encode(t, "h\xc3\xa9\xc3\xa9h", 6, false, &ids, &n));
+  assert_int_equal(n, 3);
+  assert_int_equal(ids[0], 267);
+  assert_int_equal(ids[1], 0);
+  assert_int_equal(ids[2], 260);
+  free(ids);
+  llmc_tokenizer_destroy(t);
+
+  /* Metaspace instead of the normalizer: the same ids for one word; split
+   * puts each U+2581 at the start of its own piece, so no merge crosses it. */
+  assert_null(load_json_text(sp_json("null", "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
+                                             "\"prepend_scheme\": \"always\", \"split\": true}",
+                                     "\"byte_fallback\": true, "),
+                             &t));
+  expect_ids(t, "hello world", (const int32_t[]){270, 263, 272, 262, 266}, 5);
+  llmc_tokenizer_destroy(t);
+  /* A literal Split (Gemma's): MergedWithPrevious keeps "he " whole. */
+  assert_null(load_json_text(sp_json("null", "{\"type\": \"Split\", \"pattern\": {\"String\": \" \"}, "
+                                             "\"behavior\": \"MergedWithPrevious\", \"invert\": false}",
+                                     "\"byte_fallback\": true, "),
+                             &t));
+  assert_null(llmc_tokenizer_encode(t, "he he", 5, false, &ids, &n));
+  assert_int_equal(n, 5); /* h e <0x20> | h e: no "▁" without a normalizer */
+  assert_int_equal(ids[2], 3 + ' ');
+  free(ids);
+  llmc_tokenizer_destroy(t);
+
+  /* Unsupported or malformed sentencepiece-style parts: one clear error. */
+  expect_load_error(sp_json("{\"type\": \"Replace\", \"pattern\": {\"Regex\": \" +\"}, \"content\": \"x\"}",
+                            "null", ""),
+                    LLMC_UNIMPLEMENTED, "Regex");
+  expect_load_error(sp_json("{\"type\": \"NFKD\"}", "null", ""), LLMC_UNIMPLEMENTED, "NFKD");
+  expect_load_error(sp_json("null", "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
+                                    "\"prepend_scheme\": \"sometimes\"}", ""),
+                    LLMC_DATA_LOSS, "prepend_scheme");
+  expect_load_error(sp_json("null", "{\"type\": \"Split\", \"pattern\": {\"String\": \" \"}, "
+                                    "\"behavior\": \"Contiguous\"}", ""),
+                    LLMC_UNIMPLEMENTED, "behavior");
+  char *bad_unk = strdup(sp_json(k_sp_norm, "null", ""));
+  char *u = strstr(bad_unk, "\"unk_token\": \"<unk>\"");
+  memcpy(u, "\"unk_token\": \"<unq>\"", 20);
+  expect_load_error(bad_unk, LLMC_DATA_LOSS, "unk_token");
+  free(bad_unk);
 }
 
 static void test_decode(void **state) {
@@ -477,6 +594,7 @@ int main(void) {
       cmocka_unit_test(test_split_llama3), cmocka_unit_test(test_prefix_space),
       cmocka_unit_test(test_unsupported),  cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_decode),       cmocka_unit_test(test_speed),
+      cmocka_unit_test(test_sentencepiece),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
