@@ -673,18 +673,19 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
     return llmc_artifact_oom();
   }
   llmc_status_t *s = parse_targets(&b, opts->target);
+  llmc_dtype_t weight_dtype = opts->weight_dtype;
   for (int t = 0; !s && t < b.n_targets; t++) {
     const llmc_target_t *tg = &b.targets[t];
-    /* Without F16C, LLVM widens f16 through __extendhfsf2, a compiler-rt
-     * routine model.so cannot count on at load time; bf16 is a shift. */
-    bool x86 = strncmp(tg->triple, "x86_64", 6) == 0;
-    if (x86 && opts->weight_dtype == LLMC_DT_F16 && strcmp(tg->cpu, "x86-64-v3") != 0 &&
-        strcmp(tg->cpu, "x86-64-v4") != 0 && !strstr(tg->features, "+f16c"))
-      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--weight-dtype",
-                     "f16 weights need a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'", tg->name);
+    if (weight_dtype == LLMC_DT_F16 && !llmc_target_reads_f16(tg)) {
+      if (opts->weight_dtype_auto)
+        weight_dtype = LLMC_DT_F32; /* exact, where bf16 would round the checkpoint's f16 */
+      else
+        s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--weight-dtype",
+                       "f16 weights need a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'", tg->name);
+    }
   }
   if (!s) {
-    llmc_kplan_options_t ko = {.weight_dtype = opts->weight_dtype, .quant = opts->quant,
+    llmc_kplan_options_t ko = {.weight_dtype = weight_dtype, .quant = opts->quant,
                                .quant_config = opts->quant_config, .block_size = opts->block_size,
                                .max_step_tokens = b.plan->max_tokens,
                                .max_context = opts->max_context, .overrides = opts->overrides,

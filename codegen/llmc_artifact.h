@@ -60,6 +60,10 @@ typedef struct {
   const int32_t *eos_tokens; /* [n_eos_tokens] stop ids for generation.json */
   int n_eos_tokens;      /* 0: none */
   llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */
+  /* weight_dtype came from the checkpoint (--weight-dtype=auto), not the
+   * user: where a target cannot read it (f16 without F16C) it falls back
+   * to f32 instead of failing. */
+  bool weight_dtype_auto;
   llmc_quant_t quant;        /* --quant: matmul weights quantized where a kernel reads the layout */
   const llmc_quant_config_t *quant_config; /* --quant-config: per-weight overrides (nullable) */
   llmc_gpu_finisher_t gpu_finisher; /* tests only (GPU emulation): see llmc_gpu_compile_finished */

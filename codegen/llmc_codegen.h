@@ -57,6 +57,11 @@ typedef struct llmc_target_s {
  * Known but not yet built (GPUs): LLMC_UNIMPLEMENTED
  * "target 'sm_90' is known but its code generation is not built yet". */
 LLMC_MUST_USE llmc_status_t *llmc_target_lookup(const char *name, llmc_target_t *out);
+/* Whether the target's kernels can read f16 weights: every GPU and every
+ * CPU but x86-64 without F16C (where LLVM widens f16 through
+ * __extendhfsf2, a compiler-rt routine model.so cannot count on at load
+ * time; bf16 is a shift everywhere). */
+bool llmc_target_reads_f16(const llmc_target_t *t);
 /* The whole table, for `llmc --help` and tests. */
 const llmc_target_t *llmc_target_table(int *out_count);
 

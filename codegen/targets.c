@@ -146,3 +146,8 @@ llmc_status_t *llmc_target_lookup(const char *name, llmc_target_t *out) {
                     "sm_86, sm_89, sm_90, sm_90a, gfx90a, gfx942, gfx1100, spirv",
                     name);
 }
+
+bool llmc_target_reads_f16(const llmc_target_t *t) {
+  bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
+  return !x86 || strcmp(t->cpu, "x86-64-v3") == 0 || strcmp(t->cpu, "x86-64-v4") == 0 || strstr(t->features, "+f16c");
+}

@@ -54,6 +54,11 @@ void llmc_model_destroy(llmc_model_t *m);
  * tokenizer_config.json's eos_token); without a tokenizer the
  * tokenizer_config is dropped too. */
 LLMC_MUST_USE llmc_status_t *llmc_model_check_tokenizer(llmc_model_t *m);
+/* The checkpoint's weight type, for --weight-dtype=auto: bf16 (f16) when
+ * every weight tensor the graph reads is bf16 (f16), so a 16-bit checkpoint
+ * stays 16-bit instead of doubling the bytes each decode step reads; f32
+ * otherwise, mixed checkpoints included. */
+llmc_dtype_t llmc_model_checkpoint_dtype(const llmc_model_t *m);
 
 /* Builds a model from model.json text (exposed for the HF importer and tests).
  * dir is where weight and tokenizer paths are resolved; where names the text

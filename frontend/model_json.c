@@ -512,6 +512,21 @@ llmc_status_t *llmc_model_from_json_text(const char *text, size_t len, const cha
   return NULL;
 }
 
+llmc_dtype_t llmc_model_checkpoint_dtype(const llmc_model_t *m) {
+  const llmc_ir_graph_t *g = m->graph;
+  llmc_dtype_t seen = LLMC_DT_F32;
+  int n = 0;
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    llmc_weight_view_t w;
+    if (v->kind != LLMC_VALUE_WEIGHT || !llmc_weight_set_lookup(m->weights, v->name, &w)) continue;
+    if (w.dtype != LLMC_DT_F16 && w.dtype != LLMC_DT_BF16) return LLMC_DT_F32;
+    if (n++ && w.dtype != seen) return LLMC_DT_F32;
+    seen = w.dtype;
+  }
+  return n ? seen : LLMC_DT_F32;
+}
+
 void llmc_model_destroy(llmc_model_t *m) {
   if (!m) return;
   llmc_ir_graph_destroy(m->graph);

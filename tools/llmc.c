@@ -189,8 +189,9 @@ static const char compile_help[] =
     "      --max-step-tokens=N  tokens per step, the prefill chunk (default: 128)\n"
     "      --max-seqs=N         sequences per step (default: 8)\n"
     "      --block-size=N       KV cache block size in tokens (default: 16)\n"
-    "      --weight-dtype=T     f32 (default), f16 or bf16: how matmul weights are\n"
-    "                           stored and read (halves the bytes decode streams)\n"
+    "      --weight-dtype=T     auto (default), f32, f16 or bf16: how matmul weights\n"
+    "                           are stored and read; auto keeps the checkpoint's\n"
+    "                           16-bit type (16-bit halves the bytes decode streams)\n"
     "      --kernel-config=VARIANT[%ID][@TARGET]:KEY=V[,KEY=V]\n"
     "                           force a kernel variant's configuration (every call of\n"
     "                           it, or value %ID's, on every target or TARGET's);\n"
@@ -213,6 +214,7 @@ static const char compile_help[] =
     "                           run (a real driver rejects them)\n"
 #endif
     "  -h, --help               this text\n";
+
 
 static int cmd_compile(int argc, char **argv) {
   static const struct option opts[] = {
@@ -238,6 +240,7 @@ static int cmd_compile(int argc, char **argv) {
   bool time_passes = false, verify = false, no_tokenizer = false;
   llmc_gpu_finisher_t gpu_finisher = NULL;
   llmc_dtype_t weight_dtype = LLMC_DT_F32;
+  bool weight_dtype_auto = true; /* --weight-dtype=auto: decided from the checkpoint below */
   llmc_quant_t quant = LLMC_QUANT_NONE;
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
@@ -272,9 +275,11 @@ static int cmd_compile(int argc, char **argv) {
         break;
       }
       case 'W':
-        if (!llmc_dtype_parse(optarg, &weight_dtype) ||
-            (weight_dtype != LLMC_DT_F32 && weight_dtype != LLMC_DT_F16 && weight_dtype != LLMC_DT_BF16))
-          return llmc_cli_usage_error("compile", "--weight-dtype takes f32, f16 or bf16, not '%s'", optarg);
+        weight_dtype_auto = strcmp(optarg, "auto") == 0;
+        if (!weight_dtype_auto &&
+            (!llmc_dtype_parse(optarg, &weight_dtype) ||
+             (weight_dtype != LLMC_DT_F32 && weight_dtype != LLMC_DT_F16 && weight_dtype != LLMC_DT_BF16)))
+          return llmc_cli_usage_error("compile", "--weight-dtype takes auto, f32, f16 or bf16, not '%s'", optarg);
         break;
       case 'O':
         if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '3')
@@ -348,6 +353,7 @@ static int cmd_compile(int argc, char **argv) {
     llmc_quant_config_destroy(quant_config);
     return llmc_cli_report(s);
   }
+  if (weight_dtype_auto) weight_dtype = llmc_model_checkpoint_dtype(model);
   double t_import = llmc_cli_now() - t0;
   if (max_context == 0) max_context = model->max_context < 4096 ? model->max_context : 4096;
   if (max_context > model->max_context) {
@@ -388,7 +394,8 @@ static int cmd_compile(int argc, char **argv) {
                                      .tokenizer_config_path = model->tokenizer_config_path,
                                      .eos_tokens = model->eos_tokens, .n_eos_tokens = model->n_eos_tokens,
                                      .passes = &pres,
-                                     .weight_dtype = weight_dtype, .quant = quant, .quant_config = quant_config,
+                                     .weight_dtype = weight_dtype, .weight_dtype_auto = weight_dtype_auto,
+                                     .quant = quant, .quant_config = quant_config,
                                      .gpu_finisher = gpu_finisher,
                                      .overrides = overrides, .n_overrides = n_overrides,
                                      .tuning_db = tuning_db};

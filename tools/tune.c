@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
   const char *model_path, *target, *device, *out_path;
   llmc_dtype_t weight_dtype;
+  bool weight_dtype_auto; /* the checkpoint's, as compile's default */
   int64_t max_context, max_step, block_size;
 } tune_opts_t;
 
@@ -121,6 +122,11 @@ static llmc_status_t *tune(const tune_opts_t *o) {
   llmc_model_t *model = NULL;
   LLMC_RETURN_IF_ERROR(llmc_model_load(o->model_path, &model));
   int64_t max_context = o->max_context ? o->max_context : (model->max_context < 4096 ? model->max_context : 4096);
+  llmc_dtype_t weight_dtype = o->weight_dtype;
+  if (o->weight_dtype_auto) {
+    weight_dtype = llmc_model_checkpoint_dtype(model);
+    if (weight_dtype == LLMC_DT_F16 && !llmc_target_reads_f16(&target)) weight_dtype = LLMC_DT_F32;
+  }
   llmc_pass_options_t popts = {.opt_level = 2, .max_tokens = o->max_step};
   llmc_pass_result_t pres;
   llmc_status_t *s = llmc_passes_run(model->graph, &popts, &pres);
@@ -129,7 +135,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     return s;
   }
   llmc_kplan_t *kp = NULL;
-  llmc_kplan_options_t ko = {.weight_dtype = o->weight_dtype, .block_size = o->block_size, .max_context = max_context,
+  llmc_kplan_options_t ko = {.weight_dtype = weight_dtype, .block_size = o->block_size, .max_context = max_context,
                              .max_step_tokens = o->max_step};
   s = llmc_kplan_build(model->graph, &target, 1, &ko, &kp);
   group_t *groups = calloc(MAX_GROUPS, sizeof *groups);
@@ -167,7 +173,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     }
     llmc_artifact_options_t aopts = {.target = target.name, .out_dir = tmp, .opt_level = 2,
                                      .max_context = max_context, .max_seqs = 1, .block_size = o->block_size,
-                                     .passes = &pres, .weight_dtype = o->weight_dtype,
+                                     .passes = &pres, .weight_dtype = weight_dtype,
                                      .overrides = ov, .n_overrides = n_groups};
     llmc_artifact_summary_t sum;
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);
@@ -246,7 +252,7 @@ static const char tune_help[] =
     "      --target=T           one target: a CPU target for --device=host, a GPU one for\n"
     "                           a GPU device (default: host)\n"
     "      --device=D           backend to measure on: host (default), cuda, hip, auto\n"
-    "      --weight-dtype=T     f32 (default), f16, bf16, as for compile\n"
+    "      --weight-dtype=T     auto (default), f32, f16, bf16, as for compile\n"
     "      --max-context=N, --max-step-tokens=N, --block-size=N   as for compile\n"
     "  -h, --help               this text\n";
 
@@ -258,6 +264,7 @@ int llmc_cli_tune(int argc, char **argv) {
       {"block-size", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   tune_opts_t o = {.target = "host", .device = "host", .out_path = "tuning.jsonl", .weight_dtype = LLMC_DT_F32,
+                   .weight_dtype_auto = true,
                    .max_step = 128, .block_size = 16};
   int c;
   optind = 1;
@@ -268,9 +275,11 @@ int llmc_cli_tune(int argc, char **argv) {
       case 't': o.target = optarg; break;
       case 'd': o.device = optarg; break;
       case 'W':
-        if (!llmc_dtype_parse(optarg, &o.weight_dtype) ||
-            (o.weight_dtype != LLMC_DT_F32 && o.weight_dtype != LLMC_DT_F16 && o.weight_dtype != LLMC_DT_BF16))
-          return llmc_cli_usage_error("tune", "--weight-dtype takes f32, f16 or bf16, not '%s'", optarg);
+        o.weight_dtype_auto = strcmp(optarg, "auto") == 0;
+        if (!o.weight_dtype_auto &&
+            (!llmc_dtype_parse(optarg, &o.weight_dtype) ||
+             (o.weight_dtype != LLMC_DT_F32 && o.weight_dtype != LLMC_DT_F16 && o.weight_dtype != LLMC_DT_BF16)))
+          return llmc_cli_usage_error("tune", "--weight-dtype takes auto, f32, f16 or bf16, not '%s'", optarg);
         break;
       case 'c':
         if (!llmc_cli_parse_i64(optarg, 1, 1 << 24, &o.max_context))

@@ -110,6 +110,19 @@ half-weights)
   [ "$(stat -c %s ex-bf16/weights.safetensors)" -lt $((f32 * 6 / 10)) ] || fail "bf16 weights are not smaller"
   expect_error 65 "need a target with F16C" -- "$LLMC" compile h/model.json -o x --weight-dtype=f16 --target=x86-64
   expect_error 64 "--weight-dtype takes" -- "$LLMC" compile h/model.json -o x --weight-dtype=i8
+  # The default (auto): a 16-bit checkpoint keeps its type for the matmul
+  # weights; f32 stays f32; where the target cannot read f16, f32 (exact).
+  layouts() { jq -r '[.weights[] | select(.name | test("proj")) | .layout] | unique | join(",")' "$1/report.json"; }
+  "$LLMC" compile b/model.json -o b-auto --verify 2>/dev/null
+  [ "$(layouts b-auto)" = bf16 ] || fail "a bf16 checkpoint compiled to $(layouts b-auto) by default"
+  "$LLMC" compile h/model.json -o h-auto --target=x86-64-v3
+  [ "$(layouts h-auto)" = f16 ] || fail "an f16 checkpoint compiled to $(layouts h-auto) by default"
+  "$LLMC" compile h/model.json -o h-auto-v1 --target=x86-64
+  [ "$(layouts h-auto-v1)" = f32 ] || fail "f16 without F16C should fall back to f32, got $(layouts h-auto-v1)"
+  "$LLMC" compile b/model.json -o b-f32 --weight-dtype=f32
+  [ "$(layouts b-f32)" = f32 ] || fail "--weight-dtype=f32 did not keep f32"
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o ex-auto --weight-dtype=auto
+  [ "$(layouts ex-auto)" = f32 ] || fail "an f32 checkpoint did not stay f32"
   ;;
 determinism)
   "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --seed 1
