@@ -7,7 +7,7 @@
  * or [a, b] pairs), byte_fallback, fuse_unk and unk_token; pre_tokenizers
  * ByteLevel (alone or in a Sequence after Split), Split on a literal string
  * (Removed, Isolated, MergedWithPrevious, MergedWithNext), Metaspace, or none
- * (sentencepiece-style); normalizers NFC (treated as identity), Prepend and
+ * (sentencepiece-style); normalizers NFC, NFD, NFKC, NFKD, Prepend and
  * Replace of a literal string, in Sequences; decoders ByteLevel, or Replace,
  * ByteFallback, Fuse, Strip of leading spaces and Metaspace; and
  * `added_tokens`, which are matched literally before normalization. Other
@@ -18,13 +18,10 @@
  * _load_dir, from tokenizer_config.json and generation_config.json; never
  * from a token's name.
  *
- * Pre-tokenization splits text without a regex engine: the GPT-2 pattern and
- * the Llama-3/Qwen2 pattern are hand-written matchers, and any other Split
- * regex is approximated by the GPT-2 one. Unicode classes are approximated:
- * ASCII is exact, and non-ASCII code points count as letters except for a
- * short table of spaces, digits, punctuation, symbols and emoji. Text with
- * letters from other classes (e.g. non-Latin digits) may therefore split
- * differently from Hugging Face's, giving a valid but different encoding.
+ * Split patterns (and ByteLevel's GPT-2 pattern) run on Oniguruma, the regex
+ * engine Hugging Face's tokenizers use, with a bound on backtracking; each
+ * stretch of valid UTF-8 is searched, and a byte that is not valid UTF-8 is
+ * a pre-token of its own. NFC/NFD/NFKC/NFKD come from utf8proc.
  *
  * A loaded tokenizer is immutable; encode and decode may run concurrently. */
 #ifndef LLMC_TOKENIZER_H

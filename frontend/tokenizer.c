@@ -1,5 +1,5 @@
-/* tokenizer.c: byte-level BPE from a Hugging Face tokenizer.json (see
- * llmc_tokenizer.h for what is supported and how Unicode is approximated).
+/* tokenizer.c: BPE from a Hugging Face tokenizer.json (see llmc_tokenizer.h
+ * for what is supported).
  *
  * Load undoes GPT-2's byte-to-unicode alphabet on every vocabulary string, so
  * encoding works on raw bytes throughout: split out added tokens, run the
@@ -19,9 +19,8 @@
  * decoder's Replace and ByteFallback steps; its Strip of the first leading
  * space applies to a whole sequence (llmc_tokenizer_decode).
  *
- * Left out: added tokens' lstrip/rstrip/single_word flags, BPE dropout (a
- * training feature), and NFC normalization (accepted, applied as identity:
- * most text already is NFC).
+ * Left out: added tokens' lstrip/rstrip/single_word flags and BPE dropout
+ * (a training feature).
  *
  * Invariants: ids are in [0, n_ids) with n_ids <= MAX_TOKENS; every merge's
  * left, right and merged ids name vocabulary tokens (checked at load), so a
@@ -30,8 +29,10 @@
 
 #include <assert.h>
 #include <jansson.h>
+#include <oniguruma.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 /* Ids size per-id tables, so a hostile file must not pick them freely. The
  * largest real vocabularies are near 2^18. */
@@ -128,156 +129,14 @@ static bool alphabet_decode(const alphabet_t *a, const char *s, size_t n, uint8_
   return true;
 }
 
-/* ---- Character classes for pre-tokenization ------------------------------ */
-
-enum { CL_LETTER, CL_NUMBER, CL_SPACE, CL_OTHER };
-
-/* Non-ASCII code points that are not letters (\p{L}): Unicode White_Space,
- * common digits (\p{N}), and the punctuation, symbol, mark, format and emoji
- * blocks that occur in prompts. Everything else non-ASCII counts as a letter;
- * that misclassifies e.g. Indic vowel signs, which only moves split points. */
-static const struct {
-  uint32_t lo, hi;
-  uint8_t cls;
-} k_ranges[] = {
-    {0x80, 0x84, CL_OTHER},       {0x85, 0x85, CL_SPACE},        {0x86, 0x9F, CL_OTHER},
-    {0xA0, 0xA0, CL_SPACE},       {0xA1, 0xA9, CL_OTHER},        {0xAB, 0xB1, CL_OTHER},
-    {0xB2, 0xB3, CL_NUMBER},      {0xB4, 0xB4, CL_OTHER},        {0xB6, 0xB8, CL_OTHER},
-    {0xB9, 0xB9, CL_NUMBER},      {0xBB, 0xBB, CL_OTHER},        {0xBC, 0xBE, CL_NUMBER},
-    {0xBF, 0xBF, CL_OTHER},       {0xD7, 0xD7, CL_OTHER},        {0xF7, 0xF7, CL_OTHER},
-    {0x300, 0x36F, CL_OTHER},     {0x660, 0x669, CL_NUMBER},     {0x6F0, 0x6F9, CL_NUMBER},
-    {0x966, 0x96F, CL_NUMBER},    {0x1680, 0x1680, CL_SPACE},    {0x2000, 0x200A, CL_SPACE},
-    {0x200B, 0x2027, CL_OTHER},   {0x2028, 0x2029, CL_SPACE},    {0x202A, 0x202E, CL_OTHER},
-    {0x202F, 0x202F, CL_SPACE},   {0x2030, 0x205E, CL_OTHER},    {0x205F, 0x205F, CL_SPACE},
-    {0x2060, 0x206F, CL_OTHER},   {0x2070, 0x2070, CL_NUMBER},   {0x2074, 0x2079, CL_NUMBER},
-    {0x207A, 0x207E, CL_OTHER},   {0x2080, 0x2089, CL_NUMBER},   {0x208A, 0x208E, CL_OTHER},
-    {0x20A0, 0x20FF, CL_OTHER},   {0x2150, 0x2189, CL_NUMBER},   {0x2190, 0x245F, CL_OTHER},
-    {0x2460, 0x249B, CL_NUMBER},  {0x249C, 0x24FF, CL_OTHER},    {0x2500, 0x2BFF, CL_OTHER},
-    {0x2E00, 0x2E7F, CL_OTHER},   {0x3000, 0x3000, CL_SPACE},    {0x3001, 0x3004, CL_OTHER},
-    {0x3008, 0x3020, CL_OTHER},   {0x3030, 0x3030, CL_OTHER},    {0xE000, 0xF8FF, CL_OTHER},
-    {0xFE00, 0xFE19, CL_OTHER},   {0xFE30, 0xFE6B, CL_OTHER},    {0xFEFF, 0xFEFF, CL_OTHER},
-    {0xFF01, 0xFF0F, CL_OTHER},   {0xFF10, 0xFF19, CL_NUMBER},   {0xFF1A, 0xFF20, CL_OTHER},
-    {0xFF3B, 0xFF40, CL_OTHER},   {0xFF5B, 0xFF65, CL_OTHER},    {0xFFE0, 0xFFEE, CL_OTHER},
-    {0xFFF9, 0xFFFD, CL_OTHER},   {0x1F000, 0x1FAFF, CL_OTHER},  {0xE0000, 0xE007F, CL_OTHER},
-    {0xE0100, 0xE01EF, CL_OTHER}, {0xF0000, 0x10FFFF, CL_OTHER},
-};
-
-static int cp_class(uint32_t cp) {
-  if (cp < 0x80) {
-    if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return CL_LETTER;
-    if (cp >= '0' && cp <= '9') return CL_NUMBER;
-    if (cp == ' ' || (cp >= '\t' && cp <= '\r')) return CL_SPACE;
-    return CL_OTHER;
-  }
-  if (cp == CP_INVALID) return CL_LETTER; /* stray bytes group like letters */
-  size_t lo = 0, hi = sizeof k_ranges / sizeof k_ranges[0];
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (cp < k_ranges[mid].lo)
-      hi = mid;
-    else if (cp > k_ranges[mid].hi)
-      lo = mid + 1;
-    else
-      return k_ranges[mid].cls;
-  }
-  return CL_LETTER;
-}
-
-static int class_at(const uint8_t *s, size_t n, size_t i, size_t *out_w) {
-  uint32_t cp;
-  *out_w = utf8_decode(s + i, n - i, &cp);
-  return cp_class(cp);
-}
-
-/* End of the run of at most max code points of class cls starting at i. */
-static size_t run_of(const uint8_t *s, size_t n, size_t i, int cls, size_t max) {
-  size_t w;
-  for (size_t k = 0; k < max && i < n && class_at(s, n, i, &w) == cls; k++) i += w;
-  return i;
-}
-
-static bool is_crlf(uint8_t c) { return c == '\r' || c == '\n'; }
-
 /* ---- Pre-tokenizer patterns ---------------------------------------------- */
 
-typedef enum { SPLIT_GPT2, SPLIT_LLAMA3, SPLIT_QWEN2 } split_kind_t;
+/* ByteLevel's own split (use_regex), GPT-2's pattern. */
+static const char k_gpt2_regex[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
-static const char k_llama3_regex[] =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
-    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-static const char k_qwen2_regex[] =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
-    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
-/* 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive: the match length or 0. */
-static size_t match_contraction(const uint8_t *s, size_t n, size_t i, bool fold) {
-  if (s[i] != '\'' || i + 1 >= n) return 0;
-  uint8_t c1 = fold ? (uint8_t)(s[i + 1] | 0x20) : s[i + 1];
-  if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') return 2;
-  if (i + 2 >= n) return 0;
-  uint8_t c2 = fold ? (uint8_t)(s[i + 2] | 0x20) : s[i + 2];
-  if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) return 3;
-  return 0;
-}
-
-/* \s+(?!\S)|\s+ at a whitespace character, preceded for Llama-3 by
- * \s*[\r\n]+. Backtracking \s+(?!\S) leaves the run's last character for the
- * next pre-token, so " word" keeps its space. */
-static size_t match_space(const uint8_t *s, size_t n, size_t i, bool newline_rule) {
-  size_t j = i, last = i, last_nl = SIZE_MAX, w;
-  while (j < n && class_at(s, n, j, &w) == CL_SPACE) {
-    if (is_crlf(s[j])) last_nl = j;
-    last = j;
-    j += w;
-  }
-  if (newline_rule && last_nl != SIZE_MAX) return last_nl + 1;
-  if (j == n || last == i) return j;
-  return last;
-}
-
-/* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
-static size_t next_gpt2(const uint8_t *s, size_t n, size_t i) {
-  size_t k = match_contraction(s, n, i, false);
-  if (k) return i + k;
-  size_t w;
-  if (s[i] == ' ' && i + 1 < n) {
-    int c1 = class_at(s, n, i + 1, &w);
-    if (c1 != CL_SPACE) return run_of(s, n, i + 1, c1, SIZE_MAX);
-  }
-  int c0 = class_at(s, n, i, &w);
-  if (c0 != CL_SPACE) return run_of(s, n, i, c0, SIZE_MAX);
-  return match_space(s, n, i, false);
-}
-
-/* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
- *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
-static size_t next_llama3(const uint8_t *s, size_t n, size_t i, size_t max_digits) {
-  size_t k = match_contraction(s, n, i, true);
-  if (k) return i + k;
-  size_t w0, w1;
-  int c0 = class_at(s, n, i, &w0);
-  if (c0 == CL_LETTER) return run_of(s, n, i, CL_LETTER, SIZE_MAX);
-  if (c0 != CL_NUMBER && !is_crlf(s[i]) && i + w0 < n && class_at(s, n, i + w0, &w1) == CL_LETTER)
-    return run_of(s, n, i + w0, CL_LETTER, SIZE_MAX);
-  if (c0 == CL_NUMBER) return run_of(s, n, i, CL_NUMBER, max_digits);
-  size_t p = i;
-  if (s[i] == ' ' && i + 1 < n && class_at(s, n, i + 1, &w1) == CL_OTHER) p = i + 1;
-  if (class_at(s, n, p, &w1) == CL_OTHER) {
-    size_t j = run_of(s, n, p, CL_OTHER, SIZE_MAX);
-    while (j < n && is_crlf(s[j])) j++;
-    return j;
-  }
-  return match_space(s, n, i, true);
-}
-
-/* The end of the pre-token starting at i (< n); always > i. */
-static size_t split_next(split_kind_t kind, const uint8_t *s, size_t n, size_t i) {
-  size_t j = kind == SPLIT_GPT2     ? next_gpt2(s, n, i)
-             : kind == SPLIT_LLAMA3 ? next_llama3(s, n, i, 3)
-                                    : next_llama3(s, n, i, 1);
-  assert(j > i && j <= n);
-  return j;
-}
+/* Backtracking steps one search may take: patterns come from the file, and
+ * a hostile one must not hang an encode (real patterns take a few per byte). */
+#define REGEX_RETRY_LIMIT 10000000UL
 
 /* ---- Hash maps ------------------------------------------------------------ */
 
@@ -369,8 +228,8 @@ typedef enum { PREPEND_NEVER, PREPEND_FIRST, PREPEND_ALWAYS } prepend_t;
 typedef struct {
   bool byte_level;       /* a ByteLevel stage, else a Split or Metaspace stage */
   bool add_prefix_space; /* ByteLevel: prepend ' ' to a piece not starting with one */
-  bool use_regex;        /* ByteLevel: split with the GPT-2 pattern */
-  split_kind_t kind;     /* Split with a regex: the pattern */
+  bool use_regex;        /* ByteLevel: split with the GPT-2 pattern (in re) */
+  OnigRegex re;          /* Split with a regex, or ByteLevel's; NULL: none */
   /* Split on a literal string (literal != NULL), or Metaspace: spaces
    * become `literal` (U+2581), which is prepended per `prepend` and, with
    * split, starts each piece (behavior WITH_NEXT). */
@@ -381,9 +240,11 @@ typedef struct {
   prepend_t prepend;
 } stage_t;
 
-/* A normalizer step: Prepend `to` to non-empty text, or Replace every `from` with `to`. */
+/* A normalizer step: Prepend `to` to non-empty text, Replace every `from`
+ * with `to`, or a Unicode normalization form (utf8proc options). */
 typedef struct {
   bool prepend;
+  int unicode; /* utf8proc_option_t of NFC/NFD/NFKC/NFKD; 0: not one */
   const uint8_t *from, *to;
   uint32_t from_len, to_len;
 } norm_t;
@@ -436,13 +297,25 @@ static const uint8_t *arena_bytes(llmc_tokenizer_t *t, const json_t *str) {
   return (const uint8_t *)llmc_arena_strndup(t->arena, json_string_value(str), json_string_length(str));
 }
 
-/* Normalizers: NFC (applied as identity, see the top), Prepend, Replace of
- * a literal string, and Sequences of them, kept in order in t->norms. */
+/* Normalizers: NFC, NFD, NFKC and NFKD (utf8proc), Prepend, Replace of a
+ * literal string, and Sequences of them, kept in order in t->norms. */
 static llmc_status_t *parse_normalizer(llmc_tokenizer_t *t, const json_t *n, int depth, const char *path) {
   if (!n || json_is_null(n)) return NULL;
   const char *type = type_of(n);
   if (!type) return DATA_LOSS("normalizer has no \"type\"");
-  if (!strcmp(type, "NFC")) return NULL;
+  static const struct {
+    const char *name;
+    int options;
+  } forms[] = {{"NFC", UTF8PROC_STABLE | UTF8PROC_COMPOSE},
+               {"NFD", UTF8PROC_STABLE | UTF8PROC_DECOMPOSE},
+               {"NFKC", UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT},
+               {"NFKD", UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT}};
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    if (strcmp(type, forms[i].name)) continue;
+    if (t->n_norms == MAX_NORMS) return UNSUPPORTED("more than %d normalizer steps are not supported", MAX_NORMS);
+    t->norms[t->n_norms++] = (norm_t){.unicode = forms[i].options};
+    return NULL;
+  }
   if (!strcmp(type, "Sequence")) {
     const json_t *list = json_object_get(n, "normalizers");
     if (!json_is_array(list)) return DATA_LOSS("normalizer Sequence has no \"normalizers\" array");
@@ -454,7 +327,7 @@ static llmc_status_t *parse_normalizer(llmc_tokenizer_t *t, const json_t *n, int
   }
   bool prepend = !strcmp(type, "Prepend");
   if (!prepend && strcmp(type, "Replace"))
-    return UNSUPPORTED("normalizer \"%s\" is not supported (llmc reads NFC, Prepend, Replace)", type);
+    return UNSUPPORTED("normalizer \"%s\" is not supported (llmc reads NFC, NFD, NFKC, NFKD, Prepend, Replace)", type);
   if (t->n_norms == MAX_NORMS) return UNSUPPORTED("more than %d normalizer steps are not supported", MAX_NORMS);
   norm_t *m = &t->norms[t->n_norms];
   const json_t *to = json_object_get(n, prepend ? "prepend" : "content");
@@ -475,6 +348,20 @@ static llmc_status_t *parse_normalizer(llmc_tokenizer_t *t, const json_t *n, int
   if (!m->to || (!prepend && !m->from)) return OOM();
   t->n_norms++;
   return NULL;
+}
+
+/* A pattern compiled by Oniguruma, the regex engine Hugging Face's
+ * tokenizers use (UTF-8, its default Ruby syntax: \\p{..} classes,
+ * look-ahead, (?i:..)). A pattern that does not compile fails the load. */
+static llmc_status_t *compile_regex(const char *pattern, size_t len, OnigRegex *out, const char *path) {
+  OnigErrorInfo info;
+  int r = onig_new(out, (const OnigUChar *)pattern, (const OnigUChar *)pattern + len, ONIG_OPTION_NONE,
+                   ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &info);
+  if (r == ONIG_NORMAL) return NULL;
+  *out = NULL;
+  OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+  onig_error_code_to_str(msg, r, &info);
+  return DATA_LOSS("pre_tokenizer regex does not compile: %s", (const char *)msg);
 }
 
 static llmc_status_t *parse_split(llmc_tokenizer_t *t, const json_t *p, const char *path) {
@@ -501,13 +388,10 @@ static llmc_status_t *parse_split(llmc_tokenizer_t *t, const json_t *p, const ch
   }
   if (!json_is_string(behavior) || strcmp(json_string_value(behavior), "Isolated"))
     return UNSUPPORTED("Split pre_tokenizer behavior other than \"Isolated\" is not supported");
-  const char *re = json_string_value(regex);
-  /* Any other regex, GPT-2's own included, runs as GPT-2's: most patterns
-   * refine it. */
-  split_kind_t kind = !strcmp(re, k_llama3_regex)  ? SPLIT_LLAMA3
-                      : !strcmp(re, k_qwen2_regex) ? SPLIT_QWEN2
-                                                   : SPLIT_GPT2;
-  t->stages[t->n_stages++] = (stage_t){.kind = kind};
+  stage_t *st = &t->stages[t->n_stages];
+  *st = (stage_t){0};
+  LLMC_RETURN_IF_ERROR(compile_regex(json_string_value(regex), json_string_length(regex), &st->re, path));
+  t->n_stages++;
   return NULL;
 }
 
@@ -531,11 +415,14 @@ static llmc_status_t *parse_pre_tokenizer(llmc_tokenizer_t *t, const json_t *p, 
     /* Absent flags take Hugging Face's defaults (both true). */
     const json_t *prefix = json_object_get(p, "add_prefix_space");
     const json_t *regex = json_object_get(p, "use_regex");
-    t->stages[t->n_stages++] = (stage_t){
+    stage_t *st = &t->stages[t->n_stages];
+    *st = (stage_t){
         .byte_level = true,
         .add_prefix_space = prefix ? json_is_true(prefix) : true,
         .use_regex = regex ? json_is_true(regex) : true,
     };
+    if (st->use_regex) LLMC_RETURN_IF_ERROR(compile_regex(k_gpt2_regex, strlen(k_gpt2_regex), &st->re, path));
+    t->n_stages++;
     return NULL;
   }
   if (!strcmp(type, "Metaspace")) {
@@ -1219,6 +1106,8 @@ llmc_status_t *llmc_tokenizer_load_dir(const char *dir, llmc_tokenizer_t **out_t
 
 void llmc_tokenizer_destroy(llmc_tokenizer_t *t) {
   if (!t) return;
+  /* A stage whose load failed midway may hold a regex without being counted. */
+  for (int i = 0; i <= t->n_stages && i < MAX_STAGES; i++) onig_free(t->stages[i].re);
   llmc_arena_destroy(t->arena);
   free(t);
 }
@@ -1442,18 +1331,64 @@ static llmc_status_t *metaspace_stage(const llmc_tokenizer_t *t, enc_t *e, int s
   return r;
 }
 
+/* Split with st->re, Isolated: each match and each stretch between matches
+ * is a pre-token (empty matches split nothing), s being valid UTF-8. */
+static llmc_status_t *split_regex(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s, size_t n) {
+  OnigRegex re = t->stages[stage].re;
+  OnigRegion *region = onig_region_new();
+  OnigMatchParam *mp = onig_new_match_param();
+  if (!region || !mp) {
+    onig_region_free(region, 1);
+    onig_free_match_param(mp);
+    return ENC_OOM();
+  }
+  onig_initialize_match_param(mp);
+  onig_set_retry_limit_in_search_of_match_param(mp, REGEX_RETRY_LIMIT);
+  llmc_status_t *st = NULL;
+  size_t pos = 0, from = 0; /* pre-token start; search start */
+  while (!st && from < n) {
+    int r = onig_search_with_param(re, s, s + n, s + from, s + n, region, ONIG_OPTION_NONE, mp);
+    if (r == ONIG_MISMATCH) break;
+    if (r < 0) {
+      st = LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "the pre_tokenizer regex failed on the text (Oniguruma error %d)", r);
+      break;
+    }
+    size_t ms = (size_t)region->beg[0], me = (size_t)region->end[0];
+    if (me == ms) { /* an empty match: search on from the next character */
+      uint32_t cp;
+      from = ms + (ms < n ? utf8_decode(s + ms, n - ms, &cp) : 1);
+      continue;
+    }
+    if (ms > pos) st = encode_stage(t, e, stage + 1, s + pos, ms - pos);
+    if (!st) st = encode_stage(t, e, stage + 1, s + ms, me - ms);
+    pos = from = me;
+  }
+  if (!st && pos < n) st = encode_stage(t, e, stage + 1, s + pos, n - pos);
+  onig_region_free(region, 1);
+  onig_free_match_param(mp);
+  return st;
+}
+
 /* Runs pre-tokenizer stage `stage` over s after any prefix space. */
 static llmc_status_t *split_stage(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s,
                                   size_t n) {
   const stage_t *st = &t->stages[stage];
   if (st->metaspace) return metaspace_stage(t, e, stage, s, n);
   if (st->literal) return split_literal(t, e, stage, s, n);
-  if (st->byte_level && !st->use_regex) return encode_stage(t, e, stage + 1, s, n);
-  split_kind_t kind = st->byte_level ? SPLIT_GPT2 : st->kind;
+  if (!st->re) return encode_stage(t, e, stage + 1, s, n);
+  /* The regex runs on each stretch of valid UTF-8 (Oniguruma assumes valid
+   * text); a stray byte is a pre-token of its own. */
   for (size_t i = 0; i < n;) {
-    size_t j = split_next(kind, s, n, i);
-    LLMC_RETURN_IF_ERROR(encode_stage(t, e, stage + 1, s + i, j - i));
-    i = j;
+    uint32_t cp;
+    size_t j = i;
+    while (j < n) {
+      size_t w = utf8_decode(s + j, n - j, &cp);
+      if (cp == CP_INVALID) break;
+      j += w;
+    }
+    if (j > i) LLMC_RETURN_IF_ERROR(split_regex(t, e, stage, s + i, j - i));
+    if (j < n) LLMC_RETURN_IF_ERROR(encode_stage(t, e, stage + 1, s + j, 1));
+    i = j + 1;
   }
   return NULL;
 }
@@ -1483,7 +1418,18 @@ static llmc_status_t *encode_segment(const llmc_tokenizer_t *t, enc_t *e, const 
   for (int k = 0; k < t->n_norms && !a.failed; k++) {
     const norm_t *m = &t->norms[k];
     b.len = 0;
-    if (m->prepend) {
+    if (m->unicode) {
+      /* Text that is not valid UTF-8 is left as it is. */
+      utf8proc_uint8_t *out = NULL;
+      utf8proc_ssize_t len = a.len > (size_t)INT32_MAX ? -1
+                                 : utf8proc_map((const utf8proc_uint8_t *)a.data, (utf8proc_ssize_t)a.len, &out,
+                                                (utf8proc_option_t)m->unicode);
+      if (len >= 0)
+        llmc_buf_append(&b, out, (size_t)len);
+      else
+        llmc_buf_append(&b, a.data, a.len);
+      free(out);
+    } else if (m->prepend) {
       if (a.len) llmc_buf_append(&b, m->to, m->to_len);
       llmc_buf_append(&b, a.data, a.len);
     } else {

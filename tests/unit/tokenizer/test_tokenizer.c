@@ -493,7 +493,27 @@ static void test_sentencepiece(void **state) {
   expect_load_error(sp_json("{\"type\": \"Replace\", \"pattern\": {\"Regex\": \" +\"}, \"content\": \"x\"}",
                             "null", ""),
                     LLMC_UNIMPLEMENTED, "Regex");
-  expect_load_error(sp_json("{\"type\": \"NFKD\"}", "null", ""), LLMC_UNIMPLEMENTED, "NFKD");
+  expect_load_error(sp_json("{\"type\": \"Lowercase\"}", "null", ""), LLMC_UNIMPLEMENTED, "Lowercase");
+  /* A Split regex that does not compile is a load error; one that could
+   * backtrack exponentially returns (Oniguruma's optimizer or its retry
+   * limit), with ids or LLMC_OUT_OF_RANGE, never hangs. */
+  expect_load_error(sp_json("null", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(a\"}, \"behavior\": "
+                                    "\"Isolated\"}", ""),
+                    LLMC_DATA_LOSS, "does not compile");
+  llmc_tokenizer_t *evil = NULL;
+  assert_null(load_json_text(sp_json("null", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(h|h)*e\"}, "
+                                             "\"behavior\": \"Isolated\"}", "\"byte_fallback\": true, "),
+                             &evil));
+  char text[64];
+  memset(text, 'h', sizeof text - 1);
+  text[sizeof text - 1] = '\0';
+  int32_t *ids = NULL;
+  int64_t n = 0;
+  llmc_status_t *st = llmc_tokenizer_encode(evil, text, strlen(text), false, &ids, &n);
+  if (st) assert_int_equal(llmc_status_code(st), LLMC_OUT_OF_RANGE);
+  llmc_status_free(st);
+  free(ids);
+  llmc_tokenizer_destroy(evil);
   expect_load_error(sp_json("null", "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
                                     "\"prepend_scheme\": \"sometimes\"}", ""),
                     LLMC_DATA_LOSS, "prepend_scheme");
