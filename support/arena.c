@@ -92,7 +92,7 @@ void llmc_buf_append(llmc_buf_t *b, const void *data, size_t n) {
     b->data = d;
     b->cap = cap;
   }
-  memcpy(b->data + b->len, data, n);
+  if (n) memcpy(b->data + b->len, data, n); /* data may be NULL when n is 0 */
   b->len += n;
   b->data[b->len] = '\0';
 }

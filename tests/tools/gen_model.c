@@ -78,7 +78,7 @@ static int fail(llmc_status_t *s) {
 int main(int argc, char **argv) {
   config_t c = {.dim = 64, .layers = 2, .heads = 4, .kv_heads = 2, .hidden = 160, .vocab = 97,
                 .max_context = 256, .shards = 1, .seed = 1, .dtype = LLMC_ST_F32};
-  if (argc < 2) {
+  if (argc < 2 || argv[1][0] == '-') { /* an option is not a directory to write ("--help") */
     fprintf(stderr, "usage: gen_model OUT_DIR [options]\n");
     return 64;
   }
