@@ -138,6 +138,22 @@ static const char k_gpt2_regex[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+|
  * a hostile one must not hang an encode (real patterns take a few per byte). */
 #define REGEX_RETRY_LIMIT 10000000UL
 
+/* Appends s with every occurrence of `from` (non-empty) replaced by `to`,
+ * left to right without overlaps: the normalizer's and decoder's Replace
+ * and Metaspace's spaces. */
+static void replace_all(llmc_buf_t *out, const uint8_t *s, size_t n, const uint8_t *from, size_t from_len,
+                        const uint8_t *to, size_t to_len) {
+  for (size_t i = 0; i < n;) {
+    if (i + from_len <= n && !memcmp(s + i, from, from_len)) {
+      llmc_buf_append(out, to, to_len);
+      i += from_len;
+    } else {
+      llmc_buf_append(out, s + i, 1);
+      i++;
+    }
+  }
+}
+
 /* ---- Hash maps ------------------------------------------------------------ */
 
 /* Open addressing with linear probing, at most half full, never deleted. */
@@ -934,15 +950,7 @@ static llmc_status_t *decode_token_text(llmc_tokenizer_t *t, const decoder_t *d,
     const uint8_t *to = d->to[r] ? (const uint8_t *)json_string_value(d->to[r]) : (const uint8_t *)" ";
     size_t tl = d->to[r] ? json_string_length(d->to[r]) : 1;
     llmc_buf_t out = {0};
-    for (uint32_t i = 0; i < n;) {
-      if (i + fl <= n && !memcmp(w + i, from, fl)) {
-        llmc_buf_append(&out, to, tl);
-        i += (uint32_t)fl;
-      } else {
-        llmc_buf_append(&out, w + i, 1);
-        i++;
-      }
-    }
+    replace_all(&out, w, n, from, fl, to, tl);
     uint8_t *copy = out.failed ? NULL : llmc_arena_alloc(t->arena, out.len + 1);
     if (copy && out.len) memcpy(copy, out.data, out.len);
     size_t len = out.len;
@@ -1168,6 +1176,8 @@ typedef struct {
   cand_t *heap; /* [3 * sym_cap]: n - 1 initial pairs plus 2 per merge */
   size_t sym_cap, heap_n;
   bool first; /* the segment being encoded starts the text (Metaspace "first") */
+  OnigRegion *region; /* regex searches' scratch, made on first use */
+  OnigMatchParam *mp;
 } enc_t;
 
 #define ENC_OOM() LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory")
@@ -1318,12 +1328,7 @@ static llmc_status_t *metaspace_stage(const llmc_tokenizer_t *t, enc_t *e, int s
   bool pre = st->prepend == PREPEND_ALWAYS || (st->prepend == PREPEND_FIRST && e->first);
   if (pre && !(n >= st->literal_len && !memcmp(s, st->literal, st->literal_len)))
     llmc_buf_append(&b, st->literal, st->literal_len);
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == ' ')
-      llmc_buf_append(&b, st->literal, st->literal_len);
-    else
-      llmc_buf_append(&b, s + i, 1);
-  }
+  replace_all(&b, s, n, (const uint8_t *)" ", 1, st->literal, st->literal_len);
   llmc_status_t *r = b.failed ? ENC_OOM()
                      : st->split ? split_literal(t, e, stage, (const uint8_t *)b.data, b.len)
                                  : encode_stage(t, e, stage + 1, (const uint8_t *)b.data, b.len);
@@ -1335,19 +1340,17 @@ static llmc_status_t *metaspace_stage(const llmc_tokenizer_t *t, enc_t *e, int s
  * is a pre-token (empty matches split nothing), s being valid UTF-8. */
 static llmc_status_t *split_regex(const llmc_tokenizer_t *t, enc_t *e, int stage, const uint8_t *s, size_t n) {
   OnigRegex re = t->stages[stage].re;
-  OnigRegion *region = onig_region_new();
-  OnigMatchParam *mp = onig_new_match_param();
-  if (!region || !mp) {
-    onig_region_free(region, 1);
-    onig_free_match_param(mp);
-    return ENC_OOM();
+  if (!e->region && !(e->region = onig_region_new())) return ENC_OOM();
+  if (!e->mp) {
+    if (!(e->mp = onig_new_match_param())) return ENC_OOM();
+    onig_initialize_match_param(e->mp);
+    onig_set_retry_limit_in_search_of_match_param(e->mp, REGEX_RETRY_LIMIT);
   }
-  onig_initialize_match_param(mp);
-  onig_set_retry_limit_in_search_of_match_param(mp, REGEX_RETRY_LIMIT);
+  OnigRegion *region = e->region;
   llmc_status_t *st = NULL;
   size_t pos = 0, from = 0; /* pre-token start; search start */
   while (!st && from < n) {
-    int r = onig_search_with_param(re, s, s + n, s + from, s + n, region, ONIG_OPTION_NONE, mp);
+    int r = onig_search_with_param(re, s, s + n, s + from, s + n, region, ONIG_OPTION_NONE, e->mp);
     if (r == ONIG_MISMATCH) break;
     if (r < 0) {
       st = LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL, "the pre_tokenizer regex failed on the text (Oniguruma error %d)", r);
@@ -1364,8 +1367,6 @@ static llmc_status_t *split_regex(const llmc_tokenizer_t *t, enc_t *e, int stage
     pos = from = me;
   }
   if (!st && pos < n) st = encode_stage(t, e, stage + 1, s + pos, n - pos);
-  onig_region_free(region, 1);
-  onig_free_match_param(mp);
   return st;
 }
 
@@ -1433,15 +1434,7 @@ static llmc_status_t *encode_segment(const llmc_tokenizer_t *t, enc_t *e, const 
       if (a.len) llmc_buf_append(&b, m->to, m->to_len);
       llmc_buf_append(&b, a.data, a.len);
     } else {
-      for (size_t i = 0; i < a.len;) {
-        if (i + m->from_len <= a.len && !memcmp(a.data + i, m->from, m->from_len)) {
-          llmc_buf_append(&b, m->to, m->to_len);
-          i += m->from_len;
-        } else {
-          llmc_buf_append(&b, a.data + i, 1);
-          i++;
-        }
-      }
+      replace_all(&b, (const uint8_t *)a.data, a.len, m->from, m->from_len, m->to, m->to_len);
     }
     if (b.failed) a.failed = true;
     llmc_buf_t tmp = a;
@@ -1490,6 +1483,8 @@ llmc_status_t *llmc_tokenizer_encode(const llmc_tokenizer_t *t, const char *text
   for (int k = 0; add_special && k < t->n_suffix && !st; k++) st = enc_push(&e, t->suffix[k]);
   free(e.syms);
   free(e.heap);
+  if (e.region) onig_region_free(e.region, 1);
+  if (e.mp) onig_free_match_param(e.mp);
   if (st) {
     free(e.ids);
     return st;
