@@ -111,15 +111,6 @@ llmc_status_t *llmc_gpu_pipeline(const llmc_target_t *t, llmc_buf_t *out) {
   return NULL;
 }
 
-void llmc_gpu_rope_inv_freq(float theta, int head_dim, llmc_buf_t *out) {
-  char lit[11];
-  for (int i = 0; i < head_dim / 2; i++) {
-    /* Exactly the reference interpreter's expression (ir/interp.c). */
-    float inv = powf(theta, -2.0f * (float)i / (float)head_dim);
-    llmc_buf_printf(out, "%s%s", i ? ", " : "", llmc_template_f32_literal(inv, lit));
-  }
-}
-
 static void append_cb(MlirStringRef s, void *user) { llmc_buf_append(user, s.data, s.length); }
 
 /* A failure in the MLIR part of a GPU compile names the target. */

@@ -178,11 +178,12 @@ static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
     }
     case LLMC_OP_KV_WRITE:
       snprintf(s, n, "KVH=%lld,HD=%lld%s", (long long)p->n_kv_heads, (long long)p->head_dim,
-               llmc_ir_attr_get(v, "rope_theta") ? ",ROPE=1" : "");
+               llmc_ir_rope_of(v, &(llmc_rope_t){0}) ? ",ROPE=1" : "");
       return;
     case LLMC_OP_ATTENTION:
       snprintf(s, n, "H=%lld,KVH=%lld,HD=%lld%s", (long long)llmc_ir_attr_int(v, "n_heads", 0),
-               (long long)p->n_kv_heads, (long long)p->head_dim, llmc_ir_attr_get(v, "rope_theta") ? ",ROPE=1" : "");
+               (long long)p->n_kv_heads, (long long)p->head_dim,
+               llmc_ir_rope_of(v, &(llmc_rope_t){0}) ? ",ROPE=1" : "");
       return;
     default: snprintf(s, n, "N=%lld", cols); return;
   }

@@ -132,28 +132,29 @@ static void helper_put(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *
   if (out->n_helper < 4) out->helper_params[out->n_helper++] = (llmc_template_param_t){key, value};
 }
 
-/* The RoPE rotation a kernel calls (kernels_templates/rope_rot.*.mlir): on
- * the host libm's powf/cos/sin from THETA; on GPUs the inverse frequencies
- * as a table computed here exactly as the interpreter computes them. */
-static void rope_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, double theta, int64_t hd) {
+/* The RoPE rotation a kernel calls (kernels_templates/rope_rot.*.mlir), on
+ * every target from the same numbers: the inverse frequencies as a table of
+ * f32 literals, computed by llmc_ir_rope_inv_freq exactly as the
+ * interpreter computes them, and the factor cos and sin are scaled by. */
+static void rope_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, const llmc_value_t *v, int64_t hd) {
   out->helper = "rope_rot";
-  if (x->target->is_gpu) {
-    llmc_buf_t inv = {0};
-    llmc_gpu_rope_inv_freq((float)theta, (int)hd, &inv);
-    helper_put(x, out, "HALF_DIM", llmc_arena_printf(x->plan->arena, "%lld", (long long)(hd / 2)));
-    helper_put(x, out, "INV_FREQ", inv.failed ? NULL : llmc_arena_strdup(x->plan->arena, inv.data ? inv.data : ""));
-    llmc_buf_free(&inv);
-  } else {
-    char lit[11];
-    llmc_template_f32_literal((float)theta, lit);
-    helper_put(x, out, "HEAD_DIM", llmc_arena_printf(x->plan->arena, "%lld", (long long)hd));
-    helper_put(x, out, "THETA", llmc_arena_strdup(x->plan->arena, lit));
-  }
+  llmc_rope_t r;
+  if (!llmc_ir_rope_of(v, &r)) r = (llmc_rope_t){.theta = 10000, .cos_sin_scale = 1}; /* the unused copy */
+  float inv[LLMC_MAX_HEAD_DIM / 2];
+  if (hd > LLMC_MAX_HEAD_DIM) hd = LLMC_MAX_HEAD_DIM; /* a rotating node never has more (verified) */
+  llmc_ir_rope_inv_freq(&r, hd, inv);
+  llmc_buf_t b = {0};
+  char lit[16];
+  for (int64_t i = 0; i < hd / 2; i++) llmc_buf_printf(&b, "%s%s", i ? ", " : "", llmc_template_f32_literal(inv[i], lit));
+  helper_put(x, out, "HALF_DIM", llmc_arena_printf(x->plan->arena, "%lld", (long long)(hd / 2)));
+  helper_put(x, out, "INV_FREQ", b.failed ? NULL : llmc_arena_strdup(x->plan->arena, b.data ? b.data : ""));
+  helper_put(x, out, "COS_SIN_SCALE",
+             llmc_arena_strdup(x->plan->arena, llmc_template_f32_literal((float)r.cos_sin_scale, lit)));
+  llmc_buf_free(&b);
 }
 
 /* What the op fixes, for every variant of it: its dims and attributes and
- * the KV layout. Host-only (THETA) and GPU-only (INV_FREQ) extras are the
- * variants' own. */
+ * the KV layout. */
 static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
   const llmc_kplan_t *p = x->plan;
   const llmc_value_t *v = x->call->node;
@@ -195,7 +196,7 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       put_int(x, out, "HEAD_DIM", hd);
       put_int(x, out, "STYLE", style && strcmp(style->s, "interleaved") == 0);
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", hd / 2);
-      rope_helper(x, out, llmc_ir_attr_float(v, "theta", 10000), hd);
+      rope_helper(x, out, v, hd);
       return;
     }
     case LLMC_OP_KV_WRITE:
@@ -214,11 +215,12 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       /* fuse-rope: the rotation of k (kv_write) or q (attention). Without
        * it the kernel copies; its rotation function is still there (an
        * unused private function) so one template serves both. */
-      const llmc_attr_t *style = llmc_ir_attr_get(v, "rope_style");
-      put_int(x, out, "ROPE", llmc_ir_attr_get(v, "rope_theta") != NULL);
-      put_int(x, out, "STYLE", style && strcmp(style->s, "interleaved") == 0);
+      llmc_rope_t r;
+      bool rope = llmc_ir_rope_of(v, &r);
+      put_int(x, out, "ROPE", rope);
+      put_int(x, out, "STYLE", rope && r.interleaved);
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", p->head_dim / 2);
-      rope_helper(x, out, llmc_ir_attr_float(v, "rope_theta", 10000), p->head_dim);
+      rope_helper(x, out, v, p->head_dim);
       return;
     }
     case LLMC_OP_COUNT: return;

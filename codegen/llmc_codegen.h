@@ -189,9 +189,5 @@ LLMC_MUST_USE llmc_status_t *llmc_gpu_compile_finished(const char *kernels_text,
  * path[cap] and returns true when one is executable. */
 bool llmc_gpu_find_ptxas(char *path, size_t cap);
 
-/* Appends the INV_FREQ parameter of rope.gpu.mlir: head_dim/2 f32 literals
- * powf(theta, -2.0f * i / head_dim), computed as the reference interpreter
- * computes them, comma-separated. */
-void llmc_gpu_rope_inv_freq(float theta, int head_dim, llmc_buf_t *out);
 
 #endif

@@ -290,21 +290,15 @@ const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_uses_t *u, const llmc_val
   return u0;
 }
 
-/* Two nodes' optional float attribute `key`: both absent, or both present and equal. */
-static bool same_float_attr(const llmc_value_t *a, const llmc_value_t *b, const char *key) {
-  const llmc_attr_t *x = llmc_ir_attr_get(a, key), *y = llmc_ir_attr_get(b, key);
-  if (!x || !y) return !x && !y;
-  return llmc_ir_attr_float(a, key, 0) == llmc_ir_attr_float(b, key, 0);
-}
-
 const llmc_value_t *llmc_ir_kv_write_prologue(const llmc_ir_uses_t *u, const llmc_value_t *a) {
   if (a->kind != LLMC_VALUE_NODE || a->op != LLMC_OP_ATTENTION) return NULL;
   const llmc_value_t *w = a->inputs[1], *user;
   if (w->kind != LLMC_VALUE_NODE || w->op != LLMC_OP_KV_WRITE || uses_of(u, w, &user) != 1 || user != a) return NULL;
-  if (w->inputs[2] != a->inputs[2] || !same_float_attr(w, a, "rope_theta")) return NULL;
-  const llmc_attr_t *sw = llmc_ir_attr_get(w, "rope_style"), *sa = llmc_ir_attr_get(a, "rope_style");
-  bool iw = sw && strcmp(sw->s, "interleaved") == 0, ia = sa && strcmp(sa->s, "interleaved") == 0;
-  return iw == ia ? w : NULL;
+  if (w->inputs[2] != a->inputs[2]) return NULL;
+  /* One kernel rotates k and q with one table: the same rotation, or none. */
+  llmc_rope_t rw, ra;
+  bool has_w = llmc_ir_rope_of(w, &rw), has_a = llmc_ir_rope_of(a, &ra);
+  return has_w == has_a && (!has_w || llmc_ir_rope_equal(&rw, &ra)) ? w : NULL;
 }
 
 llmc_status_t *llmc_ir_graph_add_output(llmc_ir_graph_t *g, const char *name, llmc_value_t *v) {

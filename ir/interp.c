@@ -131,31 +131,34 @@ static float gelu_tanh(float x) {
 }
 
 /* RoPE over heads of hd: out may equal x. The reference for rope and for
- * the rotation kv_write and attention do with a rope_theta. */
-static void rope_rows(float *out, const float *x, int64_t n, int64_t cols, int64_t hd, float theta, bool interleaved,
+ * the rotation kv_write and attention do with rope_ attributes: the
+ * inverse frequencies of llmc_ir_rope_inv_freq, libm's cosf and sinf of the
+ * f32 angle, both scaled by the rotation's cos_sin_scale (yarn). */
+static void rope_rows(float *out, const float *x, int64_t n, int64_t cols, int64_t hd, const llmc_rope_t *r,
                       const int32_t *positions) {
   if (out != x) memcpy(out, x, sizeof(float) * (size_t)(n * cols));
+  float inv[LLMC_MAX_HEAD_DIM / 2];
+  llmc_ir_rope_inv_freq(r, hd, inv);
+  float scale = (float)r->cos_sin_scale;
   for (int64_t t = 0; t < n; t++)
     for (int64_t h = 0; h < cols / hd; h++)
       for (int64_t i = 0; i < hd / 2; i++) {
-        float inv = powf(theta, -2.0f * (float)i / (float)hd);
-        float ang = (float)positions[t] * inv, c = cosf(ang), s = sinf(ang);
-        int64_t i0 = t * cols + h * hd + (interleaved ? 2 * i : i);
-        int64_t i1 = i0 + (interleaved ? 1 : hd / 2);
+        float ang = (float)positions[t] * inv[i], c = cosf(ang) * scale, s = sinf(ang) * scale;
+        int64_t i0 = t * cols + h * hd + (r->interleaved ? 2 * i : i);
+        int64_t i1 = i0 + (r->interleaved ? 1 : hd / 2);
         float x0 = x[i0], x1 = x[i1];
         out[i0] = x0 * c - x1 * s;
         out[i1] = x0 * s + x1 * c;
       }
 }
 
-/* x, or x rotated into scratch when node v (kv_write, attention) has a
- * rope_theta. scratch holds n * cols floats. */
+/* x, or x rotated into scratch when node v (kv_write, attention) applies
+ * RoPE. scratch holds n * cols floats. */
 static const float *fused_rope(const llmc_value_t *v, const float *x, int64_t n, int64_t cols,
                                const int32_t *positions, float *scratch) {
-  if (!llmc_ir_attr_get(v, "rope_theta")) return x;
-  const llmc_attr_t *style = llmc_ir_attr_get(v, "rope_style");
-  rope_rows(scratch, x, n, cols, llmc_ir_attr_int(v, "head_dim", 0), (float)llmc_ir_attr_float(v, "rope_theta", 0),
-            style && strcmp(style->s, "interleaved") == 0, positions);
+  llmc_rope_t r;
+  if (!llmc_ir_rope_of(v, &r)) return x;
+  rope_rows(scratch, x, n, cols, llmc_ir_attr_int(v, "head_dim", 0), &r, positions);
   return scratch;
 }
 
@@ -248,9 +251,8 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       break;
     }
     case LLMC_OP_ROPE: {
-      const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
-      rope_rows(out, a, n, cols, llmc_ir_attr_int(v, "head_dim", 0), (float)llmc_ir_attr_float(v, "theta", 10000),
-                style && strcmp(style->s, "interleaved") == 0, positions);
+      llmc_rope_t r;
+      if (llmc_ir_rope_of(v, &r)) rope_rows(out, a, n, cols, llmc_ir_attr_int(v, "head_dim", 0), &r, positions);
       break;
     }
     case LLMC_OP_KV_WRITE: {
@@ -267,7 +269,8 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       int64_t h_n = llmc_ir_attr_int(v, "n_heads", 0), kvh = llmc_ir_attr_int(v, "n_kv_heads", 0);
       int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
       float scale = (float)llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)hd));
-      float *rotated = llmc_ir_attr_get(v, "rope_theta") ? malloc(sizeof(float) * (size_t)(n * cols)) : NULL;
+      llmc_rope_t rope;
+      float *rotated = llmc_ir_rope_of(v, &rope) ? malloc(sizeof(float) * (size_t)(n * cols)) : NULL;
       if (rotated) a = (float *)fused_rope(v, a, n, cols, positions, rotated);
       double *scores = malloc(sizeof(double) * (size_t)(positions[n - 1] + 1 > 0 ? it->max_context : 1));
       if (!scores) { /* llmc_interp_step checked sizes; OOM leaves zeros */

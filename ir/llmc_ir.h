@@ -124,6 +124,55 @@ void llmc_ir_graph_replace_uses(llmc_ir_graph_t *g, llmc_value_t *from, llmc_val
 const llmc_attr_t *llmc_ir_attr_get(const llmc_value_t *node, const char *name);
 int64_t llmc_ir_attr_int(const llmc_value_t *node, const char *name, int64_t dflt);
 double llmc_ir_attr_float(const llmc_value_t *node, const char *name, double dflt);
+/* Rotary position embeddings: one rotation's parameters, read from a rope
+ * node's attributes or from a kv_write/attention that applies RoPE itself
+ * (the same attributes under a "rope_" prefix, made by fuse-rope), and its
+ * inverse frequencies. The math is written once, here: the interpreter and
+ * every kernel (as a table of constants) use llmc_ir_rope_inv_freq.
+ *
+ * Scalings, as Hugging Face transformers computes them
+ * (modeling_rope_utils.py): linear divides every frequency by factor;
+ * llama3 divides low frequencies by factor and blends the middle band
+ * (low_freq_factor, high_freq_factor, original_context); yarn blends
+ * interpolated and extrapolated frequencies over a ramp (beta_fast,
+ * beta_slow, original_context, truncate) and scales cos and sin by
+ * attention_factor; dynamic (NTK) is the default rotation for every position
+ * below original_context, the only ones it is compiled for. */
+/* The widest head RoPE rotates (real models: 64-256). */
+#define LLMC_MAX_HEAD_DIM 1024
+
+typedef enum {
+  LLMC_ROPE_DEFAULT,
+  LLMC_ROPE_LINEAR,
+  LLMC_ROPE_DYNAMIC,
+  LLMC_ROPE_LLAMA3,
+  LLMC_ROPE_YARN,
+} llmc_rope_scaling_t;
+
+typedef struct {
+  double theta;
+  bool interleaved; /* style "interleaved" (GPT-J pairs) instead of "half" */
+  llmc_rope_scaling_t scaling;
+  double factor, low_freq_factor, high_freq_factor, beta_fast, beta_slow;
+  int64_t original_context;
+  bool truncate;
+  double cos_sin_scale; /* yarn's attention factor; 1 otherwise */
+} llmc_rope_t;
+
+/* Reads (and checks) the rotation node v applies: *out_present is false
+ * when it applies none (a kv_write or attention without rope_theta). */
+LLMC_MUST_USE llmc_status_t *llmc_ir_rope_read(const llmc_value_t *v, const char *where, llmc_rope_t *out,
+                                               bool *out_present);
+/* The same for a node that has been verified: false when v applies none. */
+bool llmc_ir_rope_of(const llmc_value_t *v, llmc_rope_t *out);
+bool llmc_ir_rope_equal(const llmc_rope_t *a, const llmc_rope_t *b);
+/* inv[i], i < head_dim / 2: the angle of pair i at position p is
+ * (float)p * inv[i]. */
+void llmc_ir_rope_inv_freq(const llmc_rope_t *r, int64_t head_dim, float *inv);
+/* The attribute names (without prefix) a rotation may carry, NULL-ended;
+ * fuse-rope copies these. */
+extern const char *const llmc_rope_attr_names[];
+
 llmc_value_t *llmc_ir_graph_find_input(const llmc_ir_graph_t *g, const char *name);
 llmc_value_t *llmc_ir_graph_find_output(const llmc_ir_graph_t *g, const char *name);
 

@@ -72,6 +72,15 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_ROPE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ROPE, "theta", LLMC_ATTR_FLOAT, true, 1.0, FLT_MAX},
     {LLMC_OP_ROPE, "style", LLMC_ATTR_STRING, false, F32_RANGE},
+    {LLMC_OP_ROPE, "scaling", LLMC_ATTR_STRING, false, F32_RANGE},
+    {LLMC_OP_ROPE, "factor", LLMC_ATTR_FLOAT, false, 1e-3, 1e6},
+    {LLMC_OP_ROPE, "low_freq_factor", LLMC_ATTR_FLOAT, false, 1e-6, 1e6},
+    {LLMC_OP_ROPE, "high_freq_factor", LLMC_ATTR_FLOAT, false, 1e-6, 1e6},
+    {LLMC_OP_ROPE, "original_context", LLMC_ATTR_INT, false, F32_RANGE},
+    {LLMC_OP_ROPE, "beta_fast", LLMC_ATTR_FLOAT, false, 1e-6, 1e6},
+    {LLMC_OP_ROPE, "beta_slow", LLMC_ATTR_FLOAT, false, 1e-6, 1e6},
+    {LLMC_OP_ROPE, "attention_factor", LLMC_ATTR_FLOAT, false, 1e-3, 1e3},
+    {LLMC_OP_ROPE, "truncate", LLMC_ATTR_BOOL, false, F32_RANGE},
     {LLMC_OP_KV_WRITE, "layer", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_KV_WRITE, "n_kv_heads", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_KV_WRITE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
@@ -79,11 +88,24 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_ATTENTION, "n_kv_heads", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ATTENTION, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ATTENTION, "scale", LLMC_ATTR_FLOAT, false, 1e-6, 1e4},
-    {LLMC_OP_KV_WRITE, "rope_theta", LLMC_ATTR_FLOAT, false, 1.0, FLT_MAX},
-    {LLMC_OP_KV_WRITE, "rope_style", LLMC_ATTR_STRING, false, F32_RANGE},
-    {LLMC_OP_ATTENTION, "rope_theta", LLMC_ATTR_FLOAT, false, 1.0, FLT_MAX},
-    {LLMC_OP_ATTENTION, "rope_style", LLMC_ATTR_STRING, false, F32_RANGE},
 };
+
+/* The rule for attribute `name` of n: its op's own, or, on kv_write and
+ * attention (which may apply RoPE themselves, fuse-rope), rope_X follows
+ * rope's rule for X (never required there). */
+static const attr_rule_t *find_rule(const llmc_value_t *n, const char *name, attr_rule_t *scratch) {
+  for (size_t r = 0; r < sizeof attr_rules / sizeof attr_rules[0]; r++)
+    if (attr_rules[r].op == n->op && strcmp(attr_rules[r].name, name) == 0) return &attr_rules[r];
+  if ((n->op == LLMC_OP_KV_WRITE || n->op == LLMC_OP_ATTENTION) && strncmp(name, "rope_", 5) == 0 &&
+      strcmp(name + 5, "head_dim") != 0)
+    for (size_t r = 0; r < sizeof attr_rules / sizeof attr_rules[0]; r++)
+      if (attr_rules[r].op == LLMC_OP_ROPE && strcmp(attr_rules[r].name, name + 5) == 0) {
+        *scratch = attr_rules[r];
+        scratch->required = false;
+        return scratch;
+      }
+  return NULL;
+}
 
 static const char *attr_kind_name(llmc_attr_kind_t k) {
   switch (k) {
@@ -99,9 +121,8 @@ static llmc_status_t *check_attrs(const llmc_value_t *n, const char *where) {
   const char *op = llmc_op_name(n->op);
   for (int i = 0; i < n->n_attrs; i++) {
     const llmc_attr_t *a = &n->attrs[i];
-    const attr_rule_t *rule = NULL;
-    for (size_t r = 0; r < sizeof attr_rules / sizeof attr_rules[0]; r++)
-      if (attr_rules[r].op == n->op && strcmp(attr_rules[r].name, a->name) == 0) rule = &attr_rules[r];
+    attr_rule_t scratch;
+    const attr_rule_t *rule = find_rule(n, a->name, &scratch);
     if (!rule) return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: unknown attribute '%s'", op, a->name);
     for (int j = 0; j < i; j++)
       if (strcmp(n->attrs[j].name, a->name) == 0)
@@ -153,18 +174,15 @@ static llmc_status_t *describe_mismatch(const char *where, const char *op, int i
                     llmc_dtype_name(v->dtype), shape, expected);
 }
 
-/* kv_write and attention may rotate k / q themselves (fuse-rope): rope_theta
- * present means RoPE with that theta and rope_style ("half" by default)
- * over heads of head_dim, which must be even. */
+/* kv_write and attention may rotate k / q themselves (fuse-rope): the rope
+ * attributes under the rope_ prefix (llmc_ir_rope_read checks them) over
+ * heads of head_dim, which must be even. */
 static llmc_status_t *check_fused_rope(const llmc_value_t *n, const char *where) {
-  const llmc_attr_t *theta = llmc_ir_attr_get(n, "rope_theta"), *style = llmc_ir_attr_get(n, "rope_style");
-  const char *op = llmc_op_name(n->op);
-  if (!theta && style) return TYPE_ERROR("%s: rope_style without rope_theta", op);
-  if (!theta) return NULL;
-  if (llmc_ir_attr_float(n, "rope_theta", 0) <= 0) return TYPE_ERROR("%s: rope_theta must be positive", op);
-  if (llmc_ir_attr_int(n, "head_dim", 1) % 2) return TYPE_ERROR("%s: RoPE needs an even head_dim", op);
-  if (style && strcmp(style->s, "half") && strcmp(style->s, "interleaved"))
-    return TYPE_ERROR("%s: rope_style must be \"half\" or \"interleaved\"", op); /* not echoed: file text */
+  llmc_rope_t r;
+  bool present;
+  LLMC_RETURN_IF_ERROR(llmc_ir_rope_read(n, where, &r, &present));
+  if (present && llmc_ir_attr_int(n, "head_dim", 1) % 2)
+    return TYPE_ERROR("%s: RoPE needs an even head_dim", llmc_op_name(n->op));
   return NULL;
 }
 
@@ -281,10 +299,9 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
       if (hd <= 0 || hd % 2 || in[0]->shape.dims[1] % hd)
         return TYPE_ERROR("rope: head_dim %lld must be even and divide the row size %lld",
                           (long long)hd, (long long)in[0]->shape.dims[1]);
-      if (llmc_ir_attr_float(n, "theta", 0) <= 0) return TYPE_ERROR("rope: theta must be positive");
-      const llmc_attr_t *style = llmc_ir_attr_get(n, "style");
-      if (style && strcmp(style->s, "half") && strcmp(style->s, "interleaved"))
-        return TYPE_ERROR("rope: style must be \"half\" or \"interleaved\", not \"%s\"", style->s);
+      llmc_rope_t r;
+      bool present;
+      LLMC_RETURN_IF_ERROR(llmc_ir_rope_read(n, where, &r, &present));
       *out_shape = in[0]->shape;
       return NULL;
     }

@@ -1,13 +1,14 @@
 // rope_rot.gpu.mlir: the rotation of rotary position embeddings (Su et al.
 // 2021, RoFormer), one function every GPU kernel that applies RoPE calls
-// (rope, kv_write and attention with a rope_theta; see ir/ops.def):
-//   (y0, y1) = (x0 cos a - x1 sin a, x0 sin a + x1 cos a),  a = pos * inv_i
+// (rope, kv_write and attention with rope attributes; see ir/ops.def):
+//   (y0, y1) = (x0 c - x1 s, x0 s + x1 c),  c = cos a * S, s = sin a * S,
+//   a = pos * inv_i
 //
 //   params: NAME (the calling kernel's), HALF_DIM, INV_FREQ (HALF_DIM
-//           comma-separated f32 literals: llmc_gpu_rope_inv_freq writes
-//           powf(THETA, -2.0f * i / HEAD_DIM) exactly as the reference
-//           interpreter computes it, so the table is bit-identical to the
-//           host's)
+//           comma-separated f32 literals: llmc_ir_rope_inv_freq computes
+//           them, RoPE scalings included, as the reference interpreter does,
+//           so the table is bit-identical to the host's), COS_SIN_SCALE (S,
+//           an f32 literal: yarn's attention factor, else 1.0)
 // sin and cos are computed here, identically on every vendor (AMD has no
 // device math library linked): Cody-Waite reduction by pi/2 with a
 // three-part constant and fma, k = trunc(a * 2/pi + 0.5) (a >= 0), then the
@@ -76,8 +77,11 @@ func.func private @{{NAME}}_rot(%x0: f32, %x1: f32, %pos: f32, %i: index) -> (f3
   %q_12 = arith.ori %q_12a, %q_12b : i1
   %neg_s = arith.negf %sin_mag : f32
   %neg_c = arith.negf %cos_mag : f32
-  %s = arith.select %q_hi, %neg_s, %sin_mag : f32
-  %c = arith.select %q_12, %neg_c, %cos_mag : f32
+  %c1s = arith.select %q_12, %neg_c, %cos_mag : f32
+  %s1s = arith.select %q_hi, %neg_s, %sin_mag : f32
+  %scale = arith.constant {{COS_SIN_SCALE}} : f32
+  %c = arith.mulf %c1s, %scale : f32
+  %s = arith.mulf %s1s, %scale : f32
   %x0c = arith.mulf %x0, %c : f32
   %x1s = arith.mulf %x1, %s : f32
   %y0 = arith.subf %x0c, %x1s : f32

@@ -1,25 +1,26 @@
 // rope_rot.host.mlir: the rotation of rotary position embeddings (Su et al.
 // 2021, RoFormer), one function every host kernel that applies RoPE calls
-// (rope, kv_write and attention with a rope_theta; see ir/ops.def):
-//   inv_i = THETA^(-2i/HEAD_DIM),  a = pos * inv_i
-//   (y0, y1) = (x0 cos a - x1 sin a, x0 sin a + x1 cos a)
+// (rope, kv_write and attention with rope attributes; see ir/ops.def):
+//   a = pos * inv_i
+//   (y0, y1) = (x0 c - x1 s, x0 s + x1 c),  c = cos a * S, s = sin a * S
 //
-//   params: NAME (the calling kernel's), HEAD_DIM, THETA (f32 literal)
-// The angle is computed in f32 exactly as the reference interpreter does it,
-//   float inv = powf(theta, -2.0f * i / hd); float a = (float)pos * inv;
-// with libm's powf, cosf and sinf, so the two agree to rounding.
+//   params: NAME (the calling kernel's), HALF_DIM, INV_FREQ (HALF_DIM
+//           comma-separated f32 literals), COS_SIN_SCALE (S, an f32 literal:
+//           yarn's attention factor, else 1.0)
+// The inverse frequencies (RoPE scalings included) are computed once at
+// compile time by llmc_ir_rope_inv_freq, the function the reference
+// interpreter uses; the angle is rounded to f32 and libm's cosf and sinf
+// applied, exactly as the interpreter does, so the two agree to rounding.
+memref.global "private" constant @{{NAME}}_inv_freq : memref<{{HALF_DIM}}xf32> = dense<[{{INV_FREQ}}]>
 func.func private @{{NAME}}_rot(%x0: f32, %x1: f32, %pos: f32, %i: index) -> (f32, f32) {
-  %hd_f = arith.constant {{HEAD_DIM}}.0 : f32
-  %theta = arith.constant {{THETA}} : f32
-  %m2 = arith.constant -2.0 : f32
-  %i_i = arith.index_cast %i : index to i32
-  %i_f = arith.sitofp %i_i : i32 to f32
-  %num = arith.mulf %m2, %i_f : f32
-  %ex = arith.divf %num, %hd_f : f32
-  %inv = math.powf %theta, %ex : f32
+  %scale = arith.constant {{COS_SIN_SCALE}} : f32
+  %inv_freq = memref.get_global @{{NAME}}_inv_freq : memref<{{HALF_DIM}}xf32>
+  %inv = memref.load %inv_freq[%i] : memref<{{HALF_DIM}}xf32>
   %a = arith.mulf %pos, %inv : f32
-  %c = math.cos %a : f32
-  %s = math.sin %a : f32
+  %c0 = math.cos %a : f32
+  %s0 = math.sin %a : f32
+  %c = arith.mulf %c0, %scale : f32
+  %s = arith.mulf %s0, %scale : f32
   %x0c = arith.mulf %x0, %c : f32
   %x1s = arith.mulf %x1, %s : f32
   %y0 = arith.subf %x0c, %x1s : f32

@@ -2,7 +2,7 @@
  * RoPE of q into the attention that reads it:
  *
  *   %k2 = rope(%k, %pos) {head_dim, theta, style}     kv_write(%k, %v, %pos)
- *   kv_write(%k2, %v, %pos) {...}                 ->    {..., rope_theta=theta, rope_style=style}
+ *   kv_write(%k2, %v, %pos) {...}                 ->    {..., rope_theta=theta, rope_style=style, ...}
  *
  * so the rotated rows are never written to memory and two launches go per
  * layer. The rotation is the same function in every kernel
@@ -48,16 +48,26 @@ llmc_status_t *llmc_pass_fuse_rope(llmc_ir_graph_t *g, llmc_pass_remarks_t *rema
       llmc_pass_remark(remarks, "fuse-rope", false, "layer %lld: rope of %s: %s", layer, what, why);
       continue;
     }
-    const llmc_attr_t *style = llmc_ir_attr_get(r, "style");
-    llmc_attr_t *attrs = llmc_arena_alloc(g->arena, sizeof *attrs * (size_t)(c->n_attrs + 2));
+    /* Every attribute of the rotation but head_dim (the consumer's), under
+     * the rope_ prefix (llmc_rope_attr_names). */
+    int n_rope = 0;
+    for (int k = 0; llmc_rope_attr_names[k]; k++) n_rope += llmc_ir_attr_get(r, llmc_rope_attr_names[k]) != NULL;
+    llmc_attr_t *attrs = llmc_arena_alloc(g->arena, sizeof *attrs * (size_t)(c->n_attrs + n_rope));
     if (!attrs) {
       free(uses);
       return oom();
     }
     memcpy(attrs, c->attrs, sizeof *attrs * (size_t)c->n_attrs);
     int n = c->n_attrs;
-    attrs[n++] = (llmc_attr_t){.name = "rope_theta", .kind = LLMC_ATTR_FLOAT, .f = llmc_ir_attr_float(r, "theta", 0)};
-    if (style) attrs[n++] = (llmc_attr_t){.name = "rope_style", .kind = LLMC_ATTR_STRING, .s = style->s};
+    for (int k = 0; llmc_rope_attr_names[k]; k++) {
+      const llmc_attr_t *a = llmc_ir_attr_get(r, llmc_rope_attr_names[k]);
+      if (!a) continue;
+      attrs[n] = *a;
+      if (!(attrs[n++].name = llmc_arena_printf(g->arena, "rope_%s", a->name))) {
+        free(uses);
+        return oom();
+      }
+    }
     c->attrs = attrs;
     c->n_attrs = n;
     c->inputs[0] = r->inputs[0];

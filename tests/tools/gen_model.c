@@ -9,6 +9,9 @@
  *          [--rope-style half|interleaved]   (interleaved: model.json only)
  *          [--graph written-ops]  (model.json written with concat, slice,
  *                                  matmul_add and fused RoPE; needs hidden > dim)
+ *          [--config-extra 'JSON members']  (added to config.json as they
+ *                                  are, e.g. '"rope_scaling": {...}'; the
+ *                                  hand-written model.json ignores them)
  * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@ typedef struct {
   unsigned long long seed;
   bool tied, qwen2, rope_interleaved, written_ops;
   llmc_st_dtype_t dtype;
+  const char *config_extra;
 } config_t;
 
 typedef struct {
@@ -99,6 +103,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--arch") == 0) c.qwen2 = strcmp(v, "qwen2") == 0;
     else if (strcmp(a, "--rope-style") == 0) c.rope_interleaved = strcmp(v, "interleaved") == 0;
     else if (strcmp(a, "--graph") == 0) c.written_ops = strcmp(v, "written-ops") == 0;
+    else if (strcmp(a, "--config-extra") == 0) c.config_extra = v;
     else if (strcmp(a, "--dtype") == 0) {
       if (!llmc_st_dtype_from_name(strcmp(v, "f32") == 0 ? "F32" : strcmp(v, "f16") == 0 ? "F16" : "BF16", &c.dtype)) return 64;
     } else {
@@ -161,16 +166,17 @@ int main(int argc, char **argv) {
   snprintf(index + used, sizeof index - used, "  }\n}\n");
   if (c.shards > 1 && write_text(dir, "model.safetensors.index.json", index)) return 1;
 
-  char config[4096];
+  char config[8192];
   snprintf(config, sizeof config,
            "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n"
            "  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n  \"num_hidden_layers\": %d,\n"
            "  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"rms_norm_eps\": 1e-05,\n"
            "  \"rope_theta\": 10000.0,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n"
-           "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\"\n}\n",
+           "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\"%s%s\n}\n",
            c.qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM", c.qwen2 ? "qwen2" : "llama",
            c.dim, c.hidden, c.layers, c.heads, c.kv_heads, c.vocab, c.max_context, c.tied ? "true" : "false",
-           c.dtype == LLMC_ST_F32 ? "float32" : c.dtype == LLMC_ST_F16 ? "float16" : "bfloat16");
+           c.dtype == LLMC_ST_F32 ? "float32" : c.dtype == LLMC_ST_F16 ? "float16" : "bfloat16",
+           c.config_extra ? ",\n  " : "", c.config_extra ? c.config_extra : "");
   if (write_text(dir, "config.json", config)) return 1;
 
   /* The same network written by hand in llmc's own format. */

@@ -64,9 +64,15 @@ static void mb_add(module_builder_t *mb, const char *family, ...) {
 
 /* The RoPE rotation kernel `name` calls (rope_rot.host.mlir). */
 static void mb_rot(module_builder_t *mb, const char *name, const char *head_dim, float theta) {
-  char lit[11];
-  llmc_template_f32_literal(theta, lit);
-  mb_add(mb, "rope_rot", "NAME", name, "HEAD_DIM", head_dim, "THETA", lit, NULL);
+  int hd = atoi(head_dim);
+  float inv[LLMC_MAX_HEAD_DIM / 2];
+  llmc_ir_rope_inv_freq(&(llmc_rope_t){.theta = theta, .cos_sin_scale = 1}, hd, inv);
+  llmc_buf_t table = {0};
+  char lit[16], half[16];
+  for (int i = 0; i < hd / 2; i++) llmc_buf_printf(&table, "%s%s", i ? ", " : "", llmc_template_f32_literal(inv[i], lit));
+  snprintf(half, sizeof half, "%d", hd / 2);
+  mb_add(mb, "rope_rot", "NAME", name, "HALF_DIM", half, "INV_FREQ", table.data, "COS_SIN_SCALE", "1.0", NULL);
+  llmc_buf_free(&table);
 }
 
 typedef struct {

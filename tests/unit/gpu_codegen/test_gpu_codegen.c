@@ -130,7 +130,10 @@ static void build_kernels(llmc_buf_t *text) {
   }
   if (!rope_inv[0]) {
     llmc_buf_t b = {0};
-    llmc_gpu_rope_inv_freq(10000.0f, 64, &b);
+    float inv[32];
+    char lit[16];
+    llmc_ir_rope_inv_freq(&(llmc_rope_t){.theta = 10000, .cos_sin_scale = 1}, 64, inv);
+    for (int i = 0; i < 32; i++) llmc_buf_printf(&b, "%s%s", i ? ", " : "", llmc_template_f32_literal(inv[i], lit));
     assert_true(b.len < sizeof rope_inv);
     memcpy(rope_inv, b.data, b.len + 1);
     llmc_buf_free(&b);
@@ -140,8 +143,9 @@ static void build_kernels(llmc_buf_t *text) {
      * their rope_rot helper. */
     const char *f = kernels[i].family;
     if (!strcmp(f, "rope") || !strcmp(f, "kv_write") || !strcmp(f, "attention")) {
-      const llmc_template_param_t hp[] = {P("NAME", kernels[i].name), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv)};
-      check_ok(llmc_template_instantiate("rope_rot", "gpu", hp, 3, text));
+      const llmc_template_param_t hp[] = {P("NAME", kernels[i].name), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv),
+                                          P("COS_SIN_SCALE", "1.0")};
+      check_ok(llmc_template_instantiate("rope_rot", "gpu", hp, 4, text));
     }
     check_ok(llmc_template_instantiate(kernels[i].family, "gpu", kernels[i].params, kernels[i].n,
                                        text));
@@ -342,8 +346,9 @@ static void test_target(void **state) {
     snprintf(dpl, sizeof dpl, "%d", 64 / t->warp_size);
     snprintf(threads, sizeof threads, "%d", 4 * t->warp_size);
     snprintf(log2, sizeof log2, "%d", t->warp_size == 64 ? 6 : 5);
-    const llmc_template_param_t rot[] = {P("NAME", "k_attention_warp"), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv)};
-    check_ok(llmc_template_instantiate("rope_rot", "gpu", rot, 3, &text));
+    const llmc_template_param_t rot[] = {P("NAME", "k_attention_warp"), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv),
+                                         P("COS_SIN_SCALE", "1.0")};
+    check_ok(llmc_template_instantiate("rope_rot", "gpu", rot, 4, &text));
     const llmc_template_param_t aw[] = {
         P("NAME", "k_attention_warp"), P("N_HEADS", "8"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"),
         P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "16384"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"),
@@ -443,20 +448,6 @@ static void test_vendors_and_pipelines(void **state) {
   assert_true(t.is_gpu && t.codegen_ready);
 }
 
-static void test_rope_table(void **state) {
-  (void)state;
-  llmc_buf_t b = {0};
-  llmc_gpu_rope_inv_freq(10000.0f, 8, &b);
-  /* powf(1e4, 0) = 1, powf(1e4, -0.25) = 0.1, powf(1e4, -0.5) = 0.01, -0.75: 0.001 */
-  char l1[11], l2[11], l3[11], want[64];
-  snprintf(want, sizeof want, "0x3F800000, %s, %s, %s",
-           llmc_template_f32_literal(powf(10000.0f, -2.0f * 1.0f / 8.0f), l1),
-           llmc_template_f32_literal(powf(10000.0f, -2.0f * 2.0f / 8.0f), l2),
-           llmc_template_f32_literal(powf(10000.0f, -2.0f * 3.0f / 8.0f), l3));
-  assert_string_equal(b.data, want);
-  llmc_buf_free(&b);
-}
-
 static void test_bad_kernel_text(void **state) {
   (void)state;
   llmc_buf_t img = {0};
@@ -526,7 +517,6 @@ int main(int argc, char **argv) {
   } else {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vendors_and_pipelines),
-        cmocka_unit_test(test_rope_table),
         cmocka_unit_test(test_bad_kernel_text),
         cmocka_unit_test(test_deterministic_and_ptx_fallback),
     };

@@ -44,6 +44,23 @@ static const bad_case_t bad_cases[] = {
      "the result of a kv_write"},
     {HEAD "  %4 = rope %3, %1 {head_dim = 3, theta = 1.0} : f32[T,8]\n  output \"logits\" = %4\n}\n",
      "head_dim 3 must be even"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"ntk\", factor = 2.0} : f32[T,8]\n"
+          "  output \"logits\" = %4\n}\n",
+     "scaling must be \"linear\", \"dynamic\", \"llama3\" or \"yarn\""},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, factor = 2.0} : f32[T,8]\n  output \"logits\" = %4\n}\n",
+     "rope: factor does not apply to RoPE without scaling"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"llama3\", factor = 8.0} : f32[T,8]\n"
+          "  output \"logits\" = %4\n}\n",
+     "rope: scaling \"llama3\" needs low_freq_factor"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"linear\", factor = 2.0, beta_fast = 3.0} : "
+          "f32[T,8]\n  output \"logits\" = %4\n}\n",
+     "rope: beta_fast does not apply to linear"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"llama3\", factor = 8.0, low_freq_factor = 4.0, "
+          "high_freq_factor = 1.0, original_context = 64} : f32[T,8]\n  output \"logits\" = %4\n}\n",
+     "high_freq_factor must exceed low_freq_factor"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"linear\", factor = 0.0} : f32[T,8]\n"
+          "  output \"logits\" = %4\n}\n",
+     "attribute 'factor' is 0, outside"},
     {HEAD "  %4 = silu %3 : f32[T,8]\n}\n", "graph has no outputs"},
     {HEAD "  %4 = silu %3 : f32[T,8]\n  output \"logits\" = %4\n", "unexpected end of input"},
     {HEAD "  %4 = silu %3 : q7[T,8]\n  output \"logits\" = %4\n}\n", "unknown dtype 'q7'"},
@@ -107,6 +124,60 @@ static void test_builder_and_verifier(void **state) {
   s = llmc_ir_verify(g);
   assert_non_null(s);
   llmc_status_free(s);
+  llmc_ir_graph_destroy(g);
+}
+
+/* RoPE's inverse frequencies with each scaling, against the formulas of
+ * Hugging Face transformers (modeling_rope_utils.py) evaluated by hand. */
+static void test_rope_inv_freq(void **state) {
+  (void)state;
+  float inv[4];
+  /* Default, head_dim 8, theta 1e4: 1e4^(-i/4) = 1, 0.1, 0.01, 0.001. */
+  llmc_rope_t r = {.theta = 10000, .cos_sin_scale = 1};
+  llmc_ir_rope_inv_freq(&r, 8, inv);
+  assert_true(inv[0] == 1.0f);
+  for (int i = 1; i < 4; i++) assert_true(fabsf(inv[i] - powf(10.0f, (float)-i)) < 1e-9f);
+  /* Linear: every frequency over factor. */
+  r.scaling = LLMC_ROPE_LINEAR;
+  r.factor = 4;
+  llmc_ir_rope_inv_freq(&r, 8, inv);
+  assert_true(inv[0] == 0.25f && fabsf(inv[3] - 0.00025f) < 1e-10f);
+  /* llama3, original context 100, low/high freq factors 1/4: wavelengths
+   * 2*pi/f = 6.28, 62.8, 628, 6283. Above 100 (low) are divided by factor 8;
+   * below 25 (high) kept; 62.8 is in the band: smooth = (100/62.83 - 1) / 3
+   * = 0.19718, f = (1 - smooth) * 0.1/8 + smooth * 0.1. */
+  r = (llmc_rope_t){.theta = 10000, .cos_sin_scale = 1, .scaling = LLMC_ROPE_LLAMA3, .factor = 8,
+                    .low_freq_factor = 1, .high_freq_factor = 4, .original_context = 100};
+  llmc_ir_rope_inv_freq(&r, 8, inv);
+  double smooth = (100.0 / (2 * M_PI / 0.1) - 1) / 3;
+  assert_true(inv[0] == 1.0f);
+  assert_true(fabs(inv[1] - ((1 - smooth) * 0.1 / 8 + smooth * 0.1)) < 1e-8);
+  assert_true(fabs(inv[2] - 0.01 / 8) < 1e-9 && fabs(inv[3] - 0.001 / 8) < 1e-10);
+  /* yarn, head_dim 8, original context 1000, beta_fast 32, beta_slow 1:
+   * low = floor(8 ln(1000 / (32*2pi)) / (2 ln 1e4)) = floor(0.17) = 0,
+   * high = ceil(8 ln(1000 / 2pi) / (2 ln 1e4)) = ceil(2.2) = 3; ramp
+   * (i - 0) / 3: pair 0 extrapolated (kept), pair 3 interpolated (/factor),
+   * pair 1 one third of the way. */
+  r = (llmc_rope_t){.theta = 10000, .scaling = LLMC_ROPE_YARN, .factor = 4, .original_context = 1000,
+                    .beta_fast = 32, .beta_slow = 1, .truncate = true};
+  llmc_ir_rope_inv_freq(&r, 8, inv);
+  assert_true(inv[0] == 1.0f);
+  assert_true(fabs(inv[1] - (0.1 / 4 * (1.0 / 3) + 0.1 * (2.0 / 3))) < 1e-8);
+  assert_true(fabs(inv[3] - 0.001 / 4) < 1e-10);
+}
+
+/* yarn's attention factor defaults to 0.1 ln(factor) + 1 and scales cos and sin. */
+static void test_rope_read(void **state) {
+  (void)state;
+  llmc_ir_graph_t *g = NULL;
+  assert_null(llmc_ir_parse(HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"yarn\", factor = 4.0, "
+                                 "original_context = 64} : f32[T,8]\n  output \"logits\" = %4\n}\n",
+                            "yarn.ir", &g));
+  llmc_rope_t r;
+  assert_true(llmc_ir_rope_of(g->values[4], &r));
+  assert_int_equal(r.scaling, LLMC_ROPE_YARN);
+  assert_true(fabs(r.cos_sin_scale - (0.1 * log(4.0) + 1)) < 1e-12);
+  assert_true(r.beta_fast == 32 && r.beta_slow == 1 && r.truncate);
   llmc_ir_graph_destroy(g);
 }
 
@@ -212,7 +283,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parser_rejects),   cmocka_unit_test(test_error_has_line),
       cmocka_unit_test(test_builder_and_verifier), cmocka_unit_test(test_interp_attention),
-      cmocka_unit_test(test_interp_rowwise),
+      cmocka_unit_test(test_interp_rowwise),   cmocka_unit_test(test_rope_inv_freq),
+      cmocka_unit_test(test_rope_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
