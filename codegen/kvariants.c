@@ -207,6 +207,7 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
         put_int(x, out, "N_HEADS", llmc_ir_attr_int(v, "n_heads", 0));
         put_int(x, out, "N_KV_HEADS", p->n_kv_heads);
         put_f32(x, out, "SCALE", llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)p->head_dim)));
+        put_int(x, out, "WINDOW", llmc_ir_attr_int(v, "window", 0));
       }
       put_int(x, out, "HEAD_DIM", p->head_dim);
       put_int(x, out, "BLOCK_SIZE", p->block_size);

@@ -5,6 +5,7 @@
  * the config features it cannot honour), not code. */
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +54,16 @@ static llmc_status_t *find_arch(const char *arch, const char *where, json_t **ou
 }
 
 /* One alternative of a param mapping: a config key, "a/b" (integer quotient
- * of two keys), or a literal default. Returns NULL (no error) when the key is
- * absent so the next alternative is tried. */
+ * of two keys), {"key": K, "null": V} (K, or V where config gives K as null:
+ * Mistral's sliding_window, whose null means none and whose absence
+ * transformers' default), or a literal default. Returns NULL (no error) when
+ * the key is absent so the next alternative is tried. */
 static json_t *eval_alternative(json_t *config, json_t *alt) {
+  if (json_is_object(alt)) {
+    json_t *v = json_object_get(config, json_string_value(json_object_get(alt, "key")));
+    if (!v) return NULL;
+    return json_incref(json_is_null(v) ? json_object_get(alt, "null") : v);
+  }
   if (!json_is_string(alt)) return json_incref(alt);
   const char *key = json_string_value(alt);
   const char *slash = strchr(key, '/');
@@ -70,6 +78,13 @@ static json_t *eval_alternative(json_t *config, json_t *alt) {
   return json_integer(json_integer_value(a) / json_integer_value(b));
 }
 
+/* The config key a param mapping names first, for messages. */
+static const char *first_key(json_t *alts) {
+  json_t *a = json_array_get(alts, 0);
+  const char *k = json_string_value(json_is_object(a) ? json_object_get(a, "key") : a);
+  return k ? k : "?";
+}
+
 static llmc_status_t *map_params(json_t *desc, json_t *config, const char *where, json_t *params) {
   const char *param;
   json_t *alts;
@@ -82,37 +97,146 @@ static llmc_status_t *map_params(json_t *desc, json_t *config, const char *where
     }
     if (!value)
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "config has no \"%s\" (needed for %s)",
-                        json_string_value(json_array_get(alts, 0)), param);
+                        first_key(alts), param);
     if (!json_is_number(value)) {
       json_decref(value);
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" must be a number",
-                        json_string_value(json_array_get(alts, 0)));
+                        first_key(alts));
     }
-    if (json_is_integer(value) && json_integer_value(value) <= 0) {
+    /* A null's stand-in may be 0 (no window); every config number must be positive. */
+    bool null_stand_in = json_is_object(alt) && json_is_null(json_object_get(config, first_key(alts)));
+    if (json_is_integer(value) && json_integer_value(value) <= 0 && !null_stand_in) {
       json_decref(value);
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" must be positive",
-                        json_string_value(json_array_get(alts, 0)));
+                        first_key(alts));
     }
     json_object_set_new(params, param, value);
   }
   return NULL;
 }
 
-static llmc_status_t *check_unsupported(json_t *desc, json_t *config, json_t *params,
-                                        const char *where) {
+static llmc_status_t *check_unsupported(json_t *desc, json_t *config, const char *where) {
   const char *key;
   json_t *what;
   json_object_foreach(json_object_get(desc, "unsupported"), key, what) {
     json_t *v = json_object_get(config, key);
     if (!v || json_is_null(v) || json_is_false(v)) continue;
-    /* A window at least as long as the context changes nothing. */
-    if (strcmp(key, "sliding_window") == 0 && json_is_integer(v) &&
-        json_integer_value(v) >= json_integer_value(json_object_get(params, "max_context")))
-      continue;
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "\"%s\" is set: %s is not supported yet", key,
                       json_string_value(what));
   }
   return NULL;
+}
+
+/* A positive finite number member of rope_scaling, or an error naming it. */
+static llmc_status_t *scaling_number(json_t *rs, const char *key, const char *where, bool required, double *out) {
+  json_t *v = json_object_get(rs, key);
+  if (!v || json_is_null(v)) {
+    if (required) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\" needs \"%s\"", key);
+    return NULL;
+  }
+  /* transformers reads the optional ones with `or`: 0 means the default. */
+  double x = json_is_number(v) ? json_number_value(v) : -1;
+  if (!(required ? x > 0 : x >= 0) || x > 1e9)
+    return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\": \"%s\" must be a positive number", key);
+  *out = json_number_value(v);
+  return NULL;
+}
+
+/* config.json's rope_scaling as attributes for every rope op of the graph
+ * (the names llmc_ir_rope_read reads), as transformers interprets it
+ * (modeling_rope_utils.py, ROPE_INIT_FUNCTIONS): *out stays NULL for none or
+ * "default". dynamic (NTK) changes nothing below max_position_embeddings,
+ * the longest context the model is compiled for. */
+static llmc_status_t *rope_scaling_attrs(json_t *config, json_t *params, const char *where, json_t **out) {
+  *out = NULL;
+  json_t *rs = json_object_get(config, "rope_scaling");
+  if (!rs || json_is_null(rs)) return NULL;
+  if (!json_is_object(rs)) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\" must be an object or null");
+  json_t *type = json_object_get(rs, "rope_type");
+  if (!type || json_is_null(type)) type = json_object_get(rs, "type");
+  const char *t = json_string_value(type);
+  if (!t) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\" has no \"rope_type\" string");
+  if (strcmp(t, "default") == 0) return NULL;
+  if (strcmp(t, "longrope") == 0 || strcmp(t, "su") == 0)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "RoPE scaling \"longrope\" (Phi-3) is not supported yet");
+  if (strcmp(t, "linear") && strcmp(t, "dynamic") && strcmp(t, "llama3") && strcmp(t, "yarn")) {
+    char *shown = llmc_printable_dup(t);
+    llmc_status_t *s = LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
+                                  "RoPE scaling \"%s\" is not supported (supported: linear, dynamic, llama3, yarn)",
+                                  shown ? shown : "?");
+    free(shown);
+    return s;
+  }
+  json_t *prf = json_object_get(config, "partial_rotary_factor");
+  if (prf && !json_is_null(prf) && !(json_is_number(prf) && json_number_value(prf) == 1.0))
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "\"partial_rotary_factor\" other than 1 is not supported yet");
+  double factor = 0, low = 0, high = 0, beta_fast = 0, beta_slow = 0, attention_factor = 0, mscale = 0,
+         mscale_all = 0, original = 0;
+  json_int_t max_pos = json_integer_value(json_object_get(params, "max_context"));
+  llmc_status_t *s = scaling_number(rs, "factor", where, true, &factor);
+  if (!s) s = scaling_number(rs, "original_max_position_embeddings", where, strcmp(t, "llama3") == 0, &original);
+  if (!s && original != 0 && original != (double)(json_int_t)original)
+    s = LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\": \"original_max_position_embeddings\" must be an integer");
+  if (s) return s;
+  json_t *a = json_object();
+  json_object_set_new(a, "scaling", json_string(t));
+  if (strcmp(t, "llama3") == 0) {
+    if ((s = scaling_number(rs, "low_freq_factor", where, true, &low)) ||
+        (s = scaling_number(rs, "high_freq_factor", where, true, &high)))
+      goto fail;
+    json_object_set_new(a, "low_freq_factor", json_real(low));
+    json_object_set_new(a, "high_freq_factor", json_real(high));
+    json_object_set_new(a, "original_context", json_integer((json_int_t)original));
+  } else if (strcmp(t, "dynamic") == 0) {
+    /* transformers' dynamic NTK compares with max_position_embeddings. */
+    json_object_set_new(a, "original_context", json_integer(max_pos));
+  } else if (strcmp(t, "yarn") == 0) {
+    if ((s = scaling_number(rs, "beta_fast", where, false, &beta_fast)) ||
+        (s = scaling_number(rs, "beta_slow", where, false, &beta_slow)) ||
+        (s = scaling_number(rs, "attention_factor", where, false, &attention_factor)) ||
+        (s = scaling_number(rs, "mscale", where, false, &mscale)) ||
+        (s = scaling_number(rs, "mscale_all_dim", where, false, &mscale_all)))
+      goto fail;
+    json_t *truncate = json_object_get(rs, "truncate");
+    if (truncate && !json_is_null(truncate) && !json_is_boolean(truncate)) {
+      s = LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\": \"truncate\" must be true or false");
+      goto fail;
+    }
+    /* The explicit factor, as transformers >= 4.56 takes it (4.50-4.55
+     * replaced it by max_position_embeddings / original when original was
+     * given); original_max_position_embeddings only places the ramp. */
+    if (original == 0) original = (double)max_pos;
+    json_object_set_new(a, "original_context", json_integer((json_int_t)original));
+    if (beta_fast != 0) json_object_set_new(a, "beta_fast", json_real(beta_fast));
+    if (beta_slow != 0) json_object_set_new(a, "beta_slow", json_real(beta_slow));
+    if (json_is_false(truncate)) json_object_set_new(a, "truncate", json_false());
+    /* get_mscale(factor, m) = 0.1 m ln(factor) + 1 (1 for factor <= 1). */
+    if (attention_factor == 0 && mscale != 0 && mscale_all != 0) {
+      double num = factor <= 1 ? 1 : 0.1 * mscale * log(factor) + 1, den = factor <= 1 ? 1 : 0.1 * mscale_all * log(factor) + 1;
+      attention_factor = num / den;
+    }
+    if (attention_factor != 0) json_object_set_new(a, "attention_factor", json_real(attention_factor));
+  }
+  json_object_set_new(a, "factor", json_real(factor));
+  *out = a;
+  return NULL;
+fail:
+  json_decref(a);
+  return s;
+}
+
+/* Adds attrs to every rope op of a description's graph, repeat bodies too. */
+static void add_rope_attrs(json_t *ops, json_t *attrs) {
+  size_t i;
+  json_t *op;
+  json_array_foreach(ops, i, op) {
+    if (json_object_get(op, "body")) add_rope_attrs(json_object_get(op, "body"), attrs);
+    const char *name = json_string_value(json_object_get(op, "op"));
+    if (!name || strcmp(name, "rope")) continue;
+    json_t *existing = json_object_get(op, "attrs");
+    if (!existing) json_object_set_new(op, "attrs", existing = json_object());
+    json_object_update(existing, attrs);
+  }
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -214,7 +338,7 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
     goto done;
   }
   if ((s = find_arch(arch, where, &desc)) || (s = map_params(desc, config, where, params)) ||
-      (s = check_unsupported(desc, config, params, where)) || (s = list_weights(dir, weights)))
+      (s = check_unsupported(desc, config, where)) || (s = list_weights(dir, weights)))
     goto done;
 
   json_t *name = json_object_get(config, "_name_or_path");
@@ -257,6 +381,10 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   if (!eos || json_is_null(eos)) eos = json_object_get(config, "eos_token_id");
   if (eos && !json_is_null(eos)) json_object_set(model, "eos_token_id", eos);
   json_decref(gen);
+  json_t *rope = NULL;
+  if ((s = rope_scaling_attrs(config, params, where, &rope))) goto done;
+  if (rope) add_rope_attrs(json_object_get(desc, "graph"), rope);
+  json_decref(rope);
   json_object_set(model, "graph", json_object_get(desc, "graph"));
   if (!(*out_json = json_dumps(model, JSON_PRESERVE_ORDER | JSON_INDENT(1))))
     s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");

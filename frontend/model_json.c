@@ -459,6 +459,20 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
       LLMC_RETURN_IF_ERROR(llmc_ir_graph_add_output(m->graph, key, val));
     }
   }
+  /* Dynamic NTK RoPE scaling is the default rotation below its
+   * original_context; llmc compiles it for those positions only. */
+  for (int i = 0; i < m->graph->n_values; i++) {
+    llmc_rope_t r;
+    const llmc_value_t *v = m->graph->values[i];
+    if (v->kind == LLMC_VALUE_NODE && llmc_ir_rope_of(v, &r) && r.scaling == LLMC_ROPE_DYNAMIC &&
+        m->max_context > r.original_context)
+    {
+      char msg[200];
+      snprintf(msg, sizeof msg, "max_context %lld is beyond the original_context %lld of dynamic RoPE scaling",
+               (long long)m->max_context, (long long)r.original_context);
+      return berr(b, "max_context", LLMC_DATA_LOSS, "%s (positions past it are not supported)", msg);
+    }
+  }
   llmc_value_t *logits = llmc_ir_graph_find_output(m->graph, "logits");
   if (!logits) return berr(b, "outputs", LLMC_DATA_LOSS, "%s", "the model must have an output named 'logits'");
   if (logits->dtype != LLMC_DT_F32 || logits->shape.rank != 2)

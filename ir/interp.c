@@ -269,6 +269,7 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       int64_t h_n = llmc_ir_attr_int(v, "n_heads", 0), kvh = llmc_ir_attr_int(v, "n_kv_heads", 0);
       int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
       float scale = (float)llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)hd));
+      int64_t window = llmc_ir_attr_int(v, "window", 0);
       llmc_rope_t rope;
       float *rotated = llmc_ir_rope_of(v, &rope) ? malloc(sizeof(float) * (size_t)(n * cols)) : NULL;
       if (rotated) a = (float *)fused_rope(v, a, n, cols, positions, rotated);
@@ -280,19 +281,20 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       for (int64_t t = 0; t < n; t++)
         for (int64_t h = 0; h < h_n; h++) {
           int64_t g = h / (h_n / kvh), p = positions[t];
+          int64_t lo = window > 0 && p >= window ? p - window + 1 : 0; /* sliding window */
           const float *q = a + t * cols + h * hd;
           double m = -INFINITY, sum = 0;
-          for (int64_t j = 0; j <= p; j++) {
+          for (int64_t j = lo; j <= p; j++) {
             const float *kr = c->k + j * c->kv_dim + g * hd;
             double d = 0;
             for (int64_t i = 0; i < hd; i++) d += (double)q[i] * kr[i];
             scores[j] = d * scale;
             if (scores[j] > m) m = scores[j];
           }
-          for (int64_t j = 0; j <= p; j++) sum += (scores[j] = exp(scores[j] - m));
+          for (int64_t j = lo; j <= p; j++) sum += (scores[j] = exp(scores[j] - m));
           for (int64_t i = 0; i < hd; i++) {
             double acc = 0;
-            for (int64_t j = 0; j <= p; j++) acc += scores[j] * c->v[j * c->kv_dim + g * hd + i];
+            for (int64_t j = lo; j <= p; j++) acc += scores[j] * c->v[j * c->kv_dim + g * hd + i];
             out[t * cols + h * hd + i] = (float)(acc / sum);
           }
         }

@@ -88,6 +88,7 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_ATTENTION, "n_kv_heads", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ATTENTION, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ATTENTION, "scale", LLMC_ATTR_FLOAT, false, 1e-6, 1e4},
+    {LLMC_OP_ATTENTION, "window", LLMC_ATTR_INT, false, F32_RANGE},
 };
 
 /* The rule for attribute `name` of n: its op's own, or, on kv_write and
@@ -337,6 +338,8 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
         return describe_mismatch(where, op, 1, kv, "the result of a kv_write");
       if (llmc_ir_attr_int(kv, "n_kv_heads", 0) != kvh || llmc_ir_attr_int(kv, "head_dim", 0) != hd)
         return TYPE_ERROR("attention: n_kv_heads/head_dim differ from its kv_write's");
+      if (llmc_ir_attr_int(n, "window", 0) < 0 || llmc_ir_attr_int(n, "window", 0) > (INT64_C(1) << 24))
+        return TYPE_ERROR("attention: window must be in 0..16777216 (0: none)");
       if (!is_positions(in[2])) return describe_mismatch(where, op, 2, in[2], "i32[T]");
       LLMC_RETURN_IF_ERROR(check_fused_rope(n, where));
       out_shape->dims[1] = h * hd;

@@ -6,7 +6,8 @@
 //           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
 //           ROPE (1: rotate q first, fuse-rope: thread i < HEAD_DIM/2
 //           rotates pair i into workgroup memory; 0: thread d copies q[d]),
-//           HALF_DIM, STYLE (0 half, 1 interleaved); the rotation
+//           HALF_DIM, STYLE (0 half, 1 interleaved), WINDOW (sliding
+//           window: p attends to max(0, p-WINDOW+1)..p; 0: none); the rotation
 //           (@NAME_rot, rope_rot.gpu.mlir) has its own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
@@ -14,7 +15,8 @@
 //           head g = h / (N_HEADS / N_KV_HEADS) (GQA, Ainslie et al. 2023).
 //   grid:   (T * N_HEADS, 1, 1) x (HEAD_DIM, 1, 1): one workgroup per
 //           (token, head); thread d owns output dimension d.
-// The token at position p of sequence s attends to positions 0..p of s;
+// The token at position p of sequence s attends to positions lo..p of s
+// (lo = 0, or p-WINDOW+1 with a window);
 // position j lives in block block_tables[s * MAX_BLOCKS + j / BLOCK_SIZE],
 // slot j % BLOCK_SIZE, at the offsets llmc_abi.h gives for kind 0 (K) / 1 (V).
 //
@@ -46,6 +48,8 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %bf = arith.constant {{BLOCK_FLOATS}} : index
   %max_blocks = arith.constant {{MAX_BLOCKS}} : index
   %scale = arith.constant {{SCALE}} : f32
+  %window = arith.constant {{WINDOW}} : index
+  %windowed = arith.cmpi ne, %window, %c0 : index
   %zero = arith.constant 0.0 : f32
   %one = arith.constant 1.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
@@ -92,6 +96,12 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %pos = arith.index_cast %pos_i : i32 to index
     %seq = arith.index_cast %seq_i : i32 to index
     %n_ctx = arith.addi %pos, %c1 : index
+    // The first position attended, lo, and its block jb0.
+    %in_win = arith.cmpi ult, %pos, %window : index
+    %lo_w = arith.subi %n_ctx, %window : index
+    %lo = arith.select %in_win, %c0, %lo_w : index
+    %lo_eff = arith.select %windowed, %lo, %c0 : index
+    %jb0 = arith.divui %lo_eff, %bs : index
     %last_blk = arith.divui %pos, %bs : index
     %n_blk = arith.addi %last_blk, %c1 : index
     %bt_row0 = arith.muli %seq, %max_blocks : index
@@ -121,7 +131,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     }
     gpu.barrier
     %g_col = arith.muli %g, %hd : index
-    %res:3 = scf.for %jb = %c0 to %n_blk step %c1 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero) -> (f32, f32, f32) {
+    %res:3 = scf.for %jb = %jb0 to %n_blk step %c1 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero) -> (f32, f32, f32) {
       %ibt = arith.addi %bt_row, %jb : index
       %blk_i = memref.load %meta[%ibt] : memref<?xi32>
       %blk = arith.index_cast %blk_i : i32 to index
@@ -132,9 +142,14 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %first = arith.muli %jb, %bs : index
       %left = arith.subi %n_ctx, %first : index
       %n_slots = arith.minui %left, %bs : index
-      // Thread j scores slots j, j + HEAD_DIM, ... (one slot each when
-      // BLOCK_SIZE <= HEAD_DIM, the usual case).
-      scf.for %j = %tid to %n_slots step %hd {
+      // Slots before s0 are outside the window.
+      %before = arith.cmpi ugt, %lo_eff, %first : index
+      %skip = arith.subi %lo_eff, %first : index
+      %s0 = arith.select %before, %skip, %c0 : index
+      %j0 = arith.addi %s0, %tid : index
+      // Thread j scores slots s0 + j, s0 + j + HEAD_DIM, ... (one slot each
+      // when BLOCK_SIZE <= HEAD_DIM, the usual case).
+      scf.for %j = %j0 to %n_slots step %hd {
         %srow = arith.muli %j, %kvd : index
         %ik = arith.addi %kb, %srow : index
         %dot = scf.for %e = %c0 to %hd step %c1 iter_args(%acc = %zero) -> (f32) {
@@ -149,7 +164,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
         memref.store %score, %scores[%j] : memref<{{BLOCK_SIZE}}xf32, 3>
       }
       gpu.barrier
-      %bm = scf.for %slot = %c0 to %n_slots step %c1 iter_args(%mx = %ninf) -> (f32) {
+      %bm = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%mx = %ninf) -> (f32) {
         %sc = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32, 3>
         %mx_new = arith.maximumf %mx, %sc : f32
         scf.yield %mx_new : f32
@@ -160,7 +175,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %corr = math.exp %dm : f32
       %l_c = arith.mulf %l0, %corr : f32
       %acc_c = arith.mulf %acc0, %corr : f32
-      %upd:2 = scf.for %slot = %c0 to %n_slots step %c1 iter_args(%ps = %zero, %acc = %acc_c) -> (f32, f32) {
+      %upd:2 = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%ps = %zero, %acc = %acc_c) -> (f32, f32) {
         %sc = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32, 3>
         %ds = arith.subf %sc, %m_new : f32
         %p = math.exp %ds : f32

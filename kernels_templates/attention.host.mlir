@@ -4,15 +4,17 @@
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
 //           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
 //           ROPE (1: q is rotated first, fuse-rope, into a stack copy),
-//           STYLE (0 half, 1 interleaved); the rotation (@NAME_rot,
-//           rope_rot.host.mlir) has its own
+//           STYLE (0 half, 1 interleaved), WINDOW (sliding window: the
+//           token at p attends to max(0, p-WINDOW+1)..p; 0: no window); the
+//           rotation (@NAME_rot, rope_rot.host.mlir) has its own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
 //   extent: T * N_HEADS items; item i is token t = i / N_HEADS, head
 //           h = i % N_HEADS, which reads KV head g = h / (N_HEADS / N_KV_HEADS)
 //           (GQA: Ainslie et al. 2023).
-// The token at position p of sequence s attends to cache positions 0..p of s
-// (kv_write for this step has already run, so p itself is in the cache);
+// The token at position p of sequence s attends to cache positions lo..p of s
+// (lo = 0, or p-WINDOW+1 with a window; kv_write for this step has already
+// run, so p itself is in the cache);
 // position j lives in block block_tables[s * MAX_BLOCKS + j / BLOCK_SIZE],
 // slot j % BLOCK_SIZE, at the offsets llmc_abi.h gives for kind 0 (K) / 1 (V).
 //
@@ -44,6 +46,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %bf = arith.constant {{BLOCK_FLOATS}} : index
   %max_blocks = arith.constant {{MAX_BLOCKS}} : index
   %scale = arith.constant {{SCALE}} : f32
+  %window = arith.constant {{WINDOW}} : index
+  %windowed = arith.cmpi ne, %window, %c0 : index
   %zero = arith.constant 0.0 : f32
   %one = arith.constant 1.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
@@ -88,6 +92,12 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     %pos = arith.index_cast %pos_i : i32 to index
     %seq = arith.index_cast %seq_i : i32 to index
     %n_ctx = arith.addi %pos, %c1 : index
+    // The first position attended, lo, its block jb0 and slot s0.
+    %in_win = arith.cmpi ult, %pos, %window : index
+    %lo_w = arith.subi %n_ctx, %window : index
+    %lo = arith.select %in_win, %c0, %lo_w : index
+    %lo_eff = arith.select %windowed, %lo, %c0 : index
+    %jb0 = arith.divui %lo_eff, %bs : index
     %last_blk = arith.divui %pos, %bs : index
     %n_blk = arith.addi %last_blk, %c1 : index
     %bt_row0 = arith.muli %seq, %max_blocks : index
@@ -116,7 +126,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       scf.yield %qa : vector<{{HEAD_DIM}}xf32>
     }
     %g_col = arith.muli %g, %hd : index
-    %res:3 = scf.for %jb = %c0 to %n_blk step %c1 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{HEAD_DIM}}xf32>) {
+    %res:3 = scf.for %jb = %jb0 to %n_blk step %c1 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{HEAD_DIM}}xf32>) {
       %ibt = arith.addi %bt_row, %jb : index
       %blk_i = memref.load %meta[%ibt] : memref<?xi32>
       %blk = arith.index_cast %blk_i : i32 to index
@@ -127,8 +137,11 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %first = arith.muli %jb, %bs : index
       %left = arith.subi %n_ctx, %first : index
       %n_slots = arith.minui %left, %bs : index
+      %before = arith.cmpi ugt, %lo_eff, %first : index
+      %skip = arith.subi %lo_eff, %first : index
+      %s0 = arith.select %before, %skip, %c0 : index
       // Scores of this block's positions, and their max.
-      %bm = scf.for %slot = %c0 to %n_slots step %c1 iter_args(%mx = %ninf) -> (f32) {
+      %bm = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%mx = %ninf) -> (f32) {
         %srow = arith.muli %slot, %kvd : index
         %ik = arith.addi %kb, %srow : index
         %k = vector.load %kv[%ik] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
@@ -143,7 +156,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %m_new = arith.maximumf %m0, %bm : f32
       %dm = arith.subf %m0, %m_new : f32
       %corr = math.exp %dm : f32
-      %bsum = scf.for %slot = %c0 to %n_slots step %c1 iter_args(%ps = %zero) -> (f32) {
+      %bsum = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%ps = %zero) -> (f32) {
         %sc = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
         %ds = arith.subf %sc, %m_new : f32
         %p = math.exp %ds : f32
@@ -155,7 +168,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %l_new = arith.addf %l_corr, %bsum : f32
       %corr_v = vector.broadcast %corr : f32 to vector<{{HEAD_DIM}}xf32>
       %acc_c = arith.mulf %acc0, %corr_v : vector<{{HEAD_DIM}}xf32>
-      %acc_new = scf.for %slot = %c0 to %n_slots step %c1 iter_args(%acc = %acc_c) -> (vector<{{HEAD_DIM}}xf32>) {
+      %acc_new = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%acc = %acc_c) -> (vector<{{HEAD_DIM}}xf32>) {
         %p = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
         %srow = arith.muli %slot, %kvd : index
         %iv = arith.addi %vb, %srow : index

@@ -4,7 +4,7 @@
 // score reduced by a warp shuffle tree, for NVIDIA and AMD (shuffles).
 //
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
-//           MAX_BLOCKS, SCALE, ROPE, HALF_DIM, STYLE (as attention.gpu.mlir),
+//           MAX_BLOCKS, SCALE, ROPE, HALF_DIM, STYLE, WINDOW (as attention.gpu.mlir),
 //           WARPS (warps per workgroup), WS (lanes per warp), DPL (= HEAD_DIM
 //           / WS: dimensions a lane holds), THREADS (= WARPS * WS); the
 //           rotation (@NAME_rot, rope_rot.gpu.mlir) has its own
@@ -53,6 +53,8 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %ws = arith.constant {{WS}} : index
   %dpl = arith.constant {{DPL}} : index
   %scale = arith.constant {{SCALE}} : f32
+  %window = arith.constant {{WINDOW}} : index
+  %windowed = arith.cmpi ne, %window, %c0 : index
   %zero = arith.constant 0.0 : f32
   %one = arith.constant 1.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
@@ -111,6 +113,11 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %pos = arith.index_cast %pos_i : i32 to index
     %seq = arith.index_cast %seq_i : i32 to index
     %n_ctx = arith.addi %pos, %c1 : index
+    // The first position attended: 0, or pos - WINDOW + 1 with a window.
+    %in_win = arith.cmpi ult, %pos, %window : index
+    %lo_w = arith.subi %n_ctx, %window : index
+    %lo = arith.select %in_win, %c0, %lo_w : index
+    %lo_eff = arith.select %windowed, %lo, %c0 : index
     %bt_row0 = arith.muli %seq, %max_blocks : index
     %bt_row = arith.addi %bt_off, %bt_row0 : index
     %t_row = arith.muli %t, %row_len : index
@@ -217,11 +224,14 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     // loaded before either score is reduced, so a warp waits for one
     // chain of dependent loads (block table, row) per two positions. The
     // second is clamped to j past the context and scores -inf there (the
-    // first is always live, so m is finite by then and exp(-inf) adds 0).
+    // first is always live, so m is finite by then and exp(-inf) adds 0). A
+    // warp with no position (a context or window shorter than WARPS) keeps
+    // m = -inf and l = 0, which the combine below weighs by exp(-inf) = 0.
     %warps2 = arith.muli %warps, %c2 : index
     %kcur = vector.load %k_sh[%d0] : memref<{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
     %vcur = vector.load %v_sh[%d0] : memref<{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
-    %res:3 = scf.for %j = %warp to %n_ctx step %warps2 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{DPL}}xf32>) {
+    %j_first = arith.addi %lo_eff, %warp : index
+    %res:3 = scf.for %j = %j_first to %n_ctx step %warps2 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{DPL}}xf32>) {
       %j2r = arith.addi %j, %warps : index
       %live2 = arith.cmpi ult, %j2r, %n_ctx : index
       %j2 = arith.select %live2, %j2r, %j : index

@@ -14,7 +14,9 @@
  * {"cases": [{"prompt_ids": [...], "generated_ids": [...]}]} of greedy
  * continuations computed elsewhere (examples/tiny-llama/reference.json comes
  * from the PyTorch model that was trained); the artifact must generate the
- * same ids. */
+ * same ids, and where a case has "logits" (one row per generated id: the
+ * distribution it was taken from), the artifact's teacher-forced logits
+ * must be within --tol of them. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,8 +33,58 @@ static int fail(llmc_status_t *s) {
   return 1;
 }
 
-/* Greedy ids from the scheduler path must equal each case's generated_ids. */
-static int check_reference(llmc_rt_t *rt, const char *path) {
+/* Teacher-forced logits against a case's "logits" rows: row 0 is the last
+ * prompt position's, row i the position after generated_ids[i-1]. The
+ * prompt runs in chunks of the plan's step size; returns the max abs error
+ * (NAN on a runtime failure or a malformed row). */
+static double reference_logits_error(llmc_rt_t *rt, json_t *prompt_ids, json_t *generated, json_t *rows) {
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), step = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_STEP_TOKENS);
+  int64_t n = (int64_t)json_array_size(prompt_ids), n_rows = (int64_t)json_array_size(rows);
+  int32_t tokens[1024], positions[1024];
+  int seq;
+  llmc_status_t *s = llmc_rt_seq_create_empty(rt, &seq);
+  if (s || n > 1024 || step > 1024) {
+    if (s) fail(s);
+    return NAN;
+  }
+  double worst = 0;
+  const float *logits = NULL;
+  for (int64_t at = 0; at < n && !s; at += step) {
+    int64_t m = n - at < step ? n - at : step;
+    for (int64_t i = 0; i < m; i++) {
+      tokens[i] = (int32_t)json_integer_value(json_array_get(prompt_ids, (size_t)(at + i)));
+      positions[i] = (int32_t)(at + i);
+    }
+    s = llmc_rt_forward(rt, seq, tokens, positions, m, &logits);
+    if (!s && at + m == n) logits += (m - 1) * vocab;
+  }
+  for (int64_t r = 0; r < n_rows && !s; r++) {
+    if (r > 0) {
+      tokens[0] = (int32_t)json_integer_value(json_array_get(generated, (size_t)(r - 1)));
+      positions[0] = (int32_t)(n + r - 1);
+      if ((s = llmc_rt_forward(rt, seq, tokens, positions, 1, &logits))) break;
+    }
+    json_t *row = json_array_get(rows, (size_t)r);
+    if ((int64_t)json_array_size(row) != vocab) {
+      worst = NAN;
+      break;
+    }
+    for (int64_t j = 0; j < vocab; j++) {
+      double e = fabs((double)logits[j] - json_number_value(json_array_get(row, (size_t)j)));
+      if (!(e <= worst)) worst = e; /* NAN sticks */
+    }
+  }
+  llmc_rt_seq_free(rt, seq);
+  if (s) {
+    fail(s);
+    return NAN;
+  }
+  return worst;
+}
+
+/* Greedy ids from the scheduler path must equal each case's generated_ids;
+ * where a case has "logits", teacher-forced logits must be within tol. */
+static int check_reference(llmc_rt_t *rt, const char *path, double tol) {
   json_error_t err;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
   if (!root) {
@@ -67,6 +119,13 @@ static int check_reference(llmc_rt_t *rt, const char *path) {
     printf("reference case %zu: %lld prompt tokens, %d of %lld ids generated, first difference at %d\n", i,
            (long long)n, got, (long long)n_gen, first_diff);
     if (first_diff >= 0 || got != n_gen) bad++;
+    json_t *rows = json_object_get(c, "logits");
+    if (rows) {
+      double err = reference_logits_error(rt, p, g, rows);
+      printf("reference case %zu: max abs logit error %.3g over %zu positions (tolerance %.1g)\n", i, err,
+             json_array_size(rows), tol);
+      if (!(err <= tol)) bad++;
+    }
   }
   json_decref(root);
   return bad;
@@ -129,7 +188,7 @@ int main(int argc, char **argv) {
     if (mismatch_at >= 0 || sched_mismatch >= 0 || n_gen != steps) bad++;
     free(tokens);
   }
-  if (reference) bad += check_reference(rt, reference);
+  if (reference) bad += check_reference(rt, reference, tol);
   printf("max abs logit error %.3g (tolerance %.1g)\n", worst, tol);
   if (!(worst <= tol)) bad++;
   llmc_rt_close(rt);

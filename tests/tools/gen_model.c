@@ -5,14 +5,16 @@
  *
  * Usage: gen_model OUT_DIR [--dim N] [--layers N] [--heads N] [--kv-heads N]
  *          [--hidden N] [--vocab N] [--max-context N] [--seed N] [--tied]
- *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2]
+ *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2|mistral]
  *          [--rope-style half|interleaved]   (interleaved: model.json only)
  *          [--graph written-ops]  (model.json written with concat, slice,
  *                                  matmul_add and fused RoPE; needs hidden > dim)
  *          [--config-extra 'JSON members']  (added to config.json as they
  *                                  are, e.g. '"rope_scaling": {...}'; the
  *                                  hand-written model.json ignores them)
- * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM). */
+ * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM);
+ * mistral is the Llama layout named MistralForCausalLM (its sliding_window
+ * goes in with --config-extra; the hand-written model.json has none). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,7 @@
 typedef struct {
   int dim, layers, heads, kv_heads, hidden, vocab, max_context, shards;
   unsigned long long seed;
-  bool tied, qwen2, rope_interleaved, written_ops;
+  bool tied, qwen2, mistral, rope_interleaved, written_ops;
   llmc_st_dtype_t dtype;
   const char *config_extra;
 } config_t;
@@ -100,7 +102,10 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--max-context") == 0) c.max_context = atoi(v);
     else if (strcmp(a, "--shards") == 0) c.shards = atoi(v);
     else if (strcmp(a, "--seed") == 0) c.seed = strtoull(v, NULL, 10);
-    else if (strcmp(a, "--arch") == 0) c.qwen2 = strcmp(v, "qwen2") == 0;
+    else if (strcmp(a, "--arch") == 0) {
+      c.qwen2 = strcmp(v, "qwen2") == 0;
+      c.mistral = strcmp(v, "mistral") == 0;
+    }
     else if (strcmp(a, "--rope-style") == 0) c.rope_interleaved = strcmp(v, "interleaved") == 0;
     else if (strcmp(a, "--graph") == 0) c.written_ops = strcmp(v, "written-ops") == 0;
     else if (strcmp(a, "--config-extra") == 0) c.config_extra = v;
@@ -173,7 +178,8 @@ int main(int argc, char **argv) {
            "  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"rms_norm_eps\": 1e-05,\n"
            "  \"rope_theta\": 10000.0,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n"
            "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\"%s%s\n}\n",
-           c.qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM", c.qwen2 ? "qwen2" : "llama",
+           c.qwen2 ? "Qwen2ForCausalLM" : c.mistral ? "MistralForCausalLM" : "LlamaForCausalLM",
+           c.qwen2 ? "qwen2" : c.mistral ? "mistral" : "llama",
            c.dim, c.hidden, c.layers, c.heads, c.kv_heads, c.vocab, c.max_context, c.tied ? "true" : "false",
            c.dtype == LLMC_ST_F32 ? "float32" : c.dtype == LLMC_ST_F16 ? "float16" : "bfloat16",
            c.config_extra ? ",\n  " : "", c.config_extra ? c.config_extra : "");

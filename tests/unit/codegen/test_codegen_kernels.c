@@ -658,12 +658,12 @@ static void test_attention(void **state) {
   mb_rot(&mb, "attn", hd, 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
          "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "0", "STYLE", "0",
-         NULL);
+         "WINDOW", "0", NULL);
   /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
   mb_rot(&mb, "attn_rope", hd, 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn_rope", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
          "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "1", "STYLE", "0",
-         NULL);
+         "WINDOW", "0", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   for (int rope = 0; rope < 2; rope++) {
@@ -740,7 +740,7 @@ static char *all_families_module(void) {
   mb_rot(&mb, "attn", "16", 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
          "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "STYLE", "1",
-         NULL);
+         "WINDOW", "0", NULL);
   llmc_buf_printf(&mb.text, "}\n");
   return mb.text.data;
 }

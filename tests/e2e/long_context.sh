@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Long-context features of real checkpoints (issue 10), each against an
+# independent reference: tests/tools/ref_hf.py, a numpy forward pass written
+# from Hugging Face transformers' code (not from llmc's), run here on the same
+# random-weight checkpoint. The artifact must generate its greedy ids and
+# its teacher-forced logits must be within 1e-4 (e2e_check --reference).
+# Prompts are longer than the original context (RoPE scaling) or the window
+# (sliding-window attention), and cross KV blocks of 16.
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+REF=$SRC/tests/tools/ref_hf.py
+if ! "$PY" -c 'import numpy' 2>/dev/null; then
+  echo "SKIP: $case_name: python3-numpy is not installed (scripts/setup installs it)"
+  exit 0
+fi
+LONG=$(seq -s, 3 72) # 70 tokens
+
+# check NAME [gen_model flags...]: the HF checkpoint through llmc compile and
+# through the reference.
+check() {
+  local name=$1
+  shift
+  "$GEN_MODEL" "$name" --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 128 --vocab 96 --seed 11 \
+    --max-context 256 "$@" >/dev/null
+  "$LLMC" compile "$name" -o "out-$name"
+  "$PY" "$REF" "$name" --prompts "1,15,42;$LONG" --steps 32 >"$name.ref.json"
+  "$E2E_CHECK" "$name" "out-$name" --steps 8 --prompt-lens 1,40 --reference "$name.ref.json"
+}
+
+case "$case_name" in
+rope-scaling)
+  check llama3 --config-extra '"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0, "original_max_position_embeddings": 32}'
+  check linear --config-extra '"rope_scaling": {"type": "linear", "factor": 3}'
+  check yarn --config-extra '"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}'
+  check yarn-mscale --dtype bf16 --config-extra '"rope_scaling": {"rope_type": "yarn", "factor": 8.0, "mscale": 0.707,
+    "mscale_all_dim": 1.0, "beta_fast": 16, "beta_slow": 2, "truncate": false}'
+  check dynamic --config-extra '"rope_scaling": {"rope_type": "dynamic", "factor": 2.0}'
+  # The scaling is in the rotation the artifact runs: a compile without it
+  # generates other tokens than the scaled reference.
+  "$GEN_MODEL" plain --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 128 --vocab 96 --seed 11 --max-context 256 >/dev/null
+  "$LLMC" compile plain -o out-plain
+  ! "$E2E_CHECK" plain out-plain --steps 1 --prompt-lens 1 --reference llama3.ref.json >plain.txt ||
+    fail "the unscaled model matches the llama3-scaled reference: the test cannot tell them apart"
+  # Fused into kv_write and attention (fuse-rope) on the host, the GPU
+  # kernels get the same table: sm_90a's and gfx942's compile.
+  grep -q 'rope_scaling' llama3/config.json
+  "$LLMC" compile yarn -o out-yarn-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  ;;
+sliding-window)
+  # Mistral: a window of 8 (less than a KV block), of 20 (more than one),
+  # on a GQA model with bf16 weights, and null (none).
+  check window8 --arch mistral --config-extra '"sliding_window": 8'
+  check window20 --arch mistral --dtype bf16 --config-extra '"sliding_window": 20'
+  check window-null --arch mistral --config-extra '"sliding_window": null'
+  # Without the key transformers' MistralConfig default (4096) applies: no
+  # effect at this context, but the importer must not refuse it.
+  check window-absent --arch mistral
+  "$LLMC" import window8 | grep -q '"window": 8' || fail "the window is not an attribute of attention"
+  # Llama ignores sliding_window, as transformers does.
+  check llama-window --config-extra '"sliding_window": 8'
+  "$LLMC" compile window20 -o out-window-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  ;;
+long-context-errors)
+  bad() { # bad EXIT MESSAGE CONFIG_EXTRA [gen flags]: the import refuses it
+    local code=$1 msg=$2 extra=$3
+    shift 3
+    rm -rf m
+    "$GEN_MODEL" m --dim 64 --layers 1 --heads 4 --kv-heads 2 --hidden 128 --vocab 96 --seed 1 "$@" \
+      --config-extra "$extra" >/dev/null
+    expect_error "$code" "$msg" -- "$LLMC" compile m -o out
+    [ ! -e out ] || fail "a refused compile left out/"
+  }
+  bad 65 '"rope_scaling" must be an object or null' '"rope_scaling": 8'
+  bad 65 'no "rope_type" string' '"rope_scaling": {"factor": 2.0}'
+  bad 65 'RoPE scaling "longrope" (Phi-3) is not supported yet' '"rope_scaling": {"rope_type": "longrope", "factor": 2.0}'
+  bad 65 'RoPE scaling "ntk-by-parts" is not supported' '"rope_scaling": {"rope_type": "ntk-by-parts", "factor": 2.0}'
+  bad 65 '"rope_scaling" needs "low_freq_factor"' '"rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+    "high_freq_factor": 4.0, "original_max_position_embeddings": 32}'
+  bad 65 '"factor" must be a positive number' '"rope_scaling": {"rope_type": "linear", "factor": -1}'
+  bad 65 '"factor" must be a positive number' '"rope_scaling": {"rope_type": "linear", "factor": "8"}'
+  bad 65 'high_freq_factor must exceed' '"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0,
+    "high_freq_factor": 1.0, "original_max_position_embeddings": 32}'
+  bad 65 '"original_max_position_embeddings" must be an integer' '"rope_scaling": {"rope_type": "yarn", "factor": 2.0,
+    "original_max_position_embeddings": 31.5}'
+  bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.5, "rope_scaling": {"rope_type": "linear", "factor": 2.0}'
+  bad 65 '"sliding_window" must be positive' '"sliding_window": -4' --arch mistral
+  bad 65 'window must be in' '"sliding_window": 99999999999' --arch mistral
+  # model.json written by hand: dynamic scaling is compiled only up to its
+  # original context.
+  "$GEN_MODEL" m2 --dim 64 --layers 1 --heads 4 --kv-heads 2 --hidden 128 --vocab 96 --seed 1 \
+    --config-extra '"rope_scaling": {"rope_type": "dynamic", "factor": 2.0}' >/dev/null
+  "$LLMC" import m2 | sed 's/"original_context": 256/"original_context": 100/' >m2/dyn.json
+  expect_error 65 "max_context 256 is beyond the original_context 100 of dynamic RoPE scaling" -- \
+    "$LLMC" compile m2/dyn.json -o out
+  ;;
+*) fail "unknown case $case_name" ;;
+esac
+echo "PASS: $case_name"
