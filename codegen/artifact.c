@@ -183,9 +183,10 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM:
       arg_act(b, l, in[0]);
+      l->extent_b = cols / llmc_ir_norm_group(v); /* an item per normalised run */
       for (int i = 1; i < v->n_inputs; i++) {
         arg_weight(b, l, in[i]);
-        decode_reads(b, c, (uint64_t)cols * 4);
+        decode_reads(b, c, (uint64_t)llmc_ir_norm_group(v) * 4);
       }
       arg_act(b, l, v);
       return NULL;

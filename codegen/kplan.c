@@ -170,7 +170,12 @@ static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
       snprintf(s, n, "V=%lld,D=%lld", (long long)v->inputs[1]->shape.dims[0], cols);
       return;
     case LLMC_OP_RMS_NORM:
-    case LLMC_OP_LAYER_NORM: snprintf(s, n, "D=%lld", cols); return;
+    case LLMC_OP_LAYER_NORM: {
+      long long g = llmc_ir_norm_group(v);
+      if (g == cols) snprintf(s, n, "D=%lld", cols);
+      else snprintf(s, n, "D=%lld,G=%lld", g, cols / g); /* G runs of D a token */
+      return;
+    }
     case LLMC_OP_ROPE: {
       long long hd = llmc_ir_attr_int(v, "head_dim", 1);
       snprintf(s, n, "H=%lld,HD=%lld", cols / (hd ? hd : 1), hd);

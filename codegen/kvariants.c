@@ -45,6 +45,7 @@ int64_t llmc_kconfig_get(const llmc_kvariant_t *v, const llmc_kconfig_t *c, cons
 
 static int64_t cols_of(const llmc_kctx_t *x) {
   const llmc_value_t *v = x->call->node;
+  if (v && (v->op == LLMC_OP_RMS_NORM || v->op == LLMC_OP_LAYER_NORM)) return llmc_ir_norm_group(v); /* its rows */
   return v && v->dtype != LLMC_DT_KV ? v->shape.dims[1] : 0;
 }
 

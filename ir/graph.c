@@ -273,10 +273,15 @@ static int uses_of(const llmc_ir_uses_t *u, const llmc_value_t *v, const llmc_va
   return u->reads[v->id] + u->is_output[v->id];
 }
 
+int64_t llmc_ir_norm_group(const llmc_value_t *norm) {
+  return llmc_ir_attr_int(norm, "group", norm->inputs[0]->shape.dims[1]);
+}
+
 const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_uses_t *u, const llmc_value_t *m) {
   if (m->kind != LLMC_VALUE_NODE || (m->op != LLMC_OP_MATMUL && m->op != LLMC_OP_MATMUL_ADD)) return NULL;
   const llmc_value_t *r = m->inputs[0], *user;
   if (r->kind != LLMC_VALUE_NODE || r->op != LLMC_OP_RMS_NORM) return NULL;
+  if (llmc_ir_norm_group(r) != r->shape.dims[1]) return NULL; /* the GEMV prologue normalises whole rows */
   return uses_of(u, r, &user) == 1 && user == m ? r : NULL;
 }
 

@@ -236,7 +236,9 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       const float *w = it->weights[in[1]->id];
       const float *bias = v->op == LLMC_OP_LAYER_NORM ? it->weights[in[2]->id] : NULL;
       double eps = llmc_ir_attr_float(v, "eps", 1e-5);
-      for (int64_t t = 0; t < n; t++) {
+      int64_t g = llmc_ir_norm_group(v), rows = n * (cols / g); /* each group a row of its own */
+      cols = g;
+      for (int64_t t = 0; t < rows; t++) {
         const float *x = a + t * cols;
         double mean = 0, ss = 0;
         if (bias) {

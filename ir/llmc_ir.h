@@ -124,6 +124,10 @@ void llmc_ir_graph_replace_uses(llmc_ir_graph_t *g, llmc_value_t *from, llmc_val
 const llmc_attr_t *llmc_ir_attr_get(const llmc_value_t *node, const char *name);
 int64_t llmc_ir_attr_int(const llmc_value_t *node, const char *name, int64_t dflt);
 double llmc_ir_attr_float(const llmc_value_t *node, const char *name, double dflt);
+/* The length of the runs a norm node normalises: its rms_norm `group`
+ * attribute, else the whole row. */
+int64_t llmc_ir_norm_group(const llmc_value_t *norm);
+
 /* Rotary position embeddings: one rotation's parameters, read from a rope
  * node's attributes or from a kv_write/attention that applies RoPE itself
  * (the same attributes under a "rope_" prefix, made by fuse-rope), and its

@@ -68,6 +68,7 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_SLICE, "begin", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_SLICE, "size", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_RMS_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
+    {LLMC_OP_RMS_NORM, "group", LLMC_ATTR_INT, false, F32_RANGE},
     {LLMC_OP_LAYER_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
     {LLMC_OP_ROPE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ROPE, "theta", LLMC_ATTR_FLOAT, true, 1.0, FLT_MAX},
@@ -282,17 +283,24 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
       *out_shape = in[0]->shape;
       return NULL;
     case LLMC_OP_RMS_NORM:
-    case LLMC_OP_LAYER_NORM:
+    case LLMC_OP_LAYER_NORM: {
       if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
+      /* rms_norm {group = G}: each run of G values is a row of its own (Qwen3's
+       * per-head q/k norm), with a weight [G]. */
+      int64_t g = llmc_ir_norm_group(n);
+      if (g <= 0 || in[0]->shape.dims[1] % g)
+        return TYPE_ERROR("%s: group %lld must be positive and divide the row size %lld", op, (long long)g,
+                          (long long)in[0]->shape.dims[1]);
       for (int i = 1; i < arity; i++)
-        if (!is_weight_vec(in[i], in[0]->shape.dims[1])) {
+        if (!is_weight_vec(in[i], g)) {
           char want[64];
-          snprintf(want, sizeof want, "a float weight [%lld]", (long long)in[0]->shape.dims[1]);
+          snprintf(want, sizeof want, "a float weight [%lld]", (long long)g);
           return describe_mismatch(where, op, i, in[i], want);
         }
       if (llmc_ir_attr_float(n, "eps", 0) <= 0) return TYPE_ERROR("%s: eps must be positive", op);
       *out_shape = in[0]->shape;
       return NULL;
+    }
     case LLMC_OP_ROPE: {
       if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
       if (!is_positions(in[1])) return describe_mismatch(where, op, 1, in[1], "i32[T]");

@@ -5,7 +5,7 @@
 //   params: NAME, D, EPS (f32 literal), WG (threads per workgroup, a power
 //           of two)
 //   args:   [x_off (act), w_off (weights), out_off (act)]   (out may equal x)
-//   extent: T rows
+//   extent: T rows (T * G for rms_norm {group}: each run of D is a row)
 //   grid:   (T, 1, 1) x (WG, 1, 1); one workgroup per row.
 // Reduction: each thread sums the squares of columns i, i + WG, ... (in
 // order), then a tree over workgroup memory (a module-level memref.global in

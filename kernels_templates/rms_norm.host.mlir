@@ -5,7 +5,7 @@
 //   params: NAME, D, EPS (an f32 literal; llmc_template_f32_literal gives a
 //           bit-exact hex form)
 //   args:   [x_off (act), w_off (weights), out_off (act)]   (out may equal x)
-//   extent: T rows
+//   extent: T rows (T * G for rms_norm {group}: each run of D is a row)
 // Two passes over the row: the sum of squares, then the scaled store. The
 // sum's `reassoc` lets LLVM vectorise it; its order is then fixed by the
 // target's vector width, so results are deterministic for a target.

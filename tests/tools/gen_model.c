@@ -5,7 +5,8 @@
  *
  * Usage: gen_model OUT_DIR [--dim N] [--layers N] [--heads N] [--kv-heads N]
  *          [--hidden N] [--vocab N] [--max-context N] [--seed N] [--tied]
- *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2|mistral]
+ *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2|qwen3|mistral]
+ *          [--head-dim N]  (default dim / heads; q_proj then has heads * N rows)
  *          [--rope-style half|interleaved]   (interleaved: model.json only)
  *          [--graph written-ops]  (model.json written with concat, slice,
  *                                  matmul_add and fused RoPE; needs hidden > dim)
@@ -13,7 +14,8 @@
  *                                  are, e.g. '"rope_scaling": {...}'; the
  *                                  hand-written model.json ignores them)
  * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM);
- * mistral is the Llama layout named MistralForCausalLM (its sliding_window
+ * qwen3 has per-head RMSNorms of q and k (self_attn.q_norm / k_norm) and
+ * no biases (Qwen3ForCausalLM); mistral is the Llama layout named MistralForCausalLM (its sliding_window
  * goes in with --config-extra; the hand-written model.json has none). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,8 @@
 typedef struct {
   int dim, layers, heads, kv_heads, hidden, vocab, max_context, shards;
   unsigned long long seed;
-  bool tied, qwen2, mistral, rope_interleaved, written_ops;
+  int head_dim;
+  bool tied, qwen2, qwen3, mistral, rope_interleaved, written_ops;
   llmc_st_dtype_t dtype;
   const char *config_extra;
 } config_t;
@@ -104,11 +107,13 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--seed") == 0) c.seed = strtoull(v, NULL, 10);
     else if (strcmp(a, "--arch") == 0) {
       c.qwen2 = strcmp(v, "qwen2") == 0;
+      c.qwen3 = strcmp(v, "qwen3") == 0;
       c.mistral = strcmp(v, "mistral") == 0;
     }
     else if (strcmp(a, "--rope-style") == 0) c.rope_interleaved = strcmp(v, "interleaved") == 0;
     else if (strcmp(a, "--graph") == 0) c.written_ops = strcmp(v, "written-ops") == 0;
     else if (strcmp(a, "--config-extra") == 0) c.config_extra = v;
+    else if (strcmp(a, "--head-dim") == 0) c.head_dim = atoi(v);
     else if (strcmp(a, "--dtype") == 0) {
       if (!llmc_st_dtype_from_name(strcmp(v, "f32") == 0 ? "F32" : strcmp(v, "f16") == 0 ? "F16" : "BF16", &c.dtype)) return 64;
     } else {
@@ -118,7 +123,7 @@ int main(int argc, char **argv) {
   }
   mkdir(dir, 0755);
   uint64_t rng = c.seed;
-  int hd = c.dim / c.heads, kvd = c.kv_heads * hd;
+  int hd = c.head_dim ? c.head_dim : c.dim / c.heads, kvd = c.kv_heads * hd, qd = c.heads * hd;
   float sd = 1.0f / sqrtf((float)c.dim), sh = 1.0f / sqrtf((float)c.hidden);
   char name[128];
   add(&c, &rng, "model.embed_tokens.weight", c.vocab, c.dim, 0, 1.0f);
@@ -127,15 +132,19 @@ int main(int argc, char **argv) {
   snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix); \
   add(&c, &rng, name, rows, cols, center, spread)
     W("input_layernorm.weight", c.dim, 0, 1.0f, 0.1f);
-    W("self_attn.q_proj.weight", c.dim, c.dim, 0, sd * 1.7f);
+    W("self_attn.q_proj.weight", qd, c.dim, 0, sd * 1.7f);
     W("self_attn.k_proj.weight", kvd, c.dim, 0, sd * 1.7f);
     W("self_attn.v_proj.weight", kvd, c.dim, 0, sd * 1.7f);
     if (c.qwen2) {
-      W("self_attn.q_proj.bias", c.dim, 0, 0, 0.1f);
+      W("self_attn.q_proj.bias", qd, 0, 0, 0.1f);
       W("self_attn.k_proj.bias", kvd, 0, 0, 0.1f);
       W("self_attn.v_proj.bias", kvd, 0, 0, 0.1f);
     }
-    W("self_attn.o_proj.weight", c.dim, c.dim, 0, sd);
+    if (c.qwen3) {
+      W("self_attn.q_norm.weight", hd, 0, 1.0f, 0.2f);
+      W("self_attn.k_norm.weight", hd, 0, 1.0f, 0.2f);
+    }
+    W("self_attn.o_proj.weight", c.dim, qd, 0, 1.0f / sqrtf((float)qd));
     W("post_attention_layernorm.weight", c.dim, 0, 1.0f, 0.1f);
     W("mlp.gate_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
     W("mlp.up_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
@@ -175,12 +184,12 @@ int main(int argc, char **argv) {
   snprintf(config, sizeof config,
            "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n"
            "  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n  \"num_hidden_layers\": %d,\n"
-           "  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"rms_norm_eps\": 1e-05,\n"
+           "  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"head_dim\": %d,\n  \"rms_norm_eps\": 1e-05,\n"
            "  \"rope_theta\": 10000.0,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n"
            "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\"%s%s\n}\n",
-           c.qwen2 ? "Qwen2ForCausalLM" : c.mistral ? "MistralForCausalLM" : "LlamaForCausalLM",
-           c.qwen2 ? "qwen2" : c.mistral ? "mistral" : "llama",
-           c.dim, c.hidden, c.layers, c.heads, c.kv_heads, c.vocab, c.max_context, c.tied ? "true" : "false",
+           c.qwen2 ? "Qwen2ForCausalLM" : c.qwen3 ? "Qwen3ForCausalLM" : c.mistral ? "MistralForCausalLM" : "LlamaForCausalLM",
+           c.qwen2 ? "qwen2" : c.qwen3 ? "qwen3" : c.mistral ? "mistral" : "llama",
+           c.dim, c.hidden, c.layers, c.heads, c.kv_heads, hd, c.vocab, c.max_context, c.tied ? "true" : "false",
            c.dtype == LLMC_ST_F32 ? "float32" : c.dtype == LLMC_ST_F16 ? "float16" : "bfloat16",
            c.config_extra ? ",\n  " : "", c.config_extra ? c.config_extra : "");
   if (write_text(dir, "config.json", config)) return 1;
@@ -221,7 +230,9 @@ int main(int argc, char **argv) {
            c.qwen2 ? "      {\"op\": \"bias_add\", \"in\": [\"q\", \"model.layers.{layer}.self_attn.q_proj.bias\"], \"out\": \"q\"},\n"
                      "      {\"op\": \"bias_add\", \"in\": [\"k\", \"model.layers.{layer}.self_attn.k_proj.bias\"], \"out\": \"k\"},\n"
                      "      {\"op\": \"bias_add\", \"in\": [\"v\", \"model.layers.{layer}.self_attn.v_proj.bias\"], \"out\": \"v\"},\n"
-                   : "",
+           : c.qwen3 ? "      {\"op\": \"rms_norm\", \"in\": [\"q\", \"model.layers.{layer}.self_attn.q_norm.weight\"], \"attrs\": {\"eps\": \"$eps\", \"group\": \"$head_dim\"}, \"out\": \"q\"},\n"
+                       "      {\"op\": \"rms_norm\", \"in\": [\"k\", \"model.layers.{layer}.self_attn.k_norm.weight\"], \"attrs\": {\"eps\": \"$eps\", \"group\": \"$head_dim\"}, \"out\": \"k\"},\n"
+                     : "",
            c.tied ? "model.embed_tokens.weight" : "lm_head.weight");
   /* --written-ops: the same network written with the ops the fusion passes
    * make (concat, slice, matmul_add, kv_write/attention with rope_theta),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ref_hf.py: an independent numpy reference of a Hugging Face decoder's greedy generation.
 
-Covers LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM checkpoints
+Covers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM checkpoints
 (config.json + model.safetensors, or shards named by model.safetensors.index.json)
 with every RoPE variant transformers applies to them (default, linear, dynamic,
 yarn, llama3) and their sliding-window attention.  Tests use it to check llmc's
@@ -155,6 +155,11 @@ ARCH_DEFAULTS = {
     "MistralForCausalLM": {"max_position_embeddings": 4096 * 32, "sliding_window": 4096},
     "Qwen2ForCausalLM": {"max_position_embeddings": 32768, "sliding_window": 4096,
                          "max_window_layers": 28, "use_sliding_window": False},
+    # Qwen3Config: as Qwen2's; its attention (models/qwen3/modeling_qwen3.py)
+    # takes attention_bias on q/k/v/o and an RMSNorm over each head of q and k
+    # (q_norm, k_norm, eps rms_norm_eps) before RoPE.
+    "Qwen3ForCausalLM": {"max_position_embeddings": 32768, "sliding_window": 4096,
+                         "max_window_layers": 28, "use_sliding_window": False},
 }
 
 
@@ -162,8 +167,8 @@ class Config:
     def __init__(self, raw, window_override=None, yarn_legacy_factor=False):
         archs = raw.get("architectures") or []
         if len(archs) != 1 or archs[0] not in ARCH_DEFAULTS:
-            raise Unsupported(f"architectures {archs} (LlamaForCausalLM, MistralForCausalLM "
-                              f"and Qwen2ForCausalLM are modelled)")
+            raise Unsupported(f"architectures {archs} (LlamaForCausalLM, MistralForCausalLM, "
+                              f"Qwen2ForCausalLM and Qwen3ForCausalLM are modelled)")
         self.arch = archs[0]
         d = ARCH_DEFAULTS[self.arch]
 
@@ -194,9 +199,13 @@ class Config:
             raise Unsupported("pretraining_tp != 1")
 
         # Biases: Llama's attention_bias / mlp_bias, Qwen2's fixed q/k/v biases; Mistral has none.
+        self.qk_norm = self.arch == "Qwen3ForCausalLM"
         if self.arch == "LlamaForCausalLM":
             self.qkv_bias = self.o_bias = bool(raw.get("attention_bias", False))
             self.mlp_bias = bool(raw.get("mlp_bias", False))
+        elif self.arch == "Qwen3ForCausalLM":
+            self.qkv_bias = self.o_bias = bool(raw.get("attention_bias", False))
+            self.mlp_bias = False
         elif self.arch == "Qwen2ForCausalLM":
             self.qkv_bias, self.o_bias, self.mlp_bias = True, False, False
         else:
@@ -528,6 +537,8 @@ class Model:
                 L[proj + "_b"] = get(p + f"self_attn.{proj}_proj.bias", [n_out]) if on else None
             for proj, n_out in (("gate", I), ("up", I), ("down", E)):
                 L[proj + "_b"] = get(p + f"mlp.{proj}_proj.bias", [n_out]) if c.mlp_bias else None
+            L["q_norm"] = get(p + "self_attn.q_norm.weight", [D]) if c.qk_norm else None
+            L["k_norm"] = get(p + "self_attn.k_norm.weight", [D]) if c.qk_norm else None
             L["window"] = c.layer_windows[i]
             self.layers.append(L)
         ignored = sorted(n for n in tensors if n not in used and not n.endswith("rotary_emb.inv_freq")
@@ -561,6 +572,9 @@ class Model:
             q = q.reshape(T, H, D)
             k = k.reshape(T, KV, D)
             v = v.reshape(T, KV, D)
+            if L["q_norm"] is not None:  # Qwen3: q_norm / k_norm over each head
+                q = rms_norm(q, L["q_norm"], c.rms_norm_eps)
+                k = rms_norm(k, L["k_norm"], c.rms_norm_eps)
             # apply_rotary_pos_emb: x * cos + rotate_half(x) * sin
             q = q * cos[:, None, :] + rotate_half(q) * sin[:, None, :]
             k = k * cos[:, None, :] + rotate_half(k) * sin[:, None, :]

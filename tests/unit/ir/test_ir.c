@@ -61,6 +61,12 @@ static const bad_case_t bad_cases[] = {
     {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"linear\", factor = 0.0} : f32[T,8]\n"
           "  output \"logits\" = %4\n}\n",
      "attribute 'factor' is 0, outside"},
+    {HEAD "  %4 = weight \"n\" : f32[3]\n  %5 = rms_norm %3, %4 {eps = 1e-5, group = 3} : f32[T,8]\n"
+          "  output \"logits\" = %5\n}\n",
+     "rms_norm: group 3 must be positive and divide the row size 8"},
+    {HEAD "  %4 = weight \"n\" : f32[8]\n  %5 = rms_norm %3, %4 {eps = 1e-5, group = 4} : f32[T,8]\n"
+          "  output \"logits\" = %5\n}\n",
+     "operand 1 has type f32[8], expected a float weight [4]"},
     {HEAD "  %4 = silu %3 : f32[T,8]\n}\n", "graph has no outputs"},
     {HEAD "  %4 = silu %3 : f32[T,8]\n  output \"logits\" = %4\n", "unexpected end of input"},
     {HEAD "  %4 = silu %3 : q7[T,8]\n  output \"logits\" = %4\n}\n", "unknown dtype 'q7'"},

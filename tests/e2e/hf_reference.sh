@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Long-context features of real checkpoints (issue 10), each against an
-# independent reference: tests/tools/ref_hf.py, a numpy forward pass written
+# Features of real checkpoints (issue 10): RoPE scaling, sliding windows and
+# model families, each against an independent reference: tests/tools/ref_hf.py, a numpy forward pass written
 # from Hugging Face transformers' code (not from llmc's), run here on the same
 # random-weight checkpoint. The artifact must generate its greedy ids and
 # its teacher-forced logits must be within 1e-4 (e2e_check --reference).
@@ -62,6 +62,18 @@ sliding-window)
   # Llama ignores sliding_window, as transformers does.
   check llama-window --config-extra '"sliding_window": 8'
   "$LLMC" compile window20 -o out-window-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  ;;
+qwen3)
+  # Per-head q/k RMSNorm (rms_norm {group}) and a head_dim that is not
+  # hidden_size / heads (as Qwen3's 128 with hidden 1024 and 16 heads), from
+  # config.json and from the hand-written model.json; bf16 with yarn too.
+  check qwen3 --arch qwen3 --head-dim 32
+  "$E2E_CHECK" qwen3/model.json out-qwen3 --steps 4 --prompt-lens 1 --reference qwen3.ref.json
+  check qwen3-yarn --arch qwen3 --head-dim 24 --heads 4 --kv-heads 1 --dtype bf16 \
+    --config-extra '"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}'
+  "$LLMC" compile qwen3 -o out-qwen3-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  "$GEN_MODEL" qwen3-bias --arch qwen3 --config-extra '"attention_bias": true' >/dev/null
+  expect_error 65 '"attention_bias" is set: attention biases is not supported yet' -- "$LLMC" compile qwen3-bias -o out
   ;;
 long-context-errors)
   bad() { # bad EXIT MESSAGE CONFIG_EXTRA [gen flags]: the import refuses it
