@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "llmc_chat.h"
 #include "llmc_cli.h"
 #include "llmc_rt.h"
 #include "llmc_tokenizer.h"
@@ -75,10 +76,10 @@ bool llmc_cli_parse_f32(const char *s, double lo, double hi, float *out) {
 /* ---- run and bench ---- */
 
 typedef struct {
-  const char *dir, *prompt, *prompt_ids, *device;
+  const char *dir, *prompt, *prompt_ids, *device, *system;
   int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks, batch;
   float temperature, top_p;
-  bool print_ids, ignore_eos, synthetic_weights, profile;
+  bool print_ids, ignore_eos, synthetic_weights, profile, chat;
 } run_args_t;
 
 static const char run_help[] =
@@ -86,6 +87,9 @@ static const char run_help[] =
     "Generates tokens with a compiled artifact.\n\n"
     "      --prompt=TEXT        prompt text (needs the artifact's tokenizer.json)\n"
     "      --prompt-ids=LIST    prompt as comma-separated token ids\n"
+    "      --chat               the prompt is a user's message: render it with the\n"
+    "                           model's chat template and print only the reply\n"
+    "      --system=TEXT        with --chat: a system message first\n"
     "      --max-tokens=N       tokens to generate (default: 64)\n"
     "      --temperature=F      0 is greedy (default: 0.8)\n"
     "      --top-k=K            sample from the K most likely tokens (default: off)\n"
@@ -129,6 +133,7 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       {"prompt-len", required_argument, 0, 'l'},  {"ignore-eos", no_argument, 0, 'E'},
       {"kv-blocks", required_argument, 0, 'B'},   {"batch", required_argument, 0, 'b'},
       {"synthetic-weights", no_argument, 0, 'S'}, {"profile", no_argument, 0, 'F'},
+      {"chat", no_argument, 0, 'C'},              {"system", required_argument, 0, 'Y'},
       {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
   int c;
   optind = 1;
@@ -142,6 +147,8 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       case 'E': a->ignore_eos = true; break;
       case 'S': a->synthetic_weights = true; break;
       case 'F': a->profile = true; break;
+      case 'C': a->chat = true; break;
+      case 'Y': a->system = optarg; break;
       case 'n':
         if (!llmc_cli_parse_i64(optarg, 0, 1 << 24, &a->max_tokens)) return llmc_cli_usage_error(cmd, "bad --max-tokens '%s'", optarg);
         break;
@@ -236,11 +243,32 @@ llmc_status_t *llmc_cli_read_stop_ids(const char *dir, int64_t vocab, llmc_sampl
   return s;
 }
 
+/* --chat: [system,] user rendered with the artifact's chat template (which
+ * holds BOS and the other special tokens), encoded without adding any. */
+static llmc_status_t *chat_prompt_ids(const char *dir, const llmc_tokenizer_t *tok, const char *system,
+                                      const char *user, int32_t **ids, int64_t *n) {
+  llmc_chat_template_t *t;
+  LLMC_RETURN_IF_ERROR(llmc_chat_template_load_dir(dir, &t));
+  llmc_chat_message_t m[2];
+  size_t k = 0;
+  if (system) m[k++] = (llmc_chat_message_t){"system", system};
+  m[k++] = (llmc_chat_message_t){"user", user};
+  llmc_buf_t text = {0};
+  llmc_status_t *s = llmc_chat_render(t, m, k, true, &text);
+  if (!s) s = llmc_tokenizer_encode(tok, text.data ? text.data : "", text.len, false, ids, n);
+  llmc_buf_free(&text);
+  llmc_chat_template_destroy(t);
+  return s;
+}
+
 int llmc_cli_run(int argc, char **argv) {
   run_args_t a = {.max_tokens = 64, .temperature = 0.8f, .top_p = 1.0f};
   int rc = parse_run_args("run", argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
   if (!a.prompt == !a.prompt_ids) return llmc_cli_usage_error("run", "%s", "give exactly one of --prompt and --prompt-ids");
+  if ((a.chat || a.system) && !a.prompt)
+    return llmc_cli_usage_error("run", "%s", "--chat and --system take the user's message from --prompt");
+  if (a.system && !a.chat) return llmc_cli_usage_error("run", "%s", "--system goes with --chat");
   llmc_tokenizer_t *tok = NULL;
   int32_t *ids = NULL;
   int64_t n_ids = 0;
@@ -261,6 +289,8 @@ int llmc_cli_run(int argc, char **argv) {
   if (!s && a.prompt) {
     if (!tok)
       s = LLMC_ERROR(LLMC_NOT_FOUND, tok_path, "the artifact has no tokenizer; use --prompt-ids");
+    else if (a.chat)
+      s = chat_prompt_ids(a.dir, tok, a.system, a.prompt, &ids, &n_ids);
     else
       s = llmc_tokenizer_encode(tok, a.prompt, strlen(a.prompt), true, &ids, &n_ids);
     if (!s && n_ids == 0) s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt", "the prompt is empty");
@@ -282,8 +312,9 @@ int llmc_cli_run(int argc, char **argv) {
   if (!s && !a.ignore_eos) s = llmc_cli_read_stop_ids(a.dir, llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), &sp);
   if (!s && a.max_tokens > 0) s = llmc_rt_seq_add(rt, ids, n_ids, &sp, &seq);
   if (!s && !a.print_ids && tok) {
-    /* Echo the prompt so the continuation reads naturally. */
-    fwrite(a.prompt ? a.prompt : "", 1, a.prompt ? strlen(a.prompt) : 0, stdout);
+    /* Echo the prompt so the continuation reads naturally (a chat prints
+     * the reply alone). */
+    if (!a.chat) fwrite(a.prompt ? a.prompt : "", 1, a.prompt ? strlen(a.prompt) : 0, stdout);
     fflush(stdout);
   }
   bool first = true;

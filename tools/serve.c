@@ -2,8 +2,9 @@
  * server over the runtime, on GNU libmicrohttpd.
  *
  * Routes: POST /v1/completions (prompt as text or token ids; streamed as
- * Server-Sent Events with "stream": true), POST /v1/chat/completions (a 400
- * for now: artifacts carry no chat template), GET /v1/models,
+ * Server-Sent Events with "stream": true), POST /v1/chat/completions
+ * (messages rendered with the artifact's chat template, frontend/llmc_chat.h;
+ * a 400 saying why when it has none llmc renders), GET /v1/models,
  * GET /v1/models/ID, GET /health, GET /metrics (Prometheus text).
  *
  * Every request is hostile input: bodies are bounded (LLMC_SERVE_MAX_BODY,
@@ -20,7 +21,7 @@
  * handler and no global flag is needed: it stops accepting, lets admitted
  * requests finish, closes connections and returns 0.
  *
- * Not yet: chat templates, logprobs, n > 1, echo, TTFT/TPOT histograms in
+ * Not yet: tools in chat, logprobs, n > 1, echo, TTFT/TPOT histograms in
  * /metrics, a request-level benchmark (issue 13). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "llmc_chat.h"
 #include "llmc_cli.h"
 #include "serve.h"
 
@@ -52,6 +54,8 @@ enum {
 typedef struct {
   llmc_serve_engine_t *engine;
   llmc_tokenizer_t *tok; /* NULL: prompts must be token ids */
+  llmc_chat_template_t *chat; /* NULL: chat completions get a 400 saying why_no_chat */
+  char why_no_chat[512];
   const char *model;     /* the id clients name */
   char *api_key;         /* NULL: no authentication */
   int64_t vocab, context;
@@ -164,6 +168,7 @@ typedef struct {
   int64_t n_prompt;
   llmc_sampling_t sp;
   bool stream, return_ids, ignore_eos;
+  bool chat; /* /v1/chat/completions: messages in, chat.completion objects out */
   char *stops[LLMC_SERVE_MAX_STOPS]; /* owned */
   int n_stops;
   int32_t stop_ids[LLMC_SERVE_MAX_STOPS];
@@ -258,6 +263,34 @@ static llmc_status_t *parse_prompt(const server_t *srv, completion_t *p, json_t 
   return NULL;
 }
 
+/* Chat: the messages rendered with the chat template (which holds BOS and
+ * the turn markers), encoded without adding special tokens. */
+static llmc_status_t *parse_messages(const server_t *srv, completion_t *p, json_t *v) {
+  if (!srv->chat) return BAD(p, "messages", "%s", srv->why_no_chat);
+  llmc_chat_message_t *m = NULL;
+  size_t n = 0;
+  llmc_buf_t text = {0};
+  llmc_status_t *s = llmc_chat_messages_from_json(v, &m, &n);
+  if (!s) s = llmc_chat_render(srv->chat, m, n, true, &text);
+  if (!s && text.failed) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  if (!s) s = llmc_tokenizer_encode(srv->tok, text.data ? text.data : "", text.len, false, &p->prompt, &p->n_prompt);
+  free(m);
+  llmc_buf_free(&text);
+  if (s) {
+    if (llmc_status_code(s) == LLMC_INVALID_ARGUMENT) p->bad_param = "messages";
+    return s;
+  }
+  if (p->n_prompt == 0) return BAD(p, "messages", "the rendered conversation is empty");
+  if (p->n_prompt >= srv->context)
+    return BAD(p, "messages", "the conversation of %lld tokens leaves no room in the model's context of %lld tokens",
+               (long long)p->n_prompt, (long long)srv->context);
+  for (int64_t i = 0; i < p->n_prompt; i++)
+    if (p->prompt[i] < 0 || p->prompt[i] >= srv->vocab)
+      return BAD(p, "messages", "the tokenizer gave token %d, outside the model's %lld-token vocabulary",
+                 p->prompt[i], (long long)srv->vocab);
+  return NULL;
+}
+
 static llmc_status_t *parse_stop(const server_t *srv, completion_t *p, json_t *v) {
   json_t *one[1] = {v};
   size_t n = 1;
@@ -296,11 +329,20 @@ static llmc_status_t *parse_completion(server_t *srv, json_t *root, completion_t
     return LLMC_ERROR(LLMC_NOT_FOUND, NULL, "the model '%.200s' does not exist; this server serves '%s'",
                       json_string_value(model), srv->model);
   }
-  json_t *prompt = json_object_get(root, "prompt");
-  if (!prompt) return BAD(p, "prompt", "'prompt' is required");
-  LLMC_RETURN_IF_ERROR(parse_prompt(srv, p, prompt));
-  json_int_t max_tokens = 16, top_k = 0, n = 1, seed = -1, logprobs = 0;
+  if (p->chat) {
+    json_t *messages = json_object_get(root, "messages");
+    if (!messages) return BAD(p, "messages", "'messages' is required");
+    LLMC_RETURN_IF_ERROR(parse_messages(srv, p, messages));
+  } else {
+    json_t *prompt = json_object_get(root, "prompt");
+    if (!prompt) return BAD(p, "prompt", "'prompt' is required");
+    LLMC_RETURN_IF_ERROR(parse_prompt(srv, p, prompt));
+  }
+  /* Chat's default is what fits (OpenAI's: up to the context). */
+  json_int_t max_tokens = p->chat ? srv->context - p->n_prompt : 16, top_k = 0, n = 1, seed = -1, logprobs = 0;
   LLMC_RETURN_IF_ERROR(get_int(p, root, "max_tokens", 1, INT32_MAX, &max_tokens));
+  if (p->chat && !member(root, "max_tokens"))
+    LLMC_RETURN_IF_ERROR(get_int(p, root, "max_completion_tokens", 1, INT32_MAX, &max_tokens));
   if (p->n_prompt + max_tokens > srv->context)
     return BAD(p, "max_tokens",
                "the prompt of %lld tokens plus max_tokens %lld exceeds the model's context of %lld tokens",
@@ -311,7 +353,13 @@ static llmc_status_t *parse_completion(server_t *srv, json_t *root, completion_t
   LLMC_RETURN_IF_ERROR(get_int(p, root, "top_k", -1, srv->vocab, &top_k));
   LLMC_RETURN_IF_ERROR(get_int(p, root, "seed", INT64_MIN, INT64_MAX, &seed));
   LLMC_RETURN_IF_ERROR(get_int(p, root, "n", 1, 1, &n));
-  LLMC_RETURN_IF_ERROR(get_int(p, root, "logprobs", 0, 0, &logprobs));
+  if (p->chat) { /* chat's logprobs is a boolean */
+    bool want = false;
+    LLMC_RETURN_IF_ERROR(get_bool(p, root, "logprobs", &want));
+    if (want) return BAD(p, "logprobs", "'logprobs' is not supported");
+  } else {
+    LLMC_RETURN_IF_ERROR(get_int(p, root, "logprobs", 0, 0, &logprobs));
+  }
   LLMC_RETURN_IF_ERROR(get_bool(p, root, "stream", &p->stream));
   LLMC_RETURN_IF_ERROR(get_bool(p, root, "return_token_ids", &p->return_ids));
   LLMC_RETURN_IF_ERROR(get_bool(p, root, "ignore_eos", &p->ignore_eos));
@@ -357,6 +405,7 @@ typedef struct {
   llmc_buf_t out;
   size_t out_off;
   bool sent_done;
+  bool sent_role; /* chat streams: the first chunk's delta names the role */
 } job_t;
 
 static void job_free(job_t *j) {
@@ -409,19 +458,31 @@ static json_t *usage_json(const job_t *j) {
 
 /* A completion object (or a stream chunk of one) carrying text[from, to)
  * and ids[ids_from, ids_to); finish_reason and usage once done. */
-static json_t *choice_json(const job_t *j, size_t from, size_t to, int64_t ids_from, int64_t ids_to,
-                           bool last) {
+static json_t *choice_json(job_t *j, size_t from, size_t to, int64_t ids_from, int64_t ids_to, bool last,
+                           bool chunk) {
   llmc_buf_t t = {0};
   if (to > from) llmc_serve_utf8_sanitize(&t, j->text.text.data + from, to - from); /* data is NULL when empty */
-  json_t *choice = json_pack("{s:i,s:s%,s:n,s:s?}", "index", 0, "text", t.data ? t.data : "", t.len,
-                             "logprobs", "finish_reason", last ? j->text.finish_reason : NULL);
+  json_t *choice;
+  if (!j->params.chat) {
+    choice = json_pack("{s:i,s:s%,s:n,s:s?}", "index", 0, "text", t.data ? t.data : "", t.len, "logprobs",
+                       "finish_reason", last ? j->text.finish_reason : NULL);
+  } else {
+    /* chat.completion: "message"; a chat.completion.chunk: "delta", the
+     * role in the first one. */
+    json_t *msg = json_pack("{s:s%}", "content", t.data ? t.data : "", t.len);
+    if (msg && (!chunk || !j->sent_role)) json_object_set_new(msg, "role", json_string("assistant"));
+    j->sent_role = true;
+    choice = json_pack("{s:i,s:o,s:n,s:s?}", "index", 0, chunk ? "delta" : "message", msg, "logprobs",
+                       "finish_reason", last ? j->text.finish_reason : NULL);
+  }
   llmc_buf_free(&t);
   if (choice && j->params.return_ids) {
     json_t *ids = json_array();
     for (int64_t i = ids_from; ids && i < ids_to; i++) json_array_append_new(ids, json_integer(j->ids[i]));
     json_object_set_new(choice, "token_ids", ids);
   }
-  json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:[o]}", "id", j->id, "object", "text_completion", "created",
+  const char *object = !j->params.chat ? "text_completion" : chunk ? "chat.completion.chunk" : "chat.completion";
+  json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:[o]}", "id", j->id, "object", object, "created",
                         (json_int_t)j->created, "model", j->srv->model, "choices", choice);
   if (o && last) json_object_set_new(o, "usage", usage_json(j));
   return o;
@@ -456,7 +517,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
       int64_t ids_to = j->text.n_accepted;
       bool new_ids = j->params.return_ids && ids_to > j->n_sent_ids;
       if (safe > j->text.emitted || new_ids || j->done)
-        sse_event(j, choice_json(j, j->text.emitted, safe, j->n_sent_ids, ids_to, j->done));
+        sse_event(j, choice_json(j, j->text.emitted, safe, j->n_sent_ids, ids_to, j->done, true));
       j->text.emitted = safe;
       j->n_sent_ids = ids_to;
     }
@@ -477,7 +538,7 @@ static void stream_free(void *cls) { job_free(cls); }
 
 /* ---- routes ---- */
 
-static enum MHD_Result handle_completions(server_t *srv, struct MHD_Connection *c, conn_t *cc) {
+static enum MHD_Result handle_completions(server_t *srv, struct MHD_Connection *c, conn_t *cc, bool chat) {
   json_error_t jerr;
   json_t *root = json_loadb(cc->body.data ? cc->body.data : "", cc->body.len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root)
@@ -489,6 +550,7 @@ static enum MHD_Result handle_completions(server_t *srv, struct MHD_Connection *
     return send_error(c, 503, NULL, "out of memory");
   }
   j->srv = srv;
+  j->params.chat = chat;
   __atomic_fetch_add(&srv->jobs, 1, __ATOMIC_RELAXED);
   llmc_status_t *s = parse_completion(srv, root, &j->params);
   json_decref(root);
@@ -502,7 +564,7 @@ static enum MHD_Result handle_completions(server_t *srv, struct MHD_Connection *
                                 .stop_ids = j->params.stop_ids, .n_stop_ids = j->params.n_stop_ids,
                                 .stops = (const char *const *)j->params.stops, .n_stops = j->params.n_stops};
   j->ids = malloc((size_t)j->params.sp.max_new_tokens * sizeof *j->ids);
-  snprintf(j->id, sizeof j->id, "cmpl-%llu",
+  snprintf(j->id, sizeof j->id, "%s-%llu", chat ? "chatcmpl" : "cmpl",
            (unsigned long long)__atomic_fetch_add(&srv->next_id, 1, __ATOMIC_RELAXED));
   j->created = (int64_t)time(NULL);
   s = j->ids ? llmc_serve_req_create(j->params.prompt, j->params.n_prompt, &j->params.sp, &j->req)
@@ -536,7 +598,7 @@ static enum MHD_Result handle_completions(server_t *srv, struct MHD_Connection *
   if (j->error_http)
     ok = send_error(c, (unsigned)j->error_http, NULL, "%s", j->error);
   else
-    ok = send_json(c, MHD_HTTP_OK, choice_json(j, 0, j->text.text.len, 0, j->text.n_accepted, true));
+    ok = send_json(c, MHD_HTTP_OK, choice_json(j, 0, j->text.text.len, 0, j->text.n_accepted, true, false));
   job_free(j);
   return ok;
 }
@@ -657,11 +719,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   if (completions || chat) {
     if (!post) return send_error(c, 405, NULL, "%s needs POST", url);
     if (llmc_serve_engine_stopping(srv->engine)) return send_error(c, 503, NULL, "the server is shutting down");
-    if (chat)
-      return send_error(c, 400, "messages",
-                        "this model has no chat template llmc can render (llmc serve does not render chat "
-                        "templates yet); use /v1/completions with a prompt");
-    return handle_completions(srv, c, cc);
+    return handle_completions(srv, c, cc, chat);
   }
   bool models = is_route(url, "/v1/models"), model = strncmp(url, "/v1/models/", 11) == 0;
   bool health = is_route(url, "/health"), metrics = is_route(url, "/metrics");
@@ -842,7 +900,21 @@ int llmc_cli_serve(int argc, char **argv) {
   char tok_path[4096];
   snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", a.dir);
   /* Without a tokenizer (compiled with --no-tokenizer) prompts are ids. */
-  if (!s && access(tok_path, F_OK) == 0) s = llmc_tokenizer_load(tok_path, &srv.tok);
+  /* With its tokenizer_config.json: the BOS a prompt gets is the one
+   * `llmc run --prompt` adds. */
+  if (!s && access(tok_path, F_OK) == 0) s = llmc_tokenizer_load_dir(a.dir, &srv.tok);
+  if (!s && srv.tok) { /* chat: the artifact's template, or why there is none */
+    llmc_status_t *cs = llmc_chat_template_load_dir(a.dir, &srv.chat);
+    if (cs) {
+      snprintf(srv.why_no_chat, sizeof srv.why_no_chat, "%s; use /v1/completions with a prompt",
+               llmc_status_code(cs) == LLMC_NOT_FOUND ? "this model has no chat template"
+                                                      : llmc_status_message(cs));
+      llmc_status_free(cs);
+    }
+  } else if (!s) {
+    snprintf(srv.why_no_chat, sizeof srv.why_no_chat,
+             "the model has no tokenizer (compiled with --no-tokenizer): chat needs one");
+  }
   llmc_rt_options_t ro = {.backend = a.device, .n_threads = (int)a.threads, .kv_blocks = a.kv_blocks};
   if (!s) s = llmc_rt_open(a.dir, &ro, &rt);
   if (!s) {
@@ -899,6 +971,7 @@ int llmc_cli_serve(int argc, char **argv) {
   llmc_serve_engine_destroy(srv.engine);
   llmc_rt_close(rt);
   llmc_tokenizer_destroy(srv.tok);
+  llmc_chat_template_destroy(srv.chat);
   free(srv.api_key);
   return llmc_cli_report(s);
 }

@@ -57,6 +57,15 @@ expect_status() {
   fi
 }
 
+# chat_artifact: chat-art, the example compiled with a ChatML chat template.
+chat_artifact() {
+  mkdir ex
+  cp "$SRC"/examples/tiny-llama/{model.safetensors,tokenizer.json} ex/
+  jq '. + {"tokenizer_config": "tokenizer_config.json"}' "$SRC/examples/tiny-llama/model.json" > ex/model.json
+  jq '{chat_template}' "$SRC/tests/data/chat/chatml-loop-system/tokenizer_config.json" > ex/tokenizer_config.json
+  "$LLMC" compile ex/model.json -o chat-art
+}
+
 # The generated ids of a completion (return_token_ids), space-separated.
 resp_ids() { jq -r '[.choices[0].token_ids[]] | map(tostring) | join(" ")' "$1"; }
 # ... and of an SSE stream, concatenated over its chunks.
@@ -288,6 +297,44 @@ serve-errors)
   expect_status 200 /v1/completions '{"prompt":[1,2,3],"max_tokens":20}'
   stop_server
   ;;
+serve-chat)
+  # Chat: the example with a ChatML template (tests/data/chat); the greedy
+  # reply of /v1/chat/completions is `llmc run --chat`'s for the same message,
+  # which is the rendered conversation's continuation.
+  chat_artifact
+  chat_ref=$("$LLMC" run chat-art --chat --prompt "Once upon a time" --max-tokens 24 --temperature 0)
+  [ -n "$chat_ref" ] || fail "llmc run --chat printed nothing"
+  printf '[{"role": "user", "content": "Once upon a time"}]\n' > chat.jsonl
+  ids=$("$LLMC" tokenize chat-art --chat-jsonl chat.jsonl | tr -d '[] ')
+  [ "$("$LLMC" run chat-art --prompt-ids "$ids" --max-tokens 24 --temperature 0)" = "$chat_ref" ] ||
+    fail "llmc run --chat is not the rendered prompt's continuation"
+  sys_ref=$("$LLMC_RUN" run chat-art --chat --system "Be brief." --prompt "Once upon a time" --max-tokens 8 --temperature 0)
+  [ "$sys_ref" != "$chat_ref" ] || fail "--system changed nothing"
+  expect_error 64 "--system goes with --chat" -- "$LLMC" run chat-art --system x --prompt y
+  start_server "$LLMC_RUN" chat-art
+  expect_status 200 /v1/chat/completions '{"messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":24,"temperature":0}'
+  [ "$(jq -r .choices[0].message.content resp.json)" = "$chat_ref" ] || { cat resp.json >&2; fail "chat reply differs from run --chat"; }
+  jq -e '.object == "chat.completion" and (.id | startswith("chatcmpl-")) and .choices[0].message.role == "assistant"' \
+    resp.json > /dev/null || fail "not a chat.completion object"
+  # Streamed: chunks whose deltas add up to the same reply, the role first.
+  curl -sN "$URL/v1/chat/completions" --data-binary \
+    '{"messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":24,"temperature":0,"stream":true}' > sse.txt
+  sed -n 's/^data: //p' sse.txt | grep -v '^\[DONE\]$' > chunks.jsonl
+  [ "$(jq -j '.choices[0].delta.content // ""' chunks.jsonl)" = "$chat_ref" ] || fail "streamed chat differs"
+  [ "$(head -n 1 chunks.jsonl | jq -r '.choices[0].delta.role')" = assistant ] || fail "the first chunk names no role"
+  # Bad conversations: 400 naming "messages", and the server still serves.
+  expect_status 400 /v1/chat/completions '{"messages":[{"role":"tool","content":"{}"}]}'
+  jq -e '.error.param == "messages"' resp.json > /dev/null || fail "a tool message's error does not name messages"
+  expect_status 400 /v1/chat/completions '{"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}'
+  expect_status 400 /v1/chat/completions '{"messages":[]}'
+  expect_status 400 /v1/chat/completions '{"messages":"hi"}'
+  expect_status 400 /v1/chat/completions '{"prompt":"hi"}'
+  expect_status 400 /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"logprobs":true}'
+  expect_status 200 /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":3}'
+  jq -e '.usage.completion_tokens <= 3 and .choices[0].message.role == "assistant"' resp.json > /dev/null ||
+    fail "max_completion_tokens is not honoured"
+  stop_server
+  ;;
 serve-openai)
   # The official openai npm client (a client no one here wrote). It needs
   # the npm registry: without node, npm or a network the case is skipped
@@ -310,6 +357,12 @@ serve-openai)
   start_server "$LLMC" art --api-key-file api.key
   cp "$(dirname "$0")/serve_openai.mjs" npm/
   node npm/serve_openai.mjs "$URL" sesame art 5,17,42,99 "$ref" "$ref_text" || fail "the openai client disagrees"
+  stop_server
+  # Chat completions through the client (serve-chat checks the rest).
+  chat_artifact
+  chat_ref=$("$LLMC" run chat-art --chat --prompt "Once upon a time" --max-tokens 24 --temperature 0)
+  start_server "$LLMC" chat-art
+  node npm/serve_openai.mjs "$URL" none chat-art --chat "$chat_ref" || fail "the openai client disagrees on chat"
   stop_server
   ;;
 *) fail "unknown case $case_name" ;;

