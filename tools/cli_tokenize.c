@@ -116,7 +116,9 @@ static llmc_status_t *chat_jsonl(const llmc_tokenizer_t *t, const char *dir, con
       llmc_status_free(cs);
     }
     if (!s && render) {
-      char *quoted = json_dumps(json_stringn(prompt.data ? prompt.data : "", prompt.len), JSON_ENCODE_ANY);
+      json_t *str = json_stringn(prompt.data ? prompt.data : "", prompt.len);
+      char *quoted = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+      json_decref(str);
       if (quoted) llmc_buf_printf(out, "%s\n", quoted);
       else s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
       free(quoted);

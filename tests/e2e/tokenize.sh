@@ -71,8 +71,8 @@ tokenize-cli)
   [ "$("$LLMC_RUN" tokenize out --text "Once upon a time, there was a dog.")" = "$ids" ] || fail "llmc-run tokenizes differently"
   [ "$("$LLMC_RUN" detokenize out --ids 79,110)" = "$("$LLMC" detokenize "$tiny" --ids 79,110)" ] || fail "llmc-run detokenizes differently"
   # Usage errors exit 64; a missing directory 66; bad data 65.
-  expect_error 64 "exactly one of --text and --jsonl" -- "$LLMC" tokenize "$tiny"
-  expect_error 64 "exactly one of --text and --jsonl" -- "$LLMC" tokenize "$tiny" --text a --jsonl in.jsonl
+  expect_error 64 "exactly one of --text, --jsonl and --chat-jsonl" -- "$LLMC" tokenize "$tiny"
+  expect_error 64 "exactly one of --text, --jsonl and --chat-jsonl" -- "$LLMC" tokenize "$tiny" --text a --jsonl in.jsonl
   expect_error 64 "exactly one DIR" -- "$LLMC" tokenize --text a
   expect_error 64 "unknown option" -- "$LLMC" tokenize "$tiny" --text a --bogus
   expect_error 64 "--ids is required" -- "$LLMC" detokenize "$tiny"
