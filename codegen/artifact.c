@@ -172,6 +172,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       return NULL;
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
+    case LLMC_OP_SOFTCAP:
       arg_act(b, l, in[0]);
       arg_act(b, l, v);
       l->extent_b = cols;

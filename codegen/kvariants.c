@@ -165,7 +165,10 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
   }
   int64_t cols = cols_of(x);
   switch (v->op) {
-    case LLMC_OP_EMBEDDING: put_int(x, out, "D", cols); return;
+    case LLMC_OP_EMBEDDING:
+      put_int(x, out, "D", cols);
+      put_f32(x, out, "SCALE", llmc_ir_attr_float(v, "scale", 1));
+      return;
     case LLMC_OP_MATMUL:
     case LLMC_OP_MATMUL_ADD:
       put_int(x, out, "K", k_of(x));
@@ -185,10 +188,15 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
     case LLMC_OP_SOFTMAX: put_int(x, out, "N", cols); return;
+    case LLMC_OP_SOFTCAP:
+      put_int(x, out, "N", cols);
+      put_f32(x, out, "CAP", llmc_ir_attr_float(v, "cap", 1));
+      return;
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM:
       put_int(x, out, "D", cols);
       put_f32(x, out, "EPS", llmc_ir_attr_float(v, "eps", 1e-5));
+      if (v->op == LLMC_OP_RMS_NORM) put_f32(x, out, "OFFSET", llmc_ir_attr_float(v, "offset", 0));
       return;
     case LLMC_OP_ROPE: {
       const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
@@ -209,6 +217,7 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
         put_int(x, out, "N_KV_HEADS", p->n_kv_heads);
         put_f32(x, out, "SCALE", llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)p->head_dim)));
         put_int(x, out, "WINDOW", llmc_ir_attr_int(v, "window", 0));
+        put_f32(x, out, "SOFTCAP", llmc_ir_attr_float(v, "softcap", 0));
       }
       put_int(x, out, "HEAD_DIM", p->head_dim);
       put_int(x, out, "BLOCK_SIZE", p->block_size);
@@ -612,7 +621,7 @@ static void gpu_attention_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, 
 /* ---- the registry ---- */
 
 #define ROWWISE_OPS "embedding softmax rms_norm layer_norm rope kv_write slice"
-#define ELEMENTWISE_OPS "add mul silu_mul bias_add silu gelu"
+#define ELEMENTWISE_OPS "add mul silu_mul bias_add silu gelu softcap"
 
 static const llmc_kvariant_t registry[] = {
     {.name = "matmul_f32",

@@ -61,8 +61,12 @@ static llmc_status_t *find_arch(const char *arch, const char *where, json_t **ou
 static json_t *eval_alternative(json_t *config, json_t *alt) {
   if (json_is_object(alt)) {
     json_t *v = json_object_get(config, json_string_value(json_object_get(alt, "key")));
-    if (!v) return NULL;
-    return json_incref(json_is_null(v) ? json_object_get(alt, "null") : v);
+    if (!v || (json_is_null(v) && !json_object_get(alt, "null"))) return NULL;
+    if (json_is_null(v)) return json_incref(json_object_get(alt, "null"));
+    /* {"key": K, "pow": p}: K^p (Gemma: sqrt(hidden_size), query_pre_attn_scalar^-0.5). */
+    json_t *p = json_object_get(alt, "pow");
+    if (p && json_is_number(v) && json_number_value(v) > 0) return json_real(pow(json_number_value(v), json_number_value(p)));
+    return json_incref(v);
   }
   if (!json_is_string(alt)) return json_incref(alt);
   const char *key = json_string_value(alt);
@@ -76,6 +80,67 @@ static json_t *eval_alternative(json_t *config, json_t *alt) {
   json_t *a = json_object_get(config, left), *b = json_object_get(config, slash + 1);
   if (!json_is_integer(a) || !json_is_integer(b) || json_integer_value(b) <= 0) return NULL;
   return json_integer(json_integer_value(a) / json_integer_value(b));
+}
+
+/* Per-layer params, for families whose layers differ (Gemma's sliding and
+ * global layers). The description's "layer_types" says which layer is which:
+ * config.layer_types when given (each "sliding_attention" or
+ * "full_attention"), else layer i slides unless i + 1 is a multiple of the
+ * period (its alternatives, like a param's: Gemma 2 alternates, period 2;
+ * Gemma 3 has sliding_window_pattern, 6). "per_layer" then maps a param
+ * name to its value per type, a number or "$param"; the param becomes a
+ * list, read in the graph as "$name[i]". */
+static llmc_status_t *layer_params(json_t *desc, json_t *config, json_t *params, const char *where,
+                                   json_t **out_types) {
+  *out_types = NULL;
+  json_t *rule = json_object_get(desc, "layer_types");
+  if (!rule) return NULL;
+  json_int_t n = json_integer_value(json_object_get(params, "n_layers"));
+  json_t *given = json_object_get(config, "layer_types"), *types = json_array();
+  if (given && !json_is_null(given)) {
+    if (!json_is_array(given) || (json_int_t)json_array_size(given) != n) {
+      json_decref(types);
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"layer_types\" must list one type per layer (%lld)", (long long)n);
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(given, i, t) {
+      const char *s = json_string_value(t);
+      if (!s || (strcmp(s, "sliding_attention") && strcmp(s, "full_attention"))) {
+        json_decref(types);
+        return LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
+                          "layer_types[%zu] must be \"sliding_attention\" or \"full_attention\"", i);
+      }
+      json_array_append(types, t);
+    }
+  } else {
+    json_t *period = NULL, *alt;
+    size_t k;
+    json_array_foreach(json_object_get(rule, "period"), k, alt) {
+      if ((period = eval_alternative(config, alt))) break;
+    }
+    json_int_t p = json_integer_value(period);
+    json_decref(period);
+    if (p < 1 || p > 1000000) {
+      json_decref(types);
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "the sliding-window layer period must be a positive integer");
+    }
+    for (json_int_t i = 0; i < n; i++)
+      json_array_append_new(types, json_string((i + 1) % p ? "sliding_attention" : "full_attention"));
+  }
+  const char *name;
+  json_t *by_type;
+  json_object_foreach(json_object_get(desc, "per_layer"), name, by_type) {
+    json_t *list = json_array();
+    for (json_int_t i = 0; i < n; i++) {
+      json_t *v = json_object_get(by_type, json_string_value(json_array_get(types, (size_t)i)));
+      if (json_is_string(v) && json_string_value(v)[0] == '$') v = json_object_get(params, json_string_value(v) + 1);
+      json_array_append(list, v ? v : json_null());
+    }
+    json_object_set_new(params, name, list);
+  }
+  *out_types = types;
+  return NULL;
 }
 
 /* The config key a param mapping names first, for messages. */
@@ -362,6 +427,8 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
     s = LLMC_ERROR(LLMC_DATA_LOSS, where, "\"tie_word_embeddings\" must be true or false");
     goto done;
   }
+  /* The family's config default when config.json does not say (Gemma: tied). */
+  if (!tie || json_is_null(tie)) tie = json_object_get(desc, "tie_word_embeddings_default");
   json_t *ignore = json_deep_copy(json_object_get(desc, "ignore_weights"));
   if (!ignore) ignore = json_array();
   if (json_is_true(tie)) {
@@ -381,8 +448,35 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   if (!eos || json_is_null(eos)) eos = json_object_get(config, "eos_token_id");
   if (eos && !json_is_null(eos)) json_object_set(model, "eos_token_id", eos);
   json_decref(gen);
-  json_t *rope = NULL;
-  if ((s = rope_scaling_attrs(config, params, where, &rope))) goto done;
+  json_t *rope = NULL, *types = NULL;
+  if ((s = layer_params(desc, config, params, where, &types)) ||
+      (s = rope_scaling_attrs(config, params, where, &rope))) {
+    json_decref(types);
+    goto done;
+  }
+  /* "rope_scaling_layers": {"type": T, "loop": VAR}: the scaling applies to
+   * layers of type T only (Gemma 3's global layers), through per-layer
+   * lists "rope_<attr>_per_layer" (null elsewhere). */
+  json_t *only = json_object_get(desc, "rope_scaling_layers");
+  if (rope && only && types) {
+    const char *type = json_string_value(json_object_get(only, "type")), *loop = json_string_value(json_object_get(only, "loop"));
+    json_t *refs = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(rope, k, v) {
+      char pname[96], ref[128];
+      snprintf(pname, sizeof pname, "rope_%s_per_layer", k);
+      snprintf(ref, sizeof ref, "$%s[%s]", pname, loop ? loop : "i");
+      json_t *list = json_array();
+      for (size_t i = 0; i < json_array_size(types); i++)
+        json_array_append(list, type && !strcmp(json_string_value(json_array_get(types, i)), type) ? v : json_null());
+      json_object_set_new(params, pname, list);
+      json_object_set_new(refs, k, json_string(ref));
+    }
+    json_decref(rope);
+    rope = refs;
+  }
+  json_decref(types);
   if (rope) add_rope_attrs(json_object_get(desc, "graph"), rope);
   json_decref(rope);
   json_object_set(model, "graph", json_object_get(desc, "graph"));

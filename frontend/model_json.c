@@ -105,10 +105,48 @@ static llmc_status_t *resolve_ref(builder_t *b, const char *loc, const char *ref
   return NULL;
 }
 
+/* "$name[var]": element var (a loop variable) of the list param name; a
+ * null element leaves the attribute out (*absent). Per-layer values, as the
+ * Hugging Face importer writes them for models whose layers differ
+ * (Gemma's sliding and global layers). */
+static llmc_status_t *indexed_ref(builder_t *b, const char *loc, const char *ref, json_t **out, bool *absent) {
+  const char *open = strchr(ref, '['), *close = open ? strchr(open, ']') : NULL;
+  if (!open || !close || close[1] || open == ref || close == open + 1 || (size_t)(close - ref) >= 128)
+    return berr(b, loc, LLMC_DATA_LOSS, "'$%s' is not a reference: \"$param\" or \"$param[loop]\"", ref);
+  char name[128], index[128];
+  snprintf(name, sizeof name, "%.*s", (int)(open - ref), ref);
+  snprintf(index, sizeof index, "%.*s", (int)(close - open - 1), open + 1);
+  bool is_loop;
+  int64_t at = 0;
+  json_t *list = NULL, *unused = NULL;
+  LLMC_RETURN_IF_ERROR(resolve_ref(b, loc, index, &unused, &at, &is_loop));
+  char msg[300];
+  if (!is_loop) {
+    snprintf(msg, sizeof msg, "'%s' in '$%s' is not a loop variable", index, name);
+    return berr(b, loc, LLMC_DATA_LOSS, "%s", msg);
+  }
+  LLMC_RETURN_IF_ERROR(resolve_ref(b, loc, name, &list, &at, &is_loop));
+  if (is_loop || !json_is_array(list)) {
+    snprintf(msg, sizeof msg, "'$%s' is not a list parameter", name);
+    return berr(b, loc, LLMC_DATA_LOSS, "%s", msg);
+  }
+  if (at < 0 || (size_t)at >= json_array_size(list)) {
+    snprintf(msg, sizeof msg, "'$%s' has no element %lld", name, (long long)at);
+    return berr(b, loc, LLMC_DATA_LOSS, "%s", msg);
+  }
+  *out = json_array_get(list, (size_t)at);
+  *absent = json_is_null(*out);
+  return NULL;
+}
+
 static llmc_status_t *json_to_attr(builder_t *b, const char *loc, const char *key, json_t *v,
-                                   llmc_attr_t *out) {
+                                   llmc_attr_t *out, bool *absent) {
   out->name = key;
-  if (json_is_string(v) && json_string_value(v)[0] == '$') {
+  *absent = false;
+  if (json_is_string(v) && json_string_value(v)[0] == '$' && strchr(json_string_value(v), '[')) {
+    LLMC_RETURN_IF_ERROR(indexed_ref(b, loc, json_string_value(v) + 1, &v, absent));
+    if (*absent) return NULL;
+  } else if (json_is_string(v) && json_string_value(v)[0] == '$') {
     bool is_loop;
     int64_t loop;
     json_t *param;
@@ -204,7 +242,9 @@ static llmc_status_t *build_op(builder_t *b, json_t *item, const char *loc) {
   llmc_attr_t attrs[16];
   int n_attrs = 0;
   json_object_foreach(attrs_j, key, v) {
-    LLMC_RETURN_IF_ERROR(json_to_attr(b, loc, key, v, &attrs[n_attrs++]));
+    bool absent;
+    LLMC_RETURN_IF_ERROR(json_to_attr(b, loc, key, v, &attrs[n_attrs], &absent));
+    if (!absent) n_attrs++;
   }
   char where[MAX_LOCATION + 512];
   snprintf(where, sizeof where, "%.400s: %.1100s", b->file, loc);

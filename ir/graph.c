@@ -281,7 +281,8 @@ const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_uses_t *u, const llmc_va
   if (m->kind != LLMC_VALUE_NODE || (m->op != LLMC_OP_MATMUL && m->op != LLMC_OP_MATMUL_ADD)) return NULL;
   const llmc_value_t *r = m->inputs[0], *user;
   if (r->kind != LLMC_VALUE_NODE || r->op != LLMC_OP_RMS_NORM) return NULL;
-  if (llmc_ir_norm_group(r) != r->shape.dims[1]) return NULL; /* the GEMV prologue normalises whole rows */
+  /* The GEMV prologue normalises whole rows by the weights as stored. */
+  if (llmc_ir_norm_group(r) != r->shape.dims[1] || llmc_ir_attr_float(r, "offset", 0) != 0) return NULL;
   return uses_of(u, r, &user) == 1 && user == m ? r : NULL;
 }
 

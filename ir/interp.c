@@ -171,8 +171,9 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
   switch (v->op) {
     case LLMC_OP_EMBEDDING: {
       const float *table = it->weights[in[1]->id];
+      float scale = (float)llmc_ir_attr_float(v, "scale", 1); /* Gemma: sqrt(hidden_size) */
       for (int64_t t = 0; t < n; t++)
-        memcpy(out + t * cols, table + (int64_t)tokens[t] * cols, sizeof(float) * (size_t)cols);
+        for (int64_t j = 0; j < cols; j++) out[t * cols + j] = table[(int64_t)tokens[t] * cols + j] * scale;
       break;
     }
     case LLMC_OP_MATMUL:
@@ -221,6 +222,11 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
     case LLMC_OP_GELU:
       for (int64_t i = 0; i < n * cols; i++) out[i] = gelu_tanh(a[i]);
       break;
+    case LLMC_OP_SOFTCAP: {
+      float cap = (float)llmc_ir_attr_float(v, "cap", 1);
+      for (int64_t i = 0; i < n * cols; i++) out[i] = tanhf(a[i] / cap) * cap;
+      break;
+    }
     case LLMC_OP_SOFTMAX:
       for (int64_t t = 0; t < n; t++) {
         const float *x = a + t * cols;
@@ -236,6 +242,7 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       const float *w = it->weights[in[1]->id];
       const float *bias = v->op == LLMC_OP_LAYER_NORM ? it->weights[in[2]->id] : NULL;
       double eps = llmc_ir_attr_float(v, "eps", 1e-5);
+      float offset = (float)llmc_ir_attr_float(v, "offset", 0); /* Gemma's norms scale by (1 + w) */
       int64_t g = llmc_ir_norm_group(v), rows = n * (cols / g); /* each group a row of its own */
       cols = g;
       for (int64_t t = 0; t < rows; t++) {
@@ -248,7 +255,7 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
         for (int64_t j = 0; j < cols; j++) ss += ((double)x[j] - mean) * ((double)x[j] - mean);
         double r = 1.0 / sqrt(ss / (double)cols + eps);
         for (int64_t j = 0; j < cols; j++)
-          out[t * cols + j] = (float)(((double)x[j] - mean) * r) * w[j] + (bias ? bias[j] : 0.0f);
+          out[t * cols + j] = (float)(((double)x[j] - mean) * r) * (w[j] + offset) + (bias ? bias[j] : 0.0f);
       }
       break;
     }
@@ -272,6 +279,7 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
       float scale = (float)llmc_ir_attr_float(v, "scale", 1.0 / sqrt((double)hd));
       int64_t window = llmc_ir_attr_int(v, "window", 0);
+      float softcap = (float)llmc_ir_attr_float(v, "softcap", 0);
       llmc_rope_t rope;
       float *rotated = llmc_ir_rope_of(v, &rope) ? malloc(sizeof(float) * (size_t)(n * cols)) : NULL;
       if (rotated) a = (float *)fused_rope(v, a, n, cols, positions, rotated);
@@ -291,6 +299,7 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
             double d = 0;
             for (int64_t i = 0; i < hd; i++) d += (double)q[i] * kr[i];
             scores[j] = d * scale;
+            if (softcap > 0) scores[j] = tanhf((float)scores[j] / softcap) * softcap; /* Gemma 2 */
             if (scores[j] > m) m = scores[j];
           }
           for (int64_t j = lo; j <= p; j++) sum += (scores[j] = exp(scores[j] - m));

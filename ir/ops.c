@@ -68,7 +68,11 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_SLICE, "begin", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_SLICE, "size", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_RMS_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
+    {LLMC_OP_EMBEDDING, "scale", LLMC_ATTR_FLOAT, false, 1e-6, 1e6},
+    {LLMC_OP_SOFTCAP, "cap", LLMC_ATTR_FLOAT, true, 1e-3, 1e6},
+    {LLMC_OP_ATTENTION, "softcap", LLMC_ATTR_FLOAT, false, 0, 1e6},
     {LLMC_OP_RMS_NORM, "group", LLMC_ATTR_INT, false, F32_RANGE},
+    {LLMC_OP_RMS_NORM, "offset", LLMC_ATTR_FLOAT, false, -1e3, 1e3},
     {LLMC_OP_LAYER_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
     {LLMC_OP_ROPE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ROPE, "theta", LLMC_ATTR_FLOAT, true, 1.0, FLT_MAX},
@@ -278,6 +282,7 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
       return NULL;
     case LLMC_OP_SILU:
     case LLMC_OP_GELU:
+    case LLMC_OP_SOFTCAP:
     case LLMC_OP_SOFTMAX:
       if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
       *out_shape = in[0]->shape;

@@ -6,7 +6,8 @@
 //           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
 //           ROPE (1: rotate q first, fuse-rope: thread i < HEAD_DIM/2
 //           rotates pair i into workgroup memory; 0: thread d copies q[d]),
-//           HALF_DIM, STYLE (0 half, 1 interleaved), WINDOW (sliding
+//           HALF_DIM, STYLE (0 half, 1 interleaved), SOFTCAP (as in
+//           attention.host.mlir), WINDOW (sliding
 //           window: p attends to max(0, p-WINDOW+1)..p; 0: none); the rotation
 //           (@NAME_rot, rope_rot.gpu.mlir) has its own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
@@ -48,6 +49,9 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %bf = arith.constant {{BLOCK_FLOATS}} : index
   %max_blocks = arith.constant {{MAX_BLOCKS}} : index
   %scale = arith.constant {{SCALE}} : f32
+  %softcap = arith.constant {{SOFTCAP}} : f32
+  %softcap_zero = arith.constant 0.0 : f32
+  %softcapped = arith.cmpf one, %softcap, %softcap_zero : f32
   %window = arith.constant {{WINDOW}} : index
   %windowed = arith.cmpi ne, %window, %c0 : index
   %zero = arith.constant 0.0 : f32
@@ -160,7 +164,15 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
           %next = arith.addf %acc, %qk : f32
           scf.yield %next : f32
         }
-        %score = arith.mulf %dot, %scale : f32
+        %score_raw = arith.mulf %dot, %scale : f32
+        %score = scf.if %softcapped -> (f32) {
+          %score_u = arith.divf %score_raw, %softcap : f32
+          %score_t = math.tanh %score_u : f32
+          %score_c = arith.mulf %score_t, %softcap : f32
+          scf.yield %score_c : f32
+        } else {
+          scf.yield %score_raw : f32
+        }
         memref.store %score, %scores[%j] : memref<{{BLOCK_SIZE}}xf32, 3>
       }
       gpu.barrier

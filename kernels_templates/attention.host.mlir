@@ -4,7 +4,9 @@
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
 //           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
 //           ROPE (1: q is rotated first, fuse-rope, into a stack copy),
-//           STYLE (0 half, 1 interleaved), WINDOW (sliding window: the
+//           STYLE (0 half, 1 interleaved), SOFTCAP (f32 literal: scores
+//           become tanh(s / SOFTCAP) * SOFTCAP, Gemma 2; 0.0: none),
+//           WINDOW (sliding window: the
 //           token at p attends to max(0, p-WINDOW+1)..p; 0: no window); the
 //           rotation (@NAME_rot, rope_rot.host.mlir) has its own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
@@ -46,6 +48,9 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %bf = arith.constant {{BLOCK_FLOATS}} : index
   %max_blocks = arith.constant {{MAX_BLOCKS}} : index
   %scale = arith.constant {{SCALE}} : f32
+  %softcap = arith.constant {{SOFTCAP}} : f32
+  %softcap_zero = arith.constant 0.0 : f32
+  %softcapped = arith.cmpf one, %softcap, %softcap_zero : f32
   %window = arith.constant {{WINDOW}} : index
   %windowed = arith.cmpi ne, %window, %c0 : index
   %zero = arith.constant 0.0 : f32
@@ -147,7 +152,15 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %k = vector.load %kv[%ik] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
         %qk = arith.mulf %q, %k : vector<{{HEAD_DIM}}xf32>
         %dot = vector.reduction <add>, %qk fastmath<reassoc> : vector<{{HEAD_DIM}}xf32> into f32
-        %score = arith.mulf %dot, %scale : f32
+        %score_raw = arith.mulf %dot, %scale : f32
+        %score = scf.if %softcapped -> (f32) {
+          %score_u = arith.divf %score_raw, %softcap : f32
+          %score_t = math.tanh %score_u : f32
+          %score_c = arith.mulf %score_t, %softcap : f32
+          scf.yield %score_c : f32
+        } else {
+          scf.yield %score_raw : f32
+        }
         memref.store %score, %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
         %mx_new = arith.maximumf %mx, %score : f32
         scf.yield %mx_new : f32

@@ -4,7 +4,7 @@
 // score reduced by a warp shuffle tree, for NVIDIA and AMD (shuffles).
 //
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
-//           MAX_BLOCKS, SCALE, ROPE, HALF_DIM, STYLE, WINDOW (as attention.gpu.mlir),
+//           MAX_BLOCKS, SCALE, ROPE, HALF_DIM, STYLE, SOFTCAP, WINDOW (as attention.gpu.mlir),
 //           WARPS (warps per workgroup), WS (lanes per warp), DPL (= HEAD_DIM
 //           / WS: dimensions a lane holds), THREADS (= WARPS * WS); the
 //           rotation (@NAME_rot, rope_rot.gpu.mlir) has its own
@@ -53,6 +53,9 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %ws = arith.constant {{WS}} : index
   %dpl = arith.constant {{DPL}} : index
   %scale = arith.constant {{SCALE}} : f32
+  %softcap = arith.constant {{SOFTCAP}} : f32
+  %softcap_zero = arith.constant 0.0 : f32
+  %softcapped = arith.cmpf one, %softcap, %softcap_zero : f32
   %window = arith.constant {{WINDOW}} : index
   %windowed = arith.cmpi ne, %window, %c0 : index
   %zero = arith.constant 0.0 : f32
@@ -286,7 +289,15 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
         %nv2 = arith.addf %v2, %o2 : f32
         scf.yield %nv, %nv2 : f32, f32
       }
-      %s = arith.mulf %dots#0, %scale : f32
+      %s_raw = arith.mulf %dots#0, %scale : f32
+      %s = scf.if %softcapped -> (f32) {
+        %s_u = arith.divf %s_raw, %softcap : f32
+        %s_t = math.tanh %s_u : f32
+        %s_c = arith.mulf %s_t, %softcap : f32
+        scf.yield %s_c : f32
+      } else {
+        scf.yield %s_raw : f32
+      }
       %m_new = arith.maximumf %m0, %s : f32
       %dm = arith.subf %m0, %m_new : f32
       %corr = math.exp %dm : f32
@@ -299,7 +310,15 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %acc_c = arith.mulf %acc0, %corr_v : vector<{{DPL}}xf32>
       %pv = arith.mulf %p_v, %vv : vector<{{DPL}}xf32>
       %acc_new = arith.addf %acc_c, %pv : vector<{{DPL}}xf32>
-      %s2r = arith.mulf %dots#1, %scale : f32
+      %s2raw = arith.mulf %dots#1, %scale : f32
+      %s2r = scf.if %softcapped -> (f32) {
+        %s2r_u = arith.divf %s2raw, %softcap : f32
+        %s2r_t = math.tanh %s2r_u : f32
+        %s2r_c = arith.mulf %s2r_t, %softcap : f32
+        scf.yield %s2r_c : f32
+      } else {
+        scf.yield %s2raw : f32
+      }
       %s2 = arith.select %live2, %s2r, %ninf : f32
       %m_new2 = arith.maximumf %m_new, %s2 : f32
       %dm2 = arith.subf %m_new, %m_new2 : f32

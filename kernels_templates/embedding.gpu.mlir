@@ -1,8 +1,8 @@
 // embedding.gpu.mlir: token embedding lookup, one row of D floats per token,
 // the GPU form of embedding.host.mlir:
-//   out[t*D + j] = table[id*D + j],  id = tokens[t]
+//   out[t*D + j] = table[id*D + j] * SCALE,  id = tokens[t]
 //
-//   params: NAME, D, WG (threads per workgroup)
+//   params: NAME, D, SCALE (an f32 literal: Gemma's sqrt(hidden_size), else 1.0), WG (threads per workgroup)
 //   args:   [out_off (act), table_off (weights), tokens_off (meta), vocab]
 //   extent: T tokens
 //   grid:   (T, 1, 1) x (WG, 1, 1); workgroup t copies row tokens[t] with
@@ -10,6 +10,7 @@
 // Ids are not clamped: the runtime validates them against vocab first.
 gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
   %c0 = arith.constant 0 : index
+  %scale = arith.constant {{SCALE}} : f32
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   %d = arith.constant {{D}} : index
@@ -35,7 +36,8 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     scf.for %j = %tid to %d step %wg {
       %is = arith.addi %src, %j : index
       %id2 = arith.addi %dst, %j : index
-      %x = memref.load %w[%is] : memref<?xf32>
+      %x0 = memref.load %w[%is] : memref<?xf32>
+      %x = arith.mulf %x0, %scale : f32
       memref.store %x, %act[%id2] : memref<?xf32>
     }
   }

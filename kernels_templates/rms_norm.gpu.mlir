@@ -1,8 +1,9 @@
 // rms_norm.gpu.mlir: RMSNorm (Zhang & Sennrich 2019) over rows of D floats,
 // the GPU form of rms_norm.host.mlir:
-//   out[t, j] = x[t, j] * rsqrt(mean_j(x[t, :]^2) + EPS) * w[j]
+//   out[t, j] = x[t, j] * rsqrt(mean_j(x[t, :]^2) + EPS) * (w[j] + OFFSET)
 //
-//   params: NAME, D, EPS (f32 literal), WG (threads per workgroup, a power
+//   params: NAME, D, EPS, OFFSET (an f32 literal added to every weight: Gemma's
+//           (1 + w) norms have 1.0, others 0.0) (f32 literal), WG (threads per workgroup, a power
 //           of two)
 //   args:   [x_off (act), w_off (weights), out_off (act)]   (out may equal x)
 //   extent: T rows (T * G for rms_norm {group}: each run of D is a row)
@@ -22,6 +23,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %d = arith.constant {{D}} : index
   %d_f = arith.constant {{D}}.0 : f32
   %eps = arith.constant {{EPS}} : f32
+  %w_offset = arith.constant {{OFFSET}} : f32
   %zero = arith.constant 0.0 : f32
   %wg = arith.constant {{WG}} : index
   %tid = gpu.thread_id x
@@ -75,7 +77,8 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %iw = arith.addi %w_off, %j : index
       %io = arith.addi %o_row, %j : index
       %x = memref.load %act[%ix] : memref<?xf32>
-      %g = memref.load %w[%iw] : memref<?xf32>
+      %g0 = memref.load %w[%iw] : memref<?xf32>
+      %g = arith.addf %g0, %w_offset : f32
       %xr = arith.mulf %x, %r : f32
       %y = arith.mulf %xr, %g : f32
       memref.store %y, %act[%io] : memref<?xf32>

@@ -75,6 +75,29 @@ qwen3)
   "$GEN_MODEL" qwen3-bias --arch qwen3 --config-extra '"attention_bias": true' >/dev/null
   expect_error 65 '"attention_bias" is set: attention biases is not supported yet' -- "$LLMC" compile qwen3-bias -o out
   ;;
+gemma)
+  # Gemma 2: (1 + w) norms before and after attention and the MLP, GeGLU,
+  # embeddings scaled by sqrt(hidden), attention scaled by
+  # query_pre_attn_scalar^-0.5 and soft-capped, final logits soft-capped,
+  # a window on every other layer; tied embeddings by default.
+  g2='"hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 24, "sliding_window": 12,
+    "attn_logit_softcapping": 20.0, "final_logit_softcapping": 15.0'
+  check gemma2 --arch gemma2 --layers 3 --head-dim 32 --tied --config-extra "$g2"
+  check gemma2-bf16 --arch gemma2 --layers 2 --heads 4 --kv-heads 1 --head-dim 16 --dtype bf16 --tied --config-extra "$g2"
+  # Gemma 3 (text): q/k norms, sliding layers with rope_local_base_freq and
+  # global layers with rope_theta and the rope scaling; layer types from
+  # config.layer_types, and from sliding_window_pattern.
+  g3='"hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 24, "sliding_window": 12,
+    "rope_local_base_freq": 10000.0, "final_logit_softcapping": null, "attn_logit_softcapping": null'
+  check gemma3 --arch gemma3 --layers 4 --head-dim 32 --tied --rope-theta 1000000 --config-extra "$g3"',
+    "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"],
+    "rope_scaling": {"rope_type": "linear", "factor": 8.0}'
+  check gemma3-pattern --arch gemma3 --layers 3 --head-dim 32 --tied --rope-theta 1000000 --config-extra "$g3"',
+    "sliding_window_pattern": 2'
+  "$LLMC" import gemma3 | jq -e '.params.window_per_layer == [12, 0, 12, 0] and
+    .params.layer_theta == [10000.0, 1000000.0, 10000.0, 1000000.0]' > /dev/null || fail "gemma3's layers"
+  "$LLMC" compile gemma2 -o out-gemma2-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  ;;
 long-context-errors)
   bad() { # bad EXIT MESSAGE CONFIG_EXTRA [gen flags]: the import refuses it
     local code=$1 msg=$2 extra=$3

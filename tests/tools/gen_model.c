@@ -5,8 +5,9 @@
  *
  * Usage: gen_model OUT_DIR [--dim N] [--layers N] [--heads N] [--kv-heads N]
  *          [--hidden N] [--vocab N] [--max-context N] [--seed N] [--tied]
- *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2|qwen3|mistral]
+ *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2|qwen3|mistral|gemma2|gemma3]
  *          [--head-dim N]  (default dim / heads; q_proj then has heads * N rows)
+ *          [--rope-theta F]  (config.json's rope_theta, default 10000)
  *          [--rope-style half|interleaved]   (interleaved: model.json only)
  *          [--graph written-ops]  (model.json written with concat, slice,
  *                                  matmul_add and fused RoPE; needs hidden > dim)
@@ -15,7 +16,10 @@
  *                                  hand-written model.json ignores them)
  * qwen2 adds biases to the q, k and v projections (Qwen2ForCausalLM);
  * qwen3 has per-head RMSNorms of q and k (self_attn.q_norm / k_norm) and
- * no biases (Qwen3ForCausalLM); mistral is the Llama layout named MistralForCausalLM (its sliding_window
+ * no biases (Qwen3ForCausalLM); gemma2 and gemma3 have four zero-centred
+ * norms a layer (Gemma's (1 + w)), gemma3 q/k norms too, and no hand-written
+ * model.json (the Gemma graphs come from the importer's descriptions);
+ * mistral is the Llama layout named MistralForCausalLM (its sliding_window
  * goes in with --config-extra; the hand-written model.json has none). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +33,8 @@ typedef struct {
   int dim, layers, heads, kv_heads, hidden, vocab, max_context, shards;
   unsigned long long seed;
   int head_dim;
-  bool tied, qwen2, qwen3, mistral, rope_interleaved, written_ops;
+  double rope_theta;
+  bool tied, qwen2, qwen3, mistral, gemma2, gemma3, rope_interleaved, written_ops;
   llmc_st_dtype_t dtype;
   const char *config_extra;
 } config_t;
@@ -108,12 +113,15 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--arch") == 0) {
       c.qwen2 = strcmp(v, "qwen2") == 0;
       c.qwen3 = strcmp(v, "qwen3") == 0;
+      c.gemma2 = strcmp(v, "gemma2") == 0;
+      c.gemma3 = strcmp(v, "gemma3") == 0;
       c.mistral = strcmp(v, "mistral") == 0;
     }
     else if (strcmp(a, "--rope-style") == 0) c.rope_interleaved = strcmp(v, "interleaved") == 0;
     else if (strcmp(a, "--graph") == 0) c.written_ops = strcmp(v, "written-ops") == 0;
     else if (strcmp(a, "--config-extra") == 0) c.config_extra = v;
     else if (strcmp(a, "--head-dim") == 0) c.head_dim = atoi(v);
+    else if (strcmp(a, "--rope-theta") == 0) c.rope_theta = atof(v);
     else if (strcmp(a, "--dtype") == 0) {
       if (!llmc_st_dtype_from_name(strcmp(v, "f32") == 0 ? "F32" : strcmp(v, "f16") == 0 ? "F16" : "BF16", &c.dtype)) return 64;
     } else {
@@ -131,7 +139,8 @@ int main(int argc, char **argv) {
 #define W(suffix, rows, cols, center, spread)                        \
   snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix); \
   add(&c, &rng, name, rows, cols, center, spread)
-    W("input_layernorm.weight", c.dim, 0, 1.0f, 0.1f);
+    bool gemma = c.gemma2 || c.gemma3;
+    W("input_layernorm.weight", c.dim, 0, gemma ? 0.0f : 1.0f, 0.1f);
     W("self_attn.q_proj.weight", qd, c.dim, 0, sd * 1.7f);
     W("self_attn.k_proj.weight", kvd, c.dim, 0, sd * 1.7f);
     W("self_attn.v_proj.weight", kvd, c.dim, 0, sd * 1.7f);
@@ -140,18 +149,22 @@ int main(int argc, char **argv) {
       W("self_attn.k_proj.bias", kvd, 0, 0, 0.1f);
       W("self_attn.v_proj.bias", kvd, 0, 0, 0.1f);
     }
-    if (c.qwen3) {
-      W("self_attn.q_norm.weight", hd, 0, 1.0f, 0.2f);
-      W("self_attn.k_norm.weight", hd, 0, 1.0f, 0.2f);
+    if (c.qwen3 || c.gemma3) {
+      W("self_attn.q_norm.weight", hd, 0, c.gemma3 ? 0.0f : 1.0f, 0.2f);
+      W("self_attn.k_norm.weight", hd, 0, c.gemma3 ? 0.0f : 1.0f, 0.2f);
     }
     W("self_attn.o_proj.weight", c.dim, qd, 0, 1.0f / sqrtf((float)qd));
-    W("post_attention_layernorm.weight", c.dim, 0, 1.0f, 0.1f);
+    W("post_attention_layernorm.weight", c.dim, 0, gemma ? 0.0f : 1.0f, 0.1f);
+    if (gemma) {
+      W("pre_feedforward_layernorm.weight", c.dim, 0, 0.0f, 0.1f);
+      W("post_feedforward_layernorm.weight", c.dim, 0, 0.0f, 0.1f);
+    }
     W("mlp.gate_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
     W("mlp.up_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
     W("mlp.down_proj.weight", c.dim, c.hidden, 0, sh * 1.7f);
 #undef W
   }
-  add(&c, &rng, "model.norm.weight", c.dim, 0, 1.0f, 0.1f);
+  add(&c, &rng, "model.norm.weight", c.dim, 0, c.gemma2 || c.gemma3 ? 0.0f : 1.0f, 0.1f);
   if (!c.tied) add(&c, &rng, "lm_head.weight", c.vocab, c.dim, 0, sd * 1.7f);
 
   /* Shards: tensors split in order into c.shards files. */
@@ -185,11 +198,12 @@ int main(int argc, char **argv) {
            "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n"
            "  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n  \"num_hidden_layers\": %d,\n"
            "  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"head_dim\": %d,\n  \"rms_norm_eps\": 1e-05,\n"
-           "  \"rope_theta\": 10000.0,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n"
+           "  \"rope_theta\": %.1f,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n"
            "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\"%s%s\n}\n",
-           c.qwen2 ? "Qwen2ForCausalLM" : c.qwen3 ? "Qwen3ForCausalLM" : c.mistral ? "MistralForCausalLM" : "LlamaForCausalLM",
-           c.qwen2 ? "qwen2" : c.qwen3 ? "qwen3" : c.mistral ? "mistral" : "llama",
-           c.dim, c.hidden, c.layers, c.heads, c.kv_heads, hd, c.vocab, c.max_context, c.tied ? "true" : "false",
+           c.qwen2 ? "Qwen2ForCausalLM" : c.qwen3 ? "Qwen3ForCausalLM" : c.mistral ? "MistralForCausalLM"
+           : c.gemma2 ? "Gemma2ForCausalLM" : c.gemma3 ? "Gemma3ForCausalLM" : "LlamaForCausalLM",
+           c.qwen2 ? "qwen2" : c.qwen3 ? "qwen3" : c.mistral ? "mistral" : c.gemma2 ? "gemma2" : c.gemma3 ? "gemma3_text" : "llama",
+           c.dim, c.hidden, c.layers, c.heads, c.kv_heads, hd, c.rope_theta ? c.rope_theta : 10000.0, c.vocab, c.max_context, c.tied ? "true" : "false",
            c.dtype == LLMC_ST_F32 ? "float32" : c.dtype == LLMC_ST_F16 ? "float16" : "bfloat16",
            c.config_extra ? ",\n  " : "", c.config_extra ? c.config_extra : "");
   if (write_text(dir, "config.json", config)) return 1;
@@ -277,7 +291,7 @@ int main(int argc, char **argv) {
     memcpy(r, il, strlen(il));
     r += strlen(il);
   }
-  if (write_text(dir, "model.json", mj)) return 1;
+  if (!c.gemma2 && !c.gemma3 && write_text(dir, "model.json", mj)) return 1;
   for (int i = 0; i < n_tensors; i++) free(tensors[i].data);
   return 0;
 }

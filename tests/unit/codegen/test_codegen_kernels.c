@@ -313,7 +313,7 @@ static void test_embedding(void **state) {
   (void)state;
   module_builder_t mb;
   mb_init(&mb);
-  mb_add(&mb, "embedding", "NAME", "emb", "D", "13", NULL);
+  mb_add(&mb, "embedding", "NAME", "emb", "D", "13", "SCALE", "8.0", NULL); /* Gemma scales by sqrt(dim) */
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   const int T = 5, D = 13, V = 11;
@@ -326,7 +326,7 @@ static void test_embedding(void **state) {
   memcpy(b.meta + tok_off, ids, sizeof ids);
   float want[5 * 13];
   for (int t = 0; t < T; t++)
-    for (int j = 0; j < D; j++) want[t * D + j] = b.w[tab_off + ids[t] * D + j];
+    for (int j = 0; j < D; j++) want[t * D + j] = b.w[tab_off + ids[t] * D + j] * 8.0f;
   b.args[0] = out_off, b.args[1] = tab_off, b.args[2] = tok_off, b.args[3] = V;
   launch(lib_fn(&lib, "emb"), &b, 4, T);
   assert_memory_equal(b.act + out_off, want, sizeof want);
@@ -442,7 +442,7 @@ static void test_norms(void **state) {
   llmc_template_f32_literal(1e-5f, eps);
   module_builder_t mb;
   mb_init(&mb);
-  mb_add(&mb, "rms_norm", "NAME", "k_rms", "D", "45", "EPS", eps, NULL);
+  mb_add(&mb, "rms_norm", "NAME", "k_rms", "D", "45", "EPS", eps, "OFFSET", "1.0", NULL); /* Gemma's (1 + w) */
   mb_add(&mb, "layer_norm", "NAME", "k_ln", "D", "45", "EPS", eps, NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -460,7 +460,7 @@ static void test_norms(void **state) {
     double ss = 0;
     for (int j = 0; j < D; j++) ss += (double)x[j] * x[j];
     float r = 1.0f / sqrtf((float)(ss / D) + 1e-5f);
-    for (int j = 0; j < D; j++) want[t * D + j] = x[j] * r * b.w[w_off + j];
+    for (int j = 0; j < D; j++) want[t * D + j] = x[j] * r * (b.w[w_off + j] + 1.0f);
   }
   b.args[0] = x_off, b.args[1] = w_off, b.args[2] = o_off;
   launch(lib_fn(&lib, "k_rms"), &b, 3, T);
@@ -658,12 +658,12 @@ static void test_attention(void **state) {
   mb_rot(&mb, "attn", hd, 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
          "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "0", "STYLE", "0",
-         "WINDOW", "0", NULL);
+         "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
   mb_rot(&mb, "attn_rope", hd, 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn_rope", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
          "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "1", "STYLE", "0",
-         "WINDOW", "0", NULL);
+         "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   for (int rope = 0; rope < 2; rope++) {
@@ -718,7 +718,7 @@ static char *all_families_module(void) {
   llmc_template_f32_literal(0.25f, scale);
   module_builder_t mb;
   mb_init(&mb);
-  mb_add(&mb, "embedding", "NAME", "emb", "D", "64", NULL);
+  mb_add(&mb, "embedding", "NAME", "emb", "D", "64", "SCALE", "1.0", NULL);
   llmc_buf_t epi = {0};
   llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, 64, NULL, 0, &epi);
   mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "EPILOGUE", epi.data, NULL);
@@ -728,7 +728,7 @@ static char *all_families_module(void) {
   mb_add(&mb, "silu", "NAME", "silu", "N", "64", NULL);
   mb_add(&mb, "gelu", "NAME", "gelu", "N", "64", NULL);
   mb_add(&mb, "silu_mul", "NAME", "silu_mul", "N", "64", NULL);
-  mb_add(&mb, "rms_norm", "NAME", "rms", "D", "64", "EPS", eps, NULL);
+  mb_add(&mb, "rms_norm", "NAME", "rms", "D", "64", "EPS", eps, "OFFSET", "0.0", NULL);
   mb_add(&mb, "layer_norm", "NAME", "ln", "D", "64", "EPS", eps, NULL);
   mb_add(&mb, "softmax", "NAME", "sm", "N", "64", NULL);
   (void)theta;
@@ -740,7 +740,7 @@ static char *all_families_module(void) {
   mb_rot(&mb, "attn", "16", 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
          "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "STYLE", "1",
-         "WINDOW", "0", NULL);
+         "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   llmc_buf_printf(&mb.text, "}\n");
   return mb.text.data;
 }

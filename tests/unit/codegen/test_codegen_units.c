@@ -77,7 +77,7 @@ static void test_every_family_embedded(void **state) {
   (void)state;
   static const char *families[] = {"embedding", "matmul", "add",      "mul",     "silu",
                                    "gelu",      "silu_mul", "rms_norm", "layer_norm", "softmax",
-                                   "rope",      "kv_write", "attention"};
+                                   "rope",      "kv_write", "attention", "softcap"};
   for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
     const char *text = llmc_template_get(families[i], "host");
     if (!text) print_error("missing %s.host.mlir\n", families[i]);

@@ -78,7 +78,7 @@ static const llmc_target_t *find_target(const char *name) {
 typedef struct {
   const char *family;
   const char *name;
-  llmc_template_param_t params[12];
+  llmc_template_param_t params[16];
   int n;
 } kernel_t;
 
@@ -89,7 +89,8 @@ static char rope_inv[4096];
  * three-way split, so every lowering sees each. */
 static char epi_store[4096], epi_add[4096], epi_split[8192];
 static const kernel_t kernels[] = {
-    {"embedding", "k_embedding", {P("NAME", "k_embedding"), P("D", "256"), P("WG", "256")}, 3},
+    {"embedding", "k_embedding", {P("NAME", "k_embedding"), P("D", "256"), P("SCALE", "0x41000000"), P("WG", "256")}, 4},
+    {"softcap", "k_softcap", {P("NAME", "k_softcap"), P("N", "512"), P("CAP", "0x41F00000"), P("WG", "256")}, 4},
     {"matmul", "k_matmul", {P("NAME", "k_matmul"), P("K", "256"), P("N", "512"), P("COLS", "8"), P("WG", "256"), P("EPILOGUE", epi_store)}, 6},
     {"matmul", "k_matmul_add", {P("NAME", "k_matmul_add"), P("K", "256"), P("N", "512"), P("COLS", "4"), P("WG", "256"), P("EPILOGUE", epi_add)}, 6},
     {"matmul", "k_matmul_tail", {P("NAME", "k_matmul_tail"), P("K", "512"), P("N", "250"), P("COLS", "4"), P("WG", "128"), P("EPILOGUE", epi_split)}, 6},
@@ -99,13 +100,13 @@ static const kernel_t kernels[] = {
     {"silu", "k_silu", {P("NAME", "k_silu"), P("N", "512"), P("WG", "256")}, 3},
     {"silu_mul", "k_silu_mul", {P("NAME", "k_silu_mul"), P("N", "512"), P("WG", "256")}, 3},
     {"gelu", "k_gelu", {P("NAME", "k_gelu"), P("N", "512"), P("WG", "256")}, 3},
-    {"rms_norm", "k_rms_norm", {P("NAME", "k_rms_norm"), P("D", "256"), P("EPS", "0x3727C5AC"), P("WG", "256")}, 4},
+    {"rms_norm", "k_rms_norm", {P("NAME", "k_rms_norm"), P("D", "256"), P("EPS", "0x3727C5AC"), P("OFFSET", "1.0"), P("WG", "256")}, 5},
     {"layer_norm", "k_layer_norm", {P("NAME", "k_layer_norm"), P("D", "256"), P("EPS", "0x3727C5AC"), P("WG", "256")}, 4},
     {"softmax", "k_softmax", {P("NAME", "k_softmax"), P("N", "512"), P("WG", "256")}, 3},
     {"rope", "k_rope", {P("NAME", "k_rope"), P("N_HEADS", "4"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "0"), P("WG", "128")}, 6},
     {"rope", "k_rope_gptj", {P("NAME", "k_rope_gptj"), P("N_HEADS", "2"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "1"), P("WG", "64")}, 6},
     {"kv_write", "k_kv_write", {P("NAME", "k_kv_write"), P("KVD", "128"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("WG", "128"), P("ROPE", "1"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "0")}, 10},
-    {"attention", "k_attention", {P("NAME", "k_attention"), P("N_HEADS", "4"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"), P("ROPE", "1"), P("HALF_DIM", "32"), P("STYLE", "1"), P("WINDOW", "5")}, 12},
+    {"attention", "k_attention", {P("NAME", "k_attention"), P("N_HEADS", "4"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"), P("ROPE", "1"), P("HALF_DIM", "32"), P("STYLE", "1"), P("WINDOW", "5"), P("SOFTCAP", "0x42480000")}, 13},
 };
 #define N_KERNELS ((int)(sizeof kernels / sizeof kernels[0]))
 
@@ -352,7 +353,7 @@ static void test_target(void **state) {
     const llmc_template_param_t aw[] = {
         P("NAME", "k_attention_warp"), P("N_HEADS", "8"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"),
         P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "16384"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"),
-        P("ROPE", "1"), P("HALF_DIM", "32"), P("STYLE", "0"), P("WINDOW", "3"), P("WARPS", "4"), P("WS", ws), P("DPL", dpl),
+        P("ROPE", "1"), P("HALF_DIM", "32"), P("STYLE", "0"), P("WINDOW", "3"), P("SOFTCAP", "0x42480000"), P("WARPS", "4"), P("WS", ws), P("DPL", dpl),
         P("THREADS", threads), P("LOG2_WS", log2), P("KVW", "1")};
     check_ok(llmc_template_instantiate("attention_warp", "gpu", aw, (int)(sizeof aw / sizeof aw[0]), &text));
     llmc_buf_free(&epi_s);

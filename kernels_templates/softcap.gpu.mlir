@@ -1,0 +1,37 @@
+// softcap.gpu.mlir: logit soft-capping (Gemma 2's final logits),
+// elementwise; the GPU form of softcap.host.mlir:
+//   out = tanh(x / CAP) * CAP
+//
+//   params: NAME, N, CAP (an f32 literal, > 0), WG (threads per workgroup)
+//   args:   [in_off, out_off]   (both in act; out may equal in)
+//   extent: T * N elements
+//   grid:   (ceil(T * N / WG), 1, 1) x (WG, 1, 1); thread i of workgroup b
+//           handles element b * WG + i (coalesced).
+// tanh as in gelu.gpu.mlir (libdevice, OpenCL.std, or math-expand-ops on AMD).
+gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant {{N}} : index
+  %wg = arith.constant {{WG}} : index
+  %cap = arith.constant {{CAP}} : f32
+  %tid = gpu.thread_id x
+  %bx = gpu.block_id x
+  %total = arith.index_cast %extent : i64 to index
+  %first = arith.muli %bx, %wg : index
+  %j = arith.addi %first, %tid : index
+  %live = arith.cmpi ult, %j, %total : index
+  scf.if %live {
+    %i_off_i = memref.load %args[%c0] : memref<?xi64>
+    %o_off_i = memref.load %args[%c1] : memref<?xi64>
+    %i_off = arith.index_cast %i_off_i : i64 to index
+    %o_off = arith.index_cast %o_off_i : i64 to index
+    %ii = arith.addi %i_off, %j : index
+    %io = arith.addi %o_off, %j : index
+    %x = memref.load %act[%ii] : memref<?xf32>
+    %u = arith.divf %x, %cap : f32
+    %th = math.tanh %u : f32
+    %r = arith.mulf %th, %cap : f32
+    memref.store %r, %act[%io] : memref<?xf32>
+  }
+  gpu.return
+}
