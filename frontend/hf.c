@@ -163,6 +163,10 @@ static llmc_status_t *map_params(json_t *desc, json_t *config, const char *where
     if (!value)
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "config has no \"%s\" (needed for %s)",
                         first_key(alts), param);
+    if (json_is_string(value) && !strcmp(json_string_value(value), "refuse")) { /* {"key": K, "null": "refuse"} */
+      json_decref(value);
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" is null; the model needs a value", first_key(alts));
+    }
     if (!json_is_number(value)) {
       json_decref(value);
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" must be a number",

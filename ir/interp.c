@@ -224,7 +224,7 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       break;
     case LLMC_OP_SOFTCAP: {
       float cap = (float)llmc_ir_attr_float(v, "cap", 1);
-      for (int64_t i = 0; i < n * cols; i++) out[i] = tanhf(a[i] / cap) * cap;
+      for (int64_t i = 0; i < n * cols; i++) out[i] = cap > 0 ? tanhf(a[i] / cap) * cap : a[i];
       break;
     }
     case LLMC_OP_SOFTMAX:

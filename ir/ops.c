@@ -69,7 +69,7 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_SLICE, "size", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_RMS_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
     {LLMC_OP_EMBEDDING, "scale", LLMC_ATTR_FLOAT, false, 1e-6, 1e6},
-    {LLMC_OP_SOFTCAP, "cap", LLMC_ATTR_FLOAT, true, 1e-3, 1e6},
+    {LLMC_OP_SOFTCAP, "cap", LLMC_ATTR_FLOAT, true, 0, 1e6},
     {LLMC_OP_ATTENTION, "softcap", LLMC_ATTR_FLOAT, false, 0, 1e6},
     {LLMC_OP_RMS_NORM, "group", LLMC_ATTR_INT, false, F32_RANGE},
     {LLMC_OP_RMS_NORM, "offset", LLMC_ATTR_FLOAT, false, -1e3, 1e3},

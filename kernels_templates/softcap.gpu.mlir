@@ -1,8 +1,8 @@
 // softcap.gpu.mlir: logit soft-capping (Gemma 2's final logits),
 // elementwise; the GPU form of softcap.host.mlir:
-//   out = tanh(x / CAP) * CAP
+//   out = tanh(x / CAP) * CAP   (CAP 0.0: out = x; canonicalize removes those)
 //
-//   params: NAME, N, CAP (an f32 literal, > 0), WG (threads per workgroup)
+//   params: NAME, N, CAP (an f32 literal, >= 0), WG (threads per workgroup)
 //   args:   [in_off, out_off]   (both in act; out may equal in)
 //   extent: T * N elements
 //   grid:   (ceil(T * N / WG), 1, 1) x (WG, 1, 1); thread i of workgroup b
@@ -14,6 +14,8 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %n = arith.constant {{N}} : index
   %wg = arith.constant {{WG}} : index
   %cap = arith.constant {{CAP}} : f32
+  %cap_zero = arith.constant 0.0 : f32
+  %capped = arith.cmpf one, %cap, %cap_zero : f32
   %tid = gpu.thread_id x
   %bx = gpu.block_id x
   %total = arith.index_cast %extent : i64 to index
@@ -28,9 +30,14 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %ii = arith.addi %i_off, %j : index
     %io = arith.addi %o_off, %j : index
     %x = memref.load %act[%ii] : memref<?xf32>
-    %u = arith.divf %x, %cap : f32
-    %th = math.tanh %u : f32
-    %r = arith.mulf %th, %cap : f32
+    %r = scf.if %capped -> (f32) {
+      %u = arith.divf %x, %cap : f32
+      %th = math.tanh %u : f32
+      %c = arith.mulf %th, %cap : f32
+      scf.yield %c : f32
+    } else {
+      scf.yield %x : f32
+    }
     memref.store %r, %act[%io] : memref<?xf32>
   }
   gpu.return

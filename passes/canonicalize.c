@@ -1,7 +1,9 @@
 /* canonicalize.c: puts nodes in one normal form so later passes compare
  * structure, not spelling: commutative operands ordered by value id (so
- * add(a,b) and add(b,a) become one CSE candidate) and attributes equal to
- * their documented defaults dropped (transpose_b=false, style="half"). */
+ * add(a,b) and add(b,a) become one CSE candidate), attributes equal to
+ * their documented defaults dropped (transpose_b=false, style="half"), and
+ * identities removed (softcap with cap 0: a Gemma 3 without final
+ * soft-capping). */
 #include <string.h>
 
 #include "llmc_passes.h"
@@ -17,7 +19,13 @@ llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, llmc_pass_remarks_t *r
   int changed = 0;
   for (int i = 0; i < g->n_values; i++) {
     llmc_value_t *v = g->values[i];
-    if (v->kind != LLMC_VALUE_NODE) continue;
+    if (v->kind != LLMC_VALUE_NODE || v->dead) continue;
+    if (v->op == LLMC_OP_SOFTCAP && llmc_ir_attr_float(v, "cap", 0) == 0) {
+      llmc_ir_graph_replace_uses(g, v, v->inputs[0]);
+      v->dead = true;
+      changed++;
+      continue;
+    }
     if ((v->op == LLMC_OP_ADD || v->op == LLMC_OP_MUL) && v->inputs[0]->id > v->inputs[1]->id) {
       llmc_value_t *t = v->inputs[0];
       v->inputs[0] = v->inputs[1];

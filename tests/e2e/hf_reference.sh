@@ -94,6 +94,16 @@ gemma)
     "rope_scaling": {"rope_type": "linear", "factor": 8.0}'
   check gemma3-pattern --arch gemma3 --layers 3 --head-dim 32 --tied --rope-theta 1000000 --config-extra "$g3"',
     "sliding_window_pattern": 2'
+  # Gemma 3 applies final_logit_softcapping when set and ignores
+  # attn_logit_softcapping, as transformers does.
+  check gemma3-caps --arch gemma3 --layers 2 --head-dim 32 --tied --config-extra '"query_pre_attn_scalar": 24,
+    "sliding_window": 12, "final_logit_softcapping": 10.0, "attn_logit_softcapping": 5.0'
+  # Without final soft-capping the identity softcap is not compiled; at -O0
+  # it runs as a copy.
+  "$LLMC" compile gemma3 -o ir-gemma3 --emit=ir
+  ! grep -q softcap ir-gemma3/model.ir || fail "an identity softcap was compiled"
+  "$LLMC" compile gemma3 -o out-gemma3-O0 -O0
+  "$E2E_CHECK" gemma3 out-gemma3-O0 --steps 4 --prompt-lens 1 --reference gemma3.ref.json
   "$LLMC" import gemma3 | jq -e '.params.window_per_layer == [12, 0, 12, 0] and
     .params.layer_theta == [10000.0, 1000000.0, 10000.0, 1000000.0]' > /dev/null || fail "gemma3's layers"
   "$LLMC" compile gemma2 -o out-gemma2-gpu --target=gfx942,spirv$(nv ,sm_90a)
@@ -122,6 +132,7 @@ long-context-errors)
     "original_max_position_embeddings": 31.5}'
   bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.5, "rope_scaling": {"rope_type": "linear", "factor": 2.0}'
   bad 65 '"sliding_window" must be positive' '"sliding_window": -4' --arch mistral
+  bad 65 '"sliding_window" is null; the model needs a value' '"sliding_window": null' --arch gemma2
   bad 65 'window must be in' '"sliding_window": 99999999999' --arch mistral
   # model.json written by hand: dynamic scaling is compiled only up to its
   # original context.

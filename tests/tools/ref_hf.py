@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
 """ref_hf.py: an independent numpy reference of a Hugging Face decoder's greedy generation.
 
-Covers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM checkpoints
-(config.json + model.safetensors, or shards named by model.safetensors.index.json)
-with every RoPE variant transformers applies to them (default, linear, dynamic,
-yarn, llama3) and their sliding-window attention.  Tests use it to check llmc's
-RoPE scaling and sliding windows against what transformers computes; it is
-written from transformers' Python sources, not from llmc's C code.
+Covers LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
+Gemma2ForCausalLM and Gemma3ForCausalLM (text-only Gemma 3, model_type
+"gemma3_text") checkpoints (config.json + model.safetensors, or shards named by
+model.safetensors.index.json) with every RoPE variant transformers applies to
+them (default, linear, dynamic, yarn, llama3) and their sliding-window
+attention.  Tests use it to check llmc's RoPE scaling, sliding windows and
+model families against what transformers computes; it is written from
+transformers' Python sources, not from llmc's C code.
 
   python3 tests/tools/ref_hf.py HF_DIR --prompts "1,15,42;3,1,4,1,5" --steps 32 \
-      [--window-override N] [--yarn-legacy-factor] > ref.json
+      [--window-override N] [--yarn-legacy-factor] [--attn-implementation sdpa] > ref.json
   python3 tests/tools/ref_hf.py HF_DIR --rope-info [--seq-len N]   # inv_freq as HF builds it
   python3 tests/tools/ref_hf.py --self-test                          # hand-computed checks
 
 --window-override N gives every layer a sliding window of N (0: none on any
 layer), whatever the architecture and config.json say; without it each
-architecture's own rule applies (see below).
+architecture's own rule applies (see below).  (On Gemma 3 it changes only the
+windows: each layer keeps the RoPE of its layer type.)
+
+--attn-implementation sdpa reproduces transformers' default attention for
+Gemma 2, which drops attn_logit_softcapping (see below); the default, eager,
+is the model as defined (and as Google recommends running Gemma 2).
 
 Output (stdout): {"description": "...", "cases": [{"prompt_ids": [...],
 "generated_ids": [...], "logits": [[...], ...]}]}.  logits has one row per
@@ -49,21 +56,64 @@ itself is missing, which 4.5x rejects):
     "full_attention" below; only sliding layers use the window.
   * masking_utils.py: sliding_window_overlay: key k is visible to query q iff
     q - sliding_window < k <= q (the window counts the query's own position).
+  * models/gemma2 (modeling_gemma2.py, configuration_gemma2.py): the
+    Gemma2Config defaults (head_dim 256, num_key_value_heads 4,
+    query_pre_attn_scalar 256, sliding_window 4096, attn_logit_softcapping 50,
+    final_logit_softcapping 30, rope_theta 10000, max_position_embeddings
+    8192, tie_word_embeddings true); layer_types, when config.json lacks them,
+    "sliding_attention" if (i + 1) % 2 else "full_attention" (layers 0, 2, 4,
+    ... slide), and only sliding layers use sliding_window;
+    hidden_states = embed * normalizer, normalizer = torch.tensor(hidden_size
+    ** 0.5, dtype=hidden_states.dtype); Gemma2RMSNorm: x * rsqrt(mean(x^2) +
+    eps) * (1 + weight); each layer x + post_attention_layernorm(attn(
+    input_layernorm(x))), then h + post_feedforward_layernorm(mlp(
+    pre_feedforward_layernorm(h))); Gemma2MLP: down(act(gate) * up) with
+    config.hidden_activation (gelu_pytorch_tanh; hidden_act is not read);
+    attention scaling query_pre_attn_scalar ** -0.5; eager_attention_forward's
+    softcap, scores = tanh(scores / cap) * cap before the mask is added;
+    logits = tanh(logits / final_logit_softcapping) * final_logit_softcapping;
+    one rotary embedding (rope_theta, config.rope_scaling if present).
+    Attention biases when attention_bias.  transformers >= 4.48 runs
+    sdpa_attention_forward by default, which ignores the softcap argument (the
+    eager default of 4.45-4.47 was dropped by the attention refactor, PR
+    #35235): --attn-implementation sdpa models that.
+  * models/gemma3 (modeling_gemma3.py, configuration_gemma3.py,
+    Gemma3TextConfig): as Gemma 2, with the defaults rope_theta 1e6,
+    rope_local_base_freq 10000, max_position_embeddings 131072,
+    attn_logit_softcapping and final_logit_softcapping None; layer_types,
+    when config.json lacks them, "sliding_attention" if (i + 1) %
+    sliding_window_pattern else "full_attention", the pattern read from
+    config.json's sliding_window_pattern (default 6; 4.50-4.52 used the same
+    rule on the sliding_window_pattern attribute, before layer_types existed);
+    Gemma3TextScaledWordEmbedding: embed * torch.tensor(hidden_size ** 0.5)
+    (float32) cast to the weights' dtype; q_norm / k_norm (Gemma3RMSNorm over
+    head_dim, with its 1 + weight) before RoPE; sliding layers take the
+    rotary embedding of a config copy with rope_theta = rope_local_base_freq
+    and rope_scaling {"rope_type": "default"}, full layers rope_theta with
+    config.rope_scaling; Gemma3Attention never passes attn_logit_softcapping
+    to the attention function, so it has no effect (warned about here).
+    5.x's rope_parameters by layer type ({"full_attention": {...},
+    "sliding_attention": {...}}) is read as well when rope_scaling is absent.
 
 Numerics: inv_freq is built in float32 step by step as torch does it (each
 elementwise op rounded to float32, `scalar / tensor` as reciprocal times
 scalar, pow rounded from float64, so a value can differ from torch's pow by
 one float32 ulp); the rotary angle position * inv_freq is rounded to float32
 like HF's float32 matmul; cos/sin of that angle, attention_scaling and all
-activations are float64 (weights as stored, widened).  Decoding uses a KV
-cache of rotated keys, as HF's DynamicCache does, which matters for dynamic
-NTK: the keys of earlier positions keep the rotation of the step that made
-them.  Each prompt starts from a freshly loaded model (HF's rotary module
+activations are float64 (weights as stored, widened).  Gemma's embedding
+normalizer is the float32 value of sqrt(hidden_size), as transformers makes it
+when the model runs in float32 (a bf16 run rounds it to bf16: 55.4256 ->
+55.5 at hidden 3072); Gemma norm weights are used as 1 + weight.  Decoding
+uses a KV cache of rotated keys, as HF's DynamicCache does, which matters for
+dynamic NTK: the keys of earlier positions keep the rotation of the step that
+made them.  Each prompt starts from a freshly loaded model (HF's rotary module
 keeps dynamic state across generate() calls; a fresh one per case avoids
 that history dependence).
 """
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import os
@@ -160,47 +210,171 @@ ARCH_DEFAULTS = {
     # (q_norm, k_norm, eps rms_norm_eps) before RoPE.
     "Qwen3ForCausalLM": {"max_position_embeddings": 32768, "sliding_window": 4096,
                          "max_window_layers": 28, "use_sliding_window": False},
+    # Gemma2Config.__init__ (models/gemma2/configuration_gemma2.py)
+    "Gemma2ForCausalLM": {"max_position_embeddings": 8192, "num_key_value_heads": 4, "head_dim": 256,
+                          "hidden_activation": "gelu_pytorch_tanh", "rope_theta": 10000.0,
+                          "query_pre_attn_scalar": 256, "sliding_window": 4096,
+                          "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0,
+                          "tie_word_embeddings": True, "attention_bias": False},
+    # Gemma3TextConfig.__init__ (models/gemma3/configuration_gemma3.py); sliding_window_pattern
+    # is read from the kwargs (kwargs.get("sliding_window_pattern", 6)).
+    "Gemma3ForCausalLM": {"max_position_embeddings": 131072, "num_key_value_heads": 4, "head_dim": 256,
+                          "hidden_activation": "gelu_pytorch_tanh", "rope_theta": 1000000.0,
+                          "rope_local_base_freq": 10000.0, "query_pre_attn_scalar": 256,
+                          "sliding_window": 4096, "sliding_window_pattern": 6,
+                          "attn_logit_softcapping": None, "final_logit_softcapping": None,
+                          "tie_word_embeddings": True, "attention_bias": False},
 }
+
+GEMMA_ARCHS = ("Gemma2ForCausalLM", "Gemma3ForCausalLM")
+
+# ACT2FN names whose function is the tanh form of GELU,
+# 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) (activations.py: GELUTanh,
+# NewGELUActivation); gelu_fast's rounded constant and the erf GELU are not modelled.
+GELU_TANH_NAMES = ("gelu_pytorch_tanh", "gelu_python_tanh", "gelu_new")
+
+
+class RopeParams:
+    """What rope_init and Rotary read from a config, for one rotary embedding."""
+
+    def __init__(self, rope_type, rope_scaling, rope_theta, rope_dim, max_position_embeddings,
+                 yarn_legacy_factor=False):
+        self.rope_type, self.rope_scaling, self.rope_theta = rope_type, rope_scaling, rope_theta
+        self.rope_dim, self.max_position_embeddings = rope_dim, max_position_embeddings
+        self.yarn_legacy_factor = yarn_legacy_factor
+
+
+def _rope_type_of(scaling):
+    """(rope_type, rope_scaling) from a config's rope_scaling (None or a dict)."""
+    if scaling is not None and not isinstance(scaling, dict):
+        raise Unsupported(f"rope_scaling {scaling!r} is not an object")
+    if not scaling:
+        return "default", None
+    rope_type = scaling.get("rope_type", scaling.get("type"))
+    if rope_type is None:
+        raise RefError("rope_scaling has neither rope_type nor type")
+    if rope_type not in ("default", "linear", "dynamic", "yarn", "llama3"):
+        raise Unsupported(f"rope_type {rope_type!r} (default, linear, dynamic, yarn, "
+                          f"llama3 are modelled)")
+    return rope_type, dict(scaling)
 
 
 class Config:
-    def __init__(self, raw, window_override=None, yarn_legacy_factor=False):
+    def __init__(self, raw, window_override=None, yarn_legacy_factor=False, attn_implementation="eager"):
         archs = raw.get("architectures") or []
         if len(archs) != 1 or archs[0] not in ARCH_DEFAULTS:
             raise Unsupported(f"architectures {archs} (LlamaForCausalLM, MistralForCausalLM, "
-                              f"Qwen2ForCausalLM and Qwen3ForCausalLM are modelled)")
+                              f"Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM and "
+                              f"Gemma3ForCausalLM are modelled)")
         self.arch = archs[0]
         d = ARCH_DEFAULTS[self.arch]
+        self.gemma = self.arch in GEMMA_ARCHS
+        if self.arch == "Gemma3ForCausalLM" and raw.get("model_type", "gemma3_text") != "gemma3_text":
+            # model_type picks the config class: "gemma3" is the multimodal Gemma3Config,
+            # whose text model sits under text_config.
+            raise Unsupported(f"Gemma3ForCausalLM with model_type {raw.get('model_type')!r} "
+                              f"(only the text-only gemma3_text)")
 
         def need(key):
             if raw.get(key) is None:
                 raise RefError(f"config.json lacks {key}")
             return raw[key]
 
+        def gemma_key(key, nullable=False):
+            # a Gemma config key: the config class's default when absent; null is an error
+            # (transformers would fail on it) unless it means "off" (the softcaps)
+            v = raw.get(key, d[key])
+            if v is None and not nullable:
+                raise RefError(f"config.json has {key}: null")
+            return v
+
         self.hidden_size = int(need("hidden_size"))
         self.intermediate_size = int(need("intermediate_size"))
         self.num_layers = int(need("num_hidden_layers"))
         self.num_heads = int(need("num_attention_heads"))
-        self.num_kv_heads = int(raw.get("num_key_value_heads") or self.num_heads)
-        # head_dim: getattr(config, "head_dim", None) or hidden_size // num_attention_heads
-        self.head_dim = int(raw.get("head_dim") or self.hidden_size // self.num_heads)
+        if self.gemma:
+            # Gemma2Config / Gemma3TextConfig: num_key_value_heads defaults to 4 and head_dim to
+            # 256 (not num_attention_heads and hidden_size // num_attention_heads).
+            self.num_kv_heads = int(gemma_key("num_key_value_heads"))
+            self.head_dim = int(gemma_key("head_dim"))
+        else:
+            self.num_kv_heads = int(raw.get("num_key_value_heads") or self.num_heads)
+            # head_dim: getattr(config, "head_dim", None) or hidden_size // num_attention_heads
+            self.head_dim = int(raw.get("head_dim") or self.hidden_size // self.num_heads)
         self.vocab_size = raw.get("vocab_size")
         self.rms_norm_eps = float(raw.get("rms_norm_eps", 1e-6))
         self.max_position_embeddings = int(raw.get("max_position_embeddings",
                                                     d["max_position_embeddings"]))
-        self.tie_word_embeddings = bool(raw.get("tie_word_embeddings", False))
+        self.tie_word_embeddings = bool(raw.get("tie_word_embeddings", d.get("tie_word_embeddings", False)))
         self.yarn_legacy_factor = yarn_legacy_factor
         if self.num_heads % self.num_kv_heads:
             raise RefError("num_attention_heads is not a multiple of num_key_value_heads")
-        act = raw.get("hidden_act", "silu")
-        if act != "silu":
-            raise Unsupported(f"hidden_act {act!r} (only silu)")
+        if self.gemma:
+            # Gemma2MLP / Gemma3MLP: ACT2FN[config.hidden_activation]; hidden_act is not read
+            act = raw.get("hidden_activation", d["hidden_activation"])
+            if act not in GELU_TANH_NAMES:
+                raise Unsupported(f"hidden_activation {act!r} (the tanh GELU: "
+                                  f"{', '.join(GELU_TANH_NAMES)})")
+            self.mlp_act = "gelu_tanh"
+            if raw.get("use_bidirectional_attention"):
+                raise Unsupported("use_bidirectional_attention (only causal attention is modelled)")
+        else:
+            act = raw.get("hidden_act", "silu")
+            if act != "silu":
+                raise Unsupported(f"hidden_act {act!r} (only silu)")
+            self.mlp_act = "silu"
         if raw.get("pretraining_tp", 1) not in (None, 1):
             raise Unsupported("pretraining_tp != 1")
 
+        # Gemma's differences from Llama (None / 0 / False elsewhere):
+        #   embed_scale: hidden_states = embed * normalizer.  transformers casts the
+        #     normalizer to the activations' dtype (Gemma2: torch.tensor(hidden_size**0.5,
+        #     dtype=hidden_states.dtype); Gemma3: torch.tensor(hidden_size**0.5) -- float32 --
+        #     .to(weight.dtype)); this reference runs float64 activations from float32-widened
+        #     weights, so it takes the float32 value, as transformers run in float32 does.
+        #   norm_offset: Gemma RMSNorm multiplies by (1 + weight) (weights stored zero-centred).
+        #   sandwich_norm: post_attention_layernorm on the attention output, and
+        #     pre_feedforward_layernorm / post_feedforward_layernorm around the MLP.
+        #   attn_scale: query_pre_attn_scalar ** -0.5 (else head_dim ** -0.5).
+        #   attn_softcap: Gemma 2's attn_logit_softcapping (eager attention only).
+        #   final_softcap: final_logit_softcapping on the logits.
+        self.embed_scale = None
+        self.norm_offset = 0.0
+        self.sandwich_norm = self.gemma
+        self.attn_scale = self.head_dim ** -0.5
+        self.attn_softcap = None
+        self.final_softcap = None
+        self.attn_implementation = attn_implementation
+        if self.gemma:
+            self.embed_scale = float(F32(self.hidden_size ** 0.5))
+            self.norm_offset = 1.0
+            self.attn_scale = float(gemma_key("query_pre_attn_scalar")) ** -0.5
+            self.final_softcap = gemma_key("final_logit_softcapping", nullable=True)
+            cap = gemma_key("attn_logit_softcapping", nullable=True)
+            if self.arch == "Gemma3ForCausalLM":
+                if cap is not None:
+                    print(f"ref_hf: warning: attn_logit_softcapping {cap} has no effect on Gemma 3 "
+                          f"(Gemma3Attention does not pass it to the attention function)",
+                          file=sys.stderr)
+                cap = None
+            elif attn_implementation == "sdpa":
+                cap = None  # sdpa_attention_forward ignores softcap
+            self.attn_softcap = cap
+            for name, v in (("attn_logit_softcapping", self.attn_softcap),
+                            ("final_logit_softcapping", self.final_softcap)):
+                if v is not None and not float(v) > 0:
+                    raise RefError(f"{name} {v} (tanh(x / cap) * cap needs cap > 0)")
+            if self.attn_softcap is not None:
+                self.attn_softcap = float(self.attn_softcap)
+            if self.final_softcap is not None:
+                self.final_softcap = float(self.final_softcap)
+
         # Biases: Llama's attention_bias / mlp_bias, Qwen2's fixed q/k/v biases; Mistral has none.
-        self.qk_norm = self.arch == "Qwen3ForCausalLM"
-        if self.arch == "LlamaForCausalLM":
+        self.qk_norm = self.arch in ("Qwen3ForCausalLM", "Gemma3ForCausalLM")
+        if self.gemma:
+            self.qkv_bias = self.o_bias = bool(raw.get("attention_bias", d["attention_bias"]))
+            self.mlp_bias = False
+        elif self.arch == "LlamaForCausalLM":
             self.qkv_bias = self.o_bias = bool(raw.get("attention_bias", False))
             self.mlp_bias = bool(raw.get("mlp_bias", False))
         elif self.arch == "Qwen3ForCausalLM":
@@ -214,24 +388,19 @@ class Config:
         # RoPE parameters.  transformers <= 4.57 reads rope_theta + rope_scaling
         # (with "type" as the old spelling of "rope_type"); 5.x writes one
         # rope_parameters dict that holds rope_theta as well.
-        self.rope_theta = float(raw.get("rope_theta", 10000.0))
+        self.rope_theta = float(raw.get("rope_theta", d.get("rope_theta", 10000.0)))
         scaling = raw.get("rope_scaling")
-        if scaling is None and isinstance(raw.get("rope_parameters"), dict):
-            scaling = dict(raw["rope_parameters"])
+        local_params = None  # 5.x Gemma 3: rope_parameters["sliding_attention"]
+        rp = raw.get("rope_parameters")
+        if scaling is None and isinstance(rp, dict):
+            if self.arch == "Gemma3ForCausalLM" and ("full_attention" in rp or "sliding_attention" in rp):
+                scaling = dict(rp.get("full_attention") or {})
+                local_params = dict(rp.get("sliding_attention") or {})
+            else:
+                scaling = dict(rp)
             if "rope_theta" in scaling:
                 self.rope_theta = float(scaling["rope_theta"])
-        if scaling is not None and not isinstance(scaling, dict):
-            raise Unsupported(f"rope_scaling {scaling!r} is not an object")
-        self.rope_scaling = dict(scaling) if scaling else None
-        if self.rope_scaling is None:
-            self.rope_type = "default"
-        else:
-            self.rope_type = self.rope_scaling.get("rope_type", self.rope_scaling.get("type"))
-            if self.rope_type is None:
-                raise RefError("rope_scaling has neither rope_type nor type")
-        if self.rope_type not in ("default", "linear", "dynamic", "yarn", "llama3"):
-            raise Unsupported(f"rope_type {self.rope_type!r} (default, linear, dynamic, yarn, "
-                              f"llama3 are modelled)")
+        self.rope_type, self.rope_scaling = _rope_type_of(scaling)
         prf = raw.get("partial_rotary_factor",
                       (self.rope_scaling or {}).get("partial_rotary_factor", 1.0))
         if prf not in (None, 1, 1.0):
@@ -239,14 +408,60 @@ class Config:
                               f"rotates the whole head)")
         self.rope_dim = self.head_dim
 
+        # Gemma's layer types (each layer's window and, in Gemma 3, its RoPE).
+        self.layer_types = self._gemma_layer_types(raw, d) if self.gemma else None
+
+        # Gemma 3's local RoPE (Gemma3TextModel.rotary_emb_local): a copy of the config with
+        # rope_theta = rope_local_base_freq and rope_scaling {"rope_type": "default"}.  Sliding
+        # layers use it, full layers the global one (rope_theta, rope_scaling).  Other
+        # architectures (and Gemma 2) have one rotary embedding for every layer.
+        self.local_rope = None
+        self.layer_rope = ["global"] * self.num_layers
+        if self.arch == "Gemma3ForCausalLM":
+            if local_params is not None:  # 5.x rope_parameters
+                theta = local_params.get("rope_theta", raw.get("rope_local_base_freq",
+                                                                d["rope_local_base_freq"]))
+                lt, ls = _rope_type_of(local_params)
+            else:
+                theta, lt, ls = gemma_key("rope_local_base_freq"), "default", None
+            self.local_rope = RopeParams(lt, ls, float(theta), self.rope_dim,
+                                         self.max_position_embeddings, yarn_legacy_factor)
+            self.layer_rope = ["local" if t == "sliding_attention" else "global" for t in self.layer_types]
+
         # Sliding window per layer (None = full causal attention).
         self.layer_windows = self._layer_windows(raw, d, window_override)
+
+    def _gemma_layer_types(self, raw, d):
+        n = self.num_layers
+        types = raw.get("layer_types")
+        if types is None:
+            if self.arch == "Gemma2ForCausalLM":
+                period = 2  # Gemma2Config: "sliding_attention" if bool((i + 1) % 2) else "full_attention"
+            else:
+                # Gemma3TextConfig: self._sliding_window_pattern = kwargs.get("sliding_window_pattern", 6)
+                period = raw.get("sliding_window_pattern", d["sliding_window_pattern"])
+                if isinstance(period, bool) or not isinstance(period, int) or period < 1:
+                    raise RefError(f"sliding_window_pattern {period!r} (a positive integer)")
+            types = ["sliding_attention" if (i + 1) % period else "full_attention" for i in range(n)]
+        # layer_type_validation(layer_types, num_hidden_layers); Gemma's mask mapping has only these two
+        if not isinstance(types, list) or len(types) != n or any(
+                t not in ("sliding_attention", "full_attention") for t in types):
+            raise Unsupported(f"layer_types {types}")
+        return list(types)
 
     def _layer_windows(self, raw, d, override):
         n = self.num_layers
         if override is not None:
             # --window-override: every layer gets window N (0: none), whatever the config says
             return [override or None] * n
+        if self.gemma:
+            # Gemma2Attention / Gemma3Attention: sliding_window = config.sliding_window if the
+            # layer is "sliding_attention" else None.  The model always builds the sliding mask
+            # (create_sliding_window_causal_mask raises when config.sliding_window is None).
+            sw = raw.get("sliding_window", d["sliding_window"])
+            if isinstance(sw, bool) or not isinstance(sw, int) or sw < 1:
+                raise RefError(f"sliding_window {sw!r} (transformers' Gemma needs a positive window)")
+            return [sw if t == "sliding_attention" else None for t in self.layer_types]
         if self.arch == "LlamaForCausalLM":
             # LlamaConfig has no sliding window; a sliding_window key is ignored by HF.
             return [None] * n
@@ -471,11 +686,14 @@ class Rotary:
 
 
 # ---------------------------------------------------------------------------
-# The decoder (modeling_llama.py / modeling_mistral.py / modeling_qwen2.py).
+# The decoder (modeling_llama.py / modeling_mistral.py / modeling_qwen2.py /
+# modeling_qwen3.py / modeling_gemma2.py / modeling_gemma3.py).
 # ---------------------------------------------------------------------------
 
 def rms_norm(x, w, eps):
-    # LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps))
+    # LlamaRMSNorm: weight * (x * rsqrt(mean(x^2) + eps)).  Gemma's RMSNorm,
+    # x * rsqrt(mean(x^2) + eps) * (1 + weight), is this with w = 1 + weight
+    # (Model adds the 1 when it loads a Gemma checkpoint).
     return w * (x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps))
 
 
@@ -487,6 +705,25 @@ def rotate_half(x):
 def silu(x):
     with np.errstate(over="ignore"):
         return x / (1.0 + np.exp(-x))
+
+
+def gelu_tanh(x):
+    # GELUTanh (gelu_pytorch_tanh: F.gelu(x, approximate="tanh")), NewGELUActivation:
+    # 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def softcap(x, cap):
+    # Gemma: x / cap, tanh, * cap (eager_attention_forward's softcap; final_logit_softcapping)
+    return np.tanh(x / cap) * cap
+
+
+def new_rotaries(cfg):
+    """The model's rotary embeddings by kind: "global" (config.rope_*), and Gemma 3's "local"."""
+    rot = {"global": Rotary(cfg)}
+    if cfg.local_rope is not None:
+        rot["local"] = Rotary(cfg.local_rope)
+    return rot
 
 
 class Model:
@@ -517,13 +754,17 @@ class Model:
             self.lm_head = self.embed  # tied: lm_head.weight is embed_tokens.weight
         else:
             self.lm_head = get("lm_head.weight", [self.vocab, E])
-        self.norm = get("model.norm.weight", [E])
+
+        def norm(name, n):
+            # Gemma RMSNorm weights are zero-centred: the norm multiplies by 1 + weight
+            return get(name, [n]) + c.norm_offset
+
+        self.norm = norm("model.norm.weight", E)
         self.layers = []
         for i in range(c.num_layers):
             p = f"model.layers.{i}."
             L = {
-                "in_norm": get(p + "input_layernorm.weight", [E]),
-                "post_norm": get(p + "post_attention_layernorm.weight", [E]),
+                "in_norm": norm(p + "input_layernorm.weight", E),
                 "q": get(p + "self_attn.q_proj.weight", [H * D, E]),
                 "k": get(p + "self_attn.k_proj.weight", [KV * D, E]),
                 "v": get(p + "self_attn.v_proj.weight", [KV * D, E]),
@@ -537,9 +778,20 @@ class Model:
                 L[proj + "_b"] = get(p + f"self_attn.{proj}_proj.bias", [n_out]) if on else None
             for proj, n_out in (("gate", I), ("up", I), ("down", E)):
                 L[proj + "_b"] = get(p + f"mlp.{proj}_proj.bias", [n_out]) if c.mlp_bias else None
-            L["q_norm"] = get(p + "self_attn.q_norm.weight", [D]) if c.qk_norm else None
-            L["k_norm"] = get(p + "self_attn.k_norm.weight", [D]) if c.qk_norm else None
+            L["q_norm"] = norm(p + "self_attn.q_norm.weight", D) if c.qk_norm else None
+            L["k_norm"] = norm(p + "self_attn.k_norm.weight", D) if c.qk_norm else None
+            if c.sandwich_norm:
+                # Gemma: post_attention_layernorm normalises the attention output; the MLP
+                # sits between pre_feedforward_layernorm and post_feedforward_layernorm.
+                L["post_attn_norm"] = norm(p + "post_attention_layernorm.weight", E)
+                L["pre_mlp_norm"] = norm(p + "pre_feedforward_layernorm.weight", E)
+                L["post_mlp_norm"] = norm(p + "post_feedforward_layernorm.weight", E)
+            else:
+                # Llama: post_attention_layernorm is the norm before the MLP
+                L["post_attn_norm"] = L["post_mlp_norm"] = None
+                L["pre_mlp_norm"] = norm(p + "post_attention_layernorm.weight", E)
             L["window"] = c.layer_windows[i]
+            L["rope"] = c.layer_rope[i]
             self.layers.append(L)
         ignored = sorted(n for n in tensors if n not in used and not n.endswith("rotary_emb.inv_freq")
                          and not (c.tie_word_embeddings and n == "lm_head.weight"))
@@ -559,10 +811,15 @@ class Model:
         G = H // KV
         T = len(ids)
         x = self.embed[np.asarray(ids)]
-        cos, sin = rotary.cos_sin(positions)  # [T, D]
+        if c.embed_scale is not None:  # Gemma: embed * normalizer (float32 sqrt(hidden_size))
+            x = x * c.embed_scale
+        # every rotary embedding runs each forward, as in HF (dynamic NTK updates its state)
+        cos_sin = {kind: r.cos_sin(positions) for kind, r in rotary.items()}  # [T, D] each
         qpos = np.asarray(positions)
-        scale = D ** -0.5
+        scale = c.attn_scale  # head_dim ** -0.5; Gemma: query_pre_attn_scalar ** -0.5
+        act = gelu_tanh if c.mlp_act == "gelu_tanh" else silu
         for L, kv in zip(self.layers, cache):
+            cos, sin = cos_sin[L["rope"]]
             h = rms_norm(x, L["in_norm"], c.rms_norm_eps)
             q = h @ L["q"].T
             k = h @ L["k"].T
@@ -572,7 +829,7 @@ class Model:
             q = q.reshape(T, H, D)
             k = k.reshape(T, KV, D)
             v = v.reshape(T, KV, D)
-            if L["q_norm"] is not None:  # Qwen3: q_norm / k_norm over each head
+            if L["q_norm"] is not None:  # Qwen3, Gemma 3: q_norm / k_norm over each head
                 q = rms_norm(q, L["q_norm"], c.rms_norm_eps)
                 k = rms_norm(k, L["k_norm"], c.rms_norm_eps)
             # apply_rotary_pos_emb: x * cos + rotate_half(x) * sin
@@ -590,6 +847,8 @@ class Model:
             # repeat_kv: query head h reads kv head h // G
             qg = q.reshape(T, KV, G, D)
             scores = np.einsum("tkgd,skd->kgts", qg, K) * scale
+            if c.attn_softcap is not None:  # Gemma 2: before the mask is added
+                scores = softcap(scores, c.attn_softcap)
             scores = np.where(allowed[None, None], scores, -np.inf)
             scores = scores - scores.max(axis=-1, keepdims=True)
             w = np.exp(scores)
@@ -598,18 +857,25 @@ class Model:
             o = a @ L["o"].T
             if L["o_b"] is not None:
                 o = o + L["o_b"]
+            if L["post_attn_norm"] is not None:
+                o = rms_norm(o, L["post_attn_norm"], c.rms_norm_eps)
             x = x + o
-            h = rms_norm(x, L["post_norm"], c.rms_norm_eps)
+            h = rms_norm(x, L["pre_mlp_norm"], c.rms_norm_eps)
             g = h @ L["gate"].T
             u = h @ L["up"].T
             if L["gate_b"] is not None:
                 g, u = g + L["gate_b"], u + L["up_b"]
-            d = (silu(g) * u) @ L["down"].T
+            d = (act(g) * u) @ L["down"].T
             if L["down_b"] is not None:
                 d = d + L["down_b"]
+            if L["post_mlp_norm"] is not None:
+                d = rms_norm(d, L["post_mlp_norm"], c.rms_norm_eps)
             x = x + d
         last = rms_norm(x[-1], self.norm, c.rms_norm_eps)
-        return last @ self.lm_head.T
+        logits = last @ self.lm_head.T
+        if c.final_softcap is not None:
+            logits = softcap(logits, c.final_softcap)
+        return logits
 
 
 def generate(model, prompt, steps):
@@ -617,7 +883,7 @@ def generate(model, prompt, steps):
     for t in prompt:
         if not 0 <= t < model.vocab:
             raise RefError(f"token id {t} is outside the vocabulary (0..{model.vocab - 1})")
-    rotary = Rotary(model.cfg)  # a fresh model per case (see the module docstring)
+    rotary = new_rotaries(model.cfg)  # a fresh model per case (see the module docstring)
     cache = model.new_cache()
     rows, out = [], []
     if steps <= 0:
@@ -794,6 +1060,62 @@ def self_test():
     check("llama: sliding_window ignored (LlamaConfig has none)",
           [w or 0 for w in Config(raw).layer_windows], [0] * 4, 0)
 
+    # Gemma 2: layer_types default "sliding_attention" if (i + 1) % 2 -> layers 0, 2, 4 slide
+    g2 = {"architectures": ["Gemma2ForCausalLM"], "hidden_size": 1152, "intermediate_size": 8,
+          "num_hidden_layers": 5, "num_attention_heads": 4, "sliding_window": 6}
+    cfg = Config(g2)
+    check("gemma2: windows alternate from layer 0 (Gemma2Config layer_types)",
+          [w or 0 for w in cfg.layer_windows], [6, 0, 6, 0, 6], 0)
+    check("gemma2: defaults head_dim 256, num_key_value_heads 4, tied",
+          [cfg.head_dim, cfg.num_kv_heads, int(cfg.tie_word_embeddings)], [256, 4, 1], 0)
+    check("gemma2: defaults caps 50 / 30, theta 10000, max_pos 8192",
+          [cfg.attn_softcap, cfg.final_softcap, cfg.rope_theta, cfg.max_position_embeddings],
+          [50.0, 30.0, 10000.0, 8192], 0)
+    check("gemma2: scaling 256 ** -0.5 = 0.0625 (query_pre_attn_scalar default)", cfg.attn_scale, 0.0625, 0)
+    # float32(sqrt(1152)) = 33.941123962402344 (float64: 33.94112549695428)
+    check("gemma: normalizer float32(sqrt(1152)) = 33.941123962402344", cfg.embed_scale,
+          33.941123962402344, 0)
+    check("gemma2: sliding_window absent -> 4096", [w or 0 for w in Config(
+        {k: v for k, v in g2.items() if k != "sliding_window"}).layer_windows], [4096, 0, 4096, 0, 4096], 0)
+    check("gemma2: final_logit_softcapping null -> none",
+          [Config(dict(g2, final_logit_softcapping=None)).final_softcap is None], [1], 0)
+    check("gemma2: sdpa drops the attention softcap",
+          [Config(g2, attn_implementation="sdpa").attn_softcap is None], [1], 0)
+    # gelu tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); at 1: tanh(0.7978846 * 1.044715)
+    # = tanh(0.8335623) = 0.6823840, so 0.8411920; at -1 the odd part gives -0.1588080
+    check("gelu_tanh(1, -1) = 0.841192, -0.158808", gelu_tanh(np.array([1.0, -1.0])),
+          [0.8411919906082768, -0.15880800939172324], 1e-12)
+    check("gemma rms_norm: (1 + w) after the load: x = (3, 4), w = 0 -> x / sqrt(12.5)",
+          rms_norm(np.array([3.0, 4.0]), np.array([0.0, 0.0]) + 1.0, 0.0),
+          [3 / math.sqrt(12.5), 4 / math.sqrt(12.5)], 1e-15)
+    # Gemma 3: sliding if (i + 1) % sliding_window_pattern (default 6) -> layers 5, 11 are full
+    g3 = dict(g2, architectures=["Gemma3ForCausalLM"], num_hidden_layers=12)
+    cfg = Config(g3)
+    check("gemma3: pattern 6 -> full attention on layers 5 and 11",
+          [w or 0 for w in cfg.layer_windows], [6] * 5 + [0] + [6] * 5 + [0], 0)
+    check("gemma3: local rope (theta 10000) on sliding layers, global (1e6) on 5 and 11",
+          [cfg.local_rope.rope_theta, cfg.rope_theta, cfg.layer_rope.count("global"),
+           cfg.layer_rope[5] == "global", cfg.layer_rope[11] == "global"], [10000.0, 1e6, 2, 1, 1], 0)
+    with contextlib.redirect_stderr(io.StringIO()) as warned:
+        ignored = Config(dict(g3, attn_logit_softcapping=5.0)).attn_softcap is None
+    check("gemma3: no caps by default, attn_logit_softcapping ignored (with a warning)",
+          [cfg.final_softcap is None, ignored, "no effect on Gemma 3" in warned.getvalue()], [1, 1, 1], 0)
+    check("gemma3: sliding_window_pattern 3 -> full on 2, 5, 8, 11",
+          [w or 0 for w in Config(dict(g3, sliding_window_pattern=3)).layer_windows], [6, 6, 0] * 4, 0)
+    lt = ["full_attention", "sliding_attention"] * 6
+    check("gemma3: layer_types win over sliding_window_pattern",
+          [w or 0 for w in Config(dict(g3, layer_types=lt, sliding_window_pattern=3)).layer_windows],
+          [0, 6] * 6, 0)
+    cfg = Config(dict(g3, rope_scaling={"rope_type": "linear", "factor": 8.0}, rope_local_base_freq=500.0))
+    check("gemma3: rope_scaling on the global rope only (linear x8); local default, theta 500",
+          [cfg.rope_type == "linear", cfg.local_rope.rope_type == "default", cfg.local_rope.rope_theta],
+          [1, 1, 500.0], 0)
+    check("gemma3: local inv_freq = 500^(-2i/256)", rope_init(cfg.local_rope)[0][:3],
+          [1.0, 500.0 ** (-2 / 256), 500.0 ** (-4 / 256)], 2e-6)
+    check("--window-override 3 on gemma3: windows change, ropes stay",
+          [w or 0 for w in Config(g3, window_override=3).layer_windows] +
+          [Config(g3, window_override=3).layer_rope.count("global")], [3] * 12 + [2], 0)
+
     n_fail = results.count(False)
     print(f"{len(results) - n_fail} passed, {n_fail} failed")
     return 0 if n_fail == 0 else 1
@@ -828,11 +1150,28 @@ def describe(cfg, model):
             f"attention_scaling {Rotary(cfg).attention_scaling!r}"
             f"{' (yarn legacy factor rule)' if cfg.yarn_legacy_factor and cfg.rope_type == 'yarn' else ''}; "
             f"sliding window: {win}; max_position_embeddings {cfg.max_position_embeddings}; "
-            f"vocab {model.vocab}.")
+            f"vocab {model.vocab}.{describe_gemma(cfg)}")
+
+
+def describe_gemma(cfg):
+    if not cfg.gemma:
+        return ""
+    dropped = cfg.attn_implementation == "sdpa" and cfg.arch == "Gemma2ForCausalLM"
+    text = (f" Gemma: embedding normalizer {cfg.embed_scale!r} (float32 sqrt(hidden_size)); "
+            f"RMSNorm weights used as 1 + weight; attention scaling {cfg.attn_scale!r} "
+            f"(query_pre_attn_scalar ** -0.5); attention softcap {cfg.attn_softcap}"
+            f"{' (sdpa: dropped)' if dropped else ''}; "
+            f"final logit softcap {cfg.final_softcap}; gelu_tanh MLP")
+    if cfg.local_rope is not None:
+        local = [i for i, k in enumerate(cfg.layer_rope) if k == "local"]
+        text += (f"; local rope {cfg.local_rope.rope_type}, theta {cfg.local_rope.rope_theta} "
+                 f"on layers {local}, global rope on the others")
+    return text + "."
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(description="numpy reference of HF Llama/Mistral/Qwen2 greedy decoding")
+    ap = argparse.ArgumentParser(description="numpy reference of HF Llama/Mistral/Qwen2/Qwen3/Gemma2/Gemma3 "
+                                             "greedy decoding")
     ap.add_argument("hf_dir", nargs="?", help="directory with config.json and model.safetensors")
     ap.add_argument("--prompts", help='prompts as token ids: "1,15,42;3,1,4,1,5"')
     ap.add_argument("--steps", type=int, default=32, help="greedy tokens per prompt (default 32)")
@@ -842,8 +1181,12 @@ def main(argv):
     ap.add_argument("--yarn-legacy-factor", action="store_true",
                     help="YaRN as transformers 4.50-4.55: a given original_max_position_embeddings "
                          "replaces factor by max_position_embeddings / original")
+    ap.add_argument("--attn-implementation", choices=("eager", "sdpa"), default="eager",
+                    help="Gemma 2's attention as transformers runs it: eager (default) applies "
+                         "attn_logit_softcapping, sdpa (transformers >= 4.48's default) drops it")
     ap.add_argument("--rope-info", action="store_true",
-                    help="print {inv_freq, attention_scaling} as built for --seq-len and exit")
+                    help="print {inv_freq, attention_scaling} as built for --seq-len and exit "
+                         "(Gemma 3: the sliding layers' under \"sliding_attention\")")
     ap.add_argument("--seq-len", type=int, default=None, help="sequence length for --rope-info (dynamic)")
     ap.add_argument("--self-test", action="store_true", help="check the RoPE formulas and exit")
     args = ap.parse_args(argv)
@@ -856,12 +1199,19 @@ def main(argv):
         raise RefError("--window-override must be >= 0")
     with open(os.path.join(args.hf_dir, "config.json")) as f:
         raw = json.load(f)
-    cfg = Config(raw, args.window_override, args.yarn_legacy_factor)
-    Rotary(cfg)  # reports a rope_scaling that lacks a key before the weights are read
+    cfg = Config(raw, args.window_override, args.yarn_legacy_factor, args.attn_implementation)
+    new_rotaries(cfg)  # reports a rope_scaling that lacks a key before the weights are read
     if args.rope_info:
         inv, att = rope_init_checked(cfg, args.seq_len)
-        json.dump({"rope_type": cfg.rope_type, "inv_freq": [float(v) for v in inv],
-                   "attention_scaling": float(att)}, sys.stdout)
+        info = {"rope_type": cfg.rope_type, "inv_freq": [float(v) for v in inv],
+                "attention_scaling": float(att)}
+        if cfg.local_rope is not None:
+            linv, latt = rope_init_checked(cfg.local_rope, args.seq_len)
+            info["sliding_attention"] = {"rope_type": cfg.local_rope.rope_type,
+                                         "rope_theta": cfg.local_rope.rope_theta,
+                                         "inv_freq": [float(v) for v in linv],
+                                         "attention_scaling": float(latt)}
+        json.dump(info, sys.stdout)
         sys.stdout.write("\n")
         return 0
     if args.prompts is None:
