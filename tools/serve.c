@@ -236,6 +236,21 @@ static llmc_status_t *parse_ids(const server_t *srv, completion_t *p, json_t *ar
   return NULL;
 }
 
+/* A prompt the tokenizer made of param ("prompt", or "messages": what is
+ * the conversation): not empty, room left in the context, every id in the
+ * model's vocabulary. */
+static llmc_status_t *check_encoded(const server_t *srv, completion_t *p, const char *param, const char *what) {
+  if (p->n_prompt == 0) return BAD(p, param, "the %s is empty", what);
+  if (p->n_prompt >= srv->context)
+    return BAD(p, param, "the %s of %lld tokens leaves no room in the model's context of %lld tokens", what,
+               (long long)p->n_prompt, (long long)srv->context);
+  for (int64_t i = 0; i < p->n_prompt; i++)
+    if (p->prompt[i] < 0 || p->prompt[i] >= srv->vocab)
+      return BAD(p, param, "the tokenizer gave token %d, outside the model's %lld-token vocabulary", p->prompt[i],
+                 (long long)srv->vocab);
+  return NULL;
+}
+
 static llmc_status_t *parse_prompt(const server_t *srv, completion_t *p, json_t *v) {
   /* A list of one prompt is that prompt; more would need n > 1 choices. */
   if (json_is_array(v) && json_array_size(v) == 1 &&
@@ -252,15 +267,7 @@ static llmc_status_t *parse_prompt(const server_t *srv, completion_t *p, json_t 
                             "an array of token ids");
   LLMC_RETURN_IF_ERROR(llmc_tokenizer_encode(srv->tok, json_string_value(v), json_string_length(v), true,
                                              &p->prompt, &p->n_prompt));
-  if (p->n_prompt == 0) return BAD(p, "prompt", "the prompt is empty");
-  if (p->n_prompt >= srv->context)
-    return BAD(p, "prompt", "the prompt of %lld tokens leaves no room in the model's context of %lld tokens",
-               (long long)p->n_prompt, (long long)srv->context);
-  for (int64_t i = 0; i < p->n_prompt; i++)
-    if (p->prompt[i] < 0 || p->prompt[i] >= srv->vocab)
-      return BAD(p, "prompt", "the tokenizer gave token %d, outside the model's %lld-token vocabulary",
-                 p->prompt[i], (long long)srv->vocab);
-  return NULL;
+  return check_encoded(srv, p, "prompt", "prompt");
 }
 
 /* Chat: the messages rendered with the chat template (which holds BOS and
@@ -280,15 +287,7 @@ static llmc_status_t *parse_messages(const server_t *srv, completion_t *p, json_
     if (llmc_status_code(s) == LLMC_INVALID_ARGUMENT) p->bad_param = "messages";
     return s;
   }
-  if (p->n_prompt == 0) return BAD(p, "messages", "the rendered conversation is empty");
-  if (p->n_prompt >= srv->context)
-    return BAD(p, "messages", "the conversation of %lld tokens leaves no room in the model's context of %lld tokens",
-               (long long)p->n_prompt, (long long)srv->context);
-  for (int64_t i = 0; i < p->n_prompt; i++)
-    if (p->prompt[i] < 0 || p->prompt[i] >= srv->vocab)
-      return BAD(p, "messages", "the tokenizer gave token %d, outside the model's %lld-token vocabulary",
-                 p->prompt[i], (long long)srv->vocab);
-  return NULL;
+  return check_encoded(srv, p, "messages", "conversation");
 }
 
 static llmc_status_t *parse_stop(const server_t *srv, completion_t *p, json_t *v) {

@@ -23,7 +23,7 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
 "$cc" "${flags[@]}" -Iruntime -Iruntime/include tests/fuzz/fuzz_artifact.c runtime/artifact_check.c \
   support/digest.c "${support[@]}" -ljansson -lxxhash -lm -o "$out/fuzz_artifact"
 
-graph=(ir/graph.c ir/ops.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c frontend/model_json.c
+graph=(ir/graph.c ir/ops.c ir/rope.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c frontend/model_json.c
        frontend/hf.c frontend/safetensors.c frontend/safetensors_writer.c frontend/tokenizer.c)
 cmake -DDIR=frontend/arch -DPATTERN='*.json' -DSYMBOL=llmc_arch_files -DOUT="$out/arch_embedded.c" \
   -P cmake/embed_files.cmake
