@@ -172,14 +172,42 @@ static llmc_status_t *map_params(json_t *desc, json_t *config, const char *where
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" must be a number",
                         first_key(alts));
     }
-    /* A null's stand-in may be 0 (no window); every config number must be positive. */
-    bool null_stand_in = json_is_object(alt) && json_is_null(json_object_get(config, first_key(alts)));
-    if (json_is_integer(value) && json_integer_value(value) <= 0 && !null_stand_in) {
+    /* Every config number must be positive; the description's own values (a
+     * literal default, a null's stand-in) may be 0: no window, no cap. */
+    bool from_description = !json_is_string(alt) && !(json_is_object(alt) && !json_is_null(json_object_get(config, first_key(alts))));
+    if (json_is_integer(value) && json_integer_value(value) <= 0 && !from_description) {
       json_decref(value);
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"%s\" must be positive",
                         first_key(alts));
     }
     json_object_set_new(params, param, value);
+  }
+  return NULL;
+}
+
+/* The description's "derived" params, in order: [name, a, op, b] with a and
+ * b a "$param" or a number and op one of + - * (Phi-3's split points of the
+ * fused qkv_proj: n_heads * head_dim, ...). Integers stay integers. */
+static llmc_status_t *derive_params(json_t *desc, json_t *params, const char *where) {
+  size_t i;
+  json_t *d;
+  json_array_foreach(json_object_get(desc, "derived"), i, d) {
+    json_t *v[2];
+    for (int k = 0; k < 2; k++) {
+      v[k] = json_array_get(d, k == 0 ? 1 : 3);
+      if (json_is_string(v[k]) && json_string_value(v[k])[0] == '$')
+        v[k] = json_object_get(params, json_string_value(v[k]) + 1);
+    }
+    const char *name = json_string_value(json_array_get(d, 0)), *op = json_string_value(json_array_get(d, 2));
+    if (!name || !op || !json_is_integer(v[0]) || !json_is_integer(v[1]))
+      return LLMC_ERROR(LLMC_INTERNAL, where, "description: derived[%zu] is not [name, a, op, b] of integers", i);
+    json_int_t a = json_integer_value(v[0]), b = json_integer_value(v[1]), r;
+    bool overflow = !strcmp(op, "+") ? __builtin_add_overflow(a, b, &r)
+                    : !strcmp(op, "-") ? __builtin_sub_overflow(a, b, &r)
+                                       : __builtin_mul_overflow(a, b, &r);
+    if (overflow || r <= 0 || r > ((json_int_t)1 << 40))
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "the config's sizes give %s out of range", name);
+    json_object_set_new(params, name, json_integer(r));
   }
   return NULL;
 }
@@ -218,6 +246,11 @@ static llmc_status_t *scaling_number(json_t *rs, const char *key, const char *wh
  * the longest context the model is compiled for. */
 static llmc_status_t *rope_scaling_attrs(json_t *config, json_t *params, const char *where, json_t **out) {
   *out = NULL;
+  /* RoPE over part of each head (Phi-4-mini: 0.75) would need a rotation
+   * that leaves the rest alone. */
+  json_t *prf = json_object_get(config, "partial_rotary_factor");
+  if (prf && !json_is_null(prf) && !(json_is_number(prf) && json_number_value(prf) == 1.0))
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "\"partial_rotary_factor\" other than 1 is not supported yet");
   json_t *rs = json_object_get(config, "rope_scaling");
   if (!rs || json_is_null(rs)) return NULL;
   if (!json_is_object(rs)) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\" must be an object or null");
@@ -236,9 +269,6 @@ static llmc_status_t *rope_scaling_attrs(json_t *config, json_t *params, const c
     free(shown);
     return s;
   }
-  json_t *prf = json_object_get(config, "partial_rotary_factor");
-  if (prf && !json_is_null(prf) && !(json_is_number(prf) && json_number_value(prf) == 1.0))
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "\"partial_rotary_factor\" other than 1 is not supported yet");
   double factor = 0, low = 0, high = 0, beta_fast = 0, beta_slow = 0, attention_factor = 0, mscale = 0,
          mscale_all = 0, original = 0;
   json_int_t max_pos = json_integer_value(json_object_get(params, "max_context"));
@@ -407,7 +437,7 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
     goto done;
   }
   if ((s = find_arch(arch, where, &desc)) || (s = map_params(desc, config, where, params)) ||
-      (s = check_unsupported(desc, config, where)) || (s = list_weights(dir, weights)))
+      (s = derive_params(desc, params, where)) || (s = check_unsupported(desc, config, where)) || (s = list_weights(dir, weights)))
     goto done;
 
   json_t *name = json_object_get(config, "_name_or_path");

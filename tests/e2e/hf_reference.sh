@@ -108,6 +108,21 @@ gemma)
     .params.layer_theta == [10000.0, 1000000.0, 10000.0, 1000000.0]' > /dev/null || fail "gemma3's layers"
   "$LLMC" compile gemma2 -o out-gemma2-gpu --target=gfx942,spirv$(nv ,sm_90a)
   ;;
+phi3)
+  # Phi-3 / Phi-4: q, k and v in one qkv_proj and gate and up in one
+  # gate_up_proj, sliced; config.sliding_window on every layer (Phi-3-mini's
+  # 2047) or none.
+  check phi3 --arch phi3 --hidden 96 --config-extra '"sliding_window": 10'
+  check phi3-nowindow --arch phi3 --kv-heads 1 --head-dim 24 --dtype bf16 --config-extra '"sliding_window": null'
+  # The fused weights cost no launch: as many as the Llama layout's.
+  "$GEN_MODEL" llama-layout --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 96 --vocab 96 --seed 11 >/dev/null
+  "$LLMC" compile llama-layout -o out-llama-layout
+  "$GEN_MODEL" phi3-same --arch phi3 --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 96 --vocab 96 --seed 11 >/dev/null
+  "$LLMC" compile phi3-same -o out-phi3-same
+  [ "$(jq .launches out-phi3-same/report.json)" = "$(jq .launches out-llama-layout/report.json)" ] ||
+    fail "Phi-3's fused weights cost launches"
+  "$LLMC" compile phi3 -o out-phi3-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  ;;
 long-context-errors)
   bad() { # bad EXIT MESSAGE CONFIG_EXTRA [gen flags]: the import refuses it
     local code=$1 msg=$2 extra=$3
@@ -131,6 +146,9 @@ long-context-errors)
   bad 65 '"original_max_position_embeddings" must be an integer' '"rope_scaling": {"rope_type": "yarn", "factor": 2.0,
     "original_max_position_embeddings": 31.5}'
   bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.5, "rope_scaling": {"rope_type": "linear", "factor": 2.0}'
+  bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.75' --arch phi3
+  bad 65 'RoPE scaling "longrope" (Phi-3) is not supported yet' '"rope_scaling": {"rope_type": "longrope",
+    "short_factor": [1.0], "long_factor": [2.0], "original_max_position_embeddings": 32}' --arch phi3
   bad 65 '"sliding_window" must be positive' '"sliding_window": -4' --arch mistral
   bad 65 '"sliding_window" is null; the model needs a value' '"sliding_window": null' --arch gemma2
   bad 65 'window must be in' '"sliding_window": 99999999999' --arch mistral

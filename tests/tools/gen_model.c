@@ -5,7 +5,7 @@
  *
  * Usage: gen_model OUT_DIR [--dim N] [--layers N] [--heads N] [--kv-heads N]
  *          [--hidden N] [--vocab N] [--max-context N] [--seed N] [--tied]
- *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2|qwen3|mistral|gemma2|gemma3]
+ *          [--shards N] [--dtype f32|f16|bf16] [--arch llama|qwen2|qwen3|mistral|gemma2|gemma3|phi3]
  *          [--head-dim N]  (default dim / heads; q_proj then has heads * N rows)
  *          [--rope-theta F]  (config.json's rope_theta, default 10000)
  *          [--rope-style half|interleaved]   (interleaved: model.json only)
@@ -19,7 +19,8 @@
  * no biases (Qwen3ForCausalLM); gemma2 and gemma3 have four zero-centred
  * norms a layer (Gemma's (1 + w)), gemma3 q/k norms too, and no hand-written
  * model.json (the Gemma graphs come from the importer's descriptions);
- * mistral is the Llama layout named MistralForCausalLM (its sliding_window
+ * phi3 has q, k and v in one qkv_proj and gate and up in one gate_up_proj
+ * (no hand-written model.json either); mistral is the Llama layout named MistralForCausalLM (its sliding_window
  * goes in with --config-extra; the hand-written model.json has none). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ typedef struct {
   unsigned long long seed;
   int head_dim;
   double rope_theta;
-  bool tied, qwen2, qwen3, mistral, gemma2, gemma3, rope_interleaved, written_ops;
+  bool tied, qwen2, qwen3, mistral, gemma2, gemma3, phi3, rope_interleaved, written_ops;
   llmc_st_dtype_t dtype;
   const char *config_extra;
 } config_t;
@@ -115,6 +116,7 @@ int main(int argc, char **argv) {
       c.qwen3 = strcmp(v, "qwen3") == 0;
       c.gemma2 = strcmp(v, "gemma2") == 0;
       c.gemma3 = strcmp(v, "gemma3") == 0;
+      c.phi3 = strcmp(v, "phi3") == 0;
       c.mistral = strcmp(v, "mistral") == 0;
     }
     else if (strcmp(a, "--rope-style") == 0) c.rope_interleaved = strcmp(v, "interleaved") == 0;
@@ -141,9 +143,13 @@ int main(int argc, char **argv) {
   add(&c, &rng, name, rows, cols, center, spread)
     bool gemma = c.gemma2 || c.gemma3;
     W("input_layernorm.weight", c.dim, 0, gemma ? 0.0f : 1.0f, 0.1f);
-    W("self_attn.q_proj.weight", qd, c.dim, 0, sd * 1.7f);
-    W("self_attn.k_proj.weight", kvd, c.dim, 0, sd * 1.7f);
-    W("self_attn.v_proj.weight", kvd, c.dim, 0, sd * 1.7f);
+    if (c.phi3) {
+      W("self_attn.qkv_proj.weight", qd + 2 * kvd, c.dim, 0, sd * 1.7f);
+    } else {
+      W("self_attn.q_proj.weight", qd, c.dim, 0, sd * 1.7f);
+      W("self_attn.k_proj.weight", kvd, c.dim, 0, sd * 1.7f);
+      W("self_attn.v_proj.weight", kvd, c.dim, 0, sd * 1.7f);
+    }
     if (c.qwen2) {
       W("self_attn.q_proj.bias", qd, 0, 0, 0.1f);
       W("self_attn.k_proj.bias", kvd, 0, 0, 0.1f);
@@ -159,8 +165,12 @@ int main(int argc, char **argv) {
       W("pre_feedforward_layernorm.weight", c.dim, 0, 0.0f, 0.1f);
       W("post_feedforward_layernorm.weight", c.dim, 0, 0.0f, 0.1f);
     }
-    W("mlp.gate_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
-    W("mlp.up_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
+    if (c.phi3) {
+      W("mlp.gate_up_proj.weight", 2 * c.hidden, c.dim, 0, sd * 1.7f);
+    } else {
+      W("mlp.gate_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
+      W("mlp.up_proj.weight", c.hidden, c.dim, 0, sd * 1.7f);
+    }
     W("mlp.down_proj.weight", c.dim, c.hidden, 0, sh * 1.7f);
 #undef W
   }
@@ -201,8 +211,9 @@ int main(int argc, char **argv) {
            "  \"rope_theta\": %.1f,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %d,\n"
            "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\"%s%s\n}\n",
            c.qwen2 ? "Qwen2ForCausalLM" : c.qwen3 ? "Qwen3ForCausalLM" : c.mistral ? "MistralForCausalLM"
-           : c.gemma2 ? "Gemma2ForCausalLM" : c.gemma3 ? "Gemma3ForCausalLM" : "LlamaForCausalLM",
-           c.qwen2 ? "qwen2" : c.qwen3 ? "qwen3" : c.mistral ? "mistral" : c.gemma2 ? "gemma2" : c.gemma3 ? "gemma3_text" : "llama",
+           : c.gemma2 ? "Gemma2ForCausalLM" : c.gemma3 ? "Gemma3ForCausalLM" : c.phi3 ? "Phi3ForCausalLM" : "LlamaForCausalLM",
+           c.qwen2 ? "qwen2" : c.qwen3 ? "qwen3" : c.mistral ? "mistral" : c.gemma2 ? "gemma2" : c.gemma3 ? "gemma3_text"
+           : c.phi3 ? "phi3" : "llama",
            c.dim, c.hidden, c.layers, c.heads, c.kv_heads, hd, c.rope_theta ? c.rope_theta : 10000.0, c.vocab, c.max_context, c.tied ? "true" : "false",
            c.dtype == LLMC_ST_F32 ? "float32" : c.dtype == LLMC_ST_F16 ? "float16" : "bfloat16",
            c.config_extra ? ",\n  " : "", c.config_extra ? c.config_extra : "");
@@ -291,7 +302,7 @@ int main(int argc, char **argv) {
     memcpy(r, il, strlen(il));
     r += strlen(il);
   }
-  if (!c.gemma2 && !c.gemma3 && write_text(dir, "model.json", mj)) return 1;
+  if (!c.gemma2 && !c.gemma3 && !c.phi3 && write_text(dir, "model.json", mj)) return 1;
   for (int i = 0; i < n_tensors; i++) free(tensors[i].data);
   return 0;
 }

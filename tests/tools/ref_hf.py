@@ -203,6 +203,10 @@ ARCH_DEFAULTS = {
     # LlamaConfig / MistralConfig / Qwen2Config __init__ defaults for the keys read here.
     "LlamaForCausalLM": {"max_position_embeddings": 2048},
     "MistralForCausalLM": {"max_position_embeddings": 4096 * 32, "sliding_window": 4096},
+    # Phi3Config (models/phi3): q, k and v in one qkv_proj, gate and up in one
+    # gate_up_proj (gate first: up_states.chunk(2, dim=-1)); config.sliding_window
+    # (None by default) on every layer (Phi3Model picks the sliding mask when set).
+    "Phi3ForCausalLM": {"max_position_embeddings": 4096, "sliding_window": None},
     "Qwen2ForCausalLM": {"max_position_embeddings": 32768, "sliding_window": 4096,
                          "max_window_layers": 28, "use_sliding_window": False},
     # Qwen3Config: as Qwen2's; its attention (models/qwen3/modeling_qwen3.py)
@@ -263,7 +267,7 @@ class Config:
     def __init__(self, raw, window_override=None, yarn_legacy_factor=False, attn_implementation="eager"):
         archs = raw.get("architectures") or []
         if len(archs) != 1 or archs[0] not in ARCH_DEFAULTS:
-            raise Unsupported(f"architectures {archs} (LlamaForCausalLM, MistralForCausalLM, "
+            raise Unsupported(f"architectures {archs} (LlamaForCausalLM, MistralForCausalLM, Phi3ForCausalLM, "
                               f"Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM and "
                               f"Gemma3ForCausalLM are modelled)")
         self.arch = archs[0]
@@ -465,7 +469,7 @@ class Config:
         if self.arch == "LlamaForCausalLM":
             # LlamaConfig has no sliding window; a sliding_window key is ignored by HF.
             return [None] * n
-        if self.arch == "MistralForCausalLM":
+        if self.arch in ("MistralForCausalLM", "Phi3ForCausalLM"):
             sw = raw.get("sliding_window", d["sliding_window"])
             return [sw or None] * n  # null disables the window
         # Qwen2: Qwen2Config.sliding_window = sliding_window if use_sliding_window else None
@@ -765,14 +769,22 @@ class Model:
             p = f"model.layers.{i}."
             L = {
                 "in_norm": norm(p + "input_layernorm.weight", E),
-                "q": get(p + "self_attn.q_proj.weight", [H * D, E]),
-                "k": get(p + "self_attn.k_proj.weight", [KV * D, E]),
-                "v": get(p + "self_attn.v_proj.weight", [KV * D, E]),
                 "o": get(p + "self_attn.o_proj.weight", [E, H * D]),
-                "gate": get(p + "mlp.gate_proj.weight", [I, E]),
-                "up": get(p + "mlp.up_proj.weight", [I, E]),
                 "down": get(p + "mlp.down_proj.weight", [E, I]),
             }
+            if c.arch == "Phi3ForCausalLM":
+                # Phi3Attention: qkv[..., :H*D], [H*D : H*D + KV*D], [H*D + KV*D :]; Phi3MLP:
+                # gate, up = gate_up_proj(x).chunk(2, dim=-1)
+                qkv = get(p + "self_attn.qkv_proj.weight", [(H + 2 * KV) * D, E])
+                L["q"], L["k"], L["v"] = qkv[:H * D], qkv[H * D:(H + KV) * D], qkv[(H + KV) * D:]
+                gate_up = get(p + "mlp.gate_up_proj.weight", [2 * I, E])
+                L["gate"], L["up"] = gate_up[:I], gate_up[I:]
+            else:
+                L["q"] = get(p + "self_attn.q_proj.weight", [H * D, E])
+                L["k"] = get(p + "self_attn.k_proj.weight", [KV * D, E])
+                L["v"] = get(p + "self_attn.v_proj.weight", [KV * D, E])
+                L["gate"] = get(p + "mlp.gate_proj.weight", [I, E])
+                L["up"] = get(p + "mlp.up_proj.weight", [I, E])
             for proj, n_out, on in (("q", H * D, c.qkv_bias), ("k", KV * D, c.qkv_bias),
                                     ("v", KV * D, c.qkv_bias), ("o", E, c.o_bias)):
                 L[proj + "_b"] = get(p + f"self_attn.{proj}_proj.bias", [n_out]) if on else None
