@@ -239,6 +239,53 @@ static llmc_status_t *scaling_number(json_t *rs, const char *key, const char *wh
   return NULL;
 }
 
+/* Phi-3's longrope (transformers' _compute_longrope_parameters): pair i's
+ * frequency divided by short_factor[i] below the original context
+ * (long_factor past it, which llmc does not compile: the model's context
+ * becomes the original one), cos and sin scaled by attention_factor, else
+ * sqrt(1 + ln(s) / ln(original)) with s = max_position_embeddings /
+ * original when s > 1. The original context is the description's
+ * original_context param, else config's original_max_position_embeddings,
+ * else max_position_embeddings. */
+static llmc_status_t *longrope_attrs(json_t *config, json_t *rs, json_t *params, const char *where, json_t **out) {
+  /* The description's "original_context" param (Phi3Config defaults it to
+   * 4096), else config's key. */
+  json_t *shorts = json_object_get(rs, "short_factor"), *orig = json_object_get(params, "original_context");
+  if (!orig) orig = json_object_get(config, "original_max_position_embeddings");
+  if (!json_is_array(shorts) || json_array_size(shorts) == 0 || json_array_size(shorts) > LLMC_MAX_ATTR_FLOATS)
+    return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\": longrope needs a \"short_factor\" list");
+  json_int_t max_pos = json_integer_value(json_object_get(params, "max_context"));
+  json_int_t original = max_pos;
+  if (orig && !json_is_null(orig)) {
+    if (!json_is_integer(orig) || json_integer_value(orig) <= 0)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"original_max_position_embeddings\" must be a positive integer");
+    original = json_integer_value(orig);
+  }
+  double scale = 0, factor = (double)max_pos / (double)original;
+  llmc_status_t *s = scaling_number(rs, "attention_factor", where, false, &scale);
+  if (s) return s;
+  if (scale == 0) scale = factor <= 1 ? 1.0 : sqrt(1 + log(factor) / log((double)original));
+  json_t *a = json_object(), *fs = json_array();
+  size_t i;
+  json_t *f;
+  json_array_foreach(shorts, i, f) {
+    if (!json_is_number(f) || !(json_number_value(f) > 0)) {
+      json_decref(a);
+      json_decref(fs);
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\": short_factor[%zu] must be a positive number", i);
+    }
+    json_array_append_new(fs, json_real(json_number_value(f)));
+  }
+  json_object_set_new(a, "scaling", json_string("longrope"));
+  json_object_set_new(a, "ext_factors", fs);
+  json_object_set_new(a, "original_context", json_integer(original));
+  json_object_set_new(a, "attention_factor", json_real(scale));
+  /* Compiled for the original context, where the short factors hold. */
+  if (original < max_pos) json_object_set_new(params, "max_context", json_integer(original));
+  *out = a;
+  return NULL;
+}
+
 /* config.json's rope_scaling as attributes for every rope op of the graph
  * (the names llmc_ir_rope_read reads), as transformers interprets it
  * (modeling_rope_utils.py, ROPE_INIT_FUNCTIONS): *out stays NULL for none or
@@ -259,12 +306,11 @@ static llmc_status_t *rope_scaling_attrs(json_t *config, json_t *params, const c
   const char *t = json_string_value(type);
   if (!t) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\" has no \"rope_type\" string");
   if (strcmp(t, "default") == 0) return NULL;
-  if (strcmp(t, "longrope") == 0 || strcmp(t, "su") == 0)
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "RoPE scaling \"longrope\" (Phi-3) is not supported yet");
+  if (strcmp(t, "longrope") == 0 || strcmp(t, "su") == 0) return longrope_attrs(config, rs, params, where, out);
   if (strcmp(t, "linear") && strcmp(t, "dynamic") && strcmp(t, "llama3") && strcmp(t, "yarn")) {
     char *shown = llmc_printable_dup(t);
     llmc_status_t *s = LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
-                                  "RoPE scaling \"%s\" is not supported (supported: linear, dynamic, llama3, yarn)",
+                                  "RoPE scaling \"%s\" is not supported (supported: linear, dynamic, llama3, yarn, longrope)",
                                   shown ? shown : "?");
     free(shown);
     return s;

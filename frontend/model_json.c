@@ -170,6 +170,18 @@ static llmc_status_t *json_to_attr(builder_t *b, const char *loc, const char *ke
   } else if (json_is_string(v)) {
     out->kind = LLMC_ATTR_STRING;
     out->s = json_string_value(v);
+  } else if (json_is_array(v) && json_array_size(v) <= LLMC_MAX_ATTR_FLOATS) {
+    size_t n = json_array_size(v);
+    double *fs = llmc_arena_alloc(b->a, sizeof(double) * (n ? n : 1));
+    if (!fs) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+      if (!json_is_number(json_array_get(v, k)))
+        return berr(b, loc, LLMC_DATA_LOSS, "attribute '%s' must be a list of numbers", key);
+      fs[k] = json_number_value(json_array_get(v, k));
+    }
+    out->kind = LLMC_ATTR_FLOATS;
+    out->fs = fs;
+    out->i = (int64_t)n;
   } else {
     return berr(b, loc, LLMC_DATA_LOSS, "attribute '%s' must be a number, boolean or string", key);
   }
@@ -504,12 +516,13 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   for (int i = 0; i < m->graph->n_values; i++) {
     llmc_rope_t r;
     const llmc_value_t *v = m->graph->values[i];
-    if (v->kind == LLMC_VALUE_NODE && llmc_ir_rope_of(v, &r) && r.scaling == LLMC_ROPE_DYNAMIC &&
-        m->max_context > r.original_context)
+    if (v->kind == LLMC_VALUE_NODE && llmc_ir_rope_of(v, &r) &&
+        (r.scaling == LLMC_ROPE_DYNAMIC || r.scaling == LLMC_ROPE_LONGROPE) && m->max_context > r.original_context)
     {
       char msg[200];
-      snprintf(msg, sizeof msg, "max_context %lld is beyond the original_context %lld of dynamic RoPE scaling",
-               (long long)m->max_context, (long long)r.original_context);
+      snprintf(msg, sizeof msg, "max_context %lld is beyond the original_context %lld of %s RoPE scaling",
+               (long long)m->max_context, (long long)r.original_context,
+               r.scaling == LLMC_ROPE_DYNAMIC ? "dynamic" : "longrope");
       return berr(b, "max_context", LLMC_DATA_LOSS, "%s (positions past it are not supported)", msg);
     }
   }

@@ -159,7 +159,16 @@ llmc_status_t *llmc_ir_graph_add_node(llmc_ir_graph_t *g, llmc_op_t op,
     v->attrs[i] = attrs[i];
     v->attrs[i].name = llmc_arena_strdup(g->arena, attrs[i].name);
     if (attrs[i].kind == LLMC_ATTR_STRING) v->attrs[i].s = llmc_arena_strdup(g->arena, attrs[i].s);
-    if (!v->attrs[i].name || (attrs[i].kind == LLMC_ATTR_STRING && !v->attrs[i].s))
+    if (attrs[i].kind == LLMC_ATTR_FLOATS) {
+      if (attrs[i].i < 0 || attrs[i].i > LLMC_MAX_ATTR_FLOATS)
+        return LLMC_ERROR(LLMC_DATA_LOSS, where, "attribute '%s' has more than %d numbers", attrs[i].name,
+                          LLMC_MAX_ATTR_FLOATS);
+      double *fs = llmc_arena_alloc(g->arena, sizeof(double) * (size_t)(attrs[i].i ? attrs[i].i : 1));
+      if (fs) memcpy(fs, attrs[i].fs, sizeof(double) * (size_t)attrs[i].i);
+      v->attrs[i].fs = fs;
+    }
+    if (!v->attrs[i].name || (attrs[i].kind == LLMC_ATTR_STRING && !v->attrs[i].s) ||
+        (attrs[i].kind == LLMC_ATTR_FLOATS && !v->attrs[i].fs))
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   }
   *out_value = v;

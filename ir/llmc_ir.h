@@ -53,14 +53,18 @@ const char *llmc_op_name(llmc_op_t op);
 bool llmc_op_parse(const char *name, llmc_op_t *out);
 int llmc_op_arity(llmc_op_t op);
 
-typedef enum { LLMC_ATTR_INT, LLMC_ATTR_FLOAT, LLMC_ATTR_BOOL, LLMC_ATTR_STRING } llmc_attr_kind_t;
+typedef enum { LLMC_ATTR_INT, LLMC_ATTR_FLOAT, LLMC_ATTR_BOOL, LLMC_ATTR_STRING, LLMC_ATTR_FLOATS } llmc_attr_kind_t;
+
+/* The longest FLOATS attribute (RoPE's per-pair factors: head_dim / 2). */
+#define LLMC_MAX_ATTR_FLOATS 1024
 
 typedef struct {
   const char *name;
   llmc_attr_kind_t kind;
-  int64_t i; /* INT and BOOL */
+  int64_t i; /* INT and BOOL; FLOATS: how many */
   double f;  /* FLOAT */
   const char *s;
+  const double *fs; /* FLOATS: i numbers (Phi-3's longrope factors) */
 } llmc_attr_t;
 
 typedef enum { LLMC_VALUE_INPUT, LLMC_VALUE_WEIGHT, LLMC_VALUE_NODE } llmc_value_kind_t;
@@ -141,7 +145,10 @@ int64_t llmc_ir_norm_group(const llmc_value_t *norm);
  * interpolated and extrapolated frequencies over a ramp (beta_fast,
  * beta_slow, original_context, truncate) and scales cos and sin by
  * attention_factor; dynamic (NTK) is the default rotation for every position
- * below original_context, the only ones it is compiled for. */
+ * below original_context, the only ones it is compiled for; longrope (Phi-3)
+ * divides pair i's frequency by ext_factors[i] (the short factors, which
+ * apply below original_context, the only positions compiled) and scales cos
+ * and sin by attention_factor. */
 /* The widest head RoPE rotates (real models: 64-256). */
 #define LLMC_MAX_HEAD_DIM 1024
 
@@ -151,6 +158,7 @@ typedef enum {
   LLMC_ROPE_DYNAMIC,
   LLMC_ROPE_LLAMA3,
   LLMC_ROPE_YARN,
+  LLMC_ROPE_LONGROPE,
 } llmc_rope_scaling_t;
 
 typedef struct {
@@ -160,7 +168,8 @@ typedef struct {
   double factor, low_freq_factor, high_freq_factor, beta_fast, beta_slow;
   int64_t original_context;
   bool truncate;
-  double cos_sin_scale; /* yarn's attention factor; 1 otherwise */
+  double cos_sin_scale; /* yarn's and longrope's attention factor; 1 otherwise */
+  const double *ext_factors; /* longrope: head_dim / 2 factors, owned by the node */
 } llmc_rope_t;
 
 /* Reads (and checks) the rotation node v applies: *out_present is false

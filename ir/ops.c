@@ -86,6 +86,7 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_ROPE, "beta_slow", LLMC_ATTR_FLOAT, false, 1e-6, 1e6},
     {LLMC_OP_ROPE, "attention_factor", LLMC_ATTR_FLOAT, false, 1e-3, 1e3},
     {LLMC_OP_ROPE, "truncate", LLMC_ATTR_BOOL, false, F32_RANGE},
+    {LLMC_OP_ROPE, "ext_factors", LLMC_ATTR_FLOATS, false, F32_RANGE},
     {LLMC_OP_KV_WRITE, "layer", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_KV_WRITE, "n_kv_heads", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_KV_WRITE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
@@ -119,6 +120,7 @@ static const char *attr_kind_name(llmc_attr_kind_t k) {
     case LLMC_ATTR_FLOAT: return "number";
     case LLMC_ATTR_BOOL: return "boolean";
     case LLMC_ATTR_STRING: return "string";
+    case LLMC_ATTR_FLOATS: return "list of numbers";
   }
   return "?";
 }
@@ -139,6 +141,10 @@ static llmc_status_t *check_attrs(const llmc_value_t *n, const char *where) {
                         attr_kind_name(rule->kind));
     if (a->kind == LLMC_ATTR_FLOAT && !isfinite(a->f))
       return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: attribute '%s' is not finite", op, a->name);
+    for (int64_t k = 0; a->kind == LLMC_ATTR_FLOATS && k < a->i; k++)
+      if (!(a->fs[k] > 0 && a->fs[k] < 1e6)) /* the only lists are factors */
+        return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: attribute '%s' holds %g, outside (0, 1e6)", op, a->name,
+                          a->fs[k]);
     if (rule->kind == LLMC_ATTR_FLOAT) {
       double f = a->kind == LLMC_ATTR_FLOAT ? a->f : (double)a->i;
       double lo = rule->max > 0 ? rule->min : -FLT_MAX, hi = rule->max > 0 ? rule->max : FLT_MAX;

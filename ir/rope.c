@@ -16,9 +16,10 @@
 
 #include "llmc_ir.h"
 
-const char *const llmc_rope_attr_names[] = {"theta",     "style",           "scaling",          "factor",
+const char *const llmc_rope_attr_names[] = {"theta",          "style",           "scaling",          "factor",
                                             "low_freq_factor", "high_freq_factor", "original_context", "beta_fast",
-                                            "beta_slow", "attention_factor", "truncate",         NULL};
+                                            "beta_slow",      "attention_factor", "truncate",        "ext_factors",
+                                            NULL};
 
 /* The attribute `name` of v's rotation: unprefixed on a rope node,
  * "rope_"-prefixed on a consumer that applies RoPE itself. */
@@ -37,15 +38,16 @@ static double num(const llmc_attr_t *a, double dflt) {
 typedef struct {
   const char *name;
   llmc_rope_scaling_t scaling;
-  const char *required[4]; /* besides factor, which every scaling needs */
+  const char *required[4];
   const char *optional[4];
 } scaling_rule_t;
 
 static const scaling_rule_t scaling_rules[] = {
-    {"linear", LLMC_ROPE_LINEAR, {NULL}, {NULL}},
-    {"dynamic", LLMC_ROPE_DYNAMIC, {"original_context", NULL}, {NULL}},
-    {"llama3", LLMC_ROPE_LLAMA3, {"low_freq_factor", "high_freq_factor", "original_context", NULL}, {NULL}},
-    {"yarn", LLMC_ROPE_YARN, {"original_context", NULL}, {"beta_fast", "beta_slow", "attention_factor", "truncate"}},
+    {"linear", LLMC_ROPE_LINEAR, {"factor", NULL}, {NULL}},
+    {"dynamic", LLMC_ROPE_DYNAMIC, {"factor", "original_context", NULL}, {NULL}},
+    {"llama3", LLMC_ROPE_LLAMA3, {"factor", "low_freq_factor", "high_freq_factor", "original_context"}, {NULL}},
+    {"yarn", LLMC_ROPE_YARN, {"factor", "original_context", NULL}, {"beta_fast", "beta_slow", "attention_factor", "truncate"}},
+    {"longrope", LLMC_ROPE_LONGROPE, {"ext_factors", "original_context", NULL}, {"attention_factor", NULL}},
 };
 
 static bool listed(const char *const *names, size_t n, const char *name) {
@@ -86,13 +88,13 @@ llmc_status_t *llmc_ir_rope_read(const llmc_value_t *v, const char *where, llmc_
       if (strcmp(scaling->s, scaling_rules[i].name) == 0) rule = &scaling_rules[i];
   if (scaling && !rule)
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "%s: %sscaling must be \"linear\", \"dynamic\", \"llama3\" or \"yarn\"", op, pre);
+                      "%s: %sscaling must be \"linear\", \"dynamic\", \"llama3\", \"yarn\" or \"longrope\"", op, pre);
   /* Every parameter must belong to the scaling, and each it needs be given. */
   for (int i = 3; llmc_rope_attr_names[i]; i++) { /* after theta, style and scaling */
     const char *name = llmc_rope_attr_names[i];
     bool present = rope_attr(v, name) != NULL, needed = false, allowed = false;
     if (rule) {
-      needed = strcmp(name, "factor") == 0 || listed(rule->required, 4, name);
+      needed = listed(rule->required, 4, name);
       allowed = needed || listed(rule->optional, 4, name);
     }
     if (present && !allowed)
@@ -117,6 +119,15 @@ llmc_status_t *llmc_ir_rope_read(const llmc_value_t *v, const char *where, llmc_
     return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: %shigh_freq_factor must exceed %slow_freq_factor", op, pre, pre);
   if (out->scaling == LLMC_ROPE_YARN)
     out->cos_sin_scale = num(rope_attr(v, "attention_factor"), yarn_mscale(out->factor));
+  if (out->scaling == LLMC_ROPE_LONGROPE) {
+    const llmc_attr_t *ext = rope_attr(v, "ext_factors");
+    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+    if (ext->i != hd / 2)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: %sext_factors has %lld factors, not head_dim / 2 = %lld", op, pre,
+                        (long long)ext->i, (long long)(hd / 2));
+    out->ext_factors = ext->fs;
+    out->cos_sin_scale = num(rope_attr(v, "attention_factor"), 1.0);
+  }
   return NULL;
 }
 
@@ -135,7 +146,7 @@ bool llmc_ir_rope_equal(const llmc_rope_t *a, const llmc_rope_t *b) {
          a->factor == b->factor && a->low_freq_factor == b->low_freq_factor &&
          a->high_freq_factor == b->high_freq_factor && a->beta_fast == b->beta_fast && a->beta_slow == b->beta_slow &&
          a->original_context == b->original_context && a->truncate == b->truncate &&
-         a->cos_sin_scale == b->cos_sin_scale;
+         a->cos_sin_scale == b->cos_sin_scale && a->ext_factors == b->ext_factors;
 }
 
 void llmc_ir_rope_inv_freq(const llmc_rope_t *r, int64_t head_dim, float *inv) {
@@ -165,6 +176,9 @@ void llmc_ir_rope_inv_freq(const llmc_rope_t *r, int64_t head_dim, float *inv) {
       case LLMC_ROPE_DEFAULT:
       case LLMC_ROPE_DYNAMIC: break;
       case LLMC_ROPE_LINEAR: f = base_f / factor; break;
+      case LLMC_ROPE_LONGROPE: /* 1 / (ext_factor * base ** (2i / d)), float32 */
+        f = 1.0f / ((float)r->ext_factors[i] * powf((float)r->theta, (float)(2 * i) / (float)head_dim));
+        break;
       case LLMC_ROPE_LLAMA3: {
         double ctx = (double)r->original_context, wavelen = two_pi / f;
         double low_wavelen = ctx / r->low_freq_factor, high_wavelen = ctx / r->high_freq_factor;

@@ -66,6 +66,13 @@ void llmc_ir_print(const llmc_ir_graph_t *g, llmc_buf_t *out) {
             case LLMC_ATTR_FLOAT: print_float(out, a->f); break;
             case LLMC_ATTR_BOOL: llmc_buf_printf(out, "%s", a->i ? "true" : "false"); break;
             case LLMC_ATTR_STRING: print_string(out, a->s); break;
+            case LLMC_ATTR_FLOATS:
+              for (int64_t k = 0; k < a->i; k++) {
+                llmc_buf_printf(out, "%s", k ? ", " : "[");
+                print_float(out, a->fs[k]);
+              }
+              llmc_buf_printf(out, "%s", a->i ? "]" : "[]");
+              break;
           }
         }
         llmc_buf_printf(out, "}");
@@ -241,7 +248,7 @@ static llmc_status_t *parse_type(parser_t *ps, llmc_dtype_t *dt, llmc_shape_t *s
   return expect(ps, "]");
 }
 
-/* attr := ident '=' ( integer | float | 'true' | 'false' | string ) */
+/* attr := ident '=' ( integer | float | 'true' | 'false' | string | '[' float (',' float)* ']' ) */
 static llmc_status_t *parse_attr(parser_t *ps, llmc_attr_t *a) {
   char name[64];
   LLMC_RETURN_IF_ERROR(parse_ident(ps, name, sizeof name));
@@ -251,6 +258,26 @@ static llmc_status_t *parse_attr(parser_t *ps, llmc_attr_t *a) {
   if (*ps->p == '"') {
     a->kind = LLMC_ATTR_STRING;
     return parse_string(ps, (char **)&a->s);
+  }
+  if (accept(ps, "[")) {
+    double *fs = llmc_arena_alloc(ps->scratch, sizeof(double) * LLMC_MAX_ATTR_FLOATS);
+    if (!fs) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    a->kind = LLMC_ATTR_FLOATS;
+    a->fs = fs;
+    a->i = 0;
+    skip_space(ps);
+    if (accept(ps, "]")) return NULL;
+    do {
+      skip_space(ps);
+      char *end;
+      size_t n = strspn(ps->p, "0123456789+-.eE");
+      if (a->i == LLMC_MAX_ATTR_FLOATS) return perr(ps, "too many numbers in attribute '%s'", name);
+      fs[a->i] = strtod(ps->p, &end);
+      if (n == 0 || end != ps->p + n) return perr(ps, "bad number in attribute '%s'", name);
+      a->i++;
+      ps->p = end;
+    } while (accept(ps, ","));
+    return expect(ps, "]");
   }
   bool is_true = accept(ps, "true");
   if (is_true || accept(ps, "false")) {

@@ -15,6 +15,7 @@ static bool attrs_equal(const llmc_attr_t *a, const llmc_attr_t *b) {
     case LLMC_ATTR_BOOL: return a->i == b->i;
     case LLMC_ATTR_FLOAT: return memcmp(&a->f, &b->f, sizeof a->f) == 0;
     case LLMC_ATTR_STRING: return strcmp(a->s, b->s) == 0;
+    case LLMC_ATTR_FLOATS: return a->i == b->i && memcmp(a->fs, b->fs, sizeof(double) * (size_t)a->i) == 0;
   }
   return false;
 }
@@ -45,6 +46,11 @@ static uint64_t node_hash(const llmc_value_t *v) {
     h = string_hash(h, a->name);
     uint64_t bits = (uint64_t)a->i;
     if (a->kind == LLMC_ATTR_FLOAT) memcpy(&bits, &a->f, sizeof bits);
+    for (int64_t k = 0; a->kind == LLMC_ATTR_FLOATS && k < a->i; k++) {
+      uint64_t b;
+      memcpy(&b, &a->fs[k], sizeof b);
+      h = mix(h, b);
+    }
     h = a->kind == LLMC_ATTR_STRING ? string_hash(h, a->s) : mix(h, bits);
   }
   return h;

@@ -122,6 +122,22 @@ phi3)
   [ "$(jq .launches out-phi3-same/report.json)" = "$(jq .launches out-llama-layout/report.json)" ] ||
     fail "Phi-3's fused weights cost launches"
   "$LLMC" compile phi3 -o out-phi3-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  # longrope (Phi-3-*-128k, Phi-3.5): the short factors and the attention
+  # factor below original_max_position_embeddings, the context it is compiled
+  # for; a longer --max-context is refused.
+  "$GEN_MODEL" phi3-long --arch phi3 --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 96 --vocab 96 --seed 11 \
+    --max-context 256 --config-extra '"original_max_position_embeddings": 64, "rope_scaling": {"type": "longrope",
+    "short_factor": [1.0, 1.1, 1.3, 1.7, 2.5, 4.0, 6.5, 9.0], "long_factor": [1, 2, 4, 8, 16, 32, 48, 64]}' >/dev/null
+  "$LLMC" compile phi3-long -o out-phi3-long
+  "$PY" "$REF" phi3-long --prompts "1,15,42;$(seq -s, 3 42)" --steps 20 > phi3-long.ref.json
+  "$E2E_CHECK" phi3-long out-phi3-long --steps 8 --prompt-lens 1,30 --reference phi3-long.ref.json
+  [ "$("$LLMC" import phi3-long | jq .params.max_context)" = 64 ] || fail "longrope's context is not the original"
+  expect_error 64 "exceeds the model's context of 64" -- "$LLMC" compile phi3-long -o x --max-context 128
+  # The factors round-trip through the IR's text form.
+  "$LLMC" compile phi3-long -o ir-phi3-long --emit=ir
+  grep -q 'ext_factors = \[1' ir-phi3-long/model.ir || fail "no ext_factors list in the IR"
+  "$IR_OPT" ir-phi3-long/model.ir > reparsed.ir
+  cmp ir-phi3-long/model.ir reparsed.ir || fail "the IR text with a list attribute does not round-trip"
   ;;
 long-context-errors)
   bad() { # bad EXIT MESSAGE CONFIG_EXTRA [gen flags]: the import refuses it
@@ -135,7 +151,7 @@ long-context-errors)
   }
   bad 65 '"rope_scaling" must be an object or null' '"rope_scaling": 8'
   bad 65 'no "rope_type" string' '"rope_scaling": {"factor": 2.0}'
-  bad 65 'RoPE scaling "longrope" (Phi-3) is not supported yet' '"rope_scaling": {"rope_type": "longrope", "factor": 2.0}'
+  bad 65 'longrope needs a "short_factor" list' '"rope_scaling": {"rope_type": "longrope", "factor": 2.0}'
   bad 65 'RoPE scaling "ntk-by-parts" is not supported' '"rope_scaling": {"rope_type": "ntk-by-parts", "factor": 2.0}'
   bad 65 '"rope_scaling" needs "low_freq_factor"' '"rope_scaling": {"rope_type": "llama3", "factor": 8.0,
     "high_freq_factor": 4.0, "original_max_position_embeddings": 32}'
@@ -147,8 +163,10 @@ long-context-errors)
     "original_max_position_embeddings": 31.5}'
   bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.5, "rope_scaling": {"rope_type": "linear", "factor": 2.0}'
   bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.75' --arch phi3
-  bad 65 'RoPE scaling "longrope" (Phi-3) is not supported yet' '"rope_scaling": {"rope_type": "longrope",
-    "short_factor": [1.0], "long_factor": [2.0], "original_max_position_embeddings": 32}' --arch phi3
+  bad 65 'ext_factors has 1 factors, not head_dim / 2 = 8' '"rope_scaling": {"rope_type": "longrope",
+    "short_factor": [1.0], "long_factor": [2.0]}' --arch phi3
+  bad 65 'short_factor[1] must be a positive number' '"rope_scaling": {"rope_type": "longrope",
+    "short_factor": [1.0, -2, 1, 1, 1, 1, 1, 1], "long_factor": [2.0]}' --arch phi3
   bad 65 '"sliding_window" must be positive' '"sliding_window": -4' --arch mistral
   bad 65 '"sliding_window" is null; the model needs a value' '"sliding_window": null' --arch gemma2
   bad 65 'window must be in' '"sliding_window": 99999999999' --arch mistral

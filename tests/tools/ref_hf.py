@@ -257,9 +257,11 @@ def _rope_type_of(scaling):
     rope_type = scaling.get("rope_type", scaling.get("type"))
     if rope_type is None:
         raise RefError("rope_scaling has neither rope_type nor type")
-    if rope_type not in ("default", "linear", "dynamic", "yarn", "llama3"):
+    if rope_type == "su":  # the old name of longrope (Phi-3's first configs)
+        rope_type = "longrope"
+    if rope_type not in ("default", "linear", "dynamic", "yarn", "llama3", "longrope"):
         raise Unsupported(f"rope_type {rope_type!r} (default, linear, dynamic, yarn, "
-                          f"llama3 are modelled)")
+                          f"llama3, longrope are modelled)")
     return rope_type, dict(scaling)
 
 
@@ -309,6 +311,10 @@ class Config:
         self.rms_norm_eps = float(raw.get("rms_norm_eps", 1e-6))
         self.max_position_embeddings = int(raw.get("max_position_embeddings",
                                                     d["max_position_embeddings"]))
+        # Phi3Config has original_max_position_embeddings (default 4096), which
+        # longrope reads; the other config classes have no such attribute.
+        self.original_max_position_embeddings = (
+            int(raw.get("original_max_position_embeddings") or 4096) if self.arch == "Phi3ForCausalLM" else None)
         self.tie_word_embeddings = bool(raw.get("tie_word_embeddings", d.get("tie_word_embeddings", False)))
         self.yarn_legacy_factor = yarn_legacy_factor
         if self.num_heads % self.num_kv_heads:
@@ -627,6 +633,32 @@ def rope_llama3(base, dim, rs):
     return np.where(is_medium, smoothed, inv_llama).astype(F32), att
 
 
+def rope_longrope(base, dim, rs, cfg, seq_len=None):
+    """_compute_longrope_parameters (transformers 4.56/4.57).
+
+    original = config.original_max_position_embeddings when the config class
+    has the attribute (Phi3Config does, default 4096), and then factor =
+    max_position_embeddings / original; else original = max_position_embeddings
+    and factor = rope_scaling["factor"]. attention_factor = rope_scaling's, else
+    1 when factor <= 1, else sqrt(1 + ln(factor) / ln(original)). ext_factors =
+    long_factor when seq_len > original, else short_factor; inv_freq =
+    1 / (ext_factors * base ** (arange(0, dim, 2) / dim)), float32.
+    """
+    orig = cfg.original_max_position_embeddings
+    if orig is not None:
+        factor = cfg.max_position_embeddings / orig
+    else:
+        orig, factor = cfg.max_position_embeddings, rs.get("factor")
+    attention_factor = rs.get("attention_factor")
+    if attention_factor is None:
+        attention_factor = 1.0 if factor is None or factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(orig))
+    ext = rs["long_factor"] if seq_len and seq_len > orig else rs["short_factor"]
+    ext = np.asarray(ext, dtype=F32)
+    if ext.shape != (dim // 2,):
+        raise RefError(f"longrope factors have {ext.shape[0]} entries, not {dim // 2}")
+    return _rdiv32(1.0, ext * _pow32(F32(base), _exponents(dim))), attention_factor
+
+
 def rope_init(cfg, seq_len=None):
     """ROPE_INIT_FUNCTIONS[rope_type](config, device, seq_len) -> (inv_freq, attention_scaling)."""
     base, dim, rs = cfg.rope_theta, cfg.rope_dim, cfg.rope_scaling
@@ -641,6 +673,8 @@ def rope_init(cfg, seq_len=None):
         return rope_yarn(base, dim, rs, cfg.max_position_embeddings, cfg.yarn_legacy_factor)
     if t == "llama3":
         return rope_llama3(base, dim, rs)
+    if t == "longrope":
+        return rope_longrope(base, dim, rs, cfg, seq_len)
     raise Unsupported(f"rope_type {t}")
 
 
@@ -683,6 +717,11 @@ class Rotary:
     def cos_sin(self, positions):
         if self.cfg.rope_type == "dynamic":
             self._dynamic_update(positions)
+        if self.cfg.rope_type == "longrope":
+            # _longrope_frequency_update: the long factors once a sequence is
+            # longer than the original context, the short ones otherwise.
+            seq_len = int(max(positions)) + 1
+            self.inv_freq, self.attention_scaling = rope_init(self.cfg, seq_len)
         # freqs = inv_freq @ position_ids in float32 (one product each), emb = cat(freqs, freqs)
         ang = np.asarray(positions, dtype=F32)[:, None] * self.inv_freq[None, :]
         emb = np.concatenate([ang, ang], axis=-1).astype(F64)

@@ -46,7 +46,7 @@ static const bad_case_t bad_cases[] = {
      "head_dim 3 must be even"},
     {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"ntk\", factor = 2.0} : f32[T,8]\n"
           "  output \"logits\" = %4\n}\n",
-     "scaling must be \"linear\", \"dynamic\", \"llama3\" or \"yarn\""},
+     "scaling must be \"linear\", \"dynamic\", \"llama3\", \"yarn\" or \"longrope\""},
     {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, factor = 2.0} : f32[T,8]\n  output \"logits\" = %4\n}\n",
      "rope: factor does not apply to RoPE without scaling"},
     {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"llama3\", factor = 8.0} : f32[T,8]\n"
@@ -67,6 +67,15 @@ static const bad_case_t bad_cases[] = {
     {HEAD "  %4 = weight \"n\" : f32[8]\n  %5 = rms_norm %3, %4 {eps = 1e-5, group = 4} : f32[T,8]\n"
           "  output \"logits\" = %5\n}\n",
      "operand 1 has type f32[8], expected a float weight [4]"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"longrope\", ext_factors = [1.0, 2.0, 3.0], "
+          "original_context = 64} : f32[T,8]\n  output \"logits\" = %4\n}\n",
+     "ext_factors has 3 factors, not head_dim / 2 = 2"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"longrope\", ext_factors = [1.0, -2.0], "
+          "original_context = 64} : f32[T,8]\n  output \"logits\" = %4\n}\n",
+     "attribute 'ext_factors' holds -2, outside (0, 1e6)"},
+    {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"longrope\", ext_factors = [1.0, 2.0}"
+          " : f32[T,8]\n  output \"logits\" = %4\n}\n",
+     "expected ']'"},
     {HEAD "  %4 = silu %3 : f32[T,8]\n}\n", "graph has no outputs"},
     {HEAD "  %4 = silu %3 : f32[T,8]\n  output \"logits\" = %4\n", "unexpected end of input"},
     {HEAD "  %4 = silu %3 : q7[T,8]\n  output \"logits\" = %4\n}\n", "unknown dtype 'q7'"},
