@@ -53,6 +53,41 @@ static llmc_status_t *find_arch(const char *arch, const char *where, json_t **ou
   return s;
 }
 
+/* A description with "extends": ARCH is ARCH's description with this one's
+ * keys over it (a multimodal wrapper of a text model: its config section,
+ * weight prefix and extra ignored weights). */
+static llmc_status_t *extend_desc(json_t **desc, const char *where) {
+  const char *base_arch = json_string_value(json_object_get(*desc, "extends"));
+  if (!base_arch) return NULL;
+  json_t *base = NULL;
+  LLMC_RETURN_IF_ERROR(find_arch(base_arch, where, &base));
+  json_object_del(*desc, "extends");
+  json_object_update(base, *desc);
+  json_decref(*desc);
+  *desc = base;
+  return NULL;
+}
+
+/* "config_section": KEY: the params come from config[KEY] (Gemma 3's
+ * text_config), with the top level's keys it lacks (tie_word_embeddings,
+ * eos_token_id, torch_dtype). *config is replaced by the merged object. */
+static llmc_status_t *config_section(json_t *desc, json_t **config, const char *where) {
+  const char *key = json_string_value(json_object_get(desc, "config_section"));
+  if (!key) return NULL;
+  json_t *section = json_object_get(*config, key);
+  if (!json_is_object(section)) return LLMC_ERROR(LLMC_DATA_LOSS, where, "config has no \"%s\" object", key);
+  json_t *merged = json_deep_copy(section);
+  if (!merged) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  const char *k;
+  json_t *v;
+  json_object_foreach(*config, k, v) {
+    if (strcmp(k, key) && !json_object_get(merged, k)) json_object_set(merged, k, v);
+  }
+  json_decref(*config);
+  *config = merged;
+  return NULL;
+}
+
 /* One alternative of a param mapping: a config key, "a/b" (integer quotient
  * of two keys), {"key": K, "null": V} (K, or V where config gives K as null:
  * Mistral's sliding_window, whose null means none and whose absence
@@ -482,7 +517,8 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
     s = LLMC_ERROR(LLMC_DATA_LOSS, where, "no \"architectures\" list naming the model class");
     goto done;
   }
-  if ((s = find_arch(arch, where, &desc)) || (s = map_params(desc, config, where, params)) ||
+  if ((s = find_arch(arch, where, &desc)) || (s = extend_desc(&desc, where)) ||
+      (s = config_section(desc, &config, where)) || (s = map_params(desc, config, where, params)) ||
       (s = derive_params(desc, params, where)) || (s = check_unsupported(desc, config, where)) || (s = list_weights(dir, weights)))
     goto done;
 
@@ -509,15 +545,26 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   }
   /* The family's config default when config.json does not say (Gemma: tied). */
   if (!tie || json_is_null(tie)) tie = json_object_get(desc, "tie_word_embeddings_default");
-  json_t *ignore = json_deep_copy(json_object_get(desc, "ignore_weights"));
-  if (!ignore) ignore = json_array();
+  /* "weight_prefix": the graph's weight names are under it in the files;
+   * the ignore patterns of the graph's weights are prefixed too, those of
+   * "ignore_weights_extra" (a vision tower) are whole names. */
+  const char *prefix = json_string_value(json_object_get(desc, "weight_prefix"));
+  if (prefix) json_object_set_new(model, "weight_prefix", json_string(prefix));
+  json_t *ignore = json_array();
+  size_t n_ign;
+  json_t *pattern;
+  json_array_foreach(json_object_get(desc, "ignore_weights"), n_ign, pattern) {
+    json_array_append_new(ignore, json_sprintf("%s%s", prefix ? prefix : "", json_string_value(pattern)));
+  }
   if (json_is_true(tie)) {
     json_object_set(model, "weight_aliases", json_object_get(desc, "tied_embeddings"));
     /* Tied: a stored copy of the output matrix is not what the model reads. */
     const char *key;
     json_t *v;
-    json_object_foreach(json_object_get(desc, "tied_embeddings"), key, v) json_array_append_new(ignore, json_string(key));
+    json_object_foreach(json_object_get(desc, "tied_embeddings"), key, v)
+      json_array_append_new(ignore, json_sprintf("%s%s", prefix ? prefix : "", key));
   }
+  json_array_foreach(json_object_get(desc, "ignore_weights_extra"), n_ign, pattern) json_array_append(ignore, pattern);
   if (json_object_get(desc, "checks")) json_object_set(model, "checks", json_object_get(desc, "checks"));
   json_object_set_new(model, "ignore_weights", ignore);
   /* The stop ids generate() uses: generation_config.json's, else config.json's

@@ -31,6 +31,7 @@ typedef struct {
   const char *file;
   json_t *params;
   json_t *aliases;
+  const char *weight_prefix; /* "" or put before every weight name the graph reads */
   llmc_model_t *m;
   llmc_arena_t *a; /* scratch for names */
   llmc_strmap_t *env; /* name -> newest bound value (names live in a) */
@@ -192,6 +193,8 @@ static llmc_status_t *weight_value(builder_t *b, const char *loc, const char *na
                                    llmc_value_t **out) {
   json_t *alias = b->aliases ? json_object_get(b->aliases, name) : NULL;
   if (alias) name = json_string_value(alias);
+  if (b->weight_prefix[0] && !(name = llmc_arena_printf(b->a, "%s%s", b->weight_prefix, name)))
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   const llmc_st_tensor_t *t = llmc_weight_set_find(b->m->weights, name);
   if (!t)
     return berr(b, loc, LLMC_DATA_LOSS,
@@ -365,6 +368,8 @@ static llmc_status_t *check_params(builder_t *b, json_t *checks) {
     if (!value) continue; /* a param the model does not set has nothing to disagree with */
     json_t *alias = b->aliases ? json_object_get(b->aliases, tensor) : NULL;
     if (alias) tensor = json_string_value(alias);
+    if (b->weight_prefix[0] && !(tensor = llmc_arena_printf(b->a, "%s%s", b->weight_prefix, tensor)))
+      return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
     const llmc_st_tensor_t *t = llmc_weight_set_find(b->m->weights, tensor);
     int64_t dim = json_integer_value(dim_j);
     char msg[1024];
@@ -420,7 +425,7 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   json_t *v;
   static const char *const known[] = {"format", "name", "weights", "tokenizer", "params",
                                       "weight_aliases", "graph", "outputs", "eos_token_id", "tokenizer_config",
-                                      "max_context", "description", "checks", "ignore_weights"};
+                                      "max_context", "description", "checks", "ignore_weights", "weight_prefix"};
   json_object_foreach(root, key, v) {
     size_t k = 0;
     while (k < sizeof known / sizeof known[0] && strcmp(known[k], key)) k++;
@@ -435,6 +440,14 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   b->params = json_object_get(root, "params");
   if (b->params && !json_is_object(b->params))
     return berr(b, "params", LLMC_DATA_LOSS, "%s", "\"params\" must be an object");
+  /* "weight_prefix": where a checkpoint keeps the language model under a
+   * prefix (Gemma 3's multimodal "language_model."), the graph names its
+   * weights without it. */
+  json_t *prefix = json_object_get(root, "weight_prefix");
+  if (prefix && (!json_is_string(prefix) || json_string_length(prefix) > 256 ||
+                 strlen(json_string_value(prefix)) != json_string_length(prefix)))
+    return berr(b, "weight_prefix", LLMC_DATA_LOSS, "%s", "\"weight_prefix\" must be a string of at most 256 bytes");
+  b->weight_prefix = prefix ? json_string_value(prefix) : "";
   b->aliases = json_object_get(root, "weight_aliases");
   if (b->aliases) {
     if (!json_is_object(b->aliases))
@@ -558,7 +571,7 @@ llmc_status_t *llmc_model_from_json_text(const char *text, size_t len, const cha
     snprintf(loc, sizeof loc, "%s:%d:%d", where, err.line, err.column);
     return LLMC_ERROR(LLMC_DATA_LOSS, loc, "%s", err.text);
   }
-  builder_t b = {.file = where};
+  builder_t b = {.file = where, .weight_prefix = ""};
   b.m = calloc(1, sizeof *b.m);
   b.a = llmc_arena_create();
   llmc_status_t *s = NULL;

@@ -94,6 +94,12 @@ gemma)
     "rope_scaling": {"rope_type": "linear", "factor": 8.0}'
   check gemma3-pattern --arch gemma3 --layers 3 --head-dim 32 --tied --rope-theta 1000000 --config-extra "$g3"',
     "sliding_window_pattern": 2'
+  # The multimodal checkpoints' layout (Gemma3ForConditionalGeneration: the
+  # config under text_config, the weights under language_model., a vision
+  # tower not read) gives the text model's logits.
+  "$PY" "$SRC/tests/tools/to_gemma3_mm.py" gemma3 gemma3-mm
+  "$LLMC" compile gemma3-mm -o out-gemma3-mm
+  "$E2E_CHECK" gemma3-mm out-gemma3-mm --steps 8 --prompt-lens 1 --reference gemma3.ref.json
   # Gemma 3 applies final_logit_softcapping when set and ignores
   # attn_logit_softcapping, as transformers does.
   check gemma3-caps --arch gemma3 --layers 2 --head-dim 32 --tied --config-extra '"query_pre_attn_scalar": 24,
