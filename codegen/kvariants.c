@@ -205,6 +205,8 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       put_int(x, out, "HEAD_DIM", hd);
       put_int(x, out, "STYLE", style && strcmp(style->s, "interleaved") == 0);
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", hd / 2);
+      llmc_rope_t r;
+      put_int(x, out, "ROT_HALF", llmc_ir_rope_of(v, &r) && r.rotary_dim > 0 ? r.rotary_dim / 2 : hd / 2);
       rope_helper(x, out, v, hd);
       return;
     }
@@ -230,6 +232,7 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       bool rope = llmc_ir_rope_of(v, &r);
       put_int(x, out, "ROPE", rope);
       put_int(x, out, "STYLE", rope && r.interleaved);
+      put_int(x, out, "ROT_HALF", rope && r.rotary_dim > 0 ? r.rotary_dim / 2 : p->head_dim / 2);
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", p->head_dim / 2);
       rope_helper(x, out, v, p->head_dim);
       return;

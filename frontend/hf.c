@@ -326,22 +326,41 @@ static llmc_status_t *longrope_attrs(json_t *config, json_t *rs, json_t *params,
  * (modeling_rope_utils.py, ROPE_INIT_FUNCTIONS): *out stays NULL for none or
  * "default". dynamic (NTK) changes nothing below max_position_embeddings,
  * the longest context the model is compiled for. */
-static llmc_status_t *rope_scaling_attrs(json_t *config, json_t *params, const char *where, json_t **out) {
+static llmc_status_t *rope_scaling_attrs(json_t *desc, json_t *config, json_t *params, const char *where,
+                                         json_t **out) {
   *out = NULL;
-  /* RoPE over part of each head (Phi-4-mini: 0.75) would need a rotation
-   * that leaves the rest alone. */
+  /* RoPE over the first int(head_dim * partial_rotary_factor) values of
+   * each head (Phi-4-mini: 0.75), for the families whose description says
+   * their attention passes the rest through ("partial_rotary": Phi-3). */
   json_t *prf = json_object_get(config, "partial_rotary_factor");
-  if (prf && !json_is_null(prf) && !(json_is_number(prf) && json_number_value(prf) == 1.0))
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "\"partial_rotary_factor\" other than 1 is not supported yet");
+  json_int_t rotary_dim = 0, head_dim = json_integer_value(json_object_get(params, "head_dim"));
+  if (prf && !json_is_null(prf) && !(json_is_number(prf) && json_number_value(prf) == 1.0)) {
+    if (!json_is_true(json_object_get(desc, "partial_rotary")))
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "\"partial_rotary_factor\" other than 1 is not supported for this family");
+    double f = json_is_number(prf) ? json_number_value(prf) : -1;
+    rotary_dim = (json_int_t)((double)head_dim * f);
+    if (!(f > 0 && f < 1) || rotary_dim < 2 || rotary_dim % 2)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"partial_rotary_factor\" must give an even rotary size in 2..head_dim");
+  }
   json_t *rs = json_object_get(config, "rope_scaling");
-  if (!rs || json_is_null(rs)) return NULL;
+  if (!rs || json_is_null(rs)) {
+    if (rotary_dim) *out = json_pack("{s:I}", "rotary_dim", rotary_dim);
+    return NULL;
+  }
   if (!json_is_object(rs)) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\" must be an object or null");
   json_t *type = json_object_get(rs, "rope_type");
   if (!type || json_is_null(type)) type = json_object_get(rs, "type");
   const char *t = json_string_value(type);
   if (!t) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"rope_scaling\" has no \"rope_type\" string");
-  if (strcmp(t, "default") == 0) return NULL;
-  if (strcmp(t, "longrope") == 0 || strcmp(t, "su") == 0) return longrope_attrs(config, rs, params, where, out);
+  if (strcmp(t, "default") == 0) {
+    if (rotary_dim) *out = json_pack("{s:I}", "rotary_dim", rotary_dim);
+    return NULL;
+  }
+  if (strcmp(t, "longrope") == 0 || strcmp(t, "su") == 0) {
+    LLMC_RETURN_IF_ERROR(longrope_attrs(config, rs, params, where, out));
+    if (rotary_dim) json_object_set_new(*out, "rotary_dim", json_integer(rotary_dim));
+    return NULL;
+  }
   if (strcmp(t, "linear") && strcmp(t, "dynamic") && strcmp(t, "llama3") && strcmp(t, "yarn")) {
     char *shown = llmc_printable_dup(t);
     llmc_status_t *s = LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
@@ -398,6 +417,7 @@ static llmc_status_t *rope_scaling_attrs(json_t *config, json_t *params, const c
     if (attention_factor != 0) json_object_set_new(a, "attention_factor", json_real(attention_factor));
   }
   json_object_set_new(a, "factor", json_real(factor));
+  if (rotary_dim) json_object_set_new(a, "rotary_dim", json_integer(rotary_dim));
   *out = a;
   return NULL;
 fail:
@@ -577,7 +597,7 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   json_decref(gen);
   json_t *rope = NULL, *types = NULL;
   if ((s = layer_params(desc, config, params, where, &types)) ||
-      (s = rope_scaling_attrs(config, params, where, &rope))) {
+      (s = rope_scaling_attrs(desc, config, params, where, &rope))) {
     json_decref(types);
     goto done;
   }

@@ -140,12 +140,14 @@ static void rope_rows(float *out, const float *x, int64_t n, int64_t cols, int64
   float inv[LLMC_MAX_HEAD_DIM / 2];
   llmc_ir_rope_inv_freq(r, hd, inv);
   float scale = (float)r->cos_sin_scale;
+  /* Partial rotary: the first rot values of a head rotate, the rest pass. */
+  int64_t rot = r->rotary_dim > 0 ? r->rotary_dim : hd;
   for (int64_t t = 0; t < n; t++)
     for (int64_t h = 0; h < cols / hd; h++)
-      for (int64_t i = 0; i < hd / 2; i++) {
+      for (int64_t i = 0; i < rot / 2; i++) {
         float ang = (float)positions[t] * inv[i], c = cosf(ang) * scale, s = sinf(ang) * scale;
         int64_t i0 = t * cols + h * hd + (r->interleaved ? 2 * i : i);
-        int64_t i1 = i0 + (r->interleaved ? 1 : hd / 2);
+        int64_t i1 = i0 + (r->interleaved ? 1 : rot / 2);
         float x0 = x[i0], x1 = x[i1];
         out[i0] = x0 * c - x1 * s;
         out[i1] = x0 * s + x1 * c;

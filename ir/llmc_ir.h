@@ -169,7 +169,8 @@ typedef struct {
   int64_t original_context;
   bool truncate;
   double cos_sin_scale; /* yarn's and longrope's attention factor; 1 otherwise */
-  const double *ext_factors; /* longrope: head_dim / 2 factors, owned by the node */
+  const double *ext_factors; /* longrope: rotary_dim / 2 factors, owned by the node */
+  int64_t rotary_dim;        /* the values of a head that rotate (head_dim unless partial) */
 } llmc_rope_t;
 
 /* Reads (and checks) the rotation node v applies: *out_present is false
@@ -180,7 +181,7 @@ LLMC_MUST_USE llmc_status_t *llmc_ir_rope_read(const llmc_value_t *v, const char
 bool llmc_ir_rope_of(const llmc_value_t *v, llmc_rope_t *out);
 bool llmc_ir_rope_equal(const llmc_rope_t *a, const llmc_rope_t *b);
 /* inv[i], i < head_dim / 2: the angle of pair i at position p is
- * (float)p * inv[i]. */
+ * (float)p * inv[i] (0 for the pairs past rotary_dim). */
 void llmc_ir_rope_inv_freq(const llmc_rope_t *r, int64_t head_dim, float *inv);
 /* The attribute names (without prefix) a rotation may carry, NULL-ended;
  * fuse-rope copies these. */

@@ -87,6 +87,7 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_ROPE, "attention_factor", LLMC_ATTR_FLOAT, false, 1e-3, 1e3},
     {LLMC_OP_ROPE, "truncate", LLMC_ATTR_BOOL, false, F32_RANGE},
     {LLMC_OP_ROPE, "ext_factors", LLMC_ATTR_FLOATS, false, F32_RANGE},
+    {LLMC_OP_ROPE, "rotary_dim", LLMC_ATTR_INT, false, F32_RANGE},
     {LLMC_OP_KV_WRITE, "layer", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_KV_WRITE, "n_kv_heads", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_KV_WRITE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},

@@ -16,7 +16,7 @@
 
 #include "llmc_ir.h"
 
-const char *const llmc_rope_attr_names[] = {"theta",          "style",           "scaling",          "factor",
+const char *const llmc_rope_attr_names[] = {"theta",          "style",           "rotary_dim",       "scaling",          "factor",
                                             "low_freq_factor", "high_freq_factor", "original_context", "beta_fast",
                                             "beta_slow",      "attention_factor", "truncate",        "ext_factors",
                                             NULL};
@@ -79,6 +79,14 @@ llmc_status_t *llmc_ir_rope_read(const llmc_value_t *v, const char *where, llmc_
   if (style && strcmp(style->s, "half") && strcmp(style->s, "interleaved")) /* not echoed: file text */
     return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: %sstyle must be \"half\" or \"interleaved\"", op, pre);
   out->interleaved = style && strcmp(style->s, "interleaved") == 0;
+  /* rotary_dim: only the first rotary_dim values of each head rotate (the
+   * partial rotary of Phi-4-mini and GPT-NeoX); the rest pass through. */
+  int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+  const llmc_attr_t *rd = rope_attr(v, "rotary_dim");
+  out->rotary_dim = rd ? rd->i : hd;
+  if (rd && (out->rotary_dim < 2 || out->rotary_dim % 2 || out->rotary_dim > hd))
+    return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: %srotary_dim must be even and in 2..head_dim (%lld)", op, pre,
+                      (long long)hd);
   out->cos_sin_scale = 1.0;
   out->truncate = true;
   const llmc_attr_t *scaling = rope_attr(v, "scaling");
@@ -90,7 +98,7 @@ llmc_status_t *llmc_ir_rope_read(const llmc_value_t *v, const char *where, llmc_
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
                       "%s: %sscaling must be \"linear\", \"dynamic\", \"llama3\", \"yarn\" or \"longrope\"", op, pre);
   /* Every parameter must belong to the scaling, and each it needs be given. */
-  for (int i = 3; llmc_rope_attr_names[i]; i++) { /* after theta, style and scaling */
+  for (int i = 4; llmc_rope_attr_names[i]; i++) { /* after theta, style, rotary_dim and scaling */
     const char *name = llmc_rope_attr_names[i];
     bool present = rope_attr(v, name) != NULL, needed = false, allowed = false;
     if (rule) {
@@ -121,10 +129,9 @@ llmc_status_t *llmc_ir_rope_read(const llmc_value_t *v, const char *where, llmc_
     out->cos_sin_scale = num(rope_attr(v, "attention_factor"), yarn_mscale(out->factor));
   if (out->scaling == LLMC_ROPE_LONGROPE) {
     const llmc_attr_t *ext = rope_attr(v, "ext_factors");
-    int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
-    if (ext->i != hd / 2)
-      return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: %sext_factors has %lld factors, not head_dim / 2 = %lld", op, pre,
-                        (long long)ext->i, (long long)(hd / 2));
+    if (ext->i != out->rotary_dim / 2)
+      return LLMC_ERROR(LLMC_DATA_LOSS, where, "%s: %sext_factors has %lld factors, not rotary_dim / 2 = %lld", op,
+                        pre, (long long)ext->i, (long long)(out->rotary_dim / 2));
     out->ext_factors = ext->fs;
     out->cos_sin_scale = num(rope_attr(v, "attention_factor"), 1.0);
   }
@@ -146,12 +153,17 @@ bool llmc_ir_rope_equal(const llmc_rope_t *a, const llmc_rope_t *b) {
          a->factor == b->factor && a->low_freq_factor == b->low_freq_factor &&
          a->high_freq_factor == b->high_freq_factor && a->beta_fast == b->beta_fast && a->beta_slow == b->beta_slow &&
          a->original_context == b->original_context && a->truncate == b->truncate &&
-         a->cos_sin_scale == b->cos_sin_scale && a->ext_factors == b->ext_factors;
+         a->cos_sin_scale == b->cos_sin_scale && a->ext_factors == b->ext_factors && a->rotary_dim == b->rotary_dim;
 }
 
 void llmc_ir_rope_inv_freq(const llmc_rope_t *r, int64_t head_dim, float *inv) {
   const double two_pi = 6.283185307179586;
-  int64_t half = head_dim / 2;
+  /* The frequencies are those of a head of rotary_dim values; the pairs
+   * past it (partial rotary) get 0: no rotation. */
+  int64_t half = head_dim / 2, rot = r->rotary_dim > 0 && r->rotary_dim <= head_dim ? r->rotary_dim : head_dim;
+  for (int64_t i = rot / 2; i < half; i++) inv[i] = 0;
+  head_dim = rot;
+  half = rot / 2;
   /* yarn's ramp over the pairs: where the frequency makes fewer than
    * beta_slow turns over the original context it is interpolated (divided by
    * factor), above beta_fast turns extrapolated (kept), linear between. */

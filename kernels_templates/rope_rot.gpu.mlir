@@ -80,8 +80,13 @@ func.func private @{{NAME}}_rot(%x0: f32, %x1: f32, %pos: f32, %i: index) -> (f3
   %c1s = arith.select %q_12, %neg_c, %cos_mag : f32
   %s1s = arith.select %q_hi, %neg_s, %sin_mag : f32
   %scale = arith.constant {{COS_SIN_SCALE}} : f32
-  %c = arith.mulf %c1s, %scale : f32
-  %s = arith.mulf %s1s, %scale : f32
+  // A pair past a partial rotary (inverse frequency 0) passes through
+  // untouched: no rotation, and not the attention factor either.
+  %f_zero = arith.constant 0.0 : f32
+  %passes = arith.cmpf oeq, %inv, %f_zero : f32
+  %scale_i = arith.select %passes, %one, %scale : f32
+  %c = arith.mulf %c1s, %scale_i : f32
+  %s = arith.mulf %s1s, %scale_i : f32
   %x0c = arith.mulf %x0, %c : f32
   %x1s = arith.mulf %x1, %s : f32
   %y0 = arith.subf %x0c, %x1s : f32

@@ -19,8 +19,14 @@ func.func private @{{NAME}}_rot(%x0: f32, %x1: f32, %pos: f32, %i: index) -> (f3
   %a = arith.mulf %pos, %inv : f32
   %c0 = math.cos %a : f32
   %s0 = math.sin %a : f32
-  %c = arith.mulf %c0, %scale : f32
-  %s = arith.mulf %s0, %scale : f32
+  // A pair past a partial rotary (inverse frequency 0) passes through
+  // untouched: no rotation, and not the attention factor either.
+  %f_zero = arith.constant 0.0 : f32
+  %f_one = arith.constant 1.0 : f32
+  %passes = arith.cmpf oeq, %inv, %f_zero : f32
+  %scale_i = arith.select %passes, %f_one, %scale : f32
+  %c = arith.mulf %c0, %scale_i : f32
+  %s = arith.mulf %s0, %scale_i : f32
   %x0c = arith.mulf %x0, %c : f32
   %x1s = arith.mulf %x1, %s : f32
   %y0 = arith.subf %x0c, %x1s : f32

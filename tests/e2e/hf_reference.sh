@@ -139,6 +139,18 @@ phi3)
   "$E2E_CHECK" phi3-long out-phi3-long --steps 8 --prompt-lens 1,30 --reference phi3-long.ref.json
   [ "$("$LLMC" import phi3-long | jq .params.max_context)" = 64 ] || fail "longrope's context is not the original"
   expect_error 64 "exceeds the model's context of 64" -- "$LLMC" compile phi3-long -o x --max-context 128
+  # Partial rotary (Phi-4-mini: partial_rotary_factor 0.75 with longrope): the
+  # first 12 of 16 values of each head rotate, the rest pass through (the
+  # attention factor too); and without scaling, with a window.
+  "$GEN_MODEL" phi4 --arch phi3 --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 96 --vocab 96 --seed 12 \
+    --max-context 256 --config-extra '"partial_rotary_factor": 0.75, "original_max_position_embeddings": 64,
+    "rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.2, 1.5, 2.0, 3.0, 5.0], "long_factor": [1, 2, 4, 8, 16, 32]}' >/dev/null
+  "$LLMC" compile phi4 -o out-phi4
+  "$PY" "$REF" phi4 --prompts "1,15,42;$(seq -s, 3 42)" --steps 20 > phi4.ref.json
+  "$E2E_CHECK" phi4 out-phi4 --steps 8 --prompt-lens 1,30 --reference phi4.ref.json
+  "$LLMC" compile phi4 -o out-phi4-O0 -O0
+  "$E2E_CHECK" phi4 out-phi4-O0 --steps 4 --prompt-lens 1 --reference phi4.ref.json
+  check phi4-partial --arch phi3 --head-dim 24 --config-extra '"partial_rotary_factor": 0.5, "sliding_window": 20'
   # The factors round-trip through the IR's text form.
   "$LLMC" compile phi3-long -o ir-phi3-long --emit=ir
   grep -q 'ext_factors = \[1' ir-phi3-long/model.ir || fail "no ext_factors list in the IR"
@@ -168,8 +180,9 @@ long-context-errors)
   bad 65 '"original_max_position_embeddings" must be an integer' '"rope_scaling": {"rope_type": "yarn", "factor": 2.0,
     "original_max_position_embeddings": 31.5}'
   bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.5, "rope_scaling": {"rope_type": "linear", "factor": 2.0}'
-  bad 65 'partial_rotary_factor' '"partial_rotary_factor": 0.75' --arch phi3
-  bad 65 'ext_factors has 1 factors, not head_dim / 2 = 8' '"rope_scaling": {"rope_type": "longrope",
+  bad 65 '"partial_rotary_factor" other than 1 is not supported for this family' '"partial_rotary_factor": 0.75'
+  bad 65 '"partial_rotary_factor" must give an even rotary size' '"partial_rotary_factor": 0.7' --arch phi3
+  bad 65 'ext_factors has 1 factors, not rotary_dim / 2 = 8' '"rope_scaling": {"rope_type": "longrope",
     "short_factor": [1.0], "long_factor": [2.0]}' --arch phi3
   bad 65 'short_factor[1] must be a positive number' '"rope_scaling": {"rope_type": "longrope",
     "short_factor": [1.0, -2, 1, 1, 1, 1, 1, 1], "long_factor": [2.0]}' --arch phi3

@@ -413,10 +413,12 @@ class Config:
         self.rope_type, self.rope_scaling = _rope_type_of(scaling)
         prf = raw.get("partial_rotary_factor",
                       (self.rope_scaling or {}).get("partial_rotary_factor", 1.0))
-        if prf not in (None, 1, 1.0):
+        if prf not in (None, 1, 1.0) and self.arch != "Phi3ForCausalLM":
             raise Unsupported(f"partial_rotary_factor {prf} (Llama's apply_rotary_pos_emb "
                               f"rotates the whole head)")
-        self.rope_dim = self.head_dim
+        # Phi3RotaryEmbedding: dim = int(head_dim * partial_rotary_factor); Phi-3's
+        # apply_rotary_pos_emb rotates q[..., :dim] and passes the rest (Phi-4-mini: 0.75).
+        self.rope_dim = int(self.head_dim * (prf or 1.0))
 
         # Gemma's layer types (each layer's window and, in Gemma 3, its RoPE).
         self.layer_types = self._gemma_layer_types(raw, d) if self.gemma else None
@@ -884,8 +886,9 @@ class Model:
                 q = rms_norm(q, L["q_norm"], c.rms_norm_eps)
                 k = rms_norm(k, L["k_norm"], c.rms_norm_eps)
             # apply_rotary_pos_emb: x * cos + rotate_half(x) * sin
-            q = q * cos[:, None, :] + rotate_half(q) * sin[:, None, :]
-            k = k * cos[:, None, :] + rotate_half(k) * sin[:, None, :]
+            r = cos.shape[-1]  # rotary_dim: the rest of each head passes through (Phi-3's partial rotary)
+            q = np.concatenate([q[..., :r] * cos[:, None, :] + rotate_half(q[..., :r]) * sin[:, None, :], q[..., r:]], axis=-1)
+            k = np.concatenate([k[..., :r] * cos[:, None, :] + rotate_half(k[..., :r]) * sin[:, None, :], k[..., r:]], axis=-1)
             kv["k"] = np.concatenate([kv["k"], k], axis=0)  # cache of rotated keys
             kv["v"] = np.concatenate([kv["v"], v], axis=0)
             K, V = kv["k"], kv["v"]

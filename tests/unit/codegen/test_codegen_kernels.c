@@ -543,9 +543,9 @@ static void test_rope(void **state) {
   mb_init(&mb);
   (void)theta;
   mb_rot(&mb, "rope_half", "8", 10000.0f);
-  mb_add(&mb, "rope", "NAME", "rope_half", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "0", NULL);
+  mb_add(&mb, "rope", "NAME", "rope_half", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "0", "ROT_HALF", "4", NULL);
   mb_rot(&mb, "rope_il", "8", 10000.0f);
-  mb_add(&mb, "rope", "NAME", "rope_il", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "1", NULL);
+  mb_add(&mb, "rope", "NAME", "rope_il", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "1", "ROT_HALF", "4", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   const int T = 5, H = 3, HD = 8, R = H * HD;
@@ -603,13 +603,15 @@ static void test_kv_write(void **state) {
   mb_init(&mb);
   char hd[16];
   snprintf(hd, sizeof hd, "%d", P_HD);
+  char rh[16];
+  snprintf(rh, sizeof rh, "%d", P_HD / 2);
   mb_rot(&mb, "kvw", hd, 10000.0f);
   mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
-         "MAX_BLOCKS", "4", "ROPE", "0", "HEAD_DIM", hd, "STYLE", "0", NULL);
+         "MAX_BLOCKS", "4", "ROPE", "0", "HEAD_DIM", hd, "STYLE", "0", "ROT_HALF", rh, NULL);
   /* fuse-rope: k rotated (GPT-J pairs, theta 500000) on its way in. */
   mb_rot(&mb, "kvw_rope", hd, 500000.0f);
   mb_add(&mb, "kv_write", "NAME", "kvw_rope", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
-         "MAX_BLOCKS", "4", "ROPE", "1", "HEAD_DIM", hd, "STYLE", "1", NULL);
+         "MAX_BLOCKS", "4", "ROPE", "1", "HEAD_DIM", hd, "STYLE", "1", "ROT_HALF", rh, NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   for (int rope = 0; rope < 2; rope++) {
@@ -647,10 +649,11 @@ static void test_kv_write(void **state) {
 
 static void test_attention(void **state) {
   (void)state;
-  char kvd[16], bf[16], scale[11], hd[16];
+  char kvd[16], bf[16], scale[11], hd[16], rh[16];
   snprintf(kvd, sizeof kvd, "%d", P_KVD);
   snprintf(bf, sizeof bf, "%d", P_BF);
   snprintf(hd, sizeof hd, "%d", P_HD);
+  snprintf(rh, sizeof rh, "%d", P_HD / 2);
   const float sc = 1.0f / sqrtf((float)P_HD);
   llmc_template_f32_literal(sc, scale);
   module_builder_t mb;
@@ -658,12 +661,12 @@ static void test_attention(void **state) {
   mb_rot(&mb, "attn", hd, 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
          "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "0", "STYLE", "0",
-         "WINDOW", "0", "SOFTCAP", "0.0", NULL);
+         "WINDOW", "0", "SOFTCAP", "0.0", "ROT_HALF", rh, NULL);
   /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
   mb_rot(&mb, "attn_rope", hd, 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn_rope", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
          "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "1", "STYLE", "0",
-         "WINDOW", "0", "SOFTCAP", "0.0", NULL);
+         "WINDOW", "0", "SOFTCAP", "0.0", "ROT_HALF", rh, NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   for (int rope = 0; rope < 2; rope++) {
@@ -733,14 +736,14 @@ static char *all_families_module(void) {
   mb_add(&mb, "softmax", "NAME", "sm", "N", "64", NULL);
   (void)theta;
   mb_rot(&mb, "rope", "16", 10000.0f);
-  mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", "STYLE", "0", NULL);
+  mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", "STYLE", "0", "ROT_HALF", "8", NULL);
   mb_rot(&mb, "kvw", "16", 10000.0f);
   mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", "32", "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048",
-         "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", "STYLE", "0", NULL);
+         "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", "STYLE", "0", "ROT_HALF", "8", NULL);
   mb_rot(&mb, "attn", "16", 10000.0f);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
          "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "STYLE", "1",
-         "WINDOW", "0", "SOFTCAP", "0.0", NULL);
+         "WINDOW", "0", "SOFTCAP", "0.0", "ROT_HALF", "8", NULL);
   llmc_buf_printf(&mb.text, "}\n");
   return mb.text.data;
 }

@@ -69,7 +69,7 @@ static const bad_case_t bad_cases[] = {
      "operand 1 has type f32[8], expected a float weight [4]"},
     {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"longrope\", ext_factors = [1.0, 2.0, 3.0], "
           "original_context = 64} : f32[T,8]\n  output \"logits\" = %4\n}\n",
-     "ext_factors has 3 factors, not head_dim / 2 = 2"},
+     "ext_factors has 3 factors, not rotary_dim / 2 = 2"},
     {HEAD "  %4 = rope %3, %1 {head_dim = 4, theta = 1e4, scaling = \"longrope\", ext_factors = [1.0, -2.0], "
           "original_context = 64} : f32[T,8]\n  output \"logits\" = %4\n}\n",
      "attribute 'ext_factors' holds -2, outside (0, 1e6)"},
