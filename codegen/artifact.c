@@ -157,6 +157,7 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
      * row spreads over threads and workgroups. */
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
+    case LLMC_OP_GELU_MUL:
     case LLMC_OP_SILU_MUL:
       arg_act(b, l, in[0]);
       arg_act(b, l, in[1]);

@@ -271,7 +271,7 @@ static json_t *choice_json(const llmc_kplan_t *p, const llmc_kcall_t *c, int t) 
   if (ch->fused_norm || ch->fused_glu || ch->fused_kvw) {
     json_t *f = json_array();
     if (ch->fused_norm) json_array_append_new(f, json_string("rms_norm"));
-    if (ch->fused_glu) json_array_append_new(f, json_string("silu_mul"));
+    if (ch->fused_glu) json_array_append_new(f, json_string(c->glu ? llmc_op_name(c->glu->op) : "silu_mul"));
     if (ch->fused_kvw) json_array_append_new(f, json_string("kv_write"));
     json_object_set_new(o, "fuses", f);
   }

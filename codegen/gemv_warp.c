@@ -33,13 +33,14 @@
  *
  * Per-target fusion (codegen/kplan.c, absorb): with NORM the kernel also does
  * the rms_norm before it: it reads the norm's input x (args[7]) and weight g
- * (args[8]) instead of the normalised row, multiplies x by g on the way in,
+ * (args[8]) instead of the normalised row, multiplies x by g (+ NOFFSET, the
+ * norm's offset: Gemma's (1 + w)) on the way in,
  * sums x^2 alongside the dot products (one more shuffle tree) and scales
  * each dot product by 1/sqrt(sum/K + EPS). With GLU it also does the
- * silu_mul after it: the matmul is the joined [gate; up] of N = 2H rows,
- * each output o takes rows o and H + o (2R weight streams per warp) and
- * silu(gate) * up goes to the silu_mul's [T, H] rows at args[9]; the split
- * parts are not written.
+ * silu_mul (GLU 1) or gelu_mul (GLU 2) after it: the matmul is the joined
+ * [gate; up] of N = 2H rows, each output o takes rows o and H + o (2R weight
+ * streams per warp) and act(gate) * up goes to that op's [T, H] rows at
+ * args[9]; the split parts are not written.
  *
  * TOK tokens share each weight load: a block computes its outputs for TOK
  * consecutive tokens of the step (R * TOK accumulators a thread), so a
@@ -77,6 +78,7 @@ typedef struct {
   int tok;            /* tokens a block computes */
   llmc_dtype_t wdt;   /* f32, f16 or bf16 */
   bool norm;          /* the rms_norm prologue */
+  bool norm_offset;   /* its weights get %noff added (Gemma's (1 + w) norms) */
   const char *vt;     /* a dot-product accumulator's type */
   const char *xt;     /* the activation vector's type (4 words of weights' worth) */
 } gen_t;
@@ -103,7 +105,9 @@ static void emit_loads(const gen_t *g, const char *ind, int s, int64_t words, co
     llmc_buf_printf(o, "%s%%ke%d = arith.muli %%kw%d, %%c2 : index\n", ind, s, s);
   if (g->norm) {
     llmc_buf_printf(o, "%s%%gi%d = arith.addi %%g_off, %%ke%d : index\n", ind, s, s);
-    llmc_buf_printf(o, "%s%%g%d = vector.load %%w[%%gi%d] {alignment = 16} : memref<?xf32>, %s\n", ind, s, s, g->xt);
+    llmc_buf_printf(o, "%s%%g%s%d = vector.load %%w[%%gi%d] {alignment = 16} : memref<?xf32>, %s\n", ind,
+                    g->norm_offset ? "w" : "", s, s, g->xt);
+    if (g->norm_offset) llmc_buf_printf(o, "%s%%g%d = arith.addf %%gw%d, %%noff : %s\n", ind, s, s, g->xt);
   }
   for (int j = 0; j < g->tok; j++) {
     const char *x = g->norm ? "xr" : "x";
@@ -219,15 +223,17 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
   int64_t WS = param(inst, "WS"), N = param(inst, "N"), NORM = param(inst, "NORM"), GLU = param(inst, "GLU");
   int64_t TOK = param(inst, "TOK");
   const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE"), *eps = param_s(inst, "EPS");
+  const char *noffset = param_s(inst, "NOFFSET"); /* the norm weights' offset: Gemma's (1 + w) */
   llmc_dtype_t wdt;
   if (K <= 0 || K % 8 || R < 1 || R > 4 || WARPS < 1 || U < 1 || U > 16 || (WS != 32 && WS != 64) || !wt || !epi ||
-      !eps || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || (GLU != 0 && GLU != 1) ||
+      !eps || !noffset || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || GLU < 0 || GLU > 2 ||
       (GLU && N % 2) || TOK < 1 || TOK > 8)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: bad parameters");
   if (wdt == LLMC_DT_I8 && K % 16)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: int8 rows need K %% 16 == 0");
   bool i8 = wdt == LLMC_DT_I8;
   gen_t g = {.o = o, .rows = (int)(GLU ? 2 * R : R), .tok = (int)TOK, .wdt = wdt, .norm = NORM == 1,
+             .norm_offset = strcmp(noffset, "0x00000000") != 0 && strcmp(noffset, "0.0") != 0,
              .vt = i8 ? "vector<16xf32>" : wdt == LLMC_DT_F16 ? "vector<8xf32>" : "vector<4xf32>",
              .xt = i8 ? "vector<16xf32>" : wdt == LLMC_DT_F32 ? "vector<4xf32>" : "vector<8xf32>"};
   /* 32-bit words per weight row */
@@ -240,7 +246,7 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                   "// %s: gemv_warp K=%lld N=%lld W=%s, %lld warps of %lld lanes, %lld outputs per warp for %lld "
                   "tokens, %lld stretches of %lld words in flight%s%s (codegen/gemv_warp.c)\n",
                   name, (long long)K, (long long)N, wt, (long long)WARPS, (long long)WS, (long long)R, (long long)TOK,
-                  (long long)U, (long long)stretch, NORM ? ", rms_norm prologue" : "", GLU ? ", silu_mul epilogue" : "");
+                  (long long)U, (long long)stretch, NORM ? ", rms_norm prologue" : "", GLU == 2 ? ", gelu_mul epilogue" : GLU ? ", silu_mul epilogue" : "");
   llmc_buf_printf(o,
                   "func.func private @%s_out(%%act: memref<?xf32>, %%args: memref<?xi64>, %%t: index, %%n: index, "
                   "%%y: f32) {\n%s  return\n}\n",
@@ -288,6 +294,9 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                     "%s%%c8 = arith.constant 8 : index\n%s%%g_off_i = memref.load %%args[%%c8] : memref<?xi64>\n"
                     "%s%%g_off = arith.index_cast %%g_off_i : i64 to index\n",
                     J, J, J);
+  if (NORM && g.norm_offset)
+    llmc_buf_printf(o, "%s%%noff1 = arith.constant %s : f32\n%s%%noff = vector.broadcast %%noff1 : f32 to %s\n", J, noffset, J,
+                    g.xt);
   /* Tokens past T are clamped to the last one (computed, not stored). */
   llmc_buf_printf(o, "%s%%t_last = arith.subi %%tokens, %%c1 : index\n", J);
   for (int j = 0; j < TOK; j++)
@@ -432,13 +441,26 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                       "%s%%st%d_%d = arith.andi %%sa%d_%d, %%tv%d : i1\n"
                       "%sscf.if %%st%d_%d {\n",
                       J, r, j, r, J, r, j, r, j, J, r, j, r, j, j, J, r, j);
-      if (GLU) {
-        /* silu(gate) * up, as silu_mul computes it, into the silu_mul's rows. */
+      if (GLU == 2) /* gelu(gate) as gelu_mul computes it (tanh form), into %gsil */
         llmc_buf_printf(o,
-                        "%s  %%gone = arith.constant 1.0 : f32\n"
-                        "%s  %%gneg = arith.negf %s : f32\n%s  %%gexp = math.exp %%gneg : f32\n"
-                        "%s  %%gden = arith.addf %%gone, %%gexp : f32\n"
-                        "%s  %%gsil = arith.divf %s, %%gden : f32\n"
+                        "%s  %%gone = arith.constant 1.0 : f32\n%s  %%ghalf = arith.constant 0.5 : f32\n"
+                        "%s  %%gk0 = arith.constant 0.7978845608 : f32\n%s  %%gk1 = arith.constant 0.044715 : f32\n"
+                        "%s  %%ghx = arith.mulf %%ghalf, %s : f32\n%s  %%gx2 = arith.mulf %%gk1, %s : f32\n"
+                        "%s  %%gx3 = arith.mulf %%gx2, %s : f32\n%s  %%gx4 = arith.mulf %%gx3, %s : f32\n"
+                        "%s  %%ginner = arith.addf %s, %%gx4 : f32\n%s  %%gu = arith.mulf %%gk0, %%ginner : f32\n"
+                        "%s  %%gtanh = math.tanh %%gu : f32\n%s  %%gp = arith.addf %%gone, %%gtanh : f32\n"
+                        "%s  %%gsil = arith.mulf %%ghx, %%gp : f32\n",
+                        J, J, J, J, J, y, J, y, J, y, J, y, J, y, J, J, J, J);
+      if (GLU) {
+        /* silu(gate) * up, as silu_mul computes it (gelu_mul: gelu above), into its rows. */
+        if (GLU == 1)
+          llmc_buf_printf(o,
+                          "%s  %%gone = arith.constant 1.0 : f32\n"
+                          "%s  %%gneg = arith.negf %s : f32\n%s  %%gexp = math.exp %%gneg : f32\n"
+                          "%s  %%gden = arith.addf %%gone, %%gexp : f32\n"
+                          "%s  %%gsil = arith.divf %s, %%gden : f32\n",
+                          J, J, y, J, J, J, y);
+        llmc_buf_printf(o,
                         "%s  %%gy = arith.mulf %%gsil, %s : f32\n"
                         "%s  %%gc9 = arith.constant 9 : index\n"
                         "%s  %%go_i = memref.load %%args[%%gc9] : memref<?xi64>\n"
@@ -447,7 +469,7 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                         "%s  %%grow = arith.addi %%go, %%gth : index\n"
                         "%s  %%gi = arith.addi %%grow, %%out%d : index\n"
                         "%s  memref.store %%gy, %%act[%%gi] : memref<?xf32>\n",
-                        J, J, y, J, J, J, y, J, yu, J, J, J, J, j, J, J, r, J);
+                        J, yu, J, J, J, J, j, J, J, r, J);
       } else {
         llmc_buf_printf(o,
                         "%s  func.call @%s_out(%%act, %%args, %%tk%d, %%out%d, %s) : (memref<?xf32>, memref<?xi64>, "

@@ -492,7 +492,7 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
       llmc_buf_printf(out, "  %s: %s ", p->targets[t].name, ch->variant->name);
       llmc_kconfig_print(ch->variant, &ch->config, out);
       if (ch->fused_norm) llmc_buf_printf(out, " +rms_norm");
-      if (ch->fused_glu) llmc_buf_printf(out, " +silu_mul");
+      if (ch->fused_glu) llmc_buf_printf(out, " +%s", c->glu ? llmc_op_name(c->glu->op) : "silu_mul");
       if (ch->fused_kvw) llmc_buf_printf(out, " +kv_write");
       if (ch->source == LLMC_KSOURCE_TUNING_DB) llmc_buf_printf(out, " tuning-db:%d\n", ch->db_line);
       else llmc_buf_printf(out, " %s\n", llmc_ksource_name(ch->source));

@@ -183,6 +183,7 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
     case LLMC_OP_CONCAT: return; /* a constant: never a kernel */
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
+    case LLMC_OP_GELU_MUL:
     case LLMC_OP_SILU_MUL:
     case LLMC_OP_BIAS_ADD:
     case LLMC_OP_SILU:
@@ -466,7 +467,9 @@ static llmc_status_t *gemv_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t 
   bool norm = x->choice && x->choice->fused_norm, glu = x->choice && x->choice->fused_glu;
   put_int(x, out, "NORM", norm);
   put_f32(x, out, "EPS", norm ? llmc_ir_attr_float(x->call->norm, "eps", 1e-5) : 0.0);
-  put_int(x, out, "GLU", glu);
+  put_f32(x, out, "NOFFSET", norm ? llmc_ir_attr_float(x->call->norm, "offset", 0) : 0.0); /* Gemma's (1 + w) */
+  /* GLU 1: silu_mul (SwiGLU), 2: gelu_mul (GeGLU). */
+  put_int(x, out, "GLU", glu ? (x->call->glu->op == LLMC_OP_GELU_MUL ? 2 : 1) : 0);
   put(x, out, "WTYPE", llmc_dtype_name(x->call->weight_dtype));
   put_int(x, out, "WS", x->target->warp_size);
   put_int(x, out, "R", c->values[0]);
@@ -624,7 +627,7 @@ static void gpu_attention_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, 
 /* ---- the registry ---- */
 
 #define ROWWISE_OPS "embedding softmax rms_norm layer_norm rope kv_write slice"
-#define ELEMENTWISE_OPS "add mul silu_mul bias_add silu gelu softcap"
+#define ELEMENTWISE_OPS "add mul silu_mul gelu_mul bias_add silu gelu softcap"
 
 static const llmc_kvariant_t registry[] = {
     {.name = "matmul_f32",

@@ -290,8 +290,8 @@ const llmc_value_t *llmc_ir_norm_prologue(const llmc_ir_uses_t *u, const llmc_va
   if (m->kind != LLMC_VALUE_NODE || (m->op != LLMC_OP_MATMUL && m->op != LLMC_OP_MATMUL_ADD)) return NULL;
   const llmc_value_t *r = m->inputs[0], *user;
   if (r->kind != LLMC_VALUE_NODE || r->op != LLMC_OP_RMS_NORM) return NULL;
-  /* The GEMV prologue normalises whole rows by the weights as stored. */
-  if (llmc_ir_norm_group(r) != r->shape.dims[1] || llmc_ir_attr_float(r, "offset", 0) != 0) return NULL;
+  /* The GEMV prologue normalises whole rows (by w + offset). */
+  if (llmc_ir_norm_group(r) != r->shape.dims[1]) return NULL;
   return uses_of(u, r, &user) == 1 && user == m ? r : NULL;
 }
 
@@ -301,7 +301,9 @@ const llmc_value_t *llmc_ir_glu_epilogue(const llmc_ir_uses_t *u, const llmc_val
   if (!llmc_ir_split_parts(u, m, parts, &n) || n != 2 || parts[0]->shape.dims[1] != parts[1]->shape.dims[1])
     return NULL;
   if (uses_of(u, parts[0], &u0) != 1 || uses_of(u, parts[1], &u1) != 1 || u0 != u1) return NULL;
-  if (u0->op != LLMC_OP_SILU_MUL || u0->inputs[0] != parts[0] || u0->inputs[1] != parts[1]) return NULL;
+  if ((u0->op != LLMC_OP_SILU_MUL && u0->op != LLMC_OP_GELU_MUL) || u0->inputs[0] != parts[0] ||
+      u0->inputs[1] != parts[1])
+    return NULL;
   return u0;
 }
 

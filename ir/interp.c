@@ -221,6 +221,11 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       for (int64_t i = 0; i < n * cols; i++) out[i] = silu(a[i]) * b[i];
       break;
     }
+    case LLMC_OP_GELU_MUL: {
+      const float *b = it->buffers[in[1]->id];
+      for (int64_t i = 0; i < n * cols; i++) out[i] = gelu_tanh(a[i]) * b[i];
+      break;
+    }
     case LLMC_OP_GELU:
       for (int64_t i = 0; i < n * cols; i++) out[i] = gelu_tanh(a[i]);
       break;

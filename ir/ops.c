@@ -269,6 +269,7 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
     }
     case LLMC_OP_ADD:
     case LLMC_OP_MUL:
+    case LLMC_OP_GELU_MUL:
     case LLMC_OP_SILU_MUL:
       if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
       if (!is_rows(in[1]) || in[1]->shape.dims[1] != in[0]->shape.dims[1]) {

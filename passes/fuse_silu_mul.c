@@ -1,8 +1,9 @@
 /* fuse_silu_mul.c: mul(silu(g), u) → silu_mul(g, u), the gate of SwiGLU MLPs
- * (Shazeer 2020, "GLU Variants Improve Transformer"). One kernel instead of
- * two, and the silu result is never written to memory. Only fuses when the
- * silu value has no other use, so nothing is computed twice; mul is
- * commutative, so the silu may be either operand. */
+ * (Shazeer 2020, "GLU Variants Improve Transformer"), and mul(gelu(g), u) →
+ * gelu_mul(g, u), GeGLU's (Gemma). One kernel instead of two, and the
+ * activation is never written to memory. Only fuses when the activation's
+ * value has no other use, so nothing is computed twice; mul is commutative,
+ * so the activation may be either operand. */
 #include <stdlib.h>
 
 #include "llmc_passes.h"
@@ -20,9 +21,10 @@ llmc_status_t *llmc_pass_fuse_silu_mul(llmc_ir_graph_t *g, llmc_pass_remarks_t *
     if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_MUL) continue;
     for (int side = 0; side < 2; side++) {
       llmc_value_t *s = v->inputs[side], *other = v->inputs[1 - side];
-      if (s->kind != LLMC_VALUE_NODE || s->op != LLMC_OP_SILU || uses[s->id] != 1) continue;
-      /* silu and mul keep their types: rewrite the mul in place. */
-      v->op = LLMC_OP_SILU_MUL;
+      if (s->kind != LLMC_VALUE_NODE || (s->op != LLMC_OP_SILU && s->op != LLMC_OP_GELU) || uses[s->id] != 1)
+        continue;
+      /* The activation and mul keep their types: rewrite the mul in place. */
+      v->op = s->op == LLMC_OP_SILU ? LLMC_OP_SILU_MUL : LLMC_OP_GELU_MUL;
       v->inputs[0] = s->inputs[0];
       v->inputs[1] = other;
       s->dead = true;

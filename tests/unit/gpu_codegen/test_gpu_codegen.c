@@ -331,16 +331,22 @@ static void test_target(void **state) {
     llmc_matmul_epilogue(LLMC_EPILOGUE_SPLIT, 384, sizes, 3, &epi_s);
     llmc_matmul_epilogue(LLMC_EPILOGUE_ADD, 256, NULL, 0, &epi_a);
     /* ... and with the fused rms_norm prologue and silu_mul epilogue. */
-    llmc_kinstance_t a = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 12,
+    llmc_kinstance_t a = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 13,
                           .params = {{"K", "2056"}, {"N", "384"}, {"EPILOGUE", epi_s.data}, {"WTYPE", "bf16"},
                                      {"WS", ws}, {"R", "2"}, {"WARPS", "4"}, {"UNROLL", "4"}, {"NORM", "0"},
-                                     {"EPS", "0x00000000"}, {"GLU", "0"}, {"TOK", "1"}}};
-    llmc_kinstance_t b = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 12,
+                                     {"EPS", "0x00000000"}, {"NOFFSET", "0x00000000"}, {"GLU", "0"}, {"TOK", "1"}}};
+    llmc_kinstance_t b = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 13,
                           .params = {{"K", "5632"}, {"N", "256"}, {"EPILOGUE", epi_a.data}, {"WTYPE", "f16"},
                                      {"WS", ws}, {"R", "1"}, {"WARPS", "8"}, {"UNROLL", "8"}, {"NORM", "1"},
-                                     {"EPS", "0x3727C5AC"}, {"GLU", "1"}, {"TOK", "4"}}};
+                                     {"EPS", "0x3727C5AC"}, {"NOFFSET", "0x00000000"}, {"GLU", "1"}, {"TOK", "4"}}};
+    /* Gemma: the (1 + w) norm prologue and the gelu_mul (GeGLU) epilogue. */
+    llmc_kinstance_t c = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 13,
+                          .params = {{"K", "2304"}, {"N", "512"}, {"EPILOGUE", epi_a.data}, {"WTYPE", "bf16"},
+                                     {"WS", ws}, {"R", "2"}, {"WARPS", "4"}, {"UNROLL", "2"}, {"NORM", "1"},
+                                     {"EPS", "0x358637BD"}, {"NOFFSET", "0x3F800000"}, {"GLU", "2"}, {"TOK", "2"}}};
     check_ok(llmc_kinstance_render(&a, "gpu", "k_gemv_warp_split", &text));
     check_ok(llmc_kinstance_render(&b, "gpu", "k_gemv_warp_add", &text));
+    check_ok(llmc_kinstance_render(&c, "gpu", "k_gemv_warp_geglu", &text));
     /* attention_warp: head_dim 64 over the warp's lanes, q rotated first,
      * doing the decode kv_write (KVW). */
     char dpl[8], threads[8], log2[8];
