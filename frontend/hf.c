@@ -122,7 +122,8 @@ static json_t *eval_alternative(json_t *config, json_t *alt) {
  * config.layer_types when given (each "sliding_attention" or
  * "full_attention"), else layer i slides unless i + 1 is a multiple of the
  * period (its alternatives, like a param's: Gemma 2 alternates, period 2;
- * Gemma 3 has sliding_window_pattern, 6). "per_layer" then maps a param
+ * Gemma 3 has sliding_window_pattern, 6), or, with "from_layer", from that
+ * layer on when the config key "enabled_by" is true (Qwen2). "per_layer" then maps a param
  * name to its value per type, a number or "$param"; the param becomes a
  * list, read in the graph as "$name[i]". */
 static llmc_status_t *layer_params(json_t *desc, json_t *config, json_t *params, const char *where,
@@ -148,6 +149,19 @@ static llmc_status_t *layer_params(json_t *desc, json_t *config, json_t *params,
       }
       json_array_append(types, t);
     }
+  } else if (json_object_get(rule, "from_layer")) {
+    /* Qwen2: layer i slides when config.use_sliding_window and i >=
+     * max_window_layers (the "from_layer" alternatives). */
+    json_t *from = NULL, *alt;
+    size_t k;
+    json_array_foreach(json_object_get(rule, "from_layer"), k, alt) {
+      if ((from = eval_alternative(config, alt))) break;
+    }
+    json_int_t first = json_integer_value(from);
+    json_decref(from);
+    bool on = json_is_true(json_object_get(config, json_string_value(json_object_get(rule, "enabled_by"))));
+    for (json_int_t i = 0; i < n; i++)
+      json_array_append_new(types, json_string(on && i >= first ? "sliding_attention" : "full_attention"));
   } else {
     json_t *period = NULL, *alt;
     size_t k;

@@ -59,6 +59,16 @@ sliding-window)
   # effect at this context, but the importer must not refuse it.
   check window-absent --arch mistral
   "$LLMC" import window8 | grep -q '"window": 8' || fail "the window is not an attribute of attention"
+  # Qwen2 with use_sliding_window: the layers from max_window_layers on slide
+  # (config.layer_types, when given, instead).
+  check qwen2-window --arch qwen2 --layers 3 --config-extra '"use_sliding_window": true, "max_window_layers": 1,
+    "sliding_window": 8'
+  "$LLMC" import qwen2-window | jq -e '.params.window_per_layer == [0, 8, 8]' > /dev/null ||
+    fail "qwen2's window layers"
+  check qwen2-types --arch qwen2 --layers 3 --config-extra '"use_sliding_window": true, "sliding_window": 8,
+    "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]'
+  check qwen2-off --arch qwen2 --layers 2 --config-extra '"use_sliding_window": false, "sliding_window": 8,
+    "max_window_layers": 0'
   # Llama ignores sliding_window, as transformers does.
   check llama-window --config-extra '"sliding_window": 8'
   "$LLMC" compile window20 -o out-window-gpu --target=gfx942,spirv$(nv ,sm_90a)
