@@ -182,6 +182,13 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
       arg_act(b, l, in[0]);
       arg_act(b, l, v);
       return NULL;
+    case LLMC_OP_RMS_NORM_ADD:
+      arg_act(b, l, in[0]);
+      arg_weight(b, l, in[1]);
+      decode_reads(b, c, (uint64_t)cols * 4);
+      arg_act(b, l, v);
+      arg_act(b, l, in[2]);
+      return NULL;
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM:
       arg_act(b, l, in[0]);

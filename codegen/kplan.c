@@ -169,6 +169,7 @@ static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
     case LLMC_OP_EMBEDDING:
       snprintf(s, n, "V=%lld,D=%lld", (long long)v->inputs[1]->shape.dims[0], cols);
       return;
+    case LLMC_OP_RMS_NORM_ADD: snprintf(s, n, "D=%lld,ADD=1", cols); return;
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM: {
       long long g = llmc_ir_norm_group(v);

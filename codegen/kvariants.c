@@ -193,11 +193,12 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       put_int(x, out, "N", cols);
       put_f32(x, out, "CAP", llmc_ir_attr_float(v, "cap", 1));
       return;
+    case LLMC_OP_RMS_NORM_ADD:
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM:
       put_int(x, out, "D", cols);
       put_f32(x, out, "EPS", llmc_ir_attr_float(v, "eps", 1e-5));
-      if (v->op == LLMC_OP_RMS_NORM) put_f32(x, out, "OFFSET", llmc_ir_attr_float(v, "offset", 0));
+      if (v->op != LLMC_OP_LAYER_NORM) put_f32(x, out, "OFFSET", llmc_ir_attr_float(v, "offset", 0));
       return;
     case LLMC_OP_ROPE: {
       const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
@@ -626,7 +627,7 @@ static void gpu_attention_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, 
 
 /* ---- the registry ---- */
 
-#define ROWWISE_OPS "embedding softmax rms_norm layer_norm rope kv_write slice"
+#define ROWWISE_OPS "embedding softmax rms_norm rms_norm_add layer_norm rope kv_write slice"
 #define ELEMENTWISE_OPS "add mul silu_mul gelu_mul bias_add silu gelu softcap"
 
 static const llmc_kvariant_t registry[] = {

@@ -244,6 +244,19 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
         for (int64_t j = 0; j < cols; j++) out[t * cols + j] = (float)(exp((double)x[j] - m) / sum);
       }
       break;
+    case LLMC_OP_RMS_NORM_ADD: { /* r + rms_norm(x), as rms_norm then add compute it */
+      const float *w = it->weights[in[1]->id], *r = it->buffers[in[2]->id];
+      double eps = llmc_ir_attr_float(v, "eps", 1e-5);
+      float offset = (float)llmc_ir_attr_float(v, "offset", 0);
+      for (int64_t t = 0; t < n; t++) {
+        const float *x = a + t * cols;
+        double ss = 0;
+        for (int64_t j = 0; j < cols; j++) ss += (double)x[j] * x[j];
+        double rs = 1.0 / sqrt(ss / (double)cols + eps);
+        for (int64_t j = 0; j < cols; j++) out[t * cols + j] = r[t * cols + j] + (float)((double)x[j] * rs) * (w[j] + offset);
+      }
+      break;
+    }
     case LLMC_OP_RMS_NORM:
     case LLMC_OP_LAYER_NORM: {
       const float *w = it->weights[in[1]->id];

@@ -73,6 +73,8 @@ static const attr_rule_t attr_rules[] = {
     {LLMC_OP_ATTENTION, "softcap", LLMC_ATTR_FLOAT, false, 0, 1e6},
     {LLMC_OP_RMS_NORM, "group", LLMC_ATTR_INT, false, F32_RANGE},
     {LLMC_OP_RMS_NORM, "offset", LLMC_ATTR_FLOAT, false, -1e3, 1e3},
+    {LLMC_OP_RMS_NORM_ADD, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
+    {LLMC_OP_RMS_NORM_ADD, "offset", LLMC_ATTR_FLOAT, false, -1e3, 1e3},
     {LLMC_OP_LAYER_NORM, "eps", LLMC_ATTR_FLOAT, true, FLT_MIN, 1.0},
     {LLMC_OP_ROPE, "head_dim", LLMC_ATTR_INT, true, F32_RANGE},
     {LLMC_OP_ROPE, "theta", LLMC_ATTR_FLOAT, true, 1.0, FLT_MAX},
@@ -293,6 +295,17 @@ llmc_status_t *llmc_ir_node_infer(const llmc_value_t *n, const char *where, llmc
     case LLMC_OP_SOFTCAP:
     case LLMC_OP_SOFTMAX:
       if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
+      *out_shape = in[0]->shape;
+      return NULL;
+    case LLMC_OP_RMS_NORM_ADD:
+      if (!is_rows(in[0])) return describe_mismatch(where, op, 0, in[0], "f32[T,n]");
+      if (!is_weight_vec(in[1], in[0]->shape.dims[1])) {
+        char want[64];
+        snprintf(want, sizeof want, "a float weight [%lld]", (long long)in[0]->shape.dims[1]);
+        return describe_mismatch(where, op, 1, in[1], want);
+      }
+      if (!is_rows(in[2]) || in[2]->shape.dims[1] != in[0]->shape.dims[1])
+        return describe_mismatch(where, op, 2, in[2], "rows like operand 0");
       *out_shape = in[0]->shape;
       return NULL;
     case LLMC_OP_RMS_NORM:

@@ -78,6 +78,8 @@ LLMC_MUST_USE llmc_status_t *llmc_pass_canonicalize(llmc_ir_graph_t *g, llmc_pas
 LLMC_MUST_USE llmc_status_t *llmc_pass_cse(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
 LLMC_MUST_USE llmc_status_t *llmc_pass_dce(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
 LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_silu_mul(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
+/* add(r, rms_norm(x, w)) -> rms_norm_add(x, w, r) (post-norms: Gemma 2/3). */
+LLMC_MUST_USE llmc_status_t *llmc_pass_fuse_norm_add(llmc_ir_graph_t *g, llmc_pass_remarks_t *r, int *out_changed);
 /* fuse-sibling-matmuls: matmuls reading the same activation (q/k/v, gate/up)
  * become one matmul over their weights joined at compile time (concat),
  * whose slices replace them (written directly by a split epilogue). */

@@ -16,6 +16,7 @@ static const struct {
     {"cse", llmc_pass_cse},
     {"dce", llmc_pass_dce},
     {"fuse-silu-mul", llmc_pass_fuse_silu_mul},
+    {"fuse-norm-add", llmc_pass_fuse_norm_add},
     {"fuse-sibling-matmuls", llmc_pass_fuse_sibling_matmuls},
     {"fuse-matmul-add", llmc_pass_fuse_matmul_add},
     {"fuse-rope", llmc_pass_fuse_rope},
@@ -26,7 +27,7 @@ static const struct {
  * picks any subset). */
 const char *llmc_passes_default_pipeline(int opt_level) {
   return opt_level <= 0 ? "dce,plan-memory"
-                        : "canonicalize,cse,dce,fuse-silu-mul,fuse-sibling-matmuls,fuse-matmul-add,fuse-rope,plan-memory";
+                        : "canonicalize,cse,dce,fuse-silu-mul,fuse-norm-add,fuse-sibling-matmuls,fuse-matmul-add,fuse-rope,plan-memory";
 }
 
 void llmc_pass_remark(llmc_pass_remarks_t *r, const char *pass, bool fused, const char *fmt, ...) {

@@ -123,8 +123,12 @@ gemma)
   "$LLMC" import gemma3 | jq -e '.params.window_per_layer == [12, 0, 12, 0] and
     .params.layer_theta == [10000.0, 1000000.0, 10000.0, 1000000.0]' > /dev/null || fail "gemma3's layers"
   "$LLMC" compile gemma2 -o out-gemma2-gpu --target=gfx942,spirv$(nv ,sm_90a)
-  # On GPUs the (1 + w) norms before attention and the MLP go into the GEMV
-  # prologue and GeGLU (gelu_mul) into the gate/up GEMV's epilogue.
+  # The post-norms and their residual adds are one kernel each (fuse-norm-add,
+  # two a layer); on GPUs the (1 + w) norms before attention and the MLP go
+  # into the GEMV prologue and GeGLU (gelu_mul) into the gate/up GEMV's
+  # epilogue.
+  [ "$(jq '[.fusions[] | select(.pass == "fuse-norm-add")] | length' out-gemma2/report.json)" = 6 ] ||
+    fail "gemma2's post-norms are not fused with their adds"
   [ "$(jq -c '[.kernels[].targets.gfx942 | select(.choice.fuses != null) | .choice.fuses] | unique' \
       out-gemma2-gpu/report.json)" = '[["rms_norm"],["rms_norm","gelu_mul"]]' ] ||
     fail "gemma2's norms and GeGLU are not fused on gfx942"
