@@ -235,7 +235,8 @@ typedef struct {
   llmc_dtype_t wdt;
   int K;
   llmc_epilogue_t epi;
-  int norm, glu; /* the per-target fusions: rms_norm prologue, silu_mul epilogue */
+  int norm, glu; /* the per-target fusions: rms_norm prologue (2: Gemma's (1 + w) offset),
+                    silu_mul epilogue (2: gelu_mul, GeGLU) */
   int tok;       /* tokens a block */
 } gemv_case_t;
 
@@ -250,6 +251,7 @@ static const gemv_case_t gemv_cases[] = {
     {2, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_SPLIT, 1, 0, 4}, {1, 4, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_ADD, 1, 0, 2},
     {2, 2, 2, LLMC_DT_F16, 520, LLMC_EPILOGUE_STORE, 0, 1, 8},  {1, 2, 1, LLMC_DT_BF16, 64, LLMC_EPILOGUE_STORE, 1, 1, 1},
     {4, 2, 4, LLMC_DT_F32, 520, LLMC_EPILOGUE_STORE, 1, 1, 4},
+    {2, 2, 2, LLMC_DT_BF16, 520, LLMC_EPILOGUE_STORE, 2, 2, 2}, {1, 4, 1, LLMC_DT_F32, 64, LLMC_EPILOGUE_STORE, 2, 2, 1},
 };
 /* N = 13 outputs: 26 joined gate/up rows with GLU. */
 enum { GEMV_N = 13, GEMV_T = 5, N_GEMV = (int)(sizeof gemv_cases / sizeof gemv_cases[0]) };
@@ -272,11 +274,12 @@ static void gemv_warp_configurations(void **state) {
     llmc_matmul_epilogue(g->epi, GEMV_N, gemv_split, 3, &epi);
     char eps[11];
     llmc_template_f32_literal(1e-5f, eps);
-    llmc_kinstance_t inst = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 12,
+    llmc_kinstance_t inst = {.family = "gemv_warp", .generate = llmc_gemv_warp_generate, .n = 13,
                              .params = {{"K", k}, {"N", n}, {"EPILOGUE", epi.data}, {"WTYPE", llmc_dtype_name(g->wdt)},
                                         {"WS", ws}, {"R", r}, {"WARPS", w}, {"UNROLL", u},
-                                        {"NORM", g->norm ? "1" : "0"}, {"EPS", eps}, {"GLU", g->glu ? "1" : "0"},
-                                        {"TOK", tok}}};
+                                        {"NORM", g->norm ? "1" : "0"}, {"EPS", eps},
+                                        {"NOFFSET", g->norm == 2 ? "0x3F800000" : "0x00000000"},
+                                        {"GLU", g->glu == 2 ? "2" : g->glu ? "1" : "0"}, {"TOK", tok}}};
     assert_null(llmc_kinstance_render(&inst, "gpu", names[c], &text));
     llmc_buf_free(&epi);
   }
@@ -337,7 +340,7 @@ static void gemv_warp_configurations(void **state) {
       for (int k = 0; k < K; k++) {
         float gk;
         memcpy(&gk, &words[g_off + k], 4);
-        xn[tt * K + k] = g->norm ? (float)(x[k] * rs) * gk : x[k];
+        xn[tt * K + k] = g->norm ? (float)(x[k] * rs) * (gk + (g->norm == 2 ? 1.0f : 0.0f)) : x[k];
       }
     }
     static float y[GEMV_T * 2 * GEMV_N];
@@ -350,7 +353,8 @@ static void gemv_warp_configurations(void **state) {
     for (int tt = 0; tt < T; tt++)
       for (int n = 0; n < N; n++) {
         float v = y[tt * NW + n];
-        if (g->glu) v = v / (1.0f + expf(-v)) * y[tt * NW + N + n];
+        if (g->glu == 1) v = v / (1.0f + expf(-v)) * y[tt * NW + N + n];
+        if (g->glu == 2) v = 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v))) * y[tt * NW + N + n];
         ref[tt * N + n] = v + (g->epi == LLMC_EPILOGUE_ADD && !g->glu ? act[r_off + tt * N + n] : 0.0f);
       }
     int64_t args[10] = {a_off, 0, o_off, T, r_off, 0, 0, a_off, g_off, glu_off};
