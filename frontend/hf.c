@@ -117,6 +117,16 @@ static json_t *eval_alternative(json_t *config, json_t *alt) {
   return json_integer(json_integer_value(a) / json_integer_value(b));
 }
 
+/* The value of the first of alts that config gives (a new reference), or NULL. */
+static json_t *first_alternative(json_t *config, json_t *alts) {
+  size_t k;
+  json_t *alt, *v;
+  json_array_foreach(alts, k, alt) {
+    if ((v = eval_alternative(config, alt))) return v;
+  }
+  return NULL;
+}
+
 /* Per-layer params, for families whose layers differ (Gemma's sliding and
  * global layers). The description's "layer_types" says which layer is which:
  * config.layer_types when given (each "sliding_attention" or
@@ -152,22 +162,14 @@ static llmc_status_t *layer_params(json_t *desc, json_t *config, json_t *params,
   } else if (json_object_get(rule, "from_layer")) {
     /* Qwen2: layer i slides when config.use_sliding_window and i >=
      * max_window_layers (the "from_layer" alternatives). */
-    json_t *from = NULL, *alt;
-    size_t k;
-    json_array_foreach(json_object_get(rule, "from_layer"), k, alt) {
-      if ((from = eval_alternative(config, alt))) break;
-    }
+    json_t *from = first_alternative(config, json_object_get(rule, "from_layer"));
     json_int_t first = json_integer_value(from);
     json_decref(from);
     bool on = json_is_true(json_object_get(config, json_string_value(json_object_get(rule, "enabled_by"))));
     for (json_int_t i = 0; i < n; i++)
       json_array_append_new(types, json_string(on && i >= first ? "sliding_attention" : "full_attention"));
   } else {
-    json_t *period = NULL, *alt;
-    size_t k;
-    json_array_foreach(json_object_get(rule, "period"), k, alt) {
-      if ((period = eval_alternative(config, alt))) break;
-    }
+    json_t *period = first_alternative(config, json_object_get(rule, "period"));
     json_int_t p = json_integer_value(period);
     json_decref(period);
     if (p < 1 || p > 1000000) {
