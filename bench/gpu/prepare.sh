@@ -14,6 +14,9 @@
 #   - r1b-int8/: the same with int8 matmul weights (--quant=int8), sm_90a only
 #   - r1b-bf16-base/: the bf16 one without the fusion passes and with the
 #              shared-memory GEMV (gemv_block), for before/after in one run
+#   - g1b-bf16/: a random Gemma 3 1B-shaped model (bf16, sm_90a, without
+#              weights): Gemma's fusions (the (1 + w) norms and GeGLU in
+#              gemv_warp, fuse-norm-add), head_dim 256, sliding layers
 #   - r1b-bf16-gemvwarp*/, r1b-bf16-attentionwarp*/: gemv_warp and
 #              attention_warp configurations forced (the list in sweep), for
 #              tuned vs heuristic; TOK > 1 shares weight loads among a batch's
@@ -36,11 +39,13 @@ flags=()
 llmc=$build/llmc
 rand_shape=(--dim 256 --layers 4 --heads 8 --kv-heads 2 --hidden 688 --vocab 1000 --max-context 512)
 r1b_shape=(--dim 2048 --layers 22 --heads 32 --kv-heads 4 --hidden 5632 --vocab 32000 --max-context 2048)
+g1b_shape=(--dim 1152 --layers 26 --heads 4 --kv-heads 1 --head-dim 256 --hidden 6912 --vocab 262144 --max-context 2048)
 if [ -n "$emulation" ]; then
   flags=(--gpu-emulation)
   llmc=$build/llmc-emu  # the test build of llmc: emulation is not in the product
   rand_shape=(--dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --max-context 128)
   r1b_shape=(--dim 128 --layers 2 --heads 4 --kv-heads 2 --hidden 256 --vocab 256 --max-context 256)
+  g1b_shape=(--dim 128 --layers 3 --heads 2 --kv-heads 1 --head-dim 64 --hidden 256 --vocab 256 --max-context 256)
 fi
 rm -rf "$carry"
 mkdir -p "$carry/bin" "$carry/lib"
@@ -104,6 +109,12 @@ for cfg in "${cfgs[@]}"; do
   "$llmc" compile "$work/r1b-model/model.json" -o "$work/$a" --target=sm_90a --max-context "$ctx" \
     --weight-dtype=bf16 --kernel-config=$cfg "${flags[@]}"
 done
+# Gemma 3 1B's shape (bf16 checkpoint, tied embeddings, a global layer every
+# sixth): the Gemma fusions' decode on the device.
+"$build/gen_model" "$work/g1b-model" "${g1b_shape[@]}" --arch gemma3 --tied --dtype bf16 --rope-theta 1000000 \
+  --seed 2 --config-extra '"query_pre_attn_scalar": 256, "sliding_window": 512, "rope_local_base_freq": 10000.0,
+  "sliding_window_pattern": 6' >/dev/null
+"$llmc" compile "$work/g1b-model" -o "$work/g1b-bf16" --target=sm_90a --max-context "${g1b_shape[-1]}" "${flags[@]}"
 # Tuned vs heuristic: the database measured on an H200 by this script's
 # sweep (bench/gpu/tuning-sm_90a.jsonl, llmc-run tune-measure).
 tuned=()
@@ -113,7 +124,7 @@ if [ -z "$emulation" ] && [ -f bench/gpu/tuning-sm_90a.jsonl ]; then
   tuned=(r1b-bf16-tuned)
 fi
 echo "${sweep[*]}" >"$carry/sweep"
-for a in r1b r1b-bf16 r1b-f16 r1b-int8 r1b-bf16-base "${sweep[@]}" "${tuned[@]}"; do
+for a in r1b r1b-bf16 r1b-f16 r1b-int8 r1b-bf16-base g1b-bf16 "${sweep[@]}" "${tuned[@]}"; do
   mkdir -p "$carry/$a"
   cp "$work/$a/model.so" "$work/$a/model.h" "$work/$a/report.json" "$carry/$a/"
 done

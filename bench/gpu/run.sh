@@ -42,8 +42,13 @@ failed=0
         --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
     done
   done
-  for model in r1b-bf16 r1b-bf16-base; do
-    echo "== where the time goes, ~1.1B random ($model), batch 1 (cuda, --profile) [$((SECONDS))s]"
+  for b in 1 8; do
+    echo "== decode, Gemma 3 1B-shaped (g1b-bf16), synthetic weights, batch $b (cuda) [$((SECONDS))s]"
+    "$here/bin/llmc-run" bench "$here/g1b-bf16" --device=cuda --synthetic-weights --batch $b \
+      --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
+  done
+  for model in r1b-bf16 r1b-bf16-base g1b-bf16; do
+    echo "== where the time goes, $model (~1B, random), batch 1 (cuda, --profile) [$((SECONDS))s]"
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --profile \
       --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
   done
