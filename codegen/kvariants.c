@@ -130,13 +130,14 @@ static const char *matmul_epilogue(const llmc_kctx_t *x) {
 
 static void helper_put(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *key, const char *value) {
   (void)x;
-  if (out->n_helper < 4) out->helper_params[out->n_helper++] = (llmc_template_param_t){key, value};
+  if (out->n_helper < 6) out->helper_params[out->n_helper++] = (llmc_template_param_t){key, value};
 }
 
 /* The RoPE rotation a kernel calls (kernels_templates/rope_rot.*.mlir), on
  * every target from the same numbers: the inverse frequencies as a table of
  * f32 literals, computed by llmc_ir_rope_inv_freq exactly as the
- * interpreter computes them, and the factor cos and sin are scaled by. */
+ * interpreter computes them, the factor cos and sin are scaled by, and the
+ * pairing (style, and the pairs a partial rotary turns). */
 static void rope_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, const llmc_value_t *v, int64_t hd) {
   out->helper = "rope_rot";
   llmc_rope_t r;
@@ -151,6 +152,9 @@ static void rope_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, const llmc_
   helper_put(x, out, "INV_FREQ", b.failed ? NULL : llmc_arena_strdup(x->plan->arena, b.data ? b.data : ""));
   helper_put(x, out, "COS_SIN_SCALE",
              llmc_arena_strdup(x->plan->arena, llmc_template_f32_literal((float)r.cos_sin_scale, lit)));
+  helper_put(x, out, "STYLE", r.interleaved ? "1" : "0");
+  helper_put(x, out, "ROT_HALF",
+             llmc_arena_printf(x->plan->arena, "%lld", (long long)(r.rotary_dim > 0 ? r.rotary_dim / 2 : hd / 2)));
   llmc_buf_free(&b);
 }
 
@@ -201,14 +205,10 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       if (v->op != LLMC_OP_LAYER_NORM) put_f32(x, out, "OFFSET", llmc_ir_attr_float(v, "offset", 0));
       return;
     case LLMC_OP_ROPE: {
-      const llmc_attr_t *style = llmc_ir_attr_get(v, "style");
       int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
       put_int(x, out, "N_HEADS", cols / hd);
       put_int(x, out, "HEAD_DIM", hd);
-      put_int(x, out, "STYLE", style && strcmp(style->s, "interleaved") == 0);
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", hd / 2);
-      llmc_rope_t r;
-      put_int(x, out, "ROT_HALF", llmc_ir_rope_of(v, &r) && r.rotary_dim > 0 ? r.rotary_dim / 2 : hd / 2);
       rope_helper(x, out, v, hd);
       return;
     }
@@ -230,11 +230,7 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       /* fuse-rope: the rotation of k (kv_write) or q (attention). Without
        * it the kernel copies; its rotation function is still there (an
        * unused private function) so one template serves both. */
-      llmc_rope_t r;
-      bool rope = llmc_ir_rope_of(v, &r);
-      put_int(x, out, "ROPE", rope);
-      put_int(x, out, "STYLE", rope && r.interleaved);
-      put_int(x, out, "ROT_HALF", rope && r.rotary_dim > 0 ? r.rotary_dim / 2 : p->head_dim / 2);
+      put_int(x, out, "ROPE", llmc_ir_rope_of(v, &(llmc_rope_t){0}));
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", p->head_dim / 2);
       rope_helper(x, out, v, p->head_dim);
       return;

@@ -249,7 +249,7 @@ struct llmc_kinstance {
    * rotation rope, kv_write and attention share). */
   const char *helper;
   int n_helper;
-  llmc_template_param_t helper_params[4];
+  llmc_template_param_t helper_params[6];
 };
 /* Appends the MLIR text of instance inst, named `name`, for target class
  * "host" or "gpu": the template instantiated or the generator run. */

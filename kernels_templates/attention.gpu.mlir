@@ -6,7 +6,7 @@
 //           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
 //           ROPE (1: rotate q first, fuse-rope: thread i < HEAD_DIM/2
 //           rotates pair i into workgroup memory; 0: thread d copies q[d]),
-//           HALF_DIM, STYLE (0 half, 1 interleaved), SOFTCAP (as in
+//           HALF_DIM, SOFTCAP (as in
 //           attention.host.mlir), WINDOW (sliding
 //           window: p attends to max(0, p-WINDOW+1)..p; 0: none); the rotation
 //           (@NAME_rot, rope_rot.gpu.mlir) has its own
@@ -63,16 +63,6 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %rope = arith.constant {{ROPE}} : index
   %rotate = arith.cmpi ne, %rope, %c0 : index
   %half_hd = arith.constant {{HALF_DIM}} : index
-  %style = arith.constant {{STYLE}} : index
-  %interleaved = arith.cmpi ne, %style, %c0 : index
-  %stride0 = arith.select %interleaved, %c2, %c1 : index
-  %step1 = arith.select %interleaved, %c1, %half_hd : index
-  // Partial rotary (ROT_HALF < HEAD_DIM / 2, Phi-4-mini): the first
-  // 2 * ROT_HALF values of a head rotate as pairs (i, i + ROT_HALF) ("half")
-  // and the rest pass through, paired (ROT + 2j, ROT + 2j + 1) with an
-  // inverse frequency of 0 (rope_rot's table), which rotates by nothing.
-  %rot_half = arith.constant {{ROT_HALF}} : index
-  %rot = arith.muli %rot_half, %c2 : index
   %q_sh = memref.get_global @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
   %scores = memref.get_global @{{NAME}}_scores : memref<{{BLOCK_SIZE}}xf32, 3>
   %tid = gpu.thread_id x
@@ -124,18 +114,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %pair = arith.cmpi ult, %tid, %half_hd : index
       scf.if %pair {
         %pos_f = arith.sitofp %pos_i : i32 to f32
-        %e_in_rot = arith.cmpi ult, %tid, %rot_half : index
-        %e_pass = arith.subi %tid, %rot_half : index
-        %e_pass2 = arith.muli %e_pass, %c2 : index
-        %e_pass0 = arith.addi %rot, %e_pass2 : index
-        %e_half0 = arith.select %e_in_rot, %tid, %e_pass0 : index
-        %e_rot1 = arith.addi %tid, %rot_half : index
-        %e_pass1 = arith.addi %e_pass0, %c1 : index
-        %e_half1 = arith.select %e_in_rot, %e_rot1, %e_pass1 : index
-        %e_il0 = arith.muli %tid, %c2 : index
-        %e_il1 = arith.addi %e_il0, %c1 : index
-        %e0 = arith.select %interleaved, %e_il0, %e_half0 : index
-        %e1 = arith.select %interleaved, %e_il1, %e_half1 : index
+        %e0, %e1 = func.call @{{NAME}}_pair(%tid) : (index) -> (index, index)
         %iq0 = arith.addi %q_at, %e0 : index
         %iq1 = arith.addi %q_at, %e1 : index
         %x0 = memref.load %act[%iq0] : memref<?xf32>

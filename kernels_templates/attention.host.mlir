@@ -4,7 +4,7 @@
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
 //           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
 //           ROPE (1: q is rotated first, fuse-rope, into a stack copy),
-//           STYLE (0 half, 1 interleaved), SOFTCAP (f32 literal: scores
+//           SOFTCAP (f32 literal: scores
 //           become tanh(s / SOFTCAP) * SOFTCAP, Gemma 2; 0.0: none),
 //           WINDOW (sliding window: the
 //           token at p attends to max(0, p-WINDOW+1)..p; 0: no window); the
@@ -63,16 +63,6 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %rope = arith.constant {{ROPE}} : index
   %rotate = arith.cmpi ne, %rope, %c0 : index
   %half_hd = arith.divui %hd, %c2 : index
-  %style = arith.constant {{STYLE}} : index
-  %interleaved = arith.cmpi ne, %style, %c0 : index
-  %stride0 = arith.select %interleaved, %c2, %c1 : index
-  %step1 = arith.select %interleaved, %c1, %half_hd : index
-  // Partial rotary (ROT_HALF < HEAD_DIM / 2, Phi-4-mini): the first
-  // 2 * ROT_HALF values of a head rotate as pairs (i, i + ROT_HALF) ("half")
-  // and the rest pass through, paired (ROT + 2j, ROT + 2j + 1) with an
-  // inverse frequency of 0 (rope_rot's table), which rotates by nothing.
-  %rot_half = arith.constant {{ROT_HALF}} : index
-  %rot = arith.muli %rot_half, %c2 : index
   %q_rot = memref.alloca() : memref<{{HEAD_DIM}}xf32>
   %q_off_i = memref.load %args[%c0] : memref<?xi64>
   %o_off_i = memref.load %args[%c1] : memref<?xi64>
@@ -120,18 +110,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     %q = scf.if %rotate -> (vector<{{HEAD_DIM}}xf32>) {
       %pos_f = arith.sitofp %pos_i : i32 to f32
       scf.for %i = %c0 to %half_hd step %c1 {
-        %e_in_rot = arith.cmpi ult, %i, %rot_half : index
-        %e_pass = arith.subi %i, %rot_half : index
-        %e_pass2 = arith.muli %e_pass, %c2 : index
-        %e_pass0 = arith.addi %rot, %e_pass2 : index
-        %e_half0 = arith.select %e_in_rot, %i, %e_pass0 : index
-        %e_rot1 = arith.addi %i, %rot_half : index
-        %e_pass1 = arith.addi %e_pass0, %c1 : index
-        %e_half1 = arith.select %e_in_rot, %e_rot1, %e_pass1 : index
-        %e_il0 = arith.muli %i, %c2 : index
-        %e_il1 = arith.addi %e_il0, %c1 : index
-        %e0 = arith.select %interleaved, %e_il0, %e_half0 : index
-        %e1 = arith.select %interleaved, %e_il1, %e_half1 : index
+        %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
         %iq0 = arith.addi %q_at, %e0 : index
         %iq1 = arith.addi %q_at, %e1 : index
         %x0 = memref.load %act[%iq0] : memref<?xf32>

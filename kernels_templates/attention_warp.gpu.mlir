@@ -4,7 +4,7 @@
 // score reduced by a warp shuffle tree, for NVIDIA and AMD (shuffles).
 //
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
-//           MAX_BLOCKS, SCALE, ROPE, HALF_DIM, STYLE, SOFTCAP, WINDOW (as attention.gpu.mlir),
+//           MAX_BLOCKS, SCALE, ROPE, HALF_DIM, SOFTCAP, WINDOW (as attention.gpu.mlir),
 //           WARPS (warps per workgroup), WS (lanes per warp), DPL (= HEAD_DIM
 //           / WS: dimensions a lane holds), THREADS (= WARPS * WS); the
 //           rotation (@NAME_rot, rope_rot.gpu.mlir) has its own
@@ -71,16 +71,6 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %rope = arith.constant {{ROPE}} : index
   %rotate = arith.cmpi ne, %rope, %c0 : index
   %half_hd = arith.constant {{HALF_DIM}} : index
-  %style = arith.constant {{STYLE}} : index
-  %interleaved = arith.cmpi ne, %style, %c0 : index
-  %stride0 = arith.select %interleaved, %c2, %c1 : index
-  %step1 = arith.select %interleaved, %c1, %half_hd : index
-  // Partial rotary (ROT_HALF < HEAD_DIM / 2, Phi-4-mini): the first
-  // 2 * ROT_HALF values of a head rotate as pairs (i, i + ROT_HALF) ("half")
-  // and the rest pass through, paired (ROT + 2j, ROT + 2j + 1) with an
-  // inverse frequency of 0 (rope_rot's table), which rotates by nothing.
-  %rot_half = arith.constant {{ROT_HALF}} : index
-  %rot = arith.muli %rot_half, %c2 : index
   %q_sh = memref.get_global @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
   %k_sh = memref.get_global @{{NAME}}_k : memref<{{HEAD_DIM}}xf32, 3>
   %v_sh = memref.get_global @{{NAME}}_v : memref<{{HEAD_DIM}}xf32, 3>
@@ -137,18 +127,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %pair = arith.cmpi ult, %tid, %half_hd : index
       scf.if %pair {
         %pos_f = arith.sitofp %pos_i : i32 to f32
-        %e_in_rot = arith.cmpi ult, %tid, %rot_half : index
-        %e_pass = arith.subi %tid, %rot_half : index
-        %e_pass2 = arith.muli %e_pass, %c2 : index
-        %e_pass0 = arith.addi %rot, %e_pass2 : index
-        %e_half0 = arith.select %e_in_rot, %tid, %e_pass0 : index
-        %e_rot1 = arith.addi %tid, %rot_half : index
-        %e_pass1 = arith.addi %e_pass0, %c1 : index
-        %e_half1 = arith.select %e_in_rot, %e_rot1, %e_pass1 : index
-        %e_il0 = arith.muli %tid, %c2 : index
-        %e_il1 = arith.addi %e_il0, %c1 : index
-        %e0 = arith.select %interleaved, %e_il0, %e_half0 : index
-        %e1 = arith.select %interleaved, %e_il1, %e_half1 : index
+        %e0, %e1 = func.call @{{NAME}}_pair(%tid) : (index) -> (index, index)
         %iq0 = arith.addi %q_at, %e0 : index
         %iq1 = arith.addi %q_at, %e1 : index
         %x0 = memref.load %act[%iq0] : memref<?xf32>
@@ -190,18 +169,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
         %pairk = arith.cmpi ult, %tid, %half_hd : index
         scf.if %pairk {
           %pos_fk = arith.sitofp %pos_i : i32 to f32
-          %f_in_rot = arith.cmpi ult, %tid, %rot_half : index
-          %f_pass = arith.subi %tid, %rot_half : index
-          %f_pass2 = arith.muli %f_pass, %c2 : index
-          %f_pass0 = arith.addi %rot, %f_pass2 : index
-          %f_half0 = arith.select %f_in_rot, %tid, %f_pass0 : index
-          %f_rot1 = arith.addi %tid, %rot_half : index
-          %f_pass1 = arith.addi %f_pass0, %c1 : index
-          %f_half1 = arith.select %f_in_rot, %f_rot1, %f_pass1 : index
-          %f_il0 = arith.muli %tid, %c2 : index
-          %f_il1 = arith.addi %f_il0, %c1 : index
-          %f0 = arith.select %interleaved, %f_il0, %f_half0 : index
-          %f1 = arith.select %interleaved, %f_il1, %f_half1 : index
+          %f0, %f1 = func.call @{{NAME}}_pair(%tid) : (index) -> (index, index)
           %ik0 = arith.addi %k_at, %f0 : index
           %ik1 = arith.addi %k_at, %f1 : index
           %y0 = memref.load %act[%ik0] : memref<?xf32>

@@ -4,8 +4,8 @@
 //   params: NAME, KVD (= n_kv_heads * head_dim), BLOCK_SIZE, BLOCK_FLOATS,
 //           MAX_BLOCKS (block-table row length), WG (threads per workgroup),
 //           ROPE (1: rotate k first, fuse-rope; 0: copy it), HEAD_DIM,
-//           HALF_DIM, STYLE (0 half, 1 interleaved); the rotation
-//           (@NAME_rot, rope_rot.gpu.mlir) has its own
+//           HALF_DIM; the rotation (@NAME_rot at @NAME_pair's elements,
+//           rope_rot.gpu.mlir: the style and a partial rotary) has its own
 //   args:   [k_off (act), v_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
 //   extent: T tokens
@@ -31,16 +31,6 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %rope = arith.constant {{ROPE}} : index
   %hd = arith.constant {{HEAD_DIM}} : index
   %half_hd = arith.constant {{HALF_DIM}} : index
-  %style = arith.constant {{STYLE}} : index
-  %interleaved = arith.cmpi ne, %style, %c0 : index
-  %stride0 = arith.select %interleaved, %c2, %c1 : index
-  %step1 = arith.select %interleaved, %c1, %half_hd : index
-  // Partial rotary (ROT_HALF < HEAD_DIM / 2, Phi-4-mini): the first
-  // 2 * ROT_HALF values of a head rotate as pairs (i, i + ROT_HALF) ("half")
-  // and the rest pass through, paired (ROT + 2j, ROT + 2j + 1) with an
-  // inverse frequency of 0 (rope_rot's table), which rotates by nothing.
-  %rot_half = arith.constant {{ROT_HALF}} : index
-  %rot = arith.muli %rot_half, %c2 : index
   %rotate = arith.cmpi ne, %rope, %c0 : index
   %kvh = arith.divui %kvd, %hd : index
   %n_pairs = arith.muli %kvh, %half_hd : index
@@ -91,18 +81,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       scf.for %p = %tid to %n_pairs step %wg {
         %h = arith.divui %p, %half_hd : index
         %i = arith.remui %p, %half_hd : index
-        %e_in_rot = arith.cmpi ult, %i, %rot_half : index
-        %e_pass = arith.subi %i, %rot_half : index
-        %e_pass2 = arith.muli %e_pass, %c2 : index
-        %e_pass0 = arith.addi %rot, %e_pass2 : index
-        %e_half0 = arith.select %e_in_rot, %i, %e_pass0 : index
-        %e_rot1 = arith.addi %i, %rot_half : index
-        %e_pass1 = arith.addi %e_pass0, %c1 : index
-        %e_half1 = arith.select %e_in_rot, %e_rot1, %e_pass1 : index
-        %e_il0 = arith.muli %i, %c2 : index
-        %e_il1 = arith.addi %e_il0, %c1 : index
-        %e0 = arith.select %interleaved, %e_il0, %e_half0 : index
-        %e1 = arith.select %interleaved, %e_il1, %e_half1 : index
+        %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
         %hb = arith.muli %h, %hd : index
         %j0 = arith.addi %hb, %e0 : index
         %j1 = arith.addi %hb, %e1 : index

@@ -1,12 +1,12 @@
 // rope.gpu.mlir: rotary position embedding (Su et al. 2021, RoFormer) on the
 // heads of one projection (q or k), rows of N_HEADS * HEAD_DIM floats; the
 // GPU form of rope.host.mlir. Each pair (x0, x1) of dimension i is rotated
-// by @NAME_rot (rope_rot.gpu.mlir, shared with kv_write and attention), at
-//   STYLE 0, "half" (HF rotate_half):  (i, i + HEAD_DIM/2)
-//   STYLE 1, "interleaved" (GPT-J):    (2i, 2i + 1)
+// by @NAME_rot at the elements @NAME_pair gives (rope_rot.gpu.mlir, shared
+// with kv_write and attention: the style, half or interleaved, and a
+// partial rotary are the rotation's parameters)
 //
-//   params: NAME, N_HEADS, HEAD_DIM, HALF_DIM (= HEAD_DIM/2), STYLE (0 or 1),
-//           WG (threads per workgroup); the rotation's are its own
+//   params: NAME, N_HEADS, HEAD_DIM, HALF_DIM (= HEAD_DIM/2), WG (threads per
+//           workgroup); the rotation's are its own
 //   args:   [in_off (act), out_off (act), positions_off (meta)]
 //   extent: T tokens
 //   grid:   (T, 1, 1) x (WG, 1, 1); workgroup t rotates token t, thread j
@@ -23,16 +23,6 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
   %wg = arith.constant {{WG}} : index
   %n_pairs = arith.muli %n_heads, %half_hd : index
   %row_len = arith.muli %n_heads, %hd : index
-  %style = arith.constant {{STYLE}} : index
-  %interleaved = arith.cmpi ne, %style, %c0 : index
-  %stride0 = arith.select %interleaved, %c2, %c1 : index
-  %step1 = arith.select %interleaved, %c1, %half_hd : index
-  // Partial rotary (ROT_HALF < HEAD_DIM / 2, Phi-4-mini): the first
-  // 2 * ROT_HALF values of a head rotate as pairs (i, i + ROT_HALF) ("half")
-  // and the rest pass through, paired (ROT + 2j, ROT + 2j + 1) with an
-  // inverse frequency of 0 (rope_rot's table), which rotates by nothing.
-  %rot_half = arith.constant {{ROT_HALF}} : index
-  %rot = arith.muli %rot_half, %c2 : index
   %tid = gpu.thread_id x
   %t = gpu.block_id x
   %rows = arith.index_cast %extent : i64 to index
@@ -53,18 +43,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     scf.for %p = %tid to %n_pairs step %wg {
       %h = arith.divui %p, %half_hd : index
       %i = arith.remui %p, %half_hd : index
-      %e_in_rot = arith.cmpi ult, %i, %rot_half : index
-      %e_pass = arith.subi %i, %rot_half : index
-      %e_pass2 = arith.muli %e_pass, %c2 : index
-      %e_pass0 = arith.addi %rot, %e_pass2 : index
-      %e_half0 = arith.select %e_in_rot, %i, %e_pass0 : index
-      %e_rot1 = arith.addi %i, %rot_half : index
-      %e_pass1 = arith.addi %e_pass0, %c1 : index
-      %e_half1 = arith.select %e_in_rot, %e_rot1, %e_pass1 : index
-      %e_il0 = arith.muli %i, %c2 : index
-      %e_il1 = arith.addi %e_il0, %c1 : index
-      %e0 = arith.select %interleaved, %e_il0, %e_half0 : index
-      %e1 = arith.select %interleaved, %e_il1, %e_half1 : index
+      %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
       %hb = arith.muli %h, %hd : index
       %ib = arith.addi %i_row, %hb : index
       %ob = arith.addi %o_row, %hb : index

@@ -2,11 +2,12 @@
 // Enhanced Transformer with Rotary Position Embedding") on the heads of one
 // projection (q or k), rows of N_HEADS * HEAD_DIM floats. Each pair
 // (x0, x1) of dimension i is rotated by @NAME_rot (rope_rot.host.mlir,
-// shared with kv_write and attention), where the pair is
-//   STYLE 0, "half" (HF rotate_half, LLaMA/Qwen):  (i, i + HEAD_DIM/2)
-//   STYLE 1, "interleaved" (GPT-J, original Meta):  (2i, 2i + 1)
+// shared with kv_write and attention) at the elements @NAME_pair gives:
+// (i, i + HEAD_DIM/2) in the "half" style (HF rotate_half, LLaMA/Qwen),
+// (2i, 2i + 1) "interleaved" (GPT-J, original Meta), less with a partial
+// rotary; the style is the rotation's parameter.
 //
-//   params: NAME, N_HEADS, HEAD_DIM, STYLE (0 or 1); the rotation's are its own
+//   params: NAME, N_HEADS, HEAD_DIM; the rotation's are its own
 //   args:   [in_off (act), out_off (act), positions_off (meta)]
 //   extent: T tokens
 // Both elements of a pair are loaded before either is stored, so
@@ -19,17 +20,6 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %hd = arith.constant {{HEAD_DIM}} : index
   %half_hd = arith.divui %hd, %c2 : index
   %row_len = arith.muli %n_heads, %hd : index
-  %style = arith.constant {{STYLE}} : index
-  %interleaved = arith.cmpi ne, %style, %c0 : index
-  // x0 sits at i * stride0, x1 at x0 + step1.
-  %stride0 = arith.select %interleaved, %c2, %c1 : index
-  %step1 = arith.select %interleaved, %c1, %half_hd : index
-  // Partial rotary (ROT_HALF < HEAD_DIM / 2, Phi-4-mini): the first
-  // 2 * ROT_HALF values of a head rotate as pairs (i, i + ROT_HALF) ("half")
-  // and the rest pass through, paired (ROT + 2j, ROT + 2j + 1) with an
-  // inverse frequency of 0 (rope_rot's table), which rotates by nothing.
-  %rot_half = arith.constant {{ROT_HALF}} : index
-  %rot = arith.muli %rot_half, %c2 : index
   %i_off_i = memref.load %args[%c0] : memref<?xi64>
   %o_off_i = memref.load %args[%c1] : memref<?xi64>
   %p_off_i = memref.load %args[%c2] : memref<?xi64>
@@ -48,18 +38,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %ib = arith.addi %i_row, %hb : index
       %ob = arith.addi %o_row, %hb : index
       scf.for %i = %c0 to %half_hd step %c1 {
-        %e_in_rot = arith.cmpi ult, %i, %rot_half : index
-        %e_pass = arith.subi %i, %rot_half : index
-        %e_pass2 = arith.muli %e_pass, %c2 : index
-        %e_pass0 = arith.addi %rot, %e_pass2 : index
-        %e_half0 = arith.select %e_in_rot, %i, %e_pass0 : index
-        %e_rot1 = arith.addi %i, %rot_half : index
-        %e_pass1 = arith.addi %e_pass0, %c1 : index
-        %e_half1 = arith.select %e_in_rot, %e_rot1, %e_pass1 : index
-        %e_il0 = arith.muli %i, %c2 : index
-        %e_il1 = arith.addi %e_il0, %c1 : index
-        %e0 = arith.select %interleaved, %e_il0, %e_half0 : index
-        %e1 = arith.select %interleaved, %e_il1, %e_half1 : index
+        %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
         %ix0 = arith.addi %ib, %e0 : index
         %ix1 = arith.addi %ib, %e1 : index
         %ox0 = arith.addi %ob, %e0 : index

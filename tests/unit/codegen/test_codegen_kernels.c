@@ -63,7 +63,8 @@ static void mb_add(module_builder_t *mb, const char *family, ...) {
 }
 
 /* The RoPE rotation kernel `name` calls (rope_rot.host.mlir). */
-static void mb_rot(module_builder_t *mb, const char *name, const char *head_dim, float theta) {
+static void mb_rot(module_builder_t *mb, const char *name, const char *head_dim, float theta, const char *style,
+                   const char *rot_half) {
   int hd = atoi(head_dim);
   float inv[LLMC_MAX_HEAD_DIM / 2];
   llmc_ir_rope_inv_freq(&(llmc_rope_t){.theta = theta, .cos_sin_scale = 1}, hd, inv);
@@ -71,7 +72,8 @@ static void mb_rot(module_builder_t *mb, const char *name, const char *head_dim,
   char lit[16], half[16];
   for (int i = 0; i < hd / 2; i++) llmc_buf_printf(&table, "%s%s", i ? ", " : "", llmc_template_f32_literal(inv[i], lit));
   snprintf(half, sizeof half, "%d", hd / 2);
-  mb_add(mb, "rope_rot", "NAME", name, "HALF_DIM", half, "INV_FREQ", table.data, "COS_SIN_SCALE", "1.0", NULL);
+  mb_add(mb, "rope_rot", "NAME", name, "HALF_DIM", half, "INV_FREQ", table.data, "COS_SIN_SCALE", "1.0", "STYLE", style,
+         "ROT_HALF", rot_half, NULL);
   llmc_buf_free(&table);
 }
 
@@ -542,10 +544,10 @@ static void test_rope(void **state) {
   module_builder_t mb;
   mb_init(&mb);
   (void)theta;
-  mb_rot(&mb, "rope_half", "8", 10000.0f);
-  mb_add(&mb, "rope", "NAME", "rope_half", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "0", "ROT_HALF", "4", NULL);
-  mb_rot(&mb, "rope_il", "8", 10000.0f);
-  mb_add(&mb, "rope", "NAME", "rope_il", "N_HEADS", "3", "HEAD_DIM", "8", "STYLE", "1", "ROT_HALF", "4", NULL);
+  mb_rot(&mb, "rope_half", "8", 10000.0f, "0", "4");
+  mb_add(&mb, "rope", "NAME", "rope_half", "N_HEADS", "3", "HEAD_DIM", "8", NULL);
+  mb_rot(&mb, "rope_il", "8", 10000.0f, "1", "4");
+  mb_add(&mb, "rope", "NAME", "rope_il", "N_HEADS", "3", "HEAD_DIM", "8", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   const int T = 5, H = 3, HD = 8, R = H * HD;
@@ -605,13 +607,13 @@ static void test_kv_write(void **state) {
   snprintf(hd, sizeof hd, "%d", P_HD);
   char rh[16];
   snprintf(rh, sizeof rh, "%d", P_HD / 2);
-  mb_rot(&mb, "kvw", hd, 10000.0f);
+  mb_rot(&mb, "kvw", hd, 10000.0f, "0", rh);
   mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
-         "MAX_BLOCKS", "4", "ROPE", "0", "HEAD_DIM", hd, "STYLE", "0", "ROT_HALF", rh, NULL);
+         "MAX_BLOCKS", "4", "ROPE", "0", "HEAD_DIM", hd, NULL);
   /* fuse-rope: k rotated (GPT-J pairs, theta 500000) on its way in. */
-  mb_rot(&mb, "kvw_rope", hd, 500000.0f);
+  mb_rot(&mb, "kvw_rope", hd, 500000.0f, "1", rh);
   mb_add(&mb, "kv_write", "NAME", "kvw_rope", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
-         "MAX_BLOCKS", "4", "ROPE", "1", "HEAD_DIM", hd, "STYLE", "1", "ROT_HALF", rh, NULL);
+         "MAX_BLOCKS", "4", "ROPE", "1", "HEAD_DIM", hd, NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   for (int rope = 0; rope < 2; rope++) {
@@ -658,15 +660,13 @@ static void test_attention(void **state) {
   llmc_template_f32_literal(sc, scale);
   module_builder_t mb;
   mb_init(&mb);
-  mb_rot(&mb, "attn", hd, 10000.0f);
+  mb_rot(&mb, "attn", hd, 10000.0f, "0", rh);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
-         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "0", "STYLE", "0",
-         "WINDOW", "0", "SOFTCAP", "0.0", "ROT_HALF", rh, NULL);
+         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "0", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
-  mb_rot(&mb, "attn_rope", hd, 10000.0f);
+  mb_rot(&mb, "attn_rope", hd, 10000.0f, "0", rh);
   mb_add(&mb, "attention", "NAME", "attn_rope", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
-         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "1", "STYLE", "0",
-         "WINDOW", "0", "SOFTCAP", "0.0", "ROT_HALF", rh, NULL);
+         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
   for (int rope = 0; rope < 2; rope++) {
@@ -735,15 +735,14 @@ static char *all_families_module(void) {
   mb_add(&mb, "layer_norm", "NAME", "ln", "D", "64", "EPS", eps, NULL);
   mb_add(&mb, "softmax", "NAME", "sm", "N", "64", NULL);
   (void)theta;
-  mb_rot(&mb, "rope", "16", 10000.0f);
-  mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", "STYLE", "0", "ROT_HALF", "8", NULL);
-  mb_rot(&mb, "kvw", "16", 10000.0f);
+  mb_rot(&mb, "rope", "16", 10000.0f, "0", "8");
+  mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", NULL);
+  mb_rot(&mb, "kvw", "16", 10000.0f, "0", "8");
   mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", "32", "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048",
-         "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", "STYLE", "0", "ROT_HALF", "8", NULL);
-  mb_rot(&mb, "attn", "16", 10000.0f);
+         "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", NULL);
+  mb_rot(&mb, "attn", "16", 10000.0f, "1", "8");
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
-         "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "STYLE", "1",
-         "WINDOW", "0", "SOFTCAP", "0.0", "ROT_HALF", "8", NULL);
+         "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   llmc_buf_printf(&mb.text, "}\n");
   return mb.text.data;
 }

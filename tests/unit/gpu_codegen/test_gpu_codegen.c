@@ -103,12 +103,18 @@ static const kernel_t kernels[] = {
     {"rms_norm", "k_rms_norm", {P("NAME", "k_rms_norm"), P("D", "256"), P("EPS", "0x3727C5AC"), P("OFFSET", "1.0"), P("WG", "256")}, 5},
     {"layer_norm", "k_layer_norm", {P("NAME", "k_layer_norm"), P("D", "256"), P("EPS", "0x3727C5AC"), P("WG", "256")}, 4},
     {"softmax", "k_softmax", {P("NAME", "k_softmax"), P("N", "512"), P("WG", "256")}, 3},
-    {"rope", "k_rope", {P("NAME", "k_rope"), P("N_HEADS", "4"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "0"), P("WG", "128"), P("ROT_HALF", "32")}, 7},
-    {"rope", "k_rope_gptj", {P("NAME", "k_rope_gptj"), P("N_HEADS", "2"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "1"), P("WG", "64"), P("ROT_HALF", "24")}, 7},
-    {"kv_write", "k_kv_write", {P("NAME", "k_kv_write"), P("KVD", "128"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("WG", "128"), P("ROPE", "1"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("STYLE", "0"), P("ROT_HALF", "16")}, 11},
-    {"attention", "k_attention", {P("NAME", "k_attention"), P("N_HEADS", "4"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"), P("ROPE", "1"), P("HALF_DIM", "32"), P("STYLE", "1"), P("WINDOW", "5"), P("SOFTCAP", "0x42480000"), P("ROT_HALF", "32")}, 14},
+    {"rope", "k_rope", {P("NAME", "k_rope"), P("N_HEADS", "4"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("WG", "128")}, 5},
+    {"rope", "k_rope_gptj", {P("NAME", "k_rope_gptj"), P("N_HEADS", "2"), P("HEAD_DIM", "64"), P("HALF_DIM", "32"), P("WG", "64")}, 5},
+    {"kv_write", "k_kv_write", {P("NAME", "k_kv_write"), P("KVD", "128"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("WG", "128"), P("ROPE", "1"), P("HEAD_DIM", "64"), P("HALF_DIM", "32")}, 9},
+    {"attention", "k_attention", {P("NAME", "k_attention"), P("N_HEADS", "4"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"), P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "8192"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"), P("ROPE", "1"), P("HALF_DIM", "32"), P("WINDOW", "5"), P("SOFTCAP", "0x42480000")}, 12},
 };
 #define N_KERNELS ((int)(sizeof kernels / sizeof kernels[0]))
+
+/* The rope_rot helper's pairing of the kernels that rotate: the style, and
+ * the pairs that turn (fewer than HALF_DIM: a partial rotary). */
+static const struct {
+  const char *name, *style, *rot_half;
+} pairings[] = {{"k_rope", "0", "32"}, {"k_rope_gptj", "1", "24"}, {"k_kv_write", "0", "16"}, {"k_attention", "1", "32"}};
 
 static void build_kernels(llmc_buf_t *text) {
   if (!epi_store[0]) {
@@ -144,9 +150,12 @@ static void build_kernels(llmc_buf_t *text) {
      * their rope_rot helper. */
     const char *f = kernels[i].family;
     if (!strcmp(f, "rope") || !strcmp(f, "kv_write") || !strcmp(f, "attention")) {
+      int k = 0;
+      while (strcmp(pairings[k].name, kernels[i].name)) k++;
       const llmc_template_param_t hp[] = {P("NAME", kernels[i].name), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv),
-                                          P("COS_SIN_SCALE", "1.0")};
-      check_ok(llmc_template_instantiate("rope_rot", "gpu", hp, 4, text));
+                                          P("COS_SIN_SCALE", "1.0"),       P("STYLE", pairings[k].style),
+                                          P("ROT_HALF", pairings[k].rot_half)};
+      check_ok(llmc_template_instantiate("rope_rot", "gpu", hp, 6, text));
     }
     check_ok(llmc_template_instantiate(kernels[i].family, "gpu", kernels[i].params, kernels[i].n,
                                        text));
@@ -354,12 +363,12 @@ static void test_target(void **state) {
     snprintf(threads, sizeof threads, "%d", 4 * t->warp_size);
     snprintf(log2, sizeof log2, "%d", t->warp_size == 64 ? 6 : 5);
     const llmc_template_param_t rot[] = {P("NAME", "k_attention_warp"), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv),
-                                         P("COS_SIN_SCALE", "1.0")};
-    check_ok(llmc_template_instantiate("rope_rot", "gpu", rot, 4, &text));
+                                         P("COS_SIN_SCALE", "1.0"), P("STYLE", "0"), P("ROT_HALF", "24")};
+    check_ok(llmc_template_instantiate("rope_rot", "gpu", rot, 6, &text));
     const llmc_template_param_t aw[] = {
         P("NAME", "k_attention_warp"), P("N_HEADS", "8"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"),
         P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "16384"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"),
-        P("ROPE", "1"), P("HALF_DIM", "32"), P("ROT_HALF", "24"), P("STYLE", "0"), P("WINDOW", "3"), P("SOFTCAP", "0x42480000"), P("WARPS", "4"), P("WS", ws), P("DPL", dpl),
+        P("ROPE", "1"), P("HALF_DIM", "32"), P("WINDOW", "3"), P("SOFTCAP", "0x42480000"), P("WARPS", "4"), P("WS", ws), P("DPL", dpl),
         P("THREADS", threads), P("LOG2_WS", log2), P("KVW", "1")};
     check_ok(llmc_template_instantiate("attention_warp", "gpu", aw, (int)(sizeof aw / sizeof aw[0]), &text));
     llmc_buf_free(&epi_s);
