@@ -153,7 +153,10 @@ bool llmc_ir_rope_equal(const llmc_rope_t *a, const llmc_rope_t *b) {
          a->factor == b->factor && a->low_freq_factor == b->low_freq_factor &&
          a->high_freq_factor == b->high_freq_factor && a->beta_fast == b->beta_fast && a->beta_slow == b->beta_slow &&
          a->original_context == b->original_context && a->truncate == b->truncate &&
-         a->cos_sin_scale == b->cos_sin_scale && a->ext_factors == b->ext_factors && a->rotary_dim == b->rotary_dim;
+         a->cos_sin_scale == b->cos_sin_scale && a->rotary_dim == b->rotary_dim &&
+         (a->ext_factors == b->ext_factors ||
+          (a->ext_factors && b->ext_factors && /* each node holds its own copy: rotary_dim / 2 factors */
+           memcmp(a->ext_factors, b->ext_factors, sizeof(double) * (size_t)(a->rotary_dim / 2)) == 0));
 }
 
 void llmc_ir_rope_inv_freq(const llmc_rope_t *r, int64_t head_dim, float *inv) {

@@ -170,6 +170,14 @@ phi3)
   "$LLMC" compile phi4 -o out-phi4-O0 -O0
   "$E2E_CHECK" phi4 out-phi4-O0 --steps 4 --prompt-lens 1 --reference phi4.ref.json
   check phi4-partial --arch phi3 --head-dim 24 --config-extra '"partial_rotary_factor": 0.5, "sliding_window": 20'
+  # k's and q's rotations are equal when their longrope factors are (each
+  # node holds its own copy): the decode kv_write goes into attention_warp.
+  "$GEN_MODEL" phi4-32 --arch phi3 --dim 128 --layers 1 --heads 4 --kv-heads 2 --hidden 96 --vocab 96 --seed 3 \
+    --config-extra '"partial_rotary_factor": 0.75, "original_max_position_embeddings": 128, "rope_scaling":
+    {"type": "longrope", "short_factor": [1, 1.1, 1.2, 1.4, 1.7, 2, 2.5, 3, 4, 5, 6, 8], "long_factor": [1]}' >/dev/null
+  "$LLMC" compile phi4-32 -o out-phi4-32-gpu --target=gfx1100
+  jq -e '[.kernels[].targets.gfx1100.choice.fuses // [] | index("kv_write")] | any' out-phi4-32-gpu/report.json \
+    > /dev/null || fail "longrope's kv_write is not fused into attention"
   # The factors round-trip through the IR's text form.
   "$LLMC" compile phi3-long -o ir-phi3-long --emit=ir
   grep -q 'ext_factors = \[1' ir-phi3-long/model.ir || fail "no ext_factors list in the IR"
