@@ -191,6 +191,20 @@ bad-model)
   expect_error 65 "inner dimensions differ" -- "$LLMC" compile model.json -o out
   mj "{$ok_head, \"graph\": [{\"op\": \"embedding\", \"in\": [\"tokens\", \"model.embed_tokens.weight\"], \"out\": \"x\"}, {\"op\": \"add\", \"in\": [\"x\", \"logits\"], \"out\": \"logits\"}]}"
   expect_error 65 "'logits' is neither" -- "$LLMC" compile model.json -o out
+  # Per-layer list params ("$name[i]") and weight_prefix, written wrong.
+  emb0='{"op": "embedding", "in": ["tokens", "model.embed_tokens.weight"], "out": "x"}'
+  mj "{$ok_head, \"params\": {\"w\": [1]}, \"graph\": [{\"repeat\": 1, \"as\": \"i\", \"body\": [$emb0, {\"op\": \"softcap\", \"in\": [\"x\"], \"attrs\": {\"cap\": \"\$w[j]\"}, \"out\": \"logits\"}]}]}"
+  expect_error 65 "unknown parameter '\$j'" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"params\": {\"w\": 3}, \"graph\": [{\"repeat\": 1, \"as\": \"i\", \"body\": [$emb0, {\"op\": \"softcap\", \"in\": [\"x\"], \"attrs\": {\"cap\": \"\$w[i]\"}, \"out\": \"logits\"}]}]}"
+  expect_error 65 "'\$w' is not a list parameter" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"params\": {\"w\": []}, \"graph\": [{\"repeat\": 1, \"as\": \"i\", \"body\": [$emb0, {\"op\": \"softcap\", \"in\": [\"x\"], \"attrs\": {\"cap\": \"\$w[i]\"}, \"out\": \"logits\"}]}]}"
+  expect_error 65 "'\$w' has no element 0" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"params\": {\"w\": [1]}, \"graph\": [$emb0, {\"op\": \"softcap\", \"in\": [\"x\"], \"attrs\": {\"cap\": \"\$w[\"}, \"out\": \"logits\"}]}"
+  expect_error 65 "is not a reference" -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"weight_prefix\": 7, \"graph\": [$emb0]}"
+  expect_error 65 '"weight_prefix" must be a string' -- "$LLMC" compile model.json -o out
+  mj "{$ok_head, \"weight_prefix\": \"lm.\", \"graph\": [$emb0]}"
+  expect_error 65 "'lm.model.embed_tokens.weight' is neither" -- "$LLMC" compile model.json -o out
   # The ops the fusion passes make, written wrong by hand.
   emb='{"op": "embedding", "in": ["tokens", "model.embed_tokens.weight"], "out": "x"}'
   kproj='{"op": "matmul", "in": ["x", "model.layers.0.self_attn.k_proj.weight"], "attrs": {"transpose_b": true}, "out": "k"}'
