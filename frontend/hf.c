@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "llmc_frontend.h"
+#include "frontend_impl.h"
 
 /* Defined in the generated arch_embedded.c. */
 extern const llmc_embedded_file_t llmc_arch_files[];
@@ -545,7 +545,32 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
     json_decref(config);
     return LLMC_ERROR(LLMC_DATA_LOSS, loc, "%s", config ? "config must be a JSON object" : err.text);
   }
-  json_t *desc = NULL, *model = json_object(), *params = json_object(), *weights = json_array();
+  llmc_hf_import_t imp = {.weights = json_array()};
+  json_t *gen = NULL;
+  llmc_status_t *s = list_weights(dir, imp.weights);
+  if (!s) s = read_generation_config(dir, &gen);
+  char tok[4200], tok_config[4200];
+  snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
+  snprintf(tok_config, sizeof tok_config, "%s/tokenizer_config.json", dir);
+  if (file_exists(tok)) {
+    imp.tokenizer = "tokenizer.json";
+    if (file_exists(tok_config)) imp.tokenizer_config = "tokenizer_config.json";
+  }
+  const char *base = strrchr(dir, '/');
+  imp.name = base && base[1] ? base + 1 : dir;
+  imp.generation_config = gen;
+  if (!s) s = llmc_hf_model_json(config, where, &imp, out_json);
+  else json_decref(config);
+  json_decref(gen);
+  json_decref(imp.weights);
+  return s;
+}
+
+/* config.json (owned: consumed) → model.json text, through the
+ * architecture's description. */
+llmc_status_t *llmc_hf_model_json(json_t *config, const char *where, const llmc_hf_import_t *imp, char **out_json) {
+  *out_json = NULL;
+  json_t *desc = NULL, *model = json_object(), *params = json_object(), *weights = json_copy(imp->weights);
   llmc_status_t *s = NULL;
   json_t *archs = json_object_get(config, "architectures");
   const char *arch = json_string_value(json_array_get(archs, 0));
@@ -555,24 +580,17 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   }
   if ((s = find_arch(arch, where, &desc)) || (s = extend_desc(&desc, where)) ||
       (s = config_section(desc, &config, where)) || (s = map_params(desc, config, where, params)) ||
-      (s = derive_params(desc, params, where)) || (s = check_unsupported(desc, config, where)) || (s = list_weights(dir, weights)))
+      (s = derive_params(desc, params, where)) || (s = check_unsupported(desc, config, where)))
     goto done;
 
   json_t *name = json_object_get(config, "_name_or_path");
-  const char *base = strrchr(dir, '/');
   json_object_set_new(model, "format", json_string("llmc.model/1"));
   json_object_set_new(model, "name", json_string(json_is_string(name) && json_string_length(name)
-                                                      ? json_string_value(name)
-                                                      : (base && base[1] ? base + 1 : dir)));
+                                                      ? json_string_value(name) : imp->name));
   json_object_set_new(model, "weights", weights);
   weights = NULL;
-  char tok[4200];
-  snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
-  if (file_exists(tok)) {
-    json_object_set_new(model, "tokenizer", json_string("tokenizer.json"));
-    snprintf(tok, sizeof tok, "%s/tokenizer_config.json", dir);
-    if (file_exists(tok)) json_object_set_new(model, "tokenizer_config", json_string("tokenizer_config.json"));
-  }
+  if (imp->tokenizer) json_object_set_new(model, "tokenizer", json_string(imp->tokenizer));
+  if (imp->tokenizer_config) json_object_set_new(model, "tokenizer_config", json_string(imp->tokenizer_config));
   json_object_set(model, "params", params);
   json_t *tie = json_object_get(config, "tie_word_embeddings");
   if (tie && !json_is_boolean(tie) && !json_is_null(tie)) {
@@ -605,12 +623,9 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   json_object_set_new(model, "ignore_weights", ignore);
   /* The stop ids generate() uses: generation_config.json's, else config.json's
    * (an id or a list, checked by the model.json reader). */
-  json_t *gen = NULL;
-  if ((s = read_generation_config(dir, &gen))) goto done;
-  json_t *eos = json_object_get(gen, "eos_token_id");
+  json_t *eos = json_object_get(imp->generation_config, "eos_token_id");
   if (!eos || json_is_null(eos)) eos = json_object_get(config, "eos_token_id");
   if (eos && !json_is_null(eos)) json_object_set(model, "eos_token_id", eos);
-  json_decref(gen);
   json_t *rope = NULL, *types = NULL;
   if ((s = layer_params(desc, config, params, where, &types)) ||
       (s = rope_scaling_attrs(desc, config, params, where, &rope))) {
@@ -642,6 +657,7 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   json_decref(types);
   if (rope) add_rope_attrs(json_object_get(desc, "graph"), rope);
   json_decref(rope);
+  if (imp->rope_attrs) add_rope_attrs(json_object_get(desc, "graph"), imp->rope_attrs);
   json_object_set(model, "graph", json_object_get(desc, "graph"));
   if (!(*out_json = json_dumps(model, JSON_PRESERVE_ORDER | JSON_INDENT(1))))
     s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "llmc_frontend.h"
+#include "frontend_impl.h"
 #include "llmc_tokenizer.h"
 
 #define MAX_REPEAT_DEPTH 8
@@ -633,7 +633,10 @@ llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model) {
   const char *dir = ".";
   size_t n = strlen(path);
   if (n >= 5 && strcmp(path + n - 5, ".gguf") == 0) {
-    s = LLMC_ERROR(LLMC_UNIMPLEMENTED, path, "GGUF import is not built yet; use model.json or a Hugging Face directory");
+    dir = dirname(copy);
+    snprintf(json_where, sizeof json_where, "%s", path);
+    s = llmc_gguf_model_json(path, &text);
+    if (!s) len = strlen(text);
   } else if (n >= 5 && strcmp(path + n - 5, ".json") == 0) {
     dir = dirname(copy);
     snprintf(json_where, sizeof json_where, "%s", path);

@@ -1,4 +1,5 @@
-/* weights.c: a set of safetensors files searched by name. Shard indexes
+/* weights.c: a set of weight files (safetensors, or GGUF renamed to the
+ * descriptions' names) searched by name. Shard indexes
  * (model.safetensors.index.json) are read with jansson and every shard path
  * is checked to stay inside the model directory: a hostile index must not
  * make llmc map /etc/shadow. */
@@ -6,18 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llmc_frontend.h"
-
-struct llmc_weight_set {
-  int n;
-  llmc_safetensors_t **files;
-  char **paths;
-};
+#include "frontend_impl.h"
 
 static bool ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
+
+/* A weight file: safetensors, or GGUF through its renaming table. */
+typedef struct {
+  llmc_safetensors_t *st;
+  llmc_gguf_weights_t *gguf;
+} weight_file_t;
+
+struct llmc_weight_set {
+  int n;
+  weight_file_t *files;
+  char **paths;
+};
+
+static int file_count(const weight_file_t *f) {
+  return f->st ? llmc_safetensors_count(f->st) : llmc_gguf_weights_count(f->gguf);
+}
+static const llmc_st_tensor_t *file_at(const weight_file_t *f, int i) {
+  return f->st ? llmc_safetensors_at(f->st, i) : llmc_gguf_weights_at(f->gguf, i);
+}
+static const llmc_st_tensor_t *file_find(const weight_file_t *f, const char *name) {
+  return f->st ? llmc_safetensors_find(f->st, name) : llmc_gguf_weights_find(f->gguf, name);
+}
+static void file_close(weight_file_t *f) {
+  llmc_safetensors_close(f->st);
+  llmc_gguf_weights_close(f->gguf);
+}
+
 
 static llmc_status_t *refuse_pickle(const char *path) {
   static const char *const pickles[] = {".bin", ".pt", ".pth", ".pkl", ".ckpt"};
@@ -34,26 +56,28 @@ static llmc_status_t *add_file(llmc_weight_set_t *ws, const char *path) {
   for (int i = 0; i < ws->n; i++)
     if (strcmp(ws->paths[i], path) == 0) return NULL;
   LLMC_RETURN_IF_ERROR(refuse_pickle(path));
-  llmc_safetensors_t **files = realloc(ws->files, sizeof(void *) * (size_t)(ws->n + 1));
+  weight_file_t *files = realloc(ws->files, sizeof *files * (size_t)(ws->n + 1));
   if (files) ws->files = files;
   char **paths = realloc(ws->paths, sizeof(char *) * (size_t)(ws->n + 1));
   if (paths) ws->paths = paths;
   if (!files || !paths) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   if (!(ws->paths[ws->n] = strdup(path))) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  llmc_status_t *s = llmc_safetensors_open(path, &ws->files[ws->n]);
+  weight_file_t *added = &ws->files[ws->n];
+  *added = (weight_file_t){0};
+  llmc_status_t *s = ends_with(path, ".gguf") ? llmc_gguf_weights_open(path, &added->gguf)
+                                              : llmc_safetensors_open(path, &added->st);
   if (s) {
     free(ws->paths[ws->n]);
     return s;
   }
   /* A name in two files would silently resolve to the first: refused. */
-  const llmc_safetensors_t *added = ws->files[ws->n];
-  for (int i = 0; i < llmc_safetensors_count(added); i++) {
-    const char *name = llmc_safetensors_at(added, i)->name;
+  for (int i = 0; i < file_count(added); i++) {
+    const char *name = file_at(added, i)->name;
     for (int f = 0; f < ws->n; f++)
-      if (llmc_safetensors_find(ws->files[f], name)) {
+      if (file_find(&ws->files[f], name)) {
         s = LLMC_ERROR(LLMC_DATA_LOSS, path, "tensor '%s' is also in %s: which one is meant is ambiguous", name,
                        ws->paths[f]);
-        llmc_safetensors_close(ws->files[ws->n]);
+        file_close(added);
         free(ws->paths[ws->n]);
         return s;
       }
@@ -132,7 +156,7 @@ llmc_status_t *llmc_weight_set_open(const char *dir, const char *const *files, i
 void llmc_weight_set_close(llmc_weight_set_t *ws) {
   if (!ws) return;
   for (int i = 0; i < ws->n; i++) {
-    llmc_safetensors_close(ws->files[i]);
+    file_close(&ws->files[i]);
     free(ws->paths[i]);
   }
   free(ws->files);
@@ -142,7 +166,7 @@ void llmc_weight_set_close(llmc_weight_set_t *ws) {
 
 const llmc_st_tensor_t *llmc_weight_set_find(const llmc_weight_set_t *ws, const char *name) {
   for (int i = 0; i < ws->n; i++) {
-    const llmc_st_tensor_t *t = llmc_safetensors_find(ws->files[i], name);
+    const llmc_st_tensor_t *t = file_find(&ws->files[i], name);
     if (t) return t;
   }
   return NULL;
@@ -168,14 +192,14 @@ bool llmc_weight_set_lookup(void *ctx, const char *name, llmc_weight_view_t *out
 
 int llmc_weight_set_count(const llmc_weight_set_t *ws) {
   int n = 0;
-  for (int i = 0; i < ws->n; i++) n += llmc_safetensors_count(ws->files[i]);
+  for (int i = 0; i < ws->n; i++) n += file_count(&ws->files[i]);
   return n;
 }
 
 const llmc_st_tensor_t *llmc_weight_set_at(const llmc_weight_set_t *ws, int i) {
   for (int f = 0; f < ws->n; f++) {
-    int n = llmc_safetensors_count(ws->files[f]);
-    if (i < n) return llmc_safetensors_at(ws->files[f], i);
+    int n = file_count(&ws->files[f]);
+    if (i < n) return file_at(&ws->files[f], i);
     i -= n;
   }
   return NULL;

@@ -119,7 +119,8 @@ static llmc_status_t *begin_guarded(const char *out_dir, const char *const *inpu
 static void disarm(void) { staging_armed = 0; }
 
 /* The directories a compile reads: the model's (a model.json's, or the Hugging
- * Face directory itself, which hold the weights) and the tokenizer's. */
+ * Face directory itself, which hold the weights; a GGUF file itself) and the
+ * tokenizer's. */
 static int input_dirs(const char *model_path, const char *tokenizer_path, char bufs[2][4096],
                       const char *out[2]) {
   int n = 0;
@@ -128,7 +129,11 @@ static int input_dirs(const char *model_path, const char *tokenizer_path, char b
   for (int i = 0; i < 2; i++) {
     if (!paths[i]) continue;
     snprintf(bufs[n], 4096, "%s", paths[i]);
-    if (!(stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))) {
+    /* A GGUF file holds the whole model: -o only has to stay clear of the
+     * file itself, so an output beside it is fine. */
+    size_t len = strlen(paths[i]);
+    bool gguf = i == 0 && len > 5 && strcmp(paths[i] + len - 5, ".gguf") == 0;
+    if (!gguf && !(stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))) {
       char *d = dirname(bufs[n]); /* may return a static "." */
       if (d != bufs[n]) snprintf(bufs[n], 4096, "%s", d);
     }

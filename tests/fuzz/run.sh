@@ -15,6 +15,7 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
 
 "$cc" "${flags[@]}" tests/fuzz/fuzz_safetensors.c frontend/safetensors.c frontend/safetensors_writer.c \
   "${support[@]}" -ljansson -lm -o "$out/fuzz_safetensors"
+"$cc" "${flags[@]}" tests/fuzz/fuzz_gguf.c frontend/gguf.c "${support[@]}" -lm -o "$out/fuzz_gguf"
 "$cc" "${flags[@]}" -Itests/unit/tokenizer tests/fuzz/fuzz_tokenizer.c frontend/tokenizer.c \
   "${support[@]}" -ljansson -lonig -lutf8proc -lm -o "$out/fuzz_tokenizer"
 
@@ -24,7 +25,7 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
   support/digest.c "${support[@]}" -ljansson -lxxhash -lm -o "$out/fuzz_artifact"
 
 graph=(ir/graph.c ir/ops.c ir/rope.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c frontend/model_json.c
-       frontend/hf.c frontend/safetensors.c frontend/safetensors_writer.c frontend/tokenizer.c)
+       frontend/hf.c frontend/gguf.c frontend/gguf_model.c frontend/safetensors.c frontend/safetensors_writer.c frontend/tokenizer.c)
 cmake -DDIR=frontend/arch -DPATTERN='*.json' -DSYMBOL=llmc_arch_files -DOUT="$out/arch_embedded.c" \
   -P cmake/embed_files.cmake
 "$cc" "${flags[@]}" -Iir tests/fuzz/fuzz_model_json.c "${graph[@]}" "$out/arch_embedded.c" \
@@ -37,7 +38,7 @@ fi
 export LLMC_FUZZ_MODEL_DIR="$PWD/$out/fuzz-model"
 
 corpus() { [ -d "tests/fuzz/corpus_${1#fuzz_}" ] && echo "$PWD/tests/fuzz/corpus_${1#fuzz_}"; }
-for t in fuzz_safetensors fuzz_tokenizer fuzz_model_json fuzz_artifact; do
+for t in fuzz_safetensors fuzz_gguf fuzz_tokenizer fuzz_model_json fuzz_artifact; do
   echo "fuzz: $t for ${secs}s"
   mkdir -p "$out/$t.corpus"
   (cd "$out" && "./$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
@@ -45,4 +46,4 @@ for t in fuzz_safetensors fuzz_tokenizer fuzz_model_json fuzz_artifact; do
     { tail -40 "$out/$t.log"; echo "fuzz: $t FAILED" >&2; exit 1; }
   grep -E "^Done [0-9]+ runs" "$out/$t.log" || true
 done
-echo "fuzz: 4 passed, 0 failed"
+echo "fuzz: 5 passed, 0 failed"
