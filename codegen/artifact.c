@@ -559,6 +559,8 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   }
   llmc_target_t target;
   LLMC_RETURN_IF_ERROR(object_target(b, &target));
+  b->lookup = lookup;
+  b->lookup_ctx = lookup_ctx;
   LLMC_RETURN_IF_ERROR(llmc_artifact_write_weights(b, lookup, lookup_ctx,
                                      full ? llmc_path_join(b->a, tmp, "weights.safetensors") : NULL,
                                      &sum->weight_bytes));
@@ -621,8 +623,14 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   llmc_artifact_model_h(b, &target, &header);
   s = header.failed ? llmc_artifact_oom() : write_file(b->a, tmp, "model.h", header.data, header.len);
   llmc_buf_free(&header);
-  if (!s && o->tokenizer_path) s = copy_input(b, tmp, o->tokenizer_path, "tokenizer.json", 256u << 20);
-  if (!s && o->tokenizer_path && o->tokenizer_config_path)
+  if (!s && o->tokenizer_text) {
+    s = write_file(b->a, tmp, "tokenizer.json", o->tokenizer_text, strlen(o->tokenizer_text));
+    if (!s && o->tokenizer_config_text)
+      s = write_file(b->a, tmp, "tokenizer_config.json", o->tokenizer_config_text, strlen(o->tokenizer_config_text));
+  } else if (!s && o->tokenizer_path) {
+    s = copy_input(b, tmp, o->tokenizer_path, "tokenizer.json", 256u << 20);
+  }
+  if (!s && !o->tokenizer_text && o->tokenizer_path && o->tokenizer_config_path)
     s = copy_input(b, tmp, o->tokenizer_config_path, "tokenizer_config.json", 64u << 20);
   /* One id as an integer (what artifacts have always held), several as a list. */
   if (!s && o->n_eos_tokens > 0) {

@@ -320,6 +320,10 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
     json_t *e = json_pack("{s:s, s:s, s:I}", "name", v->kind == LLMC_VALUE_WEIGHT ? v->name : concat_name,
                           "layout", dt == LLMC_DT_I8 ? "int8-rows" : llmc_dtype_name(dt), "bytes",
                           (json_int_t)llmc_kplan_stored_bytes(b->kplan, v));
+    llmc_weight_view_t w;
+    /* Converted on import (a GGUF's block-quantized tensors): from what. */
+    if (v->kind == LLMC_VALUE_WEIGHT && b->lookup && b->lookup(b->lookup_ctx, v->name, &w) && w.source)
+      json_object_set_new(e, "dequantized_from", json_string(w.source));
     if (v->kind == LLMC_VALUE_NODE) {
       json_t *parts = json_array();
       for (int j = 0; j < v->n_inputs; j++)

@@ -37,6 +37,8 @@ typedef struct {
   const llmc_memory_plan_t *plan;
   const llmc_artifact_options_t *opts;
   llmc_kplan_t *kplan;
+  llmc_weight_lookup_fn lookup; /* the weights as imported (the report names converted ones) */
+  void *lookup_ctx;
   int64_t *weight_offsets; /* per value id: f32 offset in the weights data section */
   int64_t header[LLMC_PLAN_HEADER_LEN];
   int n_launches;

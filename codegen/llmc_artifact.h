@@ -57,6 +57,8 @@ typedef struct {
   const char *tokenizer_path; /* copied into out_dir when non-NULL */
   const char *tokenizer_config_path; /* copied with the tokenizer when both are non-NULL
                                       * (loaded and confined by the caller) */
+  const char *tokenizer_text;        /* instead of the files: tokenizer.json and */
+  const char *tokenizer_config_text; /* tokenizer_config.json text (a GGUF's), each nullable */
   const int32_t *eos_tokens; /* [n_eos_tokens] stop ids for generation.json */
   int n_eos_tokens;      /* 0: none */
   llmc_dtype_t weight_dtype; /* LLMC_DT_F32 (default: 0), or F16/BF16 for matmul weights (CPU only) */

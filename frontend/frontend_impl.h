@@ -25,8 +25,15 @@ typedef struct {
 LLMC_MUST_USE llmc_status_t *llmc_hf_model_json(json_t *config, const char *where, const llmc_hf_import_t *imp,
                                                 char **out_json);
 
-/* A GGUF file → model.json text (gguf_model.c). */
-LLMC_MUST_USE llmc_status_t *llmc_gguf_model_json(const char *path, char **out_json);
+/* A GGUF file → model.json text, and whether it carries a tokenizer
+ * (gguf_model.c). The tokenizer is converted only when asked for
+ * (llmc_gguf_tokenizer_json), so --no-tokenizer leaves a broken one out. */
+LLMC_MUST_USE llmc_status_t *llmc_gguf_model_json(const char *path, char **out_json, bool *out_has_tokenizer);
+
+/* The tokenizer a GGUF carries as tokenizer.json and tokenizer_config.json
+ * text; both NULL when it has none (gguf_tokenizer.c). */
+LLMC_MUST_USE llmc_status_t *llmc_gguf_tokenizer_json(const llmc_gguf_t *g, const char *where, char **out_json,
+                                                      char **out_config);
 
 /* A GGUF file's tensors under the names the descriptions use, as the weight
  * set serves them: 16- and 32-bit tensors in place, block-quantized ones

@@ -123,6 +123,7 @@ static llmc_status_t *add_tensor(llmc_gguf_weights_t *w, const llmc_gguf_tensor_
         return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory dequantizing '%s'", stored);
       llmc_gguf_tensor_to_f32(t, 0, t->numel, w->owned[w->n]);
       out->dtype = LLMC_ST_F32;
+      out->source = llmc_ggml_type_name(t->type);
       out->data = (const uint8_t *)w->owned[w->n];
       out->nbytes = bytes;
       w->n++;
@@ -369,12 +370,13 @@ static llmc_status_t *gguf_config(const llmc_gguf_t *g, const char *where, json_
   return NULL;
 }
 
-llmc_status_t *llmc_gguf_model_json(const char *path, char **out_json) {
+llmc_status_t *llmc_gguf_model_json(const char *path, char **out_json, bool *out_has_tokenizer) {
   *out_json = NULL;
   llmc_gguf_t *g;
   LLMC_RETURN_IF_ERROR(llmc_gguf_open(path, &g));
   json_t *config, *rope;
   llmc_status_t *s = gguf_config(g, path, &config, &rope);
+  *out_has_tokenizer = llmc_gguf_find(g, "tokenizer.ggml.model") != NULL;
   llmc_gguf_close(g);
   if (s) return s;
   const char *base = strrchr(path, '/');

@@ -39,6 +39,10 @@ typedef struct {
   llmc_weight_set_t *weights;
   char *tokenizer_path; /* NULL when the model has none */
   char *tokenizer_config_path; /* tokenizer_config.json; NULL when none (or no tokenizer) */
+  /* A tokenizer the model file carries (GGUF) as tokenizer.json and
+   * tokenizer_config.json text; tokenizer_path then names the model file. */
+  char *tokenizer_text;
+  char *tokenizer_config_text;
   int64_t max_context;  /* longest sequence the model supports */
   int32_t eos_tokens[LLMC_TOKENIZER_MAX_STOP]; /* stop ids, each below the vocabulary */
   int n_eos_tokens;     /* 0 when unknown */
@@ -54,6 +58,11 @@ void llmc_model_destroy(llmc_model_t *m);
  * tokenizer_config.json's eos_token); without a tokenizer the
  * tokenizer_config is dropped too. */
 LLMC_MUST_USE llmc_status_t *llmc_model_check_tokenizer(llmc_model_t *m);
+/* The model's tokenizer, from its files or the text the model file
+ * carries; LLMC_NOT_FOUND when it has none. */
+LLMC_MUST_USE llmc_status_t *llmc_model_tokenizer(const llmc_model_t *m, llmc_tokenizer_t **out);
+/* Leaves the tokenizer out (--no-tokenizer). */
+void llmc_model_drop_tokenizer(llmc_model_t *m);
 /* The checkpoint's weight type, for --weight-dtype=auto: bf16 (f16) when
  * every weight tensor the graph reads is bf16 (f16), so a 16-bit checkpoint
  * stays 16-bit instead of doubling the bytes each decode step reads; f32

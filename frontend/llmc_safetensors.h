@@ -68,6 +68,7 @@ typedef struct {
   uint64_t offset;        /* of the data, relative to the data section */
   uint64_t nbytes;        /* numel * dtype size, checked */
   const uint8_t *data;    /* points into the mapping; not aligned unless the writer was llmc's */
+  const char *source;     /* the format the data was converted from (a GGUF's "Q4_K"); NULL when as stored */
 } llmc_st_tensor_t;
 
 /* Opaque: owns the mapping, the names and a name-sorted tensor array. */

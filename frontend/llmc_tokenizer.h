@@ -58,6 +58,12 @@ LLMC_MUST_USE llmc_status_t *llmc_tokenizer_load_files(const char *tokenizer_jso
  * dir/generation_config.json (each optional), every path confined to dir
  * (llmc_path_confine): a Hugging Face directory, an artifact, or any
  * directory holding a tokenizer.json. */
+/* The same from tokenizer.json and tokenizer_config.json text (config_json
+ * may be NULL): a tokenizer a model file carries (GGUF). where names it in
+ * errors. */
+LLMC_MUST_USE llmc_status_t *llmc_tokenizer_load_text(const char *json, size_t len, const char *config_json,
+                                                      size_t config_len, const char *where,
+                                                      llmc_tokenizer_t **out_tokenizer);
 LLMC_MUST_USE llmc_status_t *llmc_tokenizer_load_dir(const char *dir,
                                                      llmc_tokenizer_t **out_tokenizer);
 void llmc_tokenizer_destroy(llmc_tokenizer_t *t);

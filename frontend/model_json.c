@@ -613,6 +613,8 @@ void llmc_model_destroy(llmc_model_t *m) {
   llmc_weight_set_close(m->weights);
   free(m->tokenizer_path);
   free(m->tokenizer_config_path);
+  free(m->tokenizer_text);
+  free(m->tokenizer_config_text);
   free(m->source);
   free(m);
 }
@@ -630,12 +632,13 @@ llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model) {
   size_t len = 0;
   llmc_status_t *s = NULL;
   char json_where[4096];
+  bool gguf_tokenizer = false; /* a GGUF carrying its tokenizer */
   const char *dir = ".";
   size_t n = strlen(path);
   if (n >= 5 && strcmp(path + n - 5, ".gguf") == 0) {
     dir = dirname(copy);
     snprintf(json_where, sizeof json_where, "%s", path);
-    s = llmc_gguf_model_json(path, &text);
+    s = llmc_gguf_model_json(path, &text, &gguf_tokenizer);
     if (!s) len = strlen(text);
   } else if (n >= 5 && strcmp(path + n - 5, ".json") == 0) {
     dir = dirname(copy);
@@ -662,19 +665,72 @@ llmc_status_t *llmc_model_load(const char *path, llmc_model_t **out_model) {
     }
   }
   if (!s) s = llmc_model_from_json_text(text, len, dir, json_where, out_model);
+  if (!s && gguf_tokenizer && !((*out_model)->tokenizer_path = strdup(path))) {
+    llmc_model_destroy(*out_model);
+    *out_model = NULL;
+    s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
   free(text);
   free(copy);
   return s;
 }
 
+static bool is_gguf(const char *path) {
+  size_t n = strlen(path);
+  return n >= 5 && strcmp(path + n - 5, ".gguf") == 0;
+}
+
+/* A GGUF's tokenizer as tokenizer.json and tokenizer_config.json text. */
+static llmc_status_t *gguf_tokenizer_text(const char *path, char **out_json, char **out_config) {
+  llmc_gguf_t *g;
+  LLMC_RETURN_IF_ERROR(llmc_gguf_open(path, &g));
+  llmc_status_t *s = llmc_gguf_tokenizer_json(g, path, out_json, out_config);
+  llmc_gguf_close(g);
+  return s;
+}
+
+llmc_status_t *llmc_model_tokenizer(const llmc_model_t *m, llmc_tokenizer_t **out) {
+  *out = NULL;
+  if (!m->tokenizer_path) return LLMC_ERROR(LLMC_NOT_FOUND, m->source, "the model has no tokenizer");
+  if (!is_gguf(m->tokenizer_path) || m->tokenizer_text) {
+    if (m->tokenizer_text)
+      return llmc_tokenizer_load_text(m->tokenizer_text, strlen(m->tokenizer_text), m->tokenizer_config_text,
+                                      m->tokenizer_config_text ? strlen(m->tokenizer_config_text) : 0,
+                                      m->tokenizer_path, out);
+    return llmc_tokenizer_load_files(m->tokenizer_path, m->tokenizer_config_path, NULL, out);
+  }
+  char *json = NULL, *config = NULL;
+  llmc_status_t *s = gguf_tokenizer_text(m->tokenizer_path, &json, &config);
+  if (!s)
+    s = llmc_tokenizer_load_text(json, strlen(json), config, config ? strlen(config) : 0, m->tokenizer_path, out);
+  free(json);
+  free(config);
+  return s;
+}
+
+void llmc_model_drop_tokenizer(llmc_model_t *m) {
+  free(m->tokenizer_path);
+  free(m->tokenizer_config_path);
+  free(m->tokenizer_text);
+  free(m->tokenizer_config_text);
+  m->tokenizer_path = m->tokenizer_config_path = m->tokenizer_text = m->tokenizer_config_text = NULL;
+}
+
 llmc_status_t *llmc_model_check_tokenizer(llmc_model_t *m) {
   if (!m->tokenizer_path) {
-    free(m->tokenizer_config_path); /* --no-tokenizer: nothing to configure */
-    m->tokenizer_config_path = NULL;
+    llmc_model_drop_tokenizer(m); /* --no-tokenizer: nothing to configure */
     return NULL;
   }
+  /* A GGUF's tokenizer is converted once, here: the artifact stores the text. */
+  if (is_gguf(m->tokenizer_path) && !m->tokenizer_text) {
+    llmc_status_t *s = gguf_tokenizer_text(m->tokenizer_path, &m->tokenizer_text, &m->tokenizer_config_text);
+    if (s)
+      return llmc_status_wrap(s, m->tokenizer_path,
+                              "the tokenizer cannot be used (compile with --no-tokenizer to leave it out; "
+                              "`llmc run --prompt-ids` then works without one)");
+  }
   llmc_tokenizer_t *t;
-  llmc_status_t *s = llmc_tokenizer_load_files(m->tokenizer_path, m->tokenizer_config_path, NULL, &t);
+  llmc_status_t *s = llmc_model_tokenizer(m, &t);
   if (s)
     return llmc_status_wrap(s, m->tokenizer_path,
                             "the tokenizer cannot be used (compile with --no-tokenizer to leave it out; "

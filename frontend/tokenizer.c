@@ -1035,26 +1035,14 @@ static llmc_status_t *read_json_file(const char *path, uint64_t limit, size_t fl
   return NULL;
 }
 
-static llmc_status_t *load_all(llmc_tokenizer_t *t, const char *path, const char *config_path,
-                               const char *generation_path) {
-  json_t *root;
-  LLMC_RETURN_IF_ERROR(read_json_file(path, MAX_FILE_BYTES, 0, &root));
-  llmc_status_t *st = load_json(t, root, path);
-  json_decref(root);
-  if (st) return st;
+/* The tokenizer of parsed files: root is tokenizer.json's, cfg and gen
+ * tokenizer_config.json's and generation_config.json's (NULL when absent). */
+static llmc_status_t *load_roots(llmc_tokenizer_t *t, const json_t *root, const char *path, const json_t *cfg,
+                                 const char *config_path, const json_t *gen, const char *generation_path) {
+  LLMC_RETURN_IF_ERROR(load_json(t, root, path));
   declared_t d = {.bos = -2, .eos = -2, .gen_bos = -2, .n_gen_eos = -1};
-  /* tokenizer_config.json holds no ids, and Llama 3's holds a
-   * model_max_length beyond 64 bits: numbers are read as reals. */
-  json_t *cfg = NULL;
-  if (!(st = read_json_file(config_path, MAX_CONFIG_BYTES, JSON_DECODE_INT_AS_REAL, &cfg)) && cfg)
-    st = apply_tokenizer_config(t, cfg, &d, config_path);
-  json_decref(cfg);
-  if (st) return st;
-  json_t *gen = NULL;
-  if (!(st = read_json_file(generation_path, MAX_CONFIG_BYTES, 0, &gen)) && gen)
-    st = apply_generation_config(t, gen, &d, generation_path);
-  json_decref(gen);
-  if (st) return st;
+  if (cfg) LLMC_RETURN_IF_ERROR(apply_tokenizer_config(t, cfg, &d, config_path));
+  if (gen) LLMC_RETURN_IF_ERROR(apply_generation_config(t, gen, &d, generation_path));
   t->bos = d.bos != -2 ? d.bos : d.gen_bos != -2 ? d.gen_bos : t->n_prefix ? t->prefix[0] : -1;
   if (d.n_gen_eos >= 0) {
     memcpy(t->stop, d.gen_eos, (size_t)d.n_gen_eos * sizeof *t->stop);
@@ -1062,6 +1050,46 @@ static llmc_status_t *load_all(llmc_tokenizer_t *t, const char *path, const char
   } else if (d.eos >= 0) {
     t->stop[t->n_stop++] = d.eos;
   }
+  return NULL;
+}
+
+static llmc_status_t *load_all(llmc_tokenizer_t *t, const char *path, const char *config_path,
+                               const char *generation_path) {
+  json_t *root = NULL, *cfg = NULL, *gen = NULL;
+  /* tokenizer_config.json holds no ids, and Llama 3's holds a
+   * model_max_length beyond 64 bits: numbers are read as reals. */
+  llmc_status_t *st = read_json_file(path, MAX_FILE_BYTES, 0, &root);
+  if (!st) st = read_json_file(config_path, MAX_CONFIG_BYTES, JSON_DECODE_INT_AS_REAL, &cfg);
+  if (!st) st = read_json_file(generation_path, MAX_CONFIG_BYTES, 0, &gen);
+  if (!st) st = load_roots(t, root, path, cfg, config_path, gen, generation_path);
+  json_decref(root);
+  json_decref(cfg);
+  json_decref(gen);
+  return st;
+}
+
+llmc_status_t *llmc_tokenizer_load_text(const char *json, size_t len, const char *config_json, size_t config_len,
+                                        const char *where, llmc_tokenizer_t **out_tokenizer) {
+  *out_tokenizer = NULL;
+  const char *path = where;
+  llmc_tokenizer_t *t = calloc(1, sizeof *t);
+  if (!t || !(t->arena = llmc_arena_create())) {
+    free(t);
+    return OOM();
+  }
+  json_error_t jerr;
+  json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr), *cfg = NULL;
+  llmc_status_t *st = root ? NULL : DATA_LOSS("line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+  if (!st && config_json && !(cfg = json_loadb(config_json, config_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr)))
+    st = DATA_LOSS("tokenizer config: line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+  if (!st) st = load_roots(t, root, where, cfg, where, NULL, NULL);
+  json_decref(root);
+  json_decref(cfg);
+  if (st) {
+    llmc_tokenizer_destroy(t);
+    return st;
+  }
+  *out_tokenizer = t;
   return NULL;
 }
 

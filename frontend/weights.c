@@ -175,6 +175,8 @@ const llmc_st_tensor_t *llmc_weight_set_find(const llmc_weight_set_t *ws, const 
 bool llmc_weight_view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out) {
   out->name = t->name;
   out->data = t->data;
+  out->scales = NULL;
+  out->source = t->source;
   out->shape.rank = t->rank;
   for (int i = 0; i < t->rank && i < LLMC_MAX_RANK; i++) out->shape.dims[i] = t->shape[i];
   switch (t->dtype) {

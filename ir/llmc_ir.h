@@ -273,6 +273,7 @@ typedef struct {
   llmc_shape_t shape;
   const void *data; /* in the file's dtype; F32/F16/BF16 converted on use */
   const void *scales; /* LLMC_DT_I8 only: one f32 per row (data holds the int8 rows) */
+  const char *source; /* the format it was converted from on import (a GGUF's "Q4_K"); NULL when none */
 } llmc_weight_view_t;
 /* Looks up a weight by name; returns false when absent. */
 typedef bool (*llmc_weight_lookup_fn)(void *ctx, const char *name, llmc_weight_view_t *out);

@@ -132,7 +132,7 @@ static int input_dirs(const char *model_path, const char *tokenizer_path, char b
     /* A GGUF file holds the whole model: -o only has to stay clear of the
      * file itself, so an output beside it is fine. */
     size_t len = strlen(paths[i]);
-    bool gguf = i == 0 && len > 5 && strcmp(paths[i] + len - 5, ".gguf") == 0;
+    bool gguf = len > 5 && strcmp(paths[i] + len - 5, ".gguf") == 0;
     if (!gguf && !(stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))) {
       char *d = dirname(bufs[n]); /* may return a static "." */
       if (d != bufs[n]) snprintf(bufs[n], 4096, "%s", d);
@@ -348,10 +348,7 @@ static int cmd_compile(int argc, char **argv) {
     llmc_quant_config_destroy(quant_config);
     return llmc_cli_report(s);
   }
-  if (no_tokenizer) {
-    free(model->tokenizer_path);
-    model->tokenizer_path = NULL;
-  }
+  if (no_tokenizer) llmc_model_drop_tokenizer(model);
   if ((s = llmc_model_check_tokenizer(model))) {
     llmc_model_destroy(model);
     llmc_tuning_db_destroy(tuning_db);
@@ -397,6 +394,8 @@ static int cmd_compile(int argc, char **argv) {
                                      .max_seqs = max_seqs, .block_size = block_size,
                                      .tokenizer_path = model->tokenizer_path,
                                      .tokenizer_config_path = model->tokenizer_config_path,
+                                     .tokenizer_text = model->tokenizer_text,
+                                     .tokenizer_config_text = model->tokenizer_config_text,
                                      .eos_tokens = model->eos_tokens, .n_eos_tokens = model->n_eos_tokens,
                                      .passes = &pres,
                                      .weight_dtype = weight_dtype, .weight_dtype_auto = weight_dtype_auto,

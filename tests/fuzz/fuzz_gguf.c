@@ -3,13 +3,15 @@
  * Parses the input as a whole file; on success reads every metadata value
  * through every accessor and dequantizes every tensor block by block (so an
  * out-of-bounds range would trip ASan), and checks the invariants the reader
- * promises: names findable, ranges inside the input, sizes consistent. Built
- * and run by tests/fuzz/run.sh. */
+ * promises: names findable, ranges inside the input, sizes consistent. The
+ * embedded tokenizer, if any, goes through its conversion to tokenizer.json
+ * and the tokenizer loader. Built and run by tests/fuzz/run.sh. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "llmc_gguf.h"
+#include "frontend_impl.h"
+#include "llmc_tokenizer.h"
 
 #define FUZZ_CHECK(c) \
   do {                \
@@ -64,6 +66,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (m) llmc_gguf_tensor_to_f32(t, first, m, buf);
     }
   }
+  char *json = NULL, *config = NULL;
+  s = llmc_gguf_tokenizer_json(g, "fuzz", &json, &config);
+  if (!s && json) {
+    llmc_tokenizer_t *t = NULL;
+    s = llmc_tokenizer_load_text(json, strlen(json), config, config ? strlen(config) : 0, "fuzz", &t);
+    if (!s) {
+      int32_t *ids = NULL;
+      int64_t n = 0;
+      s = llmc_tokenizer_encode(t, "Hello, world! 123", 17, true, &ids, &n);
+      free(ids);
+    }
+    llmc_tokenizer_destroy(t);
+  }
+  llmc_status_free(s);
+  free(json);
+  free(config);
   llmc_gguf_close(g);
   return 0;
 }

@@ -15,7 +15,8 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
 
 "$cc" "${flags[@]}" tests/fuzz/fuzz_safetensors.c frontend/safetensors.c frontend/safetensors_writer.c \
   "${support[@]}" -ljansson -lm -o "$out/fuzz_safetensors"
-"$cc" "${flags[@]}" tests/fuzz/fuzz_gguf.c frontend/gguf.c "${support[@]}" -lm -o "$out/fuzz_gguf"
+"$cc" "${flags[@]}" -Iir tests/fuzz/fuzz_gguf.c frontend/gguf.c frontend/gguf_tokenizer.c frontend/tokenizer.c \
+  "${support[@]}" -ljansson -lonig -lutf8proc -lm -o "$out/fuzz_gguf"
 "$cc" "${flags[@]}" -Itests/unit/tokenizer tests/fuzz/fuzz_tokenizer.c frontend/tokenizer.c \
   "${support[@]}" -ljansson -lonig -lutf8proc -lm -o "$out/fuzz_tokenizer"
 
@@ -25,7 +26,7 @@ support=(support/status.c support/arena.c support/file.c support/half.c support/
   support/digest.c "${support[@]}" -ljansson -lxxhash -lm -o "$out/fuzz_artifact"
 
 graph=(ir/graph.c ir/ops.c ir/rope.c ir/text.c ir/verify.c ir/interp.c frontend/weights.c frontend/model_json.c
-       frontend/hf.c frontend/gguf.c frontend/gguf_model.c frontend/safetensors.c frontend/safetensors_writer.c frontend/tokenizer.c)
+       frontend/hf.c frontend/gguf.c frontend/gguf_model.c frontend/gguf_tokenizer.c frontend/safetensors.c frontend/safetensors_writer.c frontend/tokenizer.c)
 cmake -DDIR=frontend/arch -DPATTERN='*.json' -DSYMBOL=llmc_arch_files -DOUT="$out/arch_embedded.c" \
   -P cmake/embed_files.cmake
 "$cc" "${flags[@]}" -Iir tests/fuzz/fuzz_model_json.c "${graph[@]}" "$out/arch_embedded.c" \

@@ -60,9 +60,8 @@ int main(int argc, char **argv) {
   llmc_model_t *model;
   llmc_status_t *s = llmc_model_load(argv[1], &model);
   if (s) return fail(s);
-  if (!model->tokenizer_path) return fail(LLMC_ERROR(LLMC_NOT_FOUND, argv[1], "the model has no tokenizer"));
   llmc_tokenizer_t *tok;
-  if ((s = llmc_tokenizer_load(model->tokenizer_path, &tok))) return fail(s);
+  if ((s = llmc_model_tokenizer(model, &tok))) return fail(s);
   char *text;
   size_t len;
   if ((s = llmc_file_read_text(argv[3], 64u << 20, &text, &len))) return fail(s);

@@ -141,37 +141,100 @@ def kv_bytes(key, kind, value):
     return out + struct.pack(fmt, value)
 
 
+LLAMA3_RE = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+             "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+QWEN2_RE = LLAMA3_RE.replace("\\p{N}{1,3}", "\\p{N}")
+
+
+def pre_name(tok):
+    """llama.cpp's name for the tokenizer's pre-tokenization (what
+    convert_hf_to_gguf.py's get_vocab_base_pre finds by hashing)."""
+    pre = tok.get("pre_tokenizer") or {}
+    steps = pre.get("pretokenizers", [pre]) if pre.get("type") == "Sequence" else [pre]
+    for st in steps:
+        if st.get("type") == "ByteLevel" and st.get("use_regex", True):
+            return "gpt-2"
+        if st.get("type") == "Split":
+            regex = st.get("pattern", {}).get("Regex")
+            if regex == LLAMA3_RE:
+                return "llama-bpe"
+            if regex == QWEN2_RE:
+                return "qwen2"
+    return "default"
+
+
 def tokenizer_kvs(hf_dir, config):
     path = os.path.join(hf_dir, "tokenizer.json")
+    n = config["vocab_size"]
     if not os.path.exists(path):
         # A placeholder vocabulary (llama.cpp loads no model without one):
         # printable ASCII tokens, no merges.
-        n = config["vocab_size"]
         return [("tokenizer.ggml.model", "string", "gpt2"), ("tokenizer.ggml.pre", "string", "default"),
                 ("tokenizer.ggml.tokens", "array", ("string", [f"<t{i}>" for i in range(n)])),
                 ("tokenizer.ggml.token_type", "array", ("i32", [1] * n)),
                 ("tokenizer.ggml.merges", "array", ("string", []))]
     with open(path, encoding="utf-8") as f:
         tok = json.load(f)
+    cfg = {}
+    if os.path.exists(os.path.join(hf_dir, "tokenizer_config.json")):
+        with open(os.path.join(hf_dir, "tokenizer_config.json"), encoding="utf-8") as f:
+            cfg = json.load(f)
     model = tok["model"]
-    if model.get("type") != "BPE" or model.get("byte_fallback"):
-        return []
+    if model.get("type") != "BPE":
+        raise SystemExit("to_gguf: only BPE tokenizers are written")
     vocab = dict(model["vocab"])
     for t in tok.get("added_tokens", []):
         vocab[t["content"]] = t["id"]
-    n = config["vocab_size"]
     tokens = [f"[PAD{i}]" for i in range(n)]
     types = [5] * n  # unused
-    specials = {t["id"] for t in tok.get("added_tokens", []) if t.get("special")}
+    specials = {t["id"]: t.get("special") for t in tok.get("added_tokens", [])}
+    spm = bool(model.get("byte_fallback"))
     for s, i in vocab.items():
         if i < n:
             tokens[i] = s
-            types[i] = 3 if i in specials else 1  # control, normal
+            if i in specials:
+                types[i] = 3 if specials[i] else 4  # control, user-defined
+            elif spm and len(s) == 6 and s.startswith("<0x") and s.endswith(">"):
+                types[i] = 6  # byte
+            else:
+                types[i] = 1  # normal
     merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
-    kvs = [("tokenizer.ggml.model", "string", "gpt2"), ("tokenizer.ggml.pre", "string", "default"),
-           ("tokenizer.ggml.tokens", "array", ("string", tokens)),
-           ("tokenizer.ggml.token_type", "array", ("i32", types)),
-           ("tokenizer.ggml.merges", "array", ("string", merges))]
+    kvs = []
+    if spm:
+        # llama.cpp's sentencepiece vocabulary has scores, not merges: a
+        # token's score is minus the rank of the first merge that makes it
+        # (the order transformers' conversion from sentencepiece gave them).
+        scores = [0.0] * n
+        seen = set()
+        for rank, m in enumerate(merges):
+            whole = m.replace(" ", "")
+            i = vocab.get(whole)
+            if i is not None and i < n and whole not in seen:
+                seen.add(whole)
+                scores[i] = -float(rank + 1)
+        unk = model.get("unk_token")
+        if unk in vocab:
+            types[vocab[unk]] = 2
+            kvs.append(("tokenizer.ggml.unknown_token_id", "u32", vocab[unk]))
+        kvs = [("tokenizer.ggml.model", "string", "llama"),
+               ("tokenizer.ggml.tokens", "array", ("string", tokens)),
+               ("tokenizer.ggml.scores", "array", ("f32", scores)),
+               ("tokenizer.ggml.token_type", "array", ("i32", types))] + kvs
+    else:
+        kvs = [("tokenizer.ggml.model", "string", "gpt2"), ("tokenizer.ggml.pre", "string", pre_name(tok)),
+               ("tokenizer.ggml.tokens", "array", ("string", tokens)),
+               ("tokenizer.ggml.token_type", "array", ("i32", types)),
+               ("tokenizer.ggml.merges", "array", ("string", merges))]
+
+    def token_of(v):
+        return v.get("content") if isinstance(v, dict) else v
+    for key in ("bos", "eos"):
+        t = token_of(cfg.get(f"{key}_token"))
+        if t in vocab and vocab[t] < n:
+            kvs.append((f"tokenizer.ggml.{key}_token_id", "u32", vocab[t]))
+    for key in ("add_bos_token", "add_eos_token"):
+        if isinstance(cfg.get(key), bool):
+            kvs.append((f"tokenizer.ggml.{key}", "bool", cfg[key]))
     return kvs
 
 
@@ -230,11 +293,11 @@ def main(argv):
             kvs.append((f"{arch}.rope.scaling.original_context_length", "u32", rs["original_max_position_embeddings"]))
     elif rtype:
         raise SystemExit(f"to_gguf: rope scaling {rtype} is not written")
+    tok_kvs = [] if args.no_tokenizer else tokenizer_kvs(args.hf_dir, config)
     eos = config.get("eos_token_id")
-    if isinstance(eos, int):
+    if isinstance(eos, int) and not any(k == "tokenizer.ggml.eos_token_id" for k, _, _ in tok_kvs):
         kvs.append(("tokenizer.ggml.eos_token_id", "u32", eos))
-    if not args.no_tokenizer:
-        kvs += tokenizer_kvs(args.hf_dir, config)
+    kvs += tok_kvs
 
     infos, datas, deq = [], [], {}
     names = [n for n in tensors if not (tied and n == "lm_head.weight") and "rotary_emb" not in n]
