@@ -64,9 +64,11 @@ LLMC_MUST_USE llmc_status_t *llmc_model_tokenizer(const llmc_model_t *m, llmc_to
 /* Leaves the tokenizer out (--no-tokenizer). */
 void llmc_model_drop_tokenizer(llmc_model_t *m);
 /* The checkpoint's weight type, for --weight-dtype=auto: bf16 (f16) when
- * every weight tensor the graph reads is bf16 (f16), so a 16-bit checkpoint
+ * every weight matrix the graph reads is bf16 (f16), so a 16-bit checkpoint
  * stays 16-bit instead of doubling the bytes each decode step reads; f32
- * otherwise, mixed checkpoints included. */
+ * otherwise, mixed checkpoints included. Vectors (norms, biases) do not
+ * count; a GGUF's block-quantized matrices count as f16 (dequantized, their
+ * values fit f16 to 2^-11). */
 llmc_dtype_t llmc_model_checkpoint_dtype(const llmc_model_t *m);
 
 /* Builds a model from model.json text (exposed for the HF importer and tests).

@@ -600,6 +600,12 @@ llmc_dtype_t llmc_model_checkpoint_dtype(const llmc_model_t *m) {
     const llmc_value_t *v = g->values[i];
     llmc_weight_view_t w;
     if (v->kind != LLMC_VALUE_WEIGHT || !llmc_weight_set_lookup(m->weights, v->name, &w)) continue;
+    /* Vectors (norms, biases) are small and stay f32 whatever they are
+     * stored as; GGUF stores them f32 next to 16-bit or quantized matrices. */
+    if (w.shape.rank < 2) continue;
+    /* A block-quantized (GGUF) matrix is dequantized on import: f16 holds
+     * its values to within 2^-11 relative, far inside its quantization step. */
+    if (w.source) w.dtype = LLMC_DT_F16;
     if (w.dtype != LLMC_DT_F16 && w.dtype != LLMC_DT_BF16) return LLMC_DT_F32;
     if (n++ && w.dtype != seen) return LLMC_DT_F32;
     seen = w.dtype;

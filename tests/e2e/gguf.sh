@@ -44,7 +44,8 @@ check() {
   shift 2
   local g=$hf-$type
   "$PY" "$TOOLS/to_gguf.py" "$hf" "$g.gguf" --type "$type" --dequantized "$g.deq" "$@"
-  "$LLMC" compile "$g.gguf" -o "out-$g"
+  # f32: the dequantized values exactly (the default stores them as f16).
+  "$LLMC" compile "$g.gguf" -o "out-$g" --weight-dtype=f32
   "$PY" "$TOOLS/ref_hf.py" "$g.deq" --prompts "1,15,42;$LONG" --steps 32 >"$g.ref.json"
   "$E2E_CHECK" "$g.gguf" "out-$g" --steps 8 --prompt-lens 1,40 --reference "$g.ref.json" >"$g.check.txt" ||
     { cat "$g.check.txt"; fail "$g: the GGUF's artifact does not match the reference"; }
@@ -59,6 +60,16 @@ gguf-import)
   "$PY" "$TOOLS/ref_hf.py" llama --prompts "1,15,42;$LONG" --steps 32 >llama.ref.json
   ! "$E2E_CHECK" llama-q4_0.gguf out-llama-q4_0 --steps 1 --prompt-lens 1 --reference llama.ref.json >plain.txt ||
     fail "the Q4_0 GGUF matches the unquantized reference: the test cannot tell them apart"
+  # By default a block-quantized GGUF's matrices are stored f16 (its
+  # values to 2^-11; half f32's bytes), 16-bit ones as they are; --verify
+  # checks the artifact against the interpreter on what it stores.
+  for t in q4_0 f16 bf16; do
+    "$LLMC" compile "llama-$t.gguf" -o "out-default-$t" --verify 2>verify.txt
+    grep -q 'greedy tokens identical' verify.txt || fail "llama-$t.gguf --verify: $(cat verify.txt)"
+    want=$([ "$t" = bf16 ] && echo bf16 || echo f16)
+    jq -e --arg want "$want" '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .layout == $want' \
+      "out-default-$t/report.json" >/dev/null || fail "llama-$t.gguf: matrices not stored as $want by default"
+  done
   # The report says which weights were dequantized, from what.
   jq -e '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .dequantized_from == "Q4_0"' \
     out-llama-q4_0/report.json >/dev/null || fail "report.json does not say the Q4_0 weights were dequantized"
