@@ -88,7 +88,10 @@ static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w,
    * qualify), and need K to be a multiple of the int8 kernels' loads: a
    * 4-byte word on CPUs, a 16-byte vector on GPUs (int8_k_multiple). */
   if (quant == LLMC_QUANT_INT8 && w->shape.rank == 2 && w->shape.dims[1] % int8_k_multiple == 0) want = LLMC_DT_I8;
-  bool used = false, narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8;
+  /* int4: the kernel takes two groups of 32 (one word of f16 scales) a step. */
+  if (quant == LLMC_QUANT_INT4 && w->shape.rank == 2 && w->shape.dims[1] % 64 == 0) want = LLMC_DT_I4;
+  bool used = false,
+       narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8 || want == LLMC_DT_I4;
   for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
     const llmc_value_t *v = u->users[k];
     if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
@@ -148,6 +151,7 @@ uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
   llmc_shape_numel(&w->shape, 0, &n);
   llmc_dtype_t dt = p->weight_dtypes[w->id];
   if (dt == LLMC_DT_I8) return n + 4 * (uint64_t)w->shape.dims[0]; /* the rows, then a scale per row */
+  if (dt == LLMC_DT_I4) return n / 2 + n / 16;                         /* nibbles, then an f16 per 32 */
   return n * llmc_dtype_size(dt);
 }
 
@@ -366,7 +370,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   llmc_status_t *s = p->weight_dtypes && p->stored && p->calls && hits ? kv_facts(p, o) : oom();
   llmc_ir_uses_t uses = {0};
   if (!s) s = llmc_ir_uses_build(g, &uses);
-  bool gpu = false, int8 = false;
+  bool gpu = false, int8 = false, int4 = false;
   for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
   for (int i = 0; !s && i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
@@ -377,7 +381,14 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   }
   /* int8 weights run on CPUs (matmul_int8) and on GPUs with warp shuffles
    * (gemv_warp, NVIDIA and AMD); SPIR-V has no int8 kernel yet. */
-  for (int i = 0; !s && i < g->n_values; i++) int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
+  for (int i = 0; !s && i < g->n_values; i++) {
+    int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
+    int4 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I4;
+  }
+  /* int4 weights run on CPUs only (matmul_int4) so far. */
+  for (int t = 0; !s && int4 && t < n_targets; t++)
+    if (targets[t].is_gpu)
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4 weights have no kernel for target '%s' yet", targets[t].name);
   for (int t = 0; !s && int8 && t < n_targets; t++) {
     llmc_gpu_vendor_t vendor = targets[t].is_gpu ? llmc_gpu_vendor(&targets[t]) : LLMC_GPU_VENDOR_NVIDIA;
     if (vendor != LLMC_GPU_VENDOR_NVIDIA && vendor != LLMC_GPU_VENDOR_AMD)

@@ -169,12 +169,17 @@ const char *llmc_tuning_db_path(const llmc_tuning_db_t *db);
 typedef enum {
   LLMC_QUANT_NONE, /* the stored dtype is weight_dtype */
   LLMC_QUANT_INT8, /* int8 per output row, symmetric, one f32 scale per row */
+  LLMC_QUANT_INT4, /* int4 in groups of 32, symmetric, one f16 scale per group (ggml's Q4_0) */
 } llmc_quant_t;
 
 /* --quant-config=FILE: per-weight overrides of --quant (quant_config.c). */
 typedef struct llmc_quant_config llmc_quant_config_t;
 LLMC_MUST_USE llmc_status_t *llmc_quant_config_load(const char *path, llmc_quant_config_t **out);
 void llmc_quant_config_destroy(llmc_quant_config_t *c);
+/* Weight `name` (exactly) takes quant unless a rule matches it first;
+ * creates *c when NULL. For layouts the checkpoint already has (a GGUF's
+ * Q4_0 tensors are int4 without requantizing). */
+LLMC_MUST_USE llmc_status_t *llmc_quant_config_add_exact(llmc_quant_config_t **c, const char *name, llmc_quant_t quant);
 /* The layout the first rule matching `name` asks for; dflt when none does (or c is NULL). */
 llmc_quant_t llmc_quant_config_for(const llmc_quant_config_t *c, const char *name, llmc_quant_t dflt);
 

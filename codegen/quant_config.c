@@ -21,11 +21,16 @@ struct llmc_quant_config {
   int n;
   char *patterns[MAX_RULES];
   llmc_quant_t quant[MAX_RULES];
+  /* Exact names added by the compiler (a GGUF's layouts), after the rules. */
+  int n_exact;
+  char **exact;
+  llmc_quant_t *exact_quant;
 };
 
 static bool parse_quant(const char *s, llmc_quant_t *out) {
   if (strcmp(s, "none") == 0) *out = LLMC_QUANT_NONE;
   else if (strcmp(s, "int8") == 0) *out = LLMC_QUANT_INT8;
+  else if (strcmp(s, "int4") == 0) *out = LLMC_QUANT_INT4;
   else return false;
   return true;
 }
@@ -48,7 +53,7 @@ static llmc_status_t *parse_rules(llmc_quant_config_t *c, json_t *root, const ch
     if (json_string_length(match) == 0 || json_string_length(match) > MAX_PATTERN)
       return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: the pattern must be 1 to %d bytes", i, MAX_PATTERN);
     if (!parse_quant(json_string_value(quant), &c->quant[c->n]))
-      return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: \"quant\" must be \"none\" or \"int8\", not \"%s\"", i,
+      return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: \"quant\" must be \"none\", \"int8\" or \"int4\", not \"%s\"", i,
                         json_string_value(quant));
     if (!(c->patterns[c->n] = strdup(json_string_value(match))))
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
@@ -84,11 +89,29 @@ llmc_status_t *llmc_quant_config_load(const char *path, llmc_quant_config_t **ou
 void llmc_quant_config_destroy(llmc_quant_config_t *c) {
   if (!c) return;
   for (int i = 0; i < c->n; i++) free(c->patterns[i]);
+  for (int i = 0; i < c->n_exact; i++) free(c->exact[i]);
+  free(c->exact);
+  free(c->exact_quant);
   free(c);
+}
+
+llmc_status_t *llmc_quant_config_add_exact(llmc_quant_config_t **c, const char *name, llmc_quant_t quant) {
+  if (!*c && !(*c = calloc(1, sizeof **c))) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  llmc_quant_config_t *q = *c;
+  char **names = realloc(q->exact, sizeof *names * (size_t)(q->n_exact + 1));
+  if (names) q->exact = names;
+  llmc_quant_t *quants = realloc(q->exact_quant, sizeof *quants * (size_t)(q->n_exact + 1));
+  if (quants) q->exact_quant = quants;
+  if (!names || !quants || !(q->exact[q->n_exact] = strdup(name)))
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  q->exact_quant[q->n_exact++] = quant;
+  return NULL;
 }
 
 llmc_quant_t llmc_quant_config_for(const llmc_quant_config_t *c, const char *name, llmc_quant_t dflt) {
   for (int i = 0; c && name && i < c->n; i++)
     if (fnmatch(c->patterns[i], name, 0) == 0) return c->quant[i];
+  for (int i = 0; c && name && i < c->n_exact; i++)
+    if (strcmp(c->exact[i], name) == 0) return c->exact_quant[i];
   return dflt;
 }

@@ -38,6 +38,15 @@ static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
         out[i] = (float)((const int8_t *)w->data)[i] * scale;
         break;
       }
+      case LLMC_DT_I4: { /* the int4 group layout: (nibble - 8) * its group's f16 scale */
+        uint64_t group = i / 32, j = i % 32;
+        uint8_t byte = ((const uint8_t *)w->data)[group * 16 + j % 16];
+        int q = (j < 16 ? byte & 15 : byte >> 4) - 8;
+        uint16_t half;
+        memcpy(&half, (const char *)w->scales + 2 * group, 2);
+        out[i] = (float)q * llmc_f16_to_f32(half);
+        break;
+      }
       default: out[i] = 0; break;
     }
   }

@@ -203,11 +203,13 @@ static const char compile_help[] =
     "                           repeatable; --emit=plan shows the variants chosen\n"
     "      --tuning-db=FILE     configurations measured by `llmc tune` (JSON lines);\n"
     "                           the fastest entry for a call's variant and shape wins\n"
-    "      --quant=Q            none (default) or int8: matmul weights stored as int8\n"
-    "                           per output row with f32 scales, dequantized in the\n"
-    "                           kernels (CPU targets; a quarter of f32's bytes)\n"
+    "      --quant=Q            none (default), int8 or int4: matmul weights stored as\n"
+    "                           int8 per output row with f32 scales (a quarter of\n"
+    "                           f32's bytes), or int4 in groups of 32 with f16 scales\n"
+    "                           (CPU targets; 0.5625 bytes a weight), dequantized in\n"
+    "                           the kernels\n"
     "      --quant-config=FILE  per-weight overrides of --quant: {\"rules\": [{\"match\":\n"
-    "                           PATTERN, \"quant\": \"none\"|\"int8\"}, ...]}, first match wins\n"
+    "                           PATTERN, \"quant\": \"none\"|\"int8\"|\"int4\"}, ...]}, first match\n"
     "      --no-tokenizer       leave the model's tokenizer out of the artifact (one\n"
     "                           llmc cannot load is otherwise an error)\n"
     "      --verify             before publishing, run the artifact on the host against\n"
@@ -247,6 +249,7 @@ static int cmd_compile(int argc, char **argv) {
   llmc_dtype_t weight_dtype = LLMC_DT_F32;
   bool weight_dtype_auto = true; /* --weight-dtype=auto: decided from the checkpoint below */
   llmc_quant_t quant = LLMC_QUANT_NONE;
+  bool quant_given = false; /* --quant: the user's layout, not the checkpoint's */
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
   int c;
@@ -263,9 +266,11 @@ static int cmd_compile(int argc, char **argv) {
       case 'V': verify = true; break;
       case 'N': no_tokenizer = true; break;
       case 'Q':
+        quant_given = true;
         if (strcmp(optarg, "none") == 0) quant = LLMC_QUANT_NONE;
         else if (strcmp(optarg, "int8") == 0) quant = LLMC_QUANT_INT8;
-        else return llmc_cli_usage_error("compile", "--quant takes none or int8 (int4 and fp8 are not built yet), not '%s'", optarg);
+        else if (strcmp(optarg, "int4") == 0) quant = LLMC_QUANT_INT4;
+        else return llmc_cli_usage_error("compile", "--quant takes none, int8 or int4 (fp8 is not built yet), not '%s'", optarg);
         break;
 #ifdef LLMC_GPU_EMULATION
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
@@ -356,6 +361,23 @@ static int cmd_compile(int argc, char **argv) {
     return llmc_cli_report(s);
   }
   if (weight_dtype_auto) weight_dtype = llmc_model_checkpoint_dtype(model);
+  /* Layouts the checkpoint already has, unless the user chose: a GGUF's
+   * Q4_0 matrices are llmc's int4 groups (dequantized and requantized by
+   * the same rule they come back bit for bit). */
+  if (weight_dtype_auto && !quant_given && !quant_config_path)
+    for (int i = 0; !s && i < model->graph->n_values; i++) {
+      const llmc_value_t *v = model->graph->values[i];
+      llmc_weight_view_t w;
+      if (v->kind == LLMC_VALUE_WEIGHT && llmc_weight_set_lookup(model->weights, v->name, &w) && w.source &&
+          strcmp(w.source, "Q4_0") == 0)
+        s = llmc_quant_config_add_exact(&quant_config, v->name, LLMC_QUANT_INT4);
+    }
+  if (s) {
+    llmc_model_destroy(model);
+    llmc_tuning_db_destroy(tuning_db);
+    llmc_quant_config_destroy(quant_config);
+    return llmc_cli_report(s);
+  }
   double t_import = llmc_cli_now() - t0;
   if (max_context == 0) max_context = model->max_context < 4096 ? model->max_context : 4096;
   if (max_context > model->max_context) {
