@@ -2,10 +2,20 @@
 # bench/gguf.sh: host decode speed of llmc and llama.cpp on the same GGUF
 # files, in one run: a ~134M-parameter random Llama written as an f32 GGUF
 # (tests/tools/to_gguf.py), quantized by llama.cpp's own quantizer to Q8_0
-# and Q4_0 (build/llama_ref), each compiled by llmc (its default layout, and
-# --quant=int8) and run by llama.cpp (node-llama-cpp's prebuilt CPU
+# and Q4_0 (build/llama_ref), each compiled by llmc (its default layout,
+# --quant=int8 and --quant=int4) and run by llama.cpp (node-llama-cpp's prebuilt CPU
 # libraries, installed from npm into the scratch directory). Same prompt
 # length, tokens and threads. Numbers in docs/performance.md.
+#
+# node-llama-cpp's token-by-token evaluation costs ~14 ms a token of its
+# own (a 4-layer model runs at the same ~70 tokens/s as a 134M one), so its
+# rate is a floor, not llama.cpp's speed. For that, build llama-bench from
+# the llama.cpp source the same npm package carries and point LLAMA_BENCH
+# at it:
+#   git clone npm/node_modules/node-llama-cpp/llama/gitRelease.bundle lcpp
+#   cmake -S lcpp -B lcpp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF
+#   ninja -C lcpp/build llama-bench
+#   LLAMA_BENCH=$PWD/lcpp/build/bin/llama-bench bench/gguf.sh
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${BUILD:-$SRC/build}
@@ -28,7 +38,12 @@ llmc_decode() { "$B"/llmc bench "$1" --prompt-len 32 --max-tokens 64 --threads "
 for q in f32 q8_0 q4_0; do
   "$B"/llmc compile "m-$q.gguf" -o "out-$q" --target=x86-64-v3 >/dev/null
   "$B"/llmc compile "m-$q.gguf" -o "out-$q-int8" --target=x86-64-v3 --quant=int8 >/dev/null
+  "$B"/llmc compile "m-$q.gguf" -o "out-$q-int4" --target=x86-64-v3 --quant=int4 >/dev/null
   layout=$(jq -r '[.weights[] | select(.name | test("o_proj")) | .layout][0]' "out-$q/report.json")
-  lc=$(node npm/gguf_llama_cpp.mjs bench "m-$q.gguf" 32 64 "$THREADS" 2>/dev/null | awk '{print $2}')
-  echo "$q | GGUF $(stat -c %s "m-$q.gguf") B | llama.cpp $lc tok/s | llmc ($layout) $(llmc_decode "out-$q") tok/s | llmc (--quant=int8) $(llmc_decode "out-$q-int8") tok/s"
+  if [ -n "${LLAMA_BENCH:-}" ]; then # tg64 after a 32-token prompt, mean of 3
+    lc=$("$LLAMA_BENCH" -m "m-$q.gguf" -p 0 -n 64 -t "$THREADS" -r 3 -o csv 2>/dev/null | awk -F, 'NR > 1 {gsub(/"/, "", $(NF-1)); print $(NF-1)}' | tail -1)
+  else
+    lc=$(node npm/gguf_llama_cpp.mjs bench "m-$q.gguf" 32 64 "$THREADS" 2>/dev/null | awk '{print $2}')
+  fi
+  echo "$q | GGUF $(stat -c %s "m-$q.gguf") B | llama.cpp $lc tok/s | llmc ($layout) $(llmc_decode "out-$q") tok/s | llmc (--quant=int8) $(llmc_decode "out-$q-int8") tok/s | llmc (--quant=int4) $(llmc_decode "out-$q-int4") tok/s"
 done
