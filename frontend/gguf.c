@@ -288,6 +288,12 @@ static llmc_status_t *parse(llmc_gguf_t *g, const char *where) {
   if (n_kvs > MAX_KVS || n_tensors > MAX_TENSORS)
     return LLMC_ERROR(LLMC_DATA_LOSS, where, "%llu keys and %llu tensors is beyond llmc's limits (%d, %d)",
                       (unsigned long long)n_kvs, (unsigned long long)n_tensors, MAX_KVS, MAX_TENSORS);
+  /* Nothing is allocated for entries the file has no room for: a key takes
+   * at least 14 bytes (length, one byte, type, a u8), a tensor 33. */
+  uint64_t left = (uint64_t)(c.end - c.p);
+  if (n_kvs > left / 14 || n_tensors > left / 33)
+    return LLMC_ERROR(LLMC_DATA_LOSS, where, "%llu keys and %llu tensors do not fit in the file's %llu bytes",
+                      (unsigned long long)n_kvs, (unsigned long long)n_tensors, (unsigned long long)g->size);
   if (!(g->kvs = calloc(n_kvs ? n_kvs : 1, sizeof *g->kvs)) ||
       !(g->tensors = calloc(n_tensors ? n_tensors : 1, sizeof *g->tensors)))
     return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");

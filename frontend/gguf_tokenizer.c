@@ -22,6 +22,7 @@
 enum { TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINED = 4, TOKEN_UNUSED = 5, TOKEN_BYTE = 6 };
 
 #define MAX_VOCAB (1 << 22)
+#define MAX_MERGED_BYTES 128
 
 /* Pre-tokenizer regexes (original tokenizer.json spellings; llama.cpp's
  * adapted ones match the same pieces), applied in order, each splitting the
@@ -107,6 +108,9 @@ static llmc_status_t *spm_merges(const ctx_t *c, json_t *vocab, json_t *tokens, 
     if (types[id] != TOKEN_NORMAL && types[id] != TOKEN_USER_DEFINED) continue;
     const char *p = json_string_value(json_array_get(tokens, id));
     size_t len = json_string_length(json_array_get(tokens, id));
+    /* sentencepiece pieces are at most 16 characters by default; longer
+     * tokens are not merge results (and would make this quadratic). */
+    if (len > MAX_MERGED_BYTES) continue;
     for (size_t cut = 1; cut < len; cut++) {
       if (((unsigned char)p[cut] & 0xC0) == 0x80) continue; /* inside a character */
       json_t *l = json_object_getn(vocab, p, cut), *r = json_object_getn(vocab, p + cut, len - cut);

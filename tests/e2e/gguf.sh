@@ -117,6 +117,7 @@ w("truncated.gguf", good[: len(good) // 3])
 w("header-only.gguf", good[:20])
 w("many-tensors.gguf", good[:8] + struct.pack("<Q", 1 << 40) + good[16:])
 w("many-kvs.gguf", good[:16] + struct.pack("<Q", 1 << 62) + good[24:])
+w("room.gguf", good[:8] + struct.pack("<Q", 900000) + good[16:])
 # The first key's length made huge (it is right after the header).
 w("long-key.gguf", good[:24] + struct.pack("<Q", 1 << 63) + good[32:])
 # A tensor's type, dimension count and offset, found by name.
@@ -152,6 +153,7 @@ EOF
   expect_error 65 "header-only.gguf" -- "$LLMC" compile header-only.gguf -o out
   expect_error 65 "beyond llmc's limits" -- "$LLMC" compile many-tensors.gguf -o out
   expect_error 65 "beyond llmc's limits" -- "$LLMC" compile many-kvs.gguf -o out
+  expect_error 65 "do not fit in the file" -- "$LLMC" compile room.gguf -o out
   expect_error 65 "metadata key runs past the end of the file" -- "$LLMC" compile long-key.gguf -o out
   expect_error 65 "ggml type 77" -- "$LLMC" compile type.gguf -o out
   expect_error 65 "a Q3_K row of 64 elements is not whole 256-element blocks" -- "$LLMC" compile q3k.gguf -o out
