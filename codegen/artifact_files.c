@@ -145,23 +145,26 @@ static llmc_status_t *produce_int8(void *ctx, uint64_t offset, void *buf, size_t
   return s;
 }
 
-/* ---- the int4 group layout (LLMC_DT_I4; llmc_kplan_stored_bytes) ----
- * Row r of an [N, K] weight is K/32 groups; a group's weights x become
- * nibbles q = min(15, trunc(x / d + 8.5)) with d = m / -8, m its element of
- * largest magnitude (ggml's quantize_row_q4_0_ref: the largest lands on -8
- * exactly, so a GGUF Q4_0 tensor, dequantized, comes back bit for bit), and
- * the weight read back is (q - 8) * f16(d). The tensor is the N*K/2 bytes of
- * nibbles (a group's 16 bytes: element j in the low nibble, j + 16 in the
- * high one), then the N*K/32 f16 scales, row by row. */
+/* ---- the group layouts (LLMC_DT_I4, LLMC_DT_I8G; llmc_kplan_stored_bytes) ----
+ * Row r of an [N, K] weight is K/32 groups, each with an f16 scale d:
+ *   int4-g32 (ggml's Q4_0 rule): nibbles q = min(15, trunc(x / d + 8.5)) with
+ *     d = m / -8, m the group's element of largest magnitude (it lands on -8
+ *     exactly), read back as (q - 8) * f16(d); a group's 16 bytes hold
+ *     element j in the low nibble and j + 16 in the high one;
+ *   int8-g32 (ggml's Q8_0 rule): q = round(x / d) with d = max|x| / 127,
+ *     read back as q * f16(d).
+ * Both rules give a GGUF's Q4_0 / Q8_0 tensor, dequantized, back bit for
+ * bit. The tensor is the N*K/2 (int4) or N*K (int8) bytes, then the N*K/32
+ * f16 scales, row by row. */
 
 typedef struct {
   int64_t row; /* the row held, -1 for none */
   float *x;    /* [K] */
-  uint8_t *q;  /* [K/2] */
+  uint8_t *q;  /* [K/2] or [K] */
   uint16_t *d; /* [K/32] */
-} int4_row_t;
+} group_row_t;
 
-static llmc_status_t *int4_row(const source_t *src, int64_t r, int4_row_t *out) {
+static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out) {
   if (out->row == r) return NULL;
   source_t f32 = *src;
   f32.dt = LLMC_DT_F32;
@@ -172,28 +175,38 @@ static llmc_status_t *int4_row(const source_t *src, int64_t r, int4_row_t *out) 
     float amax = 0, m = 0;
     for (int j = 0; j < 32; j++)
       if (fabsf(x[j]) > amax) amax = fabsf(x[j]), m = x[j];
-    float d = m / -8, id = d != 0 ? 1.0f / d : 0.0f;
-    for (int j = 0; j < 16; j++) {
-      int lo = (int)(x[j] * id + 8.5f), hi = (int)(x[j + 16] * id + 8.5f);
-      out->q[16 * g + j] = (uint8_t)((lo > 15 ? 15 : lo) | (hi > 15 ? 15 : hi) << 4);
+    if (src->dt == LLMC_DT_I4) {
+      float d = m / -8, id = d != 0 ? 1.0f / d : 0.0f;
+      for (int j = 0; j < 16; j++) {
+        int lo = (int)(x[j] * id + 8.5f), hi = (int)(x[j + 16] * id + 8.5f);
+        out->q[16 * g + j] = (uint8_t)((lo > 15 ? 15 : lo) | (hi > 15 ? 15 : hi) << 4);
+      }
+      out->d[g] = llmc_f32_to_f16(d);
+    } else {
+      float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
+      for (int j = 0; j < 32; j++) {
+        float q = roundf(x[j] * id);
+        out->q[32 * g + j] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+      }
+      out->d[g] = llmc_f32_to_f16(d);
     }
-    out->d[g] = llmc_f32_to_f16(d);
   }
   out->row = r;
   return NULL;
 }
 
-/* llmc_st_produce_fn for an LLMC_DT_I4 tensor: bytes [offset, offset + len). */
-static llmc_status_t *produce_int4(void *ctx, uint64_t offset, void *buf, size_t len) {
+/* llmc_st_produce_fn for a group-layout tensor: bytes [offset, offset + len). */
+static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
-  uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1], q_bytes = n * k / 2;
-  int4_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .q = malloc(k / 2), .d = malloc(2 * (k / 32))};
+  uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1];
+  uint64_t row_q = src->dt == LLMC_DT_I4 ? k / 2 : k, q_bytes = n * row_q;
+  group_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .q = malloc(row_q), .d = malloc(2 * (k / 32))};
   llmc_status_t *s = row.x && row.q && row.d ? NULL : llmc_artifact_oom();
   uint8_t *out = buf;
   for (uint64_t at = offset, end = offset + len; at < end && !s;) {
-    uint64_t per_row = at < q_bytes ? k / 2 : k / 16, base = at < q_bytes ? 0 : q_bytes;
+    uint64_t per_row = at < q_bytes ? row_q : k / 16, base = at < q_bytes ? 0 : q_bytes;
     uint64_t r = (at - base) / per_row, c = (at - base) % per_row, take = per_row - c < end - at ? per_row - c : end - at;
-    if (!(s = int4_row(src, (int64_t)r, &row)))
+    if (!(s = group_row(src, (int64_t)r, &row)))
       memcpy(out + (at - offset), (at < q_bytes ? (const uint8_t *)row.q : (const uint8_t *)row.d) + c, take);
     at += take;
   }
@@ -201,6 +214,11 @@ static llmc_status_t *produce_int4(void *ctx, uint64_t offset, void *buf, size_t
   free(row.q);
   free(row.d);
   return s;
+}
+
+/* The name report.json and the weight file's metadata give a stored dtype. */
+static const char *layout_name(llmc_dtype_t dt) {
+  return dt == LLMC_DT_I8 ? "int8-rows" : dt == LLMC_DT_I4 ? "int4-g32" : dt == LLMC_DT_I8G ? "int8-g32" : llmc_dtype_name(dt);
 }
 
 llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
@@ -250,25 +268,18 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
       }
       if (s) break;
     }
-    if (dt == LLMC_DT_I8) {
-      /* A byte tensor in llmc's own layout, named as such for readers
-       * (--verify) in the metadata: "llmc.layout.NAME" = "int8-rows@N@K". */
+    if (dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G) {
+      /* A byte tensor in one of llmc's own layouts, named as such for
+       * readers (--verify) in the metadata: "llmc.layout.NAME" =
+       * "LAYOUT@N@K" (int8-rows, int4-g32, int8-g32). */
       if ((s = check_sources(src, v))) break;
       const char *key = llmc_arena_printf(b->a, "llmc.layout.%s", name);
-      const char *val = llmc_arena_printf(b->a, "int8-rows@%lld@%lld", (long long)v->shape.dims[0],
+      const char *val = llmc_arena_printf(b->a, "%s@%lld@%lld", layout_name(dt), (long long)v->shape.dims[0],
                                           (long long)v->shape.dims[1]);
       s = key && val ? llmc_st_writer_set_metadata(w, key, val) : llmc_artifact_oom();
       int64_t shape[1] = {(int64_t)bytes};
-      if (!s) s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape, produce_int8, src);
-    } else if (dt == LLMC_DT_I4) {
-      /* "llmc.layout.NAME" = "int4-g32@N@K" (--verify reads it). */
-      if ((s = check_sources(src, v))) break;
-      const char *key = llmc_arena_printf(b->a, "llmc.layout.%s", name);
-      const char *val = llmc_arena_printf(b->a, "int4-g32@%lld@%lld", (long long)v->shape.dims[0],
-                                          (long long)v->shape.dims[1]);
-      s = key && val ? llmc_st_writer_set_metadata(w, key, val) : llmc_artifact_oom();
-      int64_t shape[1] = {(int64_t)bytes};
-      if (!s) s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape, produce_int4, src);
+      if (!s)
+        s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape, dt == LLMC_DT_I8 ? produce_int8 : produce_groups, src);
     } else if (v->kind == LLMC_VALUE_NODE) {
       s = llmc_st_writer_add_stream(w, name, st, v->shape.rank, v->shape.dims, produce_weight, src);
     } else {
@@ -385,7 +396,7 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
     char concat_name[48];
     snprintf(concat_name, sizeof concat_name, "llmc.concat.%d", v->id);
     json_t *e = json_pack("{s:s, s:s, s:I}", "name", v->kind == LLMC_VALUE_WEIGHT ? v->name : concat_name,
-                          "layout", dt == LLMC_DT_I8 ? "int8-rows" : dt == LLMC_DT_I4 ? "int4-g32" : llmc_dtype_name(dt), "bytes",
+                          "layout", layout_name(dt), "bytes",
                           (json_int_t)llmc_kplan_stored_bytes(b->kplan, v));
     llmc_weight_view_t w;
     /* Converted on import (a GGUF's block-quantized tensors): from what. */

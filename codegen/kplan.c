@@ -90,8 +90,10 @@ static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w,
   if (quant == LLMC_QUANT_INT8 && w->shape.rank == 2 && w->shape.dims[1] % int8_k_multiple == 0) want = LLMC_DT_I8;
   /* int4: the kernel takes two groups of 32 (one word of f16 scales) a step. */
   if (quant == LLMC_QUANT_INT4 && w->shape.rank == 2 && w->shape.dims[1] % 64 == 0) want = LLMC_DT_I4;
+  if (quant == LLMC_QUANT_INT8_G32 && w->shape.rank == 2 && w->shape.dims[1] % 64 == 0) want = LLMC_DT_I8G;
   bool used = false,
-       narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8 || want == LLMC_DT_I4;
+       narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8 || want == LLMC_DT_I4 ||
+                want == LLMC_DT_I8G;
   for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
     const llmc_value_t *v = u->users[k];
     if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
@@ -152,6 +154,7 @@ uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
   llmc_dtype_t dt = p->weight_dtypes[w->id];
   if (dt == LLMC_DT_I8) return n + 4 * (uint64_t)w->shape.dims[0]; /* the rows, then a scale per row */
   if (dt == LLMC_DT_I4) return n / 2 + n / 16;                         /* nibbles, then an f16 per 32 */
+  if (dt == LLMC_DT_I8G) return n + n / 16;                            /* bytes, then an f16 per 32 */
   return n * llmc_dtype_size(dt);
 }
 
@@ -383,12 +386,13 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
    * (gemv_warp, NVIDIA and AMD); SPIR-V has no int8 kernel yet. */
   for (int i = 0; !s && i < g->n_values; i++) {
     int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
-    int4 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I4;
+    int4 |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4 || p->weight_dtypes[i] == LLMC_DT_I8G);
   }
-  /* int4 weights run on CPUs only (matmul_int4) so far. */
+  /* The group layouts run on CPUs only (matmul_int4, matmul_int8g) so far. */
   for (int t = 0; !s && int4 && t < n_targets; t++)
     if (targets[t].is_gpu)
-      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4 weights have no kernel for target '%s' yet", targets[t].name);
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4 and int8-g32 weights have no kernel for target '%s' yet",
+                     targets[t].name);
   for (int t = 0; !s && int8 && t < n_targets; t++) {
     llmc_gpu_vendor_t vendor = targets[t].is_gpu ? llmc_gpu_vendor(&targets[t]) : LLMC_GPU_VENDOR_NVIDIA;
     if (vendor != LLMC_GPU_VENDOR_NVIDIA && vendor != LLMC_GPU_VENDOR_AMD)

@@ -342,6 +342,22 @@ static llmc_status_t *cpu_matmul_int4_emit(const llmc_kctx_t *x, const llmc_kcon
   return NULL;
 }
 
+/* ---- CPU: matmul with int8 group-layout weights, widened in registers ---- */
+
+static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
+  return x->call->weight_dtype == LLMC_DT_I8G && k_of(x) % 64 == 0;
+}
+
+static llmc_status_t *cpu_matmul_int8g_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  (void)c;
+  out->family = "matmul_int8g";
+  op_params(x, out);
+  put_int(x, out, "QWORDS", k_of(x) / 4);
+  put_int(x, out, "SWORDS", k_of(x) / 64);
+  put_int(x, out, "SCALES", x->call->node->inputs[1]->shape.dims[0] * k_of(x) / 4); /* after the N*K bytes */
+  return NULL;
+}
+
 /* ---- CPU: every other op, one template each, split by rows ---- */
 
 static llmc_status_t *cpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
@@ -668,6 +684,7 @@ static const llmc_kvariant_t registry[] = {
      .legal = legal_vec_int8,
      .emit = cpu_matmul_int8_emit},
     {.name = "matmul_int4", .ops = "matmul matmul_add", .supports = cpu_matmul_int4_supports, .emit = cpu_matmul_int4_emit},
+    {.name = "matmul_int8g", .ops = "matmul matmul_add", .supports = cpu_matmul_int8g_supports, .emit = cpu_matmul_int8g_emit},
     {.name = "cpu_rowwise", .ops = ROWWISE_OPS " " ELEMENTWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
     {.name = "gemv_warp",
      .gpu = true,

@@ -170,6 +170,7 @@ typedef enum {
   LLMC_QUANT_NONE, /* the stored dtype is weight_dtype */
   LLMC_QUANT_INT8, /* int8 per output row, symmetric, one f32 scale per row */
   LLMC_QUANT_INT4, /* int4 in groups of 32, symmetric, one f16 scale per group (ggml's Q4_0) */
+  LLMC_QUANT_INT8_G32, /* int8 in groups of 32, symmetric, one f16 scale per group (ggml's Q8_0) */
 } llmc_quant_t;
 
 /* --quant-config=FILE: per-weight overrides of --quant (quant_config.c). */

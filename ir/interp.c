@@ -38,6 +38,12 @@ static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
         out[i] = (float)((const int8_t *)w->data)[i] * scale;
         break;
       }
+      case LLMC_DT_I8G: { /* the int8 group layout: q * its group's f16 scale */
+        uint16_t half;
+        memcpy(&half, (const char *)w->scales + 2 * (i / 32), 2);
+        out[i] = (float)((const int8_t *)w->data)[i] * llmc_f16_to_f32(half);
+        break;
+      }
       case LLMC_DT_I4: { /* the int4 group layout: (nibble - 8) * its group's f16 scale */
         uint64_t group = i / 32, j = i % 32;
         uint8_t byte = ((const uint8_t *)w->data)[group * 16 + j % 16];

@@ -26,6 +26,7 @@ typedef enum {
   LLMC_DT_KV, /* the state of one layer's KV cache after a kv_write */
   LLMC_DT_I8, /* a stored weight layout only: int8 rows with one f32 scale per row (llmc_stored_bytes) */
   LLMC_DT_I4, /* a stored weight layout only: int4 in groups of 32, one f16 scale per group (ggml's Q4_0 values) */
+  LLMC_DT_I8G, /* a stored weight layout only: int8 in groups of 32, one f16 scale per group (ggml's Q8_0 values) */
   LLMC_DT_COUNT
 } llmc_dtype_t;
 
@@ -274,7 +275,8 @@ typedef struct {
   llmc_shape_t shape;
   const void *data; /* in the file's dtype; F32/F16/BF16 converted on use */
   const void *scales; /* LLMC_DT_I8: one f32 per row (data holds the int8 rows); LLMC_DT_I4: one f16 per
-                       * group of 32 (data holds the nibbles: a group's 16 bytes, element j low, j + 16 high) */
+                       * group of 32 (data holds the nibbles: a group's 16 bytes, element j low, j + 16 high);
+                       * LLMC_DT_I8G: one f16 per group of 32 (data holds the int8 values) */
   const char *source; /* the format it was converted from on import (a GGUF's "Q4_K"); NULL when none */
 } llmc_weight_view_t;
 /* Looks up a weight by name; returns false when absent. */

@@ -203,11 +203,12 @@ static const char compile_help[] =
     "                           repeatable; --emit=plan shows the variants chosen\n"
     "      --tuning-db=FILE     configurations measured by `llmc tune` (JSON lines);\n"
     "                           the fastest entry for a call's variant and shape wins\n"
-    "      --quant=Q            none (default), int8 or int4: matmul weights stored as\n"
+    "      --quant=Q            none (default), int8, int8-g32 or int4: matmul weights stored as\n"
     "                           int8 per output row with f32 scales (a quarter of\n"
     "                           f32's bytes), or int4 in groups of 32 with f16 scales\n"
-    "                           (CPU targets; 0.5625 bytes a weight), dequantized in\n"
-    "                           the kernels\n"
+    "                           (CPU targets; 0.5625 bytes a weight), or int8-g32:\n"
+    "                           int8 in groups of 32 with f16 scales (CPU targets;\n"
+    "                           1.0625 bytes), dequantized in the kernels\n"
     "      --quant-config=FILE  per-weight overrides of --quant: {\"rules\": [{\"match\":\n"
     "                           PATTERN, \"quant\": \"none\"|\"int8\"|\"int4\"}, ...]}, first match\n"
     "      --no-tokenizer       leave the model's tokenizer out of the artifact (one\n"
@@ -270,7 +271,8 @@ static int cmd_compile(int argc, char **argv) {
         if (strcmp(optarg, "none") == 0) quant = LLMC_QUANT_NONE;
         else if (strcmp(optarg, "int8") == 0) quant = LLMC_QUANT_INT8;
         else if (strcmp(optarg, "int4") == 0) quant = LLMC_QUANT_INT4;
-        else return llmc_cli_usage_error("compile", "--quant takes none, int8 or int4 (fp8 is not built yet), not '%s'", optarg);
+        else if (strcmp(optarg, "int8-g32") == 0) quant = LLMC_QUANT_INT8_G32;
+        else return llmc_cli_usage_error("compile", "--quant takes none, int8, int8-g32 or int4 (fp8 is not built yet), not '%s'", optarg);
         break;
 #ifdef LLMC_GPU_EMULATION
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
@@ -362,15 +364,16 @@ static int cmd_compile(int argc, char **argv) {
   }
   if (weight_dtype_auto) weight_dtype = llmc_model_checkpoint_dtype(model);
   /* Layouts the checkpoint already has, unless the user chose: a GGUF's
-   * Q4_0 matrices are llmc's int4 groups (dequantized and requantized by
-   * the same rule they come back bit for bit). */
+   * Q4_0 and Q8_0 matrices are llmc's int4 and int8 groups (dequantized and
+   * requantized by the same rules they come back bit for bit). */
   if (weight_dtype_auto && !quant_given && !quant_config_path)
     for (int i = 0; !s && i < model->graph->n_values; i++) {
       const llmc_value_t *v = model->graph->values[i];
       llmc_weight_view_t w;
-      if (v->kind == LLMC_VALUE_WEIGHT && llmc_weight_set_lookup(model->weights, v->name, &w) && w.source &&
-          strcmp(w.source, "Q4_0") == 0)
-        s = llmc_quant_config_add_exact(&quant_config, v->name, LLMC_QUANT_INT4);
+      if (v->kind == LLMC_VALUE_WEIGHT && llmc_weight_set_lookup(model->weights, v->name, &w) && w.source)
+        s = !strcmp(w.source, "Q4_0")   ? llmc_quant_config_add_exact(&quant_config, v->name, LLMC_QUANT_INT4)
+            : !strcmp(w.source, "Q8_0") ? llmc_quant_config_add_exact(&quant_config, v->name, LLMC_QUANT_INT8_G32)
+                                        : NULL;
     }
   if (s) {
     llmc_model_destroy(model);

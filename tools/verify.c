@@ -114,6 +114,14 @@ static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_wei
   if (!layout) return llmc_weight_view_of(t, out);
   long long n, k;
   char tail;
+  if (sscanf(layout, "int8-g32@%lld@%lld%c", &n, &k, &tail) == 2) {
+    if (n <= 0 || k <= 0 || k % 64 || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
+        (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k + (uint64_t)n * (uint64_t)k / 16)
+      return false;
+    *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_I8G, .shape = {.rank = 2, .dims = {n, k}},
+                                .data = t->data, .scales = (const char *)t->data + n * k};
+    return true;
+  }
   if (sscanf(layout, "int4-g32@%lld@%lld%c", &n, &k, &tail) == 2) {
     if (n <= 0 || k <= 0 || k % 64 || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
         (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k / 2 + (uint64_t)n * (uint64_t)k / 16)
@@ -152,8 +160,8 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
   if (!stored_view(st, joined, out) || out->shape.rank != 2 || row > (long long)out->shape.dims[0] - rows) return false;
   out->name = name;
   size_t k = (size_t)out->shape.dims[1];
-  if (out->dtype == LLMC_DT_I4) { /* K/2 bytes of nibbles and K/32 f16 scales a row */
-    out->data = (const char *)out->data + (size_t)row * k / 2;
+  if (out->dtype == LLMC_DT_I4 || out->dtype == LLMC_DT_I8G) { /* K/2 or K bytes and K/32 f16 scales a row */
+    out->data = (const char *)out->data + (size_t)row * (out->dtype == LLMC_DT_I4 ? k / 2 : k);
     out->scales = (const char *)out->scales + (size_t)row * (k / 32) * 2;
   } else {
     out->data = (const char *)out->data + (size_t)row * k * llmc_dtype_size(out->dtype);
