@@ -80,5 +80,9 @@ LLMC_MUST_USE llmc_status_t *llmc_model_from_json_text(const char *text, size_t 
 
 /* Hugging Face importer: config.json in dir → model.json text (malloc'd). */
 LLMC_MUST_USE llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json);
+/* The model.json text a Hugging Face directory or a GGUF file (*.gguf) is
+ * imported as (`llmc import`); a GGUF's weights are named as the
+ * description names them, its tokenizer is not part of the text. */
+LLMC_MUST_USE llmc_status_t *llmc_model_import_json(const char *path, char **out_json);
 
 #endif

@@ -695,6 +695,12 @@ static llmc_status_t *gguf_tokenizer_text(const char *path, char **out_json, cha
   return s;
 }
 
+llmc_status_t *llmc_model_import_json(const char *path, char **out_json) {
+  bool has_tokenizer;
+  if (is_gguf(path)) return llmc_gguf_model_json(path, out_json, &has_tokenizer);
+  return llmc_hf_config_to_model_json(path, out_json);
+}
+
 llmc_status_t *llmc_model_tokenizer(const llmc_model_t *m, llmc_tokenizer_t **out) {
   *out = NULL;
   if (!m->tokenizer_path) return LLMC_ERROR(LLMC_NOT_FOUND, m->source, "the model has no tokenizer");

@@ -456,12 +456,13 @@ static int cmd_compile(int argc, char **argv) {
 
 static int cmd_import(int argc, char **argv) {
   if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    puts("Usage: llmc import HF_DIR\nPrints the model.json that a Hugging Face directory is imported as.");
+    puts("Usage: llmc import HF_DIR|FILE.gguf\nPrints the model.json that a Hugging Face directory or a GGUF file is\n"
+         "imported as.");
     return 0;
   }
-  if (argc != 2) return llmc_cli_usage_error("import", "%s", "expected exactly one HF_DIR argument");
+  if (argc != 2) return llmc_cli_usage_error("import", "%s", "expected exactly one HF_DIR or FILE.gguf argument");
   char *json = NULL;
-  llmc_status_t *s = llmc_hf_config_to_model_json(argv[1], &json);
+  llmc_status_t *s = llmc_model_import_json(argv[1], &json);
   if (!s) printf("%s\n", json);
   free(json);
   return llmc_cli_report(s);

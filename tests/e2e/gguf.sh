@@ -88,6 +88,13 @@ gguf-import)
   check qwen2 q4_1
   gen qwen3 --arch qwen3
   check qwen3 q5_0
+  # llmc import shows what a GGUF is imported as: the description's graph
+  # on renamed tensors, Llama's adjacent-pair rotation.
+  "$LLMC" import llama-f32.gguf >imported.json
+  jq -e '.weights == ["llama-f32.gguf"]' imported.json >/dev/null || fail "import: the weights are not the GGUF"
+  grep -q '"style": "interleaved"' imported.json || fail "import: Llama's GGUF is not rotated as adjacent pairs"
+  "$LLMC" import qwen2-q4_1.gguf >imported-qwen2.json
+  grep -q '"style": "half"' imported-qwen2.json || fail "import: Qwen2's GGUF rotation is not rotate_half"
   # -o beside the GGUF is fine (it holds the whole model); -o being it is not.
   expect_error 64 "the output directory" -- "$LLMC" compile llama-f32.gguf -o llama-f32.gguf
   ;;

@@ -60,6 +60,13 @@ def f16(x):
     return np.asarray(x, dtype=np.float32).astype(np.float16)
 
 
+def fifth_bits(lo, hi):
+    """Q5's qh: bit j of element j's fifth bit, bit j + 16 of element j + 16's, as 4 bytes a block."""
+    bits = ((lo >> 4) & 1).astype(np.uint32) << np.arange(16, dtype=np.uint32)
+    bits |= ((hi >> 4) & 1).astype(np.uint32) << np.arange(16, 32, dtype=np.uint32)
+    return bits.sum(axis=1, dtype=np.uint32).astype("<u4").view(np.uint8).reshape(lo.shape[0], 4)
+
+
 def quantize(w, kind):
     """w: [rows, k] float32 → (bytes, dequantized float32 of the same shape)."""
     rows, k = w.shape
@@ -85,9 +92,7 @@ def quantize(w, kind):
         qs = ((lo & 0xF) | ((hi & 0xF) << 4)).astype(np.uint8)
         parts = [dh.view(np.uint8).reshape(nb, 2)]
         if kind == "q5_0":
-            bits = ((lo >> 4) & 1).astype(np.uint32) << np.arange(16, dtype=np.uint32)
-            bits |= ((hi >> 4) & 1).astype(np.uint32) << np.arange(16, 32, dtype=np.uint32)
-            parts.append(bits.sum(axis=1, dtype=np.uint32).astype("<u4").view(np.uint8).reshape(nb, 4))
+            parts.append(fifth_bits(lo, hi))
         parts.append(qs)
         blocks = np.concatenate(parts, axis=1)
         deq = (q - levels).astype(np.float32) * dh.astype(np.float32)[:, None]
@@ -104,9 +109,7 @@ def quantize(w, kind):
         qs = ((lo & 0xF) | ((hi & 0xF) << 4)).astype(np.uint8)
         parts = [dh.view(np.uint8).reshape(nb, 2), mh.view(np.uint8).reshape(nb, 2)]
         if kind == "q5_1":
-            bits = ((lo >> 4) & 1).astype(np.uint32) << np.arange(16, dtype=np.uint32)
-            bits |= ((hi >> 4) & 1).astype(np.uint32) << np.arange(16, 32, dtype=np.uint32)
-            parts.append(bits.sum(axis=1, dtype=np.uint32).astype("<u4").view(np.uint8).reshape(nb, 4))
+            parts.append(fifth_bits(lo, hi))
         parts.append(qs)
         blocks = np.concatenate(parts, axis=1)
         deq = q.astype(np.float32) * dh.astype(np.float32)[:, None] + mh.astype(np.float32)[:, None]
