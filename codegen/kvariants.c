@@ -326,35 +326,27 @@ static llmc_status_t *cpu_matmul_int8_emit(const llmc_kctx_t *x, const llmc_kcon
   return NULL;
 }
 
-/* ---- CPU: matmul with int4 group-layout weights, unpacked in registers ---- */
+/* ---- CPU: matmul with group-layout weights (int4, int8-g32), widened in registers ---- */
 
 static bool cpu_matmul_int4_supports(const llmc_kctx_t *x) {
   return x->call->weight_dtype == LLMC_DT_I4 && k_of(x) % 64 == 0;
 }
 
-static llmc_status_t *cpu_matmul_int4_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
-  (void)c;
-  out->family = "matmul_int4";
-  op_params(x, out);
-  put_int(x, out, "QWORDS", k_of(x) / 8);
-  put_int(x, out, "SWORDS", k_of(x) / 64);
-  put_int(x, out, "SCALES", x->call->node->inputs[1]->shape.dims[0] * k_of(x) / 8); /* after the N*K/2 bytes */
-  return NULL;
-}
-
-/* ---- CPU: matmul with int8 group-layout weights, widened in registers ---- */
-
 static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
   return x->call->weight_dtype == LLMC_DT_I8G && k_of(x) % 64 == 0;
 }
 
-static llmc_status_t *cpu_matmul_int8g_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+/* A column is K/8 (int4) or K/4 (int8) words of values, then the N columns'
+ * f16 scales, K/64 words each. */
+static llmc_status_t *cpu_matmul_groups_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
   (void)c;
-  out->family = "matmul_int8g";
+  bool int4 = x->call->weight_dtype == LLMC_DT_I4;
+  int64_t qwords = int4 ? k_of(x) / 8 : k_of(x) / 4;
+  out->family = int4 ? "matmul_int4" : "matmul_int8g";
   op_params(x, out);
-  put_int(x, out, "QWORDS", k_of(x) / 4);
+  put_int(x, out, "QWORDS", qwords);
   put_int(x, out, "SWORDS", k_of(x) / 64);
-  put_int(x, out, "SCALES", x->call->node->inputs[1]->shape.dims[0] * k_of(x) / 4); /* after the N*K bytes */
+  put_int(x, out, "SCALES", x->call->node->inputs[1]->shape.dims[0] * qwords);
   return NULL;
 }
 
@@ -683,8 +675,8 @@ static const llmc_kvariant_t registry[] = {
      .heuristic = widest_vec,
      .legal = legal_vec_int8,
      .emit = cpu_matmul_int8_emit},
-    {.name = "matmul_int4", .ops = "matmul matmul_add", .supports = cpu_matmul_int4_supports, .emit = cpu_matmul_int4_emit},
-    {.name = "matmul_int8g", .ops = "matmul matmul_add", .supports = cpu_matmul_int8g_supports, .emit = cpu_matmul_int8g_emit},
+    {.name = "matmul_int4", .ops = "matmul matmul_add", .supports = cpu_matmul_int4_supports, .emit = cpu_matmul_groups_emit},
+    {.name = "matmul_int8g", .ops = "matmul matmul_add", .supports = cpu_matmul_int8g_supports, .emit = cpu_matmul_groups_emit},
     {.name = "cpu_rowwise", .ops = ROWWISE_OPS " " ELEMENTWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
     {.name = "gemv_warp",
      .gpu = true,
