@@ -28,6 +28,9 @@ int llmc_cli_bench(int argc, char **argv);
 /* `bench DIR --requests N ...` (bench_requests.c): a request mix run
  * in-process; llmc_cli_bench hands over to it when --requests is given. */
 int llmc_cli_bench_requests(int argc, char **argv);
+/* The API key in the first line of path (serve --api-key-file, bench
+ * --api-key-file); an empty line or one with blanks is an error. */
+LLMC_MUST_USE llmc_status_t *llmc_cli_read_api_key(const char *path, char **out);
 /* The nearest-rank p-th percentile (0 < p <= 100) of n ascending values:
  * the value at 1-based rank ceil(p/100 * n), one of the values; 0 when n is 0. */
 double llmc_cli_percentile(const double *sorted, int64_t n, double p);

@@ -603,8 +603,11 @@ static enum MHD_Result handle_completions(server_t *srv, struct MHD_Connection *
 }
 
 static json_t *model_json(const server_t *srv) {
-  return json_pack("{s:s,s:s,s:I,s:s,s:I}", "id", srv->model, "object", "model", "created",
-                   (json_int_t)srv->created, "owned_by", "llmc", "max_model_len", (json_int_t)srv->context);
+  /* max_model_len as vLLM names it; vocab_size (an llmc extension) lets a
+   * client send token ids (`llmc bench --url`). */
+  return json_pack("{s:s,s:s,s:I,s:s,s:I,s:I}", "id", srv->model, "object", "model", "created",
+                   (json_int_t)srv->created, "owned_by", "llmc", "max_model_len", (json_int_t)srv->context,
+                   "vocab_size", (json_int_t)srv->vocab);
 }
 
 static enum MHD_Result handle_metrics(server_t *srv, struct MHD_Connection *c) {
@@ -820,7 +823,7 @@ static int parse_serve_args(int argc, char **argv, serve_args_t *a) {
 }
 
 /* The key is the file's first line, which must not be empty. */
-static llmc_status_t *read_key(const char *path, char **out) {
+llmc_status_t *llmc_cli_read_api_key(const char *path, char **out) {
   *out = NULL;
   char *text;
   size_t len;
@@ -895,7 +898,7 @@ int llmc_cli_serve(int argc, char **argv) {
   struct MHD_Daemon *d = NULL;
   int fd = -1, family = AF_INET;
   llmc_status_t *s = NULL;
-  if (a.key_file) s = read_key(a.key_file, &srv.api_key);
+  if (a.key_file) s = llmc_cli_read_api_key(a.key_file, &srv.api_key);
   char tok_path[4096];
   snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", a.dir);
   /* Without a tokenizer (compiled with --no-tokenizer) prompts are ids. */

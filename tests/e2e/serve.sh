@@ -365,6 +365,40 @@ serve-openai)
   node npm/serve_openai.mjs "$URL" none chat-art --chat "$chat_ref" || fail "the openai client disagrees on chat"
   stop_server
   ;;
+serve-bench-url)
+  # `llmc bench --url`: the request mix through HTTP against a running
+  # server draws the same requests as in-process (same seed), generates each
+  # one's exact length, and reports the same fields but KV (the server's).
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o art
+  mix=(--requests 16 --concurrency 4 --prompt-len 8:32 --gen-len 4:16 --seed 7 --json)
+  "$LLMC" bench art "${mix[@]}" > local.json
+  echo secret-key > key.txt
+  start_server "$LLMC" art --api-key-file key.txt
+  "$LLMC" bench --url "$URL" --api-key-file key.txt "${mix[@]}" > http.json
+  jq -e '.completed == 16 and (.per_request | length) == 16 and .kv_blocks == null
+         and .output_tokens == ([.per_request[].gen_len] | add)
+         and all(.per_request[]; .generated == .gen_len)
+         and all(.ttft_ms, .tpot_ms, .latency_ms; .p50 <= .p90 and .p90 <= .p99)' http.json >/dev/null ||
+    fail "the HTTP mix's report"
+  [ "$(jq -c '[.input_tokens, [.per_request[].prompt_len, .per_request[].gen_len]]' local.json)" = \
+    "$(jq -c '[.input_tokens, [.per_request[].prompt_len, .per_request[].gen_len]]' http.json)" ] ||
+    fail "the same seed drew other requests through HTTP"
+  # llmc-run too, in text; Poisson arrivals.
+  "$LLMC_RUN" bench --url "$URL" --api-key-file key.txt --requests 6 --concurrency 2 --prompt-len 4:8 --gen-len 2:5 \
+    --rate 50 > text.txt
+  grep -q "^server " text.txt && grep -q "^TTFT " text.txt && ! grep -q "^KV blocks" text.txt || { cat text.txt; fail "the text report"; }
+  # Every sequence ended: no KV block left in use.
+  curl -sf -H "Authorization: Bearer secret-key" "$URL/metrics" > metrics.txt
+  grep -q '^llmc_kv_blocks_in_use 0$' metrics.txt || { grep kv metrics.txt; fail "KV blocks left in use"; }
+  # Refusals: a wrong key (the server's 401), nothing listening, an
+  # artifact with --url, an unusable URL.
+  echo wrong > bad.txt
+  expect_error 69 "HTTP 401" -- "$LLMC" bench --url "$URL" --api-key-file bad.txt --requests 2
+  stop_server
+  expect_error 69 "onnect" -- "$LLMC" bench --url "$URL" --requests 2
+  expect_error 64 "takes no ARTIFACT_DIR" -- "$LLMC" bench art --url "$URL" --requests 2
+  expect_error 64 "not an http:// URL" -- "$LLMC" bench --url ftp://x --requests 2
+  ;;
 *) fail "unknown case $case_name" ;;
 esac
 echo "PASS: $case_name"
