@@ -42,6 +42,11 @@ const char *llmc_ggml_type_name(uint32_t type) {
   return i < 0 ? NULL : type_table[i].name;
 }
 
+int llmc_ggml_type_block(uint32_t type) {
+  int i = type_index(type);
+  return i < 0 ? 0 : type_table[i].block;
+}
+
 bool llmc_ggml_type_readable(uint32_t type) {
   return type_index(type) >= 0 && type != LLMC_GGML_Q2_K && type != LLMC_GGML_Q3_K;
 }
@@ -203,9 +208,7 @@ static llmc_status_t *index_names(const llmc_gguf_t *g, int n, const char *(*key
   free(tmp);
   for (int i = 1; i < n; i++)
     if (strcmp(key(g, idx[i - 1]), key(g, idx[i])) == 0) {
-      char *name = llmc_printable_dup(key(g, idx[i]));
-      llmc_status_t *s = LLMC_ERROR(LLMC_DATA_LOSS, where, "%s '%s' appears twice", what, name ? name : "?");
-      free(name);
+      llmc_status_t *s = LLMC_ERROR(LLMC_DATA_LOSS, where, "%s '%s' appears twice", what, key(g, idx[i]));
       free(idx);
       return s;
     }
@@ -234,8 +237,7 @@ static int cmp_tensor_range(const void *a, const void *b) {
 static llmc_status_t *read_tensor_info(cursor_t *c, llmc_gguf_t *g, llmc_gguf_tensor_t *t, uint64_t *offset,
                                        const char *where) {
   LLMC_RETURN_IF_ERROR(read_name(c, g->arena, where, "tensor name", &t->name));
-  char *shown = llmc_printable_dup(t->name);
-  const char *name = shown ? shown : "?";
+  const char *name = t->name; /* statuses keep messages printable */
   uint32_t n_dims, type = 0;
   llmc_status_t *s = NULL;
   if (!read_u32(c, &n_dims)) {
@@ -268,7 +270,6 @@ static llmc_status_t *read_tensor_info(cursor_t *c, llmc_gguf_t *g, llmc_gguf_te
       s = LLMC_ERROR(LLMC_DATA_LOSS, where, "tensor '%s' is too large", name);
     }
   }
-  free(shown);
   return s;
 }
 
@@ -328,11 +329,9 @@ static llmc_status_t *parse(llmc_gguf_t *g, const char *where) {
     llmc_gguf_tensor_t *t = &g->tensors[i];
     uint64_t end;
     if (offsets[i] % align || !llmc_checked_add(offsets[i], t->nbytes, &end) || end > g->size - data_start) {
-      char *name = llmc_printable_dup(t->name);
-      s = LLMC_ERROR(LLMC_DATA_LOSS, where, "tensor '%s': offset %llu + %llu bytes is %s", name ? name : "?",
+      s = LLMC_ERROR(LLMC_DATA_LOSS, where, "tensor '%s': offset %llu + %llu bytes is %s", t->name,
                      (unsigned long long)offsets[i], (unsigned long long)t->nbytes,
                      offsets[i] % align ? "not aligned" : "outside the data section");
-      free(name);
       break;
     }
     t->data = g->base + data_start + offsets[i];
@@ -346,11 +345,8 @@ static llmc_status_t *parse(llmc_gguf_t *g, const char *where) {
   qsort(byoff, (size_t)g->n_tensors, sizeof byoff[0], cmp_tensor_range);
   const uint8_t *reach = NULL;
   for (int i = 0; i < g->n_tensors && !s; i++) {
-    if (reach && byoff[i]->data < reach) {
-      char *name = llmc_printable_dup(byoff[i]->name);
-      s = LLMC_ERROR(LLMC_DATA_LOSS, where, "tensor '%s' overlaps another tensor's data", name ? name : "?");
-      free(name);
-    }
+    if (reach && byoff[i]->data < reach)
+      s = LLMC_ERROR(LLMC_DATA_LOSS, where, "tensor '%s' overlaps another tensor's data", byoff[i]->name);
     if (!reach || byoff[i]->data + byoff[i]->nbytes > reach) reach = byoff[i]->data + byoff[i]->nbytes;
   }
   free(byoff);

@@ -111,11 +111,8 @@ static llmc_status_t *add_tensor(llmc_gguf_weights_t *w, const llmc_gguf_tensor_
     case LLMC_GGML_BF16: out->dtype = LLMC_ST_BF16; break;
     default: {
       if (!llmc_ggml_type_readable(t->type)) {
-        char *shown = llmc_printable_dup(t->name);
-        llmc_status_t *s = LLMC_ERROR(LLMC_UNIMPLEMENTED, path, "tensor '%s' is %s, which llmc does not read yet",
-                                      shown ? shown : "?", llmc_ggml_type_name(t->type));
-        free(shown);
-        return s;
+        return LLMC_ERROR(LLMC_UNIMPLEMENTED, path, "tensor '%s' is %s, which llmc does not read yet", t->name,
+                          llmc_ggml_type_name(t->type));
       }
       uint64_t bytes;
       if (!llmc_checked_mul(t->numel, sizeof(float), &bytes) || bytes > SIZE_MAX ||
@@ -303,12 +300,9 @@ static llmc_status_t *gguf_config(const llmc_gguf_t *g, const char *where, json_
   for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
     if (strlen(archs[i].arch) == arch_len && !memcmp(archs[i].arch, arch_s, arch_len)) arch = &archs[i];
   if (!arch) {
-    char shown[64];
-    size_t n = arch_len < 40 ? arch_len : 40;
-    for (size_t i = 0; i < n; i++) shown[i] = arch_s[i] >= 0x20 && arch_s[i] < 0x7f ? arch_s[i] : '?';
-    shown[n] = 0;
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GGUF architecture '%s%s' is not supported (llama, qwen2 and qwen3 are)",
-                      shown, arch_len > n ? "..." : "");
+    int n = arch_len < 40 ? (int)arch_len : 40; /* statuses keep messages printable */
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GGUF architecture '%.*s%s' is not supported (llama, qwen2 and qwen3 are)",
+                      n, arch_s, arch_len > (size_t)n ? "..." : "");
   }
   meta_t m = {g, arch->arch, where};
   int64_t n_layers, dim, hidden, n_heads, n_kv_heads, context, head_dim, value_dim, rot;

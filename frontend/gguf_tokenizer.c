@@ -99,7 +99,7 @@ static int cmp_merge(const void *a, const void *b) {
   return (x->r > y->r) - (x->r < y->r);
 }
 
-static llmc_status_t *spm_merges(const ctx_t *c, json_t *vocab, json_t *tokens, const int32_t *types, const float *scores,
+static llmc_status_t *spm_merges(json_t *vocab, json_t *tokens, const int32_t *types, const float *scores,
                                  json_t *out) {
   size_t n = json_array_size(tokens), cap = 1024, count = 0;
   merge_t *m = malloc(cap * sizeof *m);
@@ -135,7 +135,6 @@ static llmc_status_t *spm_merges(const ctx_t *c, json_t *vocab, json_t *tokens, 
     json_array_append_new(out, pair);
   }
   free(m);
-  (void)c;
   return NULL;
 }
 
@@ -157,13 +156,9 @@ static llmc_status_t *build(const ctx_t *c, json_t *root, json_t *config) {
     return LLMC_ERROR(LLMC_DATA_LOSS, c->where, "tokenizer.ggml.model must be a string");
   bool bpe = kind_len == 4 && !memcmp(kind, "gpt2", 4), spm = kind_len == 5 && !memcmp(kind, "llama", 5);
   if (!bpe && !spm) {
-    char shown[40];
-    size_t k = kind_len < 32 ? kind_len : 32;
-    for (size_t i = 0; i < k; i++) shown[i] = kind[i] >= 0x20 && kind[i] < 0x7f ? kind[i] : '?';
-    shown[k] = 0;
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, c->where,
-                      "tokenizer.ggml.model '%s' is not supported (gpt2 and llama are)",
-                      shown);
+    /* statuses keep messages printable */
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, c->where, "tokenizer.ggml.model '%.*s' is not supported (gpt2 and llama are)",
+                      kind_len < 32 ? (int)kind_len : 32, kind);
   }
   const llmc_gguf_kv_t *tok_kv = llmc_gguf_find(c->g, "tokenizer.ggml.tokens");
   uint64_t n = tok_kv ? llmc_gguf_kv_array_len(tok_kv) : 0;
@@ -199,9 +194,7 @@ static llmc_status_t *build(const ctx_t *c, json_t *root, json_t *config) {
     types[i] = (int32_t)type;
     scores[i] = (float)score;
     if (json_object_getn(vocab, json_string_value(t), json_string_length(t))) {
-      char *shown = llmc_printable_dup(json_string_value(t));
-      s = LLMC_ERROR(LLMC_DATA_LOSS, c->where, "token '%s' appears twice in tokenizer.ggml.tokens", shown ? shown : "?");
-      free(shown);
+      s = LLMC_ERROR(LLMC_DATA_LOSS, c->where, "token '%s' appears twice in tokenizer.ggml.tokens", json_string_value(t));
       break;
     }
     json_object_setn_new(vocab, json_string_value(t), json_string_length(t), json_integer((json_int_t)i));
@@ -235,13 +228,9 @@ static llmc_status_t *build(const ctx_t *c, json_t *root, json_t *config) {
     for (size_t i = 0; !s && i < sizeof pre_types / sizeof pre_types[0]; i++)
       if (strlen(pre_types[i].name) == pre_len && !memcmp(pre_types[i].name, pre, pre_len)) which = (int)i;
     if (!s && which < 0) {
-      char shown[40];
-      size_t k = pre_len < 32 ? pre_len : 32;
-      for (size_t i = 0; i < k; i++) shown[i] = pre[i] >= 0x20 && pre[i] < 0x7f ? pre[i] : '?';
-      shown[k] = 0;
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, c->where,
-                     "tokenizer.ggml.pre '%s' is not supported (default, gpt-2, llama-bpe, qwen2, smaug-bpe and dbrx are)",
-                     shown);
+                     "tokenizer.ggml.pre '%.*s' is not supported (default, gpt-2, llama-bpe, qwen2, smaug-bpe and dbrx are)",
+                     pre_len < 32 ? (int)pre_len : 32, pre);
     }
     const llmc_gguf_kv_t *merge_kv = llmc_gguf_find(c->g, "tokenizer.ggml.merges");
     uint64_t n_merges = merge_kv ? llmc_gguf_kv_array_len(merge_kv) : 0;
@@ -262,7 +251,7 @@ static llmc_status_t *build(const ctx_t *c, json_t *root, json_t *config) {
       json_object_set_new(root, "normalizer", pre_types[which].nfc ? json_pack("{s:s}", "type", "NFC") : json_null());
     }
   } else if (!s) {
-    s = spm_merges(c, vocab, tokens, types, scores, merges);
+    s = spm_merges(vocab, tokens, types, scores, merges);
     if (!s) {
       json_object_set_new(model, "byte_fallback", json_true());
       json_object_set_new(model, "fuse_unk", json_true());

@@ -55,9 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(t->n_dims >= 1 && t->n_dims <= LLMC_GGUF_MAX_DIMS);
     FUZZ_CHECK(t->data >= data && t->data + t->nbytes <= data + size);
     if (!llmc_ggml_type_readable(t->type)) continue;
-    uint64_t block = t->type == LLMC_GGML_F32 || t->type == LLMC_GGML_F16 || t->type == LLMC_GGML_BF16 ? 1
-                     : t->type >= LLMC_GGML_Q2_K && t->type <= LLMC_GGML_Q6_K                            ? 256
-                                                                                                         : 32;
+    uint64_t block = (uint64_t)llmc_ggml_type_block(t->type);
     /* Bounded work: the first and last 4096 elements. */
     for (uint64_t first = 0; first < t->numel; first += 256) {
       if (first >= 4096 && first + 4096 < t->numel) first = (t->numel - 4096) / 256 * 256;
