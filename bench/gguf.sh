@@ -39,11 +39,12 @@ for q in f32 q8_0 q4_0; do
   "$B"/llmc compile "m-$q.gguf" -o "out-$q" --target=x86-64-v3 >/dev/null
   "$B"/llmc compile "m-$q.gguf" -o "out-$q-int8" --target=x86-64-v3 --quant=int8 >/dev/null
   "$B"/llmc compile "m-$q.gguf" -o "out-$q-int4" --target=x86-64-v3 --quant=int4 >/dev/null
+  "$B"/llmc compile "m-$q.gguf" -o "out-$q-f32act" --target=x86-64-v3 --act-quant=none >/dev/null
   layout=$(jq -r '[.weights[] | select(.name | test("o_proj")) | .layout][0]' "out-$q/report.json")
   if [ -n "${LLAMA_BENCH:-}" ]; then # tg64 after a 32-token prompt, mean of 3
     lc=$("$LLAMA_BENCH" -m "m-$q.gguf" -p 0 -n 64 -t "$THREADS" -r 3 -o csv 2>/dev/null | awk -F, 'NR > 1 {gsub(/"/, "", $(NF-1)); print $(NF-1)}' | tail -1)
   else
     lc=$(node npm/gguf_llama_cpp.mjs bench "m-$q.gguf" 32 64 "$THREADS" 2>/dev/null | awk '{print $2}')
   fi
-  echo "$q | GGUF $(stat -c %s "m-$q.gguf") B | llama.cpp $lc tok/s | llmc ($layout) $(llmc_decode "out-$q") tok/s | llmc (--quant=int8) $(llmc_decode "out-$q-int8") tok/s | llmc (--quant=int4) $(llmc_decode "out-$q-int4") tok/s"
+  echo "$q | GGUF $(stat -c %s "m-$q.gguf") B | llama.cpp $lc tok/s | llmc ($layout) $(llmc_decode "out-$q") tok/s | llmc ($layout, --act-quant=none) $(llmc_decode "out-$q-f32act") tok/s | llmc (--quant=int8) $(llmc_decode "out-$q-int8") tok/s | llmc (--quant=int4) $(llmc_decode "out-$q-int4") tok/s"
 done

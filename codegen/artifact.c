@@ -250,7 +250,7 @@ static llmc_status_t *kernel_for(builder_t *b, const llmc_kcall_t *c, int launch
     if (!family) family = inst.family;
     llmc_buf_printf(&key, "%s%s.%s", t ? " | " : "", b->targets[t].is_gpu ? "gpu" : "host", inst.family);
     for (int p = 0; p < inst.n; p++) llmc_buf_printf(&key, " %s=%s", inst.params[p].key, inst.params[p].value);
-    if (inst.helper) llmc_buf_printf(&key, " +%s", inst.helper);
+    for (int h = 0; h < 2 && inst.helper[h]; h++) llmc_buf_printf(&key, " +%s", inst.helper[h]);
     for (int p = 0; p < inst.n_helper; p++)
       llmc_buf_printf(&key, " %s=%s", inst.helper_params[p].key, inst.helper_params[p].value);
   }
@@ -569,6 +569,15 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   sum->n_launches = b->n_launches;
   sum->arena_bytes = (uint64_t)b->header[LLMC_PLAN_ACT_FLOATS] * 4;
   sum->kv_bytes_per_token = (uint64_t)(2 * b->kplan->n_layers * b->kplan->kv_dim * 4);
+  sum->int8_activation_calls = 0;
+  for (int i = 0; i < b->kplan->n_calls; i++) {
+    bool q = false;
+    for (int t = 0; t < b->kplan->n_targets; t++) {
+      const llmc_kvariant_t *v = b->kplan->calls[i].choice[t].variant;
+      q |= v && llmc_kvariant_int8_activations(v);
+    }
+    sum->int8_activation_calls += q;
+  }
   if (full || gpu_emit) {
     double t0 = now_seconds();
     LLMC_RETURN_IF_ERROR(llmc_artifact_gpu_compile(b));
@@ -704,7 +713,7 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   }
   if (!s) {
     llmc_kplan_options_t ko = {.weight_dtype = weight_dtype, .quant = opts->quant,
-                               .quant_config = opts->quant_config, .block_size = opts->block_size,
+                               .quant_config = opts->quant_config, .act_quant = opts->act_quant, .block_size = opts->block_size,
                                .max_step_tokens = b.plan->max_tokens,
                                .max_context = opts->max_context, .overrides = opts->overrides,
                                .n_overrides = opts->n_overrides, .tuning_db = opts->tuning_db};

@@ -363,6 +363,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   }
   p->graph = g;
   p->max_step_tokens = o->max_step_tokens > 0 ? o->max_step_tokens : 1;
+  p->act_quant = o->act_quant == LLMC_ACT_QUANT_AUTO;
   p->targets = targets;
   p->n_targets = n_targets;
   p->weight_dtypes = llmc_arena_alloc(p->arena, sizeof(llmc_dtype_t) * (size_t)(g->n_values + 1));
@@ -533,10 +534,10 @@ llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *t
                                      llmc_buf_t *out) {
   if (strcmp(inst->family, "fused") == 0) return NULL; /* done by another kcall's kernel here */
   llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
-  if (inst->helper) {
+  for (int h = 0; h < 2 && inst->helper[h]; h++) {
     params[0] = (llmc_template_param_t){"NAME", name};
     memcpy(params + 1, inst->helper_params, sizeof(llmc_template_param_t) * (size_t)inst->n_helper);
-    LLMC_RETURN_IF_ERROR(llmc_template_instantiate(inst->helper, target_class, params, inst->n_helper + 1, out));
+    LLMC_RETURN_IF_ERROR(llmc_template_instantiate(inst->helper[h], target_class, params, inst->n_helper + 1, out));
   }
   if (inst->generate) return inst->generate(inst, name, out);
   params[0] = (llmc_template_param_t){"NAME", name};

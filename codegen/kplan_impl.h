@@ -40,6 +40,10 @@ struct llmc_kvariant {
    * rms_norm prologue), "glu" (a silu_mul of the two halves as the
    * epilogue); see llmc_kchoice_t. NULL: none. */
   const char *fuses;
+  /* Its kernels round their activations to int8 (blocks of 32) before
+   * integer dot products: the artifact no longer matches the interpreter to
+   * summation order (llmc_artifact_summary_t.int8_activation_calls). */
+  bool int8_activations;
   /* GPU variants: the launch shape. */
   void (*launch)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out);
 };

@@ -139,7 +139,7 @@ static void helper_put(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *
  * interpreter computes them, the factor cos and sin are scaled by, and the
  * pairing (style, and the pairs a partial rotary turns). */
 static void rope_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, const llmc_value_t *v, int64_t hd) {
-  out->helper = "rope_rot";
+  out->helper[0] = "rope_rot";
   llmc_rope_t r;
   if (!llmc_ir_rope_of(v, &r)) r = (llmc_rope_t){.theta = 10000, .cos_sin_scale = 1}; /* the unused copy */
   float inv[LLMC_MAX_HEAD_DIM / 2];
@@ -347,6 +347,79 @@ static llmc_status_t *cpu_matmul_groups_emit(const llmc_kctx_t *x, const llmc_kc
   put_int(x, out, "QWORDS", qwords);
   put_int(x, out, "SWORDS", k_of(x) / 64);
   put_int(x, out, "SCALES", x->call->node->inputs[1]->shape.dims[0] * qwords);
+  return NULL;
+}
+
+/* ---- CPU: matmul on integer weights with int8 activations (integer dot products) ---- */
+
+/* The kernel keeps TQ tokens' quantized rows on its stack: K bytes and K/32
+ * f32 scales each. The heuristic stays within 128 KiB, the legality check
+ * within 256 KiB (a thread's stack is at least 2 MiB: glibc's smallest
+ * default; the runtime's pool threads get 8 MiB). */
+#define Q8_STACK_HINT (128 * 1024)
+#define Q8_STACK_MAX (256 * 1024)
+
+static int64_t q8_stack_bytes(const llmc_kctx_t *x, int64_t tq) { return tq * (k_of(x) + k_of(x) / 32 * 4); }
+
+/* Not in an artifact that also has GPU targets: they have no integer-dot
+ * kernels yet and read f32 activations, and every device of one artifact
+ * computes the same numbers (gpu_check holds them to it). */
+static bool cpu_matmul_q8_supports(const llmc_kctx_t *x) {
+  llmc_dtype_t w = x->call->weight_dtype;
+  for (int t = 0; t < x->plan->n_targets; t++)
+    if (x->plan->targets[t].is_gpu) return false;
+  return x->plan->act_quant && (w == LLMC_DT_I4 || w == LLMC_DT_I8G || w == LLMC_DT_I8) && k_of(x) % 64 == 0;
+}
+
+static void cpu_matmul_q8_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  /* As many tokens as a step has (each chunk re-reads the thread's weights),
+   * within the stack hint; at least 1. */
+  int64_t best = 1;
+  for (int64_t v = 1; v <= 128; v *= 2) { /* the parameter's candidates */
+    if (q8_stack_bytes(x, v) > Q8_STACK_HINT) break;
+    best = v;
+    if (v >= x->plan->max_step_tokens) break;
+  }
+  /* Columns four at a time share activation loads; measured on x86
+   * (docs/performance.md, 2026-11-30), that wins for int4 (1.4x) and loses
+   * for int8 (0.7x: its four 64-byte streams a step), which reads one column
+   * after another. */
+  int64_t cols = x->call->weight_dtype == LLMC_DT_I4 ? 4 : 1;
+  *out = (llmc_kconfig_t){.n = 2, .values = {best, cols}};
+}
+
+static bool cpu_matmul_q8_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  if (q8_stack_bytes(x, c->values[0]) > Q8_STACK_MAX) {
+    llmc_buf_printf(why, "TQ=%lld quantized rows of K=%lld take %lld bytes of stack, more than %d",
+                    (long long)c->values[0], (long long)k_of(x), (long long)q8_stack_bytes(x, c->values[0]),
+                    Q8_STACK_MAX);
+    return false;
+  }
+  return true;
+}
+
+static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  llmc_dtype_t wdt = x->call->weight_dtype;
+  int64_t k = k_of(x), n = x->call->node->inputs[1]->shape.dims[0], tq = c->values[0];
+  /* A column's words of values, per 64 weights, and of scales (int8 rows:
+   * one f32 scale a column). */
+  int64_t qwords = wdt == LLMC_DT_I4 ? k / 8 : k / 4;
+  int64_t step_words = wdt == LLMC_DT_I4 ? 8 : 16;
+  int64_t swords = wdt == LLMC_DT_I8 ? 1 : k / 64;
+  out->family = "matmul_q8";
+  out->helper[0] = wdt == LLMC_DT_I4 ? "q8_dot_int4" : wdt == LLMC_DT_I8G ? "q8_dot_int8g" : "q8_dot_int8";
+  out->helper[1] = llmc_target_has_avx2(x->target) ? "q8_dot32_avx2" : "q8_dot32";
+  op_params(x, out);
+  put_int(x, out, "KB", k / 32);
+  put_int(x, out, "STEPS", k / 64);
+  put_int(x, out, "TQ", tq);
+  put_int(x, out, "QA", tq * k);
+  put_int(x, out, "DA", tq * (k / 32));
+  put_int(x, out, "QWORDS", qwords);
+  put_int(x, out, "STEP_WORDS", step_words);
+  put_int(x, out, "SWORDS", swords);
+  put_int(x, out, "SCALES", n * qwords);
+  put_int(x, out, "FOUR_COLS", c->values[1] == 4);
   return NULL;
 }
 
@@ -667,6 +740,15 @@ static const llmc_kvariant_t registry[] = {
      .heuristic = widest_vec,
      .legal = legal_vec,
      .emit = cpu_matmul_half_emit},
+    {.name = "matmul_q8",
+     .ops = "matmul matmul_add",
+     .n_params = 2,
+     .params = {{"TQ", 8, {1, 2, 4, 8, 16, 32, 64, 128}}, {"COLS", 2, {1, 4}}},
+     .supports = cpu_matmul_q8_supports,
+     .heuristic = cpu_matmul_q8_heuristic,
+     .legal = cpu_matmul_q8_legal,
+     .emit = cpu_matmul_q8_emit,
+     .int8_activations = true},
     {.name = "matmul_int8",
      .ops = "matmul matmul_add",
      .n_params = 1,
@@ -753,6 +835,7 @@ void llmc_kvariant_list(llmc_buf_t *out) {
 }
 
 const char *llmc_kvariant_name(const llmc_kvariant_t *v) { return v->name; }
+bool llmc_kvariant_int8_activations(const llmc_kvariant_t *v) { return v->int8_activations; }
 int llmc_kvariant_n_params(const llmc_kvariant_t *v) { return v->n_params; }
 const char *llmc_kvariant_param_name(const llmc_kvariant_t *v, int i) {
   return i >= 0 && i < v->n_params ? v->params[i].name : NULL;

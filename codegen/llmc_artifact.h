@@ -68,6 +68,7 @@ typedef struct {
   bool weight_dtype_auto;
   llmc_quant_t quant;        /* --quant: matmul weights quantized where a kernel reads the layout */
   const llmc_quant_config_t *quant_config; /* --quant-config: per-weight overrides (nullable) */
+  llmc_act_quant_t act_quant; /* --act-quant */
   llmc_gpu_finisher_t gpu_finisher; /* tests only (GPU emulation): see llmc_gpu_compile_finished */
   const llmc_koverride_t *overrides; /* --kernel-config */
   int n_overrides;
@@ -78,6 +79,10 @@ typedef struct {
 typedef struct {
   int n_kernels, n_launches;
   uint64_t weight_bytes, arena_bytes, kv_bytes_per_token;
+  /* Kernel calls that round their activations to int8 on some target
+   * (--act-quant=int8 on integer weights): checked against the interpreter
+   * statistically, not to summation order (llmc_verify_judge). */
+  int int8_activation_calls;
   double seconds_lower, seconds_llvm, seconds_link, seconds_gpu; /* for --time-passes */
 } llmc_artifact_summary_t;
 

@@ -62,6 +62,9 @@ LLMC_MUST_USE llmc_status_t *llmc_target_lookup(const char *name, llmc_target_t 
  * __extendhfsf2, a compiler-rt routine model.so cannot count on at load
  * time; bf16 is a shift everywhere). */
 bool llmc_target_reads_f16(const llmc_target_t *t);
+/* Whether t's code may use AVX2 (x86-64-v3 and up, or a host that has it):
+ * kernels then call its integer intrinsics (vpmaddubsw) directly. */
+bool llmc_target_has_avx2(const llmc_target_t *t);
 /* The whole table, for `llmc --help` and tests. */
 const llmc_target_t *llmc_target_table(int *out_count);
 

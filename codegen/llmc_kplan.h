@@ -55,6 +55,8 @@ typedef struct llmc_kvariant llmc_kvariant_t;
 
 /* Introspection of a variant (the registry itself is private). */
 const char *llmc_kvariant_name(const llmc_kvariant_t *v);
+/* Its kernels round activations to int8 before integer dot products. */
+bool llmc_kvariant_int8_activations(const llmc_kvariant_t *v);
 int llmc_kvariant_n_params(const llmc_kvariant_t *v);
 const char *llmc_kvariant_param_name(const llmc_kvariant_t *v, int i);
 /* Looks a variant up by name; NULL when unknown. */
@@ -173,6 +175,12 @@ typedef enum {
   LLMC_QUANT_INT8_G32, /* int8 in groups of 32, symmetric, one f16 scale per group (ggml's Q8_0) */
 } llmc_quant_t;
 
+/* What matmuls on integer weights do with their activations (--act-quant). */
+typedef enum {
+  LLMC_ACT_QUANT_AUTO, /* int8 in blocks of 32 and integer dot products, where a variant has them */
+  LLMC_ACT_QUANT_NONE, /* f32: the kernels widen the weights instead */
+} llmc_act_quant_t;
+
 /* --quant-config=FILE: per-weight overrides of --quant (quant_config.c). */
 typedef struct llmc_quant_config llmc_quant_config_t;
 LLMC_MUST_USE llmc_status_t *llmc_quant_config_load(const char *path, llmc_quant_config_t **out);
@@ -188,6 +196,7 @@ typedef struct {
   llmc_dtype_t weight_dtype; /* F32, or F16/BF16 for matmul weights */
   llmc_quant_t quant;        /* matmul weights a quantized kernel can read take this layout instead */
   const llmc_quant_config_t *quant_config; /* nullable: per-weight overrides of quant */
+  llmc_act_quant_t act_quant;
   int64_t block_size;        /* KV block size in tokens */
   int64_t max_context;       /* longest sequence */
   int64_t max_step_tokens;   /* tokens a step may hold (--max-step-tokens) */
@@ -205,6 +214,7 @@ typedef struct {
   int64_t n_layers, n_kv_heads, head_dim, kv_dim, vocab;
   int64_t block_size, block_floats, max_blocks;
   int64_t max_step_tokens;
+  bool act_quant; /* matmuls on integer weights may quantize their activations (LLMC_ACT_QUANT_AUTO) */
   int n_calls;
   llmc_kcall_t *calls; /* graph order, then argmax when a target is a GPU */
   llmc_dtype_t *weight_dtypes; /* per value id: how each constant (weight, concat) is stored */
@@ -250,10 +260,11 @@ struct llmc_kinstance {
    * Else a C generator writes it from params (which still key dedupe and
    * the report). */
   llmc_status_t *(*generate)(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
-  /* NULL, or a template family rendered before the kernel with the same
-   * NAME and helper_params: functions the kernel calls (rope_rot: the RoPE
-   * rotation rope, kv_write and attention share). */
-  const char *helper;
+  /* Up to two template families (NULL: none) rendered before the kernel
+   * with the same NAME and helper_params: functions the kernel calls
+   * (rope_rot: the RoPE rotation rope, kv_write and attention share;
+   * matmul_q8: its layout's weight decoding and the target's integer dot). */
+  const char *helper[2];
   int n_helper;
   llmc_template_param_t helper_params[6];
 };

@@ -147,6 +147,11 @@ llmc_status_t *llmc_target_lookup(const char *name, llmc_target_t *out) {
                     name);
 }
 
+bool llmc_target_has_avx2(const llmc_target_t *t) {
+  bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
+  return x86 && (strcmp(t->cpu, "x86-64-v3") == 0 || strcmp(t->cpu, "x86-64-v4") == 0 || strstr(t->features, "+avx2"));
+}
+
 bool llmc_target_reads_f16(const llmc_target_t *t) {
   bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
   return !x86 || strcmp(t->cpu, "x86-64-v3") == 0 || strcmp(t->cpu, "x86-64-v4") == 0 || strstr(t->features, "+f16c");

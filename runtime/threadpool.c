@@ -162,15 +162,26 @@ llmc_status_t *llmc_threadpool_create(int n_threads, llmc_threadpool_t **out_poo
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
     }
   }
+  /* Kernels may keep up to 256 KiB on the stack (matmul_q8's quantized
+   * rows); give workers a fixed 8 MiB rather than whatever RLIMIT_STACK
+   * makes the default. */
+  pthread_attr_t attr;
+  bool have_attr = pthread_attr_init(&attr) == 0;
+  if (have_attr && pthread_attr_setstacksize(&attr, (size_t)8 << 20) != 0) {
+    pthread_attr_destroy(&attr);
+    have_attr = false;
+  }
   for (int i = 0; i < n_threads - 1; i++) {
     p->workers[i] = (worker_t){.pool = p, .index = i + 1};
-    if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
+    if (pthread_create(&p->workers[i].thread, have_attr ? &attr : NULL, worker_main, &p->workers[i]) != 0) {
+      if (have_attr) pthread_attr_destroy(&attr);
       llmc_threadpool_destroy(p);
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "cannot start thread %d of %d", i + 1,
                         n_threads);
     }
     p->n_started++;
   }
+  if (have_attr) pthread_attr_destroy(&attr);
   *out_pool = p;
   return NULL;
 }

@@ -10,7 +10,31 @@ typedef struct {
   double max_abs_err;   /* over every logit of every compared position */
   int64_t positions;    /* positions compared */
   int first_mismatch;   /* first greedy step whose argmax differs, -1 if none */
+  /* The largest over positions of |compiled - interpreter|_2 / |interpreter|_2
+   * (the logits as vectors): the error's size against the logits'. */
+  double max_rel_err;
+  /* First greedy step whose argmax differs where the interpreter's logits
+   * do not come within that position's max |difference| of a tie: the
+   * compiled choice is not a near-tie its error explains. -1 if none. */
+  int first_unexplained;
 } llmc_verify_result_t;
+
+/* What the artifact's numerics promise (llmc_verify_judge). */
+typedef enum {
+  LLMC_VERIFY_EXACT,      /* f32 arithmetic everywhere: only summation order differs */
+  LLMC_VERIFY_INT8_ACTS,  /* some matmuls round their activations to int8 (--act-quant=int8) */
+} llmc_verify_contract_t;
+
+/* Whether r meets contract c; the bound it was held to in *out_bound (the
+ * max |difference| for EXACT, the relative error for INT8_ACTS). EXACT: max
+ * |difference| <= 1e-4 and identical greedy tokens. INT8_ACTS: relative
+ * error <= 5% at every position and no unexplained greedy difference
+ * (rounding activations is discontinuous, so the compiled model and the
+ * interpreter drift apart by far more than summation order, and their
+ * greedy choices may part at near-ties; the kernels' own arithmetic is
+ * checked exactly in unit.codegen.kernels, the model's accuracy in
+ * e2e.quant-accuracy). */
+bool llmc_verify_judge(const llmc_verify_result_t *r, llmc_verify_contract_t c, double *out_bound);
 
 /* Runs `prompt` (len tokens) through the interpreter and through the
  * artifact (llmc_rt_forward on a fresh sequence, in chunks of the plan's

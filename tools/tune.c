@@ -183,7 +183,8 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     s = llmc_rt_open(tmp, &ro, &rt);
     llmc_verify_result_t vr = {0};
     if (!s) s = llmc_verify_artifact(o->model_path, tmp, rt, &vr);
-    if (!s && (!(vr.max_abs_err <= 1e-4) || vr.first_mismatch >= 0))
+    double bound;
+    if (!s && !llmc_verify_judge(&vr, sum.int8_activation_calls ? LLMC_VERIFY_INT8_ACTS : LLMC_VERIFY_EXACT, &bound))
       s = LLMC_ERROR(LLMC_INTERNAL, "llmc tune", "round %d: the compiled model disagrees with the reference "
                      "interpreter (max difference %.3g)", r + 1, vr.max_abs_err);
     const llmc_rt_kernel_time_t *prof = NULL;

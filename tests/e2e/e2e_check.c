@@ -16,9 +16,17 @@
  * from the PyTorch model that was trained); the artifact must generate the
  * same ids, and where a case has "logits" (one row per generated id: the
  * distribution it was taken from), the artifact's teacher-forced logits
- * must be within --tol of them. */
+ * must be within --tol of them.
+ *
+ * --int8-activations: the artifact rounds activations to int8 (matmul_q8),
+ * so against the interpreter it is held to llmc_verify_judge's bound for
+ * that (relative error, greedy differences only at near-ties) instead of
+ * --tol and identical ids; the scheduler path must then part from the
+ * interpreter's tokens exactly where the forward path did. --tol still
+ * applies to --reference. */
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +90,11 @@ static double reference_logits_error(llmc_rt_t *rt, json_t *prompt_ids, json_t *
   return worst;
 }
 
-/* Greedy ids from the scheduler path must equal each case's generated_ids;
- * where a case has "logits", teacher-forced logits must be within tol. */
-static int check_reference(llmc_rt_t *rt, const char *path, double tol) {
+/* Greedy ids from the scheduler path must equal each case's generated_ids
+ * (near_ties: or part from them first where the case's logits rank the
+ * artifact's choice within 2 tol of the reference's); where a case has
+ * "logits", teacher-forced logits must be within tol. */
+static int check_reference(llmc_rt_t *rt, const char *path, double tol, bool near_ties) {
   json_error_t err;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
   if (!root) {
@@ -100,14 +110,16 @@ static int check_reference(llmc_rt_t *rt, const char *path, double tol) {
     int32_t *prompt = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
     for (int64_t k = 0; k < n; k++) prompt[k] = (int32_t)json_integer_value(json_array_get(p, (size_t)k));
     llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = (int)n_gen, .eos_token = -1, .top_p = 1};
-    int seq, got = 0, first_diff = -1;
+    int seq, got = 0, first_diff = -1, diff_token = -1;
     llmc_status_t *s = llmc_rt_seq_add(rt, prompt, n, &sp, &seq);
     while (!s) {
       llmc_rt_events_t ev;
       if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
       for (int e = 0; e < ev.n; e++, got++)
-        if (got < n_gen && ev.events[e].token != json_integer_value(json_array_get(g, (size_t)got)) && first_diff < 0)
+        if (got < n_gen && ev.events[e].token != json_integer_value(json_array_get(g, (size_t)got)) && first_diff < 0) {
           first_diff = got;
+          diff_token = ev.events[e].token;
+        }
     }
     free(prompt);
     if (s) {
@@ -118,8 +130,18 @@ static int check_reference(llmc_rt_t *rt, const char *path, double tol) {
     llmc_rt_seq_free(rt, seq);
     printf("reference case %zu: %lld prompt tokens, %d of %lld ids generated, first difference at %d\n", i,
            (long long)n, got, (long long)n_gen, first_diff);
-    if (first_diff >= 0 || got != n_gen) bad++;
     json_t *rows = json_object_get(c, "logits");
+    bool explained = false;
+    if (near_ties && first_diff >= 0 && rows) {
+      json_t *row = json_array_get(rows, (size_t)first_diff);
+      int64_t want = json_integer_value(json_array_get(g, (size_t)first_diff));
+      double r_want = json_number_value(json_array_get(row, (size_t)want));
+      double r_got = json_number_value(json_array_get(row, (size_t)diff_token));
+      explained = row && diff_token >= 0 && r_got >= r_want - 2 * tol;
+      printf("reference case %zu: at the difference the reference ranks the artifact's id %.4g below its own (%s)\n", i,
+             r_want - r_got, explained ? "a near-tie" : "not a near-tie");
+    }
+    if ((first_diff >= 0 && !explained) || got != n_gen) bad++;
     if (rows) {
       double err = reference_logits_error(rt, p, g, rows);
       printf("reference case %zu: max abs logit error %.3g over %zu positions (tolerance %.1g)\n", i, err,
@@ -139,11 +161,18 @@ int main(int argc, char **argv) {
   int steps = 32;
   double tol = 1e-4;
   const char *lens_arg = "1,7,23", *reference = NULL;
-  for (int i = 3; i + 1 < argc; i += 2) {
+  bool int8_acts = false;
+  for (int i = 3; i < argc; i++) {
+    if (strcmp(argv[i], "--int8-activations") == 0) {
+      int8_acts = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (strcmp(argv[i], "--steps") == 0) steps = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--tol") == 0) tol = atof(argv[i + 1]);
     else if (strcmp(argv[i], "--prompt-lens") == 0) lens_arg = argv[i + 1];
     else if (strcmp(argv[i], "--reference") == 0) reference = argv[i + 1];
+    i++;
   }
   llmc_model_t *model;
   llmc_status_t *s = llmc_model_load(argv[1], &model);
@@ -166,7 +195,12 @@ int main(int argc, char **argv) {
 
     llmc_verify_result_t vr;
     if ((s = llmc_verify_greedy(model, rt, tokens, len, steps, tokens, &vr))) return fail(s);
-    if (isnan(vr.max_abs_err)) bad++;
+    double bound = 0;
+    if (int8_acts) {
+      if (!llmc_verify_judge(&vr, LLMC_VERIFY_INT8_ACTS, &bound)) bad++;
+      printf("prompt %3d tokens: int8 activations: relative error %.3g (bound %.2g), first unexplained difference at %d\n",
+             len, vr.max_rel_err, bound, vr.first_unexplained);
+    } else if (isnan(vr.max_abs_err)) bad++;
     else if (vr.max_abs_err > worst) worst = vr.max_abs_err;
     int mismatch_at = vr.first_mismatch;
     int seq;
@@ -185,10 +219,12 @@ int main(int argc, char **argv) {
     llmc_rt_seq_free(rt, seq);
     printf("prompt %3d tokens: %d greedy steps, forward mismatch at %d, scheduler mismatch at %d, %d generated\n",
            len, steps, mismatch_at, sched_mismatch, n_gen);
-    if (mismatch_at >= 0 || sched_mismatch >= 0 || n_gen != steps) bad++;
+    if (int8_acts ? sched_mismatch != mismatch_at || n_gen != steps
+                  : mismatch_at >= 0 || sched_mismatch >= 0 || n_gen != steps)
+      bad++;
     free(tokens);
   }
-  if (reference) bad += check_reference(rt, reference, tol);
+  if (reference) bad += check_reference(rt, reference, tol, int8_acts);
   printf("max abs logit error %.3g (tolerance %.1g)\n", worst, tol);
   if (!(worst <= tol)) bad++;
   llmc_rt_close(rt);

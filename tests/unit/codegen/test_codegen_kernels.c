@@ -309,6 +309,162 @@ static void test_matmul(void **state) {
   lib_close(&lib);
 }
 
+/* ---- matmul on integer weights, int8 activations (matmul_q8) ---- */
+
+enum { Q8_I4, Q8_I8G, Q8_I8 };
+
+/* Activation row x[K] quantized as the kernel does it, block by block of 32. */
+static void ref_quantize_q8(const float *x, int K, int8_t *q, float *d) {
+  for (int b = 0; b < K / 32; b++) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[b * 32 + j]));
+    d[b] = amax / 127.0f;
+    float id = d[b] != 0 ? 1.0f / d[b] : 0.0f;
+    for (int j = 0; j < 32; j++) q[b * 32 + j] = (int8_t)rintf(x[b * 32 + j] * id);
+  }
+}
+
+/* Writes random integer weights wq[N][K] (int4: -8..7, int8: -127..127) and
+ * scales (groups: one per 32; rows: one per row) into the layout at w, and
+ * returns the weights' f32 values in wf. */
+static void q8_weights(int layout, int N, int K, float *w, float *wf, uint64_t *rng) {
+  uint8_t *bytes = (uint8_t *)w;
+  int64_t values_bytes = layout == Q8_I4 ? (int64_t)N * K / 2 : (int64_t)N * K;
+  float row_scale = 0;
+  for (int n = 0; n < N; n++) {
+    if (layout == Q8_I8) row_scale = 0.001f + 0.02f * llmc_rng_uniform(rng);
+    for (int g = 0; g < K / 32; g++) {
+      float scale = row_scale;
+      if (layout != Q8_I8) {
+        uint16_t h = llmc_f32_to_f16(0.001f + 0.05f * llmc_rng_uniform(rng));
+        scale = llmc_f16_to_f32(h);
+        memcpy(bytes + values_bytes + ((int64_t)n * (K / 32) + g) * 2, &h, 2);
+      }
+      for (int j = 0; j < 32; j++) {
+        int k = g * 32 + j;
+        int v = layout == Q8_I4 ? (int)(llmc_rng_uniform(rng) * 16) - 8 : (int)(llmc_rng_uniform(rng) * 255) - 127;
+        if (v > (layout == Q8_I4 ? 7 : 127)) v--;
+        wf[(int64_t)n * K + k] = (float)v * scale;
+        if (layout == Q8_I4) {
+          uint8_t *byte = bytes + (int64_t)n * K / 2 + g * 16 + (j & 15);
+          *byte = (uint8_t)(j < 16 ? (*byte & 0xf0) | (v + 8) : (*byte & 0x0f) | ((v + 8) << 4));
+        } else {
+          bytes[(int64_t)n * K + k] = (uint8_t)(int8_t)v;
+        }
+      }
+    }
+    if (layout == Q8_I8) memcpy(bytes + values_bytes + (int64_t)n * 4, &row_scale, 4);
+  }
+}
+
+/* The kernel against a C reference of the same arithmetic (the activations
+ * quantized as above, products summed exactly, scaled per block) within
+ * TOL, for every layout, for T below, equal to and above TQ, columns one or
+ * four at a time; its bits do not depend on TQ, COLS or the extent's split; and against the f32 product of the
+ * unquantized activations within the stated error of int8 activations
+ * (relative RMS error below 1%: a block's values round to 1/254 of its
+ * largest). */
+static void test_matmul_q8(void **state) {
+  (void)state;
+  static const struct {
+    int layout, K, N, T, TQ, COLS;
+  } cases[] = {{Q8_I4, 64, 37, 1, 1, 4},   {Q8_I4, 128, 8, 5, 8, 4},   {Q8_I4, 192, 37, 5, 2, 4},
+               {Q8_I4, 192, 37, 5, 1, 1},  {Q8_I8G, 64, 9, 1, 1, 1},   {Q8_I8G, 192, 37, 5, 2, 1},
+               {Q8_I8G, 192, 37, 5, 1, 4}, {Q8_I8, 64, 37, 1, 1, 4},   {Q8_I8, 192, 37, 5, 2, 4},
+               {Q8_I8, 192, 37, 5, 1, 1}};
+  enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
+  static const char *helpers[] = {"q8_dot_int4", "q8_dot_int8g", "q8_dot_int8"};
+  /* Both integer dots where the machine has AVX2 (alternating by case),
+   * else the portable one. */
+  llmc_target_t host;
+  check_ok(llmc_target_lookup("host", &host));
+  bool avx2 = llmc_target_has_avx2(&host);
+  module_builder_t mb;
+  mb_init(&mb);
+  char names[N_CASES][32], v[N_CASES][12][24];
+  llmc_buf_t epi[N_CASES] = {0};
+  for (int c = 0; c < N_CASES; c++) {
+    const int K = cases[c].K, N = cases[c].N, TQ = cases[c].TQ, L = cases[c].layout;
+    int64_t qwords = L == Q8_I4 ? K / 8 : K / 4;
+    snprintf(names[c], sizeof names[c], "mq_%d", c);
+    int64_t vals[12] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
+                        L == Q8_I4 ? 8 : 16, L == Q8_I8 ? 1 : K / 64, N * qwords, cases[c].COLS == 4};
+    for (int i = 0; i < 12; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
+    llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, N, NULL, 0, &epi[c]);
+    assert_false(epi[c].failed);
+    mb_add(&mb, helpers[L], "NAME", names[c], NULL);
+    mb_add(&mb, avx2 && c % 2 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c], NULL);
+    mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "KB", v[c][2], "STEPS", v[c][3], "TQ",
+           v[c][4], "QA", v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9],
+           "SCALES", v[c][10], "FOUR_COLS", v[c][11], "EPILOGUE", epi[c].data, NULL);
+  }
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  float *prev = NULL;
+  for (int c = 0; c < N_CASES; c++) {
+    const int K = cases[c].K, N = cases[c].N, T = cases[c].T, L = cases[c].layout;
+    uint64_t rng = 11 + (uint64_t)(L * 1000 + K + N + T); /* cases differing only in TQ see the same data */
+    bufs_t b;
+    const int64_t a_off = 5, o_off = a_off + T * K + 3, b_off = 16; /* the tensor starts 64-byte aligned */
+    int64_t w_words = (L == Q8_I4 ? (int64_t)N * K / 8 : (int64_t)N * K / 4) + (L == Q8_I8 ? N : (int64_t)N * K / 64);
+    bufs_alloc(&b, o_off + T * N, b_off + w_words, 1, 1);
+    fill(b.act + a_off, T * K, &rng, -1, 1);
+    b.act[a_off + 32] = 0; /* an all-zero block: d = 0 */
+    for (int j = 1; j < 32 && K >= 64; j++) b.act[a_off + 32 + j] = 0;
+    float *wf = malloc(sizeof(float) * (size_t)(N * K));
+    q8_weights(L, N, K, b.w + b_off, wf, &rng);
+    /* References: the quantized arithmetic, and f32 activations. */
+    float *want = malloc(sizeof(float) * (size_t)(T * N)), *exact = malloc(sizeof(float) * (size_t)(T * N));
+    int8_t *q = malloc((size_t)K);
+    float *d = malloc(sizeof(float) * (size_t)(K / 32));
+    for (int t = 0; t < T; t++) {
+      ref_quantize_q8(b.act + a_off + t * K, K, q, d);
+      for (int n = 0; n < N; n++) {
+        double acc = 0;
+        for (int k = 0; k < K; k++) acc += (double)wf[n * K + k] * q[k] * d[k / 32];
+        want[t * N + n] = (float)acc;
+      }
+    }
+    ref_matmul(b.act + a_off, wf, exact, T, K, N);
+    b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, b.args[3] = T;
+    llmc_kernel_fn fn = lib_fn(&lib, names[c]);
+    launch(fn, &b, 4, N);
+    expect_close(b.act + o_off, want, T * N, names[c]);
+    double err2 = 0, ref2 = 0;
+    for (int i = 0; i < T * N; i++) {
+      err2 += ((double)b.act[o_off + i] - exact[i]) * ((double)b.act[o_off + i] - exact[i]);
+      ref2 += (double)exact[i] * exact[i];
+    }
+    if (!(sqrt(err2 / ref2) < 0.01)) {
+      print_error("%s: relative RMS error %.3g against f32 activations\n", names[c], sqrt(err2 / ref2));
+      fail();
+    }
+    /* Bits: the same for another split, and for another TQ, COLS and
+     * integer dot (the case before, when its shape matches). */
+    float *first = malloc(sizeof(float) * (size_t)(T * N));
+    memcpy(first, b.act + o_off, sizeof(float) * (size_t)(T * N));
+    llmc_memref1d_t act = mr(b.act, b.n_act), w = mr(b.w, b.n_w), kv = mr(b.kv, 1), meta = mr(b.meta, 1),
+                    args = mr(b.args, 4);
+    fn(&act, &w, &kv, &meta, &args, 0, 1);
+    fn(&act, &w, &kv, &meta, &args, 1, N - 2);
+    fn(&act, &w, &kv, &meta, &args, N - 2, N);
+    assert_memory_equal(first, b.act + o_off, sizeof(float) * (size_t)(T * N));
+    if (c > 0 && cases[c - 1].layout == L && cases[c - 1].K == K && cases[c - 1].N == N && cases[c - 1].T == T)
+      assert_memory_equal(prev, first, sizeof(float) * (size_t)(T * N));
+    free(prev);
+    prev = first;
+    free(q);
+    free(d);
+    free(wf);
+    free(want);
+    free(exact);
+    bufs_free(&b);
+  }
+  free(prev);
+  for (int c = 0; c < N_CASES; c++) llmc_buf_free(&epi[c]);
+  lib_close(&lib);
+}
+
 /* ---- embedding ---- */
 
 static void test_embedding(void **state) {
@@ -725,6 +881,12 @@ static char *all_families_module(void) {
   llmc_buf_t epi = {0};
   llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, 64, NULL, 0, &epi);
   mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "EPILOGUE", epi.data, NULL);
+  /* matmul_q8 with the integer dot every target has (AArch64 too). */
+  mb_add(&mb, "q8_dot_int4", "NAME", "mq", NULL);
+  mb_add(&mb, "q8_dot32", "NAME", "mq", NULL);
+  mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "KB", "2", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
+         "8", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1", "EPILOGUE", epi.data,
+         NULL);
   llmc_buf_free(&epi);
   mb_add(&mb, "add", "NAME", "add", "N", "64", NULL);
   mb_add(&mb, "mul", "NAME", "mul", "N", "64", NULL);
@@ -855,6 +1017,7 @@ static void test_link_error(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_add_mul),     cmocka_unit_test(test_bias_add),     cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_matmul_q8),
       cmocka_unit_test(test_embedding),   cmocka_unit_test(test_argmax),
       cmocka_unit_test(test_activations),
       cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),
