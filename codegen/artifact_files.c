@@ -335,7 +335,8 @@ void llmc_artifact_model_h(builder_t *b, const llmc_target_t *t, llmc_buf_t *out
   llmc_buf_printf(out, "\nextern const llmc_model_v1_t llmc_model_v1;\n\n#endif\n");
 }
 
-/* {"variant": ..., "config": {...}, "source": "heuristic"|"tuning-db"|"override"[, "tuning_db_line": N]} */
+/* {"variant": ..., "config": {...}, "source": "heuristic"|"tuning-db"|"override"[, "tuning_db_line": N]
+ *  [, "activations": "int8-b32" (rounded to int8 in blocks of 32)][, "fuses": [...]]} */
 static json_t *choice_json(const llmc_kplan_t *p, const llmc_kcall_t *c, int t) {
   (void)p;
   const llmc_kchoice_t *ch = &c->choice[t];
@@ -346,6 +347,7 @@ static json_t *choice_json(const llmc_kplan_t *p, const llmc_kcall_t *c, int t) 
   json_t *o = json_pack("{s:s, s:o, s:s}", "variant", llmc_kvariant_name(ch->variant), "config", cfg, "source",
                         llmc_ksource_name(ch->source));
   if (ch->source == LLMC_KSOURCE_TUNING_DB) json_object_set_new(o, "tuning_db_line", json_integer(ch->db_line));
+  if (llmc_kvariant_int8_activations(ch->variant)) json_object_set_new(o, "activations", json_string("int8-b32"));
   if (ch->fused_norm || ch->fused_glu || ch->fused_kvw) {
     json_t *f = json_array();
     if (ch->fused_norm) json_array_append_new(f, json_string("rms_norm"));

@@ -511,6 +511,7 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
       if (ch->fused_norm) llmc_buf_printf(out, " +rms_norm");
       if (ch->fused_glu) llmc_buf_printf(out, " +%s", c->glu ? llmc_op_name(c->glu->op) : "silu_mul");
       if (ch->fused_kvw) llmc_buf_printf(out, " +kv_write");
+      if (ch->variant->int8_activations) llmc_buf_printf(out, " int8-activations");
       if (ch->source == LLMC_KSOURCE_TUNING_DB) llmc_buf_printf(out, " tuning-db:%d\n", ch->db_line);
       else llmc_buf_printf(out, " %s\n", llmc_ksource_name(ch->source));
     }
