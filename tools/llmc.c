@@ -381,8 +381,10 @@ static int cmd_compile(int argc, char **argv) {
   if (weight_dtype_auto) weight_dtype = llmc_model_checkpoint_dtype(model);
   /* Layouts the checkpoint already has, unless the user chose: a GGUF's
    * Q4_0 and Q8_0 matrices are llmc's int4 and int8 groups (dequantized and
-   * requantized by the same rules they come back bit for bit). */
-  if (weight_dtype_auto && !quant_given && !quant_config_path)
+   * requantized by the same rules they come back bit for bit). They follow
+   * --quant-config's rules, so a rule still decides the weights it matches
+   * (e.g. a Q6_K output matrix to int8-g32 next to the Q4_0 ones). */
+  if (weight_dtype_auto && !quant_given)
     for (int i = 0; !s && i < model->graph->n_values; i++) {
       const llmc_value_t *v = model->graph->values[i];
       llmc_weight_view_t w;

@@ -82,6 +82,14 @@ gguf-import)
     jq -e --arg want "$want" '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .layout == $want' \
       "out-default-$t/report.json" >/dev/null || fail "llama-$t.gguf: matrices not stored as $want by default"
   done
+  # --quant-config's rules come before the file's own layouts: the output
+  # matrix to int8 groups, the other Q4_0 matrices still int4.
+  echo '{"rules": [{"match": "lm_head.weight", "quant": "int8-g32"}]}' > head.json
+  "$LLMC" compile llama-q4_0.gguf -o out-head --quant-config=head.json --verify
+  [ "$(jq -r '.weights[] | select(.name == "lm_head.weight") | .layout' out-head/report.json)" = int8-g32 ] ||
+    fail "a --quant-config rule did not decide lm_head's layout"
+  [ "$(jq -r '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .layout' out-head/report.json)" = int4-g32 ] ||
+    fail "--quant-config turned off the GGUF's own int4 layout"
   # The report says which weights were dequantized, from what.
   jq -e '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .dequantized_from == "Q4_0"' \
     out-llama-q4_0/report.json >/dev/null || fail "report.json does not say the Q4_0 weights were dequantized"
