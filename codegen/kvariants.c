@@ -381,11 +381,14 @@ static void cpu_matmul_q8_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
     if (v >= x->plan->max_step_tokens) break;
   }
   /* Columns four at a time share activation loads; measured on x86
-   * (docs/performance.md, 2026-11-30), that wins for int4 (1.4x) and loses
-   * for int8 (0.7x: its four 64-byte streams a step), which reads one column
-   * after another. */
+   * (docs/performance.md, 2026-11-30), that wins for int4 (by up to 1.4x
+   * without prefetch, about even with it) and loses for int8 (0.7x: its
+   * four 64-byte streams a step), which reads one column after another. */
   int64_t cols = x->call->weight_dtype == LLMC_DT_I4 ? 4 : 1;
-  *out = (llmc_kconfig_t){.n = 2, .values = {best, cols}};
+  /* Prefetch 8 KiB ahead of each weight stream: on this 2-vCPU Xeon
+   * (2026-11-30) decode went from 2 KiB to 8 KiB ahead +25-40%, none to 8
+   * KiB 1.5-2.5x; 16 KiB is no better. */
+  *out = (llmc_kconfig_t){.n = 3, .values = {best, cols, 2048}};
 }
 
 static bool cpu_matmul_q8_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
@@ -420,6 +423,8 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   put_int(x, out, "SWORDS", swords);
   put_int(x, out, "SCALES", n * qwords);
   put_int(x, out, "FOUR_COLS", c->values[1] == 4);
+  put_int(x, out, "PF", c->values[2]);
+  put(x, out, "PF_ON", c->values[2] > 0 ? "true" : "false");
   return NULL;
 }
 
@@ -742,8 +747,8 @@ static const llmc_kvariant_t registry[] = {
      .emit = cpu_matmul_half_emit},
     {.name = "matmul_q8",
      .ops = "matmul matmul_add",
-     .n_params = 2,
-     .params = {{"TQ", 8, {1, 2, 4, 8, 16, 32, 64, 128}}, {"COLS", 2, {1, 4}}},
+     .n_params = 3,
+     .params = {{"TQ", 8, {1, 2, 4, 8, 16, 32, 64, 128}}, {"COLS", 2, {1, 4}}, {"PF", 6, {0, 256, 512, 1024, 2048, 4096}}},
      .supports = cpu_matmul_q8_supports,
      .heuristic = cpu_matmul_q8_heuristic,
      .legal = cpu_matmul_q8_legal,

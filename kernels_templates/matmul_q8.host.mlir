@@ -16,7 +16,8 @@
 //           (tokens quantized at a time), QA (= TQ*K), DA (= TQ*KB), QWORDS (a column's f32
 //           words of values), STEP_WORDS (its words per 64 weights), SWORDS
 //           (its words of scales), SCALES (the scales' first word in the
-//           tensor), FOUR_COLS (1: columns four at a time; 0: one at a time)
+//           tensor), FOUR_COLS (1: columns four at a time; 0: one at a time),
+//           PF (f32 words to prefetch ahead), PF_ON (true when PF > 0)
 //   args:   [a_off (act), b_off (weights, in f32 words), out_off (act), T,
 //            then the epilogue's]
 //   extent: N output columns
@@ -81,6 +82,16 @@ func.func private @{{NAME}}_col(%w: memref<?xf32>, %q_col: index, %s_col: index,
   %gw = arith.muli %g, %step_words : index
   %wq = arith.addi %q_col, %gw : index
   %ws = arith.addi %s_col, %g : index
+  // Software prefetch PF words ahead of the weights being read (0: none).
+  // The hardware prefetcher alone leaves a thread waiting on its weight
+  // stream: prefetching 8 KiB ahead more than doubled int8 decode here
+  // (docs/performance.md). A prefetch past the tensor's end does not fault.
+  %pf = arith.constant {{PF}} : index
+  %pf_on = arith.constant {{PF_ON}}
+  scf.if %pf_on {
+    %ahead = arith.addi %wq, %pf : index
+    memref.prefetch %w[%ahead], read, locality<3>, data : memref<?xf32>
+  }
   %n = func.call @{{NAME}}_step(%w, %wq, %ws, %aq0, %aq1, %da0, %da1, %acc) : (memref<?xf32>, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xf32>) -> vector<8xf32>
   return %n : vector<8xf32>
 }

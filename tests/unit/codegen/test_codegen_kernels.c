@@ -396,7 +396,7 @@ static void test_matmul_q8(void **state) {
     mb_add(&mb, avx2 && c % 2 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c], NULL);
     mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "KB", v[c][2], "STEPS", v[c][3], "TQ",
            v[c][4], "QA", v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9],
-           "SCALES", v[c][10], "FOUR_COLS", v[c][11], "EPILOGUE", epi[c].data, NULL);
+           "SCALES", v[c][10], "FOUR_COLS", v[c][11], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
   }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -885,7 +885,7 @@ static char *all_families_module(void) {
   mb_add(&mb, "q8_dot_int4", "NAME", "mq", NULL);
   mb_add(&mb, "q8_dot32", "NAME", "mq", NULL);
   mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "KB", "2", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
-         "8", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1", "EPILOGUE", epi.data,
+         "8", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1", "PF", "512", "PF_ON", "true", "EPILOGUE", epi.data,
          NULL);
   llmc_buf_free(&epi);
   mb_add(&mb, "add", "NAME", "add", "N", "64", NULL);
