@@ -267,7 +267,7 @@ static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const 
                    why.data ? why.data : "illegal");
   if (!s && o->tuning_db && v->n_params > 0) {
     bool found = false;
-    llmc_kconfig_t tuned;
+    llmc_kconfig_t tuned = cfg; /* what the entry does not name stays the heuristic's */
     int line = 0;
     s = llmc_tuning_db_best(o->tuning_db, t->name, v, c->shape, c->t_min, &found, &tuned, &line);
     if (!s && found) {

@@ -159,8 +159,11 @@ LLMC_MUST_USE llmc_status_t *llmc_tuning_db_load(const char *path, llmc_tuning_d
 void llmc_tuning_db_destroy(llmc_tuning_db_t *db);
 /* The fastest entry for (target, variant, shape) measured at `tokens`
  * tokens per step: true with its configuration (in the variant's parameter
- * order) and line; false when the database has none. An entry naming
- * parameters the variant does not have is LLMC_DATA_LOSS. */
+ * order) and line; false when the database has none. *out_config holds the
+ * configuration to start from (the heuristic's): the entry's parameters
+ * replace its values, and parameters it does not name — a database written
+ * before the variant had them — keep theirs. An entry naming parameters the
+ * variant does not have is LLMC_DATA_LOSS. */
 LLMC_MUST_USE llmc_status_t *llmc_tuning_db_best(const llmc_tuning_db_t *db, const char *target,
                                                  const llmc_kvariant_t *v, const char *shape,
                                                  int64_t tokens, bool *out_found,

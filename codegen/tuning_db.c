@@ -205,10 +205,10 @@ llmc_status_t *llmc_tuning_db_best(const llmc_tuning_db_t *db, const char *targe
                    f->tokens == e->tokens && !strcmp(f->device, e->device) && same_config(e, f);
     }
     if (superseded) continue;
-    if (e->n != v->n_params)
-      return LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: %s takes %d parameters, the entry gives %d", db->path, e->line,
-                        v->name, v->n_params, e->n);
-    llmc_kconfig_t c = {.n = v->n_params};
+    /* Parameters the entry does not name (measured before the variant had
+     * them) keep the caller's starting values. */
+    llmc_kconfig_t c = *out_config;
+    c.n = v->n_params;
     for (int k = 0; k < e->n; k++) {
       int j = 0;
       while (j < v->n_params && strcmp(v->params[j].name, e->keys[k]) != 0) j++;

@@ -1,7 +1,8 @@
 // matmul.host.mlir: out[T,N] = a[T,K] x b[N,K]^T, the projection of every
 // linear layer (b is stored [N,K], "transpose_b", as HF's nn.Linear keeps it).
 //
-//   params: NAME, K, N, VEC (a divisor of K: 16, 8, 4 or 1)
+//   params: NAME, K, N, VEC (a divisor of K: 16, 8, 4 or 1), PF, PF_ON (the
+//           prefetch distance in f32 words, and whether it is on)
 //   args:   [a_off (act), b_off (weights), out_off (act), T, then the epilogue's]
 //   extent: N output columns; a thread's slice [begin, end) owns whole
 //           columns for every token, so one token's GEMV splits across
@@ -29,6 +30,20 @@
 // writes its body; LLVM inlines it).
 func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: index, %n: index, %y: f32) {
 {{EPILOGUE}}
+  return
+}
+// Software prefetch: PF f32 words ahead of weight index i (PF_ON false:
+// none). The hardware prefetcher alone leaves a decode thread waiting on
+// its weight streams; 8 KiB ahead took f32 decode from 45 to 55 tokens/s on
+// the 2-vCPU Xeon of docs/performance.md (2026-11-30). A prefetch past the
+// weights' end does not fault.
+func.func private @{{NAME}}_pf(%w: memref<?xf32>, %i: index) {
+  %pf = arith.constant {{PF}} : index
+  %on = arith.constant {{PF_ON}}
+  scf.if %on {
+    %a = arith.addi %i, %pf : index
+    memref.prefetch %w[%a], read, locality<3>, data : memref<?xf32>
+  }
   return
 }
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
@@ -83,9 +98,13 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
         %bv = vector.load %act[%ib] : memref<?xf32>, vector<{{VEC}}xf32>
         %w0 = vector.load %w[%i0] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i0) : (memref<?xf32>, index) -> ()
         %w1 = vector.load %w[%i1] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i1) : (memref<?xf32>, index) -> ()
         %w2 = vector.load %w[%i2] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i2) : (memref<?xf32>, index) -> ()
         %w3 = vector.load %w[%i3] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i3) : (memref<?xf32>, index) -> ()
         %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
         %p1 = arith.mulf %av, %w1 fastmath<contract> : vector<{{VEC}}xf32>
         %p2 = arith.mulf %av, %w2 fastmath<contract> : vector<{{VEC}}xf32>
@@ -137,9 +156,13 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %i3 = arith.addi %b3, %k : index
         %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
         %w0 = vector.load %w[%i0] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i0) : (memref<?xf32>, index) -> ()
         %w1 = vector.load %w[%i1] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i1) : (memref<?xf32>, index) -> ()
         %w2 = vector.load %w[%i2] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i2) : (memref<?xf32>, index) -> ()
         %w3 = vector.load %w[%i3] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i3) : (memref<?xf32>, index) -> ()
         %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
         %p1 = arith.mulf %av, %w1 fastmath<contract> : vector<{{VEC}}xf32>
         %p2 = arith.mulf %av, %w2 fastmath<contract> : vector<{{VEC}}xf32>
@@ -176,6 +199,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %i0 = arith.addi %b0, %k : index
         %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
         %w0 = vector.load %w[%i0] : memref<?xf32>, vector<{{VEC}}xf32>
+        func.call @{{NAME}}_pf(%w, %i0) : (memref<?xf32>, index) -> ()
         %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
         %n0 = arith.addf %s0, %p0 fastmath<contract> : vector<{{VEC}}xf32>
         scf.yield %n0 : vector<{{VEC}}xf32>

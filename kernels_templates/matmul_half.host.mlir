@@ -3,7 +3,8 @@
 // kernel as matmul.host.mlir (same loops, same accumulation order, same
 // extent and args) except for how a weight vector is loaded.
 //
-//   params: NAME, K, N, VEC (even, divides K), HALF (= VEC / 2), WTYPE (f16 | bf16)
+//   params: NAME, K, N, VEC (even, divides K), HALF (= VEC / 2), WTYPE (f16 | bf16),
+//           PF, PF_ON (the prefetch distance in f32 words, and whether it is on)
 //   args:   [a_off (act), b_off (weights, in f32 units: the tensor starts
 //            4-byte aligned), out_off (act), T, then the epilogue's]
 //   extent: N output columns
@@ -19,6 +20,20 @@
 // writes its body; LLVM inlines it).
 func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: index, %n: index, %y: f32) {
 {{EPILOGUE}}
+  return
+}
+// Software prefetch: PF f32 words ahead of weight index i (PF_ON false:
+// none). The hardware prefetcher alone leaves a decode thread waiting on
+// its weight streams; 8 KiB ahead took f32 decode from 45 to 55 tokens/s on
+// the 2-vCPU Xeon of docs/performance.md (2026-11-30). A prefetch past the
+// weights' end does not fault.
+func.func private @{{NAME}}_pf(%w: memref<?xf32>, %i: index) {
+  %pf = arith.constant {{PF}} : index
+  %on = arith.constant {{PF_ON}}
+  scf.if %on {
+    %a = arith.addi %i, %pf : index
+    memref.prefetch %w[%a], read, locality<3>, data : memref<?xf32>
+  }
   return
 }
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
@@ -75,18 +90,22 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %bv = vector.load %act[%ib] : memref<?xf32>, vector<{{VEC}}xf32>
         %f0 = arith.divui %i0, %c2 : index
         %w0_words = vector.load %w[%f0] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f0) : (memref<?xf32>, index) -> ()
         %w0_h = vector.bitcast %w0_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w0 = arith.extf %w0_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %f1 = arith.divui %i1, %c2 : index
         %w1_words = vector.load %w[%f1] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f1) : (memref<?xf32>, index) -> ()
         %w1_h = vector.bitcast %w1_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w1 = arith.extf %w1_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %f2 = arith.divui %i2, %c2 : index
         %w2_words = vector.load %w[%f2] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f2) : (memref<?xf32>, index) -> ()
         %w2_h = vector.bitcast %w2_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w2 = arith.extf %w2_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %f3 = arith.divui %i3, %c2 : index
         %w3_words = vector.load %w[%f3] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f3) : (memref<?xf32>, index) -> ()
         %w3_h = vector.bitcast %w3_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w3 = arith.extf %w3_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
@@ -141,18 +160,22 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
         %f0 = arith.divui %i0, %c2 : index
         %w0_words = vector.load %w[%f0] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f0) : (memref<?xf32>, index) -> ()
         %w0_h = vector.bitcast %w0_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w0 = arith.extf %w0_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %f1 = arith.divui %i1, %c2 : index
         %w1_words = vector.load %w[%f1] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f1) : (memref<?xf32>, index) -> ()
         %w1_h = vector.bitcast %w1_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w1 = arith.extf %w1_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %f2 = arith.divui %i2, %c2 : index
         %w2_words = vector.load %w[%f2] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f2) : (memref<?xf32>, index) -> ()
         %w2_h = vector.bitcast %w2_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w2 = arith.extf %w2_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %f3 = arith.divui %i3, %c2 : index
         %w3_words = vector.load %w[%f3] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f3) : (memref<?xf32>, index) -> ()
         %w3_h = vector.bitcast %w3_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w3 = arith.extf %w3_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>
@@ -192,6 +215,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %av = vector.load %act[%ia] : memref<?xf32>, vector<{{VEC}}xf32>
         %f0 = arith.divui %i0, %c2 : index
         %w0_words = vector.load %w[%f0] : memref<?xf32>, vector<{{HALF}}xf32>
+        func.call @{{NAME}}_pf(%w, %f0) : (memref<?xf32>, index) -> ()
         %w0_h = vector.bitcast %w0_words : vector<{{HALF}}xf32> to vector<{{VEC}}x{{WTYPE}}>
         %w0 = arith.extf %w0_h : vector<{{VEC}}x{{WTYPE}}> to vector<{{VEC}}xf32>
         %p0 = arith.mulf %av, %w0 fastmath<contract> : vector<{{VEC}}xf32>

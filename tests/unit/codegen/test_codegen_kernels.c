@@ -255,7 +255,7 @@ static void test_matmul(void **state) {
     sizes[c][2] = cases[c].N - sizes[c][0] - sizes[c][1];
     llmc_matmul_epilogue((llmc_epilogue_t)cases[c].E, cases[c].N, sizes[c], 3, &epi[c]);
     assert_false(epi[c].failed);
-    mb_add(&mb, "matmul", "NAME", names[c], "K", ks[c], "N", ns[c], "VEC", vs[c], "EPILOGUE", epi[c].data, NULL);
+    mb_add(&mb, "matmul", "NAME", names[c], "K", ks[c], "N", ns[c], "VEC", vs[c], "PF", c % 2 ? "2048" : "0", "PF_ON", c % 2 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
   }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -880,7 +880,7 @@ static char *all_families_module(void) {
   mb_add(&mb, "embedding", "NAME", "emb", "D", "64", "SCALE", "1.0", NULL);
   llmc_buf_t epi = {0};
   llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, 64, NULL, 0, &epi);
-  mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "EPILOGUE", epi.data, NULL);
+  mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "PF", "2048", "PF_ON", "true", "EPILOGUE", epi.data, NULL);
   /* matmul_q8 with the integer dot every target has (AArch64 too). */
   mb_add(&mb, "q8_dot_int4", "NAME", "mq", NULL);
   mb_add(&mb, "q8_dot32", "NAME", "mq", NULL);
