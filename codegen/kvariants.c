@@ -282,13 +282,14 @@ static void widest_vec(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   out->values[0] = best;
 }
 
-/* The widest vector, and a software prefetch 8 KiB ahead of each weight
- * stream (measured on the 2-vCPU Xeon, 2026-11-30: f32 decode +25%, and
- * matmul_q8's int8 ones 1.5-2.5x; 16 KiB no better). */
+/* The widest vector, and a software prefetch ahead of each weight stream:
+ * 16 KiB for f32 weights, 8 KiB for 16-bit ones (measured on the 2-vCPU
+ * Xeon, 2026-11-30, decode of a 134M model: f32 42 -> 54 (8 KiB) -> 58
+ * tokens/s (16 KiB); bf16 73 -> 112 at either). */
 static void widest_vec_prefetch(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   widest_vec(x, out);
   out->n = 2;
-  out->values[1] = 2048;
+  out->values[1] = x->call->weight_dtype == LLMC_DT_F32 ? 4096 : 2048;
 }
 
 /* PF (f32 words ahead; 0: none) for the templates' @NAME_pf. */

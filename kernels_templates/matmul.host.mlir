@@ -34,7 +34,7 @@ func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: i
 }
 // Software prefetch: PF f32 words ahead of weight index i (PF_ON false:
 // none). The hardware prefetcher alone leaves a decode thread waiting on
-// its weight streams; 8 KiB ahead took f32 decode from 45 to 55 tokens/s on
+// its weight streams; 16 KiB ahead took f32 decode from 42 to 58 tokens/s on
 // the 2-vCPU Xeon of docs/performance.md (2026-11-30). A prefetch past the
 // weights' end does not fault.
 func.func private @{{NAME}}_pf(%w: memref<?xf32>, %i: index) {

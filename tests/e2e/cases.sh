@@ -393,11 +393,11 @@ kernel-plan)
 {"target": "sm_90a", "device": "gpu", "variant": "gemv_warp", "shape": "K=64,N=64,W=f32", "tokens": 1, "config": {"R": 2, "WARPS": 2, "UNROLL": 1, "TOK": 2}, "us": 1.0}
 JSONL
   plan m/model.json --target=x86-64-v3,sm_90a --tuning-db=db.jsonl
-  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'x86-64-v3: matmul_f32 {VEC=4,PF=2048} tuning-db:2' ||
+  grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'x86-64-v3: matmul_f32 {VEC=4,PF=4096} tuning-db:2' ||
     { cat x/model.plan >&2; fail "the tuning database's fastest entry was not chosen"; }
   grep -A2 'K=64,N=64,W=f32' x/model.plan | grep -q 'sm_90a: gemv_warp {R=2,WARPS=2,UNROLL=1,TOK=2} tuning-db:5' ||
     fail "the GPU entry was not chosen"
-  grep -A2 'K=64,N=128,W=f32' x/model.plan | grep -q 'matmul_f32 {VEC=8,PF=2048} heuristic' ||
+  grep -A2 'K=64,N=128,W=f32' x/model.plan | grep -q 'matmul_f32 {VEC=8,PF=4096} heuristic' ||
     fail "a shape without entries should keep the heuristic"
   rm -rf x
   # The same database and inputs give the same artifact.
