@@ -13,18 +13,24 @@
 typedef struct {
   const float *data;
   int64_t chunk; /* floats per work item */
+  int64_t total; /* floats in data */
   float partial[1024];
 } probe_t;
 
 /* Each item sums one chunk with 16 independent accumulators so the loop is
- * bound by loads, not by the add latency chain. */
+ * bound by loads, not by the add latency chain, and prefetches 16 KiB ahead
+ * as the kernels do (without it a thread waits on its stream and the probe
+ * read ~40% below what the prefetching kernels reach: not a ceiling). */
 static void sum_slice(void *ctx, int64_t begin, int64_t end) {
   probe_t *p = ctx;
   for (int64_t item = begin; item < end; item++) {
     const float *x = p->data + item * p->chunk;
+    int64_t ahead_end = p->total - item * p->chunk - 4096; /* prefetch only inside data */
     float acc[16] = {0};
-    for (int64_t i = 0; i < p->chunk; i += 16)
+    for (int64_t i = 0; i < p->chunk; i += 16) {
+      if (i < ahead_end) __builtin_prefetch(x + i + 4096, 0, 3);
       for (int j = 0; j < 16; j++) acc[j] += x[i + j];
+    }
     float s = 0;
     for (int j = 0; j < 16; j++) s += acc[j];
     p->partial[item] = s;
@@ -46,7 +52,8 @@ llmc_status_t *llmc_rt_measure_read_bandwidth(int n_threads, uint64_t bytes, int
   if (!p) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   int64_t items = 1024;
   p->chunk = (int64_t)(bytes / sizeof(float) / (uint64_t)items) / 16 * 16;
-  size_t size = (size_t)(p->chunk * items) * sizeof(float);
+  p->total = p->chunk * items;
+  size_t size = (size_t)p->total * sizeof(float);
   float *data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   llmc_threadpool_t *pool = NULL;
   llmc_status_t *s = data == MAP_FAILED ? LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "cannot map %zu bytes", size)
