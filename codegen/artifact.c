@@ -250,9 +250,11 @@ static llmc_status_t *kernel_for(builder_t *b, const llmc_kcall_t *c, int launch
     if (!family) family = inst.family;
     llmc_buf_printf(&key, "%s%s.%s", t ? " | " : "", b->targets[t].is_gpu ? "gpu" : "host", inst.family);
     for (int p = 0; p < inst.n; p++) llmc_buf_printf(&key, " %s=%s", inst.params[p].key, inst.params[p].value);
-    for (int h = 0; h < 2 && inst.helper[h]; h++) llmc_buf_printf(&key, " +%s", inst.helper[h]);
-    for (int p = 0; p < inst.n_helper; p++)
-      llmc_buf_printf(&key, " %s=%s", inst.helper_params[p].key, inst.helper_params[p].value);
+    for (int h = 0; h < 2 && inst.helper[h]; h++) {
+      llmc_buf_printf(&key, " +%s", inst.helper[h]);
+      for (int p = 0; p < inst.n_helper[h]; p++)
+        llmc_buf_printf(&key, " %s=%s", inst.helper_params[h][p].key, inst.helper_params[h][p].value);
+    }
   }
   if (key.failed) return llmc_artifact_oom();
   int k = 0;
@@ -291,6 +293,7 @@ static llmc_status_t *build_plan(builder_t *b) {
   h[LLMC_PLAN_HEAD_DIM] = kp->head_dim;
   h[LLMC_PLAN_BLOCK_SIZE] = kp->block_size;
   h[LLMC_PLAN_BLOCK_FLOATS] = kp->block_floats;
+  h[LLMC_PLAN_KV_DTYPE] = kp->kv_dtype == LLMC_DT_F16 ? 1 : kp->kv_dtype == LLMC_DT_BF16 ? 2 : 0;
   h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] = max_blocks;
   h[LLMC_PLAN_META_TOKENS] = 0;
   h[LLMC_PLAN_META_POSITIONS] = t_max;
@@ -568,7 +571,7 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   sum->n_kernels = b->n_kernels;
   sum->n_launches = b->n_launches;
   sum->arena_bytes = (uint64_t)b->header[LLMC_PLAN_ACT_FLOATS] * 4;
-  sum->kv_bytes_per_token = (uint64_t)(2 * b->kplan->n_layers * b->kplan->kv_dim * 4);
+  sum->kv_bytes_per_token = (uint64_t)(2 * b->kplan->n_layers * b->kplan->kv_dim * llmc_dtype_size(b->kplan->kv_dtype));
   sum->int8_activation_calls = 0;
   for (int i = 0; i < b->kplan->n_calls; i++) {
     bool q = false;
@@ -713,7 +716,8 @@ llmc_status_t *llmc_artifact_write(const llmc_ir_graph_t *g, const llmc_memory_p
   }
   if (!s) {
     llmc_kplan_options_t ko = {.weight_dtype = weight_dtype, .quant = opts->quant,
-                               .quant_config = opts->quant_config, .act_quant = opts->act_quant, .block_size = opts->block_size,
+                               .quant_config = opts->quant_config, .act_quant = opts->act_quant,
+                               .kv_dtype = opts->kv_dtype, .block_size = opts->block_size,
                                .max_step_tokens = b.plan->max_tokens,
                                .max_context = opts->max_context, .overrides = opts->overrides,
                                .n_overrides = opts->n_overrides, .tuning_db = opts->tuning_db};

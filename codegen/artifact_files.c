@@ -379,7 +379,7 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
   }
   json_object_set_new(r, "fusions", fusions);
   json_object_set_new(r, "fusions_refused", refused);
-  int64_t kv_token = 2 * h[LLMC_PLAN_N_LAYERS] * b->kplan->kv_dim * 4;
+  int64_t kv_token = 2 * h[LLMC_PLAN_N_LAYERS] * b->kplan->kv_dim * (int64_t)llmc_dtype_size(b->kplan->kv_dtype);
   json_object_set_new(
       r, "memory",
       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_step_tokens", (json_int_t)h[LLMC_PLAN_MAX_STEP_TOKENS],
@@ -417,7 +417,7 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
                       json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "layers", (json_int_t)h[LLMC_PLAN_N_LAYERS],
                                 "kv_heads", (json_int_t)b->kplan->n_kv_heads, "head_dim", (json_int_t)b->kplan->head_dim,
                                 "block_size", (json_int_t)h[LLMC_PLAN_BLOCK_SIZE], "max_context",
-                                (json_int_t)h[LLMC_PLAN_MAX_CONTEXT], "dtype", "f32"));
+                                (json_int_t)h[LLMC_PLAN_MAX_CONTEXT], "dtype", llmc_dtype_name(b->kplan->kv_dtype)));
   json_t *kernels = json_array();
   for (int k = 0; k < b->n_kernels; k++) {
     const kernel_t *kn = &b->kernels[k];

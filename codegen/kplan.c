@@ -142,7 +142,17 @@ static llmc_status_t *kv_facts(llmc_kplan_t *p, const llmc_kplan_options_t *o) {
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "bad block size or context");
   p->block_size = o->block_size;
   p->max_blocks = (o->max_context + o->block_size - 1) / o->block_size;
-  p->block_floats = p->n_layers * 2 * o->block_size * p->kv_dim;
+  /* The pool's element type (--kv-cache-dtype): 16-bit values go two to
+   * an f32 word, so a block is half the words; rows start at even
+   * elements when head_dim is even. */
+  p->kv_dtype = o->kv_dtype;
+  p->block_elems = p->n_layers * 2 * o->block_size * p->kv_dim;
+  if (p->kv_dtype != LLMC_DT_F32 && p->kv_dtype != LLMC_DT_F16 && p->kv_dtype != LLMC_DT_BF16)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kv-cache-dtype", "the KV cache holds f32, f16 or bf16");
+  if (p->kv_dtype != LLMC_DT_F32 && p->head_dim % 2)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "a 16-bit KV cache needs an even head_dim, not %lld",
+                      (long long)p->head_dim);
+  p->block_floats = p->kv_dtype == LLMC_DT_F32 ? p->block_elems : p->block_elems / 2;
   const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
   p->vocab = logits && logits->shape.rank == 2 ? logits->shape.dims[1] : 0;
   return NULL;
@@ -389,6 +399,17 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
     int4 |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4 || p->weight_dtypes[i] == LLMC_DT_I8G);
   }
+  /* A 16-bit KV cache: host kernels only so far (kv_f16, kv_bf16); f16 needs
+   * F16C on x86 (the conversions are otherwise compiler-rt calls). */
+  for (int t = 0; !s && p->kv_dtype != LLMC_DT_F32 && t < n_targets; t++) {
+    if (targets[t].is_gpu)
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "--kv-cache-dtype=%s has no kernels for target '%s' yet",
+                     llmc_dtype_name(p->kv_dtype), targets[t].name);
+    else if (p->kv_dtype == LLMC_DT_F16 && !llmc_target_reads_f16(&targets[t]))
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype",
+                     "an f16 KV cache needs a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'",
+                     targets[t].name);
+  }
   /* The group layouts run on CPUs only (matmul_int4, matmul_int8g) so far. */
   for (int t = 0; !s && int4 && t < n_targets; t++)
     if (targets[t].is_gpu)
@@ -537,8 +558,8 @@ llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *t
   llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
   for (int h = 0; h < 2 && inst->helper[h]; h++) {
     params[0] = (llmc_template_param_t){"NAME", name};
-    memcpy(params + 1, inst->helper_params, sizeof(llmc_template_param_t) * (size_t)inst->n_helper);
-    LLMC_RETURN_IF_ERROR(llmc_template_instantiate(inst->helper[h], target_class, params, inst->n_helper + 1, out));
+    memcpy(params + 1, inst->helper_params[h], sizeof(llmc_template_param_t) * (size_t)inst->n_helper[h]);
+    LLMC_RETURN_IF_ERROR(llmc_template_instantiate(inst->helper[h], target_class, params, inst->n_helper[h] + 1, out));
   }
   if (inst->generate) return inst->generate(inst, name, out);
   params[0] = (llmc_template_param_t){"NAME", name};

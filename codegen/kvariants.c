@@ -128,9 +128,10 @@ static const char *matmul_epilogue(const llmc_kctx_t *x) {
   return text;
 }
 
-static void helper_put(const llmc_kctx_t *x, llmc_kinstance_t *out, const char *key, const char *value) {
+/* A parameter of helper h (0 or 1). */
+static void helper_put(const llmc_kctx_t *x, llmc_kinstance_t *out, int h, const char *key, const char *value) {
   (void)x;
-  if (out->n_helper < 6) out->helper_params[out->n_helper++] = (llmc_template_param_t){key, value};
+  if (out->n_helper[h] < 6) out->helper_params[h][out->n_helper[h]++] = (llmc_template_param_t){key, value};
 }
 
 /* The RoPE rotation a kernel calls (kernels_templates/rope_rot.*.mlir), on
@@ -148,12 +149,12 @@ static void rope_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, const llmc_
   llmc_buf_t b = {0};
   char lit[16];
   for (int64_t i = 0; i < hd / 2; i++) llmc_buf_printf(&b, "%s%s", i ? ", " : "", llmc_template_f32_literal(inv[i], lit));
-  helper_put(x, out, "HALF_DIM", llmc_arena_printf(x->plan->arena, "%lld", (long long)(hd / 2)));
-  helper_put(x, out, "INV_FREQ", b.failed ? NULL : llmc_arena_strdup(x->plan->arena, b.data ? b.data : ""));
-  helper_put(x, out, "COS_SIN_SCALE",
+  helper_put(x, out, 0, "HALF_DIM", llmc_arena_printf(x->plan->arena, "%lld", (long long)(hd / 2)));
+  helper_put(x, out, 0, "INV_FREQ", b.failed ? NULL : llmc_arena_strdup(x->plan->arena, b.data ? b.data : ""));
+  helper_put(x, out, 0, "COS_SIN_SCALE",
              llmc_arena_strdup(x->plan->arena, llmc_template_f32_literal((float)r.cos_sin_scale, lit)));
-  helper_put(x, out, "STYLE", r.interleaved ? "1" : "0");
-  helper_put(x, out, "ROT_HALF",
+  helper_put(x, out, 0, "STYLE", r.interleaved ? "1" : "0");
+  helper_put(x, out, 0, "ROT_HALF",
              llmc_arena_printf(x->plan->arena, "%lld", (long long)(r.rotary_dim > 0 ? r.rotary_dim / 2 : hd / 2)));
   llmc_buf_free(&b);
 }
@@ -225,7 +226,9 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       }
       put_int(x, out, "HEAD_DIM", p->head_dim);
       put_int(x, out, "BLOCK_SIZE", p->block_size);
-      put_int(x, out, "BLOCK_FLOATS", p->block_floats);
+      /* GPU kernels address the pool in f32 words, host kernels in its
+       * elements through their kv helper. */
+      put_int(x, out, "BLOCK_FLOATS", x->target->is_gpu ? p->block_floats : p->block_elems);
       put_int(x, out, "MAX_BLOCKS", p->max_blocks);
       /* fuse-rope: the rotation of k (kv_write) or q (attention). Without
        * it the kernel copies; its rotation function is still there (an
@@ -233,6 +236,12 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       put_int(x, out, "ROPE", llmc_ir_rope_of(v, &(llmc_rope_t){0}));
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", p->head_dim / 2);
       rope_helper(x, out, v, p->head_dim);
+      if (!x->target->is_gpu) { /* how the pool's rows are stored and read */
+        bool half = p->kv_dtype != LLMC_DT_F32;
+        out->helper[1] = !half ? "kv_f32" : p->kv_dtype == LLMC_DT_F16 ? "kv_f16" : "kv_bf16";
+        helper_put(x, out, 1, "HEAD_DIM", llmc_arena_printf(p->arena, "%lld", (long long)p->head_dim));
+        if (half) helper_put(x, out, 1, "HALF_HD", llmc_arena_printf(p->arena, "%lld", (long long)(p->head_dim / 2)));
+      }
       return;
     }
     case LLMC_OP_COUNT: return;

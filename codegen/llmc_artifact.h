@@ -69,6 +69,7 @@ typedef struct {
   llmc_quant_t quant;        /* --quant: matmul weights quantized where a kernel reads the layout */
   const llmc_quant_config_t *quant_config; /* --quant-config: per-weight overrides (nullable) */
   llmc_act_quant_t act_quant; /* --act-quant */
+  llmc_dtype_t kv_dtype;      /* --kv-cache-dtype: F32 (default: 0), F16 or BF16 (CPU targets) */
   llmc_gpu_finisher_t gpu_finisher; /* tests only (GPU emulation): see llmc_gpu_compile_finished */
   const llmc_koverride_t *overrides; /* --kernel-config */
   int n_overrides;

@@ -200,6 +200,7 @@ typedef struct {
   llmc_quant_t quant;        /* matmul weights a quantized kernel can read take this layout instead */
   const llmc_quant_config_t *quant_config; /* nullable: per-weight overrides of quant */
   llmc_act_quant_t act_quant;
+  llmc_dtype_t kv_dtype;     /* the KV pool's element type: F32 (default: 0), F16 or BF16 (CPU targets) */
   int64_t block_size;        /* KV block size in tokens */
   int64_t max_context;       /* longest sequence */
   int64_t max_step_tokens;   /* tokens a step may hold (--max-step-tokens) */
@@ -216,6 +217,8 @@ typedef struct {
   /* Facts of the model the kernels are specialised on. */
   int64_t n_layers, n_kv_heads, head_dim, kv_dim, vocab;
   int64_t block_size, block_floats, max_blocks;
+  llmc_dtype_t kv_dtype; /* the pool's elements: f32, or f16/bf16 two to a word */
+  int64_t block_elems;   /* KV elements per block; block_floats is its f32 words */
   int64_t max_step_tokens;
   bool act_quant; /* matmuls on integer weights may quantize their activations (LLMC_ACT_QUANT_AUTO) */
   int n_calls;
@@ -264,12 +267,13 @@ struct llmc_kinstance {
    * the report). */
   llmc_status_t *(*generate)(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
   /* Up to two template families (NULL: none) rendered before the kernel
-   * with the same NAME and helper_params: functions the kernel calls
-   * (rope_rot: the RoPE rotation rope, kv_write and attention share;
-   * matmul_q8: its layout's weight decoding and the target's integer dot). */
+   * with the same NAME and their own helper_params: functions the kernel
+   * calls (rope_rot: the RoPE rotation rope, kv_write and attention share;
+   * kv_f32 / kv_f16 / kv_bf16: how those two read and write the KV pool; matmul_q8:
+   * its layout's weight decoding and the target's integer dot). */
   const char *helper[2];
-  int n_helper;
-  llmc_template_param_t helper_params[6];
+  int n_helper[2];
+  llmc_template_param_t helper_params[2][6];
 };
 /* Appends the MLIR text of instance inst, named `name`, for target class
  * "host" or "gpu": the template instantiated or the generator run. */

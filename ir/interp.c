@@ -20,7 +20,16 @@ struct llmc_interp {
   float **buffers;    /* per value id: this step's data */
   layer_cache_t *caches; /* per kv_write value id */
   float *logits;
+  llmc_dtype_t kv_dtype; /* what kv_write rounds k and v to (llmc_interp_set_kv_dtype) */
 };
+
+void llmc_interp_set_kv_dtype(llmc_interp_t *it, llmc_dtype_t dt) { it->kv_dtype = dt; }
+
+/* x rounded as a KV pool of dtype dt stores it (nearest even). */
+static void round_kv(float *x, int64_t n, llmc_dtype_t dt) {
+  for (int64_t i = 0; i < n && dt != LLMC_DT_F32; i++)
+    x[i] = dt == LLMC_DT_F16 ? llmc_f16_to_f32(llmc_f32_to_f16(x[i])) : llmc_bf16_to_f32(llmc_f32_to_bf16(x[i]));
+}
 
 static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
   float *out = malloc(sizeof(float) * (n ? n : 1));
@@ -305,6 +314,8 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       for (int64_t t = 0; t < n; t++) {
         memcpy(c->k + positions[t] * c->kv_dim, k + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
         memcpy(c->v + positions[t] * c->kv_dim, val + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
+        round_kv(c->k + positions[t] * c->kv_dim, c->kv_dim, it->kv_dtype);
+        round_kv(c->v + positions[t] * c->kv_dim, c->kv_dim, it->kv_dtype);
       }
       break;
     }

@@ -286,6 +286,10 @@ LLMC_MUST_USE llmc_status_t *llmc_interp_create(const llmc_ir_graph_t *g,
                                                 llmc_weight_lookup_fn lookup, void *lookup_ctx,
                                                 int64_t max_context, llmc_interp_t **out);
 void llmc_interp_destroy(llmc_interp_t *it);
+/* The KV cache's element type the interpreter models: kv_write rounds k
+ * and v to it (nearest even), as a compiled artifact's 16-bit KV pool does
+ * (--kv-cache-dtype). LLMC_DT_F32 (the default) keeps them exact. */
+void llmc_interp_set_kv_dtype(llmc_interp_t *it, llmc_dtype_t dt);
 /* Runs one step for one sequence: n tokens at positions pos..pos+n-1.
  * Writes the output named "logits" ([n, vocab]) to a buffer owned by the
  * interpreter, valid until the next call. */

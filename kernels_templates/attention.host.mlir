@@ -18,7 +18,10 @@
 // (lo = 0, or p-WINDOW+1 with a window; kv_write for this step has already
 // run, so p itself is in the cache);
 // position j lives in block block_tables[s * MAX_BLOCKS + j / BLOCK_SIZE],
-// slot j % BLOCK_SIZE, at the offsets llmc_abi.h gives for kind 0 (K) / 1 (V).
+// slot j % BLOCK_SIZE, at the offsets llmc_abi.h gives for kind 0 (K) / 1 (V),
+// in KV elements (BLOCK_FLOATS counts elements: f32 words, or 16-bit values
+// with --kv-cache-dtype=f16|bf16), each row read and widened to f32 by
+// @NAME_kv_row (the kv_f32, kv_f16 or kv_bf16 helper).
 //
 //   out[t*N_HEADS*HEAD_DIM + h*HEAD_DIM + d] = sum_j softmax_j(SCALE * q.k_j) v_j[d]
 //
@@ -144,7 +147,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %bm = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%mx = %ninf) -> (f32) {
         %srow = arith.muli %slot, %kvd : index
         %ik = arith.addi %kb, %srow : index
-        %k = vector.load %kv[%ik] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+        %k = func.call @{{NAME}}_kv_row(%kv, %ik) : (memref<?xf32>, index) -> vector<{{HEAD_DIM}}xf32>
         %qk = arith.mulf %q, %k : vector<{{HEAD_DIM}}xf32>
         %dot = vector.reduction <add>, %qk fastmath<reassoc> : vector<{{HEAD_DIM}}xf32> into f32
         %score_raw = arith.mulf %dot, %scale : f32
@@ -180,7 +183,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %p = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
         %srow = arith.muli %slot, %kvd : index
         %iv = arith.addi %vb, %srow : index
-        %v = vector.load %kv[%iv] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+        %v = func.call @{{NAME}}_kv_row(%kv, %iv) : (memref<?xf32>, index) -> vector<{{HEAD_DIM}}xf32>
         %p_v = vector.broadcast %p : f32 to vector<{{HEAD_DIM}}xf32>
         %pv = arith.mulf %p_v, %v : vector<{{HEAD_DIM}}xf32>
         %acc_next = arith.addf %acc, %pv : vector<{{HEAD_DIM}}xf32>

@@ -12,11 +12,14 @@
 //   extent: T tokens
 // Token t at position p of sequence s lives in block
 // blk = block_tables[s * MAX_BLOCKS + p / BLOCK_SIZE], slot p % BLOCK_SIZE;
-// the pool layout (llmc_abi.h) is
+// the pool layout (llmc_abi.h) is, in KV elements (f32 words, or 16-bit
+// values two to a word with --kv-cache-dtype=f16|bf16: BLOCK_FLOATS counts
+// elements here),
 //   kv[blk * BLOCK_FLOATS + ((layer * 2 + kind) * BLOCK_SIZE + slot) * KVD + j]
-// with kind 0 = K, 1 = V. Each token copies two contiguous rows of KVD
-// floats; with ROPE the k pairs are rotated (as rope.host.mlir does) on
-// their way to the cache.
+// with kind 0 = K, 1 = V. Each token writes two contiguous rows of KVD
+// elements, a head at a time through @NAME_kv_put (the kv_f32, kv_f16 or kv_bf16
+// helper: the pool's element type); with ROPE the k pairs are rotated (as
+// rope.host.mlir does) on their way to the cache.
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -50,6 +53,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %k_rows = arith.muli %l2, %bs : index
   %k_layer = arith.muli %k_rows, %kvd : index
   %kind_stride = arith.muli %bs, %kvd : index
+  %hrow = memref.alloca() : memref<{{HEAD_DIM}}xf32>
   scf.for %t = %begin to %end step %c1 {
     %ip = arith.addi %p_off, %t : index
     %is = arith.addi %s_off, %t : index
@@ -72,38 +76,35 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     %tr = arith.muli %t, %kvd : index
     %ks = arith.addi %k_off, %tr : index
     %vs = arith.addi %v_off, %tr : index
-    scf.if %rotate {
-      %pos_f = arith.sitofp %pos_i : i32 to f32
-      scf.for %h = %c0 to %kvh step %c1 {
-        %hb = arith.muli %h, %hd : index
+    // Each head's row goes to the pool through @NAME_kv_put (kv_f32,
+    // kv_f16, kv_bf16: the pool's element type), k rotated first in a stack row.
+    %pos_f = arith.sitofp %pos_i : i32 to f32
+    scf.for %h = %c0 to %kvh step %c1 {
+      %hb = arith.muli %h, %hd : index
+      %ksh = arith.addi %ks, %hb : index
+      %kbh = arith.addi %kb, %hb : index
+      %krow = scf.if %rotate -> (vector<{{HEAD_DIM}}xf32>) {
         scf.for %i = %c0 to %half_hd step %c1 {
           %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
-          %j0 = arith.addi %hb, %e0 : index
-          %j1 = arith.addi %hb, %e1 : index
-          %is0 = arith.addi %ks, %j0 : index
-          %is1 = arith.addi %ks, %j1 : index
-          %id0 = arith.addi %kb, %j0 : index
-          %id1 = arith.addi %kb, %j1 : index
+          %is0 = arith.addi %ksh, %e0 : index
+          %is1 = arith.addi %ksh, %e1 : index
           %x0 = memref.load %act[%is0] : memref<?xf32>
           %x1 = memref.load %act[%is1] : memref<?xf32>
           %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %i) : (f32, f32, f32, index) -> (f32, f32)
-          memref.store %y#0, %kv[%id0] : memref<?xf32>
-          memref.store %y#1, %kv[%id1] : memref<?xf32>
+          memref.store %y#0, %hrow[%e0] : memref<{{HEAD_DIM}}xf32>
+          memref.store %y#1, %hrow[%e1] : memref<{{HEAD_DIM}}xf32>
         }
+        %r = vector.load %hrow[%c0] : memref<{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+        scf.yield %r : vector<{{HEAD_DIM}}xf32>
+      } else {
+        %r = vector.load %act[%ksh] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+        scf.yield %r : vector<{{HEAD_DIM}}xf32>
       }
-    } else {
-      scf.for %j = %c0 to %kvd step %c1 {
-        %iks = arith.addi %ks, %j : index
-        %ikd = arith.addi %kb, %j : index
-        %kx = memref.load %act[%iks] : memref<?xf32>
-        memref.store %kx, %kv[%ikd] : memref<?xf32>
-      }
-    }
-    scf.for %j = %c0 to %kvd step %c1 {
-      %ivs = arith.addi %vs, %j : index
-      %ivd = arith.addi %vb, %j : index
-      %vx = memref.load %act[%ivs] : memref<?xf32>
-      memref.store %vx, %kv[%ivd] : memref<?xf32>
+      func.call @{{NAME}}_kv_put(%kv, %kbh, %krow) : (memref<?xf32>, index, vector<{{HEAD_DIM}}xf32>) -> ()
+      %vsh = arith.addi %vs, %hb : index
+      %vbh = arith.addi %vb, %hb : index
+      %vrow = vector.load %act[%vsh] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+      func.call @{{NAME}}_kv_put(%kv, %vbh, %vrow) : (memref<?xf32>, index, vector<{{HEAD_DIM}}xf32>) -> ()
     }
   }
   return

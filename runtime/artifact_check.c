@@ -35,7 +35,7 @@ static const char *const field_names[LLMC_PLAN_HEADER_LEN] = {
     "VOCAB",          "MAX_STEP_TOKENS", "MAX_CONTEXT",      "MAX_SEQS",        "ACT_FLOATS",
     "LOGITS_OFFSET",  "N_LAYERS",        "N_KV_HEADS",       "HEAD_DIM",        "BLOCK_SIZE",
     "BLOCK_FLOATS",   "MAX_BLOCKS_PER_SEQ", "META_TOKENS",   "META_POSITIONS",  "META_SEQ",
-    "META_BLOCK_TABLES", "META_INTS",    "WEIGHT_FLOATS",    "N_LAUNCHES",
+    "META_BLOCK_TABLES", "META_INTS",    "WEIGHT_FLOATS",    "N_LAUNCHES",      "KV_DTYPE",
 };
 
 /* a + b*T at T = 1 and T = t_max, both in [0, INT64_MAX] without overflow. */
@@ -61,7 +61,7 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
       {LLMC_PLAN_META_TOKENS, 0, INT32_MAX},    {LLMC_PLAN_META_POSITIONS, 0, INT32_MAX},
       {LLMC_PLAN_META_SEQ, 0, INT32_MAX},       {LLMC_PLAN_META_BLOCK_TABLES, 0, INT32_MAX},
       {LLMC_PLAN_META_INTS, 1, INT32_MAX},      {LLMC_PLAN_WEIGHT_FLOATS, 0, MAX_FLOATS},
-      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},
+      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},     {LLMC_PLAN_KV_DTYPE, 0, 2},
   };
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
     int64_t v = h[ranges[i].field];
@@ -82,10 +82,16 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
                          LLMC_PLAN_HEAD_DIM};
   for (size_t i = 0; i < 4; i++)
     if (!llmc_checked_mul(kv_floats, (uint64_t)h[kv_dims[i]], &kv_floats)) kv_floats = UINT64_MAX;
+  /* 16-bit elements: two to a word, rows starting at even elements. */
+  bool kv16 = h[LLMC_PLAN_KV_DTYPE] != 0;
+  if (kv16 && h[LLMC_PLAN_HEAD_DIM] % 2)
+    return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan KV_DTYPE = %lld (16-bit) with an odd HEAD_DIM = %lld",
+                      (long long)h[LLMC_PLAN_KV_DTYPE], (long long)h[LLMC_PLAN_HEAD_DIM]);
+  if (kv16 && kv_floats != UINT64_MAX) kv_floats /= 2;
   if (kv_floats > (uint64_t)h[LLMC_PLAN_BLOCK_FLOATS])
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
-                      "plan BLOCK_FLOATS = %lld is less than layers x 2 x block x heads x head_dim",
-                      (long long)h[LLMC_PLAN_BLOCK_FLOATS]);
+                      "plan BLOCK_FLOATS = %lld is less than layers x 2 x block x heads x head_dim%s",
+                      (long long)h[LLMC_PLAN_BLOCK_FLOATS], kv16 ? " / 2" : "");
   const int64_t bs = h[LLMC_PLAN_BLOCK_SIZE];
   if (h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] < (h[LLMC_PLAN_MAX_CONTEXT] + bs - 1) / bs)
     return LLMC_ERROR(LLMC_DATA_LOSS, where,

@@ -170,9 +170,10 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
               r.max_abs_err, (long long)r.positions, (long long)vocab, bound,
               r.first_mismatch < 0 ? "identical" : "differ");
     else
-      fprintf(stderr, "verify: int8 activations: relative error %.3g (bound %.2g), max |compiled - interpreter| = %.3g "
+      fprintf(stderr, "verify: %s: relative error %.3g (bound %.2g), max |compiled - interpreter| = %.3g "
                       "over %lld positions of %lld logits; greedy tokens %s\n",
-              r.max_rel_err, bound, r.max_abs_err, (long long)r.positions, (long long)vocab,
+              contract == LLMC_VERIFY_KV16 ? "16-bit KV cache" : "int8 activations", r.max_rel_err, bound,
+              r.max_abs_err, (long long)r.positions, (long long)vocab,
               r.first_mismatch < 0 ? "identical" : r.first_unexplained < 0 ? "differ at near-ties only" : "differ");
     if (!ok) s = LLMC_ERROR(LLMC_INTERNAL, "--verify", "the compiled model disagrees with the reference interpreter");
   }
@@ -215,6 +216,9 @@ static const char compile_help[] =
     "                           (CPU targets; 0.5625 bytes a weight), or int8-g32:\n"
     "                           int8 in groups of 32 with f16 scales (CPU targets;\n"
     "                           1.0625 bytes), dequantized in the kernels\n"
+    "      --kv-cache-dtype=T   f32 (default), f16 or bf16: the KV cache's element type\n"
+    "                           (CPU targets; 16-bit halves its memory and the bytes\n"
+    "                           attention reads; f16 needs F16C)\n"
     "      --act-quant=A        int8 (default) or none: matmuls on int8/int4 weights\n"
     "                           quantize their activations to int8 in blocks of 32 and\n"
     "                           take integer dot products (llama.cpp's Q8_0 arithmetic;\n"
@@ -249,6 +253,7 @@ static int cmd_compile(int argc, char **argv) {
       {"kernel-config", required_argument, 0, 'K'}, {"tuning-db", required_argument, 0, 'D'},
       {"no-tokenizer", no_argument, 0, 'N'},      {"quant", required_argument, 0, 'Q'},
       {"quant-config", required_argument, 0, 'C'}, {"act-quant", required_argument, 0, 'A'},
+      {"kv-cache-dtype", required_argument, 0, 'Y'},
       {0, 0, 0, 0}};
   enum { MAX_OVERRIDES = 64 };
   llmc_koverride_t overrides[MAX_OVERRIDES];
@@ -262,6 +267,7 @@ static int cmd_compile(int argc, char **argv) {
   llmc_quant_t quant = LLMC_QUANT_NONE;
   bool quant_given = false; /* --quant: the user's layout, not the checkpoint's */
   llmc_act_quant_t act_quant = LLMC_ACT_QUANT_AUTO;
+  llmc_dtype_t kv_dtype = LLMC_DT_F32;
   int opt_level = 2;
   int64_t max_context = 0, max_step = 128, max_seqs = 8, block_size = 16;
   int c;
@@ -290,6 +296,13 @@ static int cmd_compile(int argc, char **argv) {
 #endif
       case 'D': tuning_db_path = optarg; break;
       case 'C': quant_config_path = optarg; break;
+      case 'Y':
+        if (strcmp(optarg, "int8") == 0 || strcmp(optarg, "fp8") == 0)
+          return llmc_cli_usage_error("compile", "--kv-cache-dtype=%s is not built yet (f32, f16 or bf16)", optarg);
+        if (!llmc_dtype_parse(optarg, &kv_dtype) ||
+            (kv_dtype != LLMC_DT_F32 && kv_dtype != LLMC_DT_F16 && kv_dtype != LLMC_DT_BF16))
+          return llmc_cli_usage_error("compile", "--kv-cache-dtype takes f32, f16 or bf16, not '%s'", optarg);
+        break;
       case 'A':
         if (strcmp(optarg, "int8") == 0) act_quant = LLMC_ACT_QUANT_AUTO;
         else if (strcmp(optarg, "none") == 0) act_quant = LLMC_ACT_QUANT_NONE;
@@ -443,6 +456,7 @@ static int cmd_compile(int argc, char **argv) {
                                      .passes = &pres,
                                      .weight_dtype = weight_dtype, .weight_dtype_auto = weight_dtype_auto,
                                      .quant = quant, .quant_config = quant_config, .act_quant = act_quant,
+                                     .kv_dtype = kv_dtype,
                                      .gpu_finisher = gpu_finisher,
                                      .overrides = overrides, .n_overrides = n_overrides,
                                      .tuning_db = tuning_db};
@@ -464,7 +478,10 @@ static int cmd_compile(int argc, char **argv) {
   llmc_quant_config_destroy(quant_config);
   /* Verified where it was written, so a failing artifact is never published. */
   if (!s && verify)
-    s = verify_artifact(argv[optind], pub.tmp, sum.int8_activation_calls ? LLMC_VERIFY_INT8_ACTS : LLMC_VERIFY_EXACT);
+    s = verify_artifact(argv[optind], pub.tmp,
+                        sum.int8_activation_calls ? LLMC_VERIFY_INT8_ACTS
+                        : kv_dtype != LLMC_DT_F32 ? LLMC_VERIFY_KV16
+                                                  : LLMC_VERIFY_EXACT);
   if (!s) s = llmc_publish_commit(&pub);
   llmc_publish_abort(&pub);
   disarm();

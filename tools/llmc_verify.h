@@ -22,18 +22,22 @@ typedef struct {
 /* What the artifact's numerics promise (llmc_verify_judge). */
 typedef enum {
   LLMC_VERIFY_EXACT,      /* f32 arithmetic everywhere: only summation order differs */
+  LLMC_VERIFY_KV16,       /* the KV cache rounds to f16 or bf16 (--kv-cache-dtype), which the interpreter models */
   LLMC_VERIFY_INT8_ACTS,  /* some matmuls round their activations to int8 (--act-quant=int8) */
 } llmc_verify_contract_t;
 
 /* Whether r meets contract c; the bound it was held to in *out_bound (the
- * max |difference| for EXACT, the relative error for INT8_ACTS). EXACT: max
- * |difference| <= 1e-4 and identical greedy tokens. INT8_ACTS: relative
- * error <= 5% at every position and no unexplained greedy difference
- * (rounding activations is discontinuous, so the compiled model and the
- * interpreter drift apart by far more than summation order, and their
- * greedy choices may part at near-ties; the kernels' own arithmetic is
- * checked exactly in unit.codegen.kernels, the model's accuracy in
- * e2e.quant-accuracy). */
+ * max |difference| for EXACT, the relative error otherwise). EXACT: max
+ * |difference| <= 1e-4 and identical greedy tokens. KV16: relative error
+ * <= 1e-3 (measured: 2e-5 to 1.5e-4) and INT8_ACTS: <= 5% (measured: 1-2%)
+ * at every position, and no unexplained greedy
+ * difference. Rounding is discontinuous: the interpreter rounds the same
+ * values the same way (KV16), but the artifact's ~1e-7 differences upstream
+ * flip some roundings, each by a unit in the last place of a 16-bit value
+ * (2^-11 or 2^-8 relative) or of an int8 step, so the two drift apart by
+ * more than summation order and their greedy choices may part at near-ties;
+ * the kernels' own arithmetic is checked exactly in unit.codegen.kernels,
+ * the model's accuracy in e2e.quant-accuracy. */
 bool llmc_verify_judge(const llmc_verify_result_t *r, llmc_verify_contract_t c, double *out_bound);
 
 /* Runs `prompt` (len tokens) through the interpreter and through the

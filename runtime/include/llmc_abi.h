@@ -33,8 +33,9 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAGIC 0x434d4c4cu /* "LLMC" little-endian */
-#define LLMC_ABI_VERSION 4u /* 2: GPU image table; 3: a token range per launch;
-                              4: argument kinds, plan and weights digests */
+#define LLMC_ABI_VERSION 5u /* 2: GPU image table; 3: a token range per launch;
+                              4: argument kinds, plan and weights digests;
+                              5: the KV pool's element type (LLMC_PLAN_KV_DTYPE) */
 
 /* MLIR's C-interface layout of memref<?xT>. */
 typedef struct {
@@ -70,6 +71,9 @@ enum {
   LLMC_PLAN_META_INTS, /* meta buffer size in i32 */
   LLMC_PLAN_WEIGHT_FLOATS,
   LLMC_PLAN_N_LAUNCHES,
+  /* The KV pool's elements: 0 f32, 1 f16, 2 bf16 (16-bit values two to an
+   * f32 word: BLOCK_FLOATS is then half the elements; HEAD_DIM is even). */
+  LLMC_PLAN_KV_DTYPE,
   LLMC_PLAN_HEADER_LEN
 };
 

@@ -39,9 +39,9 @@ plan_range() { # out-dir
   od -An -v -w8 -td8 "$1/model.so" | awk -v v="$v" -v t="$t" -v c="$c" -v s="$s" '
     { x[NR - 1] = $1 + 0 }
     END {
-      for (i = 0; i + 19 < NR; i++) {
+      for (i = 0; i + 20 < NR; i++) {
         if (x[i] != v || x[i + 1] != t || x[i + 2] != c || x[i + 3] != s) continue
-        p = i + 19
+        p = i + 20
         for (l = 0; l < x[i + 18]; l++) p += 6 + 2 * x[p + 5]
         print i * 8, p * 8
         exit
@@ -101,10 +101,10 @@ artifact-plan-flips)
   # Specific checks name the value: a launch's kernel index, an argument
   # offset far outside the arena.
   rm -rf k && cp -r out k
-  flip k/model.so $((start + 19 * 8 + 7)) 6 # kernel index of launch 0 + 2^62
+  flip k/model.so $((start + 20 * 8 + 7)) 6 # kernel index of launch 0 + 2^62
   expect_one_error 65 "names kernel" -- run_out k
   rm -rf a && cp -r out a
-  flip a/model.so $((start + (19 + 6) * 8 + 4)) 0 # argument 0 of launch 0 + 2^32
+  flip a/model.so $((start + (20 + 6) * 8 + 4)) 0 # argument 0 of launch 0 + 2^32
   expect_one_error 65 "lies outside" -- run_out a
   ;;
 artifact-weights-mismatch)

@@ -18,12 +18,13 @@
  * distribution it was taken from), the artifact's teacher-forced logits
  * must be within --tol of them.
  *
- * --int8-activations: the artifact rounds activations to int8 (matmul_q8),
- * so against the interpreter it is held to llmc_verify_judge's bound for
- * that (relative error, greedy differences only at near-ties) instead of
- * --tol and identical ids; the scheduler path must then part from the
- * interpreter's tokens exactly where the forward path did. --tol still
- * applies to --reference. */
+ * --contract=int8-activations|kv16: the artifact rounds activations to int8
+ * (matmul_q8) or its KV cache to 16 bits (--kv-cache-dtype), so against the
+ * interpreter (which models the KV rounding) it is held to llmc_verify_judge's
+ * bound for that (relative error, greedy differences only at near-ties)
+ * instead of --tol and identical ids; the scheduler path must then part
+ * from the interpreter's tokens exactly where the forward path did. --tol
+ * still applies to --reference, where greedy ids may part at near-ties. */
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
@@ -161,10 +162,14 @@ int main(int argc, char **argv) {
   int steps = 32;
   double tol = 1e-4;
   const char *lens_arg = "1,7,23", *reference = NULL;
-  bool int8_acts = false;
+  bool int8_acts = false; /* a statistical contract (int8 activations or a 16-bit KV cache) */
+  llmc_verify_contract_t contract = LLMC_VERIFY_EXACT;
   for (int i = 3; i < argc; i++) {
-    if (strcmp(argv[i], "--int8-activations") == 0) {
-      int8_acts = true;
+    if (strncmp(argv[i], "--contract=", 11) == 0) {
+      const char *c = argv[i] + 11;
+      contract = !strcmp(c, "kv16") ? LLMC_VERIFY_KV16 : !strcmp(c, "int8-activations") ? LLMC_VERIFY_INT8_ACTS
+                                                                                       : LLMC_VERIFY_EXACT;
+      int8_acts = contract != LLMC_VERIFY_EXACT;
       continue;
     }
     if (i + 1 >= argc) break;
@@ -197,9 +202,9 @@ int main(int argc, char **argv) {
     if ((s = llmc_verify_greedy(model, rt, tokens, len, steps, tokens, &vr))) return fail(s);
     double bound = 0;
     if (int8_acts) {
-      if (!llmc_verify_judge(&vr, LLMC_VERIFY_INT8_ACTS, &bound)) bad++;
-      printf("prompt %3d tokens: int8 activations: relative error %.3g (bound %.2g), first unexplained difference at %d\n",
-             len, vr.max_rel_err, bound, vr.first_unexplained);
+      if (!llmc_verify_judge(&vr, contract, &bound)) bad++;
+      printf("prompt %3d tokens: relative error %.3g (bound %.2g), first unexplained difference at %d\n", len,
+             vr.max_rel_err, bound, vr.first_unexplained);
     } else if (isnan(vr.max_abs_err)) bad++;
     else if (vr.max_abs_err > worst) worst = vr.max_abs_err;
     int mismatch_at = vr.first_mismatch;

@@ -72,7 +72,7 @@ gguf-import)
     "$E2E_CHECK" "llama-$t.gguf" "out-native-$t" --steps 8 --prompt-lens 1,40 --reference "llama-$t.ref.json" >native.txt ||
       { cat native.txt; fail "the $t GGUF in its native layout does not match the reference"; }
     "$LLMC" compile "llama-$t.gguf" -o "out-w8a8-$t"
-    "$E2E_CHECK" "llama-$t.gguf" "out-w8a8-$t" --steps 8 --prompt-lens 1,40 --reference "llama-$t.ref.json" --tol 0.25 --int8-activations >w8a8.txt ||
+    "$E2E_CHECK" "llama-$t.gguf" "out-w8a8-$t" --steps 8 --prompt-lens 1,40 --reference "llama-$t.ref.json" --tol 0.25 --contract=int8-activations >w8a8.txt ||
       { cat w8a8.txt; fail "the $t GGUF with int8 activations is not close to the reference"; }
   done
   for t in q4_0 q8_0 q5_1 f16 bf16; do

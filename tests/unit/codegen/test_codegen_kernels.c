@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -752,62 +753,114 @@ static void set_meta(int32_t *meta) {
   memcpy(meta + M_BT, p_tables, sizeof p_tables);
 }
 
+/* The KV pool's element types (--kv-cache-dtype): the helper that stores
+ * and reads a head's row, and the rounding a 16-bit pool applies. */
+enum { KV_F32, KV_F16, KV_BF16 };
+static const char *const kv_helpers[] = {"kv_f32", "kv_f16", "kv_bf16"};
+
+static void mb_kv(module_builder_t *mb, const char *name, int kvt) {
+  char hd[16], half[16];
+  snprintf(hd, sizeof hd, "%d", P_HD);
+  snprintf(half, sizeof half, "%d", P_HD / 2);
+  if (kvt == KV_F32) mb_add(mb, kv_helpers[kvt], "NAME", name, "HEAD_DIM", hd, NULL);
+  else mb_add(mb, kv_helpers[kvt], "NAME", name, "HEAD_DIM", hd, "HALF_HD", half, NULL);
+}
+
+static uint16_t kv_round(int kvt, float x) { return kvt == KV_F16 ? llmc_f32_to_f16(x) : llmc_f32_to_bf16(x); }
+static float kv_widen(int kvt, uint16_t h) { return kvt == KV_F16 ? llmc_f16_to_f32(h) : llmc_bf16_to_f32(h); }
+
+/* f16 KV needs F16C on x86 (kplan refuses it elsewhere). */
+static bool host_kv_ok(int kvt) {
+  llmc_target_t host;
+  check_ok(llmc_target_lookup("host", &host));
+  return kvt != KV_F16 || llmc_target_reads_f16(&host);
+}
+
+/* Each pool type, k copied and rotated: f32 rows exactly as they are (with
+ * rope, within TOL of the C rotation); 16-bit rows rounded to nearest even
+ * exactly as llmc_f32_to_f16 / llmc_f32_to_bf16 do (the interpreter's model
+ * of them), every other element of the pool untouched. */
 static void test_kv_write(void **state) {
   (void)state;
-  char kvd[16], bf[16];
+  char kvd[16], bf[16], hd[16], rh[16], name[6][32];
   snprintf(kvd, sizeof kvd, "%d", P_KVD);
   snprintf(bf, sizeof bf, "%d", P_BF);
+  snprintf(hd, sizeof hd, "%d", P_HD);
+  snprintf(rh, sizeof rh, "%d", P_HD / 2);
   module_builder_t mb;
   mb_init(&mb);
-  char hd[16];
-  snprintf(hd, sizeof hd, "%d", P_HD);
-  char rh[16];
-  snprintf(rh, sizeof rh, "%d", P_HD / 2);
-  mb_rot(&mb, "kvw", hd, 10000.0f, "0", rh);
-  mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
-         "MAX_BLOCKS", "4", "ROPE", "0", "HEAD_DIM", hd, NULL);
-  /* fuse-rope: k rotated (GPT-J pairs, theta 500000) on its way in. */
-  mb_rot(&mb, "kvw_rope", hd, 500000.0f, "1", rh);
-  mb_add(&mb, "kv_write", "NAME", "kvw_rope", "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf,
-         "MAX_BLOCKS", "4", "ROPE", "1", "HEAD_DIM", hd, NULL);
+  for (int kvt = 0; kvt < 3; kvt++)
+    for (int rope = 0; rope < 2; rope++) {
+      char *n = name[kvt * 2 + rope];
+      snprintf(n, 32, "kvw%d%s", kvt, rope ? "_rope" : "");
+      if (!host_kv_ok(kvt)) continue;
+      /* fuse-rope: k rotated (GPT-J pairs, theta 500000) on its way in. */
+      mb_rot(&mb, n, hd, rope ? 500000.0f : 10000.0f, rope ? "1" : "0", rh);
+      mb_kv(&mb, n, kvt);
+      mb_add(&mb, "kv_write", "NAME", n, "KVD", kvd, "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "ROPE",
+             rope ? "1" : "0", "HEAD_DIM", hd, NULL);
+    }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
-  for (int rope = 0; rope < 2; rope++) {
-  uint64_t rng = 17;
-  bufs_t b;
-  const int64_t k_off = 3, v_off = k_off + P_T * P_KVD;
-  bufs_alloc(&b, v_off + P_T * P_KVD, 1, P_POOL * P_BF, M_INTS);
-  fill(b.act + k_off, 2 * P_T * P_KVD, &rng, -1, 1);
-  fill(b.kv, P_POOL * P_BF, &rng, 5, 6);
-  set_meta(b.meta);
-  float *want = malloc(sizeof(float) * P_POOL * P_BF);
-  memcpy(want, b.kv, sizeof(float) * P_POOL * P_BF);
-  const int layer = 1;
-  float k_rot[P_T * P_KVD];
-  ref_rope(b.act + k_off, k_rot, p_pos, P_T, P_KVH, P_HD, 500000.0f, 1);
-  for (int t = 0; t < P_T; t++) {
-    int blk = p_tables[p_seq[t]][p_pos[t] / P_BS], slot = p_pos[t] % P_BS;
-    for (int j = 0; j < P_KVD; j++) {
-      want[kv_at(blk, layer, 0, slot, j)] = rope ? k_rot[t * P_KVD + j] : b.act[k_off + t * P_KVD + j];
-      want[kv_at(blk, layer, 1, slot, j)] = b.act[v_off + t * P_KVD + j];
+  for (int kvt = 0; kvt < 3; kvt++)
+    for (int rope = 0; rope < 2; rope++) {
+      if (!host_kv_ok(kvt)) continue;
+      uint64_t rng = 17;
+      bufs_t b;
+      const int64_t k_off = 3, v_off = k_off + P_T * P_KVD;
+      const int64_t pool_words = kvt == KV_F32 ? P_POOL * P_BF : P_POOL * P_BF / 2;
+      bufs_alloc(&b, v_off + P_T * P_KVD, 1, pool_words, M_INTS);
+      fill(b.act + k_off, 2 * P_T * P_KVD, &rng, -1, 1);
+      fill(b.kv, pool_words, &rng, 5, 6);
+      set_meta(b.meta);
+      float *want = malloc(sizeof(float) * (size_t)pool_words);
+      memcpy(want, b.kv, sizeof(float) * (size_t)pool_words);
+      uint16_t *want16 = (uint16_t *)want;
+      const int layer = 1;
+      float k_rot[P_T * P_KVD];
+      ref_rope(b.act + k_off, k_rot, p_pos, P_T, P_KVH, P_HD, 500000.0f, 1);
+      for (int t = 0; t < P_T; t++) {
+        int blk = p_tables[p_seq[t]][p_pos[t] / P_BS], slot = p_pos[t] % P_BS;
+        for (int j = 0; j < P_KVD; j++) {
+          float k = rope ? k_rot[t * P_KVD + j] : b.act[k_off + t * P_KVD + j], v = b.act[v_off + t * P_KVD + j];
+          if (kvt == KV_F32) {
+            want[kv_at(blk, layer, 0, slot, j)] = k;
+            want[kv_at(blk, layer, 1, slot, j)] = v;
+          } else {
+            want16[kv_at(blk, layer, 0, slot, j)] = kv_round(kvt, k);
+            want16[kv_at(blk, layer, 1, slot, j)] = kv_round(kvt, v);
+          }
+        }
+      }
+      int64_t args[6] = {k_off, v_off, M_POS, M_SEQ, M_BT, layer};
+      memcpy(b.args, args, sizeof args);
+      launch(lib_fn(&lib, name[kvt * 2 + rope]), &b, 6, P_T);
+      if (!rope) {
+        assert_memory_equal(b.kv, want, sizeof(float) * (size_t)pool_words);
+      } else if (kvt == KV_F32) {
+        expect_close(b.kv, want, pool_words, "kv_write with rope");
+      } else { /* the C and MLIR rotations may differ in the last f32 bit: a 16-bit ulp at most */
+        const uint16_t *got16 = (const uint16_t *)b.kv;
+        for (int64_t e = 0; e < 2 * pool_words; e++) {
+          if (got16[e] == want16[e]) continue; /* (untouched elements hold any bits, NaNs too) */
+          float g = kv_widen(kvt, got16[e]), w = kv_widen(kvt, want16[e]);
+          if (!(fabsf(g - w) <= (kvt == KV_F16 ? 0x1p-10f : 0x1p-7f) * fabsf(w) + 1e-6f)) {
+            print_error("%s[%lld]: got %g want %g\n", name[kvt * 2 + rope], (long long)e, g, w);
+            fail();
+          }
+        }
+      }
+      free(want);
+      bufs_free(&b);
     }
-  }
-  int64_t args[6] = {k_off, v_off, M_POS, M_SEQ, M_BT, layer};
-  memcpy(b.args, args, sizeof args);
-  launch(lib_fn(&lib, rope ? "kvw_rope" : "kvw"), &b, 6, P_T);
-  if (rope)
-    expect_close(b.kv, want, P_POOL * P_BF, "kv_write with rope");
-  else
-    assert_memory_equal(b.kv, want, sizeof(float) * P_POOL * P_BF);
-  free(want);
-  bufs_free(&b);
-  }
   lib_close(&lib);
 }
 
+/* Each pool type: the attention of a step's tokens over what the pool holds
+ * (16-bit values widened exactly), against a double-precision reference. */
 static void test_attention(void **state) {
   (void)state;
-  char kvd[16], bf[16], scale[11], hd[16], rh[16];
+  char kvd[16], bf[16], scale[11], hd[16], rh[16], name[6][32];
   snprintf(kvd, sizeof kvd, "%d", P_KVD);
   snprintf(bf, sizeof bf, "%d", P_BF);
   snprintf(hd, sizeof hd, "%d", P_HD);
@@ -816,54 +869,74 @@ static void test_attention(void **state) {
   llmc_template_f32_literal(sc, scale);
   module_builder_t mb;
   mb_init(&mb);
-  mb_rot(&mb, "attn", hd, 10000.0f, "0", rh);
-  mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
-         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "0", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
-  /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
-  mb_rot(&mb, "attn_rope", hd, 10000.0f, "0", rh);
-  mb_add(&mb, "attention", "NAME", "attn_rope", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
-         "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
+  for (int kvt = 0; kvt < 3; kvt++)
+    for (int rope = 0; rope < 2; rope++) {
+      char *n = name[kvt * 2 + rope];
+      snprintf(n, 32, "attn%d%s", kvt, rope ? "_rope" : "");
+      if (!host_kv_ok(kvt)) continue;
+      /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
+      mb_rot(&mb, n, hd, 10000.0f, "0", rh);
+      mb_kv(&mb, n, kvt);
+      mb_add(&mb, "attention", "NAME", n, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd, "BLOCK_SIZE", "4",
+             "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", rope ? "1" : "0", "WINDOW", "0", "SOFTCAP",
+             "0.0", NULL);
+    }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
-  for (int rope = 0; rope < 2; rope++) {
-  uint64_t rng = 19;
-  bufs_t b;
-  const int R = P_H * P_HD;
-  const int64_t q_off = 5, o_off = q_off + P_T * R + 3;
-  bufs_alloc(&b, o_off + P_T * R, 1, P_POOL * P_BF, M_INTS);
-  fill(b.act + q_off, P_T * R, &rng, -2, 2);
-  fill(b.kv, P_POOL * P_BF, &rng, -2, 2);
-  set_meta(b.meta);
-  const int layer = 1;
-  float want[P_T * P_H * P_HD], q_rot[P_T * P_H * P_HD];
-  ref_rope(b.act + q_off, q_rot, p_pos, P_T, P_H, P_HD, 10000.0f, 0);
-  for (int t = 0; t < P_T; t++)
-    for (int h = 0; h < P_H; h++) {
-      int g = h / (P_H / P_KVH), p = p_pos[t];
-      const int32_t *bt = p_tables[p_seq[t]];
-      const float *q = rope ? q_rot + t * R + h * P_HD : b.act + q_off + t * R + h * P_HD;
-      double s[16], m = -INFINITY, sum = 0;
-      for (int j = 0; j <= p; j++) {
-        const float *k = b.kv + kv_at(bt[j / P_BS], layer, 0, j % P_BS, g * P_HD);
-        double dot = 0;
-        for (int d = 0; d < P_HD; d++) dot += (double)q[d] * k[d];
-        s[j] = dot * sc;
-        m = s[j] > m ? s[j] : m;
+  for (int kvt = 0; kvt < 3; kvt++)
+    for (int rope = 0; rope < 2; rope++) {
+      if (!host_kv_ok(kvt)) continue;
+      uint64_t rng = 19;
+      bufs_t b;
+      const int R = P_H * P_HD;
+      const int64_t q_off = 5, o_off = q_off + P_T * R + 3;
+      const int64_t pool_words = kvt == KV_F32 ? P_POOL * P_BF : P_POOL * P_BF / 2;
+      bufs_alloc(&b, o_off + P_T * R, 1, pool_words, M_INTS);
+      fill(b.act + q_off, P_T * R, &rng, -2, 2);
+      /* The pool's values, as the kernel reads them. */
+      float *pool = malloc(sizeof(float) * P_POOL * P_BF);
+      fill(pool, P_POOL * P_BF, &rng, -2, 2);
+      if (kvt == KV_F32) {
+        memcpy(b.kv, pool, sizeof(float) * P_POOL * P_BF);
+      } else {
+        uint16_t *kv16 = (uint16_t *)b.kv;
+        for (int64_t e = 0; e < P_POOL * P_BF; e++) {
+          kv16[e] = kv_round(kvt, pool[e]);
+          pool[e] = kv_widen(kvt, kv16[e]);
+        }
       }
-      for (int j = 0; j <= p; j++) sum += exp(s[j] - m);
-      for (int d = 0; d < P_HD; d++) {
-        double acc = 0;
-        for (int j = 0; j <= p; j++)
-          acc += exp(s[j] - m) / sum * b.kv[kv_at(bt[j / P_BS], layer, 1, j % P_BS, g * P_HD + d)];
-        want[t * R + h * P_HD + d] = (float)acc;
-      }
+      set_meta(b.meta);
+      const int layer = 1;
+      float want[P_T * P_H * P_HD], q_rot[P_T * P_H * P_HD];
+      ref_rope(b.act + q_off, q_rot, p_pos, P_T, P_H, P_HD, 10000.0f, 0);
+      for (int t = 0; t < P_T; t++)
+        for (int h = 0; h < P_H; h++) {
+          int g = h / (P_H / P_KVH), p = p_pos[t];
+          const int32_t *bt = p_tables[p_seq[t]];
+          const float *q = rope ? q_rot + t * R + h * P_HD : b.act + q_off + t * R + h * P_HD;
+          double s[16], m = -INFINITY, sum = 0;
+          for (int j = 0; j <= p; j++) {
+            const float *k = pool + kv_at(bt[j / P_BS], layer, 0, j % P_BS, g * P_HD);
+            double dot = 0;
+            for (int d = 0; d < P_HD; d++) dot += (double)q[d] * k[d];
+            s[j] = dot * sc;
+            m = s[j] > m ? s[j] : m;
+          }
+          for (int j = 0; j <= p; j++) sum += exp(s[j] - m);
+          for (int d = 0; d < P_HD; d++) {
+            double acc = 0;
+            for (int j = 0; j <= p; j++)
+              acc += exp(s[j] - m) / sum * pool[kv_at(bt[j / P_BS], layer, 1, j % P_BS, g * P_HD + d)];
+            want[t * R + h * P_HD + d] = (float)acc;
+          }
+        }
+      int64_t args[6] = {q_off, o_off, M_POS, M_SEQ, M_BT, layer};
+      memcpy(b.args, args, sizeof args);
+      launch(lib_fn(&lib, name[kvt * 2 + rope]), &b, 6, P_T * P_H);
+      expect_close(b.act + o_off, want, P_T * R, name[kvt * 2 + rope]);
+      free(pool);
+      bufs_free(&b);
     }
-  int64_t args[6] = {q_off, o_off, M_POS, M_SEQ, M_BT, layer};
-  memcpy(b.args, args, sizeof args);
-  launch(lib_fn(&lib, rope ? "attn_rope" : "attn"), &b, 6, P_T * P_H);
-  expect_close(b.act + o_off, want, P_T * R, rope ? "attention with rope" : "attention");
-  bufs_free(&b);
-  }
   lib_close(&lib);
 }
 
@@ -900,9 +973,11 @@ static char *all_families_module(void) {
   mb_rot(&mb, "rope", "16", 10000.0f, "0", "8");
   mb_add(&mb, "rope", "NAME", "rope", "N_HEADS", "4", "HEAD_DIM", "16", NULL);
   mb_rot(&mb, "kvw", "16", 10000.0f, "0", "8");
+  mb_add(&mb, "kv_bf16", "NAME", "kvw", "HEAD_DIM", "16", "HALF_HD", "8", NULL);
   mb_add(&mb, "kv_write", "NAME", "kvw", "KVD", "32", "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048",
          "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", NULL);
   mb_rot(&mb, "attn", "16", 10000.0f, "1", "8");
+  mb_add(&mb, "kv_f32", "NAME", "attn", "HEAD_DIM", "16", NULL);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
          "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   llmc_buf_printf(&mb.text, "}\n");

@@ -20,7 +20,7 @@ enum { V = 13, D = 4, TMAX = 4, SEQS = 3, MAXB = 16, ACT = 2 * TMAX * D + TMAX *
  * one for T in 2..T_MAX (x, logits, T, layer). */
 static const int64_t base_plan[] = {
     V, TMAX, 64, SEQS, ACT, 2 * TMAX * D, 1, 1, D, 4, 2 * 4 * D, MAXB, 0, TMAX, 2 * TMAX, 3 * TMAX,
-    3 * TMAX + SEQS * MAXB, WF, 2,
+    3 * TMAX + SEQS * MAXB, WF, 2, 0,
     0, 0, 1, 1, TMAX, 4, 0, 0, 0, 0, 0, 0, V, 0,
     1, V, 0, 2, TMAX, 4, 0, 0, 2 * TMAX * D, 0, 0, 1, 0, 0,
 };
@@ -29,7 +29,7 @@ static const int64_t base_kinds[] = {
     LLMC_ARG_ACT, 0, D, LLMC_ARG_ACT, 0, V, LLMC_ARG_TOKENS, 0, 0, LLMC_ARG_LAYER, 0, 0,
 };
 enum { N_PLAN = sizeof base_plan / sizeof base_plan[0], N_KINDS = sizeof base_kinds / sizeof base_kinds[0] };
-enum { L0 = 19, L1 = L0 + 6 + 8 }; /* where the launches start */
+enum { L0 = LLMC_PLAN_HEADER_LEN, L1 = L0 + 6 + 8 }; /* where the launches start */
 
 static int64_t plan[N_PLAN], kinds[N_KINDS];
 
@@ -117,6 +117,24 @@ static void test_kinds(void **state) {
   expect_error(llmc_rt_plan_validate("model.so", &m, &ix), LLMC_DATA_LOSS, "kind table");
 }
 
+/* The KV pool's element type: 16-bit pools take half the words a block,
+ * need an even head_dim, and nothing else is a type. */
+static void test_kv_dtype(void **state) {
+  (void)state;
+  plan[LLMC_PLAN_KV_DTYPE] = 3;
+  expect_error(validate(), LLMC_DATA_LOSS, "plan header KV_DTYPE = 3 is outside [0, 2]");
+  reset(NULL);
+  plan[LLMC_PLAN_KV_DTYPE] = 2; /* bf16: BLOCK_FLOATS may be half */
+  plan[LLMC_PLAN_BLOCK_FLOATS] /= 2;
+  assert_null(validate());
+  plan[LLMC_PLAN_BLOCK_FLOATS] -= 1;
+  expect_error(validate(), LLMC_DATA_LOSS, "is less than layers x 2 x block x heads x head_dim / 2");
+  reset(NULL);
+  plan[LLMC_PLAN_KV_DTYPE] = 1;
+  plan[LLMC_PLAN_HEAD_DIM] = D - 1;
+  expect_error(validate(), LLMC_DATA_LOSS, "KV_DTYPE = 1 (16-bit) with an odd HEAD_DIM");
+}
+
 static void test_digest(void **state) {
   (void)state;
   llmc_model_v1_t m = model();
@@ -185,6 +203,7 @@ int main(void) {
       cmocka_unit_test_setup(test_offsets, reset),
       cmocka_unit_test_setup(test_kinds, reset),
       cmocka_unit_test_setup(test_digest, reset),
+      cmocka_unit_test_setup(test_kv_dtype, reset),
       cmocka_unit_test_setup(test_weights, reset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
