@@ -379,14 +379,19 @@ static llmc_status_t *cpu_matmul_groups_emit(const llmc_kctx_t *x, const llmc_kc
 
 /* ---- CPU: matmul on integer weights with int8 activations (integer dot products) ---- */
 
-/* The kernel keeps TQ tokens' quantized rows on its stack: K bytes and K/32
- * f32 scales each. The heuristic stays within 128 KiB, the legality check
+/* The kernel keeps TQ tokens' quantized rows on its stack (q8_stack_bytes).
+ * The heuristic stays within 128 KiB, the legality check
  * within 256 KiB (a thread's stack is at least 2 MiB: glibc's smallest
  * default; the runtime's pool threads get 8 MiB). */
 #define Q8_STACK_HINT (128 * 1024)
 #define Q8_STACK_MAX (256 * 1024)
 
-static int64_t q8_stack_bytes(const llmc_kctx_t *x, int64_t tq) { return tq * (k_of(x) + k_of(x) / 32 * 4); }
+/* A token's quantized row: K bytes, K/32 f32 scales and, for int4 (the
+ * unsigned dot's lane corrections), 8 i32 a block. */
+static int64_t q8_stack_bytes(const llmc_kctx_t *x, int64_t tq) {
+  int64_t blocks = k_of(x) / 32;
+  return tq * (k_of(x) + blocks * 4 + (x->call->weight_dtype == LLMC_DT_I4 ? blocks * 32 : 0));
+}
 
 /* Not in an artifact that also has GPU targets: they have no integer-dot
  * kernels yet and read f32 activations, and every device of one artifact
@@ -445,6 +450,8 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   put_int(x, out, "TQ", tq);
   put_int(x, out, "QA", tq * k);
   put_int(x, out, "DA", tq * (k / 32));
+  put(x, out, "CORR", wdt == LLMC_DT_I4 ? "true" : "false");
+  put_int(x, out, "CA", wdt == LLMC_DT_I4 ? tq * (k / 32) * 8 : 8);
   put_int(x, out, "QWORDS", qwords);
   put_int(x, out, "STEP_WORDS", step_words);
   put_int(x, out, "SWORDS", swords);

@@ -13,7 +13,9 @@
 // integer dot product.
 //
 //   params: NAME, K (a multiple of 64), N, KB (= K/32), STEPS (= K/64), TQ
-//           (tokens quantized at a time), QA (= TQ*K), DA (= TQ*KB), QWORDS (a column's f32
+//           (tokens quantized at a time), QA (= TQ*K), DA (= TQ*KB), CORR (true:
+//           the layout's dot takes unsigned int4 values and lane
+//           corrections), CA (= TQ*KB*8 with CORR, else 8), QWORDS (a column's f32
 //           words of values), STEP_WORDS (its words per 64 weights), SWORDS
 //           (its words of scales), SCALES (the scales' first word in the
 //           tensor), FOUR_COLS (1: columns four at a time; 0: one at a time),
@@ -36,9 +38,12 @@ func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: i
   return
 }
 // Rows [0, tn) of a starting at act[a_row0] (K apart), quantized into qa
-// (K bytes a row) and da (KB scales a row).
+// (K bytes a row) and da (KB scales a row); with CORR, also each block's
+// lane corrections into ca (8 a block: lane j holds 8 * the sum of the
+// block's values 4j .. 4j+3, what an unsigned int4 dot subtracts to make
+// its lanes those of the signed one).
 func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %a_row0: index, %tn: index,
-                                     %qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>) {
+                                     %qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
@@ -69,6 +74,21 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %a_row0: index, %tn: i
       vector.store %q, %qa[%iq] : memref<{{QA}}xi8>, vector<32xi8>
       %jd = arith.addi %brow, %b : index
       memref.store %d, %da[%jd] : memref<{{DA}}xf32>
+      %corr = arith.constant {{CORR}}
+      scf.if %corr {
+        %three = arith.constant dense<3> : vector<8xi32>
+        %c8 = arith.constant 8 : index
+        %q32 = arith.extsi %q : vector<32xi8> to vector<32xi32>
+        %pe = vector.shuffle %q32, %q32 [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xi32>, vector<32xi32>
+        %po = vector.shuffle %q32, %q32 [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xi32>, vector<32xi32>
+        %pairs = arith.addi %pe, %po : vector<16xi32>
+        %qe = vector.shuffle %pairs, %pairs [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xi32>, vector<16xi32>
+        %qo = vector.shuffle %pairs, %pairs [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xi32>, vector<16xi32>
+        %lanes = arith.addi %qe, %qo : vector<8xi32>
+        %c = arith.shli %lanes, %three : vector<8xi32>
+        %ic = arith.muli %jd, %c8 : index
+        vector.store %c, %ca[%ic] : memref<{{CA}}xi32>, vector<8xi32>
+      }
     }
   }
   return
@@ -77,7 +97,7 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %a_row0: index, %tn: i
 // da[brow]) with one column (values at q_word.., scales at s_word..).
 func.func private @{{NAME}}_col(%w: memref<?xf32>, %q_col: index, %s_col: index, %g: index,
                                 %aq0: vector<32xi8>, %aq1: vector<32xi8>, %da0: f32, %da1: f32,
-                                %acc: vector<8xf32>) -> vector<8xf32> {
+                                %c0: vector<8xi32>, %c1: vector<8xi32>, %acc: vector<8xf32>) -> vector<8xf32> {
   %step_words = arith.constant {{STEP_WORDS}} : index
   %gw = arith.muli %g, %step_words : index
   %wq = arith.addi %q_col, %gw : index
@@ -92,7 +112,7 @@ func.func private @{{NAME}}_col(%w: memref<?xf32>, %q_col: index, %s_col: index,
     %ahead = arith.addi %wq, %pf : index
     memref.prefetch %w[%ahead], read, locality<3>, data : memref<?xf32>
   }
-  %n = func.call @{{NAME}}_step(%w, %wq, %ws, %aq0, %aq1, %da0, %da1, %acc) : (memref<?xf32>, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xf32>) -> vector<8xf32>
+  %n = func.call @{{NAME}}_step(%w, %wq, %ws, %aq0, %aq1, %da0, %da1, %c0, %c1, %acc) : (memref<?xf32>, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
   return %n : vector<8xf32>
 }
 // A column's 8 lanes reduced and scaled by its own factor.
@@ -102,9 +122,11 @@ func.func private @{{NAME}}_fin(%w: memref<?xf32>, %s_col: index, %acc: vector<8
   %y = arith.mulf %sum, %cs : f32
   return %y : f32
 }
-// Quantized row tl's activations for step g: two blocks and their scales.
-func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %tl: index, %g: index)
-    -> (vector<32xi8>, vector<32xi8>, f32, f32) {
+// Quantized row tl's activations for step g: two blocks, their scales and
+// (with CORR; zeros otherwise) their lane corrections.
+func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>,
+                                 %tl: index, %g: index)
+    -> (vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>) {
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   %c32 = arith.constant 32 : index
@@ -123,7 +145,19 @@ func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>
   %j1 = arith.addi %j0, %c1 : index
   %da0 = memref.load %da[%j0] : memref<{{DA}}xf32>
   %da1 = memref.load %da[%j1] : memref<{{DA}}xf32>
-  return %aq0, %aq1, %da0, %da1 : vector<32xi8>, vector<32xi8>, f32, f32
+  %corr = arith.constant {{CORR}}
+  %cc:2 = scf.if %corr -> (vector<8xi32>, vector<8xi32>) {
+    %c8 = arith.constant 8 : index
+    %i0 = arith.muli %j0, %c8 : index
+    %i1 = arith.muli %j1, %c8 : index
+    %v0 = vector.load %ca[%i0] : memref<{{CA}}xi32>, vector<8xi32>
+    %v1 = vector.load %ca[%i1] : memref<{{CA}}xi32>, vector<8xi32>
+    scf.yield %v0, %v1 : vector<8xi32>, vector<8xi32>
+  } else {
+    %z = arith.constant dense<0> : vector<8xi32>
+    scf.yield %z, %z : vector<8xi32>, vector<8xi32>
+  }
+  return %aq0, %aq1, %da0, %da1, %cc#0, %cc#1 : vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>
 }
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
@@ -154,12 +188,13 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %block_end = arith.addi %begin, %blocked : index
   %qa = memref.alloca() : memref<{{QA}}xi8>
   %da = memref.alloca() : memref<{{DA}}xf32>
+  %ca = memref.alloca() : memref<{{CA}}xi32>
   scf.for %t0 = %c0 to %tokens step %tq {
     %left = arith.subi %tokens, %t0 : index
     %tn = arith.minui %left, %tq : index
     %row0 = arith.muli %t0, %k_dim : index
     %a_row0 = arith.addi %a_off, %row0 : index
-    func.call @{{NAME}}_quantize(%act, %a_row0, %tn, %qa, %da) : (memref<?xf32>, index, index, memref<{{QA}}xi8>, memref<{{DA}}xf32>) -> ()
+    func.call @{{NAME}}_quantize(%act, %a_row0, %tn, %qa, %da, %ca) : (memref<?xf32>, index, index, memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>) -> ()
     scf.for %n = %begin to %block_end step %c4 {
       %nq = arith.muli %n, %q_row : index
       %q0 = arith.addi %b_off, %nq : index
@@ -179,11 +214,11 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %acc:4 = scf.for %g = %c0 to %steps step %c1
             iter_args(%s0 = %zero, %s1 = %zero, %s2 = %zero, %s3 = %zero)
             -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
-          %aq0, %aq1, %da0, %da1 = func.call @{{NAME}}_acts(%qa, %da, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, index, index) -> (vector<32xi8>, vector<32xi8>, f32, f32)
-          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq0, %aq1, %da0, %da1, %s0) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xf32>) -> vector<8xf32>
-          %n1 = func.call @{{NAME}}_col(%w, %q1, %z1, %g, %aq0, %aq1, %da0, %da1, %s1) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xf32>) -> vector<8xf32>
-          %n2 = func.call @{{NAME}}_col(%w, %q2, %z2, %g, %aq0, %aq1, %da0, %da1, %s2) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xf32>) -> vector<8xf32>
-          %n3 = func.call @{{NAME}}_col(%w, %q3, %z3, %g, %aq0, %aq1, %da0, %da1, %s3) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xf32>) -> vector<8xf32>
+          %aq0, %aq1, %da0, %da1, %ca0, %ca1 = func.call @{{NAME}}_acts(%qa, %da, %ca, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>, index, index) -> (vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>)
+          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s0) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
+          %n1 = func.call @{{NAME}}_col(%w, %q1, %z1, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s1) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
+          %n2 = func.call @{{NAME}}_col(%w, %q2, %z2, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s2) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
+          %n3 = func.call @{{NAME}}_col(%w, %q3, %z3, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s3) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
           scf.yield %n0, %n1, %n2, %n3 : vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>
         }
         %d0 = func.call @{{NAME}}_fin(%w, %z0, %acc#0) : (memref<?xf32>, index, vector<8xf32>) -> f32
@@ -204,8 +239,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       scf.for %tl = %c0 to %tn step %c1 {
         %t = arith.addi %t0, %tl : index
         %acc = scf.for %g = %c0 to %steps step %c1 iter_args(%s0 = %zero) -> (vector<8xf32>) {
-          %aq0, %aq1, %da0, %da1 = func.call @{{NAME}}_acts(%qa, %da, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, index, index) -> (vector<32xi8>, vector<32xi8>, f32, f32)
-          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq0, %aq1, %da0, %da1, %s0) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xf32>) -> vector<8xf32>
+          %aq0, %aq1, %da0, %da1, %ca0, %ca1 = func.call @{{NAME}}_acts(%qa, %da, %ca, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>, index, index) -> (vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>)
+          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s0) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
           scf.yield %n0 : vector<8xf32>
         }
         %d0 = func.call @{{NAME}}_fin(%w, %z0, %acc) : (memref<?xf32>, index, vector<8xf32>) -> f32

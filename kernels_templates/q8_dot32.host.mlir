@@ -17,3 +17,17 @@ func.func private @{{NAME}}_dot32(%wq: vector<32xi8>, %aq: vector<32xi8>) -> vec
   %sum = arith.addi %qe, %qo : vector<8xi32>
   return %sum : vector<8xi32>
 }
+// The same for unsigned weights u in 0..255 (int4's u = q + 8): u
+// zero-extended, products and lanes as above.
+func.func private @{{NAME}}_dot32u(%wu: vector<32xi8>, %aq: vector<32xi8>) -> vector<8xi32> {
+  %w32 = arith.extui %wu : vector<32xi8> to vector<32xi32>
+  %a32 = arith.extsi %aq : vector<32xi8> to vector<32xi32>
+  %p = arith.muli %w32, %a32 : vector<32xi32>
+  %even = vector.shuffle %p, %p [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xi32>, vector<32xi32>
+  %odd = vector.shuffle %p, %p [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xi32>, vector<32xi32>
+  %pairs = arith.addi %even, %odd : vector<16xi32>
+  %qe = vector.shuffle %pairs, %pairs [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xi32>, vector<16xi32>
+  %qo = vector.shuffle %pairs, %pairs [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xi32>, vector<16xi32>
+  %sum = arith.addi %qe, %qo : vector<8xi32>
+  return %sum : vector<8xi32>
+}

@@ -13,3 +13,12 @@ func.func private @{{NAME}}_dot32(%wq: vector<32xi8>, %aq: vector<32xi8>) -> vec
   %sum = llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%p16, %ones) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
   return %sum : vector<8xi32>
 }
+// The same for unsigned weights u in 0..15 (int4's u = q + 8: vpmaddubsw
+// takes them as they are; |pair| <= 2 * 15 * 127, no saturation), lanes
+// as above, in 2 instructions.
+func.func private @{{NAME}}_dot32u(%wu: vector<32xi8>, %aq: vector<32xi8>) -> vector<8xi32> {
+  %ones = arith.constant dense<1> : vector<16xi16>
+  %p16 = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%wu, %aq) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+  %sum = llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%p16, %ones) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+  return %sum : vector<8xi32>
+}

@@ -4,7 +4,8 @@
 //   params: NAME
 // Two blocks of 32 (16 words of values at q_word); s_word is unused.
 func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_word: index, %aq0: vector<32xi8>,
-                                 %aq1: vector<32xi8>, %da0: f32, %da1: f32, %acc: vector<8xf32>) -> vector<8xf32> {
+                                 %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
+                                 %acc: vector<8xf32>) -> vector<8xf32> {
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<16xf32>
   %bytes = vector.bitcast %words : vector<16xf32> to vector<64xi8>
   %wq0 = vector.extract_strided_slice %bytes {offsets = [0], sizes = [32], strides = [1]} : vector<64xi8> to vector<32xi8>

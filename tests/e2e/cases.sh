@@ -393,7 +393,7 @@ kernel-plan)
   expect_error 64 "is not VARIANT" -- plan m/model.json --kernel-config=gemv_block
   # matmul_q8's quantized rows live on the stack: 256 KiB at most.
   "$GEN_MODEL" wide --dim 64 --layers 1 --heads 4 --kv-heads 2 --hidden 4096 --vocab 97 --seed 1
-  expect_error 64 "TQ=64 quantized rows of K=4096 take 294912 bytes of stack, more than 262144" -- \
+  expect_error 64 "TQ=64 quantized rows of K=4096 take 557056 bytes of stack, more than 262144" -- \
     plan wide/model.json --target=x86-64-v3 --quant=int4 --kernel-config=matmul_q8:TQ=64
   # K=64 is less than one step of a warp's 16-byte loads: nothing to unroll.
   expect_error 64 "UNROLL=2 exceeds the 0 steps of K" -- \

@@ -382,22 +382,23 @@ static void test_matmul_q8(void **state) {
   bool avx2 = llmc_target_has_avx2(&host);
   module_builder_t mb;
   mb_init(&mb);
-  char names[N_CASES][32], v[N_CASES][12][24];
+  char names[N_CASES][32], v[N_CASES][13][24];
   llmc_buf_t epi[N_CASES] = {0};
   for (int c = 0; c < N_CASES; c++) {
     const int K = cases[c].K, N = cases[c].N, TQ = cases[c].TQ, L = cases[c].layout;
     int64_t qwords = L == Q8_I4 ? K / 8 : K / 4;
     snprintf(names[c], sizeof names[c], "mq_%d", c);
-    int64_t vals[12] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
-                        L == Q8_I4 ? 8 : 16, L == Q8_I8 ? 1 : K / 64, N * qwords, cases[c].COLS == 4};
-    for (int i = 0; i < 12; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
+    int64_t vals[13] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
+                        L == Q8_I4 ? 8 : 16, L == Q8_I8 ? 1 : K / 64, N * qwords, cases[c].COLS == 4,
+                        L == Q8_I4 ? (int64_t)TQ * (K / 32) * 8 : 8};
+    for (int i = 0; i < 13; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
     llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, N, NULL, 0, &epi[c]);
     assert_false(epi[c].failed);
     mb_add(&mb, helpers[L], "NAME", names[c], NULL);
     mb_add(&mb, avx2 && c % 2 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c], NULL);
     mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "KB", v[c][2], "STEPS", v[c][3], "TQ",
            v[c][4], "QA", v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9],
-           "SCALES", v[c][10], "FOUR_COLS", v[c][11], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
+           "SCALES", v[c][10], "FOUR_COLS", v[c][11], "CORR", L == Q8_I4 ? "true" : "false", "CA", v[c][12], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
   }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -958,7 +959,8 @@ static char *all_families_module(void) {
   mb_add(&mb, "q8_dot_int4", "NAME", "mq", NULL);
   mb_add(&mb, "q8_dot32", "NAME", "mq", NULL);
   mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "KB", "2", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
-         "8", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1", "PF", "512", "PF_ON", "true", "EPILOGUE", epi.data,
+         "8", "CORR", "true", "CA", "64", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1",
+         "PF", "512", "PF_ON", "true", "EPILOGUE", epi.data,
          NULL);
   llmc_buf_free(&epi);
   mb_add(&mb, "add", "NAME", "add", "N", "64", NULL);
