@@ -770,6 +770,15 @@ static void mb_kv(module_builder_t *mb, const char *name, int kvt) {
 static uint16_t kv_round(int kvt, float x) { return kvt == KV_F16 ? llmc_f32_to_f16(x) : llmc_f32_to_bf16(x); }
 static float kv_widen(int kvt, uint16_t h) { return kvt == KV_F16 ? llmc_f16_to_f32(h) : llmc_bf16_to_f32(h); }
 
+/* The paged kernels' template parameters: KVD, BLOCK_FLOATS, HEAD_DIM and
+ * the rotation's pairs, as text. */
+static void paged_params(char kvd[16], char bf[16], char hd[16], char rh[16]) {
+  snprintf(kvd, 16, "%d", P_KVD);
+  snprintf(bf, 16, "%d", P_BF);
+  snprintf(hd, 16, "%d", P_HD);
+  snprintf(rh, 16, "%d", P_HD / 2);
+}
+
 /* f16 KV needs F16C on x86 (kplan refuses it elsewhere). */
 static bool host_kv_ok(int kvt) {
   llmc_target_t host;
@@ -784,10 +793,7 @@ static bool host_kv_ok(int kvt) {
 static void test_kv_write(void **state) {
   (void)state;
   char kvd[16], bf[16], hd[16], rh[16], name[6][32];
-  snprintf(kvd, sizeof kvd, "%d", P_KVD);
-  snprintf(bf, sizeof bf, "%d", P_BF);
-  snprintf(hd, sizeof hd, "%d", P_HD);
-  snprintf(rh, sizeof rh, "%d", P_HD / 2);
+  paged_params(kvd, bf, hd, rh);
   module_builder_t mb;
   mb_init(&mb);
   for (int kvt = 0; kvt < 3; kvt++)
@@ -862,10 +868,7 @@ static void test_kv_write(void **state) {
 static void test_attention(void **state) {
   (void)state;
   char kvd[16], bf[16], scale[11], hd[16], rh[16], name[6][32];
-  snprintf(kvd, sizeof kvd, "%d", P_KVD);
-  snprintf(bf, sizeof bf, "%d", P_BF);
-  snprintf(hd, sizeof hd, "%d", P_HD);
-  snprintf(rh, sizeof rh, "%d", P_HD / 2);
+  paged_params(kvd, bf, hd, rh);
   const float sc = 1.0f / sqrtf((float)P_HD);
   llmc_template_f32_literal(sc, scale);
   module_builder_t mb;
