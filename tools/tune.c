@@ -32,7 +32,8 @@
 #include "llmc_rt.h"
 #include "llmc_verify.h"
 
-enum { MAX_CANDIDATES = 32, MAX_GROUPS = 256 };
+/* matmul_q8's space is 8 TQ x 2 COLS x 3 PF = 48: all of it is swept. */
+enum { MAX_CANDIDATES = 64, MAX_GROUPS = 256 };
 
 typedef struct {
   const llmc_kcall_t *call; /* the first call of the group */
