@@ -46,6 +46,7 @@ typedef struct {
   const char *model_path, *target, *device, *out_path;
   llmc_dtype_t weight_dtype;
   bool weight_dtype_auto; /* the checkpoint's, as compile's default */
+  llmc_quant_t quant;     /* --quant, as for compile: the integer layouts' kernels are tuned */
   int64_t max_context, max_step, block_size;
 } tune_opts_t;
 
@@ -136,8 +137,8 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     return s;
   }
   llmc_kplan_t *kp = NULL;
-  llmc_kplan_options_t ko = {.weight_dtype = weight_dtype, .block_size = o->block_size, .max_context = max_context,
-                             .max_step_tokens = o->max_step};
+  llmc_kplan_options_t ko = {.weight_dtype = weight_dtype, .quant = o->quant, .block_size = o->block_size,
+                             .max_context = max_context, .max_step_tokens = o->max_step};
   s = llmc_kplan_build(model->graph, &target, 1, &ko, &kp);
   group_t *groups = calloc(MAX_GROUPS, sizeof *groups);
   llmc_koverride_t *ov = calloc(MAX_GROUPS, sizeof *ov);
@@ -174,7 +175,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     }
     llmc_artifact_options_t aopts = {.target = target.name, .out_dir = tmp, .opt_level = 2,
                                      .max_context = max_context, .max_seqs = 1, .block_size = o->block_size,
-                                     .passes = &pres, .weight_dtype = weight_dtype,
+                                     .passes = &pres, .weight_dtype = weight_dtype, .quant = o->quant,
                                      .overrides = ov, .n_overrides = n_groups};
     llmc_artifact_summary_t sum;
     s = llmc_artifact_write(model->graph, &pres.plan, llmc_weight_set_lookup, model->weights, &aopts, &sum);
@@ -255,6 +256,7 @@ static const char tune_help[] =
     "                           a GPU device (default: host)\n"
     "      --device=D           backend to measure on: host (default), cuda, hip, auto\n"
     "      --weight-dtype=T     auto (default), f32, f16, bf16, as for compile\n"
+    "      --quant=Q            none (default), int8, int8-g32, int4, as for compile\n"
     "      --max-context=N, --max-step-tokens=N, --block-size=N   as for compile\n"
     "  -h, --help               this text\n";
 
@@ -264,6 +266,7 @@ int llmc_cli_tune(int argc, char **argv) {
       {"device", required_argument, 0, 'd'},     {"weight-dtype", required_argument, 0, 'W'},
       {"max-context", required_argument, 0, 'c'}, {"max-step-tokens", required_argument, 0, 's'},
       {"block-size", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
+      {"quant", required_argument, 0, 'Q'},
       {0, 0, 0, 0}};
   tune_opts_t o = {.target = "host", .device = "host", .out_path = "tuning.jsonl", .weight_dtype = LLMC_DT_F32,
                    .weight_dtype_auto = true,
@@ -282,6 +285,13 @@ int llmc_cli_tune(int argc, char **argv) {
             (!llmc_dtype_parse(optarg, &o.weight_dtype) ||
              (o.weight_dtype != LLMC_DT_F32 && o.weight_dtype != LLMC_DT_F16 && o.weight_dtype != LLMC_DT_BF16)))
           return llmc_cli_usage_error("tune", "--weight-dtype takes auto, f32, f16 or bf16, not '%s'", optarg);
+        break;
+      case 'Q':
+        if (strcmp(optarg, "none") == 0) o.quant = LLMC_QUANT_NONE;
+        else if (strcmp(optarg, "int8") == 0) o.quant = LLMC_QUANT_INT8;
+        else if (strcmp(optarg, "int8-g32") == 0) o.quant = LLMC_QUANT_INT8_G32;
+        else if (strcmp(optarg, "int4") == 0) o.quant = LLMC_QUANT_INT4;
+        else return llmc_cli_usage_error("tune", "--quant takes none, int8, int8-g32 or int4, not '%s'", optarg);
         break;
       case 'c':
         if (!llmc_cli_parse_i64(optarg, 1, 1 << 24, &o.max_context))

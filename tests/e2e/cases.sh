@@ -523,6 +523,14 @@ tune)
   grep -q '"source": "tuning-db"' tuned/report.json || fail "the tuned artifact does not use the database"
   [ ! -e tuning.jsonl.tune.* ] 2>/dev/null || fail "tune left its scratch artifact behind"
   expect_error 64 "one target at a time" -- "$LLMC" tune "$SRC/examples/tiny-llama/model.json" --target=host,sm_90a
+  # Integer layouts: matmul_q8's space (TQ x COLS x PF, 48) swept whole on a
+  # small int4 model; the tuned artifact holds the int8-activation contract.
+  "$GEN_MODEL" q --dim 64 --layers 1 --heads 4 --kv-heads 2 --hidden 128 --vocab 97 --seed 2
+  "$LLMC" tune q/model.json --target=x86-64-v3 --quant=int4 -o q.jsonl 2>/dev/null
+  [ "$(grep -c '"variant":"matmul_q8"' q.jsonl)" -ge 48 ] || fail "tune did not sweep matmul_q8's configurations"
+  "$LLMC" compile q/model.json --target=x86-64-v3 --quant=int4 --tuning-db=q.jsonl -o q-tuned --verify
+  grep -q '"source": "tuning-db"' q-tuned/report.json || fail "the int4 artifact does not use the database"
+  expect_error 64 "--quant takes none, int8, int8-g32 or int4" -- "$LLMC" tune q/model.json --quant=int3 -o x.jsonl
   # The timing half alone, without the compiler (for a GPU machine): time
   # artifacts compiled with forced configurations, write the database.
   for v in 4 8; do
