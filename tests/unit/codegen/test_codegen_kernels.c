@@ -49,11 +49,12 @@ static void check_ok(llmc_status_t *st) {
 
 /* Instantiates family with "KEY", "VALUE", ..., NULL. */
 static void mb_add(module_builder_t *mb, const char *family, ...) {
-  llmc_template_param_t params[16];
+  llmc_template_param_t params[LLMC_KPARAMS_MAX];
   int n = 0;
   va_list ap;
   va_start(ap, family);
   for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
+    assert_true(n < LLMC_KPARAMS_MAX);
     params[n].key = k;
     params[n].value = va_arg(ap, const char *);
     n++;
