@@ -293,7 +293,9 @@ static llmc_status_t *build_plan(builder_t *b) {
   h[LLMC_PLAN_HEAD_DIM] = kp->head_dim;
   h[LLMC_PLAN_BLOCK_SIZE] = kp->block_size;
   h[LLMC_PLAN_BLOCK_FLOATS] = kp->block_floats;
-  h[LLMC_PLAN_KV_DTYPE] = kp->kv_dtype == LLMC_DT_F16 ? 1 : kp->kv_dtype == LLMC_DT_BF16 ? 2 : 0;
+  h[LLMC_PLAN_KV_DTYPE] = kp->kv_dtype == LLMC_DT_F16    ? LLMC_PLAN_KV_F16
+                          : kp->kv_dtype == LLMC_DT_BF16 ? LLMC_PLAN_KV_BF16
+                                                         : LLMC_PLAN_KV_F32;
   h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] = max_blocks;
   h[LLMC_PLAN_META_TOKENS] = 0;
   h[LLMC_PLAN_META_POSITIONS] = t_max;

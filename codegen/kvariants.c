@@ -363,12 +363,18 @@ static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
   return x->call->weight_dtype == LLMC_DT_I8G && k_of(x) % 64 == 0;
 }
 
-/* A column is K/8 (int4) or K/4 (int8) words of values, then the N columns'
- * f16 scales, K/64 words each. */
+/* A column's f32 words of values in an integer layout: K/8 (int4) or K/4
+ * (int8 groups and rows). */
+static int64_t value_words(const llmc_kctx_t *x) {
+  return x->call->weight_dtype == LLMC_DT_I4 ? k_of(x) / 8 : k_of(x) / 4;
+}
+
+/* A column is its value words, then the N columns' f16 scales, K/64 words
+ * each. */
 static llmc_status_t *cpu_matmul_groups_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
   (void)c;
   bool int4 = x->call->weight_dtype == LLMC_DT_I4;
-  int64_t qwords = int4 ? k_of(x) / 8 : k_of(x) / 4;
+  int64_t qwords = value_words(x);
   out->family = int4 ? "matmul_int4" : "matmul_int8g";
   op_params(x, out);
   put_int(x, out, "QWORDS", qwords);
@@ -383,6 +389,8 @@ static llmc_status_t *cpu_matmul_groups_emit(const llmc_kctx_t *x, const llmc_kc
  * The heuristic stays within 128 KiB, the legality check
  * within 256 KiB (a thread's stack is at least 2 MiB: glibc's smallest
  * default; the runtime's pool threads get 8 MiB). */
+#define Q8_TQ_CANDIDATES 1, 2, 4, 8, 16, 32, 64, 128
+static const int64_t q8_tq_candidates[] = {Q8_TQ_CANDIDATES};
 #define Q8_STACK_HINT (128 * 1024)
 #define Q8_STACK_MAX (256 * 1024)
 
@@ -406,8 +414,9 @@ static bool cpu_matmul_q8_supports(const llmc_kctx_t *x) {
 static void cpu_matmul_q8_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   /* As many tokens as a step has (each chunk re-reads the thread's weights),
    * within the stack hint; at least 1. */
-  int64_t best = 1;
-  for (int64_t v = 1; v <= 128; v *= 2) { /* the parameter's candidates */
+  int64_t best = q8_tq_candidates[0];
+  for (size_t i = 0; i < sizeof q8_tq_candidates / sizeof q8_tq_candidates[0]; i++) {
+    int64_t v = q8_tq_candidates[i];
     if (q8_stack_bytes(x, v) > Q8_STACK_HINT) break;
     best = v;
     if (v >= x->plan->max_step_tokens) break;
@@ -438,7 +447,7 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   int64_t k = k_of(x), n = x->call->node->inputs[1]->shape.dims[0], tq = c->values[0];
   /* A column's words of values, per 64 weights, and of scales (int8 rows:
    * one f32 scale a column). */
-  int64_t qwords = wdt == LLMC_DT_I4 ? k / 8 : k / 4;
+  int64_t qwords = value_words(x);
   int64_t step_words = wdt == LLMC_DT_I4 ? 8 : 16;
   int64_t swords = wdt == LLMC_DT_I8 ? 1 : k / 64;
   out->family = "matmul_q8";
@@ -781,7 +790,7 @@ static const llmc_kvariant_t registry[] = {
     {.name = "matmul_q8",
      .ops = "matmul matmul_add",
      .n_params = 3,
-     .params = {{"TQ", 8, {1, 2, 4, 8, 16, 32, 64, 128}}, {"COLS", 2, {1, 4}}, {"PF", 3, {0, 2048, 4096}}},
+     .params = {{"TQ", 8, {Q8_TQ_CANDIDATES}}, {"COLS", 2, {1, 4}}, {"PF", 3, {0, 2048, 4096}}},
      .supports = cpu_matmul_q8_supports,
      .heuristic = cpu_matmul_q8_heuristic,
      .legal = cpu_matmul_q8_legal,

@@ -184,6 +184,9 @@ typedef enum {
   LLMC_ACT_QUANT_NONE, /* f32: the kernels widen the weights instead */
 } llmc_act_quant_t;
 
+/* "none", "int8", "int8-g32" or "int4" (--quant, --quant-config's "quant"); false otherwise. */
+bool llmc_quant_parse(const char *s, llmc_quant_t *out);
+
 /* --quant-config=FILE: per-weight overrides of --quant (quant_config.c). */
 typedef struct llmc_quant_config llmc_quant_config_t;
 LLMC_MUST_USE llmc_status_t *llmc_quant_config_load(const char *path, llmc_quant_config_t **out);

@@ -27,7 +27,7 @@ struct llmc_quant_config {
   llmc_quant_t *exact_quant;
 };
 
-static bool parse_quant(const char *s, llmc_quant_t *out) {
+bool llmc_quant_parse(const char *s, llmc_quant_t *out) {
   if (strcmp(s, "none") == 0) *out = LLMC_QUANT_NONE;
   else if (strcmp(s, "int8") == 0) *out = LLMC_QUANT_INT8;
   else if (strcmp(s, "int4") == 0) *out = LLMC_QUANT_INT4;
@@ -53,7 +53,7 @@ static llmc_status_t *parse_rules(llmc_quant_config_t *c, json_t *root, const ch
       return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu must be {\"match\": PATTERN, \"quant\": LAYOUT}", i);
     if (json_string_length(match) == 0 || json_string_length(match) > MAX_PATTERN)
       return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: the pattern must be 1 to %d bytes", i, MAX_PATTERN);
-    if (!parse_quant(json_string_value(quant), &c->quant[c->n]))
+    if (!llmc_quant_parse(json_string_value(quant), &c->quant[c->n]))
       return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: \"quant\" must be \"none\", \"int8\", \"int8-g32\" or \"int4\", not \"%s\"", i,
                         json_string_value(quant));
     if (!(c->patterns[c->n] = strdup(json_string_value(match))))

@@ -61,7 +61,7 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
       {LLMC_PLAN_META_TOKENS, 0, INT32_MAX},    {LLMC_PLAN_META_POSITIONS, 0, INT32_MAX},
       {LLMC_PLAN_META_SEQ, 0, INT32_MAX},       {LLMC_PLAN_META_BLOCK_TABLES, 0, INT32_MAX},
       {LLMC_PLAN_META_INTS, 1, INT32_MAX},      {LLMC_PLAN_WEIGHT_FLOATS, 0, MAX_FLOATS},
-      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},     {LLMC_PLAN_KV_DTYPE, 0, 2},
+      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},     {LLMC_PLAN_KV_DTYPE, LLMC_PLAN_KV_F32, LLMC_PLAN_KV_BF16},
   };
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
     int64_t v = h[ranges[i].field];
@@ -83,7 +83,7 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
   for (size_t i = 0; i < 4; i++)
     if (!llmc_checked_mul(kv_floats, (uint64_t)h[kv_dims[i]], &kv_floats)) kv_floats = UINT64_MAX;
   /* 16-bit elements: two to a word, rows starting at even elements. */
-  bool kv16 = h[LLMC_PLAN_KV_DTYPE] != 0;
+  bool kv16 = h[LLMC_PLAN_KV_DTYPE] != LLMC_PLAN_KV_F32;
   if (kv16 && h[LLMC_PLAN_HEAD_DIM] % 2)
     return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan KV_DTYPE = %lld (16-bit) with an odd HEAD_DIM = %lld",
                       (long long)h[LLMC_PLAN_KV_DTYPE], (long long)h[LLMC_PLAN_HEAD_DIM]);

@@ -146,7 +146,7 @@ static int input_dirs(const char *model_path, const char *tokenizer_path, char b
 /* --verify: the artifact on the host backend against the interpreter running
  * the graph as imported (a fresh load, before any pass) on the weights the
  * artifact stores. */
-static llmc_status_t *verify_artifact(const char *model_path, const char *out_dir, llmc_verify_contract_t contract) {
+static llmc_status_t *verify_artifact(const char *model_path, const char *out_dir, int int8_activation_calls) {
   llmc_rt_t *rt = NULL;
   llmc_rt_options_t ro = {.backend = "host"};
   llmc_status_t *s = llmc_rt_open(out_dir, &ro, &rt);
@@ -162,6 +162,7 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
   llmc_verify_result_t r;
   s = llmc_verify_artifact(model_path, out_dir, rt, &r);
   if (!s) {
+    llmc_verify_contract_t contract = llmc_verify_contract(rt, int8_activation_calls);
     double bound;
     bool ok = llmc_verify_judge(&r, contract, &bound);
     if (contract == LLMC_VERIFY_EXACT)
@@ -285,11 +286,8 @@ static int cmd_compile(int argc, char **argv) {
       case 'N': no_tokenizer = true; break;
       case 'Q':
         quant_given = true;
-        if (strcmp(optarg, "none") == 0) quant = LLMC_QUANT_NONE;
-        else if (strcmp(optarg, "int8") == 0) quant = LLMC_QUANT_INT8;
-        else if (strcmp(optarg, "int4") == 0) quant = LLMC_QUANT_INT4;
-        else if (strcmp(optarg, "int8-g32") == 0) quant = LLMC_QUANT_INT8_G32;
-        else return llmc_cli_usage_error("compile", "--quant takes none, int8, int8-g32 or int4 (fp8 is not built yet), not '%s'", optarg);
+        if (!llmc_quant_parse(optarg, &quant))
+          return llmc_cli_usage_error("compile", "--quant takes none, int8, int8-g32 or int4 (fp8 is not built yet), not '%s'", optarg);
         break;
 #ifdef LLMC_GPU_EMULATION
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
@@ -478,10 +476,7 @@ static int cmd_compile(int argc, char **argv) {
   llmc_quant_config_destroy(quant_config);
   /* Verified where it was written, so a failing artifact is never published. */
   if (!s && verify)
-    s = verify_artifact(argv[optind], pub.tmp,
-                        sum.int8_activation_calls ? LLMC_VERIFY_INT8_ACTS
-                        : kv_dtype != LLMC_DT_F32 ? LLMC_VERIFY_KV16
-                                                  : LLMC_VERIFY_EXACT);
+    s = verify_artifact(argv[optind], pub.tmp, sum.int8_activation_calls);
   if (!s) s = llmc_publish_commit(&pub);
   llmc_publish_abort(&pub);
   disarm();

@@ -40,6 +40,11 @@ typedef enum {
  * the model's accuracy in e2e.quant-accuracy. */
 bool llmc_verify_judge(const llmc_verify_result_t *r, llmc_verify_contract_t c, double *out_bound);
 
+/* The contract of the artifact open on rt: INT8_ACTS when it has such
+ * calls (llmc_artifact_summary_t.int8_activation_calls), else KV16 when its
+ * plan's KV pool is 16-bit, else EXACT. */
+llmc_verify_contract_t llmc_verify_contract(llmc_rt_t *rt, int int8_activation_calls);
+
 /* Runs `prompt` (len tokens) through the interpreter and through the
  * artifact (llmc_rt_forward on a fresh sequence, in chunks of the plan's
  * step size, so attention reads through the block table), then `steps`

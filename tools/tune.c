@@ -186,7 +186,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     llmc_verify_result_t vr = {0};
     if (!s) s = llmc_verify_artifact(o->model_path, tmp, rt, &vr);
     double bound;
-    if (!s && !llmc_verify_judge(&vr, sum.int8_activation_calls ? LLMC_VERIFY_INT8_ACTS : LLMC_VERIFY_EXACT, &bound))
+    if (!s && !llmc_verify_judge(&vr, llmc_verify_contract(rt, sum.int8_activation_calls), &bound))
       s = LLMC_ERROR(LLMC_INTERNAL, "llmc tune", "round %d: the compiled model disagrees with the reference "
                      "interpreter (max difference %.3g)", r + 1, vr.max_abs_err);
     const llmc_rt_kernel_time_t *prof = NULL;
@@ -287,11 +287,8 @@ int llmc_cli_tune(int argc, char **argv) {
           return llmc_cli_usage_error("tune", "--weight-dtype takes auto, f32, f16 or bf16, not '%s'", optarg);
         break;
       case 'Q':
-        if (strcmp(optarg, "none") == 0) o.quant = LLMC_QUANT_NONE;
-        else if (strcmp(optarg, "int8") == 0) o.quant = LLMC_QUANT_INT8;
-        else if (strcmp(optarg, "int8-g32") == 0) o.quant = LLMC_QUANT_INT8_G32;
-        else if (strcmp(optarg, "int4") == 0) o.quant = LLMC_QUANT_INT4;
-        else return llmc_cli_usage_error("tune", "--quant takes none, int8, int8-g32 or int4, not '%s'", optarg);
+        if (!llmc_quant_parse(optarg, &o.quant))
+          return llmc_cli_usage_error("tune", "--quant takes none, int8, int8-g32 or int4, not '%s'", optarg);
         break;
       case 'c':
         if (!llmc_cli_parse_i64(optarg, 1, 1 << 24, &o.max_context))

@@ -71,11 +71,13 @@ enum {
   LLMC_PLAN_META_INTS, /* meta buffer size in i32 */
   LLMC_PLAN_WEIGHT_FLOATS,
   LLMC_PLAN_N_LAUNCHES,
-  /* The KV pool's elements: 0 f32, 1 f16, 2 bf16 (16-bit values two to an
+  /* The KV pool's elements, llmc_plan_kv_dtype_t (16-bit values two to an
    * f32 word: BLOCK_FLOATS is then half the elements; HEAD_DIM is even). */
   LLMC_PLAN_KV_DTYPE,
   LLMC_PLAN_HEADER_LEN
 };
+
+typedef enum { LLMC_PLAN_KV_F32 = 0, LLMC_PLAN_KV_F16 = 1, LLMC_PLAN_KV_BF16 = 2 } llmc_plan_kv_dtype_t;
 
 /* After the header, each launch is:
  *   kernel index, extent_a, extent_b, t_min, t_max, n_args, then n_args
