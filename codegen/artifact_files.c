@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "artifact_impl.h"
+#include "llmc_kquant.h"
 #include "llmc_safetensors.h"
 
 /* ---- weights ---- */
@@ -216,9 +217,85 @@ static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size
   return s;
 }
 
+/* ---- the K-quant layouts (LLMC_DT_I4K, LLMC_DT_I6K; support/llmc_kquant.h) ----
+ * A row whose weight came from a GGUF tensor of the same K-quant (Q4_K for
+ * int4-k, Q6_K for int6-k) is converted from the file's blocks exactly; any
+ * other row (another source, or the other K-quant's rows in a joined
+ * constant) is quantized from its f32 values by llmc's rule. The tensor is
+ * every row's values, then every row's headers. */
+
+typedef struct {
+  int64_t row; /* the row held, -1 for none */
+  float *x;    /* [K] */
+  uint8_t *values, *header;
+} kquant_row_t;
+
+/* The weight holding row r of constant v, and the row's index in it. */
+static llmc_status_t *row_source(const source_t *src, const llmc_value_t *v, int64_t r, llmc_weight_view_t *out,
+                                 int64_t *out_row) {
+  if (v->kind == LLMC_VALUE_WEIGHT) {
+    *out_row = r;
+    return find_view(src, v, out);
+  }
+  for (int i = 0; i < v->n_inputs; i++) {
+    if (r < v->inputs[i]->shape.dims[0]) return row_source(src, v->inputs[i], r, out, out_row);
+    r -= v->inputs[i]->shape.dims[0];
+  }
+  return LLMC_ERROR(LLMC_INTERNAL, src->g->name, "row %lld is outside '%s'", (long long)r, v->name);
+}
+
+static llmc_status_t *kquant_row(const source_t *src, int64_t r, kquant_row_t *out) {
+  if (out->row == r) return NULL;
+  int bits = src->dt == LLMC_DT_I4K ? 4 : 6;
+  uint64_t k = (uint64_t)src->v->shape.dims[1], block_bytes = bits == 4 ? 144 : 210;
+  llmc_weight_view_t view;
+  int64_t in_row = 0;
+  LLMC_RETURN_IF_ERROR(row_source(src, src->v, r, &view, &in_row));
+  if (view.source && view.source_data && !strcmp(view.source, bits == 4 ? "Q4_K" : "Q6_K") &&
+      view.shape.rank == 2 && (uint64_t)view.shape.dims[1] == k &&
+      view.source_bytes / block_bytes * LLMC_KQUANT_BLOCK / k > (uint64_t)in_row) {
+    llmc_kquant_from_ggml(bits, (const uint8_t *)view.source_data + (uint64_t)in_row * (k / LLMC_KQUANT_BLOCK) * block_bytes, k,
+                          out->values, out->header);
+  } else {
+    source_t f32 = *src;
+    f32.dt = LLMC_DT_F32;
+    LLMC_RETURN_IF_ERROR(const_elems(&f32, src->v, (uint64_t)r * k, k, out->x, 0));
+    llmc_kquant_quantize_row(bits, out->x, k, out->values, out->header);
+  }
+  out->row = r;
+  return NULL;
+}
+
+/* llmc_st_produce_fn for a K-quant tensor: bytes [offset, offset + len). */
+static llmc_status_t *produce_kquant(void *ctx, uint64_t offset, void *buf, size_t len) {
+  const source_t *src = ctx;
+  int bits = src->dt == LLMC_DT_I4K ? 4 : 6;
+  uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1];
+  uint64_t row_v = llmc_kquant_value_bytes(bits, k), row_h = llmc_kquant_header_bytes(k), v_bytes = n * row_v;
+  kquant_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .values = malloc(row_v), .header = malloc(row_h)};
+  llmc_status_t *s = row.x && row.values && row.header ? NULL : llmc_artifact_oom();
+  uint8_t *out = buf;
+  for (uint64_t at = offset, end = offset + len; at < end && !s;) {
+    uint64_t per_row = at < v_bytes ? row_v : row_h, base = at < v_bytes ? 0 : v_bytes;
+    uint64_t r = (at - base) / per_row, c = (at - base) % per_row, take = per_row - c < end - at ? per_row - c : end - at;
+    if (!(s = kquant_row(src, (int64_t)r, &row)))
+      memcpy(out + (at - offset), (at < v_bytes ? row.values : row.header) + c, take);
+    at += take;
+  }
+  free(row.x);
+  free(row.values);
+  free(row.header);
+  return s;
+}
+
 /* The name report.json and the weight file's metadata give a stored dtype. */
 static const char *layout_name(llmc_dtype_t dt) {
-  return dt == LLMC_DT_I8 ? "int8-rows" : dt == LLMC_DT_I4 ? "int4-g32" : dt == LLMC_DT_I8G ? "int8-g32" : llmc_dtype_name(dt);
+  return dt == LLMC_DT_I8    ? "int8-rows"
+         : dt == LLMC_DT_I4  ? "int4-g32"
+         : dt == LLMC_DT_I8G ? "int8-g32"
+         : dt == LLMC_DT_I4K ? "int4-k"
+         : dt == LLMC_DT_I6K ? "int6-k"
+                             : llmc_dtype_name(dt);
 }
 
 llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
@@ -268,10 +345,10 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
       }
       if (s) break;
     }
-    if (dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G) {
+    if (dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G || dt == LLMC_DT_I4K || dt == LLMC_DT_I6K) {
       /* A byte tensor in one of llmc's own layouts, named as such for
        * readers (--verify) in the metadata: "llmc.layout.NAME" =
-       * "LAYOUT@N@K" (int8-rows, int4-g32, int8-g32). */
+       * "LAYOUT@N@K" (int8-rows, int4-g32, int8-g32, int4-k, int6-k). */
       if ((s = check_sources(src, v))) break;
       const char *key = llmc_arena_printf(b->a, "llmc.layout.%s", name);
       const char *val = llmc_arena_printf(b->a, "%s@%lld@%lld", layout_name(dt), (long long)v->shape.dims[0],
@@ -279,7 +356,11 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
       s = key && val ? llmc_st_writer_set_metadata(w, key, val) : llmc_artifact_oom();
       int64_t shape[1] = {(int64_t)bytes};
       if (!s)
-        s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape, dt == LLMC_DT_I8 ? produce_int8 : produce_groups, src);
+        s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape,
+                                      dt == LLMC_DT_I8                            ? produce_int8
+                                      : dt == LLMC_DT_I4K || dt == LLMC_DT_I6K ? produce_kquant
+                                                                               : produce_groups,
+                                      src);
     } else if (v->kind == LLMC_VALUE_NODE) {
       s = llmc_st_writer_add_stream(w, name, st, v->shape.rank, v->shape.dims, produce_weight, src);
     } else {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kplan_impl.h"
+#include "llmc_kquant.h"
 
 /* ---- helpers ---- */
 
@@ -363,11 +364,10 @@ static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
   return x->call->weight_dtype == LLMC_DT_I8G && k_of(x) % 64 == 0;
 }
 
-/* A column's f32 words of values in an integer layout: K/8 (int4) or K/4
- * (int8 groups and rows). */
-static int64_t value_words(const llmc_kctx_t *x) {
-  return x->call->weight_dtype == LLMC_DT_I4 ? k_of(x) / 8 : k_of(x) / 4;
-}
+/* A column's f32 words of values in an integer layout: K/8 (int4 and
+ * int4-k nibbles) or K/4 (int8 groups and rows, int6-k's bytes). */
+static bool nibbles(llmc_dtype_t dt) { return dt == LLMC_DT_I4 || dt == LLMC_DT_I4K; }
+static int64_t value_words(const llmc_kctx_t *x) { return nibbles(x->call->weight_dtype) ? k_of(x) / 8 : k_of(x) / 4; }
 
 /* A column is its value words, then the N columns' f16 scales, K/64 words
  * each. */
@@ -394,11 +394,12 @@ static const int64_t q8_tq_candidates[] = {Q8_TQ_CANDIDATES};
 #define Q8_STACK_HINT (128 * 1024)
 #define Q8_STACK_MAX (256 * 1024)
 
-/* A token's quantized row: K bytes, K/32 f32 scales and, for int4 (the
- * unsigned dot's lane corrections), 8 i32 a block. */
+/* A token's quantized row: K bytes, K/32 f32 scales and, for the nibble
+ * layouts (the unsigned dot's lane corrections; int4-k's mins), 8 i32 a
+ * block. */
 static int64_t q8_stack_bytes(const llmc_kctx_t *x, int64_t tq) {
   int64_t blocks = k_of(x) / 32;
-  return tq * (k_of(x) + blocks * 4 + (x->call->weight_dtype == LLMC_DT_I4 ? blocks * 32 : 0));
+  return tq * (k_of(x) + blocks * 4 + (nibbles(x->call->weight_dtype) ? blocks * 32 : 0));
 }
 
 /* Not in an artifact that also has GPU targets: they have no integer-dot
@@ -408,6 +409,7 @@ static bool cpu_matmul_q8_supports(const llmc_kctx_t *x) {
   llmc_dtype_t w = x->call->weight_dtype;
   for (int t = 0; t < x->plan->n_targets; t++)
     if (x->plan->targets[t].is_gpu) return false;
+  if (w == LLMC_DT_I4K || w == LLMC_DT_I6K) return x->plan->act_quant && k_of(x) % 256 == 0;
   return x->plan->act_quant && (w == LLMC_DT_I4 || w == LLMC_DT_I8G || w == LLMC_DT_I8) && k_of(x) % 64 == 0;
 }
 
@@ -425,7 +427,7 @@ static void cpu_matmul_q8_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
    * (docs/performance.md, 2026-11-30), that wins for int4 (by up to 1.4x
    * without prefetch, about even with it) and loses for int8 (0.7x: its
    * four 64-byte streams a step), which reads one column after another. */
-  int64_t cols = x->call->weight_dtype == LLMC_DT_I4 ? 4 : 1;
+  int64_t cols = nibbles(x->call->weight_dtype) ? 4 : 1;
   /* Prefetch 8 KiB ahead of each weight stream: on this 2-vCPU Xeon
    * (2026-11-30) decode went from 2 KiB to 8 KiB ahead +25-40%, none to 8
    * KiB 1.5-2.5x; 16 KiB is no better. */
@@ -448,10 +450,15 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   /* A column's words of values, per 64 weights, and of scales (int8 rows:
    * one f32 scale a column). */
   int64_t qwords = value_words(x);
-  int64_t step_words = wdt == LLMC_DT_I4 ? 8 : 16;
-  int64_t swords = wdt == LLMC_DT_I8 ? 1 : k / 64;
+  int64_t step_words = nibbles(wdt) ? 8 : 16;
+  bool kq = wdt == LLMC_DT_I4K || wdt == LLMC_DT_I6K;
+  int64_t swords = wdt == LLMC_DT_I8 ? 1 : kq ? k / LLMC_KQUANT_BLOCK * (LLMC_KQUANT_HEADER_BYTES / 4) : k / 64;
   out->family = "matmul_q8";
-  out->helper[0] = wdt == LLMC_DT_I4 ? "q8_dot_int4" : wdt == LLMC_DT_I8G ? "q8_dot_int8g" : "q8_dot_int8";
+  out->helper[0] = wdt == LLMC_DT_I4    ? "q8_dot_int4"
+                   : wdt == LLMC_DT_I8G ? "q8_dot_int8g"
+                   : wdt == LLMC_DT_I4K ? "q8_dot_int4k"
+                   : wdt == LLMC_DT_I6K ? "q8_dot_int6k"
+                                        : "q8_dot_int8";
   out->helper[1] = llmc_target_has_avx2(x->target) ? "q8_dot32_avx2" : "q8_dot32";
   op_params(x, out);
   put_int(x, out, "KB", k / 32);
@@ -459,8 +466,8 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   put_int(x, out, "TQ", tq);
   put_int(x, out, "QA", tq * k);
   put_int(x, out, "DA", tq * (k / 32));
-  put(x, out, "CORR", wdt == LLMC_DT_I4 ? "true" : "false");
-  put_int(x, out, "CA", wdt == LLMC_DT_I4 ? tq * (k / 32) * 8 : 8);
+  put(x, out, "CORR", nibbles(wdt) ? "true" : "false");
+  put_int(x, out, "CA", nibbles(wdt) ? tq * (k / 32) * 8 : 8);
   put_int(x, out, "QWORDS", qwords);
   put_int(x, out, "STEP_WORDS", step_words);
   put_int(x, out, "SWORDS", swords);

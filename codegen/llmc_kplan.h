@@ -176,6 +176,8 @@ typedef enum {
   LLMC_QUANT_INT8, /* int8 per output row, symmetric, one f32 scale per row */
   LLMC_QUANT_INT4, /* int4 in groups of 32, symmetric, one f16 scale per group (ggml's Q4_0) */
   LLMC_QUANT_INT8_G32, /* int8 in groups of 32, symmetric, one f16 scale per group (ggml's Q8_0) */
+  LLMC_QUANT_INT4_K, /* int4 K-quant super-blocks: 8 groups of 32 with 6-bit scales and mins (ggml's Q4_K) */
+  LLMC_QUANT_INT6_K, /* int6 K-quant super-blocks: 16 groups of 16 with 8-bit scales (ggml's Q6_K) */
 } llmc_quant_t;
 
 /* What matmuls on integer weights do with their activations (--act-quant). */
@@ -184,7 +186,8 @@ typedef enum {
   LLMC_ACT_QUANT_NONE, /* f32: the kernels widen the weights instead */
 } llmc_act_quant_t;
 
-/* "none", "int8", "int8-g32" or "int4" (--quant, --quant-config's "quant"); false otherwise. */
+/* "none", "int8", "int8-g32", "int4", "int4-k" or "int6-k" (--quant, --quant-config's "quant");
+ * false otherwise. */
 bool llmc_quant_parse(const char *s, llmc_quant_t *out);
 
 /* --quant-config=FILE: per-weight overrides of --quant (quant_config.c). */

@@ -6,6 +6,7 @@
  * against the data section and against each other (overlap is refused: two
  * names for the same bytes is a broken or hostile file). */
 #include "llmc_gguf.h"
+#include "llmc_kquant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,59 +533,31 @@ static void dequant_block32(uint32_t type, const uint8_t *b, float *y) {
   }
 }
 
-/* Q4_K and Q5_K's eight 6-bit (scale, min) pairs packed in 12 bytes. */
-static void scale_min_k4(int j, const uint8_t *q, int *d, int *m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
-/* 256-element super-blocks. Q4_K {d, dmin, scales[12], qs[128]}, Q5_K {d,
- * dmin, scales[12], qh[32], qs[128]}: 64 elements per 32 bytes of qs, low
- * nibbles first; Q5_K's fifth bit of sub-block pair p is qh bit 2p (low),
- * 2p + 1 (high). Q6_K {ql[128], qh[64], scales[16] (int8), d}. */
+/* 256-element super-blocks. Q4_K and Q6_K through llmc's K-quant layouts
+ * (support/llmc_kquant.h: the conversion the compiler stores them with, then
+ * ggml's dequantization, so the two cannot disagree). Q5_K {d, dmin,
+ * scales[12], qh[32], qs[128]}: 64 elements per 32 bytes of qs, low
+ * nibbles first; the fifth bit of sub-block pair p is qh bit 2p (low),
+ * 2p + 1 (high). */
 static void dequant_block256(uint32_t type, const uint8_t *b, float *y) {
-  if (type == LLMC_GGML_Q6_K) {
-    const uint8_t *ql = b, *qh = b + 128;
-    const int8_t *sc = (const int8_t *)(b + 192);
-    float d = half_at(b + 208);
-    for (int n = 0; n < 256; n += 128) {
-      for (int l = 0; l < 32; l++) {
-        int is = l / 16;
-        int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        y[l] = d * (float)sc[is] * (float)q1;
-        y[l + 32] = d * (float)sc[is + 2] * (float)q2;
-        y[l + 64] = d * (float)sc[is + 4] * (float)q3;
-        y[l + 96] = d * (float)sc[is + 6] * (float)q4;
-      }
-      y += 128;
-      ql += 64;
-      qh += 32;
-      sc += 8;
-    }
+  if (type != LLMC_GGML_Q5_K) {
+    int bits = type == LLMC_GGML_Q4_K ? 4 : 6;
+    uint8_t values[LLMC_KQUANT_BLOCK], header[LLMC_KQUANT_HEADER_BYTES];
+    llmc_kquant_from_ggml(bits, b, LLMC_KQUANT_BLOCK, values, header);
+    llmc_kquant_dequant_row(bits, values, header, LLMC_KQUANT_BLOCK, y);
     return;
   }
   float d = half_at(b), dmin = half_at(b + 2);
-  const uint8_t *scales = b + 4, *qh = b + 16, *q = type == LLMC_GGML_Q5_K ? b + 48 : b + 16;
+  const uint8_t *scales = b + 4, *qh = b + 16, *q = b + 48;
   for (int j = 0, is = 0; j < 256; j += 64, is += 2) {
     int sc, m;
-    scale_min_k4(is, scales, &sc, &m);
+    llmc_kquant_ggml_scale_min(is, scales, &sc, &m);
     float d1 = d * (float)sc, m1 = dmin * (float)m;
-    scale_min_k4(is + 1, scales, &sc, &m);
+    llmc_kquant_ggml_scale_min(is + 1, scales, &sc, &m);
     float d2 = d * (float)sc, m2 = dmin * (float)m;
     for (int l = 0; l < 32; l++) {
-      int lo = q[l] & 0xF, hi = q[l] >> 4;
-      if (type == LLMC_GGML_Q5_K) {
-        lo += (qh[l] >> is) & 1 ? 16 : 0;
-        hi += (qh[l] >> (is + 1)) & 1 ? 16 : 0;
-      }
+      int lo = (q[l] & 0xF) + ((qh[l] >> is) & 1 ? 16 : 0);
+      int hi = (q[l] >> 4) + ((qh[l] >> (is + 1)) & 1 ? 16 : 0);
       y[l] = d1 * (float)lo - m1;
       y[l + 32] = d2 * (float)hi - m2;
     }

@@ -121,6 +121,8 @@ static llmc_status_t *add_tensor(llmc_gguf_weights_t *w, const llmc_gguf_tensor_
       llmc_gguf_tensor_to_f32(t, 0, t->numel, w->owned[w->n]);
       out->dtype = LLMC_ST_F32;
       out->source = llmc_ggml_type_name(t->type);
+      out->source_data = t->data;
+      out->source_bytes = t->nbytes;
       out->data = (const uint8_t *)w->owned[w->n];
       out->nbytes = bytes;
       w->n++;

@@ -69,6 +69,8 @@ typedef struct {
   uint64_t nbytes;        /* numel * dtype size, checked */
   const uint8_t *data;    /* points into the mapping; not aligned unless the writer was llmc's */
   const char *source;     /* the format the data was converted from (a GGUF's "Q4_K"); NULL when as stored */
+  const uint8_t *source_data; /* those bytes (in the source file's mapping); NULL when as stored */
+  uint64_t source_bytes;
 } llmc_st_tensor_t;
 
 /* Opaque: owns the mapping, the names and a name-sorted tensor array. */

@@ -177,6 +177,8 @@ bool llmc_weight_view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out) {
   out->data = t->data;
   out->scales = NULL;
   out->source = t->source;
+  out->source_data = t->source_data;
+  out->source_bytes = t->source_bytes;
   out->shape.rank = t->rank;
   for (int i = 0; i < t->rank && i < LLMC_MAX_RANK; i++) out->shape.dims[i] = t->shape[i];
   switch (t->dtype) {

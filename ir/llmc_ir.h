@@ -27,6 +27,8 @@ typedef enum {
   LLMC_DT_I8, /* a stored weight layout only: int8 rows with one f32 scale per row (llmc_stored_bytes) */
   LLMC_DT_I4, /* a stored weight layout only: int4 in groups of 32, one f16 scale per group (ggml's Q4_0 values) */
   LLMC_DT_I8G, /* a stored weight layout only: int8 in groups of 32, one f16 scale per group (ggml's Q8_0 values) */
+  LLMC_DT_I4K, /* a stored weight layout only: int4 K-quant super-blocks of 256 (ggml's Q4_K values) */
+  LLMC_DT_I6K, /* a stored weight layout only: int6 K-quant super-blocks of 256, one byte a value (ggml's Q6_K values) */
   LLMC_DT_COUNT
 } llmc_dtype_t;
 
@@ -276,7 +278,11 @@ typedef struct {
   const void *data; /* in the file's dtype; F32/F16/BF16 converted on use */
   const void *scales; /* LLMC_DT_I8: one f32 per row (data holds the int8 rows); LLMC_DT_I4: one f16 per
                        * group of 32 (data holds the nibbles: a group's 16 bytes, element j low, j + 16 high);
-                       * LLMC_DT_I8G: one f16 per group of 32 (data holds the int8 values) */
+                       * LLMC_DT_I8G: one f16 per group of 32 (data holds the int8 values);
+                       * LLMC_DT_I4K, LLMC_DT_I6K: five 32-bit words per 256 values (llmc_kquant_header_t
+                       * in support/llmc_kquant.h; data holds the nibbles as LLMC_DT_I4's, or the int8 values) */
+  const void *source_data; /* the bytes it was converted from (a GGUF tensor's blocks); NULL when none */
+  uint64_t source_bytes;
   const char *source; /* the format it was converted from on import (a GGUF's "Q4_K"); NULL when none */
 } llmc_weight_view_t;
 /* Looks up a weight by name; returns false when absent. */

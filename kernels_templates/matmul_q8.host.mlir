@@ -1,5 +1,5 @@
 // matmul_q8.host.mlir: out[T,N] = a[T,K] x b[N,K]^T with b in an integer
-// layout (int4 or int8 groups of 32, or int8 rows) and integer dot products:
+// layout (int4 or int8 groups of 32, int8 rows, or ggml's K-quants) and integer dot products:
 // llama.cpp's Q4_0 x Q8_0 arithmetic, written once for every layout.
 //
 // Each row of a is first quantized in blocks of 32 to int8:
@@ -7,7 +7,8 @@
 // so a block of 32 weights meets its activations as an exact 32-bit integer
 // sum of products, scaled once by the weight's scale times d. Two helpers
 // complete the kernel: the layout's (q8_dot_<layout>) decodes the weights
-// (@NAME_step takes two blocks, 64 weights, of one column into 8 f32 lanes;
+// (@NAME_step takes two blocks, 64 weights, of one column into 8 f32 lanes,
+// given the column's values at q_word and its scales from s_col, step g;
 // @NAME_colscale is the column's own factor: int8 rows' scale, groups' 1),
 // and the target's (q8_dot32, q8_dot32_avx2) is @NAME_dot32, a block's
 // integer dot product.
@@ -101,7 +102,6 @@ func.func private @{{NAME}}_col(%w: memref<?xf32>, %q_col: index, %s_col: index,
   %step_words = arith.constant {{STEP_WORDS}} : index
   %gw = arith.muli %g, %step_words : index
   %wq = arith.addi %q_col, %gw : index
-  %ws = arith.addi %s_col, %g : index
   // Software prefetch PF words ahead of the weights being read (0: none).
   // The hardware prefetcher alone leaves a thread waiting on its weight
   // stream: prefetching 8 KiB ahead more than doubled int8 decode here
@@ -112,7 +112,7 @@ func.func private @{{NAME}}_col(%w: memref<?xf32>, %q_col: index, %s_col: index,
     %ahead = arith.addi %wq, %pf : index
     memref.prefetch %w[%ahead], read, locality<3>, data : memref<?xf32>
   }
-  %n = func.call @{{NAME}}_step(%w, %wq, %ws, %aq0, %aq1, %da0, %da1, %c0, %c1, %acc) : (memref<?xf32>, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
+  %n = func.call @{{NAME}}_step(%w, %wq, %s_col, %g, %aq0, %aq1, %da0, %da1, %c0, %c1, %acc) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
   return %n : vector<8xf32>
 }
 // A column's 8 lanes reduced and scaled by its own factor.

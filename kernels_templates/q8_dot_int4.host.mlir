@@ -16,8 +16,8 @@ func.func private @{{NAME}}_unpack(%g: vector<16xi8>) -> vector<32xi8> {
   %wq = vector.shuffle %lo, %hi [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
   return %wq : vector<32xi8>
 }
-// Two groups (8 words of nibbles at q_word, their scales at s_word).
-func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_word: index, %aq0: vector<32xi8>,
+// Two groups (8 words of nibbles at q_word, their scales in word g of the column's, from s_col).
+func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index, %aq0: vector<32xi8>,
                                  %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
                                  %acc: vector<8xf32>) -> vector<8xf32> {
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<8xf32>
@@ -26,6 +26,7 @@ func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_word: ind
   %g1 = vector.extract_strided_slice %bytes {offsets = [16], sizes = [16], strides = [1]} : vector<32xi8> to vector<16xi8>
   %wq0 = func.call @{{NAME}}_unpack(%g0) : (vector<16xi8>) -> vector<32xi8>
   %wq1 = func.call @{{NAME}}_unpack(%g1) : (vector<16xi8>) -> vector<32xi8>
+  %s_word = arith.addi %s_col, %g : index
   %sw = vector.load %w[%s_word] : memref<?xf32>, vector<1xf32>
   %sh = vector.bitcast %sw : vector<1xf32> to vector<2xf16>
   %sf = arith.extf %sh : vector<2xf16> to vector<2xf32>

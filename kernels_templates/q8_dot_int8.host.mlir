@@ -2,8 +2,8 @@
 // layout (LLMC_DT_I8): a column is K int8 values; the tensor's N f32 scales,
 // one a row, follow all the values (the column's own factor).
 //   params: NAME
-// Two blocks of 32 (16 words of values at q_word); s_word is unused.
-func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_word: index, %aq0: vector<32xi8>,
+// Two blocks of 32 (16 words of values at q_word); s_col and g are unused.
+func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index, %aq0: vector<32xi8>,
                                  %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
                                  %acc: vector<8xf32>) -> vector<8xf32> {
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<16xf32>

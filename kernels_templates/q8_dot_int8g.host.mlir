@@ -2,14 +2,15 @@
 // layout (LLMC_DT_I8G, ggml's Q8_0 values): a column is K int8 values, then
 // the tensor's f16 scales, one a group of 32, two to a word.
 //   params: NAME
-// Two groups (16 words of values at q_word, their scales at s_word).
-func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_word: index, %aq0: vector<32xi8>,
+// Two groups (16 words of values at q_word, their scales in word g of the column's, from s_col).
+func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index, %aq0: vector<32xi8>,
                                  %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
                                  %acc: vector<8xf32>) -> vector<8xf32> {
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<16xf32>
   %bytes = vector.bitcast %words : vector<16xf32> to vector<64xi8>
   %wq0 = vector.extract_strided_slice %bytes {offsets = [0], sizes = [32], strides = [1]} : vector<64xi8> to vector<32xi8>
   %wq1 = vector.extract_strided_slice %bytes {offsets = [32], sizes = [32], strides = [1]} : vector<64xi8> to vector<32xi8>
+  %s_word = arith.addi %s_col, %g : index
   %sw = vector.load %w[%s_word] : memref<?xf32>, vector<1xf32>
   %sh = vector.bitcast %sw : vector<1xf32> to vector<2xf16>
   %sf = arith.extf %sh : vector<2xf16> to vector<2xf32>

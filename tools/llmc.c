@@ -182,6 +182,26 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
   return s;
 }
 
+/* Whether every target of --target=a,b,... is a CPU one (an unknown name
+ * counts as not: the artifact writer reports it). */
+static bool cpu_targets_only(const char *list) {
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    char name[64];
+    llmc_target_t t;
+    if (len == 0 || len >= sizeof name) return false;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    p += len + (p[len] == ',');
+    llmc_status_t *s = llmc_target_lookup(name, &t);
+    if (s || t.is_gpu) {
+      llmc_status_free(s);
+      return false;
+    }
+  }
+  return true;
+}
+
 static const char compile_help[] =
     "Usage: llmc compile MODEL [options]\n"
     "Compiles MODEL (a model.json file or a Hugging Face directory) ahead of time.\n\n"
@@ -201,7 +221,9 @@ static const char compile_help[] =
     "      --max-context=N      longest sequence served (default: the model's, at most 4096)\n"
     "      --max-step-tokens=N  tokens per step, the prefill chunk (default: 128)\n"
     "      --max-seqs=N         sequences per step (default: 8)\n"
-    "      --block-size=N       KV cache block size in tokens (default: 16)\n"
+    "      --block-size=N       KV cache block size in tokens (default: 16)\n";
+/* (Two strings: C17 compilers need only support 4095 characters in one.) */
+static const char compile_help_weights[] =
     "      --weight-dtype=T     auto (default), f32, f16 or bf16: how matmul weights\n"
     "                           are stored and read; auto keeps the checkpoint's\n"
     "                           16-bit type (16-bit halves the bytes decode streams)\n"
@@ -211,12 +233,16 @@ static const char compile_help[] =
     "                           repeatable; --emit=plan shows the variants chosen\n"
     "      --tuning-db=FILE     configurations measured by `llmc tune` (JSON lines);\n"
     "                           the fastest entry for a call's variant and shape wins\n"
-    "      --quant=Q            none (default), int8, int8-g32 or int4: matmul weights stored as\n"
-    "                           int8 per output row with f32 scales (a quarter of\n"
-    "                           f32's bytes), or int4 in groups of 32 with f16 scales\n"
-    "                           (CPU targets; 0.5625 bytes a weight), or int8-g32:\n"
-    "                           int8 in groups of 32 with f16 scales (CPU targets;\n"
-    "                           1.0625 bytes), dequantized in the kernels\n"
+    "      --quant=Q            none (default), int8, int8-g32, int4, int4-k or int6-k:\n"
+    "                           matmul weights stored as int8 per output row with f32\n"
+    "                           scales (a quarter of f32's bytes), or int4 in groups of\n"
+    "                           32 with f16 scales (CPU targets; 0.5625 bytes a weight),\n"
+    "                           or int8-g32: int8 in groups of 32 with f16 scales (CPU\n"
+    "                           targets; 1.0625 bytes), or ggml's K-quants: int4-k\n"
+    "                           (Q4_K's values, 0.578 bytes) and int6-k (Q6_K's, 1.078\n"
+    "                           bytes; both CPU targets, int8 activations, K a multiple\n"
+    "                           of 256); a GGUF's Q4_0, Q8_0, Q4_K and Q6_K tensors keep\n"
+    "                           their layout unless --quant is given\n"
     "      --kv-cache-dtype=T   f32 (default), f16 or bf16: the KV cache's element type\n"
     "                           (CPU targets; 16-bit halves its memory and the bytes\n"
     "                           attention reads; f16 needs F16C)\n"
@@ -287,7 +313,7 @@ static int cmd_compile(int argc, char **argv) {
       case 'Q':
         quant_given = true;
         if (!llmc_quant_parse(optarg, &quant))
-          return llmc_cli_usage_error("compile", "--quant takes none, int8, int8-g32 or int4 (fp8 is not built yet), not '%s'", optarg);
+          return llmc_cli_usage_error("compile", "--quant takes none, int8, int8-g32, int4, int4-k or int6-k (fp8 is not built yet), not '%s'", optarg);
         break;
 #ifdef LLMC_GPU_EMULATION
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
@@ -340,7 +366,10 @@ static int cmd_compile(int argc, char **argv) {
         if (!llmc_cli_parse_i64(optarg, 1, 4096, &block_size))
           return llmc_cli_usage_error("compile", "bad --block-size '%s'", optarg);
         break;
-      case 'h': fputs(compile_help, stdout); return 0;
+      case 'h':
+        fputs(compile_help, stdout);
+        fputs(compile_help_weights, stdout);
+        return 0;
       case ':': return llmc_cli_usage_error("compile", "option '%s' needs a value", argv[optind - 1]);
       default: return llmc_cli_usage_error("compile", "unknown option '%s'", argv[optind - 1]);
     }
@@ -392,17 +421,25 @@ static int cmd_compile(int argc, char **argv) {
   if (weight_dtype_auto) weight_dtype = llmc_model_checkpoint_dtype(model);
   /* Layouts the checkpoint already has, unless the user chose: a GGUF's
    * Q4_0 and Q8_0 matrices are llmc's int4 and int8 groups (dequantized and
-   * requantized by the same rules they come back bit for bit). They follow
-   * --quant-config's rules, so a rule still decides the weights it matches
-   * (e.g. a Q6_K output matrix to int8-g32 next to the Q4_0 ones). */
-  if (weight_dtype_auto && !quant_given)
+   * requantized by the same rules they come back bit for bit), its Q4_K and
+   * Q6_K ones llmc's int4-k and int6-k (converted from the file's blocks
+   * exactly). Only where every target has kernels for them (CPU targets;
+   * the K-quants with int8 activations); elsewhere they are dequantized to
+   * the checkpoint's 16-bit type. They follow --quant-config's rules, so a
+   * rule still decides the weights it matches (e.g. a Q6_K output matrix to
+   * int8-g32 next to the Q4_0 ones). */
+  bool cpu_only = cpu_targets_only(target), kquants = cpu_only && act_quant == LLMC_ACT_QUANT_AUTO;
+  if (weight_dtype_auto && !quant_given && cpu_only)
     for (int i = 0; !s && i < model->graph->n_values; i++) {
       const llmc_value_t *v = model->graph->values[i];
       llmc_weight_view_t w;
-      if (v->kind == LLMC_VALUE_WEIGHT && llmc_weight_set_lookup(model->weights, v->name, &w) && w.source)
-        s = !strcmp(w.source, "Q4_0")   ? llmc_quant_config_add_exact(&quant_config, v->name, LLMC_QUANT_INT4)
-            : !strcmp(w.source, "Q8_0") ? llmc_quant_config_add_exact(&quant_config, v->name, LLMC_QUANT_INT8_G32)
-                                        : NULL;
+      if (v->kind != LLMC_VALUE_WEIGHT || !llmc_weight_set_lookup(model->weights, v->name, &w) || !w.source) continue;
+      llmc_quant_t q = !strcmp(w.source, "Q4_0")              ? LLMC_QUANT_INT4
+                       : !strcmp(w.source, "Q8_0")            ? LLMC_QUANT_INT8_G32
+                       : !strcmp(w.source, "Q4_K") && kquants ? LLMC_QUANT_INT4_K
+                       : !strcmp(w.source, "Q6_K") && kquants ? LLMC_QUANT_INT6_K
+                                                              : LLMC_QUANT_NONE;
+      if (q != LLMC_QUANT_NONE) s = llmc_quant_config_add_exact(&quant_config, v->name, q);
     }
   if (s) {
     llmc_model_destroy(model);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmc_kquant.h"
 #include "llmc_safetensors.h"
 #include "llmc_verify.h"
 
@@ -173,6 +174,19 @@ static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_wei
                                 .data = t->data, .scales = (const char *)t->data + n * k / 2};
     return true;
   }
+  int bits = sscanf(layout, "int4-k@%lld@%lld%c", &n, &k, &tail) == 2   ? 4
+             : sscanf(layout, "int6-k@%lld@%lld%c", &n, &k, &tail) == 2 ? 6
+                                                                        : 0;
+  if (bits) {
+    if (n <= 0 || k <= 0 || k % LLMC_KQUANT_BLOCK || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
+        (uint64_t)t->shape[0] != (uint64_t)n * (llmc_kquant_value_bytes(bits, (uint64_t)k) +
+                                                llmc_kquant_header_bytes((uint64_t)k)))
+      return false;
+    *out = (llmc_weight_view_t){.name = name, .dtype = bits == 4 ? LLMC_DT_I4K : LLMC_DT_I6K,
+                                .shape = {.rank = 2, .dims = {n, k}}, .data = t->data,
+                                .scales = (const char *)t->data + n * llmc_kquant_value_bytes(bits, (uint64_t)k)};
+    return true;
+  }
   if (sscanf(layout, "int8-rows@%lld@%lld%c", &n, &k, &tail) != 2 || n <= 0 || k <= 0 || t->rank != 1 ||
       t->dtype != LLMC_ST_U8 || (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k + 4 * (uint64_t)n)
     return false;
@@ -203,7 +217,11 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
   if (!stored_view(st, joined, out) || out->shape.rank != 2 || row > (long long)out->shape.dims[0] - rows) return false;
   out->name = name;
   size_t k = (size_t)out->shape.dims[1];
-  if (out->dtype == LLMC_DT_I4 || out->dtype == LLMC_DT_I8G) { /* K/2 or K bytes and K/32 f16 scales a row */
+  if (out->dtype == LLMC_DT_I4K || out->dtype == LLMC_DT_I6K) { /* values and a header a row */
+    int bits = out->dtype == LLMC_DT_I4K ? 4 : 6;
+    out->data = (const char *)out->data + (size_t)row * llmc_kquant_value_bytes(bits, k);
+    out->scales = (const char *)out->scales + (size_t)row * llmc_kquant_header_bytes(k);
+  } else if (out->dtype == LLMC_DT_I4 || out->dtype == LLMC_DT_I8G) { /* K/2 or K bytes and K/32 f16 scales a row */
     out->data = (const char *)out->data + (size_t)row * (out->dtype == LLMC_DT_I4 ? k / 2 : k);
     out->scales = (const char *)out->scales + (size_t)row * (k / 32) * 2;
   } else {

@@ -226,12 +226,25 @@ gguf-llama-cpp)
     name=${q%:*}
     [ "$name" = f32 ] || "$LLAMA_REF" quantize "$lib"/libllama.v*.so ex-f32.gguf "ex-$name.gguf" "${q#*:}" >quantize.log 2>&1 ||
       { tail -5 quantize.log; fail "llama.cpp cannot quantize to $name"; }
-    "$LLMC" compile "ex-$name.gguf" -o "out-ex-$name"
+    "$LLMC" compile "ex-$name.gguf" -o "out-ex-$name" --verify
     want=$(node npm/gguf_llama_cpp.mjs greedy "ex-$name.gguf" 1,15,42,100,7 24)
     got=$(greedy_ids "out-ex-$name" 1,15,42,100,7 24 | tr '\n' ' ' | sed 's/ *$//')
     [ "$got" = "$want" ] || fail "ex-$name: llmc generates '$got', llama.cpp '$want'"
     echo "ex-$name: llama.cpp's 24 greedy ids"
   done
+  # The file's own layouts: Q4_K and Q6_K tensors are int4-k and int6-k
+  # (converted from their blocks exactly: the dequant check above covers the
+  # conversion), Q4_0 and Q8_0 int4-g32 and int8-g32; a joined q/k/v of Q4_K
+  # and Q6_K weights is int6-k. (Some of the example's tensors are other
+  # types: 688 is not a multiple of 256.)
+  for pair in q4_k_m:Q4_K:int4-k q4_k_m:Q6_K:int6-k q6_k:Q6_K:int6-k q4_0:Q4_0:int4-g32 q8_0:Q8_0:int8-g32; do
+    IFS=: read -r name ggml layout <<<"$pair"
+    got=$(jq -r --arg g "$ggml" '[.weights[] | select(.dequantized_from == $g and (.name | test("proj|lm_head"))) | .layout] | unique | join(",")' \
+          "out-ex-$name/report.json")
+    [ "$got" = "$layout" ] || fail "ex-$name: $ggml weights are stored as '$got', not $layout"
+  done
+  [ "$(jq -r '[.weights[] | select(.joins) | .layout] | unique | join(",")' out-ex-q4_k_m/report.json)" = int4-k,int6-k ] ||
+    fail "ex-q4_k_m: joined weights are $(jq -c '[.weights[] | select(.joins) | .layout]' out-ex-q4_k_m/report.json)"
   # A random-weight model: at f32 and the 8- and 6-bit layouts the same ids
   # for 16 steps. (At 4 bits llama.cpp's activations, quantized to 8 bits
   # inside its matmuls, move a random model's near-tied logits further than

@@ -210,7 +210,7 @@ static bool lookup(void *ctx, const char *name, llmc_weight_view_t *out) {
   (void)ctx;
   for (int i = 0; i < 8 && weights[i].name; i++)
     if (strcmp(weights[i].name, name) == 0) {
-      *out = (llmc_weight_view_t){name, LLMC_DT_F32, weights[i].shape, weights[i].data, NULL, NULL};
+      *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_F32, .shape = weights[i].shape, .data = weights[i].data};
       return true;
     }
   return false;

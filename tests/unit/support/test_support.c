@@ -1,5 +1,6 @@
 /* Unit tests for support/: status chains, checked math, arena, halves, atomic writes,
- * quoting, path confinement and the string map. */
+ * quoting, path confinement, the string map and the K-quant layouts. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "llmc_kquant.h"
 #include "llmc_support.h"
 
 static void test_status_chain(void **state) {
@@ -166,12 +168,83 @@ static void test_strmap(void **state) {
   llmc_arena_destroy(a);
 }
 
+/* ggml's Q4_K block built by packing (the inverse of the unpacking under
+ * test) from chosen d, dmin, 6-bit scales and mins and nibbles; converted,
+ * every value is (d * sc) * q - dmin * m. Q6_K likewise from 6-bit q and
+ * int8 scales. (tests/e2e gguf-llama-cpp checks both against ggml itself.) */
+static void test_kquant_from_ggml(void **state) {
+  (void)state;
+  uint8_t blk[210] = {0}, values[256], header[LLMC_KQUANT_HEADER_BYTES];
+  float y[256];
+  int sc[8], m[8], q[256];
+  uint16_t d = llmc_f32_to_f16(0.03125f), dmin = llmc_f32_to_f16(0.0078125f);
+  memcpy(blk, &d, 2), memcpy(blk + 2, &dmin, 2);
+  for (int j = 0; j < 8; j++) sc[j] = (j * 23 + 5) % 64, m[j] = (j * 37 + 11) % 64;
+  for (int j = 0; j < 4; j++) {
+    blk[4 + j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+    blk[8 + j] = (uint8_t)(m[j] | (m[j + 4] >> 4) << 6);
+    blk[12 + j] = (uint8_t)((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
+  }
+  for (int i = 0; i < 256; i++) {
+    q[i] = (i * 7 + 3) % 16;
+    int chunk = i / 64, l = i % 64; /* 64 values a 32 bytes: the first 32 low nibbles */
+    blk[16 + 32 * chunk + l % 32] |= (uint8_t)(q[i] << (l < 32 ? 0 : 4));
+  }
+  llmc_kquant_from_ggml(4, blk, 256, values, header);
+  llmc_kquant_dequant_row(4, values, header, 256, y);
+  for (int i = 0; i < 256; i++)
+    assert_true(y[i] == 0.03125f * (float)sc[i / 32] * (float)q[i] - 0.0078125f * (float)m[i / 32]);
+  memset(blk, 0, sizeof blk);
+  int8_t scales[16];
+  for (int g = 0; g < 16; g++) scales[g] = (int8_t)(g * 29 % 255 - 127);
+  memcpy(blk + 192, scales, 16), memcpy(blk + 208, &d, 2);
+  for (int i = 0; i < 256; i++) {
+    q[i] = (i * 13 + 1) % 64;
+    int half = i / 128, e = i % 128, l = e % 32, which = e / 32; /* value l + 32 * which */
+    uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half;
+    ql[l + (which % 2) * 32] |= (uint8_t)((q[i] & 15) << (which < 2 ? 0 : 4));
+    qh[l] |= (uint8_t)((q[i] >> 4) << (2 * which));
+  }
+  llmc_kquant_from_ggml(6, blk, 256, values, header);
+  llmc_kquant_dequant_row(6, values, header, 256, y);
+  for (int i = 0; i < 256; i++) assert_true(y[i] == 0.03125f * (float)scales[i / 16] * (float)(q[i] - 32));
+}
+
+/* llmc's own rule: a row of K-quant values read back within the rule's
+ * error (relative RMS: int4 ~ 1/15 of a group's range / sqrt(12), int6 ~ 1/62
+ * of its largest magnitude), all-zero super-blocks exactly zero. */
+static void test_kquant_quantize(void **state) {
+  (void)state;
+  enum { K = 1024 };
+  float x[K], y[K];
+  uint8_t values[K], header[K / 256 * LLMC_KQUANT_HEADER_BYTES];
+  uint32_t r = 12345;
+  for (int i = 0; i < K; i++) {
+    r = r * 1664525u + 1013904223u;
+    x[i] = i < 256 ? 0.0f : ((float)(r >> 8) / 16777216.0f - 0.5f) * (i % 3 ? 1.0f : 0.1f);
+  }
+  static const struct {
+    int bits;
+    double bound;
+  } cases[] = {{4, 0.1}, {6, 0.03}};
+  for (int c = 0; c < 2; c++) {
+    llmc_kquant_quantize_row(cases[c].bits, x, K, values, header);
+    llmc_kquant_dequant_row(cases[c].bits, values, header, K, y);
+    double err = 0, ref = 0;
+    for (int i = 0; i < K; i++) err += (double)(y[i] - x[i]) * (y[i] - x[i]), ref += (double)x[i] * x[i];
+    for (int i = 0; i < 256; i++) assert_true(y[i] == 0.0f);
+    print_message("int%d-k: relative RMS error %.4f\n", cases[c].bits, sqrt(err / ref));
+    assert_true(sqrt(err / ref) < cases[c].bound);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_chain), cmocka_unit_test(test_checked),
       cmocka_unit_test(test_arena),        cmocka_unit_test(test_half),
       cmocka_unit_test(test_atomic_write), cmocka_unit_test(test_quoting),
       cmocka_unit_test(test_path_confine), cmocka_unit_test(test_strmap),
+      cmocka_unit_test(test_kquant_from_ggml), cmocka_unit_test(test_kquant_quantize),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
