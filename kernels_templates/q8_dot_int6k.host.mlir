@@ -28,22 +28,19 @@ func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: inde
   %pv = vector.load %w[%pw] : memref<?xf32>, vector<1xf32>
   %pb = vector.bitcast %pv : vector<1xf32> to vector<4xi8>
   %pf = arith.sitofp %pb : vector<4xi8> to vector<4xf32>
+  // [d*sc0, d*sc1, d*sc2, d*sc3] * [da0, da0, da1, da1] (the latter the same
+  // for every column a thread reads), then each group of 16's factor over
+  // its half of a block's lanes.
   %dv = vector.broadcast %d : f32 to vector<4xf32>
   %ds = arith.mulf %dv, %pf : vector<4xf32>
-  %ds0 = vector.extract %ds[0] : f32 from vector<4xf32>
-  %ds1 = vector.extract %ds[1] : f32 from vector<4xf32>
-  %ds2 = vector.extract %ds[2] : f32 from vector<4xf32>
-  %ds3 = vector.extract %ds[3] : f32 from vector<4xf32>
-  %s00 = arith.mulf %ds0, %da0 : f32
-  %s01 = arith.mulf %ds1, %da0 : f32
-  %s10 = arith.mulf %ds2, %da1 : f32
-  %s11 = arith.mulf %ds3, %da1 : f32
-  %v00 = vector.broadcast %s00 : f32 to vector<4xf32>
-  %v01 = vector.broadcast %s01 : f32 to vector<4xf32>
-  %v10 = vector.broadcast %s10 : f32 to vector<4xf32>
-  %v11 = vector.broadcast %s11 : f32 to vector<4xf32>
-  %b0 = vector.shuffle %v00, %v01 [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xf32>, vector<4xf32>
-  %b1 = vector.shuffle %v10, %v11 [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xf32>, vector<4xf32>
+  %z = arith.constant dense<0.0> : vector<4xf32>
+  %a0 = vector.insert %da0, %z [0] : f32 into vector<4xf32>
+  %a1 = vector.insert %da0, %a0 [1] : f32 into vector<4xf32>
+  %a2 = vector.insert %da1, %a1 [2] : f32 into vector<4xf32>
+  %av = vector.insert %da1, %a2 [3] : f32 into vector<4xf32>
+  %sv = arith.mulf %ds, %av : vector<4xf32>
+  %b0 = vector.shuffle %sv, %sv [0, 0, 0, 0, 1, 1, 1, 1] : vector<4xf32>, vector<4xf32>
+  %b1 = vector.shuffle %sv, %sv [2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<16xf32>
   %bytes = vector.bitcast %words : vector<16xf32> to vector<64xi8>
   %wq0 = vector.extract_strided_slice %bytes {offsets = [0], sizes = [32], strides = [1]} : vector<64xi8> to vector<32xi8>
