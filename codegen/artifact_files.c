@@ -217,9 +217,9 @@ static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size
   return s;
 }
 
-/* ---- the K-quant layouts (LLMC_DT_I4K, LLMC_DT_I6K; support/llmc_kquant.h) ----
+/* ---- the K-quant layouts (LLMC_DT_I4K, _I5K, _I6K; support/llmc_kquant.h) ----
  * A row whose weight came from a GGUF tensor of the same K-quant (Q4_K for
- * int4-k, Q6_K for int6-k) is converted from the file's blocks exactly; any
+ * int4-k, Q5_K for int5-k, Q6_K for int6-k) is converted from the file's blocks exactly; any
  * other row (another source, or the other K-quant's rows in a joined
  * constant) is quantized from its f32 values by llmc's rule. The tensor is
  * every row's values, then every row's headers. */
@@ -246,12 +246,13 @@ static llmc_status_t *row_source(const source_t *src, const llmc_value_t *v, int
 
 static llmc_status_t *kquant_row(const source_t *src, int64_t r, kquant_row_t *out) {
   if (out->row == r) return NULL;
-  int bits = src->dt == LLMC_DT_I4K ? 4 : 6;
-  uint64_t k = (uint64_t)src->v->shape.dims[1], block_bytes = bits == 4 ? 144 : 210;
+  int bits = llmc_dtype_kquant_bits(src->dt);
+  uint64_t k = (uint64_t)src->v->shape.dims[1], block_bytes = llmc_kquant_ggml_block_bytes(bits);
+  static const char *const ggml_name[] = {"Q4_K", "Q5_K", "Q6_K"};
   llmc_weight_view_t view;
   int64_t in_row = 0;
   LLMC_RETURN_IF_ERROR(row_source(src, src->v, r, &view, &in_row));
-  if (view.source && view.source_data && !strcmp(view.source, bits == 4 ? "Q4_K" : "Q6_K") &&
+  if (view.source && view.source_data && !strcmp(view.source, ggml_name[bits - 4]) &&
       view.shape.rank == 2 && (uint64_t)view.shape.dims[1] == k &&
       view.source_bytes / block_bytes * LLMC_KQUANT_BLOCK / k > (uint64_t)in_row) {
     llmc_kquant_from_ggml(bits, (const uint8_t *)view.source_data + (uint64_t)in_row * (k / LLMC_KQUANT_BLOCK) * block_bytes, k,
@@ -269,7 +270,7 @@ static llmc_status_t *kquant_row(const source_t *src, int64_t r, kquant_row_t *o
 /* llmc_st_produce_fn for a K-quant tensor: bytes [offset, offset + len). */
 static llmc_status_t *produce_kquant(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
-  int bits = src->dt == LLMC_DT_I4K ? 4 : 6;
+  int bits = llmc_dtype_kquant_bits(src->dt);
   uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1];
   uint64_t row_v = llmc_kquant_value_bytes(bits, k), row_h = llmc_kquant_header_bytes(k), v_bytes = n * row_v;
   kquant_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .values = malloc(row_v), .header = malloc(row_h)};
@@ -294,6 +295,7 @@ static const char *layout_name(llmc_dtype_t dt) {
          : dt == LLMC_DT_I4  ? "int4-g32"
          : dt == LLMC_DT_I8G ? "int8-g32"
          : dt == LLMC_DT_I4K ? "int4-k"
+         : dt == LLMC_DT_I5K ? "int5-k"
          : dt == LLMC_DT_I6K ? "int6-k"
                              : llmc_dtype_name(dt);
 }
@@ -345,10 +347,10 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
       }
       if (s) break;
     }
-    if (dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G || dt == LLMC_DT_I4K || dt == LLMC_DT_I6K) {
+    if (dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G || llmc_dtype_kquant_bits(dt)) {
       /* A byte tensor in one of llmc's own layouts, named as such for
        * readers (--verify) in the metadata: "llmc.layout.NAME" =
-       * "LAYOUT@N@K" (int8-rows, int4-g32, int8-g32, int4-k, int6-k). */
+       * "LAYOUT@N@K" (int8-rows, int4-g32, int8-g32, int4-k, int5-k, int6-k). */
       if ((s = check_sources(src, v))) break;
       const char *key = llmc_arena_printf(b->a, "llmc.layout.%s", name);
       const char *val = llmc_arena_printf(b->a, "%s@%lld@%lld", layout_name(dt), (long long)v->shape.dims[0],
@@ -358,7 +360,7 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
       if (!s)
         s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape,
                                       dt == LLMC_DT_I8                            ? produce_int8
-                                      : dt == LLMC_DT_I4K || dt == LLMC_DT_I6K ? produce_kquant
+                                      : llmc_dtype_kquant_bits(dt)                ? produce_kquant
                                                                                : produce_groups,
                                       src);
     } else if (v->kind == LLMC_VALUE_NODE) {

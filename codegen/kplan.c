@@ -71,20 +71,23 @@ static bool is_matmul(const llmc_value_t *v) {
  * own uses deciding. *out_stored is false when no kernel reads w. */
 /* The quantization asked for constant w: a weight's by its name (first
  * matching --quant-config rule, else --quant); a joined constant's only
- * when every weight it joins asks for the same, except that int4-k and
- * int6-k join as int6-k (a Q4_K_M GGUF's q and k in Q4_K, v in Q6_K: the
+ * when every weight it joins asks for the same, except that K-quants join
+ * as the widest of them (a Q4_K_M GGUF's q and k in Q4_K, v in Q6_K: the
  * Q6_K rows stay exact, the Q4_K ones are requantized to 6 bits, which
  * moves them by at most half a 6-bit step; the alternative, 16 bits, reads
- * twice the bytes). */
+ * over twice the bytes). */
+static int kquant_bits(llmc_quant_t q) {
+  return q == LLMC_QUANT_INT4_K ? 4 : q == LLMC_QUANT_INT5_K ? 5 : q == LLMC_QUANT_INT6_K ? 6 : 0;
+}
+
 static llmc_quant_t quant_of(const llmc_kplan_options_t *o, const llmc_value_t *w) {
   if (w->kind == LLMC_VALUE_WEIGHT) return llmc_quant_config_for(o->quant_config, w->name, o->quant);
   llmc_quant_t q = LLMC_QUANT_NONE;
   for (int i = 0; i < w->n_inputs; i++) {
     llmc_quant_t qi = quant_of(o, w->inputs[i]);
-    bool kquants = (q == LLMC_QUANT_INT4_K || q == LLMC_QUANT_INT6_K) &&
-                   (qi == LLMC_QUANT_INT4_K || qi == LLMC_QUANT_INT6_K);
+    bool kquants = kquant_bits(q) && kquant_bits(qi);
     if (i > 0 && qi != q && !kquants) return LLMC_QUANT_NONE;
-    q = i > 0 && kquants && qi != q ? LLMC_QUANT_INT6_K : qi;
+    q = i > 0 && kquants && kquant_bits(q) > kquant_bits(qi) ? q : qi;
   }
   return q;
 }
@@ -99,11 +102,11 @@ static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w,
   if (quant == LLMC_QUANT_INT4 && w->shape.rank == 2 && w->shape.dims[1] % 64 == 0) want = LLMC_DT_I4;
   if (quant == LLMC_QUANT_INT8_G32 && w->shape.rank == 2 && w->shape.dims[1] % 64 == 0) want = LLMC_DT_I8G;
   /* The K-quants: whole super-blocks of 256 a row. */
-  if (quant == LLMC_QUANT_INT4_K && w->shape.rank == 2 && w->shape.dims[1] % 256 == 0) want = LLMC_DT_I4K;
-  if (quant == LLMC_QUANT_INT6_K && w->shape.rank == 2 && w->shape.dims[1] % 256 == 0) want = LLMC_DT_I6K;
+  if (kquant_bits(quant) && w->shape.rank == 2 && w->shape.dims[1] % LLMC_KQUANT_BLOCK == 0)
+    want = quant == LLMC_QUANT_INT4_K ? LLMC_DT_I4K : quant == LLMC_QUANT_INT5_K ? LLMC_DT_I5K : LLMC_DT_I6K;
   bool used = false,
        narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8 || want == LLMC_DT_I4 ||
-                want == LLMC_DT_I8G || want == LLMC_DT_I4K || want == LLMC_DT_I6K;
+                want == LLMC_DT_I8G || llmc_dtype_kquant_bits(want);
   for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
     const llmc_value_t *v = u->users[k];
     if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
@@ -175,8 +178,9 @@ uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
   if (dt == LLMC_DT_I8) return n + 4 * (uint64_t)w->shape.dims[0]; /* the rows, then a scale per row */
   if (dt == LLMC_DT_I4) return n / 2 + n / 16;                         /* nibbles, then an f16 per 32 */
   if (dt == LLMC_DT_I8G) return n + n / 16;                            /* bytes, then an f16 per 32 */
-  if (dt == LLMC_DT_I4K || dt == LLMC_DT_I6K)                          /* values, then 20 bytes per 256 */
-    return n / (dt == LLMC_DT_I4K ? 2 : 1) + n / LLMC_KQUANT_BLOCK * LLMC_KQUANT_HEADER_BYTES;
+  if (llmc_dtype_kquant_bits(dt))                                      /* values, then 20 bytes per 256 */
+    return n / w->shape.dims[1] *
+           (llmc_kquant_value_bytes(llmc_dtype_kquant_bits(dt), w->shape.dims[1]) + llmc_kquant_header_bytes(w->shape.dims[1]));
   return n * llmc_dtype_size(dt);
 }
 
@@ -410,7 +414,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   for (int i = 0; !s && i < g->n_values; i++) {
     int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
     int4 |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4 || p->weight_dtypes[i] == LLMC_DT_I8G);
-    kquant |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4K || p->weight_dtypes[i] == LLMC_DT_I6K);
+    kquant |= p->stored[i] && llmc_dtype_kquant_bits(p->weight_dtypes[i]);
   }
   /* A 16-bit KV cache: host kernels only so far (kv_f16, kv_bf16); f16 needs
    * F16C on x86 (the conversions are otherwise compiler-rt calls). */
@@ -431,11 +435,11 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   /* The K-quants: matmul_q8 only (CPUs, int8 activations) so far. */
   for (int t = 0; !s && kquant && t < n_targets; t++)
     if (targets[t].is_gpu)
-      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4-k and int6-k weights have no kernel for target '%s' yet",
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "K-quant (int4-k, int5-k, int6-k) weights have no kernel for target '%s' yet",
                      targets[t].name);
   if (!s && kquant && !p->act_quant)
     s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--act-quant",
-                   "int4-k and int6-k weights are read only by integer-dot kernels: they need --act-quant=int8");
+                   "K-quant (int4-k, int5-k, int6-k) weights are read only by integer-dot kernels: they need --act-quant=int8");
   for (int t = 0; !s && int8 && t < n_targets; t++) {
     llmc_gpu_vendor_t vendor = targets[t].is_gpu ? llmc_gpu_vendor(&targets[t]) : LLMC_GPU_VENDOR_NVIDIA;
     if (vendor != LLMC_GPU_VENDOR_NVIDIA && vendor != LLMC_GPU_VENDOR_AMD)

@@ -364,10 +364,17 @@ static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
   return x->call->weight_dtype == LLMC_DT_I8G && k_of(x) % 64 == 0;
 }
 
-/* A column's f32 words of values in an integer layout: K/8 (int4 and
- * int4-k nibbles) or K/4 (int8 groups and rows, int6-k's bytes). */
-static bool nibbles(llmc_dtype_t dt) { return dt == LLMC_DT_I4 || dt == LLMC_DT_I4K; }
-static int64_t value_words(const llmc_kctx_t *x) { return nibbles(x->call->weight_dtype) ? k_of(x) / 8 : k_of(x) / 4; }
+/* The layouts of nibbles (int4 and the K-quants, whose dots take unsigned
+ * values and the activations' lane sums: CORR). */
+static bool nibbles(llmc_dtype_t dt) { return dt == LLMC_DT_I4 || llmc_dtype_kquant_bits(dt); }
+
+/* A column's f32 words of values in an integer layout: K/8 (int4), K/4
+ * (int8 groups and rows), the K-quants' (llmc_kquant_value_bytes). */
+static int64_t value_words(const llmc_kctx_t *x) {
+  int bits = llmc_dtype_kquant_bits(x->call->weight_dtype);
+  if (bits) return (int64_t)llmc_kquant_value_bytes(bits, (uint64_t)k_of(x)) / 4;
+  return x->call->weight_dtype == LLMC_DT_I4 ? k_of(x) / 8 : k_of(x) / 4;
+}
 
 /* A column is its value words, then the N columns' f16 scales, K/64 words
  * each. */
@@ -409,7 +416,7 @@ static bool cpu_matmul_q8_supports(const llmc_kctx_t *x) {
   llmc_dtype_t w = x->call->weight_dtype;
   for (int t = 0; t < x->plan->n_targets; t++)
     if (x->plan->targets[t].is_gpu) return false;
-  if (w == LLMC_DT_I4K || w == LLMC_DT_I6K) return x->plan->act_quant && k_of(x) % 256 == 0;
+  if (llmc_dtype_kquant_bits(w)) return x->plan->act_quant && k_of(x) % LLMC_KQUANT_BLOCK == 0;
   return x->plan->act_quant && (w == LLMC_DT_I4 || w == LLMC_DT_I8G || w == LLMC_DT_I8) && k_of(x) % 64 == 0;
 }
 
@@ -450,15 +457,16 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   /* A column's words of values, per 64 weights, and of scales (int8 rows:
    * one f32 scale a column). */
   int64_t qwords = value_words(x);
-  int64_t step_words = nibbles(wdt) ? 8 : 16;
-  bool kq = wdt == LLMC_DT_I4K || wdt == LLMC_DT_I6K;
-  int64_t swords = wdt == LLMC_DT_I8 ? 1 : kq ? k / LLMC_KQUANT_BLOCK * (LLMC_KQUANT_HEADER_BYTES / 4) : k / 64;
+  int bits = llmc_dtype_kquant_bits(wdt);
+  int64_t step_words = bits ? qwords / (k / 64) : wdt == LLMC_DT_I4 ? 8 : 16;
+  int64_t swords = wdt == LLMC_DT_I8 ? 1 : bits ? k / LLMC_KQUANT_BLOCK * (LLMC_KQUANT_HEADER_BYTES / 4) : k / 64;
   out->family = "matmul_q8";
-  out->helper[0] = wdt == LLMC_DT_I4    ? "q8_dot_int4"
-                   : wdt == LLMC_DT_I8G ? "q8_dot_int8g"
-                   : wdt == LLMC_DT_I4K ? "q8_dot_int4k"
-                   : wdt == LLMC_DT_I6K ? "q8_dot_int6k"
-                                        : "q8_dot_int8";
+  out->helper[0] = wdt == LLMC_DT_I4 ? "q8_dot_int4" : wdt == LLMC_DT_I8G ? "q8_dot_int8g" : bits ? "q8_dot_kquant" : "q8_dot_int8";
+  if (bits) { /* the high bits, and the mins of int4-k and int5-k */
+    helper_put(x, out, 0, "HIGH1", bits == 5 ? "true" : "false");
+    helper_put(x, out, 0, "HIGH2", bits == 6 ? "true" : "false");
+    helper_put(x, out, 0, "MIN", bits < 6 ? "true" : "false");
+  }
   out->helper[1] = llmc_target_has_avx2(x->target) ? "q8_dot32_avx2" : "q8_dot32";
   op_params(x, out);
   put_int(x, out, "KB", k / 32);

@@ -533,37 +533,14 @@ static void dequant_block32(uint32_t type, const uint8_t *b, float *y) {
   }
 }
 
-/* 256-element super-blocks. Q4_K and Q6_K through llmc's K-quant layouts
- * (support/llmc_kquant.h: the conversion the compiler stores them with, then
- * ggml's dequantization, so the two cannot disagree). Q5_K {d, dmin,
- * scales[12], qh[32], qs[128]}: 64 elements per 32 bytes of qs, low
- * nibbles first; the fifth bit of sub-block pair p is qh bit 2p (low),
- * 2p + 1 (high). */
+/* 256-element super-blocks (Q4_K, Q5_K, Q6_K) through llmc's K-quant
+ * layouts (support/llmc_kquant.h): the conversion the compiler stores them
+ * with, then ggml's dequantization, so the two cannot disagree. */
 static void dequant_block256(uint32_t type, const uint8_t *b, float *y) {
-  if (type != LLMC_GGML_Q5_K) {
-    int bits = type == LLMC_GGML_Q4_K ? 4 : 6;
-    uint8_t values[LLMC_KQUANT_BLOCK], header[LLMC_KQUANT_HEADER_BYTES];
-    llmc_kquant_from_ggml(bits, b, LLMC_KQUANT_BLOCK, values, header);
-    llmc_kquant_dequant_row(bits, values, header, LLMC_KQUANT_BLOCK, y);
-    return;
-  }
-  float d = half_at(b), dmin = half_at(b + 2);
-  const uint8_t *scales = b + 4, *qh = b + 16, *q = b + 48;
-  for (int j = 0, is = 0; j < 256; j += 64, is += 2) {
-    int sc, m;
-    llmc_kquant_ggml_scale_min(is, scales, &sc, &m);
-    float d1 = d * (float)sc, m1 = dmin * (float)m;
-    llmc_kquant_ggml_scale_min(is + 1, scales, &sc, &m);
-    float d2 = d * (float)sc, m2 = dmin * (float)m;
-    for (int l = 0; l < 32; l++) {
-      int lo = (q[l] & 0xF) + ((qh[l] >> is) & 1 ? 16 : 0);
-      int hi = (q[l] >> 4) + ((qh[l] >> (is + 1)) & 1 ? 16 : 0);
-      y[l] = d1 * (float)lo - m1;
-      y[l + 32] = d2 * (float)hi - m2;
-    }
-    y += 64;
-    q += 32;
-  }
+  int bits = type == LLMC_GGML_Q4_K ? 4 : type == LLMC_GGML_Q5_K ? 5 : 6;
+  uint8_t values[LLMC_KQUANT_BLOCK], header[LLMC_KQUANT_HEADER_BYTES];
+  llmc_kquant_from_ggml(bits, b, LLMC_KQUANT_BLOCK, values, header);
+  llmc_kquant_dequant_row(bits, values, header, LLMC_KQUANT_BLOCK, y);
 }
 
 void llmc_gguf_tensor_to_f32(const llmc_gguf_tensor_t *t, uint64_t first, uint64_t n, float *out) {

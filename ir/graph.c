@@ -7,8 +7,8 @@
 #include "llmc_ir.h"
 #include "ops_impl.h"
 
-static const char *const dtype_names[LLMC_DT_COUNT] = {"f32", "f16", "bf16", "i32", "kv", "i8", "i4", "i8g", "i4k", "i6k"};
-static const size_t dtype_sizes[LLMC_DT_COUNT] = {4, 2, 2, 4, 0, 1, 0, 1, 0, 1};
+static const char *const dtype_names[LLMC_DT_COUNT] = {"f32", "f16", "bf16", "i32", "kv", "i8", "i4", "i8g", "i4k", "i5k", "i6k"};
+static const size_t dtype_sizes[LLMC_DT_COUNT] = {4, 2, 2, 4, 0, 1, 0, 1, 0, 0, 0};
 
 const char *llmc_dtype_name(llmc_dtype_t dt) {
   return (unsigned)dt < LLMC_DT_COUNT ? dtype_names[dt] : "?";
@@ -25,6 +25,10 @@ bool llmc_dtype_parse(const char *name, llmc_dtype_t *out) {
 }
 
 size_t llmc_dtype_size(llmc_dtype_t dt) { return (unsigned)dt < LLMC_DT_COUNT ? dtype_sizes[dt] : 0; }
+
+int llmc_dtype_kquant_bits(llmc_dtype_t dt) {
+  return dt == LLMC_DT_I4K ? 4 : dt == LLMC_DT_I5K ? 5 : dt == LLMC_DT_I6K ? 6 : 0;
+}
 
 bool llmc_shape_numel(const llmc_shape_t *s, int64_t t, uint64_t *out) {
   uint64_t n = 1;

@@ -35,8 +35,8 @@ static void round_kv(float *x, int64_t n, llmc_dtype_t dt) {
 static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
   float *out = malloc(sizeof(float) * (n ? n : 1));
   if (!out) return NULL;
-  if (w->dtype == LLMC_DT_I4K || w->dtype == LLMC_DT_I6K) { /* the K-quant layouts, row by row */
-    int bits = w->dtype == LLMC_DT_I4K ? 4 : 6;
+  int bits = llmc_dtype_kquant_bits(w->dtype);
+  if (bits) { /* the K-quant layouts, row by row */
     uint64_t k = w->shape.rank == 2 ? (uint64_t)w->shape.dims[1] : 0;
     for (uint64_t r = 0; k && r < n / k; r++)
       llmc_kquant_dequant_row(bits, (const uint8_t *)w->data + r * llmc_kquant_value_bytes(bits, k),

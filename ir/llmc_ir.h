@@ -27,8 +27,9 @@ typedef enum {
   LLMC_DT_I8, /* a stored weight layout only: int8 rows with one f32 scale per row (llmc_stored_bytes) */
   LLMC_DT_I4, /* a stored weight layout only: int4 in groups of 32, one f16 scale per group (ggml's Q4_0 values) */
   LLMC_DT_I8G, /* a stored weight layout only: int8 in groups of 32, one f16 scale per group (ggml's Q8_0 values) */
-  LLMC_DT_I4K, /* a stored weight layout only: int4 K-quant super-blocks of 256 (ggml's Q4_K values) */
-  LLMC_DT_I6K, /* a stored weight layout only: int6 K-quant super-blocks of 256, one byte a value (ggml's Q6_K values) */
+  LLMC_DT_I4K, /* stored weight layouts only: K-quant super-blocks of 256 (support/llmc_kquant.h) */
+  LLMC_DT_I5K, /*   with ggml's Q4_K, Q5_K and Q6_K values */
+  LLMC_DT_I6K,
   LLMC_DT_COUNT
 } llmc_dtype_t;
 
@@ -36,6 +37,8 @@ const char *llmc_dtype_name(llmc_dtype_t dt);
 /* Returns false for unknown names. */
 bool llmc_dtype_parse(const char *name, llmc_dtype_t *out);
 size_t llmc_dtype_size(llmc_dtype_t dt);
+/* 4, 5, 6 for the K-quant layouts (LLMC_DT_I4K, _I5K, _I6K); 0 otherwise. */
+int llmc_dtype_kquant_bits(llmc_dtype_t dt);
 
 #define LLMC_MAX_RANK 4
 #define LLMC_DIM_T (-1) /* the symbolic token dim */
@@ -279,8 +282,8 @@ typedef struct {
   const void *scales; /* LLMC_DT_I8: one f32 per row (data holds the int8 rows); LLMC_DT_I4: one f16 per
                        * group of 32 (data holds the nibbles: a group's 16 bytes, element j low, j + 16 high);
                        * LLMC_DT_I8G: one f16 per group of 32 (data holds the int8 values);
-                       * LLMC_DT_I4K, LLMC_DT_I6K: five 32-bit words per 256 values (llmc_kquant_header_t
-                       * in support/llmc_kquant.h; data holds the nibbles as LLMC_DT_I4's, or the int8 values) */
+                       * the K-quant layouts: the rows' headers (support/llmc_kquant.h; data holds the
+                       * rows' values) */
   const void *source_data; /* the bytes it was converted from (a GGUF tensor's blocks); NULL when none */
   uint64_t source_bytes;
   const char *source; /* the format it was converted from on import (a GGUF's "Q4_K"); NULL when none */

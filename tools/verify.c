@@ -175,6 +175,7 @@ static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_wei
     return true;
   }
   int bits = sscanf(layout, "int4-k@%lld@%lld%c", &n, &k, &tail) == 2   ? 4
+             : sscanf(layout, "int5-k@%lld@%lld%c", &n, &k, &tail) == 2 ? 5
              : sscanf(layout, "int6-k@%lld@%lld%c", &n, &k, &tail) == 2 ? 6
                                                                         : 0;
   if (bits) {
@@ -182,7 +183,7 @@ static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_wei
         (uint64_t)t->shape[0] != (uint64_t)n * (llmc_kquant_value_bytes(bits, (uint64_t)k) +
                                                 llmc_kquant_header_bytes((uint64_t)k)))
       return false;
-    *out = (llmc_weight_view_t){.name = name, .dtype = bits == 4 ? LLMC_DT_I4K : LLMC_DT_I6K,
+    *out = (llmc_weight_view_t){.name = name, .dtype = bits == 4 ? LLMC_DT_I4K : bits == 5 ? LLMC_DT_I5K : LLMC_DT_I6K,
                                 .shape = {.rank = 2, .dims = {n, k}}, .data = t->data,
                                 .scales = (const char *)t->data + n * llmc_kquant_value_bytes(bits, (uint64_t)k)};
     return true;
@@ -217,8 +218,8 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
   if (!stored_view(st, joined, out) || out->shape.rank != 2 || row > (long long)out->shape.dims[0] - rows) return false;
   out->name = name;
   size_t k = (size_t)out->shape.dims[1];
-  if (out->dtype == LLMC_DT_I4K || out->dtype == LLMC_DT_I6K) { /* values and a header a row */
-    int bits = out->dtype == LLMC_DT_I4K ? 4 : 6;
+  if (llmc_dtype_kquant_bits(out->dtype)) { /* values and a header a row */
+    int bits = llmc_dtype_kquant_bits(out->dtype);
     out->data = (const char *)out->data + (size_t)row * llmc_kquant_value_bytes(bits, k);
     out->scales = (const char *)out->scales + (size_t)row * llmc_kquant_header_bytes(k);
   } else if (out->dtype == LLMC_DT_I4 || out->dtype == LLMC_DT_I8G) { /* K/2 or K bytes and K/32 f16 scales a row */

@@ -232,12 +232,13 @@ gguf-llama-cpp)
     [ "$got" = "$want" ] || fail "ex-$name: llmc generates '$got', llama.cpp '$want'"
     echo "ex-$name: llama.cpp's 24 greedy ids"
   done
-  # The file's own layouts: Q4_K and Q6_K tensors are int4-k and int6-k
-  # (converted from their blocks exactly: the dequant check above covers the
-  # conversion), Q4_0 and Q8_0 int4-g32 and int8-g32; a joined q/k/v of Q4_K
-  # and Q6_K weights is int6-k. (Some of the example's tensors are other
+  # The file's own layouts: Q4_K, Q5_K and Q6_K tensors are int4-k, int5-k
+  # and int6-k (converted from their blocks exactly: the dequant check above
+  # covers the conversion), Q4_0 and Q8_0 int4-g32 and int8-g32; a joined
+  # q/k/v of Q4_K and Q6_K weights is int6-k. (Some of the example's tensors are other
   # types: 688 is not a multiple of 256.)
-  for pair in q4_k_m:Q4_K:int4-k q4_k_m:Q6_K:int6-k q6_k:Q6_K:int6-k q4_0:Q4_0:int4-g32 q8_0:Q8_0:int8-g32; do
+  for pair in q4_k_m:Q4_K:int4-k q4_k_m:Q6_K:int6-k q5_k_m:Q5_K:int5-k q6_k:Q6_K:int6-k q4_0:Q4_0:int4-g32 \
+    q8_0:Q8_0:int8-g32; do
     IFS=: read -r name ggml layout <<<"$pair"
     got=$(jq -r --arg g "$ggml" '[.weights[] | select(.dequantized_from == $g and (.name | test("proj|lm_head"))) | .layout] | unique | join(",")' \
           "out-ex-$name/report.json")

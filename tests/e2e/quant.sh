@@ -48,7 +48,7 @@ quant-int8)
   [ "$(jq -r '[.weights[].layout] | unique | join(",")' kg/report.json)" = f32 ] ||
     fail "a K % 16 != 0 weight was made int8 for a GPU target"
   # Refusals: an unknown layout (64), a GPU target without an int8 kernel (SPIR-V: 65).
-  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-k or int6-k" -- "$LLMC" compile m/model.json -o x --quant=int3
+  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-k, int5-k or int6-k" -- "$LLMC" compile m/model.json -o x --quant=int3
   expect_error 65 "int8 weights have no kernel for target 'spirv' yet" -- \
     "$LLMC" compile m/model.json -o x --quant=int8 --target=host,spirv
   [ ! -e x ] || fail "a refused compile left output"
@@ -110,21 +110,21 @@ quant-int4)
   [ ! -e x ] || fail "a refused compile left output"
   ;;
 quant-kquant)
-  # ggml's K-quants as llmc layouts: int4-k (Q4_K's values) and int6-k
-  # (Q6_K's), quantized by llmc's own rule from f32 here (a GGUF's Q4_K /
-  # Q6_K tensors are converted exactly: gguf-llama-cpp). Read by matmul_q8
+  # ggml's K-quants as llmc layouts: int4-k, int5-k, int6-k (Q4_K's, Q5_K's,
+  # Q6_K's values), quantized by llmc's own rule from f32 here (a GGUF's
+  # K-quant tensors are converted exactly: gguf-llama-cpp). Read by matmul_q8
   # only (int8 activations, CPU targets) and only where K % 256 == 0: the
   # K = 64 weights keep f32. The kernels against the interpreter on the
   # stored weights (--verify), fused and unfused.
   "$GEN_MODEL" m --dim 256 --layers 2 --heads 4 --kv-heads 2 --hidden 512 --vocab 97 --seed 3 >/dev/null
-  for q in int4-k int6-k; do
+  for q in int4-k int5-k int6-k; do
     for o in -O0 -O2; do
       "$LLMC" compile m/model.json -o "$q$o" --quant=$q $o --verify 2>verify.txt
       grep -q 'verify: int8 activations' verify.txt || fail "$q --verify did not hold the int8-activation bound: $(cat verify.txt)"
     done
     [ "$(jq -r '.weights[] | select(.name == "model.layers.0.mlp.down_proj.weight") | .layout' "$q-O2/report.json")" = "$q" ] ||
       fail "down_proj (K = 512) is not $q"
-    w=i${q:3:1}k # the plan's dtype name: i4k, i6k
+    w=i${q:3:1}k # the plan's dtype name: i4k, i5k, i6k
     [ "$(jq -r "[.kernels[] | select(.shape | test(\"W=$w\")) | .targets.host.family] | unique | join(\",\")" \
           "$q-O2/report.json")" = matmul_q8 ] || fail "$q weights are not read by matmul_q8 alone"
   done
@@ -133,14 +133,13 @@ quant-kquant)
   # greedy ids with them; its accuracy is quant-accuracy's, on the trained
   # example).
   "$E2E_CHECK" m/model.json int6-k-O2 --steps 4 --prompt-lens 1,5 --tol 0.3
-  # Sizes: int4-k between int4 and int8-g32's, int6-k between int8-g32's and f16's.
+  # Sizes: int4 < int4-k < int5-k < int6-k < int8-g32.
   "$LLMC" compile m/model.json -o i4 --quant=int4
   "$LLMC" compile m/model.json -o i8g --quant=int8-g32
-  "$LLMC" compile m/model.json -o f16 --weight-dtype=f16
   size() { stat -c %s "$1/weights.safetensors"; }
-  [ "$(size i4)" -lt "$(size int4-k-O2)" ] && [ "$(size int4-k-O2)" -lt "$(size i8g)" ] &&
-    [ "$(size i8g)" -lt "$(size int6-k-O2)" ] && [ "$(size int6-k-O2)" -lt "$(size f16)" ] ||
-    fail "sizes: int4 $(size i4), int4-k $(size int4-k-O2), int8-g32 $(size i8g), int6-k $(size int6-k-O2), f16 $(size f16)"
+  [ "$(size i4)" -lt "$(size int4-k-O2)" ] && [ "$(size int4-k-O2)" -lt "$(size int5-k-O2)" ] &&
+    [ "$(size int5-k-O2)" -lt "$(size int6-k-O2)" ] && [ "$(size int6-k-O2)" -lt "$(size i8g)" ] ||
+    fail "sizes: int4 $(size i4), int4-k $(size int4-k-O2), int5-k $(size int5-k-O2), int6-k $(size int6-k-O2), int8-g32 $(size i8g)"
   # Mixed by rule (a Q4_K_M file's mix): a joined q/k/v of int4-k and
   # int6-k weights is int6-k; gate/up int4-k.
   echo '{"rules": [{"match": "*.v_proj.weight", "quant": "int6-k"}, {"match": "*", "quant": "int4-k"}]}' >mix.json
@@ -155,9 +154,9 @@ quant-kquant)
   [ "$(jq -r '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .layout' s4/report.json)" = f32 ] ||
     fail "o_proj (K = 64) was made int4-k"
   # Refusals: f32 activations, GPU targets (65).
-  expect_error 65 "int4-k and int6-k weights are read only by integer-dot kernels: they need --act-quant=int8" -- \
+  expect_error 65 "K-quant (int4-k, int5-k, int6-k) weights are read only by integer-dot kernels: they need --act-quant=int8" -- \
     "$LLMC" compile m/model.json -o x --quant=int4-k --act-quant=none
-  expect_error 65 "int4-k and int6-k weights have no kernel for target 'gfx942' yet" -- \
+  expect_error 65 "K-quant (int4-k, int5-k, int6-k) weights have no kernel for target 'gfx942' yet" -- \
     "$LLMC" compile m/model.json -o x --quant=int6-k --target=host,gfx942
   [ ! -e x ] || fail "a refused compile left output"
   ;;
@@ -211,10 +210,13 @@ quant-accuracy)
     --positions 1000 --min-top1 0.99 --max-ppl-ratio 1.01 || fail "int8-g32 accuracy below its bounds"
   # ggml's K-quants by llmc's rule (the example's 688-wide down_proj keeps
   # f32). Measured 2026-11-30: int4-k top-1 0.932, perplexity -0.12%;
-  # int6-k 0.989, +0.31% (int8 activations add ~0.15%).
+  # int5-k 0.963, +0.24%; int6-k 0.989, +0.31% (int8 activations add ~0.15%).
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o q4k --quant=int4-k
   "$QUANT_CHECK" "$SRC/examples/tiny-llama/model.json" q4k "$SRC/examples/tiny-llama/data/pride_and_prejudice.txt" \
     --positions 1000 --min-top1 0.92 --max-ppl-ratio 1.01 || fail "int4-k accuracy below its bounds"
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o q5k --quant=int5-k
+  "$QUANT_CHECK" "$SRC/examples/tiny-llama/model.json" q5k "$SRC/examples/tiny-llama/data/pride_and_prejudice.txt" \
+    --positions 1000 --min-top1 0.95 --max-ppl-ratio 1.01 || fail "int5-k accuracy below its bounds"
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o q6k --quant=int6-k
   "$QUANT_CHECK" "$SRC/examples/tiny-llama/model.json" q6k "$SRC/examples/tiny-llama/data/pride_and_prejudice.txt" \
     --positions 1000 --min-top1 0.98 --max-ppl-ratio 1.01 || fail "int6-k accuracy below its bounds"

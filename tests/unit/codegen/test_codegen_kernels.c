@@ -314,9 +314,10 @@ static void test_matmul(void **state) {
 
 /* ---- matmul on integer weights, int8 activations (matmul_q8) ---- */
 
-enum { Q8_I4, Q8_I8G, Q8_I8, Q8_I4K, Q8_I6K };
-static bool q8_nibbles(int layout) { return layout == Q8_I4 || layout == Q8_I4K; }
-static bool q8_kquant(int layout) { return layout == Q8_I4K || layout == Q8_I6K; }
+enum { Q8_I4, Q8_I8G, Q8_I8, Q8_I4K, Q8_I5K, Q8_I6K };
+static int q8_kbits(int layout) { return layout == Q8_I4K ? 4 : layout == Q8_I5K ? 5 : layout == Q8_I6K ? 6 : 0; }
+static bool q8_kquant(int layout) { return q8_kbits(layout) != 0; }
+static bool q8_nibbles(int layout) { return layout == Q8_I4 || q8_kquant(layout); }
 
 /* Activation row x[K] quantized as the kernel does it, block by block of 32. */
 static void ref_quantize_q8(const float *x, int K, int8_t *q, float *d) {
@@ -334,20 +335,22 @@ static void ref_quantize_q8(const float *x, int K, int8_t *q, float *d) {
  * returns the weights' f32 values in wf. */
 static void q8_weights(int layout, int N, int K, float *w, float *wf, uint64_t *rng) {
   uint8_t *bytes = (uint8_t *)w;
-  int64_t values_bytes = q8_nibbles(layout) ? (int64_t)N * K / 2 : (int64_t)N * K;
+  int64_t values_bytes = layout == Q8_I4 ? (int64_t)N * K / 2 : (int64_t)N * K;
   if (q8_kquant(layout)) { /* random super-blocks, read back by llmc_kquant_dequant_row */
-    int bits = layout == Q8_I4K ? 4 : 6;
+    int bits = q8_kbits(layout);
+    values_bytes = N * (int64_t)llmc_kquant_value_bytes(bits, (uint64_t)K);
     uint64_t row_v = llmc_kquant_value_bytes(bits, (uint64_t)K), row_h = llmc_kquant_header_bytes((uint64_t)K);
     for (int n = 0; n < N; n++) {
       uint8_t *v = bytes + (uint64_t)n * row_v, *h = bytes + values_bytes + (uint64_t)n * row_h;
-      for (uint64_t i = 0; i < row_v; i++)
-        v[i] = bits == 4 ? (uint8_t)(llmc_rng_uniform(rng) * 256) : (uint8_t)(int8_t)((int)(llmc_rng_uniform(rng) * 64) - 32);
+      for (uint64_t i = 0; i < row_v; i++) v[i] = (uint8_t)(llmc_rng_uniform(rng) * 256); /* any bits are values */
       for (uint64_t b = 0; b < row_h; b += LLMC_KQUANT_HEADER_BYTES) {
-        uint16_t d = llmc_f32_to_f16(0.0005f + 0.002f * llmc_rng_uniform(rng)), dmin = llmc_f32_to_f16(0.01f * llmc_rng_uniform(rng));
+        /* dmin about half of d's range of levels: groups roughly centred, as trained weights are. */
+        float df = 0.0005f + 0.002f * llmc_rng_uniform(rng);
+        uint16_t d = llmc_f32_to_f16(df), dmin = llmc_f32_to_f16(df * (float)(1 << (bits - 1)) * llmc_rng_uniform(rng));
         memcpy(h + b, &d, 2);
-        memcpy(h + b + 2, bits == 4 ? &dmin : &(uint16_t){0}, 2);
+        memcpy(h + b + 2, bits < 6 ? &dmin : &(uint16_t){0}, 2);
         for (int j = 4; j < LLMC_KQUANT_HEADER_BYTES; j++)
-          h[b + j] = bits == 4 ? (uint8_t)(llmc_rng_uniform(rng) * 64) : (uint8_t)(int8_t)((int)(llmc_rng_uniform(rng) * 255) - 127);
+          h[b + j] = bits < 6 ? (uint8_t)(llmc_rng_uniform(rng) * 64) : (uint8_t)(int8_t)((int)(llmc_rng_uniform(rng) * 255) - 127);
       }
       llmc_kquant_dequant_row(bits, v, h, (uint64_t)K, wf + (int64_t)n * K);
     }
@@ -395,10 +398,11 @@ static void test_matmul_q8(void **state) {
                {Q8_I4, 192, 37, 5, 1, 1},  {Q8_I8G, 64, 9, 1, 1, 1},   {Q8_I8G, 192, 37, 5, 2, 1},
                {Q8_I8G, 192, 37, 5, 1, 4}, {Q8_I8, 64, 37, 1, 1, 4},   {Q8_I8, 192, 37, 5, 2, 4},
                {Q8_I8, 192, 37, 5, 1, 1},  {Q8_I4K, 256, 37, 1, 1, 4}, {Q8_I4K, 512, 37, 5, 2, 4},
-               {Q8_I4K, 512, 37, 5, 1, 1}, {Q8_I6K, 256, 9, 1, 1, 1},  {Q8_I6K, 512, 37, 5, 2, 1},
-               {Q8_I6K, 512, 37, 5, 1, 4}};
+               {Q8_I4K, 512, 37, 5, 1, 1}, {Q8_I5K, 256, 37, 1, 1, 4}, {Q8_I5K, 512, 37, 5, 2, 4},
+               {Q8_I6K, 256, 9, 1, 1, 1},  {Q8_I6K, 512, 37, 5, 2, 1}, {Q8_I6K, 512, 37, 5, 1, 4}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
-  static const char *helpers[] = {"q8_dot_int4", "q8_dot_int8g", "q8_dot_int8", "q8_dot_int4k", "q8_dot_int6k"};
+  static const char *helpers[] = {"q8_dot_int4", "q8_dot_int8g", "q8_dot_int8", "q8_dot_kquant", "q8_dot_kquant",
+                                  "q8_dot_kquant"};
   /* Both integer dots where the machine has AVX2 (alternating by case),
    * else the portable one. */
   llmc_target_t host;
@@ -410,15 +414,19 @@ static void test_matmul_q8(void **state) {
   llmc_buf_t epi[N_CASES] = {0};
   for (int c = 0; c < N_CASES; c++) {
     const int K = cases[c].K, N = cases[c].N, TQ = cases[c].TQ, L = cases[c].layout;
-    int64_t qwords = q8_nibbles(L) ? K / 8 : K / 4;
+    int64_t qwords = q8_kquant(L) ? (int64_t)llmc_kquant_value_bytes(q8_kbits(L), (uint64_t)K) / 4 : L == Q8_I4 ? K / 8 : K / 4;
     snprintf(names[c], sizeof names[c], "mq_%d", c);
     int64_t vals[13] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
-                        q8_nibbles(L) ? 8 : 16, L == Q8_I8 ? 1 : q8_kquant(L) ? K / 256 * 5 : K / 64, N * qwords,
+                        qwords / (K / 64), L == Q8_I8 ? 1 : q8_kquant(L) ? K / 256 * 5 : K / 64, N * qwords,
                         cases[c].COLS == 4, q8_nibbles(L) ? (int64_t)TQ * (K / 32) * 8 : 8};
     for (int i = 0; i < 13; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
     llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, N, NULL, 0, &epi[c]);
     assert_false(epi[c].failed);
-    mb_add(&mb, helpers[L], "NAME", names[c], NULL);
+    if (q8_kquant(L))
+      mb_add(&mb, helpers[L], "NAME", names[c], "HIGH1", q8_kbits(L) == 5 ? "true" : "false", "HIGH2",
+             q8_kbits(L) == 6 ? "true" : "false", "MIN", q8_kbits(L) < 6 ? "true" : "false", NULL);
+    else
+      mb_add(&mb, helpers[L], "NAME", names[c], NULL);
     mb_add(&mb, avx2 && c % 2 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c], NULL);
     mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "KB", v[c][2], "STEPS", v[c][3], "TQ",
            v[c][4], "QA", v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9],
@@ -432,7 +440,9 @@ static void test_matmul_q8(void **state) {
     uint64_t rng = 11 + (uint64_t)(L * 1000 + K + N + T); /* cases differing only in TQ see the same data */
     bufs_t b;
     const int64_t a_off = 5, o_off = a_off + T * K + 3, b_off = 16; /* the tensor starts 64-byte aligned */
-    int64_t w_words = (q8_nibbles(L) ? (int64_t)N * K / 8 : (int64_t)N * K / 4) +
+    int64_t w_words = (q8_kquant(L) ? N * (int64_t)llmc_kquant_value_bytes(q8_kbits(L), (uint64_t)K) / 4
+                       : L == Q8_I4 ? (int64_t)N * K / 8
+                                    : (int64_t)N * K / 4) +
                       (L == Q8_I8 ? N : q8_kquant(L) ? (int64_t)N * K / 256 * 5 : (int64_t)N * K / 64);
     bufs_alloc(&b, o_off + T * N, b_off + w_words, 1, 1);
     fill(b.act + a_off, T * K, &rng, -1, 1);

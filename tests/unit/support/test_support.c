@@ -170,11 +170,11 @@ static void test_strmap(void **state) {
 
 /* ggml's Q4_K block built by packing (the inverse of the unpacking under
  * test) from chosen d, dmin, 6-bit scales and mins and nibbles; converted,
- * every value is (d * sc) * q - dmin * m. Q6_K likewise from 6-bit q and
- * int8 scales. (tests/e2e gguf-llama-cpp checks both against ggml itself.) */
+ * every value is (d * sc) * q - dmin * m. Q5_K with a fifth bit, Q6_K from
+ * 6-bit q and int8 scales likewise. (tests/e2e gguf-llama-cpp checks both against ggml itself.) */
 static void test_kquant_from_ggml(void **state) {
   (void)state;
-  uint8_t blk[210] = {0}, values[256], header[LLMC_KQUANT_HEADER_BYTES];
+  uint8_t blk[210] = {0}, values[192], header[LLMC_KQUANT_HEADER_BYTES];
   float y[256];
   int sc[8], m[8], q[256];
   uint16_t d = llmc_f32_to_f16(0.03125f), dmin = llmc_f32_to_f16(0.0078125f);
@@ -192,6 +192,19 @@ static void test_kquant_from_ggml(void **state) {
   }
   llmc_kquant_from_ggml(4, blk, 256, values, header);
   llmc_kquant_dequant_row(4, values, header, 256, y);
+  for (int i = 0; i < 256; i++)
+    assert_true(y[i] == 0.03125f * (float)sc[i / 32] * (float)q[i] - 0.0078125f * (float)m[i / 32]);
+  /* Q5_K: the same header, then qh[32] (group g's fifth bits in bit g), then qs. */
+  uint8_t b5[176] = {0};
+  memcpy(b5, blk, 16);
+  for (int i = 0; i < 256; i++) {
+    int g = i / 32, l = i % 32, u = (i * 11 + 5) % 32;
+    b5[48 + 32 * (g / 2) + l] |= (uint8_t)((u & 15) << (g % 2 ? 4 : 0));
+    b5[16 + l] |= (uint8_t)((u >> 4) << g);
+    q[i] = u;
+  }
+  llmc_kquant_from_ggml(5, b5, 256, values, header);
+  llmc_kquant_dequant_row(5, values, header, 256, y);
   for (int i = 0; i < 256; i++)
     assert_true(y[i] == 0.03125f * (float)sc[i / 32] * (float)q[i] - 0.0078125f * (float)m[i / 32]);
   memset(blk, 0, sizeof blk);
@@ -226,8 +239,8 @@ static void test_kquant_quantize(void **state) {
   static const struct {
     int bits;
     double bound;
-  } cases[] = {{4, 0.1}, {6, 0.03}};
-  for (int c = 0; c < 2; c++) {
+  } cases[] = {{4, 0.1}, {5, 0.05}, {6, 0.03}};
+  for (int c = 0; c < 3; c++) {
     llmc_kquant_quantize_row(cases[c].bits, x, K, values, header);
     llmc_kquant_dequant_row(cases[c].bits, values, header, K, y);
     double err = 0, ref = 0;
