@@ -30,5 +30,9 @@ bool llmc_sampler_is_greedy(const llmc_sampling_t *params);
 /* Samples one token id from logits[vocab]; advances *rng only when it draws. */
 int32_t llmc_sampler_sample(llmc_sampler_t *s, const float *logits, const llmc_sampling_t *params,
                             uint64_t *rng);
+/* token's log-softmax over logits[vocab] (computed in double), and the
+ * n_top (<= LLMC_RT_MAX_LOGPROBS) largest, best first, ties to the lower id. */
+void llmc_sampler_logprobs(const llmc_sampler_t *s, const float *logits, int32_t token, int n_top,
+                           llmc_rt_logprobs_t *out);
 
 #endif

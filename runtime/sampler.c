@@ -154,3 +154,30 @@ int32_t llmc_sampler_sample(llmc_sampler_t *s, const float *logits, const llmc_s
   }
   return s->idx[n - 1]; /* rounding: r landed at the very top */
 }
+
+void llmc_sampler_logprobs(const llmc_sampler_t *s, const float *logits, int32_t token, int n_top,
+                           llmc_rt_logprobs_t *out) {
+  const int64_t V = s->vocab;
+  float max = logits[0];
+  for (int64_t i = 1; i < V; i++) max = logits[i] > max ? logits[i] : max;
+  double sum = 0;
+  for (int64_t i = 0; i < V; i++) sum += exp((double)logits[i] - max);
+  double lse = (double)max + log(sum);
+  out->logprob = (float)((double)logits[token] - lse);
+  /* The n best by insertion into a sorted prefix: after the first few
+   * hundred ids almost none gets in, so this is ~V comparisons. */
+  int n = n_top < 0 ? 0 : n_top > LLMC_RT_MAX_LOGPROBS ? LLMC_RT_MAX_LOGPROBS : n_top;
+  if (n > V) n = (int)V;
+  int k = 0;
+  for (int64_t i = 0; i < V && n > 0; i++) {
+    if (k == n && !(logits[i] > logits[out->top_ids[k - 1]])) continue; /* ties keep the lower id */
+    int at = k < n ? k++ : n - 1;
+    while (at > 0 && logits[i] > logits[out->top_ids[at - 1]]) {
+      out->top_ids[at] = out->top_ids[at - 1];
+      at--;
+    }
+    out->top_ids[at] = (int32_t)i;
+  }
+  out->n_top = k;
+  for (int i = 0; i < k; i++) out->top_logprobs[i] = (float)((double)logits[out->top_ids[i]] - lse);
+}

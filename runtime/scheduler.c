@@ -89,6 +89,9 @@ llmc_status_t *llmc_rt_seq_add(llmc_rt_t *rt, const int32_t *prompt, int64_t n,
                       "sampling parameters max_new_tokens %d, top_k %d, top_p %g: none may be "
                       "negative",
                       sampling->max_new_tokens, sampling->top_k, (double)sampling->top_p);
+  if (sampling->top_logprobs < 0 || sampling->top_logprobs > LLMC_RT_MAX_LOGPROBS)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "top_logprobs %d: at most %d", sampling->top_logprobs,
+                      LLMC_RT_MAX_LOGPROBS);
   if (sampling->n_stop_tokens < 0 || sampling->n_stop_tokens > LLMC_RT_MAX_STOP_TOKENS)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "%d stop tokens: at most %d", sampling->n_stop_tokens,
                       LLMC_RT_MAX_STOP_TOKENS);
@@ -308,7 +311,8 @@ static llmc_status_t *run_batch(llmc_rt_t *rt, const batch_t *b, llmc_rt_events_
     const llmc_rt_seq_t *s = rt->seqs[rt->batch[i]];
     end += s->chunk;
     if (s->n_computed + s->chunk < s->n_tokens) continue;
-    rt->row_greedy[n_rows] = llmc_sampler_is_greedy(&s->sampling);
+    /* (logprobs need the row on the host, greedy or not.) */
+    rt->row_greedy[n_rows] = llmc_sampler_is_greedy(&s->sampling) && !s->sampling.logprobs;
     rt->rows[n_rows++] = end - 1;
   }
   const float *logits;
@@ -335,7 +339,10 @@ static llmc_status_t *run_batch(llmc_rt_t *rt, const batch_t *b, llmc_rt_events_
       llmc_kv_table_release(rt->kv_pool, &s->table);
       s->state = LLMC_SEQ_FINISHED;
     }
-    ev->events[ev->n++] = (llmc_rt_event_t){.seq = rt->batch[i], .token = tok, .finished = done};
+    llmc_rt_event_t *e = &ev->events[ev->n++];
+    *e = (llmc_rt_event_t){.seq = rt->batch[i], .token = tok, .finished = done};
+    if (s->sampling.logprobs)
+      llmc_sampler_logprobs(rt->sampler, logits + (row - 1) * V, tok, s->sampling.top_logprobs, &e->logprobs);
   }
   return NULL;
 }

@@ -21,8 +21,11 @@
  * handler and no global flag is needed: it stops accepting, lets admitted
  * requests finish, closes connections and returns 0.
  *
- * Not yet: tools in chat, logprobs, n > 1, echo, TTFT/TPOT histograms in
- * /metrics, a request-level benchmark (issue 13). */
+ * logprobs: each sampled token's log-probability under the model (log-softmax
+ * of its logits, before temperature, top-k and top-p: vLLM's default) and
+ * up to 20 alternatives, in OpenAI's two shapes.
+ *
+ * Not yet: tools in chat, n > 1, echo (issue 13). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -338,7 +341,7 @@ static llmc_status_t *parse_completion(server_t *srv, json_t *root, completion_t
     LLMC_RETURN_IF_ERROR(parse_prompt(srv, p, prompt));
   }
   /* Chat's default is what fits (OpenAI's: up to the context). */
-  json_int_t max_tokens = p->chat ? srv->context - p->n_prompt : 16, top_k = 0, n = 1, seed = -1, logprobs = 0;
+  json_int_t max_tokens = p->chat ? srv->context - p->n_prompt : 16, top_k = 0, n = 1, seed = -1, top_logprobs = 0;
   LLMC_RETURN_IF_ERROR(get_int(p, root, "max_tokens", 1, INT32_MAX, &max_tokens));
   if (p->chat && !member(root, "max_tokens"))
     LLMC_RETURN_IF_ERROR(get_int(p, root, "max_completion_tokens", 1, INT32_MAX, &max_tokens));
@@ -352,12 +355,15 @@ static llmc_status_t *parse_completion(server_t *srv, json_t *root, completion_t
   LLMC_RETURN_IF_ERROR(get_int(p, root, "top_k", -1, srv->vocab, &top_k));
   LLMC_RETURN_IF_ERROR(get_int(p, root, "seed", INT64_MIN, INT64_MAX, &seed));
   LLMC_RETURN_IF_ERROR(get_int(p, root, "n", 1, 1, &n));
-  if (p->chat) { /* chat's logprobs is a boolean */
-    bool want = false;
-    LLMC_RETURN_IF_ERROR(get_bool(p, root, "logprobs", &want));
-    if (want) return BAD(p, "logprobs", "'logprobs' is not supported");
-  } else {
-    LLMC_RETURN_IF_ERROR(get_int(p, root, "logprobs", 0, 0, &logprobs));
+  bool logprobs = false;
+  if (p->chat) { /* chat: "logprobs" true, and "top_logprobs" alternatives with it */
+    LLMC_RETURN_IF_ERROR(get_bool(p, root, "logprobs", &logprobs));
+    LLMC_RETURN_IF_ERROR(get_int(p, root, "top_logprobs", 0, LLMC_RT_MAX_LOGPROBS, &top_logprobs));
+    if (member(root, "top_logprobs") && !logprobs)
+      return BAD(p, "top_logprobs", "'top_logprobs' needs 'logprobs': true");
+  } else { /* completions: "logprobs" is the number of alternatives (0: the sampled token's only) */
+    LLMC_RETURN_IF_ERROR(get_int(p, root, "logprobs", 0, LLMC_RT_MAX_LOGPROBS, &top_logprobs));
+    logprobs = member(root, "logprobs") != NULL;
   }
   LLMC_RETURN_IF_ERROR(get_bool(p, root, "stream", &p->stream));
   LLMC_RETURN_IF_ERROR(get_bool(p, root, "return_token_ids", &p->return_ids));
@@ -377,6 +383,8 @@ static llmc_status_t *parse_completion(server_t *srv, json_t *root, completion_t
       .seed = member(root, "seed") ? (uint64_t)seed : llmc_rng_next(&id) ^ (uint64_t)time(NULL),
       .max_new_tokens = (int)max_tokens,
       .eos_token = -1,
+      .logprobs = logprobs,
+      .top_logprobs = (int)top_logprobs,
   };
   if (!p->ignore_eos) { /* the model's stop ids, every one of them */
     memcpy(p->sp.stop_tokens, srv->stops.stop_tokens, sizeof p->sp.stop_tokens);
@@ -393,6 +401,8 @@ typedef struct {
   completion_t params;
   llmc_serve_text_t text;
   int32_t *ids;     /* [max_new_tokens]: what the engine sent so far */
+  llmc_rt_logprobs_t *lps; /* [max_new_tokens] with logprobs: theirs */
+  int64_t text_offset;     /* completions' logprobs: bytes of the token strings listed so far */
   int64_t n_seen;
   int64_t n_sent_ids; /* ids already streamed (return_token_ids) */
   bool done;
@@ -419,6 +429,7 @@ static void job_free(job_t *j) {
   llmc_buf_free(&j->text.text);
   llmc_buf_free(&j->out);
   free(j->ids);
+  free(j->lps);
   free(j);
 }
 
@@ -427,7 +438,8 @@ static void job_free(job_t *j) {
 static void job_pull(job_t *j) {
   bool finished;
   int error_http;
-  int64_t n = llmc_serve_engine_wait(j->srv->engine, j->req, j->n_seen, j->ids + j->n_seen, &finished,
+  int64_t n = llmc_serve_engine_wait(j->srv->engine, j->req, j->n_seen, j->ids + j->n_seen,
+                                     j->lps ? j->lps + j->n_seen : NULL, &finished,
                                      &error_http, j->error, sizeof j->error);
   llmc_status_t *s = llmc_serve_text_feed(&j->text, j->ids + j->n_seen, n - j->n_seen);
   j->n_seen = n;
@@ -455,8 +467,75 @@ static json_t *usage_json(const job_t *j) {
                    (json_int_t)(j->params.n_prompt + j->text.n_accepted));
 }
 
+/* A token as logprobs list it: its bytes made valid UTF-8 (a token may end
+ * inside a character), and, for chat, the bytes themselves; "token_id:N"
+ * without a tokenizer (vLLM's form). */
+static json_t *token_json(const job_t *j, int32_t id, bool chat, float logprob, int64_t *io_offset) {
+  llmc_buf_t raw = {0}, text = {0};
+  if (j->srv->tok) {
+    llmc_status_free(llmc_tokenizer_decode_token(j->srv->tok, id, &raw)); /* an id it cannot decode: "" */
+    if (raw.len) llmc_serve_utf8_sanitize(&text, raw.data, raw.len);
+  } else {
+    llmc_buf_printf(&text, "token_id:%d", id);
+  }
+  if (io_offset) *io_offset += (int64_t)raw.len;
+  json_t *o = NULL;
+  if (chat) {
+    json_t *bytes = json_array();
+    for (size_t i = 0; bytes && i < raw.len; i++) json_array_append_new(bytes, json_integer((uint8_t)raw.data[i]));
+    o = json_pack("{s:s%,s:f,s:o}", "token", text.data ? text.data : "", text.len, "logprob", (double)logprob,
+                  "bytes", bytes);
+  } else {
+    o = json_stringn(text.data ? text.data : "", text.len);
+  }
+  llmc_buf_free(&raw);
+  llmc_buf_free(&text);
+  return o;
+}
+
+/* The log-probabilities of ids[from, to) as OpenAI returns them: chat's
+ * {"content": [{token, logprob, bytes, top_logprobs: [...]}]}, completions'
+ * {"tokens", "token_logprobs", "top_logprobs": [{token: logprob}],
+ * "text_offset"}. */
+static json_t *logprobs_json(job_t *j, int64_t from, int64_t to) {
+  bool chat = j->params.chat;
+  json_t *content = json_array(), *tokens = json_array(), *lps = json_array(), *tops = json_array(),
+         *offsets = json_array();
+  for (int64_t i = from; i < to; i++) {
+    const llmc_rt_logprobs_t *lp = &j->lps[i];
+    if (chat) {
+      json_t *e = token_json(j, j->ids[i], true, lp->logprob, NULL), *top = json_array();
+      for (int k = 0; k < lp->n_top; k++)
+        json_array_append_new(top, token_json(j, lp->top_ids[k], true, lp->top_logprobs[k], NULL));
+      json_object_set_new(e, "top_logprobs", top);
+      json_array_append_new(content, e);
+    } else {
+      json_array_append_new(offsets, json_integer(j->text_offset));
+      json_array_append_new(tokens, token_json(j, j->ids[i], false, 0, &j->text_offset));
+      json_array_append_new(lps, json_real(lp->logprob));
+      json_t *top = json_object();
+      for (int k = 0; k < lp->n_top; k++) {
+        json_t *name = token_json(j, lp->top_ids[k], false, 0, NULL);
+        /* Two ids may decode alike (after sanitizing); the better one stays. */
+        if (name && !json_object_get(top, json_string_value(name)))
+          json_object_set_new(top, json_string_value(name), json_real(lp->top_logprobs[k]));
+        json_decref(name);
+      }
+      json_array_append_new(tops, top);
+    }
+  }
+  if (chat) {
+    json_decref(tokens), json_decref(lps), json_decref(tops), json_decref(offsets);
+    return json_pack("{s:o}", "content", content);
+  }
+  json_decref(content);
+  return json_pack("{s:o,s:o,s:o,s:o}", "tokens", tokens, "token_logprobs", lps, "top_logprobs", tops, "text_offset",
+                   offsets);
+}
+
 /* A completion object (or a stream chunk of one) carrying text[from, to)
- * and ids[ids_from, ids_to); finish_reason and usage once done. */
+ * and ids[ids_from, ids_to) (and their logprobs when asked); finish_reason
+ * and usage once done. */
 static json_t *choice_json(job_t *j, size_t from, size_t to, int64_t ids_from, int64_t ids_to, bool last,
                            bool chunk) {
   llmc_buf_t t = {0};
@@ -475,6 +554,7 @@ static json_t *choice_json(job_t *j, size_t from, size_t to, int64_t ids_from, i
                        "finish_reason", last ? j->text.finish_reason : NULL);
   }
   llmc_buf_free(&t);
+  if (choice && j->lps) json_object_set_new(choice, "logprobs", logprobs_json(j, ids_from, ids_to));
   if (choice && j->params.return_ids) {
     json_t *ids = json_array();
     for (int64_t i = ids_from; ids && i < ids_to; i++) json_array_append_new(ids, json_integer(j->ids[i]));
@@ -514,7 +594,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     } else {
       size_t safe = llmc_serve_text_safe_len(&j->text);
       int64_t ids_to = j->text.n_accepted;
-      bool new_ids = j->params.return_ids && ids_to > j->n_sent_ids;
+      bool new_ids = (j->params.return_ids || j->lps) && ids_to > j->n_sent_ids;
       if (safe > j->text.emitted || new_ids || j->done)
         sse_event(j, choice_json(j, j->text.emitted, safe, j->n_sent_ids, ids_to, j->done, true));
       j->text.emitted = safe;
@@ -563,6 +643,10 @@ static enum MHD_Result handle_completions(server_t *srv, struct MHD_Connection *
                                 .stop_ids = j->params.stop_ids, .n_stop_ids = j->params.n_stop_ids,
                                 .stops = (const char *const *)j->params.stops, .n_stops = j->params.n_stops};
   j->ids = malloc((size_t)j->params.sp.max_new_tokens * sizeof *j->ids);
+  if (j->ids && j->params.sp.logprobs && !(j->lps = malloc((size_t)j->params.sp.max_new_tokens * sizeof *j->lps))) {
+    free(j->ids);
+    j->ids = NULL;
+  }
   snprintf(j->id, sizeof j->id, "%s-%llu", chat ? "chatcmpl" : "cmpl",
            (unsigned long long)__atomic_fetch_add(&srv->next_id, 1, __ATOMIC_RELAXED));
   j->created = (int64_t)time(NULL);

@@ -29,6 +29,7 @@ typedef struct llmc_serve_req {
   /* Guarded by the engine's mutex. */
   pthread_cond_t cv;  /* signalled when tokens arrive or the request ends */
   int32_t *tokens;    /* [max_new_tokens] sampled so far, allocated once */
+  llmc_rt_logprobs_t *logprobs; /* [max_new_tokens] with sampling.logprobs, else NULL */
   int64_t n_tokens;
   bool finished;      /* no more tokens will come */
   int error_http;     /* 0, or the HTTP status of a failure the engine met */
@@ -83,12 +84,13 @@ LLMC_MUST_USE llmc_status_t *llmc_serve_req_create(int32_t *prompt, int64_t n_pr
  * LLMC_UNAVAILABLE when shutting down; the caller still owns req then. */
 LLMC_MUST_USE llmc_status_t *llmc_serve_engine_submit(llmc_serve_engine_t *e, llmc_serve_req_t *req);
 /* Blocks until req has more than n_seen tokens or has finished; copies
- * tokens [n_seen, n) into out[0, n - n_seen) (out holds max_new_tokens) and
- * returns n. *out_finished: no more will come. A failure the engine met
+ * tokens [n_seen, n) into out[0, n - n_seen) (out holds max_new_tokens),
+ * and their log-probabilities likewise into out_logprobs when it and the
+ * request's sampling.logprobs are set, and returns n. *out_finished: no more will come. A failure the engine met
  * comes back as *out_error_http (0 if none) and its message in err. */
 int64_t llmc_serve_engine_wait(llmc_serve_engine_t *e, llmc_serve_req_t *req, int64_t n_seen,
-                               int32_t *out, bool *out_finished, int *out_error_http, char *err,
-                               size_t err_cap);
+                               int32_t *out, llmc_rt_logprobs_t *out_logprobs, bool *out_finished,
+                               int *out_error_http, char *err, size_t err_cap);
 /* Asks the engine to end req's sequence now (its KV blocks are freed). */
 void llmc_serve_engine_cancel(llmc_serve_engine_t *e, llmc_serve_req_t *req);
 /* Drops the caller's reference: a handler's after it has answered, whether

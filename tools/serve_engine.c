@@ -91,9 +91,11 @@ llmc_status_t *llmc_serve_req_create(int32_t *prompt, int64_t n_prompt, const ll
   }
   llmc_serve_req_t *r = calloc(1, sizeof *r);
   int32_t *tokens = malloc((size_t)sampling->max_new_tokens * sizeof *tokens);
-  if (!r || !tokens) {
+  llmc_rt_logprobs_t *lps = sampling->logprobs ? malloc((size_t)sampling->max_new_tokens * sizeof *lps) : NULL;
+  if (!r || !tokens || (sampling->logprobs && !lps)) {
     free(r);
     free(tokens);
+    free(lps);
     free(prompt);
     return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   }
@@ -101,6 +103,7 @@ llmc_status_t *llmc_serve_req_create(int32_t *prompt, int64_t n_prompt, const ll
   r->n_prompt = n_prompt;
   r->sampling = *sampling;
   r->tokens = tokens;
+  r->logprobs = lps;
   r->seq = -1;
   r->refs = 1;
   pthread_cond_init(&r->cv, NULL);
@@ -111,6 +114,7 @@ llmc_status_t *llmc_serve_req_create(int32_t *prompt, int64_t n_prompt, const ll
 static void req_free(llmc_serve_req_t *r) {
   pthread_cond_destroy(&r->cv);
   free(r->tokens);
+  free(r->logprobs);
   free(r->prompt);
   free(r);
 }
@@ -155,12 +159,14 @@ llmc_status_t *llmc_serve_engine_submit(llmc_serve_engine_t *e, llmc_serve_req_t
 }
 
 int64_t llmc_serve_engine_wait(llmc_serve_engine_t *e, llmc_serve_req_t *req, int64_t n_seen,
-                               int32_t *out, bool *out_finished, int *out_error_http, char *err,
-                               size_t err_cap) {
+                               int32_t *out, llmc_rt_logprobs_t *out_logprobs, bool *out_finished,
+                               int *out_error_http, char *err, size_t err_cap) {
   pthread_mutex_lock(&e->mu);
   while (req->n_tokens <= n_seen && !req->finished) pthread_cond_wait(&req->cv, &e->mu);
   int64_t n = req->n_tokens;
   if (n > n_seen) memcpy(out, req->tokens + n_seen, (size_t)(n - n_seen) * sizeof *out);
+  if (n > n_seen && out_logprobs && req->logprobs)
+    memcpy(out_logprobs, req->logprobs + n_seen, (size_t)(n - n_seen) * sizeof *out_logprobs);
   *out_finished = req->finished;
   *out_error_http = req->error_http;
   if (req->error_http && err_cap) snprintf(err, err_cap, "%s", req->error);
@@ -302,7 +308,10 @@ static void *engine_main(void *arg) {
       double now = llmc_cli_now();
       observe(r->n_tokens ? &e->metrics.itl : &e->metrics.ttft, now - (r->n_tokens ? r->t_last : r->t_submit));
       r->t_last = now;
-      if (r->n_tokens < r->sampling.max_new_tokens) r->tokens[r->n_tokens++] = ev.events[k].token;
+      if (r->n_tokens < r->sampling.max_new_tokens) {
+        if (r->logprobs) r->logprobs[r->n_tokens] = ev.events[k].logprobs;
+        r->tokens[r->n_tokens++] = ev.events[k].token;
+      }
       e->metrics.generation_tokens_total++;
       if (ev.events[k].finished || r->n_tokens == r->sampling.max_new_tokens) {
         remove_running(e, i);

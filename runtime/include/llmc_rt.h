@@ -42,6 +42,8 @@ typedef struct {
 
 /* The most stop ids a sequence takes besides eos_token. */
 #define LLMC_RT_MAX_STOP_TOKENS 32
+/* The most alternatives a sampled token's log-probabilities list. */
+#define LLMC_RT_MAX_LOGPROBS 20
 
 typedef struct {
   float temperature; /* 0: greedy (argmax) */
@@ -54,6 +56,12 @@ typedef struct {
    * generation ends at eos_token or any of these. */
   int32_t stop_tokens[LLMC_RT_MAX_STOP_TOKENS];
   int n_stop_tokens; /* 0..LLMC_RT_MAX_STOP_TOKENS */
+  /* Each sampled token's log-probability under the model (log-softmax of
+   * its logits: before temperature, top-k and top-p) and those of the
+   * top_logprobs most likely tokens (0..LLMC_RT_MAX_LOGPROBS) in the event.
+   * Such a sequence's logits come to the host even when it is greedy. */
+  bool logprobs;
+  int top_logprobs;
 } llmc_sampling_t;
 
 LLMC_MUST_USE llmc_status_t *llmc_rt_open(const char *artifact_dir, const llmc_rt_options_t *opts,
@@ -102,9 +110,17 @@ LLMC_MUST_USE llmc_status_t *llmc_rt_seq_get_tokens(const llmc_rt_t *rt, int seq
                                                     int64_t *out_n_prompt);
 
 typedef struct {
+  float logprob; /* the sampled token's */
+  int n_top;     /* the most likely tokens, best first (ties: lower id first) */
+  int32_t top_ids[LLMC_RT_MAX_LOGPROBS];
+  float top_logprobs[LLMC_RT_MAX_LOGPROBS];
+} llmc_rt_logprobs_t;
+
+typedef struct {
   int seq;
   int32_t token;
   bool finished; /* reached max_new_tokens or eos */
+  llmc_rt_logprobs_t logprobs; /* with the sequence's sampling.logprobs; else zero */
 } llmc_rt_event_t;
 
 typedef struct {

@@ -329,7 +329,14 @@ serve-chat)
   expect_status 400 /v1/chat/completions '{"messages":[]}'
   expect_status 400 /v1/chat/completions '{"messages":"hi"}'
   expect_status 400 /v1/chat/completions '{"prompt":"hi"}'
-  expect_status 400 /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"logprobs":true}'
+  # logprobs: an entry a completion token, with top_logprobs alternatives;
+  # top_logprobs without logprobs, or above 20, is a 400.
+  expect_status 200 /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"logprobs":true,"top_logprobs":3}'
+  jq -e '(.choices[0].logprobs.content | length) == .usage.completion_tokens and
+         all(.choices[0].logprobs.content[]; (.top_logprobs | length) == 3 and .logprob <= 0)' resp.json > /dev/null ||
+    fail "chat logprobs: $(jq -c .choices[0].logprobs resp.json)"
+  expect_status 400 /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"top_logprobs":2}'
+  expect_status 400 /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":21}'
   expect_status 200 /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":3}'
   jq -e '.usage.completion_tokens <= 3 and .choices[0].message.role == "assistant"' resp.json > /dev/null ||
     fail "max_completion_tokens is not honoured"

@@ -28,6 +28,22 @@ if (ids === '--chat') {
     finish = chunk.choices[0]?.finish_reason ?? finish;
   }
   if (streamed !== ref || role !== 'assistant' || !finish) fail(`streamed chat '${streamed}' (${role}, ${finish}) != '${ref}'`);
+  // Chat logprobs: an entry a completion token, its bytes, the sampled token
+  // (greedy) first among its alternatives.
+  const lc = await client.chat.completions.create({ model, messages, max_tokens: 24, temperature: 0, logprobs: true, top_logprobs: 2 });
+  const content = lc.choices[0].logprobs?.content;
+  if (!content || content.length !== lc.usage.completion_tokens) fail(`chat logprobs ${JSON.stringify(lc.choices[0].logprobs)}`);
+  for (const e of content) {
+    if (typeof e.token !== 'string' || !Array.isArray(e.bytes) || e.top_logprobs.length !== 2 ||
+        e.top_logprobs[0].logprob !== e.logprob || e.top_logprobs[0].logprob < e.top_logprobs[1].logprob)
+      fail(`chat logprob entry ${JSON.stringify(e)}`);
+  }
+  try {
+    await client.chat.completions.create({ model, messages, max_tokens: 2, top_logprobs: 2 });
+    fail('top_logprobs without logprobs: no error');
+  } catch (e) {
+    if (!(e instanceof OpenAI.BadRequestError)) fail(`top_logprobs without logprobs: ${e}`);
+  }
   console.log('openai client chat checks passed');
   process.exit(0);
 }
@@ -60,6 +76,26 @@ let streamed = '';
 for await (const chunk of await client.completions.create({ model, prompt: text, max_tokens: 32, temperature: 0, stream: true }))
   streamed += chunk.choices[0]?.text ?? '';
 if (streamed !== refText) fail(`streamed text '${streamed}' != '${refText}'`);
+
+// logprobs: one entry a token; greedy, so each sampled token is its own
+// best alternative, at the same log-probability; the tokens spell the text.
+const lp = (await client.completions.create({ model, prompt: text, max_tokens: 8, temperature: 0, logprobs: 3 })).choices[0];
+const l = lp.logprobs;
+if (!l || l.tokens.length !== 8 || l.token_logprobs.length !== 8 || l.top_logprobs.length !== 8 || l.text_offset.length !== 8)
+  fail(`logprobs ${JSON.stringify(l)}`);
+if (l.tokens.join('') !== lp.text) fail(`logprobs tokens '${l.tokens.join('')}' != text '${lp.text}'`);
+for (let i = 0; i < 8; i++) {
+  const alts = Object.entries(l.top_logprobs[i]);
+  if (alts.length < 1 || alts.length > 3 || !(l.token_logprobs[i] <= 0)) fail(`logprobs[${i}] ${JSON.stringify(alts)}`);
+  const best = Math.max(...alts.map(([, v]) => v));
+  if (l.top_logprobs[i][l.tokens[i]] !== best || l.token_logprobs[i] !== best)
+    fail(`greedy token ${JSON.stringify(l.tokens[i])} (${l.token_logprobs[i]}) is not its best alternative ${JSON.stringify(alts)}`);
+  if (i > 0 && l.text_offset[i] !== l.text_offset[i - 1] + Buffer.byteLength(l.tokens[i - 1])) fail(`text_offset ${l.text_offset}`);
+}
+let streamedLp = [];
+for await (const chunk of await client.completions.create({ model, prompt: text, max_tokens: 8, temperature: 0, logprobs: 3, stream: true }))
+  streamedLp.push(...(chunk.choices[0]?.logprobs?.token_logprobs ?? []));
+if (streamedLp.join(' ') !== l.token_logprobs.join(' ')) fail(`streamed logprobs ${streamedLp} != ${l.token_logprobs}`);
 
 // Models, and the errors as the client's typed exceptions.
 const models = await client.models.list();

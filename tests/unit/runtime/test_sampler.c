@@ -1,6 +1,6 @@
 /* Unit tests for the sampler: greedy ties, top-k = 1 is greedy, seeds
- * reproduce, a tiny top-p is argmax, and sampled frequencies follow the
- * softmax (with top-k / top-p cutting the tail). */
+ * reproduce, a tiny top-p is argmax, sampled frequencies follow the softmax
+ * (with top-k / top-p cutting the tail), and log-probabilities. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,11 +142,54 @@ static void test_create_errors(void **state) {
   llmc_sampler_destroy(s);
 }
 
+/* Log-probabilities against a direct log-softmax; the top list is the n
+ * largest, best first, ties to the lower id; n is capped by the vocabulary
+ * and LLMC_RT_MAX_LOGPROBS; a huge logit does not overflow. */
+static void test_logprobs(void **state) {
+  (void)state;
+  enum { V = 1000 };
+  float l[V];
+  uint64_t rng = 3;
+  random_logits(l, V, &rng);
+  l[17] = l[900] = 6.0f; /* a tie at the top */
+  llmc_sampler_t *s;
+  assert_null(llmc_sampler_create(V, &s));
+  double sum = 0;
+  for (int i = 0; i < V; i++) sum += exp((double)l[i]);
+  llmc_rt_logprobs_t lp;
+  llmc_sampler_logprobs(s, l, 42, 5, &lp);
+  assert_true(fabs(lp.logprob - (l[42] - log(sum))) < 1e-5);
+  assert_int_equal(lp.n_top, 5);
+  assert_int_equal(lp.top_ids[0], 17);
+  assert_int_equal(lp.top_ids[1], 900);
+  for (int i = 0; i < 5; i++) {
+    assert_true(fabs(lp.top_logprobs[i] - (l[lp.top_ids[i]] - log(sum))) < 1e-5);
+    if (i > 0) assert_true(lp.top_logprobs[i] <= lp.top_logprobs[i - 1]);
+  }
+  int above = 0; /* nothing outside the list beats its last */
+  for (int i = 0; i < V; i++) above += l[i] > l[lp.top_ids[4]];
+  assert_int_equal(above, 4);
+  llmc_sampler_logprobs(s, l, 0, 0, &lp);
+  assert_int_equal(lp.n_top, 0);
+  llmc_sampler_logprobs(s, l, 0, 99, &lp);
+  assert_int_equal(lp.n_top, LLMC_RT_MAX_LOGPROBS);
+  llmc_sampler_destroy(s);
+  assert_null(llmc_sampler_create(3, &s));
+  const float big[] = {1000.0f, 0.0f, 1000.0f}; /* exp(1000) overflows even a double */
+  llmc_sampler_logprobs(s, big, 1, 20, &lp);
+  assert_int_equal(lp.n_top, 3);
+  assert_int_equal(lp.top_ids[0], 0);
+  assert_int_equal(lp.top_ids[1], 2);
+  assert_true(fabs(lp.top_logprobs[0] - (float)-log(2.0)) < 1e-6);
+  assert_true(fabs(lp.logprob - (-1000.0 - log(2.0))) < 1e-3);
+  llmc_sampler_destroy(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_greedy_ties),       cmocka_unit_test(test_top_k_one_is_greedy),
       cmocka_unit_test(test_seed_reproducible), cmocka_unit_test(test_distribution),
-      cmocka_unit_test(test_create_errors),
+      cmocka_unit_test(test_create_errors),     cmocka_unit_test(test_logprobs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
