@@ -467,7 +467,9 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
     helper_put(x, out, 0, "HIGH2", bits == 6 ? "true" : "false");
     helper_put(x, out, 0, "MIN", bits < 6 ? "true" : "false");
   }
-  out->helper[1] = llmc_target_has_avx2(x->target) ? "q8_dot32_avx2" : "q8_dot32";
+  out->helper[1] = llmc_target_has_vnni(x->target)   ? "q8_dot32_vnni"
+                   : llmc_target_has_avx2(x->target) ? "q8_dot32_avx2"
+                                                     : "q8_dot32";
   op_params(x, out);
   put_int(x, out, "KB", k / 32);
   put_int(x, out, "STEPS", k / 64);

@@ -152,6 +152,20 @@ bool llmc_target_has_avx2(const llmc_target_t *t) {
   return x86 && (strcmp(t->cpu, "x86-64-v3") == 0 || strcmp(t->cpu, "x86-64-v4") == 0 || strstr(t->features, "+avx2"));
 }
 
+/* Whether a comma-separated LLVM feature list enables `name` exactly. */
+static bool has_feature(const char *features, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = features; (p = strstr(p, name)); p += n)
+    if (p > features && p[-1] == '+' && (p[n] == ',' || p[n] == '\0')) return true;
+  return false;
+}
+
+bool llmc_target_has_vnni(const llmc_target_t *t) {
+  bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
+  return x86 && ((has_feature(t->features, "avx512vnni") && has_feature(t->features, "avx512vl")) ||
+                 has_feature(t->features, "avxvnni"));
+}
+
 bool llmc_target_reads_f16(const llmc_target_t *t) {
   bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
   return !x86 || strcmp(t->cpu, "x86-64-v3") == 0 || strcmp(t->cpu, "x86-64-v4") == 0 || strstr(t->features, "+f16c");

@@ -403,11 +403,11 @@ static void test_matmul_q8(void **state) {
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
   static const char *helpers[] = {"q8_dot_int4", "q8_dot_int8g", "q8_dot_int8", "q8_dot_kquant", "q8_dot_kquant",
                                   "q8_dot_kquant"};
-  /* Both integer dots where the machine has AVX2 (alternating by case),
-   * else the portable one. */
+  /* Every integer dot the machine has (AVX2, VNNI; cycling by case), and the
+   * portable one. */
   llmc_target_t host;
   check_ok(llmc_target_lookup("host", &host));
-  bool avx2 = llmc_target_has_avx2(&host);
+  bool avx2 = llmc_target_has_avx2(&host), vnni = llmc_target_has_vnni(&host);
   module_builder_t mb;
   mb_init(&mb);
   char names[N_CASES][32], v[N_CASES][13][24];
@@ -427,7 +427,8 @@ static void test_matmul_q8(void **state) {
              q8_kbits(L) == 6 ? "true" : "false", "MIN", q8_kbits(L) < 6 ? "true" : "false", NULL);
     else
       mb_add(&mb, helpers[L], "NAME", names[c], NULL);
-    mb_add(&mb, avx2 && c % 2 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c], NULL);
+    mb_add(&mb, vnni && c % 3 == 2 ? "q8_dot32_vnni" : avx2 && c % 3 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c],
+           NULL);
     mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "KB", v[c][2], "STEPS", v[c][3], "TQ",
            v[c][4], "QA", v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9],
            "SCALES", v[c][10], "FOUR_COLS", v[c][11], "CORR", q8_nibbles(L) ? "true" : "false", "CA", v[c][12], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
