@@ -11,7 +11,7 @@ cc=${CLANG:-clang-22}
 out=build-fuzz
 mkdir -p "$out"
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -std=c17 -Isupport -Ifrontend)
-support=(support/status.c support/arena.c support/file.c support/half.c support/escape.c)
+support=(support/status.c support/arena.c support/file.c support/half.c support/escape.c support/kquant.c)
 
 "$cc" "${flags[@]}" tests/fuzz/fuzz_safetensors.c frontend/safetensors.c frontend/safetensors_writer.c \
   "${support[@]}" -ljansson -lm -o "$out/fuzz_safetensors"
