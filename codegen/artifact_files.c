@@ -146,6 +146,20 @@ static llmc_status_t *produce_int8(void *ctx, uint64_t offset, void *buf, size_t
   return s;
 }
 
+/* The weight holding row r of constant v, and the row's index in it. */
+static llmc_status_t *row_source(const source_t *src, const llmc_value_t *v, int64_t r, llmc_weight_view_t *out,
+                                 int64_t *out_row) {
+  if (v->kind == LLMC_VALUE_WEIGHT) {
+    *out_row = r;
+    return find_view(src, v, out);
+  }
+  for (int i = 0; i < v->n_inputs; i++) {
+    if (r < v->inputs[i]->shape.dims[0]) return row_source(src, v->inputs[i], r, out, out_row);
+    r -= v->inputs[i]->shape.dims[0];
+  }
+  return LLMC_ERROR(LLMC_INTERNAL, src->g->name, "row %lld is outside '%s'", (long long)r, v->name);
+}
+
 /* ---- the group layouts (LLMC_DT_I4, LLMC_DT_I8G; llmc_kplan_stored_bytes) ----
  * Row r of an [N, K] weight is K/32 groups, each with an f16 scale d:
  *   int4-g32 (ggml's Q4_0 rule): nibbles q = min(15, trunc(x / d + 8.5)) with
@@ -167,9 +181,22 @@ typedef struct {
 
 static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out) {
   if (out->row == r) return NULL;
+  /* A GPTQ weight (frontend's llmc_weight_set_add_gptq) is in this layout
+   * already: its row is copied, not re-quantized. */
+  llmc_weight_view_t view;
+  int64_t in_row = 0, k = src->v->shape.dims[1];
+  LLMC_RETURN_IF_ERROR(row_source(src, src->v, r, &view, &in_row));
+  if (src->dt == LLMC_DT_I4 && view.source && !strcmp(view.source, "GPTQ") && view.source_data &&
+      view.shape.rank == 2 && view.shape.dims[1] == k && in_row < view.shape.dims[0] &&
+      view.source_bytes == (uint64_t)(view.shape.dims[0] * k / 2 + view.shape.dims[0] * k / 16)) {
+    const uint8_t *base = view.source_data;
+    memcpy(out->q, base + in_row * (k / 2), (size_t)(k / 2));
+    memcpy(out->d, base + view.shape.dims[0] * (k / 2) + in_row * (k / 32) * 2, (size_t)(k / 32) * 2);
+    out->row = r;
+    return NULL;
+  }
   source_t f32 = *src;
   f32.dt = LLMC_DT_F32;
-  int64_t k = src->v->shape.dims[1];
   LLMC_RETURN_IF_ERROR(const_elems(&f32, src->v, (uint64_t)(r * k), (uint64_t)k, out->x, 0));
   for (int64_t g = 0; g < k / 32; g++) {
     const float *x = out->x + 32 * g;
@@ -229,20 +256,6 @@ typedef struct {
   float *x;    /* [K] */
   uint8_t *values, *header;
 } kquant_row_t;
-
-/* The weight holding row r of constant v, and the row's index in it. */
-static llmc_status_t *row_source(const source_t *src, const llmc_value_t *v, int64_t r, llmc_weight_view_t *out,
-                                 int64_t *out_row) {
-  if (v->kind == LLMC_VALUE_WEIGHT) {
-    *out_row = r;
-    return find_view(src, v, out);
-  }
-  for (int i = 0; i < v->n_inputs; i++) {
-    if (r < v->inputs[i]->shape.dims[0]) return row_source(src, v->inputs[i], r, out, out_row);
-    r -= v->inputs[i]->shape.dims[0];
-  }
-  return LLMC_ERROR(LLMC_INTERNAL, src->g->name, "row %lld is outside '%s'", (long long)r, v->name);
-}
 
 static llmc_status_t *kquant_row(const source_t *src, int64_t r, kquant_row_t *out) {
   if (out->row == r) return NULL;

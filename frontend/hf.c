@@ -566,11 +566,54 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
   return s;
 }
 
+/* config.json's "quantization_config" as model.json's "quantization" (what
+ * the weight set needs to read the checkpoint's packed tensors: GPTQ's
+ * qweight/qzeros/scales/g_idx, llmc_weight_set_add_gptq) and the packed
+ * tensors' names in `ignore`. Only what llmc reads without re-quantizing is
+ * accepted: GPTQ, 4 bits, symmetric, groups in input order (no act-order),
+ * group size a multiple of 32 (or -1: one group a row); anything else is
+ * refused by name. */
+static llmc_status_t *quantization(json_t *qc, const char *where, json_t *model, json_t *ignore) {
+  if (!qc || json_is_null(qc)) return NULL;
+  if (!json_is_object(qc)) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"quantization_config\" must be an object");
+  const char *method = json_string_value(json_object_get(qc, "quant_method"));
+  if (!method) return LLMC_ERROR(LLMC_DATA_LOSS, where, "quantization_config has no \"quant_method\" string");
+  if (strcmp(method, "gptq") != 0)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
+                      "quantization_config.quant_method '%.64s' is not supported yet (GPTQ, 4-bit, symmetric is)", method);
+  json_t *bits = json_object_get(qc, "bits"), *group = json_object_get(qc, "group_size");
+  json_t *desc_act = json_object_get(qc, "desc_act"), *sym = json_object_get(qc, "sym");
+  const char *format = json_string_value(json_object_get(qc, "checkpoint_format"));
+  if (!json_is_integer(bits) || json_integer_value(bits) != 4)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GPTQ with %s bits is not supported yet (4 is)",
+                      json_is_integer(bits) ? "other than 4" : "unstated");
+  if (!json_is_integer(group) || (json_integer_value(group) != -1 &&
+                                  (json_integer_value(group) < 32 || json_integer_value(group) % 32 ||
+                                   json_integer_value(group) > (1 << 20))))
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GPTQ group_size must be -1 or a multiple of 32 for llmc");
+  if (json_is_true(desc_act))
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
+                      "GPTQ with desc_act (act-order: groups out of input order) is not supported yet");
+  if (sym && !json_is_true(sym))
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "asymmetric GPTQ (sym: false) is not supported yet");
+  if (format && strcmp(format, "gptq") != 0 && strcmp(format, "gptq_v2") != 0)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GPTQ checkpoint_format '%.64s' is not supported", format);
+  /* checkpoint_format "gptq" (v1, the default) stores zero points minus one. */
+  json_object_set_new(model, "quantization",
+                      json_pack("{s:s,s:I,s:i}", "method", "gptq", "group_size", json_integer_value(group),
+                                "zero_offset", format && strcmp(format, "gptq_v2") == 0 ? 0 : 1));
+  static const char *const packed[] = {"*.qweight", "*.qzeros", "*.scales", "*.g_idx"};
+  for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++) json_array_append_new(ignore, json_string(packed[i]));
+  return NULL;
+}
+
 /* config.json (owned: consumed) → model.json text, through the
  * architecture's description. */
 llmc_status_t *llmc_hf_model_json(json_t *config, const char *where, const llmc_hf_import_t *imp, char **out_json) {
   *out_json = NULL;
   json_t *desc = NULL, *model = json_object(), *params = json_object(), *weights = json_copy(imp->weights);
+  /* (Top-level even where the model's own config is a section of config.json.) */
+  json_t *quant_config = json_incref(json_object_get(config, "quantization_config"));
   llmc_status_t *s = NULL;
   json_t *archs = json_object_get(config, "architectures");
   const char *arch = json_string_value(json_array_get(archs, 0));
@@ -619,6 +662,10 @@ llmc_status_t *llmc_hf_model_json(json_t *config, const char *where, const llmc_
       json_array_append_new(ignore, json_sprintf("%s%s", prefix ? prefix : "", key));
   }
   json_array_foreach(json_object_get(desc, "ignore_weights_extra"), n_ign, pattern) json_array_append(ignore, pattern);
+  if ((s = quantization(quant_config, where, model, ignore))) {
+    json_decref(ignore);
+    goto done;
+  }
   if (json_object_get(desc, "checks")) json_object_set(model, "checks", json_object_get(desc, "checks"));
   json_object_set_new(model, "ignore_weights", ignore);
   /* The stop ids generate() uses: generation_config.json's, else config.json's
@@ -662,6 +709,7 @@ llmc_status_t *llmc_hf_model_json(json_t *config, const char *where, const llmc_
   if (!(*out_json = json_dumps(model, JSON_PRESERVE_ORDER | JSON_INDENT(1))))
     s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
 done:
+  json_decref(quant_config);
   json_decref(weights);
   json_decref(params);
   json_decref(model);

@@ -425,7 +425,8 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   json_t *v;
   static const char *const known[] = {"format", "name", "weights", "tokenizer", "params",
                                       "weight_aliases", "graph", "outputs", "eos_token_id", "tokenizer_config",
-                                      "max_context", "description", "checks", "ignore_weights", "weight_prefix"};
+                                      "max_context", "description", "checks", "ignore_weights", "weight_prefix",
+                                      "quantization"};
   json_object_foreach(root, key, v) {
     size_t k = 0;
     while (k < sizeof known / sizeof known[0] && strcmp(known[k], key)) k++;
@@ -463,6 +464,20 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   int n_files = 0;
   LLMC_RETURN_IF_ERROR(read_string_list(b, root, "weights", &files, &n_files));
   LLMC_RETURN_IF_ERROR(llmc_weight_set_open(dir, files, n_files, &m->weights));
+  /* "quantization": {"method": "gptq", "group_size": G, "zero_offset": 0|1}
+   * (hf.c, from quantization_config): each linear's packed tensors read as
+   * its weight. */
+  json_t *quant = json_object_get(root, "quantization");
+  if (quant) {
+    json_t *method = json_object_get(quant, "method"), *group = json_object_get(quant, "group_size"),
+           *zoff = json_object_get(quant, "zero_offset");
+    if (!json_is_object(quant) || !json_is_string(method) || strcmp(json_string_value(method), "gptq") ||
+        !json_is_integer(group) || !json_is_integer(zoff) || json_integer_value(zoff) < 0 || json_integer_value(zoff) > 1)
+      return berr(b, "quantization", LLMC_DATA_LOSS, "%s",
+                  "\"quantization\" must be {\"method\": \"gptq\", \"group_size\": G, \"zero_offset\": 0 or 1}");
+    LLMC_RETURN_IF_ERROR(llmc_weight_set_add_gptq(m->weights, (int64_t)json_integer_value(group),
+                                                  (int)json_integer_value(zoff)));
+  }
 
   json_t *tok = json_object_get(root, "tokenizer");
   if (tok) {

@@ -423,7 +423,8 @@ static int cmd_compile(int argc, char **argv) {
    * Q4_0 and Q8_0 matrices are llmc's int4 and int8 groups (dequantized and
    * requantized by the same rules they come back bit for bit), its Q4_K,
    * Q5_K and Q6_K ones llmc's int4-k, int5-k and int6-k (converted from the
-   * file's blocks exactly). Only where every target has kernels for them (CPU targets;
+   * file's blocks exactly); a GPTQ checkpoint's linears int4 (copied). Only
+   * where every target has kernels for them (CPU targets;
    * the K-quants with int8 activations); elsewhere they are dequantized to
    * the checkpoint's 16-bit type. They follow --quant-config's rules, so a
    * rule still decides the weights it matches (e.g. a Q6_K output matrix to
@@ -434,7 +435,7 @@ static int cmd_compile(int argc, char **argv) {
       const llmc_value_t *v = model->graph->values[i];
       llmc_weight_view_t w;
       if (v->kind != LLMC_VALUE_WEIGHT || !llmc_weight_set_lookup(model->weights, v->name, &w) || !w.source) continue;
-      llmc_quant_t q = !strcmp(w.source, "Q4_0")              ? LLMC_QUANT_INT4
+      llmc_quant_t q = !strcmp(w.source, "Q4_0") || !strcmp(w.source, "GPTQ") ? LLMC_QUANT_INT4
                        : !strcmp(w.source, "Q8_0")            ? LLMC_QUANT_INT8_G32
                        : !strcmp(w.source, "Q4_K") && kquants ? LLMC_QUANT_INT4_K
                        : !strcmp(w.source, "Q5_K") && kquants ? LLMC_QUANT_INT5_K

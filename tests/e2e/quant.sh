@@ -7,6 +7,8 @@
 # bound), or with --act-quant=none widen the weights in registers (--verify:
 # exact up to summation order).
 source "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3 # (numpy: tests/tools' fixture writers)
+TOOLS=$SRC/tests/tools
 
 case $case_name in
 quant-int8)
@@ -158,6 +160,45 @@ quant-kquant)
     "$LLMC" compile m/model.json -o x --quant=int4-k --act-quant=none
   expect_error 65 "K-quant (int4-k, int5-k, int6-k) weights have no kernel for target 'gfx942' yet" -- \
     "$LLMC" compile m/model.json -o x --quant=int6-k --target=host,gfx942
+  [ ! -e x ] || fail "a refused compile left output"
+  ;;
+quant-gptq)
+  "$PY" -c 'import numpy' 2>/dev/null || { echo "SKIP: $case_name: python3-numpy is not installed (scripts/setup installs it)"; exit 0; }
+  # A GPTQ checkpoint (quantization_config: 4 bits, symmetric, group 128 and
+  # 64, both checkpoint formats), written by tests/tools/to_gptq.py as
+  # AutoGPTQ saves one, next to REF: the same quantized values dequantized to
+  # f32. Its linears are stored as int4-g32 without re-quantizing (the
+  # values are GPTQ's exactly: with f32 activations the artifact gives REF's
+  # logits to summation order); with int8 activations --verify holds.
+  "$GEN_MODEL" g --dim 256 --layers 2 --heads 4 --kv-heads 2 --hidden 512 --vocab 97 --seed 4 >/dev/null
+  for v in "128 gptq" "64 gptq_v2"; do
+    set -- $v
+    "$PY" "$TOOLS/to_gptq.py" g "gq$1" "gr$1" --group "$1" --format "$2"
+    "$LLMC" compile "gq$1" -o "o$1" --verify 2>verify.txt
+    grep -q 'verify: int8 activations' verify.txt || fail "GPTQ --verify: $(cat verify.txt)"
+    [ "$(jq -r '[.weights[] | select(.dequantized_from == "GPTQ") | .layout] | unique | join(",")' "o$1/report.json")" = int4-g32 ] ||
+      fail "GPTQ weights are not stored as int4-g32: $(jq -c '[.weights[] | [.name, .layout]]' "o$1/report.json")"
+    "$LLMC" compile "gq$1" -o "n$1" --act-quant=none
+    "$E2E_CHECK" "gr$1" "n$1" --steps 8 --prompt-lens 1,5 --tol 1e-4
+  done
+  # With a GPU target the weights are dequantized (to the checkpoint's
+  # dtype, f32 here): no int4 kernel there.
+  "$LLMC" compile gq128 -o gpu --target=host,gfx942
+  [ "$(jq -r '[.weights[] | select(.dequantized_from == "GPTQ") | .layout] | unique | join(",")' gpu/report.json)" = f32 ] ||
+    fail "GPTQ weights with a GPU target: $(jq -c '[.weights[] | .layout] | unique' gpu/report.json)"
+  # What llmc cannot read without re-quantizing is refused by name (65).
+  "$PY" "$TOOLS/to_gptq.py" g asym asym-ref --asym
+  expect_error 65 "asymmetric GPTQ (sym: false) is not supported yet" -- "$LLMC" compile asym -o x
+  "$PY" "$TOOLS/to_gptq.py" g order order-ref --act-order
+  expect_error 65 "desc_act" -- "$LLMC" compile order -o x
+  jq '.quantization_config.desc_act = false' order/config.json >c.json && mv c.json order/config.json
+  expect_error 65 "groups out of input order (act-order) are not supported yet" -- "$LLMC" compile order -o x
+  jq '.quantization_config.sym = true' asym/config.json >c.json && mv c.json asym/config.json
+  expect_error 65 "asymmetric GPTQ is not supported yet" -- "$LLMC" compile asym -o x
+  jq '.quantization_config.quant_method = "awq"' gq128/config.json >c.json && cp -r gq128 awq && mv c.json awq/config.json
+  expect_error 65 "quant_method 'awq' is not supported yet" -- "$LLMC" compile awq -o x
+  jq '.quantization_config.bits = 8' gq128/config.json >c.json && cp -r gq128 b8 && mv c.json b8/config.json
+  expect_error 65 "GPTQ with other than 4 bits is not supported yet" -- "$LLMC" compile b8 -o x
   [ ! -e x ] || fail "a refused compile left output"
   ;;
 quant-config)
