@@ -160,7 +160,7 @@ static llmc_status_t *row_source(const source_t *src, const llmc_value_t *v, int
   return LLMC_ERROR(LLMC_INTERNAL, src->g->name, "row %lld is outside '%s'", (long long)r, v->name);
 }
 
-/* ---- the group layouts (LLMC_DT_I4, LLMC_DT_I8G; llmc_kplan_stored_bytes) ----
+/* ---- the group layouts (LLMC_DT_I4, LLMC_DT_I8G, LLMC_DT_I4Z; llmc_kplan_stored_bytes) ----
  * Row r of an [N, K] weight is K/32 groups, each with an f16 scale d:
  *   int4-g32 (ggml's Q4_0 rule): nibbles q = min(15, trunc(x / d + 8.5)) with
  *     d = m / -8, m the group's element of largest magnitude (it lands on -8
@@ -168,30 +168,36 @@ static llmc_status_t *row_source(const source_t *src, const llmc_value_t *v, int
  *     element j in the low nibble and j + 16 in the high one;
  *   int8-g32 (ggml's Q8_0 rule): q = round(x / d) with d = max|x| / 127,
  *     read back as q * f16(d).
- * Both rules give a GGUF's Q4_0 / Q8_0 tensor, dequantized, back bit for
- * bit. The tensor is the N*K/2 (int4) or N*K (int8) bytes, then the N*K/32
- * f16 scales, row by row. */
+ *   int4-g32-zp: d = (max - min) / 15 over the group's values and 0, zero
+ *     point z = round(-min / d), q = clamp(round(x / d) + z, 0, 15), read
+ *     back as (q - z) * f16(d) (GPTQ's and AWQ's values, copied from their
+ *     tensors rather than re-quantized).
+ * The first two rules give a GGUF's Q4_0 / Q8_0 tensor, dequantized, back
+ * bit for bit. The tensor is the N*K/2 (int4) or N*K (int8) bytes, then
+ * each row's K/32 f16 scales (and, for int4-g32-zp, its K/32 zero points). */
 
 typedef struct {
   int64_t row; /* the row held, -1 for none */
   float *x;    /* [K] */
   uint8_t *q;  /* [K/2] or [K] */
-  uint16_t *d; /* [K/32] */
+  uint16_t *d; /* [K/32] scales (int4-g32-zp: then K/32 zero-point bytes) */
 } group_row_t;
 
 static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out) {
   if (out->row == r) return NULL;
-  /* A GPTQ weight (frontend's llmc_weight_set_add_gptq) is in this layout
-   * already: its row is copied, not re-quantized. */
+  /* A GPTQ or AWQ weight (frontend's llmc_weight_set_add_packed_int4) is in
+   * this layout already: its row is copied, not re-quantized. */
   llmc_weight_view_t view;
   int64_t in_row = 0, k = src->v->shape.dims[1];
   LLMC_RETURN_IF_ERROR(row_source(src, src->v, r, &view, &in_row));
-  if (src->dt == LLMC_DT_I4 && view.source && !strcmp(view.source, "GPTQ") && view.source_data &&
-      view.shape.rank == 2 && view.shape.dims[1] == k && in_row < view.shape.dims[0] &&
-      view.source_bytes == (uint64_t)(view.shape.dims[0] * k / 2 + view.shape.dims[0] * k / 16)) {
+  int64_t row_h = src->dt == LLMC_DT_I4Z ? 3 * k / 32 : k / 16;
+  bool gptq = src->dt == LLMC_DT_I4 && view.source && (!strcmp(view.source, "GPTQ") || !strcmp(view.source, "AWQ"));
+  bool zp = src->dt == LLMC_DT_I4Z && view.source && (!strcmp(view.source, "GPTQ-zp") || !strcmp(view.source, "AWQ-zp"));
+  if ((gptq || zp) && view.source_data && view.shape.rank == 2 && view.shape.dims[1] == k &&
+      in_row < view.shape.dims[0] && view.source_bytes == (uint64_t)(view.shape.dims[0] * (k / 2 + row_h))) {
     const uint8_t *base = view.source_data;
     memcpy(out->q, base + in_row * (k / 2), (size_t)(k / 2));
-    memcpy(out->d, base + view.shape.dims[0] * (k / 2) + in_row * (k / 32) * 2, (size_t)(k / 32) * 2);
+    memcpy(out->d, base + view.shape.dims[0] * (k / 2) + in_row * row_h, (size_t)row_h);
     out->row = r;
     return NULL;
   }
@@ -203,7 +209,20 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out
     float amax = 0, m = 0;
     for (int j = 0; j < 32; j++)
       if (fabsf(x[j]) > amax) amax = fabsf(x[j]), m = x[j];
-    if (src->dt == LLMC_DT_I4) {
+    if (src->dt == LLMC_DT_I4Z) { /* asymmetric: the group's [min, max] (with 0) over 15 levels */
+      float lo = 0, hi = 0;
+      for (int j = 0; j < 32; j++) lo = fminf(lo, x[j]), hi = fmaxf(hi, x[j]);
+      out->d[g] = llmc_f32_to_f16((hi - lo) / 15);
+      float d = llmc_f16_to_f32(out->d[g]), id = d > 0 ? 1.0f / d : 0.0f;
+      int z = d > 0 ? (int)lrintf(-lo * id) : 8;
+      z = z < 0 ? 0 : z > 15 ? 15 : z;
+      ((uint8_t *)out->d)[k / 16 + g] = (uint8_t)z;
+      for (int j = 0; j < 16; j++) {
+        int lq = (int)lrintf(x[j] * id) + z, hq = (int)lrintf(x[j + 16] * id) + z;
+        lq = lq < 0 ? 0 : lq > 15 ? 15 : lq, hq = hq < 0 ? 0 : hq > 15 ? 15 : hq;
+        out->q[16 * g + j] = (uint8_t)(lq | hq << 4);
+      }
+    } else if (src->dt == LLMC_DT_I4) {
       float d = m / -8, id = d != 0 ? 1.0f / d : 0.0f;
       for (int j = 0; j < 16; j++) {
         int lo = (int)(x[j] * id + 8.5f), hi = (int)(x[j + 16] * id + 8.5f);
@@ -227,12 +246,13 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out
 static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
   uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1];
-  uint64_t row_q = src->dt == LLMC_DT_I4 ? k / 2 : k, q_bytes = n * row_q;
-  group_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .q = malloc(row_q), .d = malloc(2 * (k / 32))};
+  uint64_t row_q = src->dt == LLMC_DT_I8G ? k : k / 2, q_bytes = n * row_q;
+  uint64_t row_h = src->dt == LLMC_DT_I4Z ? 3 * k / 32 : k / 16; /* a row's header: scales (and zero points) */
+  group_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .q = malloc(row_q), .d = malloc(row_h)};
   llmc_status_t *s = row.x && row.q && row.d ? NULL : llmc_artifact_oom();
   uint8_t *out = buf;
   for (uint64_t at = offset, end = offset + len; at < end && !s;) {
-    uint64_t per_row = at < q_bytes ? row_q : k / 16, base = at < q_bytes ? 0 : q_bytes;
+    uint64_t per_row = at < q_bytes ? row_q : row_h, base = at < q_bytes ? 0 : q_bytes;
     uint64_t r = (at - base) / per_row, c = (at - base) % per_row, take = per_row - c < end - at ? per_row - c : end - at;
     if (!(s = group_row(src, (int64_t)r, &row)))
       memcpy(out + (at - offset), (at < q_bytes ? (const uint8_t *)row.q : (const uint8_t *)row.d) + c, take);
@@ -307,6 +327,7 @@ static const char *layout_name(llmc_dtype_t dt) {
   return dt == LLMC_DT_I8    ? "int8-rows"
          : dt == LLMC_DT_I4  ? "int4-g32"
          : dt == LLMC_DT_I8G ? "int8-g32"
+         : dt == LLMC_DT_I4Z ? "int4-g32-zp"
          : dt == LLMC_DT_I4K ? "int4-k"
          : dt == LLMC_DT_I5K ? "int5-k"
          : dt == LLMC_DT_I6K ? "int6-k"
@@ -360,7 +381,7 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
       }
       if (s) break;
     }
-    if (dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G || llmc_dtype_kquant_bits(dt)) {
+    if (dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G || dt == LLMC_DT_I4Z || llmc_dtype_kquant_bits(dt)) {
       /* A byte tensor in one of llmc's own layouts, named as such for
        * readers (--verify) in the metadata: "llmc.layout.NAME" =
        * "LAYOUT@N@K" (int8-rows, int4-g32, int8-g32, int4-k, int5-k, int6-k). */

@@ -102,11 +102,13 @@ static llmc_dtype_t stored_dtype(const llmc_ir_uses_t *u, const llmc_value_t *w,
   if (quant == LLMC_QUANT_INT4 && w->shape.rank == 2 && w->shape.dims[1] % 64 == 0) want = LLMC_DT_I4;
   if (quant == LLMC_QUANT_INT8_G32 && w->shape.rank == 2 && w->shape.dims[1] % 64 == 0) want = LLMC_DT_I8G;
   /* The K-quants: whole super-blocks of 256 a row. */
+  /* int4-zp: a word of zero points per 128 values. */
+  if (quant == LLMC_QUANT_INT4_ZP && w->shape.rank == 2 && w->shape.dims[1] % 128 == 0) want = LLMC_DT_I4Z;
   if (kquant_bits(quant) && w->shape.rank == 2 && w->shape.dims[1] % LLMC_KQUANT_BLOCK == 0)
     want = quant == LLMC_QUANT_INT4_K ? LLMC_DT_I4K : quant == LLMC_QUANT_INT5_K ? LLMC_DT_I5K : LLMC_DT_I6K;
   bool used = false,
        narrow = want == LLMC_DT_F16 || want == LLMC_DT_BF16 || want == LLMC_DT_I8 || want == LLMC_DT_I4 ||
-                want == LLMC_DT_I8G || llmc_dtype_kquant_bits(want);
+                want == LLMC_DT_I8G || want == LLMC_DT_I4Z || llmc_dtype_kquant_bits(want);
   for (int k = u->start[w->id]; k < u->start[w->id + 1]; k++) {
     const llmc_value_t *v = u->users[k];
     if (v->op == LLMC_OP_CONCAT && v->kind == LLMC_VALUE_NODE) continue;
@@ -178,6 +180,7 @@ uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
   if (dt == LLMC_DT_I8) return n + 4 * (uint64_t)w->shape.dims[0]; /* the rows, then a scale per row */
   if (dt == LLMC_DT_I4) return n / 2 + n / 16;                         /* nibbles, then an f16 per 32 */
   if (dt == LLMC_DT_I8G) return n + n / 16;                            /* bytes, then an f16 per 32 */
+  if (dt == LLMC_DT_I4Z) return n / 2 + n * 3 / 32;                   /* nibbles, then per 32 an f16 and a u8 */
   if (llmc_dtype_kquant_bits(dt))                                      /* values, then 20 bytes per 256 */
     return n / w->shape.dims[1] *
            (llmc_kquant_value_bytes(llmc_dtype_kquant_bits(dt), w->shape.dims[1]) + llmc_kquant_header_bytes(w->shape.dims[1]));
@@ -414,7 +417,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   for (int i = 0; !s && i < g->n_values; i++) {
     int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
     int4 |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4 || p->weight_dtypes[i] == LLMC_DT_I8G);
-    kquant |= p->stored[i] && llmc_dtype_kquant_bits(p->weight_dtypes[i]);
+    kquant |= p->stored[i] && (llmc_dtype_kquant_bits(p->weight_dtypes[i]) || p->weight_dtypes[i] == LLMC_DT_I4Z);
   }
   /* A 16-bit KV cache: host kernels only so far (kv_f16, kv_bf16); f16 needs
    * F16C on x86 (the conversions are otherwise compiler-rt calls). */
@@ -432,14 +435,14 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     if (targets[t].is_gpu)
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4 and int8-g32 weights have no kernel for target '%s' yet",
                      targets[t].name);
-  /* The K-quants: matmul_q8 only (CPUs, int8 activations) so far. */
+  /* int4-zp and the K-quants: matmul_q8 only (CPUs, int8 activations) so far. */
   for (int t = 0; !s && kquant && t < n_targets; t++)
     if (targets[t].is_gpu)
-      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "K-quant (int4-k, int5-k, int6-k) weights have no kernel for target '%s' yet",
+      s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4-zp and K-quant (int4-k, int5-k, int6-k) weights have no kernel for target '%s' yet",
                      targets[t].name);
   if (!s && kquant && !p->act_quant)
     s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--act-quant",
-                   "K-quant (int4-k, int5-k, int6-k) weights are read only by integer-dot kernels: they need --act-quant=int8");
+                   "int4-zp and K-quant (int4-k, int5-k, int6-k) weights are read only by integer-dot kernels: they need --act-quant=int8");
   for (int t = 0; !s && int8 && t < n_targets; t++) {
     llmc_gpu_vendor_t vendor = targets[t].is_gpu ? llmc_gpu_vendor(&targets[t]) : LLMC_GPU_VENDOR_NVIDIA;
     if (vendor != LLMC_GPU_VENDOR_NVIDIA && vendor != LLMC_GPU_VENDOR_AMD)

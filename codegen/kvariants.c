@@ -135,6 +135,10 @@ static void helper_put(const llmc_kctx_t *x, llmc_kinstance_t *out, int h, const
   if (out->n_helper[h] < 6) out->helper_params[h][out->n_helper[h]++] = (llmc_template_param_t){key, value};
 }
 
+static void helper_put_int(const llmc_kctx_t *x, llmc_kinstance_t *out, int h, const char *key, int64_t v) {
+  helper_put(x, out, h, key, llmc_arena_printf(x->plan->arena, "%lld", (long long)v));
+}
+
 /* The RoPE rotation a kernel calls (kernels_templates/rope_rot.*.mlir), on
  * every target from the same numbers: the inverse frequencies as a table of
  * f32 literals, computed by llmc_ir_rope_inv_freq exactly as the
@@ -366,14 +370,14 @@ static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
 
 /* The layouts of nibbles (int4 and the K-quants, whose dots take unsigned
  * values and the activations' lane sums: CORR). */
-static bool nibbles(llmc_dtype_t dt) { return dt == LLMC_DT_I4 || llmc_dtype_kquant_bits(dt); }
+static bool nibbles(llmc_dtype_t dt) { return dt == LLMC_DT_I4 || dt == LLMC_DT_I4Z || llmc_dtype_kquant_bits(dt); }
 
 /* A column's f32 words of values in an integer layout: K/8 (int4), K/4
  * (int8 groups and rows), the K-quants' (llmc_kquant_value_bytes). */
 static int64_t value_words(const llmc_kctx_t *x) {
   int bits = llmc_dtype_kquant_bits(x->call->weight_dtype);
   if (bits) return (int64_t)llmc_kquant_value_bytes(bits, (uint64_t)k_of(x)) / 4;
-  return x->call->weight_dtype == LLMC_DT_I4 ? k_of(x) / 8 : k_of(x) / 4;
+  return x->call->weight_dtype == LLMC_DT_I4 || x->call->weight_dtype == LLMC_DT_I4Z ? k_of(x) / 8 : k_of(x) / 4;
 }
 
 /* A column is its value words, then the N columns' f16 scales, K/64 words
@@ -417,6 +421,7 @@ static bool cpu_matmul_q8_supports(const llmc_kctx_t *x) {
   for (int t = 0; t < x->plan->n_targets; t++)
     if (x->plan->targets[t].is_gpu) return false;
   if (llmc_dtype_kquant_bits(w)) return x->plan->act_quant && k_of(x) % LLMC_KQUANT_BLOCK == 0;
+  if (w == LLMC_DT_I4Z) return x->plan->act_quant && k_of(x) % 128 == 0;
   return x->plan->act_quant && (w == LLMC_DT_I4 || w == LLMC_DT_I8G || w == LLMC_DT_I8) && k_of(x) % 64 == 0;
 }
 
@@ -458,10 +463,21 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
    * one f32 scale a column). */
   int64_t qwords = value_words(x);
   int bits = llmc_dtype_kquant_bits(wdt);
-  int64_t step_words = bits ? qwords / (k / 64) : wdt == LLMC_DT_I4 ? 8 : 16;
-  int64_t swords = wdt == LLMC_DT_I8 ? 1 : bits ? k / LLMC_KQUANT_BLOCK * (LLMC_KQUANT_HEADER_BYTES / 4) : k / 64;
+  int64_t step_words = bits ? qwords / (k / 64) : wdt == LLMC_DT_I4 || wdt == LLMC_DT_I4Z ? 8 : 16;
+  /* A column's header words: int8 rows' scale; the K-quants' super-block
+   * headers; int4-zp's f16 scales (K/64 words) then u8 zero points (K/128);
+   * the other groups' f16 scales. */
+  int64_t swords = wdt == LLMC_DT_I8    ? 1
+                   : bits               ? k / LLMC_KQUANT_BLOCK * (LLMC_KQUANT_HEADER_BYTES / 4)
+                   : wdt == LLMC_DT_I4Z ? k / 64 + k / 128
+                                        : k / 64;
   out->family = "matmul_q8";
-  out->helper[0] = wdt == LLMC_DT_I4 ? "q8_dot_int4" : wdt == LLMC_DT_I8G ? "q8_dot_int8g" : bits ? "q8_dot_kquant" : "q8_dot_int8";
+  out->helper[0] = wdt == LLMC_DT_I4    ? "q8_dot_int4"
+                   : wdt == LLMC_DT_I8G ? "q8_dot_int8g"
+                   : wdt == LLMC_DT_I4Z ? "q8_dot_int4zp"
+                   : bits               ? "q8_dot_kquant"
+                                        : "q8_dot_int8";
+  if (wdt == LLMC_DT_I4Z) helper_put_int(x, out, 0, "ZOFF", k / 64);
   if (bits) { /* the high bits, and the mins of int4-k and int5-k */
     helper_put(x, out, 0, "HIGH1", bits == 5 ? "true" : "false");
     helper_put(x, out, 0, "HIGH2", bits == 6 ? "true" : "false");

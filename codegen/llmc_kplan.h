@@ -179,6 +179,7 @@ typedef enum {
   LLMC_QUANT_INT4_K, /* int4 K-quant super-blocks: 8 groups of 32 with 6-bit scales and mins (ggml's Q4_K) */
   LLMC_QUANT_INT5_K, /* int5 likewise (ggml's Q5_K) */
   LLMC_QUANT_INT6_K, /* int6 K-quant super-blocks: 16 groups of 16 with 8-bit scales (ggml's Q6_K) */
+  LLMC_QUANT_INT4_ZP, /* int4 in groups of 32 with an f16 scale and a zero point each (GPTQ's, AWQ's) */
 } llmc_quant_t;
 
 /* What matmuls on integer weights do with their activations (--act-quant). */
@@ -187,7 +188,7 @@ typedef enum {
   LLMC_ACT_QUANT_NONE, /* f32: the kernels widen the weights instead */
 } llmc_act_quant_t;
 
-/* "none", "int8", "int8-g32", "int4", "int4-k", "int5-k" or "int6-k" (--quant, --quant-config's "quant");
+/* "none", "int8", "int8-g32", "int4", "int4-zp", "int4-k", "int5-k" or "int6-k" (--quant, --quant-config's "quant");
  * false otherwise. */
 bool llmc_quant_parse(const char *s, llmc_quant_t *out);
 

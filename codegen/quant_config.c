@@ -32,6 +32,7 @@ bool llmc_quant_parse(const char *s, llmc_quant_t *out) {
   else if (strcmp(s, "int8") == 0) *out = LLMC_QUANT_INT8;
   else if (strcmp(s, "int4") == 0) *out = LLMC_QUANT_INT4;
   else if (strcmp(s, "int8-g32") == 0) *out = LLMC_QUANT_INT8_G32;
+  else if (strcmp(s, "int4-zp") == 0) *out = LLMC_QUANT_INT4_ZP;
   else if (strcmp(s, "int4-k") == 0) *out = LLMC_QUANT_INT4_K;
   else if (strcmp(s, "int5-k") == 0) *out = LLMC_QUANT_INT5_K;
   else if (strcmp(s, "int6-k") == 0) *out = LLMC_QUANT_INT6_K;
@@ -57,7 +58,7 @@ static llmc_status_t *parse_rules(llmc_quant_config_t *c, json_t *root, const ch
     if (json_string_length(match) == 0 || json_string_length(match) > MAX_PATTERN)
       return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: the pattern must be 1 to %d bytes", i, MAX_PATTERN);
     if (!llmc_quant_parse(json_string_value(quant), &c->quant[c->n]))
-      return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: \"quant\" must be \"none\", \"int8\", \"int8-g32\", \"int4\", \"int4-k\", \"int5-k\" or \"int6-k\", not \"%s\"", i,
+      return LLMC_ERROR(LLMC_DATA_LOSS, path, "rule %zu: \"quant\" must be \"none\", \"int8\", \"int8-g32\", \"int4\", \"int4-zp\", \"int4-k\", \"int5-k\" or \"int6-k\", not \"%s\"", i,
                         json_string_value(quant));
     if (!(c->patterns[c->n] = strdup(json_string_value(match))))
       return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");

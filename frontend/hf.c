@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "frontend_impl.h"
@@ -567,41 +568,52 @@ llmc_status_t *llmc_hf_config_to_model_json(const char *dir, char **out_json) {
 }
 
 /* config.json's "quantization_config" as model.json's "quantization" (what
- * the weight set needs to read the checkpoint's packed tensors: GPTQ's
- * qweight/qzeros/scales/g_idx, llmc_weight_set_add_gptq) and the packed
- * tensors' names in `ignore`. Only what llmc reads without re-quantizing is
- * accepted: GPTQ, 4 bits, symmetric, groups in input order (no act-order),
- * group size a multiple of 32 (or -1: one group a row); anything else is
- * refused by name. */
+ * the weight set needs to read the checkpoint's packed tensors:
+ * llmc_weight_set_add_packed_int4) and the packed tensors' names in
+ * `ignore`. Only what llmc reads without re-quantizing is accepted: GPTQ
+ * (4 bits, groups in input order: no act-order) and AWQ (4 bits, GEMM
+ * format, zero points), group size a multiple of 32 (GPTQ: or -1, one group
+ * a row); anything else is refused by name. */
 static llmc_status_t *quantization(json_t *qc, const char *where, json_t *model, json_t *ignore) {
   if (!qc || json_is_null(qc)) return NULL;
   if (!json_is_object(qc)) return LLMC_ERROR(LLMC_DATA_LOSS, where, "\"quantization_config\" must be an object");
   const char *method = json_string_value(json_object_get(qc, "quant_method"));
   if (!method) return LLMC_ERROR(LLMC_DATA_LOSS, where, "quantization_config has no \"quant_method\" string");
-  if (strcmp(method, "gptq") != 0)
+  bool awq = strcmp(method, "awq") == 0;
+  if (!awq && strcmp(method, "gptq") != 0)
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
-                      "quantization_config.quant_method '%.64s' is not supported yet (GPTQ, 4-bit, symmetric is)", method);
-  json_t *bits = json_object_get(qc, "bits"), *group = json_object_get(qc, "group_size");
-  json_t *desc_act = json_object_get(qc, "desc_act"), *sym = json_object_get(qc, "sym");
-  const char *format = json_string_value(json_object_get(qc, "checkpoint_format"));
+                      "quantization_config.quant_method '%.64s' is not supported yet (GPTQ and AWQ, 4-bit, are)", method);
+  const char *name = awq ? "AWQ" : "GPTQ";
+  json_t *bits = json_object_get(qc, awq && !json_object_get(qc, "bits") ? "w_bit" : "bits");
+  json_t *group = json_object_get(qc, awq && !json_object_get(qc, "group_size") ? "q_group_size" : "group_size");
   if (!json_is_integer(bits) || json_integer_value(bits) != 4)
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GPTQ with %s bits is not supported yet (4 is)",
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "%s with %s bits is not supported yet (4 is)", name,
                       json_is_integer(bits) ? "other than 4" : "unstated");
   if (!json_is_integer(group) || (json_integer_value(group) != -1 &&
                                   (json_integer_value(group) < 32 || json_integer_value(group) % 32 ||
-                                   json_integer_value(group) > (1 << 20))))
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GPTQ group_size must be -1 or a multiple of 32 for llmc");
-  if (json_is_true(desc_act))
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
-                      "GPTQ with desc_act (act-order: groups out of input order) is not supported yet");
-  if (sym && !json_is_true(sym))
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "asymmetric GPTQ (sym: false) is not supported yet");
-  if (format && strcmp(format, "gptq") != 0 && strcmp(format, "gptq_v2") != 0)
-    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GPTQ checkpoint_format '%.64s' is not supported", format);
-  /* checkpoint_format "gptq" (v1, the default) stores zero points minus one. */
-  json_object_set_new(model, "quantization",
-                      json_pack("{s:s,s:I,s:i}", "method", "gptq", "group_size", json_integer_value(group),
-                                "zero_offset", format && strcmp(format, "gptq_v2") == 0 ? 0 : 1));
+                                   json_integer_value(group) > (1 << 20))) ||
+      (awq && json_integer_value(group) == -1))
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "%s group_size must be a multiple of 32 for llmc", name);
+  int zero_offset = 0;
+  if (awq) {
+    const char *version = json_string_value(json_object_get(qc, "version"));
+    if (version && strcasecmp(version, "gemm") != 0)
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "AWQ version '%.32s' is not supported yet (GEMM is)", version);
+    json_t *zp = json_object_get(qc, "zero_point");
+    if (zp && !json_is_true(zp))
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "AWQ without zero points is not supported yet");
+  } else {
+    if (json_is_true(json_object_get(qc, "desc_act")))
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, where,
+                        "GPTQ with desc_act (act-order: groups out of input order) is not supported yet");
+    const char *format = json_string_value(json_object_get(qc, "checkpoint_format"));
+    if (format && strcmp(format, "gptq") != 0 && strcmp(format, "gptq_v2") != 0)
+      return LLMC_ERROR(LLMC_UNIMPLEMENTED, where, "GPTQ checkpoint_format '%.64s' is not supported", format);
+    /* checkpoint_format "gptq" (v1, the default) stores zero points minus one. */
+    zero_offset = format && strcmp(format, "gptq_v2") == 0 ? 0 : 1;
+  }
+  json_object_set_new(model, "quantization", json_pack("{s:s,s:I,s:i}", "method", method, "group_size",
+                                                       json_integer_value(group), "zero_offset", zero_offset));
   static const char *const packed[] = {"*.qweight", "*.qzeros", "*.scales", "*.g_idx"};
   for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++) json_array_append_new(ignore, json_string(packed[i]));
   return NULL;

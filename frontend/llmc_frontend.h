@@ -25,17 +25,21 @@ LLMC_MUST_USE llmc_status_t *llmc_weight_set_open(const char *dir, const char *c
                                                   int n_files, llmc_weight_set_t **out);
 void llmc_weight_set_close(llmc_weight_set_t *ws);
 const llmc_st_tensor_t *llmc_weight_set_find(const llmc_weight_set_t *ws, const char *name);
-/* Reads each GPTQ linear (NAME.qweight I32 [K/8, N], NAME.qzeros I32
- * [K/G, N/8], NAME.scales F16 [K/G, N], NAME.g_idx I32 [K] when present) as
- * a tensor NAME.weight F32 [N, K] (group_size G, or -1: one group a row;
+/* Reads each 4-bit GPTQ or AWQ linear as a tensor NAME.weight F32 [N, K]:
+ * method "gptq": NAME.qweight I32 [K/8, N] (input rows k = 8i+j in bits
+ * 4j.. of row i), NAME.qzeros I32 [K/G, N/8], NAME.scales F16 [K/G, N],
+ * NAME.g_idx I32 [K] when present (it must be k / G: groups in input order);
  * zero_offset 1 for checkpoint_format "gptq", whose zero points are stored
- * minus one). Symmetric only (every zero point 8) and groups in input order
- * (g_idx[k] == k / G): otherwise LLMC_UNIMPLEMENTED naming the tensor.
- * Each such tensor's source is "GPTQ", its source_data the same values in
- * llmc's int4-g32 layout (values s (q - 8), s the f16 scale per 32: GPTQ's
- * groups repeated per 32; see codegen's group layouts), so a compile stores
- * them without re-quantizing. */
-LLMC_MUST_USE llmc_status_t *llmc_weight_set_add_gptq(llmc_weight_set_t *ws, int64_t group_size, int zero_offset);
+ * minus one. Method "awq" (AutoAWQ's GEMM format): NAME.qweight I32
+ * [K, N/8] and qzeros with 8 columns an int32 in the order 0 2 4 6 1 3 5 7.
+ * Values (q - zero) * scale (group_size G; -1: one group a row). Each such
+ * tensor's source_data holds the same values in one of llmc's layouts
+ * (codegen's group layouts: the checkpoint's groups repeated per 32), so a
+ * compile stores them without re-quantizing: int4-g32 when every zero point
+ * is 8 (source "GPTQ", "AWQ"), int4-g32-zp otherwise ("GPTQ-zp", "AWQ-zp").
+ * LLMC_UNIMPLEMENTED for what that cannot hold, naming the tensor. */
+LLMC_MUST_USE llmc_status_t *llmc_weight_set_add_packed_int4(llmc_weight_set_t *ws, const char *method,
+                                                             int64_t group_size, int zero_offset);
 /* Every tensor of the set: i in [0, count), file by file, by name in each. */
 int llmc_weight_set_count(const llmc_weight_set_t *ws);
 const llmc_st_tensor_t *llmc_weight_set_at(const llmc_weight_set_t *ws, int i);

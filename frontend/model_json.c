@@ -464,19 +464,21 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   int n_files = 0;
   LLMC_RETURN_IF_ERROR(read_string_list(b, root, "weights", &files, &n_files));
   LLMC_RETURN_IF_ERROR(llmc_weight_set_open(dir, files, n_files, &m->weights));
-  /* "quantization": {"method": "gptq", "group_size": G, "zero_offset": 0|1}
-   * (hf.c, from quantization_config): each linear's packed tensors read as
-   * its weight. */
+  /* "quantization": {"method": "gptq"|"awq", "group_size": G, "zero_offset":
+   * 0|1} (hf.c, from quantization_config): each linear's packed tensors read
+   * as its weight. */
   json_t *quant = json_object_get(root, "quantization");
   if (quant) {
     json_t *method = json_object_get(quant, "method"), *group = json_object_get(quant, "group_size"),
            *zoff = json_object_get(quant, "zero_offset");
-    if (!json_is_object(quant) || !json_is_string(method) || strcmp(json_string_value(method), "gptq") ||
+    if (!json_is_object(quant) || !json_is_string(method) ||
+        (strcmp(json_string_value(method), "gptq") && strcmp(json_string_value(method), "awq")) ||
         !json_is_integer(group) || !json_is_integer(zoff) || json_integer_value(zoff) < 0 || json_integer_value(zoff) > 1)
       return berr(b, "quantization", LLMC_DATA_LOSS, "%s",
-                  "\"quantization\" must be {\"method\": \"gptq\", \"group_size\": G, \"zero_offset\": 0 or 1}");
-    LLMC_RETURN_IF_ERROR(llmc_weight_set_add_gptq(m->weights, (int64_t)json_integer_value(group),
-                                                  (int)json_integer_value(zoff)));
+                  "\"quantization\" must be {\"method\": \"gptq\" or \"awq\", \"group_size\": G, \"zero_offset\": 0 or 1}");
+    LLMC_RETURN_IF_ERROR(llmc_weight_set_add_packed_int4(m->weights, json_string_value(method),
+                                                         (int64_t)json_integer_value(group),
+                                                         (int)json_integer_value(zoff)));
   }
 
   json_t *tok = json_object_get(root, "tokenizer");

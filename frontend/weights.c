@@ -221,7 +221,7 @@ const llmc_st_tensor_t *llmc_weight_set_at(const llmc_weight_set_t *ws, int i) {
   return NULL;
 }
 
-/* ---- GPTQ checkpoints (llmc_weight_set_add_gptq) ---- */
+/* ---- GPTQ and AWQ checkpoints (llmc_weight_set_add_packed_int4) ---- */
 
 static uint32_t u32_at(const uint8_t *p) {
   uint32_t v;
@@ -229,96 +229,128 @@ static uint32_t u32_at(const uint8_t *p) {
   return v;
 }
 
-/* A packed tensor of base's, checked for dtype and shape [d0, d1]. */
-static llmc_status_t *gptq_part(const llmc_weight_set_t *ws, const char *base, const char *suffix, llmc_st_dtype_t dt,
-                                int64_t d0, int64_t d1, bool optional, const llmc_st_tensor_t **out) {
+/* A packed tensor of base's, checked for dtype and shape [d0, d1] ([d0] when d1 < 0). */
+static llmc_status_t *packed_part(const llmc_weight_set_t *ws, const char *base, const char *suffix,
+                                  llmc_st_dtype_t dt, int64_t d0, int64_t d1, bool optional,
+                                  const llmc_st_tensor_t **out) {
   char name[1024];
   if ((size_t)snprintf(name, sizeof name, "%s.%s", base, suffix) >= sizeof name)
     return LLMC_ERROR(LLMC_DATA_LOSS, base, "tensor name too long");
   *out = llmc_weight_set_find(ws, name);
-  if (!*out) return optional ? NULL : LLMC_ERROR(LLMC_DATA_LOSS, name, "GPTQ tensor missing (%s.qweight is there)", base);
+  if (!*out) return optional ? NULL : LLMC_ERROR(LLMC_DATA_LOSS, name, "tensor missing (%s.qweight is there)", base);
   const llmc_st_tensor_t *t = *out;
   bool shape_ok = d1 < 0 ? t->rank == 1 && t->shape[0] == d0 : t->rank == 2 && t->shape[0] == d0 && t->shape[1] == d1;
-  if (t->dtype != dt || !shape_ok)
-    return LLMC_ERROR(LLMC_DATA_LOSS, name, "GPTQ tensor must be %s [%lld%s%.0lld]", dt == LLMC_ST_F16 ? "F16" : "I32",
-                      (long long)d0, d1 < 0 ? "" : ", ", d1 < 0 ? 0LL : (long long)d1);
+  if (t->dtype != dt || !shape_ok) {
+    if (d1 < 0)
+      return LLMC_ERROR(LLMC_DATA_LOSS, name, "must be %s [%lld]", dt == LLMC_ST_F16 ? "F16" : "I32", (long long)d0);
+    return LLMC_ERROR(LLMC_DATA_LOSS, name, "must be %s [%lld, %lld]", dt == LLMC_ST_F16 ? "F16" : "I32",
+                      (long long)d0, (long long)d1);
+  }
   return NULL;
 }
 
-static llmc_status_t *gptq_one(llmc_weight_set_t *ws, const llmc_st_tensor_t *qweight, int64_t group_size,
-                               int zero_offset) {
+/* AWQ packs 8 columns an int32 in the order 0, 2, 4, 6, 1, 3, 5, 7: column
+ * c % 8 is nibble awq_nibble[c % 8]. */
+static const int awq_nibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+
+static llmc_status_t *packed_one(llmc_weight_set_t *ws, const llmc_st_tensor_t *qweight, bool awq,
+                                 int64_t group_size, int zero_offset) {
   size_t len = strlen(qweight->name) - strlen(".qweight");
   char base[1024];
   if (len >= sizeof base) return LLMC_ERROR(LLMC_DATA_LOSS, qweight->name, "tensor name too long");
   memcpy(base, qweight->name, len);
   base[len] = '\0';
-  if (qweight->dtype != LLMC_ST_I32 || qweight->rank != 2 || qweight->shape[0] < 1 || qweight->shape[1] < 8 ||
-      qweight->shape[1] % 8 || qweight->shape[0] > (1 << 20) || qweight->shape[1] > (1 << 20))
-    return LLMC_ERROR(LLMC_DATA_LOSS, qweight->name, "GPTQ qweight must be I32 [K/8, N], N a multiple of 8");
-  int64_t k = qweight->shape[0] * 8, n = qweight->shape[1], g = group_size < 0 ? k : group_size;
+  /* GPTQ: qweight [K/8, N], input rows packed; AWQ: [K, N/8], columns packed. */
+  if (qweight->dtype != LLMC_ST_I32 || qweight->rank != 2 || qweight->shape[0] < 1 || qweight->shape[1] < 1 ||
+      qweight->shape[0] > (1 << 20) || qweight->shape[1] > (1 << 20) || (!awq && qweight->shape[1] % 8))
+    return LLMC_ERROR(LLMC_DATA_LOSS, qweight->name, "%s qweight must be I32 %s", awq ? "AWQ" : "GPTQ",
+                      awq ? "[K, N/8]" : "[K/8, N], N a multiple of 8");
+  int64_t k = awq ? qweight->shape[0] : qweight->shape[0] * 8, n = awq ? qweight->shape[1] * 8 : qweight->shape[1];
+  int64_t g = group_size < 0 ? k : group_size;
   if (k % 64 || k % g)
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, qweight->name,
-                      "GPTQ input size %lld must be a multiple of 64 and of the group size %lld", (long long)k,
-                      (long long)g);
-  const llmc_st_tensor_t *qzeros, *scales, *g_idx;
-  LLMC_RETURN_IF_ERROR(gptq_part(ws, base, "qzeros", LLMC_ST_I32, k / g, n / 8, false, &qzeros));
-  LLMC_RETURN_IF_ERROR(gptq_part(ws, base, "scales", LLMC_ST_F16, k / g, n, false, &scales));
-  LLMC_RETURN_IF_ERROR(gptq_part(ws, base, "g_idx", LLMC_ST_I32, k, -1, true, &g_idx));
+                      "input size %lld must be a multiple of 64 and of the group size %lld", (long long)k, (long long)g);
+  const llmc_st_tensor_t *qzeros, *scales, *g_idx = NULL;
+  LLMC_RETURN_IF_ERROR(packed_part(ws, base, "qzeros", LLMC_ST_I32, k / g, n / 8, false, &qzeros));
+  LLMC_RETURN_IF_ERROR(packed_part(ws, base, "scales", LLMC_ST_F16, k / g, n, false, &scales));
+  if (!awq) LLMC_RETURN_IF_ERROR(packed_part(ws, base, "g_idx", LLMC_ST_I32, k, -1, true, &g_idx));
   for (int64_t i = 0; g_idx && i < k; i++)
     if ((int64_t)(int32_t)u32_at(g_idx->data + 4 * i) != i / g)
       return LLMC_ERROR(LLMC_UNIMPLEMENTED, g_idx->name,
                         "g_idx[%lld] is not %lld: groups out of input order (act-order) are not supported yet",
                         (long long)i, (long long)(i / g));
+  /* Zero points (GPTQ v1 stores them minus one, so a 0 reads back as 16,
+   * which is what GPTQ's own kernels compute with). All 8: symmetric, the
+   * int4-g32 layout; otherwise int4-g32-zp. */
+  uint8_t *zero = malloc((size_t)(k / g * n));
+  if (!zero) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, base, "out of memory");
+  bool sym = true;
   for (int64_t i = 0; i < k / g * n; i++) {
-    int z = (int)((u32_at(qzeros->data + 4 * (i / 8)) >> (4 * (i % 8))) & 15) + zero_offset;
-    if (z != 8)
-      return LLMC_ERROR(LLMC_UNIMPLEMENTED, qzeros->name,
-                        "zero point %d at group %lld, column %lld: asymmetric GPTQ is not supported yet (symmetric: 8)",
-                        z, (long long)(i / n), (long long)(i % n));
+    int64_t c = i % n;
+    uint32_t word = u32_at(qzeros->data + 4 * (i / n * (n / 8) + c / 8));
+    zero[i] = (uint8_t)(((word >> (4 * (awq ? awq_nibble[c % 8] : (int)(c % 8)))) & 15) + (awq ? 0 : zero_offset));
+    sym &= zero[i] == 8;
   }
   llmc_st_tensor_t *made = realloc(ws->made, sizeof *made * (size_t)(ws->n_made + 1));
-  if (!made) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  if (!made) {
+    free(zero);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
   ws->made = made;
-  uint64_t numel = (uint64_t)n * (uint64_t)k, layout_bytes = numel / 2 + numel / 16;
+  uint64_t numel = (uint64_t)n * (uint64_t)k, row_h = sym ? (uint64_t)k / 16 : 3 * (uint64_t)k / 32;
+  uint64_t layout_bytes = numel / 2 + (uint64_t)n * row_h;
   char *name = malloc(len + sizeof ".weight");
   float *w = malloc(sizeof(float) * numel);
-  uint8_t *layout = malloc(layout_bytes);
+  uint8_t *layout = calloc(1, layout_bytes);
   if (!name || !w || !layout) {
-    free(name), free(w), free(layout);
-    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, base, "out of memory reading GPTQ tensors");
+    free(zero), free(name), free(w), free(layout);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, base, "out of memory reading %s tensors", awq ? "AWQ" : "GPTQ");
   }
   snprintf(name, len + sizeof ".weight", "%s.weight", base);
-  /* Row r (output r) of the int4-g32 layout: group b's 16 bytes of nibbles
-   * (element j low, j + 16 high; u = q, the stored value 0..15, is s (q - 8)
-   * as int4-g32 reads it), then all rows' f16 scales, K/32 a row. */
-  uint8_t *nib = layout;
-  uint16_t *d = (uint16_t *)(layout + numel / 2);
-  memset(nib, 0, numel / 2);
+  /* Row c (output c) in llmc's layout: group b's 16 bytes of nibbles
+   * (element j low, j + 16 high; u = q), then every row's header: K/32 f16
+   * scales (the checkpoint's group scale repeated per 32), and for
+   * int4-g32-zp K/32 zero points. Values (q - zero) * scale, as the
+   * checkpoint's dequantization computes them. */
   for (int64_t kk = 0; kk < k; kk++)
     for (int64_t c = 0; c < n; c++) {
-      int q = (int)((u32_at(qweight->data + 4 * ((kk / 8) * n + c)) >> (4 * (kk % 8))) & 15);
+      uint32_t word = awq ? u32_at(qweight->data + 4 * (kk * (n / 8) + c / 8))
+                          : u32_at(qweight->data + 4 * ((kk / 8) * n + c));
+      int q = (int)((word >> (4 * (awq ? awq_nibble[c % 8] : (int)(kk % 8)))) & 15);
       uint16_t s;
       memcpy(&s, scales->data + 2 * ((kk / g) * n + c), 2);
-      w[c * k + kk] = (float)(q - 8) * llmc_f16_to_f32(s);
+      int z = zero[(kk / g) * n + c];
+      w[c * k + kk] = (float)(q - z) * llmc_f16_to_f32(s);
       int64_t b = kk / 32, j = kk % 32;
-      nib[c * (k / 2) + b * 16 + j % 16] |= (uint8_t)(j < 16 ? q : q << 4);
-      if (j == 0) d[c * (k / 32) + b] = s;
+      layout[c * (k / 2) + b * 16 + j % 16] |= (uint8_t)(j < 16 ? q : q << 4);
+      if (j == 0) {
+        uint8_t *h = layout + numel / 2 + (uint64_t)c * row_h;
+        memcpy(h + 2 * b, &s, 2);
+        if (!sym) h[k / 16 + b] = (uint8_t)z;
+      }
     }
+  free(zero);
   ws->made[ws->n_made++] = (llmc_st_tensor_t){
       .name = name, .dtype = LLMC_ST_F32, .rank = 2, .shape = {n, k}, .numel = numel, .nbytes = numel * 4,
-      .data = (const uint8_t *)w, .source = "GPTQ", .source_data = layout, .source_bytes = layout_bytes};
+      .data = (const uint8_t *)w, .source = awq ? (sym ? "AWQ" : "AWQ-zp") : (sym ? "GPTQ" : "GPTQ-zp"),
+      .source_data = layout, .source_bytes = layout_bytes};
   return NULL;
 }
 
-llmc_status_t *llmc_weight_set_add_gptq(llmc_weight_set_t *ws, int64_t group_size, int zero_offset) {
+llmc_status_t *llmc_weight_set_add_packed_int4(llmc_weight_set_t *ws, const char *method, int64_t group_size,
+                                               int zero_offset) {
+  bool awq = strcmp(method, "awq") == 0;
+  if (!awq && strcmp(method, "gptq") != 0)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, method, "packed int4 checkpoints are \"gptq\" or \"awq\"");
   int found = 0;
   for (int f = 0; f < ws->n; f++)
     for (int i = 0; i < file_count(&ws->files[f]); i++) {
       const llmc_st_tensor_t *t = file_at(&ws->files[f], i);
       if (!ends_with(t->name, ".qweight")) continue;
-      LLMC_RETURN_IF_ERROR(gptq_one(ws, t, group_size, zero_offset));
+      LLMC_RETURN_IF_ERROR(packed_one(ws, t, awq, group_size, zero_offset));
       found++;
     }
-  if (!found) return LLMC_ERROR(LLMC_DATA_LOSS, NULL, "quantization_config says GPTQ, but no tensor is a .qweight");
+  if (!found)
+    return LLMC_ERROR(LLMC_DATA_LOSS, NULL, "quantization_config says %s, but no tensor is a .qweight", awq ? "AWQ" : "GPTQ");
   return NULL;
 }

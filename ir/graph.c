@@ -7,8 +7,8 @@
 #include "llmc_ir.h"
 #include "ops_impl.h"
 
-static const char *const dtype_names[LLMC_DT_COUNT] = {"f32", "f16", "bf16", "i32", "kv", "i8", "i4", "i8g", "i4k", "i5k", "i6k"};
-static const size_t dtype_sizes[LLMC_DT_COUNT] = {4, 2, 2, 4, 0, 1, 0, 1, 0, 0, 0};
+static const char *const dtype_names[LLMC_DT_COUNT] = {"f32", "f16", "bf16", "i32", "kv", "i8", "i4", "i8g", "i4k", "i5k", "i6k", "i4z"};
+static const size_t dtype_sizes[LLMC_DT_COUNT] = {4, 2, 2, 4, 0, 1, 0, 1, 0, 0, 0, 0};
 
 const char *llmc_dtype_name(llmc_dtype_t dt) {
   return (unsigned)dt < LLMC_DT_COUNT ? dtype_names[dt] : "?";

@@ -62,6 +62,18 @@ static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
         out[i] = (float)((const int8_t *)w->data)[i] * llmc_f16_to_f32(half);
         break;
       }
+      case LLMC_DT_I4Z: { /* the int4 zero-point layout: (nibble - zero) * scale, per group of 32 */
+        int64_t k = w->shape.rank == 2 && w->shape.dims[1] > 0 ? w->shape.dims[1] : 32;
+        uint64_t row = i / (uint64_t)k, group = i / 32, j = i % 32;
+        uint8_t byte = ((const uint8_t *)w->data)[group * 16 + j % 16];
+        const uint8_t *hdr = (const uint8_t *)w->scales + row * (uint64_t)(3 * k / 32);
+        uint64_t g = group - row * (uint64_t)(k / 32);
+        uint16_t half;
+        memcpy(&half, hdr + 2 * g, 2);
+        int u = j < 16 ? byte & 15 : byte >> 4;
+        out[i] = (float)(u - hdr[k / 16 + (int64_t)g]) * llmc_f16_to_f32(half);
+        break;
+      }
       case LLMC_DT_I4: { /* the int4 group layout: (nibble - 8) * its group's f16 scale */
         uint64_t group = i / 32, j = i % 32;
         uint8_t byte = ((const uint8_t *)w->data)[group * 16 + j % 16];

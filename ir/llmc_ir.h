@@ -30,6 +30,7 @@ typedef enum {
   LLMC_DT_I4K, /* stored weight layouts only: K-quant super-blocks of 256 (support/llmc_kquant.h) */
   LLMC_DT_I5K, /*   with ggml's Q4_K, Q5_K and Q6_K values */
   LLMC_DT_I6K,
+  LLMC_DT_I4Z, /* a stored weight layout only: int4 in groups of 32, an f16 scale and a zero point each (GPTQ's, AWQ's values) */
   LLMC_DT_COUNT
 } llmc_dtype_t;
 
@@ -283,7 +284,8 @@ typedef struct {
                        * group of 32 (data holds the nibbles: a group's 16 bytes, element j low, j + 16 high);
                        * LLMC_DT_I8G: one f16 per group of 32 (data holds the int8 values);
                        * the K-quant layouts: the rows' headers (support/llmc_kquant.h; data holds the
-                       * rows' values) */
+                       * rows' values); LLMC_DT_I4Z: per row K/32 f16 scales then K/32 u8 zero points
+                       * (data holds the nibbles as LLMC_DT_I4's: value = (u - zero) * scale) */
   const void *source_data; /* the bytes it was converted from (a GGUF tensor's blocks); NULL when none */
   uint64_t source_bytes;
   const char *source; /* the format it was converted from on import (a GGUF's "Q4_K"); NULL when none */

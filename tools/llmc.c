@@ -233,16 +233,19 @@ static const char compile_help_weights[] =
     "                           repeatable; --emit=plan shows the variants chosen\n"
     "      --tuning-db=FILE     configurations measured by `llmc tune` (JSON lines);\n"
     "                           the fastest entry for a call's variant and shape wins\n"
-    "      --quant=Q            none, int8, int8-g32, int4, int4-k, int5-k or int6-k:\n"
+    "      --quant=Q            none, int8, int8-g32, int4, int4-zp, int4-k, int5-k, int6-k:\n"
     "                           matmul weights stored as int8 per output row with f32\n"
     "                           scales (a quarter of f32's bytes), or int4 in groups of\n"
     "                           32 with f16 scales (CPU targets; 0.5625 bytes a weight),\n"
-    "                           or int8-g32: int8 in groups of 32 with f16 scales (CPU\n"
+    "                           or int4-zp: the same with a zero point a group (GPTQ's,\n"
+    "                           AWQ's; CPU, int8 activations, K a multiple of 128), or\n"
+    "                           int8-g32: int8 in groups of 32 with f16 scales (CPU\n"
     "                           targets; 1.0625 bytes), or ggml's K-quants: int4-k,\n"
     "                           int5-k, int6-k (Q4_K's, Q5_K's, Q6_K's values; 0.58,\n"
     "                           0.70, 0.83 bytes; CPU targets, int8 activations, K a\n"
     "                           multiple of 256). Default none, but a GGUF's Q4_0,\n"
-    "                           Q8_0 and K-quant tensors keep their layout\n"
+    "                           Q8_0 and K-quant tensors, and a GPTQ or AWQ checkpoint's,\n"
+    "                           keep their layout\n"
     "      --kv-cache-dtype=T   f32 (default), f16 or bf16: the KV cache's element type\n"
     "                           (CPU targets; 16-bit halves its memory and the bytes\n"
     "                           attention reads; f16 needs F16C)\n"
@@ -313,7 +316,7 @@ static int cmd_compile(int argc, char **argv) {
       case 'Q':
         quant_given = true;
         if (!llmc_quant_parse(optarg, &quant))
-          return llmc_cli_usage_error("compile", "--quant takes none, int8, int8-g32, int4, int4-k, int5-k or int6-k (fp8 is not built yet), not '%s'", optarg);
+          return llmc_cli_usage_error("compile", "--quant takes none, int8, int8-g32, int4, int4-zp, int4-k, int5-k or int6-k (fp8 is not built yet), not '%s'", optarg);
         break;
 #ifdef LLMC_GPU_EMULATION
       case 'G': gpu_finisher = llmc_gpu_emulation_finisher(); break;
@@ -423,9 +426,10 @@ static int cmd_compile(int argc, char **argv) {
    * Q4_0 and Q8_0 matrices are llmc's int4 and int8 groups (dequantized and
    * requantized by the same rules they come back bit for bit), its Q4_K,
    * Q5_K and Q6_K ones llmc's int4-k, int5-k and int6-k (converted from the
-   * file's blocks exactly); a GPTQ checkpoint's linears int4 (copied). Only
-   * where every target has kernels for them (CPU targets;
-   * the K-quants with int8 activations); elsewhere they are dequantized to
+   * file's blocks exactly); GPTQ and AWQ checkpoints' linears int4 or,
+   * with zero points other than 8, int4-zp (copied). Only where every
+   * target has kernels for them (CPU targets; the K-quants and int4-zp with
+   * int8 activations); elsewhere they are dequantized to
    * the checkpoint's 16-bit type. They follow --quant-config's rules, so a
    * rule still decides the weights it matches (e.g. a Q6_K output matrix to
    * int8-g32 next to the Q4_0 ones). */
@@ -435,7 +439,10 @@ static int cmd_compile(int argc, char **argv) {
       const llmc_value_t *v = model->graph->values[i];
       llmc_weight_view_t w;
       if (v->kind != LLMC_VALUE_WEIGHT || !llmc_weight_set_lookup(model->weights, v->name, &w) || !w.source) continue;
-      llmc_quant_t q = !strcmp(w.source, "Q4_0") || !strcmp(w.source, "GPTQ") ? LLMC_QUANT_INT4
+      bool int4 = !strcmp(w.source, "Q4_0") || !strcmp(w.source, "GPTQ") || !strcmp(w.source, "AWQ");
+      bool zp = !strcmp(w.source, "GPTQ-zp") || !strcmp(w.source, "AWQ-zp");
+      llmc_quant_t q = int4                                   ? LLMC_QUANT_INT4
+                       : zp && kquants                        ? LLMC_QUANT_INT4_ZP
                        : !strcmp(w.source, "Q8_0")            ? LLMC_QUANT_INT8_G32
                        : !strcmp(w.source, "Q4_K") && kquants ? LLMC_QUANT_INT4_K
                        : !strcmp(w.source, "Q5_K") && kquants ? LLMC_QUANT_INT5_K

@@ -256,7 +256,7 @@ static const char tune_help[] =
     "                           a GPU device (default: host)\n"
     "      --device=D           backend to measure on: host (default), cuda, hip, auto\n"
     "      --weight-dtype=T     auto (default), f32, f16, bf16, as for compile\n"
-    "      --quant=Q            none (default), int8, int8-g32, int4, int4-k, int5-k, int6-k, as for compile\n"
+    "      --quant=Q            none (default), int8, int8-g32, int4, int4-zp, int4-k, int5-k, int6-k, as for compile\n"
     "      --max-context=N, --max-step-tokens=N, --block-size=N   as for compile\n"
     "  -h, --help               this text\n";
 
@@ -288,7 +288,7 @@ int llmc_cli_tune(int argc, char **argv) {
         break;
       case 'Q':
         if (!llmc_quant_parse(optarg, &o.quant))
-          return llmc_cli_usage_error("tune", "--quant takes none, int8, int8-g32, int4, int4-k, int5-k or int6-k, not '%s'", optarg);
+          return llmc_cli_usage_error("tune", "--quant takes none, int8, int8-g32, int4, int4-zp, int4-k, int5-k or int6-k, not '%s'", optarg);
         break;
       case 'c':
         if (!llmc_cli_parse_i64(optarg, 1, 1 << 24, &o.max_context))

@@ -166,6 +166,14 @@ static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_wei
                                 .data = t->data, .scales = (const char *)t->data + n * k};
     return true;
   }
+  if (sscanf(layout, "int4-g32-zp@%lld@%lld%c", &n, &k, &tail) == 2) {
+    if (n <= 0 || k <= 0 || k % 128 || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
+        (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k / 2 + (uint64_t)n * 3 * (uint64_t)k / 32)
+      return false;
+    *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_I4Z, .shape = {.rank = 2, .dims = {n, k}},
+                                .data = t->data, .scales = (const char *)t->data + n * k / 2};
+    return true;
+  }
   if (sscanf(layout, "int4-g32@%lld@%lld%c", &n, &k, &tail) == 2) {
     if (n <= 0 || k <= 0 || k % 64 || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
         (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k / 2 + (uint64_t)n * (uint64_t)k / 16)
@@ -222,6 +230,9 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
     int bits = llmc_dtype_kquant_bits(out->dtype);
     out->data = (const char *)out->data + (size_t)row * llmc_kquant_value_bytes(bits, k);
     out->scales = (const char *)out->scales + (size_t)row * llmc_kquant_header_bytes(k);
+  } else if (out->dtype == LLMC_DT_I4Z) { /* K/2 bytes and a 3K/32-byte header a row */
+    out->data = (const char *)out->data + (size_t)row * (k / 2);
+    out->scales = (const char *)out->scales + (size_t)row * (3 * k / 32);
   } else if (out->dtype == LLMC_DT_I4 || out->dtype == LLMC_DT_I8G) { /* K/2 or K bytes and K/32 f16 scales a row */
     out->data = (const char *)out->data + (size_t)row * (out->dtype == LLMC_DT_I4 ? k / 2 : k);
     out->scales = (const char *)out->scales + (size_t)row * (k / 32) * 2;

@@ -530,7 +530,7 @@ tune)
   [ "$(grep -c '"variant":"matmul_q8"' q.jsonl)" -ge 48 ] || fail "tune did not sweep matmul_q8's configurations"
   "$LLMC" compile q/model.json --target=x86-64-v3 --quant=int4 --tuning-db=q.jsonl -o q-tuned --verify
   grep -q '"source": "tuning-db"' q-tuned/report.json || fail "the int4 artifact does not use the database"
-  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-k, int5-k or int6-k" -- "$LLMC" tune q/model.json --quant=int3 -o x.jsonl
+  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-zp, int4-k, int5-k or int6-k" -- "$LLMC" tune q/model.json --quant=int3 -o x.jsonl
   # The timing half alone, without the compiler (for a GPU machine): time
   # artifacts compiled with forced configurations, write the database.
   for v in 4 8; do

@@ -50,7 +50,7 @@ quant-int8)
   [ "$(jq -r '[.weights[].layout] | unique | join(",")' kg/report.json)" = f32 ] ||
     fail "a K % 16 != 0 weight was made int8 for a GPU target"
   # Refusals: an unknown layout (64), a GPU target without an int8 kernel (SPIR-V: 65).
-  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-k, int5-k or int6-k" -- "$LLMC" compile m/model.json -o x --quant=int3
+  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-zp, int4-k, int5-k or int6-k" -- "$LLMC" compile m/model.json -o x --quant=int3
   expect_error 65 "int8 weights have no kernel for target 'spirv' yet" -- \
     "$LLMC" compile m/model.json -o x --quant=int8 --target=host,spirv
   [ ! -e x ] || fail "a refused compile left output"
@@ -156,19 +156,19 @@ quant-kquant)
   [ "$(jq -r '.weights[] | select(.name == "model.layers.0.self_attn.o_proj.weight") | .layout' s4/report.json)" = f32 ] ||
     fail "o_proj (K = 64) was made int4-k"
   # Refusals: f32 activations, GPU targets (65).
-  expect_error 65 "K-quant (int4-k, int5-k, int6-k) weights are read only by integer-dot kernels: they need --act-quant=int8" -- \
+  expect_error 65 "int4-zp and K-quant (int4-k, int5-k, int6-k) weights are read only by integer-dot kernels: they need --act-quant=int8" -- \
     "$LLMC" compile m/model.json -o x --quant=int4-k --act-quant=none
-  expect_error 65 "K-quant (int4-k, int5-k, int6-k) weights have no kernel for target 'gfx942' yet" -- \
+  expect_error 65 "int4-zp and K-quant (int4-k, int5-k, int6-k) weights have no kernel for target 'gfx942' yet" -- \
     "$LLMC" compile m/model.json -o x --quant=int6-k --target=host,gfx942
   [ ! -e x ] || fail "a refused compile left output"
   ;;
 quant-gptq)
   "$PY" -c 'import numpy' 2>/dev/null || { echo "SKIP: $case_name: python3-numpy is not installed (scripts/setup installs it)"; exit 0; }
-  # A GPTQ checkpoint (quantization_config: 4 bits, symmetric, group 128 and
-  # 64, both checkpoint formats), written by tests/tools/to_gptq.py as
-  # AutoGPTQ saves one, next to REF: the same quantized values dequantized to
-  # f32. Its linears are stored as int4-g32 without re-quantizing (the
-  # values are GPTQ's exactly: with f32 activations the artifact gives REF's
+  # GPTQ and AWQ checkpoints (quantization_config), written by
+  # tests/tools/to_gptq.py as AutoGPTQ and AutoAWQ save them, next to REF:
+  # the same quantized values dequantized to f32. Symmetric GPTQ (group 128
+  # and 64, both checkpoint formats): its linears are stored as int4-g32
+  # without re-quantizing (with f32 activations the artifact gives REF's
   # logits to summation order); with int8 activations --verify holds.
   "$GEN_MODEL" g --dim 256 --layers 2 --heads 4 --kv-heads 2 --hidden 512 --vocab 97 --seed 4 >/dev/null
   for v in "128 gptq" "64 gptq_v2"; do
@@ -186,19 +186,45 @@ quant-gptq)
   "$LLMC" compile gq128 -o gpu --target=host,gfx942
   [ "$(jq -r '[.weights[] | select(.dequantized_from == "GPTQ") | .layout] | unique | join(",")' gpu/report.json)" = f32 ] ||
     fail "GPTQ weights with a GPU target: $(jq -c '[.weights[] | .layout] | unique' gpu/report.json)"
+  # Zero points other than 8 (asymmetric GPTQ, AWQ): int4-g32-zp, read only
+  # with int8 activations (elsewhere dequantized); against REF (the same
+  # values in f32) within the int8-activation contract.
+  for v in "asym --asym" "awq --awq"; do
+    set -- $v
+    "$PY" "$TOOLS/to_gptq.py" g "q$1" "r$1" "$2"
+    "$LLMC" compile "q$1" -o "o$1" --verify 2>verify.txt
+    grep -q 'verify: int8 activations' verify.txt || fail "$1 --verify: $(cat verify.txt)"
+    [ "$(jq -r '[.weights[] | select(.dequantized_from != null and (.name | test("proj"))) | .layout] | unique | join(",")' "o$1/report.json")" = int4-g32-zp ] ||
+      fail "$1 weights: $(jq -c '[.weights[] | [.name, .layout, .dequantized_from]]' "o$1/report.json")"
+    "$E2E_CHECK" "r$1" "o$1" --steps 8 --prompt-lens 1,5 --contract=int8-activations
+    "$LLMC" compile "q$1" -o "n$1" --act-quant=none
+    "$E2E_CHECK" "r$1" "n$1" --steps 8 --prompt-lens 1,5 --tol 1e-4
+  done
   # What llmc cannot read without re-quantizing is refused by name (65).
-  "$PY" "$TOOLS/to_gptq.py" g asym asym-ref --asym
-  expect_error 65 "asymmetric GPTQ (sym: false) is not supported yet" -- "$LLMC" compile asym -o x
   "$PY" "$TOOLS/to_gptq.py" g order order-ref --act-order
   expect_error 65 "desc_act" -- "$LLMC" compile order -o x
   jq '.quantization_config.desc_act = false' order/config.json >c.json && mv c.json order/config.json
   expect_error 65 "groups out of input order (act-order) are not supported yet" -- "$LLMC" compile order -o x
-  jq '.quantization_config.sym = true' asym/config.json >c.json && mv c.json asym/config.json
-  expect_error 65 "asymmetric GPTQ is not supported yet" -- "$LLMC" compile asym -o x
-  jq '.quantization_config.quant_method = "awq"' gq128/config.json >c.json && cp -r gq128 awq && mv c.json awq/config.json
-  expect_error 65 "quant_method 'awq' is not supported yet" -- "$LLMC" compile awq -o x
+  jq '.quantization_config.quant_method = "bitsandbytes"' gq128/config.json >c.json && cp -r gq128 bnb && mv c.json bnb/config.json
+  expect_error 65 "quant_method 'bitsandbytes' is not supported yet" -- "$LLMC" compile bnb -o x
   jq '.quantization_config.bits = 8' gq128/config.json >c.json && cp -r gq128 b8 && mv c.json b8/config.json
   expect_error 65 "GPTQ with other than 4 bits is not supported yet" -- "$LLMC" compile b8 -o x
+  jq '.quantization_config.version = "gemv"' qawq/config.json >c.json && cp -r qawq gemv && mv c.json gemv/config.json
+  expect_error 65 "AWQ version 'gemv' is not supported yet" -- "$LLMC" compile gemv -o x
+  # A packed tensor of the wrong shape is corrupt input (65), not a crash.
+  "$PY" - gq128/model.safetensors <<'PYEOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+t = h["model.layers.0.self_attn.o_proj.scales"]
+t["shape"] = [t["shape"][1], t["shape"][0]]
+b = json.dumps(h).encode()
+b += b" " * (-len(b) % 8)
+open("bad-scales.safetensors", "wb").write(struct.pack("<Q", len(b)) + b + raw[8 + n:])
+PYEOF
+  cp -r gq128 badq && mv bad-scales.safetensors badq/model.safetensors
+  expect_error 65 "o_proj.scales: error: must be F16" -- "$LLMC" compile badq -o x
   [ ! -e x ] || fail "a refused compile left output"
   ;;
 quant-config)

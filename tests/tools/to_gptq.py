@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""to_gptq.py SRC DST REF [--group G] [--format gptq|gptq_v2] [--asym] [--act-order]:
+"""to_gptq.py SRC DST REF [--group G] [--format gptq|gptq_v2] [--asym] [--act-order] [--awq]:
 an f32 Llama checkpoint (config.json + model.safetensors, e.g. from gen_model)
-rewritten as a GPTQ checkpoint the way AutoGPTQ / GPTQModel save one, and REF,
+rewritten as a GPTQ checkpoint the way AutoGPTQ / GPTQModel save one (--awq:
+an AWQ one as AutoAWQ's GEMM format saves it), and REF,
 the same model with those quantized values dequantized to f32 (what a GPTQ
 loader computes), for tests of llmc's import.
 
@@ -14,8 +15,11 @@ with W[n, k] = scales[g, n] * (q[k, n] - zero[g, n]). Quantization is
 round-to-nearest (not GPTQ's error feedback: the format is what is tested):
 symmetric, scale = max|w| / 7.5 per group, zero 8 (AutoGPTQ's sym rule:
 2 max|w| / 15); --asym: min/max, zero = round(-min / scale). --act-order
-writes a permuted g_idx (checkpoints llmc refuses). Embeddings, norms and
-lm_head stay as they are."""
+writes a permuted g_idx (checkpoints llmc refuses). --awq (asymmetric):
+  NAME.qweight I32 [K, N/8] and NAME.qzeros I32 [K/G, N/8], columns packed 8
+  an int32 with column 8i+c in nibble [0, 4, 1, 5, 2, 6, 3, 7][c] (AutoAWQ's
+  order 0 2 4 6 1 3 5 7), zero points as they are; NAME.scales F16 [K/G, N].
+Embeddings, norms and lm_head stay as they are."""
 import json
 import os
 import struct
@@ -27,7 +31,8 @@ args = sys.argv[1:]
 src, dst, ref = args[0], args[1], args[2]
 group = int(args[args.index("--group") + 1]) if "--group" in args else 128
 fmt = args[args.index("--format") + 1] if "--format" in args else "gptq"
-asym, act_order = "--asym" in args, "--act-order" in args
+awq = "--awq" in args
+asym, act_order = "--asym" in args or awq, "--act-order" in args
 
 cfg = json.load(open(f"{src}/config.json"))
 raw = open(f"{src}/model.safetensors", "rb").read()
@@ -60,9 +65,12 @@ def pack_rows(q):  # [R, C] of 0..15, R % 8 == 0 -> I32 [R/8, C]
     return sum(q[:, j, :] << (4 * j) for j in range(8)).astype(np.uint32)
 
 
-def pack_cols(q):  # [R, C] of 0..15, C % 8 == 0 -> I32 [R, C/8]
+def pack_cols(q, order=range(8)):  # [R, C] of 0..15, C % 8 == 0 -> I32 [R, C/8]; column c in nibble order[c]
     q = q.astype(np.uint32).reshape(q.shape[0], q.shape[1] // 8, 8)
-    return sum(q[:, :, j] << (4 * j) for j in range(8)).astype(np.uint32)
+    return sum(q[:, :, c] << (4 * order[c]) for c in range(8)).astype(np.uint32)
+
+
+AWQ_NIBBLE = [0, 4, 1, 5, 2, 6, 3, 7]
 
 
 gptq, dense = {}, {}
@@ -93,17 +101,25 @@ for name in header:
     g_idx = np.arange(K, dtype=np.int32) // G
     if act_order:
         g_idx = np.roll(g_idx, 1)
-    stored_zero = (zero - (1 if fmt == "gptq" else 0)) & 15
-    gptq[base + ".qweight"] = ("I32", [K // 8, N], pack_rows(qk).tobytes())
-    gptq[base + ".qzeros"] = ("I32", [K // G, N // 8], pack_cols(stored_zero).tobytes())
-    gptq[base + ".scales"] = ("F16", [K // G, N], scale.tobytes())
-    gptq[base + ".g_idx"] = ("I32", [K], g_idx.tobytes())
+    if awq:
+        gptq[base + ".qweight"] = ("I32", [K, N // 8], pack_cols(qk, AWQ_NIBBLE).tobytes())
+        gptq[base + ".qzeros"] = ("I32", [K // G, N // 8], pack_cols(zero, AWQ_NIBBLE).tobytes())
+        gptq[base + ".scales"] = ("F16", [K // G, N], scale.tobytes())
+    else:
+        stored_zero = (zero - (1 if fmt == "gptq" else 0)) & 15
+        gptq[base + ".qweight"] = ("I32", [K // 8, N], pack_rows(qk).tobytes())
+        gptq[base + ".qzeros"] = ("I32", [K // G, N // 8], pack_cols(stored_zero).tobytes())
+        gptq[base + ".scales"] = ("F16", [K // G, N], scale.tobytes())
+        gptq[base + ".g_idx"] = ("I32", [K], g_idx.tobytes())
     dense[name] = ("F32", [N, K], np.ascontiguousarray(deq, np.float32).tobytes())
 
 for path, tensors, qc in ((dst, gptq, True), (ref, dense, False)):
     os.makedirs(path, exist_ok=True)
     c = dict(cfg)
-    if qc:
+    if qc and awq:
+        c["quantization_config"] = {"quant_method": "awq", "bits": 4, "group_size": group, "zero_point": True,
+                                    "version": "gemm"}
+    elif qc:
         c["quantization_config"] = {"quant_method": "gptq", "bits": 4, "group_size": group, "desc_act": act_order,
                                     "sym": not asym, "checkpoint_format": fmt}
     json.dump(c, open(f"{path}/config.json", "w"), indent=1)

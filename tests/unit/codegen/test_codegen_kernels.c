@@ -314,10 +314,10 @@ static void test_matmul(void **state) {
 
 /* ---- matmul on integer weights, int8 activations (matmul_q8) ---- */
 
-enum { Q8_I4, Q8_I8G, Q8_I8, Q8_I4K, Q8_I5K, Q8_I6K };
+enum { Q8_I4, Q8_I8G, Q8_I8, Q8_I4K, Q8_I5K, Q8_I6K, Q8_I4Z };
 static int q8_kbits(int layout) { return layout == Q8_I4K ? 4 : layout == Q8_I5K ? 5 : layout == Q8_I6K ? 6 : 0; }
 static bool q8_kquant(int layout) { return q8_kbits(layout) != 0; }
-static bool q8_nibbles(int layout) { return layout == Q8_I4 || q8_kquant(layout); }
+static bool q8_nibbles(int layout) { return layout == Q8_I4 || layout == Q8_I4Z || q8_kquant(layout); }
 
 /* Activation row x[K] quantized as the kernel does it, block by block of 32. */
 static void ref_quantize_q8(const float *x, int K, int8_t *q, float *d) {
@@ -335,7 +335,27 @@ static void ref_quantize_q8(const float *x, int K, int8_t *q, float *d) {
  * returns the weights' f32 values in wf. */
 static void q8_weights(int layout, int N, int K, float *w, float *wf, uint64_t *rng) {
   uint8_t *bytes = (uint8_t *)w;
-  int64_t values_bytes = layout == Q8_I4 ? (int64_t)N * K / 2 : (int64_t)N * K;
+  int64_t values_bytes = layout == Q8_I4 || layout == Q8_I4Z ? (int64_t)N * K / 2 : (int64_t)N * K;
+  if (layout == Q8_I4Z) { /* nibbles, then a row's K/32 f16 scales and K/32 zero points (0..16) */
+    for (int n = 0; n < N; n++) {
+      uint8_t *h = bytes + values_bytes + (int64_t)n * (3 * K / 32);
+      for (int g = 0; g < K / 32; g++) {
+        uint16_t d = llmc_f32_to_f16(0.001f + 0.05f * llmc_rng_uniform(rng));
+        int z = (int)(llmc_rng_uniform(rng) * 17);
+        z = z > 16 ? 16 : z;
+        memcpy(h + 2 * g, &d, 2);
+        h[K / 16 + g] = (uint8_t)z;
+        for (int j = 0; j < 32; j++) {
+          int u = (int)(llmc_rng_uniform(rng) * 16);
+          u = u > 15 ? 15 : u;
+          uint8_t *byte = bytes + (int64_t)n * K / 2 + g * 16 + (j & 15);
+          *byte = (uint8_t)(j < 16 ? (*byte & 0xf0) | u : (*byte & 0x0f) | (u << 4));
+          wf[(int64_t)n * K + g * 32 + j] = (float)(u - z) * llmc_f16_to_f32(d);
+        }
+      }
+    }
+    return;
+  }
   if (q8_kquant(layout)) { /* random super-blocks, read back by llmc_kquant_dequant_row */
     int bits = q8_kbits(layout);
     values_bytes = N * (int64_t)llmc_kquant_value_bytes(bits, (uint64_t)K);
@@ -399,10 +419,11 @@ static void test_matmul_q8(void **state) {
                {Q8_I8G, 192, 37, 5, 1, 4}, {Q8_I8, 64, 37, 1, 1, 4},   {Q8_I8, 192, 37, 5, 2, 4},
                {Q8_I8, 192, 37, 5, 1, 1},  {Q8_I4K, 256, 37, 1, 1, 4}, {Q8_I4K, 512, 37, 5, 2, 4},
                {Q8_I4K, 512, 37, 5, 1, 1}, {Q8_I5K, 256, 37, 1, 1, 4}, {Q8_I5K, 512, 37, 5, 2, 4},
-               {Q8_I6K, 256, 9, 1, 1, 1},  {Q8_I6K, 512, 37, 5, 2, 1}, {Q8_I6K, 512, 37, 5, 1, 4}};
+               {Q8_I6K, 256, 9, 1, 1, 1},  {Q8_I6K, 512, 37, 5, 2, 1}, {Q8_I6K, 512, 37, 5, 1, 4},
+               {Q8_I4Z, 128, 37, 1, 1, 4}, {Q8_I4Z, 384, 37, 5, 2, 4}, {Q8_I4Z, 384, 37, 5, 1, 1}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
-  static const char *helpers[] = {"q8_dot_int4", "q8_dot_int8g", "q8_dot_int8", "q8_dot_kquant", "q8_dot_kquant",
-                                  "q8_dot_kquant"};
+  static const char *helpers[] = {"q8_dot_int4",   "q8_dot_int8g",  "q8_dot_int8",  "q8_dot_kquant",
+                                  "q8_dot_kquant", "q8_dot_kquant", "q8_dot_int4zp"};
   /* Every integer dot the machine has (AVX2, VNNI; cycling by case), and the
    * portable one. */
   llmc_target_t host;
@@ -410,14 +431,18 @@ static void test_matmul_q8(void **state) {
   bool avx2 = llmc_target_has_avx2(&host), vnni = llmc_target_has_vnni(&host);
   module_builder_t mb;
   mb_init(&mb);
-  char names[N_CASES][32], v[N_CASES][13][24];
+  char names[N_CASES][32], v[N_CASES][13][24], zoff[N_CASES][24];
   llmc_buf_t epi[N_CASES] = {0};
   for (int c = 0; c < N_CASES; c++) {
     const int K = cases[c].K, N = cases[c].N, TQ = cases[c].TQ, L = cases[c].layout;
-    int64_t qwords = q8_kquant(L) ? (int64_t)llmc_kquant_value_bytes(q8_kbits(L), (uint64_t)K) / 4 : L == Q8_I4 ? K / 8 : K / 4;
+    int64_t qwords = q8_kquant(L) ? (int64_t)llmc_kquant_value_bytes(q8_kbits(L), (uint64_t)K) / 4
+                     : L == Q8_I4 || L == Q8_I4Z ? K / 8
+                                                 : K / 4;
     snprintf(names[c], sizeof names[c], "mq_%d", c);
+    snprintf(zoff[c], sizeof zoff[c], "%d", K / 64);
     int64_t vals[13] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
-                        qwords / (K / 64), L == Q8_I8 ? 1 : q8_kquant(L) ? K / 256 * 5 : K / 64, N * qwords,
+                        qwords / (K / 64), L == Q8_I8 ? 1 : q8_kquant(L) ? K / 256 * 5 : L == Q8_I4Z ? 3 * K / 128 : K / 64,
+                        N * qwords,
                         cases[c].COLS == 4, q8_nibbles(L) ? (int64_t)TQ * (K / 32) * 8 : 8};
     for (int i = 0; i < 13; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
     llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, N, NULL, 0, &epi[c]);
@@ -425,6 +450,8 @@ static void test_matmul_q8(void **state) {
     if (q8_kquant(L))
       mb_add(&mb, helpers[L], "NAME", names[c], "HIGH1", q8_kbits(L) == 5 ? "true" : "false", "HIGH2",
              q8_kbits(L) == 6 ? "true" : "false", "MIN", q8_kbits(L) < 6 ? "true" : "false", NULL);
+    else if (L == Q8_I4Z)
+      mb_add(&mb, helpers[L], "NAME", names[c], "ZOFF", zoff[c], NULL);
     else
       mb_add(&mb, helpers[L], "NAME", names[c], NULL);
     mb_add(&mb, vnni && c % 3 == 2 ? "q8_dot32_vnni" : avx2 && c % 3 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c],
@@ -442,9 +469,12 @@ static void test_matmul_q8(void **state) {
     bufs_t b;
     const int64_t a_off = 5, o_off = a_off + T * K + 3, b_off = 16; /* the tensor starts 64-byte aligned */
     int64_t w_words = (q8_kquant(L) ? N * (int64_t)llmc_kquant_value_bytes(q8_kbits(L), (uint64_t)K) / 4
-                       : L == Q8_I4 ? (int64_t)N * K / 8
-                                    : (int64_t)N * K / 4) +
-                      (L == Q8_I8 ? N : q8_kquant(L) ? (int64_t)N * K / 256 * 5 : (int64_t)N * K / 64);
+                       : L == Q8_I4 || L == Q8_I4Z ? (int64_t)N * K / 8
+                                                   : (int64_t)N * K / 4) +
+                      (L == Q8_I8    ? N
+                       : q8_kquant(L) ? (int64_t)N * K / 256 * 5
+                       : L == Q8_I4Z  ? (int64_t)N * 3 * K / 128
+                                      : (int64_t)N * K / 64);
     bufs_alloc(&b, o_off + T * N, b_off + w_words, 1, 1);
     fill(b.act + a_off, T * K, &rng, -1, 1);
     b.act[a_off + 32] = 0; /* an all-zero block: d = 0 */
