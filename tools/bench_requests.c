@@ -501,8 +501,41 @@ static llmc_status_t *http_model(http_mix_t *m, int64_t *out_context) {
   return s;
 }
 
-/* Runs the mix against the server; fills the requests' times. */
-static llmc_status_t *run_http_mix(const args_t *a, request_t *r, double *out_t0, double *out_t_end) {
+/* The server's prefix_hit_tokens counter (GET /metrics), -1 when it cannot
+ * be read: a server whose cache already holds a run's prompts (the same
+ * --seed run before) answers faster than a cold one, and the report says so. */
+static int64_t http_prefix_hits(const http_mix_t *m) {
+  CURL *curl = curl_easy_init();
+  if (!curl) return -1;
+  char url[1100];
+  snprintf(url, sizeof url, "%s/metrics", m->a->url);
+  llmc_buf_t b = {0};
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, m->headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_models);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  int64_t v = -1;
+  static const char key[] = "\nllmc_prefix_hit_tokens_total ";
+  llmc_buf_append(&b, "", 1); /* NUL-terminated */
+  const char *at = rc == CURLE_OK && status == 200 && !b.failed ? strstr(b.data, key) : NULL;
+  if (at) {
+    char *end;
+    long long x = strtoll(at + sizeof key - 1, &end, 10);
+    if (end != at + sizeof key - 1 && x >= 0) v = x;
+  }
+  llmc_buf_free(&b);
+  return v;
+}
+
+/* Runs the mix against the server; fills the requests' times and the
+ * prefix-cache hits it saw (-1: unknown). */
+static llmc_status_t *run_http_mix(const args_t *a, request_t *r, double *out_t0, double *out_t_end,
+                                   int64_t *out_prefix_hits) {
   http_mix_t m = {.a = a, .r = r, .progress = isatty(STDERR_FILENO)};
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) return LLMC_ERROR(LLMC_UNAVAILABLE, NULL, "libcurl cannot start");
   llmc_status_t *s = NULL;
@@ -525,7 +558,8 @@ static llmc_status_t *run_http_mix(const args_t *a, request_t *r, double *out_t0
   int64_t n_threads = a->concurrency < a->requests ? a->concurrency : a->requests;
   pthread_t *threads = s ? NULL : calloc((size_t)n_threads, sizeof *threads);
   if (!s && !threads) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  int64_t started = 0;
+  int64_t started = 0, hits0 = s ? -1 : http_prefix_hits(&m);
+  *out_prefix_hits = -1;
   if (!s) {
     pthread_mutex_init(&m.mu, NULL);
     m.t0 = llmc_cli_now();
@@ -538,6 +572,8 @@ static llmc_status_t *run_http_mix(const args_t *a, request_t *r, double *out_t0
       s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "started %lld of %lld client threads", (long long)started,
                      (long long)n_threads);
     pthread_mutex_destroy(&m.mu);
+    int64_t hits1 = http_prefix_hits(&m);
+    if (hits0 >= 0 && hits1 >= hits0) *out_prefix_hits = hits1 - hits0;
   }
   *out_t0 = m.t0;
   *out_t_end = llmc_cli_now();
@@ -547,9 +583,10 @@ static llmc_status_t *run_http_mix(const args_t *a, request_t *r, double *out_t0
   return s;
 }
 
-/* The KV facts of an in-process run; NULL through HTTP. */
+/* The KV facts of a run: all in-process; through HTTP only the prefix-cache
+ * hits (total 0; hits -1 when /metrics could not be read). */
 typedef struct {
-  int64_t total, peak, block_tokens, preemptions;
+  int64_t total, peak, block_tokens, preemptions, prefix_hits;
 } kv_report_t;
 
 static int report(const args_t *a, request_t *r, double *v, double t0, double t_end, const char *device,
@@ -590,7 +627,8 @@ static llmc_status_t *run_local(args_t *a, request_t **out_r, double *out_t0, do
   snprintf(device, device_cap, "%s: %s", llmc_rt_backend_name(rt), llmc_rt_device_describe(rt));
   llmc_rt_stats_get(rt, &st);
   llmc_rt_close(rt);
-  *kv = (kv_report_t){.total = st.kv_blocks_total, .peak = peak, .block_tokens = bs, .preemptions = st.preemptions};
+  *kv = (kv_report_t){.total = st.kv_blocks_total, .peak = peak, .block_tokens = bs, .preemptions = st.preemptions,
+                      .prefix_hits = st.prefix_hit_tokens};
   *out_r = r;
   return s;
 }
@@ -610,14 +648,14 @@ int llmc_cli_bench_requests(int argc, char **argv) {
     if (!(r = calloc((size_t)a.requests, sizeof *r))) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
     if (!s) {
       draw_requests(&a, r);
-      s = run_http_mix(&a, r, &t0, &t_end);
+      s = run_http_mix(&a, r, &t0, &t_end, &kv.prefix_hits);
     }
   } else {
     s = run_local(&a, &r, &t0, &t_end, device, sizeof device, &kv);
   }
   double *v = s ? NULL : malloc(sizeof(double) * (size_t)a.requests);
   if (!s && !v) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  if (!s) rc = report(&a, r, v, t0, t_end, device, a.url ? NULL : &kv);
+  if (!s) rc = report(&a, r, v, t0, t_end, device, &kv);
   free(r);
   free(v);
   return s ? llmc_cli_report(s) : rc;
@@ -648,12 +686,13 @@ static int report(const args_t *a, request_t *r, double *v, double t0, double t_
                           (json_int_t)r[i].gen_len, "generated", (json_int_t)r[i].generated, "arrival_ms",
                           r[i].arrival * 1e3, "ttft_ms", (r[i].first - r[i].admitted) * 1e3, "latency_ms",
                           (r[i].last - r[i].admitted) * 1e3));
-    json_t *kv_json = kv ? json_pack("{s:I, s:I, s:I}", "total", (json_int_t)kv->total, "peak_in_use",
-                                     (json_int_t)kv->peak, "block_tokens", (json_int_t)kv->block_tokens)
-                         : json_null();
+    bool local = !a->url;
+    json_t *kv_json = local ? json_pack("{s:I, s:I, s:I}", "total", (json_int_t)kv->total, "peak_in_use",
+                                        (json_int_t)kv->peak, "block_tokens", (json_int_t)kv->block_tokens)
+                            : json_null();
     json_t *o = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:[I,I], s:[I,I], s:f, s:I, s:I, s:f, s:f, s:o, s:o, s:o, s:o,"
-        " s:o, s:o, s:o}",
+        " s:o, s:o, s:o, s:o}",
         "artifact", a->dir, "device", device, "requests", (json_int_t)n, "completed", (json_int_t)n, "concurrency",
         (json_int_t)a->concurrency, "rate", a->rate > 0 ? json_real(a->rate) : json_null(), "seed",
         (json_int_t)a->seed, "prompt_len", (json_int_t)a->prompt_lo, (json_int_t)a->prompt_hi, "gen_len",
@@ -661,7 +700,8 @@ static int report(const args_t *a, request_t *r, double *v, double t0, double t_
         "output_tokens", (json_int_t)out_tokens, "requests_per_s", (double)n / dur, "output_tokens_per_s",
         (double)out_tokens / dur, "ttft_ms", summary_json(ttft), "tpot_ms", summary_json(tpot), "latency_ms",
         summary_json(lat), "queue_ms", summary_json(queue), "kv_blocks", kv_json, "preemptions",
-        kv ? json_integer(kv->preemptions) : json_null(), "per_request", reqs);
+        local ? json_integer(kv->preemptions) : json_null(), "prefix_hit_tokens",
+        kv->prefix_hits >= 0 ? json_integer(kv->prefix_hits) : json_null(), "per_request", reqs);
     if (!o) return llmc_cli_report(LLMC_ERROR(LLMC_INTERNAL, NULL, "cannot build the JSON report"));
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
@@ -683,11 +723,14 @@ static int report(const args_t *a, request_t *r, double *v, double t0, double t_
     printf("duration            %.3f s\n", dur);
     printf("throughput          %.2f requests/s, %.1f output tokens/s\n", (double)n / dur,
            (double)out_tokens / dur);
-    if (kv) {
+    if (!a->url) {
       printf("KV blocks           %lld at most in use of %lld (%lld tokens each)\n", (long long)kv->peak,
              (long long)kv->total, (long long)kv->block_tokens);
       printf("preemptions         %lld\n", (long long)kv->preemptions);
     }
+    if (kv->prefix_hits >= 0)
+      printf("prefix-cache hits   %lld of %lld prompt tokens%s\n", (long long)kv->prefix_hits, (long long)in_tokens,
+             kv->prefix_hits > 0 && a->url ? " (the server had seen these prompts: a cold server is slower)" : "");
     printf("%-10s %10s %10s %10s %10s %8s   (ms; nearest-rank percentiles)\n", "", "p50", "p90", "p99", "mean",
            "n");
     summary_line("TTFT", ttft);
