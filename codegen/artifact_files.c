@@ -176,14 +176,50 @@ static llmc_status_t *row_source(const source_t *src, const llmc_value_t *v, int
  * bit for bit. The tensor is the N*K/2 (int4) or N*K (int8) bytes, then
  * each row's K/32 f16 scales (and, for int4-g32-zp, its K/32 zero points). */
 
+/* One row of a layout stored in two parts — every row's values, then every
+ * row's header (the group layouts' scales and zero points; the K-quants'
+ * super-block headers) — as a row filler makes it (group_row, kquant_row). */
 typedef struct {
-  int64_t row; /* the row held, -1 for none */
-  float *x;    /* [K] */
-  uint8_t *q;  /* [K/2] or [K] */
-  uint16_t *d; /* [K/32] scales (int4-g32-zp: then K/32 zero-point bytes) */
-} group_row_t;
+  int64_t row;     /* the row held, -1 for none */
+  float *x;        /* [K] */
+  uint8_t *values; /* the row's values */
+  uint8_t *header; /* its header */
+} layout_row_t;
 
-static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out) {
+typedef llmc_status_t *(*fill_row_fn)(const source_t *src, int64_t r, layout_row_t *out);
+
+/* llmc_st_produce_fn's work for a two-part layout of row_v value bytes and
+ * row_h header bytes a row: bytes [offset, offset + len) of the tensor. */
+static llmc_status_t *produce_rows(const source_t *src, uint64_t row_v, uint64_t row_h, fill_row_fn fill,
+                                   uint64_t offset, void *buf, size_t len) {
+  uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1], v_bytes = n * row_v;
+  layout_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .values = malloc(row_v), .header = malloc(row_h)};
+  llmc_status_t *s = row.x && row.values && row.header ? NULL : llmc_artifact_oom();
+  uint8_t *out = buf;
+  for (uint64_t at = offset, end = offset + len; at < end && !s;) {
+    uint64_t per_row = at < v_bytes ? row_v : row_h, base = at < v_bytes ? 0 : v_bytes;
+    uint64_t r = (at - base) / per_row, c = (at - base) % per_row, take = per_row - c < end - at ? per_row - c : end - at;
+    if (!(s = fill(src, (int64_t)r, &row))) memcpy(out + (at - offset), (at < v_bytes ? row.values : row.header) + c, take);
+    at += take;
+  }
+  free(row.x);
+  free(row.values);
+  free(row.header);
+  return s;
+}
+
+static void put_f16(uint8_t *p, float f) {
+  uint16_t h = llmc_f32_to_f16(f);
+  memcpy(p, &h, 2);
+}
+
+static float f16_at(const uint8_t *p) {
+  uint16_t h;
+  memcpy(&h, p, 2);
+  return llmc_f16_to_f32(h);
+}
+
+static llmc_status_t *group_row(const source_t *src, int64_t r, layout_row_t *out) {
   if (out->row == r) return NULL;
   /* A GPTQ or AWQ weight (frontend's llmc_weight_set_add_packed_int4) is in
    * this layout already: its row is copied, not re-quantized. */
@@ -196,8 +232,8 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out
   if ((gptq || zp) && view.source_data && view.shape.rank == 2 && view.shape.dims[1] == k &&
       in_row < view.shape.dims[0] && view.source_bytes == (uint64_t)(view.shape.dims[0] * (k / 2 + row_h))) {
     const uint8_t *base = view.source_data;
-    memcpy(out->q, base + in_row * (k / 2), (size_t)(k / 2));
-    memcpy(out->d, base + view.shape.dims[0] * (k / 2) + in_row * row_h, (size_t)row_h);
+    memcpy(out->values, base + in_row * (k / 2), (size_t)(k / 2));
+    memcpy(out->header, base + view.shape.dims[0] * (k / 2) + in_row * row_h, (size_t)row_h);
     out->row = r;
     return NULL;
   }
@@ -212,30 +248,30 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out
     if (src->dt == LLMC_DT_I4Z) { /* asymmetric: the group's [min, max] (with 0) over 15 levels */
       float lo = 0, hi = 0;
       for (int j = 0; j < 32; j++) lo = fminf(lo, x[j]), hi = fmaxf(hi, x[j]);
-      out->d[g] = llmc_f32_to_f16((hi - lo) / 15);
-      float d = llmc_f16_to_f32(out->d[g]), id = d > 0 ? 1.0f / d : 0.0f;
+      put_f16(out->header + 2 * g, (hi - lo) / 15);
+      float d = f16_at(out->header + 2 * g), id = d > 0 ? 1.0f / d : 0.0f;
       int z = d > 0 ? (int)lrintf(-lo * id) : 8;
       z = z < 0 ? 0 : z > 15 ? 15 : z;
-      ((uint8_t *)out->d)[k / 16 + g] = (uint8_t)z;
+      out->header[k / 16 + g] = (uint8_t)z;
       for (int j = 0; j < 16; j++) {
         int lq = (int)lrintf(x[j] * id) + z, hq = (int)lrintf(x[j + 16] * id) + z;
         lq = lq < 0 ? 0 : lq > 15 ? 15 : lq, hq = hq < 0 ? 0 : hq > 15 ? 15 : hq;
-        out->q[16 * g + j] = (uint8_t)(lq | hq << 4);
+        out->values[16 * g + j] = (uint8_t)(lq | hq << 4);
       }
     } else if (src->dt == LLMC_DT_I4) {
       float d = m / -8, id = d != 0 ? 1.0f / d : 0.0f;
       for (int j = 0; j < 16; j++) {
         int lo = (int)(x[j] * id + 8.5f), hi = (int)(x[j + 16] * id + 8.5f);
-        out->q[16 * g + j] = (uint8_t)((lo > 15 ? 15 : lo) | (hi > 15 ? 15 : hi) << 4);
+        out->values[16 * g + j] = (uint8_t)((lo > 15 ? 15 : lo) | (hi > 15 ? 15 : hi) << 4);
       }
-      out->d[g] = llmc_f32_to_f16(d);
+      put_f16(out->header + 2 * g, d);
     } else {
       float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
       for (int j = 0; j < 32; j++) {
         float q = roundf(x[j] * id);
-        out->q[32 * g + j] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        out->values[32 * g + j] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
       }
-      out->d[g] = llmc_f32_to_f16(d);
+      put_f16(out->header + 2 * g, d);
     }
   }
   out->row = r;
@@ -245,23 +281,9 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, group_row_t *out
 /* llmc_st_produce_fn for a group-layout tensor: bytes [offset, offset + len). */
 static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
-  uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1];
-  uint64_t row_q = src->dt == LLMC_DT_I8G ? k : k / 2, q_bytes = n * row_q;
-  uint64_t row_h = src->dt == LLMC_DT_I4Z ? 3 * k / 32 : k / 16; /* a row's header: scales (and zero points) */
-  group_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .q = malloc(row_q), .d = malloc(row_h)};
-  llmc_status_t *s = row.x && row.q && row.d ? NULL : llmc_artifact_oom();
-  uint8_t *out = buf;
-  for (uint64_t at = offset, end = offset + len; at < end && !s;) {
-    uint64_t per_row = at < q_bytes ? row_q : row_h, base = at < q_bytes ? 0 : q_bytes;
-    uint64_t r = (at - base) / per_row, c = (at - base) % per_row, take = per_row - c < end - at ? per_row - c : end - at;
-    if (!(s = group_row(src, (int64_t)r, &row)))
-      memcpy(out + (at - offset), (at < q_bytes ? (const uint8_t *)row.q : (const uint8_t *)row.d) + c, take);
-    at += take;
-  }
-  free(row.x);
-  free(row.q);
-  free(row.d);
-  return s;
+  uint64_t k = (uint64_t)src->v->shape.dims[1];
+  return produce_rows(src, src->dt == LLMC_DT_I8G ? k : k / 2, src->dt == LLMC_DT_I4Z ? 3 * k / 32 : k / 16, group_row,
+                      offset, buf, len);
 }
 
 /* ---- the K-quant layouts (LLMC_DT_I4K, _I5K, _I6K; support/llmc_kquant.h) ----
@@ -271,13 +293,7 @@ static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size
  * constant) is quantized from its f32 values by llmc's rule. The tensor is
  * every row's values, then every row's headers. */
 
-typedef struct {
-  int64_t row; /* the row held, -1 for none */
-  float *x;    /* [K] */
-  uint8_t *values, *header;
-} kquant_row_t;
-
-static llmc_status_t *kquant_row(const source_t *src, int64_t r, kquant_row_t *out) {
+static llmc_status_t *kquant_row(const source_t *src, int64_t r, layout_row_t *out) {
   if (out->row == r) return NULL;
   int bits = llmc_dtype_kquant_bits(src->dt);
   uint64_t k = (uint64_t)src->v->shape.dims[1], block_bytes = llmc_kquant_ggml_block_bytes(bits);
@@ -303,23 +319,9 @@ static llmc_status_t *kquant_row(const source_t *src, int64_t r, kquant_row_t *o
 /* llmc_st_produce_fn for a K-quant tensor: bytes [offset, offset + len). */
 static llmc_status_t *produce_kquant(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
+  uint64_t k = (uint64_t)src->v->shape.dims[1];
   int bits = llmc_dtype_kquant_bits(src->dt);
-  uint64_t n = (uint64_t)src->v->shape.dims[0], k = (uint64_t)src->v->shape.dims[1];
-  uint64_t row_v = llmc_kquant_value_bytes(bits, k), row_h = llmc_kquant_header_bytes(k), v_bytes = n * row_v;
-  kquant_row_t row = {.row = -1, .x = malloc(sizeof(float) * k), .values = malloc(row_v), .header = malloc(row_h)};
-  llmc_status_t *s = row.x && row.values && row.header ? NULL : llmc_artifact_oom();
-  uint8_t *out = buf;
-  for (uint64_t at = offset, end = offset + len; at < end && !s;) {
-    uint64_t per_row = at < v_bytes ? row_v : row_h, base = at < v_bytes ? 0 : v_bytes;
-    uint64_t r = (at - base) / per_row, c = (at - base) % per_row, take = per_row - c < end - at ? per_row - c : end - at;
-    if (!(s = kquant_row(src, (int64_t)r, &row)))
-      memcpy(out + (at - offset), (at < v_bytes ? row.values : row.header) + c, take);
-    at += take;
-  }
-  free(row.x);
-  free(row.values);
-  free(row.header);
-  return s;
+  return produce_rows(src, llmc_kquant_value_bytes(bits, k), llmc_kquant_header_bytes(k), kquant_row, offset, buf, len);
 }
 
 /* The name report.json and the weight file's metadata give a stored dtype. */
