@@ -464,21 +464,30 @@ static size_t on_models(char *data, size_t size, size_t nmemb, void *ctx) {
   return size * nmemb;
 }
 
-static llmc_status_t *http_model(http_mix_t *m, int64_t *out_context) {
+/* GET url + path into b (NUL-terminated); the curl result and HTTP status. */
+static CURLcode http_get(const http_mix_t *m, const char *path, llmc_buf_t *b, long *out_status) {
+  *out_status = 0;
   CURL *curl = curl_easy_init();
-  if (!curl) return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  if (!curl) return CURLE_OUT_OF_MEMORY;
   char url[1100];
-  snprintf(url, sizeof url, "%s/v1/models", m->a->url);
-  llmc_buf_t b = {0};
+  snprintf(url, sizeof url, "%s%s", m->a->url, path);
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, m->headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_models);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, b);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, out_status);
   curl_easy_cleanup(curl);
+  llmc_buf_append(b, "", 1);
+  if (!b->failed) b->len--; /* the NUL stays after the data */
+  return rc;
+}
+
+static llmc_status_t *http_model(http_mix_t *m, int64_t *out_context) {
+  llmc_buf_t b = {0};
+  long status;
+  CURLcode rc = http_get(m, "/v1/models", &b, &status);
   llmc_status_t *s = NULL;
   json_t *o = rc == CURLE_OK && status == 200 ? json_loadb(b.data ? b.data : "", b.len, 0, NULL) : NULL;
   json_t *model = json_array_get(json_object_get(o, "data"), 0);
@@ -505,23 +514,11 @@ static llmc_status_t *http_model(http_mix_t *m, int64_t *out_context) {
  * be read: a server whose cache already holds a run's prompts (the same
  * --seed run before) answers faster than a cold one, and the report says so. */
 static int64_t http_prefix_hits(const http_mix_t *m) {
-  CURL *curl = curl_easy_init();
-  if (!curl) return -1;
-  char url[1100];
-  snprintf(url, sizeof url, "%s/metrics", m->a->url);
   llmc_buf_t b = {0};
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, m->headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_models);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
+  long status;
+  CURLcode rc = http_get(m, "/metrics", &b, &status);
   int64_t v = -1;
   static const char key[] = "\nllmc_prefix_hit_tokens_total ";
-  llmc_buf_append(&b, "", 1); /* NUL-terminated */
   const char *at = rc == CURLE_OK && status == 200 && !b.failed ? strstr(b.data, key) : NULL;
   if (at) {
     char *end;
