@@ -72,6 +72,15 @@ static llmc_status_t *const_elems(const source_t *src, const llmc_value_t *v, ui
   if (v->kind == LLMC_VALUE_WEIGHT) {
     llmc_weight_view_t view;
     LLMC_RETURN_IF_ERROR(find_view(src, v, &view));
+    if (view.decode) { /* decoded a chunk at a time */
+      float chunk[1024];
+      for (uint64_t j = 0; j < n; j += 1024) {
+        uint64_t m = n - j < 1024 ? n - j : 1024;
+        view.decode(view.decode_ctx, first + j, m, chunk);
+        for (uint64_t i = 0; i < m; i++) store_as(src->dt, chunk[i], dst, at + j + i);
+      }
+      return NULL;
+    }
     for (uint64_t j = 0; j < n; j++) store_as(src->dt, weight_at(&view, first + j), dst, at + j);
     return NULL;
   }
@@ -406,7 +415,7 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
        * mmap; others are converted while the file is written, chunk by chunk. */
       llmc_weight_view_t view;
       if ((s = find_view(src, v, &view))) break;
-      s = view.dtype == dt ? llmc_st_writer_add(w, name, st, v->shape.rank, v->shape.dims, view.data)
+      s = view.dtype == dt && view.data ? llmc_st_writer_add(w, name, st, v->shape.rank, v->shape.dims, view.data)
                            : llmc_st_writer_add_stream(w, name, st, v->shape.rank, v->shape.dims, produce_weight, src);
     }
     if (s) break;

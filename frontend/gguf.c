@@ -562,3 +562,22 @@ void llmc_gguf_tensor_to_f32(const llmc_gguf_tensor_t *t, uint64_t first, uint64
     }
   }
 }
+
+void llmc_gguf_tensor_decode(const void *ctx, uint64_t first, uint64_t n, float *out) {
+  const llmc_gguf_tensor_t *t = ctx;
+  uint64_t block = (uint64_t)type_table[type_index(t->type)].block;
+  float tmp[LLMC_KQUANT_BLOCK]; /* the largest block */
+  while (n > 0) {
+    uint64_t start = first / block * block, skip = first - start;
+    if (skip == 0 && n >= block) { /* whole blocks straight into out */
+      uint64_t whole = n / block * block;
+      llmc_gguf_tensor_to_f32(t, first, whole, out);
+      first += whole, out += whole, n -= whole;
+      continue;
+    }
+    llmc_gguf_tensor_to_f32(t, start, block, tmp);
+    uint64_t take = block - skip < n ? block - skip : n;
+    memcpy(out, tmp + skip, take * sizeof *out);
+    first += take, out += take, n -= take;
+  }
+}

@@ -80,7 +80,6 @@ struct llmc_gguf_weights {
   llmc_arena_t *arena;
   llmc_st_tensor_t *tensors; /* sorted by name */
   int n;
-  float **owned; /* dequantized data, [n] (NULL where in place) */
 };
 
 static int cmp_name(const void *a, const void *b) {
@@ -89,8 +88,6 @@ static int cmp_name(const void *a, const void *b) {
 
 void llmc_gguf_weights_close(llmc_gguf_weights_t *w) {
   if (!w) return;
-  for (int i = 0; w->owned && i < w->n; i++) free(w->owned[i]);
-  free(w->owned);
   free(w->tensors);
   llmc_arena_destroy(w->arena);
   llmc_gguf_close(w->file);
@@ -114,16 +111,18 @@ static llmc_status_t *add_tensor(llmc_gguf_weights_t *w, const llmc_gguf_tensor_
         return LLMC_ERROR(LLMC_UNIMPLEMENTED, path, "tensor '%s' is %s, which llmc does not read yet", t->name,
                           llmc_ggml_type_name(t->type));
       }
+      /* Read as F32 through a decoder, block by block when asked: no
+       * dequantized copy of the model is held. */
       uint64_t bytes;
-      if (!llmc_checked_mul(t->numel, sizeof(float), &bytes) || bytes > SIZE_MAX ||
-          !(w->owned[w->n] = malloc((size_t)bytes)))
-        return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, path, "out of memory dequantizing '%s'", stored);
-      llmc_gguf_tensor_to_f32(t, 0, t->numel, w->owned[w->n]);
+      if (!llmc_checked_mul(t->numel, sizeof(float), &bytes))
+        return LLMC_ERROR(LLMC_DATA_LOSS, path, "tensor '%s' is too large", stored);
       out->dtype = LLMC_ST_F32;
       out->source = llmc_ggml_type_name(t->type);
       out->source_data = t->data;
       out->source_bytes = t->nbytes;
-      out->data = (const uint8_t *)w->owned[w->n];
+      out->data = NULL;
+      out->decode = llmc_gguf_tensor_decode;
+      out->decode_ctx = t;
       out->nbytes = bytes;
       w->n++;
       return NULL;
@@ -144,7 +143,7 @@ llmc_status_t *llmc_gguf_weights_open(const char *path, llmc_gguf_weights_t **ou
   }
   llmc_status_t *s = llmc_gguf_open(path, &w->file);
   int n = s ? 0 : llmc_gguf_tensor_count(w->file);
-  if (!s && (!(w->tensors = calloc((size_t)n + 1, sizeof *w->tensors)) || !(w->owned = calloc((size_t)n + 1, sizeof(float *)))))
+  if (!s && !(w->tensors = calloc((size_t)n + 1, sizeof *w->tensors)))
     s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   for (int i = 0; i < n && !s; i++) {
     const llmc_gguf_tensor_t *t = llmc_gguf_tensor_at(w->file, i);
@@ -152,8 +151,6 @@ llmc_status_t *llmc_gguf_weights_open(const char *path, llmc_gguf_weights_t **ou
     s = add_tensor(w, t, path);
   }
   if (!s) {
-    /* Sorting moves the tensors away from their owned buffers' slots; the
-     * buffers are only freed, so their order does not matter. */
     qsort(w->tensors, (size_t)w->n, sizeof *w->tensors, cmp_name);
     for (int i = 1; i < w->n && !s; i++)
       if (!strcmp(w->tensors[i - 1].name, w->tensors[i].name))

@@ -127,5 +127,9 @@ const llmc_gguf_tensor_t *llmc_gguf_tensor_find(const llmc_gguf_t *g, const char
  * ggml's dequantize_row_* computes them; first and n must be multiples of
  * the type's block size and lie within numel. */
 void llmc_gguf_tensor_to_f32(const llmc_gguf_tensor_t *t, uint64_t first, uint64_t n, float *out);
+/* The same for any range within numel (blocks cut at either end are
+ * decoded whole and trimmed); ctx is the llmc_gguf_tensor_t (the weight
+ * views' decode). */
+void llmc_gguf_tensor_decode(const void *ctx, uint64_t first, uint64_t n, float *out);
 
 #endif

@@ -71,6 +71,10 @@ typedef struct {
   const char *source;     /* the format the data was converted from (a GGUF's "Q4_K"); NULL when as stored */
   const uint8_t *source_data; /* those bytes (in the source file's mapping); NULL when as stored */
   uint64_t source_bytes;
+  /* With a source: data is NULL and the F32 values come from decode (see
+   * llmc_weight_view_t). */
+  void (*decode)(const void *decode_ctx, uint64_t first, uint64_t n, float *out);
+  const void *decode_ctx;
 } llmc_st_tensor_t;
 
 /* Opaque: owns the mapping, the names and a name-sorted tensor array. */

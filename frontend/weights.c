@@ -165,7 +165,7 @@ void llmc_weight_set_close(llmc_weight_set_t *ws) {
   }
   for (int i = 0; i < ws->n_made; i++) {
     free((void *)ws->made[i].name);
-    free((void *)ws->made[i].data);
+    free((void *)ws->made[i].decode_ctx);
     free((void *)ws->made[i].source_data);
   }
   free(ws->made);
@@ -191,6 +191,8 @@ bool llmc_weight_view_of(const llmc_st_tensor_t *t, llmc_weight_view_t *out) {
   out->source = t->source;
   out->source_data = t->source_data;
   out->source_bytes = t->source_bytes;
+  out->decode = t->decode;
+  out->decode_ctx = t->decode_ctx;
   out->shape.rank = t->rank;
   for (int i = 0; i < t->rank && i < LLMC_MAX_RANK; i++) out->shape.dims[i] = t->shape[i];
   switch (t->dtype) {
@@ -249,6 +251,28 @@ static llmc_status_t *packed_part(const llmc_weight_set_t *ws, const char *base,
   return NULL;
 }
 
+/* A packed linear's values, decoded from llmc's layout on demand (the
+ * weight view's decode): no f32 copy is held. */
+typedef struct {
+  const uint8_t *layout; /* the made tensor's source_data */
+  int64_t n, k;
+  bool zp; /* int4-g32-zp (else int4-g32, zero points 8) */
+} packed_decode_t;
+
+static void packed_decode(const void *ctx, uint64_t first, uint64_t count, float *out) {
+  const packed_decode_t *d = ctx;
+  uint64_t k = (uint64_t)d->k, row_h = d->zp ? 3 * k / 32 : k / 16;
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t r = (first + i) / k, kk = (first + i) % k, b = kk / 32, j = kk % 32;
+    uint8_t byte = d->layout[r * (k / 2) + b * 16 + j % 16];
+    const uint8_t *h = d->layout + (uint64_t)d->n * (k / 2) + r * row_h;
+    uint16_t s;
+    memcpy(&s, h + 2 * b, 2);
+    int u = j < 16 ? byte & 15 : byte >> 4, z = d->zp ? h[k / 16 + b] : 8;
+    out[i] = (float)(u - z) * llmc_f16_to_f32(s);
+  }
+}
+
 /* AWQ packs 8 columns an int32 in the order 0, 2, 4, 6, 1, 3, 5, 7: column
  * c % 8 is nibble awq_nibble[c % 8]. */
 static const int awq_nibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};
@@ -300,12 +324,13 @@ static llmc_status_t *packed_one(llmc_weight_set_t *ws, const llmc_st_tensor_t *
   uint64_t numel = (uint64_t)n * (uint64_t)k, row_h = sym ? (uint64_t)k / 16 : 3 * (uint64_t)k / 32;
   uint64_t layout_bytes = numel / 2 + (uint64_t)n * row_h;
   char *name = malloc(len + sizeof ".weight");
-  float *w = malloc(sizeof(float) * numel);
+  packed_decode_t *dec = malloc(sizeof *dec);
   uint8_t *layout = calloc(1, layout_bytes);
-  if (!name || !w || !layout) {
-    free(zero), free(name), free(w), free(layout);
+  if (!name || !dec || !layout) {
+    free(zero), free(name), free(dec), free(layout);
     return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, base, "out of memory reading %s tensors", awq ? "AWQ" : "GPTQ");
   }
+  *dec = (packed_decode_t){.layout = layout, .n = n, .k = k, .zp = !sym};
   snprintf(name, len + sizeof ".weight", "%s.weight", base);
   /* Row c (output c) in llmc's layout: group b's 16 bytes of nibbles
    * (element j low, j + 16 high; u = q), then every row's header: K/32 f16
@@ -320,7 +345,6 @@ static llmc_status_t *packed_one(llmc_weight_set_t *ws, const llmc_st_tensor_t *
       uint16_t s;
       memcpy(&s, scales->data + 2 * ((kk / g) * n + c), 2);
       int z = zero[(kk / g) * n + c];
-      w[c * k + kk] = (float)(q - z) * llmc_f16_to_f32(s);
       int64_t b = kk / 32, j = kk % 32;
       layout[c * (k / 2) + b * 16 + j % 16] |= (uint8_t)(j < 16 ? q : q << 4);
       if (j == 0) {
@@ -332,8 +356,8 @@ static llmc_status_t *packed_one(llmc_weight_set_t *ws, const llmc_st_tensor_t *
   free(zero);
   ws->made[ws->n_made++] = (llmc_st_tensor_t){
       .name = name, .dtype = LLMC_ST_F32, .rank = 2, .shape = {n, k}, .numel = numel, .nbytes = numel * 4,
-      .data = (const uint8_t *)w, .source = awq ? (sym ? "AWQ" : "AWQ-zp") : (sym ? "GPTQ" : "GPTQ-zp"),
-      .source_data = layout, .source_bytes = layout_bytes};
+      .source = awq ? (sym ? "AWQ" : "AWQ-zp") : (sym ? "GPTQ" : "GPTQ-zp"), .source_data = layout,
+      .source_bytes = layout_bytes, .decode = packed_decode, .decode_ctx = dec};
   return NULL;
 }
 

@@ -35,6 +35,10 @@ static void round_kv(float *x, int64_t n, llmc_dtype_t dt) {
 static float *weight_to_f32(const llmc_weight_view_t *w, uint64_t n) {
   float *out = malloc(sizeof(float) * (n ? n : 1));
   if (!out) return NULL;
+  if (w->decode) {
+    w->decode(w->decode_ctx, 0, n, out);
+    return out;
+  }
   int bits = llmc_dtype_kquant_bits(w->dtype);
   if (bits) { /* the K-quant layouts, row by row */
     uint64_t k = w->shape.rank == 2 ? (uint64_t)w->shape.dims[1] : 0;

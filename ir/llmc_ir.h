@@ -288,6 +288,12 @@ typedef struct {
                        * (data holds the nibbles as LLMC_DT_I4's: value = (u - zero) * scale) */
   const void *source_data; /* the bytes it was converted from (a GGUF tensor's blocks); NULL when none */
   uint64_t source_bytes;
+  /* Set for a weight read through a decoder (a GGUF's block-quantized tensor,
+   * a GPTQ/AWQ linear): data is NULL and the F32 values [first, first + n)
+   * (row-major) come from decode(decode_ctx, ...), on demand, so no f32 copy
+   * of the model is held. */
+  void (*decode)(const void *decode_ctx, uint64_t first, uint64_t n, float *out);
+  const void *decode_ctx;
   const char *source; /* the format it was converted from on import (a GGUF's "Q4_K"); NULL when none */
 } llmc_weight_view_t;
 /* Looks up a weight by name; returns false when absent. */
