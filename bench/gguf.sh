@@ -2,7 +2,7 @@
 # bench/gguf.sh: host decode speed of llmc and llama.cpp on the same GGUF
 # files, in one run: a ~134M-parameter random Llama written as an f32 GGUF
 # (tests/tools/to_gguf.py), quantized by llama.cpp's own quantizer to Q8_0,
-# Q4_0 and Q4_K_M (build/llama_ref), each compiled by llmc (its default layout,
+# Q4_0, Q4_K_M, Q5_K_M and Q6_K (build/llama_ref), each compiled by llmc (its default layout,
 # --quant=int8 and --quant=int4) and run by llama.cpp (node-llama-cpp's prebuilt CPU
 # libraries, installed from npm into the scratch directory). Same prompt
 # length, tokens and threads. Numbers in docs/performance.md.
@@ -35,8 +35,10 @@ rm -rf m ./*.gguf out-*
 "$B"/llama_ref quantize "$lib"/libllama.v*.so m-f32.gguf m-q8_0.gguf 7 >/dev/null 2>&1
 "$B"/llama_ref quantize "$lib"/libllama.v*.so m-f32.gguf m-q4_0.gguf 2 >/dev/null 2>&1
 "$B"/llama_ref quantize "$lib"/libllama.v*.so m-f32.gguf m-q4_k_m.gguf 15 >/dev/null 2>&1
+"$B"/llama_ref quantize "$lib"/libllama.v*.so m-f32.gguf m-q5_k_m.gguf 17 >/dev/null 2>&1
+"$B"/llama_ref quantize "$lib"/libllama.v*.so m-f32.gguf m-q6_k.gguf 18 >/dev/null 2>&1
 llmc_decode() { "$B"/llmc bench "$1" --prompt-len 32 --max-tokens 64 --threads "$THREADS" | awk '/^decode/ {print $2}'; }
-for q in f32 q8_0 q4_0 q4_k_m; do
+for q in f32 q8_0 q4_0 q4_k_m q5_k_m q6_k; do
   "$B"/llmc compile "m-$q.gguf" -o "out-$q" --target=x86-64-v3 >/dev/null
   "$B"/llmc compile "m-$q.gguf" -o "out-$q-int8" --target=x86-64-v3 --quant=int8 >/dev/null
   "$B"/llmc compile "m-$q.gguf" -o "out-$q-int4" --target=x86-64-v3 --quant=int4 >/dev/null
