@@ -235,14 +235,15 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, layout_row_t *ou
   llmc_weight_view_t view;
   int64_t in_row = 0, k = src->v->shape.dims[1];
   LLMC_RETURN_IF_ERROR(row_source(src, src->v, r, &view, &in_row));
-  int64_t row_h = src->dt == LLMC_DT_I4Z ? 3 * k / 32 : k / 16;
+  uint64_t row_v = 0, row_h = 0;
+  llmc_layout_row_bytes(src->dt, k, &row_v, &row_h);
   bool gptq = src->dt == LLMC_DT_I4 && view.source && (!strcmp(view.source, "GPTQ") || !strcmp(view.source, "AWQ"));
   bool zp = src->dt == LLMC_DT_I4Z && view.source && (!strcmp(view.source, "GPTQ-zp") || !strcmp(view.source, "AWQ-zp"));
   if ((gptq || zp) && view.source_data && view.shape.rank == 2 && view.shape.dims[1] == k &&
-      in_row < view.shape.dims[0] && view.source_bytes == (uint64_t)(view.shape.dims[0] * (k / 2 + row_h))) {
+      in_row < view.shape.dims[0] && view.source_bytes == (uint64_t)view.shape.dims[0] * (row_v + row_h)) {
     const uint8_t *base = view.source_data;
-    memcpy(out->values, base + in_row * (k / 2), (size_t)(k / 2));
-    memcpy(out->header, base + view.shape.dims[0] * (k / 2) + in_row * row_h, (size_t)row_h);
+    memcpy(out->values, base + (uint64_t)in_row * row_v, row_v);
+    memcpy(out->header, base + (uint64_t)view.shape.dims[0] * row_v + (uint64_t)in_row * row_h, row_h);
     out->row = r;
     return NULL;
   }
@@ -290,9 +291,9 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, layout_row_t *ou
 /* llmc_st_produce_fn for a group-layout tensor: bytes [offset, offset + len). */
 static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
-  uint64_t k = (uint64_t)src->v->shape.dims[1];
-  return produce_rows(src, src->dt == LLMC_DT_I8G ? k : k / 2, src->dt == LLMC_DT_I4Z ? 3 * k / 32 : k / 16, group_row,
-                      offset, buf, len);
+  uint64_t row_v = 0, row_h = 0;
+  llmc_layout_row_bytes(src->dt, src->v->shape.dims[1], &row_v, &row_h);
+  return produce_rows(src, row_v, row_h, group_row, offset, buf, len);
 }
 
 /* ---- the K-quant layouts (LLMC_DT_I4K, _I5K, _I6K; support/llmc_kquant.h) ----
@@ -328,22 +329,11 @@ static llmc_status_t *kquant_row(const source_t *src, int64_t r, layout_row_t *o
 /* llmc_st_produce_fn for a K-quant tensor: bytes [offset, offset + len). */
 static llmc_status_t *produce_kquant(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
-  uint64_t k = (uint64_t)src->v->shape.dims[1];
-  int bits = llmc_dtype_kquant_bits(src->dt);
-  return produce_rows(src, llmc_kquant_value_bytes(bits, k), llmc_kquant_header_bytes(k), kquant_row, offset, buf, len);
+  uint64_t row_v = 0, row_h = 0;
+  llmc_layout_row_bytes(src->dt, src->v->shape.dims[1], &row_v, &row_h);
+  return produce_rows(src, row_v, row_h, kquant_row, offset, buf, len);
 }
 
-/* The name report.json and the weight file's metadata give a stored dtype. */
-static const char *layout_name(llmc_dtype_t dt) {
-  return dt == LLMC_DT_I8    ? "int8-rows"
-         : dt == LLMC_DT_I4  ? "int4-g32"
-         : dt == LLMC_DT_I8G ? "int8-g32"
-         : dt == LLMC_DT_I4Z ? "int4-g32-zp"
-         : dt == LLMC_DT_I4K ? "int4-k"
-         : dt == LLMC_DT_I5K ? "int5-k"
-         : dt == LLMC_DT_I6K ? "int6-k"
-                             : llmc_dtype_name(dt);
-}
 
 llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn lookup, void *ctx,
                                            const char *path, uint64_t *out_bytes) {
@@ -398,7 +388,7 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
        * "LAYOUT@N@K" (int8-rows, int4-g32, int8-g32, int4-k, int5-k, int6-k). */
       if ((s = check_sources(src, v))) break;
       const char *key = llmc_arena_printf(b->a, "llmc.layout.%s", name);
-      const char *val = llmc_arena_printf(b->a, "%s@%lld@%lld", layout_name(dt), (long long)v->shape.dims[0],
+      const char *val = llmc_arena_printf(b->a, "%s@%lld@%lld", llmc_layout_name(dt), (long long)v->shape.dims[0],
                                           (long long)v->shape.dims[1]);
       s = key && val ? llmc_st_writer_set_metadata(w, key, val) : llmc_artifact_oom();
       int64_t shape[1] = {(int64_t)bytes};
@@ -526,7 +516,7 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
     char concat_name[48];
     snprintf(concat_name, sizeof concat_name, "llmc.concat.%d", v->id);
     json_t *e = json_pack("{s:s, s:s, s:I}", "name", v->kind == LLMC_VALUE_WEIGHT ? v->name : concat_name,
-                          "layout", layout_name(dt), "bytes",
+                          "layout", llmc_layout_name(dt), "bytes",
                           (json_int_t)llmc_kplan_stored_bytes(b->kplan, v));
     llmc_weight_view_t w;
     /* Converted on import (a GGUF's block-quantized tensors): from what. */

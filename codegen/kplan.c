@@ -177,13 +177,9 @@ uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
   uint64_t n = 0;
   llmc_shape_numel(&w->shape, 0, &n);
   llmc_dtype_t dt = p->weight_dtypes[w->id];
-  if (dt == LLMC_DT_I8) return n + 4 * (uint64_t)w->shape.dims[0]; /* the rows, then a scale per row */
-  if (dt == LLMC_DT_I4) return n / 2 + n / 16;                         /* nibbles, then an f16 per 32 */
-  if (dt == LLMC_DT_I8G) return n + n / 16;                            /* bytes, then an f16 per 32 */
-  if (dt == LLMC_DT_I4Z) return n / 2 + n * 3 / 32;                   /* nibbles, then per 32 an f16 and a u8 */
-  if (llmc_dtype_kquant_bits(dt))                                      /* values, then 20 bytes per 256 */
-    return n / w->shape.dims[1] *
-           (llmc_kquant_value_bytes(llmc_dtype_kquant_bits(dt), w->shape.dims[1]) + llmc_kquant_header_bytes(w->shape.dims[1]));
+  uint64_t row_v, row_h; /* a stored layout: every row's values, then every row's header */
+  if (w->shape.rank == 2 && llmc_layout_row_bytes(dt, w->shape.dims[1], &row_v, &row_h))
+    return (uint64_t)w->shape.dims[0] * (row_v + row_h);
   return n * llmc_dtype_size(dt);
 }
 
@@ -403,7 +399,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   llmc_status_t *s = p->weight_dtypes && p->stored && p->calls && hits ? kv_facts(p, o) : oom();
   llmc_ir_uses_t uses = {0};
   if (!s) s = llmc_ir_uses_build(g, &uses);
-  bool gpu = false, int8 = false, int4 = false, kquant = false;
+  bool gpu = false, int8 = false, int4 = false, int8_dots_only = false; /* int4-zp or K-quant weights: only matmul_q8 reads them */
   for (int t = 0; t < n_targets; t++) gpu |= targets[t].is_gpu;
   for (int i = 0; !s && i < g->n_values; i++) {
     const llmc_value_t *v = g->values[i];
@@ -417,7 +413,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   for (int i = 0; !s && i < g->n_values; i++) {
     int8 |= p->stored[i] && p->weight_dtypes[i] == LLMC_DT_I8;
     int4 |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4 || p->weight_dtypes[i] == LLMC_DT_I8G);
-    kquant |= p->stored[i] && (llmc_dtype_kquant_bits(p->weight_dtypes[i]) || p->weight_dtypes[i] == LLMC_DT_I4Z);
+    int8_dots_only |= p->stored[i] && (llmc_dtype_kquant_bits(p->weight_dtypes[i]) || p->weight_dtypes[i] == LLMC_DT_I4Z);
   }
   /* A 16-bit KV cache: host kernels only so far (kv_f16, kv_bf16); f16 needs
    * F16C on x86 (the conversions are otherwise compiler-rt calls). */
@@ -436,11 +432,11 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4 and int8-g32 weights have no kernel for target '%s' yet",
                      targets[t].name);
   /* int4-zp and the K-quants: matmul_q8 only (CPUs, int8 activations) so far. */
-  for (int t = 0; !s && kquant && t < n_targets; t++)
+  for (int t = 0; !s && int8_dots_only && t < n_targets; t++)
     if (targets[t].is_gpu)
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--quant", "int4-zp and K-quant (int4-k, int5-k, int6-k) weights have no kernel for target '%s' yet",
                      targets[t].name);
-  if (!s && kquant && !p->act_quant)
+  if (!s && int8_dots_only && !p->act_quant)
     s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--act-quant",
                    "int4-zp and K-quant (int4-k, int5-k, int6-k) weights are read only by integer-dot kernels: they need --act-quant=int8");
   for (int t = 0; !s && int8 && t < n_targets; t++) {

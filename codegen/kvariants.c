@@ -372,12 +372,17 @@ static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
  * values and the activations' lane sums: CORR). */
 static bool nibbles(llmc_dtype_t dt) { return dt == LLMC_DT_I4 || dt == LLMC_DT_I4Z || llmc_dtype_kquant_bits(dt); }
 
-/* A column's f32 words of values in an integer layout: K/8 (int4), K/4
- * (int8 groups and rows), the K-quants' (llmc_kquant_value_bytes). */
+/* A column's f32 words of values, and of its header, in an integer layout
+ * (llmc_layout_row_bytes; every layout's are whole words). */
 static int64_t value_words(const llmc_kctx_t *x) {
-  int bits = llmc_dtype_kquant_bits(x->call->weight_dtype);
-  if (bits) return (int64_t)llmc_kquant_value_bytes(bits, (uint64_t)k_of(x)) / 4;
-  return x->call->weight_dtype == LLMC_DT_I4 || x->call->weight_dtype == LLMC_DT_I4Z ? k_of(x) / 8 : k_of(x) / 4;
+  uint64_t v = 0, h = 0;
+  llmc_layout_row_bytes(x->call->weight_dtype, k_of(x), &v, &h);
+  return (int64_t)v / 4;
+}
+static int64_t header_words(const llmc_kctx_t *x) {
+  uint64_t v = 0, h = 0;
+  llmc_layout_row_bytes(x->call->weight_dtype, k_of(x), &v, &h);
+  return (int64_t)h / 4;
 }
 
 /* A column is its value words, then the N columns' f16 scales, K/64 words
@@ -389,7 +394,7 @@ static llmc_status_t *cpu_matmul_groups_emit(const llmc_kctx_t *x, const llmc_kc
   out->family = int4 ? "matmul_int4" : "matmul_int8g";
   op_params(x, out);
   put_int(x, out, "QWORDS", qwords);
-  put_int(x, out, "SWORDS", k_of(x) / 64);
+  put_int(x, out, "SWORDS", header_words(x));
   put_int(x, out, "SCALES", x->call->node->inputs[1]->shape.dims[0] * qwords);
   return NULL;
 }
@@ -463,14 +468,10 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
    * one f32 scale a column). */
   int64_t qwords = value_words(x);
   int bits = llmc_dtype_kquant_bits(wdt);
-  int64_t step_words = bits ? qwords / (k / 64) : wdt == LLMC_DT_I4 || wdt == LLMC_DT_I4Z ? 8 : 16;
-  /* A column's header words: int8 rows' scale; the K-quants' super-block
-   * headers; int4-zp's f16 scales (K/64 words) then u8 zero points (K/128);
-   * the other groups' f16 scales. */
-  int64_t swords = wdt == LLMC_DT_I8    ? 1
-                   : bits               ? k / LLMC_KQUANT_BLOCK * (LLMC_KQUANT_HEADER_BYTES / 4)
-                   : wdt == LLMC_DT_I4Z ? k / 64 + k / 128
-                                        : k / 64;
+  /* Words of a column's values per 64 of them, and of its header (int8
+   * rows' scale; the groups' f16 scales, and int4-zp's zero points after
+   * them; the K-quants' super-block headers). */
+  int64_t step_words = qwords / (k / 64), swords = header_words(x);
   out->family = "matmul_q8";
   out->helper[0] = wdt == LLMC_DT_I4    ? "q8_dot_int4"
                    : wdt == LLMC_DT_I8G ? "q8_dot_int8g"

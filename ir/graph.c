@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "llmc_ir.h"
+#include "llmc_kquant.h"
 #include "ops_impl.h"
 
 static const char *const dtype_names[LLMC_DT_COUNT] = {"f32", "f16", "bf16", "i32", "kv", "i8", "i4", "i8g", "i4k", "i5k", "i6k", "i4z"};
@@ -28,6 +29,34 @@ size_t llmc_dtype_size(llmc_dtype_t dt) { return (unsigned)dt < LLMC_DT_COUNT ? 
 
 int llmc_dtype_kquant_bits(llmc_dtype_t dt) {
   return dt == LLMC_DT_I4K ? 4 : dt == LLMC_DT_I5K ? 5 : dt == LLMC_DT_I6K ? 6 : 0;
+}
+
+bool llmc_layout_row_bytes(llmc_dtype_t dt, int64_t k, uint64_t *out_values, uint64_t *out_header) {
+  int bits = llmc_dtype_kquant_bits(dt);
+  int64_t multiple = dt == LLMC_DT_I8 ? 1 : dt == LLMC_DT_I4Z ? 128 : bits ? LLMC_KQUANT_BLOCK : 64;
+  if (!(dt == LLMC_DT_I8 || dt == LLMC_DT_I4 || dt == LLMC_DT_I8G || dt == LLMC_DT_I4Z || bits) || k <= 0 ||
+      k % multiple)
+    return false;
+  uint64_t uk = (uint64_t)k;
+  *out_values = bits ? llmc_kquant_value_bytes(bits, uk) : dt == LLMC_DT_I4 || dt == LLMC_DT_I4Z ? uk / 2 : uk;
+  *out_header = dt == LLMC_DT_I8    ? 4                               /* an f32 scale */
+                : bits              ? llmc_kquant_header_bytes(uk)    /* 20 bytes per 256 */
+                : dt == LLMC_DT_I4Z ? 3 * uk / 32                     /* per 32 an f16 scale, then per 32 a u8 zero */
+                                    : uk / 16;                        /* per 32 an f16 scale */
+  return true;
+}
+
+const char *llmc_layout_name(llmc_dtype_t dt) {
+  switch (dt) {
+    case LLMC_DT_I8: return "int8-rows";
+    case LLMC_DT_I4: return "int4-g32";
+    case LLMC_DT_I8G: return "int8-g32";
+    case LLMC_DT_I4Z: return "int4-g32-zp";
+    case LLMC_DT_I4K: return "int4-k";
+    case LLMC_DT_I5K: return "int5-k";
+    case LLMC_DT_I6K: return "int6-k";
+    default: return llmc_dtype_name(dt);
+  }
 }
 
 bool llmc_shape_numel(const llmc_shape_t *s, int64_t t, uint64_t *out) {

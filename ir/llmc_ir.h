@@ -40,6 +40,17 @@ bool llmc_dtype_parse(const char *name, llmc_dtype_t *out);
 size_t llmc_dtype_size(llmc_dtype_t dt);
 /* 4, 5, 6 for the K-quant layouts (LLMC_DT_I4K, _I5K, _I6K); 0 otherwise. */
 int llmc_dtype_kquant_bits(llmc_dtype_t dt);
+/* The stored weight layouts (LLMC_DT_I8 and after) keep an [N, K] matrix in
+ * two parts: every row's values, then every row's header (its scale; its
+ * groups' scales and zero points; its super-block headers). Sets the bytes
+ * a row takes in each; false for the plain dtypes and for a K the layout
+ * cannot hold (int4/int8 groups: a multiple of 64; int4-zp: 128; K-quants:
+ * 256). */
+bool llmc_layout_row_bytes(llmc_dtype_t dt, int64_t k, uint64_t *out_values, uint64_t *out_header);
+/* The layout's name in report.json and the weight file's metadata
+ * ("int8-rows", "int4-g32", "int8-g32", "int4-g32-zp", "int4-k", ...);
+ * llmc_dtype_name for the plain dtypes. */
+const char *llmc_layout_name(llmc_dtype_t dt);
 
 #define LLMC_MAX_RANK 4
 #define LLMC_DIM_T (-1) /* the symbolic token dim */

@@ -433,7 +433,7 @@ static int cmd_compile(int argc, char **argv) {
    * the checkpoint's 16-bit type. They follow --quant-config's rules, so a
    * rule still decides the weights it matches (e.g. a Q6_K output matrix to
    * int8-g32 next to the Q4_0 ones). */
-  bool cpu_only = cpu_targets_only(target), kquants = cpu_only && act_quant == LLMC_ACT_QUANT_AUTO;
+  bool cpu_only = cpu_targets_only(target), int8_dots = cpu_only && act_quant == LLMC_ACT_QUANT_AUTO;
   if (weight_dtype_auto && !quant_given && cpu_only)
     for (int i = 0; !s && i < model->graph->n_values; i++) {
       const llmc_value_t *v = model->graph->values[i];
@@ -441,13 +441,13 @@ static int cmd_compile(int argc, char **argv) {
       if (v->kind != LLMC_VALUE_WEIGHT || !llmc_weight_set_lookup(model->weights, v->name, &w) || !w.source) continue;
       bool int4 = !strcmp(w.source, "Q4_0") || !strcmp(w.source, "GPTQ") || !strcmp(w.source, "AWQ");
       bool zp = !strcmp(w.source, "GPTQ-zp") || !strcmp(w.source, "AWQ-zp");
-      llmc_quant_t q = int4                                   ? LLMC_QUANT_INT4
-                       : zp && kquants                        ? LLMC_QUANT_INT4_ZP
-                       : !strcmp(w.source, "Q8_0")            ? LLMC_QUANT_INT8_G32
-                       : !strcmp(w.source, "Q4_K") && kquants ? LLMC_QUANT_INT4_K
-                       : !strcmp(w.source, "Q5_K") && kquants ? LLMC_QUANT_INT5_K
-                       : !strcmp(w.source, "Q6_K") && kquants ? LLMC_QUANT_INT6_K
-                                                              : LLMC_QUANT_NONE;
+      llmc_quant_t q = int4                                     ? LLMC_QUANT_INT4
+                       : zp && int8_dots                          ? LLMC_QUANT_INT4_ZP
+                       : !strcmp(w.source, "Q8_0")                ? LLMC_QUANT_INT8_G32
+                       : !strcmp(w.source, "Q4_K") && int8_dots ? LLMC_QUANT_INT4_K
+                       : !strcmp(w.source, "Q5_K") && int8_dots ? LLMC_QUANT_INT5_K
+                       : !strcmp(w.source, "Q6_K") && int8_dots ? LLMC_QUANT_INT6_K
+                                                                  : LLMC_QUANT_NONE;
       if (q != LLMC_QUANT_NONE) s = llmc_quant_config_add_exact(&quant_config, v->name, q);
     }
   if (s) {

@@ -498,37 +498,34 @@ static json_t *token_json(const job_t *j, int32_t id, bool chat, float logprob, 
  * {"tokens", "token_logprobs", "top_logprobs": [{token: logprob}],
  * "text_offset"}. */
 static json_t *logprobs_json(job_t *j, int64_t from, int64_t to) {
-  bool chat = j->params.chat;
-  json_t *content = json_array(), *tokens = json_array(), *lps = json_array(), *tops = json_array(),
-         *offsets = json_array();
-  for (int64_t i = from; i < to; i++) {
-    const llmc_rt_logprobs_t *lp = &j->lps[i];
-    if (chat) {
+  if (j->params.chat) {
+    json_t *content = json_array();
+    for (int64_t i = from; i < to; i++) {
+      const llmc_rt_logprobs_t *lp = &j->lps[i];
       json_t *e = token_json(j, j->ids[i], true, lp->logprob, NULL), *top = json_array();
       for (int k = 0; k < lp->n_top; k++)
         json_array_append_new(top, token_json(j, lp->top_ids[k], true, lp->top_logprobs[k], NULL));
       json_object_set_new(e, "top_logprobs", top);
       json_array_append_new(content, e);
-    } else {
-      json_array_append_new(offsets, json_integer(j->text_offset));
-      json_array_append_new(tokens, token_json(j, j->ids[i], false, 0, &j->text_offset));
-      json_array_append_new(lps, json_real(lp->logprob));
-      json_t *top = json_object();
-      for (int k = 0; k < lp->n_top; k++) {
-        json_t *name = token_json(j, lp->top_ids[k], false, 0, NULL);
-        /* Two ids may decode alike (after sanitizing); the better one stays. */
-        if (name && !json_object_get(top, json_string_value(name)))
-          json_object_set_new(top, json_string_value(name), json_real(lp->top_logprobs[k]));
-        json_decref(name);
-      }
-      json_array_append_new(tops, top);
     }
-  }
-  if (chat) {
-    json_decref(tokens), json_decref(lps), json_decref(tops), json_decref(offsets);
     return json_pack("{s:o}", "content", content);
   }
-  json_decref(content);
+  json_t *tokens = json_array(), *lps = json_array(), *tops = json_array(), *offsets = json_array();
+  for (int64_t i = from; i < to; i++) {
+    const llmc_rt_logprobs_t *lp = &j->lps[i];
+    json_array_append_new(offsets, json_integer(j->text_offset));
+    json_array_append_new(tokens, token_json(j, j->ids[i], false, 0, &j->text_offset));
+    json_array_append_new(lps, json_real(lp->logprob));
+    json_t *top = json_object();
+    for (int k = 0; k < lp->n_top; k++) {
+      json_t *name = token_json(j, lp->top_ids[k], false, 0, NULL);
+      /* Two ids may decode alike (after sanitizing); the better one stays. */
+      if (name && !json_object_get(top, json_string_value(name)))
+        json_object_set_new(top, json_string_value(name), json_real(lp->top_logprobs[k]));
+      json_decref(name);
+    }
+    json_array_append_new(tops, top);
+  }
   return json_pack("{s:o,s:o,s:o,s:o}", "tokens", tokens, "token_logprobs", lps, "top_logprobs", tops, "text_offset",
                    offsets);
 }

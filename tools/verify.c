@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llmc_kquant.h"
 #include "llmc_safetensors.h"
 #include "llmc_verify.h"
 
@@ -146,9 +145,9 @@ typedef struct {
   llmc_weight_set_t *model;
 } verify_weights_t;
 
-/* Tensor `name` of the artifact as a view: a plain tensor, or one in llmc's
- * int8 row layout ("llmc.layout.NAME" = "int8-rows@N@K": N*K int8 bytes,
- * then N f32 scales), checked against the tensor's size. */
+/* Tensor `name` of the artifact as a view: a plain tensor, or one in one of
+ * llmc's layouts ("llmc.layout.NAME" = "LAYOUT@N@K", e.g. "int8-rows@N@K":
+ * N*K int8 bytes, then N f32 scales), checked against the tensor's size. */
 static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_weight_view_t *out) {
   const llmc_st_tensor_t *t = llmc_safetensors_find(st, name);
   if (!t) return false;
@@ -156,52 +155,26 @@ static bool stored_view(const llmc_safetensors_t *st, const char *name, llmc_wei
   if ((size_t)snprintf(key, sizeof key, "llmc.layout.%s", name) >= sizeof key) return false;
   const char *layout = llmc_safetensors_metadata(st, key);
   if (!layout) return llmc_weight_view_of(t, out);
+  /* "LAYOUT@N@K": one of llmc's layouts (llmc_layout_row_bytes: every
+   * row's values, then every row's header), checked against the size. */
+  const char *at = strchr(layout, '@');
   long long n, k;
   char tail;
-  if (sscanf(layout, "int8-g32@%lld@%lld%c", &n, &k, &tail) == 2) {
-    if (n <= 0 || k <= 0 || k % 64 || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
-        (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k + (uint64_t)n * (uint64_t)k / 16)
-      return false;
-    *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_I8G, .shape = {.rank = 2, .dims = {n, k}},
-                                .data = t->data, .scales = (const char *)t->data + n * k};
-    return true;
-  }
-  if (sscanf(layout, "int4-g32-zp@%lld@%lld%c", &n, &k, &tail) == 2) {
-    if (n <= 0 || k <= 0 || k % 128 || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
-        (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k / 2 + (uint64_t)n * 3 * (uint64_t)k / 32)
-      return false;
-    *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_I4Z, .shape = {.rank = 2, .dims = {n, k}},
-                                .data = t->data, .scales = (const char *)t->data + n * k / 2};
-    return true;
-  }
-  if (sscanf(layout, "int4-g32@%lld@%lld%c", &n, &k, &tail) == 2) {
-    if (n <= 0 || k <= 0 || k % 64 || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
-        (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k / 2 + (uint64_t)n * (uint64_t)k / 16)
-      return false;
-    *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_I4, .shape = {.rank = 2, .dims = {n, k}},
-                                .data = t->data, .scales = (const char *)t->data + n * k / 2};
-    return true;
-  }
-  int bits = sscanf(layout, "int4-k@%lld@%lld%c", &n, &k, &tail) == 2   ? 4
-             : sscanf(layout, "int5-k@%lld@%lld%c", &n, &k, &tail) == 2 ? 5
-             : sscanf(layout, "int6-k@%lld@%lld%c", &n, &k, &tail) == 2 ? 6
-                                                                        : 0;
-  if (bits) {
-    if (n <= 0 || k <= 0 || k % LLMC_KQUANT_BLOCK || t->rank != 1 || t->dtype != LLMC_ST_U8 ||
-        (uint64_t)t->shape[0] != (uint64_t)n * (llmc_kquant_value_bytes(bits, (uint64_t)k) +
-                                                llmc_kquant_header_bytes((uint64_t)k)))
-      return false;
-    *out = (llmc_weight_view_t){.name = name, .dtype = bits == 4 ? LLMC_DT_I4K : bits == 5 ? LLMC_DT_I5K : LLMC_DT_I6K,
-                                .shape = {.rank = 2, .dims = {n, k}}, .data = t->data,
-                                .scales = (const char *)t->data + n * llmc_kquant_value_bytes(bits, (uint64_t)k)};
-    return true;
-  }
-  if (sscanf(layout, "int8-rows@%lld@%lld%c", &n, &k, &tail) != 2 || n <= 0 || k <= 0 || t->rank != 1 ||
-      t->dtype != LLMC_ST_U8 || (uint64_t)t->shape[0] != (uint64_t)n * (uint64_t)k + 4 * (uint64_t)n)
+  if (!at || sscanf(at, "@%lld@%lld%c", &n, &k, &tail) != 2 || n <= 0 || t->rank != 1 || t->dtype != LLMC_ST_U8)
     return false;
-  *out = (llmc_weight_view_t){.name = name, .dtype = LLMC_DT_I8, .shape = {.rank = 2, .dims = {n, k}},
-                              .data = t->data, .scales = (const char *)t->data + n * k};
-  return true;
+  for (int d = LLMC_DT_I8; d < LLMC_DT_COUNT; d++) {
+    uint64_t row_v, row_h;
+    const char *lname = llmc_layout_name((llmc_dtype_t)d);
+    if (strlen(lname) != (size_t)(at - layout) || strncmp(layout, lname, (size_t)(at - layout)) ||
+        !llmc_layout_row_bytes((llmc_dtype_t)d, k, &row_v, &row_h))
+      continue;
+    uint64_t bytes;
+    if (!llmc_checked_mul((uint64_t)n, row_v + row_h, &bytes) || (uint64_t)t->shape[0] != bytes) return false;
+    *out = (llmc_weight_view_t){.name = name, .dtype = (llmc_dtype_t)d, .shape = {.rank = 2, .dims = {n, k}},
+                                .data = t->data, .scales = (const char *)t->data + (uint64_t)n * row_v};
+    return true;
+  }
+  return false;
 }
 
 static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weight_view_t *out) {
@@ -226,19 +199,12 @@ static bool part_view(const llmc_safetensors_t *st, const char *name, llmc_weigh
   if (!stored_view(st, joined, out) || out->shape.rank != 2 || row > (long long)out->shape.dims[0] - rows) return false;
   out->name = name;
   size_t k = (size_t)out->shape.dims[1];
-  if (llmc_dtype_kquant_bits(out->dtype)) { /* values and a header a row */
-    int bits = llmc_dtype_kquant_bits(out->dtype);
-    out->data = (const char *)out->data + (size_t)row * llmc_kquant_value_bytes(bits, k);
-    out->scales = (const char *)out->scales + (size_t)row * llmc_kquant_header_bytes(k);
-  } else if (out->dtype == LLMC_DT_I4Z) { /* K/2 bytes and a 3K/32-byte header a row */
-    out->data = (const char *)out->data + (size_t)row * (k / 2);
-    out->scales = (const char *)out->scales + (size_t)row * (3 * k / 32);
-  } else if (out->dtype == LLMC_DT_I4 || out->dtype == LLMC_DT_I8G) { /* K/2 or K bytes and K/32 f16 scales a row */
-    out->data = (const char *)out->data + (size_t)row * (out->dtype == LLMC_DT_I4 ? k / 2 : k);
-    out->scales = (const char *)out->scales + (size_t)row * (k / 32) * 2;
+  uint64_t row_v, row_h;
+  if (llmc_layout_row_bytes(out->dtype, (int64_t)k, &row_v, &row_h)) { /* a row's values and header */
+    out->data = (const char *)out->data + (size_t)row * row_v;
+    out->scales = (const char *)out->scales + (size_t)row * row_h;
   } else {
     out->data = (const char *)out->data + (size_t)row * k * llmc_dtype_size(out->dtype);
-    if (out->scales) out->scales = (const char *)out->scales + 4 * (size_t)row;
   }
   out->shape.dims[0] = rows;
   return true;
