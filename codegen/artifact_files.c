@@ -288,14 +288,6 @@ static llmc_status_t *group_row(const source_t *src, int64_t r, layout_row_t *ou
   return NULL;
 }
 
-/* llmc_st_produce_fn for a group-layout tensor: bytes [offset, offset + len). */
-static llmc_status_t *produce_groups(void *ctx, uint64_t offset, void *buf, size_t len) {
-  const source_t *src = ctx;
-  uint64_t row_v = 0, row_h = 0;
-  llmc_layout_row_bytes(src->dt, src->v->shape.dims[1], &row_v, &row_h);
-  return produce_rows(src, row_v, row_h, group_row, offset, buf, len);
-}
-
 /* ---- the K-quant layouts (LLMC_DT_I4K, _I5K, _I6K; support/llmc_kquant.h) ----
  * A row whose weight came from a GGUF tensor of the same K-quant (Q4_K for
  * int4-k, Q5_K for int5-k, Q6_K for int6-k) is converted from the file's blocks exactly; any
@@ -326,12 +318,13 @@ static llmc_status_t *kquant_row(const source_t *src, int64_t r, layout_row_t *o
   return NULL;
 }
 
-/* llmc_st_produce_fn for a K-quant tensor: bytes [offset, offset + len). */
-static llmc_status_t *produce_kquant(void *ctx, uint64_t offset, void *buf, size_t len) {
+/* llmc_st_produce_fn for a group-layout or K-quant tensor: bytes [offset,
+ * offset + len), rows filled by group_row or kquant_row. */
+static llmc_status_t *produce_layout(void *ctx, uint64_t offset, void *buf, size_t len) {
   const source_t *src = ctx;
   uint64_t row_v = 0, row_h = 0;
   llmc_layout_row_bytes(src->dt, src->v->shape.dims[1], &row_v, &row_h);
-  return produce_rows(src, row_v, row_h, kquant_row, offset, buf, len);
+  return produce_rows(src, row_v, row_h, llmc_dtype_kquant_bits(src->dt) ? kquant_row : group_row, offset, buf, len);
 }
 
 
@@ -393,10 +386,7 @@ llmc_status_t *llmc_artifact_write_weights(builder_t *b, llmc_weight_lookup_fn l
       s = key && val ? llmc_st_writer_set_metadata(w, key, val) : llmc_artifact_oom();
       int64_t shape[1] = {(int64_t)bytes};
       if (!s)
-        s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape,
-                                      dt == LLMC_DT_I8                            ? produce_int8
-                                      : llmc_dtype_kquant_bits(dt)                ? produce_kquant
-                                                                               : produce_groups,
+        s = llmc_st_writer_add_stream(w, name, LLMC_ST_U8, 1, shape, dt == LLMC_DT_I8 ? produce_int8 : produce_layout,
                                       src);
     } else if (v->kind == LLMC_VALUE_NODE) {
       s = llmc_st_writer_add_stream(w, name, st, v->shape.rank, v->shape.dims, produce_weight, src);
