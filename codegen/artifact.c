@@ -143,6 +143,12 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
         else
           arg(l, 0, 0);
       }
+      /* The logits' matmul: where the step lists the rows it must compute. */
+      if (c->sampled_rows) {
+        while (l->n_args < LLMC_MATMUL_ROWS_ARG) arg(l, 0, 0);
+        int64_t rows = b->header[LLMC_PLAN_META_LOGIT_ROWS];
+        arg_kind(l, LLMC_ARG_META, rows, 0, 1, 1);
+      }
       l->extent_a = cols; /* split output columns so one token's GEMV uses every core */
       l->extent_b = 0;
       decode_reads(b, c, llmc_kplan_stored_bytes(p, in[1]) * (uint64_t)cols / (uint64_t)in[1]->shape.dims[0]);
@@ -250,7 +256,8 @@ static llmc_status_t *kernel_for(builder_t *b, const llmc_kcall_t *c, int launch
     if (!family) family = inst.family;
     llmc_buf_printf(&key, "%s%s.%s", t ? " | " : "", b->targets[t].is_gpu ? "gpu" : "host", inst.family);
     for (int p = 0; p < inst.n; p++) llmc_buf_printf(&key, " %s=%s", inst.params[p].key, inst.params[p].value);
-    for (int h = 0; h < 2 && inst.helper[h]; h++) {
+    for (int h = 0; h < LLMC_KINSTANCE_HELPERS; h++) {
+      if (!inst.helper[h]) continue;
       llmc_buf_printf(&key, " +%s", inst.helper[h]);
       for (int p = 0; p < inst.n_helper[h]; p++)
         llmc_buf_printf(&key, " %s=%s", inst.helper_params[h][p].key, inst.helper_params[h][p].value);
@@ -301,7 +308,8 @@ static llmc_status_t *build_plan(builder_t *b) {
   h[LLMC_PLAN_META_POSITIONS] = t_max;
   h[LLMC_PLAN_META_SEQ] = 2 * t_max;
   h[LLMC_PLAN_META_BLOCK_TABLES] = 3 * t_max;
-  h[LLMC_PLAN_META_INTS] = 3 * t_max + o->max_seqs * max_blocks;
+  h[LLMC_PLAN_META_LOGIT_ROWS] = 3 * t_max + o->max_seqs * max_blocks;
+  h[LLMC_PLAN_META_INTS] = h[LLMC_PLAN_META_LOGIT_ROWS] + 1 + t_max;
 
   b->launches = llmc_arena_alloc(b->a, sizeof(launch_t) * (size_t)(kp->n_calls + 1));
   b->kernels = llmc_arena_alloc(b->a, sizeof(kernel_t) * (size_t)(kp->n_calls + 1));

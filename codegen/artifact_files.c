@@ -433,11 +433,12 @@ void llmc_artifact_model_h(builder_t *b, const llmc_target_t *t, llmc_buf_t *out
                   " * model.so exports llmc_model_v1; load it with libllmc_rt (llmc_rt_open). */\n"
                   "#ifndef LLMC_MODEL_H\n#define LLMC_MODEL_H\n\n#include \"llmc_abi.h\"\n\n",
                   t->name, t->triple);
-  static const char *const names[LLMC_PLAN_HEADER_LEN] = {
+  static const char *const names[] = {
       "VOCAB", "MAX_STEP_TOKENS", "MAX_CONTEXT", "MAX_SEQS", "ACT_FLOATS", "LOGITS_OFFSET",
       "N_LAYERS", "N_KV_HEADS", "HEAD_DIM", "BLOCK_SIZE", "BLOCK_FLOATS", "MAX_BLOCKS_PER_SEQ",
       "META_TOKENS", "META_POSITIONS", "META_SEQ", "META_BLOCK_TABLES", "META_INTS",
-      "WEIGHT_FLOATS", "N_LAUNCHES"};
+      "WEIGHT_FLOATS", "N_LAUNCHES", "KV_DTYPE", "META_LOGIT_ROWS"};
+  _Static_assert(sizeof names / sizeof names[0] == LLMC_PLAN_HEADER_LEN, "a name for every plan header field");
   for (int i = 0; i < LLMC_PLAN_HEADER_LEN; i++)
     llmc_buf_printf(out, "#define LLMC_MODEL_%s %lldLL\n", names[i], (long long)h[i]);
   llmc_buf_printf(out, "\nextern const llmc_model_v1_t llmc_model_v1;\n\n#endif\n");

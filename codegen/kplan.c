@@ -183,6 +183,23 @@ uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
   return n * llmc_dtype_size(dt);
 }
 
+/* A matmul whose output rows are read only as the step's logits: it is the
+ * graph's "logits", or feeds only the softcap that is (Gemma). Rows of the
+ * logits nobody samples are undefined after a step (llmc_abi.h), so its
+ * kernel may compute just the rows the step lists (a prompt's last token
+ * instead of all of them). */
+static bool logits_rows_only(const llmc_ir_graph_t *g, const llmc_ir_uses_t *u, const llmc_value_t *v) {
+  const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
+  if (!logits || !is_matmul(v) || u->start[v->id + 1] != u->start[v->id]) {
+    /* v has users: only the softcap producing the logits may be one */
+    if (!logits || !is_matmul(v) || logits->op != LLMC_OP_SOFTCAP || logits->inputs[0] != v ||
+        u->is_output[v->id] || u->start[v->id + 1] - u->start[v->id] != 1)
+      return false;
+    return true;
+  }
+  return v == logits;
+}
+
 static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {
   const llmc_value_t *v = c->node;
   char *s = c->shape;
@@ -471,6 +488,7 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
       node_call.norm = llmc_ir_norm_prologue(&uses, v);
       node_call.glu = llmc_ir_glu_epilogue(&uses, v);
       node_call.kvw = llmc_ir_kv_write_prologue(&uses, v);
+      node_call.sampled_rows = logits_rows_only(g, &uses, v);
     }
     kcall_shape(p, &node_call);
     bool ranged = v && (is_matmul(v) || v->op == LLMC_OP_KV_WRITE || v->op == LLMC_OP_ATTENTION);
@@ -534,6 +552,7 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
       }
       llmc_buf_printf(out, ") {%s} : ", c->shape);
       print_type(c->node, out);
+      if (c->sampled_rows) llmc_buf_printf(out, " sampled-rows");
       if (c->epilogue == LLMC_EPILOGUE_SPLIT) {
         llmc_buf_printf(out, " -> split(");
         for (int j = 0; j < c->n_parts; j++) llmc_buf_printf(out, "%s%%%d", j ? ", " : "", c->parts[j]->id);
@@ -556,6 +575,7 @@ void llmc_kplan_print(const llmc_kplan_t *p, llmc_buf_t *out) {
       if (ch->fused_norm) llmc_buf_printf(out, " +rms_norm");
       if (ch->fused_glu) llmc_buf_printf(out, " +%s", c->glu ? llmc_op_name(c->glu->op) : "silu_mul");
       if (ch->fused_kvw) llmc_buf_printf(out, " +kv_write");
+      if (c->sampled_rows && ch->variant->sampled_rows) llmc_buf_printf(out, " +sampled-rows");
       if (ch->variant->int8_activations) llmc_buf_printf(out, " int8-activations");
       if (ch->source == LLMC_KSOURCE_TUNING_DB) llmc_buf_printf(out, " tuning-db:%d\n", ch->db_line);
       else llmc_buf_printf(out, " %s\n", llmc_ksource_name(ch->source));
@@ -580,7 +600,8 @@ llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *t
                                      llmc_buf_t *out) {
   if (strcmp(inst->family, "fused") == 0) return NULL; /* done by another kcall's kernel here */
   llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
-  for (int h = 0; h < 2 && inst->helper[h]; h++) {
+  for (int h = 0; h < LLMC_KINSTANCE_HELPERS; h++) {
+    if (!inst->helper[h]) continue;
     params[0] = (llmc_template_param_t){"NAME", name};
     memcpy(params + 1, inst->helper_params[h], sizeof(llmc_template_param_t) * (size_t)inst->n_helper[h]);
     LLMC_RETURN_IF_ERROR(llmc_template_instantiate(inst->helper[h], target_class, params, inst->n_helper[h] + 1, out));

@@ -44,6 +44,9 @@ struct llmc_kvariant {
    * integer dot products: the artifact no longer matches the interpreter to
    * summation order (llmc_artifact_summary_t.int8_activation_calls). */
   bool int8_activations;
+  /* Its kernels read the step's logit_rows and compute only those rows
+   * when the kcall has sampled_rows (the logits' matmul). */
+  bool sampled_rows;
   /* GPU variants: the launch shape. */
   void (*launch)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out);
 };

@@ -306,6 +306,14 @@ static void widest_vec_prefetch(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   out->values[1] = x->call->weight_dtype == LLMC_DT_F32 ? 4096 : 2048;
 }
 
+/* The row map a CPU matmul template calls (matmul_rows, helper slot h):
+ * the logits' matmul computes only the rows the step samples. */
+static void rows_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, int h) {
+  out->helper[h] = "matmul_rows";
+  helper_put(x, out, h, "ON", x->call->sampled_rows ? "true" : "false");
+  helper_put_int(x, out, h, "ARG", LLMC_MATMUL_ROWS_ARG);
+}
+
 /* PF (f32 words ahead; 0: none) for the templates' @NAME_pf. */
 static void put_prefetch(const llmc_kctx_t *x, llmc_kinstance_t *out, int64_t pf) {
   put_int(x, out, "PF", pf);
@@ -314,6 +322,7 @@ static void put_prefetch(const llmc_kctx_t *x, llmc_kinstance_t *out, int64_t pf
 
 static llmc_status_t *cpu_matmul_f32_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
   out->family = "matmul";
+  rows_helper(x, out, 0);
   op_params(x, out);
   put_int(x, out, "VEC", c->values[0]);
   put_prefetch(x, out, c->values[1]);
@@ -328,6 +337,7 @@ static bool cpu_matmul_half_supports(const llmc_kctx_t *x) {
 
 static llmc_status_t *cpu_matmul_half_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
   out->family = "matmul_half";
+  rows_helper(x, out, 0);
   op_params(x, out);
   put_int(x, out, "VEC", c->values[0]);
   put_int(x, out, "HALF", c->values[0] / 2);
@@ -487,6 +497,7 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   out->helper[1] = llmc_target_has_vnni(x->target)   ? "q8_dot32_vnni"
                    : llmc_target_has_avx2(x->target) ? "q8_dot32_avx2"
                                                      : "q8_dot32";
+  rows_helper(x, out, 2);
   op_params(x, out);
   put_int(x, out, "KB", k / 32);
   put_int(x, out, "STEPS", k / 64);
@@ -812,7 +823,8 @@ static const llmc_kvariant_t registry[] = {
      .supports = cpu_matmul_f32_supports,
      .heuristic = widest_vec_prefetch,
      .legal = legal_vec,
-     .emit = cpu_matmul_f32_emit},
+     .emit = cpu_matmul_f32_emit,
+     .sampled_rows = true},
     {.name = "matmul_half",
      .ops = "matmul matmul_add",
      .n_params = 2,
@@ -820,7 +832,8 @@ static const llmc_kvariant_t registry[] = {
      .supports = cpu_matmul_half_supports,
      .heuristic = widest_vec_prefetch,
      .legal = legal_vec,
-     .emit = cpu_matmul_half_emit},
+     .emit = cpu_matmul_half_emit,
+     .sampled_rows = true},
     {.name = "matmul_q8",
      .ops = "matmul matmul_add",
      .n_params = 3,
@@ -829,7 +842,8 @@ static const llmc_kvariant_t registry[] = {
      .heuristic = cpu_matmul_q8_heuristic,
      .legal = cpu_matmul_q8_legal,
      .emit = cpu_matmul_q8_emit,
-     .int8_activations = true},
+     .int8_activations = true,
+     .sampled_rows = true},
     {.name = "matmul_int8",
      .ops = "matmul matmul_add",
      .n_params = 1,

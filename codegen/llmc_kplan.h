@@ -104,6 +104,11 @@ const char *llmc_epilogue_name(llmc_epilogue_t e);
  *          n - B_p of its [T, sizes[p]] rows at args[2] (p = 0) or args[3 + p]. */
 void llmc_matmul_epilogue(llmc_epilogue_t e, int64_t n_dim, const int64_t *sizes, int n_parts, llmc_buf_t *out);
 
+/* A matmul's argument holding the meta offset of the step's logit_rows,
+ * when its kcall has sampled_rows (after the epilogue's and the fused
+ * norm's and silu_mul's, args[4..9]). */
+#define LLMC_MATMUL_ROWS_ARG 10
+
 /* One kernel call. The argmax kernel GPU artifacts carry for greedy
  * sampling on the device is a kcall too, with node NULL and op "argmax";
  * it is the last one, and no plan launch runs it. */
@@ -118,6 +123,10 @@ struct llmc_kcall {
   /* Per-target fusion candidates (llmc_ir_norm_prologue, _glu_epilogue). */
   const llmc_value_t *norm, *glu;
   const llmc_value_t *kvw; /* attention: its kv_write (llmc_ir_kv_write_prologue) */
+  /* A matmul computing the logits: only the step's sampled rows are read
+   * (meta logit_rows, llmc_abi.h), passed as its argument
+   * LLMC_MATMUL_ROWS_ARG; variants that can compute just those do. */
+  bool sampled_rows;
   /* The step token counts it runs for (llmc_abi.h): a matmul on GPUs has a
    * kcall for T = 1 and one for 2..max_step_tokens, adjacent in the plan,
    * and so have kv_write and attention (decode fuses them); everything
@@ -265,6 +274,7 @@ void llmc_kconfig_print(const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_
 /* Emission, for the artifact writer. The template family and parameters
  * (without NAME) of call c on target t; the strings live in p's arena. */
 #define LLMC_KPARAMS_MAX 24
+#define LLMC_KINSTANCE_HELPERS 3
 typedef struct llmc_kinstance llmc_kinstance_t;
 struct llmc_kinstance {
   const char *family;
@@ -274,14 +284,15 @@ struct llmc_kinstance {
    * Else a C generator writes it from params (which still key dedupe and
    * the report). */
   llmc_status_t *(*generate)(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
-  /* Up to two template families (NULL: none) rendered before the kernel
-   * with the same NAME and their own helper_params: functions the kernel
-   * calls (rope_rot: the RoPE rotation rope, kv_write and attention share;
-   * kv_f32 / kv_f16 / kv_bf16: how those two read and write the KV pool; matmul_q8:
-   * its layout's weight decoding and the target's integer dot). */
-  const char *helper[2];
-  int n_helper[2];
-  llmc_template_param_t helper_params[2][6];
+  /* Template families (NULL: none) rendered before the kernel with the
+   * same NAME and their own helper_params: functions the kernel calls
+   * (rope_rot: the RoPE rotation rope, kv_write and attention share;
+   * kv_f32 / kv_f16 / kv_bf16: how those two read and write the KV pool;
+   * matmul_q8: its layout's weight decoding and the target's integer dot;
+   * matmul_rows: which token rows a CPU matmul computes). */
+  const char *helper[LLMC_KINSTANCE_HELPERS];
+  int n_helper[LLMC_KINSTANCE_HELPERS];
+  llmc_template_param_t helper_params[LLMC_KINSTANCE_HELPERS][6];
 };
 /* Appends the MLIR text of instance inst, named `name`, for target class
  * "host" or "gpu": the template instantiated or the generator run. */

@@ -7,6 +7,8 @@
 //           PF, PF_ON (the prefetch distance in f32 words, and whether it is on)
 //   args:   [a_off (act), b_off (weights, in f32 units: the tensor starts
 //            4-byte aligned), out_off (act), T, then the epilogue's]
+//           (args[10]: the step's logit rows when matmul_rows is ON: the
+//           rows computed are matmul_rows' slots)
 //   extent: N output columns
 //
 // Decode reads every weight once per token, so 16-bit weights halve the
@@ -52,7 +54,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %a_off = arith.index_cast %a_off_i : i64 to index
   %b_off_f = arith.index_cast %b_off_i : i64 to index
   %b_off = arith.muli %b_off_f, %c2 : index
-  %tokens = arith.index_cast %t_i : i64 to index
+  %t_all = arith.index_cast %t_i : i64 to index
+  %tokens = func.call @{{NAME}}_rows(%meta, %args, %t_all) : (memref<?xi32>, memref<?xi64>, index) -> index
   %count = arith.subi %end, %begin : index
   %blocks = arith.divui %count, %c4 : index
   %blocked = arith.muli %blocks, %c4 : index
@@ -71,8 +74,10 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     // x 2 tokens, each token's sums in the same order as the loop below, so
     // a column's bits do not depend on which loop computed them); an odd
     // last token takes the loop below.
-    scf.for %tp = %c0 to %pairs_end step %c2 {
-      %tq = arith.addi %tp, %c1 : index
+    scf.for %ip = %c0 to %pairs_end step %c2 {
+      %iq = arith.addi %ip, %c1 : index
+      %tp = func.call @{{NAME}}_row(%meta, %args, %ip) : (memref<?xi32>, memref<?xi64>, index) -> index
+      %tq = func.call @{{NAME}}_row(%meta, %args, %iq) : (memref<?xi32>, memref<?xi64>, index) -> index
       %tp_k = arith.muli %tp, %k_dim : index
       %a_row = arith.addi %a_off, %tp_k : index
       %tq_k = arith.muli %tq, %k_dim : index
@@ -146,7 +151,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       func.call @{{NAME}}_out(%act, %args, %tq, %en2, %e2) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
       func.call @{{NAME}}_out(%act, %args, %tq, %en3, %e3) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
     }
-    scf.for %t = %pairs_end to %tokens step %c1 {
+    scf.for %i = %pairs_end to %tokens step %c1 {
+      %t = func.call @{{NAME}}_row(%meta, %args, %i) : (memref<?xi32>, memref<?xi64>, index) -> index
       %t_k = arith.muli %t, %k_dim : index
       %a_row = arith.addi %a_off, %t_k : index
       %acc:4 = scf.for %k = %c0 to %k_dim step %vec
@@ -206,7 +212,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   scf.for %n = %block_end to %end step %c1 {
     %n_k = arith.muli %n, %k_dim : index
     %b0 = arith.addi %b_off, %n_k : index
-    scf.for %t = %c0 to %tokens step %c1 {
+    scf.for %i = %c0 to %tokens step %c1 {
+      %t = func.call @{{NAME}}_row(%meta, %args, %i) : (memref<?xi32>, memref<?xi64>, index) -> index
       %t_k = arith.muli %t, %k_dim : index
       %a_row = arith.addi %a_off, %t_k : index
       %acc = scf.for %k = %c0 to %k_dim step %vec iter_args(%s0 = %zero) -> (vector<{{VEC}}xf32>) {

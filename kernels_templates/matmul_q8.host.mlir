@@ -23,6 +23,8 @@
 //           PF (f32 words to prefetch ahead), PF_ON (true when PF > 0)
 //   args:   [a_off (act), b_off (weights, in f32 words), out_off (act), T,
 //            then the epilogue's]
+//           (args[10]: the step's logit rows when matmul_rows is ON: the
+//           rows computed are matmul_rows' slots)
 //   extent: N output columns
 //
 // The quantized rows live on the stack, TQ tokens at a time (QA + 4*DA
@@ -38,12 +40,13 @@ func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: i
 {{EPILOGUE}}
   return
 }
-// Rows [0, tn) of a starting at act[a_row0] (K apart), quantized into qa
+// The rows of slots [i0, i0 + tn) of a at act[a_off] (matmul_rows), quantized into qa
 // (K bytes a row) and da (KB scales a row); with CORR, also each block's
 // lane corrections into ca (8 a block: lane j holds 8 * the sum of the
 // block's values 4j .. 4j+3, what an unsigned int4 dot subtracts to make
 // its lanes those of the signed one).
-func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %a_row0: index, %tn: index,
+func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>,
+                                     %a_off: index, %i0: index, %tn: index,
                                      %qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -55,7 +58,10 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %a_row0: index, %tn: i
   %f0 = arith.constant 0.0 : f32
   scf.for %t = %c0 to %tn step %c1 {
     %row = arith.muli %t, %k_dim : index
-    %a_row = arith.addi %a_row0, %row : index
+    %slot = arith.addi %i0, %t : index
+    %tok = func.call @{{NAME}}_row(%meta, %args, %slot) : (memref<?xi32>, memref<?xi64>, index) -> index
+    %tok_k = arith.muli %tok, %k_dim : index
+    %a_row = arith.addi %a_off, %tok_k : index
     %brow = arith.muli %t, %kb : index
     scf.for %b = %c0 to %kb step %c1 {
       %bk = arith.muli %b, %c32 : index
@@ -179,7 +185,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %b_off = arith.index_cast %b_off_i : i64 to index
   %scales_at = arith.constant {{SCALES}} : index
   %s_off = arith.addi %b_off, %scales_at : index
-  %tokens = arith.index_cast %t_i : i64 to index
+  %t_all = arith.index_cast %t_i : i64 to index
+  %tokens = func.call @{{NAME}}_rows(%meta, %args, %t_all) : (memref<?xi32>, memref<?xi64>, index) -> index
   %count = arith.subi %end, %begin : index
   %blocks = arith.divui %count, %c4 : index
   %blocked4 = arith.muli %blocks, %c4 : index
@@ -192,9 +199,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   scf.for %t0 = %c0 to %tokens step %tq {
     %left = arith.subi %tokens, %t0 : index
     %tn = arith.minui %left, %tq : index
-    %row0 = arith.muli %t0, %k_dim : index
-    %a_row0 = arith.addi %a_off, %row0 : index
-    func.call @{{NAME}}_quantize(%act, %a_row0, %tn, %qa, %da, %ca) : (memref<?xf32>, index, index, memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>) -> ()
+    func.call @{{NAME}}_quantize(%act, %meta, %args, %a_off, %t0, %tn, %qa, %da, %ca) : (memref<?xf32>, memref<?xi32>, memref<?xi64>, index, index, index, memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>) -> ()
     scf.for %n = %begin to %block_end step %c4 {
       %nq = arith.muli %n, %q_row : index
       %q0 = arith.addi %b_off, %nq : index
@@ -210,7 +215,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %en2 = arith.addi %n, %c2 : index
       %en3 = arith.addi %n, %c3 : index
       scf.for %tl = %c0 to %tn step %c1 {
-        %t = arith.addi %t0, %tl : index
+        %slot = arith.addi %t0, %tl : index
+        %t = func.call @{{NAME}}_row(%meta, %args, %slot) : (memref<?xi32>, memref<?xi64>, index) -> index
         %acc:4 = scf.for %g = %c0 to %steps step %c1
             iter_args(%s0 = %zero, %s1 = %zero, %s2 = %zero, %s3 = %zero)
             -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
@@ -237,7 +243,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       %ns = arith.muli %n, %s_row : index
       %z0 = arith.addi %s_off, %ns : index
       scf.for %tl = %c0 to %tn step %c1 {
-        %t = arith.addi %t0, %tl : index
+        %slot = arith.addi %t0, %tl : index
+        %t = func.call @{{NAME}}_row(%meta, %args, %slot) : (memref<?xi32>, memref<?xi64>, index) -> index
         %acc = scf.for %g = %c0 to %steps step %c1 iter_args(%s0 = %zero) -> (vector<8xf32>) {
           %aq0, %aq1, %da0, %da1, %ca0, %ca1 = func.call @{{NAME}}_acts(%qa, %da, %ca, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>, index, index) -> (vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>)
           %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s0) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>

@@ -31,12 +31,15 @@
 
 /* ---- the plan ---- */
 
-static const char *const field_names[LLMC_PLAN_HEADER_LEN] = {
+static const char *const field_names[] = {
     "VOCAB",          "MAX_STEP_TOKENS", "MAX_CONTEXT",      "MAX_SEQS",        "ACT_FLOATS",
     "LOGITS_OFFSET",  "N_LAYERS",        "N_KV_HEADS",       "HEAD_DIM",        "BLOCK_SIZE",
     "BLOCK_FLOATS",   "MAX_BLOCKS_PER_SEQ", "META_TOKENS",   "META_POSITIONS",  "META_SEQ",
     "META_BLOCK_TABLES", "META_INTS",    "WEIGHT_FLOATS",    "N_LAUNCHES",      "KV_DTYPE",
+    "META_LOGIT_ROWS",
 };
+_Static_assert(sizeof field_names / sizeof field_names[0] == LLMC_PLAN_HEADER_LEN,
+               "a name for every plan header field");
 
 /* a + b*T at T = 1 and T = t_max, both in [0, INT64_MAX] without overflow. */
 static bool affine_ok(int64_t a, int64_t b, int64_t t_max) {
@@ -62,6 +65,7 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
       {LLMC_PLAN_META_SEQ, 0, INT32_MAX},       {LLMC_PLAN_META_BLOCK_TABLES, 0, INT32_MAX},
       {LLMC_PLAN_META_INTS, 1, INT32_MAX},      {LLMC_PLAN_WEIGHT_FLOATS, 0, MAX_FLOATS},
       {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},     {LLMC_PLAN_KV_DTYPE, LLMC_PLAN_KV_F32, LLMC_PLAN_KV_BF16},
+      {LLMC_PLAN_META_LOGIT_ROWS, 0, INT32_MAX},
   };
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
     int64_t v = h[ranges[i].field];
@@ -106,8 +110,9 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
       {LLMC_PLAN_META_POSITIONS, T},
       {LLMC_PLAN_META_SEQ, T},
       {LLMC_PLAN_META_BLOCK_TABLES, h[LLMC_PLAN_MAX_SEQS] * h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ]},
+      {LLMC_PLAN_META_LOGIT_ROWS, 1 + T},
   };
-  for (size_t i = 0; i < 4; i++)
+  for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
     if (h[meta[i].field] + meta[i].len > h[LLMC_PLAN_META_INTS])
       return LLMC_ERROR(LLMC_DATA_LOSS, where,
                         "plan meta %s [%lld, +%lld) lies outside the %lld-int meta buffer",

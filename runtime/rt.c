@@ -528,6 +528,11 @@ llmc_status_t *llmc_rt_run_plan(llmc_rt_t *rt, int64_t T, const int64_t *rows, i
                                 const bool *greedy, int32_t *out_ids, const float **out_logits) {
   const int64_t *plan = rt->model->plan;
   const llmc_rt_backend_vtable_t *be = rt->be;
+  /* The logits rows read after the step (llmc_abi.h): the rows asked for,
+   * or every row (llmc_rt_forward). */
+  int32_t *lr = rt->meta + rt->hdr[LLMC_PLAN_META_LOGIT_ROWS];
+  lr[0] = (int32_t)(rows ? n_rows : T);
+  for (int64_t i = 0; i < lr[0]; i++) lr[1 + i] = (int32_t)(rows ? rows[i] : i);
   for (int64_t l = 0; l < rt->n_launches; l++) {
     const int64_t *L = plan + rt->launch_pos[l];
     int64_t *a = rt->args + rt->arg_base[l];

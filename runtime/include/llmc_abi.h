@@ -19,8 +19,13 @@
  * Meta layout (i32, offsets in the plan header, sized for PLAN_MAX_STEP_TOKENS
  * tokens and PLAN_MAX_SEQS sequences):
  *   tokens[T], positions[T], seq_of_token[T] (index of the token's sequence
- *   in this step), block_tables[MAX_SEQS][MAX_BLOCKS_PER_SEQ].
+ *   in this step), block_tables[MAX_SEQS][MAX_BLOCKS_PER_SEQ],
+ *   logit_rows[1 + T] (how many of the step's logits rows are read, then
+ *   those rows, ascending: every token of llmc_rt_forward, the last token of
+ *   each sequence that samples in a scheduled step).
  * A step is a ragged batch: tokens of all scheduled sequences concatenated.
+ * Logits rows not listed in logit_rows are undefined after the step: the
+ * kernel computing the logits may skip them (a prompt's other tokens). 
  *
  * KV pool layout: block-major, so one block table serves every layer:
  *   offset(block, layer, kind, slot, j) = block * BLOCK_FLOATS
@@ -33,9 +38,10 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAGIC 0x434d4c4cu /* "LLMC" little-endian */
-#define LLMC_ABI_VERSION 5u /* 2: GPU image table; 3: a token range per launch;
+#define LLMC_ABI_VERSION 6u /* 2: GPU image table; 3: a token range per launch;
                               4: argument kinds, plan and weights digests;
-                              5: the KV pool's element type (LLMC_PLAN_KV_DTYPE) */
+                              5: the KV pool's element type (LLMC_PLAN_KV_DTYPE);
+                              6: the step's logits rows (LLMC_PLAN_META_LOGIT_ROWS) */
 
 /* MLIR's C-interface layout of memref<?xT>. */
 typedef struct {
@@ -74,6 +80,7 @@ enum {
   /* The KV pool's elements, llmc_plan_kv_dtype_t (16-bit values two to an
    * f32 word: BLOCK_FLOATS is then half the elements; HEAD_DIM is even). */
   LLMC_PLAN_KV_DTYPE,
+  LLMC_PLAN_META_LOGIT_ROWS, /* meta offset of logit_rows[1 + MAX_STEP_TOKENS] */
   LLMC_PLAN_HEADER_LEN
 };
 

@@ -31,17 +31,19 @@ flip() {
 # unlikely to recur in that order) and walked launch by launch as
 # llmc_abi.h lays it out.
 plan_range() { # out-dir
-  local v t c s
+  local v t c s h
+  # The header's length: one #define per field (llmc_abi.h, LLMC_PLAN_HEADER_LEN).
+  h=$(grep -c '^#define LLMC_MODEL_[A-Z_]* [0-9-]*LL$' "$1/model.h")
   v=$(sed -n 's/^#define LLMC_MODEL_VOCAB \([0-9]*\)LL/\1/p' "$1/model.h")
   t=$(sed -n 's/^#define LLMC_MODEL_MAX_STEP_TOKENS \([0-9]*\)LL/\1/p' "$1/model.h")
   c=$(sed -n 's/^#define LLMC_MODEL_MAX_CONTEXT \([0-9]*\)LL/\1/p' "$1/model.h")
   s=$(sed -n 's/^#define LLMC_MODEL_MAX_SEQS \([0-9]*\)LL/\1/p' "$1/model.h")
-  od -An -v -w8 -td8 "$1/model.so" | awk -v v="$v" -v t="$t" -v c="$c" -v s="$s" '
+  od -An -v -w8 -td8 "$1/model.so" | awk -v v="$v" -v t="$t" -v c="$c" -v s="$s" -v h="$h" '
     { x[NR - 1] = $1 + 0 }
     END {
-      for (i = 0; i + 20 < NR; i++) {
+      for (i = 0; i + h < NR; i++) {
         if (x[i] != v || x[i + 1] != t || x[i + 2] != c || x[i + 3] != s) continue
-        p = i + 20
+        p = i + h
         for (l = 0; l < x[i + 18]; l++) p += 6 + 2 * x[p + 5]
         print i * 8, p * 8
         exit
@@ -100,11 +102,12 @@ artifact-plan-flips)
   [ "$refused" -eq 60 ] || fail "only $refused of 60 flips refused"
   # Specific checks name the value: a launch's kernel index, an argument
   # offset far outside the arena.
+  h=$(grep -c '^#define LLMC_MODEL_[A-Z_]* [0-9-]*LL$' out/model.h) # the header's length
   rm -rf k && cp -r out k
-  flip k/model.so $((start + 20 * 8 + 7)) 6 # kernel index of launch 0 + 2^62
+  flip k/model.so $((start + h * 8 + 7)) 6 # kernel index of launch 0 + 2^62
   expect_one_error 65 "names kernel" -- run_out k
   rm -rf a && cp -r out a
-  flip a/model.so $((start + (20 + 6) * 8 + 4)) 0 # argument 0 of launch 0 + 2^32
+  flip a/model.so $((start + (h + 6) * 8 + 4)) 0 # argument 0 of launch 0 + 2^32
   expect_one_error 65 "lies outside" -- run_out a
   ;;
 artifact-weights-mismatch)

@@ -186,6 +186,41 @@ static void expect_close(const float *got, const float *want, int64_t n, const c
   }
 }
 
+/* The matmul templates' row map (matmul_rows): every row, or (on) only the
+ * rows a step lists in meta, as the logits' matmul computes. */
+static void mb_rows(module_builder_t *mb, const char *name, bool on) {
+  mb_add(mb, "matmul_rows", "NAME", name, "ON", on ? "true" : "false", "ARG", "10", NULL);
+}
+
+/* A step's logit_rows for T tokens: rows 1 and T-1 (row 0 when T = 1) at
+ * meta[2..], its offset in args[10]; the arguments between the epilogue's
+ * and it are zero. Returns the argument count. */
+static int64_t set_rows(bufs_t *b, int64_t n_args, int T) {
+  assert_true(b->n_meta >= 5);
+  int32_t *m = b->meta + 2;
+  if (T == 1) m[0] = 1, m[1] = 0;
+  else m[0] = 2, m[1] = 1, m[2] = T - 1;
+  while (n_args < 10) b->args[n_args++] = 0;
+  b->args[n_args++] = 2;
+  return n_args;
+}
+
+/* Rows listed by set_rows match want; the others still hold `sentinel`. */
+static void expect_rows(const float *got, const float *want, int T, int N, float sentinel, const char *what) {
+  for (int t = 0; t < T; t++) {
+    bool listed = T == 1 || t == 1 || t == T - 1;
+    if (listed) {
+      expect_close(got + t * N, want + t * N, N, what);
+    } else {
+      for (int n = 0; n < N; n++)
+        if (got[t * N + n] != sentinel) {
+          print_error("%s: row %d (not listed) was written\n", what, t);
+          fail();
+        }
+    }
+  }
+}
+
 /* ---- elementwise ---- */
 
 static void test_add_mul(void **state) {
@@ -237,10 +272,11 @@ static void test_matmul(void **state) {
   (void)state;
   enum { STORE = LLMC_EPILOGUE_STORE, ADD = LLMC_EPILOGUE_ADD, SPLIT = LLMC_EPILOGUE_SPLIT };
   static const struct {
-    int K, N, VEC, T, E;
-  } cases[] = {{64, 37, 16, 1, STORE}, {64, 37, 16, 5, STORE}, {48, 8, 16, 5, STORE}, {24, 10, 8, 5, STORE},
-               {12, 9, 4, 1, STORE},   {12, 9, 4, 5, STORE},   {7, 6, 1, 1, STORE},    {7, 6, 1, 5, STORE},
-               {64, 37, 16, 5, ADD},   {12, 9, 4, 1, ADD},     {64, 37, 16, 5, SPLIT}, {12, 9, 4, 1, SPLIT}};
+    int K, N, VEC, T, E, R; /* R: only the rows set_rows lists (the logits' matmul) */
+  } cases[] = {{64, 37, 16, 1, STORE, 0}, {64, 37, 16, 5, STORE, 0}, {48, 8, 16, 5, STORE, 0}, {24, 10, 8, 5, STORE, 0},
+               {12, 9, 4, 1, STORE, 0},   {12, 9, 4, 5, STORE, 0},   {7, 6, 1, 1, STORE, 0},    {7, 6, 1, 5, STORE, 0},
+               {64, 37, 16, 5, ADD, 0},   {12, 9, 4, 1, ADD, 0},     {64, 37, 16, 5, SPLIT, 0}, {12, 9, 4, 1, SPLIT, 0},
+               {64, 37, 16, 5, STORE, 1}, {12, 9, 4, 6, STORE, 1},   {7, 6, 1, 1, STORE, 1},    {24, 10, 8, 5, ADD, 1}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
   module_builder_t mb;
   mb_init(&mb);
@@ -258,6 +294,7 @@ static void test_matmul(void **state) {
     sizes[c][2] = cases[c].N - sizes[c][0] - sizes[c][1];
     llmc_matmul_epilogue((llmc_epilogue_t)cases[c].E, cases[c].N, sizes[c], 3, &epi[c]);
     assert_false(epi[c].failed);
+    mb_rows(&mb, names[c], cases[c].R);
     mb_add(&mb, "matmul", "NAME", names[c], "K", ks[c], "N", ns[c], "VEC", vs[c], "PF", c % 2 ? "2048" : "0", "PF_ON", c % 2 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
   }
   kernel_lib_t lib;
@@ -268,9 +305,10 @@ static void test_matmul(void **state) {
     bufs_t b;
     /* out (or the three parts, back to back) then the residual. */
     const int64_t a_off = 5, o_off = a_off + T * K + 3, r_off = o_off + T * N + 7, b_off = 11;
-    bufs_alloc(&b, r_off + T * N, b_off + N * K, 1, 1);
+    bufs_alloc(&b, r_off + T * N, b_off + N * K, 1, 8);
     fill(b.act + a_off, T * K, &rng, -1, 1);
     fill(b.act + r_off, T * N, &rng, -1, 1);
+    for (int i = 0; i < T * N; i++) b.act[o_off + i] = 7.0f; /* rows left unwritten keep it */
     fill(b.w + b_off, N * K, &rng, -1, 1);
     float *want = malloc(sizeof(float) * (size_t)(T * N));
     ref_matmul(b.act + a_off, b.w + b_off, want, T, K, N);
@@ -292,14 +330,16 @@ static void test_matmul(void **state) {
       memcpy(want, parts, sizeof(float) * (size_t)(T * N));
       free(parts);
     }
+    if (cases[c].R) n_args = set_rows(&b, n_args, T);
     llmc_kernel_fn fn = lib_fn(&lib, names[c]);
     launch(fn, &b, n_args, N);
-    expect_close(b.act + o_off, want, T * N, names[c]);
+    if (cases[c].R) expect_rows(b.act + o_off, want, T, N, 7.0f, names[c]);
+    else expect_close(b.act + o_off, want, T * N, names[c]);
     /* A column's bits do not depend on how the extent is split. */
     float *first = malloc(sizeof(float) * (size_t)(T * N));
     memcpy(first, b.act + o_off, sizeof(float) * (size_t)(T * N));
     llmc_memref1d_t act = mr(b.act, b.n_act), w = mr(b.w, b.n_w), kv = mr(b.kv, 1),
-                    meta = mr(b.meta, 1), args = mr(b.args, n_args);
+                    meta = mr(b.meta, b.n_meta), args = mr(b.args, n_args);
     fn(&act, &w, &kv, &meta, &args, 0, 1);
     fn(&act, &w, &kv, &meta, &args, 1, N - 2);
     fn(&act, &w, &kv, &meta, &args, N - 2, N);
@@ -413,14 +453,15 @@ static void q8_weights(int layout, int N, int K, float *w, float *wf, uint64_t *
 static void test_matmul_q8(void **state) {
   (void)state;
   static const struct {
-    int layout, K, N, T, TQ, COLS;
-  } cases[] = {{Q8_I4, 64, 37, 1, 1, 4},   {Q8_I4, 128, 8, 5, 8, 4},   {Q8_I4, 192, 37, 5, 2, 4},
-               {Q8_I4, 192, 37, 5, 1, 1},  {Q8_I8G, 64, 9, 1, 1, 1},   {Q8_I8G, 192, 37, 5, 2, 1},
-               {Q8_I8G, 192, 37, 5, 1, 4}, {Q8_I8, 64, 37, 1, 1, 4},   {Q8_I8, 192, 37, 5, 2, 4},
-               {Q8_I8, 192, 37, 5, 1, 1},  {Q8_I4K, 256, 37, 1, 1, 4}, {Q8_I4K, 512, 37, 5, 2, 4},
-               {Q8_I4K, 512, 37, 5, 1, 1}, {Q8_I5K, 256, 37, 1, 1, 4}, {Q8_I5K, 512, 37, 5, 2, 4},
-               {Q8_I6K, 256, 9, 1, 1, 1},  {Q8_I6K, 512, 37, 5, 2, 1}, {Q8_I6K, 512, 37, 5, 1, 4},
-               {Q8_I4Z, 128, 37, 1, 1, 4}, {Q8_I4Z, 384, 37, 5, 2, 4}, {Q8_I4Z, 384, 37, 5, 1, 1}};
+    int layout, K, N, T, TQ, COLS, R; /* R: only the rows set_rows lists */
+  } cases[] = {{Q8_I4, 64, 37, 1, 1, 4, 0},   {Q8_I4, 128, 8, 5, 8, 4, 0},   {Q8_I4, 192, 37, 5, 2, 4, 0},
+               {Q8_I4, 192, 37, 5, 1, 1, 0},  {Q8_I8G, 64, 9, 1, 1, 1, 0},   {Q8_I8G, 192, 37, 5, 2, 1, 0},
+               {Q8_I8G, 192, 37, 5, 1, 4, 0}, {Q8_I8, 64, 37, 1, 1, 4, 0},   {Q8_I8, 192, 37, 5, 2, 4, 0},
+               {Q8_I8, 192, 37, 5, 1, 1, 0},  {Q8_I4K, 256, 37, 1, 1, 4, 0}, {Q8_I4K, 512, 37, 5, 2, 4, 0},
+               {Q8_I4K, 512, 37, 5, 1, 1, 0}, {Q8_I5K, 256, 37, 1, 1, 4, 0}, {Q8_I5K, 512, 37, 5, 2, 4, 0},
+               {Q8_I6K, 256, 9, 1, 1, 1, 0},  {Q8_I6K, 512, 37, 5, 2, 1, 0}, {Q8_I6K, 512, 37, 5, 1, 4, 0},
+               {Q8_I4Z, 128, 37, 1, 1, 4, 0}, {Q8_I4Z, 384, 37, 5, 2, 4, 0}, {Q8_I4Z, 384, 37, 5, 1, 1, 0},
+               {Q8_I4, 192, 37, 5, 2, 4, 1}, {Q8_I8, 64, 9, 6, 4, 1, 1},  {Q8_I6K, 256, 9, 1, 1, 1, 1}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
   static const char *helpers[] = {"q8_dot_int4",   "q8_dot_int8g",  "q8_dot_int8",  "q8_dot_kquant",
                                   "q8_dot_kquant", "q8_dot_kquant", "q8_dot_int4zp"};
@@ -456,6 +497,7 @@ static void test_matmul_q8(void **state) {
       mb_add(&mb, helpers[L], "NAME", names[c], NULL);
     mb_add(&mb, vnni && c % 3 == 2 ? "q8_dot32_vnni" : avx2 && c % 3 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c],
            NULL);
+    mb_rows(&mb, names[c], cases[c].R);
     mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "KB", v[c][2], "STEPS", v[c][3], "TQ",
            v[c][4], "QA", v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9],
            "SCALES", v[c][10], "FOUR_COLS", v[c][11], "CORR", q8_nibbles(L) ? "true" : "false", "CA", v[c][12], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
@@ -475,8 +517,9 @@ static void test_matmul_q8(void **state) {
                        : q8_kquant(L) ? (int64_t)N * K / 256 * 5
                        : L == Q8_I4Z  ? (int64_t)N * 3 * K / 128
                                       : (int64_t)N * K / 64);
-    bufs_alloc(&b, o_off + T * N, b_off + w_words, 1, 1);
+    bufs_alloc(&b, o_off + T * N, b_off + w_words, 1, 8);
     fill(b.act + a_off, T * K, &rng, -1, 1);
+    for (int i = 0; i < T * N; i++) b.act[o_off + i] = 7.0f; /* rows left unwritten keep it */
     b.act[a_off + 32] = 0; /* an all-zero block: d = 0 */
     for (int j = 1; j < 32 && K >= 64; j++) b.act[a_off + 32 + j] = 0;
     float *wf = malloc(sizeof(float) * (size_t)(N * K));
@@ -495,8 +538,19 @@ static void test_matmul_q8(void **state) {
     }
     ref_matmul(b.act + a_off, wf, exact, T, K, N);
     b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, b.args[3] = T;
+    int64_t n_args = cases[c].R ? set_rows(&b, 4, T) : 4;
     llmc_kernel_fn fn = lib_fn(&lib, names[c]);
-    launch(fn, &b, 4, N);
+    launch(fn, &b, n_args, N);
+    if (cases[c].R) {
+      expect_rows(b.act + o_off, want, T, N, 7.0f, names[c]);
+      free(wf);
+      free(want);
+      free(exact);
+      free(q);
+      free(d);
+      bufs_free(&b);
+      continue;
+    }
     expect_close(b.act + o_off, want, T * N, names[c]);
     double err2 = 0, ref2 = 0;
     for (int i = 0; i < T * N; i++) {
@@ -1023,10 +1077,12 @@ static char *all_families_module(void) {
   mb_add(&mb, "embedding", "NAME", "emb", "D", "64", "SCALE", "1.0", NULL);
   llmc_buf_t epi = {0};
   llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, 64, NULL, 0, &epi);
+  mb_rows(&mb, "mm", true);
   mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "PF", "2048", "PF_ON", "true", "EPILOGUE", epi.data, NULL);
   /* matmul_q8 with the integer dot every target has (AArch64 too). */
   mb_add(&mb, "q8_dot_int4", "NAME", "mq", NULL);
   mb_add(&mb, "q8_dot32", "NAME", "mq", NULL);
+  mb_rows(&mb, "mq", false);
   mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "KB", "2", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
          "8", "CORR", "true", "CA", "64", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1",
          "PF", "512", "PF_ON", "true", "EPILOGUE", epi.data,

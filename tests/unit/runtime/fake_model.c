@@ -108,7 +108,7 @@ static const int64_t plan[] = {
     /* header */
     FAKE_V, FAKE_TMAX, FAKE_CTX, FAKE_SEQS, FAKE_ACT_FLOATS, LOGITS_OFFSET, 1, 1, FAKE_D, FAKE_BS,
     FAKE_BLOCK_FLOATS, FAKE_MAXB, FAKE_M_TOK, FAKE_M_POS, FAKE_M_SEQ, FAKE_M_BT, FAKE_META_INTS,
-    FAKE_WEIGHT_FLOATS, N_LAUNCHES, 0 /* KV_DTYPE: f32 */,
+    FAKE_WEIGHT_FLOATS, N_LAUNCHES, 0 /* KV_DTYPE: f32 */, FAKE_M_ROWS,
     /* kernel, extent a, b, T range, n_args, (a, b)... */
     0, 0, 1, 1, FAKE_TMAX, 2, FAKE_X, 0, EMB_OFFSET, 0,
     1, 0, 1, 1, FAKE_TMAX, 1, FAKE_X, 0,

@@ -28,7 +28,8 @@ enum {
   FAKE_M_POS = FAKE_TMAX,
   FAKE_M_SEQ = 2 * FAKE_TMAX,
   FAKE_M_BT = 3 * FAKE_TMAX,
-  FAKE_META_INTS = 3 * FAKE_TMAX + FAKE_SEQS * FAKE_MAXB,
+  FAKE_M_ROWS = 3 * FAKE_TMAX + FAKE_SEQS * FAKE_MAXB, /* logit_rows[1 + T] */
+  FAKE_META_INTS = FAKE_M_ROWS + 1 + FAKE_TMAX,
   /* activations */
   FAKE_X = 0,
   FAKE_H = FAKE_TMAX * FAKE_D,

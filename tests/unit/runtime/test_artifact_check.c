@@ -15,12 +15,14 @@
 #include "expect_status.h"
 
 enum { V = 13, D = 4, TMAX = 4, SEQS = 3, MAXB = 16, ACT = 2 * TMAX * D + TMAX * V, WF = 2 * V * D };
+/* meta: tokens, positions, seqs, block tables, then logit_rows[1 + TMAX] */
+enum { ROWS = 3 * TMAX + SEQS * MAXB, META = ROWS + 1 + TMAX };
 
 /* Two launches: an embedding (x, table, tokens, rows) and a matmul-like
  * one for T in 2..T_MAX (x, logits, T, layer). */
 static const int64_t base_plan[] = {
     V, TMAX, 64, SEQS, ACT, 2 * TMAX * D, 1, 1, D, 4, 2 * 4 * D, MAXB, 0, TMAX, 2 * TMAX, 3 * TMAX,
-    3 * TMAX + SEQS * MAXB, WF, 2, 0,
+    META, WF, 2, 0, ROWS,
     0, 0, 1, 1, TMAX, 4, 0, 0, 0, 0, 0, 0, V, 0,
     1, V, 0, 2, TMAX, 4, 0, 0, 2 * TMAX * D, 0, 0, 1, 0, 0,
 };
@@ -75,7 +77,7 @@ static void test_offsets(void **state) {
   plan[L0 + 8] = WF - V * D + 1; /* the table one float past the weights */
   expect_error(validate(), LLMC_DATA_LOSS, "argument 1: weights range");
   reset(NULL);
-  plan[L0 + 10] = 3 * TMAX + SEQS * MAXB - 1; /* tokens: T ints from the end of meta */
+  plan[L0 + 10] = META - 1; /* tokens: T ints from the end of meta */
   expect_error(validate(), LLMC_DATA_LOSS, "argument 2: meta range");
   reset(NULL);
   /* Launch 1 runs only for T >= 2, and its logits fit at T = 4: moving
