@@ -468,11 +468,12 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     if (v ? v->kind != LLMC_VALUE_NODE : !gpu) continue;
     /* Constants are in the weight file; split slices are written by their matmul. */
     if (v && (llmc_ir_value_is_const(v) || llmc_ir_split_producer(&uses, v))) continue;
-    /* A variant per token-count range: on GPUs a matmul has one kcall for
-     * decode steps (T = 1) and one for wider steps (T >= 2: a batch, a
-     * prefill chunk), which may share weight loads among tokens; so have
-     * kv_write and attention, which decode fuses (absorb); the runtime runs
-     * the one whose range holds the step's T. */
+    /* A variant per token-count range: a matmul has one kcall for decode
+     * steps (T = 1) and one for wider steps (T >= 2: a batch, a prefill
+     * chunk), which may share weight loads among tokens (CPUs: a GEMV, then
+     * a register-tiled GEMM); on GPUs so have kv_write and attention, which
+     * decode fuses (absorb); the runtime runs the one whose range holds the
+     * step's T. */
     if (v && is_matmul(v) && !llmc_ir_attr_int(v, "transpose_b", 0)) {
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, g->name,
                      "%%%d: matmul with transpose_b=false (a [K,N] weight) is not supported by the code "
@@ -492,7 +493,8 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     }
     kcall_shape(p, &node_call);
     bool ranged = v && (is_matmul(v) || v->op == LLMC_OP_KV_WRITE || v->op == LLMC_OP_ATTENTION);
-    int ranges = ranged && gpu && t_max >= 2 ? 2 : 1;
+    /* CPUs: matmuls too (a GEMV for decode, a register-tiled GEMM for more tokens). */
+    int ranges = ranged && (gpu || is_matmul(v)) && t_max >= 2 ? 2 : 1;
     for (int range = 0; !s && range < ranges; range++) {
       llmc_kcall_t *c = &p->calls[p->n_calls++];
       *c = node_call;

@@ -59,6 +59,9 @@ extern const llmc_kvariant_t llmc_kvariant_fused;
  * kcall on a target is chosen for it. */
 const llmc_kvariant_t *llmc_kvariants(int *out_count);
 
+/* gemm_host.c: the register-tiled CPU matmul for steps of several tokens. */
+LLMC_MUST_USE llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
+
 /* gemv_warp.c: the warp-per-rows GEMV generator (a llmc_kinstance_t.generate). */
 LLMC_MUST_USE llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 

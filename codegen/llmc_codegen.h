@@ -29,6 +29,7 @@ typedef struct llmc_target_s {
   const char *cpu;      /* LLVM CPU (host/x86/arm) or chip (sm_90a, gfx942) */
   const char *features; /* LLVM feature string, "" for the CPU's defaults */
   int vector_bits;      /* widest profitable SIMD register, in bits (host) */
+  int vector_regs;      /* SIMD registers (host): 16 on AVX2, 32 on AVX-512 and AArch64 */
   bool is_gpu;
   bool codegen_ready;   /* false: known, but its code generation is not built yet */
   /* GPU fields, 0 on host targets. Counts that vary between parts of one

@@ -19,8 +19,9 @@
 
 #include "llmc_codegen.h"
 
-#define HOST(n, tr, c, f, vb, l1, l2)                                                            \
-  {.name = n, .triple = tr, .cpu = c, .features = f, .vector_bits = vb, .l1d_bytes = l1,         \
+#define HOST(n, tr, c, f, vb, vr, l1, l2)                                                        \
+  {.name = n, .triple = tr, .cpu = c, .features = f, .vector_bits = vb, .vector_regs = vr,       \
+   .l1d_bytes = l1,                                                                              \
    .l2_bytes_per_core = l2, .codegen_ready = true, .tensor_core = ""}
 #define GPU(n, tr, c, f, warp, smem, static_smem, smem_sm, sms, l2, tc, fp8)                      \
   {.name = n, .triple = tr, .cpu = c, .features = f, .is_gpu = true, .warp_size = warp,          \
@@ -34,10 +35,10 @@
 static llmc_target_t targets[] = {
     /* Host caches: typical per-core sizes of the class (host_init reads
      * this machine's for `host`). */
-    HOST("host", NULL, NULL, NULL, 0, 32 * KIB, 1 * MIB), /* filled by host_init */
-    HOST("x86-64", "x86_64-unknown-linux-gnu", "x86-64", "", 128, 32 * KIB, 1 * MIB),
-    HOST("x86-64-v3", "x86_64-unknown-linux-gnu", "x86-64-v3", "", 256, 32 * KIB, 1 * MIB),
-    HOST("aarch64", "aarch64-unknown-linux-gnu", "generic", "+neon", 128, 64 * KIB, 1 * MIB),
+    HOST("host", NULL, NULL, NULL, 0, 16, 32 * KIB, 1 * MIB), /* filled by host_init */
+    HOST("x86-64", "x86_64-unknown-linux-gnu", "x86-64", "", 128, 16, 32 * KIB, 1 * MIB),
+    HOST("x86-64-v3", "x86_64-unknown-linux-gnu", "x86-64-v3", "", 256, 16, 32 * KIB, 1 * MIB),
+    HOST("aarch64", "aarch64-unknown-linux-gnu", "generic", "+neon", 128, 32, 64 * KIB, 1 * MIB),
     /* NVIDIA (CUDA C++ Programming Guide, "Compute Capabilities"): opt-in
      * dynamic shared memory per block, 48 KiB static, shared memory per SM.
      * Reference parts: A100 (108 SMs, 40 MiB L2), A10 (72, 6 MiB), L4 (58,
@@ -83,6 +84,8 @@ static void host_init(void) {
   targets[0].cpu = host_cpu ? host_cpu : "generic";
   targets[0].features = host_features ? host_features : "";
   targets[0].vector_bits = bits;
+  /* AVX-512 and AArch64 have 32 vector registers; SSE and AVX2 16. */
+  targets[0].vector_regs = bits == 512 || (host_triple && strncmp(host_triple, "aarch64", 7) == 0) ? 32 : 16;
   /* This machine's caches, where the C library knows them. */
   long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
   if (l1 > 0) targets[0].l1d_bytes = l1;

@@ -148,6 +148,9 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     const llmc_kcall_t *c = &kp->calls[i];
     const llmc_kvariant_t *v = c->choice[0].variant;
     if (llmc_kvariant_n_params(v) == 0 || !c->node) continue; /* argmax runs outside the plan's launches */
+    /* Decode steps are what is timed: the kcalls for wider steps (prefill's
+     * GEMMs) keep their heuristic until tune measures prefill too. */
+    if (c->t_min > 1) continue;
     int g = 0;
     while (g < n_groups && !(groups[g].call->choice[0].variant == v && !strcmp(groups[g].call->shape, c->shape))) g++;
     if (g < n_groups || n_groups == MAX_GROUPS) continue;
