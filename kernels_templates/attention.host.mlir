@@ -32,11 +32,60 @@
 // so the score row is never materialised and K/V are read once. The update
 // is done per KV block, as FlashAttention-2 does per key tile: the block's
 // scores (at most BLOCK_SIZE, in a stack scratch), its max, one rescale of
-// (l, acc), then exp of every score and the weighted sum of V. Keeping the
-// libm expf calls in their own loop means acc is not spilled around every
-// call. Blocks are walked in position order, slots in order within a block,
+// (l, acc), then exp of every score (a vector of BLOCK_SIZE at once,
+// @NAME_exp) and the weighted sum of V. Blocks are walked in position order, slots in order within a block,
 // so there is no division per position and the summation order is fixed.
 // The dot product's `reassoc` lets LLVM reduce with a fixed shuffle tree.
+// exp of a block's shifted scores (every one <= 0), BLOCK_SIZE lanes at
+// once: Cephes' expf (range reduction by ln 2 in two parts, a degree-5
+// polynomial; about 1 ulp, like libm's, which a call per score made the
+// prefill's bottleneck). x is clamped to [-87, 0] so 2^n stays a normal
+// float: exp(-87) ~ 1.6e-38 stands in for smaller weights, which the
+// block's own maximum (weight 1) makes irrelevant.
+func.func private @{{NAME}}_exp(%x0: vector<{{BLOCK_SIZE}}xf32>) -> vector<{{BLOCK_SIZE}}xf32> {
+  %lo = arith.constant dense<-87.0> : vector<{{BLOCK_SIZE}}xf32>
+  %hi = arith.constant dense<0.0> : vector<{{BLOCK_SIZE}}xf32>
+  %log2e = arith.constant dense<1.44269504088896341> : vector<{{BLOCK_SIZE}}xf32>
+  %ln2_hi = arith.constant dense<0.693359375> : vector<{{BLOCK_SIZE}}xf32>
+  %ln2_lo = arith.constant dense<-2.12194440e-4> : vector<{{BLOCK_SIZE}}xf32>
+  %p0 = arith.constant dense<1.9875691500e-4> : vector<{{BLOCK_SIZE}}xf32>
+  %p1 = arith.constant dense<1.3981999507e-3> : vector<{{BLOCK_SIZE}}xf32>
+  %p2 = arith.constant dense<8.3334519073e-3> : vector<{{BLOCK_SIZE}}xf32>
+  %p3 = arith.constant dense<4.1665795894e-2> : vector<{{BLOCK_SIZE}}xf32>
+  %p4 = arith.constant dense<1.6666665459e-1> : vector<{{BLOCK_SIZE}}xf32>
+  %p5 = arith.constant dense<5.0000001201e-1> : vector<{{BLOCK_SIZE}}xf32>
+  %one = arith.constant dense<1.0> : vector<{{BLOCK_SIZE}}xf32>
+  %bias = arith.constant dense<127> : vector<{{BLOCK_SIZE}}xi32>
+  %shift = arith.constant dense<23> : vector<{{BLOCK_SIZE}}xi32>
+  %x1 = arith.maximumf %x0, %lo : vector<{{BLOCK_SIZE}}xf32>
+  %x = arith.minimumf %x1, %hi : vector<{{BLOCK_SIZE}}xf32>
+  %nx = arith.mulf %x, %log2e : vector<{{BLOCK_SIZE}}xf32>
+  %n = math.roundeven %nx : vector<{{BLOCK_SIZE}}xf32>
+  %nh = arith.mulf %n, %ln2_hi : vector<{{BLOCK_SIZE}}xf32>
+  %r1 = arith.subf %x, %nh : vector<{{BLOCK_SIZE}}xf32>
+  %nl = arith.mulf %n, %ln2_lo : vector<{{BLOCK_SIZE}}xf32>
+  %r = arith.subf %r1, %nl : vector<{{BLOCK_SIZE}}xf32>
+  %m0 = arith.mulf %p0, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %q0 = arith.addf %m0, %p1 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %m1 = arith.mulf %q0, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %q1 = arith.addf %m1, %p2 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %m2 = arith.mulf %q1, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %q2 = arith.addf %m2, %p3 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %m3 = arith.mulf %q2, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %q3 = arith.addf %m3, %p4 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %m4 = arith.mulf %q3, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %q4 = arith.addf %m4, %p5 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
+  %rr = arith.mulf %r, %r : vector<{{BLOCK_SIZE}}xf32>
+  %q5 = arith.mulf %q4, %rr : vector<{{BLOCK_SIZE}}xf32>
+  %q6 = arith.addf %q5, %r : vector<{{BLOCK_SIZE}}xf32>
+  %y = arith.addf %q6, %one : vector<{{BLOCK_SIZE}}xf32>
+  %ni = arith.fptosi %n : vector<{{BLOCK_SIZE}}xf32> to vector<{{BLOCK_SIZE}}xi32>
+  %eb = arith.addi %ni, %bias : vector<{{BLOCK_SIZE}}xi32>
+  %e = arith.shli %eb, %shift : vector<{{BLOCK_SIZE}}xi32>
+  %scale = arith.bitcast %e : vector<{{BLOCK_SIZE}}xi32> to vector<{{BLOCK_SIZE}}xf32>
+  %out = arith.mulf %y, %scale : vector<{{BLOCK_SIZE}}xf32>
+  return %out : vector<{{BLOCK_SIZE}}xf32>
+}
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -85,6 +134,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %kind_stride = arith.muli %bs, %kvd : index
   // Scratch for one block's scores, then their exponentials.
   %scores = memref.alloca() : memref<{{BLOCK_SIZE}}xf32>
+  %zero_b = arith.constant dense<0.0> : vector<{{BLOCK_SIZE}}xf32>
+  vector.store %zero_b, %scores[%c0] : memref<{{BLOCK_SIZE}}xf32>, vector<{{BLOCK_SIZE}}xf32>
   scf.for %item = %begin to %end step %c1 {
     %t = arith.divui %item, %n_heads : index
     %h = arith.remui %item, %n_heads : index
@@ -160,18 +211,27 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
           scf.yield %score_raw : f32
         }
         memref.store %score, %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
-        %mx_new = arith.maximumf %mx, %score : f32
+        // A compare and select, which x86 does in one maxss; arith.maximumf's
+        // NaN propagation costs a compare, a mask and a blend on the
+        // loop-carried chain (a NaN score still reaches the output through
+        // its exp and the sums).
+        %gt = arith.cmpf ogt, %score, %mx : f32
+        %mx_new = arith.select %gt, %score, %mx : f32
         scf.yield %mx_new : f32
       }
       // Online softmax update: rescale what came before by exp(m_old - m_new).
       %m_new = arith.maximumf %m0, %bm : f32
       %dm = arith.subf %m0, %m_new : f32
       %corr = math.exp %dm : f32
+      // exp(score - m_new) for the whole block at once (lanes outside
+      // [s0, n_slots) hold finite leftovers and are never read).
+      %sv = vector.load %scores[%c0] : memref<{{BLOCK_SIZE}}xf32>, vector<{{BLOCK_SIZE}}xf32>
+      %mv = vector.broadcast %m_new : f32 to vector<{{BLOCK_SIZE}}xf32>
+      %dv = arith.subf %sv, %mv : vector<{{BLOCK_SIZE}}xf32>
+      %ev = func.call @{{NAME}}_exp(%dv) : (vector<{{BLOCK_SIZE}}xf32>) -> vector<{{BLOCK_SIZE}}xf32>
+      vector.store %ev, %scores[%c0] : memref<{{BLOCK_SIZE}}xf32>, vector<{{BLOCK_SIZE}}xf32>
       %bsum = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%ps = %zero) -> (f32) {
-        %sc = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
-        %ds = arith.subf %sc, %m_new : f32
-        %p = math.exp %ds : f32
-        memref.store %p, %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
+        %p = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
         %ps_new = arith.addf %ps, %p : f32
         scf.yield %ps_new : f32
       }
