@@ -13,10 +13,13 @@
  *
  *   token blocks of TB (the block's activation rows stay in L2 while every
  *   column of the thread's slice passes over them), then
- *   columns, NC at a time (their NC weight rows stay in L1 while the
- *   block's token tiles pass over them), then
+ *   columns, NC at a time, then
+ *   K in chunks of KC (the NC weight rows' chunk stays in L1 while the
+ *   block's token tiles pass over it; the accumulators wait in a stack
+ *   scratch between chunks), then
  *   token tiles of TT (the block's last tile may be smaller: a tile function
- *   for each size 1..TT, so every token of T is one tile pass), then K.
+ *   for each size 1..TT, so every token of T is one tile pass), then the
+ *   chunk's k.
  *
  * Each (token, column) sums its VEC lanes in k order (mul + add marked
  * `contract`, fused into FMA) and reduces them with the same
@@ -31,7 +34,8 @@
  * logits' matmul computes only the rows a step samples).
  *
  *   params: K, N, VEC (divides K; even for 16-bit weights), TT (1..8), NC
- *           (1..8), TB (a multiple of TT), WTYPE (f32 | f16 | bf16), EPILOGUE
+ *           (1..8), TB (a multiple of TT), KC (a multiple of VEC; >= K: one
+ *           chunk), WTYPE (f32 | f16 | bf16), EPILOGUE
  *   args:   as matmul.host.mlir: [a_off, b_off (f32 words), out_off, T, then
  *           the epilogue's], args[10] the step's logit rows with
  *           matmul_rows ON
@@ -41,6 +45,11 @@
 #include <string.h>
 
 #include "kplan_impl.h"
+
+/* A tile function's type (emit_tile). */
+#define TILE_TYPE                                                                                           \
+  "(memref<?xf32>, memref<?xf32>, memref<?xi32>, memref<?xi64>, index, index, index, index, index, index, " \
+  "i1, i1, memref<?xf32>, index) -> ()"
 
 static int64_t param(const llmc_kinstance_t *inst, const char *key) {
   for (int i = 0; i < inst->n; i++)
@@ -57,13 +66,17 @@ static const char *param_s(const llmc_kinstance_t *inst, const char *key) {
 typedef struct {
   llmc_buf_t *o;
   const char *name;
-  int64_t K, vec;
+  int64_t K, vec, ncmax;
   bool half;         /* 16-bit weights */
   const char *wtype; /* "f16" | "bf16" with half */
 } gen_t;
 
 /* The tile function @NAME_tTTxNC: tokens of slots [i0, i0 + tt), columns
- * [n, n + nc). */
+ * [n, n + nc), the k-range [k0, k1) of one chunk. The accumulators start at
+ * zero on the first chunk, else from the scratch (the tile's slot `rel` in
+ * its token block, NCMAX columns a slot); after the last chunk they are
+ * reduced and go through the epilogue, else back to the scratch: stored
+ * and reloaded exactly, so a value's bits do not depend on the chunking. */
 static void emit_tile(const gen_t *g, int tt, int nc) {
   llmc_buf_t *o = g->o;
   const char *n = g->name;
@@ -71,32 +84,49 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
   snprintf(vt, sizeof vt, "vector<%lldxf32>", (long long)g->vec);
   llmc_buf_printf(o,
                   "func.func private @%s_t%dx%d(%%act: memref<?xf32>, %%w: memref<?xf32>, %%meta: memref<?xi32>, "
-                  "%%args: memref<?xi64>, %%a_off: index, %%b_off: index, %%i0: index, %%n: index) {\n"
+                  "%%args: memref<?xi64>, %%a_off: index, %%b_off: index, %%i0: index, %%n: index, %%k0: index, "
+                  "%%k1: index, %%first: i1, %%last: i1, %%scr: memref<?xf32>, %%rel: index) {\n"
                   "  %%c1 = arith.constant 1 : index\n"
                   "  %%c2 = arith.constant 2 : index\n"
                   "  %%c0 = arith.constant 0 : index\n"
                   "  %%k_dim = arith.constant %lld : index\n"
                   "  %%vec = arith.constant %lld : index\n"
+                  "  %%ncmax = arith.constant %lld : index\n"
                   "  %%zero = arith.constant dense<0.0> : %s\n",
-                  n, tt, nc, (long long)g->K, (long long)g->vec, vt);
+                  n, tt, nc, (long long)g->K, (long long)g->vec, (long long)g->ncmax, vt);
   for (int i = 0; i < (tt > nc ? tt : nc); i++) llmc_buf_printf(o, "  %%c%d_ = arith.constant %d : index\n", i, i);
   for (int j = 0; j < tt; j++)
     llmc_buf_printf(o,
                     "  %%s%d = arith.addi %%i0, %%c%d_ : index\n"
                     "  %%t%d = func.call @%s_row(%%meta, %%args, %%s%d) : (memref<?xi32>, memref<?xi64>, index) -> index\n"
                     "  %%tk%d = arith.muli %%t%d, %%k_dim : index\n"
-                    "  %%a%d = arith.addi %%a_off, %%tk%d : index\n",
-                    j, j, j, n, j, j, j, j, j);
+                    "  %%a%d = arith.addi %%a_off, %%tk%d : index\n"
+                    "  %%r%d = arith.addi %%rel, %%c%d_ : index\n"
+                    "  %%rn%d = arith.muli %%r%d, %%ncmax : index\n",
+                    j, j, j, n, j, j, j, j, j, j, j, j, j);
   for (int c = 0; c < nc; c++)
     llmc_buf_printf(o,
                     "  %%n%d = arith.addi %%n, %%c%d_ : index\n"
                     "  %%nk%d = arith.muli %%n%d, %%k_dim : index\n"
                     "  %%b%d = arith.addi %%b_off, %%nk%d : index\n",
                     c, c, c, c, c, c);
-  /* The accumulators: acc (j, c) is iter_arg %x{j}_{c}. */
-  llmc_buf_printf(o, "  %%acc:%d = scf.for %%k = %%c0 to %%k_dim step %%vec iter_args(", tt * nc);
+  /* Where acc (j, c) waits between chunks, and its starting value. */
   for (int j = 0; j < tt; j++)
-    for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%x%d_%d = %%zero", j || c ? ", " : "", j, c);
+    for (int c = 0; c < nc; c++)
+      llmc_buf_printf(o,
+                      "  %%q%d_%d = arith.addi %%rn%d, %%c%d_ : index\n"
+                      "  %%e%d_%d = arith.muli %%q%d_%d, %%vec : index\n"
+                      "  %%z%d_%d = scf.if %%first -> (%s) {\n"
+                      "    scf.yield %%zero : %s\n"
+                      "  } else {\n"
+                      "    %%l%d_%d = vector.load %%scr[%%e%d_%d] : memref<?xf32>, %s\n"
+                      "    scf.yield %%l%d_%d : %s\n"
+                      "  }\n",
+                      j, c, j, c, j, c, j, c, j, c, vt, vt, j, c, j, c, vt, j, c, vt);
+  /* The accumulators: acc (j, c) is iter_arg %x{j}_{c}. */
+  llmc_buf_printf(o, "  %%acc:%d = scf.for %%k = %%k0 to %%k1 step %%vec iter_args(", tt * nc);
+  for (int j = 0; j < tt; j++)
+    for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%x%d_%d = %%z%d_%d", j || c ? ", " : "", j, c, j, c);
   llmc_buf_printf(o, ") -> (");
   for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%s%s", i ? ", " : "", vt);
   llmc_buf_printf(o, ") {\n");
@@ -130,15 +160,19 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
     for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%y%d_%d", j || c ? ", " : "", j, c);
   llmc_buf_printf(o, " : ");
   for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%s%s", i ? ", " : "", vt);
-  llmc_buf_printf(o, "\n  }\n");
+  llmc_buf_printf(o, "\n  }\n  scf.if %%last {\n");
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++)
       llmc_buf_printf(o,
-                      "  %%d%d_%d = vector.reduction <add>, %%acc#%d fastmath<reassoc> : %s into f32\n"
-                      "  func.call @%s_out(%%act, %%args, %%t%d, %%n%d, %%d%d_%d) : (memref<?xf32>, memref<?xi64>, "
+                      "    %%d%d_%d = vector.reduction <add>, %%acc#%d fastmath<reassoc> : %s into f32\n"
+                      "    func.call @%s_out(%%act, %%args, %%t%d, %%n%d, %%d%d_%d) : (memref<?xf32>, memref<?xi64>, "
                       "index, index, f32) -> ()\n",
                       j, c, j * nc + c, vt, n, j, c, j, c);
-  llmc_buf_printf(o, "  return\n}\n");
+  llmc_buf_printf(o, "  } else {\n");
+  for (int j = 0; j < tt; j++)
+    for (int c = 0; c < nc; c++)
+      llmc_buf_printf(o, "    vector.store %%acc#%d, %%scr[%%e%d_%d] : memref<?xf32>, %s\n", j * nc + c, j, c, vt);
+  llmc_buf_printf(o, "  }\n  return\n}\n");
 }
 
 /* Tiles of every token count 1..tt for the remainder of a block, then the
@@ -149,8 +183,8 @@ static void emit_switch(const gen_t *g, int tt, int nc, const char *ind) {
   for (int r = 1; r < tt; r++)
     llmc_buf_printf(o,
                     "%scase %d {\n"
-                    "%s  func.call @%s_t%dx%d(%%act, %%w, %%meta, %%args, %%a_off, %%b_off, %%full_end, %%n) : "
-                    "(memref<?xf32>, memref<?xf32>, memref<?xi32>, memref<?xi64>, index, index, index, index) -> ()\n"
+                    "%s  func.call @%s_t%dx%d(%%act, %%w, %%meta, %%args, %%a_off, %%b_off, %%full_end, %%n, %%k0, %%k1, "
+                    "%%first, %%last, %%scr, %%full) : " TILE_TYPE "\n"
                     "%s  scf.yield\n"
                     "%s}\n",
                     ind, r, ind, g->name, r, nc, ind, ind);
@@ -159,17 +193,21 @@ static void emit_switch(const gen_t *g, int tt, int nc, const char *ind) {
 
 llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
   int64_t K = param(inst, "K"), N = param(inst, "N"), VEC = param(inst, "VEC"), TT = param(inst, "TT");
-  int64_t NC = param(inst, "NC"), TB = param(inst, "TB");
+  int64_t NC = param(inst, "NC"), TB = param(inst, "TB"), KC = param(inst, "KC");
   const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE");
   bool half = wt && (strcmp(wt, "f16") == 0 || strcmp(wt, "bf16") == 0);
   if (K <= 0 || N <= 0 || VEC < 1 || VEC > 16 || K % VEC || TT < 1 || TT > 8 || NC < 1 || NC > 8 || TB < TT ||
-      TB % TT || !wt || !epi || (!half && strcmp(wt, "f32") != 0) || (half && VEC % 2))
+      TB % TT || KC < VEC || KC % VEC || !wt || !epi || (!half && strcmp(wt, "f32") != 0) || (half && VEC % 2))
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemm_host: bad parameters");
-  gen_t g = {.o = o, .name = name, .K = K, .vec = VEC, .half = half, .wtype = half ? wt : NULL};
+  gen_t g = {.o = o, .name = name, .K = K, .vec = VEC, .ncmax = NC, .half = half, .wtype = half ? wt : NULL};
+  /* The scratch holding a token block's accumulators between K chunks
+   * (none when K is one chunk). */
+  int64_t scratch = KC < K ? TB * NC * VEC : 1;
   llmc_buf_printf(o,
                   "// %s: gemm_host K=%lld N=%lld W=%s, tiles of %lld tokens x %lld columns, VEC=%lld, token "
-                  "blocks of %lld (codegen/gemm_host.c)\n",
-                  name, (long long)K, (long long)N, wt, (long long)TT, (long long)NC, (long long)VEC, (long long)TB);
+                  "blocks of %lld, K in chunks of %lld (codegen/gemm_host.c)\n",
+                  name, (long long)K, (long long)N, wt, (long long)TT, (long long)NC, (long long)VEC, (long long)TB,
+                  (long long)KC);
   llmc_buf_printf(o,
                   "func.func private @%s_out(%%act: memref<?xf32>, %%args: memref<?xi64>, %%t: index, %%n: index, "
                   "%%y: f32) {\n%s  return\n}\n",
@@ -189,6 +227,10 @@ llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char 
                   "  %%tt = arith.constant %lld : index\n"
                   "  %%nc = arith.constant %lld : index\n"
                   "  %%tb = arith.constant %lld : index\n"
+                  "  %%k_dim = arith.constant %lld : index\n"
+                  "  %%kc = arith.constant %lld : index\n"
+                  "  %%scr_s = memref.alloca() : memref<%lldxf32>\n"
+                  "  %%scr = memref.cast %%scr_s : memref<%lldxf32> to memref<?xf32>\n"
                   "  %%a_off_i = memref.load %%args[%%c0] : memref<?xi64>\n"
                   "  %%b_off_i = memref.load %%args[%%c1] : memref<?xi64>\n"
                   "  %%t_i = memref.load %%args[%%c3] : memref<?xi64>\n"
@@ -210,21 +252,30 @@ llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char 
                   "    %%full = arith.muli %%tiles, %%tt : index\n"
                   "    %%full_end = arith.addi %%tb0, %%full : index\n"
                   "    %%rem = arith.subi %%tn, %%full : index\n",
-                  name, (long long)TT, (long long)NC, (long long)TB, half ? 2 : 1, name);
+                  name, (long long)TT, (long long)NC, (long long)TB, (long long)K, (long long)KC, (long long)scratch,
+                  (long long)scratch, half ? 2 : 1, name);
   for (int w = 0; w < (NC > 1 ? 2 : 1); w++) {
     int nc = ncs[w];
     if (w == 0)
       llmc_buf_printf(o, "    scf.for %%n = %%begin to %%block_end step %%nc {\n");
     else
       llmc_buf_printf(o, "    scf.for %%n = %%block_end to %%end step %%c1 {\n");
+    /* K in chunks: the columns' chunk of weights stays in L1 while the
+     * block's token tiles pass over it. */
     llmc_buf_printf(o,
-                    "      scf.for %%i = %%tb0 to %%full_end step %%tt {\n"
-                    "        func.call @%s_t%lldx%d(%%act, %%w, %%meta, %%args, %%a_off, %%b_off, %%i, %%n) : "
-                    "(memref<?xf32>, memref<?xf32>, memref<?xi32>, memref<?xi64>, index, index, index, index) -> ()\n"
-                    "      }\n",
+                    "      scf.for %%k0 = %%c0 to %%k_dim step %%kc {\n"
+                    "        %%k0e = arith.addi %%k0, %%kc : index\n"
+                    "        %%k1 = arith.minui %%k0e, %%k_dim : index\n"
+                    "        %%first = arith.cmpi eq, %%k0, %%c0 : index\n"
+                    "        %%last = arith.cmpi eq, %%k1, %%k_dim : index\n"
+                    "        scf.for %%i = %%tb0 to %%full_end step %%tt {\n"
+                    "          %%rel = arith.subi %%i, %%tb0 : index\n"
+                    "          func.call @%s_t%lldx%d(%%act, %%w, %%meta, %%args, %%a_off, %%b_off, %%i, %%n, %%k0, %%k1, "
+                    "%%first, %%last, %%scr, %%rel) : " TILE_TYPE "\n"
+                    "        }\n",
                     name, (long long)TT, nc);
-    emit_switch(&g, (int)TT, nc, "      ");
-    llmc_buf_printf(o, "    }\n");
+    emit_switch(&g, (int)TT, nc, "        ");
+    llmc_buf_printf(o, "      }\n    }\n");
   }
   llmc_buf_printf(o, "  }\n  return\n}\n");
   return o->failed ? LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory") : NULL;

@@ -356,14 +356,14 @@ static void test_matmul(void **state) {
 /* ---- matmul of several tokens, register-tiled (codegen/gemm_host.c) ---- */
 
 /* The generator's kernel (and its matmul_rows helper) into mb. */
-static void mb_gemm(module_builder_t *mb, const char *name, int K, int N, int VEC, int TT, int NC, int TB,
+static void mb_gemm(module_builder_t *mb, const char *name, int K, int N, int VEC, int TT, int NC, int TB, int KC,
                     const char *wt, const char *epi, bool rows) {
-  char v[6][16];
-  int vals[6] = {K, N, VEC, TT, NC, TB};
-  for (int i = 0; i < 6; i++) snprintf(v[i], sizeof v[i], "%d", vals[i]);
-  llmc_kinstance_t inst = {.family = "gemm_host", .n = 8,
+  char v[7][16];
+  int vals[7] = {K, N, VEC, TT, NC, TB, KC};
+  for (int i = 0; i < 7; i++) snprintf(v[i], sizeof v[i], "%d", vals[i]);
+  llmc_kinstance_t inst = {.family = "gemm_host", .n = 9,
                            .params = {{"K", v[0]}, {"N", v[1]}, {"VEC", v[2]}, {"TT", v[3]}, {"NC", v[4]},
-                                      {"TB", v[5]}, {"WTYPE", wt}, {"EPILOGUE", epi}}};
+                                      {"TB", v[5]}, {"KC", v[6]}, {"WTYPE", wt}, {"EPILOGUE", epi}}};
   mb_rows(mb, name, rows);
   check_ok(llmc_gemm_host_generate(&inst, name, &mb->text));
 }
@@ -375,14 +375,15 @@ static void mb_gemm(module_builder_t *mb, const char *name, int K, int N, int VE
 static void test_gemm_host(void **state) {
   (void)state;
   enum { STORE = LLMC_EPILOGUE_STORE, ADD = LLMC_EPILOGUE_ADD, SPLIT = LLMC_EPILOGUE_SPLIT };
+  /* KC below K: K in chunks (48 = 32 + 16: a short last one). */
   static const struct {
-    int K, N, VEC, TT, NC, TB, T, E, R;
+    int K, N, VEC, TT, NC, TB, KC, T, E, R;
     const char *wt;
-  } cases[] = {{64, 37, 16, 4, 4, 24, 5, STORE, 0, "f32"},  {64, 37, 16, 4, 4, 8, 30, STORE, 0, "f32"},
-               {24, 10, 8, 3, 4, 24, 7, ADD, 0, "f32"},    {48, 8, 16, 6, 4, 24, 3, STORE, 0, "f32"},
-               {12, 9, 4, 2, 3, 4, 9, SPLIT, 0, "f32"},    {7, 6, 1, 4, 4, 24, 5, STORE, 0, "f32"},
-               {64, 37, 16, 4, 4, 24, 6, STORE, 1, "f32"}, {64, 37, 16, 4, 4, 8, 19, STORE, 0, "bf16"},
-               {24, 10, 8, 3, 4, 24, 5, ADD, 0, "f16"},    {32, 9, 8, 4, 2, 24, 2, STORE, 1, "bf16"}};
+  } cases[] = {{64, 37, 16, 4, 4, 24, 256, 5, STORE, 0, "f32"},  {64, 37, 16, 4, 4, 8, 32, 30, STORE, 0, "f32"},
+               {24, 10, 8, 3, 4, 24, 8, 7, ADD, 0, "f32"},     {48, 8, 16, 6, 4, 24, 32, 3, STORE, 0, "f32"},
+               {12, 9, 4, 2, 3, 4, 4, 9, SPLIT, 0, "f32"},     {7, 6, 1, 4, 4, 24, 2, 5, STORE, 0, "f32"},
+               {64, 37, 16, 4, 4, 24, 256, 6, STORE, 1, "f32"}, {64, 37, 16, 4, 4, 8, 16, 19, STORE, 0, "bf16"},
+               {24, 10, 8, 3, 4, 24, 256, 5, ADD, 0, "f16"},   {32, 9, 8, 4, 2, 24, 16, 2, STORE, 1, "bf16"}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
   module_builder_t mb;
   mb_init(&mb);
@@ -401,7 +402,8 @@ static void test_gemm_host(void **state) {
     sizes[c][2] = cases[c].N - sizes[c][0] - sizes[c][1];
     llmc_matmul_epilogue((llmc_epilogue_t)cases[c].E, cases[c].N, sizes[c], 3, &epi[c]);
     assert_false(epi[c].failed);
-    mb_gemm(&mb, names[c], cases[c].K, cases[c].N, cases[c].VEC, cases[c].TT, cases[c].NC, cases[c].TB, cases[c].wt,
+    mb_gemm(&mb, names[c], cases[c].K, cases[c].N, cases[c].VEC, cases[c].TT, cases[c].NC, cases[c].TB, cases[c].KC,
+            cases[c].wt,
             epi[c].data, cases[c].R);
     mb_rows(&mb, gemv[c], cases[c].R);
     if (strcmp(cases[c].wt, "f32") == 0)
