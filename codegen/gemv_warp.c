@@ -46,6 +46,9 @@
  * consecutive tokens of the step (R * TOK accumulators a thread), so a
  * batch of decode tokens or a prefill chunk reads the weights ceil(T / TOK)
  * times instead of T. Tokens past T are clamped (computed, not stored).
+ * With ROWS (the logits' matmul) the tokens are the step's logit rows
+ * (meta, at args[10]): block y computes slots TOK*y.., the blocks past the
+ * count return at once, so a prefill chunk's logits cost one row's work.
  *
  * Launch: grid (ceil(N / (WARPS * R * (GLU ? 2 : 1))), ceil(T / TOK)) x
  * (WARPS * WS), grid_y_tokens = TOK;
@@ -221,13 +224,14 @@ static void emit_warp_sum(llmc_buf_t *o, const char *ind, const char *tag, const
 llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
   int64_t K = param(inst, "K"), R = param(inst, "R"), WARPS = param(inst, "WARPS"), U = param(inst, "UNROLL");
   int64_t WS = param(inst, "WS"), N = param(inst, "N"), NORM = param(inst, "NORM"), GLU = param(inst, "GLU");
-  int64_t TOK = param(inst, "TOK");
+  int64_t TOK = param(inst, "TOK"), ROWS = param(inst, "ROWS");
+  if (ROWS < 0) ROWS = 0; /* absent: every row */
   const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE"), *eps = param_s(inst, "EPS");
   const char *noffset = param_s(inst, "NOFFSET"); /* the norm weights' offset: Gemma's (1 + w) */
   llmc_dtype_t wdt;
   if (K <= 0 || K % 8 || R < 1 || R > 4 || WARPS < 1 || U < 1 || U > 16 || (WS != 32 && WS != 64) || !wt || !epi ||
       !eps || !noffset || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || GLU < 0 || GLU > 2 ||
-      (GLU && N % 2) || TOK < 1 || TOK > 8)
+      (GLU && N % 2) || TOK < 1 || TOK > 8 || (ROWS != 0 && ROWS != 1))
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: bad parameters");
   if (wdt == LLMC_DT_I8 && K % 16)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemv_warp: int8 rows need K %% 16 == 0");
@@ -251,6 +255,35 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                   "func.func private @%s_out(%%act: memref<?xf32>, %%args: memref<?xi64>, %%t: index, %%n: index, "
                   "%%y: f32) {\n%s  return\n}\n",
                   name, epi);
+  /* ROWS (the logits' matmul): the step's logit rows (llmc_abi.h), their
+   * meta offset at args[LLMC_MATMUL_ROWS_ARG]: a count, then the rows. */
+  char count_call[256];
+  if (ROWS) {
+    llmc_buf_printf(o,
+                    "func.func private @%s_rows(%%meta: memref<?xi32>, %%args: memref<?xi64>, %%t: index) -> index {\n"
+                    "  %%c = arith.constant %d : index\n"
+                    "  %%o_i = memref.load %%args[%%c] : memref<?xi64>\n"
+                    "  %%o = arith.index_cast %%o_i : i64 to index\n"
+                    "  %%n_i = memref.load %%meta[%%o] : memref<?xi32>\n"
+                    "  %%n = arith.index_cast %%n_i : i32 to index\n"
+                    "  %%m = arith.minui %%n, %%t : index\n"
+                    "  return %%m : index\n}\n"
+                    "func.func private @%s_row(%%meta: memref<?xi32>, %%args: memref<?xi64>, %%i: index) -> index {\n"
+                    "  %%c = arith.constant %d : index\n"
+                    "  %%c1 = arith.constant 1 : index\n"
+                    "  %%o_i = memref.load %%args[%%c] : memref<?xi64>\n"
+                    "  %%o = arith.index_cast %%o_i : i64 to index\n"
+                    "  %%o1 = arith.addi %%o, %%c1 : index\n"
+                    "  %%j = arith.addi %%o1, %%i : index\n"
+                    "  %%r_i = memref.load %%meta[%%j] : memref<?xi32>\n"
+                    "  %%r = arith.index_cast %%r_i : i32 to index\n"
+                    "  return %%r : index\n}\n",
+                    name, LLMC_MATMUL_ROWS_ARG, name, LLMC_MATMUL_ROWS_ARG);
+    snprintf(count_call, sizeof count_call,
+             "func.call @%.100s_rows(%%meta, %%args, %%t_all) : (memref<?xi32>, memref<?xi64>, index) -> index", name);
+  } else {
+    snprintf(count_call, sizeof count_call, "arith.addi %%t_all, %%c0 : index");
+  }
   llmc_buf_printf(o,
                   "gpu.func @%s(%%act: memref<?xf32>, %%w: memref<?xf32>, %%kv: memref<?xf32>, %%meta: "
                   "memref<?xi32>, %%args: memref<?xi64>, %%extent: i64) kernel attributes {known_block_size = "
@@ -282,12 +315,15 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                   "%s%%t_i = memref.load %%args[%%c3] : memref<?xi64>\n"
                   "%s%%a_off = arith.index_cast %%a_off_i : i64 to index\n"
                   "%s%%b_off = arith.index_cast %%b_off_i : i64 to index\n"
-                  "%s%%tokens = arith.index_cast %%t_i : i64 to index\n"
+                  "%s%%t_all = arith.index_cast %%t_i : i64 to index\n"
                   "%s%%n_cols = arith.index_cast %%extent : i64 to index\n"
                   "%s%%n_end = arith.minui %%n_cols, %%n_dim : index\n"
+                  "%s%%tokens = %s\n"
                   "%s%%live = arith.cmpi ult, %%tb, %%tokens : index\n"
                   "%sscf.if %%live {\n",
-                  I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, I);
+                  I, I, I, I, I, I, I, I, I, I, I, I, I, I, I,
+                  count_call,
+                  I, I);
   const char *J = "    ";
   if (NORM)
     llmc_buf_printf(o,
@@ -299,12 +335,23 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                     g.xt);
   /* Tokens past T are clamped to the last one (computed, not stored). */
   llmc_buf_printf(o, "%s%%t_last = arith.subi %%tokens, %%c1 : index\n", J);
-  for (int j = 0; j < TOK; j++)
+  /* Slot tk of the step's rows (ROWS: the logit rows it lists) is token
+   * row tr. */
+  for (int j = 0; j < TOK; j++) {
     llmc_buf_printf(o,
                     "%s%%tj%d = arith.constant %d : index\n%s%%tk%d = arith.addi %%tb, %%tj%d : index\n"
-                    "%s%%tc%d = arith.minui %%tk%d, %%t_last : index\n%s%%t_k%d = arith.muli %%tc%d, %%k_dim : index\n"
-                    "%s%%a_row%d = arith.addi %%a_off, %%t_k%d : index\n",
-                    J, j, j, J, j, j, J, j, j, J, j, j, J, j, j);
+                    "%s%%tc%d = arith.minui %%tk%d, %%t_last : index\n",
+                    J, j, j, J, j, j, J, j, j);
+    if (ROWS)
+      llmc_buf_printf(o,
+                      "%s%%tr%d = func.call @%s_row(%%meta, %%args, %%tc%d) : (memref<?xi32>, memref<?xi64>, index) -> "
+                      "index\n",
+                      J, j, name, j);
+    else
+      llmc_buf_printf(o, "%s%%tr%d = arith.addi %%tc%d, %%c0 : index\n", J, j, j);
+    llmc_buf_printf(o, "%s%%t_k%d = arith.muli %%tr%d, %%k_dim : index\n%s%%a_row%d = arith.addi %%a_off, %%t_k%d : index\n",
+                    J, j, j, J, j, j);
+  }
   /* Outputs: GLU's are the first half's columns (gate o, up H + o). */
   llmc_buf_printf(o,
                   "%s%%h_dim = arith.constant %lld : index\n"
@@ -465,14 +512,14 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                         "%s  %%gc9 = arith.constant 9 : index\n"
                         "%s  %%go_i = memref.load %%args[%%gc9] : memref<?xi64>\n"
                         "%s  %%go = arith.index_cast %%go_i : i64 to index\n"
-                        "%s  %%gth = arith.muli %%tk%d, %%h_dim : index\n"
+                        "%s  %%gth = arith.muli %%tr%d, %%h_dim : index\n"
                         "%s  %%grow = arith.addi %%go, %%gth : index\n"
                         "%s  %%gi = arith.addi %%grow, %%out%d : index\n"
                         "%s  memref.store %%gy, %%act[%%gi] : memref<?xf32>\n",
                         J, yu, J, J, J, J, j, J, J, r, J);
       } else {
         llmc_buf_printf(o,
-                        "%s  func.call @%s_out(%%act, %%args, %%tk%d, %%out%d, %s) : (memref<?xf32>, memref<?xi64>, "
+                        "%s  func.call @%s_out(%%act, %%args, %%tr%d, %%out%d, %s) : (memref<?xf32>, memref<?xi64>, "
                         "index, index, f32) -> ()\n",
                         J, name, j, r, y);
       }

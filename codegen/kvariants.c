@@ -739,6 +739,7 @@ static llmc_status_t *gemv_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t 
   put_int(x, out, "WARPS", c->values[1]);
   put_int(x, out, "UNROLL", c->values[2]);
   put_int(x, out, "TOK", c->values[3]);
+  put_int(x, out, "ROWS", x->call->sampled_rows); /* the logits' matmul: only the sampled rows */
   return NULL;
 }
 
@@ -949,6 +950,7 @@ static const llmc_kvariant_t registry[] = {
      .params = {{"R", 3, {1, 2, 4}}, {"WARPS", 4, {2, 4, 8, 16}}, {"UNROLL", 5, {1, 2, 4, 8, 16}}, {"TOK", 4, {1, 2, 4, 8}}},
      .supports = gemv_warp_supports,
      .fuses = "norm glu",
+     .sampled_rows = true,
      .heuristic = gemv_warp_heuristic,
      .legal = gemv_warp_legal,
      .emit = gemv_warp_emit,
