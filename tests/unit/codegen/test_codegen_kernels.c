@@ -1193,6 +1193,85 @@ static void test_attention(void **state) {
   lib_close(&lib);
 }
 
+/* The attention kernel over the shapes models have: head dims 64, 80, 96,
+ * 128 and 256, GQA ratios 1, 4 and 8, and contexts of 1, 7, 64, 513 and
+ * 2048 positions (one step's tokens at those positions of one sequence,
+ * blocks of 16 in reverse order in the pool, so every prompt crosses block
+ * boundaries), against a double-precision softmax. */
+enum { S_BS = 16, S_MAXB = 128, S_KVH = 2, S_T = 5 };
+static void test_attention_shapes(void **state) {
+  (void)state;
+  static const int hds[] = {64, 80, 96, 128, 256}, groups[] = {1, 4, 8};
+  static const int32_t pos[S_T] = {0, 6, 63, 512, 2047};
+  enum { N_HD = 5, N_G = 3 };
+  module_builder_t mb;
+  mb_init(&mb);
+  char names[N_HD * N_G][32];
+  for (int i = 0; i < N_HD; i++)
+    for (int j = 0; j < N_G; j++) {
+      int hd = hds[i], h = S_KVH * groups[j];
+      char *n = names[i * N_G + j], v[6][24];
+      snprintf(n, 32, "as_%d_%d", hd, groups[j]);
+      snprintf(v[0], 24, "%d", hd);
+      snprintf(v[1], 24, "%d", hd / 2);
+      snprintf(v[2], 24, "%d", h);
+      snprintf(v[3], 24, "%d", 2 * S_BS * S_KVH * hd); /* one layer's K and V a block */
+      snprintf(v[4], 24, "%d", S_MAXB);
+      llmc_template_f32_literal(1.0f / sqrtf((float)hd), v[5]);
+      mb_rot(&mb, n, v[0], 10000.0f, "0", v[1]);
+      mb_add(&mb, "kv_f32", "NAME", n, "HEAD_DIM", v[0], NULL);
+      mb_add(&mb, "attention", "NAME", n, "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0], "BLOCK_SIZE", "16",
+             "BLOCK_FLOATS", v[3], "MAX_BLOCKS", v[4], "SCALE", v[5], "ROPE", "0", "WINDOW", "0", "SOFTCAP", "0.0",
+             NULL);
+    }
+  kernel_lib_t lib;
+  mb_build(&mb, &lib);
+  for (int i = 0; i < N_HD; i++)
+    for (int j = 0; j < N_G; j++) {
+      const int hd = hds[i], H = S_KVH * groups[j], R = H * hd, kvd = S_KVH * hd, bf = 2 * S_BS * kvd;
+      uint64_t rng = 23 + (uint64_t)(i * N_G + j);
+      bufs_t b;
+      const int64_t q_off = 3, o_off = q_off + S_T * R + 5;
+      const int m_pos = 0, m_seq = S_T, m_bt = 2 * S_T;
+      bufs_alloc(&b, o_off + S_T * R, 1, (int64_t)S_MAXB * bf, m_bt + S_MAXB);
+      fill(b.act + q_off, S_T * R, &rng, -2, 2);
+      fill(b.kv, (int64_t)S_MAXB * bf, &rng, -2, 2);
+      for (int t = 0; t < S_T; t++) b.meta[m_pos + t] = pos[t], b.meta[m_seq + t] = 0;
+      for (int k = 0; k < S_MAXB; k++) b.meta[m_bt + k] = S_MAXB - 1 - k;
+      float *want = malloc(sizeof(float) * (size_t)(S_T * R));
+      double *sc = malloc(sizeof(double) * 2048);
+      for (int t = 0; t < S_T; t++)
+        for (int h = 0; h < H; h++) {
+          int g = h / groups[j], p = pos[t];
+          const float *q = b.act + q_off + t * R + h * hd;
+          double m = -INFINITY, sum = 0;
+          for (int x = 0; x <= p; x++) {
+            const float *k = b.kv + (int64_t)b.meta[m_bt + x / S_BS] * bf + (x % S_BS) * kvd + g * hd;
+            double dot = 0;
+            for (int d = 0; d < hd; d++) dot += (double)q[d] * k[d];
+            sc[x] = dot / sqrt((double)hd);
+            m = sc[x] > m ? sc[x] : m;
+          }
+          for (int x = 0; x <= p; x++) sum += exp(sc[x] - m);
+          for (int d = 0; d < hd; d++) {
+            double acc = 0;
+            for (int x = 0; x <= p; x++)
+              acc += exp(sc[x] - m) / sum *
+                     b.kv[(int64_t)b.meta[m_bt + x / S_BS] * bf + (S_BS + x % S_BS) * kvd + g * hd + d];
+            want[t * R + h * hd + d] = (float)acc;
+          }
+        }
+      int64_t args[6] = {q_off, o_off, m_pos, m_seq, m_bt, 0};
+      memcpy(b.args, args, sizeof args);
+      launch(lib_fn(&lib, names[i * N_G + j]), &b, 6, S_T * H);
+      expect_close(b.act + o_off, want, S_T * R, names[i * N_G + j]);
+      free(sc);
+      free(want);
+      bufs_free(&b);
+    }
+  lib_close(&lib);
+}
+
 /* ---- targets other than host, determinism ---- */
 
 /* A module using every template, for object-level checks. */
@@ -1354,7 +1433,7 @@ int main(void) {
       cmocka_unit_test(test_activations),
       cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),
       cmocka_unit_test(test_rope),        cmocka_unit_test(test_kv_write),
-      cmocka_unit_test(test_attention),   cmocka_unit_test(test_aarch64_object),
+      cmocka_unit_test(test_attention),   cmocka_unit_test(test_attention_shapes),   cmocka_unit_test(test_aarch64_object),
       cmocka_unit_test(test_determinism), cmocka_unit_test(test_parse_error),
       cmocka_unit_test(test_link_error),
   };
