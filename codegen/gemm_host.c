@@ -35,7 +35,9 @@
  *
  *   params: K, N, VEC (divides K; even for 16-bit weights), TT (1..8), NC
  *           (1..8), TB (a multiple of TT), KC (a multiple of VEC; >= K: one
- *           chunk), WTYPE (f32 | f16 | bf16), EPILOGUE
+ *           chunk), PF (f32 words of weights to prefetch ahead in a token
+ *           block's first tile, which streams them from memory; 0: none),
+ *           WTYPE (f32 | f16 | bf16), EPILOGUE
  *   args:   as matmul.host.mlir: [a_off, b_off (f32 words), out_off, T, then
  *           the epilogue's], args[10] the step's logit rows with
  *           matmul_rows ON
@@ -49,7 +51,7 @@
 /* A tile function's type (emit_tile). */
 #define TILE_TYPE                                                                                           \
   "(memref<?xf32>, memref<?xf32>, memref<?xi32>, memref<?xi64>, index, index, index, index, index, index, " \
-  "i1, i1, memref<?xf32>, index) -> ()"
+  "i1, i1, memref<?xf32>, index, i1) -> ()"
 
 static int64_t param(const llmc_kinstance_t *inst, const char *key) {
   for (int i = 0; i < inst->n; i++)
@@ -66,7 +68,7 @@ static const char *param_s(const llmc_kinstance_t *inst, const char *key) {
 typedef struct {
   llmc_buf_t *o;
   const char *name;
-  int64_t K, vec, ncmax;
+  int64_t K, vec, ncmax, pf; /* pf: f32 words to prefetch ahead in a block's first tile (0: none) */
   bool half;         /* 16-bit weights */
   const char *wtype; /* "f16" | "bf16" with half */
 } gen_t;
@@ -85,7 +87,7 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
   llmc_buf_printf(o,
                   "func.func private @%s_t%dx%d(%%act: memref<?xf32>, %%w: memref<?xf32>, %%meta: memref<?xi32>, "
                   "%%args: memref<?xi64>, %%a_off: index, %%b_off: index, %%i0: index, %%n: index, %%k0: index, "
-                  "%%k1: index, %%first: i1, %%last: i1, %%scr: memref<?xf32>, %%rel: index) {\n"
+                  "%%k1: index, %%first: i1, %%last: i1, %%scr: memref<?xf32>, %%rel: index, %%pf: i1) {\n"
                   "  %%c1 = arith.constant 1 : index\n"
                   "  %%c2 = arith.constant 2 : index\n"
                   "  %%c0 = arith.constant 0 : index\n"
@@ -137,6 +139,17 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                     j, j, j, j, vt);
   for (int c = 0; c < nc; c++) {
     llmc_buf_printf(o, "    %%ib%d = arith.addi %%b%d, %%k : index\n", c, c);
+    /* The block's first tile streams the weights from memory: prefetch
+     * PF words ahead, as the GEMV does (the later tiles find them in L1). */
+    if (g->pf > 0)
+      llmc_buf_printf(o,
+                      "    scf.if %%pf {\n"
+                      "      %%pfc%d = arith.constant %lld : index\n"
+                      "      %%pfa%d = arith.addi %%ib%d, %%pfc%d : index\n"
+                      "      %%pfw%d = arith.divui %%pfa%d, %%c%d : index\n"
+                      "      memref.prefetch %%w[%%pfw%d], read, locality<3>, data : memref<?xf32>\n"
+                      "    }\n",
+                      c, (long long)g->pf * (g->half ? 2 : 1), c, c, c, c, c, g->half ? 2 : 1, c);
     if (!g->half) {
       llmc_buf_printf(o, "    %%wv%d = vector.load %%w[%%ib%d] : memref<?xf32>, %s\n", c, c, vt);
     } else {
@@ -184,7 +197,7 @@ static void emit_switch(const gen_t *g, int tt, int nc, const char *ind) {
     llmc_buf_printf(o,
                     "%scase %d {\n"
                     "%s  func.call @%s_t%dx%d(%%act, %%w, %%meta, %%args, %%a_off, %%b_off, %%full_end, %%n, %%k0, %%k1, "
-                    "%%first, %%last, %%scr, %%full) : " TILE_TYPE "\n"
+                    "%%first, %%last, %%scr, %%full, %%pf_rem) : " TILE_TYPE "\n"
                     "%s  scf.yield\n"
                     "%s}\n",
                     ind, r, ind, g->name, r, nc, ind, ind);
@@ -193,13 +206,13 @@ static void emit_switch(const gen_t *g, int tt, int nc, const char *ind) {
 
 llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
   int64_t K = param(inst, "K"), N = param(inst, "N"), VEC = param(inst, "VEC"), TT = param(inst, "TT");
-  int64_t NC = param(inst, "NC"), TB = param(inst, "TB"), KC = param(inst, "KC");
+  int64_t NC = param(inst, "NC"), TB = param(inst, "TB"), KC = param(inst, "KC"), PF = param(inst, "PF");
   const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE");
   bool half = wt && (strcmp(wt, "f16") == 0 || strcmp(wt, "bf16") == 0);
   if (K <= 0 || N <= 0 || VEC < 1 || VEC > 16 || K % VEC || TT < 1 || TT > 8 || NC < 1 || NC > 8 || TB < TT ||
-      TB % TT || KC < VEC || KC % VEC || !wt || !epi || (!half && strcmp(wt, "f32") != 0) || (half && VEC % 2))
+      TB % TT || KC < VEC || KC % VEC || PF < 0 || !wt || !epi || (!half && strcmp(wt, "f32") != 0) || (half && VEC % 2))
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemm_host: bad parameters");
-  gen_t g = {.o = o, .name = name, .K = K, .vec = VEC, .ncmax = NC, .half = half, .wtype = half ? wt : NULL};
+  gen_t g = {.o = o, .name = name, .K = K, .vec = VEC, .ncmax = NC, .pf = PF, .half = half, .wtype = half ? wt : NULL};
   /* The scratch holding a token block's accumulators between K chunks
    * (none when K is one chunk). */
   int64_t scratch = KC < K ? TB * NC * VEC : 1;
@@ -268,10 +281,12 @@ llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char 
                     "        %%k1 = arith.minui %%k0e, %%k_dim : index\n"
                     "        %%first = arith.cmpi eq, %%k0, %%c0 : index\n"
                     "        %%last = arith.cmpi eq, %%k1, %%k_dim : index\n"
+                    "        %%pf_rem = arith.cmpi eq, %%full, %%c0 : index\n"
                     "        scf.for %%i = %%tb0 to %%full_end step %%tt {\n"
                     "          %%rel = arith.subi %%i, %%tb0 : index\n"
+                    "          %%pf = arith.cmpi eq, %%rel, %%c0 : index\n"
                     "          func.call @%s_t%lldx%d(%%act, %%w, %%meta, %%args, %%a_off, %%b_off, %%i, %%n, %%k0, %%k1, "
-                    "%%first, %%last, %%scr, %%rel) : " TILE_TYPE "\n"
+                    "%%first, %%last, %%scr, %%rel, %%pf) : " TILE_TYPE "\n"
                     "        }\n",
                     name, (long long)TT, nc);
     emit_switch(&g, (int)TT, nc, "        ");

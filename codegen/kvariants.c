@@ -419,6 +419,9 @@ static llmc_status_t *gemm_host_emit(const llmc_kctx_t *x, const llmc_kconfig_t 
   put_int(x, out, "NC", c->values[2]);
   put_int(x, out, "TB", c->values[3]);
   put_int(x, out, "KC", c->values[4]);
+  /* The GEMV's prefetch distance (widest_vec_prefetch), for a block's
+   * first tile: a batch of a few decode tokens is as memory-bound as one. */
+  put_int(x, out, "PF", x->call->weight_dtype == LLMC_DT_F32 ? 4096 : 2048);
   put(x, out, "WTYPE", llmc_dtype_name(x->call->weight_dtype));
   return NULL;
 }

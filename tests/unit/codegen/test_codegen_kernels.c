@@ -358,12 +358,12 @@ static void test_matmul(void **state) {
 /* The generator's kernel (and its matmul_rows helper) into mb. */
 static void mb_gemm(module_builder_t *mb, const char *name, int K, int N, int VEC, int TT, int NC, int TB, int KC,
                     const char *wt, const char *epi, bool rows) {
-  char v[7][16];
-  int vals[7] = {K, N, VEC, TT, NC, TB, KC};
-  for (int i = 0; i < 7; i++) snprintf(v[i], sizeof v[i], "%d", vals[i]);
-  llmc_kinstance_t inst = {.family = "gemm_host", .n = 9,
+  char v[8][16];
+  int vals[8] = {K, N, VEC, TT, NC, TB, KC, K % 3 ? 64 : 0}; /* prefetch on in some cases */
+  for (int i = 0; i < 8; i++) snprintf(v[i], sizeof v[i], "%d", vals[i]);
+  llmc_kinstance_t inst = {.family = "gemm_host", .n = 10,
                            .params = {{"K", v[0]}, {"N", v[1]}, {"VEC", v[2]}, {"TT", v[3]}, {"NC", v[4]},
-                                      {"TB", v[5]}, {"KC", v[6]}, {"WTYPE", wt}, {"EPILOGUE", epi}}};
+                                      {"TB", v[5]}, {"KC", v[6]}, {"PF", v[7]}, {"WTYPE", wt}, {"EPILOGUE", epi}}};
   mb_rows(mb, name, rows);
   check_ok(llmc_gemm_host_generate(&inst, name, &mb->text));
 }
