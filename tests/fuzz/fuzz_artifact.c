@@ -32,7 +32,7 @@ enum { V = 13, D = 4, TMAX = 4, SEQS = 3, MAXB = 16, ACT = 2 * TMAX * D + TMAX *
 /* A plan in the shape of the runtime tests' fake model (four launches). */
 static const int64_t base_plan[] = {
     V, TMAX, 64, SEQS, ACT, 2 * TMAX * D, 1, 1, D, 4, 2 * 4 * D, MAXB, 0, TMAX, 2 * TMAX, 3 * TMAX,
-    3 * TMAX + SEQS * MAXB, WF, 4, 0,
+    3 * TMAX + SEQS * MAXB + 1 + TMAX, WF, 4, 0, 3 * TMAX + SEQS * MAXB,
     0, 0, 1, 1, TMAX, 4, 0, 0, 0, 0, 0, 0, V, 0,
     1, 0, 1, 1, TMAX, 5, 0, 0, TMAX * D, 0, TMAX, 0, 2 * TMAX, 0, 0, 0,
     2, 0, 1, 1, 1, 3, 0, 0, 3 * TMAX, 0, 0, 0,
@@ -59,6 +59,9 @@ static int64_t buffer_size(const int64_t *h, int64_t kind) {
 static void check_accepted(const llmc_model_v1_t *m, const llmc_rt_plan_index_t *ix) {
   const int64_t *h = m->plan;
   FUZZ_CHECK(ix->n_launches == h[LLMC_PLAN_N_LAUNCHES]);
+  /* The runtime writes the step's logit rows there. */
+  FUZZ_CHECK(h[LLMC_PLAN_META_LOGIT_ROWS] >= 0 &&
+             (__int128)h[LLMC_PLAN_META_LOGIT_ROWS] + 1 + h[LLMC_PLAN_MAX_STEP_TOKENS] <= h[LLMC_PLAN_META_INTS]);
   int64_t args = 0;
   for (int64_t l = 0; l < ix->n_launches; l++) {
     const int64_t *L = m->plan + ix->launch_pos[l];
