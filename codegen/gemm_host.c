@@ -53,18 +53,6 @@
   "(memref<?xf32>, memref<?xf32>, memref<?xi32>, memref<?xi64>, index, index, index, index, index, index, " \
   "i1, i1, memref<?xf32>, index, i1) -> ()"
 
-static int64_t param(const llmc_kinstance_t *inst, const char *key) {
-  for (int i = 0; i < inst->n; i++)
-    if (strcmp(inst->params[i].key, key) == 0) return strtoll(inst->params[i].value, NULL, 10);
-  return -1;
-}
-
-static const char *param_s(const llmc_kinstance_t *inst, const char *key) {
-  for (int i = 0; i < inst->n; i++)
-    if (strcmp(inst->params[i].key, key) == 0) return inst->params[i].value;
-  return NULL;
-}
-
 typedef struct {
   llmc_buf_t *o;
   const char *name;
@@ -205,9 +193,9 @@ static void emit_switch(const gen_t *g, int tt, int nc, const char *ind) {
 }
 
 llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
-  int64_t K = param(inst, "K"), N = param(inst, "N"), VEC = param(inst, "VEC"), TT = param(inst, "TT");
-  int64_t NC = param(inst, "NC"), TB = param(inst, "TB"), KC = param(inst, "KC"), PF = param(inst, "PF");
-  const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE");
+  int64_t K = llmc_kinstance_int(inst, "K"), N = llmc_kinstance_int(inst, "N"), VEC = llmc_kinstance_int(inst, "VEC"), TT = llmc_kinstance_int(inst, "TT");
+  int64_t NC = llmc_kinstance_int(inst, "NC"), TB = llmc_kinstance_int(inst, "TB"), KC = llmc_kinstance_int(inst, "KC"), PF = llmc_kinstance_int(inst, "PF");
+  const char *wt = llmc_kinstance_str(inst, "WTYPE"), *epi = llmc_kinstance_str(inst, "EPILOGUE");
   bool half = wt && (strcmp(wt, "f16") == 0 || strcmp(wt, "bf16") == 0);
   if (K <= 0 || N <= 0 || VEC < 1 || VEC > 16 || K % VEC || TT < 1 || TT > 8 || NC < 1 || NC > 8 || TB < TT ||
       TB % TT || KC < VEC || KC % VEC || PF < 0 || !wt || !epi || (!half && strcmp(wt, "f32") != 0) || (half && VEC % 2))

@@ -60,18 +60,6 @@
 
 #include "kplan_impl.h"
 
-static int64_t param(const llmc_kinstance_t *inst, const char *key) {
-  for (int i = 0; i < inst->n; i++)
-    if (strcmp(inst->params[i].key, key) == 0) return strtoll(inst->params[i].value, NULL, 10);
-  return -1;
-}
-
-static const char *param_s(const llmc_kinstance_t *inst, const char *key) {
-  for (int i = 0; i < inst->n; i++)
-    if (strcmp(inst->params[i].key, key) == 0) return inst->params[i].value;
-  return NULL;
-}
-
 enum { MAX_ACC = 8 * 8 + 8 }; /* rows (GLU: 2R <= 8) x tokens (<= 8), and a sum of squares a token */
 
 /* What the emitters need to know. */
@@ -222,12 +210,12 @@ static void emit_warp_sum(llmc_buf_t *o, const char *ind, const char *tag, const
 }
 
 llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
-  int64_t K = param(inst, "K"), R = param(inst, "R"), WARPS = param(inst, "WARPS"), U = param(inst, "UNROLL");
-  int64_t WS = param(inst, "WS"), N = param(inst, "N"), NORM = param(inst, "NORM"), GLU = param(inst, "GLU");
-  int64_t TOK = param(inst, "TOK"), ROWS = param(inst, "ROWS");
+  int64_t K = llmc_kinstance_int(inst, "K"), R = llmc_kinstance_int(inst, "R"), WARPS = llmc_kinstance_int(inst, "WARPS"), U = llmc_kinstance_int(inst, "UNROLL");
+  int64_t WS = llmc_kinstance_int(inst, "WS"), N = llmc_kinstance_int(inst, "N"), NORM = llmc_kinstance_int(inst, "NORM"), GLU = llmc_kinstance_int(inst, "GLU");
+  int64_t TOK = llmc_kinstance_int(inst, "TOK"), ROWS = llmc_kinstance_int(inst, "ROWS");
   if (ROWS < 0) ROWS = 0; /* absent: every row */
-  const char *wt = param_s(inst, "WTYPE"), *epi = param_s(inst, "EPILOGUE"), *eps = param_s(inst, "EPS");
-  const char *noffset = param_s(inst, "NOFFSET"); /* the norm weights' offset: Gemma's (1 + w) */
+  const char *wt = llmc_kinstance_str(inst, "WTYPE"), *epi = llmc_kinstance_str(inst, "EPILOGUE"), *eps = llmc_kinstance_str(inst, "EPS");
+  const char *noffset = llmc_kinstance_str(inst, "NOFFSET"); /* the norm weights' offset: Gemma's (1 + w) */
   llmc_dtype_t wdt;
   if (K <= 0 || K % 8 || R < 1 || R > 4 || WARPS < 1 || U < 1 || U > 16 || (WS != 32 && WS != 64) || !wt || !epi ||
       !eps || !noffset || !llmc_dtype_parse(wt, &wdt) || (NORM != 0 && NORM != 1) || GLU < 0 || GLU > 2 ||

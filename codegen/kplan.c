@@ -598,6 +598,17 @@ llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const llmc_kcall_t *c,
   return NULL;
 }
 
+const char *llmc_kinstance_str(const llmc_kinstance_t *inst, const char *key) {
+  for (int i = 0; i < inst->n; i++)
+    if (strcmp(inst->params[i].key, key) == 0) return inst->params[i].value;
+  return NULL;
+}
+
+int64_t llmc_kinstance_int(const llmc_kinstance_t *inst, const char *key) {
+  const char *v = llmc_kinstance_str(inst, key);
+  return v ? strtoll(v, NULL, 10) : -1;
+}
+
 llmc_status_t *llmc_kinstance_render(const llmc_kinstance_t *inst, const char *target_class, const char *name,
                                      llmc_buf_t *out) {
   if (strcmp(inst->family, "fused") == 0) return NULL; /* done by another kcall's kernel here */

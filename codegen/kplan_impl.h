@@ -59,6 +59,11 @@ extern const llmc_kvariant_t llmc_kvariant_fused;
  * kcall on a target is chosen for it. */
 const llmc_kvariant_t *llmc_kvariants(int *out_count);
 
+/* A generator's parameter: as an integer (-1 when absent), or its text
+ * (NULL when absent). */
+int64_t llmc_kinstance_int(const llmc_kinstance_t *inst, const char *key);
+const char *llmc_kinstance_str(const llmc_kinstance_t *inst, const char *key);
+
 /* gemm_host.c: the register-tiled CPU matmul for steps of several tokens. */
 LLMC_MUST_USE llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 

@@ -266,6 +266,33 @@ static void ref_matmul(const float *a, const float *b, float *out, int T, int K,
     }
 }
 
+/* A matmul launch's arguments for epilogue e (llmc_matmul_epilogue):
+ * [a, b, out, T], then the residual at r_off (add) or the second and third
+ * parts back to back after the first at o_off (split, sizes); want (the
+ * plain product) becomes what the epilogue writes. Returns the count. */
+static int64_t epilogue_args(bufs_t *b, int e, int64_t a_off, int64_t b_off, int64_t o_off, int64_t r_off, int T,
+                             int N, const int64_t sizes[3], float *want) {
+  b->args[0] = a_off, b->args[1] = b_off, b->args[2] = o_off, b->args[3] = T;
+  int64_t n_args = 4;
+  if (e == LLMC_EPILOGUE_ADD) {
+    b->args[n_args++] = r_off;
+    for (int i = 0; i < T * N; i++) want[i] += b->act[r_off + i];
+  } else if (e == LLMC_EPILOGUE_SPLIT) {
+    float *parts = malloc(sizeof(float) * (size_t)(T * N));
+    assert_non_null(parts);
+    int64_t at = 0, begin = 0;
+    for (int p = 0; p < 3; p++) {
+      if (p > 0) b->args[n_args++] = o_off + at;
+      for (int t = 0; t < T; t++)
+        for (int64_t j = 0; j < sizes[p]; j++) parts[at++] = want[t * N + begin + j];
+      begin += sizes[p];
+    }
+    memcpy(want, parts, sizeof(float) * (size_t)(T * N));
+    free(parts);
+  }
+  return n_args;
+}
+
 /* Every epilogue (codegen/kvariants.c, llmc_matmul_epilogue) on the same
  * dot products: a plain store, a residual add (matmul_add), and a split
  * into up to three results (fuse-sibling-matmuls). */
@@ -313,24 +340,7 @@ static void test_matmul(void **state) {
     fill(b.w + b_off, N * K, &rng, -1, 1);
     float *want = malloc(sizeof(float) * (size_t)(T * N));
     ref_matmul(b.act + a_off, b.w + b_off, want, T, K, N);
-    b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, b.args[3] = T;
-    int64_t n_args = 4;
-    if (cases[c].E == ADD) {
-      b.args[n_args++] = r_off;
-      for (int i = 0; i < T * N; i++) want[i] += b.act[r_off + i];
-    } else if (cases[c].E == SPLIT) {
-      /* want as the three parts' [T, size] rows, back to back from o_off. */
-      float *parts = malloc(sizeof(float) * (size_t)(T * N));
-      int64_t at = 0, begin = 0;
-      for (int p = 0; p < 3; p++) {
-        if (p > 0) b.args[n_args++] = o_off + at;
-        for (int t = 0; t < T; t++)
-          for (int64_t j = 0; j < sizes[c][p]; j++) parts[at++] = want[t * N + begin + j];
-        begin += sizes[c][p];
-      }
-      memcpy(want, parts, sizeof(float) * (size_t)(T * N));
-      free(parts);
-    }
+    int64_t n_args = epilogue_args(&b, cases[c].E, a_off, b_off, o_off, r_off, T, N, sizes[c], want);
     if (cases[c].R) n_args = set_rows(&b, n_args, T);
     llmc_kernel_fn fn = lib_fn(&lib, names[c]);
     launch(fn, &b, n_args, N);
@@ -438,23 +448,7 @@ static void test_gemm_host(void **state) {
     }
     float *want = malloc(sizeof(float) * (size_t)(T * N));
     ref_matmul(b.act + a_off, wf, want, T, K, N);
-    b.args[0] = a_off, b.args[1] = b_off, b.args[2] = o_off, b.args[3] = T;
-    int64_t n_args = 4;
-    if (cases[c].E == ADD) {
-      b.args[n_args++] = r_off;
-      for (int i = 0; i < T * N; i++) want[i] += b.act[r_off + i];
-    } else if (cases[c].E == SPLIT) {
-      float *parts = malloc(sizeof(float) * (size_t)(T * N));
-      int64_t at = 0, begin = 0;
-      for (int p = 0; p < 3; p++) {
-        if (p > 0) b.args[n_args++] = o_off + at;
-        for (int t = 0; t < T; t++)
-          for (int64_t j = 0; j < sizes[c][p]; j++) parts[at++] = want[t * N + begin + j];
-        begin += sizes[c][p];
-      }
-      memcpy(want, parts, sizeof(float) * (size_t)(T * N));
-      free(parts);
-    }
+    int64_t n_args = epilogue_args(&b, cases[c].E, a_off, b_off, o_off, r_off, T, N, sizes[c], want);
     if (cases[c].R) n_args = set_rows(&b, n_args, T);
     launch(lib_fn(&lib, names[c]), &b, n_args, N);
     if (cases[c].R) expect_rows(b.act + o_off, want, T, N, 7.0f, names[c]);
