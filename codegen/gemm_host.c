@@ -82,8 +82,9 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                   "  %%k_dim = arith.constant %lld : index\n"
                   "  %%vec = arith.constant %lld : index\n"
                   "  %%ncmax = arith.constant %lld : index\n"
-                  "  %%zero = arith.constant dense<0.0> : %s\n",
-                  n, tt, nc, (long long)g->K, (long long)g->vec, (long long)g->ncmax, vt);
+                  "  %%zero = arith.constant dense<0.0> : %s\n"
+                  "  %%sh16 = arith.constant dense<16> : vector<%lldxi32>\n",
+                  n, tt, nc, (long long)g->K, (long long)g->vec, (long long)g->ncmax, vt, (long long)g->vec);
   for (int i = 0; i < (tt > nc ? tt : nc); i++) llmc_buf_printf(o, "  %%c%d_ = arith.constant %d : index\n", i, i);
   for (int j = 0; j < tt; j++)
     llmc_buf_printf(o,
@@ -140,6 +141,20 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                       c, (long long)g->pf * (g->half ? 2 : 1), c, c, c, c, c, g->half ? 2 : 1, c);
     if (!g->half) {
       llmc_buf_printf(o, "    %%wv%d = vector.load %%w[%%ib%d] : memref<?xf32>, %s\n", c, c, vt);
+    } else if (strcmp(g->wtype, "bf16") == 0) {
+      /* A bf16 is the high half of an f32: widened with integer ops, exactly
+       * (an arith.extf from bf16 on a target without bf16 instructions let
+       * LLVM's legalizer call compiler-rt's __truncsfbf2, which model.so
+       * cannot resolve). */
+      llmc_buf_printf(o,
+                      "    %%iw%d = arith.divui %%ib%d, %%c2 : index\n"
+                      "    %%ww%d = vector.load %%w[%%iw%d] : memref<?xf32>, vector<%lldxf32>\n"
+                      "    %%wh%d = vector.bitcast %%ww%d : vector<%lldxf32> to vector<%lldxi16>\n"
+                      "    %%wx%d = arith.extui %%wh%d : vector<%lldxi16> to vector<%lldxi32>\n"
+                      "    %%ws%d = arith.shli %%wx%d, %%sh16 : vector<%lldxi32>\n"
+                      "    %%wv%d = arith.bitcast %%ws%d : vector<%lldxi32> to %s\n",
+                      c, c, c, c, (long long)(g->vec / 2), c, c, (long long)(g->vec / 2), (long long)g->vec, c, c,
+                      (long long)g->vec, (long long)g->vec, c, c, (long long)g->vec, c, c, (long long)g->vec, vt);
     } else {
       llmc_buf_printf(o,
                       "    %%iw%d = arith.divui %%ib%d, %%c2 : index\n"

@@ -60,7 +60,12 @@ func.func private @{{NAME}}_exp(%x0: vector<{{BLOCK_SIZE}}xf32>) -> vector<{{BLO
   %x1 = arith.maximumf %x0, %lo : vector<{{BLOCK_SIZE}}xf32>
   %x = arith.minimumf %x1, %hi : vector<{{BLOCK_SIZE}}xf32>
   %nx = arith.mulf %x, %log2e : vector<{{BLOCK_SIZE}}xf32>
-  %n = math.roundeven %nx : vector<{{BLOCK_SIZE}}xf32>
+  // Round to nearest even by adding and subtracting 1.5 * 2^23 (|nx| <=
+  // 126 here), which every target does in two instructions; math.roundeven
+  // is a libm call per lane where SSE4.1 is missing (x86-64).
+  %magic = arith.constant dense<12582912.0> : vector<{{BLOCK_SIZE}}xf32>
+  %nm = arith.addf %nx, %magic : vector<{{BLOCK_SIZE}}xf32>
+  %n = arith.subf %nm, %magic : vector<{{BLOCK_SIZE}}xf32>
   %nh = arith.mulf %n, %ln2_hi : vector<{{BLOCK_SIZE}}xf32>
   %r1 = arith.subf %x, %nh : vector<{{BLOCK_SIZE}}xf32>
   %nl = arith.mulf %n, %ln2_lo : vector<{{BLOCK_SIZE}}xf32>

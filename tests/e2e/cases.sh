@@ -100,6 +100,13 @@ half-weights)
   "$LLMC" compile b/model.json -o b-out --weight-dtype=bf16
   grep '"family": "matmul_half"' b-out/report.json >/dev/null || fail "bf16 weights did not select matmul_half"
   "$E2E_CHECK" b/model.json b-out --steps 32 --prompt-lens 1,9,33
+  # The other x86 target classes, whatever this machine is: no kernel may
+  # leave model.so a compiler-rt symbol to miss (a bf16 widening by
+  # arith.extf did, on AVX2), and prefill's GEMM agrees there too.
+  for t in x86-64 x86-64-v3; do
+    "$LLMC" compile b/model.json -o "b-$t" --weight-dtype=bf16 --target=$t
+    "$E2E_CHECK" b/model.json "b-$t" --steps 8 --prompt-lens 9,33
+  done
   "$GEN_MODEL" h --dim 96 --layers 2 --heads 6 --kv-heads 2 --hidden 128 --vocab 131 --seed 4 --dtype f16 --tied
   "$LLMC" compile h/model.json -o h-out --weight-dtype=f16 --target=x86-64-v3
   "$E2E_CHECK" h/model.json h-out --steps 32 --prompt-lens 2,17
