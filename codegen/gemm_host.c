@@ -58,7 +58,7 @@ typedef struct {
   const char *name;
   int64_t K, vec, ncmax, pf; /* pf: f32 words to prefetch ahead in a block's first tile (0: none) */
   bool half;         /* 16-bit weights */
-  const char *wtype; /* "f16" | "bf16" with half */
+  bool bf16;         /* the 16-bit weights are bf16 (else f16) */
 } gen_t;
 
 /* The tile function @NAME_tTTxNC: tokens of slots [i0, i0 + tt), columns
@@ -141,29 +141,30 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                       c, (long long)g->pf * (g->half ? 2 : 1), c, c, c, c, c, g->half ? 2 : 1, c);
     if (!g->half) {
       llmc_buf_printf(o, "    %%wv%d = vector.load %%w[%%ib%d] : memref<?xf32>, %s\n", c, c, vt);
-    } else if (strcmp(g->wtype, "bf16") == 0) {
+      continue;
+    }
+    /* 16-bit weights: VEC of them in VEC/2 f32 words. */
+    long long v = (long long)g->vec, h = v / 2;
+    llmc_buf_printf(o,
+                    "    %%iw%d = arith.divui %%ib%d, %%c2 : index\n"
+                    "    %%ww%d = vector.load %%w[%%iw%d] : memref<?xf32>, vector<%lldxf32>\n",
+                    c, c, c, c, h);
+    if (g->bf16)
       /* A bf16 is the high half of an f32: widened with integer ops, exactly
        * (an arith.extf from bf16 on a target without bf16 instructions let
        * LLVM's legalizer call compiler-rt's __truncsfbf2, which model.so
        * cannot resolve). */
       llmc_buf_printf(o,
-                      "    %%iw%d = arith.divui %%ib%d, %%c2 : index\n"
-                      "    %%ww%d = vector.load %%w[%%iw%d] : memref<?xf32>, vector<%lldxf32>\n"
                       "    %%wh%d = vector.bitcast %%ww%d : vector<%lldxf32> to vector<%lldxi16>\n"
                       "    %%wx%d = arith.extui %%wh%d : vector<%lldxi16> to vector<%lldxi32>\n"
                       "    %%ws%d = arith.shli %%wx%d, %%sh16 : vector<%lldxi32>\n"
                       "    %%wv%d = arith.bitcast %%ws%d : vector<%lldxi32> to %s\n",
-                      c, c, c, c, (long long)(g->vec / 2), c, c, (long long)(g->vec / 2), (long long)g->vec, c, c,
-                      (long long)g->vec, (long long)g->vec, c, c, (long long)g->vec, c, c, (long long)g->vec, vt);
-    } else {
+                      c, c, h, v, c, c, v, v, c, c, v, c, c, v, vt);
+    else
       llmc_buf_printf(o,
-                      "    %%iw%d = arith.divui %%ib%d, %%c2 : index\n"
-                      "    %%ww%d = vector.load %%w[%%iw%d] : memref<?xf32>, vector<%lldxf32>\n"
-                      "    %%wh%d = vector.bitcast %%ww%d : vector<%lldxf32> to vector<%lldx%s>\n"
-                      "    %%wv%d = arith.extf %%wh%d : vector<%lldx%s> to %s\n",
-                      c, c, c, c, (long long)(g->vec / 2), c, c, (long long)(g->vec / 2), (long long)g->vec,
-                      g->wtype, c, c, (long long)g->vec, g->wtype, vt);
-    }
+                      "    %%wh%d = vector.bitcast %%ww%d : vector<%lldxf32> to vector<%lldxf16>\n"
+                      "    %%wv%d = arith.extf %%wh%d : vector<%lldxf16> to %s\n",
+                      c, c, h, v, c, c, v, vt);
   }
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++)
@@ -208,14 +209,16 @@ static void emit_switch(const gen_t *g, int tt, int nc, const char *ind) {
 }
 
 llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *o) {
-  int64_t K = llmc_kinstance_int(inst, "K"), N = llmc_kinstance_int(inst, "N"), VEC = llmc_kinstance_int(inst, "VEC"), TT = llmc_kinstance_int(inst, "TT");
-  int64_t NC = llmc_kinstance_int(inst, "NC"), TB = llmc_kinstance_int(inst, "TB"), KC = llmc_kinstance_int(inst, "KC"), PF = llmc_kinstance_int(inst, "PF");
+  int64_t K = llmc_kinstance_int(inst, "K"), N = llmc_kinstance_int(inst, "N"), VEC = llmc_kinstance_int(inst, "VEC");
+  int64_t TT = llmc_kinstance_int(inst, "TT"), NC = llmc_kinstance_int(inst, "NC"), TB = llmc_kinstance_int(inst, "TB");
+  int64_t KC = llmc_kinstance_int(inst, "KC"), PF = llmc_kinstance_int(inst, "PF");
   const char *wt = llmc_kinstance_str(inst, "WTYPE"), *epi = llmc_kinstance_str(inst, "EPILOGUE");
   bool half = wt && (strcmp(wt, "f16") == 0 || strcmp(wt, "bf16") == 0);
   if (K <= 0 || N <= 0 || VEC < 1 || VEC > 16 || K % VEC || TT < 1 || TT > 8 || NC < 1 || NC > 8 || TB < TT ||
       TB % TT || KC < VEC || KC % VEC || PF < 0 || !wt || !epi || (!half && strcmp(wt, "f32") != 0) || (half && VEC % 2))
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemm_host: bad parameters");
-  gen_t g = {.o = o, .name = name, .K = K, .vec = VEC, .ncmax = NC, .pf = PF, .half = half, .wtype = half ? wt : NULL};
+  gen_t g = {.o = o, .name = name, .K = K, .vec = VEC, .ncmax = NC, .pf = PF, .half = half,
+             .bf16 = half && strcmp(wt, "bf16") == 0};
   /* The scratch holding a token block's accumulators between K chunks
    * (none when K is one chunk). */
   int64_t scratch = KC < K ? TB * NC * VEC : 1;

@@ -190,14 +190,10 @@ uint64_t llmc_kplan_stored_bytes(const llmc_kplan_t *p, const llmc_value_t *w) {
  * instead of all of them). */
 static bool logits_rows_only(const llmc_ir_graph_t *g, const llmc_ir_uses_t *u, const llmc_value_t *v) {
   const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
-  if (!logits || !is_matmul(v) || u->start[v->id + 1] != u->start[v->id]) {
-    /* v has users: only the softcap producing the logits may be one */
-    if (!logits || !is_matmul(v) || logits->op != LLMC_OP_SOFTCAP || logits->inputs[0] != v ||
-        u->is_output[v->id] || u->start[v->id + 1] - u->start[v->id] != 1)
-      return false;
-    return true;
-  }
-  return v == logits;
+  if (!logits || !is_matmul(v)) return false;
+  int users = u->start[v->id + 1] - u->start[v->id];
+  if (v == logits) return users == 0;
+  return logits->op == LLMC_OP_SOFTCAP && logits->inputs[0] == v && users == 1 && !u->is_output[v->id];
 }
 
 static void kcall_shape(const llmc_kplan_t *p, llmc_kcall_t *c) {

@@ -370,10 +370,9 @@ static void gemm_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   widest_vec(x, out);
   int64_t regs32 = x->target->vector_regs >= 32, tt = regs32 ? 4 : 3, nc = regs32 ? 4 : 3;
   int64_t row_bytes = k_of(x) * 4, l2 = x->target->l2_bytes_per_core > 0 ? x->target->l2_bytes_per_core : 1 << 20;
-  int64_t tb = l2 / 2 / row_bytes / tt * tt;
-  if (tb > 512 / tt * tt) tb = 512 / tt * tt;
-  if (tb < tt) tb = tt;
-  /* TB's candidates: the largest not above tb (they are multiples of 12 and of 8 and 16). */
+  int64_t tb = l2 / 2 / row_bytes;
+  /* TB: the largest candidate not above tb, else the smallest (every
+   * candidate is a multiple of every TT but 5). */
   static const int64_t tbs[] = {24, 48, 96, 192, 384};
   int64_t pick = tbs[0];
   for (size_t i = 0; i < sizeof tbs / sizeof tbs[0]; i++)
