@@ -391,6 +391,12 @@ kernel-plan)
   rm -rf x
   expect_error 64 "VEC=16 does not divide K=36" -- \
     plan odd/model.json --target=x86-64-v3 --kernel-config=matmul_f32:VEC=16
+  # The CPU GEMM of wider steps: its tile from --kernel-config, checked.
+  plan m/model.json --target=x86-64-v3 --kernel-config=gemm_host:TT=4,NC=2
+  grep -q 'x86-64-v3: gemm_host {VEC=[0-9]*,TT=4,NC=2,TB=[0-9]*,KC=[0-9]*} override' x/model.plan ||
+    fail "gemm_host:TT=4,NC=2 not applied"
+  rm -rf x
+  expect_error 64 "is not a multiple of TT=5" -- plan m/model.json --target=x86-64-v3 --kernel-config=gemm_host:TT=5
   expect_error 64 "unknown kernel variant 'gemv'" -- plan m/model.json --kernel-config=gemv:WG=64
   expect_error 64 "gemv_block has no parameter 'TILE'" -- plan m/model.json --kernel-config=gemv_block:TILE=4
   expect_error 64 "WG=48: gemv_block takes 32, 64, 128, 256, 512, 1024" -- \
