@@ -66,6 +66,8 @@ const char *llmc_kinstance_str(const llmc_kinstance_t *inst, const char *key);
 
 /* gemm_host.c: the register-tiled CPU matmul for steps of several tokens. */
 LLMC_MUST_USE llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
+/* gemm_q8_host.c: the register-tiled integer-dot CPU matmul for steps of several tokens. */
+LLMC_MUST_USE llmc_status_t *llmc_gemm_q8_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 
 /* gemv_warp.c: the warp-per-rows GEMV generator (a llmc_kinstance_t.generate). */
 LLMC_MUST_USE llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);

@@ -498,6 +498,7 @@ static llmc_status_t *cpu_matmul_groups_emit(const llmc_kctx_t *x, const llmc_kc
 static const int64_t q8_tq_candidates[] = {Q8_TQ_CANDIDATES};
 #define Q8_STACK_HINT (128 * 1024)
 #define Q8_STACK_MAX (256 * 1024)
+#define GEMM_Q8_TB_CANDIDATES 4, 8, 16, 32, 64, 128
 
 /* A token's quantized row: K bytes, K/32 f32 scales and, for the nibble
  * layouts (the unsigned dot's lane corrections; int4-k's mins), 8 i32 a
@@ -550,18 +551,14 @@ static bool cpu_matmul_q8_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, l
   return true;
 }
 
-static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+/* What matmul_q8 and gemm_q8_host share: the layout's weight decoding
+ * (helper 0), the target's integer dot (1), the row map (2), q8_rows
+ * quantizing `rows` token rows on the stack (3), and the weights' shape. */
+static void q8_common(const llmc_kctx_t *x, llmc_kinstance_t *out, int64_t rows) {
   llmc_dtype_t wdt = x->call->weight_dtype;
-  int64_t k = k_of(x), n = x->call->node->inputs[1]->shape.dims[0], tq = c->values[0];
-  /* A column's words of values, per 64 weights, and of scales (int8 rows:
-   * one f32 scale a column). */
+  int64_t k = k_of(x), n = x->call->node->inputs[1]->shape.dims[0];
   int64_t qwords = value_words(x);
   int bits = llmc_dtype_kquant_bits(wdt);
-  /* Words of a column's values per 64 of them, and of its header (int8
-   * rows' scale; the groups' f16 scales, and int4-zp's zero points after
-   * them; the K-quants' super-block headers). */
-  int64_t step_words = qwords / (k / 64), swords = header_words(x);
-  out->family = "matmul_q8";
   out->helper[0] = wdt == LLMC_DT_I4    ? "q8_dot_int4"
                    : wdt == LLMC_DT_I8G ? "q8_dot_int8g"
                    : wdt == LLMC_DT_I4Z ? "q8_dot_int4zp"
@@ -577,20 +574,85 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
                    : llmc_target_has_avx2(x->target) ? "q8_dot32_avx2"
                                                      : "q8_dot32";
   rows_helper(x, out, 2);
+  out->helper[3] = "q8_rows";
+  helper_put_int(x, out, 3, "K", k);
+  helper_put_int(x, out, 3, "KB", k / 32);
+  helper_put_int(x, out, 3, "QA", rows * k);
+  helper_put_int(x, out, 3, "DA", rows * (k / 32));
+  helper_put(x, out, 3, "CORR", nibbles(wdt) ? "true" : "false");
+  helper_put_int(x, out, 3, "CA", nibbles(wdt) ? rows * (k / 32) * 8 : 8);
   op_params(x, out);
-  put_int(x, out, "KB", k / 32);
   put_int(x, out, "STEPS", k / 64);
+  /* A column's f32 words of values, and per 64 of them; of its header
+   * (int8 rows' scale; the groups' f16 scales, and int4-zp's zero points
+   * after them; the K-quants' super-block headers); where the headers
+   * start (after every column's values). */
+  put_int(x, out, "QWORDS", qwords);
+  put_int(x, out, "STEP_WORDS", qwords / (k / 64));
+  put_int(x, out, "SWORDS", header_words(x));
+  put_int(x, out, "SCALES", n * qwords);
+}
+
+static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  int64_t k = k_of(x), tq = c->values[0];
+  out->family = "matmul_q8";
+  q8_common(x, out, tq);
   put_int(x, out, "TQ", tq);
   put_int(x, out, "QA", tq * k);
   put_int(x, out, "DA", tq * (k / 32));
-  put(x, out, "CORR", nibbles(wdt) ? "true" : "false");
-  put_int(x, out, "CA", nibbles(wdt) ? tq * (k / 32) * 8 : 8);
-  put_int(x, out, "QWORDS", qwords);
-  put_int(x, out, "STEP_WORDS", step_words);
-  put_int(x, out, "SWORDS", swords);
-  put_int(x, out, "SCALES", n * qwords);
+  put_int(x, out, "CA", nibbles(x->call->weight_dtype) ? tq * (k / 32) * 8 : 8);
   put_int(x, out, "FOUR_COLS", c->values[1] == 4);
   put_prefetch(x, out, c->values[2]);
+  return NULL;
+}
+
+/* ---- CPU: integer-dot matmul of several tokens, register-tiled (gemm_q8_host.c) ---- */
+
+/* matmul_q8's weights and activations in the kcall for steps of 2 tokens or
+ * more: each step of a column's weights is decoded once for a tile of
+ * tokens. Decode, and the logits' sampled rows, keep matmul_q8. */
+static bool gemm_q8_host_supports(const llmc_kctx_t *x) {
+  return x->call->t_min >= 2 && !x->call->sampled_rows && cpu_matmul_q8_supports(x);
+}
+
+/* Token blocks of TB whose quantized rows fit the stack hint (at least TT
+ * of them), and a tile of TT x NC accumulators that leaves registers for a
+ * step's NC decoded columns (two byte vectors and a 4-lane factor each) and
+ * a token's activations. */
+static void gemm_q8_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  bool regs32 = x->target->vector_regs >= 32;
+  int64_t tt = regs32 ? 4 : 2, nc = regs32 ? 4 : 3;
+  static const int64_t tbs[] = {GEMM_Q8_TB_CANDIDATES};
+  int64_t tb = tbs[0];
+  for (size_t i = 0; i < sizeof tbs / sizeof tbs[0]; i++)
+    if (tbs[i] >= tt && q8_stack_bytes(x, tbs[i]) <= Q8_STACK_HINT) tb = tbs[i];
+  *out = (llmc_kconfig_t){.n = 4, .values = {tt, nc, tb, 2048}};
+}
+
+static bool gemm_q8_host_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  if (c->values[2] < c->values[0]) {
+    llmc_buf_printf(why, "TB=%lld is smaller than a tile of TT=%lld tokens", (long long)c->values[2],
+                    (long long)c->values[0]);
+    return false;
+  }
+  if (q8_stack_bytes(x, c->values[2]) > Q8_STACK_MAX) {
+    llmc_buf_printf(why, "TB=%lld quantized rows of K=%lld take %lld bytes of stack, more than %d",
+                    (long long)c->values[2], (long long)k_of(x), (long long)q8_stack_bytes(x, c->values[2]),
+                    Q8_STACK_MAX);
+    return false;
+  }
+  return true;
+}
+
+static llmc_status_t *gemm_q8_host_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  out->family = "gemm_q8_host";
+  out->generate = llmc_gemm_q8_host_generate;
+  q8_common(x, out, c->values[2]);
+  put_int(x, out, "TT", c->values[0]);
+  put_int(x, out, "NC", c->values[1]);
+  put_int(x, out, "TB", c->values[2]);
+  put_int(x, out, "PF", c->values[3]);
+  put(x, out, "CORR", nibbles(x->call->weight_dtype) ? "true" : "false");
   return NULL;
 }
 
@@ -923,6 +985,17 @@ static const llmc_kvariant_t registry[] = {
      .heuristic = widest_vec_prefetch,
      .legal = legal_vec,
      .emit = cpu_matmul_half_emit,
+     .sampled_rows = true},
+    {.name = "gemm_q8_host",
+     .ops = "matmul matmul_add",
+     .n_params = 4,
+     .params = {{"TT", 6, {1, 2, 3, 4, 6, 8}}, {"NC", 6, {1, 2, 3, 4, 6, 8}}, {"TB", 6, {GEMM_Q8_TB_CANDIDATES}},
+                {"PF", 3, {0, 2048, 4096}}},
+     .supports = gemm_q8_host_supports,
+     .heuristic = gemm_q8_host_heuristic,
+     .legal = gemm_q8_host_legal,
+     .emit = gemm_q8_host_emit,
+     .int8_activations = true,
      .sampled_rows = true},
     {.name = "matmul_q8",
      .ops = "matmul matmul_add",

@@ -274,7 +274,7 @@ void llmc_kconfig_print(const llmc_kvariant_t *v, const llmc_kconfig_t *c, llmc_
 /* Emission, for the artifact writer. The template family and parameters
  * (without NAME) of call c on target t; the strings live in p's arena. */
 #define LLMC_KPARAMS_MAX 24
-#define LLMC_KINSTANCE_HELPERS 3
+#define LLMC_KINSTANCE_HELPERS 4
 typedef struct llmc_kinstance llmc_kinstance_t;
 struct llmc_kinstance {
   const char *family;
@@ -288,7 +288,8 @@ struct llmc_kinstance {
    * same NAME and their own helper_params: functions the kernel calls
    * (rope_rot: the RoPE rotation rope, kv_write and attention share;
    * kv_f32 / kv_f16 / kv_bf16: how those two read and write the KV pool;
-   * matmul_q8: its layout's weight decoding and the target's integer dot;
+   * matmul_q8 and gemm_q8_host: its layout's weight decoding, the target's
+   * integer dot and q8_rows, the int8 activations;
    * matmul_rows: which token rows a CPU matmul computes). */
   const char *helper[LLMC_KINSTANCE_HELPERS];
   int n_helper[LLMC_KINSTANCE_HELPERS];

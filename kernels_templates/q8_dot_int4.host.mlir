@@ -16,10 +16,10 @@ func.func private @{{NAME}}_unpack(%g: vector<16xi8>) -> vector<32xi8> {
   %wq = vector.shuffle %lo, %hi [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
   return %wq : vector<32xi8>
 }
-// Two groups (8 words of nibbles at q_word, their scales in word g of the column's, from s_col).
-func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index, %aq0: vector<32xi8>,
-                                 %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
-                                 %acc: vector<8xf32>) -> vector<8xf32> {
+// Step g's weights: two groups (8 words of nibbles at q_word) as unsigned
+// bytes, and their scales (word g of the column's, from s_col) as [s0, s1, 0, 0].
+func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index)
+    -> (vector<32xi8>, vector<32xi8>, vector<4xf32>) {
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<8xf32>
   %bytes = vector.bitcast %words : vector<8xf32> to vector<32xi8>
   %g0 = vector.extract_strided_slice %bytes {offsets = [0], sizes = [16], strides = [1]} : vector<32xi8> to vector<16xi8>
@@ -30,8 +30,16 @@ func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: inde
   %sw = vector.load %w[%s_word] : memref<?xf32>, vector<1xf32>
   %sh = vector.bitcast %sw : vector<1xf32> to vector<2xf16>
   %sf = arith.extf %sh : vector<2xf16> to vector<2xf32>
-  %s0 = vector.extract %sf[0] : f32 from vector<2xf32>
-  %s1 = vector.extract %sf[1] : f32 from vector<2xf32>
+  %zero = arith.constant dense<0.0> : vector<2xf32>
+  %wk = vector.shuffle %sf, %zero [0, 1, 2, 3] : vector<2xf32>, vector<2xf32>
+  return %wq0, %wq1, %wk : vector<32xi8>, vector<32xi8>, vector<4xf32>
+}
+// The decoded step against a token's two blocks (aq, da, lane corrections c).
+func.func private @{{NAME}}_dot(%wq0: vector<32xi8>, %wq1: vector<32xi8>, %wk: vector<4xf32>, %aq0: vector<32xi8>,
+                                %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
+                                %acc: vector<8xf32>) -> vector<8xf32> {
+  %s0 = vector.extract %wk[0] : f32 from vector<4xf32>
+  %s1 = vector.extract %wk[1] : f32 from vector<4xf32>
   %u0 = func.call @{{NAME}}_dot32u(%wq0, %aq0) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
   %u1 = func.call @{{NAME}}_dot32u(%wq1, %aq1) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
   %i0 = arith.subi %u0, %c0 : vector<8xi32>

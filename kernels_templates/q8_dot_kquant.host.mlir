@@ -16,9 +16,10 @@
 //     a block's integer lanes are sum u a - 32 sum a (lane by lane, from the
 //     CORR lanes: 8x the lane sums), and lanes 0-3 (its first 16 values) and
 //     4-7 take their own groups' (d*sc) * da.
-// The per-group factors are computed as one 4-lane product whose activation
-// side is the same for every column a thread reads (computed once a step
-// when the columns are read four at a time).
+// @NAME_decode reads a step's weights, @NAME_dot takes them against a
+// token's activations (a GEMM decodes once for a tile of tokens). The
+// per-group factors are one 4-lane product whose activation side is the same
+// for every column (computed once a token where calls are inlined together).
 //   params: NAME, HIGH1 (true: int5-k's one high bit), HIGH2 (int6-k's two), MIN
 func.func private @{{NAME}}_unpack(%g: vector<16xi8>) -> vector<32xi8> {
   %mask = arith.constant dense<15> : vector<16xi8>
@@ -70,15 +71,15 @@ func.func private @{{NAME}}_high2(%w: memref<?xf32>, %at: index, %u0: vector<32x
   %v1 = arith.ori %u1, %hb : vector<32xi8>
   return %v0, %v1 : vector<32xi8>, vector<32xi8>
 }
-// Step g: 64 values at q_word; their super-block's header from s_col +
-// 5 (g / 4), their word of scales after it.
-func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index, %aq0: vector<32xi8>,
-                                 %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
-                                 %acc: vector<8xf32>) -> vector<8xf32> {
+// Step g's weights: 64 values at q_word as unsigned bytes, and the step's
+// factors from its super-block's header (s_col + 5 (g / 4)) and word of
+// scales after it: MIN, [d sc0, d sc1, dmin m0, dmin m1]; else
+// [d sc0, d sc1, d sc2, d sc3].
+func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index)
+    -> (vector<32xi8>, vector<32xi8>, vector<4xf32>) {
   %one = arith.constant 1 : index
   %four = arith.constant 4 : index
   %five = arith.constant 5 : index
-  %zero4 = arith.constant dense<0.0> : vector<4xf32>
   %sb = arith.divui %g, %four : index
   %p = arith.remui %g, %four : index
   %sb5 = arith.muli %sb, %five : index
@@ -108,16 +109,36 @@ func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: inde
     }
     scf.yield %x#0, %x#1 : vector<32xi8>, vector<32xi8>
   }
-  %i0 = func.call @{{NAME}}_dot32u(%u#0, %aq0) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
-  %i1 = func.call @{{NAME}}_dot32u(%u#1, %aq1) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
   %hw = vector.load %w[%head] : memref<?xf32>, vector<1xf32>
   %hh = vector.bitcast %hw : vector<1xf32> to vector<2xf16>
   %hf = arith.extf %hh : vector<2xf16> to vector<2xf32>
   %sw = vector.load %w[%pw] : memref<?xf32>, vector<1xf32>
   %sbytes = vector.bitcast %sw : vector<1xf32> to vector<4xi8>
   %min = arith.constant {{MIN}}
+  %wk = scf.if %min -> (vector<4xf32>) {
+    %dd = vector.shuffle %hf, %hf [0, 0, 1, 1] : vector<2xf32>, vector<2xf32>
+    %pf = arith.uitofp %sbytes : vector<4xi8> to vector<4xf32>
+    %k = arith.mulf %dd, %pf : vector<4xf32>
+    scf.yield %k : vector<4xf32>
+  } else {
+    %d = vector.extract %hf[0] : f32 from vector<2xf32>
+    %dv = vector.broadcast %d : f32 to vector<4xf32>
+    %pf = arith.sitofp %sbytes : vector<4xi8> to vector<4xf32>
+    %ds = arith.mulf %dv, %pf : vector<4xf32>
+    scf.yield %ds : vector<4xf32>
+  }
+  return %u#0, %u#1, %wk : vector<32xi8>, vector<32xi8>, vector<4xf32>
+}
+// The decoded step against a token's two blocks (aq, da, lane corrections c).
+func.func private @{{NAME}}_dot(%wq0: vector<32xi8>, %wq1: vector<32xi8>, %wk: vector<4xf32>, %aq0: vector<32xi8>,
+                                %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
+                                %acc: vector<8xf32>) -> vector<8xf32> {
+  %zero4 = arith.constant dense<0.0> : vector<4xf32>
+  %i0 = func.call @{{NAME}}_dot32u(%wq0, %aq0) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+  %i1 = func.call @{{NAME}}_dot32u(%wq1, %aq1) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+  %min = arith.constant {{MIN}}
   %out = scf.if %min -> (vector<8xf32>) {
-    // [d, d, dmin, dmin] * [sc0, sc1, m0, m1] * [da0, da1, -da0 sa0, -da1 sa1]
+    // [d sc0, d sc1, dmin m0, dmin m1] * [da0, da1, -da0 sa0, -da1 sa1]
     // (sa = the block's sum of quantized activations: the CORR lanes / 8).
     %eighth = arith.constant -0.125 : f32
     %l0 = vector.reduction <add>, %c0 : vector<8xi32> into i32
@@ -132,10 +153,7 @@ func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: inde
     %av1 = vector.insert %da1, %av0 [1] : f32 into vector<4xf32>
     %av2 = vector.insert %na0, %av1 [2] : f32 into vector<4xf32>
     %av = vector.insert %na1, %av2 [3] : f32 into vector<4xf32>
-    %dd = vector.shuffle %hf, %hf [0, 0, 1, 1] : vector<2xf32>, vector<2xf32>
-    %pf = arith.uitofp %sbytes : vector<4xi8> to vector<4xf32>
-    %k = arith.mulf %dd, %pf : vector<4xf32>
-    %sv = arith.mulf %k, %av : vector<4xf32>
+    %sv = arith.mulf %wk, %av : vector<4xf32>
     %b0 = vector.shuffle %sv, %sv [0, 0, 0, 0, 0, 0, 0, 0] : vector<4xf32>, vector<4xf32>
     %b1 = vector.shuffle %sv, %sv [1, 1, 1, 1, 1, 1, 1, 1] : vector<4xf32>, vector<4xf32>
     %mins = vector.shuffle %sv, %zero4 [4, 4, 2, 3, 4, 4, 4, 4] : vector<4xf32>, vector<4xf32>
@@ -146,22 +164,18 @@ func.func private @{{NAME}}_step(%w: memref<?xf32>, %q_word: index, %s_col: inde
     %acc2 = arith.addf %acc1, %mins : vector<8xf32>
     scf.yield %acc2 : vector<8xf32>
   } else {
-    // Centred lanes, then [d*sc0, d*sc1, d*sc2, d*sc3] * [da0, da0, da1, da1]
+    // Centred lanes, then [d sc0, d sc1, d sc2, d sc3] * [da0, da0, da1, da1]
     // over the halves of the two blocks' lanes.
     %two = arith.constant dense<2> : vector<8xi32>
     %k0 = arith.shli %c0, %two : vector<8xi32>
     %k1 = arith.shli %c1, %two : vector<8xi32>
     %j0 = arith.subi %i0, %k0 : vector<8xi32>
     %j1 = arith.subi %i1, %k1 : vector<8xi32>
-    %d = vector.extract %hf[0] : f32 from vector<2xf32>
-    %dv = vector.broadcast %d : f32 to vector<4xf32>
-    %pf = arith.sitofp %sbytes : vector<4xi8> to vector<4xf32>
-    %ds = arith.mulf %dv, %pf : vector<4xf32>
     %a0 = vector.insert %da0, %zero4 [0] : f32 into vector<4xf32>
     %a1 = vector.insert %da0, %a0 [1] : f32 into vector<4xf32>
     %a2 = vector.insert %da1, %a1 [2] : f32 into vector<4xf32>
     %av = vector.insert %da1, %a2 [3] : f32 into vector<4xf32>
-    %sv = arith.mulf %ds, %av : vector<4xf32>
+    %sv = arith.mulf %wk, %av : vector<4xf32>
     %b0 = vector.shuffle %sv, %sv [0, 0, 0, 0, 1, 1, 1, 1] : vector<4xf32>, vector<4xf32>
     %b1 = vector.shuffle %sv, %sv [2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
     %f0 = arith.sitofp %j0 : vector<8xi32> to vector<8xf32>

@@ -566,6 +566,31 @@ static void q8_weights(int layout, int N, int K, float *w, float *wf, uint64_t *
   }
 }
 
+/* The helpers an integer-dot matmul named `name` calls: layout L's
+ * decoding, the integer dot dot32, the row map, and q8_rows for `rows`
+ * token rows of K. */
+static void mb_q8_helpers(module_builder_t *mb, const char *name, int L, int K, int rows, const char *dot32, bool R) {
+  static const char *helpers[] = {"q8_dot_int4",   "q8_dot_int8g",  "q8_dot_int8",  "q8_dot_kquant",
+                                  "q8_dot_kquant", "q8_dot_kquant", "q8_dot_int4zp"};
+  char v[5][24];
+  int64_t vals[5] = {K, K / 32, (int64_t)rows * K, (int64_t)rows * (K / 32),
+                     q8_nibbles(L) ? (int64_t)rows * (K / 32) * 8 : 8};
+  for (int i = 0; i < 5; i++) snprintf(v[i], sizeof v[i], "%lld", (long long)vals[i]);
+  char zoff[24];
+  snprintf(zoff, sizeof zoff, "%d", K / 64);
+  if (q8_kquant(L))
+    mb_add(mb, helpers[L], "NAME", name, "HIGH1", q8_kbits(L) == 5 ? "true" : "false", "HIGH2",
+           q8_kbits(L) == 6 ? "true" : "false", "MIN", q8_kbits(L) < 6 ? "true" : "false", NULL);
+  else if (L == Q8_I4Z)
+    mb_add(mb, helpers[L], "NAME", name, "ZOFF", zoff, NULL);
+  else
+    mb_add(mb, helpers[L], "NAME", name, NULL);
+  mb_add(mb, dot32, "NAME", name, NULL);
+  mb_rows(mb, name, R);
+  mb_add(mb, "q8_rows", "NAME", name, "K", v[0], "KB", v[1], "QA", v[2], "DA", v[3], "CORR",
+         q8_nibbles(L) ? "true" : "false", "CA", v[4], NULL);
+}
+
 /* The kernel against a C reference of the same arithmetic (the activations
  * quantized as above, products summed exactly, scaled per block) within
  * TOL, for every layout, for T below, equal to and above TQ, columns one or
@@ -586,8 +611,6 @@ static void test_matmul_q8(void **state) {
                {Q8_I4Z, 128, 37, 1, 1, 4, 0}, {Q8_I4Z, 384, 37, 5, 2, 4, 0}, {Q8_I4Z, 384, 37, 5, 1, 1, 0},
                {Q8_I4, 192, 37, 5, 2, 4, 1}, {Q8_I8, 64, 9, 6, 4, 1, 1},  {Q8_I6K, 256, 9, 1, 1, 1, 1}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
-  static const char *helpers[] = {"q8_dot_int4",   "q8_dot_int8g",  "q8_dot_int8",  "q8_dot_kquant",
-                                  "q8_dot_kquant", "q8_dot_kquant", "q8_dot_int4zp"};
   /* Every integer dot the machine has (AVX2, VNNI; cycling by case), and the
    * portable one. */
   llmc_target_t host;
@@ -595,7 +618,7 @@ static void test_matmul_q8(void **state) {
   bool avx2 = llmc_target_has_avx2(&host), vnni = llmc_target_has_vnni(&host);
   module_builder_t mb;
   mb_init(&mb);
-  char names[N_CASES][32], v[N_CASES][13][24], zoff[N_CASES][24];
+  char names[N_CASES][32], gnames[N_CASES][32], v[N_CASES][13][24];
   llmc_buf_t epi[N_CASES] = {0};
   for (int c = 0; c < N_CASES; c++) {
     const int K = cases[c].K, N = cases[c].N, TQ = cases[c].TQ, L = cases[c].layout;
@@ -603,7 +626,6 @@ static void test_matmul_q8(void **state) {
                      : L == Q8_I4 || L == Q8_I4Z ? K / 8
                                                  : K / 4;
     snprintf(names[c], sizeof names[c], "mq_%d", c);
-    snprintf(zoff[c], sizeof zoff[c], "%d", K / 64);
     int64_t vals[13] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
                         qwords / (K / 64), L == Q8_I8 ? 1 : q8_kquant(L) ? K / 256 * 5 : L == Q8_I4Z ? 3 * K / 128 : K / 64,
                         N * qwords,
@@ -611,19 +633,27 @@ static void test_matmul_q8(void **state) {
     for (int i = 0; i < 13; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
     llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, N, NULL, 0, &epi[c]);
     assert_false(epi[c].failed);
-    if (q8_kquant(L))
-      mb_add(&mb, helpers[L], "NAME", names[c], "HIGH1", q8_kbits(L) == 5 ? "true" : "false", "HIGH2",
-             q8_kbits(L) == 6 ? "true" : "false", "MIN", q8_kbits(L) < 6 ? "true" : "false", NULL);
-    else if (L == Q8_I4Z)
-      mb_add(&mb, helpers[L], "NAME", names[c], "ZOFF", zoff[c], NULL);
-    else
-      mb_add(&mb, helpers[L], "NAME", names[c], NULL);
-    mb_add(&mb, vnni && c % 3 == 2 ? "q8_dot32_vnni" : avx2 && c % 3 ? "q8_dot32_avx2" : "q8_dot32", "NAME", names[c],
-           NULL);
-    mb_rows(&mb, names[c], cases[c].R);
-    mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "KB", v[c][2], "STEPS", v[c][3], "TQ",
-           v[c][4], "QA", v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9],
-           "SCALES", v[c][10], "FOUR_COLS", v[c][11], "CORR", q8_nibbles(L) ? "true" : "false", "CA", v[c][12], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false", "EPILOGUE", epi[c].data, NULL);
+    const char *dot32 = vnni && c % 3 == 2 ? "q8_dot32_vnni" : avx2 && c % 3 ? "q8_dot32_avx2" : "q8_dot32";
+    mb_q8_helpers(&mb, names[c], L, K, TQ, dot32, cases[c].R);
+    mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "STEPS", v[c][3], "TQ", v[c][4], "QA",
+           v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9], "SCALES", v[c][10],
+           "FOUR_COLS", v[c][11], "CA", v[c][12], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false",
+           "EPILOGUE", epi[c].data, NULL);
+    /* gemm_q8_host over the same weights: tiles and blocks cycling by case. */
+    snprintf(gnames[c], sizeof gnames[c], "gq_%d", c);
+    static const int tiles[][3] = {{4, 4, 8}, {3, 2, 4}, {2, 3, 16}, {1, 1, 1}, {4, 2, 4}};
+    const int *tile = tiles[c % 5];
+    mb_q8_helpers(&mb, gnames[c], L, K, tile[2], dot32, cases[c].R);
+    char tt[8], nc[8], tb[8];
+    snprintf(tt, sizeof tt, "%d", tile[0]);
+    snprintf(nc, sizeof nc, "%d", tile[1]);
+    snprintf(tb, sizeof tb, "%d", tile[2]);
+    llmc_kinstance_t inst = {.family = "gemm_q8_host", .n = 13,
+                             .params = {{"K", v[c][0]}, {"N", v[c][1]}, {"STEPS", v[c][3]}, {"QWORDS", v[c][7]},
+                                        {"STEP_WORDS", v[c][8]}, {"SWORDS", v[c][9]}, {"SCALES", v[c][10]},
+                                        {"TT", tt}, {"NC", nc}, {"TB", tb}, {"PF", c % 2 ? "512" : "0"},
+                                        {"CORR", q8_nibbles(L) ? "true" : "false"}, {"EPILOGUE", epi[c].data}}};
+    check_ok(llmc_gemm_q8_host_generate(&inst, gnames[c], &mb.text));
   }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -664,6 +694,28 @@ static void test_matmul_q8(void **state) {
     int64_t n_args = cases[c].R ? set_rows(&b, 4, T) : 4;
     llmc_kernel_fn fn = lib_fn(&lib, names[c]);
     launch(fn, &b, n_args, N);
+    /* gemm_q8_host: matmul_q8's bits, whatever its tile, block and split. */
+    {
+      size_t bytes = sizeof(float) * (size_t)(T * N);
+      float *mq = malloc(bytes);
+      memcpy(mq, b.act + o_off, bytes);
+      for (int i = 0; i < T * N; i++) b.act[o_off + i] = 7.0f;
+      launch(lib_fn(&lib, gnames[c]), &b, n_args, N);
+      if (memcmp(mq, b.act + o_off, bytes) != 0) {
+        for (int i = 0; i < T * N; i++)
+          if (mq[i] != b.act[o_off + i]) print_error("%d: %.9g vs %.9g\n", i, b.act[o_off + i], mq[i]);
+        print_error("%s: bits differ from matmul_q8's\n", gnames[c]);
+        fail();
+      }
+      llmc_memref1d_t act = mr(b.act, b.n_act), w = mr(b.w, b.n_w), kv = mr(b.kv, 1), meta = mr(b.meta, b.n_meta),
+                      args = mr(b.args, n_args);
+      llmc_kernel_fn gfn = lib_fn(&lib, gnames[c]);
+      gfn(&act, &w, &kv, &meta, &args, 0, N / 3);
+      gfn(&act, &w, &kv, &meta, &args, N / 3, N - 1);
+      gfn(&act, &w, &kv, &meta, &args, N - 1, N);
+      assert_memory_equal(mq, b.act + o_off, bytes);
+      free(mq);
+    }
     if (cases[c].R) {
       expect_rows(b.act + o_off, want, T, N, 7.0f, names[c]);
       free(wf);
@@ -1282,11 +1334,9 @@ static char *all_families_module(void) {
   mb_rows(&mb, "mm", true);
   mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "PF", "2048", "PF_ON", "true", "EPILOGUE", epi.data, NULL);
   /* matmul_q8 with the integer dot every target has (AArch64 too). */
-  mb_add(&mb, "q8_dot_int4", "NAME", "mq", NULL);
-  mb_add(&mb, "q8_dot32", "NAME", "mq", NULL);
-  mb_rows(&mb, "mq", false);
-  mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "KB", "2", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
-         "8", "CORR", "true", "CA", "64", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1",
+  mb_q8_helpers(&mb, "mq", Q8_I4, 64, 4, "q8_dot32", false);
+  mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
+         "8", "CA", "64", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1",
          "PF", "512", "PF_ON", "true", "EPILOGUE", epi.data,
          NULL);
   llmc_buf_free(&epi);
