@@ -32,7 +32,7 @@
  *           q8_rows' QA, DA and CA are for TB rows), PF (f32 words to
  *           prefetch ahead; 0: none), CORR (the layout's dots take lane
  *           corrections), EPILOGUE
- *   helpers: the layout's q8_dot_*, the target's q8_dot32*, matmul_rows,
+ *   helpers: the layout's q8_dot_*, the target's q8_dot64*, matmul_rows,
  *           q8_rows (kvariants.c: q8_common)
  *   args:   as matmul_q8: [a_off, b_off (f32 words), out_off, T, then the
  *           epilogue's], args[10] the step's logit rows with matmul_rows ON
@@ -63,7 +63,7 @@ static void tile_type(const gen_t *g, llmc_buf_t *o) {
 static void emit_tile(const gen_t *g, int tt, int nc) {
   llmc_buf_t *o = g->o;
   const char *n = g->name;
-  const char *acts_t = "(vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>)";
+  const char *acts_t = "(vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>)";
   llmc_buf_printf(o,
                   "func.func private @%s_t%dx%d(%%act: memref<?xf32>, %%w: memref<?xf32>, %%meta: memref<?xi32>, "
                   "%%args: memref<?xi64>, %%qa: %s, %%da: %s, %%ca: %s, %%b_off: index, %%s_off: index, "
@@ -75,7 +75,7 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                   "  %%s_row = arith.constant %lld : index\n"
                   "  %%step_words = arith.constant %lld : index\n"
                   "  %%pf_words = arith.constant %lld : index\n"
-                  "  %%zero = arith.constant dense<0.0> : vector<8xf32>\n",
+                  "  %%zero = arith.constant dense<0.0> : vector<16xf32>\n",
                   n, tt, nc, g->qa_t, g->da_t, g->ca_t, (long long)g->steps, (long long)g->qwords,
                   (long long)g->swords, (long long)g->step_words, (long long)g->pf);
   for (int i = 0; i < (tt > nc ? tt : nc); i++) llmc_buf_printf(o, "  %%c%d_ = arith.constant %d : index\n", i, i);
@@ -98,7 +98,7 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%x%d_%d = %%zero", j || c ? ", " : "", j, c);
   llmc_buf_printf(o, ") -> (");
-  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%svector<8xf32>", i ? ", " : "");
+  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%svector<16xf32>", i ? ", " : "");
   llmc_buf_printf(o, ") {\n    %%gw = arith.muli %%g, %%step_words : index\n");
   for (int c = 0; c < nc; c++) {
     llmc_buf_printf(o, "    %%wq%d = arith.addi %%q%d, %%gw : index\n", c, c);
@@ -112,29 +112,29 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                       c, c, c);
     llmc_buf_printf(o,
                     "    %%u%d:3 = func.call @%s_decode(%%w, %%wq%d, %%z%d, %%g) : (memref<?xf32>, index, index, index) "
-                    "-> (vector<32xi8>, vector<32xi8>, vector<4xf32>)\n",
+                    "-> (vector<64xi8>, vector<16xf32>, vector<16xf32>)\n",
                     c, n, c, c);
   }
   for (int j = 0; j < tt; j++)
-    llmc_buf_printf(o, "    %%a%d:6 = func.call @%s_acts(%%qa, %%da, %%ca, %%l%d, %%g) : (%s, %s, %s, index, index) -> %s\n",
+    llmc_buf_printf(o, "    %%a%d:4 = func.call @%s_acts(%%qa, %%da, %%ca, %%l%d, %%g) : (%s, %s, %s, index, index) -> %s\n",
                     j, n, j, g->qa_t, g->da_t, g->ca_t, acts_t);
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++)
       llmc_buf_printf(o,
                       "    %%y%d_%d = func.call @%s_dot(%%u%d#0, %%u%d#1, %%u%d#2, %%a%d#0, %%a%d#1, %%a%d#2, %%a%d#3, "
-                      "%%a%d#4, %%a%d#5, %%x%d_%d) : (vector<32xi8>, vector<32xi8>, vector<4xf32>, vector<32xi8>, "
-                      "vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>\n",
-                      j, c, n, c, c, c, j, j, j, j, j, j, j, c);
+                      "%%x%d_%d) : (vector<64xi8>, vector<16xf32>, vector<16xf32>, vector<64xi8>, vector<16xf32>, "
+                      "vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>\n",
+                      j, c, n, c, c, c, j, j, j, j, j, c);
   llmc_buf_printf(o, "    scf.yield ");
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%y%d_%d", j || c ? ", " : "", j, c);
   llmc_buf_printf(o, " : ");
-  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%svector<8xf32>", i ? ", " : "");
+  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%svector<16xf32>", i ? ", " : "");
   llmc_buf_printf(o, "\n  }\n");
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++)
       llmc_buf_printf(o,
-                      "  %%d%d_%d = func.call @%s_fin(%%w, %%z%d, %%acc#%d) : (memref<?xf32>, index, vector<8xf32>) -> f32\n"
+                      "  %%d%d_%d = func.call @%s_fin(%%w, %%z%d, %%acc#%d) : (memref<?xf32>, index, vector<16xf32>) -> f32\n"
                       "  func.call @%s_out(%%act, %%args, %%t%d, %%n%d, %%d%d_%d) : (memref<?xf32>, memref<?xi64>, "
                       "index, index, f32) -> ()\n",
                       j, c, n, c, j * nc + c, n, j, c, j, c);

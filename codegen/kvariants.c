@@ -570,9 +570,10 @@ static void q8_common(const llmc_kctx_t *x, llmc_kinstance_t *out, int64_t rows)
     helper_put(x, out, 0, "HIGH2", bits == 6 ? "true" : "false");
     helper_put(x, out, 0, "MIN", bits < 6 ? "true" : "false");
   }
-  out->helper[1] = llmc_target_has_vnni(x->target)   ? "q8_dot32_vnni"
-                   : llmc_target_has_avx2(x->target) ? "q8_dot32_avx2"
-                                                     : "q8_dot32";
+  out->helper[1] = llmc_target_has_vnni512(x->target) ? "q8_dot64_vnni512"
+                   : llmc_target_has_vnni(x->target)  ? "q8_dot64_vnni"
+                   : llmc_target_has_avx2(x->target)  ? "q8_dot64_avx2"
+                                                      : "q8_dot64";
   rows_helper(x, out, 2);
   out->helper[3] = "q8_rows";
   helper_put_int(x, out, 3, "K", k);

@@ -69,6 +69,9 @@ bool llmc_target_has_avx2(const llmc_target_t *t);
 /* Whether t's code may use vpdpbusd on 256-bit vectors (AVX-512 VNNI with
  * VL, or AVX-VNNI: a host that has them; no named x86-64 level does). */
 bool llmc_target_has_vnni(const llmc_target_t *t);
+/* Whether t's code may use vpdpbusd on 512-bit vectors (AVX-512 VNNI and BW,
+ * and a target that uses 512-bit vectors). */
+bool llmc_target_has_vnni512(const llmc_target_t *t);
 /* The whole table, for `llmc --help` and tests. */
 const llmc_target_t *llmc_target_table(int *out_count);
 

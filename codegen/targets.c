@@ -169,6 +169,11 @@ bool llmc_target_has_vnni(const llmc_target_t *t) {
                  has_feature(t->features, "avxvnni"));
 }
 
+bool llmc_target_has_vnni512(const llmc_target_t *t) {
+  bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
+  return x86 && t->vector_bits >= 512 && has_feature(t->features, "avx512vnni") && has_feature(t->features, "avx512bw");
+}
+
 bool llmc_target_reads_f16(const llmc_target_t *t) {
   bool x86 = strncmp(t->triple, "x86_64", 6) == 0;
   return !x86 || strcmp(t->cpu, "x86-64-v3") == 0 || strcmp(t->cpu, "x86-64-v4") == 0 || strstr(t->features, "+f16c");

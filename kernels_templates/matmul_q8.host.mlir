@@ -3,13 +3,15 @@
 // llama.cpp's Q4_0 x Q8_0 arithmetic, written once for every layout.
 //
 // Three helpers complete the kernel: q8_rows quantizes its token rows to
-// int8 in blocks of 32 (@NAME_quantize, @NAME_acts, @NAME_fin); the layout's
-// (q8_dot_<layout>) reads a step of a column's weights (@NAME_decode: two
-// blocks, 64 weights, at q_word, with their scales from s_col, step g) and
-// takes them against a row's two blocks into 8 f32 lanes (@NAME_dot);
-// @NAME_colscale is the column's own factor (int8 rows' scale, groups' 1);
-// and the target's (q8_dot32, q8_dot32_avx2, q8_dot32_vnni) is @NAME_dot32,
-// a block's integer dot product.
+// int8 in blocks of 32 (@NAME_quantize; @NAME_acts reads a row's step of
+// two blocks back, @NAME_fin ends a column); the layout's (q8_dot_<layout>)
+// reads a step of a column's weights (@NAME_decode: two blocks, 64 weights,
+// at q_word, with their scales from s_col, step g) and takes them against a
+// row's step into 16 f32 lanes (@NAME_dot; lanes 0-7 the first block's, 8-15
+// the second's); @NAME_colscale is the column's own factor (int8 rows'
+// scale, groups' 1); and the target's (q8_dot64, _avx2, _vnni, _vnni512) is
+// @NAME_dot64 / @NAME_dot64u, a step's integer dot product (signed or
+// unsigned weights), lane j holding elements 4j .. 4j+3.
 //
 //   params: NAME, K (a multiple of 64), N, STEPS (= K/64), TQ (tokens
 //           quantized at a time), QA, DA, CA (q8_rows' stack for TQ rows), QWORDS (a column's f32
@@ -36,11 +38,12 @@ func.func private @{{NAME}}_out(%act: memref<?xf32>, %args: memref<?xi64>, %t: i
 {{EPILOGUE}}
   return
 }
-// One K/64-step of the dot products of a quantized row (its two blocks
-// aq, da, c) with one column (values at q_col.., scales at s_col..).
+// One K/64-step of the dot products of a quantized row (its two blocks:
+// aq, da, c, as from @NAME_acts) with one column (values at q_col..,
+// scales at s_col..).
 func.func private @{{NAME}}_col(%w: memref<?xf32>, %q_col: index, %s_col: index, %g: index,
-                                %aq0: vector<32xi8>, %aq1: vector<32xi8>, %da0: f32, %da1: f32,
-                                %c0: vector<8xi32>, %c1: vector<8xi32>, %acc: vector<8xf32>) -> vector<8xf32> {
+                                %aq: vector<64xi8>, %da: vector<16xf32>, %c: vector<16xi32>, %as: vector<16xf32>,
+                                %acc: vector<16xf32>) -> vector<16xf32> {
   %step_words = arith.constant {{STEP_WORDS}} : index
   %gw = arith.muli %g, %step_words : index
   %wq = arith.addi %q_col, %gw : index
@@ -54,9 +57,9 @@ func.func private @{{NAME}}_col(%w: memref<?xf32>, %q_col: index, %s_col: index,
     %ahead = arith.addi %wq, %pf : index
     memref.prefetch %w[%ahead], read, locality<3>, data : memref<?xf32>
   }
-  %u0, %u1, %wk = func.call @{{NAME}}_decode(%w, %wq, %s_col, %g) : (memref<?xf32>, index, index, index) -> (vector<32xi8>, vector<32xi8>, vector<4xf32>)
-  %n = func.call @{{NAME}}_dot(%u0, %u1, %wk, %aq0, %aq1, %da0, %da1, %c0, %c1, %acc) : (vector<32xi8>, vector<32xi8>, vector<4xf32>, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
-  return %n : vector<8xf32>
+  %u, %wk, %wm = func.call @{{NAME}}_decode(%w, %wq, %s_col, %g) : (memref<?xf32>, index, index, index) -> (vector<64xi8>, vector<16xf32>, vector<16xf32>)
+  %n = func.call @{{NAME}}_dot(%u, %wk, %wm, %aq, %da, %c, %as, %acc) : (vector<64xi8>, vector<16xf32>, vector<16xf32>, vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+  return %n : vector<16xf32>
 }
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
@@ -68,7 +71,7 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %n_dim = arith.constant {{N}} : index // (for the reader: the extent is N)
   %tq = arith.constant {{TQ}} : index
   %steps = arith.constant {{STEPS}} : index
-  %zero = arith.constant dense<0.0> : vector<8xf32>
+  %zero = arith.constant dense<0.0> : vector<16xf32>
   %q_row = arith.constant {{QWORDS}} : index
   %s_row = arith.constant {{SWORDS}} : index
   %a_off_i = memref.load %args[%c0] : memref<?xi64>
@@ -112,18 +115,18 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
         %t = func.call @{{NAME}}_row(%meta, %args, %slot) : (memref<?xi32>, memref<?xi64>, index) -> index
         %acc:4 = scf.for %g = %c0 to %steps step %c1
             iter_args(%s0 = %zero, %s1 = %zero, %s2 = %zero, %s3 = %zero)
-            -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
-          %aq0, %aq1, %da0, %da1, %ca0, %ca1 = func.call @{{NAME}}_acts(%qa, %da, %ca, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>, index, index) -> (vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>)
-          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s0) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
-          %n1 = func.call @{{NAME}}_col(%w, %q1, %z1, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s1) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
-          %n2 = func.call @{{NAME}}_col(%w, %q2, %z2, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s2) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
-          %n3 = func.call @{{NAME}}_col(%w, %q3, %z3, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s3) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
-          scf.yield %n0, %n1, %n2, %n3 : vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>
+            -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+          %aq, %d16, %c16, %a16 = func.call @{{NAME}}_acts(%qa, %da, %ca, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>, index, index) -> (vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>)
+          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq, %d16, %c16, %a16, %s0) : (memref<?xf32>, index, index, index, vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+          %n1 = func.call @{{NAME}}_col(%w, %q1, %z1, %g, %aq, %d16, %c16, %a16, %s1) : (memref<?xf32>, index, index, index, vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+          %n2 = func.call @{{NAME}}_col(%w, %q2, %z2, %g, %aq, %d16, %c16, %a16, %s2) : (memref<?xf32>, index, index, index, vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+          %n3 = func.call @{{NAME}}_col(%w, %q3, %z3, %g, %aq, %d16, %c16, %a16, %s3) : (memref<?xf32>, index, index, index, vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+          scf.yield %n0, %n1, %n2, %n3 : vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>
         }
-        %d0 = func.call @{{NAME}}_fin(%w, %z0, %acc#0) : (memref<?xf32>, index, vector<8xf32>) -> f32
-        %d1 = func.call @{{NAME}}_fin(%w, %z1, %acc#1) : (memref<?xf32>, index, vector<8xf32>) -> f32
-        %d2 = func.call @{{NAME}}_fin(%w, %z2, %acc#2) : (memref<?xf32>, index, vector<8xf32>) -> f32
-        %d3 = func.call @{{NAME}}_fin(%w, %z3, %acc#3) : (memref<?xf32>, index, vector<8xf32>) -> f32
+        %d0 = func.call @{{NAME}}_fin(%w, %z0, %acc#0) : (memref<?xf32>, index, vector<16xf32>) -> f32
+        %d1 = func.call @{{NAME}}_fin(%w, %z1, %acc#1) : (memref<?xf32>, index, vector<16xf32>) -> f32
+        %d2 = func.call @{{NAME}}_fin(%w, %z2, %acc#2) : (memref<?xf32>, index, vector<16xf32>) -> f32
+        %d3 = func.call @{{NAME}}_fin(%w, %z3, %acc#3) : (memref<?xf32>, index, vector<16xf32>) -> f32
         func.call @{{NAME}}_out(%act, %args, %t, %n, %d0) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
         func.call @{{NAME}}_out(%act, %args, %t, %en1, %d1) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
         func.call @{{NAME}}_out(%act, %args, %t, %en2, %d2) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
@@ -138,12 +141,12 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
       scf.for %tl = %c0 to %tn step %c1 {
         %slot = arith.addi %t0, %tl : index
         %t = func.call @{{NAME}}_row(%meta, %args, %slot) : (memref<?xi32>, memref<?xi64>, index) -> index
-        %acc = scf.for %g = %c0 to %steps step %c1 iter_args(%s0 = %zero) -> (vector<8xf32>) {
-          %aq0, %aq1, %da0, %da1, %ca0, %ca1 = func.call @{{NAME}}_acts(%qa, %da, %ca, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>, index, index) -> (vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>)
-          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq0, %aq1, %da0, %da1, %ca0, %ca1, %s0) : (memref<?xf32>, index, index, index, vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>, vector<8xf32>) -> vector<8xf32>
-          scf.yield %n0 : vector<8xf32>
+        %acc = scf.for %g = %c0 to %steps step %c1 iter_args(%s0 = %zero) -> (vector<16xf32>) {
+          %aq, %d16, %c16, %a16 = func.call @{{NAME}}_acts(%qa, %da, %ca, %tl, %g) : (memref<{{QA}}xi8>, memref<{{DA}}xf32>, memref<{{CA}}xi32>, index, index) -> (vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>)
+          %n0 = func.call @{{NAME}}_col(%w, %q0, %z0, %g, %aq, %d16, %c16, %a16, %s0) : (memref<?xf32>, index, index, index, vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+          scf.yield %n0 : vector<16xf32>
         }
-        %d0 = func.call @{{NAME}}_fin(%w, %z0, %acc) : (memref<?xf32>, index, vector<8xf32>) -> f32
+        %d0 = func.call @{{NAME}}_fin(%w, %z0, %acc) : (memref<?xf32>, index, vector<16xf32>) -> f32
         func.call @{{NAME}}_out(%act, %args, %t, %n, %d0) : (memref<?xf32>, memref<?xi64>, index, index, f32) -> ()
       }
     }

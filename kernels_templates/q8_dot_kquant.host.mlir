@@ -14,20 +14,22 @@
 //   MIN = false (int6-k): word 0 (f16 d, 0), word 1 + p the int8 scales of
 //     the p-th 64 values' four groups of 16; a value is (d*sc) (u - 32), so
 //     a block's integer lanes are sum u a - 32 sum a (lane by lane, from the
-//     CORR lanes: 8x the lane sums), and lanes 0-3 (its first 16 values) and
+//     CORR lanes: -8x the lane sums), and lanes 0-3 (its first 16 values) and
 //     4-7 take their own groups' (d*sc) * da.
 // @NAME_decode reads a step's weights, @NAME_dot takes them against a
 // token's activations (a GEMM decodes once for a tile of tokens). The
 // per-group factors are one 4-lane product whose activation side is the same
 // for every column (computed once a token where calls are inlined together).
 //   params: NAME, HIGH1 (true: int5-k's one high bit), HIGH2 (int6-k's two), MIN
-func.func private @{{NAME}}_unpack(%g: vector<16xi8>) -> vector<32xi8> {
-  %mask = arith.constant dense<15> : vector<16xi8>
-  %four = arith.constant dense<4> : vector<16xi8>
-  %lo = arith.andi %g, %mask : vector<16xi8>
-  %hi = arith.shrui %g, %four : vector<16xi8>
-  %wq = vector.shuffle %lo, %hi [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
-  return %wq : vector<32xi8>
+// A step's 32 bytes of nibbles (two groups of 16: element j in the low
+// nibble of byte j, j + 16 in the high one) as 64 bytes of values 0..15.
+func.func private @{{NAME}}_unpack(%b: vector<32xi8>) -> vector<64xi8> {
+  %mask = arith.constant dense<15> : vector<32xi8>
+  %four = arith.constant dense<4> : vector<32xi8>
+  %lo = arith.andi %b, %mask : vector<32xi8>
+  %hi = arith.shrui %b, %four : vector<32xi8>
+  %u = vector.shuffle %lo, %hi [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63] : vector<32xi8>, vector<32xi8>
+  return %u : vector<64xi8>
 }
 // The high bits (int5-k: 8 bytes at %at, one bit a value; int6-k: 16
 // bytes, two), replicated over 32 bytes: for a value of the first group
@@ -35,51 +37,47 @@ func.func private @{{NAME}}_unpack(%g: vector<16xi8>) -> vector<32xi8> {
 // t = h (32 / nb + j / nb); shifting each 8 bytes left by 4 - t or right by
 // t - 4 brings it to bit 4 (bits crossing from a neighbouring byte land
 // outside the mask), added to the nibbles as bits 4 ...
-func.func private @{{NAME}}_high1(%w: memref<?xf32>, %at: index, %u0: vector<32xi8>, %u1: vector<32xi8>)
-    -> (vector<32xi8>, vector<32xi8>) {
+func.func private @{{NAME}}_high1(%w: memref<?xf32>, %at: index, %u: vector<64xi8>) -> vector<64xi8> {
   %hw = vector.load %w[%at] : memref<?xf32>, vector<2xf32>
   %hq = vector.bitcast %hw : vector<2xf32> to vector<1xi64>
   %r = vector.shuffle %hq, %hq [0, 0, 0, 0] : vector<1xi64>, vector<1xi64>
   %sa = arith.constant dense<[4, 3, 2, 1]> : vector<4xi64>
   %sb = arith.constant dense<[0, 1, 2, 3]> : vector<4xi64>
-  %mask = arith.constant dense<16> : vector<32xi8>
+  %mask = arith.constant dense<16> : vector<64xi8>
   %ra = arith.shli %r, %sa : vector<4xi64>
   %rb = arith.shrui %r, %sb : vector<4xi64>
-  %ba = vector.bitcast %ra : vector<4xi64> to vector<32xi8>
-  %bb = vector.bitcast %rb : vector<4xi64> to vector<32xi8>
-  %ha = arith.andi %ba, %mask : vector<32xi8>
-  %hb = arith.andi %bb, %mask : vector<32xi8>
-  %v0 = arith.ori %u0, %ha : vector<32xi8>
-  %v1 = arith.ori %u1, %hb : vector<32xi8>
-  return %v0, %v1 : vector<32xi8>, vector<32xi8>
+  %rr = vector.shuffle %ra, %rb [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xi64>, vector<4xi64>
+  %bytes = vector.bitcast %rr : vector<8xi64> to vector<64xi8>
+  %hb = arith.andi %bytes, %mask : vector<64xi8>
+  %v = arith.ori %u, %hb : vector<64xi8>
+  return %v : vector<64xi8>
 }
-func.func private @{{NAME}}_high2(%w: memref<?xf32>, %at: index, %u0: vector<32xi8>, %u1: vector<32xi8>)
-    -> (vector<32xi8>, vector<32xi8>) {
+func.func private @{{NAME}}_high2(%w: memref<?xf32>, %at: index, %u: vector<64xi8>) -> vector<64xi8> {
   %hw = vector.load %w[%at] : memref<?xf32>, vector<4xf32>
   %hq = vector.bitcast %hw : vector<4xf32> to vector<2xi64>
   %r = vector.shuffle %hq, %hq [0, 1, 0, 1] : vector<2xi64>, vector<2xi64>
   %sa = arith.constant dense<[4, 4, 2, 2]> : vector<4xi64>
   %sb = arith.constant dense<[0, 0, 2, 2]> : vector<4xi64>
-  %mask = arith.constant dense<48> : vector<32xi8>
+  %mask = arith.constant dense<48> : vector<64xi8>
   %ra = arith.shli %r, %sa : vector<4xi64>
   %rb = arith.shrui %r, %sb : vector<4xi64>
-  %ba = vector.bitcast %ra : vector<4xi64> to vector<32xi8>
-  %bb = vector.bitcast %rb : vector<4xi64> to vector<32xi8>
-  %ha = arith.andi %ba, %mask : vector<32xi8>
-  %hb = arith.andi %bb, %mask : vector<32xi8>
-  %v0 = arith.ori %u0, %ha : vector<32xi8>
-  %v1 = arith.ori %u1, %hb : vector<32xi8>
-  return %v0, %v1 : vector<32xi8>, vector<32xi8>
+  %rr = vector.shuffle %ra, %rb [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xi64>, vector<4xi64>
+  %bytes = vector.bitcast %rr : vector<8xi64> to vector<64xi8>
+  %hb = arith.andi %bytes, %mask : vector<64xi8>
+  %v = arith.ori %u, %hb : vector<64xi8>
+  return %v : vector<64xi8>
 }
 // Step g's weights: 64 values at q_word as unsigned bytes, and the step's
 // factors from its super-block's header (s_col + 5 (g / 4)) and word of
-// scales after it: MIN, [d sc0, d sc1, dmin m0, dmin m1]; else
-// [d sc0, d sc1, d sc2, d sc3].
+// scales after it: MIN, d sc one a lane of its block and dmin m in lanes 0
+// and 8; else d sc one a lane of its group of 16 (wm unused).
 func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index)
-    -> (vector<32xi8>, vector<32xi8>, vector<4xf32>) {
+    -> (vector<64xi8>, vector<16xf32>, vector<16xf32>) {
   %one = arith.constant 1 : index
   %four = arith.constant 4 : index
   %five = arith.constant 5 : index
+  %c8 = arith.constant 8 : index
+  %zero4 = arith.constant dense<0.0> : vector<4xf32>
   %sb = arith.divui %g, %four : index
   %p = arith.remui %g, %four : index
   %sb5 = arith.muli %sb, %five : index
@@ -89,25 +87,21 @@ func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: in
   // The values: nibbles, then the planes.
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<8xf32>
   %bytes = vector.bitcast %words : vector<8xf32> to vector<32xi8>
-  %g0 = vector.extract_strided_slice %bytes {offsets = [0], sizes = [16], strides = [1]} : vector<32xi8> to vector<16xi8>
-  %g1 = vector.extract_strided_slice %bytes {offsets = [16], sizes = [16], strides = [1]} : vector<32xi8> to vector<16xi8>
-  %n0 = func.call @{{NAME}}_unpack(%g0) : (vector<16xi8>) -> vector<32xi8>
-  %n1 = func.call @{{NAME}}_unpack(%g1) : (vector<16xi8>) -> vector<32xi8>
-  %c8 = arith.constant 8 : index
+  %nib = func.call @{{NAME}}_unpack(%bytes) : (vector<32xi8>) -> vector<64xi8>
   %at = arith.addi %q_word, %c8 : index
   %has1 = arith.constant {{HIGH1}}
   %has2 = arith.constant {{HIGH2}}
-  %u:2 = scf.if %has1 -> (vector<32xi8>, vector<32xi8>) {
-    %v:2 = func.call @{{NAME}}_high1(%w, %at, %n0, %n1) : (memref<?xf32>, index, vector<32xi8>, vector<32xi8>) -> (vector<32xi8>, vector<32xi8>)
-    scf.yield %v#0, %v#1 : vector<32xi8>, vector<32xi8>
+  %wq = scf.if %has1 -> (vector<64xi8>) {
+    %v = func.call @{{NAME}}_high1(%w, %at, %nib) : (memref<?xf32>, index, vector<64xi8>) -> vector<64xi8>
+    scf.yield %v : vector<64xi8>
   } else {
-    %x:2 = scf.if %has2 -> (vector<32xi8>, vector<32xi8>) {
-      %v:2 = func.call @{{NAME}}_high2(%w, %at, %n0, %n1) : (memref<?xf32>, index, vector<32xi8>, vector<32xi8>) -> (vector<32xi8>, vector<32xi8>)
-      scf.yield %v#0, %v#1 : vector<32xi8>, vector<32xi8>
+    %x = scf.if %has2 -> (vector<64xi8>) {
+      %v = func.call @{{NAME}}_high2(%w, %at, %nib) : (memref<?xf32>, index, vector<64xi8>) -> vector<64xi8>
+      scf.yield %v : vector<64xi8>
     } else {
-      scf.yield %n0, %n1 : vector<32xi8>, vector<32xi8>
+      scf.yield %nib : vector<64xi8>
     }
-    scf.yield %x#0, %x#1 : vector<32xi8>, vector<32xi8>
+    scf.yield %x : vector<64xi8>
   }
   %hw = vector.load %w[%head] : memref<?xf32>, vector<1xf32>
   %hh = vector.bitcast %hw : vector<1xf32> to vector<2xf16>
@@ -115,76 +109,52 @@ func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: in
   %sw = vector.load %w[%pw] : memref<?xf32>, vector<1xf32>
   %sbytes = vector.bitcast %sw : vector<1xf32> to vector<4xi8>
   %min = arith.constant {{MIN}}
-  %wk = scf.if %min -> (vector<4xf32>) {
+  %wk, %wm = scf.if %min -> (vector<16xf32>, vector<16xf32>) {
+    // [d sc0, d sc1, dmin m0, dmin m1]
     %dd = vector.shuffle %hf, %hf [0, 0, 1, 1] : vector<2xf32>, vector<2xf32>
     %pf = arith.uitofp %sbytes : vector<4xi8> to vector<4xf32>
     %k = arith.mulf %dd, %pf : vector<4xf32>
-    scf.yield %k : vector<4xf32>
+    %k16 = vector.shuffle %k, %k [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<4xf32>, vector<4xf32>
+    %m16 = vector.shuffle %k, %zero4 [2, 4, 4, 4, 4, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4] : vector<4xf32>, vector<4xf32>
+    scf.yield %k16, %m16 : vector<16xf32>, vector<16xf32>
   } else {
+    // [d sc0, d sc1, d sc2, d sc3]
     %d = vector.extract %hf[0] : f32 from vector<2xf32>
     %dv = vector.broadcast %d : f32 to vector<4xf32>
     %pf = arith.sitofp %sbytes : vector<4xi8> to vector<4xf32>
     %ds = arith.mulf %dv, %pf : vector<4xf32>
-    scf.yield %ds : vector<4xf32>
+    %k16 = vector.shuffle %ds, %ds [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
+    %z16 = arith.constant dense<0.0> : vector<16xf32>
+    scf.yield %k16, %z16 : vector<16xf32>, vector<16xf32>
   }
-  return %u#0, %u#1, %wk : vector<32xi8>, vector<32xi8>, vector<4xf32>
+  return %wq, %wk, %wm : vector<64xi8>, vector<16xf32>, vector<16xf32>
 }
-// The decoded step against a token's two blocks (aq, da, lane corrections c).
-func.func private @{{NAME}}_dot(%wq0: vector<32xi8>, %wq1: vector<32xi8>, %wk: vector<4xf32>, %aq0: vector<32xi8>,
-                                %aq1: vector<32xi8>, %da0: f32, %da1: f32, %c0: vector<8xi32>, %c1: vector<8xi32>,
-                                %acc: vector<8xf32>) -> vector<8xf32> {
-  %zero4 = arith.constant dense<0.0> : vector<4xf32>
-  %i0 = func.call @{{NAME}}_dot32u(%wq0, %aq0) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
-  %i1 = func.call @{{NAME}}_dot32u(%wq1, %aq1) : (vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+// The decoded step against a token's two blocks (aq, da, lane corrections c,
+// as: lanes 0 and 8 -da times a block's sum of quantized values).
+//   MIN: (d sc da) sum u a - (dmin m) (da sum a).
+//   else: (d sc da) (sum u a - 32 sum a), the centred lanes started from
+//   c (-8x the lane sums) times 4.
+func.func private @{{NAME}}_dot(%wq: vector<64xi8>, %wk: vector<16xf32>, %wm: vector<16xf32>, %aq: vector<64xi8>,
+                                %da: vector<16xf32>, %c: vector<16xi32>, %as: vector<16xf32>,
+                                %acc: vector<16xf32>) -> vector<16xf32> {
+  %sv = arith.mulf %wk, %da : vector<16xf32>
   %min = arith.constant {{MIN}}
-  %out = scf.if %min -> (vector<8xf32>) {
-    // [d sc0, d sc1, dmin m0, dmin m1] * [da0, da1, -da0 sa0, -da1 sa1]
-    // (sa = the block's sum of quantized activations: the CORR lanes / 8).
-    %eighth = arith.constant -0.125 : f32
-    %l0 = vector.reduction <add>, %c0 : vector<8xi32> into i32
-    %l1 = vector.reduction <add>, %c1 : vector<8xi32> into i32
-    %sa0 = arith.sitofp %l0 : i32 to f32
-    %sa1 = arith.sitofp %l1 : i32 to f32
-    %ma0 = arith.mulf %da0, %eighth : f32
-    %ma1 = arith.mulf %da1, %eighth : f32
-    %na0 = arith.mulf %ma0, %sa0 : f32
-    %na1 = arith.mulf %ma1, %sa1 : f32
-    %av0 = vector.insert %da0, %zero4 [0] : f32 into vector<4xf32>
-    %av1 = vector.insert %da1, %av0 [1] : f32 into vector<4xf32>
-    %av2 = vector.insert %na0, %av1 [2] : f32 into vector<4xf32>
-    %av = vector.insert %na1, %av2 [3] : f32 into vector<4xf32>
-    %sv = arith.mulf %wk, %av : vector<4xf32>
-    %b0 = vector.shuffle %sv, %sv [0, 0, 0, 0, 0, 0, 0, 0] : vector<4xf32>, vector<4xf32>
-    %b1 = vector.shuffle %sv, %sv [1, 1, 1, 1, 1, 1, 1, 1] : vector<4xf32>, vector<4xf32>
-    %mins = vector.shuffle %sv, %zero4 [4, 4, 2, 3, 4, 4, 4, 4] : vector<4xf32>, vector<4xf32>
-    %f0 = arith.sitofp %i0 : vector<8xi32> to vector<8xf32>
-    %f1 = arith.sitofp %i1 : vector<8xi32> to vector<8xf32>
-    %acc0 = vector.fma %f0, %b0, %acc : vector<8xf32>
-    %acc1 = vector.fma %f1, %b1, %acc0 : vector<8xf32>
-    %acc2 = arith.addf %acc1, %mins : vector<8xf32>
-    scf.yield %acc2 : vector<8xf32>
+  %out = scf.if %min -> (vector<16xf32>) {
+    %z = arith.constant dense<0> : vector<16xi32>
+    %u = func.call @{{NAME}}_dot64u(%z, %wq, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+    %f = arith.sitofp %u : vector<16xi32> to vector<16xf32>
+    %n0 = vector.fma %f, %sv, %acc : vector<16xf32>
+    %n = vector.fma %wm, %as, %n0 : vector<16xf32>
+    scf.yield %n : vector<16xf32>
   } else {
-    // Centred lanes, then [d sc0, d sc1, d sc2, d sc3] * [da0, da0, da1, da1]
-    // over the halves of the two blocks' lanes.
-    %two = arith.constant dense<2> : vector<8xi32>
-    %k0 = arith.shli %c0, %two : vector<8xi32>
-    %k1 = arith.shli %c1, %two : vector<8xi32>
-    %j0 = arith.subi %i0, %k0 : vector<8xi32>
-    %j1 = arith.subi %i1, %k1 : vector<8xi32>
-    %a0 = vector.insert %da0, %zero4 [0] : f32 into vector<4xf32>
-    %a1 = vector.insert %da0, %a0 [1] : f32 into vector<4xf32>
-    %a2 = vector.insert %da1, %a1 [2] : f32 into vector<4xf32>
-    %av = vector.insert %da1, %a2 [3] : f32 into vector<4xf32>
-    %sv = arith.mulf %wk, %av : vector<4xf32>
-    %b0 = vector.shuffle %sv, %sv [0, 0, 0, 0, 1, 1, 1, 1] : vector<4xf32>, vector<4xf32>
-    %b1 = vector.shuffle %sv, %sv [2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
-    %f0 = arith.sitofp %j0 : vector<8xi32> to vector<8xf32>
-    %f1 = arith.sitofp %j1 : vector<8xi32> to vector<8xf32>
-    %acc0 = vector.fma %f0, %b0, %acc : vector<8xf32>
-    %acc1 = vector.fma %f1, %b1, %acc0 : vector<8xf32>
-    scf.yield %acc1 : vector<8xf32>
+    %two = arith.constant dense<2> : vector<16xi32>
+    %c4 = arith.shli %c, %two : vector<16xi32>
+    %i = func.call @{{NAME}}_dot64u(%c4, %wq, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+    %f = arith.sitofp %i : vector<16xi32> to vector<16xf32>
+    %n = vector.fma %f, %sv, %acc : vector<16xf32>
+    scf.yield %n : vector<16xf32>
   }
-  return %out : vector<8xf32>
+  return %out : vector<16xf32>
 }
 func.func private @{{NAME}}_colscale(%w: memref<?xf32>, %s_col: index) -> f32 {
   %one = arith.constant 1.0 : f32

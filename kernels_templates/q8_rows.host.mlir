@@ -13,8 +13,8 @@
 //           dots take), CA (rows * KB * 8 with CORR, else 8)
 // The rows of slots [i0, i0 + tn) of a at act[a_off] (matmul_rows), quantized into qa
 // (K bytes a row) and da (KB scales a row); with CORR, also each block's
-// lane corrections into ca (8 a block: lane j holds 8 * the sum of the
-// block's values 4j .. 4j+3, what an unsigned int4 dot subtracts to make
+// lane corrections into ca (8 a block: lane j holds -8 times the sum of the
+// block's values 4j .. 4j+3, what an unsigned int4 dot starts from to make
 // its lanes those of the signed one).
 func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>,
                                      %a_off: index, %i0: index, %tn: index,
@@ -63,7 +63,9 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, 
         %qe = vector.shuffle %pairs, %pairs [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xi32>, vector<16xi32>
         %qo = vector.shuffle %pairs, %pairs [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xi32>, vector<16xi32>
         %lanes = arith.addi %qe, %qo : vector<8xi32>
-        %c = arith.shli %lanes, %three : vector<8xi32>
+        %l8 = arith.shli %lanes, %three : vector<8xi32>
+        %zero = arith.constant dense<0> : vector<8xi32>
+        %c = arith.subi %zero, %l8 : vector<8xi32>
         %ic = arith.muli %jd, %c8 : index
         vector.store %c, %ca[%ic] : memref<{{CA}}xi32>, vector<8xi32>
       }
@@ -71,21 +73,22 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, 
   }
   return
 }
-// A column's 8 lanes reduced and scaled by its own factor.
-func.func private @{{NAME}}_fin(%w: memref<?xf32>, %s_col: index, %acc: vector<8xf32>) -> f32 {
-  %sum = vector.reduction <add>, %acc fastmath<reassoc> : vector<8xf32> into f32
+// A column's 16 lanes reduced and scaled by its own factor.
+func.func private @{{NAME}}_fin(%w: memref<?xf32>, %s_col: index, %acc: vector<16xf32>) -> f32 {
+  %sum = vector.reduction <add>, %acc fastmath<reassoc> : vector<16xf32> into f32
   %cs = func.call @{{NAME}}_colscale(%w, %s_col) : (memref<?xf32>, index) -> f32
   %y = arith.mulf %sum, %cs : f32
   return %y : f32
 }
-// Quantized row tl's activations for step g: two blocks, their scales and
-// (with CORR; zeros otherwise) their lane corrections.
+// Quantized row tl's activations for step g, as the layouts' @NAME_dot takes
+// them: its two blocks' 64 values; their scales da, one a lane of its block;
+// with CORR, their lane corrections (8 a block: 16 lanes) and, in every lane
+// of its block, -da times the block's sum of values (the zero points' and
+// mins' factor: da times the corrections' sum / 8); zeros otherwise.
 func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>,
                                  %tl: index, %g: index)
-    -> (vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>) {
-  %c1 = arith.constant 1 : index
+    -> (vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>) {
   %c2 = arith.constant 2 : index
-  %c32 = arith.constant 32 : index
   %c64 = arith.constant 64 : index
   %k_dim = arith.constant {{K}} : index
   %kb = arith.constant {{KB}} : index
@@ -93,25 +96,31 @@ func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>
   %brow = arith.muli %tl, %kb : index
   %k = arith.muli %g, %c64 : index
   %ia = arith.addi %row, %k : index
-  %ib = arith.addi %ia, %c32 : index
-  %aq0 = vector.load %qa[%ia] : memref<{{QA}}xi8>, vector<32xi8>
-  %aq1 = vector.load %qa[%ib] : memref<{{QA}}xi8>, vector<32xi8>
+  %aq = vector.load %qa[%ia] : memref<{{QA}}xi8>, vector<64xi8>
   %g2 = arith.muli %g, %c2 : index
   %j0 = arith.addi %brow, %g2 : index
-  %j1 = arith.addi %j0, %c1 : index
-  %da0 = memref.load %da[%j0] : memref<{{DA}}xf32>
-  %da1 = memref.load %da[%j1] : memref<{{DA}}xf32>
+  %d2 = vector.load %da[%j0] : memref<{{DA}}xf32>, vector<2xf32>
+  %d16 = vector.shuffle %d2, %d2 [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
   %corr = arith.constant {{CORR}}
-  %cc:2 = scf.if %corr -> (vector<8xi32>, vector<8xi32>) {
+  %cc, %as = scf.if %corr -> (vector<16xi32>, vector<16xf32>) {
     %c8 = arith.constant 8 : index
+    %eighth = arith.constant dense<0.125> : vector<2xf32>
     %i0 = arith.muli %j0, %c8 : index
-    %i1 = arith.muli %j1, %c8 : index
-    %v0 = vector.load %ca[%i0] : memref<{{CA}}xi32>, vector<8xi32>
-    %v1 = vector.load %ca[%i1] : memref<{{CA}}xi32>, vector<8xi32>
-    scf.yield %v0, %v1 : vector<8xi32>, vector<8xi32>
+    %v = vector.load %ca[%i0] : memref<{{CA}}xi32>, vector<16xi32>
+    %v0 = vector.extract_strided_slice %v {offsets = [0], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
+    %v1 = vector.extract_strided_slice %v {offsets = [8], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
+    %l0 = vector.reduction <add>, %v0 : vector<8xi32> into i32
+    %l1 = vector.reduction <add>, %v1 : vector<8xi32> into i32
+    %l = vector.from_elements %l0, %l1 : vector<2xi32>
+    %sa = arith.sitofp %l : vector<2xi32> to vector<2xf32>
+    %m = arith.mulf %d2, %eighth : vector<2xf32>
+    %na = arith.mulf %m, %sa : vector<2xf32>
+    %a16 = vector.shuffle %na, %na [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
+    scf.yield %v, %a16 : vector<16xi32>, vector<16xf32>
   } else {
-    %z = arith.constant dense<0> : vector<8xi32>
-    scf.yield %z, %z : vector<8xi32>, vector<8xi32>
+    %z = arith.constant dense<0> : vector<16xi32>
+    %zf = arith.constant dense<0.0> : vector<16xf32>
+    scf.yield %z, %zf : vector<16xi32>, vector<16xf32>
   }
-  return %aq0, %aq1, %da0, %da1, %cc#0, %cc#1 : vector<32xi8>, vector<32xi8>, f32, f32, vector<8xi32>, vector<8xi32>
+  return %aq, %d16, %cc, %as : vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>
 }

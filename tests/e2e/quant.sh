@@ -3,7 +3,7 @@
 # with f32 scales, --quant=int4 as int4 groups of 32 with f16 scales,
 # --quant=int8-g32 as int8 groups of 32 with f16 scales. On CPU targets
 # their matmuls (K % 64 == 0) quantize the activations to int8 and take
-# integer dot products (matmul_q8; --verify holds them to the int8-activation
+# integer dot products (matmul_q8, gemm_q8_host for prompts; --verify holds them to the int8-activation
 # bound), or with --act-quant=none widen the weights in registers (--verify:
 # exact up to summation order).
 source "$(dirname "$0")/lib.sh"
@@ -22,7 +22,7 @@ quant-int8)
   done
   grep -q '"family": "matmul_q8"' q-O2/report.json || fail "int8 weights (K = 64) did not select matmul_q8"
   grep -q '"family": "matmul_int8"' q-O2/report.json || fail "int8 weights (K = 160) did not select matmul_int8"
-  ! grep -q '"family": "matmul_q8"' n-O2/report.json || fail "--act-quant=none selected matmul_q8"
+  ! grep -qE '"family": "(matmul_q8|gemm_q8_host)"' n-O2/report.json || fail "--act-quant=none selected an integer-dot kernel"
   grep -q '"layout": "int8-rows"' q-O2/report.json || fail "report.json does not list the int8 layout"
   # K = 36 (a multiple of 4, not of 8): VEC 4; the weight file holds a quarter of the f32 bytes plus scales.
   "$GEN_MODEL" k --dim 36 --layers 1 --heads 3 --kv-heads 1 --hidden 52 --vocab 50 --seed 2 >/dev/null
@@ -96,7 +96,7 @@ quant-int4)
   # An artifact with a GPU target keeps f32 activations on the host too
   # (every device of an artifact computes the same numbers).
   "$LLMC" compile m/model.json -o hg --quant=int8 --target=host,gfx942
-  ! grep -q '"family": "matmul_q8"' hg/report.json || fail "a host+GPU artifact quantizes activations on the host"
+  ! grep -qE '"family": "(matmul_q8|gemm_q8_host)"' hg/report.json || fail "a host+GPU artifact quantizes activations on the host"
   expect_error 64 "--act-quant takes int8 or none" -- "$LLMC" compile m/model.json -o x --act-quant=int4
   [ "$(jq -r '.weights[] | select(.name == "model.layers.0.mlp.down_proj.weight") | .layout' g-O2/report.json)" = int8-g32 ] ||
     fail "down_proj (K = 192) is not int8-g32"
@@ -128,7 +128,8 @@ quant-kquant)
       fail "down_proj (K = 512) is not $q"
     w=i${q:3:1}k # the plan's dtype name: i4k, i5k, i6k
     [ "$(jq -r "[.kernels[] | select(.shape | test(\"W=$w\")) | .targets.host.family] | unique | join(\",\")" \
-          "$q-O2/report.json")" = matmul_q8 ] || fail "$q weights are not read by matmul_q8 alone"
+          "$q-O2/report.json")" = gemm_q8_host,matmul_q8 ] ||
+      fail "$q weights are not read by the integer-dot kernels alone (gemm_q8_host for prompts, matmul_q8 for decode)"
   done
   # Against the f32 model: int6-k close and greedy the same (int4-k moves
   # this random model's near-tied logits as much as int4 does, ~0.5, and its

@@ -567,9 +567,9 @@ static void q8_weights(int layout, int N, int K, float *w, float *wf, uint64_t *
 }
 
 /* The helpers an integer-dot matmul named `name` calls: layout L's
- * decoding, the integer dot dot32, the row map, and q8_rows for `rows`
+ * decoding, the integer dot dot64, the row map, and q8_rows for `rows`
  * token rows of K. */
-static void mb_q8_helpers(module_builder_t *mb, const char *name, int L, int K, int rows, const char *dot32, bool R) {
+static void mb_q8_helpers(module_builder_t *mb, const char *name, int L, int K, int rows, const char *dot64, bool R) {
   static const char *helpers[] = {"q8_dot_int4",   "q8_dot_int8g",  "q8_dot_int8",  "q8_dot_kquant",
                                   "q8_dot_kquant", "q8_dot_kquant", "q8_dot_int4zp"};
   char v[5][24];
@@ -585,7 +585,7 @@ static void mb_q8_helpers(module_builder_t *mb, const char *name, int L, int K, 
     mb_add(mb, helpers[L], "NAME", name, "ZOFF", zoff, NULL);
   else
     mb_add(mb, helpers[L], "NAME", name, NULL);
-  mb_add(mb, dot32, "NAME", name, NULL);
+  mb_add(mb, dot64, "NAME", name, NULL);
   mb_rows(mb, name, R);
   mb_add(mb, "q8_rows", "NAME", name, "K", v[0], "KB", v[1], "QA", v[2], "DA", v[3], "CORR",
          q8_nibbles(L) ? "true" : "false", "CA", v[4], NULL);
@@ -611,11 +611,11 @@ static void test_matmul_q8(void **state) {
                {Q8_I4Z, 128, 37, 1, 1, 4, 0}, {Q8_I4Z, 384, 37, 5, 2, 4, 0}, {Q8_I4Z, 384, 37, 5, 1, 1, 0},
                {Q8_I4, 192, 37, 5, 2, 4, 1}, {Q8_I8, 64, 9, 6, 4, 1, 1},  {Q8_I6K, 256, 9, 1, 1, 1, 1}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
-  /* Every integer dot the machine has (AVX2, VNNI; cycling by case), and the
-   * portable one. */
+  /* Every integer dot the machine has (AVX2, VNNI, 512-bit VNNI; cycling by
+   * case), and the portable one. */
   llmc_target_t host;
   check_ok(llmc_target_lookup("host", &host));
-  bool avx2 = llmc_target_has_avx2(&host), vnni = llmc_target_has_vnni(&host);
+  bool avx2 = llmc_target_has_avx2(&host), vnni = llmc_target_has_vnni(&host), vnni512 = llmc_target_has_vnni512(&host);
   module_builder_t mb;
   mb_init(&mb);
   char names[N_CASES][32], gnames[N_CASES][32], v[N_CASES][13][24];
@@ -633,8 +633,11 @@ static void test_matmul_q8(void **state) {
     for (int i = 0; i < 13; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
     llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, N, NULL, 0, &epi[c]);
     assert_false(epi[c].failed);
-    const char *dot32 = vnni && c % 3 == 2 ? "q8_dot32_vnni" : avx2 && c % 3 ? "q8_dot32_avx2" : "q8_dot32";
-    mb_q8_helpers(&mb, names[c], L, K, TQ, dot32, cases[c].R);
+    const char *dot64 = vnni512 && c % 4 == 3 ? "q8_dot64_vnni512"
+                        : vnni && c % 4 == 2  ? "q8_dot64_vnni"
+                        : avx2 && c % 4       ? "q8_dot64_avx2"
+                                              : "q8_dot64";
+    mb_q8_helpers(&mb, names[c], L, K, TQ, dot64, cases[c].R);
     mb_add(&mb, "matmul_q8", "NAME", names[c], "K", v[c][0], "N", v[c][1], "STEPS", v[c][3], "TQ", v[c][4], "QA",
            v[c][5], "DA", v[c][6], "QWORDS", v[c][7], "STEP_WORDS", v[c][8], "SWORDS", v[c][9], "SCALES", v[c][10],
            "FOUR_COLS", v[c][11], "CA", v[c][12], "PF", c % 3 ? "512" : "0", "PF_ON", c % 3 ? "true" : "false",
@@ -643,7 +646,7 @@ static void test_matmul_q8(void **state) {
     snprintf(gnames[c], sizeof gnames[c], "gq_%d", c);
     static const int tiles[][3] = {{4, 4, 8}, {3, 2, 4}, {2, 3, 16}, {1, 1, 1}, {4, 2, 4}};
     const int *tile = tiles[c % 5];
-    mb_q8_helpers(&mb, gnames[c], L, K, tile[2], dot32, cases[c].R);
+    mb_q8_helpers(&mb, gnames[c], L, K, tile[2], dot64, cases[c].R);
     char tt[8], nc[8], tb[8];
     snprintf(tt, sizeof tt, "%d", tile[0]);
     snprintf(nc, sizeof nc, "%d", tile[1]);
@@ -1334,7 +1337,7 @@ static char *all_families_module(void) {
   mb_rows(&mb, "mm", true);
   mb_add(&mb, "matmul", "NAME", "mm", "K", "64", "N", "64", "VEC", "16", "PF", "2048", "PF_ON", "true", "EPILOGUE", epi.data, NULL);
   /* matmul_q8 with the integer dot every target has (AArch64 too). */
-  mb_q8_helpers(&mb, "mq", Q8_I4, 64, 4, "q8_dot32", false);
+  mb_q8_helpers(&mb, "mq", Q8_I4, 64, 4, "q8_dot64", false);
   mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
          "8", "CA", "64", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1",
          "PF", "512", "PF_ON", "true", "EPILOGUE", epi.data,
