@@ -30,8 +30,7 @@
  *   params: K (a multiple of 64), N, STEPS (= K/64), QWORDS, STEP_WORDS,
  *           SWORDS, SCALES (as matmul_q8), TT (1..8), NC (1..8), TB (>= TT:
  *           q8_rows' QA, DA and CA are for TB rows), PF (f32 words to
- *           prefetch ahead; 0: none), CORR (the layout's dots take lane
- *           corrections), EPILOGUE
+ *           prefetch ahead; 0: none), EPILOGUE
  *   helpers: the layout's q8_dot_*, the target's q8_dot64*, matmul_rows,
  *           q8_rows (kvariants.c: q8_common)
  *   args:   as matmul_q8: [a_off, b_off (f32 words), out_off, T, then the
@@ -158,18 +157,16 @@ llmc_status_t *llmc_gemm_q8_host_generate(const llmc_kinstance_t *inst, const ch
   int64_t SWORDS = llmc_kinstance_int(inst, "SWORDS"), SCALES = llmc_kinstance_int(inst, "SCALES");
   int64_t TT = llmc_kinstance_int(inst, "TT"), NC = llmc_kinstance_int(inst, "NC"), TB = llmc_kinstance_int(inst, "TB");
   int64_t PF = llmc_kinstance_int(inst, "PF");
-  const char *corr = llmc_kinstance_str(inst, "CORR"), *epi = llmc_kinstance_str(inst, "EPILOGUE");
+  const char *epi = llmc_kinstance_str(inst, "EPILOGUE");
   if (K <= 0 || K % 64 || N <= 0 || STEPS != K / 64 || QWORDS <= 0 || STEP_WORDS * STEPS != QWORDS || SWORDS < 1 ||
-      SCALES < 0 || TT < 1 || TT > 8 || NC < 1 || NC > 8 || TB < TT || PF < 0 || !corr || !epi ||
-      (strcmp(corr, "true") != 0 && strcmp(corr, "false") != 0))
+      SCALES < 0 || TT < 1 || TT > 8 || NC < 1 || NC > 8 || TB < TT || PF < 0 || !epi)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "gemm_q8_host: bad parameters");
-  bool has_corr = strcmp(corr, "true") == 0;
   gen_t g = {.o = o, .name = name, .steps = STEPS, .qwords = QWORDS, .step_words = STEP_WORDS, .swords = SWORDS,
              .pf = PF};
   /* q8_rows' stack for TB rows (kvariants.c: q8_common passes it the same). */
   snprintf(g.qa_t, sizeof g.qa_t, "memref<%lldxi8>", (long long)(TB * K));
   snprintf(g.da_t, sizeof g.da_t, "memref<%lldxf32>", (long long)(TB * (K / 32)));
-  snprintf(g.ca_t, sizeof g.ca_t, "memref<%lldxi32>", (long long)(has_corr ? TB * (K / 32) * 8 : 8));
+  snprintf(g.ca_t, sizeof g.ca_t, "memref<%lldxi32>", (long long)(TB * (K / 32) * 8));
   llmc_buf_printf(o,
                   "// %s: gemm_q8_host K=%lld N=%lld, tiles of %lld tokens x %lld columns, token blocks of %lld "
                   "(codegen/gemm_q8_host.c)\n",

@@ -500,12 +500,12 @@ static const int64_t q8_tq_candidates[] = {Q8_TQ_CANDIDATES};
 #define Q8_STACK_MAX (256 * 1024)
 #define GEMM_Q8_TB_CANDIDATES 4, 8, 16, 32, 64, 128
 
-/* A token's quantized row: K bytes, K/32 f32 scales and, for the nibble
- * layouts (the unsigned dot's lane corrections; int4-k's mins), 8 i32 a
- * block. */
+/* A token's quantized row: K bytes, K/32 f32 scales and 8 i32 lane
+ * corrections a block (the unsigned dots' starting values; the mins' and
+ * zero points' sums). */
 static int64_t q8_stack_bytes(const llmc_kctx_t *x, int64_t tq) {
   int64_t blocks = k_of(x) / 32;
-  return tq * (k_of(x) + blocks * 4 + (nibbles(x->call->weight_dtype) ? blocks * 32 : 0));
+  return tq * (k_of(x) + blocks * 4 + blocks * 32);
 }
 
 /* Not in an artifact that also has GPU targets: they have no integer-dot
@@ -521,14 +521,15 @@ static bool cpu_matmul_q8_supports(const llmc_kctx_t *x) {
 }
 
 static void cpu_matmul_q8_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
-  /* As many tokens as a step has (each chunk re-reads the thread's weights),
-   * within the stack hint; at least 1. */
-  int64_t best = q8_tq_candidates[0];
+  /* As many tokens as the call's steps have (each chunk re-reads the
+   * thread's weights: decode's kcall needs 1), within the stack hint; at
+   * least 1. */
+  int64_t best = q8_tq_candidates[0], tokens = x->call->t_max > 0 ? x->call->t_max : x->plan->max_step_tokens;
   for (size_t i = 0; i < sizeof q8_tq_candidates / sizeof q8_tq_candidates[0]; i++) {
     int64_t v = q8_tq_candidates[i];
     if (q8_stack_bytes(x, v) > Q8_STACK_HINT) break;
     best = v;
-    if (v >= x->plan->max_step_tokens) break;
+    if (v >= tokens) break;
   }
   /* Columns four at a time share activation loads; measured on x86
    * (docs/performance.md, 2026-11-30), that wins for int4 (by up to 1.4x
@@ -580,8 +581,7 @@ static void q8_common(const llmc_kctx_t *x, llmc_kinstance_t *out, int64_t rows)
   helper_put_int(x, out, 3, "KB", k / 32);
   helper_put_int(x, out, 3, "QA", rows * k);
   helper_put_int(x, out, 3, "DA", rows * (k / 32));
-  helper_put(x, out, 3, "CORR", nibbles(wdt) ? "true" : "false");
-  helper_put_int(x, out, 3, "CA", nibbles(wdt) ? rows * (k / 32) * 8 : 8);
+  helper_put_int(x, out, 3, "CA", rows * (k / 32) * 8);
   op_params(x, out);
   put_int(x, out, "STEPS", k / 64);
   /* A column's f32 words of values, and per 64 of them; of its header
@@ -601,7 +601,7 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   put_int(x, out, "TQ", tq);
   put_int(x, out, "QA", tq * k);
   put_int(x, out, "DA", tq * (k / 32));
-  put_int(x, out, "CA", nibbles(x->call->weight_dtype) ? tq * (k / 32) * 8 : 8);
+  put_int(x, out, "CA", tq * (k / 32) * 8);
   put_int(x, out, "FOUR_COLS", c->values[1] == 4);
   put_prefetch(x, out, c->values[2]);
   return NULL;
@@ -617,12 +617,18 @@ static bool gemm_q8_host_supports(const llmc_kctx_t *x) {
 }
 
 /* Token blocks of TB whose quantized rows fit the stack hint (at least TT
- * of them), and a tile of TT x NC accumulators that leaves registers for a
- * step's NC decoded columns (two byte vectors and a 4-lane factor each) and
- * a token's activations. */
+ * of them), and a tile of TT x NC accumulators (16 lanes each: one
+ * register on AVX-512, two on AVX2) that leaves registers for a step's NC
+ * decoded columns (64 bytes and 16 scales each) and a token's activations.
+ * Measured on the 2-vCPU Xeon (2026-11-30, 256-token prefill of the 124.7M
+ * model, Q4_0, tokens/s, fresh copies): AVX-512 4x4 1124, 4x3 1155, 3x4
+ * 1065, 6x2 991, 2x4 949 (matmul_q8 a token at a time: 680); AVX2 all
+ * within noise of matmul_q8's 260 (2x2 251, 1x4 260, 4x1 262-288, 2x3 245,
+ * 3x2 226): there the dot's 16-bit products and pairwise sums, not loads,
+ * bound it. */
 static void gemm_q8_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   bool regs32 = x->target->vector_regs >= 32;
-  int64_t tt = regs32 ? 4 : 2, nc = regs32 ? 4 : 3;
+  int64_t tt = regs32 ? 4 : 2, nc = regs32 ? 4 : 2;
   static const int64_t tbs[] = {GEMM_Q8_TB_CANDIDATES};
   int64_t tb = tbs[0];
   for (size_t i = 0; i < sizeof tbs / sizeof tbs[0]; i++)
@@ -653,7 +659,6 @@ static llmc_status_t *gemm_q8_host_emit(const llmc_kctx_t *x, const llmc_kconfig
   put_int(x, out, "NC", c->values[1]);
   put_int(x, out, "TB", c->values[2]);
   put_int(x, out, "PF", c->values[3]);
-  put(x, out, "CORR", nibbles(x->call->weight_dtype) ? "true" : "false");
   return NULL;
 }
 

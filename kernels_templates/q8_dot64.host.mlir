@@ -35,3 +35,13 @@ func.func private @{{NAME}}_quads(%p: vector<64xi32>) -> vector<16xi32> {
   %sum = arith.addi %qe, %qo : vector<16xi32>
   return %sum : vector<16xi32>
 }
+// Signed weights as the layouts' decoding leaves them for @NAME_dot64s
+// (here unchanged), and their dot: c, q8_rows' lane corrections, unused.
+func.func private @{{NAME}}_sbias(%wq: vector<64xi8>) -> vector<64xi8> {
+  return %wq : vector<64xi8>
+}
+func.func private @{{NAME}}_dot64s(%c: vector<16xi32>, %wq: vector<64xi8>, %aq: vector<64xi8>) -> vector<16xi32> {
+  %zero = arith.constant dense<0> : vector<16xi32>
+  %sum = func.call @{{NAME}}_dot64(%zero, %wq, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+  return %sum : vector<16xi32>
+}

@@ -19,3 +19,20 @@ func.func private @{{NAME}}_dot64u(%init: vector<16xi32>, %wu: vector<64xi8>, %a
   %sum = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%init, %wu, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
   return %sum : vector<16xi32>
 }
+// Signed weights w biased to unsigned w + 128 when decoded (once a column
+// step, not per token), so their dot is vpdpbusd's unsigned-by-signed one
+// started from 16 c = -128 times the lane sums of a (c: q8_rows' lane
+// corrections, -8 times them): sum (w + 128) a - 128 sum a = sum w a,
+// exactly (4 products of at most 255 * 127 a lane never overflow), one
+// instruction a token instead of the sign trick's three.
+func.func private @{{NAME}}_sbias(%wq: vector<64xi8>) -> vector<64xi8> {
+  %bias = arith.constant dense<-128> : vector<64xi8>
+  %wb = arith.xori %wq, %bias : vector<64xi8>
+  return %wb : vector<64xi8>
+}
+func.func private @{{NAME}}_dot64s(%c: vector<16xi32>, %wb: vector<64xi8>, %aq: vector<64xi8>) -> vector<16xi32> {
+  %four = arith.constant dense<4> : vector<16xi32>
+  %init = arith.shli %c, %four : vector<16xi32>
+  %sum = func.call @{{NAME}}_dot64u(%init, %wb, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+  return %sum : vector<16xi32>
+}

@@ -4,7 +4,7 @@
 // as u = q + 8), then the tensor's f16 scales, one a group, two to a word.
 // The dot takes the unsigned u (0..15) as they are and starts from the
 // block's lane corrections (-8 times its activations' lane sums, computed
-// once when the row was quantized, CORR): sum (u - 8) a = sum u a - 8 sum a,
+// once when the row was quantized by q8_rows): sum (u - 8) a = sum u a - 8 sum a,
 // lane by lane, so the lanes are exactly the signed dot's with three fewer
 // instructions a block (no re-centring, no sign handling).
 // @NAME_decode reads a step (two groups: 64 weights) of a column,

@@ -5,8 +5,8 @@
 // K/128 words of u8 zero points (four groups a word). A group's values are
 // s (u - z), so against a block of activations a (scale da) it is
 // (s da) sum u a - (s z da) sum a: the unsigned dot's lanes, and the block's
-// sum of a, from the lane sums q8_rows keeps for the nibble layouts (CORR
-// lanes are -8x them). (The exact integer form, sum u a - (z c) >> 3, lane by
+// sum of a, from the lane sums q8_rows keeps (its lane corrections are -8x
+// them). (The exact integer form, sum u a - (z c) >> 3, lane by
 // lane, measured ~7% slower on the 2-vCPU Xeon, 2026-11-30.)
 //   params: NAME, ZOFF (= K/64: the zero points' first word in a column's header)
 // A step's 32 bytes of nibbles (two groups of 16: element j in the low

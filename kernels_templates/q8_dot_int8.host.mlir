@@ -2,14 +2,14 @@
 // layout (LLMC_DT_I8): a column is K int8 values; the tensor's N f32 scales,
 // one a row, follow all the values (the column's own factor).
 //   params: NAME
-// Step g's weights: two blocks of 32 (16 words of values at q_word); s_col
-// and g are unused (the row's scale is its colscale).
-// Step g's weights: two blocks of 32 (16 words of values at q_word); s_col
+// Step g's weights: two blocks of 32 (16 words of values at q_word, as the
+// target's dot takes signed weights: @NAME_sbias); s_col
 // and g are unused (the row's scale is its colscale).
 func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index)
     -> (vector<64xi8>, vector<16xf32>, vector<16xf32>) {
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<16xf32>
-  %wq = vector.bitcast %words : vector<16xf32> to vector<64xi8>
+  %wv = vector.bitcast %words : vector<16xf32> to vector<64xi8>
+  %wq = func.call @{{NAME}}_sbias(%wv) : (vector<64xi8>) -> vector<64xi8>
   %wk = arith.constant dense<1.0> : vector<16xf32>
   %wm = arith.constant dense<0.0> : vector<16xf32>
   return %wq, %wk, %wm : vector<64xi8>, vector<16xf32>, vector<16xf32>
@@ -17,8 +17,7 @@ func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: in
 func.func private @{{NAME}}_dot(%wq: vector<64xi8>, %wk: vector<16xf32>, %wm: vector<16xf32>, %aq: vector<64xi8>,
                                 %da: vector<16xf32>, %c: vector<16xi32>, %as: vector<16xf32>,
                                 %acc: vector<16xf32>) -> vector<16xf32> {
-  %z = arith.constant dense<0> : vector<16xi32>
-  %i = func.call @{{NAME}}_dot64(%z, %wq, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+  %i = func.call @{{NAME}}_dot64s(%c, %wq, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
   %f = arith.sitofp %i : vector<16xi32> to vector<16xf32>
   %n = vector.fma %f, %da, %acc : vector<16xf32>
   return %n : vector<16xf32>

@@ -2,14 +2,14 @@
 // layout (LLMC_DT_I8G, ggml's Q8_0 values): a column is K int8 values, then
 // the tensor's f16 scales, one a group of 32, two to a word.
 //   params: NAME
-// Step g's weights: two groups (16 words of values at q_word) and their
-// scales (word g of the column's, from s_col) as [s0, s1, 0, 0].
-// Step g's weights: two groups (16 words of values at q_word), and their
+// Step g's weights: two groups (16 words of values at q_word, as the
+// target's dot takes signed weights: @NAME_sbias), and their
 // scales (word g of the column's, from s_col), one a lane of its block.
 func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: index, %g: index)
     -> (vector<64xi8>, vector<16xf32>, vector<16xf32>) {
   %words = vector.load %w[%q_word] : memref<?xf32>, vector<16xf32>
-  %wq = vector.bitcast %words : vector<16xf32> to vector<64xi8>
+  %wv = vector.bitcast %words : vector<16xf32> to vector<64xi8>
+  %wq = func.call @{{NAME}}_sbias(%wv) : (vector<64xi8>) -> vector<64xi8>
   %s_word = arith.addi %s_col, %g : index
   %sw = vector.load %w[%s_word] : memref<?xf32>, vector<1xf32>
   %sh = vector.bitcast %sw : vector<1xf32> to vector<2xf16>
@@ -21,8 +21,7 @@ func.func private @{{NAME}}_decode(%w: memref<?xf32>, %q_word: index, %s_col: in
 func.func private @{{NAME}}_dot(%wq: vector<64xi8>, %wk: vector<16xf32>, %wm: vector<16xf32>, %aq: vector<64xi8>,
                                 %da: vector<16xf32>, %c: vector<16xi32>, %as: vector<16xf32>,
                                 %acc: vector<16xf32>) -> vector<16xf32> {
-  %z = arith.constant dense<0> : vector<16xi32>
-  %i = func.call @{{NAME}}_dot64(%z, %wq, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+  %i = func.call @{{NAME}}_dot64s(%c, %wq, %aq) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
   %f = arith.sitofp %i : vector<16xi32> to vector<16xf32>
   %sv = arith.mulf %wk, %da : vector<16xf32>
   %n = vector.fma %f, %sv, %acc : vector<16xf32>

@@ -14,7 +14,7 @@
 //   MIN = false (int6-k): word 0 (f16 d, 0), word 1 + p the int8 scales of
 //     the p-th 64 values' four groups of 16; a value is (d*sc) (u - 32), so
 //     a block's integer lanes are sum u a - 32 sum a (lane by lane, from the
-//     CORR lanes: -8x the lane sums), and lanes 0-3 (its first 16 values) and
+//     q8_rows' lane corrections: -8x the lane sums), and lanes 0-3 (its first 16 values) and
 //     4-7 take their own groups' (d*sc) * da.
 // @NAME_decode reads a step's weights, @NAME_dot takes them against a
 // token's activations (a GEMM decodes once for a tile of tokens). The

@@ -8,14 +8,15 @@
 // so a block of 32 weights meets its activations as an exact 32-bit integer
 // sum of products, scaled once by the weight's scale times d.
 //   params: NAME, K (a multiple of 64), KB (= K/32), QA (rows * K: the
-//           stack's rows of values), DA (rows * KB: their scales), CORR
-//           (true: also the lane corrections the nibble layouts' unsigned
-//           dots take), CA (rows * KB * 8 with CORR, else 8)
+//           stack's rows of values), DA (rows * KB: their scales), CA
+//           (rows * KB * 8: their lane corrections)
 // The rows of slots [i0, i0 + tn) of a at act[a_off] (matmul_rows), quantized into qa
-// (K bytes a row) and da (KB scales a row); with CORR, also each block's
-// lane corrections into ca (8 a block: lane j holds -8 times the sum of the
-// block's values 4j .. 4j+3, what an unsigned int4 dot starts from to make
-// its lanes those of the signed one).
+// (K bytes a row) and da (KB scales a row), and each block's lane
+// corrections into ca (8 a block: lane j holds -8 times the sum of the
+// block's values 4j .. 4j+3: what an unsigned int4 dot starts from to make
+// its lanes those of the signed one, 16 times it what a VNNI dot of int8
+// weights biased by 128 starts from; the K-quants' mins and int4-zp's zero
+// points take the block's sum from them).
 func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>,
                                      %a_off: index, %i0: index, %tn: index,
                                      %qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>) {
@@ -52,23 +53,20 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, 
       vector.store %q, %qa[%iq] : memref<{{QA}}xi8>, vector<32xi8>
       %jd = arith.addi %brow, %b : index
       memref.store %d, %da[%jd] : memref<{{DA}}xf32>
-      %corr = arith.constant {{CORR}}
-      scf.if %corr {
-        %three = arith.constant dense<3> : vector<8xi32>
-        %c8 = arith.constant 8 : index
-        %q32 = arith.extsi %q : vector<32xi8> to vector<32xi32>
-        %pe = vector.shuffle %q32, %q32 [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xi32>, vector<32xi32>
-        %po = vector.shuffle %q32, %q32 [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xi32>, vector<32xi32>
-        %pairs = arith.addi %pe, %po : vector<16xi32>
-        %qe = vector.shuffle %pairs, %pairs [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xi32>, vector<16xi32>
-        %qo = vector.shuffle %pairs, %pairs [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xi32>, vector<16xi32>
-        %lanes = arith.addi %qe, %qo : vector<8xi32>
-        %l8 = arith.shli %lanes, %three : vector<8xi32>
-        %zero = arith.constant dense<0> : vector<8xi32>
-        %c = arith.subi %zero, %l8 : vector<8xi32>
-        %ic = arith.muli %jd, %c8 : index
-        vector.store %c, %ca[%ic] : memref<{{CA}}xi32>, vector<8xi32>
-      }
+      %three = arith.constant dense<3> : vector<8xi32>
+      %c8 = arith.constant 8 : index
+      %q32 = arith.extsi %q : vector<32xi8> to vector<32xi32>
+      %pe = vector.shuffle %q32, %q32 [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xi32>, vector<32xi32>
+      %po = vector.shuffle %q32, %q32 [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<32xi32>, vector<32xi32>
+      %pairs = arith.addi %pe, %po : vector<16xi32>
+      %qe = vector.shuffle %pairs, %pairs [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xi32>, vector<16xi32>
+      %qo = vector.shuffle %pairs, %pairs [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xi32>, vector<16xi32>
+      %lanes = arith.addi %qe, %qo : vector<8xi32>
+      %l8 = arith.shli %lanes, %three : vector<8xi32>
+      %zero = arith.constant dense<0> : vector<8xi32>
+      %c = arith.subi %zero, %l8 : vector<8xi32>
+      %ic = arith.muli %jd, %c8 : index
+      vector.store %c, %ca[%ic] : memref<{{CA}}xi32>, vector<8xi32>
     }
   }
   return
@@ -82,9 +80,10 @@ func.func private @{{NAME}}_fin(%w: memref<?xf32>, %s_col: index, %acc: vector<1
 }
 // Quantized row tl's activations for step g, as the layouts' @NAME_dot takes
 // them: its two blocks' 64 values; their scales da, one a lane of its block;
-// with CORR, their lane corrections (8 a block: 16 lanes) and, in every lane
-// of its block, -da times the block's sum of values (the zero points' and
-// mins' factor: da times the corrections' sum / 8); zeros otherwise.
+// their lane corrections (8 a block: 16 lanes) and, in every lane of its
+// block, -da times the block's sum of values (the zero points' and mins'
+// factor: da times the corrections' sum / 8). What a layout's dot does not
+// use is dead once the calls are inlined.
 func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>,
                                  %tl: index, %g: index)
     -> (vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>) {
@@ -101,26 +100,18 @@ func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>
   %j0 = arith.addi %brow, %g2 : index
   %d2 = vector.load %da[%j0] : memref<{{DA}}xf32>, vector<2xf32>
   %d16 = vector.shuffle %d2, %d2 [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
-  %corr = arith.constant {{CORR}}
-  %cc, %as = scf.if %corr -> (vector<16xi32>, vector<16xf32>) {
-    %c8 = arith.constant 8 : index
-    %eighth = arith.constant dense<0.125> : vector<2xf32>
-    %i0 = arith.muli %j0, %c8 : index
-    %v = vector.load %ca[%i0] : memref<{{CA}}xi32>, vector<16xi32>
-    %v0 = vector.extract_strided_slice %v {offsets = [0], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
-    %v1 = vector.extract_strided_slice %v {offsets = [8], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
-    %l0 = vector.reduction <add>, %v0 : vector<8xi32> into i32
-    %l1 = vector.reduction <add>, %v1 : vector<8xi32> into i32
-    %l = vector.from_elements %l0, %l1 : vector<2xi32>
-    %sa = arith.sitofp %l : vector<2xi32> to vector<2xf32>
-    %m = arith.mulf %d2, %eighth : vector<2xf32>
-    %na = arith.mulf %m, %sa : vector<2xf32>
-    %a16 = vector.shuffle %na, %na [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
-    scf.yield %v, %a16 : vector<16xi32>, vector<16xf32>
-  } else {
-    %z = arith.constant dense<0> : vector<16xi32>
-    %zf = arith.constant dense<0.0> : vector<16xf32>
-    scf.yield %z, %zf : vector<16xi32>, vector<16xf32>
-  }
+  %c8 = arith.constant 8 : index
+  %eighth = arith.constant dense<0.125> : vector<2xf32>
+  %i0 = arith.muli %j0, %c8 : index
+  %cc = vector.load %ca[%i0] : memref<{{CA}}xi32>, vector<16xi32>
+  %v0 = vector.extract_strided_slice %cc {offsets = [0], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
+  %v1 = vector.extract_strided_slice %cc {offsets = [8], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
+  %l0 = vector.reduction <add>, %v0 : vector<8xi32> into i32
+  %l1 = vector.reduction <add>, %v1 : vector<8xi32> into i32
+  %l = vector.from_elements %l0, %l1 : vector<2xi32>
+  %sa = arith.sitofp %l : vector<2xi32> to vector<2xf32>
+  %m = arith.mulf %d2, %eighth : vector<2xf32>
+  %na = arith.mulf %m, %sa : vector<2xf32>
+  %as = vector.shuffle %na, %na [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
   return %aq, %d16, %cc, %as : vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>
 }

@@ -408,6 +408,16 @@ kernel-plan)
   "$GEN_MODEL" wide --dim 64 --layers 1 --heads 4 --kv-heads 2 --hidden 4096 --vocab 97 --seed 1
   expect_error 64 "TQ=64 quantized rows of K=4096 take 557056 bytes of stack, more than 262144" -- \
     plan wide/model.json --target=x86-64-v3 --quant=int4 --kernel-config=matmul_q8:TQ=64
+  expect_error 64 "TB=32 quantized rows of K=4096 take 278528 bytes of stack, more than 262144" -- \
+    plan wide/model.json --target=x86-64-v3 --quant=int4 --kernel-config=gemm_q8_host:TB=32
+  expect_error 64 "TB=4 is smaller than a tile of TT=8 tokens" -- \
+    plan wide/model.json --target=x86-64-v3 --quant=int4 --kernel-config=gemm_q8_host:TT=8,TB=4
+  # gemm_q8_host's tile from --kernel-config, compiled and checked against the interpreter.
+  "$LLMC" compile wide/model.json -o q8t --target=x86-64-v3 --quant=int4 --kernel-config=gemm_q8_host:TT=3,NC=4,TB=8 \
+    --verify 2>/dev/null
+  jq -e '[.kernel_plan[].targets["x86-64-v3"] | select(.variant == "gemm_q8_host")] |
+         length > 0 and all(.config == {"TT": 3, "NC": 4, "TB": 8, "PF": 2048} and .source == "override")' \
+    q8t/report.json >/dev/null || fail "gemm_q8_host:TT=3,NC=4,TB=8 not applied"
   # K=64 is less than one step of a warp's 16-byte loads: nothing to unroll.
   expect_error 64 "UNROLL=2 exceeds the 0 steps of K" -- \
     plan m/model.json --target=sm_90a --kernel-config=gemv_warp:UNROLL=2

@@ -480,7 +480,6 @@ static void test_gemm_host(void **state) {
 enum { Q8_I4, Q8_I8G, Q8_I8, Q8_I4K, Q8_I5K, Q8_I6K, Q8_I4Z };
 static int q8_kbits(int layout) { return layout == Q8_I4K ? 4 : layout == Q8_I5K ? 5 : layout == Q8_I6K ? 6 : 0; }
 static bool q8_kquant(int layout) { return q8_kbits(layout) != 0; }
-static bool q8_nibbles(int layout) { return layout == Q8_I4 || layout == Q8_I4Z || q8_kquant(layout); }
 
 /* Activation row x[K] quantized as the kernel does it, block by block of 32. */
 static void ref_quantize_q8(const float *x, int K, int8_t *q, float *d) {
@@ -574,7 +573,7 @@ static void mb_q8_helpers(module_builder_t *mb, const char *name, int L, int K, 
                                   "q8_dot_kquant", "q8_dot_kquant", "q8_dot_int4zp"};
   char v[5][24];
   int64_t vals[5] = {K, K / 32, (int64_t)rows * K, (int64_t)rows * (K / 32),
-                     q8_nibbles(L) ? (int64_t)rows * (K / 32) * 8 : 8};
+                     (int64_t)rows * (K / 32) * 8};
   for (int i = 0; i < 5; i++) snprintf(v[i], sizeof v[i], "%lld", (long long)vals[i]);
   char zoff[24];
   snprintf(zoff, sizeof zoff, "%d", K / 64);
@@ -587,8 +586,7 @@ static void mb_q8_helpers(module_builder_t *mb, const char *name, int L, int K, 
     mb_add(mb, helpers[L], "NAME", name, NULL);
   mb_add(mb, dot64, "NAME", name, NULL);
   mb_rows(mb, name, R);
-  mb_add(mb, "q8_rows", "NAME", name, "K", v[0], "KB", v[1], "QA", v[2], "DA", v[3], "CORR",
-         q8_nibbles(L) ? "true" : "false", "CA", v[4], NULL);
+  mb_add(mb, "q8_rows", "NAME", name, "K", v[0], "KB", v[1], "QA", v[2], "DA", v[3], "CA", v[4], NULL);
 }
 
 /* The kernel against a C reference of the same arithmetic (the activations
@@ -629,7 +627,7 @@ static void test_matmul_q8(void **state) {
     int64_t vals[13] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
                         qwords / (K / 64), L == Q8_I8 ? 1 : q8_kquant(L) ? K / 256 * 5 : L == Q8_I4Z ? 3 * K / 128 : K / 64,
                         N * qwords,
-                        cases[c].COLS == 4, q8_nibbles(L) ? (int64_t)TQ * (K / 32) * 8 : 8};
+                        cases[c].COLS == 4, (int64_t)TQ * (K / 32) * 8};
     for (int i = 0; i < 13; i++) snprintf(v[c][i], sizeof v[c][i], "%lld", (long long)vals[i]);
     llmc_matmul_epilogue(LLMC_EPILOGUE_STORE, N, NULL, 0, &epi[c]);
     assert_false(epi[c].failed);
@@ -651,11 +649,11 @@ static void test_matmul_q8(void **state) {
     snprintf(tt, sizeof tt, "%d", tile[0]);
     snprintf(nc, sizeof nc, "%d", tile[1]);
     snprintf(tb, sizeof tb, "%d", tile[2]);
-    llmc_kinstance_t inst = {.family = "gemm_q8_host", .n = 13,
+    llmc_kinstance_t inst = {.family = "gemm_q8_host", .n = 12,
                              .params = {{"K", v[c][0]}, {"N", v[c][1]}, {"STEPS", v[c][3]}, {"QWORDS", v[c][7]},
                                         {"STEP_WORDS", v[c][8]}, {"SWORDS", v[c][9]}, {"SCALES", v[c][10]},
                                         {"TT", tt}, {"NC", nc}, {"TB", tb}, {"PF", c % 2 ? "512" : "0"},
-                                        {"CORR", q8_nibbles(L) ? "true" : "false"}, {"EPILOGUE", epi[c].data}}};
+                                        {"EPILOGUE", epi[c].data}}};
     check_ok(llmc_gemm_q8_host_generate(&inst, gnames[c], &mb.text));
   }
   kernel_lib_t lib;
