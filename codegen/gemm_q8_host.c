@@ -165,7 +165,7 @@ llmc_status_t *llmc_gemm_q8_host_generate(const llmc_kinstance_t *inst, const ch
              .pf = PF};
   /* q8_rows' stack for TB rows (kvariants.c: q8_common passes it the same). */
   snprintf(g.qa_t, sizeof g.qa_t, "memref<%lldxi8>", (long long)(TB * K));
-  snprintf(g.da_t, sizeof g.da_t, "memref<%lldxf32>", (long long)(TB * (K / 32)));
+  snprintf(g.da_t, sizeof g.da_t, "memref<%lldxf32>", (long long)(TB * (K / 32) * 2));
   snprintf(g.ca_t, sizeof g.ca_t, "memref<%lldxi32>", (long long)(TB * (K / 32) * 8));
   llmc_buf_printf(o,
                   "// %s: gemm_q8_host K=%lld N=%lld, tiles of %lld tokens x %lld columns, token blocks of %lld "

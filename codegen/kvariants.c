@@ -500,12 +500,12 @@ static const int64_t q8_tq_candidates[] = {Q8_TQ_CANDIDATES};
 #define Q8_STACK_MAX (256 * 1024)
 #define GEMM_Q8_TB_CANDIDATES 4, 8, 16, 32, 64, 128
 
-/* A token's quantized row: K bytes, K/32 f32 scales and 8 i32 lane
- * corrections a block (the unsigned dots' starting values; the mins' and
- * zero points' sums). */
+/* A token's quantized row: K bytes, and a block's f32 scale, f32 sum (the
+ * mins' and zero points' factor) and 8 i32 lane corrections (the unsigned
+ * dots' starting values). */
 static int64_t q8_stack_bytes(const llmc_kctx_t *x, int64_t tq) {
   int64_t blocks = k_of(x) / 32;
-  return tq * (k_of(x) + blocks * 4 + blocks * 32);
+  return tq * (k_of(x) + blocks * 8 + blocks * 32);
 }
 
 /* Not in an artifact that also has GPU targets: they have no integer-dot
@@ -580,7 +580,7 @@ static void q8_common(const llmc_kctx_t *x, llmc_kinstance_t *out, int64_t rows)
   helper_put_int(x, out, 3, "K", k);
   helper_put_int(x, out, 3, "KB", k / 32);
   helper_put_int(x, out, 3, "QA", rows * k);
-  helper_put_int(x, out, 3, "DA", rows * (k / 32));
+  helper_put_int(x, out, 3, "DA", rows * (k / 32) * 2);
   helper_put_int(x, out, 3, "CA", rows * (k / 32) * 8);
   op_params(x, out);
   put_int(x, out, "STEPS", k / 64);
@@ -600,7 +600,7 @@ static llmc_status_t *cpu_matmul_q8_emit(const llmc_kctx_t *x, const llmc_kconfi
   q8_common(x, out, tq);
   put_int(x, out, "TQ", tq);
   put_int(x, out, "QA", tq * k);
-  put_int(x, out, "DA", tq * (k / 32));
+  put_int(x, out, "DA", tq * (k / 32) * 2);
   put_int(x, out, "CA", tq * (k / 32) * 8);
   put_int(x, out, "FOUR_COLS", c->values[1] == 4);
   put_prefetch(x, out, c->values[2]);

@@ -25,7 +25,7 @@
 //           rows computed are matmul_rows' slots)
 //   extent: N output columns
 //
-// The quantized rows live on the stack, TQ tokens at a time (QA + 4*DA
+// The quantized rows live on the stack, TQ tokens at a time (QA + 4 DA + 4 CA
 // bytes, bounded by the variant's legality check); every thread quantizes
 // the rows it needs itself, so a launch needs no scratch buffer and no
 // barrier. With FOUR_COLS = 1, four columns at a time share the quantized

@@ -8,10 +8,13 @@
 // so a block of 32 weights meets its activations as an exact 32-bit integer
 // sum of products, scaled once by the weight's scale times d.
 //   params: NAME, K (a multiple of 64), KB (= K/32), QA (rows * K: the
-//           stack's rows of values), DA (rows * KB: their scales), CA
+//           stack's rows of values), DA (rows * KB * 2: their scales and
+//           sums), CA
 //           (rows * KB * 8: their lane corrections)
 // The rows of slots [i0, i0 + tn) of a at act[a_off] (matmul_rows), quantized into qa
-// (K bytes a row) and da (KB scales a row), and each block's lane
+// (K bytes a row) and da (two floats a block: its scale d and -d times the
+// sum of its quantized values, the zero points' and mins' factor), and
+// each block's lane
 // corrections into ca (8 a block: lane j holds -8 times the sum of the
 // block's values 4j .. 4j+3: what an unsigned int4 dot starts from to make
 // its lanes those of the signed one, 16 times it what a VNNI dot of int8
@@ -52,7 +55,10 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, 
       %iq = arith.addi %row, %bk : index
       vector.store %q, %qa[%iq] : memref<{{QA}}xi8>, vector<32xi8>
       %jd = arith.addi %brow, %b : index
-      memref.store %d, %da[%jd] : memref<{{DA}}xf32>
+      %c2 = arith.constant 2 : index
+      %jd2 = arith.muli %jd, %c2 : index
+      %jd2s = arith.addi %jd2, %c1 : index
+      memref.store %d, %da[%jd2] : memref<{{DA}}xf32>
       %three = arith.constant dense<3> : vector<8xi32>
       %c8 = arith.constant 8 : index
       %q32 = arith.extsi %q : vector<32xi8> to vector<32xi32>
@@ -67,6 +73,11 @@ func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, 
       %c = arith.subi %zero, %l8 : vector<8xi32>
       %ic = arith.muli %jd, %c8 : index
       vector.store %c, %ca[%ic] : memref<{{CA}}xi32>, vector<8xi32>
+      %sum = vector.reduction <add>, %lanes : vector<8xi32> into i32
+      %sumf = arith.sitofp %sum : i32 to f32
+      %nd = arith.negf %d : f32
+      %sa = arith.mulf %nd, %sumf : f32
+      memref.store %sa, %da[%jd2s] : memref<{{DA}}xf32>
     }
   }
   return
@@ -82,8 +93,8 @@ func.func private @{{NAME}}_fin(%w: memref<?xf32>, %s_col: index, %acc: vector<1
 // them: its two blocks' 64 values; their scales da, one a lane of its block;
 // their lane corrections (8 a block: 16 lanes) and, in every lane of its
 // block, -da times the block's sum of values (the zero points' and mins'
-// factor: da times the corrections' sum / 8). What a layout's dot does not
-// use is dead once the calls are inlined.
+// factor). What a layout's dot does not use is dead once the calls are
+// inlined.
 func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>,
                                  %tl: index, %g: index)
     -> (vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>) {
@@ -98,20 +109,12 @@ func.func private @{{NAME}}_acts(%qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>
   %aq = vector.load %qa[%ia] : memref<{{QA}}xi8>, vector<64xi8>
   %g2 = arith.muli %g, %c2 : index
   %j0 = arith.addi %brow, %g2 : index
-  %d2 = vector.load %da[%j0] : memref<{{DA}}xf32>, vector<2xf32>
-  %d16 = vector.shuffle %d2, %d2 [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
+  %jd = arith.muli %j0, %c2 : index
+  %d4 = vector.load %da[%jd] : memref<{{DA}}xf32>, vector<4xf32>
+  %d16 = vector.shuffle %d4, %d4 [0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2] : vector<4xf32>, vector<4xf32>
+  %as = vector.shuffle %d4, %d4 [1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
   %c8 = arith.constant 8 : index
-  %eighth = arith.constant dense<0.125> : vector<2xf32>
   %i0 = arith.muli %j0, %c8 : index
   %cc = vector.load %ca[%i0] : memref<{{CA}}xi32>, vector<16xi32>
-  %v0 = vector.extract_strided_slice %cc {offsets = [0], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
-  %v1 = vector.extract_strided_slice %cc {offsets = [8], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
-  %l0 = vector.reduction <add>, %v0 : vector<8xi32> into i32
-  %l1 = vector.reduction <add>, %v1 : vector<8xi32> into i32
-  %l = vector.from_elements %l0, %l1 : vector<2xi32>
-  %sa = arith.sitofp %l : vector<2xi32> to vector<2xf32>
-  %m = arith.mulf %d2, %eighth : vector<2xf32>
-  %na = arith.mulf %m, %sa : vector<2xf32>
-  %as = vector.shuffle %na, %na [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
   return %aq, %d16, %cc, %as : vector<64xi8>, vector<16xf32>, vector<16xi32>, vector<16xf32>
 }

@@ -572,7 +572,7 @@ static void mb_q8_helpers(module_builder_t *mb, const char *name, int L, int K, 
   static const char *helpers[] = {"q8_dot_int4",   "q8_dot_int8g",  "q8_dot_int8",  "q8_dot_kquant",
                                   "q8_dot_kquant", "q8_dot_kquant", "q8_dot_int4zp"};
   char v[5][24];
-  int64_t vals[5] = {K, K / 32, (int64_t)rows * K, (int64_t)rows * (K / 32),
+  int64_t vals[5] = {K, K / 32, (int64_t)rows * K, (int64_t)rows * (K / 32) * 2,
                      (int64_t)rows * (K / 32) * 8};
   for (int i = 0; i < 5; i++) snprintf(v[i], sizeof v[i], "%lld", (long long)vals[i]);
   char zoff[24];
@@ -624,7 +624,7 @@ static void test_matmul_q8(void **state) {
                      : L == Q8_I4 || L == Q8_I4Z ? K / 8
                                                  : K / 4;
     snprintf(names[c], sizeof names[c], "mq_%d", c);
-    int64_t vals[13] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32), qwords,
+    int64_t vals[13] = {K, N, K / 32, K / 64, TQ, (int64_t)TQ * K, (int64_t)TQ * (K / 32) * 2, qwords,
                         qwords / (K / 64), L == Q8_I8 ? 1 : q8_kquant(L) ? K / 256 * 5 : L == Q8_I4Z ? 3 * K / 128 : K / 64,
                         N * qwords,
                         cases[c].COLS == 4, (int64_t)TQ * (K / 32) * 8};
@@ -1337,7 +1337,7 @@ static char *all_families_module(void) {
   /* matmul_q8 with the integer dot every target has (AArch64 too). */
   mb_q8_helpers(&mb, "mq", Q8_I4, 64, 4, "q8_dot64", false);
   mb_add(&mb, "matmul_q8", "NAME", "mq", "K", "64", "N", "64", "STEPS", "1", "TQ", "4", "QA", "256", "DA",
-         "8", "CA", "64", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1",
+         "16", "CA", "64", "QWORDS", "8", "STEP_WORDS", "8", "SWORDS", "1", "SCALES", "512", "FOUR_COLS", "1",
          "PF", "512", "PF_ON", "true", "EPILOGUE", epi.data,
          NULL);
   llmc_buf_free(&epi);
