@@ -119,7 +119,7 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%x%d_%d = %%z%d_%d", j || c ? ", " : "", j, c, j, c);
   llmc_buf_printf(o, ") -> (");
-  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%s%s", i ? ", " : "", vt);
+  llmc_emit_type_list(o, vt, tt * nc);
   llmc_buf_printf(o, ") {\n");
   for (int j = 0; j < tt; j++)
     llmc_buf_printf(o,
@@ -172,12 +172,8 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                       "    %%p%d_%d = arith.mulf %%av%d, %%wv%d fastmath<contract> : %s\n"
                       "    %%y%d_%d = arith.addf %%x%d_%d, %%p%d_%d fastmath<contract> : %s\n",
                       j, c, j, c, vt, j, c, j, c, j, c, vt);
-  llmc_buf_printf(o, "    scf.yield ");
-  for (int j = 0; j < tt; j++)
-    for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%y%d_%d", j || c ? ", " : "", j, c);
-  llmc_buf_printf(o, " : ");
-  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%s%s", i ? ", " : "", vt);
-  llmc_buf_printf(o, "\n  }\n  scf.if %%last {\n");
+  llmc_emit_tile_yield(o, "    ", "y", tt, nc, vt);
+  llmc_buf_printf(o, "  }\n  scf.if %%last {\n");
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++)
       llmc_buf_printf(o,

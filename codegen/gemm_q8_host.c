@@ -97,7 +97,7 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%x%d_%d = %%zero", j || c ? ", " : "", j, c);
   llmc_buf_printf(o, ") -> (");
-  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%svector<16xf32>", i ? ", " : "");
+  llmc_emit_type_list(o, "vector<16xf32>", tt * nc);
   llmc_buf_printf(o, ") {\n    %%gw = arith.muli %%g, %%step_words : index\n");
   for (int c = 0; c < nc; c++) {
     llmc_buf_printf(o, "    %%wq%d = arith.addi %%q%d, %%gw : index\n", c, c);
@@ -124,12 +124,8 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
                       "%%x%d_%d) : (vector<64xi8>, vector<16xf32>, vector<16xf32>, vector<64xi8>, vector<16xf32>, "
                       "vector<16xi32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>\n",
                       j, c, n, c, c, c, j, j, j, j, j, c);
-  llmc_buf_printf(o, "    scf.yield ");
-  for (int j = 0; j < tt; j++)
-    for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%y%d_%d", j || c ? ", " : "", j, c);
-  llmc_buf_printf(o, " : ");
-  for (int i = 0; i < tt * nc; i++) llmc_buf_printf(o, "%svector<16xf32>", i ? ", " : "");
-  llmc_buf_printf(o, "\n  }\n");
+  llmc_emit_tile_yield(o, "    ", "y", tt, nc, "vector<16xf32>");
+  llmc_buf_printf(o, "  }\n");
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++)
       llmc_buf_printf(o,

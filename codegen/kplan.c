@@ -600,6 +600,19 @@ const char *llmc_kinstance_str(const llmc_kinstance_t *inst, const char *key) {
   return NULL;
 }
 
+void llmc_emit_type_list(llmc_buf_t *o, const char *type, int n) {
+  for (int i = 0; i < n; i++) llmc_buf_printf(o, "%s%s", i ? ", " : "", type);
+}
+
+void llmc_emit_tile_yield(llmc_buf_t *o, const char *indent, const char *p, int tt, int nc, const char *type) {
+  llmc_buf_printf(o, "%sscf.yield ", indent);
+  for (int j = 0; j < tt; j++)
+    for (int c = 0; c < nc; c++) llmc_buf_printf(o, "%s%%%s%d_%d", j || c ? ", " : "", p, j, c);
+  llmc_buf_printf(o, " : ");
+  llmc_emit_type_list(o, type, tt * nc);
+  llmc_buf_printf(o, "\n");
+}
+
 int64_t llmc_kinstance_int(const llmc_kinstance_t *inst, const char *key) {
   const char *v = llmc_kinstance_str(inst, key);
   return v ? strtoll(v, NULL, 10) : -1;

@@ -64,6 +64,12 @@ const llmc_kvariant_t *llmc_kvariants(int *out_count);
 int64_t llmc_kinstance_int(const llmc_kinstance_t *inst, const char *key);
 const char *llmc_kinstance_str(const llmc_kinstance_t *inst, const char *key);
 
+/* For the tile generators (gemm_host.c, gemm_q8_host.c): `type` n times,
+ * comma-separated; and "scf.yield %<p>0_0, %<p>0_1, ... : <type>, ..." for a
+ * tile of tt x nc values named %<p><j>_<c>, on a line of its own. */
+void llmc_emit_type_list(llmc_buf_t *o, const char *type, int n);
+void llmc_emit_tile_yield(llmc_buf_t *o, const char *indent, const char *p, int tt, int nc, const char *type);
+
 /* gemm_host.c: the register-tiled CPU matmul for steps of several tokens. */
 LLMC_MUST_USE llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 /* gemm_q8_host.c: the register-tiled integer-dot CPU matmul for steps of several tokens. */
