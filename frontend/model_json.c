@@ -471,11 +471,18 @@ static llmc_status_t *build_model(builder_t *b, json_t *root, const char *dir) {
   if (quant) {
     json_t *method = json_object_get(quant, "method"), *group = json_object_get(quant, "group_size"),
            *zoff = json_object_get(quant, "zero_offset");
+    /* The group size as hf.c accepts it from quantization_config: -1 (GPTQ:
+     * one group per column) or a multiple of 32 up to 2^20 (the packed
+     * readers divide by it). */
+    bool awq = json_is_string(method) && strcmp(json_string_value(method), "awq") == 0;
+    json_int_t g = json_is_integer(group) ? json_integer_value(group) : 0;
+    bool group_ok = json_is_integer(group) && (g == -1 ? !awq : g >= 32 && g % 32 == 0 && g <= (1 << 20));
     if (!json_is_object(quant) || !json_is_string(method) ||
-        (strcmp(json_string_value(method), "gptq") && strcmp(json_string_value(method), "awq")) ||
-        !json_is_integer(group) || !json_is_integer(zoff) || json_integer_value(zoff) < 0 || json_integer_value(zoff) > 1)
+        (strcmp(json_string_value(method), "gptq") && strcmp(json_string_value(method), "awq")) || !group_ok ||
+        !json_is_integer(zoff) || json_integer_value(zoff) < 0 || json_integer_value(zoff) > 1)
       return berr(b, "quantization", LLMC_DATA_LOSS, "%s",
-                  "\"quantization\" must be {\"method\": \"gptq\" or \"awq\", \"group_size\": G, \"zero_offset\": 0 or 1}");
+                  "\"quantization\" must be {\"method\": \"gptq\" or \"awq\", \"group_size\": a multiple of 32 up to "
+                  "1048576 (or -1 with gptq), \"zero_offset\": 0 or 1}");
     LLMC_RETURN_IF_ERROR(llmc_weight_set_add_packed_int4(m->weights, json_string_value(method),
                                                          (int64_t)json_integer_value(group),
                                                          (int)json_integer_value(zoff)));

@@ -290,7 +290,8 @@ static llmc_status_t *packed_one(llmc_weight_set_t *ws, const llmc_st_tensor_t *
     return LLMC_ERROR(LLMC_DATA_LOSS, qweight->name, "%s qweight must be I32 %s", awq ? "AWQ" : "GPTQ",
                       awq ? "[K, N/8]" : "[K/8, N], N a multiple of 8");
   int64_t k = awq ? qweight->shape[0] : qweight->shape[0] * 8, n = awq ? qweight->shape[1] * 8 : qweight->shape[1];
-  int64_t g = group_size < 0 ? k : group_size;
+  int64_t g = group_size == -1 ? k : group_size;
+  if (g < 1) return LLMC_ERROR(LLMC_INVALID_ARGUMENT, qweight->name, "group size %lld", (long long)group_size);
   if (k % 64 || k % g)
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, qweight->name,
                       "input size %lld must be a multiple of 64 and of the group size %lld", (long long)k, (long long)g);

@@ -226,6 +226,34 @@ open("bad-scales.safetensors", "wb").write(struct.pack("<Q", len(b)) + b + raw[8
 PYEOF
   cp -r gq128 badq && mv bad-scales.safetensors badq/model.safetensors
   expect_error 65 "o_proj.scales: error: must be F16" -- "$LLMC" compile badq -o x
+  # A linear whose qzeros are missing.
+  "$PY" - gq128/model.safetensors <<'PYEOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+del h["model.layers.1.mlp.up_proj.qzeros"]
+b = json.dumps(h).encode()
+b += b" " * (-len(b) % 8)
+open("no-qzeros.safetensors", "wb").write(struct.pack("<Q", len(b)) + b + raw[8 + n:])
+PYEOF
+  cp -r gq128 noz && mv no-qzeros.safetensors noz/model.safetensors
+  expect_error 65 "up_proj.qzeros: error: tensor missing (model.layers.1.mlp.up_proj.qweight is there)" -- \
+    "$LLMC" compile noz -o x
+  # model.json's own "quantization" (what hf.c writes from quantization_config):
+  # the same checkpoint compiles; a group size the packed readers would
+  # divide by zero, or step through wrongly, is refused by name.
+  cp gq128/model.safetensors g/gptq.safetensors
+  jq '.weights = ["gptq.safetensors"] | .quantization = {"method": "gptq", "group_size": 128, "zero_offset": 1} |
+      .ignore_weights = ["*.qweight", "*.qzeros", "*.scales", "*.g_idx"]' g/model.json >g/gptq.json
+  "$LLMC" compile g/gptq.json -o mj --verify 2>verify.txt
+  grep -q 'verify: int8 activations' verify.txt || fail "model.json quantization --verify: $(cat verify.txt)"
+  for bad in '.quantization.group_size = 0' '.quantization.group_size = -5' '.quantization.group_size = 48' \
+             '.quantization.group_size = "128"' '.quantization.zero_offset = 2' '.quantization.method = "awq" | .quantization.group_size = -1' \
+             '.quantization = [1]'; do
+    jq "$bad" g/gptq.json >g/bad.json
+    expect_error 65 'quantization: error: "quantization" must be {' -- "$LLMC" compile g/bad.json -o x
+  done
   [ ! -e x ] || fail "a refused compile left output"
   ;;
 quant-config)
