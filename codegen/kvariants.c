@@ -664,10 +664,21 @@ static llmc_status_t *gemm_q8_host_emit(const llmc_kctx_t *x, const llmc_kconfig
 
 /* ---- CPU: every other op, one template each, split by rows ---- */
 
+/* The vector exp (exp_vec) a CPU kernel calls, in helper slot h: W lanes,
+ * inputs clamped to [-87, hi]. */
+static void exp_helper(const llmc_kctx_t *x, llmc_kinstance_t *out, int h, int64_t w, const char *hi) {
+  out->helper[h] = "exp_vec";
+  helper_put_int(x, out, h, "W", w);
+  helper_put(x, out, h, "HI", hi);
+}
+
 static llmc_status_t *cpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
   (void)c;
   out->family = x->call->op;
   op_params(x, out);
+  /* Attention's block of shifted scores (all <= 0), silu's 16 lanes. */
+  if (strcmp(x->call->op, "attention") == 0) exp_helper(x, out, 2, x->plan->block_size, "0.0");
+  if (strcmp(x->call->op, "silu") == 0 || strcmp(x->call->op, "silu_mul") == 0) exp_helper(x, out, 0, 16, "88.0");
   return NULL;
 }
 

@@ -8,7 +8,8 @@
 //           become tanh(s / SOFTCAP) * SOFTCAP, Gemma 2; 0.0: none),
 //           WINDOW (sliding window: the
 //           token at p attends to max(0, p-WINDOW+1)..p; 0: no window); the
-//           rotation (@NAME_rot, rope_rot.host.mlir) has its own
+//           rotation (@NAME_rot, rope_rot.host.mlir) and the exp (@NAME_exp,
+//           exp_vec.host.mlir) have their own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
 //   extent: T * N_HEADS items; item i is token t = i / N_HEADS, head
@@ -36,61 +37,8 @@
 // @NAME_exp) and the weighted sum of V. Blocks are walked in position order, slots in order within a block,
 // so there is no division per position and the summation order is fixed.
 // The dot product's `reassoc` lets LLVM reduce with a fixed shuffle tree.
-// exp of a block's shifted scores (every one <= 0), BLOCK_SIZE lanes at
-// once: Cephes' expf (range reduction by ln 2 in two parts, a degree-5
-// polynomial; about 1 ulp, like libm's, which a call per score made the
-// prefill's bottleneck). x is clamped to [-87, 0] so 2^n stays a normal
-// float: exp(-87) ~ 1.6e-38 stands in for smaller weights, which the
-// block's own maximum (weight 1) makes irrelevant.
-func.func private @{{NAME}}_exp(%x0: vector<{{BLOCK_SIZE}}xf32>) -> vector<{{BLOCK_SIZE}}xf32> {
-  %lo = arith.constant dense<-87.0> : vector<{{BLOCK_SIZE}}xf32>
-  %hi = arith.constant dense<0.0> : vector<{{BLOCK_SIZE}}xf32>
-  %log2e = arith.constant dense<1.44269504088896341> : vector<{{BLOCK_SIZE}}xf32>
-  %ln2_hi = arith.constant dense<0.693359375> : vector<{{BLOCK_SIZE}}xf32>
-  %ln2_lo = arith.constant dense<-2.12194440e-4> : vector<{{BLOCK_SIZE}}xf32>
-  %p0 = arith.constant dense<1.9875691500e-4> : vector<{{BLOCK_SIZE}}xf32>
-  %p1 = arith.constant dense<1.3981999507e-3> : vector<{{BLOCK_SIZE}}xf32>
-  %p2 = arith.constant dense<8.3334519073e-3> : vector<{{BLOCK_SIZE}}xf32>
-  %p3 = arith.constant dense<4.1665795894e-2> : vector<{{BLOCK_SIZE}}xf32>
-  %p4 = arith.constant dense<1.6666665459e-1> : vector<{{BLOCK_SIZE}}xf32>
-  %p5 = arith.constant dense<5.0000001201e-1> : vector<{{BLOCK_SIZE}}xf32>
-  %one = arith.constant dense<1.0> : vector<{{BLOCK_SIZE}}xf32>
-  %bias = arith.constant dense<127> : vector<{{BLOCK_SIZE}}xi32>
-  %shift = arith.constant dense<23> : vector<{{BLOCK_SIZE}}xi32>
-  %x1 = arith.maximumf %x0, %lo : vector<{{BLOCK_SIZE}}xf32>
-  %x = arith.minimumf %x1, %hi : vector<{{BLOCK_SIZE}}xf32>
-  %nx = arith.mulf %x, %log2e : vector<{{BLOCK_SIZE}}xf32>
-  // Round to nearest even by adding and subtracting 1.5 * 2^23 (|nx| <=
-  // 126 here), which every target does in two instructions; math.roundeven
-  // is a libm call per lane where SSE4.1 is missing (x86-64).
-  %magic = arith.constant dense<12582912.0> : vector<{{BLOCK_SIZE}}xf32>
-  %nm = arith.addf %nx, %magic : vector<{{BLOCK_SIZE}}xf32>
-  %n = arith.subf %nm, %magic : vector<{{BLOCK_SIZE}}xf32>
-  %nh = arith.mulf %n, %ln2_hi : vector<{{BLOCK_SIZE}}xf32>
-  %r1 = arith.subf %x, %nh : vector<{{BLOCK_SIZE}}xf32>
-  %nl = arith.mulf %n, %ln2_lo : vector<{{BLOCK_SIZE}}xf32>
-  %r = arith.subf %r1, %nl : vector<{{BLOCK_SIZE}}xf32>
-  %m0 = arith.mulf %p0, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %q0 = arith.addf %m0, %p1 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %m1 = arith.mulf %q0, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %q1 = arith.addf %m1, %p2 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %m2 = arith.mulf %q1, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %q2 = arith.addf %m2, %p3 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %m3 = arith.mulf %q2, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %q3 = arith.addf %m3, %p4 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %m4 = arith.mulf %q3, %r fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %q4 = arith.addf %m4, %p5 fastmath<contract> : vector<{{BLOCK_SIZE}}xf32>
-  %rr = arith.mulf %r, %r : vector<{{BLOCK_SIZE}}xf32>
-  %q5 = arith.mulf %q4, %rr : vector<{{BLOCK_SIZE}}xf32>
-  %q6 = arith.addf %q5, %r : vector<{{BLOCK_SIZE}}xf32>
-  %y = arith.addf %q6, %one : vector<{{BLOCK_SIZE}}xf32>
-  %ni = arith.fptosi %n : vector<{{BLOCK_SIZE}}xf32> to vector<{{BLOCK_SIZE}}xi32>
-  %eb = arith.addi %ni, %bias : vector<{{BLOCK_SIZE}}xi32>
-  %e = arith.shli %eb, %shift : vector<{{BLOCK_SIZE}}xi32>
-  %scale = arith.bitcast %e : vector<{{BLOCK_SIZE}}xi32> to vector<{{BLOCK_SIZE}}xf32>
-  %out = arith.mulf %y, %scale : vector<{{BLOCK_SIZE}}xf32>
-  return %out : vector<{{BLOCK_SIZE}}xf32>
-}
+// exp of a block's shifted scores (every one <= 0): @NAME_exp, BLOCK_SIZE
+// lanes at once (exp_vec.host.mlir with HI = 0).
 func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

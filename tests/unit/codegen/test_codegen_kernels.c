@@ -860,8 +860,10 @@ static void test_activations(void **state) {
   (void)state;
   module_builder_t mb;
   mb_init(&mb);
+  mb_add(&mb, "exp_vec", "NAME", "k_silu", "W", "16", "HI", "88.0", NULL);
   mb_add(&mb, "silu", "NAME", "k_silu", "N", "29", NULL);
   mb_add(&mb, "gelu", "NAME", "k_gelu", "N", "29", NULL);
+  mb_add(&mb, "exp_vec", "NAME", "k_silu_mul", "W", "16", "HI", "88.0", NULL);
   mb_add(&mb, "silu_mul", "NAME", "k_silu_mul", "N", "29", NULL);
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -871,6 +873,10 @@ static void test_activations(void **state) {
   const int64_t a_off = 1, b_off = a_off + T * N, o_off = b_off + T * N + 2;
   bufs_alloc(&b, o_off + T * N, 1, 1, 1);
   fill(b.act + a_off, 2 * T * N, &rng, -6, 6);
+  /* Past exp_vec's clamps: silu(x) for x below -88 is ~x / 1.65e38 where
+   * libm's gives -0 (within TOL); above 87 it is x, as libm's. */
+  static const float far[] = {-200.0f, -90.0f, -88.5f, -87.0f, 87.0f, 88.5f, 90.0f, 200.0f, 0.0f, -0.0f};
+  for (int i = 0; i < (int)(sizeof far / sizeof far[0]); i++) b.act[a_off + 7 * i + 3] = far[i];
   float want[5 * 29];
   for (int k = 0; k < 3; k++) {
     for (int i = 0; i < T * N; i++) {
@@ -885,6 +891,15 @@ static void test_activations(void **state) {
       b.args[0] = a_off, b.args[1] = o_off, n_args = 2;
     launch(lib_fn(&lib, name), &b, n_args, T * N);
     expect_close(b.act + o_off, want, T * N, name);
+    /* An element's bits do not depend on the split (vector chunks of 16 or
+     * the scalar rest). */
+    float first[5 * 29];
+    memcpy(first, b.act + o_off, sizeof first);
+    llmc_memref1d_t act = mr(b.act, b.n_act), w = mr(b.w, b.n_w), kv = mr(b.kv, 1), meta = mr(b.meta, 1),
+                    args = mr(b.args, n_args);
+    llmc_kernel_fn fn = lib_fn(&lib, name);
+    for (int at = 0; at < T * N; at += 13) fn(&act, &w, &kv, &meta, &args, at, at + 13 < T * N ? at + 13 : T * N);
+    assert_memory_equal(first, b.act + o_off, sizeof first);
   }
   bufs_free(&b);
   lib_close(&lib);
@@ -1177,6 +1192,7 @@ static void test_attention(void **state) {
       /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
       mb_rot(&mb, n, hd, 10000.0f, "0", rh);
       mb_kv(&mb, n, kvt);
+      mb_add(&mb, "exp_vec", "NAME", n, "W", "4", "HI", "0.0", NULL);
       mb_add(&mb, "attention", "NAME", n, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd, "BLOCK_SIZE", "4",
              "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", rope ? "1" : "0", "WINDOW", "0", "SOFTCAP",
              "0.0", NULL);
@@ -1267,6 +1283,7 @@ static void test_attention_shapes(void **state) {
       llmc_template_f32_literal(1.0f / sqrtf((float)hd), v[5]);
       mb_rot(&mb, n, v[0], 10000.0f, "0", v[1]);
       mb_add(&mb, "kv_f32", "NAME", n, "HEAD_DIM", v[0], NULL);
+      mb_add(&mb, "exp_vec", "NAME", n, "W", "16", "HI", "0.0", NULL);
       mb_add(&mb, "attention", "NAME", n, "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0], "BLOCK_SIZE", "16",
              "BLOCK_FLOATS", v[3], "MAX_BLOCKS", v[4], "SCALE", v[5], "ROPE", "0", "WINDOW", "0", "SOFTCAP", "0.0",
              NULL);
@@ -1343,8 +1360,10 @@ static char *all_families_module(void) {
   llmc_buf_free(&epi);
   mb_add(&mb, "add", "NAME", "add", "N", "64", NULL);
   mb_add(&mb, "mul", "NAME", "mul", "N", "64", NULL);
+  mb_add(&mb, "exp_vec", "NAME", "silu", "W", "16", "HI", "88.0", NULL);
   mb_add(&mb, "silu", "NAME", "silu", "N", "64", NULL);
   mb_add(&mb, "gelu", "NAME", "gelu", "N", "64", NULL);
+  mb_add(&mb, "exp_vec", "NAME", "silu_mul", "W", "16", "HI", "88.0", NULL);
   mb_add(&mb, "silu_mul", "NAME", "silu_mul", "N", "64", NULL);
   mb_add(&mb, "rms_norm", "NAME", "rms", "D", "64", "EPS", eps, "OFFSET", "0.0", NULL);
   mb_add(&mb, "layer_norm", "NAME", "ln", "D", "64", "EPS", eps, NULL);
@@ -1358,6 +1377,7 @@ static char *all_families_module(void) {
          "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", NULL);
   mb_rot(&mb, "attn", "16", 10000.0f, "1", "8");
   mb_add(&mb, "kv_f32", "NAME", "attn", "HEAD_DIM", "16", NULL);
+  mb_add(&mb, "exp_vec", "NAME", "attn", "W", "16", "HI", "0.0", NULL);
   mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
          "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
   llmc_buf_printf(&mb.text, "}\n");
