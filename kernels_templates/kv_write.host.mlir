@@ -54,6 +54,8 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %k_layer = arith.muli %k_rows, %kvd : index
   %kind_stride = arith.muli %bs, %kvd : index
   %hrow = memref.alloca() : memref<{{HEAD_DIM}}xf32>
+  %cos = memref.alloca() : memref<{{HEAD_DIM}}xf32>
+  %sin = memref.alloca() : memref<{{HEAD_DIM}}xf32>
   scf.for %t = %begin to %end step %c1 {
     %ip = arith.addi %p_off, %t : index
     %is = arith.addi %s_off, %t : index
@@ -79,6 +81,15 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     // Each head's row goes to the pool through @NAME_kv_put (kv_f32,
     // kv_f16, kv_bf16: the pool's element type), k rotated first in a stack row.
     %pos_f = arith.sitofp %pos_i : i32 to f32
+    // The token's cos and sin, once for all its heads (libm calls: the
+    // kernel's cost).
+    scf.if %rotate {
+      scf.for %i = %c0 to %half_hd step %c1 {
+        %c, %s = func.call @{{NAME}}_cs(%pos_f, %i) : (f32, index) -> (f32, f32)
+        memref.store %c, %cos[%i] : memref<{{HEAD_DIM}}xf32>
+        memref.store %s, %sin[%i] : memref<{{HEAD_DIM}}xf32>
+      }
+    }
     scf.for %h = %c0 to %kvh step %c1 {
       %hb = arith.muli %h, %hd : index
       %ksh = arith.addi %ks, %hb : index
@@ -90,7 +101,9 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
           %is1 = arith.addi %ksh, %e1 : index
           %x0 = memref.load %act[%is0] : memref<?xf32>
           %x1 = memref.load %act[%is1] : memref<?xf32>
-          %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %i) : (f32, f32, f32, index) -> (f32, f32)
+          %c = memref.load %cos[%i] : memref<{{HEAD_DIM}}xf32>
+          %s = memref.load %sin[%i] : memref<{{HEAD_DIM}}xf32>
+          %y:2 = func.call @{{NAME}}_apply(%x0, %x1, %c, %s) : (f32, f32, f32, f32) -> (f32, f32)
           memref.store %y#0, %hrow[%e0] : memref<{{HEAD_DIM}}xf32>
           memref.store %y#1, %hrow[%e1] : memref<{{HEAD_DIM}}xf32>
         }

@@ -44,26 +44,37 @@ func.func private @{{NAME}}_pair(%i: index) -> (index, index) {
   %e1 = arith.select %interleaved, %il1, %half1 : index
   return %e0, %e1 : index, index
 }
-func.func private @{{NAME}}_rot(%x0: f32, %x1: f32, %pos: f32, %i: index) -> (f32, f32) {
+// cos and sin of pair i's angle at pos, times S (a pair past a partial
+// rotary, inverse frequency 0, passes through untouched: no rotation, and
+// not the attention factor either). A kernel rotating several heads of a
+// token computes them once (kv_write).
+func.func private @{{NAME}}_cs(%pos: f32, %i: index) -> (f32, f32) {
   %scale = arith.constant {{COS_SIN_SCALE}} : f32
   %inv_freq = memref.get_global @{{NAME}}_inv_freq : memref<{{HALF_DIM}}xf32>
   %inv = memref.load %inv_freq[%i] : memref<{{HALF_DIM}}xf32>
   %a = arith.mulf %pos, %inv : f32
   %c0 = math.cos %a : f32
   %s0 = math.sin %a : f32
-  // A pair past a partial rotary (inverse frequency 0) passes through
-  // untouched: no rotation, and not the attention factor either.
   %f_zero = arith.constant 0.0 : f32
   %f_one = arith.constant 1.0 : f32
   %passes = arith.cmpf oeq, %inv, %f_zero : f32
   %scale_i = arith.select %passes, %f_one, %scale : f32
   %c = arith.mulf %c0, %scale_i : f32
   %s = arith.mulf %s0, %scale_i : f32
+  return %c, %s : f32, f32
+}
+// (x0, x1) rotated by (c, s).
+func.func private @{{NAME}}_apply(%x0: f32, %x1: f32, %c: f32, %s: f32) -> (f32, f32) {
   %x0c = arith.mulf %x0, %c : f32
   %x1s = arith.mulf %x1, %s : f32
   %y0 = arith.subf %x0c, %x1s : f32
   %x0s = arith.mulf %x0, %s : f32
   %x1c = arith.mulf %x1, %c : f32
   %y1 = arith.addf %x0s, %x1c : f32
+  return %y0, %y1 : f32, f32
+}
+func.func private @{{NAME}}_rot(%x0: f32, %x1: f32, %pos: f32, %i: index) -> (f32, f32) {
+  %c, %s = func.call @{{NAME}}_cs(%pos, %i) : (f32, index) -> (f32, f32)
+  %y0, %y1 = func.call @{{NAME}}_apply(%x0, %x1, %c, %s) : (f32, f32, f32, f32) -> (f32, f32)
   return %y0, %y1 : f32, f32
 }
