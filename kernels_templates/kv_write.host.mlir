@@ -4,7 +4,7 @@
 //
 //   params: NAME, KVD (= n_kv_heads * head_dim), BLOCK_SIZE, BLOCK_FLOATS,
 //           MAX_BLOCKS (block-table row length), ROPE (1: rotate k first,
-//           fuse-rope; 0: copy it), HEAD_DIM; the rotation (@NAME_rot
+//           fuse-rope; 0: copy it), HEAD_DIM; the rotation (@NAME_cs, @NAME_apply
 //           at @NAME_pair's elements, rope_rot.host.mlir: the style and a
 //           partial rotary) has its own
 //   args:   [k_off (act), v_off (act), positions_off, seq_off,
