@@ -8,7 +8,7 @@
 //           become tanh(s / SOFTCAP) * SOFTCAP, Gemma 2; 0.0: none),
 //           WINDOW (sliding window: the
 //           token at p attends to max(0, p-WINDOW+1)..p; 0: no window); the
-//           rotation (@NAME_rot, rope_rot.host.mlir) and the exp (@NAME_exp,
+//           rotation (@NAME_cs, @NAME_apply, rope_rot.host.mlir) and the exp (@NAME_exp,
 //           exp_vec.host.mlir) have their own
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer]
@@ -69,6 +69,14 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %rotate = arith.cmpi ne, %rope, %c0 : index
   %half_hd = arith.divui %hd, %c2 : index
   %q_rot = memref.alloca() : memref<{{HEAD_DIM}}xf32>
+  // The RoPE cos and sin of the position last rotated: a thread's items run
+  // through a token's heads in turn, which share them (libm calls, a
+  // tenth of a short prompt's prefill when made per item).
+  %cos = memref.alloca() : memref<{{HEAD_DIM}}xf32>
+  %sin = memref.alloca() : memref<{{HEAD_DIM}}xf32>
+  %cs_pos = memref.alloca() : memref<1xi32>
+  %no_pos = arith.constant -1 : i32
+  memref.store %no_pos, %cs_pos[%c0] : memref<1xi32>
   %q_off_i = memref.load %args[%c0] : memref<?xi64>
   %o_off_i = memref.load %args[%c1] : memref<?xi64>
   %p_off_i = memref.load %args[%c2] : memref<?xi64>
@@ -116,13 +124,25 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
     %q_at = arith.addi %q_row, %h_col : index
     %q = scf.if %rotate -> (vector<{{HEAD_DIM}}xf32>) {
       %pos_f = arith.sitofp %pos_i : i32 to f32
+      %have = memref.load %cs_pos[%c0] : memref<1xi32>
+      %stale = arith.cmpi ne, %have, %pos_i : i32
+      scf.if %stale {
+        scf.for %i = %c0 to %half_hd step %c1 {
+          %c, %s = func.call @{{NAME}}_cs(%pos_f, %i) : (f32, index) -> (f32, f32)
+          memref.store %c, %cos[%i] : memref<{{HEAD_DIM}}xf32>
+          memref.store %s, %sin[%i] : memref<{{HEAD_DIM}}xf32>
+        }
+        memref.store %pos_i, %cs_pos[%c0] : memref<1xi32>
+      }
       scf.for %i = %c0 to %half_hd step %c1 {
         %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
         %iq0 = arith.addi %q_at, %e0 : index
         %iq1 = arith.addi %q_at, %e1 : index
         %x0 = memref.load %act[%iq0] : memref<?xf32>
         %x1 = memref.load %act[%iq1] : memref<?xf32>
-        %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %i) : (f32, f32, f32, index) -> (f32, f32)
+        %c = memref.load %cos[%i] : memref<{{HEAD_DIM}}xf32>
+        %s = memref.load %sin[%i] : memref<{{HEAD_DIM}}xf32>
+        %y:2 = func.call @{{NAME}}_apply(%x0, %x1, %c, %s) : (f32, f32, f32, f32) -> (f32, f32)
         memref.store %y#0, %q_rot[%e0] : memref<{{HEAD_DIM}}xf32>
         memref.store %y#1, %q_rot[%e1] : memref<{{HEAD_DIM}}xf32>
       }
