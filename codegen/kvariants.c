@@ -622,13 +622,13 @@ static bool gemm_q8_host_supports(const llmc_kctx_t *x) {
  * decoded columns (64 bytes and 16 scales each) and a token's activations.
  * Measured on the 2-vCPU Xeon (2026-11-30, 256-token prefill of the 124.7M
  * model, Q4_0, tokens/s, fresh copies): AVX-512 4x4 1124, 4x3 1155, 3x4
- * 1065, 6x2 991, 2x4 949 (matmul_q8 a token at a time: 680); AVX2 all
- * within noise of matmul_q8's 260 (2x2 251, 1x4 260, 4x1 262-288, 2x3 245,
- * 3x2 226): there the dot's 16-bit products and pairwise sums, not loads,
- * bound it. */
+ * 1065, 6x2 991, 2x4 949 (matmul_q8 a token at a time: 680); AVX2
+ * (x86-64-v3) 2x1 592, 1x2 585, 2x2 572 (it spills), 1x4 557, 1x1 509,
+ * the previous session's 8-lane matmul_q8 588: there the dot's 16-bit
+ * products and pairwise sums, not the weights' decoding, bound it. */
 static void gemm_q8_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   bool regs32 = x->target->vector_regs >= 32;
-  int64_t tt = regs32 ? 4 : 2, nc = regs32 ? 4 : 2;
+  int64_t tt = regs32 ? 4 : 2, nc = regs32 ? 4 : 1;
   static const int64_t tbs[] = {GEMM_Q8_TB_CANDIDATES};
   int64_t tb = tbs[0];
   for (size_t i = 0; i < sizeof tbs / sizeof tbs[0]; i++)
