@@ -457,8 +457,8 @@ static bool cpu_matmul_int8g_supports(const llmc_kctx_t *x) {
   return x->call->weight_dtype == LLMC_DT_I8G && k_of(x) % 64 == 0;
 }
 
-/* The layouts of nibbles (int4 and the K-quants, whose dots take unsigned
- * values and the activations' lane sums: CORR). */
+/* The layouts of nibbles (int4, int4-zp and the K-quants: their dots take
+ * unsigned values). */
 static bool nibbles(llmc_dtype_t dt) { return dt == LLMC_DT_I4 || dt == LLMC_DT_I4Z || llmc_dtype_kquant_bits(dt); }
 
 /* A column's f32 words of values, and of its header, in an integer layout
