@@ -9,17 +9,14 @@
 // sum of products, scaled once by the weight's scale times d.
 //   params: NAME, K (a multiple of 64), KB (= K/32), QA (rows * K: the
 //           stack's rows of values), DA (rows * KB * 2: their scales and
-//           sums), CA
-//           (rows * KB * 8: their lane corrections)
-// The rows of slots [i0, i0 + tn) of a at act[a_off] (matmul_rows), quantized into qa
-// (K bytes a row) and da (two floats a block: its scale d and -d times the
-// sum of its quantized values, the zero points' and mins' factor), and
-// each block's lane
-// corrections into ca (8 a block: lane j holds -8 times the sum of the
-// block's values 4j .. 4j+3: what an unsigned int4 dot starts from to make
-// its lanes those of the signed one, 16 times it what a VNNI dot of int8
-// weights biased by 128 starts from; the K-quants' mins and int4-zp's zero
-// points take the block's sum from them).
+//           sums), CA (rows * KB * 8: their lane corrections)
+// The rows of slots [i0, i0 + tn) of a at act[a_off] (matmul_rows),
+// quantized into qa (K bytes a row), da (two floats a block: its scale d,
+// and -d times the sum of its quantized values: the K-quants' mins' and
+// int4-zp's zero points' factor) and ca (8 lane corrections a block: lane
+// j holds -8 times the sum of the block's values 4j .. 4j+3, what an
+// unsigned int4 dot starts from to make its lanes those of the signed one;
+// 16 times it is what a VNNI dot of int8 weights biased by 128 starts from).
 func.func private @{{NAME}}_quantize(%act: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>,
                                      %a_off: index, %i0: index, %tn: index,
                                      %qa: memref<{{QA}}xi8>, %da: memref<{{DA}}xf32>, %ca: memref<{{CA}}xi32>) {
