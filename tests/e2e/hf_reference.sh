@@ -58,7 +58,8 @@ sliding-window)
   # Without the key transformers' MistralConfig default (4096) applies: no
   # effect at this context, but the importer must not refuse it.
   check window-absent --arch mistral
-  "$LLMC" import window8 | grep -q '"window": 8' || fail "the window is not an attribute of attention"
+  "$LLMC" import window8 >window8.json
+  grep -q '"window": 8' window8.json || fail "the window is not an attribute of attention"
   # Qwen2 with use_sliding_window: the layers from max_window_layers on slide
   # (config.layer_types, when given, instead).
   check qwen2-window --arch qwen2 --layers 3 --config-extra '"use_sliding_window": true, "max_window_layers": 1,

@@ -423,7 +423,9 @@ serve-soak)
   echo "server RSS: $before KiB after the warm-up, $after KiB after the soak"
   # (Under ASan freed memory sits in its quarantine, so RSS says nothing;
   # LeakSanitizer checks the server at its exit instead.)
-  if ldd "$LLMC" 2>/dev/null | grep -q libasan; then
+  # (ldd's whole output captured first: `ldd | grep -q` under pipefail fails
+  # whenever grep exits before ldd has written everything, SIGPIPE.)
+  if [[ $(ldd "$LLMC" 2>/dev/null) == *libasan* ]]; then
     echo "RSS not checked: an ASan build"
   else
     [ "$after" -le $((before + 16384)) ] || fail "the server's RSS grew from $before to $after KiB"
