@@ -216,6 +216,24 @@ gguf-llama-cpp)
   npm_install node-llama-cpp@3.22.1
   lib=$(echo npm/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64)
   cp "$SRC/tests/e2e/gguf_llama_cpp.mjs" npm/
+  # llmc generates llama.cpp's greedy ids for N steps, or parts from them
+  # first at a near-tie: where llmc's own logits put its choice at most
+  # MARGIN above llama.cpp's. Both quantize the activations of quantized
+  # weights to 8 bits, differently (llama.cpp's scales are f16, its sums'
+  # order depends on the CPU), and --verify measures llmc's share of that
+  # alone at up to 0.14 on these files: 0.3 for them, 0.02 for f32. On an
+  # AMD EPYC llama.cpp's Q5_K_M ids parted from llmc's (and from its own
+  # on a Xeon) at step 1 by 0.13, its Q8_0 ids at step 11 by 0.006; llmc's
+  # were the same for every x86 target and with f32 activations.
+  llama_cpp_greedy() { # name gguf artifact prompt-ids n
+    local want margin=0.3
+    case $1 in *-f32) margin=0.02 ;; esac
+    want=$(node npm/gguf_llama_cpp.mjs greedy "$2" "$4" "$5")
+    printf '{"cases": [{"prompt_ids": [%s], "generated_ids": [%s]}]}\n' "$4" "$(echo "$want" | tr ' ' ',')" >"$1.ref.json"
+    "$E2E_CHECK" "$2" "$3" --prompt-lens "" --reference "$1.ref.json" --tie-margin "$margin" >"$1.check.txt" ||
+      { cat "$1.check.txt"; fail "$1: llmc does not generate llama.cpp's greedy ids '$want'"; }
+    grep 'first difference' "$1.check.txt"
+  }
   # Every block type llmc reads dequantizes bit for bit as ggml's does.
   "$LLAMA_REF" dequant "$lib/libggml-base.so" | tee dequant.txt
   # The trained example in llama.cpp's own quantizations (K-quant mixes
@@ -227,10 +245,7 @@ gguf-llama-cpp)
     [ "$name" = f32 ] || "$LLAMA_REF" quantize "$lib"/libllama.v*.so ex-f32.gguf "ex-$name.gguf" "${q#*:}" >quantize.log 2>&1 ||
       { tail -5 quantize.log; fail "llama.cpp cannot quantize to $name"; }
     "$LLMC" compile "ex-$name.gguf" -o "out-ex-$name" --verify
-    want=$(node npm/gguf_llama_cpp.mjs greedy "ex-$name.gguf" 1,15,42,100,7 24)
-    got=$(greedy_ids "out-ex-$name" 1,15,42,100,7 24 | tr '\n' ' ' | sed 's/ *$//')
-    [ "$got" = "$want" ] || fail "ex-$name: llmc generates '$got', llama.cpp '$want'"
-    echo "ex-$name: llama.cpp's 24 greedy ids"
+    llama_cpp_greedy "ex-$name" "ex-$name.gguf" "out-ex-$name" 1,15,42,100,7 24
   done
   # The file's own layouts: Q4_K, Q5_K and Q6_K tensors are int4-k, int5-k
   # and int6-k (converted from their blocks exactly: the dequant check above
@@ -256,9 +271,7 @@ gguf-llama-cpp)
     name=${q%:*}
     [ "$name" = f32 ] || "$LLAMA_REF" quantize "$lib"/libllama.v*.so k-f32.gguf "k-$name.gguf" "${q#*:}" >/dev/null 2>&1
     "$LLMC" compile "k-$name.gguf" -o "out-k-$name"
-    want=$(node npm/gguf_llama_cpp.mjs greedy "k-$name.gguf" 1,15,42 16)
-    got=$(greedy_ids "out-k-$name" 1,15,42 16 | tr '\n' ' ' | sed 's/ *$//')
-    [ "$got" = "$want" ] || fail "k-$name: llmc generates '$got', llama.cpp '$want'"
+    llama_cpp_greedy "k-$name" "k-$name.gguf" "out-k-$name" 1,15,42 16
   done
   # The example's byte-level BPE tokenizer travels in the GGUF: the prompt's
   # ids are llama.cpp's.
