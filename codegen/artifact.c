@@ -232,6 +232,9 @@ static llmc_status_t *launch_args(builder_t *b, const llmc_kcall_t *c, launch_t 
         arg_act(b, l, c->kvw->inputs[0]);
         arg_act(b, l, c->kvw->inputs[1]);
       }
+      /* The step's token count, last (args[6], or [8] after those): the
+       * host kernel orders its items by it (attention.host.mlir). */
+      if (!write) arg_kind(l, LLMC_ARG_TOKENS, 0, 1, 0, 0);
       return NULL;
     }
     case LLMC_OP_COUNT: break;

@@ -676,9 +676,56 @@ static llmc_status_t *cpu_rowwise_emit(const llmc_kctx_t *x, const llmc_kconfig_
   (void)c;
   out->family = x->call->op;
   op_params(x, out);
-  /* Attention's block of shifted scores (all <= 0), silu's 16 lanes. */
-  if (strcmp(x->call->op, "attention") == 0) exp_helper(x, out, 2, x->plan->block_size, "0.0");
+  /* silu's 16 lanes. */
   if (strcmp(x->call->op, "silu") == 0 || strcmp(x->call->op, "silu_mul") == 0) exp_helper(x, out, 0, 16, "88.0");
+  return NULL;
+}
+
+/* ---- CPU: attention, L scores at a time (attention_host.c) ---- */
+
+/* The query rows a segment holds: TQ/2 tokens x the GQA group's heads. */
+static int64_t attention_host_rows(const llmc_kctx_t *x, int64_t tq) {
+  int64_t heads = llmc_ir_attr_int(x->call->node, "n_heads", 0);
+  return tq / 2 * (heads / x->plan->n_kv_heads);
+}
+
+/* Its stack: each row's q and accumulator, f32. */
+static int64_t attention_host_stack(const llmc_kctx_t *x, int64_t tq) {
+  return attention_host_rows(x, tq) * x->plan->head_dim * 2 * 4;
+}
+#define ATTENTION_STACK_MAX (256 * 1024)
+
+/* The scores' lanes: one vector register's f32 lanes (16 with AVX-512, 8
+ * with AVX2, 4 with SSE or NEON). Segments of 4 tokens (TQ = 8) x the
+ * group's heads share each K/V block from L1. */
+static void attention_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  int64_t lanes = x->target->vector_bits / 32, tq = 8;
+  while (tq > 2 && attention_host_stack(x, tq) > ATTENTION_STACK_MAX) tq /= 2;
+  *out = (llmc_kconfig_t){.n = 2, .values = {lanes >= 16 ? 16 : lanes >= 8 ? 8 : 4, tq}};
+}
+
+static bool attention_host_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  int64_t tq = c->values[1];
+  if (attention_host_stack(x, tq) > ATTENTION_STACK_MAX) {
+    llmc_buf_printf(why, "TQ=%lld: %lld rows of head dim %lld take %lld bytes of stack, more than %d", (long long)tq,
+                    (long long)attention_host_rows(x, tq), (long long)x->plan->head_dim,
+                    (long long)attention_host_stack(x, tq), ATTENTION_STACK_MAX);
+    return false;
+  }
+  return true;
+}
+
+static llmc_status_t *attention_host_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  int64_t lanes = c->values[0], tq = c->values[1], bs = x->plan->block_size;
+  out->family = "attention";
+  out->generate = llmc_attention_host_generate;
+  op_params(x, out);
+  put_int(x, out, "L", lanes);
+  put_int(x, out, "BLOCK_PAD", (bs + lanes - 1) / lanes * lanes);
+  put_int(x, out, "TQ", tq);
+  put_int(x, out, "ROWS", attention_host_rows(x, tq));
+  put_int(x, out, "T_ARG", x->call->kvw ? 8 : 6); /* artifact.c: after the fused kv_write's k and v */
+  exp_helper(x, out, 2, lanes, "0.0"); /* the shifted scores, all <= 0 */
   return NULL;
 }
 
@@ -1034,7 +1081,14 @@ static const llmc_kvariant_t registry[] = {
      .emit = cpu_matmul_int8_emit},
     {.name = "matmul_int4", .ops = "matmul matmul_add", .supports = cpu_matmul_int4_supports, .emit = cpu_matmul_groups_emit},
     {.name = "matmul_int8g", .ops = "matmul matmul_add", .supports = cpu_matmul_int8g_supports, .emit = cpu_matmul_groups_emit},
-    {.name = "cpu_rowwise", .ops = ROWWISE_OPS " " ELEMENTWISE_OPS " attention argmax", .emit = cpu_rowwise_emit},
+    {.name = "attention_host",
+     .ops = "attention",
+     .n_params = 2,
+     .params = {{"L", 3, {4, 8, 16}}, {"TQ", 4, {2, 4, 8, 16}}},
+     .heuristic = attention_host_heuristic,
+     .legal = attention_host_legal,
+     .emit = attention_host_emit},
+    {.name = "cpu_rowwise", .ops = ROWWISE_OPS " " ELEMENTWISE_OPS " argmax", .emit = cpu_rowwise_emit},
     {.name = "gemv_warp",
      .gpu = true,
      .ops = "matmul matmul_add",

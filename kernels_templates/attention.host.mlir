@@ -7,14 +7,24 @@
 //           SOFTCAP (f32 literal: scores
 //           become tanh(s / SOFTCAP) * SOFTCAP, Gemma 2; 0.0: none),
 //           WINDOW (sliding window: the
-//           token at p attends to max(0, p-WINDOW+1)..p; 0: no window); the
-//           rotation (@NAME_cs, @NAME_apply, rope_rot.host.mlir) and the exp (@NAME_exp,
-//           exp_vec.host.mlir) have their own
+//           token at p attends to max(0, p-WINDOW+1)..p; 0: no window),
+//           L (the scores' lanes: 4, 8 or 16), BLOCK_PAD (BLOCK_SIZE
+//           rounded up to a multiple of L); the
+//           rotation (@NAME_cs, @NAME_apply, rope_rot.host.mlir), the exp
+//           (@NAME_exp, exp_vec.host.mlir, W = L) and the scores of L
+//           positions (@NAME_qk, @NAME_in, @NAME_hmax: attention_host.c)
+//           have their own
+//           T_ARG (where the step's token count T is in args)
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
-//            block_tables_off (all three in meta), layer]
-//   extent: T * N_HEADS items; item i is token t = i / N_HEADS, head
-//           h = i % N_HEADS, which reads KV head g = h / (N_HEADS / N_KV_HEADS)
-//           (GQA: Ainslie et al. 2023).
+//            block_tables_off (all three in meta), layer, ..., T at T_ARG]
+//   extent: T * N_HEADS items; item i is head h = i % N_HEADS of the u-th
+//           token in the order 0, T-1, 1, T-2, 2, ... (u = i / N_HEADS: token
+//           u/2 for even u, T-1-u/2 for odd), which reads KV head
+//           g = h / (N_HEADS / N_KV_HEADS) (GQA: Ainslie et al. 2023).
+//           A prompt's token at position p costs p+1 positions' work, and
+//           threads take contiguous slices of the items: in token order the
+//           last thread of two had three quarters of a prefill's work; in
+//           this order every slice has about its share.
 // The token at position p of sequence s attends to cache positions lo..p of s
 // (lo = 0, or p-WINDOW+1 with a window; kv_write for this step has already
 // run, so p itself is in the cache);
@@ -32,27 +42,44 @@
 // loop-carried value) are rescaled by exp(m_old - m_new) when the max grows,
 // so the score row is never materialised and K/V are read once. The update
 // is done per KV block, as FlashAttention-2 does per key tile: the block's
-// scores (at most BLOCK_SIZE, in a stack scratch), its max, one rescale of
-// (l, acc), then exp of every score (a vector of BLOCK_SIZE at once,
-// @NAME_exp) and the weighted sum of V. Blocks are walked in position order, slots in order within a block,
-// so there is no division per position and the summation order is fixed.
-// The dot product's `reassoc` lets LLVM reduce with a fixed shuffle tree.
-// exp of a block's shifted scores (every one <= 0): @NAME_exp, BLOCK_SIZE
-// lanes at once (exp_vec.host.mlir with HI = 0).
-func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
+// scores (in a stack scratch), its max, one rescale of (l, acc), then the
+// exp of every score and the weighted sum of V.
+// Scores come L positions at a time as one vector (@NAME_qk): each
+// position's products summed to L lanes, then the L vectors reduced
+// together by a tree of shuffles (2(L-1) shuffles and L-1 adds for L
+// scores, where a horizontal sum each cost 2 log2(L)). Lanes outside the
+// attended slots [s0, n_slots) of the block become -inf (their rows, read
+// at a clamped slot, are never used) and their exps 0; the max and the sum
+// of a chunk are one vector reduction each. Blocks are walked in position
+// order, chunks and slots in order within a block, so there is no division
+// per position and the summation order is fixed: a (token, head)'s bits do
+// not depend on the step, batch or thread that computed it.
+// acc + p[slot] * v[slot]: the V row of a block's slot, weighted.
+func.func private @{{NAME}}_pv(%kv: memref<?xf32>, %scores: memref<{{BLOCK_PAD}}xf32>, %vb: index, %kvd: index, %slot: index, %acc: vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32> {
+  %p = memref.load %scores[%slot] : memref<{{BLOCK_PAD}}xf32>
+  %srow = arith.muli %slot, %kvd : index
+  %iv = arith.addi %vb, %srow : index
+  %v = func.call @{{NAME}}_kv_row(%kv, %iv) : (memref<?xf32>, index) -> vector<{{HEAD_DIM}}xf32>
+  %p_v = vector.broadcast %p : f32 to vector<{{HEAD_DIM}}xf32>
+  %acc_next = vector.fma %p_v, %v, %acc : vector<{{HEAD_DIM}}xf32>
+  return %acc_next : vector<{{HEAD_DIM}}xf32>
+}
+
+// @NAME_seg: the rows of one segment, n tokens t0.. of one sequence x the
+// GROUP query heads of KV head g, against the cache block by block: each
+// block's K and V rows (a few KiB) are read from memory once and from L1 by
+// the segment's other rows. A row's running max, sum and accumulator wait
+// in stack scratch between blocks.
+func.func private @{{NAME}}_seg(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %q_off: index, %o_off: index, %p_off: index, %s_off: index, %bt_off: index, %k_layer: index, %g: index, %t0: index, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
-  %c3 = arith.constant 3 : index
-  %c4 = arith.constant 4 : index
-  %c5 = arith.constant 5 : index
   %n_heads = arith.constant {{N_HEADS}} : index
   %n_kv_heads = arith.constant {{N_KV_HEADS}} : index
   %hd = arith.constant {{HEAD_DIM}} : index
   %bs = arith.constant {{BLOCK_SIZE}} : index
   %bf = arith.constant {{BLOCK_FLOATS}} : index
   %max_blocks = arith.constant {{MAX_BLOCKS}} : index
-  %scale = arith.constant {{SCALE}} : f32
   %softcap = arith.constant {{SOFTCAP}} : f32
   %softcap_zero = arith.constant 0.0 : f32
   %softcapped = arith.cmpf one, %softcap, %softcap_zero : f32
@@ -65,18 +92,280 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %group = arith.divui %n_heads, %n_kv_heads : index
   %kvd = arith.muli %n_kv_heads, %hd : index
   %row_len = arith.muli %n_heads, %hd : index
+  %kind_stride = arith.muli %bs, %kvd : index
   %rope = arith.constant {{ROPE}} : index
   %rotate = arith.cmpi ne, %rope, %c0 : index
   %half_hd = arith.divui %hd, %c2 : index
-  %q_rot = memref.alloca() : memref<{{HEAD_DIM}}xf32>
-  // The RoPE cos and sin of the position last rotated: a thread's items run
-  // through a token's heads in turn, which share them (libm calls, a
-  // tenth of a short prompt's prefill when made per item).
+  %lanes = arith.constant {{L}} : index
+  %scale_l = arith.constant dense<{{SCALE}}> : vector<{{L}}xf32>
+  %softcap_l = arith.constant dense<{{SOFTCAP}}> : vector<{{L}}xf32>
+  %ninf_l = arith.constant dense<0xFF800000> : vector<{{L}}xf32>
+  %zero_l = arith.constant dense<0.0> : vector<{{L}}xf32>
+  // Per row: q (rotated: fuse-rope), the running max m, sum l and
+  // accumulator, the first attended position lo and the row's position.
+  %qs = memref.alloca() : memref<{{ROWS}}x{{HEAD_DIM}}xf32>
+  %accs = memref.alloca() : memref<{{ROWS}}x{{HEAD_DIM}}xf32>
+  %ms = memref.alloca() : memref<{{ROWS}}xf32>
+  %ls = memref.alloca() : memref<{{ROWS}}xf32>
+  %los = memref.alloca() : memref<{{ROWS}}xindex>
+  %poss = memref.alloca() : memref<{{ROWS}}xindex>
+  // The RoPE cos and sin of the token being rotated (its heads share them).
   %cos = memref.alloca() : memref<{{HEAD_DIM}}xf32>
   %sin = memref.alloca() : memref<{{HEAD_DIM}}xf32>
-  %cs_pos = memref.alloca() : memref<1xi32>
-  %no_pos = arith.constant -1 : i32
-  memref.store %no_pos, %cs_pos[%c0] : memref<1xi32>
+  // One block's scores of a row, then their exponentials.
+  %scores = memref.alloca() : memref<{{BLOCK_PAD}}xf32>
+  %rows = arith.muli %n, %group : index
+  %it0 = arith.addi %s_off, %t0 : index
+  %seq_i = memref.load %meta[%it0] : memref<?xi32>
+  %seq = arith.index_cast %seq_i : i32 to index
+  %bt_row0 = arith.muli %seq, %max_blocks : index
+  %bt_row = arith.addi %bt_off, %bt_row0 : index
+  %h0 = arith.muli %g, %group : index
+  %g_col = arith.muli %g, %hd : index
+  // The rows' set-up, and the blocks any of them attends: [jb_lo, jb_hi).
+  %big = arith.constant 0x7FFFFFFF : index
+  %range:2 = scf.for %tr = %c0 to %n step %c1 iter_args(%jlo = %big, %jhi = %c0) -> (index, index) {
+    %t = arith.addi %t0, %tr : index
+    %ip = arith.addi %p_off, %t : index
+    %pos_i = memref.load %meta[%ip] : memref<?xi32>
+    %pos = arith.index_cast %pos_i : i32 to index
+    %n_ctx = arith.addi %pos, %c1 : index
+    %in_win = arith.cmpi ult, %pos, %window : index
+    %lo_w = arith.subi %n_ctx, %window : index
+    %lo = arith.select %in_win, %c0, %lo_w : index
+    %lo_eff = arith.select %windowed, %lo, %c0 : index
+    scf.if %rotate {
+      %pos_f = arith.sitofp %pos_i : i32 to f32
+      scf.for %i = %c0 to %half_hd step %c1 {
+        %c, %s = func.call @{{NAME}}_cs(%pos_f, %i) : (f32, index) -> (f32, f32)
+        memref.store %c, %cos[%i] : memref<{{HEAD_DIM}}xf32>
+        memref.store %s, %sin[%i] : memref<{{HEAD_DIM}}xf32>
+      }
+    }
+    %t_row = arith.muli %t, %row_len : index
+    %q_row = arith.addi %q_off, %t_row : index
+    scf.for %hr = %c0 to %group step %c1 {
+      %r0 = arith.muli %tr, %group : index
+      %r = arith.addi %r0, %hr : index
+      %h = arith.addi %h0, %hr : index
+      %h_col = arith.muli %h, %hd : index
+      %q_at = arith.addi %q_row, %h_col : index
+      scf.if %rotate {
+        scf.for %i = %c0 to %half_hd step %c1 {
+          %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
+          %iq0 = arith.addi %q_at, %e0 : index
+          %iq1 = arith.addi %q_at, %e1 : index
+          %x0 = memref.load %act[%iq0] : memref<?xf32>
+          %x1 = memref.load %act[%iq1] : memref<?xf32>
+          %c = memref.load %cos[%i] : memref<{{HEAD_DIM}}xf32>
+          %s = memref.load %sin[%i] : memref<{{HEAD_DIM}}xf32>
+          %y:2 = func.call @{{NAME}}_apply(%x0, %x1, %c, %s) : (f32, f32, f32, f32) -> (f32, f32)
+          memref.store %y#0, %qs[%r, %e0] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>
+          memref.store %y#1, %qs[%r, %e1] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>
+        }
+      } else {
+        %qa = vector.load %act[%q_at] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+        vector.store %qa, %qs[%r, %c0] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+      }
+      vector.store %zero_v, %accs[%r, %c0] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+      memref.store %ninf, %ms[%r] : memref<{{ROWS}}xf32>
+      memref.store %zero, %ls[%r] : memref<{{ROWS}}xf32>
+      memref.store %lo_eff, %los[%r] : memref<{{ROWS}}xindex>
+      memref.store %pos, %poss[%r] : memref<{{ROWS}}xindex>
+    }
+    %jb_first = arith.divui %lo_eff, %bs : index
+    %jb_last = arith.divui %pos, %bs : index
+    %jb_end = arith.addi %jb_last, %c1 : index
+    %jlo2 = arith.minui %jlo, %jb_first : index
+    %jhi2 = arith.maxui %jhi, %jb_end : index
+    scf.yield %jlo2, %jhi2 : index, index
+  }
+  scf.for %jb = %range#0 to %range#1 step %c1 {
+    %ibt = arith.addi %bt_row, %jb : index
+    %blk_i = memref.load %meta[%ibt] : memref<?xi32>
+    %blk = arith.index_cast %blk_i : i32 to index
+    %blk_base = arith.muli %blk, %bf : index
+    %kb0 = arith.addi %blk_base, %k_layer : index
+    %kb = arith.addi %kb0, %g_col : index
+    %vb = arith.addi %kb, %kind_stride : index
+    %first = arith.muli %jb, %bs : index
+    %first_end = arith.addi %first, %bs : index
+    scf.for %r = %c0 to %rows step %c1 {
+      %pos = memref.load %poss[%r] : memref<{{ROWS}}xindex>
+      %lo_eff = memref.load %los[%r] : memref<{{ROWS}}xindex>
+      %n_ctx = arith.addi %pos, %c1 : index
+      // Does the block hold any of the row's positions lo..pos?
+      %starts = arith.cmpi ult, %first, %n_ctx : index
+      %reaches = arith.cmpi ugt, %first_end, %lo_eff : index
+      %hit = arith.andi %starts, %reaches : i1
+      scf.if %hit {
+        %q = vector.load %qs[%r, %c0] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+        %m0 = memref.load %ms[%r] : memref<{{ROWS}}xf32>
+        %l0 = memref.load %ls[%r] : memref<{{ROWS}}xf32>
+        %acc0 = vector.load %accs[%r, %c0] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+        %left = arith.subi %n_ctx, %first : index
+        %n_slots = arith.minui %left, %bs : index
+        %before = arith.cmpi ugt, %lo_eff, %first : index
+        %skip = arith.subi %lo_eff, %first : index
+        %s0 = arith.select %before, %skip, %c0 : index
+        // Scores of this block's positions, L at a time from the chunk
+        // holding s0, and their max.
+        %c_lo0 = arith.divui %s0, %lanes : index
+        %c_lo = arith.muli %c_lo0, %lanes : index
+        %bm = scf.for %c = %c_lo to %n_slots step %lanes iter_args(%mx = %ninf) -> (f32) {
+          %dots = func.call @{{NAME}}_qk(%kv, %q, %kb, %kvd, %c, %s0, %n_slots) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index, index, index, index, index) -> vector<{{L}}xf32>
+          %raw = arith.mulf %dots, %scale_l : vector<{{L}}xf32>
+          %sc = scf.if %softcapped -> (vector<{{L}}xf32>) {
+            %sd = arith.divf %raw, %softcap_l : vector<{{L}}xf32>
+            %th = math.tanh %sd : vector<{{L}}xf32>
+            %capped = arith.mulf %th, %softcap_l : vector<{{L}}xf32>
+            scf.yield %capped : vector<{{L}}xf32>
+          } else {
+            scf.yield %raw : vector<{{L}}xf32>
+          }
+          %in = func.call @{{NAME}}_in(%c, %s0, %n_slots) : (index, index, index) -> vector<{{L}}xi1>
+          %masked = arith.select %in, %sc, %ninf_l : vector<{{L}}xi1>, vector<{{L}}xf32>
+          vector.store %masked, %scores[%c] : memref<{{BLOCK_PAD}}xf32>, vector<{{L}}xf32>
+          %cmx = func.call @{{NAME}}_hmax(%masked) : (vector<{{L}}xf32>) -> f32
+          %gt = arith.cmpf ogt, %cmx, %mx : f32
+          %mx_new = arith.select %gt, %cmx, %mx : f32
+          scf.yield %mx_new : f32
+        }
+        // Online softmax update: rescale what came before by exp(m_old - m_new).
+        %m_new = arith.maximumf %m0, %bm : f32
+        %dm = arith.subf %m0, %m_new : f32
+        // (Most blocks leave the max as it is: exp(0) = 1 without libm.)
+        %same_m = arith.cmpf oeq, %dm, %zero : f32
+        %corr = scf.if %same_m -> (f32) {
+          scf.yield %one : f32
+        } else {
+          %e = math.exp %dm : f32
+          scf.yield %e : f32
+        }
+        // exp(score - m_new), L at a time; the lanes outside the attended
+        // slots are 0 (exp_vec clamps -inf to exp(-87), not 0).
+        %mv = vector.broadcast %m_new : f32 to vector<{{L}}xf32>
+        %bsum = scf.for %c = %c_lo to %n_slots step %lanes iter_args(%ps = %zero) -> (f32) {
+          %sv = vector.load %scores[%c] : memref<{{BLOCK_PAD}}xf32>, vector<{{L}}xf32>
+          %dv = arith.subf %sv, %mv : vector<{{L}}xf32>
+          %ev = func.call @{{NAME}}_exp(%dv) : (vector<{{L}}xf32>) -> vector<{{L}}xf32>
+          %in = func.call @{{NAME}}_in(%c, %s0, %n_slots) : (index, index, index) -> vector<{{L}}xi1>
+          %ez = arith.select %in, %ev, %zero_l : vector<{{L}}xi1>, vector<{{L}}xf32>
+          vector.store %ez, %scores[%c] : memref<{{BLOCK_PAD}}xf32>, vector<{{L}}xf32>
+          %cs = vector.reduction <add>, %ez fastmath<reassoc> : vector<{{L}}xf32> into f32
+          %ps_new = arith.addf %ps, %cs : f32
+          scf.yield %ps_new : f32
+        }
+        %l_corr = arith.mulf %l0, %corr : f32
+        %l_new = arith.addf %l_corr, %bsum : f32
+        %corr_v = vector.broadcast %corr : f32 to vector<{{HEAD_DIM}}xf32>
+        %acc_c = arith.mulf %acc0, %corr_v : vector<{{HEAD_DIM}}xf32>
+        // The weighted sum of V, slots in pairs into two accumulators (one
+        // chain of dependent FMAs per slot held a head dim of 64 to one FMA
+        // every 4 cycles), then the odd slot left, then their sum.
+        %n_att = arith.subi %n_slots, %s0 : index
+        %n_pairs = arith.divui %n_att, %c2 : index
+        %pairs_end0 = arith.muli %n_pairs, %c2 : index
+        %pairs_end = arith.addi %s0, %pairs_end0 : index
+        %pv2:2 = scf.for %slot = %s0 to %pairs_end step %c2 iter_args(%acc_a = %acc_c, %acc_b = %zero_v) -> (vector<{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>) {
+          %slot1 = arith.addi %slot, %c1 : index
+          %acc_a1 = func.call @{{NAME}}_pv(%kv, %scores, %vb, %kvd, %slot, %acc_a) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
+          %acc_b1 = func.call @{{NAME}}_pv(%kv, %scores, %vb, %kvd, %slot1, %acc_b) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
+          scf.yield %acc_a1, %acc_b1 : vector<{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+        }
+        %odd_left = arith.cmpi ult, %pairs_end, %n_slots : index
+        %acc_odd = scf.if %odd_left -> (vector<{{HEAD_DIM}}xf32>) {
+          %acc_o = func.call @{{NAME}}_pv(%kv, %scores, %vb, %kvd, %pairs_end, %pv2#0) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
+          scf.yield %acc_o : vector<{{HEAD_DIM}}xf32>
+        } else {
+          scf.yield %pv2#0 : vector<{{HEAD_DIM}}xf32>
+        }
+        %acc_new = arith.addf %acc_odd, %pv2#1 : vector<{{HEAD_DIM}}xf32>
+        memref.store %m_new, %ms[%r] : memref<{{ROWS}}xf32>
+        memref.store %l_new, %ls[%r] : memref<{{ROWS}}xf32>
+        vector.store %acc_new, %accs[%r, %c0] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+      }
+    }
+  }
+  scf.for %r = %c0 to %rows step %c1 {
+    %tr = arith.divui %r, %group : index
+    %hr = arith.remui %r, %group : index
+    %t = arith.addi %t0, %tr : index
+    %h = arith.addi %h0, %hr : index
+    %l = memref.load %ls[%r] : memref<{{ROWS}}xf32>
+    %acc = vector.load %accs[%r, %c0] : memref<{{ROWS}}x{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
+    %inv_l = arith.divf %one, %l : f32
+    %inv_v = vector.broadcast %inv_l : f32 to vector<{{HEAD_DIM}}xf32>
+    %out = arith.mulf %acc, %inv_v : vector<{{HEAD_DIM}}xf32>
+    %t_row = arith.muli %t, %row_len : index
+    %o_row = arith.addi %o_off, %t_row : index
+    %h_col = arith.muli %h, %hd : index
+    %o_at = arith.addi %o_row, %h_col : index
+    vector.store %out, %act[%o_at] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
+  }
+  return
+}
+
+// @NAME_run: tokens [t, t + n) x KV head g, in segments of one sequence each
+// (a step's tokens may come from several: a prompt chunk and decode tokens)
+// of at most TQ/2 tokens.
+func.func private @{{NAME}}_run(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %q_off: index, %o_off: index, %p_off: index, %s_off: index, %bt_off: index, %k_layer: index, %g: index, %t: index, %n: index) {
+  %c1 = arith.constant 1 : index
+  %t_end = arith.addi %t, %n : index
+  %done = scf.while (%a = %t) : (index) -> index {
+    %more = arith.cmpi ult, %a, %t_end : index
+    scf.condition(%more) %a : index
+  } do {
+  ^bb0(%a: index):
+    %ia = arith.addi %s_off, %a : index
+    %seq = memref.load %meta[%ia] : memref<?xi32>
+    %a1 = arith.addi %a, %c1 : index
+    %e = scf.while (%b = %a1) : (index) -> index {
+      %inside = arith.cmpi ult, %b, %t_end : index
+      %same = scf.if %inside -> (i1) {
+        %ib = arith.addi %s_off, %b : index
+        %seq_b = memref.load %meta[%ib] : memref<?xi32>
+        %eq = arith.cmpi eq, %seq_b, %seq : i32
+        scf.yield %eq : i1
+      } else {
+        %no = arith.constant false
+        scf.yield %no : i1
+      }
+      scf.condition(%same) %b : index
+    } do {
+    ^bb0(%b: index):
+      %b1 = arith.addi %b, %c1 : index
+      scf.yield %b1 : index
+    }
+    %len = arith.subi %e, %a : index
+    func.call @{{NAME}}_seg(%act, %kv, %meta, %q_off, %o_off, %p_off, %s_off, %bt_off, %k_layer, %g, %a, %len) : (memref<?xf32>, memref<?xf32>, memref<?xi32>, index, index, index, index, index, index, index, index, index) -> ()
+    scf.yield %e : index
+  }
+  return
+}
+
+// Items: T * N_HEADS, of which the first head of each KV head's group in
+// every TQ-th token slot does the work (the others return at once): token
+// slots u are tokens in the order 0, T-1, 1, T-2, ..., so the item at slot
+// u (a multiple of TQ) takes the tokens of slots u .. u+TQ-1: a run from
+// the front (u/2, u/2+1, ...) and one from the back (T-1-u/2 downwards).
+// A prompt's token at position p costs p+1 positions' work and threads take
+// contiguous slices of the items: in token order the last of two threads
+// had three quarters of a prefill; in this order each slice has its share.
+func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %begin: index, %end: index) attributes {llvm.emit_c_interface} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %n_heads = arith.constant {{N_HEADS}} : index
+  %n_kv_heads = arith.constant {{N_KV_HEADS}} : index
+  %hd = arith.constant {{HEAD_DIM}} : index
+  %bs = arith.constant {{BLOCK_SIZE}} : index
+  %tq = arith.constant {{TQ}} : index
+  %group = arith.divui %n_heads, %n_kv_heads : index
+  %kvd = arith.muli %n_kv_heads, %hd : index
   %q_off_i = memref.load %args[%c0] : memref<?xi64>
   %o_off_i = memref.load %args[%c1] : memref<?xi64>
   %p_off_i = memref.load %args[%c2] : memref<?xi64>
@@ -92,144 +381,31 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   %l2 = arith.muli %layer, %c2 : index
   %k_rows = arith.muli %l2, %bs : index
   %k_layer = arith.muli %k_rows, %kvd : index
-  %kind_stride = arith.muli %bs, %kvd : index
-  // Scratch for one block's scores, then their exponentials.
-  %scores = memref.alloca() : memref<{{BLOCK_SIZE}}xf32>
-  %zero_b = arith.constant dense<0.0> : vector<{{BLOCK_SIZE}}xf32>
-  vector.store %zero_b, %scores[%c0] : memref<{{BLOCK_SIZE}}xf32>, vector<{{BLOCK_SIZE}}xf32>
+  %t_arg = arith.constant {{T_ARG}} : index
+  %n_tok_i = memref.load %args[%t_arg] : memref<?xi64>
+  %n_tok = arith.index_cast %n_tok_i : i64 to index
   scf.for %item = %begin to %end step %c1 {
-    %t = arith.divui %item, %n_heads : index
+    %u = arith.divui %item, %n_heads : index
     %h = arith.remui %item, %n_heads : index
-    %g = arith.divui %h, %group : index
-    %ip = arith.addi %p_off, %t : index
-    %is = arith.addi %s_off, %t : index
-    %pos_i = memref.load %meta[%ip] : memref<?xi32>
-    %seq_i = memref.load %meta[%is] : memref<?xi32>
-    %pos = arith.index_cast %pos_i : i32 to index
-    %seq = arith.index_cast %seq_i : i32 to index
-    %n_ctx = arith.addi %pos, %c1 : index
-    // The first position attended, lo, its block jb0 and slot s0.
-    %in_win = arith.cmpi ult, %pos, %window : index
-    %lo_w = arith.subi %n_ctx, %window : index
-    %lo = arith.select %in_win, %c0, %lo_w : index
-    %lo_eff = arith.select %windowed, %lo, %c0 : index
-    %jb0 = arith.divui %lo_eff, %bs : index
-    %last_blk = arith.divui %pos, %bs : index
-    %n_blk = arith.addi %last_blk, %c1 : index
-    %bt_row0 = arith.muli %seq, %max_blocks : index
-    %bt_row = arith.addi %bt_off, %bt_row0 : index
-    %t_row = arith.muli %t, %row_len : index
-    %h_col = arith.muli %h, %hd : index
-    %q_row = arith.addi %q_off, %t_row : index
-    %q_at = arith.addi %q_row, %h_col : index
-    %q = scf.if %rotate -> (vector<{{HEAD_DIM}}xf32>) {
-      %pos_f = arith.sitofp %pos_i : i32 to f32
-      %have = memref.load %cs_pos[%c0] : memref<1xi32>
-      %stale = arith.cmpi ne, %have, %pos_i : i32
-      scf.if %stale {
-        scf.for %i = %c0 to %half_hd step %c1 {
-          %c, %s = func.call @{{NAME}}_cs(%pos_f, %i) : (f32, index) -> (f32, f32)
-          memref.store %c, %cos[%i] : memref<{{HEAD_DIM}}xf32>
-          memref.store %s, %sin[%i] : memref<{{HEAD_DIM}}xf32>
-        }
-        memref.store %pos_i, %cs_pos[%c0] : memref<1xi32>
-      }
-      scf.for %i = %c0 to %half_hd step %c1 {
-        %e0, %e1 = func.call @{{NAME}}_pair(%i) : (index) -> (index, index)
-        %iq0 = arith.addi %q_at, %e0 : index
-        %iq1 = arith.addi %q_at, %e1 : index
-        %x0 = memref.load %act[%iq0] : memref<?xf32>
-        %x1 = memref.load %act[%iq1] : memref<?xf32>
-        %c = memref.load %cos[%i] : memref<{{HEAD_DIM}}xf32>
-        %s = memref.load %sin[%i] : memref<{{HEAD_DIM}}xf32>
-        %y:2 = func.call @{{NAME}}_apply(%x0, %x1, %c, %s) : (f32, f32, f32, f32) -> (f32, f32)
-        memref.store %y#0, %q_rot[%e0] : memref<{{HEAD_DIM}}xf32>
-        memref.store %y#1, %q_rot[%e1] : memref<{{HEAD_DIM}}xf32>
-      }
-      %qr = vector.load %q_rot[%c0] : memref<{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
-      scf.yield %qr : vector<{{HEAD_DIM}}xf32>
-    } else {
-      %qa = vector.load %act[%q_at] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
-      scf.yield %qa : vector<{{HEAD_DIM}}xf32>
+    %u_tile = arith.remui %u, %tq : index
+    %h_grp = arith.remui %h, %group : index
+    %u_first = arith.cmpi eq, %u_tile, %c0 : index
+    %h_first = arith.cmpi eq, %h_grp, %c0 : index
+    %active = arith.andi %u_first, %h_first : i1
+    scf.if %active {
+      %g = arith.divui %h, %group : index
+      %u_end0 = arith.addi %u, %tq : index
+      %u_end = arith.minui %u_end0, %n_tok : index
+      %cnt = arith.subi %u_end, %u : index
+      %cnt1 = arith.addi %cnt, %c1 : index
+      %n_front = arith.divui %cnt1, %c2 : index
+      %n_back = arith.divui %cnt, %c2 : index
+      %front = arith.divui %u, %c2 : index
+      %back_end = arith.subi %n_tok, %front : index
+      %back = arith.subi %back_end, %n_back : index
+      func.call @{{NAME}}_run(%act, %kv, %meta, %q_off, %o_off, %p_off, %s_off, %bt_off, %k_layer, %g, %front, %n_front) : (memref<?xf32>, memref<?xf32>, memref<?xi32>, index, index, index, index, index, index, index, index, index) -> ()
+      func.call @{{NAME}}_run(%act, %kv, %meta, %q_off, %o_off, %p_off, %s_off, %bt_off, %k_layer, %g, %back, %n_back) : (memref<?xf32>, memref<?xf32>, memref<?xi32>, index, index, index, index, index, index, index, index, index) -> ()
     }
-    %g_col = arith.muli %g, %hd : index
-    %res:3 = scf.for %jb = %jb0 to %n_blk step %c1 iter_args(%m0 = %ninf, %l0 = %zero, %acc0 = %zero_v) -> (f32, f32, vector<{{HEAD_DIM}}xf32>) {
-      %ibt = arith.addi %bt_row, %jb : index
-      %blk_i = memref.load %meta[%ibt] : memref<?xi32>
-      %blk = arith.index_cast %blk_i : i32 to index
-      %blk_base = arith.muli %blk, %bf : index
-      %kb0 = arith.addi %blk_base, %k_layer : index
-      %kb = arith.addi %kb0, %g_col : index
-      %vb = arith.addi %kb, %kind_stride : index
-      %first = arith.muli %jb, %bs : index
-      %left = arith.subi %n_ctx, %first : index
-      %n_slots = arith.minui %left, %bs : index
-      %before = arith.cmpi ugt, %lo_eff, %first : index
-      %skip = arith.subi %lo_eff, %first : index
-      %s0 = arith.select %before, %skip, %c0 : index
-      // Scores of this block's positions, and their max.
-      %bm = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%mx = %ninf) -> (f32) {
-        %srow = arith.muli %slot, %kvd : index
-        %ik = arith.addi %kb, %srow : index
-        %k = func.call @{{NAME}}_kv_row(%kv, %ik) : (memref<?xf32>, index) -> vector<{{HEAD_DIM}}xf32>
-        %qk = arith.mulf %q, %k : vector<{{HEAD_DIM}}xf32>
-        %dot = vector.reduction <add>, %qk fastmath<reassoc> : vector<{{HEAD_DIM}}xf32> into f32
-        %score_raw = arith.mulf %dot, %scale : f32
-        %score = scf.if %softcapped -> (f32) {
-          %score_u = arith.divf %score_raw, %softcap : f32
-          %score_t = math.tanh %score_u : f32
-          %score_c = arith.mulf %score_t, %softcap : f32
-          scf.yield %score_c : f32
-        } else {
-          scf.yield %score_raw : f32
-        }
-        memref.store %score, %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
-        // A compare and select, which x86 does in one maxss; arith.maximumf's
-        // NaN propagation costs a compare, a mask and a blend on the
-        // loop-carried chain (a NaN score still reaches the output through
-        // its exp and the sums).
-        %gt = arith.cmpf ogt, %score, %mx : f32
-        %mx_new = arith.select %gt, %score, %mx : f32
-        scf.yield %mx_new : f32
-      }
-      // Online softmax update: rescale what came before by exp(m_old - m_new).
-      %m_new = arith.maximumf %m0, %bm : f32
-      %dm = arith.subf %m0, %m_new : f32
-      %corr = math.exp %dm : f32
-      // exp(score - m_new) for the whole block at once (lanes outside
-      // [s0, n_slots) hold finite leftovers and are never read).
-      %sv = vector.load %scores[%c0] : memref<{{BLOCK_SIZE}}xf32>, vector<{{BLOCK_SIZE}}xf32>
-      %mv = vector.broadcast %m_new : f32 to vector<{{BLOCK_SIZE}}xf32>
-      %dv = arith.subf %sv, %mv : vector<{{BLOCK_SIZE}}xf32>
-      %ev = func.call @{{NAME}}_exp(%dv) : (vector<{{BLOCK_SIZE}}xf32>) -> vector<{{BLOCK_SIZE}}xf32>
-      vector.store %ev, %scores[%c0] : memref<{{BLOCK_SIZE}}xf32>, vector<{{BLOCK_SIZE}}xf32>
-      %bsum = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%ps = %zero) -> (f32) {
-        %p = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
-        %ps_new = arith.addf %ps, %p : f32
-        scf.yield %ps_new : f32
-      }
-      %l_corr = arith.mulf %l0, %corr : f32
-      %l_new = arith.addf %l_corr, %bsum : f32
-      %corr_v = vector.broadcast %corr : f32 to vector<{{HEAD_DIM}}xf32>
-      %acc_c = arith.mulf %acc0, %corr_v : vector<{{HEAD_DIM}}xf32>
-      %acc_new = scf.for %slot = %s0 to %n_slots step %c1 iter_args(%acc = %acc_c) -> (vector<{{HEAD_DIM}}xf32>) {
-        %p = memref.load %scores[%slot] : memref<{{BLOCK_SIZE}}xf32>
-        %srow = arith.muli %slot, %kvd : index
-        %iv = arith.addi %vb, %srow : index
-        %v = func.call @{{NAME}}_kv_row(%kv, %iv) : (memref<?xf32>, index) -> vector<{{HEAD_DIM}}xf32>
-        %p_v = vector.broadcast %p : f32 to vector<{{HEAD_DIM}}xf32>
-        %pv = arith.mulf %p_v, %v : vector<{{HEAD_DIM}}xf32>
-        %acc_next = arith.addf %acc, %pv : vector<{{HEAD_DIM}}xf32>
-        scf.yield %acc_next : vector<{{HEAD_DIM}}xf32>
-      }
-      scf.yield %m_new, %l_new, %acc_new : f32, f32, vector<{{HEAD_DIM}}xf32>
-    }
-    %inv_l = arith.divf %one, %res#1 : f32
-    %inv_v = vector.broadcast %inv_l : f32 to vector<{{HEAD_DIM}}xf32>
-    %out = arith.mulf %res#2, %inv_v : vector<{{HEAD_DIM}}xf32>
-    %o_row = arith.addi %o_off, %t_row : index
-    %o_at = arith.addi %o_row, %h_col : index
-    vector.store %out, %act[%o_at] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
   }
   return
 }

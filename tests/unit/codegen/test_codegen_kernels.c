@@ -1174,8 +1174,53 @@ static void test_kv_write(void **state) {
   lib_close(&lib);
 }
 
+/* The attention kernel with its exp and scores helpers for `lanes` (4, 8,
+ * 16), in token slots of tq, into mb; the kernel's parameters follow (key,
+ * value, ..., NULL), HEAD_DIM, BLOCK_SIZE, N_HEADS and N_KV_HEADS among
+ * them. */
+static const int att_lanes[3] = {4, 8, 16};
+static void mb_attention(module_builder_t *mb, const char *name, int lanes, int tq, ...) {
+  const char *kv[2 * 16 + 1], *hd = NULL, *bs = NULL, *heads = NULL, *kv_heads = NULL;
+  int n = 0;
+  va_list ap;
+  va_start(ap, tq);
+  for (const char *k; (k = va_arg(ap, const char *)) && n < 2 * 14;) {
+    const char *v = va_arg(ap, const char *);
+    if (strcmp(k, "HEAD_DIM") == 0) hd = v;
+    if (strcmp(k, "BLOCK_SIZE") == 0) bs = v;
+    if (strcmp(k, "N_HEADS") == 0) heads = v;
+    if (strcmp(k, "N_KV_HEADS") == 0) kv_heads = v;
+    kv[n++] = k;
+    kv[n++] = v;
+  }
+  va_end(ap);
+  assert_non_null(hd);
+  assert_non_null(bs);
+  assert_true(heads && kv_heads);
+  char l[8], pad[16], tqs[8], rows[16];
+  snprintf(tqs, sizeof tqs, "%d", tq);
+  snprintf(rows, sizeof rows, "%d", tq / 2 * (atoi(heads) / atoi(kv_heads)));
+  int b = atoi(bs);
+  snprintf(l, sizeof l, "%d", lanes);
+  snprintf(pad, sizeof pad, "%d", (b + lanes - 1) / lanes * lanes);
+  mb_add(mb, "exp_vec", "NAME", name, "W", l, "HI", "0.0", NULL);
+  check_ok(llmc_attention_qk_generate(name, lanes, atoi(hd), &mb->text));
+  llmc_template_param_t params[20];
+  int np = 0;
+  params[np++] = (llmc_template_param_t){"NAME", name};
+  for (int i = 0; i < n; i += 2) params[np++] = (llmc_template_param_t){kv[i], kv[i + 1]};
+  params[np++] = (llmc_template_param_t){"L", l};
+  params[np++] = (llmc_template_param_t){"BLOCK_PAD", pad};
+  params[np++] = (llmc_template_param_t){"T_ARG", "6"};
+  params[np++] = (llmc_template_param_t){"TQ", tqs};
+  params[np++] = (llmc_template_param_t){"ROWS", rows};
+  check_ok(llmc_template_instantiate("attention", "host", params, np, &mb->text));
+}
+
 /* Each pool type: the attention of a step's tokens over what the pool holds
- * (16-bit values widened exactly), against a double-precision reference. */
+ * (16-bit values widened exactly), against a double-precision reference;
+ * scores 4, 8 and 16 at a time over blocks of 4 positions (a chunk of
+ * scores wider than the block: its slots clamped, its lanes masked). */
 static void test_attention(void **state) {
   (void)state;
   char kvd[16], bf[16], scale[11], hd[16], rh[16], name[6][32];
@@ -1192,10 +1237,9 @@ static void test_attention(void **state) {
       /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
       mb_rot(&mb, n, hd, 10000.0f, "0", rh);
       mb_kv(&mb, n, kvt);
-      mb_add(&mb, "exp_vec", "NAME", n, "W", "4", "HI", "0.0", NULL);
-      mb_add(&mb, "attention", "NAME", n, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd, "BLOCK_SIZE", "4",
-             "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", rope ? "1" : "0", "WINDOW", "0", "SOFTCAP",
-             "0.0", NULL);
+      mb_attention(&mb, n, att_lanes[(kvt + rope) % 3], 2 << ((kvt + 2 * rope) % 3), "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
+                   "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", rope ? "1" : "0",
+                   "WINDOW", "0", "SOFTCAP", "0.0", NULL);
     }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -1246,9 +1290,9 @@ static void test_attention(void **state) {
             want[t * R + h * P_HD + d] = (float)acc;
           }
         }
-      int64_t args[6] = {q_off, o_off, M_POS, M_SEQ, M_BT, layer};
+      int64_t args[7] = {q_off, o_off, M_POS, M_SEQ, M_BT, layer, P_T};
       memcpy(b.args, args, sizeof args);
-      launch(lib_fn(&lib, name[kvt * 2 + rope]), &b, 6, P_T * P_H);
+      launch(lib_fn(&lib, name[kvt * 2 + rope]), &b, 7, P_T * P_H);
       expect_close(b.act + o_off, want, P_T * R, name[kvt * 2 + rope]);
       free(pool);
       bufs_free(&b);
@@ -1257,16 +1301,17 @@ static void test_attention(void **state) {
 }
 
 /* The attention kernel over the shapes models have: head dims 64, 80, 96,
- * 128 and 256, GQA ratios 1, 4 and 8, and contexts of 1, 7, 64, 513 and
+ * 128 and 256 (and 40: 16 lanes of scores leave 8 of the head dim over),
+ * GQA ratios 1, 4 and 8, each with 4, 8 and 16 lanes of scores, and contexts of 1, 7, 64, 513 and
  * 2048 positions (one step's tokens at those positions of one sequence,
  * blocks of 16 in reverse order in the pool, so every prompt crosses block
  * boundaries), against a double-precision softmax. */
 enum { S_BS = 16, S_MAXB = 128, S_KVH = 2, S_T = 5 };
 static void test_attention_shapes(void **state) {
   (void)state;
-  static const int hds[] = {64, 80, 96, 128, 256}, groups[] = {1, 4, 8};
+  static const int hds[] = {64, 80, 96, 128, 256, 40}, groups[] = {1, 4, 8};
   static const int32_t pos[S_T] = {0, 6, 63, 512, 2047};
-  enum { N_HD = 5, N_G = 3 };
+  enum { N_HD = 6, N_G = 3 };
   module_builder_t mb;
   mb_init(&mb);
   char names[N_HD * N_G][32];
@@ -1283,10 +1328,9 @@ static void test_attention_shapes(void **state) {
       llmc_template_f32_literal(1.0f / sqrtf((float)hd), v[5]);
       mb_rot(&mb, n, v[0], 10000.0f, "0", v[1]);
       mb_add(&mb, "kv_f32", "NAME", n, "HEAD_DIM", v[0], NULL);
-      mb_add(&mb, "exp_vec", "NAME", n, "W", "16", "HI", "0.0", NULL);
-      mb_add(&mb, "attention", "NAME", n, "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0], "BLOCK_SIZE", "16",
-             "BLOCK_FLOATS", v[3], "MAX_BLOCKS", v[4], "SCALE", v[5], "ROPE", "0", "WINDOW", "0", "SOFTCAP", "0.0",
-             NULL);
+      mb_attention(&mb, n, att_lanes[(i + j) % 3], 2 << (i % 3), "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0],
+                   "BLOCK_SIZE", "16", "BLOCK_FLOATS", v[3], "MAX_BLOCKS", v[4], "SCALE", v[5], "ROPE", "0", "WINDOW",
+                   "0", "SOFTCAP", "0.0", NULL);
     }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -1325,9 +1369,9 @@ static void test_attention_shapes(void **state) {
             want[t * R + h * hd + d] = (float)acc;
           }
         }
-      int64_t args[6] = {q_off, o_off, m_pos, m_seq, m_bt, 0};
+      int64_t args[7] = {q_off, o_off, m_pos, m_seq, m_bt, 0, S_T};
       memcpy(b.args, args, sizeof args);
-      launch(lib_fn(&lib, names[i * N_G + j]), &b, 6, S_T * H);
+      launch(lib_fn(&lib, names[i * N_G + j]), &b, 7, S_T * H);
       expect_close(b.act + o_off, want, S_T * R, names[i * N_G + j]);
       free(sc);
       free(want);
@@ -1377,9 +1421,9 @@ static char *all_families_module(void) {
          "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", NULL);
   mb_rot(&mb, "attn", "16", 10000.0f, "1", "8");
   mb_add(&mb, "kv_f32", "NAME", "attn", "HEAD_DIM", "16", NULL);
-  mb_add(&mb, "exp_vec", "NAME", "attn", "W", "16", "HI", "0.0", NULL);
-  mb_add(&mb, "attention", "NAME", "attn", "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16",
-         "BLOCK_SIZE", "16", "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0", NULL);
+  mb_attention(&mb, "attn", 16, 8, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16", "BLOCK_SIZE", "16",
+               "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0",
+               NULL);
   llmc_buf_printf(&mb.text, "}\n");
   return mb.text.data;
 }
