@@ -418,6 +418,15 @@ kernel-plan)
   jq -e '[.kernel_plan[].targets["x86-64-v3"] | select(.variant == "gemm_q8_host")] |
          length > 0 and all(.config == {"TT": 3, "NC": 4, "TB": 8, "PF": 2048} and .source == "override")' \
     q8t/report.json >/dev/null || fail "gemm_q8_host:TT=3,NC=4,TB=8 not applied"
+  # The CPU attention's lanes and token slots from --kernel-config, compiled
+  # and checked; a segment's rows on the stack: 256 KiB at most.
+  "$LLMC" compile m/model.json -o att --target=x86-64-v3 --kernel-config=attention_host:L=4,TQ=2 --verify 2>/dev/null
+  jq -e '[.kernel_plan[].targets["x86-64-v3"] | select(.variant == "attention_host")] |
+         length > 0 and all(.config == {"L": 4, "TQ": 2} and .source == "override")' \
+    att/report.json >/dev/null || fail "attention_host:L=4,TQ=2 not applied"
+  "$GEN_MODEL" gqa --dim 64 --layers 1 --heads 64 --kv-heads 1 --head-dim 128 --hidden 64 --vocab 97 --seed 1 >/dev/null
+  expect_error 64 "TQ=16: 512 rows of head dim 128 take 524288 bytes of stack, more than 262144" -- \
+    plan gqa/model.json --target=x86-64-v3 --kernel-config=attention_host:TQ=16
   # K=64 is less than one step of a warp's 16-byte loads: nothing to unroll.
   expect_error 64 "UNROLL=2 exceeds the 0 steps of K" -- \
     plan m/model.json --target=sm_90a --kernel-config=gemv_warp:UNROLL=2
