@@ -6,6 +6,9 @@
  *     the block's slot c + j (the K row at kb + slot * kvd, read by
  *     @NAME_kv_row), the slot clamped into [s0, s1) so every row read is one
  *     the block holds (lanes outside are masked by the kernel);
+ *   @NAME_qk_full(kv, q, base): the same for a chunk wholly inside them,
+ *     rows at base + j * KVD (KVD = N_KV_HEADS * HEAD_DIM, a constant: no
+ *     clamping, each row an immediate offset);
  *   @NAME_in(c, s0, s1) -> vector<L x i1>: which lanes' slots c + j lie in
  *     [s0, s1);
  *   @NAME_hmax(v) -> f32: the largest of v's L lanes.
@@ -39,17 +42,26 @@ static void emit_slice(llmc_buf_t *o, const char *out, const char *p, int64_t of
                   out, p, (long long)off, (long long)n, (long long)hd, (long long)n);
 }
 
-static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd) {
+/* kvd > 0: @NAME_qk_full(kv, q, base), the chunk wholly inside the
+ * attended slots, rows at base + j * kvd (constant offsets); else @NAME_qk,
+ * slots clamped. */
+static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t kvd) {
   int64_t full = hd / L, rem = hd % L;
   int bits = 0;
   while ((1 << bits) < L) bits++;
-  llmc_buf_printf(o,
-                  "func.func private @%s_qk(%%kv: memref<?xf32>, %%q: vector<%lldxf32>, %%kb: index, %%kvd: index, "
-                  "%%c: index, %%s0: index, %%s1: index) -> vector<%dxf32> {\n"
-                  "  %%one = arith.constant 1 : index\n"
-                  "  %%last = arith.subi %%s1, %%one : index\n"
-                  "  %%zero = arith.constant dense<0.0> : vector<%dxf32>\n",
-                  name, (long long)hd, L, L);
+  if (kvd > 0)
+    llmc_buf_printf(o,
+                    "func.func private @%s_qk_full(%%kv: memref<?xf32>, %%q: vector<%lldxf32>, %%base: index) -> "
+                    "vector<%dxf32> {\n",
+                    name, (long long)hd, L);
+  else
+    llmc_buf_printf(o,
+                    "func.func private @%s_qk(%%kv: memref<?xf32>, %%q: vector<%lldxf32>, %%kb: index, %%kvd: index, "
+                    "%%c: index, %%s0: index, %%s1: index) -> vector<%dxf32> {\n"
+                    "  %%one = arith.constant 1 : index\n"
+                    "  %%last = arith.subi %%s1, %%one : index\n",
+                    name, (long long)hd, L);
+  llmc_buf_printf(o, "  %%zero = arith.constant dense<0.0> : vector<%dxf32>\n", L);
   char a[32], b[32], in[16][32];
   for (int64_t i = 0; i < full; i++) {
     snprintf(a, sizeof a, "q%lld", (long long)i);
@@ -60,7 +72,14 @@ static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd) {
    * to L lanes (the head dim's leftover lanes, if any, padded with 0). */
   for (int i = 0; i < L; i++) {
     int j = bitrev(i, bits);
-    llmc_buf_printf(o,
+    if (kvd > 0)
+      llmc_buf_printf(o,
+                      "  %%o%d = arith.constant %lld : index\n"
+                      "  %%r%d = arith.addi %%base, %%o%d : index\n"
+                      "  %%k%d = func.call @%s_kv_row(%%kv, %%r%d) : (memref<?xf32>, index) -> vector<%lldxf32>\n",
+                      j, (long long)(j * kvd), j, j, j, name, j, (long long)hd);
+    else
+      llmc_buf_printf(o,
                     "  %%c%d = arith.constant %d : index\n"
                     "  %%u%d = arith.addi %%c, %%c%d : index\n"
                     "  %%m%d = arith.maxui %%u%d, %%s0 : index\n"
@@ -161,13 +180,15 @@ static void emit_hmax(llmc_buf_t *o, const char *name, int L) {
   llmc_buf_printf(o, "  %%m = vector.extract %%v1[0] : f32 from vector<1xf32>\n  return %%m : f32\n}\n");
 }
 
-llmc_status_t *llmc_attention_qk_generate(const char *name, int64_t lanes, int64_t head_dim, llmc_buf_t *out) {
-  if ((lanes != 4 && lanes != 8 && lanes != 16) || head_dim < 1 || head_dim > 1024)
-    return LLMC_ERROR(LLMC_INTERNAL, NULL, "attention: bad lanes %lld or head dim %lld", (long long)lanes,
-                      (long long)head_dim);
+llmc_status_t *llmc_attention_qk_generate(const char *name, int64_t lanes, int64_t head_dim, int64_t kvd,
+                                          llmc_buf_t *out) {
+  if ((lanes != 4 && lanes != 8 && lanes != 16) || head_dim < 1 || head_dim > 1024 || kvd < head_dim)
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "attention: bad lanes %lld, head dim %lld or KV row %lld", (long long)lanes,
+                      (long long)head_dim, (long long)kvd);
   llmc_buf_printf(out, "// %s: scores %lld positions at a time, head dim %lld (codegen/attention_host.c)\n", name,
                   (long long)lanes, (long long)head_dim);
-  emit_qk(out, name, (int)lanes, head_dim);
+  emit_qk(out, name, (int)lanes, head_dim, 0);
+  emit_qk(out, name, (int)lanes, head_dim, kvd);
   emit_in(out, name, (int)lanes);
   emit_hmax(out, name, (int)lanes);
   return NULL;
@@ -177,7 +198,8 @@ llmc_status_t *llmc_attention_host_generate(const llmc_kinstance_t *inst, const 
   llmc_template_param_t params[LLMC_KPARAMS_MAX + 1];
   params[0] = (llmc_template_param_t){"NAME", name};
   memcpy(params + 1, inst->params, sizeof(llmc_template_param_t) * (size_t)inst->n);
-  LLMC_RETURN_IF_ERROR(llmc_attention_qk_generate(name, llmc_kinstance_int(inst, "L"),
-                                                  llmc_kinstance_int(inst, "HEAD_DIM"), out));
+  int64_t hd = llmc_kinstance_int(inst, "HEAD_DIM");
+  LLMC_RETURN_IF_ERROR(llmc_attention_qk_generate(name, llmc_kinstance_int(inst, "L"), hd,
+                                                  hd * llmc_kinstance_int(inst, "N_KV_HEADS"), out));
   return llmc_template_instantiate("attention", "host", params, inst->n + 1, out);
 }

@@ -1,5 +1,6 @@
-// attention.host.mlir: causal paged attention with grouped-query heads, one
-// (token, head) pair per item, reading K and V through the block table.
+// attention.host.mlir: causal paged attention with grouped-query heads,
+// reading K and V through the block table, a tile of tokens x a GQA group's
+// heads at a time.
 //
 //   params: NAME, N_HEADS, N_KV_HEADS, HEAD_DIM, BLOCK_SIZE, BLOCK_FLOATS,
 //           MAX_BLOCKS, SCALE (f32 literal, usually 1/sqrt(HEAD_DIM)),
@@ -9,22 +10,19 @@
 //           WINDOW (sliding window: the
 //           token at p attends to max(0, p-WINDOW+1)..p; 0: no window),
 //           L (the scores' lanes: 4, 8 or 16), BLOCK_PAD (BLOCK_SIZE
-//           rounded up to a multiple of L); the
-//           rotation (@NAME_cs, @NAME_apply, rope_rot.host.mlir), the exp
-//           (@NAME_exp, exp_vec.host.mlir, W = L) and the scores of L
-//           positions (@NAME_qk, @NAME_in, @NAME_hmax: attention_host.c)
-//           have their own
-//           T_ARG (where the step's token count T is in args)
+//           rounded up to a multiple of L), TQ (token slots a tile: even),
+//           ROWS (TQ/2 x the GQA group's heads: a segment's rows), T_ARG
+//           (where the step's token count T is in args)
+//   helpers: the rotation (@NAME_cs, _pair, _apply: rope_rot.host.mlir),
+//           the pool's rows (@NAME_kv_row: kv_f32 / kv_f16 / kv_bf16), the
+//           exp (@NAME_exp: exp_vec.host.mlir, W = L), the scores of L
+//           positions (@NAME_qk, _qk_full, _in, _hmax: attention_host.c)
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
 //            block_tables_off (all three in meta), layer, ..., T at T_ARG]
-//   extent: T * N_HEADS items; item i is head h = i % N_HEADS of the u-th
-//           token in the order 0, T-1, 1, T-2, 2, ... (u = i / N_HEADS: token
-//           u/2 for even u, T-1-u/2 for odd), which reads KV head
+//   extent: T * N_HEADS items (as the GPU kernels'; the plan's launch is
+//           shared): one per (tile of TQ tokens, KV head) does that tile's
+//           rows, see @NAME below. Query head h reads KV head
 //           g = h / (N_HEADS / N_KV_HEADS) (GQA: Ainslie et al. 2023).
-//           A prompt's token at position p costs p+1 positions' work, and
-//           threads take contiguous slices of the items: in token order the
-//           last thread of two had three quarters of a prefill's work; in
-//           this order every slice has about its share.
 // The token at position p of sequence s attends to cache positions lo..p of s
 // (lo = 0, or p-WINDOW+1 with a window; kv_write for this step has already
 // run, so p itself is in the cache);
@@ -54,6 +52,7 @@
 // order, chunks and slots in order within a block, so there is no division
 // per position and the summation order is fixed: a (token, head)'s bits do
 // not depend on the step, batch or thread that computed it.
+
 // acc + p[slot] * v[slot]: the V row of a block's slot, weighted.
 func.func private @{{NAME}}_pv(%kv: memref<?xf32>, %scores: memref<{{BLOCK_PAD}}xf32>, %vb: index, %kvd: index, %slot: index, %acc: vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32> {
   %p = memref.load %scores[%slot] : memref<{{BLOCK_PAD}}xf32>
@@ -213,7 +212,19 @@ func.func private @{{NAME}}_seg(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: 
         %c_lo0 = arith.divui %s0, %lanes : index
         %c_lo = arith.muli %c_lo0, %lanes : index
         %bm = scf.for %c = %c_lo to %n_slots step %lanes iter_args(%mx = %ninf) -> (f32) {
-          %dots = func.call @{{NAME}}_qk(%kv, %q, %kb, %kvd, %c, %s0, %n_slots) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index, index, index, index, index) -> vector<{{L}}xf32>
+          %c_end = arith.addi %c, %lanes : index
+          %c_in = arith.cmpi uge, %c, %s0 : index
+          %c_end_in = arith.cmpi ule, %c_end, %n_slots : index
+          %c_full = arith.andi %c_in, %c_end_in : i1
+          %dots = scf.if %c_full -> (vector<{{L}}xf32>) {
+            %c_row = arith.muli %c, %kvd : index
+            %c_base = arith.addi %kb, %c_row : index
+            %df = func.call @{{NAME}}_qk_full(%kv, %q, %c_base) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index) -> vector<{{L}}xf32>
+            scf.yield %df : vector<{{L}}xf32>
+          } else {
+            %dc = func.call @{{NAME}}_qk(%kv, %q, %kb, %kvd, %c, %s0, %n_slots) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index, index, index, index, index) -> vector<{{L}}xf32>
+            scf.yield %dc : vector<{{L}}xf32>
+          }
           %raw = arith.mulf %dots, %scale_l : vector<{{L}}xf32>
           %sc = scf.if %softcapped -> (vector<{{L}}xf32>) {
             %sd = arith.divf %raw, %softcap_l : vector<{{L}}xf32>
@@ -344,11 +355,12 @@ func.func private @{{NAME}}_run(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: 
   return
 }
 
-// Items: T * N_HEADS, of which the first head of each KV head's group in
-// every TQ-th token slot does the work (the others return at once): token
-// slots u are tokens in the order 0, T-1, 1, T-2, ..., so the item at slot
-// u (a multiple of TQ) takes the tokens of slots u .. u+TQ-1: a run from
-// the front (u/2, u/2+1, ...) and one from the back (T-1-u/2 downwards).
+// Items: T * N_HEADS, of which one per (tile of TQ token slots, KV head g)
+// does the work (the others return at once): the first head of g's group,
+// at the tile's slot g * (its slots) / N_KV_HEADS. Token slots u are tokens
+// in the order 0, T-1, 1, T-2, ..., so the tile of slots u0 .. u0+TQ-1 (u0
+// a multiple of TQ) is a run from the front (u0/2, u0/2+1, ...) and one
+// from the back (T-1-u0/2 downwards).
 // A prompt's token at position p costs p+1 positions' work and threads take
 // contiguous slices of the items: in token order the last of two threads
 // had three quarters of a prefill; in this order each slice has its share.
@@ -387,20 +399,26 @@ func.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, 
   scf.for %item = %begin to %end step %c1 {
     %u = arith.divui %item, %n_heads : index
     %h = arith.remui %item, %n_heads : index
-    %u_tile = arith.remui %u, %tq : index
+    %g = arith.divui %h, %group : index
+    %tiles = arith.divui %u, %tq : index
+    %u0 = arith.muli %tiles, %tq : index
+    %u_end0 = arith.addi %u0, %tq : index
+    %u_end = arith.minui %u_end0, %n_tok : index
+    %cnt = arith.subi %u_end, %u0 : index
+    // The tile's slot that does KV head g's work: spread over the tile, so
+    // a decode batch (T < TQ: one tile) still splits between threads.
+    %gc = arith.muli %g, %cnt : index
+    %owner = arith.divui %gc, %n_kv_heads : index
+    %u_off = arith.subi %u, %u0 : index
     %h_grp = arith.remui %h, %group : index
-    %u_first = arith.cmpi eq, %u_tile, %c0 : index
+    %u_first = arith.cmpi eq, %u_off, %owner : index
     %h_first = arith.cmpi eq, %h_grp, %c0 : index
     %active = arith.andi %u_first, %h_first : i1
     scf.if %active {
-      %g = arith.divui %h, %group : index
-      %u_end0 = arith.addi %u, %tq : index
-      %u_end = arith.minui %u_end0, %n_tok : index
-      %cnt = arith.subi %u_end, %u : index
       %cnt1 = arith.addi %cnt, %c1 : index
       %n_front = arith.divui %cnt1, %c2 : index
       %n_back = arith.divui %cnt, %c2 : index
-      %front = arith.divui %u, %c2 : index
+      %front = arith.divui %u0, %c2 : index
       %back_end = arith.subi %n_tok, %front : index
       %back = arith.subi %back_end, %n_back : index
       func.call @{{NAME}}_run(%act, %kv, %meta, %q_off, %o_off, %p_off, %s_off, %bt_off, %k_layer, %g, %front, %n_front) : (memref<?xf32>, memref<?xf32>, memref<?xi32>, index, index, index, index, index, index, index, index, index) -> ()

@@ -1204,7 +1204,7 @@ static void mb_attention(module_builder_t *mb, const char *name, int lanes, int 
   snprintf(l, sizeof l, "%d", lanes);
   snprintf(pad, sizeof pad, "%d", (b + lanes - 1) / lanes * lanes);
   mb_add(mb, "exp_vec", "NAME", name, "W", l, "HI", "0.0", NULL);
-  check_ok(llmc_attention_qk_generate(name, lanes, atoi(hd), &mb->text));
+  check_ok(llmc_attention_qk_generate(name, lanes, atoi(hd), atoi(hd) * atoi(kv_heads), &mb->text));
   llmc_template_param_t params[20];
   int np = 0;
   params[np++] = (llmc_template_param_t){"NAME", name};
