@@ -114,6 +114,7 @@ static llmc_status_t *load_weights(llmc_rt_t *rt, const char *path) {
   rt->weights_bytes = (size_t)need * sizeof(float);
   if (rt->be->host_visible) {
     rt->weights_dev = (void *)(d + off);
+    llmc_file_map_prefault(&rt->weights_map);
     return NULL;
   }
   LLMC_RETURN_IF_ERROR(rt->be->alloc(rt->be_state, rt->weights_bytes, &rt->weights_dev));

@@ -48,6 +48,14 @@ llmc_status_t *llmc_file_map_open(const char *path, llmc_file_map_t *out_map) {
   return NULL;
 }
 
+void llmc_file_map_prefault(const llmc_file_map_t *map) {
+  if (!map->data) return;
+#ifdef MADV_POPULATE_READ
+  if (madvise((void *)map->data, (size_t)map->size, MADV_POPULATE_READ) == 0) return;
+#endif
+  (void)madvise((void *)map->data, (size_t)map->size, MADV_WILLNEED); /* older kernels: read-ahead only */
+}
+
 void llmc_file_map_close(llmc_file_map_t *map) {
   if (map->data) munmap((void *)map->data, (size_t)map->size);
   *map = (llmc_file_map_t){0};
