@@ -46,7 +46,7 @@ static void emit_slice(llmc_buf_t *o, const char *out, const char *p, int64_t of
  * attended slots, rows at base + j * kvd (constant offsets); else @NAME_qk,
  * slots clamped. */
 static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t kvd) {
-  int64_t full = hd / L, rem = hd % L;
+  int64_t slices = hd / L, rem = hd % L; /* whole L-lane slices of the head dim, and what is left */
   int bits = 0;
   while ((1 << bits) < L) bits++;
   if (kvd > 0)
@@ -63,11 +63,11 @@ static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t 
                     name, (long long)hd, L);
   llmc_buf_printf(o, "  %%zero = arith.constant dense<0.0> : vector<%dxf32>\n", L);
   char a[32], b[32], in[16][32];
-  for (int64_t i = 0; i < full; i++) {
+  for (int64_t i = 0; i < slices; i++) {
     snprintf(a, sizeof a, "q%lld", (long long)i);
     emit_slice(o, a, "q", i * L, L, hd);
   }
-  if (rem) emit_slice(o, "qr", "q", full * L, rem, hd);
+  if (rem) emit_slice(o, "qr", "q", slices * L, rem, hd);
   /* Input i of the tree is position bitrev(i): its K row, products summed
    * to L lanes (the head dim's leftover lanes, if any, padded with 0). */
   for (int i = 0; i < L; i++) {
@@ -88,7 +88,7 @@ static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t 
                     "  %%r%d = arith.addi %%kb, %%o%d : index\n"
                     "  %%k%d = func.call @%s_kv_row(%%kv, %%r%d) : (memref<?xf32>, index) -> vector<%lldxf32>\n",
                     j, j, j, j, j, j, j, j, j, j, j, j, j, name, j, (long long)hd);
-    for (int64_t d = 0; d < full; d++) {
+    for (int64_t d = 0; d < slices; d++) {
       snprintf(a, sizeof a, "k%d_%lld", j, (long long)d);
       snprintf(b, sizeof b, "k%d", j);
       emit_slice(o, a, b, d * L, L, hd);
@@ -101,19 +101,19 @@ static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t 
     if (rem) {
       snprintf(a, sizeof a, "k%d_r", j);
       snprintf(b, sizeof b, "k%d", j);
-      emit_slice(o, a, b, full * L, rem, hd);
+      emit_slice(o, a, b, slices * L, rem, hd);
       llmc_buf_printf(o,
                       "  %%p%d_r = arith.mulf %%qr, %%k%d_r : vector<%lldxf32>\n"
                       "  %%z%d_r = vector.insert_strided_slice %%p%d_r, %%zero {offsets = [0], strides = [1]} : "
                       "vector<%lldxf32> into vector<%dxf32>\n",
                       j, j, (long long)rem, j, j, (long long)rem, L);
-      if (full)
-        llmc_buf_printf(o, "  %%a%d_%lld = arith.addf %%a%d_%lld, %%z%d_r : vector<%dxf32>\n", j, (long long)full, j,
-                        (long long)(full - 1), j, L);
+      if (slices)
+        llmc_buf_printf(o, "  %%a%d_%lld = arith.addf %%a%d_%lld, %%z%d_r : vector<%dxf32>\n", j, (long long)slices, j,
+                        (long long)(slices - 1), j, L);
       else
         llmc_buf_printf(o, "  %%a%d_0 = arith.addf %%zero, %%z%d_r : vector<%dxf32>\n", j, j, L);
     }
-    snprintf(in[i], sizeof in[i], "a%d_%lld", j, (long long)(full ? (rem ? full : full - 1) : 0));
+    snprintf(in[i], sizeof in[i], "a%d_%lld", j, (long long)(slices ? (rem ? slices : slices - 1) : 0));
   }
   /* The tree: level v pairs its inputs 2i and 2i+1 (the products' sums,
    * then %v<v>_*); chunks of c lanes become chunks of c/2. */
