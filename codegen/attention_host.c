@@ -61,7 +61,7 @@ static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t 
                     "  %%one = arith.constant 1 : index\n"
                     "  %%last = arith.subi %%s1, %%one : index\n",
                     name, (long long)hd, L);
-  llmc_buf_printf(o, "  %%zero = arith.constant dense<0.0> : vector<%dxf32>\n", L);
+  if (rem) llmc_buf_printf(o, "  %%zero = arith.constant dense<0.0> : vector<%dxf32>\n", L); /* pads the leftover */
   char a[32], b[32], in[16][32];
   for (int64_t i = 0; i < slices; i++) {
     snprintf(a, sizeof a, "q%lld", (long long)i);
@@ -110,10 +110,11 @@ static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t 
       if (slices)
         llmc_buf_printf(o, "  %%a%d_%lld = arith.addf %%a%d_%lld, %%z%d_r : vector<%dxf32>\n", j, (long long)slices, j,
                         (long long)(slices - 1), j, L);
-      else
-        llmc_buf_printf(o, "  %%a%d_0 = arith.addf %%zero, %%z%d_r : vector<%dxf32>\n", j, j, L);
     }
-    snprintf(in[i], sizeof in[i], "a%d_%lld", j, (long long)(slices ? (rem ? slices : slices - 1) : 0));
+    if (slices)
+      snprintf(in[i], sizeof in[i], "a%d_%lld", j, (long long)(rem ? slices : slices - 1));
+    else /* a head dim below L: its padded products alone */
+      snprintf(in[i], sizeof in[i], "z%d_r", j);
   }
   /* The tree: level v pairs its inputs 2i and 2i+1 (the products' sums,
    * then %v<v>_*); chunks of c lanes become chunks of c/2. */

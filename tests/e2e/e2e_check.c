@@ -47,31 +47,39 @@ static int fail(llmc_status_t *s) {
   return 1;
 }
 
-/* Teacher-forced logits against a case's "logits" rows: row 0 is the last
- * prompt position's, row i the position after generated_ids[i-1]. The
- * prompt runs in chunks of the plan's step size; returns the max abs error
- * (NAN on a runtime failure or a malformed row). */
-static double reference_logits_error(llmc_rt_t *rt, json_t *prompt_ids, json_t *generated, json_t *rows) {
+/* Runs tokens[0..n) at positions 0..n-1 of seq, in chunks of the plan's
+ * step size; *last is the last position's logits row. */
+static llmc_status_t *forward_prompt(llmc_rt_t *rt, int seq, const int32_t *tokens, int64_t n, const float **last) {
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), step = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_STEP_TOKENS);
+  int32_t positions[1024];
+  if (step > 1024) step = 1024;
+  for (int64_t at = 0; at < n; at += step) {
+    int64_t m = n - at < step ? n - at : step;
+    for (int64_t i = 0; i < m; i++) positions[i] = (int32_t)(at + i);
+    LLMC_RETURN_IF_ERROR(llmc_rt_forward(rt, seq, tokens + at, positions, m, last));
+    if (at + m == n) *last += (m - 1) * vocab;
+  }
+  return NULL;
+}
+
+/* Teacher-forced logits against a case's "logits" rows: row 0 is the last
+ * prompt position's, row i the position after generated_ids[i-1]. Returns
+ * the max abs error (NAN on a runtime failure or a malformed row). */
+static double reference_logits_error(llmc_rt_t *rt, json_t *prompt_ids, json_t *generated, json_t *rows) {
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
   int64_t n = (int64_t)json_array_size(prompt_ids), n_rows = (int64_t)json_array_size(rows);
-  int32_t tokens[1024], positions[1024];
+  int32_t tokens[1024], positions[1];
   int seq;
+  if (n > 1024) return NAN;
   llmc_status_t *s = llmc_rt_seq_create_empty(rt, &seq);
-  if (s || n > 1024 || step > 1024) {
-    if (s) fail(s);
+  if (s) {
+    fail(s);
     return NAN;
   }
   double worst = 0;
   const float *logits = NULL;
-  for (int64_t at = 0; at < n && !s; at += step) {
-    int64_t m = n - at < step ? n - at : step;
-    for (int64_t i = 0; i < m; i++) {
-      tokens[i] = (int32_t)json_integer_value(json_array_get(prompt_ids, (size_t)(at + i)));
-      positions[i] = (int32_t)(at + i);
-    }
-    s = llmc_rt_forward(rt, seq, tokens, positions, m, &logits);
-    if (!s && at + m == n) logits += (m - 1) * vocab;
-  }
+  for (int64_t i = 0; i < n; i++) tokens[i] = (int32_t)json_integer_value(json_array_get(prompt_ids, (size_t)i));
+  s = forward_prompt(rt, seq, tokens, n, &logits);
   for (int64_t r = 0; r < n_rows && !s; r++) {
     if (r > 0) {
       tokens[0] = (int32_t)json_integer_value(json_array_get(generated, (size_t)(r - 1)));
@@ -100,7 +108,7 @@ static double reference_logits_error(llmc_rt_t *rt, json_t *prompt_ids, json_t *
  * first k generated ids, teacher-forced: logit[b] - logit[a] (NAN on a
  * runtime failure). */
 static double forced_gap(llmc_rt_t *rt, json_t *prompt_ids, json_t *generated, int64_t k, int64_t a, int64_t b) {
-  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB), step = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_STEP_TOKENS);
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
   int64_t n = (int64_t)json_array_size(prompt_ids) + k;
   int32_t tokens[1024];
   int seq;
@@ -115,13 +123,7 @@ static double forced_gap(llmc_rt_t *rt, json_t *prompt_ids, json_t *generated, i
     return NAN;
   }
   const float *logits = NULL;
-  int32_t positions[1024];
-  for (int64_t at = 0; at < n && !s; at += step) {
-    int64_t m = n - at < step ? n - at : step;
-    for (int64_t i = 0; i < m; i++) positions[i] = (int32_t)(at + i);
-    s = llmc_rt_forward(rt, seq, tokens + at, positions, m, &logits);
-    if (!s && at + m == n) logits += (m - 1) * vocab;
-  }
+  s = forward_prompt(rt, seq, tokens, n, &logits);
   double gap = s ? NAN : (double)logits[b] - (double)logits[a];
   llmc_rt_seq_free(rt, seq);
   if (s) fail(s);
