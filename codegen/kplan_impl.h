@@ -70,7 +70,12 @@ const char *llmc_kinstance_str(const llmc_kinstance_t *inst, const char *key);
 void llmc_emit_type_list(llmc_buf_t *o, const char *type, int n);
 void llmc_emit_tile_yield(llmc_buf_t *o, const char *indent, const char *p, int tt, int nc, const char *type);
 
-/* gemm_host.c: the register-tiled CPU matmul for steps of several tokens. */
+/* gemm_host.c: the register-tiled CPU matmul for steps of several tokens.
+ * Panel tiles (params MR > 0, NV) take at most PANEL_MR_MAX tokens, and only
+ * token blocks of PANEL_PMIN tokens or more (below, packing the weights
+ * costs more than the broadcast form saves). */
+#define LLMC_GEMM_PANEL_MR_MAX 12
+#define LLMC_GEMM_PANEL_PMIN 16
 LLMC_MUST_USE llmc_status_t *llmc_gemm_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 /* gemm_q8_host.c: the register-tiled integer-dot CPU matmul for steps of several tokens. */
 LLMC_MUST_USE llmc_status_t *llmc_gemm_q8_host_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);

@@ -348,6 +348,19 @@ static llmc_status_t *cpu_matmul_half_emit(const llmc_kctx_t *x, const llmc_kcon
 
 /* ---- CPU: matmul of several tokens, register-tiled (gemm_host.c) ---- */
 
+/* Panels only on x86: a panel tile's bits are the GEMV's where
+ * vector.reduction <add> is the halving tree, which x86 lowers it to. */
+static bool panel_target(const llmc_kctx_t *x) {
+  return x->target->triple && strncmp(x->target->triple, "x86_64", 6) == 0;
+}
+
+/* A panel's stack: the packed weights and the lane classes' sums. Workers
+ * have 8 MiB of stack, a caller's thread at least 2 MiB. */
+#define GEMM_PANEL_STACK_MAX (384 * 1024)
+static int64_t panel_stack_bytes(const llmc_kctx_t *x, int64_t vec, int64_t mr, int64_t nv) {
+  return 4 * (nv * vec * k_of(x) + vec * mr * nv * vec);
+}
+
 /* f32 and 16-bit weights, in the kcall for steps of 2 tokens or more (a
  * prefill chunk, a batch): decode keeps the GEMV. */
 static bool gemm_host_supports(const llmc_kctx_t *x) {
@@ -388,7 +401,16 @@ static void gemm_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
   int64_t kc = kcs[0];
   for (size_t i = 0; i < sizeof kcs / sizeof kcs[0]; i++)
     if (kcs[i] <= kc_max) kc = kcs[i];
-  *out = (llmc_kconfig_t){.n = 5, .values = {out->values[0], tt, nc, pick, kc}};
+  /* Panels (gemm_host.c, MR > 0) are in the tuning space but not the
+   * default. On the 2-vCPU EPYC (Zen 5, 2026-12-01) a C model of the panel
+   * kernel ran at 1.4-1.5x the tiles' GFLOP/s (one thread, weights in
+   * anonymous memory, pack included: K=768 6x4 147-162 against 104-111),
+   * but in the model's 128-token prompts the generated one was no faster:
+   * its pack read the file-mapped weights at a seventh of the rate the C
+   * model's did, not yet understood (the machine was noisy that day).
+   * `--kernel-config gemm_host:MR=6,NV=4` or `llmc tune` choose them. */
+  int64_t mr = 0, nv = 1;
+  *out = (llmc_kconfig_t){.n = 7, .values = {out->values[0], tt, nc, pick, kc, mr, nv}};
 }
 
 static bool gemm_host_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
@@ -405,6 +427,21 @@ static bool gemm_host_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_
     llmc_buf_printf(why, "TB=%lld is not a multiple of TT=%lld", (long long)c->values[3], (long long)c->values[1]);
     return false;
   }
+  int64_t vec = c->values[0], mr = c->values[5], nv = c->values[6];
+  if (mr > 0 && !panel_target(x)) {
+    llmc_buf_printf(why, "MR=%lld: panels only on x86 targets", (long long)mr);
+    return false;
+  }
+  if (mr > 0 && vec != 4 && vec != 8 && vec != 16) {
+    llmc_buf_printf(why, "MR=%lld: panels need VEC 4, 8 or 16, not %lld", (long long)mr, (long long)vec);
+    return false;
+  }
+  if (mr > 0 && panel_stack_bytes(x, vec, mr, nv) > GEMM_PANEL_STACK_MAX) {
+    llmc_buf_printf(why, "a panel of NV=%lld x VEC=%lld columns of K=%lld and MR=%lld tokens' sums take %lld bytes of stack, more than %d",
+                    (long long)nv, (long long)vec, (long long)k_of(x), (long long)mr,
+                    (long long)panel_stack_bytes(x, vec, mr, nv), GEMM_PANEL_STACK_MAX);
+    return false;
+  }
   return true;
 }
 
@@ -418,6 +455,8 @@ static llmc_status_t *gemm_host_emit(const llmc_kctx_t *x, const llmc_kconfig_t 
   put_int(x, out, "NC", c->values[2]);
   put_int(x, out, "TB", c->values[3]);
   put_int(x, out, "KC", c->values[4]);
+  put_int(x, out, "MR", c->values[5]);
+  put_int(x, out, "NV", c->values[6]);
   /* The GEMV's prefetch distance (widest_vec_prefetch), for a block's
    * first tile: a batch of a few decode tokens is as memory-bound as one. */
   put_int(x, out, "PF", x->call->weight_dtype == LLMC_DT_F32 ? 4096 : 2048);
@@ -1024,9 +1063,10 @@ static void gpu_attention_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, 
 static const llmc_kvariant_t registry[] = {
     {.name = "gemm_host",
      .ops = "matmul matmul_add",
-     .n_params = 5,
+     .n_params = 7,
      .params = {{"VEC", 5, {1, 2, 4, 8, 16}}, {"TT", 7, {1, 2, 3, 4, 5, 6, 8}}, {"NC", 6, {1, 2, 3, 4, 6, 8}},
-                {"TB", 5, {24, 48, 96, 192, 384}}, {"KC", 7, {256, 512, 768, 1024, 1536, 2048, 4096}}},
+                {"TB", 5, {24, 48, 96, 192, 384}}, {"KC", 7, {256, 512, 768, 1024, 1536, 2048, 4096}},
+                {"MR", 5, {0, 4, 6, 8, 12}}, {"NV", 3, {1, 2, 4}}},
      .supports = gemm_host_supports,
      .heuristic = gemm_host_heuristic,
      .legal = gemm_host_legal,

@@ -34,7 +34,7 @@
 #include "llmc_ir.h"
 
 #define LLMC_MAX_TARGETS 16
-#define LLMC_KCONFIG_MAX 5
+#define LLMC_KCONFIG_MAX 8
 #define LLMC_KPARAM_MAX_VALUES 8
 
 /* A configuration: values of the variant's parameters, in its order. */

@@ -393,9 +393,16 @@ kernel-plan)
     plan odd/model.json --target=x86-64-v3 --kernel-config=matmul_f32:VEC=16
   # The CPU GEMM of wider steps: its tile from --kernel-config, checked.
   plan m/model.json --target=x86-64-v3 --kernel-config=gemm_host:TT=4,NC=2
-  grep -q 'x86-64-v3: gemm_host {VEC=[0-9]*,TT=4,NC=2,TB=[0-9]*,KC=[0-9]*} override' x/model.plan ||
+  grep -q 'x86-64-v3: gemm_host {VEC=[0-9]*,TT=4,NC=2,TB=[0-9]*,KC=[0-9]*,MR=0,NV=1} override' x/model.plan ||
     fail "gemm_host:TT=4,NC=2 not applied"
   rm -rf x
+  # Panels (the broadcast form), chosen by hand; refused past the stack.
+  plan m/model.json --target=x86-64-v3 --kernel-config=gemm_host:MR=6,NV=2
+  grep -q 'x86-64-v3: gemm_host {VEC=8,TT=[0-9]*,NC=[0-9]*,TB=[0-9]*,KC=[0-9]*,MR=6,NV=2} override' x/model.plan ||
+    fail "gemm_host:MR=6,NV=2 not applied"
+  rm -rf x
+  expect_error 64 "panels need VEC 4, 8 or 16" -- plan m/model.json --target=x86-64-v3 \
+    --kernel-config=gemm_host:VEC=2,MR=6
   expect_error 64 "is not a multiple of TT=5" -- plan m/model.json --target=x86-64-v3 --kernel-config=gemm_host:TT=5
   expect_error 64 "unknown kernel variant 'gemv'" -- plan m/model.json --kernel-config=gemv:WG=64
   expect_error 64 "gemv_block has no parameter 'TILE'" -- plan m/model.json --kernel-config=gemv_block:TILE=4

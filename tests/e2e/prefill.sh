@@ -24,6 +24,21 @@ prefill-linear-memory)
   "$LLMC" compile m/model.json -o full --max-step-tokens 4096 --max-context 4096
   "$E2E_CHECK" m/model.json full --steps 2 --prompt-lens 4000
   ;;
+prefill-gemm-panels)
+  # The CPU GEMM's panels (the broadcast form, gemm_host MR > 0), chosen by
+  # hand: prompts of 16 tokens or more go through them, and the logits match
+  # the interpreter's; the greedy ids match the default tiles' exactly (the
+  # same bits: a panel keeps the GEMV's lane order).
+  "$GEN_MODEL" m --dim 64 --layers 2 --heads 4 --kv-heads 2 --hidden 160 --vocab 97 --max-context 512 --seed 7 >/dev/null
+  "$LLMC" compile m/model.json -o pan --kernel-config=gemm_host:MR=6,NV=2
+  grep -q '"MR": 6' pan/report.json || fail "the panels were not chosen"
+  "$E2E_CHECK" m/model.json pan --steps 4 --prompt-lens 40,100
+  "$LLMC" compile m/model.json -o tiles
+  ids="1,5,9,13,17,21,25,29,33,37,41,45,49,53,57,61,65,69,73,77,81,85,89,93"
+  a=$("$LLMC" run pan --prompt-ids $ids --max-tokens 8) || fail "run (panels) failed"
+  b=$("$LLMC" run tiles --prompt-ids $ids --max-tokens 8) || fail "run (tiles) failed"
+  [ "$a" = "$b" ] || fail "panels gave '$a', tiles '$b'"
+  ;;
 *)
   fail "unknown case $case_name"
   ;;

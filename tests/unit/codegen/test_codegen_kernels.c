@@ -367,13 +367,14 @@ static void test_matmul(void **state) {
 
 /* The generator's kernel (and its matmul_rows helper) into mb. */
 static void mb_gemm(module_builder_t *mb, const char *name, int K, int N, int VEC, int TT, int NC, int TB, int KC,
-                    const char *wt, const char *epi, bool rows) {
-  char v[8][16];
-  int vals[8] = {K, N, VEC, TT, NC, TB, KC, K % 3 ? 64 : 0}; /* prefetch on in some cases */
-  for (int i = 0; i < 8; i++) snprintf(v[i], sizeof v[i], "%d", vals[i]);
-  llmc_kinstance_t inst = {.family = "gemm_host", .n = 10,
+                    int MR, int NV, const char *wt, const char *epi, bool rows) {
+  char v[10][16];
+  int vals[10] = {K, N, VEC, TT, NC, TB, KC, K % 3 ? 64 : 0, MR, NV}; /* prefetch on in some cases */
+  for (int i = 0; i < 10; i++) snprintf(v[i], sizeof v[i], "%d", vals[i]);
+  llmc_kinstance_t inst = {.family = "gemm_host", .n = 12,
                            .params = {{"K", v[0]}, {"N", v[1]}, {"VEC", v[2]}, {"TT", v[3]}, {"NC", v[4]},
-                                      {"TB", v[5]}, {"KC", v[6]}, {"PF", v[7]}, {"WTYPE", wt}, {"EPILOGUE", epi}}};
+                                      {"TB", v[5]}, {"KC", v[6]}, {"PF", v[7]}, {"MR", v[8]}, {"NV", v[9]},
+                                      {"WTYPE", wt}, {"EPILOGUE", epi}}};
   mb_rows(mb, name, rows);
   check_ok(llmc_gemm_host_generate(&inst, name, &mb->text));
 }
@@ -381,19 +382,28 @@ static void mb_gemm(module_builder_t *mb, const char *name, int K, int N, int VE
 /* Against the reference for every epilogue, token counts below, at and
  * across a tile and a token block, leftover columns, 16-bit weights and the
  * sampled rows; and bit for bit against the GEMV templates at the same VEC
- * (a token's logits do not depend on the step that computed them). */
+ * (a token's logits do not depend on the step that computed them). The
+ * cases with MR > 0 take panels (x86 only, as kvariants.c allows) for
+ * blocks of LLMC_GEMM_PANEL_PMIN tokens or more: VEC 16, 8 and 4, every
+ * panel width, a block's leftover tokens (MR not dividing it), columns
+ * past the last whole panel, a short block after a long one, 16-bit
+ * weights and the sampled rows. */
 static void test_gemm_host(void **state) {
   (void)state;
   enum { STORE = LLMC_EPILOGUE_STORE, ADD = LLMC_EPILOGUE_ADD, SPLIT = LLMC_EPILOGUE_SPLIT };
   /* KC below K: K in chunks (48 = 32 + 16: a short last one). */
   static const struct {
-    int K, N, VEC, TT, NC, TB, KC, T, E, R;
+    int K, N, VEC, TT, NC, TB, KC, T, E, R, MR, NV;
     const char *wt;
-  } cases[] = {{64, 37, 16, 4, 4, 24, 256, 5, STORE, 0, "f32"},  {64, 37, 16, 4, 4, 8, 32, 30, STORE, 0, "f32"},
-               {24, 10, 8, 3, 4, 24, 8, 7, ADD, 0, "f32"},     {48, 8, 16, 6, 4, 24, 32, 3, STORE, 0, "f32"},
-               {12, 9, 4, 2, 3, 4, 4, 9, SPLIT, 0, "f32"},     {7, 6, 1, 4, 4, 24, 2, 5, STORE, 0, "f32"},
-               {64, 37, 16, 4, 4, 24, 256, 6, STORE, 1, "f32"}, {64, 37, 16, 4, 4, 8, 16, 19, STORE, 0, "bf16"},
-               {24, 10, 8, 3, 4, 24, 256, 5, ADD, 0, "f16"},   {32, 9, 8, 4, 2, 24, 16, 2, STORE, 1, "bf16"}};
+  } cases[] = {{64, 37, 16, 4, 4, 24, 256, 5, STORE, 0, 0, 1, "f32"},  {64, 37, 16, 4, 4, 8, 32, 30, STORE, 0, 0, 1, "f32"},
+               {24, 10, 8, 3, 4, 24, 8, 7, ADD, 0, 0, 1, "f32"},     {48, 8, 16, 6, 4, 24, 32, 3, STORE, 0, 0, 1, "f32"},
+               {12, 9, 4, 2, 3, 4, 4, 9, SPLIT, 0, 0, 1, "f32"},     {7, 6, 1, 4, 4, 24, 2, 5, STORE, 0, 0, 1, "f32"},
+               {64, 37, 16, 4, 4, 24, 256, 6, STORE, 1, 0, 1, "f32"}, {64, 37, 16, 4, 4, 8, 16, 19, STORE, 0, 0, 1, "bf16"},
+               {24, 10, 8, 3, 4, 24, 256, 5, ADD, 0, 0, 1, "f16"},   {32, 9, 8, 4, 2, 24, 16, 2, STORE, 1, 0, 1, "bf16"},
+               {64, 150, 16, 4, 4, 24, 256, 29, STORE, 0, 6, 4, "f32"}, {96, 70, 16, 4, 4, 48, 256, 16, ADD, 0, 12, 2, "f32"},
+               {48, 37, 16, 4, 4, 24, 256, 40, SPLIT, 0, 4, 1, "f32"},  {40, 53, 8, 3, 3, 24, 256, 23, STORE, 0, 6, 2, "f32"},
+               {32, 21, 4, 2, 3, 24, 256, 17, ADD, 0, 8, 4, "f32"},     {64, 100, 16, 4, 4, 24, 256, 33, STORE, 0, 6, 4, "bf16"},
+               {48, 40, 8, 4, 4, 24, 256, 18, ADD, 0, 4, 2, "f16"},     {64, 37, 16, 4, 4, 24, 256, 20, STORE, 1, 6, 2, "f32"}};
   enum { N_CASES = (int)(sizeof cases / sizeof cases[0]) };
   module_builder_t mb;
   mb_init(&mb);
@@ -413,7 +423,7 @@ static void test_gemm_host(void **state) {
     llmc_matmul_epilogue((llmc_epilogue_t)cases[c].E, cases[c].N, sizes[c], 3, &epi[c]);
     assert_false(epi[c].failed);
     mb_gemm(&mb, names[c], cases[c].K, cases[c].N, cases[c].VEC, cases[c].TT, cases[c].NC, cases[c].TB, cases[c].KC,
-            cases[c].wt,
+            cases[c].MR, cases[c].NV, cases[c].wt,
             epi[c].data, cases[c].R);
     mb_rows(&mb, gemv[c], cases[c].R);
     if (strcmp(cases[c].wt, "f32") == 0)
@@ -466,6 +476,13 @@ static void test_gemm_host(void **state) {
       print_error("%s: bits differ from the GEMV's\n", names[c]);
       fail();
     }
+    /* Nor on how the extent is split (panels start at a slice's start). */
+    llmc_kernel_fn fn = lib_fn(&lib, names[c]);
+    llmc_memref1d_t act = mr(b.act, b.n_act), w = mr(b.w, b.n_w), kv = mr(b.kv, 1), meta = mr(b.meta, b.n_meta),
+                    args = mr(b.args, n_args);
+    fn(&act, &w, &kv, &meta, &args, 0, N / 2 < 7 ? N / 2 : 7);
+    fn(&act, &w, &kv, &meta, &args, N / 2 < 7 ? N / 2 : 7, N);
+    if (cases[c].VEC > 1) assert_memory_equal(got, b.act + o_off, sizeof(float) * (size_t)(T * N));
     free(got);
     free(want);
     free(wf);
