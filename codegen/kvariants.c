@@ -408,7 +408,8 @@ static void gemm_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
    * but in the model's 128-token prompts the generated one was no faster:
    * its pack read the file-mapped weights at a seventh of the rate the C
    * model's did, not yet understood (the machine was noisy that day).
-   * `--kernel-config gemm_host:MR=6,NV=4` or `llmc tune` choose them. */
+   * `--kernel-config gemm_host:MR=6,NV=4` chooses them (`llmc tune` does
+   * not time prefill calls yet). */
   int64_t mr = 0, nv = 1;
   *out = (llmc_kconfig_t){.n = 7, .values = {out->values[0], tt, nc, pick, kc, mr, nv}};
 }
