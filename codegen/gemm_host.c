@@ -66,6 +66,27 @@ typedef struct {
   int kappa[16];     /* the pack's k order: network output q holds k offset kappa[q] */
 } gen_t;
 
+/* 16-bit weights widened to f32, exactly: %<p>wv<i> from the VEC/2 words
+ * %<p>ww<i> (temporaries %<p>wh<i>, wx, ws). A bf16 is the high half of an
+ * f32, widened with integer ops (an arith.extf from bf16 on a target
+ * without bf16 instructions let LLVM's legalizer call compiler-rt's
+ * __truncsfbf2, which model.so cannot resolve); needs %sh16. */
+static void emit_widen(const gen_t *g, const char *p, int i) {
+  long long v = (long long)g->vec, h = v / 2;
+  if (g->bf16)
+    llmc_buf_printf(g->o,
+                    "    %%%swh%d = vector.bitcast %%%sww%d : vector<%lldxf32> to vector<%lldxi16>\n"
+                    "    %%%swx%d = arith.extui %%%swh%d : vector<%lldxi16> to vector<%lldxi32>\n"
+                    "    %%%sws%d = arith.shli %%%swx%d, %%sh16 : vector<%lldxi32>\n"
+                    "    %%%swv%d = arith.bitcast %%%sws%d : vector<%lldxi32> to vector<%lldxf32>\n",
+                    p, i, p, i, h, v, p, i, p, i, v, v, p, i, p, i, v, p, i, p, i, v, v);
+  else
+    llmc_buf_printf(g->o,
+                    "    %%%swh%d = vector.bitcast %%%sww%d : vector<%lldxf32> to vector<%lldxf16>\n"
+                    "    %%%swv%d = arith.extf %%%swh%d : vector<%lldxf16> to vector<%lldxf32>\n",
+                    p, i, p, i, h, v, p, i, p, i, v, v);
+}
+
 /* The tile function @NAME_tTTxNC: tokens of slots [i0, i0 + tt), columns
  * [n, n + nc), the k-range [k0, k1) of one chunk. The accumulators start at
  * zero on the first chunk, else from the scratch (the tile's slot `rel` in
@@ -149,27 +170,11 @@ static void emit_tile(const gen_t *g, int tt, int nc) {
       continue;
     }
     /* 16-bit weights: VEC of them in VEC/2 f32 words. */
-    long long v = (long long)g->vec, h = v / 2;
     llmc_buf_printf(o,
                     "    %%iw%d = arith.divui %%ib%d, %%c2 : index\n"
                     "    %%ww%d = vector.load %%w[%%iw%d] : memref<?xf32>, vector<%lldxf32>\n",
-                    c, c, c, c, h);
-    if (g->bf16)
-      /* A bf16 is the high half of an f32: widened with integer ops, exactly
-       * (an arith.extf from bf16 on a target without bf16 instructions let
-       * LLVM's legalizer call compiler-rt's __truncsfbf2, which model.so
-       * cannot resolve). */
-      llmc_buf_printf(o,
-                      "    %%wh%d = vector.bitcast %%ww%d : vector<%lldxf32> to vector<%lldxi16>\n"
-                      "    %%wx%d = arith.extui %%wh%d : vector<%lldxi16> to vector<%lldxi32>\n"
-                      "    %%ws%d = arith.shli %%wx%d, %%sh16 : vector<%lldxi32>\n"
-                      "    %%wv%d = arith.bitcast %%ws%d : vector<%lldxi32> to %s\n",
-                      c, c, h, v, c, c, v, v, c, c, v, c, c, v, vt);
-    else
-      llmc_buf_printf(o,
-                      "    %%wh%d = vector.bitcast %%ww%d : vector<%lldxf32> to vector<%lldxf16>\n"
-                      "    %%wv%d = arith.extf %%wh%d : vector<%lldxf16> to %s\n",
-                      c, c, h, v, c, c, v, vt);
+                    c, c, c, c, (long long)g->vec / 2);
+    emit_widen(g, "", c);
   }
   for (int j = 0; j < tt; j++)
     for (int c = 0; c < nc; c++)
@@ -357,34 +362,33 @@ static void emit_pack(const gen_t *g) {
                       "    %%G%de%d = arith.addi %%G%db%d, %%k : index\n",
                       grp, r, grp * w + r, grp, r, grp, r, grp, r, grp, r, grp, r, grp, r, grp, r, grp, r);
       if (!g->half) {
-        llmc_buf_printf(o, "    %%G%ds0_%d = vector.load %%w[%%G%de%d] : memref<?xf32>, %s\n", grp, r, grp, r, vt);
+        llmc_buf_printf(o, "    %%G%dwv%d = vector.load %%w[%%G%de%d] : memref<?xf32>, %s\n", grp, r, grp, r, vt);
         continue;
       }
       llmc_buf_printf(o,
                       "    %%G%diw%d = arith.divui %%G%de%d, %%c2 : index\n"
                       "    %%G%dww%d = vector.load %%w[%%G%diw%d] : memref<?xf32>, vector<%dxf32>\n",
                       grp, r, grp, r, grp, r, grp, r, w / 2);
-      if (g->bf16)
-        llmc_buf_printf(o,
-                        "    %%G%dwh%d = vector.bitcast %%G%dww%d : vector<%dxf32> to vector<%dxi16>\n"
-                        "    %%G%dwx%d = arith.extui %%G%dwh%d : vector<%dxi16> to vector<%dxi32>\n"
-                        "    %%G%dws%d = arith.shli %%G%dwx%d, %%sh16 : vector<%dxi32>\n"
-                        "    %%G%ds0_%d = arith.bitcast %%G%dws%d : vector<%dxi32> to %s\n",
-                        grp, r, grp, r, w / 2, w, grp, r, grp, r, w, w, grp, r, grp, r, w, grp, r, grp, r, w, vt);
-      else
-        llmc_buf_printf(o,
-                        "    %%G%dwh%d = vector.bitcast %%G%dww%d : vector<%dxf32> to vector<%dxf16>\n"
-                        "    %%G%ds0_%d = arith.extf %%G%dwh%d : vector<%dxf16> to %s\n",
-                        grp, r, grp, r, w / 2, w, grp, r, grp, r, w, vt);
+      char pre[16];
+      snprintf(pre, sizeof pre, "G%d", grp);
+      emit_widen(g, pre, r);
     }
-    /* The network: stage s reads %G{grp}s{s}_*, writes %G{grp}s{s+1}_*. */
+    /* The network: stage s reads stage s - 1's vectors (the rows,
+     * %G{grp}wv*, for the first), writes %G{grp}s{s+1}_*. */
     for (int i = 0; i < n_st; i++) {
       int s = i / per_stage;
-      llmc_buf_printf(o, "    %%G%ds%d_%d = vector.shuffle %%G%ds%d_%d, %%G%ds%d_%d [", grp, s + 1, st[i].a, grp, s,
-                      st[i].x, grp, s, st[i].y);
+      char in_x[32], in_y[32];
+      if (s == 0) {
+        snprintf(in_x, sizeof in_x, "G%dwv%d", grp, st[i].x);
+        snprintf(in_y, sizeof in_y, "G%dwv%d", grp, st[i].y);
+      } else {
+        snprintf(in_x, sizeof in_x, "G%ds%d_%d", grp, s, st[i].x);
+        snprintf(in_y, sizeof in_y, "G%ds%d_%d", grp, s, st[i].y);
+      }
+      llmc_buf_printf(o, "    %%G%ds%d_%d = vector.shuffle %%%s, %%%s [", grp, s + 1, st[i].a, in_x, in_y);
       emit_mask(o, st[i].ka, w);
-      llmc_buf_printf(o, "] : %s, %s\n    %%G%ds%d_%d = vector.shuffle %%G%ds%d_%d, %%G%ds%d_%d [", vt, vt, grp, s + 1,
-                      st[i].b, grp, s, st[i].x, grp, s, st[i].y);
+      llmc_buf_printf(o, "] : %s, %s\n    %%G%ds%d_%d = vector.shuffle %%%s, %%%s [", vt, vt, grp, s + 1, st[i].b,
+                      in_x, in_y);
       emit_mask(o, st[i].kb, w);
       llmc_buf_printf(o, "] : %s, %s\n", vt, vt);
     }
