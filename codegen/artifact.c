@@ -305,6 +305,7 @@ static llmc_status_t *build_plan(builder_t *b) {
   h[LLMC_PLAN_BLOCK_FLOATS] = kp->block_floats;
   h[LLMC_PLAN_KV_DTYPE] = kp->kv_dtype == LLMC_DT_F16    ? LLMC_PLAN_KV_F16
                           : kp->kv_dtype == LLMC_DT_BF16 ? LLMC_PLAN_KV_BF16
+                          : kp->kv_dtype == LLMC_DT_I8   ? LLMC_PLAN_KV_I8
                                                          : LLMC_PLAN_KV_F32;
   h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] = max_blocks;
   h[LLMC_PLAN_META_TOKENS] = 0;
@@ -584,7 +585,8 @@ static llmc_status_t *write_outputs(builder_t *b, llmc_weight_lookup_fn lookup, 
   sum->n_kernels = b->n_kernels;
   sum->n_launches = b->n_launches;
   sum->arena_bytes = (uint64_t)b->header[LLMC_PLAN_ACT_FLOATS] * 4;
-  sum->kv_bytes_per_token = (uint64_t)(2 * b->kplan->n_layers * b->kplan->kv_dim * llmc_dtype_size(b->kplan->kv_dtype));
+  /* A block's words over its tokens: int8 rows carry their scales. */
+  sum->kv_bytes_per_token = (uint64_t)(b->kplan->block_floats * 4 / b->kplan->block_size);
   sum->int8_activation_calls = 0;
   for (int i = 0; i < b->kplan->n_calls; i++) {
     bool q = false;

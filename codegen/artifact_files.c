@@ -488,7 +488,7 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
   }
   json_object_set_new(r, "fusions", fusions);
   json_object_set_new(r, "fusions_refused", refused);
-  int64_t kv_token = 2 * h[LLMC_PLAN_N_LAYERS] * b->kplan->kv_dim * (int64_t)llmc_dtype_size(b->kplan->kv_dtype);
+  int64_t kv_token = h[LLMC_PLAN_BLOCK_FLOATS] * 4 / h[LLMC_PLAN_BLOCK_SIZE]; /* int8 rows carry their scales */
   json_object_set_new(
       r, "memory",
       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_step_tokens", (json_int_t)h[LLMC_PLAN_MAX_STEP_TOKENS],
@@ -526,7 +526,8 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
                       json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "layers", (json_int_t)h[LLMC_PLAN_N_LAYERS],
                                 "kv_heads", (json_int_t)b->kplan->n_kv_heads, "head_dim", (json_int_t)b->kplan->head_dim,
                                 "block_size", (json_int_t)h[LLMC_PLAN_BLOCK_SIZE], "max_context",
-                                (json_int_t)h[LLMC_PLAN_MAX_CONTEXT], "dtype", llmc_dtype_name(b->kplan->kv_dtype)));
+                                (json_int_t)h[LLMC_PLAN_MAX_CONTEXT], "dtype",
+                                b->kplan->kv_dtype == LLMC_DT_I8 ? "int8" : llmc_dtype_name(b->kplan->kv_dtype)));
   json_t *kernels = json_array();
   for (int k = 0; k < b->n_kernels; k++) {
     const kernel_t *kn = &b->kernels[k];

@@ -159,15 +159,22 @@ static llmc_status_t *kv_facts(llmc_kplan_t *p, const llmc_kplan_options_t *o) {
   p->max_blocks = (o->max_context + o->block_size - 1) / o->block_size;
   /* The pool's element type (--kv-cache-dtype): 16-bit values go two to
    * an f32 word, so a block is half the words; rows start at even
-   * elements when head_dim is even. */
+   * elements when head_dim is even. int8 rows are head_dim bytes and an f32
+   * scale: head_dim / 4 + 1 words a row (kv_i8.host.mlir). */
   p->kv_dtype = o->kv_dtype;
   p->block_elems = p->n_layers * 2 * o->block_size * p->kv_dim;
-  if (p->kv_dtype != LLMC_DT_F32 && p->kv_dtype != LLMC_DT_F16 && p->kv_dtype != LLMC_DT_BF16)
-    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kv-cache-dtype", "the KV cache holds f32, f16 or bf16");
+  if (p->kv_dtype != LLMC_DT_F32 && p->kv_dtype != LLMC_DT_F16 && p->kv_dtype != LLMC_DT_BF16 &&
+      p->kv_dtype != LLMC_DT_I8)
+    return LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--kv-cache-dtype", "the KV cache holds f32, f16, bf16 or int8");
+  if (p->kv_dtype == LLMC_DT_I8 && p->head_dim % 4)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "an int8 KV cache needs a head_dim that is a multiple of 4, not %lld",
+                      (long long)p->head_dim);
   if (p->kv_dtype != LLMC_DT_F32 && p->head_dim % 2)
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "a 16-bit KV cache needs an even head_dim, not %lld",
                       (long long)p->head_dim);
-  p->block_floats = p->kv_dtype == LLMC_DT_F32 ? p->block_elems : p->block_elems / 2;
+  p->block_floats = p->kv_dtype == LLMC_DT_F32  ? p->block_elems
+                    : p->kv_dtype == LLMC_DT_I8 ? p->block_elems / p->head_dim * (p->head_dim / 4 + 1)
+                                                : p->block_elems / 2;
   const llmc_value_t *logits = llmc_ir_graph_find_output(g, "logits");
   p->vocab = logits && logits->shape.rank == 2 ? logits->shape.dims[1] : 0;
   return NULL;
@@ -428,12 +435,12 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     int4 |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4 || p->weight_dtypes[i] == LLMC_DT_I8G);
     int8_dots_only |= p->stored[i] && (llmc_dtype_kquant_bits(p->weight_dtypes[i]) || p->weight_dtypes[i] == LLMC_DT_I4Z);
   }
-  /* A 16-bit KV cache: host kernels only so far (kv_f16, kv_bf16); f16 needs
+  /* A 16-bit or int8 KV cache: host kernels only so far (kv_f16, kv_bf16, kv_i8); f16 needs
    * F16C on x86 (the conversions are otherwise compiler-rt calls). */
   for (int t = 0; !s && p->kv_dtype != LLMC_DT_F32 && t < n_targets; t++) {
     if (targets[t].is_gpu)
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "--kv-cache-dtype=%s has no kernels for target '%s' yet",
-                     llmc_dtype_name(p->kv_dtype), targets[t].name);
+                     p->kv_dtype == LLMC_DT_I8 ? "int8" : llmc_dtype_name(p->kv_dtype), targets[t].name);
     else if (p->kv_dtype == LLMC_DT_F16 && !llmc_target_reads_f16(&targets[t]))
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype",
                      "an f16 KV cache needs a target with F16C (e.g. x86-64-v3 or host); use bf16 for '%s'",

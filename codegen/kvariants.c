@@ -242,10 +242,14 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", p->head_dim / 2);
       rope_helper(x, out, v, p->head_dim);
       if (!x->target->is_gpu) { /* how the pool's rows are stored and read */
-        bool half = p->kv_dtype != LLMC_DT_F32;
-        out->helper[1] = !half ? "kv_f32" : p->kv_dtype == LLMC_DT_F16 ? "kv_f16" : "kv_bf16";
+        bool half = p->kv_dtype == LLMC_DT_F16 || p->kv_dtype == LLMC_DT_BF16;
+        out->helper[1] = p->kv_dtype == LLMC_DT_I8 ? "kv_i8" : !half ? "kv_f32" : p->kv_dtype == LLMC_DT_F16 ? "kv_f16" : "kv_bf16";
         helper_put(x, out, 1, "HEAD_DIM", llmc_arena_printf(p->arena, "%lld", (long long)p->head_dim));
         if (half) helper_put(x, out, 1, "HALF_HD", llmc_arena_printf(p->arena, "%lld", (long long)(p->head_dim / 2)));
+        if (p->kv_dtype == LLMC_DT_I8) { /* a row: head_dim int8s in words, then its scale */
+          helper_put_int(x, out, 1, "Q_WORDS", p->head_dim / 4);
+          helper_put_int(x, out, 1, "ROW_WORDS", p->head_dim / 4 + 1);
+        }
       }
       return;
     }

@@ -217,7 +217,7 @@ typedef struct {
   llmc_quant_t quant;        /* matmul weights a quantized kernel can read take this layout instead */
   const llmc_quant_config_t *quant_config; /* nullable: per-weight overrides of quant */
   llmc_act_quant_t act_quant;
-  llmc_dtype_t kv_dtype;     /* the KV pool's element type: F32 (default: 0), F16 or BF16 (CPU targets) */
+  llmc_dtype_t kv_dtype;     /* the KV pool's element type: F32 (default: 0), F16, BF16 or I8 (CPU targets) */
   int64_t block_size;        /* KV block size in tokens */
   int64_t max_context;       /* longest sequence */
   int64_t max_step_tokens;   /* tokens a step may hold (--max-step-tokens) */
@@ -234,7 +234,7 @@ typedef struct {
   /* Facts of the model the kernels are specialised on. */
   int64_t n_layers, n_kv_heads, head_dim, kv_dim, vocab;
   int64_t block_size, block_floats, max_blocks;
-  llmc_dtype_t kv_dtype; /* the pool's elements: f32, or f16/bf16 two to a word */
+  llmc_dtype_t kv_dtype; /* the pool's elements: f32, f16/bf16 two to a word, or i8 rows with a scale */
   int64_t block_elems;   /* KV elements per block; block_floats is its f32 words */
   int64_t max_step_tokens;
   bool act_quant; /* matmuls on integer weights may quantize their activations (LLMC_ACT_QUANT_AUTO) */

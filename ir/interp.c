@@ -26,8 +26,13 @@ struct llmc_interp {
 
 void llmc_interp_set_kv_dtype(llmc_interp_t *it, llmc_dtype_t dt) { it->kv_dtype = dt; }
 
-/* x rounded as a KV pool of dtype dt stores it (nearest even). */
-static void round_kv(float *x, int64_t n, llmc_dtype_t dt) {
+/* x, rows of hd, rounded as a KV pool of dtype dt stores it: 16-bit values
+ * to nearest even, int8 rows with their scale (llmc_i8_row_quantize). */
+static void round_kv(float *x, int64_t n, int64_t hd, llmc_dtype_t dt) {
+  if (dt == LLMC_DT_I8) {
+    for (int64_t r = 0; hd > 0 && r + hd <= n; r += hd) llmc_i8_row_round(x + r, hd);
+    return;
+  }
   for (int64_t i = 0; i < n && dt != LLMC_DT_F32; i++)
     x[i] = dt == LLMC_DT_F16 ? llmc_f16_to_f32(llmc_f32_to_f16(x[i])) : llmc_bf16_to_f32(llmc_f32_to_bf16(x[i]));
 }
@@ -339,8 +344,9 @@ static void run_node(llmc_interp_t *it, const llmc_value_t *v, int64_t n, const 
       for (int64_t t = 0; t < n; t++) {
         memcpy(c->k + positions[t] * c->kv_dim, k + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
         memcpy(c->v + positions[t] * c->kv_dim, val + t * c->kv_dim, sizeof(float) * (size_t)c->kv_dim);
-        round_kv(c->k + positions[t] * c->kv_dim, c->kv_dim, it->kv_dtype);
-        round_kv(c->v + positions[t] * c->kv_dim, c->kv_dim, it->kv_dtype);
+        int64_t hd = llmc_ir_attr_int(v, "head_dim", 0);
+        round_kv(c->k + positions[t] * c->kv_dim, c->kv_dim, hd, it->kv_dtype);
+        round_kv(c->v + positions[t] * c->kv_dim, c->kv_dim, hd, it->kv_dtype);
       }
       break;
     }

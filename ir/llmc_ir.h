@@ -315,8 +315,9 @@ LLMC_MUST_USE llmc_status_t *llmc_interp_create(const llmc_ir_graph_t *g,
                                                 int64_t max_context, llmc_interp_t **out);
 void llmc_interp_destroy(llmc_interp_t *it);
 /* The KV cache's element type the interpreter models: kv_write rounds k
- * and v to it (nearest even), as a compiled artifact's 16-bit KV pool does
- * (--kv-cache-dtype). LLMC_DT_F32 (the default) keeps them exact. */
+ * and v to it, as a compiled artifact's KV pool does (--kv-cache-dtype):
+ * LLMC_DT_F16 / LLMC_DT_BF16 to nearest even, LLMC_DT_I8 a head's row at a
+ * time (llmc_i8_row_round). LLMC_DT_F32 (the default) keeps them exact. */
 void llmc_interp_set_kv_dtype(llmc_interp_t *it, llmc_dtype_t dt);
 /* Runs one step for one sequence: n tokens at positions pos..pos+n-1.
  * Writes the output named "logits" ([n, vocab]) to a buffer owned by the

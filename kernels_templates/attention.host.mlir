@@ -53,12 +53,15 @@
 // per position and the summation order is fixed: a (token, head)'s bits do
 // not depend on the step, batch or thread that computed it.
 
-// acc + p[slot] * v[slot]: the V row of a block's slot, weighted.
+// acc + p[slot] * v[slot]: the V row of a block's slot, weighted (its
+// scale, 1 but for int8 rows, folded into the weight: one multiply a row).
 func.func private @{{NAME}}_pv(%kv: memref<?xf32>, %scores: memref<{{BLOCK_PAD}}xf32>, %vb: index, %kvd: index, %slot: index, %acc: vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32> {
-  %p = memref.load %scores[%slot] : memref<{{BLOCK_PAD}}xf32>
+  %p0 = memref.load %scores[%slot] : memref<{{BLOCK_PAD}}xf32>
   %srow = arith.muli %slot, %kvd : index
   %iv = arith.addi %vb, %srow : index
   %v = func.call @{{NAME}}_kv_row(%kv, %iv) : (memref<?xf32>, index) -> vector<{{HEAD_DIM}}xf32>
+  %sc = func.call @{{NAME}}_kv_scale(%kv, %iv) : (memref<?xf32>, index) -> f32
+  %p = arith.mulf %p0, %sc : f32
   %p_v = vector.broadcast %p : f32 to vector<{{HEAD_DIM}}xf32>
   %acc_next = vector.fma %p_v, %v, %acc : vector<{{HEAD_DIM}}xf32>
   return %acc_next : vector<{{HEAD_DIM}}xf32>

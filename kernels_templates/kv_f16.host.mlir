@@ -23,3 +23,8 @@ func.func private @{{NAME}}_kv_put(%kv: memref<?xf32>, %i: index, %r: vector<{{H
   vector.store %words, %kv[%w] : memref<?xf32>, vector<{{HALF_HD}}xf32>
   return
 }
+// The row's scale: none (attention multiplies by it; 1.0 folds away).
+func.func private @{{NAME}}_kv_scale(%kv: memref<?xf32>, %i: index) -> f32 {
+  %one = arith.constant 1.0 : f32
+  return %one : f32
+}

@@ -64,7 +64,7 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
       {LLMC_PLAN_META_TOKENS, 0, INT32_MAX},    {LLMC_PLAN_META_POSITIONS, 0, INT32_MAX},
       {LLMC_PLAN_META_SEQ, 0, INT32_MAX},       {LLMC_PLAN_META_BLOCK_TABLES, 0, INT32_MAX},
       {LLMC_PLAN_META_INTS, 1, INT32_MAX},      {LLMC_PLAN_WEIGHT_FLOATS, 0, MAX_FLOATS},
-      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},     {LLMC_PLAN_KV_DTYPE, LLMC_PLAN_KV_F32, LLMC_PLAN_KV_BF16},
+      {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},     {LLMC_PLAN_KV_DTYPE, LLMC_PLAN_KV_F32, LLMC_PLAN_KV_I8},
       {LLMC_PLAN_META_LOGIT_ROWS, 0, INT32_MAX},
   };
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
@@ -86,16 +86,20 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
                          LLMC_PLAN_HEAD_DIM};
   for (size_t i = 0; i < 4; i++)
     if (!llmc_checked_mul(kv_floats, (uint64_t)h[kv_dims[i]], &kv_floats)) kv_floats = UINT64_MAX;
-  /* 16-bit elements: two to a word, rows starting at even elements. */
-  bool kv16 = h[LLMC_PLAN_KV_DTYPE] != LLMC_PLAN_KV_F32;
-  if (kv16 && h[LLMC_PLAN_HEAD_DIM] % 2)
-    return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan KV_DTYPE = %lld (16-bit) with an odd HEAD_DIM = %lld",
-                      (long long)h[LLMC_PLAN_KV_DTYPE], (long long)h[LLMC_PLAN_HEAD_DIM]);
+  /* 16-bit elements: two to a word, rows starting at even elements; int8:
+   * a row of HEAD_DIM (a multiple of 4) is HEAD_DIM / 4 + 1 words. */
+  const int64_t kvt = h[LLMC_PLAN_KV_DTYPE], hd = h[LLMC_PLAN_HEAD_DIM];
+  bool kv16 = kvt == LLMC_PLAN_KV_F16 || kvt == LLMC_PLAN_KV_BF16, kv8 = kvt == LLMC_PLAN_KV_I8;
+  if ((kv16 && hd % 2) || (kv8 && hd % 4))
+    return LLMC_ERROR(LLMC_DATA_LOSS, where, "plan KV_DTYPE = %lld (%s) with HEAD_DIM = %lld, not a multiple of %d",
+                      (long long)kvt, kv8 ? "int8" : "16-bit", (long long)hd, kv8 ? 4 : 2);
   if (kv16 && kv_floats != UINT64_MAX) kv_floats /= 2;
+  if (kv8 && kv_floats != UINT64_MAX && !llmc_checked_mul(kv_floats / (uint64_t)hd, (uint64_t)(hd / 4 + 1), &kv_floats))
+    kv_floats = UINT64_MAX;
   if (kv_floats > (uint64_t)h[LLMC_PLAN_BLOCK_FLOATS])
     return LLMC_ERROR(LLMC_DATA_LOSS, where,
                       "plan BLOCK_FLOATS = %lld is less than layers x 2 x block x heads x head_dim%s",
-                      (long long)h[LLMC_PLAN_BLOCK_FLOATS], kv16 ? " / 2" : "");
+                      (long long)h[LLMC_PLAN_BLOCK_FLOATS], kv16 ? " / 2" : kv8 ? " / head_dim x (head_dim / 4 + 1)" : "");
   const int64_t bs = h[LLMC_PLAN_BLOCK_SIZE];
   if (h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ] < (h[LLMC_PLAN_MAX_CONTEXT] + bs - 1) / bs)
     return LLMC_ERROR(LLMC_DATA_LOSS, where,

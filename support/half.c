@@ -1,6 +1,7 @@
-/* half.c: IEEE 754 binary16 and bfloat16 conversions, round to nearest even. */
+/* half.c: IEEE 754 binary16 and bfloat16 conversions, round to nearest even; the int8 KV row. */
 #include "llmc_support.h"
 
+#include <math.h>
 #include <string.h>
 
 static uint32_t bits_of(float f) {
@@ -51,4 +52,39 @@ uint16_t llmc_f32_to_f16(float f) {
   }
   uint32_t r = a + 0x0fffu + ((a >> 13) & 1u);
   return (uint16_t)(sign | ((r - 0x38000000u) >> 13));
+}
+
+/* The int8 KV cache's row (kv_i8.host.mlir does the same in the kernels,
+ * bit for bit): d = max|x| / 127, NaN when an x is NaN; q = x * (1 / d)
+ * rounded to nearest even by adding 1.5 * 2^23 and keeping the low byte of
+ * the sum's bits (0 where d is 0 or NaN; |x / d| <= 127 keeps the sum's ulp
+ * at 1, so the addition is the rounding). */
+static float i8_row_scale(const float *x, int64_t n) {
+  float amax = 0.0f;
+  for (int64_t i = 0; i < n; i++) {
+    float a = fabsf(x[i]);
+    if (a != a) amax = a;
+    else if (amax == amax && a > amax) amax = a;
+  }
+  return amax / 127.0f;
+}
+static int8_t i8_row_q(float x, float id) {
+  /* volatile: one rounding for the product, as the kernel's mulf, never an
+   * FMA with the addition (GNU C contracts across statements). */
+  volatile float y = x * id;
+  float m = y + 12582912.0f;
+  uint8_t b = (uint8_t)(bits_of(m) - 0x4B400000u);
+  return (int8_t)(b < 128 ? (int)b : (int)b - 256);
+}
+static float i8_row_inverse(float d) { return (d == d && d != 0.0f) ? 1.0f / d : 0.0f; }
+
+void llmc_i8_row_quantize(const float *x, int64_t n, int8_t *q, float *d) {
+  *d = i8_row_scale(x, n);
+  float id = i8_row_inverse(*d);
+  for (int64_t i = 0; i < n; i++) q[i] = i8_row_q(x[i], id);
+}
+
+void llmc_i8_row_round(float *x, int64_t n) {
+  float d = i8_row_scale(x, n), id = i8_row_inverse(d);
+  for (int64_t i = 0; i < n; i++) x[i] = (float)i8_row_q(x[i], id) * d;
 }

@@ -169,4 +169,11 @@ float llmc_bf16_to_f32(uint16_t h);
 uint16_t llmc_f32_to_f16(float f);
 uint16_t llmc_f32_to_bf16(float f);
 
+/* The int8 KV cache's rows (--kv-cache-dtype=int8): n values to n int8s
+ * and one scale d (symmetric, max|x| / 127, rounded to nearest even; a
+ * value reads back as q * d; kernels_templates/kv_i8.host.mlir does the
+ * same bit for bit), and a row rounded in place to what it reads back as. */
+void llmc_i8_row_quantize(const float *x, int64_t n, int8_t *q, float *d);
+void llmc_i8_row_round(float *x, int64_t n);
+
 #endif

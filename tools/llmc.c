@@ -173,7 +173,10 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
     else
       fprintf(stderr, "verify: %s: relative error %.3g (bound %.2g), max |compiled - interpreter| = %.3g "
                       "over %lld positions of %lld logits; greedy tokens %s\n",
-              contract == LLMC_VERIFY_KV16 ? "16-bit KV cache" : "int8 activations", r.max_rel_err, bound,
+              contract == LLMC_VERIFY_KV16  ? "16-bit KV cache"
+              : contract == LLMC_VERIFY_KV8 ? "int8 KV cache"
+                                            : "int8 activations",
+              r.max_rel_err, bound,
               r.max_abs_err, (long long)r.positions, (long long)vocab,
               r.first_mismatch < 0 ? "identical" : r.first_unexplained < 0 ? "differ at near-ties only" : "differ");
     if (!ok) s = LLMC_ERROR(LLMC_INTERNAL, "--verify", "the compiled model disagrees with the reference interpreter");
@@ -246,9 +249,10 @@ static const char compile_help_weights[] =
     "                           multiple of 256). Default none, but a GGUF's Q4_0,\n"
     "                           Q8_0 and K-quant tensors, and a GPTQ or AWQ checkpoint's,\n"
     "                           keep their layout\n"
-    "      --kv-cache-dtype=T   f32 (default), f16 or bf16: the KV cache's element type\n"
-    "                           (CPU targets; 16-bit halves its memory and the bytes\n"
-    "                           attention reads; f16 needs F16C)\n"
+    "      --kv-cache-dtype=T   f32 (default), f16, bf16 or int8: the KV cache's element\n"
+    "                           type (CPU targets; 16-bit halves its memory and the\n"
+    "                           bytes attention reads, int8 (a scale a head's row)\n"
+    "                           takes ~0.27 of f32's; f16 needs F16C)\n"
     "      --act-quant=A        int8 (default) or none: matmuls on int8/int4 weights\n"
     "                           quantize their activations to int8 in blocks of 32 and\n"
     "                           take integer dot products (llama.cpp's Q8_0 arithmetic;\n"
@@ -324,11 +328,12 @@ static int cmd_compile(int argc, char **argv) {
       case 'D': tuning_db_path = optarg; break;
       case 'C': quant_config_path = optarg; break;
       case 'Y':
-        if (strcmp(optarg, "int8") == 0 || strcmp(optarg, "fp8") == 0)
-          return llmc_cli_usage_error("compile", "--kv-cache-dtype=%s is not built yet (f32, f16 or bf16)", optarg);
-        if (!llmc_dtype_parse(optarg, &kv_dtype) ||
-            (kv_dtype != LLMC_DT_F32 && kv_dtype != LLMC_DT_F16 && kv_dtype != LLMC_DT_BF16))
-          return llmc_cli_usage_error("compile", "--kv-cache-dtype takes f32, f16 or bf16, not '%s'", optarg);
+        if (strcmp(optarg, "fp8") == 0)
+          return llmc_cli_usage_error("compile", "--kv-cache-dtype=%s is not built yet (f32, f16, bf16 or int8)", optarg);
+        if (strcmp(optarg, "int8") == 0) kv_dtype = LLMC_DT_I8;
+        else if (!llmc_dtype_parse(optarg, &kv_dtype) ||
+                 (kv_dtype != LLMC_DT_F32 && kv_dtype != LLMC_DT_F16 && kv_dtype != LLMC_DT_BF16))
+          return llmc_cli_usage_error("compile", "--kv-cache-dtype takes f32, f16, bf16 or int8, not '%s'", optarg);
         break;
       case 'A':
         if (strcmp(optarg, "int8") == 0) act_quant = LLMC_ACT_QUANT_AUTO;

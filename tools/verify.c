@@ -45,12 +45,13 @@ static void compare(const float *ref, const float *got, int64_t n, int64_t vocab
 
 llmc_verify_contract_t llmc_verify_contract(llmc_rt_t *rt, int int8_activation_calls) {
   if (int8_activation_calls) return LLMC_VERIFY_INT8_ACTS;
-  return llmc_rt_plan_value(rt, LLMC_PLAN_KV_DTYPE) != LLMC_PLAN_KV_F32 ? LLMC_VERIFY_KV16 : LLMC_VERIFY_EXACT;
+  int64_t kv = llmc_rt_plan_value(rt, LLMC_PLAN_KV_DTYPE);
+  return kv == LLMC_PLAN_KV_I8 ? LLMC_VERIFY_KV8 : kv != LLMC_PLAN_KV_F32 ? LLMC_VERIFY_KV16 : LLMC_VERIFY_EXACT;
 }
 
 bool llmc_verify_judge(const llmc_verify_result_t *r, llmc_verify_contract_t c, double *out_bound) {
   if (c != LLMC_VERIFY_EXACT) {
-    *out_bound = c == LLMC_VERIFY_KV16 ? 1e-3 : 0.05;
+    *out_bound = c == LLMC_VERIFY_KV16 ? 3e-3 : c == LLMC_VERIFY_KV8 ? 1e-2 : 0.05;
     return r->max_rel_err <= *out_bound && r->first_unexplained < 0;
   }
   *out_bound = 1e-4;
@@ -85,11 +86,12 @@ llmc_status_t *llmc_verify_greedy_with(const llmc_model_t *model, llmc_weight_lo
     for (int i = 0; i < len + steps; i++) positions[i] = i;
     s = llmc_interp_create(model->graph, lookup, lookup_ctx, ctx, &it);
   }
-  /* A 16-bit KV pool rounds what kv_write stores: the interpreter too. */
+  /* A 16-bit or int8 KV pool rounds what kv_write stores: the interpreter too. */
   if (!s) {
     int64_t kv = llmc_rt_plan_value(rt, LLMC_PLAN_KV_DTYPE);
     llmc_interp_set_kv_dtype(it, kv == LLMC_PLAN_KV_F16    ? LLMC_DT_F16
                                  : kv == LLMC_PLAN_KV_BF16 ? LLMC_DT_BF16
+                                 : kv == LLMC_PLAN_KV_I8   ? LLMC_DT_I8
                                                            : LLMC_DT_F32);
   }
   if (!s) s = llmc_rt_seq_create_empty(rt, &seq);

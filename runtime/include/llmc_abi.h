@@ -78,13 +78,20 @@ enum {
   LLMC_PLAN_WEIGHT_FLOATS,
   LLMC_PLAN_N_LAUNCHES,
   /* The KV pool's elements, llmc_plan_kv_dtype_t (16-bit values two to an
-   * f32 word: BLOCK_FLOATS is then half the elements; HEAD_DIM is even). */
+   * f32 word: BLOCK_FLOATS is then half the elements; HEAD_DIM is even;
+   * int8: a head's row is HEAD_DIM int8s then its f32 scale, HEAD_DIM / 4 + 1
+   * words; HEAD_DIM is a multiple of 4). */
   LLMC_PLAN_KV_DTYPE,
   LLMC_PLAN_META_LOGIT_ROWS, /* meta offset of logit_rows[1 + MAX_STEP_TOKENS] */
   LLMC_PLAN_HEADER_LEN
 };
 
-typedef enum { LLMC_PLAN_KV_F32 = 0, LLMC_PLAN_KV_F16 = 1, LLMC_PLAN_KV_BF16 = 2 } llmc_plan_kv_dtype_t;
+typedef enum {
+  LLMC_PLAN_KV_F32 = 0,
+  LLMC_PLAN_KV_F16 = 1,
+  LLMC_PLAN_KV_BF16 = 2,
+  LLMC_PLAN_KV_I8 = 3
+} llmc_plan_kv_dtype_t;
 
 /* After the header, each launch is:
  *   kernel index, extent_a, extent_b, t_min, t_max, n_args, then n_args

@@ -147,17 +147,38 @@ kv-cache)
       fail "a $t KV cache does not take half the bytes a token"
     "$E2E_CHECK" m/model.json $t --steps 24 --prompt-lens 1,9,33 --contract=kv16
   done
+  # --kv-cache-dtype=int8: a head's row is its int8s and an f32 scale (16 + 4
+  # bytes for head_dim 16, against 64 in f32); the interpreter quantizes its
+  # rows the same way (KV8 bound). Baseline x86-64 too: the rounding needs no
+  # SSE4.1 (no libm call in the kernels).
+  for t in x86-64-v3 x86-64; do
+    "$LLMC" compile m/model.json -o i8-$t --target=$t --kv-cache-dtype=int8 --verify 2>verify.txt
+    grep -q 'verify: int8 KV cache: relative error' verify.txt || fail "int8 --verify ($t): $(cat verify.txt)"
+    "$E2E_CHECK" m/model.json i8-$t --steps 24 --prompt-lens 1,9,33 --contract=kv8
+  done
+  [ "$(jq -r .kv_cache.dtype i8-x86-64/report.json)" = int8 ] || fail "report.json does not say the KV cache is int8"
+  [ "$(jq .memory.kv_bytes_per_token i8-x86-64/report.json)" -eq $(($(jq .memory.kv_bytes_per_token f32/report.json) * 20 / 64)) ] ||
+    fail "an int8 KV cache does not take 20 of f32's 64 bytes a head's row"
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o ex-i8 --target=host --kv-cache-dtype=int8
+  "$E2E_CHECK" "$SRC/examples/tiny-llama/model.json" ex-i8 --steps 8 --prompt-lens 5 --contract=kv8 \
+    --reference "$SRC/examples/tiny-llama/reference.json" --tol 0.05
   # The trained example keeps the PyTorch model's greedy tokens.
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" -o ex-bf16 --target=x86-64-v3 --kv-cache-dtype=bf16
   "$E2E_CHECK" "$SRC/examples/tiny-llama/model.json" ex-bf16 --steps 8 --prompt-lens 5 --contract=kv16 \
     --reference "$SRC/examples/tiny-llama/reference.json" --tol 0.05
-  # Refusals: GPUs have no 16-bit KV kernels yet, f16 needs F16C, int8/fp8 are not built.
+  # Refusals: GPUs have no 16-bit or int8 KV kernels yet, f16 needs F16C,
+  # int8 rows need a head_dim that is a multiple of 4, fp8 is not built.
   expect_error 65 "--kv-cache-dtype=f16 has no kernels for target 'sm_90a' yet" -- \
     "$LLMC" compile m/model.json -o x --kv-cache-dtype=f16 --target=host,sm_90a
   expect_error 65 "an f16 KV cache needs a target with F16C" -- \
     "$LLMC" compile m/model.json -o x --kv-cache-dtype=f16 --target=x86-64
-  expect_error 64 "--kv-cache-dtype=int8 is not built yet" -- "$LLMC" compile m/model.json -o x --kv-cache-dtype=int8
-  expect_error 64 "--kv-cache-dtype takes f32, f16 or bf16" -- "$LLMC" compile m/model.json -o x --kv-cache-dtype=f64
+  expect_error 65 "--kv-cache-dtype=int8 has no kernels for target 'sm_80' yet" -- \
+    "$LLMC" compile m/model.json -o x --kv-cache-dtype=int8 --target=host,sm_80
+  "$GEN_MODEL" hd6 --dim 12 --layers 1 --heads 2 --kv-heads 2 --hidden 16 --vocab 11 --seed 1
+  expect_error 65 "an int8 KV cache needs a head_dim that is a multiple of 4, not 6" -- \
+    "$LLMC" compile hd6/model.json -o x --kv-cache-dtype=int8
+  expect_error 64 "--kv-cache-dtype=fp8 is not built yet" -- "$LLMC" compile m/model.json -o x --kv-cache-dtype=fp8
+  expect_error 64 "--kv-cache-dtype takes f32, f16, bf16 or int8" -- "$LLMC" compile m/model.json -o x --kv-cache-dtype=f64
   [ ! -e x ] || fail "a refused compile left output"
   ;;
 determinism)

@@ -211,13 +211,15 @@ int main(int argc, char **argv) {
   double tol = 1e-4;
   const char *lens_arg = "1,7,23", *reference = NULL;
   double tie_margin = 0;
-  bool int8_acts = false; /* a statistical contract (int8 activations or a 16-bit KV cache) */
+  bool int8_acts = false; /* a statistical contract (int8 activations or a 16-bit or int8 KV cache) */
   llmc_verify_contract_t contract = LLMC_VERIFY_EXACT;
   for (int i = 3; i < argc; i++) {
     if (strncmp(argv[i], "--contract=", 11) == 0) {
       const char *c = argv[i] + 11;
-      contract = !strcmp(c, "kv16") ? LLMC_VERIFY_KV16 : !strcmp(c, "int8-activations") ? LLMC_VERIFY_INT8_ACTS
-                                                                                       : LLMC_VERIFY_EXACT;
+      contract = !strcmp(c, "kv16")               ? LLMC_VERIFY_KV16
+                 : !strcmp(c, "kv8")              ? LLMC_VERIFY_KV8
+                 : !strcmp(c, "int8-activations") ? LLMC_VERIFY_INT8_ACTS
+                                                  : LLMC_VERIFY_EXACT;
       int8_acts = contract != LLMC_VERIFY_EXACT;
       continue;
     }

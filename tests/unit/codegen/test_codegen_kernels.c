@@ -1083,17 +1083,31 @@ static void set_meta(int32_t *meta) {
 }
 
 /* The KV pool's element types (--kv-cache-dtype): the helper that stores
- * and reads a head's row, and the rounding a 16-bit pool applies. */
-enum { KV_F32, KV_F16, KV_BF16 };
-static const char *const kv_helpers[] = {"kv_f32", "kv_f16", "kv_bf16"};
+ * and reads a head's row, and the rounding a 16-bit pool applies. An int8
+ * pool's row is P_HD int8s and a scale, P_RW words (kv_i8.host.mlir). */
+enum { KV_F32, KV_F16, KV_BF16, KV_I8, KV_TYPES };
+static const char *const kv_helpers[] = {"kv_f32", "kv_f16", "kv_bf16", "kv_i8"};
+enum { P_RW = P_HD / 4 + 1 };
 
 static void mb_kv(module_builder_t *mb, const char *name, int kvt) {
-  char hd[16], half[16];
+  char hd[16], half[16], qw[16], rw[16];
   snprintf(hd, sizeof hd, "%d", P_HD);
   snprintf(half, sizeof half, "%d", P_HD / 2);
+  snprintf(qw, sizeof qw, "%d", P_HD / 4);
+  snprintf(rw, sizeof rw, "%d", P_RW);
   if (kvt == KV_F32) mb_add(mb, kv_helpers[kvt], "NAME", name, "HEAD_DIM", hd, NULL);
+  else if (kvt == KV_I8) mb_add(mb, kv_helpers[kvt], "NAME", name, "HEAD_DIM", hd, "Q_WORDS", qw, "ROW_WORDS", rw, NULL);
   else mb_add(mb, kv_helpers[kvt], "NAME", name, "HEAD_DIM", hd, "HALF_HD", half, NULL);
 }
+
+/* The pool's f32 words for P_POOL blocks of P_BF elements. */
+static int64_t kv_pool_words(int kvt) {
+  return kvt == KV_F32 ? P_POOL * P_BF : kvt == KV_I8 ? P_POOL * P_BF / P_HD * P_RW : P_POOL * P_BF / 2;
+}
+
+/* An int8 pool's row holding element e (a row's first): its int8s and scale. */
+static int8_t *kv_i8_row(float *pool, int64_t e) { return (int8_t *)(pool + e / P_HD * P_RW); }
+static float *kv_i8_scale(float *pool, int64_t e) { return pool + e / P_HD * P_RW + P_HD / 4; }
 
 static uint16_t kv_round(int kvt, float x) { return kvt == KV_F16 ? llmc_f32_to_f16(x) : llmc_f32_to_bf16(x); }
 static float kv_widen(int kvt, uint16_t h) { return kvt == KV_F16 ? llmc_f16_to_f32(h) : llmc_bf16_to_f32(h); }
@@ -1120,11 +1134,11 @@ static bool host_kv_ok(int kvt) {
  * of them), every other element of the pool untouched. */
 static void test_kv_write(void **state) {
   (void)state;
-  char kvd[16], bf[16], hd[16], rh[16], name[6][32];
+  char kvd[16], bf[16], hd[16], rh[16], name[2 * KV_TYPES][32];
   paged_params(kvd, bf, hd, rh);
   module_builder_t mb;
   mb_init(&mb);
-  for (int kvt = 0; kvt < 3; kvt++)
+  for (int kvt = 0; kvt < KV_TYPES; kvt++)
     for (int rope = 0; rope < 2; rope++) {
       char *n = name[kvt * 2 + rope];
       snprintf(n, 32, "kvw%d%s", kvt, rope ? "_rope" : "");
@@ -1137,16 +1151,22 @@ static void test_kv_write(void **state) {
     }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
-  for (int kvt = 0; kvt < 3; kvt++)
+  for (int kvt = 0; kvt < KV_TYPES; kvt++)
     for (int rope = 0; rope < 2; rope++) {
       if (!host_kv_ok(kvt)) continue;
       uint64_t rng = 17;
       bufs_t b;
       const int64_t k_off = 3, v_off = k_off + P_T * P_KVD;
-      const int64_t pool_words = kvt == KV_F32 ? P_POOL * P_BF : P_POOL * P_BF / 2;
+      const int64_t pool_words = kv_pool_words(kvt);
       bufs_alloc(&b, v_off + P_T * P_KVD, 1, pool_words, M_INTS);
       fill(b.act + k_off, 2 * P_T * P_KVD, &rng, -1, 1);
       fill(b.kv, pool_words, &rng, 5, 6);
+      if (kvt == KV_I8) { /* v rows the int8 scale must survive: zeros (d = 0), a NaN, an infinity, a wide one */
+        for (int j = 0; j < P_HD; j++) b.act[v_off + 0 * P_KVD + j] = 0.0f;
+        b.act[v_off + 1 * P_KVD + P_HD + 3] = NAN;
+        b.act[v_off + 2 * P_KVD + 5] = INFINITY;
+        b.act[v_off + 3 * P_KVD + P_HD + 7] = 1e30f;
+      }
       set_meta(b.meta);
       float *want = malloc(sizeof(float) * (size_t)pool_words);
       memcpy(want, b.kv, sizeof(float) * (size_t)pool_words);
@@ -1158,7 +1178,14 @@ static void test_kv_write(void **state) {
         int blk = p_tables[p_seq[t]][p_pos[t] / P_BS], slot = p_pos[t] % P_BS;
         for (int j = 0; j < P_KVD; j++) {
           float k = rope ? k_rot[t * P_KVD + j] : b.act[k_off + t * P_KVD + j], v = b.act[v_off + t * P_KVD + j];
-          if (kvt == KV_F32) {
+          if (kvt == KV_I8) {
+            if (j % P_HD) continue; /* a head's row at a time: */
+            float kr[P_HD];
+            for (int d = 0; d < P_HD; d++) kr[d] = rope ? k_rot[t * P_KVD + j + d] : b.act[k_off + t * P_KVD + j + d];
+            int64_t ek = kv_at(blk, layer, 0, slot, j), ev = kv_at(blk, layer, 1, slot, j);
+            llmc_i8_row_quantize(kr, P_HD, kv_i8_row(want, ek), kv_i8_scale(want, ek));
+            llmc_i8_row_quantize(b.act + v_off + t * P_KVD + j, P_HD, kv_i8_row(want, ev), kv_i8_scale(want, ev));
+          } else if (kvt == KV_F32) {
             want[kv_at(blk, layer, 0, slot, j)] = k;
             want[kv_at(blk, layer, 1, slot, j)] = v;
           } else {
@@ -1174,6 +1201,19 @@ static void test_kv_write(void **state) {
         assert_memory_equal(b.kv, want, sizeof(float) * (size_t)pool_words);
       } else if (kvt == KV_F32) {
         expect_close(b.kv, want, pool_words, "kv_write with rope");
+      } else if (kvt == KV_I8) { /* the rotations' last bits may move a q by one step, and d by an ulp */
+        for (int64_t e = 0; e < P_POOL * P_BF; e += P_HD) {
+          const int8_t *gq = kv_i8_row(b.kv, e), *wq = kv_i8_row(want, e);
+          float gd = *kv_i8_scale(b.kv, e), wd = *kv_i8_scale(want, e);
+          if (!memcmp(gq, wq, P_HD) && !memcmp(&gd, &wd, 4)) continue; /* (untouched rows hold any bits) */
+          for (int d = 0; d < P_HD; d++) {
+            float g = gq[d] * gd, w = wq[d] * wd;
+            if (!(fabsf(g - w) <= 1.001f * wd + 1e-6f)) {
+              print_error("%s[%lld]: got %g want %g\n", name[kvt * 2 + rope], (long long)(e + d), g, w);
+              fail();
+            }
+          }
+        }
       } else { /* the C and MLIR rotations may differ in the last f32 bit: a 16-bit ulp at most */
         const uint16_t *got16 = (const uint16_t *)b.kv;
         for (int64_t e = 0; e < 2 * pool_words; e++) {
@@ -1192,15 +1232,15 @@ static void test_kv_write(void **state) {
 }
 
 /* The attention kernel with its exp and scores helpers for `lanes` (4, 8,
- * 16), in token slots of tq, into mb; the kernel's parameters follow (key,
- * value, ..., NULL), HEAD_DIM, BLOCK_SIZE, N_HEADS and N_KV_HEADS among
- * them. */
+ * 16), in token slots of tq, its scores times their rows' scales where
+ * `scaled` (kv_i8), into mb; the kernel's parameters follow (key, value,
+ * ..., NULL), HEAD_DIM, BLOCK_SIZE, N_HEADS and N_KV_HEADS among them. */
 static const int att_lanes[3] = {4, 8, 16};
-static void mb_attention(module_builder_t *mb, const char *name, int lanes, int tq, ...) {
+static void mb_attention(module_builder_t *mb, const char *name, int lanes, int tq, int scaled, ...) {
   const char *kv[2 * 16 + 1], *hd = NULL, *bs = NULL, *heads = NULL, *kv_heads = NULL;
   int n = 0;
   va_list ap;
-  va_start(ap, tq);
+  va_start(ap, scaled);
   for (const char *k; (k = va_arg(ap, const char *)) && n < 2 * 14;) {
     const char *v = va_arg(ap, const char *);
     if (strcmp(k, "HEAD_DIM") == 0) hd = v;
@@ -1221,7 +1261,7 @@ static void mb_attention(module_builder_t *mb, const char *name, int lanes, int 
   snprintf(l, sizeof l, "%d", lanes);
   snprintf(pad, sizeof pad, "%d", (b + lanes - 1) / lanes * lanes);
   mb_add(mb, "exp_vec", "NAME", name, "W", l, "HI", "0.0", NULL);
-  check_ok(llmc_attention_qk_generate(name, lanes, atoi(hd), atoi(hd) * atoi(kv_heads), &mb->text));
+  check_ok(llmc_attention_qk_generate(name, lanes, atoi(hd), atoi(hd) * atoi(kv_heads), scaled, &mb->text));
   llmc_template_param_t params[20];
   int np = 0;
   params[np++] = (llmc_template_param_t){"NAME", name};
@@ -1240,13 +1280,13 @@ static void mb_attention(module_builder_t *mb, const char *name, int lanes, int 
  * scores wider than the block: its slots clamped, its lanes masked). */
 static void test_attention(void **state) {
   (void)state;
-  char kvd[16], bf[16], scale[11], hd[16], rh[16], name[6][32];
+  char kvd[16], bf[16], scale[11], hd[16], rh[16], name[2 * KV_TYPES][32];
   paged_params(kvd, bf, hd, rh);
   const float sc = 1.0f / sqrtf((float)P_HD);
   llmc_template_f32_literal(sc, scale);
   module_builder_t mb;
   mb_init(&mb);
-  for (int kvt = 0; kvt < 3; kvt++)
+  for (int kvt = 0; kvt < KV_TYPES; kvt++)
     for (int rope = 0; rope < 2; rope++) {
       char *n = name[kvt * 2 + rope];
       snprintf(n, 32, "attn%d%s", kvt, rope ? "_rope" : "");
@@ -1254,20 +1294,20 @@ static void test_attention(void **state) {
       /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
       mb_rot(&mb, n, hd, 10000.0f, "0", rh);
       mb_kv(&mb, n, kvt);
-      mb_attention(&mb, n, att_lanes[(kvt + rope) % 3], 2 << ((kvt + 2 * rope) % 3), "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
+      mb_attention(&mb, n, att_lanes[(kvt + rope) % 3], 2 << ((kvt + 2 * rope) % 3), kvt == KV_I8, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
                    "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", rope ? "1" : "0",
                    "WINDOW", "0", "SOFTCAP", "0.0", NULL);
     }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
-  for (int kvt = 0; kvt < 3; kvt++)
+  for (int kvt = 0; kvt < KV_TYPES; kvt++)
     for (int rope = 0; rope < 2; rope++) {
       if (!host_kv_ok(kvt)) continue;
       uint64_t rng = 19;
       bufs_t b;
       const int R = P_H * P_HD;
       const int64_t q_off = 5, o_off = q_off + P_T * R + 3;
-      const int64_t pool_words = kvt == KV_F32 ? P_POOL * P_BF : P_POOL * P_BF / 2;
+      const int64_t pool_words = kv_pool_words(kvt);
       bufs_alloc(&b, o_off + P_T * R, 1, pool_words, M_INTS);
       fill(b.act + q_off, P_T * R, &rng, -2, 2);
       /* The pool's values, as the kernel reads them. */
@@ -1275,6 +1315,11 @@ static void test_attention(void **state) {
       fill(pool, P_POOL * P_BF, &rng, -2, 2);
       if (kvt == KV_F32) {
         memcpy(b.kv, pool, sizeof(float) * P_POOL * P_BF);
+      } else if (kvt == KV_I8) { /* rows of int8s and their scale; the values they stand for */
+        for (int64_t e = 0; e < P_POOL * P_BF; e += P_HD) {
+          llmc_i8_row_quantize(pool + e, P_HD, kv_i8_row(b.kv, e), kv_i8_scale(b.kv, e));
+          for (int d = 0; d < P_HD; d++) pool[e + d] = kv_i8_row(b.kv, e)[d] * *kv_i8_scale(b.kv, e);
+        }
       } else {
         uint16_t *kv16 = (uint16_t *)b.kv;
         for (int64_t e = 0; e < P_POOL * P_BF; e++) {
@@ -1345,7 +1390,7 @@ static void test_attention_shapes(void **state) {
       llmc_template_f32_literal(1.0f / sqrtf((float)hd), v[5]);
       mb_rot(&mb, n, v[0], 10000.0f, "0", v[1]);
       mb_add(&mb, "kv_f32", "NAME", n, "HEAD_DIM", v[0], NULL);
-      mb_attention(&mb, n, att_lanes[(i + j) % 3], 2 << (i % 3), "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0],
+      mb_attention(&mb, n, att_lanes[(i + j) % 3], 2 << (i % 3), 0, "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0],
                    "BLOCK_SIZE", "16", "BLOCK_FLOATS", v[3], "MAX_BLOCKS", v[4], "SCALE", v[5], "ROPE", "0", "WINDOW",
                    "0", "SOFTCAP", "0.0", NULL);
     }
@@ -1438,7 +1483,7 @@ static char *all_families_module(void) {
          "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", NULL);
   mb_rot(&mb, "attn", "16", 10000.0f, "1", "8");
   mb_add(&mb, "kv_f32", "NAME", "attn", "HEAD_DIM", "16", NULL);
-  mb_attention(&mb, "attn", 16, 8, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16", "BLOCK_SIZE", "16",
+  mb_attention(&mb, "attn", 16, 8, 0, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16", "BLOCK_SIZE", "16",
                "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0",
                NULL);
   llmc_buf_printf(&mb.text, "}\n");

@@ -119,12 +119,13 @@ static void test_kinds(void **state) {
   expect_error(llmc_rt_plan_validate("model.so", &m, &ix), LLMC_DATA_LOSS, "kind table");
 }
 
-/* The KV pool's element type: 16-bit pools take half the words a block,
- * need an even head_dim, and nothing else is a type. */
+/* The KV pool's element type: 16-bit pools take half the words a block and
+ * need an even head_dim; int8 pools HEAD_DIM / 4 + 1 words a row of
+ * HEAD_DIM, a multiple of 4; nothing else is a type. */
 static void test_kv_dtype(void **state) {
   (void)state;
-  plan[LLMC_PLAN_KV_DTYPE] = 3;
-  expect_error(validate(), LLMC_DATA_LOSS, "plan header KV_DTYPE = 3 is outside [0, 2]");
+  plan[LLMC_PLAN_KV_DTYPE] = 4;
+  expect_error(validate(), LLMC_DATA_LOSS, "plan header KV_DTYPE = 4 is outside [0, 3]");
   reset(NULL);
   plan[LLMC_PLAN_KV_DTYPE] = 2; /* bf16: BLOCK_FLOATS may be half */
   plan[LLMC_PLAN_BLOCK_FLOATS] /= 2;
@@ -134,7 +135,17 @@ static void test_kv_dtype(void **state) {
   reset(NULL);
   plan[LLMC_PLAN_KV_DTYPE] = 1;
   plan[LLMC_PLAN_HEAD_DIM] = D - 1;
-  expect_error(validate(), LLMC_DATA_LOSS, "KV_DTYPE = 1 (16-bit) with an odd HEAD_DIM");
+  expect_error(validate(), LLMC_DATA_LOSS, "KV_DTYPE = 1 (16-bit) with HEAD_DIM = 3, not a multiple of 2");
+  reset(NULL);
+  plan[LLMC_PLAN_KV_DTYPE] = 3; /* int8: 2 x 4 rows of D = 4, two words each */
+  plan[LLMC_PLAN_BLOCK_FLOATS] = 2 * 4 * (D / 4 + 1);
+  assert_null(validate());
+  plan[LLMC_PLAN_BLOCK_FLOATS] -= 1;
+  expect_error(validate(), LLMC_DATA_LOSS, "head_dim / head_dim x (head_dim / 4 + 1)");
+  reset(NULL);
+  plan[LLMC_PLAN_KV_DTYPE] = 3;
+  plan[LLMC_PLAN_HEAD_DIM] = D - 2;
+  expect_error(validate(), LLMC_DATA_LOSS, "KV_DTYPE = 3 (int8) with HEAD_DIM = 2, not a multiple of 4");
 }
 
 static void test_digest(void **state) {

@@ -66,6 +66,39 @@ static void test_half(void **state) {
   assert_int_equal(llmc_f32_to_f16(1e6f), 0x7c00);
 }
 
+/* The int8 KV row: d = max|x| / 127, q rounded to nearest even (ties to
+ * even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2), the extremes at +-127; a zero row
+ * has d = 0 and q = 0; a NaN makes d NaN (the row reads back as NaNs); the
+ * in-place rounding is q * d. */
+static void test_i8_row(void **state) {
+  (void)state;
+  const float x[8] = {127.0f, -127.0f, 0.5f, 1.5f, 2.5f, -2.5f, 3.49f, -0.0f};
+  int8_t q[8];
+  float d;
+  llmc_i8_row_quantize(x, 8, q, &d);
+  assert_true(d == 1.0f);
+  const int8_t want[8] = {127, -127, 0, 2, 2, -2, 3, 0};
+  assert_memory_equal(q, want, 8);
+  float r[8];
+  memcpy(r, x, sizeof r);
+  llmc_i8_row_round(r, 8);
+  for (int i = 0; i < 8; i++) assert_true(r[i] == (float)want[i]);
+  const float y[4] = {0.02f, -0.01f, 0.0f, 0.005f}; /* d = 0.02 / 127: x * (1 / d), not x / d */
+  llmc_i8_row_quantize(y, 4, q, &d);
+  assert_true(d == 0.02f / 127.0f);
+  assert_int_equal(q[0], 127);
+  assert_int_equal(q[1], (int)nearbyintf(-0.01f * (1.0f / d)));
+  const float z[4] = {0};
+  llmc_i8_row_quantize(z, 4, q, &d);
+  assert_true(d == 0.0f && q[0] == 0 && q[3] == 0);
+  const float n[4] = {1.0f, NAN, -3.0f, 2.0f};
+  llmc_i8_row_quantize(n, 4, q, &d);
+  assert_true(isnan(d));
+  float nr[4] = {1.0f, NAN, -3.0f, 2.0f};
+  llmc_i8_row_round(nr, 4);
+  for (int i = 0; i < 4; i++) assert_true(isnan(nr[i]));
+}
+
 static void test_atomic_write(void **state) {
   (void)state;
   char path[] = "/tmp/llmc_test_atomicXXXXXX";
@@ -254,7 +287,7 @@ static void test_kquant_quantize(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_chain), cmocka_unit_test(test_checked),
-      cmocka_unit_test(test_arena),        cmocka_unit_test(test_half),
+      cmocka_unit_test(test_arena),        cmocka_unit_test(test_half), cmocka_unit_test(test_i8_row),
       cmocka_unit_test(test_atomic_write), cmocka_unit_test(test_quoting),
       cmocka_unit_test(test_path_confine), cmocka_unit_test(test_strmap),
       cmocka_unit_test(test_kquant_from_ggml), cmocka_unit_test(test_kquant_quantize),
