@@ -45,7 +45,7 @@ static void emit_slice(llmc_buf_t *o, const char *out, const char *p, int64_t of
 /* kvd > 0: @NAME_qk_full(kv, q, base), the chunk wholly inside the
  * attended slots, rows at base + j * kvd (constant offsets); else @NAME_qk,
  * slots clamped. */
-static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t kvd, bool scaled) {
+static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t kvd) {
   int64_t slices = hd / L, rem = hd % L; /* whole L-lane slices of the head dim, and what is left */
   int bits = 0;
   while ((1 << bits) < L) bits++;
@@ -137,15 +137,6 @@ static void emit_qk(llmc_buf_t *o, const char *name, int L, int64_t hd, int64_t 
                       level, i, L);
     }
   }
-  if (scaled) { /* rows with a scale (kv_i8): a score is its sum of products times its row's scale */
-    for (int j = 0; j < L; j++)
-      llmc_buf_printf(o, "  %%sc%d = func.call @%s_kv_scale(%%kv, %%r%d) : (memref<?xf32>, index) -> f32\n", j, name, j);
-    llmc_buf_printf(o, "  %%scales = vector.from_elements ");
-    for (int j = 0; j < L; j++) llmc_buf_printf(o, "%s%%sc%d", j ? ", " : "", j);
-    llmc_buf_printf(o, " : vector<%dxf32>\n  %%scaled = arith.mulf %%v%d_0, %%scales : vector<%dxf32>\n", L, level, L);
-    llmc_buf_printf(o, "  return %%scaled : vector<%dxf32>\n}\n", L);
-    return;
-  }
   llmc_buf_printf(o, "  return %%v%d_0 : vector<%dxf32>\n}\n", level, L);
 }
 
@@ -191,14 +182,14 @@ static void emit_hmax(llmc_buf_t *o, const char *name, int L) {
 }
 
 llmc_status_t *llmc_attention_qk_generate(const char *name, int64_t lanes, int64_t head_dim, int64_t kvd,
-                                          bool scaled, llmc_buf_t *out) {
+                                          llmc_buf_t *out) {
   if ((lanes != 4 && lanes != 8 && lanes != 16) || head_dim < 1 || head_dim > 1024 || kvd < head_dim)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "attention: bad lanes %lld, head dim %lld or KV row %lld", (long long)lanes,
                       (long long)head_dim, (long long)kvd);
   llmc_buf_printf(out, "// %s: scores %lld positions at a time, head dim %lld (codegen/attention_host.c)\n", name,
                   (long long)lanes, (long long)head_dim);
-  emit_qk(out, name, (int)lanes, head_dim, 0, scaled);
-  emit_qk(out, name, (int)lanes, head_dim, kvd, scaled);
+  emit_qk(out, name, (int)lanes, head_dim, 0);
+  emit_qk(out, name, (int)lanes, head_dim, kvd);
   emit_in(out, name, (int)lanes);
   emit_hmax(out, name, (int)lanes);
   return NULL;
@@ -209,8 +200,8 @@ llmc_status_t *llmc_attention_host_generate(const llmc_kinstance_t *inst, const 
   params[0] = (llmc_template_param_t){"NAME", name};
   memcpy(params + 1, inst->params, sizeof(llmc_template_param_t) * (size_t)inst->n);
   int64_t hd = llmc_kinstance_int(inst, "HEAD_DIM");
-  bool scaled = inst->helper[1] && strcmp(inst->helper[1], "kv_i8") == 0;
-  LLMC_RETURN_IF_ERROR(llmc_attention_qk_generate(name, llmc_kinstance_int(inst, "L"), hd,
-                                                  hd * llmc_kinstance_int(inst, "N_KV_HEADS"), scaled, out));
+  /* qk_full's rows are READ_KVD apart: the pool's KVD, or a stage's HEAD_DIM. */
+  LLMC_RETURN_IF_ERROR(
+      llmc_attention_qk_generate(name, llmc_kinstance_int(inst, "L"), hd, llmc_kinstance_int(inst, "READ_KVD"), out));
   return llmc_template_instantiate("attention", "host", params, inst->n + 1, out);
 }

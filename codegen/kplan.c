@@ -169,6 +169,12 @@ static llmc_status_t *kv_facts(llmc_kplan_t *p, const llmc_kplan_options_t *o) {
   if (p->kv_dtype == LLMC_DT_I8 && p->head_dim % 4)
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "an int8 KV cache needs a head_dim that is a multiple of 4, not %lld",
                       (long long)p->head_dim);
+  if (p->kv_dtype == LLMC_DT_I8 && LLMC_KV_STAGE_FLOATS(o->block_size, p->head_dim) * 4 > LLMC_KV_STAGE_MAX_BYTES)
+    return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype",
+                      "an int8 KV cache's attention stages a block of %lld x 2 rows of %lld on its stack: at most %d KiB "
+                      "(a --block-size of at most %lld)",
+                      (long long)o->block_size, (long long)p->head_dim, LLMC_KV_STAGE_MAX_BYTES / 1024,
+                      (long long)(LLMC_KV_STAGE_MAX_BYTES / 4 / 2 / p->head_dim));
   if (p->kv_dtype != LLMC_DT_F32 && p->head_dim % 2)
     return LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "a 16-bit KV cache needs an even head_dim, not %lld",
                       (long long)p->head_dim);

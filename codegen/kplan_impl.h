@@ -82,13 +82,12 @@ LLMC_MUST_USE llmc_status_t *llmc_gemm_q8_host_generate(const llmc_kinstance_t *
 
 /* attention_host.c: the CPU attention (attention.host.mlir and the helpers
  * of its lane count); and those helpers alone (@NAME_qk, _qk_full, _in,
- * _hmax; kvd: a position's K row, N_KV_HEADS * HEAD_DIM; scaled: the pool's
- * rows have a scale, @NAME_kv_scale, that multiplies each score: kv_i8), for
+ * _hmax; kvd: a position's K row, N_KV_HEADS * HEAD_DIM), for
  * tests that instantiate the template themselves. */
 LLMC_MUST_USE llmc_status_t *llmc_attention_host_generate(const llmc_kinstance_t *inst, const char *name,
                                                           llmc_buf_t *out);
 LLMC_MUST_USE llmc_status_t *llmc_attention_qk_generate(const char *name, int64_t lanes, int64_t head_dim,
-                                                        int64_t kvd, bool scaled, llmc_buf_t *out);
+                                                        int64_t kvd, llmc_buf_t *out);
 
 /* gemv_warp.c: the warp-per-rows GEMV generator (a llmc_kinstance_t.generate). */
 LLMC_MUST_USE llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);

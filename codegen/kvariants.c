@@ -250,6 +250,11 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
           helper_put_int(x, out, 1, "Q_WORDS", p->head_dim / 4);
           helper_put_int(x, out, 1, "ROW_WORDS", p->head_dim / 4 + 1);
         }
+        if (v->op == LLMC_OP_ATTENTION) { /* int8 blocks are read from a stage of f32 rows (kv_i8) */
+          bool staged = p->kv_dtype == LLMC_DT_I8;
+          put_int(x, out, "READ_KVD", staged ? p->head_dim : p->kv_dim);
+          put_int(x, out, "STAGE_FLOATS", staged ? LLMC_KV_STAGE_FLOATS(p->block_size, p->head_dim) : 1);
+        }
       }
       return;
     }

@@ -226,6 +226,12 @@ typedef struct {
   const llmc_tuning_db_t *tuning_db; /* nullable */
 } llmc_kplan_options_t;
 
+/* The f32 stage host attention converts an int8 pool's block into (a
+ * block's K and V rows of one KV head, kv_i8.host.mlir), and the most
+ * bytes of stack kplan lets it take. */
+#define LLMC_KV_STAGE_FLOATS(block_size, head_dim) (2 * (block_size) * (head_dim))
+#define LLMC_KV_STAGE_MAX_BYTES (256 * 1024)
+
 typedef struct {
   llmc_arena_t *arena;
   const llmc_ir_graph_t *graph;

@@ -48,9 +48,7 @@ int llmc_ggml_type_block(uint32_t type) {
   return i < 0 ? 0 : type_table[i].block;
 }
 
-bool llmc_ggml_type_readable(uint32_t type) {
-  return type_index(type) >= 0 && type != LLMC_GGML_Q2_K && type != LLMC_GGML_Q3_K;
-}
+bool llmc_ggml_type_readable(uint32_t type) { return type_index(type) >= 0; }
 
 struct llmc_gguf_kv {
   const char *key;
@@ -543,6 +541,51 @@ static void dequant_block256(uint32_t type, const uint8_t *b, float *y) {
   llmc_kquant_dequant_row(bits, values, header, LLMC_KQUANT_BLOCK, y);
 }
 
+/* Q2_K {scales[16], qs[64], d, dmin}: sixteen groups of 16 values, each
+ * d * (scale & 15) * q - dmin * (scale >> 4) with q two bits; Q3_K
+ * {hmask[32], qs[64], scales[12], d}: sixteen groups of 16, each
+ * d * (s - 32) * (q - 4 * !high bit) with q two bits and s a 6-bit scale
+ * packed as ggml packs it (low nibbles of bytes 0-7, high bit pairs in bytes
+ * 8-11). Both walk their 256 values as two halves of 128: in a half, the
+ * 32 bytes of qs hold four 2-bit planes (shift 0, 2, 4, 6), each plane two
+ * groups (bytes 0-15, 16-31); Q3_K's high bits are plane j's bit of hmask.
+ * The arithmetic is ggml's dequantize_row_q2_K / _q3_K, operation for
+ * operation (tests/tools/llama_ref.c dequant checks it bit for bit). */
+static void dequant_q2_k(const uint8_t *b, float *y) {
+  const uint8_t *scales = b, *q = b + 16;
+  float d = half_at(b + 80), dmin = half_at(b + 82);
+  int is = 0;
+  for (int n = 0; n < 256; n += 128, q += 32)
+    for (int shift = 0; shift < 8; shift += 2)
+      for (int half = 0; half < 2; half++) {
+        uint8_t sc = scales[is++];
+        float dl = d * (float)(sc & 0xF), ml = dmin * (float)(sc >> 4);
+        for (int l = 0; l < 16; l++) *y++ = dl * (float)((q[l + 16 * half] >> shift) & 3) - ml;
+      }
+}
+
+static void dequant_q3_k(const uint8_t *b, float *y) {
+  const uint8_t *hm = b, *q = b + 32, *packed = b + 96;
+  float d = half_at(b + 108);
+  int8_t scales[16];
+  for (int j = 0; j < 16; j++) {
+    int low = j < 8 ? packed[j] & 0xF : packed[j - 8] >> 4;
+    int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
+    scales[j] = (int8_t)((low | high << 4) - 32);
+  }
+  int is = 0;
+  uint8_t m = 1;
+  for (int n = 0; n < 256; n += 128, q += 32)
+    for (int shift = 0; shift < 8; shift += 2, m = (uint8_t)(m << 1))
+      for (int half = 0; half < 2; half++) {
+        float dl = d * (float)scales[is++];
+        for (int l = 0; l < 16; l++) {
+          int k = l + 16 * half;
+          *y++ = dl * (float)(((q[k] >> shift) & 3) - ((hm[k] & m) ? 0 : 4));
+        }
+      }
+}
+
 void llmc_gguf_tensor_to_f32(const llmc_gguf_tensor_t *t, uint64_t first, uint64_t n, float *out) {
   int ti = type_index(t->type);
   uint64_t block = (uint64_t)type_table[ti].block, bytes = (uint64_t)type_table[ti].bytes;
@@ -558,6 +601,8 @@ void llmc_gguf_tensor_to_f32(const llmc_gguf_tensor_t *t, uint64_t first, uint64
         break;
       }
       case LLMC_GGML_Q6_K: case LLMC_GGML_Q4_K: case LLMC_GGML_Q5_K: dequant_block256(t->type, p, out + i); break;
+      case LLMC_GGML_Q2_K: dequant_q2_k(p, out + i); break;
+      case LLMC_GGML_Q3_K: dequant_q3_k(p, out + i); break;
       default: dequant_block32(t->type, p, out + i); break;
     }
   }

@@ -67,7 +67,7 @@ const char *llmc_ggml_type_name(uint32_t type);
 /* Elements per block of the type (1 for F32/F16/BF16); 0 when unknown. */
 int llmc_ggml_type_block(uint32_t type);
 /* Whether llmc_gguf_tensor_to_f32 reads the type (F32, F16, BF16, Q4_0, Q4_1,
- * Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K). */
+ * Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: every type of the table). */
 bool llmc_ggml_type_readable(uint32_t type);
 
 #define LLMC_GGUF_MAX_DIMS 4

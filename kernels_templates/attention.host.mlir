@@ -12,9 +12,13 @@
 //           L (the scores' lanes: 4, 8 or 16), BLOCK_PAD (BLOCK_SIZE
 //           rounded up to a multiple of L), TQ (token slots a tile: even),
 //           ROWS (TQ/2 x the GQA group's heads: a segment's rows), T_ARG
-//           (where the step's token count T is in args)
+//           (where the step's token count T is in args), READ_KVD and
+//           STAGE_FLOATS (where a block's rows are read: the pool, KVD
+//           apart, and 1; or a stack stage of 2 x BLOCK_SIZE rows HEAD_DIM
+//           apart its kv helper fills, kv_i8)
 //   helpers: the rotation (@NAME_cs, _pair, _apply: rope_rot.host.mlir),
-//           the pool's rows (@NAME_kv_row: kv_f32 / kv_f16 / kv_bf16), the
+//           the pool's rows (@NAME_kv_block, @NAME_kv_row: kv_f32 / kv_f16 /
+//           kv_bf16 / kv_i8), the
 //           exp (@NAME_exp: exp_vec.host.mlir, W = L), the scores of L
 //           positions (@NAME_qk, _qk_full, _in, _hmax: attention_host.c)
 //   args:   [q_off (act), out_off (act), positions_off, seq_off,
@@ -30,7 +34,9 @@
 // slot j % BLOCK_SIZE, at the offsets llmc_abi.h gives for kind 0 (K) / 1 (V),
 // in KV elements (BLOCK_FLOATS counts elements: f32 words, or 16-bit values
 // with --kv-cache-dtype=f16|bf16), each row read and widened to f32 by
-// @NAME_kv_row (the kv_f32, kv_f16 or kv_bf16 helper).
+// @NAME_kv_row (the kv_f32, kv_f16 or kv_bf16 helper); an int8 pool's block
+// is first converted into the stage (kv_i8's @NAME_kv_block) and its rows
+// read from there.
 //
 //   out[t*N_HEADS*HEAD_DIM + h*HEAD_DIM + d] = sum_j softmax_j(SCALE * q.k_j) v_j[d]
 //
@@ -53,15 +59,12 @@
 // per position and the summation order is fixed: a (token, head)'s bits do
 // not depend on the step, batch or thread that computed it.
 
-// acc + p[slot] * v[slot]: the V row of a block's slot, weighted (its
-// scale, 1 but for int8 rows, folded into the weight: one multiply a row).
+// acc + p[slot] * v[slot]: the V row of a block's slot, weighted.
 func.func private @{{NAME}}_pv(%kv: memref<?xf32>, %scores: memref<{{BLOCK_PAD}}xf32>, %vb: index, %kvd: index, %slot: index, %acc: vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32> {
-  %p0 = memref.load %scores[%slot] : memref<{{BLOCK_PAD}}xf32>
+  %p = memref.load %scores[%slot] : memref<{{BLOCK_PAD}}xf32>
   %srow = arith.muli %slot, %kvd : index
   %iv = arith.addi %vb, %srow : index
   %v = func.call @{{NAME}}_kv_row(%kv, %iv) : (memref<?xf32>, index) -> vector<{{HEAD_DIM}}xf32>
-  %sc = func.call @{{NAME}}_kv_scale(%kv, %iv) : (memref<?xf32>, index) -> f32
-  %p = arith.mulf %p0, %sc : f32
   %p_v = vector.broadcast %p : f32 to vector<{{HEAD_DIM}}xf32>
   %acc_next = vector.fma %p_v, %v, %acc : vector<{{HEAD_DIM}}xf32>
   return %acc_next : vector<{{HEAD_DIM}}xf32>
@@ -116,6 +119,10 @@ func.func private @{{NAME}}_seg(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: 
   %sin = memref.alloca() : memref<{{HEAD_DIM}}xf32>
   // One block's scores of a row, then their exponentials.
   %scores = memref.alloca() : memref<{{BLOCK_PAD}}xf32>
+  // Where a block's rows are read from: the pool, or this stage.
+  %stage0 = memref.alloca() : memref<{{STAGE_FLOATS}}xf32>
+  %stage = memref.cast %stage0 : memref<{{STAGE_FLOATS}}xf32> to memref<?xf32>
+  %read_kvd = arith.constant {{READ_KVD}} : index
   %rows = arith.muli %n, %group : index
   %it0 = arith.addi %s_off, %t0 : index
   %seq_i = memref.load %meta[%it0] : memref<?xi32>
@@ -190,6 +197,7 @@ func.func private @{{NAME}}_seg(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: 
     %kb0 = arith.addi %blk_base, %k_layer : index
     %kb = arith.addi %kb0, %g_col : index
     %vb = arith.addi %kb, %kind_stride : index
+    %src:3 = func.call @{{NAME}}_kv_block(%kv, %kb, %vb, %kvd, %bs, %stage) : (memref<?xf32>, index, index, index, index, memref<?xf32>) -> (memref<?xf32>, index, index)
     %first = arith.muli %jb, %bs : index
     %first_end = arith.addi %first, %bs : index
     scf.for %r = %c0 to %rows step %c1 {
@@ -220,12 +228,12 @@ func.func private @{{NAME}}_seg(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: 
           %c_end_in = arith.cmpi ule, %c_end, %n_slots : index
           %c_full = arith.andi %c_in, %c_end_in : i1
           %dots = scf.if %c_full -> (vector<{{L}}xf32>) {
-            %c_row = arith.muli %c, %kvd : index
-            %c_base = arith.addi %kb, %c_row : index
-            %df = func.call @{{NAME}}_qk_full(%kv, %q, %c_base) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index) -> vector<{{L}}xf32>
+            %c_row = arith.muli %c, %read_kvd : index
+            %c_base = arith.addi %src#1, %c_row : index
+            %df = func.call @{{NAME}}_qk_full(%src#0, %q, %c_base) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index) -> vector<{{L}}xf32>
             scf.yield %df : vector<{{L}}xf32>
           } else {
-            %dc = func.call @{{NAME}}_qk(%kv, %q, %kb, %kvd, %c, %s0, %n_slots) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index, index, index, index, index) -> vector<{{L}}xf32>
+            %dc = func.call @{{NAME}}_qk(%src#0, %q, %src#1, %read_kvd, %c, %s0, %n_slots) : (memref<?xf32>, vector<{{HEAD_DIM}}xf32>, index, index, index, index, index) -> vector<{{L}}xf32>
             scf.yield %dc : vector<{{L}}xf32>
           }
           %raw = arith.mulf %dots, %scale_l : vector<{{L}}xf32>
@@ -283,13 +291,13 @@ func.func private @{{NAME}}_seg(%act: memref<?xf32>, %kv: memref<?xf32>, %meta: 
         %pairs_end = arith.addi %s0, %pairs_end0 : index
         %pv2:2 = scf.for %slot = %s0 to %pairs_end step %c2 iter_args(%acc_a = %acc_c, %acc_b = %zero_v) -> (vector<{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>) {
           %slot1 = arith.addi %slot, %c1 : index
-          %acc_a1 = func.call @{{NAME}}_pv(%kv, %scores, %vb, %kvd, %slot, %acc_a) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
-          %acc_b1 = func.call @{{NAME}}_pv(%kv, %scores, %vb, %kvd, %slot1, %acc_b) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
+          %acc_a1 = func.call @{{NAME}}_pv(%src#0, %scores, %src#2, %read_kvd, %slot, %acc_a) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
+          %acc_b1 = func.call @{{NAME}}_pv(%src#0, %scores, %src#2, %read_kvd, %slot1, %acc_b) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
           scf.yield %acc_a1, %acc_b1 : vector<{{HEAD_DIM}}xf32>, vector<{{HEAD_DIM}}xf32>
         }
         %odd_left = arith.cmpi ult, %pairs_end, %n_slots : index
         %acc_odd = scf.if %odd_left -> (vector<{{HEAD_DIM}}xf32>) {
-          %acc_o = func.call @{{NAME}}_pv(%kv, %scores, %vb, %kvd, %pairs_end, %pv2#0) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
+          %acc_o = func.call @{{NAME}}_pv(%src#0, %scores, %src#2, %read_kvd, %pairs_end, %pv2#0) : (memref<?xf32>, memref<{{BLOCK_PAD}}xf32>, index, index, index, vector<{{HEAD_DIM}}xf32>) -> vector<{{HEAD_DIM}}xf32>
           scf.yield %acc_o : vector<{{HEAD_DIM}}xf32>
         } else {
           scf.yield %pv2#0 : vector<{{HEAD_DIM}}xf32>

@@ -10,8 +10,8 @@ func.func private @{{NAME}}_kv_put(%kv: memref<?xf32>, %i: index, %r: vector<{{H
   vector.store %r, %kv[%i] : memref<?xf32>, vector<{{HEAD_DIM}}xf32>
   return
 }
-// The row's scale: none (attention multiplies by it; 1.0 folds away).
-func.func private @{{NAME}}_kv_scale(%kv: memref<?xf32>, %i: index) -> f32 {
-  %one = arith.constant 1.0 : f32
-  return %one : f32
+// Attention reads a block's rows from the pool itself (no stage: READ_KVD =
+// KVD, STAGE_FLOATS = 1).
+func.func private @{{NAME}}_kv_block(%kv: memref<?xf32>, %kb: index, %vb: index, %kvd: index, %bs: index, %stage: memref<?xf32>) -> (memref<?xf32>, index, index) {
+  return %kv, %kb, %vb : memref<?xf32>, index, index
 }

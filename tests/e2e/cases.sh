@@ -167,7 +167,8 @@ kv-cache)
   "$E2E_CHECK" "$SRC/examples/tiny-llama/model.json" ex-bf16 --steps 8 --prompt-lens 5 --contract=kv16 \
     --reference "$SRC/examples/tiny-llama/reference.json" --tol 0.05
   # Refusals: GPUs have no 16-bit or int8 KV kernels yet, f16 needs F16C,
-  # int8 rows need a head_dim that is a multiple of 4, fp8 is not built.
+  # int8 rows need a head_dim that is a multiple of 4 and a block whose stage
+  # fits attention's stack, fp8 is not built.
   expect_error 65 "--kv-cache-dtype=f16 has no kernels for target 'sm_90a' yet" -- \
     "$LLMC" compile m/model.json -o x --kv-cache-dtype=f16 --target=host,sm_90a
   expect_error 65 "an f16 KV cache needs a target with F16C" -- \
@@ -177,6 +178,8 @@ kv-cache)
   "$GEN_MODEL" hd6 --dim 12 --layers 1 --heads 2 --kv-heads 2 --hidden 16 --vocab 11 --seed 1
   expect_error 65 "an int8 KV cache needs a head_dim that is a multiple of 4, not 6" -- \
     "$LLMC" compile hd6/model.json -o x --kv-cache-dtype=int8
+  expect_error 65 "at most 256 KiB (a --block-size of at most 2048)" -- \
+    "$LLMC" compile m/model.json -o x --kv-cache-dtype=int8 --block-size 4096
   expect_error 64 "--kv-cache-dtype=fp8 is not built yet" -- "$LLMC" compile m/model.json -o x --kv-cache-dtype=fp8
   expect_error 64 "--kv-cache-dtype takes f32, f16, bf16 or int8" -- "$LLMC" compile m/model.json -o x --kv-cache-dtype=f64
   [ ! -e x ] || fail "a refused compile left output"

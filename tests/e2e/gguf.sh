@@ -195,7 +195,7 @@ EOF
   "$LLMC" compile tok-pre.gguf -o out-notok --no-tokenizer
   [ ! -e out-notok/tokenizer.json ] || fail "--no-tokenizer kept the GGUF's tokenizer"
   greedy_ids out-notok 1,2,3 2 >/dev/null
-  # A type llmc knows but does not read (yet): said by name.
+  # A type ggml has and llmc does not (IQ2_XXS, 16): said, and no output.
   "$GEN_MODEL" wide --dim 256 --layers 1 --heads 4 --kv-heads 2 --hidden 256 --vocab 96 >/dev/null
   "$PY" "$TOOLS/to_gguf.py" wide wide.gguf --type q8_0
   "$PY" - wide.gguf <<'EOF'
@@ -204,9 +204,9 @@ good = open(sys.argv[1], "rb").read()
 name = b"blk.0.attn_q.weight"
 at = good.index(struct.pack("<Q", len(name)) + name) + 8 + len(name)
 ty = at + 4 + 8 * struct.unpack_from("<I", good, at)[0]
-open("wide-q3k.gguf", "wb").write(good[:ty] + struct.pack("<I", 11) + good[ty + 4:])
+open("wide-iq2.gguf", "wb").write(good[:ty] + struct.pack("<I", 16) + good[ty + 4:])
 EOF
-  expect_error 65 "is Q3_K, which llmc does not read yet" -- "$LLMC" compile wide-q3k.gguf -o out
+  expect_error 65 "has ggml type 16, which llmc does not read" -- "$LLMC" compile wide-iq2.gguf -o out
   [ ! -e out ] || fail "a failed compile left an output directory"
   ;;
 gguf-llama-cpp)
@@ -237,10 +237,11 @@ gguf-llama-cpp)
   # Every block type llmc reads dequantizes bit for bit as ggml's does.
   "$LLAMA_REF" dequant "$lib/libggml-base.so" | tee dequant.txt
   # The trained example in llama.cpp's own quantizations (K-quant mixes
-  # included; its 688-wide rows make llama.cpp fall back to other types for
-  # some tensors): llmc generates llama.cpp's greedy ids for 24 steps.
+  # included, Q2_K and Q3_K_M too; its 688-wide rows make llama.cpp fall
+  # back to other types for some tensors): llmc generates llama.cpp's greedy
+  # ids for 24 steps.
   "$PY" "$TOOLS/to_gguf.py" "$SRC/examples/tiny-llama" ex-f32.gguf
-  for q in f32:0 q4_0:2 q4_1:3 q8_0:7 q5_0:8 q5_1:9 q4_k_m:15 q5_k_m:17 q6_k:18; do
+  for q in f32:0 q4_0:2 q4_1:3 q8_0:7 q5_0:8 q5_1:9 q2_k:10 q3_k_m:12 q4_k_m:15 q5_k_m:17 q6_k:18; do
     name=${q%:*}
     [ "$name" = f32 ] || "$LLAMA_REF" quantize "$lib"/libllama.v*.so ex-f32.gguf "ex-$name.gguf" "${q#*:}" >quantize.log 2>&1 ||
       { tail -5 quantize.log; fail "llama.cpp cannot quantize to $name"; }
@@ -259,6 +260,10 @@ gguf-llama-cpp)
           "out-ex-$name/report.json")
     [ "$got" = "$layout" ] || fail "ex-$name: $ggml weights are stored as '$got', not $layout"
   done
+  # Q2_K and Q3_K have no kernel: dequantized (bit for bit as ggml, the check
+  # above), to f16 for the matmuls and f32 for the embedding, and said so.
+  [ "$(jq -r '[.weights[] | select(.dequantized_from == "Q2_K" or .dequantized_from == "Q3_K") | .layout] | unique | join(",")' \
+      out-ex-q2_k/report.json)" = f16,f32 ] || fail "ex-q2_k: Q2_K/Q3_K weights are not reported dequantized"
   [ "$(jq -r '[.weights[] | select(.joins) | .layout] | unique | join(",")' out-ex-q4_k_m/report.json)" = int4-k,int6-k ] ||
     fail "ex-q4_k_m: joined weights are $(jq -c '[.weights[] | select(.joins) | .layout]' out-ex-q4_k_m/report.json)"
   # A random-weight model: at f32 and the 8- and 6-bit layouts the same ids

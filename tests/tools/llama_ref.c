@@ -102,7 +102,8 @@ static int dequant(const char *lib) {
     int block, bytes;
   } types[] = {{LLMC_GGML_Q4_0, 32, 18}, {LLMC_GGML_Q4_1, 32, 20}, {LLMC_GGML_Q5_0, 32, 22},
                {LLMC_GGML_Q5_1, 32, 24}, {LLMC_GGML_Q8_0, 32, 34}, {LLMC_GGML_Q4_K, 256, 144},
-               {LLMC_GGML_Q5_K, 256, 176}, {LLMC_GGML_Q6_K, 256, 210}, {LLMC_GGML_F16, 1, 2},
+               {LLMC_GGML_Q5_K, 256, 176}, {LLMC_GGML_Q6_K, 256, 210}, {LLMC_GGML_Q2_K, 256, 84},
+               {LLMC_GGML_Q3_K, 256, 110},  {LLMC_GGML_F16, 1, 2},
                {LLMC_GGML_BF16, 1, 2}};
   enum { N = 256 * 64 };
   float *x = malloc(sizeof(float) * N), *ref = malloc(sizeof(float) * N), *got = malloc(sizeof(float) * N);

@@ -1232,21 +1232,23 @@ static void test_kv_write(void **state) {
 }
 
 /* The attention kernel with its exp and scores helpers for `lanes` (4, 8,
- * 16), in token slots of tq, its scores times their rows' scales where
- * `scaled` (kv_i8), into mb; the kernel's parameters follow (key, value,
- * ..., NULL), HEAD_DIM, BLOCK_SIZE, N_HEADS and N_KV_HEADS among them. */
+ * 16), in token slots of tq, into mb; the kernel's parameters follow (key,
+ * value, ..., NULL), HEAD_DIM, BLOCK_SIZE, N_HEADS and N_KV_HEADS among
+ * them; READ_KVD and STAGE_FLOATS may be (an int8 pool's stage), else the
+ * pool's rows are read where they are. */
 static const int att_lanes[3] = {4, 8, 16};
-static void mb_attention(module_builder_t *mb, const char *name, int lanes, int tq, int scaled, ...) {
-  const char *kv[2 * 16 + 1], *hd = NULL, *bs = NULL, *heads = NULL, *kv_heads = NULL;
+static void mb_attention(module_builder_t *mb, const char *name, int lanes, int tq, ...) {
+  const char *kv[2 * 16 + 1], *hd = NULL, *bs = NULL, *heads = NULL, *kv_heads = NULL, *read_kvd = NULL;
   int n = 0;
   va_list ap;
-  va_start(ap, scaled);
+  va_start(ap, tq);
   for (const char *k; (k = va_arg(ap, const char *)) && n < 2 * 14;) {
     const char *v = va_arg(ap, const char *);
     if (strcmp(k, "HEAD_DIM") == 0) hd = v;
     if (strcmp(k, "BLOCK_SIZE") == 0) bs = v;
     if (strcmp(k, "N_HEADS") == 0) heads = v;
     if (strcmp(k, "N_KV_HEADS") == 0) kv_heads = v;
+    if (strcmp(k, "READ_KVD") == 0) read_kvd = v;
     kv[n++] = k;
     kv[n++] = v;
   }
@@ -1261,8 +1263,10 @@ static void mb_attention(module_builder_t *mb, const char *name, int lanes, int 
   snprintf(l, sizeof l, "%d", lanes);
   snprintf(pad, sizeof pad, "%d", (b + lanes - 1) / lanes * lanes);
   mb_add(mb, "exp_vec", "NAME", name, "W", l, "HI", "0.0", NULL);
-  check_ok(llmc_attention_qk_generate(name, lanes, atoi(hd), atoi(hd) * atoi(kv_heads), scaled, &mb->text));
-  llmc_template_param_t params[20];
+  char kvd[16];
+  snprintf(kvd, sizeof kvd, "%d", atoi(hd) * atoi(kv_heads));
+  check_ok(llmc_attention_qk_generate(name, lanes, atoi(hd), read_kvd ? atoi(read_kvd) : atoi(kvd), &mb->text));
+  llmc_template_param_t params[24];
   int np = 0;
   params[np++] = (llmc_template_param_t){"NAME", name};
   for (int i = 0; i < n; i += 2) params[np++] = (llmc_template_param_t){kv[i], kv[i + 1]};
@@ -1271,6 +1275,10 @@ static void mb_attention(module_builder_t *mb, const char *name, int lanes, int 
   params[np++] = (llmc_template_param_t){"T_ARG", "6"};
   params[np++] = (llmc_template_param_t){"TQ", tqs};
   params[np++] = (llmc_template_param_t){"ROWS", rows};
+  if (!read_kvd) {
+    params[np++] = (llmc_template_param_t){"READ_KVD", kvd};
+    params[np++] = (llmc_template_param_t){"STAGE_FLOATS", "1"};
+  }
   check_ok(llmc_template_instantiate("attention", "host", params, np, &mb->text));
 }
 
@@ -1294,9 +1302,11 @@ static void test_attention(void **state) {
       /* fuse-rope: q rotated (rotate_half pairs) before the scores. */
       mb_rot(&mb, n, hd, 10000.0f, "0", rh);
       mb_kv(&mb, n, kvt);
-      mb_attention(&mb, n, att_lanes[(kvt + rope) % 3], 2 << ((kvt + 2 * rope) % 3), kvt == KV_I8, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
+      char stage[16];
+      snprintf(stage, sizeof stage, "%d", 2 * P_BS * P_HD);
+      mb_attention(&mb, n, att_lanes[(kvt + rope) % 3], 2 << ((kvt + 2 * rope) % 3), "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", hd,
                    "BLOCK_SIZE", "4", "BLOCK_FLOATS", bf, "MAX_BLOCKS", "4", "SCALE", scale, "ROPE", rope ? "1" : "0",
-                   "WINDOW", "0", "SOFTCAP", "0.0", NULL);
+                   "WINDOW", "0", "SOFTCAP", "0.0", kvt == KV_I8 ? "READ_KVD" : NULL, hd, "STAGE_FLOATS", stage, NULL);
     }
   kernel_lib_t lib;
   mb_build(&mb, &lib);
@@ -1390,7 +1400,7 @@ static void test_attention_shapes(void **state) {
       llmc_template_f32_literal(1.0f / sqrtf((float)hd), v[5]);
       mb_rot(&mb, n, v[0], 10000.0f, "0", v[1]);
       mb_add(&mb, "kv_f32", "NAME", n, "HEAD_DIM", v[0], NULL);
-      mb_attention(&mb, n, att_lanes[(i + j) % 3], 2 << (i % 3), 0, "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0],
+      mb_attention(&mb, n, att_lanes[(i + j) % 3], 2 << (i % 3), "N_HEADS", v[2], "N_KV_HEADS", "2", "HEAD_DIM", v[0],
                    "BLOCK_SIZE", "16", "BLOCK_FLOATS", v[3], "MAX_BLOCKS", v[4], "SCALE", v[5], "ROPE", "0", "WINDOW",
                    "0", "SOFTCAP", "0.0", NULL);
     }
@@ -1483,7 +1493,7 @@ static char *all_families_module(void) {
          "MAX_BLOCKS", "8", "ROPE", "1", "HEAD_DIM", "16", NULL);
   mb_rot(&mb, "attn", "16", 10000.0f, "1", "8");
   mb_add(&mb, "kv_f32", "NAME", "attn", "HEAD_DIM", "16", NULL);
-  mb_attention(&mb, "attn", 16, 8, 0, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16", "BLOCK_SIZE", "16",
+  mb_attention(&mb, "attn", 16, 8, "N_HEADS", "4", "N_KV_HEADS", "2", "HEAD_DIM", "16", "BLOCK_SIZE", "16",
                "BLOCK_FLOATS", "2048", "MAX_BLOCKS", "8", "SCALE", scale, "ROPE", "1", "WINDOW", "0", "SOFTCAP", "0.0",
                NULL);
   llmc_buf_printf(&mb.text, "}\n");
