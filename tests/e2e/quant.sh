@@ -24,6 +24,16 @@ quant-int8)
   grep -q '"family": "matmul_int8"' q-O2/report.json || fail "int8 weights (K = 160) did not select matmul_int8"
   ! grep -qE '"family": "(matmul_q8|gemm_q8_host)"' n-O2/report.json || fail "--act-quant=none selected an integer-dot kernel"
   grep -q '"layout": "int8-rows"' q-O2/report.json || fail "report.json does not list the int8 layout"
+  # --quant=auto: int8 rows where every target reads them (CPUs, NVIDIA
+  # and AMD GPUs), none with a SPIR-V target.
+  "$LLMC" compile m/model.json -o auto-host --quant=auto
+  [ "$(jq -r '[.weights[] | select(.name | test("proj")) | .layout] | unique | join(",")' auto-host/report.json)" = int8-rows ] ||
+    fail "--quant=auto on the host did not choose int8 rows"
+  "$LLMC" compile m/model.json -o auto-gpu --quant=auto --target=host,gfx942
+  [ "$(jq -r '[.weights[] | select(.name | test("proj")) | .layout] | unique | join(",")' auto-gpu/report.json)" = int8-rows ] ||
+    fail "--quant=auto with gfx942 did not choose int8 rows"
+  "$LLMC" compile m/model.json -o auto-spirv --quant=auto --target=host,spirv
+  ! jq -r '.weights[].layout' auto-spirv/report.json | grep -q int8 || fail "--quant=auto with SPIR-V chose int8"
   # K = 36 (a multiple of 4, not of 8): VEC 4; the weight file holds a quarter of the f32 bytes plus scales.
   "$GEN_MODEL" k --dim 36 --layers 1 --heads 3 --kv-heads 1 --hidden 52 --vocab 50 --seed 2 >/dev/null
   "$LLMC" compile k/model.json -o k8 --quant=int8 --verify
@@ -50,7 +60,7 @@ quant-int8)
   [ "$(jq -r '[.weights[].layout] | unique | join(",")' kg/report.json)" = f32 ] ||
     fail "a K % 16 != 0 weight was made int8 for a GPU target"
   # Refusals: an unknown layout (64), a GPU target without an int8 kernel (SPIR-V: 65).
-  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-zp, int4-k, int5-k or int6-k" -- "$LLMC" compile m/model.json -o x --quant=int3
+  expect_error 64 "--quant takes none, int8, int8-g32, int4, int4-zp, int4-k, int5-k, int6-k or auto" -- "$LLMC" compile m/model.json -o x --quant=int3
   expect_error 65 "int8 weights have no kernel for target 'spirv' yet" -- \
     "$LLMC" compile m/model.json -o x --quant=int8 --target=host,spirv
   [ ! -e x ] || fail "a refused compile left output"
