@@ -185,46 +185,32 @@ static llmc_status_t *verify_artifact(const char *model_path, const char *out_di
   return s;
 }
 
-/* Whether every target of --target=a,b,... is a CPU one (an unknown name
- * counts as not: the artifact writer reports it). */
-/* Whether every target of the list has int8-row kernels: CPUs, NVIDIA and
- * AMD GPUs (gemv_warp), not SPIR-V yet (kplan refuses int8 there). */
-static bool targets_read_int8(const char *list) {
+/* What every target of --target=a,b,... has: a CPU (*cpu_only), int8-row
+ * kernels (*int8_rows: CPUs, and NVIDIA and AMD GPUs' gemv_warp; not
+ * SPIR-V yet, kplan refuses int8 there). An unknown name makes both false:
+ * the artifact writer reports it. */
+static void target_list_facts(const char *list, bool *cpu_only, bool *int8_rows) {
+  *cpu_only = *int8_rows = true;
   for (const char *p = list; *p;) {
     size_t len = strcspn(p, ",");
     char name[64];
     llmc_target_t t;
-    if (len == 0 || len >= sizeof name) return false;
-    memcpy(name, p, len);
-    name[len] = '\0';
-    p += len + (p[len] == ',');
-    llmc_status_t *s = llmc_target_lookup(name, &t);
-    if (s) { /* (the compile reports a bad target itself) */
-      llmc_status_free(s);
-      return false;
+    llmc_status_t *s = len == 0 || len >= sizeof name ? LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "bad target") : NULL;
+    if (!s) {
+      memcpy(name, p, len);
+      name[len] = '\0';
+      s = llmc_target_lookup(name, &t);
     }
+    if (s) {
+      llmc_status_free(s);
+      *cpu_only = *int8_rows = false;
+      return;
+    }
+    p += len + (p[len] == ',');
     llmc_gpu_vendor_t vendor = t.is_gpu ? llmc_gpu_vendor(&t) : LLMC_GPU_VENDOR_NVIDIA;
-    if (vendor != LLMC_GPU_VENDOR_NVIDIA && vendor != LLMC_GPU_VENDOR_AMD) return false;
+    *cpu_only = *cpu_only && !t.is_gpu;
+    *int8_rows = *int8_rows && (vendor == LLMC_GPU_VENDOR_NVIDIA || vendor == LLMC_GPU_VENDOR_AMD);
   }
-  return true;
-}
-
-static bool cpu_targets_only(const char *list) {
-  for (const char *p = list; *p;) {
-    size_t len = strcspn(p, ",");
-    char name[64];
-    llmc_target_t t;
-    if (len == 0 || len >= sizeof name) return false;
-    memcpy(name, p, len);
-    name[len] = '\0';
-    p += len + (p[len] == ',');
-    llmc_status_t *s = llmc_target_lookup(name, &t);
-    if (s || t.is_gpu) {
-      llmc_status_free(s);
-      return false;
-    }
-  }
-  return true;
 }
 
 static const char compile_help[] =
@@ -465,11 +451,13 @@ static int cmd_compile(int argc, char **argv) {
    * the checkpoint's 16-bit type. They follow --quant-config's rules, so a
    * rule still decides the weights it matches (e.g. a Q6_K output matrix to
    * int8-g32 next to the Q4_0 ones). */
-  bool cpu_only = cpu_targets_only(target), int8_dots = cpu_only && act_quant == LLMC_ACT_QUANT_AUTO;
+  bool cpu_only, int8_rows;
+  target_list_facts(target, &cpu_only, &int8_rows);
+  bool int8_dots = cpu_only && act_quant == LLMC_ACT_QUANT_AUTO;
   /* --quant=auto: int8 rows (a quarter of f32's bytes, top-1 0.993 on the
    * trained example) where every target reads them, else none. (FP8 would
    * come first where a target has it; it is not built.) */
-  if (quant_auto) quant = targets_read_int8(target) ? LLMC_QUANT_INT8 : LLMC_QUANT_NONE;
+  if (quant_auto) quant = int8_rows ? LLMC_QUANT_INT8 : LLMC_QUANT_NONE;
   if (weight_dtype_auto && !quant_given && cpu_only)
     for (int i = 0; !s && i < model->graph->n_values; i++) {
       const llmc_value_t *v = model->graph->values[i];
