@@ -314,6 +314,7 @@ static llmc_status_t *build_plan(builder_t *b) {
   h[LLMC_PLAN_META_BLOCK_TABLES] = 3 * t_max;
   h[LLMC_PLAN_META_LOGIT_ROWS] = 3 * t_max + o->max_seqs * max_blocks;
   h[LLMC_PLAN_META_INTS] = h[LLMC_PLAN_META_LOGIT_ROWS] + 1 + t_max;
+  h[LLMC_PLAN_KV_WINDOW] = kp->kv_window;
 
   b->launches = llmc_arena_alloc(b->a, sizeof(launch_t) * (size_t)(kp->n_calls + 1));
   b->kernels = llmc_arena_alloc(b->a, sizeof(kernel_t) * (size_t)(kp->n_calls + 1));

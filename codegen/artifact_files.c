@@ -437,7 +437,7 @@ void llmc_artifact_model_h(builder_t *b, const llmc_target_t *t, llmc_buf_t *out
       "VOCAB", "MAX_STEP_TOKENS", "MAX_CONTEXT", "MAX_SEQS", "ACT_FLOATS", "LOGITS_OFFSET",
       "N_LAYERS", "N_KV_HEADS", "HEAD_DIM", "BLOCK_SIZE", "BLOCK_FLOATS", "MAX_BLOCKS_PER_SEQ",
       "META_TOKENS", "META_POSITIONS", "META_SEQ", "META_BLOCK_TABLES", "META_INTS",
-      "WEIGHT_FLOATS", "N_LAUNCHES", "KV_DTYPE", "META_LOGIT_ROWS"};
+      "WEIGHT_FLOATS", "N_LAUNCHES", "KV_DTYPE", "META_LOGIT_ROWS", "KV_WINDOW"};
   _Static_assert(sizeof names / sizeof names[0] == LLMC_PLAN_HEADER_LEN, "a name for every plan header field");
   for (int i = 0; i < LLMC_PLAN_HEADER_LEN; i++)
     llmc_buf_printf(out, "#define LLMC_MODEL_%s %lldLL\n", names[i], (long long)h[i]);
@@ -523,11 +523,13 @@ char *llmc_artifact_report(builder_t *b, const llmc_target_t *t, uint64_t weight
   }
   json_object_set_new(r, "weights", layouts);
   json_object_set_new(r, "kv_cache",
-                      json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "layers", (json_int_t)h[LLMC_PLAN_N_LAYERS],
+                      json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "layers", (json_int_t)h[LLMC_PLAN_N_LAYERS],
                                 "kv_heads", (json_int_t)b->kplan->n_kv_heads, "head_dim", (json_int_t)b->kplan->head_dim,
                                 "block_size", (json_int_t)h[LLMC_PLAN_BLOCK_SIZE], "max_context",
                                 (json_int_t)h[LLMC_PLAN_MAX_CONTEXT], "dtype",
-                                b->kplan->kv_dtype == LLMC_DT_I8 ? "int8" : llmc_dtype_name(b->kplan->kv_dtype)));
+                                b->kplan->kv_dtype == LLMC_DT_I8 ? "int8" : llmc_dtype_name(b->kplan->kv_dtype),
+                                /* blocks behind this many positions are freed (0: all kept) */
+                                "window", (json_int_t)h[LLMC_PLAN_KV_WINDOW]));
   json_t *kernels = json_array();
   for (int k = 0; k < b->n_kernels; k++) {
     const kernel_t *kn = &b->kernels[k];

@@ -153,6 +153,17 @@ static llmc_status_t *kv_facts(llmc_kplan_t *p, const llmc_kplan_options_t *o) {
     if (!seen[l])
       return LLMC_ERROR(LLMC_DATA_LOSS, g->name, "kv_write layers must be numbered 0..%lld; %lld is missing",
                         (long long)(p->n_layers - 1), (long long)l);
+  /* The runtime may free KV blocks that fell out of every layer's window:
+   * only when every attention slides, and then behind the widest window. */
+  bool all_windowed = true;
+  for (int i = 0; i < g->n_values; i++) {
+    const llmc_value_t *v = g->values[i];
+    if (v->kind != LLMC_VALUE_NODE || v->op != LLMC_OP_ATTENTION) continue;
+    int64_t w = llmc_ir_attr_int(v, "window", 0);
+    if (w <= 0) all_windowed = false;
+    else if (w > p->kv_window) p->kv_window = w;
+  }
+  if (!all_windowed) p->kv_window = 0;
   if (o->block_size <= 0 || o->block_size > 4096 || o->max_context <= 0)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "bad block size or context");
   p->block_size = o->block_size;

@@ -240,6 +240,7 @@ typedef struct {
   /* Facts of the model the kernels are specialised on. */
   int64_t n_layers, n_kv_heads, head_dim, kv_dim, vocab;
   int64_t block_size, block_floats, max_blocks;
+  int64_t kv_window; /* the widest sliding window when every attention has one, else 0 (LLMC_PLAN_KV_WINDOW) */
   llmc_dtype_t kv_dtype; /* the pool's elements: f32, f16/bf16 two to a word, or i8 rows with a scale */
   int64_t block_elems;   /* KV elements per block; block_floats is its f32 words */
   int64_t max_step_tokens;

@@ -36,7 +36,7 @@ static const char *const field_names[] = {
     "LOGITS_OFFSET",  "N_LAYERS",        "N_KV_HEADS",       "HEAD_DIM",        "BLOCK_SIZE",
     "BLOCK_FLOATS",   "MAX_BLOCKS_PER_SEQ", "META_TOKENS",   "META_POSITIONS",  "META_SEQ",
     "META_BLOCK_TABLES", "META_INTS",    "WEIGHT_FLOATS",    "N_LAUNCHES",      "KV_DTYPE",
-    "META_LOGIT_ROWS",
+    "META_LOGIT_ROWS", "KV_WINDOW",
 };
 _Static_assert(sizeof field_names / sizeof field_names[0] == LLMC_PLAN_HEADER_LEN,
                "a name for every plan header field");
@@ -65,7 +65,7 @@ static llmc_status_t *validate_header(const char *where, const int64_t *h) {
       {LLMC_PLAN_META_SEQ, 0, INT32_MAX},       {LLMC_PLAN_META_BLOCK_TABLES, 0, INT32_MAX},
       {LLMC_PLAN_META_INTS, 1, INT32_MAX},      {LLMC_PLAN_WEIGHT_FLOATS, 0, MAX_FLOATS},
       {LLMC_PLAN_N_LAUNCHES, 0, INT32_MAX},     {LLMC_PLAN_KV_DTYPE, LLMC_PLAN_KV_F32, LLMC_PLAN_KV_I8},
-      {LLMC_PLAN_META_LOGIT_ROWS, 0, INT32_MAX},
+      {LLMC_PLAN_META_LOGIT_ROWS, 0, INT32_MAX}, {LLMC_PLAN_KV_WINDOW, 0, INT32_MAX},
   };
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
     int64_t v = h[ranges[i].field];

@@ -240,9 +240,10 @@ llmc_status_t *llmc_kv_table_init(const llmc_kv_pool_t *p, llmc_kv_table_t *t) {
 void llmc_kv_table_release(llmc_kv_pool_t *p, llmc_kv_table_t *t) {
   /* Release the last block first so that, in the LRU list, a prefix's tail
    * blocks are evicted before its head: a later hit needs the head. */
-  for (int32_t i = t->n_blocks - 1; i >= 0; i--) block_decref(p, t->blocks[i]);
+  for (int32_t i = t->n_blocks - 1; i >= t->n_dropped; i--) block_decref(p, t->blocks[i]);
   t->n_blocks = 0;
   t->n_hashed = 0;
+  t->n_dropped = 0;
 }
 
 void llmc_kv_table_destroy(llmc_kv_pool_t *p, llmc_kv_table_t *t) {
@@ -302,6 +303,9 @@ llmc_status_t *llmc_kv_table_prepare_write(llmc_kv_pool_t *p, llmc_kv_table_t *t
   if (last >= t->n_blocks)
     return LLMC_ERROR(LLMC_INTERNAL, NULL, "write to position %lld past the %d reserved blocks",
                       (long long)(end - 1), (int)t->n_blocks);
+  if (first < t->n_dropped)
+    return LLMC_ERROR(LLMC_INTERNAL, NULL, "write to position %lld, whose block was dropped",
+                      (long long)begin);
   for (int64_t i = first; i <= last; i++) {
     int32_t b = t->blocks[i];
     if (p->refcount[b] > 1) {
@@ -343,6 +347,21 @@ void llmc_kv_table_commit(llmc_kv_pool_t *p, llmc_kv_table_t *t, const int32_t *
   if (full > t->n_hashed) t->n_hashed = (int32_t)full;
 }
 
+int32_t llmc_kv_table_drop_before(llmc_kv_pool_t *p, llmc_kv_table_t *t, int64_t pos) {
+  int64_t dead = pos > 0 ? pos / p->block_size : 0; /* blocks [0, dead) end at or before pos */
+  if (dead > t->n_hashed) dead = t->n_hashed;      /* commit must name them first */
+  int32_t n = 0;
+  /* These are the head of the sequence's prefix and enter the LRU list
+   * before its tail (still held): a later prompt hit needs the head, but an
+   * LRU list cannot tell; a long windowed sequence's head is the least
+   * likely of its blocks to be asked for again. */
+  for (; t->n_dropped < dead; t->n_dropped++, n++) {
+    block_decref(p, t->blocks[t->n_dropped]);
+    t->blocks[t->n_dropped] = NO_BLOCK;
+  }
+  return n;
+}
+
 /* ---- invariants ---- */
 
 llmc_status_t *llmc_kv_check_invariants(const llmc_kv_pool_t *p,
@@ -364,10 +383,13 @@ llmc_status_t *llmc_kv_check_invariants(const llmc_kv_pool_t *p,
   for (int ti = 0; ti < n_tables; ti++) {
     const llmc_kv_table_t *t = tables[ti];
     if (!t) continue;
-    if (t->n_blocks < 0 || t->n_blocks > t->max_blocks || t->n_hashed > t->n_blocks)
-      FAIL("table %d holds %d blocks (%d hashed, max %d)", ti, (int)t->n_blocks,
-           (int)t->n_hashed, (int)t->max_blocks);
-    for (int32_t i = 0; i < t->n_blocks; i++) {
+    if (t->n_blocks < 0 || t->n_blocks > t->max_blocks || t->n_hashed > t->n_blocks ||
+        t->n_dropped < 0 || t->n_dropped > t->n_hashed)
+      FAIL("table %d holds %d blocks (%d hashed, %d dropped, max %d)", ti, (int)t->n_blocks,
+           (int)t->n_hashed, (int)t->n_dropped, (int)t->max_blocks);
+    for (int32_t i = 0; i < t->n_dropped; i++)
+      if (t->blocks[i] != NO_BLOCK) FAIL("table %d dropped entry %d names block %d", ti, (int)i, (int)t->blocks[i]);
+    for (int32_t i = t->n_dropped; i < t->n_blocks; i++) {
       int32_t b = t->blocks[i];
       if (b < 0 || b >= p->n_blocks) FAIL("table %d entry %d names block %d", ti, (int)i, (int)b);
       if (stamp[b] == ti) FAIL("table %d names block %d twice", ti, (int)b);

@@ -285,9 +285,15 @@ static llmc_status_t *argmax_setup(llmc_rt_t *rt) {
 static llmc_status_t *alloc_buffers(llmc_rt_t *rt, const llmc_rt_options_t *opts) {
   const int64_t *h = rt->hdr;
   const llmc_rt_backend_vtable_t *be = rt->be;
-  int64_t kv_blocks = opts && opts->kv_blocks
-                          ? opts->kv_blocks
-                          : h[LLMC_PLAN_MAX_SEQS] * h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ];
+  /* By default every sequence can hold its whole context at once; with a
+   * sliding window on every layer, a window's blocks and a step's. */
+  int64_t per_seq = h[LLMC_PLAN_MAX_BLOCKS_PER_SEQ];
+  const int64_t w = h[LLMC_PLAN_KV_WINDOW], bs = h[LLMC_PLAN_BLOCK_SIZE];
+  if (w > 0 && w < h[LLMC_PLAN_MAX_CONTEXT]) {
+    int64_t span = (w + h[LLMC_PLAN_MAX_STEP_TOKENS] - 1 + bs - 2) / bs + 1;
+    if (span < per_seq) per_seq = span;
+  }
+  int64_t kv_blocks = opts && opts->kv_blocks ? opts->kv_blocks : h[LLMC_PLAN_MAX_SEQS] * per_seq;
   if (kv_blocks < 1 || kv_blocks > (1 << 30))
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, NULL, "KV cache of %lld blocks: expected 1 to 2^30",
                       (long long)kv_blocks);
@@ -457,7 +463,12 @@ int64_t llmc_rt_plan_value(const llmc_rt_t *rt, int field) {
 void llmc_rt_meta_set_row(llmc_rt_t *rt, int slot, const llmc_kv_table_t *t) {
   const int64_t width = rt->hdr[LLMC_PLAN_MAX_BLOCKS_PER_SEQ];
   int32_t *row = rt->meta + rt->hdr[LLMC_PLAN_META_BLOCK_TABLES] + slot * width;
-  memcpy(row, t->blocks, (size_t)t->n_blocks * sizeof *row);
+  /* Dropped entries (behind every layer's window) and unused ones name
+   * block 0: no kernel reads them, and a wrong one would still stay inside
+   * the pool. */
+  memset(row, 0, (size_t)t->n_dropped * sizeof *row);
+  memcpy(row + t->n_dropped, t->blocks + t->n_dropped,
+         (size_t)(t->n_blocks - t->n_dropped) * sizeof *row);
   memset(row + t->n_blocks, 0, (size_t)(width - t->n_blocks) * sizeof *row);
 }
 

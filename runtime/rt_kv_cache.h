@@ -23,7 +23,15 @@
  *   a block with refcount 0 is in exactly one of free list (unhashed) and
  *   LRU list (hashed); n_free + n_lru + n_used == n_blocks;
  *   the map names exactly the hashed blocks, each under its own hash;
- *   no table names one block twice. */
+ *   no table names one block twice;
+ *   a table's dropped entries, [0, n_dropped), name no block (-1) and are
+ *   hashed (n_dropped <= n_hashed).
+ *
+ * Sliding windows (Mistral): when every layer attends only to the last W
+ * positions, blocks wholly before a sequence's next position - W + 1 are
+ * never read again. llmc_kv_table_drop_before gives them back to the pool
+ * (into the LRU list, still hashed, so another sequence's prompt can still
+ * hit them); the table keeps its position-indexed layout, with holes. */
 #ifndef LLMC_RT_KV_CACHE_H
 #define LLMC_RT_KV_CACHE_H
 
@@ -39,10 +47,12 @@ typedef void (*llmc_kv_copy_fn)(void *ctx, int32_t dst, int32_t src);
 
 /* A sequence's block table. blocks[i] holds tokens [i*bs, (i+1)*bs). */
 typedef struct {
-  int32_t *blocks;     /* [max_blocks] block ids; entries >= n_blocks are unused */
+  int32_t *blocks;     /* [max_blocks] block ids; entries >= n_blocks are unused,
+                          entries < n_dropped are -1 (dropped) */
   uint64_t *hashes;    /* [max_blocks] chain hash of each full block, 0..n_hashed) */
   int32_t n_blocks;    /* blocks held */
   int32_t n_hashed;    /* leading full blocks whose chain hash is known */
+  int32_t n_dropped;   /* leading entries whose blocks were given back */
   int32_t max_blocks;  /* capacity, the plan's MAX_BLOCKS_PER_SEQ */
 } llmc_kv_table_t;
 
@@ -94,6 +104,11 @@ LLMC_MUST_USE llmc_status_t *llmc_kv_table_prepare_write(llmc_kv_pool_t *pool,
  * is there). */
 void llmc_kv_table_commit(llmc_kv_pool_t *pool, llmc_kv_table_t *table, const int32_t *tokens,
                           int64_t n_computed);
+
+/* Gives back the blocks that hold only positions before pos (behind every
+ * layer's window), in order, stopping at the first one whose chain hash is not
+ * known yet (never the case for committed positions). Returns how many. */
+int32_t llmc_kv_table_drop_before(llmc_kv_pool_t *pool, llmc_kv_table_t *table, int64_t pos);
 
 /* Debug check of the invariants above over all live tables. NULL when they
  * hold; otherwise LLMC_INTERNAL naming the first violation. */

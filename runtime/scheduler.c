@@ -13,6 +13,11 @@
  *      always the last token, whose logits give the next token.
  * A sequence samples when its chunk reaches its last token.
  *
+ * With a sliding window on every layer (LLMC_PLAN_KV_WINDOW), each
+ * sequence gives back the blocks behind its window after each step it runs
+ * in and after a prompt hit: a sequence then needs only the blocks of one
+ * window at a time (llmc_rt_kv_blocks_for), however long it grows.
+ *
  * KV blocks: decode tokens are guaranteed blocks by preempting the newest
  * running sequence not yet in the batch (vLLM's recompute preemption: its
  * blocks are freed; its full blocks stay in the prefix cache, so the
@@ -75,6 +80,21 @@ static llmc_status_t *seq_new(llmc_rt_t *rt, int64_t cap, int *out_id, llmc_rt_s
   return NULL;
 }
 
+/* Most blocks n >= 1 consecutive positions can touch: ceil((n - 1) / bs) + 1. */
+static int64_t blocks_spanned(int64_t n, int64_t bs) { return n < 1 ? 0 : (n + bs - 2) / bs + 1; }
+
+int64_t llmc_rt_kv_blocks_for(const llmc_rt_t *rt, int64_t n_tokens) {
+  if (!rt || n_tokens < 1) return 0;
+  const int64_t bs = rt->hdr[LLMC_PLAN_BLOCK_SIZE], w = rt->hdr[LLMC_PLAN_KV_WINDOW];
+  int64_t all = (n_tokens + bs - 1) / bs;
+  /* Before a step at position c the sequence keeps [c - w + 1, c) and adds
+   * c: w positions. A prefill chunk holds more while it runs, but shrinks to
+   * the blocks there are (scheduler), so one window's blocks always progress. */
+  if (w <= 0 || w >= n_tokens) return all;
+  int64_t win = blocks_spanned(w, bs);
+  return win < all ? win : all;
+}
+
 llmc_status_t *llmc_rt_seq_add(llmc_rt_t *rt, const int32_t *prompt, int64_t n,
                                const llmc_sampling_t *sampling, int *out_seq) {
   *out_seq = -1;
@@ -109,13 +129,13 @@ llmc_status_t *llmc_rt_seq_add(llmc_rt_t *rt, const int32_t *prompt, int64_t n,
                       (long long)n, (long long)(max_new < 1 ? 1 : max_new), (long long)ctx);
   /* The last sampled token is never fed back, so n + max_new - 1 tokens of KV. */
   const int64_t bs = h[LLMC_PLAN_BLOCK_SIZE];
-  const int64_t blocks = (n + max_new - 1 + bs - 1) / bs;
+  const int64_t blocks = llmc_rt_kv_blocks_for(rt, n + max_new - 1);
   if (blocks > rt->kv_blocks)
     return LLMC_ERROR(LLMC_OUT_OF_RANGE, NULL,
                       "prompt of %lld tokens plus %lld new tokens needs %lld KV blocks of %lld "
-                      "tokens; the cache has only %lld blocks",
+                      "tokens%s; the cache has only %lld blocks",
                       (long long)n, (long long)max_new, (long long)blocks, (long long)bs,
-                      (long long)rt->kv_blocks);
+                      h[LLMC_PLAN_KV_WINDOW] ? " at once" : "", (long long)rt->kv_blocks);
   llmc_rt_seq_t *s;
   LLMC_RETURN_IF_ERROR(seq_new(rt, n + max_new, out_seq, &s));
   memcpy(s->tokens, prompt, (size_t)n * sizeof *prompt);
@@ -191,6 +211,13 @@ static llmc_rt_seq_t *newest_unbatched(llmc_rt_t *rt) {
   return NULL;
 }
 
+/* With a sliding window on every layer, gives back the blocks that lie
+ * wholly before the window of the sequence's next position, n_computed. */
+static void drop_behind_window(llmc_rt_t *rt, llmc_rt_seq_t *s) {
+  const int64_t w = rt->hdr[LLMC_PLAN_KV_WINDOW];
+  if (w > 0) rt->stats.kv_blocks_dropped += llmc_kv_table_drop_before(rt->kv_pool, &s->table, s->n_computed - w + 1);
+}
+
 /* Tokens past n_computed the sequence can hold with its blocks plus every
  * available one. */
 static int64_t tokens_that_fit(const llmc_rt_t *rt, const llmc_rt_seq_t *s) {
@@ -257,6 +284,7 @@ static llmc_status_t *schedule(llmc_rt_t *rt, batch_t *b) {
       if (s->state != LLMC_SEQ_WAITING) continue;
       int64_t hit = llmc_kv_table_match_prefix(pool, &s->table, s->tokens, s->n_tokens - 1);
       s->n_computed = hit;
+      drop_behind_window(rt, s);
       int64_t chunk = s->n_tokens - hit, fit = tokens_that_fit(rt, s);
       if (chunk > t_max - b->tokens) chunk = t_max - b->tokens;
       if (chunk > fit) chunk = fit;
@@ -325,6 +353,7 @@ static llmc_status_t *run_batch(llmc_rt_t *rt, const batch_t *b, llmc_rt_events_
     row += s->chunk;
     s->n_computed += s->chunk;
     llmc_kv_table_commit(rt->kv_pool, &s->table, s->tokens, s->n_computed);
+    drop_behind_window(rt, s);
     if (s->n_computed < s->n_tokens) continue; /* mid-prompt chunk: nothing to sample */
     int32_t id = rt->row_ids[sampled++];
     int32_t tok = id >= 0 ? id

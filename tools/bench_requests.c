@@ -603,8 +603,9 @@ static llmc_status_t *run_local(args_t *a, request_t **out_r, double *out_t0, do
   llmc_rt_stats_get(rt, &st);
   /* The longest request must fit, as llmc_rt_seq_add would check it only
    * when that request comes: the prompt plus its new tokens in the context,
-   * and their KV (the last token is never fed back) in the whole cache. */
-  int64_t longest = a->prompt_hi + a->gen_hi, blocks = (longest - 1 + bs - 1) / bs;
+   * and their KV (the last token is never fed back; with sliding windows
+   * only a window's blocks at once) in the whole cache. */
+  int64_t longest = a->prompt_hi + a->gen_hi, blocks = llmc_rt_kv_blocks_for(rt, longest - 1);
   llmc_status_t *s = NULL;
   if (longest > ctx)
     s = LLMC_ERROR(LLMC_INVALID_ARGUMENT, "--prompt-len/--gen-len",

@@ -38,10 +38,11 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAGIC 0x434d4c4cu /* "LLMC" little-endian */
-#define LLMC_ABI_VERSION 6u /* 2: GPU image table; 3: a token range per launch;
+#define LLMC_ABI_VERSION 7u /* 2: GPU image table; 3: a token range per launch;
                               4: argument kinds, plan and weights digests;
                               5: the KV pool's element type (LLMC_PLAN_KV_DTYPE);
-                              6: the step's logits rows (LLMC_PLAN_META_LOGIT_ROWS) */
+                              6: the step's logits rows (LLMC_PLAN_META_LOGIT_ROWS);
+                              7: the attention window every layer keeps (LLMC_PLAN_KV_WINDOW) */
 
 /* MLIR's C-interface layout of memref<?xT>. */
 typedef struct {
@@ -83,6 +84,13 @@ enum {
    * words; HEAD_DIM is a multiple of 4). */
   LLMC_PLAN_KV_DTYPE,
   LLMC_PLAN_META_LOGIT_ROWS, /* meta offset of logit_rows[1 + MAX_STEP_TOKENS] */
+  /* W > 0 when every layer's attention is a sliding window of at most W
+   * tokens (a token at p reads positions p-W+1..p, and no kernel reads a
+   * block table entry below the first one it attends): the runtime may then
+   * free a sequence's blocks that lie wholly before its next position - W + 1,
+   * and their table entries stop naming them (0). 0: some layer reads the
+   * whole context. */
+  LLMC_PLAN_KV_WINDOW,
   LLMC_PLAN_HEADER_LEN
 };
 

@@ -32,7 +32,8 @@ typedef struct {
    * device: naming the device and the artifact's targets). */
   const char *backend;
   int n_threads;       /* 0: all cores */
-  int64_t kv_blocks;   /* 0: enough for max_seqs sequences of max_context tokens */
+  int64_t kv_blocks;   /* 0: enough for max_seqs sequences of max_context tokens
+                          (with a sliding window on every layer: of a window and a step) */
   bool profile;        /* time every kernel launch (llmc_rt_profile_get); costs a
                         * timestamp per launch. LLMC_UNAVAILABLE at open on a
                         * backend that cannot (level-zero, for now) */
@@ -90,10 +91,16 @@ LLMC_MUST_USE llmc_status_t *llmc_rt_probe_device(const char *backend,
 /* Model facts from the plan header (LLMC_PLAN_* index). */
 int64_t llmc_rt_plan_value(const llmc_rt_t *rt, int field);
 
+/* The KV blocks a sequence of n_tokens cached tokens holds at most at once
+ * when run by llmc_rt_step: all of its blocks, or, when every layer attends
+ * through a sliding window (LLMC_PLAN_KV_WINDOW), the blocks one window
+ * spans (older ones are given back as it goes). */
+int64_t llmc_rt_kv_blocks_for(const llmc_rt_t *rt, int64_t n_tokens);
+
 /* Adds a sequence with its prompt (at least one token) for llmc_rt_step to
  * schedule. The prompt plus max_new_tokens must fit in the model's context
- * and in the whole KV cache (LLMC_OUT_OF_RANGE otherwise, naming the
- * numbers). Sequence ids are small non-negative integers; a freed id may be
+ * and its KV (llmc_rt_kv_blocks_for) in the whole cache (LLMC_OUT_OF_RANGE
+ * otherwise, naming the numbers). Sequence ids are small non-negative integers; a freed id may be
  * reused. */
 LLMC_MUST_USE llmc_status_t *llmc_rt_seq_add(llmc_rt_t *rt, const int32_t *prompt, int64_t n,
                                              const llmc_sampling_t *sampling, int *out_seq);
@@ -154,6 +161,7 @@ typedef struct {
   int64_t preemptions;       /* sequences evicted to free KV blocks, recomputed later */
   int64_t kv_blocks_total;
   int64_t kv_blocks_available; /* free now, including cached unreferenced blocks */
+  int64_t kv_blocks_dropped;   /* blocks given back behind every layer's sliding window */
 } llmc_rt_stats_t;
 void llmc_rt_stats_get(const llmc_rt_t *rt, llmc_rt_stats_t *out_stats);
 

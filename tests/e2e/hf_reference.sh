@@ -73,6 +73,22 @@ sliding-window)
   # Llama ignores sliding_window, as transformers does.
   check llama-window --config-extra '"sliding_window": 8'
   "$LLMC" compile window20 -o out-window-gpu --target=gfx942,spirv$(nv ,sm_90a)
+  # Every layer slides: the runtime gives back the KV blocks behind the
+  # window, so the 70-token prompt and 32 new tokens (26 blocks of 4) run in
+  # the 3 blocks a window of 8 spans, with the reference's ids; 2 are
+  # refused. Mixed layers (Qwen2's, Gemma's) keep every block.
+  "$LLMC" compile window8 -o out-window8-b4 --block-size 4
+  jq -e '.kv_cache.window == 8' out-window8-b4/report.json >/dev/null || fail "report.json: kv_cache.window"
+  jq -e '.kv_cache.window == 0' out-qwen2-window/report.json >/dev/null || fail "a mixed model frees blocks"
+  want=$(jq -r '.cases[1].generated_ids | map(tostring) | join(" ")' window8.ref.json)
+  got=$("$LLMC" run out-window8-b4 --prompt-ids "$LONG" --max-tokens 32 --temperature 0 --print-ids --kv-blocks 3)
+  [ "$got" = "$want" ] || fail "window8 in 3 KV blocks: got '$got', want '$want'"
+  expect_error 65 'needs 3 KV blocks of 4 tokens at once; the cache has only 2' -- \
+    "$LLMC" run out-window8-b4 --prompt-ids "$LONG" --max-tokens 32 --temperature 0 --print-ids --kv-blocks 2
+  # Sixteen requests of up to 92 tokens (23 blocks each) in 12 blocks.
+  "$LLMC" bench out-window8-b4 --requests 16 --concurrency 4 --prompt-len 8:60 --gen-len 8:32 --seed 7 \
+    --kv-blocks 12 --json >bench.json
+  jq -e '.completed == 16 and .kv_blocks.peak_in_use <= 12' bench.json >/dev/null || fail "window8 bench"
   ;;
 qwen3)
   # Per-head q/k RMSNorm (rms_norm {group}) and a head_dim that is not

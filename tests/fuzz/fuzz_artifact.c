@@ -32,7 +32,7 @@ enum { V = 13, D = 4, TMAX = 4, SEQS = 3, MAXB = 16, ACT = 2 * TMAX * D + TMAX *
 /* A plan in the shape of the runtime tests' fake model (four launches). */
 static const int64_t base_plan[] = {
     V, TMAX, 64, SEQS, ACT, 2 * TMAX * D, 1, 1, D, 4, 2 * 4 * D, MAXB, 0, TMAX, 2 * TMAX, 3 * TMAX,
-    3 * TMAX + SEQS * MAXB + 1 + TMAX, WF, 4, 0, 3 * TMAX + SEQS * MAXB,
+    3 * TMAX + SEQS * MAXB + 1 + TMAX, WF, 4, 0, 3 * TMAX + SEQS * MAXB, 0,
     0, 0, 1, 1, TMAX, 4, 0, 0, 0, 0, 0, 0, V, 0,
     1, 0, 1, 1, TMAX, 5, 0, 0, TMAX * D, 0, TMAX, 0, 2 * TMAX, 0, 0, 0,
     2, 0, 1, 1, 1, 3, 0, 0, 3 * TMAX, 0, 0, 0,

@@ -3,7 +3,10 @@
  * plan, memref descriptors, ragged batches, KV written and read only through
  * block tables. FAKE_VARIANT selects a deliberately broken artifact for the
  * corrupt-artifact tests (0 is the good one; 8 is good too but GPU-only: no
- * host kernel table; 9's embedding table runs past the weights). Good variants also carry fake GPU images
+ * host kernel table; 9's embedding table runs past the weights; 10 is good,
+ * with a sliding window of FAKE_WINDOW: its attention reads only the block
+ * table entries of the window, as the real kernels, and the runtime frees
+ * the blocks behind it). Good variants also carry fake GPU images
  * (fake_gpu.h): the same kernels behind the 26-parameter GPU signature, run
  * block by block by the fake CUDA driver. */
 #include <stddef.h>
@@ -57,11 +60,12 @@ static void k_attend(llmc_memref1d_t *act, llmc_memref1d_t *w, llmc_memref1d_t *
   for (int64_t t = b; t < e; t++) {
     int seq = m[FAKE_M_SEQ + t], pos = m[FAKE_M_POS + t];
     const float *ks[FAKE_CTX], *vs[FAKE_CTX];
-    for (int i = 0; i <= pos; i++) {
+    int lo = FAKE_VARIANT == 10 && pos >= FAKE_WINDOW ? pos - FAKE_WINDOW + 1 : 0;
+    for (int i = lo; i <= pos; i++) {
       ks[i] = kv_slot(kv, m, seq, i, 0);
       vs[i] = kv_slot(kv, m, seq, i, 1);
     }
-    fake_attend(F(act) + a[0] + t * FAKE_D, pos, ks, vs, F(act) + a[1] + t * FAKE_D);
+    fake_attend(F(act) + a[0] + t * FAKE_D, lo, pos, ks, vs, F(act) + a[1] + t * FAKE_D);
   }
 }
 
@@ -109,6 +113,7 @@ static const int64_t plan[] = {
     FAKE_V, FAKE_TMAX, FAKE_CTX, FAKE_SEQS, FAKE_ACT_FLOATS, LOGITS_OFFSET, 1, 1, FAKE_D, FAKE_BS,
     FAKE_BLOCK_FLOATS, FAKE_MAXB, FAKE_M_TOK, FAKE_M_POS, FAKE_M_SEQ, FAKE_M_BT, FAKE_META_INTS,
     FAKE_WEIGHT_FLOATS, N_LAUNCHES, 0 /* KV_DTYPE: f32 */, FAKE_M_ROWS,
+    FAKE_VARIANT == 10 ? FAKE_WINDOW : 0 /* KV_WINDOW */,
     /* kernel, extent a, b, T range, n_args, (a, b)... */
     0, 0, 1, 1, FAKE_TMAX, 2, FAKE_X, 0, EMB_OFFSET, 0,
     1, 0, 1, 1, FAKE_TMAX, 1, FAKE_X, 0,

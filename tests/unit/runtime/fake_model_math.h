@@ -5,7 +5,9 @@
  *   k_t     = rotate(x_t, pos_t)       (a RoPE-like rotation, so scores depend
  *   q_t     = rotate(x_t, pos_t)        on relative position)
  *   v_t     = x_t shifted by one lane
- *   h_t     = x_t + sum_{i <= pos_t} softmax_i(q_t . k_i / 2) v_i
+ *   h_t     = x_t + sum_{lo <= i <= pos_t} softmax_i(q_t . k_i / 2) v_i
+ *             (lo = 0, or pos_t - FAKE_WINDOW + 1 in the sliding-window
+ *             variant)
  *   logit_t = 3 * out[v] . h_t
  * Logits depend on every earlier token of the sequence and on where each one
  * lives, so a wrong block table or a stale KV slot changes them. */
@@ -21,6 +23,7 @@ enum {
   FAKE_CTX = 64,    /* context */
   FAKE_SEQS = 3,    /* sequences per step */
   FAKE_BS = 4,      /* block size */
+  FAKE_WINDOW = 6,  /* the sliding window of fake_model_v10 (1.5 blocks) */
   FAKE_MAXB = FAKE_CTX / FAKE_BS,
   FAKE_BLOCK_FLOATS = 1 * 2 * FAKE_BS * 1 * FAKE_D,
   /* meta */
@@ -57,25 +60,25 @@ static inline void fake_value(const float *x, float *v) {
   for (int j = 0; j < FAKE_D; j++) v[j] = x[(j + 1) % FAKE_D];
 }
 
-/* h from x at pos and the keys/values of positions 0..pos (k[i], v[i] point
- * at D floats each). */
-static inline void fake_attend(const float *x, int pos, const float *const *k,
+/* h from x at pos and the keys/values of positions lo..pos (k[i], v[i]
+ * point at D floats each; entries below lo are not read). */
+static inline void fake_attend(const float *x, int lo, int pos, const float *const *k,
                                const float *const *v, float *h) {
   float q[FAKE_D], s[FAKE_CTX], mx = -INFINITY, sum = 0.0f;
   fake_rotate(x, pos, q);
-  for (int i = 0; i <= pos; i++) {
+  for (int i = lo; i <= pos; i++) {
     float d = 0.0f;
     for (int j = 0; j < FAKE_D; j++) d += q[j] * k[i][j];
     s[i] = d * 0.5f;
     if (s[i] > mx) mx = s[i];
   }
-  for (int i = 0; i <= pos; i++) {
+  for (int i = lo; i <= pos; i++) {
     s[i] = expf(s[i] - mx);
     sum += s[i];
   }
   for (int j = 0; j < FAKE_D; j++) {
     float acc = 0.0f;
-    for (int i = 0; i <= pos; i++) acc += s[i] * v[i][j];
+    for (int i = lo; i <= pos; i++) acc += s[i] * v[i][j];
     h[j] = x[j] + acc / sum;
   }
 }

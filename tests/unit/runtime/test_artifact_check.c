@@ -22,7 +22,7 @@ enum { ROWS = 3 * TMAX + SEQS * MAXB, META = ROWS + 1 + TMAX };
  * one for T in 2..T_MAX (x, logits, T, layer). */
 static const int64_t base_plan[] = {
     V, TMAX, 64, SEQS, ACT, 2 * TMAX * D, 1, 1, D, 4, 2 * 4 * D, MAXB, 0, TMAX, 2 * TMAX, 3 * TMAX,
-    META, WF, 2, 0, ROWS,
+    META, WF, 2, 0, ROWS, 0,
     0, 0, 1, 1, TMAX, 4, 0, 0, 0, 0, 0, 0, V, 0,
     1, V, 0, 2, TMAX, 4, 0, 0, 2 * TMAX * D, 0, 0, 1, 0, 0,
 };

@@ -234,7 +234,7 @@ static void test_random_invariants(void **state) {
     ts[i] = &t[i];
   }
   uint64_t rng = 42;
-  int hits = 0, cows = 0, exhausted = 0;
+  int hits = 0, cows = 0, exhausted = 0, drops = 0;
   for (int step = 0; step < 5000; step++) {
     int i = (int)(llmc_rng_next(&rng) % N_TABLES);
     int op = (int)(llmc_rng_next(&rng) % 10);
@@ -269,12 +269,15 @@ static void test_random_invariants(void **state) {
       } else if (!(s = llmc_kv_table_prepare_write(p, &t[i], len[i], len[i] + add))) {
         len[i] += add;
         llmc_kv_table_commit(p, &t[i], toks[i], len[i]);
+        if (i % 2) drops += llmc_kv_table_drop_before(p, &t[i], len[i] - 5); /* a window of 6 */
       } else {
         exhausted++;
         llmc_status_free(s);
       }
-    } else if (op < 8) { /* rewrite an earlier position: COW when shared */
-      int64_t pos = (int64_t)(llmc_rng_next(&rng) % (uint64_t)len[i]);
+    } else if (op < 8) { /* rewrite an earlier position (not a dropped one): COW when shared */
+      int64_t first = (int64_t)t[i].n_dropped * BS;
+      if (first >= len[i]) continue;
+      int64_t pos = first + (int64_t)(llmc_rng_next(&rng) % (uint64_t)(len[i] - first));
       int before = kv.copies;
       llmc_status_t *s = llmc_kv_table_prepare_write(p, &t[i], pos, pos + 1);
       if (s) {
@@ -294,9 +297,82 @@ static void test_random_invariants(void **state) {
   assert_true(hits > 50);
   assert_true(cows > 10);
   assert_true(exhausted > 0);
+  assert_true(drops > 10);
   for (int i = 0; i < N_TABLES; i++) llmc_kv_table_destroy(p, &t[i]);
   check(p, NULL, 0);
   assert_int_equal(llmc_kv_pool_n_available(p), POOL);
+  llmc_kv_pool_destroy(p);
+}
+
+/* A sliding window of W tokens: a sequence decoding one token a step keeps
+ * only the blocks W positions span (3 of 4 tokens for W = 6), however long
+ * it grows; what it drops stays hashed (another prompt still hits it). */
+static void test_window_drop(void **state) {
+  (void)state;
+  enum { W = 6, POOL = 3, MAXB = 16, N = MAXB * BS };
+  llmc_kv_pool_t *p;
+  assert_null(llmc_kv_pool_create(POOL, BS, MAXB, NULL, NULL, &p));
+  llmc_kv_table_t a;
+  assert_null(llmc_kv_table_init(p, &a));
+  const llmc_kv_table_t *ts[] = {&a};
+  int32_t toks[N];
+  int dropped = 0;
+  for (int64_t c = 0; c < N; c++) { /* compute position c */
+    toks[c] = (int32_t)(c * 7 % 11);
+    assert_null(llmc_kv_table_reserve(p, &a, c + 1));
+    assert_null(llmc_kv_table_prepare_write(p, &a, c, c + 1));
+    llmc_kv_table_commit(p, &a, toks, c + 1);
+    dropped += llmc_kv_table_drop_before(p, &a, c + 1 - W + 1);
+    check(p, ts, 1);
+    /* Held: the blocks of [c + 2 - W, c + 1), the next step's window less its new token. */
+    int64_t lo = c + 2 - W > 0 ? c + 2 - W : 0;
+    assert_int_equal(a.n_dropped, lo / BS);
+    assert_int_equal(a.n_blocks - a.n_dropped, c / BS - lo / BS + 1);
+    for (int32_t i = 0; i < a.n_dropped; i++) assert_int_equal(a.blocks[i], -1);
+  }
+  assert_int_equal(a.n_blocks, MAXB);
+  assert_int_equal(dropped, a.n_dropped);
+  /* A dropped position cannot be written again. */
+  llmc_status_t *s = llmc_kv_table_prepare_write(p, &a, 0, 1);
+  assert_int_equal(llmc_status_code(s), LLMC_INTERNAL);
+  llmc_status_free(s);
+  /* Nothing before the dropped blocks' chain is dropped twice; a position
+   * before them drops nothing. */
+  assert_int_equal(llmc_kv_table_drop_before(p, &a, 3), 0);
+  llmc_kv_table_release(p, &a);
+  assert_int_equal(a.n_dropped, 0);
+  check(p, ts, 1);
+  assert_int_equal(llmc_kv_pool_n_available(p), POOL);
+  /* Block 0's contents were evicted long ago (the pool holds 3 blocks) and
+   * a prefix hit starts at block 0: the same tokens miss. */
+  assert_int_equal(llmc_kv_table_match_prefix(p, &a, toks, N - 1), 0);
+  llmc_kv_table_destroy(p, &a);
+  llmc_kv_pool_destroy(p);
+
+  /* With room to keep them, dropped blocks are hit by the next prompt. */
+  assert_null(llmc_kv_pool_create(MAXB, BS, MAXB, NULL, NULL, &p));
+  assert_null(llmc_kv_table_init(p, &a));
+  llmc_kv_table_t b;
+  assert_null(llmc_kv_table_init(p, &b));
+  const llmc_kv_table_t *tab[] = {&a, &b};
+  assert_null(llmc_kv_table_reserve(p, &a, 5 * BS));
+  assert_null(llmc_kv_table_prepare_write(p, &a, 0, 5 * BS));
+  llmc_kv_table_commit(p, &a, toks, 5 * BS);
+  assert_int_equal(llmc_kv_table_drop_before(p, &a, 5 * BS - W + 1), 3);
+  assert_int_equal(llmc_kv_pool_n_cached(p), 3);
+  check(p, tab, 2);
+  assert_int_equal(llmc_kv_table_match_prefix(p, &b, toks, 5 * BS), 5 * BS); /* revives 0..2, shares 3..4 */
+  assert_int_equal(llmc_kv_pool_n_cached(p), 0);
+  assert_int_equal(llmc_kv_pool_refcount(p, b.blocks[4]), 2);
+  check(p, tab, 2);
+  /* An unhashed block is never dropped: commit names blocks first. */
+  llmc_kv_table_release(p, &a);
+  assert_null(llmc_kv_table_reserve(p, &a, 3 * BS));
+  assert_int_equal(llmc_kv_table_drop_before(p, &a, 3 * BS), 0);
+  check(p, tab, 2);
+  llmc_kv_table_destroy(p, &a);
+  llmc_kv_table_destroy(p, &b);
+  assert_int_equal(llmc_kv_pool_n_available(p), MAXB);
   llmc_kv_pool_destroy(p);
 }
 
@@ -329,7 +405,7 @@ int main(void) {
       cmocka_unit_test(test_alloc_grow_free),   cmocka_unit_test(test_exhaustion),
       cmocka_unit_test(test_prefix_sharing),    cmocka_unit_test(test_copy_on_write),
       cmocka_unit_test(test_lru_eviction),      cmocka_unit_test(test_random_invariants),
-      cmocka_unit_test(test_invariant_checker_catches),
+      cmocka_unit_test(test_invariant_checker_catches), cmocka_unit_test(test_window_drop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,16 +50,18 @@ static const char *test_backend(void) {
   return b && *b ? b : "host";
 }
 
-static llmc_rt_t *open_rt(int64_t kv_blocks) {
+static llmc_rt_t *open_rt_at(const char *dir, int64_t kv_blocks) {
   llmc_rt_options_t o = {.backend = test_backend(), .n_threads = N_THREADS,
                          .kv_blocks = kv_blocks};
   llmc_rt_t *rt = NULL;
-  llmc_status_t *s = llmc_rt_open(g_good.dir, &o, &rt);
+  llmc_status_t *s = llmc_rt_open(dir, &o, &rt);
   if (s) fail_msg("open: %s", llmc_status_message(s));
   if (strcmp(llmc_rt_backend_name(rt), test_backend()) != 0)
     fail_msg("opened on %s, not %s", llmc_rt_backend_name(rt), test_backend());
   return rt;
 }
+
+static llmc_rt_t *open_rt(int64_t kv_blocks) { return open_rt_at(g_good.dir, kv_blocks); }
 
 static void check_invariants(const llmc_rt_t *rt) {
   llmc_status_t *s = llmc_rt_check_invariants(rt);
@@ -68,8 +70,9 @@ static void check_invariants(const llmc_rt_t *rt) {
 
 /* ---- the plain reference ---- */
 
-/* Logits of the last of toks[0, n), each token at its index as position. */
-static void ref_logits(const int32_t *toks, int n, float *out) {
+/* Logits of the last of toks[0, n), each token at its index as position,
+ * attending to the last `window` positions (0: all). */
+static void ref_logits(const int32_t *toks, int n, int window, float *out) {
   float x[FAKE_CTX][FAKE_D], k[FAKE_CTX][FAKE_D], v[FAKE_CTX][FAKE_D], h[FAKE_D];
   const float *kp[FAKE_CTX], *vp[FAKE_CTX];
   for (int i = 0; i < n; i++) {
@@ -79,7 +82,8 @@ static void ref_logits(const int32_t *toks, int n, float *out) {
     kp[i] = k[i];
     vp[i] = v[i];
   }
-  fake_attend(x[n - 1], n - 1, kp, vp, h);
+  int lo = window > 0 && n > window ? n - window : 0;
+  fake_attend(x[n - 1], lo, n - 1, kp, vp, h);
   for (int j = 0; j < FAKE_V; j++) out[j] = fake_logit(g_weights, h, j);
 }
 
@@ -90,15 +94,19 @@ static int ref_argmax(const float *l) {
   return b;
 }
 
-static int ref_greedy(const int32_t *prompt, int n, int max_new, int32_t *out) {
+static int ref_greedy_window(const int32_t *prompt, int n, int max_new, int window, int32_t *out) {
   int32_t toks[FAKE_CTX];
   memcpy(toks, prompt, (size_t)n * sizeof *prompt);
   float l[FAKE_V];
   for (int i = 0; i < max_new; i++) {
-    ref_logits(toks, n + i, l);
+    ref_logits(toks, n + i, window, l);
     toks[n + i] = out[i] = ref_argmax(l);
   }
   return max_new;
+}
+
+static int ref_greedy(const int32_t *prompt, int n, int max_new, int32_t *out) {
+  return ref_greedy_window(prompt, n, max_new, 0, out);
 }
 
 /* ---- running sequences ---- */
@@ -173,15 +181,17 @@ static void free_jobs(llmc_rt_t *rt, job_t *jobs, int n) {
   check_invariants(rt);
 }
 
-/* Each job alone in a fresh runtime with the default cache. */
-static void run_alone(job_t *jobs, int n, job_t *alone) {
+/* Each job alone in a fresh runtime of the artifact in dir with the default cache. */
+static void run_alone_at(const char *dir, job_t *jobs, int n, job_t *alone) {
   for (int i = 0; i < n; i++) {
     alone[i] = jobs[i];
-    llmc_rt_t *rt = open_rt(0);
+    llmc_rt_t *rt = open_rt_at(dir, 0);
     run_jobs(rt, &alone[i], 1);
     llmc_rt_close(rt);
   }
 }
+
+static void run_alone(job_t *jobs, int n, job_t *alone) { run_alone_at(g_good.dir, jobs, n, alone); }
 
 static void assert_same_tokens(const job_t *a, const job_t *b, int n) {
   for (int i = 0; i < n; i++) {
@@ -253,7 +263,7 @@ static void test_forward_matches_reference(void **state) {
     if (st) fail_msg("forward: %s", llmc_status_message(st));
     for (int i = 0; i < n; i++) {
       float ref[FAKE_V];
-      ref_logits(toks[s], done[s] + i + 1, ref);
+      ref_logits(toks[s], done[s] + i + 1, 0, ref);
       for (int v = 0; v < FAKE_V; v++) assert_float_equal(logits[i * FAKE_V + v], ref[v], 1e-4);
     }
     done[s] += n;
@@ -454,6 +464,84 @@ static void test_stress_same_as_alone(void **state) {
   assert_true(st.prefix_hit_tokens > 0);
   free_jobs(rt, jobs, N);
   llmc_rt_close(rt);
+}
+
+/* A sliding window on every layer (fake_model_v10, FAKE_WINDOW = 6 of
+ * blocks of 4): each sequence keeps only the 3 blocks a window spans, so a
+ * 51-token sequence runs in a 3-block cache and gets the windowed
+ * reference's tokens; 2 blocks are refused. Its attention reads no table
+ * entry behind the window, so a block given back too early (its entry then
+ * names block 0) would change the logits. Then a mix of sequences on shared
+ * stems in a small cache: drops, prefix hits (on dropped blocks too),
+ * preemption, each with its tokens from running alone. */
+static void test_sliding_window_frees_blocks(void **state) {
+  (void)state;
+  artifact_t w;
+  make_artifact(&w, FAKE_DIR, 10, g_weights, FAKE_WEIGHT_FLOATS, 0);
+  job_t j = {.sampling = greedy(40)};
+  prompt_of(&j, 11, 5);
+  int32_t ref[40], full[40];
+  ref_greedy_window(j.prompt, j.n_prompt, 40, FAKE_WINDOW, ref);
+  ref_greedy(j.prompt, j.n_prompt, 40, full);
+  assert_true(memcmp(ref, full, sizeof ref) != 0); /* the window changes the tokens */
+
+  llmc_rt_t *rt = open_rt_at(w.dir, 0);
+  llmc_rt_stats_t st;
+  llmc_rt_stats_get(rt, &st);
+  /* Default: per sequence slot, the blocks a window and a step of 4 span: 9 tokens, 3 blocks. */
+  assert_int_equal(st.kv_blocks_total, FAKE_SEQS * 3);
+  assert_int_equal(llmc_rt_plan_value(rt, LLMC_PLAN_KV_WINDOW), FAKE_WINDOW);
+  assert_int_equal(llmc_rt_kv_blocks_for(rt, 50), 3);
+  assert_int_equal(llmc_rt_kv_blocks_for(rt, 5), 2); /* shorter than the window: all of it */
+  llmc_rt_close(rt);
+
+  rt = open_rt_at(w.dir, 2);
+  int id;
+  llmc_status_t *s = llmc_rt_seq_add(rt, j.prompt, j.n_prompt, &j.sampling, &id);
+  assert_int_equal(llmc_status_code(s), LLMC_OUT_OF_RANGE);
+  assert_non_null(strstr(llmc_status_message(s), "needs 3 KV blocks of 4 tokens at once"));
+  llmc_status_free(s);
+  llmc_rt_close(rt);
+
+  rt = open_rt_at(w.dir, 3);
+  run_jobs(rt, &j, 1);
+  assert_int_equal(j.n_out, 40);
+  assert_memory_equal(j.out, ref, sizeof ref);
+  llmc_rt_stats_get(rt, &st);
+  assert_int_equal(st.preemptions, 0);
+  assert_true(st.kv_blocks_dropped >= 50 / 4 - 3);
+  free_jobs(rt, &j, 1);
+  llmc_rt_stats_get(rt, &st);
+  assert_int_equal(st.kv_blocks_available, 3);
+  llmc_rt_close(rt);
+
+  enum { N = 9 };
+  job_t jobs[N], alone[N];
+  uint64_t rng = 77;
+  for (int i = 0; i < N; i++) {
+    memset(&jobs[i], 0, sizeof jobs[i]);
+    prompt_of(&jobs[i], 9 + (int)(llmc_rng_next(&rng) % 14), 900 + (uint64_t)(i % 3));
+    for (int t = 12; t < jobs[i].n_prompt; t++) jobs[i].prompt[t] = (int32_t)(llmc_rng_next(&rng) % FAKE_V);
+    int max_new = 6 + (int)(llmc_rng_next(&rng) % 24);
+    jobs[i].sampling = i % 3 == 2 ? sampled(max_new, (uint64_t)i) : greedy(max_new);
+  }
+  run_alone_at(w.dir, jobs, N, alone);
+  for (int i = 0; i < N; i++) {
+    if (i % 3 == 2) continue;
+    int32_t r[FAKE_CTX];
+    ref_greedy_window(jobs[i].prompt, jobs[i].n_prompt, alone[i].n_out, FAKE_WINDOW, r);
+    assert_memory_equal(alone[i].out, r, (size_t)alone[i].n_out * sizeof r[0]);
+  }
+  rt = open_rt_at(w.dir, 7);
+  run_jobs(rt, jobs, N);
+  assert_same_tokens(jobs, alone, N);
+  llmc_rt_stats_get(rt, &st);
+  assert_true(st.preemptions > 0);
+  assert_true(st.prefix_hit_tokens > 0);
+  assert_true(st.kv_blocks_dropped > 0);
+  free_jobs(rt, jobs, N);
+  llmc_rt_close(rt);
+  remove_artifact(&w);
 }
 
 static void test_seq_add_errors(void **state) {
@@ -667,7 +755,7 @@ int main(void) {
       cmocka_unit_test(test_batching_same_as_alone),
       cmocka_unit_test(test_preemption_same_tokens),
       cmocka_unit_test(test_prefix_sharing),
-      cmocka_unit_test(test_stress_same_as_alone),
+      cmocka_unit_test(test_stress_same_as_alone), cmocka_unit_test(test_sliding_window_frees_blocks),
       cmocka_unit_test(test_seq_add_errors),
       cmocka_unit_test(test_eos_and_free), cmocka_unit_test(test_stop_tokens),
       cmocka_unit_test(test_corrupt_artifacts),
