@@ -293,6 +293,27 @@ static bool override_matches(const llmc_koverride_t *o, const llmc_kcall_t *c, c
   return true;
 }
 
+/* Where a node's wide range (call c: 2..T_max) splits: the smallest step a
+ * registered variant that would run the rest on some target wants a range
+ * of its own for (min_tokens, e.g. a tensor-core GEMM), or 0 for no split. */
+static int64_t range_split(const llmc_kplan_t *p, const llmc_kcall_t *c) {
+  int n_variants;
+  const llmc_kvariant_t *reg = llmc_kvariants(&n_variants);
+  int64_t at = 0;
+  for (int t = 0; t < p->n_targets; t++)
+    for (int i = 0; i < n_variants; i++) {
+      const llmc_kvariant_t *v = &reg[i];
+      if (v->min_tokens <= c->t_min || v->min_tokens > c->t_max || v->gpu != p->targets[t].is_gpu ||
+          !op_in(v->ops, c->op))
+        continue;
+      llmc_kcall_t probe = *c;
+      probe.t_min = v->min_tokens;
+      llmc_kctx_t x = {.plan = p, .call = &probe, .target = &p->targets[t]};
+      if ((!v->supports || v->supports(&x)) && (at == 0 || v->min_tokens < at)) at = v->min_tokens;
+    }
+  return at;
+}
+
 static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const llmc_kplan_options_t *o,
                                 int *override_hits) {
   const llmc_target_t *t = &p->targets[ti];
@@ -430,8 +451,8 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
   p->n_targets = n_targets;
   p->weight_dtypes = llmc_arena_alloc(p->arena, sizeof(llmc_dtype_t) * (size_t)(g->n_values + 1));
   p->stored = llmc_arena_alloc(p->arena, sizeof(bool) * (size_t)(g->n_values + 1));
-  /* A matmul may take two kcalls (decode and wider token ranges). */
-  p->calls = llmc_arena_alloc(p->arena, sizeof(llmc_kcall_t) * (size_t)(2 * g->n_values + 1));
+  /* A node may take three kcalls (decode, a batch, long steps). */
+  p->calls = llmc_arena_alloc(p->arena, sizeof(llmc_kcall_t) * (size_t)(3 * g->n_values + 1));
   int *hits = calloc((size_t)o->n_overrides + 1, sizeof(int));
   llmc_status_t *s = p->weight_dtypes && p->stored && p->calls && hits ? kv_facts(p, o) : oom();
   llmc_ir_uses_t uses = {0};
@@ -515,11 +536,21 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     bool ranged = v && (is_matmul(v) || v->op == LLMC_OP_KV_WRITE || v->op == LLMC_OP_ATTENTION);
     /* CPUs: matmuls too (a GEMV for decode, a register-tiled GEMM for more tokens). */
     int ranges = ranged && (gpu || is_matmul(v)) && t_max >= 2 ? 2 : 1;
+    /* A variant for long steps only (a tensor-core GEMM) splits the wide
+     * range: 1, 2..split-1, split..T_max. */
+    int64_t split = 0;
+    if (ranges == 2) {
+      llmc_kcall_t wide = node_call;
+      wide.t_min = 2;
+      split = range_split(p, &wide);
+      if (split > 2) ranges = 3;
+    }
     for (int range = 0; !s && range < ranges; range++) {
       llmc_kcall_t *c = &p->calls[p->n_calls++];
       *c = node_call;
-      if (ranges == 2) c->t_min = c->t_max = 1;
-      if (range == 1) c->t_min = 2, c->t_max = t_max;
+      if (ranges >= 2) c->t_min = c->t_max = 1;
+      if (range == 1) c->t_min = 2, c->t_max = ranges == 3 ? split - 1 : t_max;
+      if (range == 2) c->t_min = split, c->t_max = t_max;
       for (int t = 0; !s && t < n_targets; t++) s = configure(p, c, t, o, hits);
     }
   }

@@ -47,6 +47,10 @@ struct llmc_kvariant {
   /* Its kernels read the step's logit_rows and compute only those rows
    * when the kcall has sampled_rows (the logits' matmul). */
   bool sampled_rows;
+  /* > 1: it runs only steps of at least this many tokens (supports()
+   * says so for a kcall whose t_min is smaller); the plan then gives a node
+   * a token range starting here (kplan.c, range_split). */
+  int64_t min_tokens;
   /* GPU variants: the launch shape. */
   void (*launch)(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out);
 };
@@ -88,6 +92,14 @@ LLMC_MUST_USE llmc_status_t *llmc_attention_host_generate(const llmc_kinstance_t
                                                           llmc_buf_t *out);
 LLMC_MUST_USE llmc_status_t *llmc_attention_qk_generate(const char *name, int64_t lanes, int64_t head_dim,
                                                         int64_t kvd, llmc_buf_t *out);
+
+/* The smallest step a tensor-core GEMM (gemm_mma) runs: below, a decode
+ * batch, the GEMVs' blocks cover the GPU and read the weights about as few
+ * times. */
+#define LLMC_MMA_MIN_TOKENS 16
+
+/* gemm_mma.c: the mma.sync tensor-core GEMM generator (NVIDIA). */
+LLMC_MUST_USE llmc_status_t *llmc_gemm_mma_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 
 /* gemv_warp.c: the warp-per-rows GEMV generator (a llmc_kinstance_t.generate). */
 LLMC_MUST_USE llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);

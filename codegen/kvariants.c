@@ -929,6 +929,87 @@ static void gemv_warp_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc
                                 .grid_y_tokens = (int32_t)c->values[3]};
 }
 
+/* ---- GPU: tensor-core GEMM, mma.sync bf16 (gemm_mma.c) ---- */
+
+/* NVIDIA chips with mma.sync (sm_80 on; sm_90a's wgmma chips have it too),
+ * bf16 weights, steps of LLMC_MMA_MIN_TOKENS tokens or more (a decode batch
+ * keeps gemv_warp, whose blocks cover the GPU at any T), every row of the
+ * output (not the logits' sampled rows), K in steps of 32 and N in tiles of
+ * 32. */
+static bool gemm_mma_supports(const llmc_kctx_t *x) {
+  const llmc_target_t *t = x->target;
+  const char *tc = t->tensor_core ? t->tensor_core : "";
+  return llmc_gpu_vendor(t) == LLMC_GPU_VENDOR_NVIDIA && (strncmp(tc, "mma.sync", 8) == 0 || strncmp(tc, "wgmma", 5) == 0) &&
+         x->call->weight_dtype == LLMC_DT_BF16 && !x->call->sampled_rows && x->call->t_min >= LLMC_MMA_MIN_TOKENS &&
+         k_of(x) % 32 == 0 && cols_of(x) % 32 == 0;
+}
+
+static void gemm_mma_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
+  /* 4 warps (2 x 2) of 32 x BN/2 each, 64 tokens a block. BN 64 where the
+   * step's largest T still makes a block per multiprocessor, else 32 (more
+   * blocks for the narrow projections: N = 2048 at T = 128 is 64 blocks of
+   * 64 columns, 128 of 32). Not measured on a device yet. */
+  int64_t n = cols_of(x), t_blocks = (x->call->t_max + 63) / 64, bn = 32;
+  if (n % 64 == 0 && (n / 64) * t_blocks >= x->target->sm_count) bn = 64;
+  *out = (llmc_kconfig_t){.n = 4, .values = {64, bn, 2, 2}};
+}
+
+static bool gemm_mma_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
+  int64_t bm = c->values[0], bn = c->values[1], wm = c->values[2], wn = c->values[3];
+  int64_t threads = 32 * wm * wn, n = cols_of(x);
+  if (bm % (16 * wm) || bn % (8 * wn)) {
+    llmc_buf_printf(why, "a %lldx%lld tile does not divide into %lldx%lld warps of 16x8 mma tiles", (long long)bm,
+                    (long long)bn, (long long)wm, (long long)wn);
+    return false;
+  }
+  int64_t mt = bm / wm / 16, nt = bn / wn / 8;
+  if ((bm * 8) % threads || (bn * 4) % threads) {
+    llmc_buf_printf(why, "%lld threads do not split the staging of a %lldx%lld tile evenly", (long long)threads,
+                    (long long)bm, (long long)bn);
+    return false;
+  }
+  if (mt * nt > 16) {
+    llmc_buf_printf(why, "%lld mma tiles a warp (%lld accumulators a thread) exceed 16", (long long)(mt * nt),
+                    (long long)(mt * nt * 4));
+    return false;
+  }
+  if (n % bn) {
+    llmc_buf_printf(why, "BN=%lld does not divide N=%lld", (long long)bn, (long long)n);
+    return false;
+  }
+  /* A silu_mul or gelu_mul the kernel may take: gate and up halves a warp. */
+  if (x->call->glu && nt % 2) {
+    llmc_buf_printf(why, "a warp's %lld mma columns cannot hold gate and up halves", (long long)nt);
+    return false;
+  }
+  /* Staged hi, lo and weight rows (20 words each), and a scale a row with a norm. */
+  return legal_block(x, threads, (2 * bm + bn) * 20 * 4 + bm * 4, why);
+}
+
+static llmc_status_t *gemm_mma_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
+  out->family = "gemm_mma";
+  out->generate = llmc_gemm_mma_generate;
+  op_params(x, out);
+  bool norm = x->choice && x->choice->fused_norm, glu = x->choice && x->choice->fused_glu;
+  put_int(x, out, "NORM", norm);
+  put_f32(x, out, "EPS", norm ? llmc_ir_attr_float(x->call->norm, "eps", 1e-5) : 0.0);
+  put_f32(x, out, "NOFFSET", norm ? llmc_ir_attr_float(x->call->norm, "offset", 0) : 0.0);
+  put_int(x, out, "GLU", glu ? (x->call->glu->op == LLMC_OP_GELU_MUL ? 2 : 1) : 0);
+  put_int(x, out, "BM", c->values[0]);
+  put_int(x, out, "BN", c->values[1]);
+  put_int(x, out, "WM", c->values[2]);
+  put_int(x, out, "WN", c->values[3]);
+  return NULL;
+}
+
+static void gemm_mma_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_gpu_kernel_v1_t *out) {
+  (void)x;
+  /* Extent: the N weight rows (with GLU a block's BN rows are BN/2 outputs' gate and up). */
+  *out = (llmc_gpu_kernel_v1_t){.block_threads = (int32_t)(32 * c->values[2] * c->values[3]),
+                                .items_per_block = (int32_t)c->values[1],
+                                .grid_y_tokens = (int32_t)c->values[0]};
+}
+
 /* ---- GPU: attention, warps over the key positions (attention_warp) ---- */
 
 /* Shuffles (NVIDIA, AMD), and a whole number of head dimensions a lane. */
@@ -1139,6 +1220,18 @@ static const llmc_kvariant_t registry[] = {
      .legal = attention_host_legal,
      .emit = attention_host_emit},
     {.name = "cpu_rowwise", .ops = ROWWISE_OPS " " ELEMENTWISE_OPS " argmax", .emit = cpu_rowwise_emit},
+    {.name = "gemm_mma",
+     .gpu = true,
+     .ops = "matmul matmul_add",
+     .n_params = 4,
+     .params = {{"BM", 4, {16, 32, 64, 128}}, {"BN", 3, {32, 64, 128}}, {"WM", 3, {1, 2, 4}}, {"WN", 3, {1, 2, 4}}},
+     .supports = gemm_mma_supports,
+     .fuses = "norm glu",
+     .min_tokens = LLMC_MMA_MIN_TOKENS,
+     .heuristic = gemm_mma_heuristic,
+     .legal = gemm_mma_legal,
+     .emit = gemm_mma_emit,
+     .launch = gemm_mma_launch},
     {.name = "gemv_warp",
      .gpu = true,
      .ops = "matmul matmul_add",

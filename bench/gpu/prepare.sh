@@ -14,6 +14,9 @@
 #   - r1b-int8/: the same with int8 matmul weights (--quant=int8), sm_90a only
 #   - r1b-bf16-base/: the bf16 one without the fusion passes and with the
 #              shared-memory GEMV (gemv_block), for before/after in one run
+#   - r1b-bf16-nomma/: the bf16 one with gemv_warp forced for every step
+#              (no tensor-core gemm_mma for steps of 16+ tokens): prefill
+#              before/after in one run
 #   - g1b-bf16/: a random Gemma 3 1B-shaped model (bf16, sm_90a, without
 #              weights): Gemma's fusions (the (1 + w) norms and GeGLU in
 #              gemv_warp, fuse-norm-add), head_dim 256, sliding layers
@@ -60,6 +63,7 @@ if [ -n "$emulation" ]; then
   echo 16 >"$carry/bench-tokens"
   echo --quick >"$carry/check-flags"
   echo --prompt-len 4 >"$carry/bench-flags"
+  echo 20 >"$carry/prefill-lens"
 fi
 
 "$llmc" compile examples/tiny-llama/model.json -o "$carry/tiny" --target=$targets "${flags[@]}"
@@ -94,6 +98,9 @@ done
 "$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-bf16-base" --target=$targets --max-context "$ctx" \
   --weight-dtype=bf16 --passes=canonicalize,cse,dce,fuse-silu-mul,plan-memory \
   --kernel-config=gemv_block:WG=256 "${flags[@]}"
+# Prefill without the tensor cores: gemv_warp (4 tokens a block) for every step.
+"$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-bf16-nomma" --target=sm_90a --max-context "$ctx" \
+  --weight-dtype=bf16 --kernel-config=gemv_warp:R=2,TOK=4 "${flags[@]}"
 sweep=()
 # Decode (batch 1): 8 steps of K in flight instead of 4, with the heuristic's
 # rows per warp and with 1 and 2; attention over 8 warps instead of 16.
@@ -124,7 +131,7 @@ if [ -z "$emulation" ] && [ -f bench/gpu/tuning-sm_90a.jsonl ]; then
   tuned=(r1b-bf16-tuned)
 fi
 echo "${sweep[*]}" >"$carry/sweep"
-for a in r1b r1b-bf16 r1b-f16 r1b-int8 r1b-bf16-base g1b-bf16 "${sweep[@]}" "${tuned[@]}"; do
+for a in r1b r1b-bf16 r1b-f16 r1b-int8 r1b-bf16-base r1b-bf16-nomma g1b-bf16 "${sweep[@]}" "${tuned[@]}"; do
   mkdir -p "$carry/$a"
   cp "$work/$a/model.so" "$work/$a/model.h" "$work/$a/report.json" "$carry/$a/"
 done

@@ -42,6 +42,17 @@ failed=0
         --max-tokens $((tokens / 2)) "${bench_flags[@]}" || failed=1
     done
   done
+  # Prefill (TTFT of a prompt in steps of 128 tokens): bf16 steps of 16+
+  # tokens on the tensor cores (gemm_mma) against gemv_warp for every step.
+  read -r -a prefill_lens <"$here/prefill-lens" 2>/dev/null || prefill_lens=(128 512 2000)
+  for model in r1b-bf16 r1b-bf16-nomma; do
+    [ -d "$here/$model" ] || continue
+    for p in "${prefill_lens[@]}"; do
+      echo "== prefill, ~1.1B random ($model), synthetic weights, $p-token prompt (cuda) [$((SECONDS))s]"
+      "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --prompt-len "$p" \
+        --max-tokens 1 || failed=1
+    done
+  done
   for b in 1 8; do
     echo "== decode, Gemma 3 1B-shaped (g1b-bf16), synthetic weights, batch $b (cuda) [$((SECONDS))s]"
     "$here/bin/llmc-run" bench "$here/g1b-bf16" --device=cuda --synthetic-weights --batch $b \

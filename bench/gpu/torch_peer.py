@@ -1,12 +1,14 @@
 # The same decode measured with torch on the same device in the same run
 # (bench/gpu/run.sh calls it; the GPU machine has torch and transformers).
-# Two peers for the ~1.1B model of prepare.sh (TinyLlama's shape):
+# Three peers for the ~1.1B model of prepare.sh (TinyLlama's shape):
 #   1. the cuBLAS floor: one decode step's weight GEMVs (q/k/v, o, gate/up,
 #      down for every layer, then lm_head) as F.linear on distinct bf16/f16
 #      weights, replayed as a CUDA graph so launches cost nothing: what the
 #      weight reads alone cost through cuBLAS, with no norm, RoPE, attention;
 #   2. Hugging Face LlamaForCausalLM (random weights, eager, its default
-#      dynamic cache): greedy decode at batch 1 and 8.
+#      dynamic cache): greedy decode at batch 1 and 8;
+#   3. the cuBLAS prefill GEMMs: the same F.linear calls on 128, 512 and
+#      2000 token rows, as TFLOP/s (below).
 # Each section catches its own failure so one missing piece does not hide
 # the rest. Prints one line per measurement.
 import sys, time
@@ -106,6 +108,18 @@ for name, dtype in (('bf16', torch.bfloat16), ('f16', torch.float16)):
                   f"{gbs:.0f} GB/s of weights{frac}")
         except Exception as e:
             print(f"cublas decode-step GEMVs ({name}, batch {batch}): failed: {e}")
+# 3. Prefill's GEMMs: the same weights against T token rows (one F.linear
+# each, the layers in sequence, lm_head over every row where llmc computes
+# only the last: a floor for the GEMM part of a prefill), as TFLOP/s.
+n_params = sum(n * k for (n, k) in [((HEADS + 2 * KV_HEADS) * HEAD, DIM), (DIM, DIM), (2 * HIDDEN, DIM),
+                                    (DIM, HIDDEN)]) * LAYERS + VOCAB * DIM
+for tokens in (128, 512, 2000):
+    try:
+        ms, _ = gemv_floor(torch.bfloat16, tokens)
+        print(f"cublas prefill GEMMs (bf16, {tokens} tokens, CUDA graph): {ms:.3f} ms, "
+              f"{2 * tokens * n_params / (ms * 1e-3) / 1e12:.0f} TFLOP/s")
+    except Exception as e:
+        print(f"cublas prefill GEMMs (bf16, {tokens} tokens): failed: {e}")
 for batch in (1, 8):
     try:
         ms = hf_decode(torch.bfloat16, batch)

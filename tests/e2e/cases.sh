@@ -389,6 +389,15 @@ gpu-artifact)
         "$PTXAS" -arch=$sm "w-ptx/model.$sm.ptx" -o /dev/null || fail "ptxas rejects $wd PTX for $sm"
       done
     fi
+    # bf16 weights: steps of 16+ tokens run on the tensor cores (gemm_mma);
+    # f32 and f16 weights have no mma kernel yet.
+    if [ -f w-ptx/model.sm_80.ptx ]; then
+      for sm in sm_80 sm_90a; do
+        n=$(grep -c 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32' "w-ptx/model.$sm.ptx" || true)
+        if [ $wd = bf16 ]; then [ "$n" -gt 0 ] || fail "no mma.sync in the bf16 PTX for $sm"
+        else [ "$n" = 0 ] || fail "mma.sync in the $wd PTX for $sm"; fi
+      done
+    fi
     "$LLMC" compile m/model.json -o w-hsaco --target=gfx942 --emit=hsaco --weight-dtype=$wd
     [ -z "$("$NM" -u w-hsaco/model.gfx942.hsaco)" ] || fail "$wd gfx942 code object has undefined symbols"
     "$LLMC" compile m/model.json -o w-spv --target=spirv --emit=spirv --weight-dtype=$wd
@@ -428,6 +437,29 @@ kernel-plan)
   expect_error 64 "panels need VEC 4, 8 or 16" -- plan m/model.json --target=x86-64-v3 \
     --kernel-config=gemm_host:VEC=2,MR=6
   expect_error 64 "is not a multiple of TT=5" -- plan m/model.json --target=x86-64-v3 --kernel-config=gemm_host:TT=5
+  # bf16 weights on NVIDIA: steps of 16+ tokens get a range of their own on
+  # the tensor cores (gemm_mma), with the norm and silu_mul fused as decode's;
+  # f32 weights and AMD keep two ranges. Tiles from --kernel-config, checked.
+  plan m/model.json --target=host,sm_80 --weight-dtype=bf16
+  grep -q 'for T in 2..15' x/model.plan || fail "no 2..15 range"
+  grep -q 'sm_80: gemm_mma {BM=64,BN=32,WM=2,WN=2} +rms_norm +silu_mul heuristic' x/model.plan ||
+    fail "gemm_mma does not take the norm and silu_mul"
+  [ "$(grep -c 'for T in 16..128' x/model.plan)" = "$(grep -c 'sm_80: gemm_mma' x/model.plan)" ] ||
+    fail "a 16..128 range without gemm_mma"
+  rm -rf x
+  plan m/model.json --target=sm_80,gfx942
+  ! grep -q 'for T in 16' x/model.plan || fail "f32 weights got a tensor-core range"
+  rm -rf x
+  plan m/model.json --target=sm_80 --weight-dtype=bf16 --kernel-config=gemm_mma:BM=32,BN=64,WM=1,WN=4
+  grep -q 'sm_80: gemm_mma {BM=32,BN=64,WM=1,WN=4} +rms_norm +silu_mul override' x/model.plan ||
+    fail "gemm_mma:BM=32,BN=64,WM=1,WN=4 not applied"
+  rm -rf x
+  expect_error 64 "a 16x32 tile does not divide into 2x2 warps of 16x8 mma tiles" -- \
+    plan m/model.json --target=sm_80 --weight-dtype=bf16 --kernel-config=gemm_mma:BM=16,BN=32
+  expect_error 64 "BN=128 does not divide N=64" -- \
+    plan m/model.json --target=sm_80 --weight-dtype=bf16 --kernel-config=gemm_mma:BN=128
+  expect_error 64 "64 mma tiles a warp (256 accumulators a thread) exceed 16" -- \
+    plan m/model.json --target=sm_80 --weight-dtype=bf16 --kernel-config=gemm_mma:BM=128,BN=64,WM=1,WN=1
   expect_error 64 "unknown kernel variant 'gemv'" -- plan m/model.json --kernel-config=gemv:WG=64
   expect_error 64 "gemv_block has no parameter 'TILE'" -- plan m/model.json --kernel-config=gemv_block:TILE=4
   expect_error 64 "WG=48: gemv_block takes 32, 64, 128, 256, 512, 1024" -- \

@@ -74,6 +74,61 @@ static void spir_funcs_to_c(LLVMModuleRef m) {
   }
 }
 
+/* An intrinsic returning a struct (mma.sync's four accumulators) becomes
+ * `void llmc_emu_X(ptr out, args...)`, its result loaded from *out: the C
+ * ABI returns such a struct in other registers than LLVM's IR-level struct
+ * return uses, so a C function cannot stand in for it as it is. */
+static llmc_status_t *replace_struct_return(LLVMModuleRef m, LLVMValueRef f, const char *repl) {
+  LLVMContextRef ctx = LLVMGetModuleContext(m);
+  LLVMTypeRef fty = LLVMGlobalGetValueType(f), ret = LLVMGetReturnType(fty);
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
+  unsigned n = LLVMCountParamTypes(fty);
+  LLVMTypeRef *params = malloc(sizeof *params * (n + 1));
+  LLVMValueRef *args = malloc(sizeof *args * (n + 1));
+  int n_calls = 0;
+  for (LLVMUseRef u = LLVMGetFirstUse(f); u; u = LLVMGetNextUse(u)) n_calls++;
+  LLVMValueRef *calls = malloc(sizeof *calls * (size_t)(n_calls ? n_calls : 1));
+  if (!params || !args || !calls) {
+    free(params);
+    free(args);
+    free(calls);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  params[0] = ptr;
+  LLVMGetParamTypes(fty, params + 1);
+  LLVMTypeRef nty = LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, n + 1, 0);
+  LLVMValueRef g = LLVMGetNamedFunction(m, repl);
+  if (!g) g = LLVMAddFunction(m, repl, nty);
+  n_calls = 0;
+  for (LLVMUseRef u = LLVMGetFirstUse(f); u; u = LLVMGetNextUse(u)) calls[n_calls++] = LLVMGetUser(u);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+  llmc_status_t *s = NULL;
+  for (int i = 0; i < n_calls && !s; i++) {
+    LLVMValueRef call = calls[i];
+    if (!LLVMIsACallInst(call)) {
+      s = LLMC_ERROR(LLMC_INTERNAL, NULL, "%s is used other than by a call", repl);
+      break;
+    }
+    /* The result's slot in the entry block: once per call site, not per loop trip. */
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(LLVMGetBasicBlockParent(LLVMGetInstructionParent(call)));
+    LLVMPositionBuilderBefore(b, LLVMGetFirstInstruction(entry));
+    LLVMValueRef slot = LLVMBuildAlloca(b, ret, "");
+    LLVMPositionBuilderBefore(b, call);
+    args[0] = slot;
+    for (unsigned k = 0; k < n; k++) args[k + 1] = LLVMGetOperand(call, k);
+    LLVMBuildCall2(b, nty, g, args, n + 1, "");
+    LLVMValueRef v = LLVMBuildLoad2(b, ret, slot, "");
+    LLVMReplaceAllUsesWith(call, v);
+    LLVMInstructionEraseFromParent(call);
+  }
+  LLVMDisposeBuilder(b);
+  free(params);
+  free(args);
+  free(calls);
+  if (!s) LLVMDeleteFunction(f);
+  return s;
+}
+
 static llmc_status_t *replace_intrinsics(LLVMModuleRef m) {
   LLVMValueRef next;
   for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = next) {
@@ -85,6 +140,10 @@ static llmc_status_t *replace_intrinsics(LLVMModuleRef m) {
       continue;
     char repl[256];
     emulated_name(name, n, repl, sizeof repl);
+    if (LLVMGetTypeKind(LLVMGetReturnType(LLVMGlobalGetValueType(f))) == LLVMStructTypeKind) {
+      LLMC_RETURN_IF_ERROR(replace_struct_return(m, f, repl));
+      continue;
+    }
     LLVMValueRef g = LLVMGetNamedFunction(m, repl);
     if (!g) g = LLVMAddFunction(m, repl, LLVMGlobalGetValueType(f));
     LLVMReplaceAllUsesWith(f, g);

@@ -470,6 +470,72 @@ EXPORT int32_t llmc_emu_nvvm_shfl_sync_bfly_i32(int32_t mask, int32_t value, int
   return (int32_t)shfl_bfly((uint32_t)value, b, c);
 }
 
+/* mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 (the NVVM intrinsic
+ * llvm.nvvm.mma.m16n8k16.row.col.bf16; gpu_emulation.c passes its struct
+ * result through d): D = A B + C for the warp's 16x16 A, 16x8 B and 16x8 C,
+ * each lane holding its fragments as the PTX ISA lays them out ("Matrix
+ * Fragments for mma.m16n8k16", g = lane / 4, c = lane % 4): a0 = A[g][2c,
+ * 2c+1], a1 = A[g+8][2c..], a2 = A[g][2c+8..], a3 = A[g+8][2c+8..] (lower
+ * column in the low half of the word), b0 = B[2c, 2c+1][g], b1 = B[2c+8,
+ * 2c+9][g], c0..c3 = C[g][2c], C[g][2c+1], C[g+8][2c], C[g+8][2c+1]. The
+ * products of bf16s are exact in f32; the sum is taken in k order in f32
+ * (the hardware's order and intermediate precision are its own: tests
+ * allow for reassociation). */
+typedef struct {
+  uint32_t a[4], b[2];
+  float c[4];
+} mma_frag_t;
+static mma_frag_t mma_slot[MAX_THREADS];
+
+static float bf16_lo(uint32_t w) {
+  uint32_t bits = w << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+static float bf16_hi(uint32_t w) {
+  uint32_t bits = w & 0xffff0000u;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+EXPORT void llmc_emu_nvvm_mma_m16n8k16_row_col_bf16(float *d, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                                    int32_t b0, int32_t b1, float c0, float c1, float c2,
+                                                    float c3) {
+  mma_slot[emu.current] = (mma_frag_t){{(uint32_t)a0, (uint32_t)a1, (uint32_t)a2, (uint32_t)a3},
+                                       {(uint32_t)b0, (uint32_t)b1},
+                                       {c0, c1, c2, c3}};
+  warp_wait(32);
+  uint32_t base = emu.current - emu.current % 32;
+  float A[16][16], B[16][8], C[16][8];
+  for (uint32_t l = 0; l < 32; l++) {
+    const mma_frag_t *f = &mma_slot[base + l < emu.threads ? base + l : emu.current];
+    uint32_t g = l / 4, c = l % 4;
+    for (int r = 0; r < 4; r++) {
+      uint32_t row = g + (r & 1) * 8, col = 2 * c + (r >> 1) * 8;
+      A[row][col] = bf16_lo(f->a[r]);
+      A[row][col + 1] = bf16_hi(f->a[r]);
+    }
+    for (int r = 0; r < 2; r++) {
+      B[2 * c + r * 8][g] = bf16_lo(f->b[r]);
+      B[2 * c + r * 8 + 1][g] = bf16_hi(f->b[r]);
+    }
+    C[g][2 * c] = f->c[0];
+    C[g][2 * c + 1] = f->c[1];
+    C[g + 8][2 * c] = f->c[2];
+    C[g + 8][2 * c + 1] = f->c[3];
+  }
+  uint32_t g = (emu.current % 32) / 4, c = emu.current % 4;
+  for (int e = 0; e < 4; e++) {
+    uint32_t row = g + (e >> 1) * 8, col = 2 * c + (e & 1);
+    float acc = C[row][col];
+    for (int k = 0; k < 16; k++) acc += A[row][k] * B[k][col];
+    d[e] = acc;
+  }
+  warp_wait(32);
+}
+
 /* ---- and their AMDGPU (ROCDL) counterparts ---- */
 
 /* Lanes of 64-wide waves (gfx9's wave64; a wave32 kernel's xor shuffles
