@@ -460,23 +460,7 @@ llmc_status_t *llmc_gemm_mma_generate(const llmc_kinstance_t *inst, const char *
           /* act(gate) * up, as silu_mul / gelu_mul compute it, into the glu's rows. */
           char t[48];
           snprintf(t, sizeof t, "%lld_%d", (long long)j, e);
-          if (GLU == 2)
-            llmc_buf_printf(o,
-                            "%s%%gone%s = arith.constant 1.0 : f32\n%s%%ghalf%s = arith.constant 0.5 : f32\n"
-                            "%s%%gk0%s = arith.constant 0.7978845608 : f32\n%s%%gk1%s = arith.constant 0.044715 : f32\n"
-                            "%s%%ghx%s = arith.mulf %%ghalf%s, %s : f32\n%s%%gx2%s = arith.mulf %%gk1%s, %s : f32\n"
-                            "%s%%gx3%s = arith.mulf %%gx2%s, %s : f32\n%s%%gx4%s = arith.mulf %%gx3%s, %s : f32\n"
-                            "%s%%gin%s = arith.addf %s, %%gx4%s : f32\n%s%%gu%s = arith.mulf %%gk0%s, %%gin%s : f32\n"
-                            "%s%%gth%s = math.tanh %%gu%s : f32\n%s%%gp%s = arith.addf %%gone%s, %%gth%s : f32\n"
-                            "%s%%gact%s = arith.mulf %%ghx%s, %%gp%s : f32\n",
-                            E, t, E, t, E, t, E, t, E, t, t, y, E, t, t, y, E, t, t, y, E, t, t, y, E, t, y, t, E, t,
-                            t, t, E, t, t, E, t, t, t, E, t, t, t);
-          else
-            llmc_buf_printf(o,
-                            "%s%%gone%s = arith.constant 1.0 : f32\n%s%%gneg%s = arith.negf %s : f32\n"
-                            "%s%%gexp%s = math.exp %%gneg%s : f32\n%s%%gden%s = arith.addf %%gone%s, %%gexp%s : f32\n"
-                            "%s%%gact%s = arith.divf %s, %%gden%s : f32\n",
-                            E, t, E, t, y, E, t, t, E, t, t, t, E, t, y, t);
+          llmc_emit_glu_act(o, E, t, y, (int)GLU);
           llmc_buf_printf(o,
                           "%s%%gy%s = arith.mulf %%gact%s, %s : f32\n"
                           "%s%%gth_%s = arith.muli %%et%lld_%d, %%h_dim : index\n"

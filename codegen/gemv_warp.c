@@ -173,6 +173,27 @@ static void emit_fmas(const gen_t *g, const char *ind, int s, acc_t acc) {
   }
 }
 
+void llmc_emit_glu_act(llmc_buf_t *o, const char *ind, const char *tag, const char *gate, int glu) {
+  const char *t = tag;
+  if (glu == 2) /* gelu, tanh form: 0.5 x (1 + tanh(0.7978845608 (x + 0.044715 x^3))) */
+    llmc_buf_printf(o,
+                    "%s%%gone%s = arith.constant 1.0 : f32\n%s%%ghalf%s = arith.constant 0.5 : f32\n"
+                    "%s%%gk0%s = arith.constant 0.7978845608 : f32\n%s%%gk1%s = arith.constant 0.044715 : f32\n"
+                    "%s%%ghx%s = arith.mulf %%ghalf%s, %s : f32\n%s%%gx2%s = arith.mulf %%gk1%s, %s : f32\n"
+                    "%s%%gx3%s = arith.mulf %%gx2%s, %s : f32\n%s%%gx4%s = arith.mulf %%gx3%s, %s : f32\n"
+                    "%s%%gin%s = arith.addf %s, %%gx4%s : f32\n%s%%gu%s = arith.mulf %%gk0%s, %%gin%s : f32\n"
+                    "%s%%gtanh%s = math.tanh %%gu%s : f32\n%s%%gp%s = arith.addf %%gone%s, %%gtanh%s : f32\n"
+                    "%s%%gact%s = arith.mulf %%ghx%s, %%gp%s : f32\n",
+                    ind, t, ind, t, ind, t, ind, t, ind, t, t, gate, ind, t, t, gate, ind, t, t, gate, ind, t, t,
+                    gate, ind, t, gate, t, ind, t, t, t, ind, t, t, ind, t, t, t, ind, t, t, t);
+  else /* silu: x / (1 + exp(-x)) */
+    llmc_buf_printf(o,
+                    "%s%%gone%s = arith.constant 1.0 : f32\n%s%%gneg%s = arith.negf %s : f32\n"
+                    "%s%%gexp%s = math.exp %%gneg%s : f32\n%s%%gden%s = arith.addf %%gone%s, %%gexp%s : f32\n"
+                    "%s%%gact%s = arith.divf %s, %%gden%s : f32\n",
+                    ind, t, ind, t, gate, ind, t, t, ind, t, t, t, ind, t, gate, t);
+}
+
 static const char *acc_type(const gen_t *g, int a) { return a < g->rows * g->tok ? g->vt : g->xt; }
 
 /* "vector<4xf32>, ..." for the loop-carried accumulators. */
@@ -476,27 +497,13 @@ llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char 
                       "%s%%st%d_%d = arith.andi %%sa%d_%d, %%tv%d : i1\n"
                       "%sscf.if %%st%d_%d {\n",
                       J, r, j, r, J, r, j, r, j, J, r, j, r, j, j, J, r, j);
-      if (GLU == 2) /* gelu(gate) as gelu_mul computes it (tanh form), into %gsil */
-        llmc_buf_printf(o,
-                        "%s  %%gone = arith.constant 1.0 : f32\n%s  %%ghalf = arith.constant 0.5 : f32\n"
-                        "%s  %%gk0 = arith.constant 0.7978845608 : f32\n%s  %%gk1 = arith.constant 0.044715 : f32\n"
-                        "%s  %%ghx = arith.mulf %%ghalf, %s : f32\n%s  %%gx2 = arith.mulf %%gk1, %s : f32\n"
-                        "%s  %%gx3 = arith.mulf %%gx2, %s : f32\n%s  %%gx4 = arith.mulf %%gx3, %s : f32\n"
-                        "%s  %%ginner = arith.addf %s, %%gx4 : f32\n%s  %%gu = arith.mulf %%gk0, %%ginner : f32\n"
-                        "%s  %%gtanh = math.tanh %%gu : f32\n%s  %%gp = arith.addf %%gone, %%gtanh : f32\n"
-                        "%s  %%gsil = arith.mulf %%ghx, %%gp : f32\n",
-                        J, J, J, J, J, y, J, y, J, y, J, y, J, y, J, J, J, J);
       if (GLU) {
-        /* silu(gate) * up, as silu_mul computes it (gelu_mul: gelu above), into its rows. */
-        if (GLU == 1)
-          llmc_buf_printf(o,
-                          "%s  %%gone = arith.constant 1.0 : f32\n"
-                          "%s  %%gneg = arith.negf %s : f32\n%s  %%gexp = math.exp %%gneg : f32\n"
-                          "%s  %%gden = arith.addf %%gone, %%gexp : f32\n"
-                          "%s  %%gsil = arith.divf %s, %%gden : f32\n",
-                          J, J, y, J, J, J, y);
+        /* act(gate) * up, as silu_mul / gelu_mul compute it, into its rows. */
+        char ind[16];
+        snprintf(ind, sizeof ind, "%s  ", J);
+        llmc_emit_glu_act(o, ind, "", y, (int)GLU);
         llmc_buf_printf(o,
-                        "%s  %%gy = arith.mulf %%gsil, %s : f32\n"
+                        "%s  %%gy = arith.mulf %%gact, %s : f32\n"
                         "%s  %%gc9 = arith.constant 9 : index\n"
                         "%s  %%go_i = memref.load %%args[%%gc9] : memref<?xi64>\n"
                         "%s  %%go = arith.index_cast %%go_i : i64 to index\n"

@@ -473,10 +473,11 @@ llmc_status_t *llmc_kplan_build(const llmc_ir_graph_t *g, const llmc_target_t *t
     int4 |= p->stored[i] && (p->weight_dtypes[i] == LLMC_DT_I4 || p->weight_dtypes[i] == LLMC_DT_I8G);
     int8_dots_only |= p->stored[i] && (llmc_dtype_kquant_bits(p->weight_dtypes[i]) || p->weight_dtypes[i] == LLMC_DT_I4Z);
   }
-  /* A 16-bit or int8 KV cache: host kernels only so far (kv_f16, kv_bf16, kv_i8); f16 needs
-   * F16C on x86 (the conversions are otherwise compiler-rt calls). */
+  /* A 16-bit KV cache: host and GPU kernels (kv_f16, kv_bf16); int8: host
+   * only so far (kv_i8). f16 needs F16C on x86 (the conversions are
+   * otherwise compiler-rt calls). */
   for (int t = 0; !s && p->kv_dtype != LLMC_DT_F32 && t < n_targets; t++) {
-    if (targets[t].is_gpu)
+    if (targets[t].is_gpu && p->kv_dtype == LLMC_DT_I8)
       s = LLMC_ERROR(LLMC_UNIMPLEMENTED, "--kv-cache-dtype", "--kv-cache-dtype=%s has no kernels for target '%s' yet",
                      p->kv_dtype == LLMC_DT_I8 ? "int8" : llmc_dtype_name(p->kv_dtype), targets[t].name);
     else if (p->kv_dtype == LLMC_DT_F16 && !llmc_target_reads_f16(&targets[t]))

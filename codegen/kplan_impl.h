@@ -102,6 +102,10 @@ LLMC_MUST_USE llmc_status_t *llmc_attention_qk_generate(const char *name, int64_
 LLMC_MUST_USE llmc_status_t *llmc_gemm_mma_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 
 /* gemv_warp.c: the warp-per-rows GEMV generator (a llmc_kinstance_t.generate). */
+/* And the GLU epilogue's activation both GPU matmul generators fuse, as
+ * silu_mul (glu 1) and gelu_mul (glu 2, tanh form) compute it: f32 SSA
+ * %gact<tag> = act(gate), its temporaries suffixed with tag. */
+void llmc_emit_glu_act(llmc_buf_t *o, const char *ind, const char *tag, const char *gate, int glu);
 LLMC_MUST_USE llmc_status_t *llmc_gemv_warp_generate(const llmc_kinstance_t *inst, const char *name, llmc_buf_t *out);
 
 /* The value of parameter `name` in c, for variant v (0 when absent). */

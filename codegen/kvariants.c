@@ -231,9 +231,8 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       }
       put_int(x, out, "HEAD_DIM", p->head_dim);
       put_int(x, out, "BLOCK_SIZE", p->block_size);
-      /* GPU kernels address the pool in f32 words, host kernels in its
-       * elements through their kv helper. */
-      put_int(x, out, "BLOCK_FLOATS", x->target->is_gpu ? p->block_floats : p->block_elems);
+      /* Kernels address the pool in its elements, through their kv helper. */
+      put_int(x, out, "BLOCK_FLOATS", p->block_elems);
       put_int(x, out, "MAX_BLOCKS", p->max_blocks);
       /* fuse-rope: the rotation of k (kv_write) or q (attention). Without
        * it the kernel copies; its rotation function is still there (an
@@ -241,7 +240,18 @@ static void op_params(const llmc_kctx_t *x, llmc_kinstance_t *out) {
       put_int(x, out, "ROPE", llmc_ir_rope_of(v, &(llmc_rope_t){0}));
       if (x->target->is_gpu) put_int(x, out, "HALF_DIM", p->head_dim / 2);
       rope_helper(x, out, v, p->head_dim);
-      if (!x->target->is_gpu) { /* how the pool's rows are stored and read */
+      if (x->target->is_gpu) { /* how the pool's elements are stored and read */
+        /* @NAME_kv_getv reads attention_warp's DPL dimensions a lane; a
+         * 16-bit pool needs it even (attention_warp_supports), and other
+         * kernels never call it (2 then, any even width). */
+        int64_t ws = x->target->warp_size, dpl = 2;
+        bool half = p->kv_dtype == LLMC_DT_F16 || p->kv_dtype == LLMC_DT_BF16;
+        if (v->op == LLMC_OP_ATTENTION && ws > 0 && p->head_dim % ws == 0) dpl = p->head_dim / ws;
+        if (half && dpl % 2) dpl = 2;
+        out->helper[1] = p->kv_dtype == LLMC_DT_F16 ? "kv_f16" : p->kv_dtype == LLMC_DT_BF16 ? "kv_bf16" : "kv_f32";
+        helper_put_int(x, out, 1, "DPL", dpl);
+        if (half) helper_put_int(x, out, 1, "HALF_DPL", dpl / 2);
+      } else { /* how the pool's rows are stored and read */
         bool half = p->kv_dtype == LLMC_DT_F16 || p->kv_dtype == LLMC_DT_BF16;
         out->helper[1] = p->kv_dtype == LLMC_DT_I8 ? "kv_i8" : !half ? "kv_f32" : p->kv_dtype == LLMC_DT_F16 ? "kv_f16" : "kv_bf16";
         helper_put(x, out, 1, "HEAD_DIM", llmc_arena_printf(p->arena, "%lld", (long long)p->head_dim));
@@ -899,17 +909,22 @@ static bool gemv_warp_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_
   return legal_block(x, c->values[1] * x->target->warp_size, 0, why);
 }
 
+/* Per-target fusion (kplan.c, absorb) of the GPU matmul generators: the
+ * rms_norm before (NORM, EPS, NOFFSET: Gemma's (1 + w)), the silu_mul (GLU
+ * 1, SwiGLU) or gelu_mul (GLU 2, GeGLU) after. */
+static void put_fusions(const llmc_kctx_t *x, llmc_kinstance_t *out) {
+  bool norm = x->choice && x->choice->fused_norm, glu = x->choice && x->choice->fused_glu;
+  put_int(x, out, "NORM", norm);
+  put_f32(x, out, "EPS", norm ? llmc_ir_attr_float(x->call->norm, "eps", 1e-5) : 0.0);
+  put_f32(x, out, "NOFFSET", norm ? llmc_ir_attr_float(x->call->norm, "offset", 0) : 0.0);
+  put_int(x, out, "GLU", glu ? (x->call->glu->op == LLMC_OP_GELU_MUL ? 2 : 1) : 0);
+}
+
 static llmc_status_t *gemv_warp_emit(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_kinstance_t *out) {
   out->family = "gemv_warp";
   out->generate = llmc_gemv_warp_generate;
   op_params(x, out);
-  /* Per-target fusion (kplan.c, absorb): the rms_norm before, the silu_mul after. */
-  bool norm = x->choice && x->choice->fused_norm, glu = x->choice && x->choice->fused_glu;
-  put_int(x, out, "NORM", norm);
-  put_f32(x, out, "EPS", norm ? llmc_ir_attr_float(x->call->norm, "eps", 1e-5) : 0.0);
-  put_f32(x, out, "NOFFSET", norm ? llmc_ir_attr_float(x->call->norm, "offset", 0) : 0.0); /* Gemma's (1 + w) */
-  /* GLU 1: silu_mul (SwiGLU), 2: gelu_mul (GeGLU). */
-  put_int(x, out, "GLU", glu ? (x->call->glu->op == LLMC_OP_GELU_MUL ? 2 : 1) : 0);
+  put_fusions(x, out);
   put(x, out, "WTYPE", llmc_dtype_name(x->call->weight_dtype));
   put_int(x, out, "WS", x->target->warp_size);
   put_int(x, out, "R", c->values[0]);
@@ -990,11 +1005,7 @@ static llmc_status_t *gemm_mma_emit(const llmc_kctx_t *x, const llmc_kconfig_t *
   out->family = "gemm_mma";
   out->generate = llmc_gemm_mma_generate;
   op_params(x, out);
-  bool norm = x->choice && x->choice->fused_norm, glu = x->choice && x->choice->fused_glu;
-  put_int(x, out, "NORM", norm);
-  put_f32(x, out, "EPS", norm ? llmc_ir_attr_float(x->call->norm, "eps", 1e-5) : 0.0);
-  put_f32(x, out, "NOFFSET", norm ? llmc_ir_attr_float(x->call->norm, "offset", 0) : 0.0);
-  put_int(x, out, "GLU", glu ? (x->call->glu->op == LLMC_OP_GELU_MUL ? 2 : 1) : 0);
+  put_fusions(x, out);
   put_int(x, out, "BM", c->values[0]);
   put_int(x, out, "BN", c->values[1]);
   put_int(x, out, "WM", c->values[2]);
@@ -1015,7 +1026,9 @@ static void gemm_mma_launch(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_
 /* Shuffles (NVIDIA, AMD), and a whole number of head dimensions a lane. */
 static bool attention_warp_supports(const llmc_kctx_t *x) {
   int64_t ws = x->target->warp_size, hd = x->plan->head_dim;
-  return has_shuffles(x->target) && hd % ws == 0 && hd / ws <= 8;
+  /* A 16-bit pool is read in words: an even number of dimensions a lane. */
+  bool half = x->plan->kv_dtype == LLMC_DT_F16 || x->plan->kv_dtype == LLMC_DT_BF16;
+  return has_shuffles(x->target) && hd % ws == 0 && hd / ws <= 8 && (!half || (hd / ws) % 2 == 0);
 }
 
 static void attention_warp_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
@@ -1092,8 +1105,10 @@ static void gpu_rowwise_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
 }
 
 static bool gpu_rowwise_legal(const llmc_kctx_t *x, const llmc_kconfig_t *c, llmc_buf_t *why) {
-  /* Reductions keep one f32 (argmax: and one i32) per thread in shared memory. */
+  /* Reductions keep one f32 (argmax: and one i32) per thread in shared
+   * memory; kv_write stages a token's K row (KVD floats). */
   int64_t wg = c->values[0];
+  if (x->call->node && x->call->node->op == LLMC_OP_KV_WRITE) return legal_block(x, wg, x->plan->kv_dim * 4, why);
   return legal_block(x, wg, wg * (x->call->node ? 4 : 8), why);
 }
 

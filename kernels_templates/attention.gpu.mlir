@@ -19,7 +19,9 @@
 // The token at position p of sequence s attends to positions lo..p of s
 // (lo = 0, or p-WINDOW+1 with a window);
 // position j lives in block block_tables[s * MAX_BLOCKS + j / BLOCK_SIZE],
-// slot j % BLOCK_SIZE, at the offsets llmc_abi.h gives for kind 0 (K) / 1 (V).
+// slot j % BLOCK_SIZE, at the offsets llmc_abi.h gives for kind 0 (K) / 1 (V),
+// in elements (BLOCK_FLOATS counts them), read through the pool's helper
+// (@NAME_kv_get: kv_f32, kv_f16, kv_bf16.gpu.mlir).
 //
 // One pass over the KV blocks with the online softmax (Milakov & Gimelshein
 // 2018; FlashAttention-2, Dao 2023; per KV block as FlashDecoding reads the
@@ -154,7 +156,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
         %dot = scf.for %e = %c0 to %hd step %c1 iter_args(%acc = %zero) -> (f32) {
           %qe = memref.load %q_sh[%e] : memref<{{HEAD_DIM}}xf32, 3>
           %ike = arith.addi %ik, %e : index
-          %ke = memref.load %kv[%ike] : memref<?xf32>
+          %ke = func.call @{{NAME}}_kv_get(%kv, %ike) : (memref<?xf32>, index) -> f32
           %qk = arith.mulf %qe, %ke : f32
           %next = arith.addf %acc, %qk : f32
           scf.yield %next : f32
@@ -189,7 +191,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
         %srow = arith.muli %slot, %kvd : index
         %iv0 = arith.addi %vb, %srow : index
         %iv = arith.addi %iv0, %tid : index
-        %v = memref.load %kv[%iv] : memref<?xf32>
+        %v = func.call @{{NAME}}_kv_get(%kv, %iv) : (memref<?xf32>, index) -> f32
         %pv = arith.mulf %p, %v : f32
         %acc_next = arith.addf %acc, %pv : f32
         %ps_next = arith.addf %ps, %p : f32

@@ -27,7 +27,10 @@
 // this token's k (rotated with ROPE) and v rows of its kv head, takes
 // position p from them instead of the cache, and the first q head of each
 // group writes them into the cache, so no other workgroup reads a row
-// being written. Compared with attention.gpu.mlir, which scores a block's
+// being written; the staged rows are rounded as the pool stores them
+// (@NAME_kv_round), so position p reads what a cached row would. The pool's
+// elements are read and written through its helper (kv_f32, kv_f16,
+// kv_bf16.gpu.mlir; BLOCK_FLOATS counts elements). Compared with attention.gpu.mlir, which scores a block's
 // positions with one thread each and walks the blocks in turn, the work on
 // a long context is split WARPS ways and no barrier is taken per block.
 memref.global "private" @{{NAME}}_q : memref<{{HEAD_DIM}}xf32, 3>
@@ -162,7 +165,8 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %dimk = arith.cmpi ult, %tid, %hd : index
       scf.if %dimk {
         %iv = arith.addi %v_at, %tid : index
-        %v_d = memref.load %act[%iv] : memref<?xf32>
+        %v_d0 = memref.load %act[%iv] : memref<?xf32>
+        %v_d = func.call @{{NAME}}_kv_round(%v_d0) : (f32) -> f32
         memref.store %v_d, %v_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
       }
       scf.if %rotate {
@@ -175,13 +179,16 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
           %y0 = memref.load %act[%ik0] : memref<?xf32>
           %y1 = memref.load %act[%ik1] : memref<?xf32>
           %z:2 = func.call @{{NAME}}_rot(%y0, %y1, %pos_fk, %tid) : (f32, f32, f32, index) -> (f32, f32)
-          memref.store %z#0, %k_sh[%f0] : memref<{{HEAD_DIM}}xf32, 3>
-          memref.store %z#1, %k_sh[%f1] : memref<{{HEAD_DIM}}xf32, 3>
+          %z0 = func.call @{{NAME}}_kv_round(%z#0) : (f32) -> f32
+          %z1 = func.call @{{NAME}}_kv_round(%z#1) : (f32) -> f32
+          memref.store %z0, %k_sh[%f0] : memref<{{HEAD_DIM}}xf32, 3>
+          memref.store %z1, %k_sh[%f1] : memref<{{HEAD_DIM}}xf32, 3>
         }
       } else {
         scf.if %dimk {
           %ik = arith.addi %k_at, %tid : index
-          %k_d = memref.load %act[%ik] : memref<?xf32>
+          %k_d0 = memref.load %act[%ik] : memref<?xf32>
+          %k_d = func.call @{{NAME}}_kv_round(%k_d0) : (f32) -> f32
           memref.store %k_d, %k_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
         }
       }
@@ -192,7 +199,8 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     // p % BLOCK_SIZE), which the others never read.
     %g_first = arith.muli %g, %group : index
     %is_first = arith.cmpi eq, %h, %g_first : index
-    %dimw = arith.cmpi ult, %tid, %hd : index
+    %hd_pairs = arith.divui %hd, %c2 : index
+    %dimw = arith.cmpi ult, %tid, %hd_pairs : index
     %writes0 = arith.andi %fused, %is_first : i1
     %writes = arith.andi %writes0, %dimw : i1
     scf.if %writes {
@@ -206,12 +214,16 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %psrow = arith.muli %pslot, %kvd : index
       %pk1 = arith.addi %pk0, %psrow : index
       %pk2 = arith.addi %pk1, %g_hd : index
-      %pk = arith.addi %pk2, %tid : index
+      %d2 = arith.muli %tid, %c2 : index
+      %d21 = arith.addi %d2, %c1 : index
+      %pk = arith.addi %pk2, %d2 : index
       %pvw = arith.addi %pk, %kind_stride : index
-      %kw = memref.load %k_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
-      %vw = memref.load %v_sh[%tid] : memref<{{HEAD_DIM}}xf32, 3>
-      memref.store %kw, %kv[%pk] : memref<?xf32>
-      memref.store %vw, %kv[%pvw] : memref<?xf32>
+      %kw = memref.load %k_sh[%d2] : memref<{{HEAD_DIM}}xf32, 3>
+      %kw1 = memref.load %k_sh[%d21] : memref<{{HEAD_DIM}}xf32, 3>
+      %vw = memref.load %v_sh[%d2] : memref<{{HEAD_DIM}}xf32, 3>
+      %vw1 = memref.load %v_sh[%d21] : memref<{{HEAD_DIM}}xf32, 3>
+      func.call @{{NAME}}_kv_put2(%kv, %pk, %kw, %kw1) : (memref<?xf32>, index, f32, f32) -> ()
+      func.call @{{NAME}}_kv_put2(%kv, %pvw, %vw, %vw1) : (memref<?xf32>, index, f32, f32) -> ()
     }
     %d0 = arith.muli %lane, %dpl : index
     %qv = vector.load %q_sh[%d0] : memref<{{HEAD_DIM}}xf32, 3>, vector<{{DPL}}xf32>
@@ -254,10 +266,10 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
       %kb12 = arith.addi %kb02, %srow2 : index
       %kb2 = arith.addi %kb12, %lane_col : index
       %vb2 = arith.addi %kb2, %kind_stride : index
-      %kc_k = vector.load %kv[%kb] : memref<?xf32>, vector<{{DPL}}xf32>
-      %kc_k2 = vector.load %kv[%kb2] : memref<?xf32>, vector<{{DPL}}xf32>
-      %vc = vector.load %kv[%vb] : memref<?xf32>, vector<{{DPL}}xf32>
-      %vc2 = vector.load %kv[%vb2] : memref<?xf32>, vector<{{DPL}}xf32>
+      %kc_k = func.call @{{NAME}}_kv_getv(%kv, %kb) : (memref<?xf32>, index) -> vector<{{DPL}}xf32>
+      %kc_k2 = func.call @{{NAME}}_kv_getv(%kv, %kb2) : (memref<?xf32>, index) -> vector<{{DPL}}xf32>
+      %vc = func.call @{{NAME}}_kv_getv(%kv, %vb) : (memref<?xf32>, index) -> vector<{{DPL}}xf32>
+      %vc2 = func.call @{{NAME}}_kv_getv(%kv, %vb2) : (memref<?xf32>, index) -> vector<{{DPL}}xf32>
       // KVW: position p is this token's, from workgroup memory (its cache
       // row may not be written yet; what the load read is not used).
       %at_p = arith.cmpi eq, %j, %pos : index

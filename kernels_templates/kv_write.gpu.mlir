@@ -10,12 +10,16 @@
 //            block_tables_off (all three in meta), layer]
 //   extent: T tokens
 //   grid:   (T, 1, 1) x (WG, 1, 1); workgroup t copies token t's K and V rows
-//           (KVD floats each) with thread i moving elements i, i + WG, ...
+//           (KVD values each) with thread i moving element pairs i, i + WG, ...
 // Token t at position p of sequence s goes to block
 // blk = block_tables[s * MAX_BLOCKS + p / BLOCK_SIZE], slot p % BLOCK_SIZE,
-//   kv[blk * BLOCK_FLOATS + ((layer * 2 + kind) * BLOCK_SIZE + slot) * KVD + j]
-// with kind 0 = K, 1 = V (llmc_abi.h). With ROPE, thread i rotates the k
-// pairs i, i + WG, ... (as rope.gpu.mlir does) on their way to the cache.
+//   element blk * BLOCK_FLOATS + ((layer * 2 + kind) * BLOCK_SIZE + slot) * KVD + j
+// with kind 0 = K, 1 = V (llmc_abi.h); BLOCK_FLOATS counts elements, which
+// the pool's helper (@NAME_kv_put2: kv_f32, kv_f16, kv_bf16.gpu.mlir) stores
+// two at a time (16-bit ones share a word). K goes through a workgroup row
+// first: with ROPE thread i rotates the k pairs i, i + WG, ... (as
+// rope.gpu.mlir does, pairs that need not be adjacent) into it.
+memref.global "private" @{{NAME}}_row : memref<{{KVD}}xf32, 3>
 gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %meta: memref<?xi32>, %args: memref<?xi64>, %extent: i64) kernel attributes {known_block_size = array<i32: {{WG}}, 1, 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -76,6 +80,7 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
     %tr = arith.muli %t, %kvd : index
     %ks = arith.addi %k_off, %tr : index
     %vs = arith.addi %v_off, %tr : index
+    %row = memref.get_global @{{NAME}}_row : memref<{{KVD}}xf32, 3>
     scf.if %rotate {
       %pos_f = arith.sitofp %pos_i : i32 to f32
       scf.for %p = %tid to %n_pairs step %wg {
@@ -87,27 +92,50 @@ gpu.func @{{NAME}}(%act: memref<?xf32>, %w: memref<?xf32>, %kv: memref<?xf32>, %
         %j1 = arith.addi %hb, %e1 : index
         %is0 = arith.addi %ks, %j0 : index
         %is1 = arith.addi %ks, %j1 : index
-        %id0 = arith.addi %kb, %j0 : index
-        %id1 = arith.addi %kb, %j1 : index
         %x0 = memref.load %act[%is0] : memref<?xf32>
         %x1 = memref.load %act[%is1] : memref<?xf32>
         %y:2 = func.call @{{NAME}}_rot(%x0, %x1, %pos_f, %i) : (f32, f32, f32, index) -> (f32, f32)
-        memref.store %y#0, %kv[%id0] : memref<?xf32>
-        memref.store %y#1, %kv[%id1] : memref<?xf32>
+        memref.store %y#0, %row[%j0] : memref<{{KVD}}xf32, 3>
+        memref.store %y#1, %row[%j1] : memref<{{KVD}}xf32, 3>
       }
     } else {
       scf.for %j = %tid to %kvd step %wg {
         %iks = arith.addi %ks, %j : index
-        %ikd = arith.addi %kb, %j : index
         %kx = memref.load %act[%iks] : memref<?xf32>
-        memref.store %kx, %kv[%ikd] : memref<?xf32>
+        memref.store %kx, %row[%j] : memref<{{KVD}}xf32, 3>
       }
     }
-    scf.for %j = %tid to %kvd step %wg {
+    gpu.barrier
+    %n_two = arith.divui %kvd, %c2 : index
+    scf.for %q = %tid to %n_two step %wg {
+      %j = arith.muli %q, %c2 : index
+      %j1 = arith.addi %j, %c1 : index
+      %ka = memref.load %row[%j] : memref<{{KVD}}xf32, 3>
+      %kb2 = memref.load %row[%j1] : memref<{{KVD}}xf32, 3>
+      %ikd = arith.addi %kb, %j : index
+      func.call @{{NAME}}_kv_put2(%kv, %ikd, %ka, %kb2) : (memref<?xf32>, index, f32, f32) -> ()
       %ivs = arith.addi %vs, %j : index
+      %ivs1 = arith.addi %ivs, %c1 : index
+      %va = memref.load %act[%ivs] : memref<?xf32>
+      %vb2 = memref.load %act[%ivs1] : memref<?xf32>
       %ivd = arith.addi %vb, %j : index
-      %vx = memref.load %act[%ivs] : memref<?xf32>
-      memref.store %vx, %kv[%ivd] : memref<?xf32>
+      func.call @{{NAME}}_kv_put2(%kv, %ivd, %va, %vb2) : (memref<?xf32>, index, f32, f32) -> ()
+    }
+    // An odd KVD (f32 only: a 16-bit pool has an even head_dim) leaves the
+    // last element of each row, element and word alike.
+    %kvd_odd = arith.remui %kvd, %c2 : index
+    %last = arith.cmpi eq, %kvd_odd, %c1 : index
+    %t0 = arith.cmpi eq, %tid, %c0 : index
+    %tail = arith.andi %last, %t0 : i1
+    scf.if %tail {
+      %jl = arith.subi %kvd, %c1 : index
+      %kl = memref.load %row[%jl] : memref<{{KVD}}xf32, 3>
+      %ikl = arith.addi %kb, %jl : index
+      memref.store %kl, %kv[%ikl] : memref<?xf32>
+      %ivl = arith.addi %vs, %jl : index
+      %vl = memref.load %act[%ivl] : memref<?xf32>
+      %ivdl = arith.addi %vb, %jl : index
+      memref.store %vl, %kv[%ivdl] : memref<?xf32>
     }
   }
   gpu.return
