@@ -8,9 +8,10 @@
  * warps, each a (BM/WM) x (BN/WN) tile of MT x NT mma tiles of 16 x 8. K is
  * walked 32 at a time: the block's threads stage the activations' [BM, 32]
  * and the weights' [BN, 32] slices in shared memory (plain loads and stores;
- * a first version: no cp.async, no ldmatrix, no double buffering), meet at
+ * a first version: no cp.async, no ldmatrix, one shared buffer), meet at
  * a barrier, and each warp reads its fragments from shared memory and
- * issues its mma instructions (two k16 steps).
+ * issues its mma instructions (two k16 steps); the next slice's global loads
+ * are issued before them, into registers (double buffering in registers).
  *
  * The activations stay f32 in the arena; the tensor cores take bf16. Each
  * activation a is split into a = hi + lo + r: hi is a's top 16 bits (a bf16,
@@ -58,38 +59,49 @@ typedef struct {
   bool norm, glu;
 } mma_gen_t;
 
-/* Stages the activations' k0 slice (%k0: an index) for this thread's LA
- * chunks of 4 values: hi and lo halves into @NAME_ah / @NAME_al; with NORM
- * the sums of squares %ss<i> become %ssn<i>. */
-static void emit_stage_a(const mma_gen_t *g, const char *I) {
+/* Loads this thread's LA chunks of 4 activations of the K slice starting
+ * at %<k> (an index name) into %av<i><sfx> (with NORM also the norm weights'
+ * chunks into %gv<i><sfx>). */
+static void emit_load_a(const mma_gen_t *g, const char *I, const char *k, const char *sfx) {
+  for (int64_t i = 0; i < g->la; i++) {
+    llmc_buf_printf(g->o,
+                    "%s%%ax%lld%s = arith.addi %%arow%lld, %s : index\n"
+                    "%s%%av%lld%s = vector.load %%act[%%ax%lld%s] {alignment = 16} : memref<?xf32>, vector<4xf32>\n",
+                    I, (long long)i, sfx, (long long)i, k, I, (long long)i, sfx, (long long)i, sfx);
+    if (g->norm)
+      llmc_buf_printf(g->o,
+                      "%s%%gx%lld%s = arith.addi %%gcol%lld, %s : index\n"
+                      "%s%%gv%lld%s = vector.load %%w[%%gx%lld%s] {alignment = 16} : memref<?xf32>, vector<4xf32>\n",
+                      I, (long long)i, sfx, (long long)i, k, I, (long long)i, sfx, (long long)i, sfx);
+  }
+}
+
+/* Stages loaded activations (%<a><i>, norm weights %<gw><i>) in shared
+ * memory: hi and lo halves into @NAME_ah / @NAME_al; with NORM the sums of
+ * squares %ss<i> become %ssn<i>. */
+static void emit_store_a(const mma_gen_t *g, const char *I, const char *a, const char *gw) {
   llmc_buf_t *o = g->o;
   for (int64_t i = 0; i < g->la; i++) {
-    llmc_buf_printf(o,
-                    "%s%%ax%lld = arith.addi %%arow%lld, %%k0 : index\n"
-                    "%s%%av%lld = vector.load %%act[%%ax%lld] {alignment = 16} : memref<?xf32>, vector<4xf32>\n",
-                    I, (long long)i, (long long)i, I, (long long)i, (long long)i);
-    const char *v = "av";
+    char v[32];
+    snprintf(v, sizeof v, "%s%lld", a, (long long)i);
     if (g->norm) {
       llmc_buf_printf(o,
-                      "%s%%gx%lld = arith.addi %%gcol%lld, %%k0 : index\n"
-                      "%s%%gv%lld = vector.load %%w[%%gx%lld] {alignment = 16} : memref<?xf32>, vector<4xf32>\n"
-                      "%s%%gn%lld = arith.addf %%gv%lld, %%noff : vector<4xf32>\n"
-                      "%s%%sq%lld = arith.mulf %%av%lld, %%av%lld : vector<4xf32>\n"
+                      "%s%%gn%lld = arith.addf %%%s%lld, %%noff : vector<4xf32>\n"
+                      "%s%%sq%lld = arith.mulf %%%s, %%%s : vector<4xf32>\n"
                       "%s%%sqs%lld = vector.reduction <add>, %%sq%lld : vector<4xf32> into f32\n"
                       "%s%%ssn%lld = arith.addf %%ss%lld, %%sqs%lld : f32\n"
-                      "%s%%an%lld = arith.mulf %%av%lld, %%gn%lld : vector<4xf32>\n",
-                      I, (long long)i, (long long)i, I, (long long)i, (long long)i, I, (long long)i, (long long)i,
-                      I, (long long)i, (long long)i, (long long)i, I, (long long)i, (long long)i, I, (long long)i,
-                      (long long)i, (long long)i, I, (long long)i, (long long)i, (long long)i);
-      v = "an";
+                      "%s%%an%lld = arith.mulf %%%s, %%gn%lld : vector<4xf32>\n",
+                      I, (long long)i, gw, (long long)i, I, (long long)i, v, v, I, (long long)i, (long long)i, I,
+                      (long long)i, (long long)i, (long long)i, I, (long long)i, v, (long long)i);
+      snprintf(v, sizeof v, "an%lld", (long long)i);
     }
     /* hi: the top 16 bits; lo: the rest, rounded to nearest even (0 for an inf). */
     llmc_buf_printf(o,
-                    "%s%%ab%lld = vector.bitcast %%%s%lld : vector<4xf32> to vector<4xi32>\n"
+                    "%s%%ab%lld = vector.bitcast %%%s : vector<4xf32> to vector<4xi32>\n"
                     "%s%%ahi%lld = arith.andi %%ab%lld, %%mhi : vector<4xi32>\n"
                     "%s%%ahf%lld = vector.bitcast %%ahi%lld : vector<4xi32> to vector<4xf32>\n"
-                    "%s%%ad%lld = arith.subf %%%s%lld, %%ahf%lld : vector<4xf32>\n"
-                    "%s%%aabs%lld = math.absf %%%s%lld : vector<4xf32>\n"
+                    "%s%%ad%lld = arith.subf %%%s, %%ahf%lld : vector<4xf32>\n"
+                    "%s%%aabs%lld = math.absf %%%s : vector<4xf32>\n"
                     "%s%%ainf%lld = arith.cmpf oeq, %%aabs%lld, %%vinf : vector<4xf32>\n"
                     "%s%%adz%lld = arith.select %%ainf%lld, %%vzero, %%ad%lld : vector<4xi1>, vector<4xf32>\n"
                     "%s%%adb%lld = vector.bitcast %%adz%lld : vector<4xf32> to vector<4xi32>\n"
@@ -109,8 +121,8 @@ static void emit_stage_a(const mma_gen_t *g, const char *I) {
                     "%s%%alw%lld = arith.ori %%ale%lld, %%als%lld : vector<2xi32>\n"
                     "%svector.store %%ahw%lld, %%ah[%%sr%lld, %%acw_s] : memref<%lldx%dxi32, 3>, vector<2xi32>\n"
                     "%svector.store %%alw%lld, %%al[%%sr%lld, %%acw_s] : memref<%lldx%dxi32, 3>, vector<2xi32>\n",
-                    I, (long long)i, v, (long long)i, I, (long long)i, (long long)i, I, (long long)i, (long long)i, I,
-                    (long long)i, v, (long long)i, (long long)i, I, (long long)i, v, (long long)i, I, (long long)i,
+                    I, (long long)i, v, I, (long long)i, (long long)i, I, (long long)i, (long long)i, I,
+                    (long long)i, v, (long long)i, I, (long long)i, v, I, (long long)i,
                     (long long)i, I, (long long)i, (long long)i, (long long)i, I, (long long)i, (long long)i, I,
                     (long long)i, (long long)i, I, (long long)i, (long long)i, I, (long long)i, (long long)i, I,
                     (long long)i, (long long)i, (long long)i, I, (long long)i, (long long)i, I, (long long)i,
@@ -122,16 +134,24 @@ static void emit_stage_a(const mma_gen_t *g, const char *I) {
   }
 }
 
-/* Stages the weights' k0 slice: LB chunks of 4 words (8 bf16) a thread. */
-static void emit_stage_b(const mma_gen_t *g, const char *I) {
+/* Loads this thread's LB chunks of 4 words (8 bf16) of the weights' K
+ * slice starting at word %<kw> into %bv<i><sfx>. */
+static void emit_load_b(const mma_gen_t *g, const char *I, const char *kw, const char *sfx) {
   for (int64_t i = 0; i < g->lb; i++)
     llmc_buf_printf(g->o,
-                    "%s%%bx%lld = arith.addi %%bcol%lld, %%kw0 : index\n"
-                    "%s%%bv%lld = vector.load %%w[%%bx%lld] {alignment = 16} : memref<?xf32>, vector<4xf32>\n"
-                    "%s%%bi%lld = vector.bitcast %%bv%lld : vector<4xf32> to vector<4xi32>\n"
+                    "%s%%bx%lld%s = arith.addi %%bcol%lld, %s : index\n"
+                    "%s%%bv%lld%s = vector.load %%w[%%bx%lld%s] {alignment = 16} : memref<?xf32>, vector<4xf32>\n",
+                    I, (long long)i, sfx, (long long)i, kw, I, (long long)i, sfx, (long long)i, sfx);
+}
+
+/* Stages loaded weight chunks %<b><i> in shared memory. */
+static void emit_store_b(const mma_gen_t *g, const char *I, const char *b) {
+  for (int64_t i = 0; i < g->lb; i++)
+    llmc_buf_printf(g->o,
+                    "%s%%bi%lld = vector.bitcast %%%s%lld : vector<4xf32> to vector<4xi32>\n"
                     "%svector.store %%bi%lld, %%bs[%%br%lld, %%bcw%lld] : memref<%lldx%dxi32, 3>, vector<4xi32>\n",
-                    I, (long long)i, (long long)i, I, (long long)i, (long long)i, I, (long long)i, (long long)i, I,
-                    (long long)i, (long long)i, (long long)i, (long long)g->bn, ROW_WORDS);
+                    I, (long long)i, b, (long long)i, I, (long long)i, (long long)i, (long long)i, (long long)g->bn,
+                    ROW_WORDS);
 }
 
 /* One k16 step (kk = 0, 1 of the staged 32): fragments from shared memory
@@ -347,22 +367,40 @@ llmc_status_t *llmc_gemm_mma_generate(const llmc_kinstance_t *inst, const char *
     llmc_buf_printf(o, "%s%%kw%d_0 = arith.constant %d : index\n%s%%kw%d_1 = arith.constant %d : index\n", I, kk,
                     kk * 8, I, kk, kk * 8 + 4);
 
-  /* The K loop: accumulators (and NORM's sums of squares) carried. */
-  llmc_buf_printf(o, "%s%%k_end = arith.constant %lld : index\n%s%%bk = arith.constant %d : index\n", I, (long long)K, I,
-                  BK);
-  llmc_buf_printf(o, "%s%%acc:%d = scf.for %%k0 = %%c0 to %%k_end step %%bk iter_args(", I, n_carry);
+  /* The K loop. Each trip stages the slice loaded by the trip before (or
+   * before the loop) and issues the loads of the next slice before its mma
+   * instructions, so global latency overlaps the tensor-core work (register
+   * double buffering; the last trip loads its own slice again, unused).
+   * Carried: the accumulators, NORM's sums of squares, the loaded slice. */
+  int n_loads = (int)(g.la * (g.norm ? 2 : 1) + g.lb);
+  llmc_buf_printf(o,
+                  "%s%%k_end = arith.constant %lld : index\n%s%%bk = arith.constant %d : index\n"
+                  "%s%%k_last = arith.constant %lld : index\n",
+                  I, (long long)K, I, BK, I, (long long)(K - BK));
+  emit_load_a(&g, I, "%c0", "p");
+  emit_load_b(&g, I, "%c0", "p");
+  llmc_buf_printf(o, "%s%%acc:%d = scf.for %%k0 = %%c0 to %%k_end step %%bk iter_args(", I, n_carry + n_loads);
   for (int a = 0; a < n_carry; a++) llmc_buf_printf(o, "%s%%s%d = %%fzero", a ? ", " : "", a);
+  for (int64_t i = 0; i < g.la; i++) llmc_buf_printf(o, ", %%xa%lld = %%av%lldp", (long long)i, (long long)i);
+  for (int64_t i = 0; g.norm && i < g.la; i++) llmc_buf_printf(o, ", %%xg%lld = %%gv%lldp", (long long)i, (long long)i);
+  for (int64_t i = 0; i < g.lb; i++) llmc_buf_printf(o, ", %%xb%lld = %%bv%lldp", (long long)i, (long long)i);
   llmc_buf_printf(o, ") -> (");
   emit_acc_types(o, n_carry);
+  for (int i = 0; i < n_loads; i++) llmc_buf_printf(o, ", vector<4xf32>");
   llmc_buf_printf(o, ") {\n");
   const char *L = "    ";
   for (int64_t i = 0; g.norm && i < g.la; i++)
     llmc_buf_printf(o, "%s%%ss%lld = arith.addf %%s%lld, %%fzero : f32\n", L, (long long)i, (long long)(n_acc + i));
-  /* The previous step's readers are done with shared memory. */
-  llmc_buf_printf(o, "%sgpu.barrier\n%s%%kw0 = arith.divui %%k0, %%c2 : index\n", L, L);
-  emit_stage_a(&g, L);
-  emit_stage_b(&g, L);
+  /* The previous trip's readers are done with shared memory. */
   llmc_buf_printf(o, "%sgpu.barrier\n", L);
+  emit_store_a(&g, L, "xa", "xg");
+  emit_store_b(&g, L, "xb");
+  llmc_buf_printf(o,
+                  "%sgpu.barrier\n%s%%k1 = arith.addi %%k0, %%bk : index\n%s%%kn = arith.minui %%k1, %%k_last : index\n"
+                  "%s%%kwn = arith.divui %%kn, %%c2 : index\n",
+                  L, L, L, L);
+  emit_load_a(&g, L, "%kn", "n");
+  emit_load_b(&g, L, "%kwn", "n");
   char acc[64 * 4][32];
   for (int a = 0; a < n_acc; a++) snprintf(acc[a], sizeof acc[a], "%%s%d", a);
   int serial = 0;
@@ -370,8 +408,12 @@ llmc_status_t *llmc_gemm_mma_generate(const llmc_kinstance_t *inst, const char *
   llmc_buf_printf(o, "%sscf.yield ", L);
   for (int a = 0; a < n_acc; a++) llmc_buf_printf(o, "%s%s", a ? ", " : "", acc[a]);
   for (int64_t i = 0; g.norm && i < g.la; i++) llmc_buf_printf(o, ", %%ssn%lld", (long long)i);
+  for (int64_t i = 0; i < g.la; i++) llmc_buf_printf(o, ", %%av%lldn", (long long)i);
+  for (int64_t i = 0; g.norm && i < g.la; i++) llmc_buf_printf(o, ", %%gv%lldn", (long long)i);
+  for (int64_t i = 0; i < g.lb; i++) llmc_buf_printf(o, ", %%bv%lldn", (long long)i);
   llmc_buf_printf(o, " : ");
   emit_acc_types(o, n_carry);
+  for (int i = 0; i < n_loads; i++) llmc_buf_printf(o, ", vector<4xf32>");
   llmc_buf_printf(o, "\n%s}\n", I);
 
   /* NORM: each row's 8 stagers add their sums of squares (lanes 8 apart
