@@ -19,6 +19,7 @@
  * emulation (test_gpu_emulation.c and the emu.gpu.* tests in tests/gpu) and,
  * when a device is present, by the gpu.* tests. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <math.h>
@@ -156,6 +157,12 @@ static void build_kernels(llmc_buf_t *text) {
                                           P("COS_SIN_SCALE", "1.0"),       P("STYLE", pairings[k].style),
                                           P("ROT_HALF", pairings[k].rot_half)};
       check_ok(llmc_template_instantiate("rope_rot", "gpu", hp, 6, text));
+    }
+    /* kv_write and attention read and write the pool through its helper:
+     * here bf16 for kv_write and f16 for attention (two to a word). */
+    if (!strcmp(f, "kv_write") || !strcmp(f, "attention")) {
+      const llmc_template_param_t kp[] = {P("NAME", kernels[i].name), P("DPL", "2"), P("HALF_DPL", "1")};
+      check_ok(llmc_template_instantiate(!strcmp(f, "kv_write") ? "kv_bf16" : "kv_f16", "gpu", kp, 3, text));
     }
     check_ok(llmc_template_instantiate(kernels[i].family, "gpu", kernels[i].params, kernels[i].n,
                                        text));
@@ -365,6 +372,11 @@ static void test_target(void **state) {
     const llmc_template_param_t rot[] = {P("NAME", "k_attention_warp"), P("HALF_DIM", "32"), P("INV_FREQ", rope_inv),
                                          P("COS_SIN_SCALE", "1.0"), P("STYLE", "0"), P("ROT_HALF", "24")};
     check_ok(llmc_template_instantiate("rope_rot", "gpu", rot, 6, &text));
+    /* Its pool: bf16 where a lane holds an even number of dimensions (2 of
+     * 64 on 32 lanes), else f32 (1 on AMD's 64). */
+    bool even = (64 / t->warp_size) % 2 == 0;
+    const llmc_template_param_t kvh[] = {P("NAME", "k_attention_warp"), P("DPL", dpl), P("HALF_DPL", "1")};
+    check_ok(llmc_template_instantiate(even ? "kv_bf16" : "kv_f32", "gpu", kvh, even ? 3 : 2, &text));
     const llmc_template_param_t aw[] = {
         P("NAME", "k_attention_warp"), P("N_HEADS", "8"), P("N_KV_HEADS", "2"), P("HEAD_DIM", "64"),
         P("BLOCK_SIZE", "16"), P("BLOCK_FLOATS", "16384"), P("MAX_BLOCKS", "8"), P("SCALE", "0x3E000000"),
