@@ -583,7 +583,7 @@ static llmc_status_t *run_http_mix(const args_t *a, request_t *r, double *out_t0
 /* The KV facts of a run: all in-process; through HTTP only the prefix-cache
  * hits (total 0; hits -1 when /metrics could not be read). */
 typedef struct {
-  int64_t total, peak, block_tokens, preemptions, prefix_hits;
+  int64_t total, peak, block_tokens, preemptions, prefix_hits, dropped;
 } kv_report_t;
 
 static int report(const args_t *a, request_t *r, double *v, double t0, double t_end, const char *device,
@@ -626,7 +626,7 @@ static llmc_status_t *run_local(args_t *a, request_t **out_r, double *out_t0, do
   llmc_rt_stats_get(rt, &st);
   llmc_rt_close(rt);
   *kv = (kv_report_t){.total = st.kv_blocks_total, .peak = peak, .block_tokens = bs, .preemptions = st.preemptions,
-                      .prefix_hits = st.prefix_hit_tokens};
+                      .prefix_hits = st.prefix_hit_tokens, .dropped = st.kv_blocks_dropped};
   *out_r = r;
   return s;
 }
@@ -685,8 +685,10 @@ static int report(const args_t *a, request_t *r, double *v, double t0, double t_
                           r[i].arrival * 1e3, "ttft_ms", (r[i].first - r[i].admitted) * 1e3, "latency_ms",
                           (r[i].last - r[i].admitted) * 1e3));
     bool local = !a->url;
-    json_t *kv_json = local ? json_pack("{s:I, s:I, s:I}", "total", (json_int_t)kv->total, "peak_in_use",
-                                        (json_int_t)kv->peak, "block_tokens", (json_int_t)kv->block_tokens)
+    /* dropped: blocks given back behind a sliding window (llmc_rt_stats_t.kv_blocks_dropped). */
+    json_t *kv_json = local ? json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)kv->total, "peak_in_use",
+                                        (json_int_t)kv->peak, "block_tokens", (json_int_t)kv->block_tokens,
+                                        "dropped", (json_int_t)kv->dropped)
                             : json_null();
     json_t *o = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:[I,I], s:[I,I], s:f, s:I, s:I, s:f, s:f, s:o, s:o, s:o, s:o,"
@@ -722,8 +724,10 @@ static int report(const args_t *a, request_t *r, double *v, double t0, double t_
     printf("throughput          %.2f requests/s, %.1f output tokens/s\n", (double)n / dur,
            (double)out_tokens / dur);
     if (!a->url) {
-      printf("KV blocks           %lld at most in use of %lld (%lld tokens each)\n", (long long)kv->peak,
+      printf("KV blocks           %lld at most in use of %lld (%lld tokens each)", (long long)kv->peak,
              (long long)kv->total, (long long)kv->block_tokens);
+      if (kv->dropped > 0) printf("; %lld given back behind the sliding window", (long long)kv->dropped);
+      printf("\n");
       printf("preemptions         %lld\n", (long long)kv->preemptions);
     }
     if (kv->prefix_hits >= 0)

@@ -713,6 +713,8 @@ static enum MHD_Result handle_metrics(server_t *srv, struct MHD_Connection *c) {
       {"llmc_kv_blocks_in_use", "gauge", "KV cache blocks held by sequences",
        m.kv_blocks_total - m.kv_blocks_available},
       {"llmc_preemptions_total", "counter", "sequences preempted to free KV blocks", m.preemptions},
+      {"llmc_kv_blocks_dropped_total", "counter", "KV blocks given back behind the sliding window",
+       m.kv_blocks_dropped},
       {"llmc_prefix_hit_tokens_total", "counter", "prompt tokens served from cached KV blocks",
        m.prefix_hit_tokens},
       {"llmc_kv_invariant_failures_total", "counter", "failed KV bookkeeping checks (a bug if not 0)",

@@ -62,7 +62,7 @@ typedef struct {
   int64_t requests_total, requests_rejected, requests_cancelled, requests_failed;
   int64_t prompt_tokens_total, generation_tokens_total;
   int64_t running, pending;
-  int64_t kv_blocks_total, kv_blocks_available, preemptions, prefix_hit_tokens;
+  int64_t kv_blocks_total, kv_blocks_available, preemptions, prefix_hit_tokens, kv_blocks_dropped;
   int64_t invariant_failures; /* KV bookkeeping checks that failed when idle */
 } llmc_serve_metrics_t;
 

@@ -262,6 +262,7 @@ static void refresh_stats(llmc_serve_engine_t *e) {
   e->metrics.kv_blocks_total = st.kv_blocks_total;
   e->metrics.kv_blocks_available = st.kv_blocks_available;
   e->metrics.preemptions = st.preemptions;
+  e->metrics.kv_blocks_dropped = st.kv_blocks_dropped;
   e->metrics.prefix_hit_tokens = st.prefix_hit_tokens;
 }
 

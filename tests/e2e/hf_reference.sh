@@ -88,7 +88,8 @@ sliding-window)
   # Sixteen requests of up to 92 tokens (23 blocks each) in 12 blocks.
   "$LLMC" bench out-window8-b4 --requests 16 --concurrency 4 --prompt-len 8:60 --gen-len 8:32 --seed 7 \
     --kv-blocks 12 --json >bench.json
-  jq -e '.completed == 16 and .kv_blocks.peak_in_use <= 12' bench.json >/dev/null || fail "window8 bench"
+  jq -e '.completed == 16 and .kv_blocks.peak_in_use <= 12 and .kv_blocks.dropped > 0' bench.json >/dev/null ||
+    fail "window8 bench: $(jq -c .kv_blocks bench.json)"
   ;;
 qwen3)
   # Per-head q/k RMSNorm (rms_norm {group}) and a head_dim that is not
