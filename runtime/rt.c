@@ -259,6 +259,13 @@ int64_t llmc_rt_profile_get(const llmc_rt_t *rt, const llmc_rt_kernel_time_t **o
   return *out ? rt->model->n_kernels : 0;
 }
 
+void llmc_rt_profile_reset(llmc_rt_t *rt) {
+  for (int64_t k = 0; rt && rt->profile && k < rt->model->n_kernels; k++) {
+    rt->prof[k].calls = 0;
+    rt->prof[k].ms = 0;
+  }
+}
+
 /* The artifact's argmax kernel (codegen names it llmc_kN_argmax) and its
  * buffers, on device backends; the host backend samples in place. */
 static llmc_status_t *argmax_setup(llmc_rt_t *rt) {

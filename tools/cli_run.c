@@ -77,7 +77,7 @@ bool llmc_cli_parse_f32(const char *s, double lo, double hi, float *out) {
 
 typedef struct {
   const char *dir, *prompt, *prompt_ids, *device, *system;
-  int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks, batch;
+  int64_t max_tokens, top_k, threads, seed, prompt_len, kv_blocks, batch, warmup;
   float temperature, top_p;
   bool print_ids, ignore_eos, synthetic_weights, profile, chat;
 } run_args_t;
@@ -115,6 +115,9 @@ static const char bench_help[] =
     "                           (default: 64; at least 1, and 1 is prefill only)\n"
     "      --batch=N            sequences decoded together (default: 1; at most the\n"
     "                           artifact's --max-seqs: more is an error)\n"
+    "      --warmup=N           untimed rounds of the same shape first (default: 1;\n"
+    "                           0 times a cold process: its first reads of the\n"
+    "                           weights and its first launches)\n"
     "      --kv-blocks=N        KV cache size in blocks, as for run\n"
     "      --synthetic-weights  run without weights.safetensors, on generated small\n"
     "                           values (speed only: the tokens are meaningless)\n"
@@ -135,7 +138,8 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
       {"kv-blocks", required_argument, 0, 'B'},   {"batch", required_argument, 0, 'b'},
       {"synthetic-weights", no_argument, 0, 'S'}, {"profile", no_argument, 0, 'F'},
       {"chat", no_argument, 0, 'C'},              {"system", required_argument, 0, 'Y'},
-      {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+      {"warmup", required_argument, 0, 'W'},     {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   int c;
   optind = 1;
   opterr = 0;
@@ -155,6 +159,10 @@ static int parse_run_args(const char *cmd, int argc, char **argv, run_args_t *a)
         break;
       case 'b':
         if (!llmc_cli_parse_i64(optarg, 1, 4096, &a->batch)) return llmc_cli_usage_error(cmd, "bad --batch '%s'", optarg);
+        break;
+      case 'W':
+        if (strcmp(cmd, "bench") != 0) return llmc_cli_usage_error(cmd, "unknown option '%s'", "--warmup");
+        if (!llmc_cli_parse_i64(optarg, 0, 100, &a->warmup)) return llmc_cli_usage_error(cmd, "bad --warmup '%s' (0..100)", optarg);
         break;
       case 'B':
         if (!llmc_cli_parse_i64(optarg, 1, INT32_MAX, &a->kv_blocks)) return llmc_cli_usage_error(cmd, "bad --kv-blocks '%s'", optarg);
@@ -385,6 +393,48 @@ static void print_profile(llmc_rt_kernel_time_t *sorted, int64_t n, bool on_devi
   }
 }
 
+/* One untimed round of bench's shape: `batch` sequences of prompt_len
+ * tokens, each through its prefill and (with max_tokens > 1) one decode
+ * step, then freed. A process's first reads of the weights and first
+ * launches cost more than any later ones (on some virtual machines every
+ * page's first touch is a hypervisor fault; a GPU loads modules lazily),
+ * so a benchmark that starts cold measures those, as llama-bench's
+ * warm-up run avoids. The prompts differ from the timed ones (`timed`) in
+ * their first token where the vocabulary allows, so no KV block of the
+ * warm-up can be a prefix hit for the timed round. */
+static llmc_status_t *bench_warmup(llmc_rt_t *rt, const int32_t *timed, int64_t prompt_len, int64_t batch,
+                                   int64_t max_tokens, int64_t vocab, int64_t round) {
+  int32_t *prompt = malloc(sizeof(int32_t) * (size_t)prompt_len);
+  int *seqs = malloc(sizeof(int) * (size_t)batch);
+  if (!prompt || !seqs) {
+    free(prompt);
+    free(seqs);
+    return LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  }
+  uint64_t rng = 1000 + (uint64_t)round;
+  llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = max_tokens > 1 ? 2 : 1, .eos_token = -1};
+  llmc_status_t *s = NULL;
+  int64_t added = 0;
+  for (int64_t b = 0; b < batch && !s; b++) {
+    for (int64_t i = 0; i < prompt_len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
+    for (int64_t tries = 0; tries < vocab; tries++) {
+      bool clash = false;
+      for (int64_t j = 0; j < batch && !clash; j++) clash = timed[j * prompt_len] == prompt[0];
+      if (!clash) break;
+      prompt[0] = (int32_t)((prompt[0] + 1) % vocab);
+    }
+    if (!(s = llmc_rt_seq_add(rt, prompt, prompt_len, &sp, &seqs[b]))) added++;
+  }
+  while (!s) {
+    llmc_rt_events_t ev;
+    if ((s = llmc_rt_step(rt, &ev)) || ev.n == 0) break;
+  }
+  for (int64_t b = 0; b < added; b++) llmc_rt_seq_free(rt, seqs[b]);
+  free(prompt);
+  free(seqs);
+  return s;
+}
+
 /* Runs `batch` sequences of random prompts together (continuous batching:
  * one step decodes a token of every sequence, reading the weights once), and
  * reports time to first token, per-token latency and throughput, with the
@@ -395,7 +445,7 @@ int llmc_cli_bench(int argc, char **argv) {
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
     if (strcmp(argv[i], "--requests") == 0 || strncmp(argv[i], "--requests=", 11) == 0)
       return llmc_cli_bench_requests(argc, argv);
-  run_args_t a = {.max_tokens = 64, .prompt_len = 32, .batch = 1};
+  run_args_t a = {.max_tokens = 64, .prompt_len = 32, .batch = 1, .warmup = 1};
   int rc = parse_run_args("bench", argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
   /* TTFT is the time to the first token: a benchmark of no tokens measures
@@ -419,17 +469,19 @@ int llmc_cli_bench(int argc, char **argv) {
                                       (long long)batch, (long long)max_seqs, (long long)batch));
   }
   int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
-  int32_t *prompt = malloc(sizeof(int32_t) * (size_t)prompt_len);
+  int32_t *prompts = malloc(sizeof(int32_t) * (size_t)(prompt_len * batch));
   bool *started = calloc((size_t)batch, sizeof *started);
-  if (!prompt || !started) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  uint64_t rng = 42;
-  llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = (int)a.max_tokens, .eos_token = -1};
   int *seqs = calloc((size_t)batch, sizeof *seqs);
-  if (!seqs && !s) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
-  for (int64_t b = 0; b < batch && !s; b++) {
-    for (int64_t i = 0; i < prompt_len; i++) prompt[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
-    s = llmc_rt_seq_add(rt, prompt, prompt_len, &sp, &seqs[b]);
-  }
+  if (!prompts || !started || !seqs) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  uint64_t rng = 42;
+  for (int64_t i = 0; !s && i < prompt_len * batch; i++) prompts[i] = (int32_t)(llmc_rng_next(&rng) % (uint64_t)vocab);
+  for (int64_t r = 0; r < a.warmup && !s; r++) s = bench_warmup(rt, prompts, prompt_len, batch, a.max_tokens, vocab, r);
+  /* The timed round's profile and counters start after the warm-up. */
+  llmc_rt_profile_reset(rt);
+  llmc_rt_stats_t before;
+  llmc_rt_stats_get(rt, &before);
+  llmc_sampling_t sp = {.temperature = 0, .max_new_tokens = (int)a.max_tokens, .eos_token = -1};
+  for (int64_t b = 0; b < batch && !s; b++) s = llmc_rt_seq_add(rt, prompts + b * prompt_len, prompt_len, &sp, &seqs[b]);
   /* The decode phase starts when every sequence has its first token; only
    * the steps after that, and the tokens they produce, are decode (a step
    * that finishes one sequence's prefill can already decode another's
@@ -478,7 +530,7 @@ int llmc_cli_bench(int argc, char **argv) {
     times[k].kernel = names[k] ? names[k] : "?";
   }
   llmc_rt_close(rt);
-  free(prompt);
+  free(prompts);
   free(started);
   free(seqs);
   if (s) {
@@ -512,7 +564,7 @@ int llmc_cli_bench(int argc, char **argv) {
     printf("TPOT                n/a (no decode step: --max-tokens 1 is prefill only)\n");
     printf("decode              n/a\n");
   }
-  printf("preemptions         %lld\n", (long long)stats.preemptions);
+  printf("preemptions         %lld\n", (long long)(stats.preemptions - before.preemptions));
   if (bytes >= 0) printf("weights per step    %.1f MB\n", (double)bytes / 1e6);
   else printf("weights per step    unknown (no report.json)\n");
   if (have_bw) printf("achieved read BW    %.2f GB/s\n", achieved);

@@ -193,5 +193,7 @@ typedef struct {
   double ms;
 } llmc_rt_kernel_time_t;
 int64_t llmc_rt_profile_get(const llmc_rt_t *rt, const llmc_rt_kernel_time_t **out);
+/* Zeroes the profile's counts and times (a benchmark's warm-up excluded). */
+void llmc_rt_profile_reset(llmc_rt_t *rt);
 
 #endif

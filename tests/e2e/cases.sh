@@ -92,6 +92,15 @@ example)
   "$LLMC" bench out --profile --prompt-len 4 --max-tokens 4 > profile.txt
   grep '^profile  *wall time per kernel' profile.txt >/dev/null || fail "bench --profile printed no profile"
   grep -E '^  llmc_k0_[a-z_]+ +[0-9]+ ' profile.txt >/dev/null || fail "bench --profile lists no kernel"
+  # The warm-up rounds (default 1) are neither timed nor profiled: the
+  # embedding runs once a step of the timed round (1 prefill + 3 decode)
+  # whatever the warm-up; `run` has no --warmup.
+  for w in 0 3; do
+    "$LLMC" bench out --profile --prompt-len 4 --max-tokens 4 --warmup $w > profile.txt
+    grep -E '^  llmc_k0_embedding +4 ' profile.txt >/dev/null || fail "bench --warmup $w profiled other than the 4 timed steps"
+  done
+  expect_error 64 "unknown option '--warmup'" -- "$LLMC" run out --prompt-ids 5 --max-tokens 1 --warmup 1
+  expect_error 64 "bad --warmup" -- "$LLMC" bench out --warmup 101
   ;;
 half-weights)
   # 16-bit matmul weights: exact when the checkpoint is already 16-bit, so the
