@@ -290,6 +290,7 @@ static bool override_matches(const llmc_koverride_t *o, const llmc_kcall_t *c, c
   if (o->target && strcmp(o->target, t->name) != 0) return false;
   if (o->node_id >= 0 && (!c->node || c->node->id != o->node_id)) return false;
   if (o->shape && strcmp(o->shape, c->shape) != 0) return false;
+  if (o->tokens && (o->tokens < c->t_min || o->tokens > c->t_max)) return false;
   return true;
 }
 
@@ -352,7 +353,7 @@ static llmc_status_t *configure(llmc_kplan_t *p, llmc_kcall_t *c, int ti, const 
     bool found = false;
     llmc_kconfig_t tuned = cfg; /* what the entry does not name stays the heuristic's */
     int line = 0;
-    s = llmc_tuning_db_best(o->tuning_db, t->name, v, c->shape, c->t_min, &found, &tuned, &line);
+    s = llmc_tuning_db_best(o->tuning_db, t->name, v, c->shape, c->t_min, c->t_max, &found, &tuned, &line);
     if (!s && found) {
       if (!config_legal(&x, v, &tuned, &why))
         s = LLMC_ERROR(LLMC_DATA_LOSS, NULL, "%s:%d: the tuned configuration is not legal for %s: %s",
@@ -695,6 +696,14 @@ void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int tar
   const llmc_kchoice_t *ch = &c->choice[target];
   llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target], .choice = ch};
   if (ch->variant->launch) ch->variant->launch(&x, &ch->config, out);
+}
+
+bool llmc_kplan_config_legal(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, const llmc_kconfig_t *cfg) {
+  llmc_kctx_t x = {.plan = p, .call = c, .target = &p->targets[target]};
+  llmc_buf_t why = {0};
+  bool ok = config_legal(&x, c->choice[target].variant, cfg, &why);
+  llmc_buf_free(&why);
+  return ok;
 }
 
 int llmc_kplan_candidates(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, llmc_kconfig_t *out, int cap) {

@@ -1325,6 +1325,12 @@ void llmc_kvariant_list(llmc_buf_t *out) {
 const char *llmc_kvariant_name(const llmc_kvariant_t *v) { return v->name; }
 bool llmc_kvariant_int8_activations(const llmc_kvariant_t *v) { return v->int8_activations; }
 int llmc_kvariant_n_params(const llmc_kvariant_t *v) { return v->n_params; }
+int llmc_kvariant_param_values(const llmc_kvariant_t *v, int i, int64_t *values) {
+  if (i < 0 || i >= v->n_params) return 0;
+  for (int j = 0; j < v->params[i].n; j++) values[j] = v->params[i].values[j];
+  return v->params[i].n;
+}
+
 const char *llmc_kvariant_param_name(const llmc_kvariant_t *v, int i) {
   return i >= 0 && i < v->n_params ? v->params[i].name : NULL;
 }

@@ -59,6 +59,8 @@ const char *llmc_kvariant_name(const llmc_kvariant_t *v);
 bool llmc_kvariant_int8_activations(const llmc_kvariant_t *v);
 int llmc_kvariant_n_params(const llmc_kvariant_t *v);
 const char *llmc_kvariant_param_name(const llmc_kvariant_t *v, int i);
+/* Parameter i's candidate values into values[LLMC_KPARAM_MAX_VALUES]; returns how many (0 for no such i). */
+int llmc_kvariant_param_values(const llmc_kvariant_t *v, int i, int64_t *values);
 /* Looks a variant up by name; NULL when unknown. */
 const llmc_kvariant_t *llmc_kvariant_find(const char *name);
 /* "matmul_f32, matmul_half, ...": every registered variant, for messages. */
@@ -143,6 +145,7 @@ typedef struct {
   const char *target; /* NULL: every target */
   int node_id;        /* -1: every node */
   const char *shape;  /* NULL: every shape */
+  int64_t tokens;     /* 0: calls for any step; else only the call whose token range holds it (llmc tune) */
   int n;
   const char *keys[LLMC_KCONFIG_MAX];
   int64_t values[LLMC_KCONFIG_MAX];
@@ -166,16 +169,17 @@ typedef struct llmc_tuning_db llmc_tuning_db_t;
  * "path:LINE: ..." (blank lines are allowed). */
 LLMC_MUST_USE llmc_status_t *llmc_tuning_db_load(const char *path, llmc_tuning_db_t **out_db);
 void llmc_tuning_db_destroy(llmc_tuning_db_t *db);
-/* The fastest entry for (target, variant, shape) measured at `tokens`
- * tokens per step: true with its configuration (in the variant's parameter
- * order) and line; false when the database has none. *out_config holds the
+/* The fastest entry for (target, variant, shape) measured at a step of
+ * t_min..t_max tokens (the kcall's range; of entries at several token
+ * counts in it, those at the largest): true with its configuration (in the
+ * variant's parameter order) and line; false when the database has none. *out_config holds the
  * configuration to start from (the heuristic's): the entry's parameters
  * replace its values, and parameters it does not name — a database written
  * before the variant had them — keep theirs. An entry naming parameters the
  * variant does not have is LLMC_DATA_LOSS. */
 LLMC_MUST_USE llmc_status_t *llmc_tuning_db_best(const llmc_tuning_db_t *db, const char *target,
                                                  const llmc_kvariant_t *v, const char *shape,
-                                                 int64_t tokens, bool *out_found,
+                                                 int64_t t_min, int64_t t_max, bool *out_found,
                                                  llmc_kconfig_t *out_config, int *out_line);
 const char *llmc_tuning_db_path(const llmc_tuning_db_t *db);
 
@@ -313,6 +317,9 @@ LLMC_MUST_USE llmc_status_t *llmc_kplan_instance(const llmc_kplan_t *p, const ll
  * order of the parameter space, at most cap of them into out; returns how
  * many there are in all. For `llmc tune`. */
 int llmc_kplan_candidates(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, llmc_kconfig_t *out, int cap);
+/* Whether cfg (values in the variant's parameter order) is a legal
+ * configuration of call c's variant on target t. */
+bool llmc_kplan_config_legal(const llmc_kplan_t *p, const llmc_kcall_t *c, int target, const llmc_kconfig_t *cfg);
 
 /* The launch shape of call c on GPU target t (llmc_abi.h). */
 void llmc_kplan_gpu_launch(const llmc_kplan_t *p, const llmc_kcall_t *c, int target,

@@ -2,8 +2,9 @@
  * format in llmc_kplan.h). The file is input like any other: every line is
  * checked when it is loaded, and a bad one is one error naming the file and
  * line. Entries are kept in file order; a query takes, of the entries for
- * its (target, variant, shape, tokens), the fastest, where an entry is
- * superseded by a later line with the same device and configuration. */
+ * its (target, variant, shape) at the widest step its token range has
+ * entries for, the fastest, where an entry is superseded by a later line
+ * with the same device and configuration. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,12 +190,21 @@ static bool same_config(const entry_t *a, const entry_t *b) {
 }
 
 llmc_status_t *llmc_tuning_db_best(const llmc_tuning_db_t *db, const char *target, const llmc_kvariant_t *v,
-                                   const char *shape, int64_t tokens, bool *out_found, llmc_kconfig_t *out_config,
-                                   int *out_line) {
+                                   const char *shape, int64_t t_min, int64_t t_max, bool *out_found,
+                                   llmc_kconfig_t *out_config, int *out_line) {
   *out_found = false;
   *out_line = 0;
-  const entry_t *best = NULL;
+  /* Times at different token counts do not compare: the entries measured
+   * at the widest step in the range decide. */
+  int64_t tokens = 0;
   for (int i = 0; i < db->n; i++) {
+    const entry_t *e = &db->entries[i];
+    if (!strcmp(e->target, target) && !strcmp(e->variant, v->name) && !strcmp(e->shape, shape) &&
+        e->tokens >= t_min && e->tokens <= t_max && e->tokens > tokens)
+      tokens = e->tokens;
+  }
+  const entry_t *best = NULL;
+  for (int i = 0; tokens && i < db->n; i++) {
     const entry_t *e = &db->entries[i];
     if (strcmp(e->target, target) || strcmp(e->variant, v->name) || strcmp(e->shape, shape) || e->tokens != tokens)
       continue;

@@ -45,6 +45,12 @@ int llmc_cli_tune_measure(int argc, char **argv);
 enum { LLMC_CLI_WARMUP_STEPS = 4, LLMC_CLI_TIMED_STEPS = 16 };
 struct llmc_rt;
 LLMC_MUST_USE llmc_status_t *llmc_cli_time_decode(struct llmc_rt *rt, double *ms, int64_t *calls, int64_t n);
+/* Prompt steps of `tokens` tokens (positions 0..tokens-1 of a fresh
+ * sequence each): per kernel, the ms and launches of the timed steps only
+ * (1 warm-up step, then LLMC_CLI_TIMED_PROMPTS). */
+enum { LLMC_CLI_TIMED_PROMPTS = 3 };
+LLMC_MUST_USE llmc_status_t *llmc_cli_time_prefill(struct llmc_rt *rt, int64_t tokens, double *ms, int64_t *calls,
+                                                   int64_t n);
 
 /* The artifact's generation.json: {"eos_token_id": N or [N, ...]}, each id
  * checked against the vocabulary, into sp's stop tokens (none when the file

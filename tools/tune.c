@@ -10,11 +10,20 @@
  *      candidate (groups run different kernels, so they are measured
  *      together; a group with fewer candidates cycles), checks the artifact
  *      against the reference interpreter on device D (the --verify check),
- *      then times decode steps (T = 1) with per-kernel profiling and credits
- *      each kernel's time per launch to its group's configuration (the
- *      round's report.json says which kernel runs which call).
+ *      then times decode steps (T = 1) and prompt steps (T = the widest
+ *      step, --max-step-tokens, at most the context) with per-kernel
+ *      profiling and credits each kernel's time per launch to its group's
+ *      configuration (the round's report.json says which kernel runs which
+ *      call): decode groups from the decode steps, the groups of the calls
+ *      for wider steps (prefill's GEMMs) from the prompt steps.
  *   4. One JSON line per (group, configuration), the best of its rounds,
- *      in plan order: the tuning database `llmc compile --tuning-db` reads.
+ *      in plan order, with the step's token count: the tuning database
+ *      `llmc compile --tuning-db` reads.
+ *
+ * A decode call's space is swept whole (up to MAX_CANDIDATES); a wide
+ * call's space is a product of up to seven parameters (gemm_host: ~10^5),
+ * so it is searched around the heuristic's choice, one parameter at a time
+ * (every legal value of it with the others at the heuristic's). 
  *
  * A candidate that fails to compile or disagrees with the interpreter is an
  * error: it is a bug in a variant, not a slow configuration. */
@@ -37,6 +46,7 @@ enum { MAX_CANDIDATES = 64, MAX_GROUPS = 256 };
 
 typedef struct {
   const llmc_kcall_t *call; /* the first call of the group */
+  int64_t tokens;           /* the step it is timed at: 1 (decode) or the prompt step's */
   int n;                    /* legal configurations (at most MAX_CANDIDATES swept) */
   llmc_kconfig_t cands[MAX_CANDIDATES];
   double best_us[MAX_CANDIDATES]; /* per launch; < 0 until measured */
@@ -57,11 +67,33 @@ static bool same_config(const llmc_kconfig_t *a, const llmc_kconfig_t *b) {
   return true;
 }
 
-/* Credits the round's kernel times to the groups: report.json names, per
+/* The configurations one parameter away from the call's heuristic choice
+ * (that choice first), legal ones only, at most cap; returns how many. */
+static int neighbourhood(const llmc_kplan_t *kp, const llmc_kcall_t *c, llmc_kconfig_t *out, int cap) {
+  const llmc_kvariant_t *v = c->choice[0].variant;
+  const llmc_kconfig_t *h = &c->choice[0].config;
+  int n = 0;
+  out[n++] = *h;
+  for (int p = 0; p < llmc_kvariant_n_params(v); p++) {
+    int64_t values[LLMC_KPARAM_MAX_VALUES];
+    int nv = llmc_kvariant_param_values(v, p, values);
+    for (int i = 0; i < nv && n < cap; i++) {
+      llmc_kconfig_t cfg = *h;
+      cfg.values[p] = values[i];
+      bool seen = false;
+      for (int j = 0; j < n && !seen; j++) seen = same_config(&out[j], &cfg);
+      if (!seen && llmc_kplan_config_legal(kp, c, 0, &cfg)) out[n++] = cfg;
+    }
+  }
+  return n;
+}
+
+/* Credits the round's kernel times to the groups timed at `tokens` per step
+ * (ms and calls: that phase's launches only): report.json names, per
  * kernel, the op, shape, variant and configuration it runs on the target. */
 static llmc_status_t *credit(const char *report_path, const char *target, group_t *groups, int n_groups,
-                             const llmc_rt_kernel_time_t *prof, const double *ms, const int64_t *calls,
-                             int64_t n_kernels) {
+                             int64_t tokens, const llmc_rt_kernel_time_t *prof, const double *ms,
+                             const int64_t *calls, int64_t n_kernels) {
   json_error_t err;
   json_t *r = json_load_file(report_path, 0, &err);
   if (!r) return LLMC_ERROR(LLMC_INTERNAL, report_path, "cannot read the round's report: %s", err.text);
@@ -81,7 +113,8 @@ static llmc_status_t *credit(const char *report_path, const char *target, group_
     double us = ms[idx] * 1000.0 / (double)calls[idx];
     for (int g = 0; g < n_groups; g++) {
       const llmc_kvariant_t *v = groups[g].call->choice[0].variant;
-      if (strcmp(llmc_kvariant_name(v), variant) || strcmp(groups[g].call->shape, shape)) continue;
+      if (groups[g].tokens != tokens || strcmp(llmc_kvariant_name(v), variant) || strcmp(groups[g].call->shape, shape))
+        continue;
       llmc_kconfig_t c = {.n = llmc_kvariant_n_params(v)};
       for (int p = 0; p < c.n; p++)
         c.values[p] = json_integer_value(json_object_get(cfg, llmc_kvariant_param_name(v, p)));
@@ -104,7 +137,8 @@ static llmc_status_t *write_db(const tune_opts_t *o, const char *device, group_t
       for (int p = 0; p < llmc_kvariant_n_params(v); p++)
         json_object_set_new(cfg, llmc_kvariant_param_name(v, p), json_integer(groups[g].cands[j].values[p]));
       json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:f}", "target", o->target, "device", device,
-                               "variant", llmc_kvariant_name(v), "shape", groups[g].call->shape, "tokens", 1,
+                               "variant", llmc_kvariant_name(v), "shape", groups[g].call->shape, "tokens",
+                               (json_int_t)groups[g].tokens,
                                "config", cfg, "us", groups[g].best_us[j]);
       char *text = json_dumps(line, JSON_PRESERVE_ORDER | JSON_COMPACT);
       json_decref(line);
@@ -144,19 +178,27 @@ static llmc_status_t *tune(const tune_opts_t *o) {
   llmc_koverride_t *ov = calloc(MAX_GROUPS, sizeof *ov);
   if (!s && (!groups || !ov)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   int n_groups = 0, rounds = 0;
+  /* The prompt step: the widest the plan takes, within the context. */
+  int64_t prompt_step = o->max_step < max_context ? o->max_step : max_context;
   for (int i = 0; !s && i < kp->n_calls; i++) {
     const llmc_kcall_t *c = &kp->calls[i];
     const llmc_kvariant_t *v = c->choice[0].variant;
     if (llmc_kvariant_n_params(v) == 0 || !c->node) continue; /* argmax runs outside the plan's launches */
-    /* Decode steps are what is timed: the kcalls for wider steps (prefill's
-     * GEMMs) keep their heuristic until tune measures prefill too. */
-    if (c->t_min > 1) continue;
+    /* Calls for steps of 1 token are timed at decode, those whose range
+     * holds the prompt step at it; the others (a GPU's 2..15) are not
+     * timed and keep their heuristic. */
+    int64_t tokens = c->t_min == 1 ? 1 : prompt_step;
+    if (tokens < c->t_min || tokens > c->t_max) continue;
     int g = 0;
-    while (g < n_groups && !(groups[g].call->choice[0].variant == v && !strcmp(groups[g].call->shape, c->shape))) g++;
+    while (g < n_groups && !(groups[g].call->choice[0].variant == v && groups[g].tokens == tokens &&
+                             !strcmp(groups[g].call->shape, c->shape)))
+      g++;
     if (g < n_groups || n_groups == MAX_GROUPS) continue;
     group_t *gr = &groups[n_groups];
     gr->call = c;
-    gr->n = llmc_kplan_candidates(kp, c, 0, gr->cands, MAX_CANDIDATES);
+    gr->tokens = tokens;
+    gr->n = tokens == 1 ? llmc_kplan_candidates(kp, c, 0, gr->cands, MAX_CANDIDATES)
+                        : neighbourhood(kp, c, gr->cands, MAX_CANDIDATES);
     if (gr->n > MAX_CANDIDATES) gr->n = MAX_CANDIDATES;
     if (gr->n < 2) continue;
     for (int j = 0; j < gr->n; j++) gr->best_us[j] = -1;
@@ -173,7 +215,7 @@ static llmc_status_t *tune(const tune_opts_t *o) {
       const llmc_kvariant_t *v = groups[g].call->choice[0].variant;
       const llmc_kconfig_t *c = &groups[g].cands[r % groups[g].n];
       ov[g] = (llmc_koverride_t){.variant = v, .node_id = -1, .shape = groups[g].call->shape, .n = c->n,
-                                 .spec = "llmc tune"};
+                                 .tokens = groups[g].tokens, .spec = "llmc tune"};
       for (int p = 0; p < c->n; p++) ov[g].keys[p] = llmc_kvariant_param_name(v, p), ov[g].values[p] = c->values[p];
     }
     llmc_artifact_options_t aopts = {.target = target.name, .out_dir = tmp, .opt_level = 2,
@@ -194,22 +236,27 @@ static llmc_status_t *tune(const tune_opts_t *o) {
                      "interpreter (max difference %.3g)", r + 1, vr.max_abs_err);
     const llmc_rt_kernel_time_t *prof = NULL;
     int64_t n_kernels = rt ? llmc_rt_profile_get(rt, &prof) : 0;
-    double *ms = calloc((size_t)n_kernels + 1, sizeof *ms);
-    int64_t *calls = calloc((size_t)n_kernels + 1, sizeof *calls);
-    if (!s && (!ms || !calls)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    double *ms = calloc((size_t)n_kernels + 1, sizeof *ms), *pms = calloc((size_t)n_kernels + 1, sizeof *pms);
+    int64_t *calls = calloc((size_t)n_kernels + 1, sizeof *calls), *pcalls = calloc((size_t)n_kernels + 1, sizeof *pcalls);
+    if (!s && (!ms || !calls || !pms || !pcalls)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
     if (!s) s = llmc_cli_time_decode(rt, ms, calls, n_kernels);
+    if (!s) s = llmc_cli_time_prefill(rt, prompt_step, pms, pcalls, n_kernels);
     if (!s) {
       snprintf(device, sizeof device, "%s", llmc_rt_device_describe(rt));
       llmc_rt_profile_get(rt, &prof);
       char report[4300];
       snprintf(report, sizeof report, "%s/report.json", tmp);
-      s = credit(report, target.name, groups, n_groups, prof, ms, calls, n_kernels);
+      s = credit(report, target.name, groups, n_groups, 1, prof, ms, calls, n_kernels);
+      if (!s) s = credit(report, target.name, groups, n_groups, prompt_step, prof, pms, pcalls, n_kernels);
     }
     if (!s)
-      fprintf(stderr, "tune: round %d/%d on %s: %d groups, verified (max difference %.2g), %d decode steps timed\n",
-              r + 1, rounds, device, n_groups, vr.max_abs_err, (int)LLMC_CLI_TIMED_STEPS);
+      fprintf(stderr, "tune: round %d/%d on %s: %d groups, verified (max difference %.2g), %d decode steps and "
+              "%d steps of %lld tokens timed\n", r + 1, rounds, device, n_groups, vr.max_abs_err,
+              (int)LLMC_CLI_TIMED_STEPS, (int)LLMC_CLI_TIMED_PROMPTS, (long long)prompt_step);
     free(ms);
     free(calls);
+    free(pms);
+    free(pcalls);
     llmc_rt_close(rt);
   }
   if (!s) s = write_db(o, device, groups, n_groups);
@@ -227,9 +274,9 @@ static llmc_status_t *tune(const tune_opts_t *o) {
       llmc_buf_t cfg = {0}, hcfg = {0};
       llmc_kconfig_print(v, &groups[g].cands[best], &cfg);
       llmc_kconfig_print(v, heur, &hcfg);
-      fprintf(stderr, "tune: %s {%s}: best %s %.2f us per launch; heuristic %s %.2f us\n", llmc_kvariant_name(v),
-              groups[g].call->shape, cfg.data ? cfg.data : "", groups[g].best_us[best], hcfg.data ? hcfg.data : "",
-              heur_us);
+      fprintf(stderr, "tune: %s {%s} at %lld tokens: best %s %.2f us per launch; heuristic %s %.2f us\n",
+              llmc_kvariant_name(v), groups[g].call->shape, (long long)groups[g].tokens, cfg.data ? cfg.data : "",
+              groups[g].best_us[best], hcfg.data ? hcfg.data : "", heur_us);
       llmc_buf_free(&cfg);
       llmc_buf_free(&hcfg);
     }

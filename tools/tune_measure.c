@@ -65,6 +65,30 @@ llmc_status_t *llmc_cli_time_decode(llmc_rt_t *rt, double *ms, int64_t *calls, i
   return s;
 }
 
+llmc_status_t *llmc_cli_time_prefill(llmc_rt_t *rt, int64_t tokens, double *ms, int64_t *calls, int64_t n) {
+  int64_t vocab = llmc_rt_plan_value(rt, LLMC_PLAN_VOCAB);
+  int32_t *ids = malloc(sizeof(int32_t) * (size_t)tokens), *pos = malloc(sizeof(int32_t) * (size_t)tokens);
+  llmc_status_t *s = ids && pos ? NULL : LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  const llmc_rt_kernel_time_t *prof;
+  for (int trip = 0; trip < 1 + LLMC_CLI_TIMED_PROMPTS && !s; trip++) {
+    if (trip == 1) {
+      int64_t m = llmc_rt_profile_get(rt, &prof);
+      for (int64_t k = 0; k < m && k < n; k++) ms[k] = -prof[k].ms, calls[k] = -prof[k].calls;
+    }
+    for (int64_t i = 0; i < tokens; i++) ids[i] = (int32_t)((i * 7 + trip + 3) % vocab), pos[i] = (int32_t)i;
+    int seq;
+    if ((s = llmc_rt_seq_create_empty(rt, &seq))) break;
+    const float *logits;
+    s = llmc_rt_forward(rt, seq, ids, pos, tokens, &logits);
+    llmc_rt_seq_free(rt, seq);
+  }
+  int64_t m = s ? 0 : llmc_rt_profile_get(rt, &prof);
+  for (int64_t k = 0; k < m && k < n; k++) ms[k] += prof[k].ms, calls[k] += prof[k].calls;
+  free(ids);
+  free(pos);
+  return s;
+}
+
 static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt_options_t *ro, entries_t *e) {
   char path[4096];
   if ((size_t)snprintf(path, sizeof path, "%s/report.json", dir) >= sizeof path)

@@ -643,6 +643,27 @@ tune)
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 --tuning-db=tuning.jsonl -o tuned --verify
   grep -q '"source": "tuning-db"' tuned/report.json || fail "the tuned artifact does not use the database"
   [ ! -e tuning.jsonl.tune.* ] 2>/dev/null || fail "tune left its scratch artifact behind"
+  # Prompt steps too: the calls for 2..128 tokens (gemm_host) are timed at
+  # 128-token steps, around the heuristic's choice one parameter at a time,
+  # and the tuned plan takes them for that range.
+  grep -q '"variant":"gemm_host","shape":"K=256,N=256,W=f32","tokens":128,"config":{"VEC":8,"TT":1,' tuning.jsonl ||
+    fail "tune did not sweep gemm_host's TT at 128 tokens"
+  grep -q 'tune: gemm_host {K=256,N=256,W=f32} at 128 tokens: best' tune.log || fail "tune did not report gemm_host"
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 --tuning-db=tuning.jsonl -o tuned-plan --emit=plan
+  grep -A1 'kcall matmul_add(%15, %16:f32, %3) {K=256,N=256,W=f32} : f32\[T,256\] for T in 2..128' tuned-plan/model.plan |
+    grep -q 'gemm_host {.*} tuning-db:' || fail "the prompt-step GEMM does not use the database"
+  # Of the entries for a call's token range, those at the widest step decide
+  # (times at different steps do not compare); a decode entry is not one.
+  printf '%s\n' \
+    '{"target":"x86-64-v3","device":"d","variant":"gemm_host","shape":"K=256,N=256,W=f32","tokens":64,"config":{"TT":2},"us":1}' \
+    '{"target":"x86-64-v3","device":"d","variant":"gemm_host","shape":"K=256,N=256,W=f32","tokens":128,"config":{"TT":4},"us":50}' \
+    '{"target":"x86-64-v3","device":"d","variant":"gemm_host","shape":"K=256,N=256,W=f32","tokens":128,"config":{"TT":1},"us":60}' \
+    '{"target":"x86-64-v3","device":"d","variant":"matmul_f32","shape":"K=256,N=256,W=f32","tokens":1,"config":{"VEC":4},"us":2}' > ranges.jsonl
+  "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 --tuning-db=ranges.jsonl -o ranges --emit=plan
+  grep -A1 'kcall matmul_add(%15, %16:f32, %3) {K=256,N=256,W=f32} : f32\[T,256\] for T in 2..128' ranges/model.plan |
+    grep -q 'gemm_host {VEC=8,TT=4,.*} tuning-db:2' || fail "the widest step's entries did not decide"
+  grep -A1 'kcall matmul_add(%15, %16:f32, %3) {K=256,N=256,W=f32} : f32\[T,256\] for T in 1..1' ranges/model.plan |
+    grep -q 'matmul_f32 {VEC=4,.*} tuning-db:4' || fail "the decode entry did not decide the decode call"
   expect_error 64 "one target at a time" -- "$LLMC" tune "$SRC/examples/tiny-llama/model.json" --target=host,sm_90a
   # Integer layouts: matmul_q8's space (TQ x COLS x PF, 48) swept whole on a
   # small int4 model; the tuned artifact holds the int8-activation contract.
