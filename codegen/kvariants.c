@@ -424,11 +424,12 @@ static void gemm_host_heuristic(const llmc_kctx_t *x, llmc_kconfig_t *out) {
    * default. On the 2-vCPU EPYC (Zen 5, 2026-12-01) a C model of the panel
    * kernel ran at 1.4-1.5x the tiles' GFLOP/s (one thread, weights in
    * anonymous memory, pack included: K=768 6x4 147-162 against 104-111),
-   * but in the model's 128-token prompts the generated one was no faster:
-   * its pack read the file-mapped weights at a seventh of the rate the C
-   * model's did, not yet understood (the machine was noisy that day).
-   * `--kernel-config gemm_host:MR=6,NV=4` chooses them (`llmc tune` does
-   * not time prefill calls yet). */
+   * but in the model's prompts the generated one is slower: warm (after
+   * `llmc bench`'s warm-up round, so no first touches of the mapping), the
+   * GEMMs of a 256-token prompt took 158-183 ms with MR=6,NV=2 against the
+   * tiles' 133-142 (docs/performance.md, session 12). `llmc tune` times
+   * them at prompt steps; `--kernel-config gemm_host:MR=6,NV=2` forces
+   * them. */
   int64_t mr = 0, nv = 1;
   *out = (llmc_kconfig_t){.n = 7, .values = {out->values[0], tt, nc, pick, kc, mr, nv}};
 }

@@ -4,10 +4,13 @@
  *
  * Each DIR is an artifact compiled here with some kernel configurations
  * forced (`--kernel-config`, as bench/gpu/prepare.sh does for its sweep).
- * For each, decode steps (T = 1) run on device D with per-kernel profiling;
- * the artifact's report.json says which variant, shape and configuration
- * each kernel runs on target T, and each (variant, shape, configuration)
- * keeps its fastest time per launch over the artifacts. The result is the
+ * For each, decode steps (T = 1) and then prompt steps (T = the artifact's
+ * widest step within its context, or --prompt-tokens) run on device D with
+ * per-kernel profiling; the artifact's report.json says which variant,
+ * shape and configuration each kernel runs on target T, and each (variant,
+ * shape, step, configuration) keeps its fastest time per launch over the
+ * artifacts, a kernel's decode launches at step 1 and its prompt launches
+ * at the prompt step. The result is the
  * tuning database `llmc compile --tuning-db` reads: one JSON line each,
  * in the order first seen. Weights may be synthetic (--synthetic-weights):
  * only time is measured here; numerics were checked where the artifacts
@@ -25,6 +28,7 @@ enum { WARMUP_STEPS = LLMC_CLI_WARMUP_STEPS, TIMED_STEPS = LLMC_CLI_TIMED_STEPS,
 
 typedef struct {
   char *variant, *shape, *config; /* config: compact JSON, keys in the report's order */
+  int64_t tokens;                 /* the step it was timed at */
   double us;
 } entry_t;
 
@@ -33,15 +37,16 @@ typedef struct {
   entry_t items[MAX_ENTRIES];
 } entries_t;
 
-static void keep(entries_t *e, const char *variant, const char *shape, const char *config, double us) {
+static void keep(entries_t *e, const char *variant, const char *shape, const char *config, int64_t tokens,
+                 double us) {
   for (int i = 0; i < e->n; i++)
     if (!strcmp(e->items[i].variant, variant) && !strcmp(e->items[i].shape, shape) &&
-        !strcmp(e->items[i].config, config)) {
+        !strcmp(e->items[i].config, config) && e->items[i].tokens == tokens) {
       if (us < e->items[i].us) e->items[i].us = us;
       return;
     }
   if (e->n == MAX_ENTRIES) return;
-  e->items[e->n++] = (entry_t){strdup(variant), strdup(shape), strdup(config), us};
+  e->items[e->n++] = (entry_t){strdup(variant), strdup(shape), strdup(config), tokens, us};
 }
 
 llmc_status_t *llmc_cli_time_decode(llmc_rt_t *rt, double *ms, int64_t *calls, int64_t n) {
@@ -89,7 +94,8 @@ llmc_status_t *llmc_cli_time_prefill(llmc_rt_t *rt, int64_t tokens, double *ms, 
   return s;
 }
 
-static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt_options_t *ro, entries_t *e) {
+static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt_options_t *ro,
+                              int64_t prompt_tokens, entries_t *e) {
   char path[4096];
   if ((size_t)snprintf(path, sizeof path, "%s/report.json", dir) >= sizeof path)
     return LLMC_ERROR(LLMC_INVALID_ARGUMENT, dir, "path too long");
@@ -99,10 +105,18 @@ static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt
   llmc_status_t *s = llmc_rt_open(dir, ro, &rt);
   const llmc_rt_kernel_time_t *prof = NULL;
   int64_t n = s ? 0 : llmc_rt_profile_get(rt, &prof);
-  double *ms = calloc((size_t)n + 1, sizeof *ms);
-  int64_t *calls = calloc((size_t)n + 1, sizeof *calls);
-  if (!s && (!ms || !calls)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
+  double *ms = calloc((size_t)n + 1, sizeof *ms), *pms = calloc((size_t)n + 1, sizeof *pms);
+  int64_t *calls = calloc((size_t)n + 1, sizeof *calls), *pcalls = calloc((size_t)n + 1, sizeof *pcalls);
+  if (!s && (!ms || !calls || !pms || !pcalls)) s = LLMC_ERROR(LLMC_RESOURCE_EXHAUSTED, NULL, "out of memory");
   if (!s) s = llmc_cli_time_decode(rt, ms, calls, n);
+  /* The prompt step: the widest the artifact takes within its context. */
+  int64_t step = 0;
+  if (!s && prompt_tokens != 0) {
+    int64_t widest = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_STEP_TOKENS), ctx = llmc_rt_plan_value(rt, LLMC_PLAN_MAX_CONTEXT);
+    step = widest < ctx ? widest : ctx;
+    if (prompt_tokens > 0 && prompt_tokens < step) step = prompt_tokens;
+    if (step >= 2) s = llmc_cli_time_prefill(rt, step, pms, pcalls, n);
+  }
   if (!s) n = llmc_rt_profile_get(rt, &prof);
   json_t *kernels = json_object_get(report, "kernels");
   size_t i;
@@ -118,10 +132,11 @@ static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt
     if (!name || !shape || !variant || !json_is_object(cfg) || json_object_size(cfg) == 0) continue;
     int64_t idx = 0;
     while (idx < n && strcmp(prof[idx].kernel, name) != 0) idx++;
-    if (idx == n || calls[idx] <= 0) continue;
+    if (idx == n || (calls[idx] <= 0 && pcalls[idx] <= 0)) continue;
     char *cfg_text = json_dumps(cfg, JSON_PRESERVE_ORDER | JSON_COMPACT);
     if (!cfg_text) continue;
-    keep(e, variant, shape, cfg_text, ms[idx] * 1000.0 / (double)calls[idx]);
+    if (calls[idx] > 0) keep(e, variant, shape, cfg_text, 1, ms[idx] * 1000.0 / (double)calls[idx]);
+    if (step >= 2 && pcalls[idx] > 0) keep(e, variant, shape, cfg_text, step, pms[idx] * 1000.0 / (double)pcalls[idx]);
     free(cfg_text);
     any = true;
   }
@@ -130,6 +145,8 @@ static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt
                    "and does the device run that image?)", target);
   free(ms);
   free(calls);
+  free(pms);
+  free(pcalls);
   llmc_rt_close(rt);
   json_decref(report);
   return s;
@@ -137,16 +154,19 @@ static llmc_status_t *measure(const char *dir, const char *target, const llmc_rt
 
 static const char help[] =
     "Usage: tune-measure --target=T [options] -o FILE ARTIFACT_DIR...\n"
-    "Times decode steps of each artifact (compiled with some kernel configurations\n"
-    "forced by --kernel-config) with per-kernel profiling and writes the tuning\n"
-    "database for target T: per variant, shape and configuration the fastest time\n"
-    "per launch (`llmc compile --tuning-db` reads it; files merge by concatenation).\n"
+    "Times decode steps and prompt steps of each artifact (compiled with some kernel\n"
+    "configurations forced by --kernel-config) with per-kernel profiling and writes\n"
+    "the tuning database for target T: per variant, shape, step and configuration\n"
+    "the fastest time per launch (`llmc compile --tuning-db` reads it; files merge\n"
+    "by concatenation).\n"
     "\n"
     "  -t, --target=T           the target the entries are for (the image the\n"
     "                           device runs: sm_90a, gfx942, ..., or the host's)\n"
     "      --device=NAME        as for run (default: auto)\n"
     "      --synthetic-weights  run without weights.safetensors (only time counts)\n"
     "      --threads=N          host threads (default: all cores)\n"
+    "      --prompt-tokens=N    tokens of the timed prompt steps (default: the\n"
+    "                           artifact's widest step within its context; 0: none)\n"
     "  -o, --output=FILE        the database to write\n"
     "  -h, --help               this text\n";
 
@@ -156,11 +176,12 @@ int llmc_cli_tune_measure(int argc, char **argv) {
                                        {"synthetic-weights", no_argument, 0, 'S'},
                                        {"threads", required_argument, 0, 'j'},
                                        {"output", required_argument, 0, 'o'},
+                                       {"prompt-tokens", required_argument, 0, 'P'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *target = NULL, *device = "auto", *out = NULL;
   llmc_rt_options_t ro = {.profile = true};
-  int64_t threads = 0;
+  int64_t threads = 0, prompt_tokens = -1;
   int c;
   optind = 1;
   opterr = 0;
@@ -174,6 +195,10 @@ int llmc_cli_tune_measure(int argc, char **argv) {
           return llmc_cli_usage_error("tune-measure", "--threads must be in 1..4096, not '%s'", optarg);
         break;
       case 'o': out = optarg; break;
+      case 'P':
+        if (!llmc_cli_parse_i64(optarg, 0, 1 << 16, &prompt_tokens))
+          return llmc_cli_usage_error("tune-measure", "--prompt-tokens must be in 0..65536, not '%s'", optarg);
+        break;
       case 'h': fputs(help, stdout); return 0;
       case ':': return llmc_cli_usage_error("tune-measure", "%s needs a value", argv[optind - 1]);
       default: return llmc_cli_usage_error("tune-measure", "unknown option '%s'", argv[optind - 1]);
@@ -188,14 +213,14 @@ int llmc_cli_tune_measure(int argc, char **argv) {
   llmc_status_t *s = NULL;
   for (int i = optind; i < argc && !s; i++) {
     fprintf(stderr, "tune-measure: %s (%d/%d)\n", argv[i], i - optind + 1, argc - optind);
-    s = measure(argv[i], target, &ro, e);
+    s = measure(argv[i], target, &ro, prompt_tokens, e);
   }
   llmc_buf_t text = {0};
   for (int i = 0; !s && i < e->n; i++) {
     json_error_t err;
     json_t *cfg = json_loads(e->items[i].config, 0, &err);
     json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:f}", "target", target, "device", device, "variant",
-                             e->items[i].variant, "shape", e->items[i].shape, "tokens", 1, "config",
+                             e->items[i].variant, "shape", e->items[i].shape, "tokens", (json_int_t)e->items[i].tokens, "config",
                              cfg ? cfg : json_object(), "us", e->items[i].us);
     char *l = line ? json_dumps(line, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
     if (l) llmc_buf_printf(&text, "%s\n", l);

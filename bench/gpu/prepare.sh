@@ -101,6 +101,18 @@ done
 # Prefill without the tensor cores: gemv_warp (4 tokens a block) for every step.
 "$llmc" compile "$work/r1b-model/model.json" -o "$work/r1b-bf16-nomma" --target=sm_90a --max-context "$ctx" \
   --weight-dtype=bf16 --kernel-config=gemv_warp:R=2,TOK=4 "${flags[@]}"
+# Compiles the bf16 model once per forced configuration (r1b-bf16-<cfg>),
+# appending the artifacts' names to the array named $1.
+compile_sweep() {
+  local -n names=$1
+  shift
+  for cfg in "$@"; do
+    local a=r1b-bf16-${cfg//[=,:_]/}
+    names+=("$a")
+    "$llmc" compile "$work/r1b-model/model.json" -o "$work/$a" --target=sm_90a --max-context "$ctx" \
+      --weight-dtype=bf16 --kernel-config=$cfg "${flags[@]}"
+  done
+}
 sweep=()
 # Decode (batch 1): 8 steps of K in flight instead of 4, with the heuristic's
 # rows per warp and with 1 and 2; attention over 8 warps instead of 16.
@@ -110,12 +122,15 @@ cfgs=(gemv_warp:UNROLL=8 gemv_warp:R=1,UNROLL=8 gemv_warp:R=2,UNROLL=8 attention
       gemv_warp:R=2,TOK=1 gemv_warp:R=2,TOK=2 gemv_warp:R=2,TOK=8 gemv_warp:R=4,TOK=4)
 # The rehearsal's small model has K too short for 8 steps in flight.
 [ -n "$emulation" ] && cfgs=(gemv_warp:R=2,TOK=2 attention_warp:WARPS=8)
-for cfg in "${cfgs[@]}"; do
-  a=r1b-bf16-${cfg//[=,:_]/}
-  sweep+=("$a")
-  "$llmc" compile "$work/r1b-model/model.json" -o "$work/$a" --target=sm_90a --max-context "$ctx" \
-    --weight-dtype=bf16 --kernel-config=$cfg "${flags[@]}"
-done
+compile_sweep sweep "${cfgs[@]}"
+# Prompt steps: gemm_mma's block tiles (BM x BN of WM x WN warps) around the
+# heuristic's 64 x 64, timed only by tune-measure (128-token steps, next to
+# the heuristic's own artifact, r1b-bf16).
+psweep=()
+pcfgs=(gemm_mma:BM=128,BN=64,WM=4,WN=2 gemm_mma:BM=64,BN=128,WM=2,WN=4 gemm_mma:BM=128,BN=128,WM=4,WN=4
+       gemm_mma:BM=32,BN=64,WM=1,WN=2)
+[ -n "$emulation" ] && pcfgs=()
+compile_sweep psweep "${pcfgs[@]}"
 # Gemma 3 1B's shape (bf16 checkpoint, tied embeddings, a global layer every
 # sixth): the Gemma fusions' decode on the device.
 "$build/gen_model" "$work/g1b-model" "${g1b_shape[@]}" --arch gemma3 --tied --dtype bf16 --rope-theta 1000000 \
@@ -131,7 +146,8 @@ if [ -z "$emulation" ] && [ -f bench/gpu/tuning-sm_90a.jsonl ]; then
   tuned=(r1b-bf16-tuned)
 fi
 echo "${sweep[*]}" >"$carry/sweep"
-for a in r1b r1b-bf16 r1b-f16 r1b-int8 r1b-bf16-base r1b-bf16-nomma g1b-bf16 "${sweep[@]}" "${tuned[@]}"; do
+echo "${psweep[*]}" >"$carry/psweep"
+for a in r1b r1b-bf16 r1b-f16 r1b-int8 r1b-bf16-base r1b-bf16-nomma g1b-bf16 "${sweep[@]}" "${psweep[@]}" "${tuned[@]}"; do
   mkdir -p "$carry/$a"
   cp "$work/$a/model.so" "$work/$a/model.h" "$work/$a/report.json" "$carry/$a/"
 done

@@ -86,10 +86,14 @@ failed=0
     "$here/bin/llmc-run" bench "$here/$model" --device=cuda --synthetic-weights --batch 8 \
       --max-tokens $((tokens / 4)) "${bench_flags[@]}" || failed=1
   done
+  # The prompt-step sweep (gemm_mma tiles) is timed by tune-measure alone:
+  # decode steps and 128-token prompt steps, with the heuristic's r1b-bf16.
+  read -r -a psweep <"$here/psweep" 2>/dev/null || psweep=()
+  [ ${#psweep[@]} -gt 0 ] && psweep+=(r1b-bf16)
   if [ ${#sweep[@]} -gt 0 ]; then
-    echo "== the sweep as a tuning database for sm_90a (llmc-run tune-measure -> $out/tuning-sm_90a.jsonl)"
+    echo "== the sweep as a tuning database for sm_90a (llmc-run tune-measure -> $out/tuning-sm_90a.jsonl) [$((SECONDS))s]"
     (cd "$here" && "$here/bin/llmc-run" tune-measure --target=sm_90a --device=cuda --synthetic-weights \
-      -o "$out/tuning-sm_90a.jsonl" "${sweep[@]}") || failed=1
+      -o "$out/tuning-sm_90a.jsonl" "${sweep[@]}" "${psweep[@]}") || failed=1
     cat "$out/tuning-sm_90a.jsonl" 2>/dev/null
   fi
   for model in r1b r1b-bf16; do

@@ -681,6 +681,12 @@ tune)
   "$LLMC_RUN" tune-measure --target=x86-64-v3 --device=host -o measured.jsonl vec4 vec8 2>/dev/null
   grep -q '"variant":"matmul_f32","shape":"K=256,N=256,W=f32","tokens":1,"config":{"VEC":8,' measured.jsonl ||
     fail "tune-measure did not record VEC=8"
+  # ... and the prompt steps' kernels at the artifact's widest step (none
+  # with --prompt-tokens 0): forced onto every step, matmul_f32 runs them.
+  grep -q '"variant":"matmul_f32","shape":"K=256,N=256,W=f32","tokens":128,"config":{"VEC":8,' measured.jsonl ||
+    fail "tune-measure did not time the prompt step's matmul"
+  "$LLMC_RUN" tune-measure --target=x86-64-v3 --device=host --prompt-tokens 0 -o decode-only.jsonl vec4 2>/dev/null
+  ! grep -q '"tokens":128' decode-only.jsonl || fail "tune-measure --prompt-tokens 0 timed a prompt step"
   "$LLMC" compile "$SRC/examples/tiny-llama/model.json" --target=x86-64-v3 --tuning-db=measured.jsonl -o measured --verify
   grep -q '"source": "tuning-db"' measured/report.json || fail "the measured database was not used"
   expect_error 64 "needs --target" -- "$LLMC_RUN" tune-measure -o x.jsonl vec4
