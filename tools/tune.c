@@ -58,6 +58,7 @@ typedef struct {
   bool weight_dtype_auto; /* the checkpoint's, as compile's default */
   llmc_quant_t quant;     /* --quant, as for compile: the integer layouts' kernels are tuned */
   int64_t max_context, max_step, block_size;
+  int64_t max_candidates; /* configurations per group, at most MAX_CANDIDATES */
 } tune_opts_t;
 
 static bool same_config(const llmc_kconfig_t *a, const llmc_kconfig_t *b) {
@@ -197,9 +198,9 @@ static llmc_status_t *tune(const tune_opts_t *o) {
     group_t *gr = &groups[n_groups];
     gr->call = c;
     gr->tokens = tokens;
-    gr->n = tokens == 1 ? llmc_kplan_candidates(kp, c, 0, gr->cands, MAX_CANDIDATES)
-                        : neighbourhood(kp, c, gr->cands, MAX_CANDIDATES);
-    if (gr->n > MAX_CANDIDATES) gr->n = MAX_CANDIDATES;
+    int cap = (int)o->max_candidates;
+    gr->n = tokens == 1 ? llmc_kplan_candidates(kp, c, 0, gr->cands, cap) : neighbourhood(kp, c, gr->cands, cap);
+    if (gr->n > cap) gr->n = cap;
     if (gr->n < 2) continue;
     for (int j = 0; j < gr->n; j++) gr->best_us[j] = -1;
     if (gr->n > rounds) rounds = gr->n;
@@ -308,6 +309,9 @@ static const char tune_help[] =
     "      --weight-dtype=T     auto (default), f32, f16, bf16, as for compile\n"
     "      --quant=Q            none (default), int8, int8-g32, int4, int4-zp, int4-k, int5-k, int6-k, as for compile\n"
     "      --max-context=N, --max-step-tokens=N, --block-size=N   as for compile\n"
+    "      --max-candidates=N   configurations measured per call (1..64, default 64): the\n"
+    "                           first N of a decode call's space, of a wider call's\n"
+    "                           neighbourhood of the heuristic (the heuristic first)\n"
     "  -h, --help               this text\n";
 
 int llmc_cli_tune(int argc, char **argv) {
@@ -316,11 +320,11 @@ int llmc_cli_tune(int argc, char **argv) {
       {"device", required_argument, 0, 'd'},     {"weight-dtype", required_argument, 0, 'W'},
       {"max-context", required_argument, 0, 'c'}, {"max-step-tokens", required_argument, 0, 's'},
       {"block-size", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
-      {"quant", required_argument, 0, 'Q'},
+      {"quant", required_argument, 0, 'Q'},      {"max-candidates", required_argument, 0, 'M'},
       {0, 0, 0, 0}};
   tune_opts_t o = {.target = "host", .device = "host", .out_path = "tuning.jsonl", .weight_dtype = LLMC_DT_F32,
                    .weight_dtype_auto = true,
-                   .max_step = 128, .block_size = 16};
+                   .max_step = 128, .block_size = 16, .max_candidates = MAX_CANDIDATES};
   int c;
   optind = 1;
   opterr = 0;
@@ -347,6 +351,10 @@ int llmc_cli_tune(int argc, char **argv) {
       case 's':
         if (!llmc_cli_parse_i64(optarg, 1, 1 << 16, &o.max_step))
           return llmc_cli_usage_error("tune", "bad --max-step-tokens '%s'", optarg);
+        break;
+      case 'M':
+        if (!llmc_cli_parse_i64(optarg, 1, MAX_CANDIDATES, &o.max_candidates))
+          return llmc_cli_usage_error("tune", "--max-candidates must be in 1..64, not '%s'", optarg);
         break;
       case 'b':
         if (!llmc_cli_parse_i64(optarg, 1, 4096, &o.block_size))
