@@ -23,7 +23,7 @@
  * A decode call's space is swept whole (up to MAX_CANDIDATES); a wide
  * call's space is a product of up to seven parameters (gemm_host: ~10^5),
  * so it is searched around the heuristic's choice, one parameter at a time
- * (every legal value of it with the others at the heuristic's). 
+ * (every legal value of it with the others at the heuristic's).
  *
  * A candidate that fails to compile or disagrees with the interpreter is an
  * error: it is a bug in a variant, not a slow configuration. */
